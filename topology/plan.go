@@ -1,0 +1,194 @@
+package topology
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/big"
+	"net"
+	"strconv"
+)
+
+const (
+	// Slots is how many worlds can run side by side on one machine; a world's
+	// slot picks its 127.(100+slot).0.0/16 address range and its JMX ports.
+	Slots = 100
+	// JMXBlock is the number of JMX ports on 127.0.0.1 reserved per slot.
+	JMXBlock = 100
+)
+
+// SlotFor is the preferred slot of a world, chosen from its name.
+func SlotFor(world string) int {
+	h := fnv.New32a()
+	h.Write([]byte(world))
+	return int(h.Sum32() % Slots)
+}
+
+// Plan is the deterministic address plan of a spec in a slot.
+type Plan struct {
+	Spec      *Spec
+	Slot      int
+	Toxiproxy Component
+	Control   string
+	Cassandra []CassandraNode
+	Memcached []Component
+	SQS       []Component
+	// SQSLinks maps LinkName(from, to) to the listener that forwards from's
+	// invalidations to to's SQS endpoint.
+	SQSLinks map[string]string
+}
+
+// CassandraNode is a node's place in the ring and on the loopback network.
+type CassandraNode struct {
+	Component
+	Listen    string // listen and rpc address (intra-region traffic, CQL)
+	Broadcast string // toxiproxy listener in front of Listen (inter-region traffic)
+	JMXPort   int
+	Token     string
+	Seed      bool
+	DCIndex   int
+}
+
+// Prefix is the first two octets of the world's addresses.
+func (p *Plan) Prefix() string { return fmt.Sprintf("127.%d", 100+p.Slot) }
+
+func (p *Plan) ip(block, host int) string {
+	return fmt.Sprintf("%s.%d.%d", p.Prefix(), block, host)
+}
+
+// Address blocks inside a world's /16.
+const (
+	blockService   = 0 // toxiproxy API, control API
+	blockSQS       = 1 // SQS endpoints (hosts 1..) and SQS link listeners (hosts 100..)
+	blockListen    = 2 // Cassandra listen addresses
+	blockBroadcast = 3 // Cassandra broadcast addresses (toxiproxy listeners)
+	blockMemcached = 4
+)
+
+// NewPlan lays out every address of the spec's world in the given slot.
+func NewPlan(s *Spec, slot int) (*Plan, error) {
+	if slot < 0 || slot >= Slots {
+		return nil, fmt.Errorf("slot %d: it must be between 0 and %d", slot, Slots-1)
+	}
+	p := &Plan{Spec: s, Slot: slot, SQSLinks: map[string]string{}}
+	port := strconv.Itoa
+	p.Toxiproxy = Component{ID: KindToxiproxy, Kind: KindToxiproxy,
+		Address: net.JoinHostPort(p.ip(blockService, 1), port(s.Ports.Toxiproxy))}
+	p.Control = net.JoinHostPort(p.ip(blockService, 1), port(s.Ports.Control))
+
+	node, cache := 0, 0
+	for r, region := range s.Regions {
+		p.SQS = append(p.SQS, Component{ID: region.Name + "/" + KindSQS, Kind: KindSQS, Region: region.Name,
+			Address: net.JoinHostPort(p.ip(blockSQS, 1+r), port(s.Ports.SQS))})
+		perZone := s.Count(region, KindCassandra)
+		dcNodes := perZone * len(region.Zones)
+		inDC := 0
+		for _, zone := range region.Zones {
+			for k := 0; k < perZone; k++ {
+				listen := p.ip(blockListen, 1+node)
+				n := CassandraNode{
+					Component: Component{
+						ID: instanceID(region.Name, KindCassandra, zone, k), Kind: KindCassandra,
+						Region: region.Name, Zone: zone,
+						Address: net.JoinHostPort(listen, port(s.Ports.CQL)),
+					},
+					Listen:    listen,
+					Broadcast: p.ip(blockBroadcast, 1+node),
+					JMXPort:   s.Ports.Base + slot*JMXBlock + node,
+					Token:     token(inDC, dcNodes, r),
+					Seed:      inDC == 0,
+					DCIndex:   r,
+				}
+				n.Extra = map[string]string{
+					"broadcast": net.JoinHostPort(n.Broadcast, port(s.Ports.Storage)),
+					"storage":   net.JoinHostPort(n.Listen, port(s.Ports.Storage)),
+					"jmx":       net.JoinHostPort("127.0.0.1", port(n.JMXPort)),
+				}
+				p.Cassandra = append(p.Cassandra, n)
+				node++
+				inDC++
+			}
+		}
+		for _, zone := range region.Zones {
+			for k := 0; k < s.Count(region, KindMemcached); k++ {
+				cache++
+				p.Memcached = append(p.Memcached, Component{
+					ID: instanceID(region.Name, KindMemcached, zone, k), Kind: KindMemcached,
+					Region: region.Name, Zone: zone,
+					Address: net.JoinHostPort(p.ip(blockMemcached, cache), port(s.Ports.Memcached)),
+				})
+			}
+		}
+	}
+	link := 0
+	for _, from := range s.Regions {
+		for _, to := range s.Regions {
+			if from.Name == to.Name {
+				continue
+			}
+			p.SQSLinks[LinkName(from.Name, to.Name)] = net.JoinHostPort(p.ip(blockSQS, 100+link), port(s.Ports.SQS))
+			link++
+		}
+	}
+	return p, nil
+}
+
+func instanceID(region, kind, zone string, k int) string {
+	if k == 0 {
+		return region + "/" + kind + "/" + zone
+	}
+	return fmt.Sprintf("%s/%s/%s-%d", region, kind, zone, k+1)
+}
+
+// token spreads n nodes of a datacenter evenly over the Murmur3 ring, offset
+// per datacenter so that no two nodes share a token.
+func token(i, n, dc int) string {
+	ring := new(big.Int).Lsh(big.NewInt(1), 64)
+	t := new(big.Int).Mul(ring, big.NewInt(int64(i)))
+	t.Div(t, big.NewInt(int64(n)))
+	t.Sub(t, new(big.Int).Lsh(big.NewInt(1), 63))
+	t.Add(t, big.NewInt(int64(dc)*100))
+	return t.String()
+}
+
+// Components lists every planned server in start order.
+func (p *Plan) Components() []Component {
+	out := []Component{p.Toxiproxy}
+	out = append(out, p.SQS...)
+	out = append(out, p.Memcached...)
+	for _, n := range p.Cassandra {
+		out = append(out, n.Component)
+	}
+	return out
+}
+
+// ProxyName is the toxiproxy proxy in front of a Cassandra node's broadcast address.
+func ProxyName(nodeID string) string { return "cassandra:" + nodeID }
+
+// SQSProxyName is the toxiproxy proxy that carries from's messages to to's queue.
+func SQSProxyName(from, to string) string { return "sqs:" + LinkName(from, to) }
+
+// Links lists every directed link with the proxies its traffic crosses. With
+// more than two regions a node's proxy carries traffic from every other
+// region, so it belongs to several links.
+func (p *Plan) Links() []Link {
+	var links []Link
+	for _, from := range p.Spec.Regions {
+		for _, to := range p.Spec.Regions {
+			if from.Name == to.Name {
+				continue
+			}
+			l := Link{Name: LinkName(from.Name, to.Name), From: from.Name, To: to.Name}
+			for _, n := range p.Cassandra {
+				if n.Region == to.Name {
+					l.Proxies = append(l.Proxies, ProxyName(n.ID))
+				}
+			}
+			l.Proxies = append(l.Proxies, SQSProxyName(from.Name, to.Name))
+			links = append(links, l)
+		}
+	}
+	return links
+}
+
+// InvalidationQueue names a region's cache invalidation queue.
+func InvalidationQueue(region string) string { return "invalidations-" + region }

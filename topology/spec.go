@@ -1,0 +1,254 @@
+// Package topology describes a multi-region world as data (the Spec), checks it,
+// turns it into a deterministic address plan, and defines the Cluster interface
+// that the harness drives without knowing which backend runs the world.
+package topology
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+//go:embed profiles/*.yaml
+var profileFS embed.FS
+
+// Spec is a world: its regions and zones, how many of each component run per
+// zone, the versions and sizes of the real servers, and the ports they use.
+type Spec struct {
+	// Name is the profile or file the spec came from; it is informational.
+	Name      string         `yaml:"name"`
+	Cassandra CassandraSpec  `yaml:"cassandra"`
+	Memcached MemcachedSpec  `yaml:"memcached"`
+	SQS       SQSSpec        `yaml:"sqs"`
+	Ports     Ports          `yaml:"ports"`
+	PerZone   map[string]int `yaml:"per_zone"`
+	Regions   []Region       `yaml:"regions"`
+
+	// source names the file (or profile) for error messages; lines maps a
+	// field path such as "regions[1].zones[0]" to its line in that file.
+	source string
+	lines  map[string]int
+}
+
+// CassandraSpec configures the Cassandra datacenters (one per region).
+type CassandraSpec struct {
+	Version string `yaml:"version"`
+	// Heap is the JVM heap of each node, such as "512M" or "1G".
+	Heap string `yaml:"heap"`
+	// ReplicationFactor is the number of replicas in each region.
+	ReplicationFactor int    `yaml:"replication_factor"`
+	Keyspace          string `yaml:"keyspace"`
+}
+
+// MemcachedSpec configures the EVCache-style cache servers.
+type MemcachedSpec struct {
+	MemoryMB int `yaml:"memory_mb"`
+}
+
+// SQSSpec configures the SQS-compatible endpoint of each region.
+type SQSSpec struct {
+	ElasticMQVersion string `yaml:"elasticmq_version"`
+	Heap             string `yaml:"heap"`
+}
+
+// Ports are the port numbers the world's servers listen on. Every server has
+// its own loopback address (see Plan), so the same number is reused across
+// servers of a kind; JMX is the exception, bound on 127.0.0.1 from Base on.
+type Ports struct {
+	Storage   int `yaml:"storage"`
+	CQL       int `yaml:"cql"`
+	Memcached int `yaml:"memcached"`
+	SQS       int `yaml:"sqs"`
+	Toxiproxy int `yaml:"toxiproxy"`
+	Control   int `yaml:"control"`
+	// Base is the first JMX port on 127.0.0.1; a world uses a block of
+	// JMXBlock ports from Base + slot*JMXBlock.
+	Base int `yaml:"base"`
+}
+
+// Region is a Cassandra datacenter with its zones (racks).
+type Region struct {
+	Name  string   `yaml:"name"`
+	Zones []string `yaml:"zones"`
+	// PerZone overrides the spec's per-zone component counts for this region.
+	PerZone map[string]int `yaml:"per_zone"`
+	// Capacity is the region's maximum traffic level in requests per second,
+	// used to split an evacuated region's users by spare capacity.
+	Capacity int `yaml:"capacity"`
+}
+
+// Component kinds that are counted per zone.
+var perZoneKinds = []string{KindCassandra, KindMemcached, KindMember}
+
+// Count returns how many components of kind run in each zone of region r.
+func (s *Spec) Count(r Region, kind string) int {
+	if n, ok := r.PerZone[kind]; ok {
+		return n
+	}
+	return s.PerZone[kind]
+}
+
+// RegionNames lists the regions in spec order.
+func (s *Spec) RegionNames() []string {
+	names := make([]string, len(s.Regions))
+	for i, r := range s.Regions {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// Region returns the region with that name.
+func (s *Spec) Region(name string) (Region, bool) {
+	for _, r := range s.Regions {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
+// Source is the file or profile the spec was read from.
+func (s *Spec) Source() string { return s.source }
+
+// defaults fills what a spec may leave out.
+func defaults() Spec {
+	return Spec{
+		Cassandra: CassandraSpec{Version: "5.0.9", Heap: "512M", ReplicationFactor: 3, Keyspace: "kong"},
+		Memcached: MemcachedSpec{MemoryMB: 64},
+		SQS:       SQSSpec{ElasticMQVersion: "1.6.16", Heap: "128M"},
+		Ports: Ports{
+			Storage: 7000, CQL: 9042, Memcached: 11211, SQS: 9324,
+			Toxiproxy: 8474, Control: 8475, Base: 17000,
+		},
+		PerZone: map[string]int{KindCassandra: 1, KindMemcached: 1, KindMember: 1},
+	}
+}
+
+// Profiles lists the embedded profile names.
+func Profiles() []string {
+	entries, _ := fs.ReadDir(profileFS, "profiles")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Profile returns an embedded profile by name (default, small, global).
+func Profile(name string) (*Spec, error) {
+	data, err := profileFS.ReadFile(path.Join("profiles", name+".yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("unknown profile %q: the profiles are %s", name, strings.Join(Profiles(), ", "))
+	}
+	return Parse("profile "+name, data)
+}
+
+// Load reads and validates a spec file.
+func Load(file string) (*Spec, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse reads a spec from YAML on top of the defaults and validates it. Errors
+// name the source and the line of the offending field.
+func Parse(source string, data []byte) (*Spec, error) {
+	spec := defaults()
+	spec.source = source
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%s: the topology is empty: it needs at least a regions list", source)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %s", source, yamlMessage(err))
+	}
+	spec.lines = map[string]int{}
+	indexLines(&root, "", spec.lines)
+
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("%s: %s", source, yamlMessage(err))
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return &spec, nil
+}
+
+// yamlMessage turns a yaml.v3 error into one readable line, keeping its line numbers.
+func yamlMessage(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, 0, len(te.Errors))
+		for _, m := range te.Errors {
+			m = strings.Replace(m, "field ", "unknown key ", 1)
+			m = strings.Replace(m, " not found in type topology.", " (not a field of ", 1)
+			if strings.Contains(m, "(not a field of ") {
+				m += ")"
+			}
+			msgs = append(msgs, m)
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// indexLines records the line of every mapping value and sequence item by path.
+func indexLines(n *yaml.Node, p string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			indexLines(c, p, lines)
+		}
+	case yaml.MappingNode:
+		lines[p] = n.Line
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			child := key
+			if p != "" {
+				child = p + "." + key
+			}
+			lines[child] = n.Content[i].Line
+			indexLines(n.Content[i+1], child, lines)
+		}
+	case yaml.SequenceNode:
+		lines[p] = n.Line
+		for i, c := range n.Content {
+			child := fmt.Sprintf("%s[%d]", p, i)
+			lines[child] = c.Line
+			indexLines(c, child, lines)
+		}
+	default:
+		if _, ok := lines[p]; !ok {
+			lines[p] = n.Line
+		}
+	}
+}
+
+// at formats "source:line" for a field path, falling back to its nearest
+// parent that has a line, then to the bare source.
+func (s *Spec) at(p string) string {
+	for q := p; q != ""; {
+		if l, ok := s.lines[q]; ok {
+			return fmt.Sprintf("%s:%d", s.source, l)
+		}
+		i := strings.LastIndexAny(q, ".[")
+		if i < 0 {
+			break
+		}
+		q = q[:i]
+	}
+	return s.source
+}
