@@ -220,8 +220,8 @@ func indexLines(n *yaml.Node, p string, lines map[string]int) {
 			if p != "" {
 				child = p + "." + key
 			}
-			lines[child] = n.Content[i].Line
 			indexLines(n.Content[i+1], child, lines)
+			lines[child] = n.Content[i].Line
 		}
 	case yaml.SequenceNode:
 		lines[p] = n.Line

@@ -9,7 +9,7 @@ import (
 
 var (
 	regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
-	zoneName   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,15}$`)
+	zoneName   = regexp.MustCompile(`^[a-z0-9]{1,16}$`)
 	heapSize   = regexp.MustCompile(`^[1-9][0-9]*[MG]$`)
 	version    = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 )

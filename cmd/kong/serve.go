@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/kongchaos/kong/topology/local"
+)
+
+func newServe() *cobra.Command {
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Run one of kong's own servers (started by the topology backends)",
+	}
+	serve.AddCommand(newServeToxiproxy(), newServeWorld())
+	return serve
+}
+
+func newServeToxiproxy() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "toxiproxy",
+		Short: "Run the embedded toxiproxy server that carries the cross-region links",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger := zerolog.New(os.Stdout).With().Timestamp().Logger().Level(zerolog.InfoLevel)
+			server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), logger)
+			errc := make(chan error, 1)
+			go func() { errc <- server.Listen(listen) }()
+			select {
+			case err := <-errc:
+				if err != nil {
+					return fmt.Errorf("toxiproxy API on %s: %w", listen, err)
+				}
+				return nil
+			case <-ctx.Done():
+				return server.Shutdown()
+			}
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8474", "address of the toxiproxy HTTP API (loopback)")
+	return cmd
+}
+
+// newServeWorld is the daemon `kong up` starts: it owns every process of the
+// world (they die with it), serves the control API, and tears the world down
+// on SIGTERM or SIGINT.
+func newServeWorld() *cobra.Command {
+	var sf specFlags
+	cmd := &cobra.Command{
+		Use:    "world",
+		Short:  "Own a world: start it, serve its control API, stop it on SIGTERM",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			spec, err := sf.load()
+			if err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+			w, err := local.Up(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, Log: log})
+			if err != nil {
+				if derr := w.Down(); derr != nil {
+					log.Error("down after failed start", "err", derr)
+				}
+				fmt.Printf("FAILED: %v\n", err)
+				return err
+			}
+			defer func() {
+				if err := w.Down(); err != nil {
+					log.Error("down", "err", err)
+				}
+				log.Info("world stopped")
+			}()
+			log.Info("world ready", "world", w.Name(), "phases", w.Phases())
+			if err := w.ServeControl(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	return cmd
+}

@@ -1,0 +1,72 @@
+package topology
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// RegionSession opens a CQL session that can only ever talk to one region's
+// datacenter: local contact points, a DC host filter (no pool to any other
+// node), token-aware routing over DC-aware round robin without remote
+// fallback, and LOCAL_QUORUM by default.
+func RegionSession(c Cluster, region string, keyspace string) (*gocql.Session, error) {
+	points := c.CQLContactPoints(region)
+	if len(points) == 0 {
+		return nil, fmt.Errorf("region %q has no Cassandra nodes in world %s", region, c.Name())
+	}
+	cfg, err := clusterConfig(points...)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Keyspace = keyspace
+	cfg.HostFilter = gocql.DataCentreHostFilter(region)
+	cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(region))
+	cfg.Consistency = gocql.LocalQuorum
+	s, err := cfg.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("open CQL session to region %s (%v): %w", region, points, err)
+	}
+	return s, nil
+}
+
+// NodeSession opens a CQL session to exactly one node, whatever its
+// datacenter: it is how the harness asks one node what it sees.
+func NodeSession(addr string) (*gocql.Session, error) {
+	cfg, err := clusterConfig(addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cfg.HostFilter = gocql.WhiteListHostFilter(host)
+	cfg.NumConns = 1
+	cfg.Consistency = gocql.One
+	s, err := cfg.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("open CQL session to node %s: %w", addr, err)
+	}
+	return s, nil
+}
+
+func clusterConfig(addrs ...string) (*gocql.ClusterConfig, error) {
+	hosts := make([]string, 0, len(addrs))
+	port := 0
+	for _, a := range addrs {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("CQL address %q: %w", a, err)
+		}
+		port, _ = strconv.Atoi(p)
+		hosts = append(hosts, h)
+	}
+	cfg := gocql.NewCluster(hosts...)
+	cfg.Port = port
+	cfg.ProtoVersion = 5
+	cfg.Timeout = 10 * time.Second
+	cfg.ConnectTimeout = 5 * time.Second
+	cfg.ReconnectInterval = time.Second
+	return cfg, nil
+}

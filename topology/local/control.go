@@ -1,0 +1,219 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Control API: the owner of a world (the `kong serve world` daemon) serves it
+// on the world's loopback service address so that other processes (`kong run`,
+// `kong kill ...`) can start and stop its components.
+
+// ServeControl serves the world's control API until ctx ends.
+func (w *World) ServeControl(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/components", func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(w.statuses())
+	})
+	mux.HandleFunc("POST /v1/{action}", func(rw http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		var err error
+		switch r.PathValue("action") {
+		case "start":
+			err = w.Start(r.Context(), id)
+		case "stop":
+			err = w.Stop(r.Context(), id)
+		case "kill":
+			err = w.Kill(r.Context(), id)
+		case "pause":
+			err = w.Pause(r.Context(), id)
+		case "resume":
+			err = w.Resume(r.Context(), id)
+		default:
+			http.Error(rw, "unknown action "+r.PathValue("action"), http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusConflict)
+			return
+		}
+		_ = w.saveState("", "")
+		rw.WriteHeader(http.StatusNoContent)
+	})
+	l, err := net.Listen("tcp", w.plan.Control)
+	if err != nil {
+		return fmt.Errorf("control API of world %s: %w", w.name, err)
+	}
+	w.mu.Lock()
+	w.control = w.plan.Control
+	w.mu.Unlock()
+	_ = w.saveState("", "")
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(l); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
+
+// Remote is a world owned by another process, found from its state folder
+// and driven through its control API. It implements topology.Cluster.
+type Remote struct {
+	state *State
+	plan  *topology.Plan
+	http  *http.Client
+}
+
+var _ topology.Cluster = (*Remote)(nil)
+
+// Attach finds a running world by name.
+func Attach(home, name string) (*Remote, error) {
+	st, err := ReadState(home, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ownerAlive(st.Dir) {
+		return nil, fmt.Errorf("world %s has no live owner (it crashed?): run `kong down --world %s`, then `kong up`", name, name)
+	}
+	plan, err := topology.NewPlan(st.Spec, st.Slot)
+	if err != nil {
+		return nil, err
+	}
+	return &Remote{state: st, plan: plan, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+}
+
+// State is the world's state as last read.
+func (r *Remote) State() *State { return r.state }
+
+// Plan is the world's address plan.
+func (r *Remote) Plan() *topology.Plan { return r.plan }
+
+// Name implements topology.Cluster.
+func (r *Remote) Name() string { return r.state.World }
+
+// Spec implements topology.Cluster.
+func (r *Remote) Spec() *topology.Spec { return r.state.Spec }
+
+// Components implements topology.Cluster, from the pids the state records.
+func (r *Remote) Components(context.Context) ([]topology.Status, error) {
+	out := make([]topology.Status, len(r.state.Components))
+	for i, c := range r.state.Components {
+		c.State = processState(c.PID, r.state.Dir)
+		if c.State == topology.StateStopped {
+			c.PID = 0
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// processState reads a process's state from /proc.
+func processState(pid int, dir string) topology.State {
+	if !belongsTo(pid, dir) {
+		return topology.StateStopped
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return topology.StateStopped
+	}
+	// The state letter follows the command name in parentheses.
+	s := string(data)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		switch s[i+2] {
+		case 'T', 't':
+			return topology.StatePaused
+		case 'Z', 'X':
+			return topology.StateStopped
+		}
+	}
+	return topology.StateRunning
+}
+
+func (r *Remote) do(ctx context.Context, action, id string) error {
+	if r.state.Control == "" {
+		return fmt.Errorf("world %s has no control API (its owner is not a kong daemon)", r.state.World)
+	}
+	u := "http://" + r.state.Control + "/v1/" + action + "?id=" + url.QueryEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, id, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		body, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s %s: %s", action, id, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// Start implements topology.Cluster.
+func (r *Remote) Start(ctx context.Context, id string) error { return r.do(ctx, "start", id) }
+
+// Stop implements topology.Cluster.
+func (r *Remote) Stop(ctx context.Context, id string) error { return r.do(ctx, "stop", id) }
+
+// Kill implements topology.Cluster.
+func (r *Remote) Kill(ctx context.Context, id string) error { return r.do(ctx, "kill", id) }
+
+// Pause implements topology.Cluster.
+func (r *Remote) Pause(ctx context.Context, id string) error { return r.do(ctx, "pause", id) }
+
+// Resume implements topology.Cluster.
+func (r *Remote) Resume(ctx context.Context, id string) error { return r.do(ctx, "resume", id) }
+
+// CQLContactPoints implements topology.Cluster.
+func (r *Remote) CQLContactPoints(region string) []string { return contactPoints(r.plan, region) }
+
+// MemcachedAddrs implements topology.Cluster.
+func (r *Remote) MemcachedAddrs(region string) map[string][]string {
+	return memcachedAddrs(r.plan, region)
+}
+
+// SQSEndpoint implements topology.Cluster.
+func (r *Remote) SQSEndpoint(from, to string) string { return sqsEndpoint(r.plan, from, to) }
+
+// InvalidationQueue implements topology.Cluster.
+func (r *Remote) InvalidationQueue(region string) string { return topology.InvalidationQueue(region) }
+
+// ToxiproxyAPI implements topology.Cluster.
+func (r *Remote) ToxiproxyAPI() string { return r.plan.Toxiproxy.Address }
+
+// Links implements topology.Cluster.
+func (r *Remote) Links() []topology.Link { return r.plan.Links() }
+
+// Health dials a component's address: the cheapest sign that it answers.
+func Health(ctx context.Context, c topology.Status) string {
+	if c.State != topology.StateRunning {
+		return string(c.State)
+	}
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	conn, err := d.DialContext(dctx, "tcp", c.Address)
+	if err != nil {
+		return "not answering"
+	}
+	conn.Close()
+	return "ok"
+}

@@ -1,0 +1,201 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// worldEnv marks every process of a world with its state folder, so that
+// `kong down` can recognise leftovers after a crash and never kills a
+// stranger that reused a pid.
+const worldEnv = "KONG_WORLD_DIR"
+
+// process supervises one server: it starts it in its own process group with
+// a parent-death signal, so it never outlives its owner.
+type process struct {
+	comp     topology.Component
+	argv     []string
+	logPath  string
+	stateDir string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the current run exits
+	paused bool
+}
+
+func (p *process) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running() {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p.logPath), 0o755); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open log of %s: %w", p.comp.ID, err)
+	}
+	fmt.Fprintf(logf, "--- kong: starting %s at %s: %s\n", p.comp.ID, time.Now().Format(time.RFC3339), strings.Join(p.argv, " "))
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), worldEnv+"="+p.stateDir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s (%s): %w", p.comp.ID, p.argv[0], err)
+	}
+	done := make(chan struct{})
+	p.cmd, p.done, p.paused = cmd, done, false
+	go func() {
+		err := cmd.Wait()
+		fmt.Fprintf(logf, "--- kong: %s exited at %s: %v\n", p.comp.ID, time.Now().Format(time.RFC3339), exitText(err))
+		logf.Close()
+		close(done)
+	}()
+	return nil
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// running reports whether the current run has not exited; callers hold mu.
+func (p *process) running() bool {
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running() {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+func (p *process) state() topology.State {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case !p.running():
+		return topology.StateStopped
+	case p.paused:
+		return topology.StatePaused
+	}
+	return topology.StateRunning
+}
+
+// exited returns a channel closed when the current run exits (nil if none).
+func (p *process) exited() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+var errNotRunning = errors.New("not running")
+
+// signal sends sig to the process group of the current run.
+func (p *process) signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.running() {
+		return fmt.Errorf("%s: %w", p.comp.ID, errNotRunning)
+	}
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("signal %v to %s: %w", sig, p.comp.ID, err)
+	}
+	switch sig {
+	case syscall.SIGSTOP:
+		p.paused = true
+	case syscall.SIGCONT:
+		p.paused = false
+	}
+	return nil
+}
+
+// stop sends SIGTERM (after SIGCONT, in case it is paused) and waits up to
+// grace before SIGKILL. It returns once the process has exited.
+func (p *process) stop(grace time.Duration) {
+	done := p.exited()
+	if done == nil {
+		return
+	}
+	_ = p.signal(syscall.SIGCONT)
+	if grace > 0 {
+		_ = p.signal(syscall.SIGTERM)
+		select {
+		case <-done:
+			return
+		case <-time.After(grace):
+		}
+	}
+	_ = p.signal(syscall.SIGKILL)
+	<-done
+}
+
+// kill sends SIGKILL and waits until the process is gone.
+func (p *process) kill() error {
+	done := p.exited()
+	if err := p.signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// belongsTo reports whether pid is a live process of the world in stateDir.
+func belongsTo(pid int, stateDir string) bool {
+	if pid <= 0 {
+		return false
+	}
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	want := worldEnv + "=" + stateDir
+	for _, kv := range strings.Split(string(env), "\x00") {
+		if kv == want {
+			return true
+		}
+	}
+	return false
+}
+
+// worldProcesses lists every live process marked with stateDir.
+func worldProcesses(stateDir string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if belongsTo(pid, stateDir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

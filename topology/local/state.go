@@ -1,0 +1,267 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// State is what a world's state folder says about it; it lets `kong status`,
+// `kong down` and other processes find a world, even after its owner crashed.
+type State struct {
+	World      string            `json:"world"`
+	Slot       int               `json:"slot"`
+	Dir        string            `json:"dir"`
+	OwnerPID   int               `json:"owner_pid"`
+	Status     string            `json:"status"` // starting, ready, failed, stopping
+	Error      string            `json:"error,omitempty"`
+	Spec       *topology.Spec    `json:"spec"`
+	Control    string            `json:"control,omitempty"`
+	Components []topology.Status `json:"components"`
+	Phase      string            `json:"phase,omitempty"`
+	Ready      int               `json:"ready"`
+	Total      int               `json:"total"`
+	Phases     []PhaseTime       `json:"phases,omitempty"`
+	Updated    time.Time         `json:"updated"`
+
+}
+
+const (
+	stateFile = "state.json"
+	ownerLock = "owner.lock"
+)
+
+// claim makes this process the owner of the world's state folder, cleans
+// what a crashed owner left, and picks the world's slot.
+func (w *World) claim() error {
+	if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		return fmt.Errorf("create state folder %s: %w (set KONG_HOME to a writable folder)", w.dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(w.dir, ownerLock), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", ownerLock, err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		st, _ := ReadState(w.home, w.name)
+		owner := 0
+		if st != nil {
+			owner = st.OwnerPID
+		}
+		return fmt.Errorf("world %s is already up (owner pid %d, state in %s): use it, or run `kong down --world %s` first",
+			w.name, owner, w.dir, w.name)
+	}
+	w.lockFile = lock
+	// A previous owner died without cleaning up: finish its work.
+	killLeftovers(w.dir)
+	entries, _ := os.ReadDir(w.dir)
+	for _, e := range entries {
+		if e.Name() != ownerLock {
+			_ = os.RemoveAll(filepath.Join(w.dir, e.Name()))
+		}
+	}
+	slot, err := claimSlot(w.home, w.name)
+	if err != nil {
+		return err
+	}
+	w.plan, err = topology.NewPlan(w.spec, slot)
+	return err
+}
+
+// claimSlot reserves a slot (an address range and a JMX port block) for a
+// world, starting from the one its name picks and skipping slots held by
+// other live worlds.
+func claimSlot(home, name string) (int, error) {
+	dir := filepath.Join(home, "slots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, fmt.Errorf("create %s: %w", dir, err)
+	}
+	first := topology.SlotFor(name)
+	var holders []string
+	for i := 0; i < topology.Slots; i++ {
+		slot := (first + i) % topology.Slots
+		file := filepath.Join(dir, strconv.Itoa(slot))
+		for attempt := 0; attempt < 2; attempt++ {
+			f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			if err == nil {
+				_, _ = f.WriteString(name + "\n")
+				f.Close()
+				return slot, nil
+			}
+			data, rerr := os.ReadFile(file)
+			holder := strings.TrimSpace(string(data))
+			if rerr == nil && holder == name {
+				return slot, nil
+			}
+			if rerr == nil && ownerAlive(StateDir(home, holder)) {
+				if i == 0 {
+					holders = append(holders, holder)
+				}
+				break
+			}
+			_ = os.Remove(file) // stale: its world is gone
+		}
+	}
+	return 0, fmt.Errorf("no free slot for world %s: all %d address ranges are held by live worlds (its own, 127.%d.0.0/16, by %v); run `kong down` on some of them",
+		name, topology.Slots, 100+first, holders)
+}
+
+func releaseSlot(home, name string) {
+	dir := filepath.Join(home, "slots")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && strings.TrimSpace(string(data)) == name {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// ownerAlive reports whether some process holds the world's owner lock.
+func ownerAlive(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, ownerLock))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
+// saveState writes the state file; an empty status keeps the current one.
+func (w *World) saveState(status, errText string) error {
+	w.mu.Lock()
+	if status != "" {
+		w.status = status
+	}
+	if errText != "" {
+		w.errText = errText
+	}
+	st := State{World: w.name, Slot: w.plan.Slot, Dir: w.dir, OwnerPID: os.Getpid(), Status: w.status,
+		Error: w.errText, Spec: w.spec, Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]PhaseTime(nil), w.phases...), Updated: time.Now()}
+	w.mu.Unlock()
+	st.Components = w.statuses()
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(w.dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("write state of world %s: %w", w.name, err)
+	}
+	return os.Rename(tmp, filepath.Join(w.dir, stateFile))
+}
+
+// ReadState reads a world's state file.
+func ReadState(home, name string) (*State, error) {
+	dir := StateDir(home, name)
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("world %s is not up (no state in %s): start it with `kong up`", name, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("read state of world %s: %w", name, err)
+	}
+	if st.Spec == nil {
+		return nil, fmt.Errorf("state of world %s has no spec: run `kong down --world %s`", name, name)
+	}
+	return &st, nil
+}
+
+// Worlds lists the names of worlds that have a state folder.
+func Worlds(home string) []string {
+	entries, _ := os.ReadDir(filepath.Join(home, "worlds"))
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// Down stops every component at once (the world is disposable), kills
+// anything that escaped, and removes the state folder.
+func (w *World) Down() error {
+	if w == nil {
+		return nil
+	}
+	if w.plan != nil {
+		_ = w.saveState("stopping", "")
+	}
+	for i := len(w.order) - 1; i >= 0; i-- {
+		w.procs[w.order[i]].stop(0)
+	}
+	left := killLeftovers(w.dir)
+	releaseSlot(w.home, w.name)
+	err := os.RemoveAll(w.dir)
+	if w.lockFile != nil {
+		w.lockFile.Close()
+		w.lockFile = nil
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("world %s: processes %v were still running after stop and were killed", w.name, left)
+	}
+	return err
+}
+
+// killLeftovers SIGKILLs every process marked with the state folder and
+// returns the pids it found.
+func killLeftovers(dir string) []int {
+	var killed []int
+	for round := 0; round < 20; round++ {
+		pids := worldProcesses(dir)
+		if len(pids) == 0 {
+			return killed
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed = append(killed, pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return killed
+}
+
+// DownWorld tears down a world by its name from any process: it asks the
+// owner to stop (SIGTERM), waits, then kills whatever is left and removes
+// the state. It is how `kong down` cleans up after a crash of `kong` too.
+func DownWorld(home, name string, grace time.Duration) error {
+	dir := StateDir(home, name)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("world %s is not up (no state in %s)", name, dir)
+	}
+	if st, err := ReadState(home, name); err == nil && ownerAlive(dir) && st.OwnerPID > 0 && st.OwnerPID != os.Getpid() {
+		_ = syscall.Kill(st.OwnerPID, syscall.SIGTERM)
+		deadline := time.Now().Add(grace)
+		for ownerAlive(dir) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if ownerAlive(dir) {
+			_ = syscall.Kill(st.OwnerPID, syscall.SIGKILL)
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	killLeftovers(dir)
+	if ownerAlive(dir) {
+		return fmt.Errorf("world %s: its owner still holds %s after SIGKILL", name, filepath.Join(dir, ownerLock))
+	}
+	releaseSlot(home, name)
+	return os.RemoveAll(dir)
+}

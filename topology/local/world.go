@@ -1,0 +1,513 @@
+// Package local runs a topology as real processes on this machine: one JVM
+// per Cassandra node on its own loopback address, memcached per zone,
+// ElasticMQ per region, and the kong binary's embedded toxiproxy server in
+// front of every cross-region path.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Options say which world to build and where.
+type Options struct {
+	// Name is the world's name (default "kong"); it picks the state folder,
+	// the address range and the ports.
+	Name string
+	Spec *topology.Spec
+	// Home holds worlds' state folders: $KONG_HOME, else ~/.kong.
+	Home string
+	// KongBinary runs the embedded toxiproxy server (`kong serve toxiproxy`).
+	KongBinary string
+	// ReadyTimeout bounds the wait for every component to be ready (default 5m).
+	ReadyTimeout time.Duration
+	Log          *slog.Logger
+	// Progress, when set, hears about every step of the start.
+	Progress func(Event)
+}
+
+// Event is one step of bringing a world up.
+type Event struct {
+	Phase     string        // assets, ports, toxiproxy, sqs, memcached, cassandra, cluster, ready
+	Component string        // the component that became ready, if any
+	Done      int           // components ready so far
+	Total     int           // components in the world
+	Elapsed   time.Duration // since Up began
+}
+
+// World is a running local world. It implements topology.Cluster.
+type World struct {
+	name   string
+	spec   *topology.Spec
+	plan   *topology.Plan
+	dir    string
+	home   string
+	assets *Assets
+	opts   Options
+	log    *slog.Logger
+	start  time.Time
+
+	mu     sync.Mutex
+	procs  map[string]*process
+	order  []string
+	phases []PhaseTime
+	done   int
+
+	phase    string
+	status   string
+	errText  string
+	control  string
+	lockFile *os.File
+}
+
+// PhaseTime is how long one phase of Up took.
+type PhaseTime struct {
+	Phase    string        `json:"phase"`
+	Duration time.Duration `json:"duration"`
+}
+
+var _ topology.Cluster = (*World)(nil)
+
+var worldName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// Home is the folder that holds state folders: $KONG_HOME, else ~/.kong.
+func Home() string {
+	if h := os.Getenv("KONG_HOME"); h != "" {
+		return h
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".kong")
+	}
+	return filepath.Join(os.TempDir(), "kong-home")
+}
+
+// StateDir is a world's state folder.
+func StateDir(home, name string) string { return filepath.Join(home, "worlds", name) }
+
+// Up brings a world up and returns when every component is ready. On error
+// it returns the half-built world as well, so the caller can Down it.
+func Up(ctx context.Context, o Options) (*World, error) {
+	if o.Name == "" {
+		o.Name = "kong"
+	}
+	if !worldName.MatchString(o.Name) {
+		return nil, fmt.Errorf("world name %q: use up to 40 lower-case letters, digits and dashes", o.Name)
+	}
+	if o.Spec == nil {
+		return nil, errors.New("no topology spec given")
+	}
+	if o.Home == "" {
+		o.Home = Home()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 5 * time.Minute
+	}
+	if o.KongBinary == "" {
+		return nil, errors.New("no kong binary given: it runs the embedded toxiproxy server (build it with `make build`, or set KONG_BIN)")
+	}
+	if _, err := os.Stat(o.KongBinary); err != nil {
+		return nil, fmt.Errorf("kong binary %s: %w (build it with `make build`, or set KONG_BIN)", o.KongBinary, err)
+	}
+	w := &World{name: o.Name, spec: o.Spec, home: o.Home, dir: StateDir(o.Home, o.Name), opts: o, log: o.Log,
+		start: time.Now(), procs: map[string]*process{}}
+
+	if err := w.claim(); err != nil {
+		return nil, err
+	}
+	return w, w.bringUp(ctx)
+}
+
+func (w *World) bringUp(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
+	defer cancel()
+	phase := w.phaseTimer()
+
+	phase("assets")
+	var err error
+	w.assets, err = EnsureAssets(ctx, w.spec.Cassandra.Version, w.spec.SQS.ElasticMQVersion, w.log)
+	if err != nil {
+		return err
+	}
+	phase("ports")
+	if err := w.checkPorts(); err != nil {
+		return err
+	}
+	if err := w.defineProcesses(); err != nil {
+		return err
+	}
+	if err := w.saveState("starting", ""); err != nil {
+		return err
+	}
+
+	phase("toxiproxy")
+	if err := w.startComponent(ctx, topology.KindToxiproxy); err != nil {
+		return err
+	}
+	// SQS and memcached start while the Cassandra seeds boot.
+	phase("servers")
+	for _, c := range w.plan.SQS {
+		if err := w.procs[c.ID].start(); err != nil {
+			return err
+		}
+	}
+	for _, c := range w.plan.Memcached {
+		if err := w.procs[c.ID].start(); err != nil {
+			return err
+		}
+	}
+	var seeds, others []topology.CassandraNode
+	for _, n := range w.plan.Cassandra {
+		if n.Seed {
+			seeds = append(seeds, n)
+		} else {
+			others = append(others, n)
+		}
+	}
+	for _, n := range seeds {
+		if err := w.procs[n.ID].start(); err != nil {
+			return err
+		}
+	}
+	_ = w.saveState("starting", "")
+	for _, c := range append(append([]topology.Component{}, w.plan.SQS...), w.plan.Memcached...) {
+		if err := w.waitReady(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	phase("cassandra seeds")
+	for _, n := range seeds {
+		if err := w.waitPort(ctx, n.ID, n.Extra["storage"]); err != nil {
+			return err
+		}
+	}
+	phase("cassandra nodes")
+	for _, n := range others {
+		if err := w.procs[n.ID].start(); err != nil {
+			return err
+		}
+	}
+	_ = w.saveState("starting", "")
+	for _, n := range w.plan.Cassandra {
+		if err := w.waitReady(ctx, n.ID); err != nil {
+			return err
+		}
+	}
+	phase("cluster")
+	if err := w.waitCluster(ctx); err != nil {
+		return err
+	}
+	phase("")
+	w.progress(Event{Phase: "ready"})
+	return w.saveState("ready", "")
+}
+
+// phaseTimer returns a function that closes the running phase and opens the next.
+func (w *World) phaseTimer() func(string) {
+	current, began := "", time.Now()
+	return func(next string) {
+		now := time.Now()
+		if current != "" {
+			w.mu.Lock()
+			w.phases = append(w.phases, PhaseTime{Phase: current, Duration: now.Sub(began)})
+			w.mu.Unlock()
+			w.log.Info("phase done", "phase", current, "took", now.Sub(began).Round(time.Millisecond))
+		}
+		current, began = next, now
+		w.mu.Lock()
+		w.phase = next
+		w.mu.Unlock()
+		if next != "" {
+			_ = w.saveState("", "")
+			w.progress(Event{Phase: next})
+		}
+	}
+}
+
+// Phases reports how long each phase of Up took.
+func (w *World) Phases() []PhaseTime {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]PhaseTime(nil), w.phases...)
+}
+
+func (w *World) progress(e Event) {
+	if w.opts.Progress == nil {
+		return
+	}
+	w.mu.Lock()
+	e.Done, e.Total = w.done, len(w.plan.Components())
+	w.mu.Unlock()
+	e.Elapsed = time.Since(w.start)
+	w.opts.Progress(e)
+}
+
+func (w *World) markReady(id string) {
+	w.mu.Lock()
+	w.done++
+	w.mu.Unlock()
+	w.log.Info("ready", "component", id)
+	_ = w.saveState("", "")
+	w.progress(Event{Phase: "ready", Component: id})
+}
+
+// defineProcesses writes every component's configuration and creates
+// (without starting) its supervisor.
+func (w *World) defineProcesses() error {
+	add := func(c topology.Component, argv []string) {
+		w.procs[c.ID] = &process{comp: c, argv: argv, stateDir: w.dir,
+			logPath: filepath.Join(w.dir, "logs", fileName(c.ID)+".log")}
+		w.order = append(w.order, c.ID)
+	}
+	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address})
+	for _, c := range w.plan.SQS {
+		argv, err := elasticMQCommand(w.assets, w.spec, c, w.nodeDir(c.ID))
+		if err != nil {
+			return err
+		}
+		add(c, argv)
+	}
+	for _, c := range w.plan.Memcached {
+		add(c, memcachedCommand(w.assets, w.spec, c))
+	}
+	for _, n := range w.plan.Cassandra {
+		argv, err := cassandraCommand(w.assets, w.plan, n, w.name, w.nodeDir(n.ID))
+		if err != nil {
+			return err
+		}
+		add(n.Component, argv)
+	}
+	return nil
+}
+
+func fileName(id string) string { return strings.ReplaceAll(id, "/", "_") }
+
+// nodeDir is the folder of a Cassandra node or an SQS endpoint.
+func (w *World) nodeDir(id string) string { return filepath.Join(w.dir, "nodes", fileName(id)) }
+
+// startComponent starts one component and waits until it is ready.
+func (w *World) startComponent(ctx context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	if err := p.start(); err != nil {
+		return err
+	}
+	_ = w.saveState("", "")
+	return w.waitReady(ctx, id)
+}
+
+// Name implements topology.Cluster.
+func (w *World) Name() string { return w.name }
+
+// Spec implements topology.Cluster.
+func (w *World) Spec() *topology.Spec { return w.spec }
+
+// Dir is the world's state folder.
+func (w *World) Dir() string { return w.dir }
+
+// Plan is the world's address plan.
+func (w *World) Plan() *topology.Plan { return w.plan }
+
+// Components implements topology.Cluster.
+func (w *World) Components(context.Context) ([]topology.Status, error) {
+	return w.statuses(), nil
+}
+
+func (w *World) statuses() []topology.Status {
+	out := make([]topology.Status, 0, len(w.order))
+	for _, id := range w.order {
+		p := w.procs[id]
+		out = append(out, topology.Status{Component: p.comp, PID: p.pid(), State: p.state(), Log: w.LogPath(id)})
+	}
+	return out
+}
+
+// LogPath is the most useful log of a component: Cassandra's system.log, the
+// console log of the others.
+func (w *World) LogPath(id string) string {
+	p, ok := w.procs[id]
+	if !ok {
+		return ""
+	}
+	if p.comp.Kind == topology.KindCassandra {
+		return filepath.Join(w.nodeDir(id), "logs", "system.log")
+	}
+	return p.logPath
+}
+
+func (w *World) unknown(id string) error {
+	ids := append([]string(nil), w.order...)
+	sort.Strings(ids)
+	return fmt.Errorf("unknown component %q in world %s: the components are %s", id, w.name, strings.Join(ids, ", "))
+}
+
+// Start implements topology.Cluster.
+func (w *World) Start(ctx context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	if p.state() == topology.StatePaused {
+		return w.Resume(ctx, id)
+	}
+	return w.startComponent(ctx, id)
+}
+
+// Stop implements topology.Cluster.
+func (w *World) Stop(_ context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	p.stop(30 * time.Second)
+	return w.saveState("", "")
+}
+
+// Kill implements topology.Cluster.
+func (w *World) Kill(_ context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	if err := p.kill(); err != nil {
+		return err
+	}
+	return w.saveState("", "")
+}
+
+// Pause implements topology.Cluster.
+func (w *World) Pause(_ context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	return p.signal(syscall.SIGSTOP)
+}
+
+// Resume implements topology.Cluster.
+func (w *World) Resume(_ context.Context, id string) error {
+	p, ok := w.procs[id]
+	if !ok {
+		return w.unknown(id)
+	}
+	return p.signal(syscall.SIGCONT)
+}
+
+// CQLContactPoints implements topology.Cluster.
+func (w *World) CQLContactPoints(region string) []string { return contactPoints(w.plan, region) }
+
+// MemcachedAddrs implements topology.Cluster.
+func (w *World) MemcachedAddrs(region string) map[string][]string { return memcachedAddrs(w.plan, region) }
+
+// SQSEndpoint implements topology.Cluster.
+func (w *World) SQSEndpoint(from, to string) string { return sqsEndpoint(w.plan, from, to) }
+
+// InvalidationQueue implements topology.Cluster.
+func (w *World) InvalidationQueue(region string) string { return topology.InvalidationQueue(region) }
+
+// ToxiproxyAPI implements topology.Cluster.
+func (w *World) ToxiproxyAPI() string { return w.plan.Toxiproxy.Address }
+
+// Links implements topology.Cluster.
+func (w *World) Links() []topology.Link { return w.plan.Links() }
+
+func contactPoints(p *topology.Plan, region string) []string {
+	var out []string
+	for _, n := range p.Cassandra {
+		if n.Region == region {
+			out = append(out, n.Address)
+		}
+	}
+	return out
+}
+
+func memcachedAddrs(p *topology.Plan, region string) map[string][]string {
+	out := map[string][]string{}
+	for _, c := range p.Memcached {
+		if c.Region == region {
+			out[c.Zone] = append(out[c.Zone], c.Address)
+		}
+	}
+	return out
+}
+
+func sqsEndpoint(p *topology.Plan, from, to string) string {
+	if from == to {
+		for _, c := range p.SQS {
+			if c.Region == to {
+				return "http://" + c.Address
+			}
+		}
+		return ""
+	}
+	if addr, ok := p.SQSLinks[topology.LinkName(from, to)]; ok {
+		return "http://" + addr
+	}
+	return ""
+}
+
+// createProxies puts a toxiproxy listener at every Cassandra node's broadcast
+// address and in front of every region's SQS endpoint for every other region.
+func createProxies(p *topology.Plan) error {
+	client := toxiclient.NewClient(p.Toxiproxy.Address)
+	var proxies []toxiclient.Proxy
+	for _, n := range p.Cassandra {
+		proxies = append(proxies, toxiclient.Proxy{Name: topology.ProxyName(n.ID),
+			Listen: n.Extra["broadcast"], Upstream: n.Extra["storage"], Enabled: true})
+	}
+	for _, l := range p.Links() {
+		up := strings.TrimPrefix(sqsEndpoint(p, l.To, l.To), "http://")
+		proxies = append(proxies, toxiclient.Proxy{Name: topology.SQSProxyName(l.From, l.To),
+			Listen: p.SQSLinks[l.Name], Upstream: up, Enabled: true})
+	}
+	if _, err := client.Populate(proxies); err != nil {
+		return fmt.Errorf("create toxiproxy links at %s: %w", p.Toxiproxy.Address, err)
+	}
+	return nil
+}
+
+// checkPorts makes sure every address the world will listen on is free.
+func (w *World) checkPorts() error {
+	var addrs []string
+	for _, c := range w.plan.Components() {
+		addrs = append(addrs, c.Address)
+		for role, a := range c.Extra {
+			if role != "storage" || c.Kind == topology.KindCassandra {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	addrs = append(addrs, w.plan.Control)
+	for _, a := range w.plan.SQSLinks {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("address %s of world %s is in use (%v): stop what listens there, run `kong down --world %s` if it is an old world, or pick another world name",
+				a, w.name, err, w.name)
+		}
+		l.Close()
+	}
+	return nil
+}
