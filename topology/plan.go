@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"net"
 	"strconv"
+	"strings"
 )
 
 const (
@@ -161,11 +162,13 @@ func (p *Plan) Components() []Component {
 	return out
 }
 
-// ProxyName is the toxiproxy proxy in front of a Cassandra node's broadcast address.
-func ProxyName(nodeID string) string { return "cassandra:" + nodeID }
+// ProxyName is the toxiproxy proxy in front of a Cassandra node's broadcast
+// address, such as "us-east-1.cassandra.a" (toxiproxy's API routes take no slashes).
+func ProxyName(nodeID string) string { return strings.ReplaceAll(nodeID, "/", ".") }
 
-// SQSProxyName is the toxiproxy proxy that carries from's messages to to's queue.
-func SQSProxyName(from, to string) string { return "sqs:" + LinkName(from, to) }
+// SQSProxyName is the toxiproxy proxy that carries from's messages to to's
+// queue, such as "sqs.us-east-1.to.us-west-2".
+func SQSProxyName(from, to string) string { return "sqs." + from + ".to." + to }
 
 // Links lists every directed link with the proxies its traffic crosses. With
 // more than two regions a node's proxy carries traffic from every other

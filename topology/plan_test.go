@@ -386,8 +386,8 @@ func TestPlanLinks(t *testing.T) {
 	assert.Equal(t, Link{
 		Name: "eu-west-1->us-west-2", From: "eu-west-1", To: "us-west-2",
 		Proxies: []string{
-			"cassandra:us-west-2/cassandra/a", "cassandra:us-west-2/cassandra/b", "cassandra:us-west-2/cassandra/c",
-			"sqs:eu-west-1->us-west-2",
+			"us-west-2.cassandra.a", "us-west-2.cassandra.b", "us-west-2.cassandra.c",
+			"sqs.eu-west-1.to.us-west-2",
 		},
 	}, euToWest)
 }

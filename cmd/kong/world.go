@@ -17,6 +17,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -128,6 +129,10 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions); log: %s\n", world, spec.Source(), len(spec.Regions), logPath)
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
 		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		bar = progressbar.DefaultSilent(-1)
+	}
+	lastPhase, lastReady := "", -1
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	stopWorld := func(why string) error {
@@ -160,6 +165,10 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 			if st.Total > 0 && bar.GetMax() != st.Total {
 				bar.ChangeMax(st.Total)
 			}
+			if !term.IsTerminal(int(os.Stderr.Fd())) && (st.Phase != lastPhase || st.Ready != lastReady) {
+				fmt.Fprintf(out, "  %5.1fs  %-16s %d/%d ready\n", time.Since(start).Seconds(), st.Phase, st.Ready, st.Total)
+			}
+			lastPhase, lastReady = st.Phase, st.Ready
 			bar.Describe(fmt.Sprintf("%-16s", st.Phase))
 			_ = bar.Set(st.Ready)
 			if st.Status == "ready" {
@@ -237,7 +246,7 @@ func printStatus(ctx context.Context, out io.Writer, home, world string) error {
 	}
 	comps, _ := r.Components(ctx)
 	fmt.Fprintf(out, "world %s (%s), status %s, owner pid %d, toxiproxy %s, control %s\n",
-		world, st.Spec.Source(), st.Status, st.OwnerPID, r.ToxiproxyAPI(), st.Control)
+		world, st.Source, st.Status, st.OwnerPID, r.ToxiproxyAPI(), st.Control)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REGION\tZONE\tCOMPONENT\tADDRESS\tPID\tHEALTH")
 	for _, c := range comps {

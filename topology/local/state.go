@@ -24,6 +24,7 @@ type State struct {
 	Status     string            `json:"status"` // starting, ready, failed, stopping
 	Error      string            `json:"error,omitempty"`
 	Spec       *topology.Spec    `json:"spec"`
+	Source     string            `json:"source"`
 	Control    string            `json:"control,omitempty"`
 	Components []topology.Status `json:"components"`
 	Phase      string            `json:"phase,omitempty"`
@@ -31,7 +32,6 @@ type State struct {
 	Total      int               `json:"total"`
 	Phases     []PhaseTime       `json:"phases,omitempty"`
 	Updated    time.Time         `json:"updated"`
-
 }
 
 const (
@@ -68,7 +68,7 @@ func (w *World) claim() error {
 			_ = os.RemoveAll(filepath.Join(w.dir, e.Name()))
 		}
 	}
-	slot, err := claimSlot(w.home, w.name)
+	slot, err := claimSlot(w.dir, w.name)
 	if err != nil {
 		return err
 	}
@@ -76,51 +76,58 @@ func (w *World) claim() error {
 	return err
 }
 
-// claimSlot reserves a slot (an address range and a JMX port block) for a
-// world, starting from the one its name picks and skipping slots held by
-// other live worlds.
-func claimSlot(home, name string) (int, error) {
-	dir := filepath.Join(home, "slots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("create %s: %w", dir, err)
+// SlotsDir is the machine-wide registry of slots, shared by every home so
+// that worlds of different users and test packages never collide.
+func SlotsDir() string {
+	if d := os.Getenv("KONG_SLOTS"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "kong-slots")
+}
+
+// claimSlot reserves a slot (an address range and a JMX port block) for the
+// world in dir, starting from the one its name picks and skipping slots
+// held by other live worlds. A slot file holds its world's state folder.
+func claimSlot(dir, name string) (int, error) {
+	slots := SlotsDir()
+	if err := os.MkdirAll(slots, 0o777); err != nil {
+		return 0, fmt.Errorf("create %s: %w", slots, err)
 	}
 	first := topology.SlotFor(name)
 	var holders []string
 	for i := 0; i < topology.Slots; i++ {
 		slot := (first + i) % topology.Slots
-		file := filepath.Join(dir, strconv.Itoa(slot))
+		file := filepath.Join(slots, strconv.Itoa(slot))
 		for attempt := 0; attempt < 2; attempt++ {
-			f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+			f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
 			if err == nil {
-				_, _ = f.WriteString(name + "\n")
+				_, _ = f.WriteString(dir + "\n")
 				f.Close()
 				return slot, nil
 			}
 			data, rerr := os.ReadFile(file)
 			holder := strings.TrimSpace(string(data))
-			if rerr == nil && holder == name {
+			if rerr == nil && holder == dir {
 				return slot, nil
 			}
-			if rerr == nil && ownerAlive(StateDir(home, holder)) {
-				if i == 0 {
-					holders = append(holders, holder)
-				}
+			if rerr == nil && ownerAlive(holder) {
+				holders = append(holders, holder)
 				break
 			}
 			_ = os.Remove(file) // stale: its world is gone
 		}
 	}
-	return 0, fmt.Errorf("no free slot for world %s: all %d address ranges are held by live worlds (its own, 127.%d.0.0/16, by %v); run `kong down` on some of them",
-		name, topology.Slots, 100+first, holders)
+	return 0, fmt.Errorf("no free slot for world %s: all %d address ranges are held by live worlds (%s); run `kong down` on some of them",
+		name, topology.Slots, strings.Join(holders, ", "))
 }
 
-func releaseSlot(home, name string) {
-	dir := filepath.Join(home, "slots")
-	entries, _ := os.ReadDir(dir)
+func releaseSlot(dir string) {
+	slots := SlotsDir()
+	entries, _ := os.ReadDir(slots)
 	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err == nil && strings.TrimSpace(string(data)) == name {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
+		data, err := os.ReadFile(filepath.Join(slots, e.Name()))
+		if err == nil && strings.TrimSpace(string(data)) == dir {
+			_ = os.Remove(filepath.Join(slots, e.Name()))
 		}
 	}
 }
@@ -149,7 +156,7 @@ func (w *World) saveState(status, errText string) error {
 		w.errText = errText
 	}
 	st := State{World: w.name, Slot: w.plan.Slot, Dir: w.dir, OwnerPID: os.Getpid(), Status: w.status,
-		Error: w.errText, Spec: w.spec, Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]PhaseTime(nil), w.phases...), Updated: time.Now()}
+		Error: w.errText, Spec: w.spec, Source: w.spec.Source(), Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]PhaseTime(nil), w.phases...), Updated: time.Now()}
 	w.mu.Unlock()
 	st.Components = w.statuses()
 	data, err := json.MarshalIndent(st, "", "  ")
@@ -208,7 +215,7 @@ func (w *World) Down() error {
 		w.procs[w.order[i]].stop(0)
 	}
 	left := killLeftovers(w.dir)
-	releaseSlot(w.home, w.name)
+	releaseSlot(w.dir)
 	err := os.RemoveAll(w.dir)
 	if w.lockFile != nil {
 		w.lockFile.Close()
@@ -262,6 +269,6 @@ func DownWorld(home, name string, grace time.Duration) error {
 	if ownerAlive(dir) {
 		return fmt.Errorf("world %s: its owner still holds %s after SIGKILL", name, filepath.Join(dir, ownerLock))
 	}
-	releaseSlot(home, name)
+	releaseSlot(dir)
 	return os.RemoveAll(dir)
 }

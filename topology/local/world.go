@@ -161,54 +161,48 @@ func (w *World) bringUp(ctx context.Context) error {
 	if err := w.startComponent(ctx, topology.KindToxiproxy); err != nil {
 		return err
 	}
-	// SQS and memcached start while the Cassandra seeds boot.
+	// SQS, memcached and the Cassandra seeds boot together; the other nodes
+	// start once a seed listens, then every readiness check runs in parallel.
 	phase("servers")
-	for _, c := range w.plan.SQS {
-		if err := w.procs[c.ID].start(); err != nil {
-			return err
-		}
-	}
-	for _, c := range w.plan.Memcached {
-		if err := w.procs[c.ID].start(); err != nil {
-			return err
-		}
-	}
-	var seeds, others []topology.CassandraNode
+	var seeds, others []string
 	for _, n := range w.plan.Cassandra {
 		if n.Seed {
-			seeds = append(seeds, n)
+			seeds = append(seeds, n.ID)
 		} else {
-			others = append(others, n)
+			others = append(others, n.ID)
 		}
 	}
-	for _, n := range seeds {
-		if err := w.procs[n.ID].start(); err != nil {
+	var first []string
+	for _, c := range w.plan.SQS {
+		first = append(first, c.ID)
+	}
+	for _, c := range w.plan.Memcached {
+		first = append(first, c.ID)
+	}
+	first = append(first, seeds...)
+	for _, id := range first {
+		if err := w.procs[id].start(); err != nil {
 			return err
 		}
 	}
-	_ = w.saveState("starting", "")
-	for _, c := range append(append([]topology.Component{}, w.plan.SQS...), w.plan.Memcached...) {
-		if err := w.waitReady(ctx, c.ID); err != nil {
+	_ = w.saveState("", "")
+	if len(others) > 0 {
+		phase("cassandra seeds")
+		if err := w.eachParallel(ctx, seeds, func(ctx context.Context, id string) error {
+			return w.waitPort(ctx, id, w.procs[id].comp.Extra["storage"])
+		}); err != nil {
 			return err
 		}
+		for _, id := range others {
+			if err := w.procs[id].start(); err != nil {
+				return err
+			}
+		}
+		_ = w.saveState("", "")
 	}
-	phase("cassandra seeds")
-	for _, n := range seeds {
-		if err := w.waitPort(ctx, n.ID, n.Extra["storage"]); err != nil {
-			return err
-		}
-	}
-	phase("cassandra nodes")
-	for _, n := range others {
-		if err := w.procs[n.ID].start(); err != nil {
-			return err
-		}
-	}
-	_ = w.saveState("starting", "")
-	for _, n := range w.plan.Cassandra {
-		if err := w.waitReady(ctx, n.ID); err != nil {
-			return err
-		}
+	phase("readiness")
+	if err := w.eachParallel(ctx, append(first, others...), w.waitReady); err != nil {
+		return err
 	}
 	phase("cluster")
 	if err := w.waitCluster(ctx); err != nil {
@@ -217,6 +211,24 @@ func (w *World) bringUp(ctx context.Context) error {
 	phase("")
 	w.progress(Event{Phase: "ready"})
 	return w.saveState("ready", "")
+}
+
+// eachParallel runs f for every id at once and returns the first error.
+func (w *World) eachParallel(ctx context.Context, ids []string, f func(context.Context, string) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() { errs <- f(ctx, id) }()
+	}
+	var first error
+	for range ids {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
 }
 
 // phaseTimer returns a function that closes the running phase and opens the next.
@@ -312,6 +324,8 @@ func (w *World) startComponent(ctx context.Context, id string) error {
 		return err
 	}
 	_ = w.saveState("", "")
+	ctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
+	defer cancel()
 	return w.waitReady(ctx, id)
 }
 
@@ -416,7 +430,9 @@ func (w *World) Resume(_ context.Context, id string) error {
 func (w *World) CQLContactPoints(region string) []string { return contactPoints(w.plan, region) }
 
 // MemcachedAddrs implements topology.Cluster.
-func (w *World) MemcachedAddrs(region string) map[string][]string { return memcachedAddrs(w.plan, region) }
+func (w *World) MemcachedAddrs(region string) map[string][]string {
+	return memcachedAddrs(w.plan, region)
+}
 
 // SQSEndpoint implements topology.Cluster.
 func (w *World) SQSEndpoint(from, to string) string { return sqsEndpoint(w.plan, from, to) }

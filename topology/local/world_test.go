@@ -1,0 +1,227 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/topology"
+)
+
+// startWorld brings up a real world for a test and registers its teardown,
+// which must leave no process behind.
+func startWorld(t *testing.T, name, profile string) *World {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
+	}
+	bin, err := kongbin.Path()
+	require.NoError(t, err)
+	spec, err := topology.Profile(profile)
+	require.NoError(t, err)
+	home := t.TempDir()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	w, err := Up(ctx, Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
+	t.Cleanup(func() {
+		if w == nil {
+			return
+		}
+		dir := w.Dir()
+		require.NoError(t, w.Down())
+		require.Empty(t, worldProcesses(dir), "processes of world %s outlived its teardown", name)
+		_, err := os.Stat(dir)
+		require.True(t, os.IsNotExist(err), "state folder %s was not removed", dir)
+	})
+	require.NoError(t, err)
+	t.Logf("world %s ready; phases %v", name, w.Phases())
+	return w
+}
+
+// eventually retries f until it succeeds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: not true after %s: %v", what, within, err)
+}
+
+func setLinks(t *testing.T, w *World, a, b string, enabled bool) {
+	t.Helper()
+	client := toxiclient.NewClient(w.ToxiproxyAPI())
+	for _, l := range w.Links() {
+		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
+			for _, name := range l.Proxies {
+				p, err := client.Proxy(name)
+				require.NoError(t, err)
+				if enabled {
+					require.NoError(t, p.Enable())
+				} else {
+					require.NoError(t, p.Disable())
+				}
+			}
+		}
+	}
+}
+
+func TestWorldReplicationPartitionAndRestart(t *testing.T) {
+	w := startWorld(t, "test-local", "small")
+	ctx := context.Background()
+	const east, west = "us-east-1", "us-west-2"
+	ks := w.Spec().Cassandra.Keyspace
+
+	// The other region's node, and how many CQL clients it serves before
+	// the east session exists.
+	westNode := w.CQLContactPoints(west)[0]
+	watch, err := topology.NodeSession(westNode)
+	require.NoError(t, err)
+	defer watch.Close()
+	clients := func() int {
+		n := 0
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		iter := watch.Query("SELECT address FROM system_views.clients").IterContext(ctx)
+		var addr string
+		for iter.Scan(&addr) {
+			n++
+		}
+		require.NoError(t, iter.Close())
+		return n
+	}
+	westS, err := topology.RegionSession(w, west, "")
+	require.NoError(t, err)
+	defer westS.Close()
+	before := clients()
+	eastS, err := topology.RegionSession(w, east, ks)
+	require.NoError(t, err)
+	defer eastS.Close()
+	require.NoError(t, eastS.Query("CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text)").Exec())
+	require.NoError(t, eastS.AwaitSchemaAgreement(ctx))
+
+	read := func(s *gocql.Session, k string) (string, error) {
+		var v string
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		err := s.Query("SELECT v FROM "+ks+".kv WHERE k = ?", k).Consistency(gocql.LocalOne).ScanContext(ctx, &v)
+		return v, err
+	}
+	write := func(k, v string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		require.NoError(t, eastS.Query("INSERT INTO kv (k, v) VALUES (?, ?)", k, v).Consistency(gocql.LocalQuorum).ExecContext(ctx))
+	}
+
+	// 1. A write in us-east-1 is read in us-west-2.
+	write("before", "1")
+	eventually(t, 30*time.Second, "the write replicated to us-west-2", func() error {
+		v, err := read(westS, "before")
+		if err == nil && v != "1" {
+			return fmt.Errorf("read %q", v)
+		}
+		return err
+	})
+
+	// 2. With the links cut, a new write succeeds in us-east-1 and is not in
+	// us-west-2, for as long as we look.
+	setLinks(t, w, east, west, false)
+	healed := false
+	defer func() {
+		if !healed {
+			setLinks(t, w, east, west, true)
+		}
+	}()
+	write("during", "2")
+	v, err := read(eastS, "during")
+	require.NoError(t, err)
+	require.Equal(t, "2", v)
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		_, err := read(westS, "during")
+		require.ErrorIs(t, err, gocql.ErrNotFound, "a write made during the partition reached us-west-2")
+	}
+	// The SQS link is cut too: a message to us-west-2's queue does not pass.
+	sqsCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	_, err = SQSClient(w.SQSEndpoint(east, west), west).ListQueues(sqsCtx, &sqs.ListQueuesInput{})
+	cancel()
+	require.Error(t, err, "the SQS link from us-east-1 to us-west-2 still answers while cut")
+
+	// 3. Heal: the write arrives (hints replay) and SQS answers again.
+	setLinks(t, w, east, west, true)
+	healed = true
+	eventually(t, 3*time.Minute, "the partition-time write arrived in us-west-2 after heal", func() error {
+		v, err := read(westS, "during")
+		if err == nil && v != "2" {
+			return fmt.Errorf("read %q", v)
+		}
+		return err
+	})
+	q, err := SQSClient(w.SQSEndpoint(east, west), west).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
+	require.NoError(t, err)
+	_, err = SQSClient(w.SQSEndpoint(east, west), west).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("invalidate k")})
+	require.NoError(t, err, "send an invalidation from us-east-1 to us-west-2 through the link")
+
+	// 4. The us-east-1 session never opened a connection to the us-west-2 node.
+	require.Equal(t, before, clients(), "a us-east-1 session connected to a us-west-2 node")
+
+	// 5. Memcached answers in every zone.
+	for _, addrs := range w.MemcachedAddrs(east) {
+		require.NoError(t, memcache.New(addrs...).Ping())
+	}
+
+	// 6. Kill a node: its peer sees it DOWN; restart it: its peer sees it UP.
+	victim := fmt.Sprintf("%s/cassandra/a", west)
+	eastNode := w.CQLContactPoints(east)[0]
+	require.NoError(t, w.Kill(ctx, victim))
+	st, _ := w.Components(ctx)
+	for _, c := range st {
+		if c.ID == victim {
+			require.Equal(t, topology.StateStopped, c.State)
+		}
+	}
+	eventually(t, time.Minute, "us-east-1 sees the killed node DOWN", func() error {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := AllUp(cctx, eastNode); !errors.Is(err, ErrSeesDown) {
+			return fmt.Errorf("AllUp said %v", err)
+		}
+		return nil
+	})
+	startCtx, cancelStart := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelStart()
+	require.NoError(t, w.Start(startCtx, victim))
+	eventually(t, 2*time.Minute, "us-east-1 sees the restarted node UP", func() error {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return AllUp(cctx, eastNode)
+	})
+	v, err = read(westS, "during")
+	require.NoError(t, err)
+	require.Equal(t, "2", v, "the restarted node lost data")
+}
+
+func TestWorldNameAndPortErrors(t *testing.T) {
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
+	_, err = Up(context.Background(), Options{Name: "Bad_Name", Spec: spec, Home: t.TempDir(), KongBinary: "/bin/true"})
+	require.ErrorContains(t, err, "world name")
+	_, err = Up(context.Background(), Options{Name: "ok", Spec: spec, Home: t.TempDir(), KongBinary: "/nonexistent/kong"})
+	require.ErrorContains(t, err, "make build")
+}
