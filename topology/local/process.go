@@ -184,8 +184,8 @@ func belongsTo(pid int, stateDir string) bool {
 	return false
 }
 
-// worldProcesses lists every live process marked with stateDir.
-func worldProcesses(stateDir string) []int {
+// WorldProcesses lists every live process marked with stateDir.
+func WorldProcesses(stateDir string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {

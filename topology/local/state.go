@@ -232,7 +232,7 @@ func (w *World) Down() error {
 func killLeftovers(dir string) []int {
 	var killed []int
 	for round := 0; round < 20; round++ {
-		pids := worldProcesses(dir)
+		pids := WorldProcesses(dir)
 		if len(pids) == 0 {
 			return killed
 		}

@@ -42,7 +42,7 @@ func startWorld(t *testing.T, name, profile string) *World {
 		}
 		dir := w.Dir()
 		require.NoError(t, w.Down())
-		require.Empty(t, worldProcesses(dir), "processes of world %s outlived its teardown", name)
+		require.Empty(t, WorldProcesses(dir), "processes of world %s outlived its teardown", name)
 		_, err := os.Stat(dir)
 		require.True(t, os.IsNotExist(err), "state folder %s was not removed", dir)
 	})

@@ -1,0 +1,44 @@
+# kong: everything a fresh machine needs is fetched by these targets.
+GO       ?= go
+BIN      := $(CURDIR)/bin/kong
+export KONG_BIN := $(BIN)
+
+.PHONY: all build setup test test-unit test-world lint gameday up down bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kong
+
+# Fetch the Cassandra and ElasticMQ jars (Maven, into ~/.cache/kong) and
+# memcached (apt-get) when they are missing.
+setup: build
+	$(BIN) setup
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+# Pure logic under the race detector (tests that need real servers skip with -short).
+test-unit:
+	$(GO) test -race -short -count=1 ./...
+
+# Everything, against real Cassandra, memcached, ElasticMQ and toxiproxy.
+test-world: setup
+	$(GO) test -count=1 -timeout 60m ./...
+
+test: lint test-unit test-world
+
+up: build
+	$(BIN) up
+
+down: build
+	$(BIN) down
+
+bench: setup
+	$(BIN) bench world --profile small
+	$(BIN) bench world --profile default
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./topology/...
+
+clean:
+	rm -rf bin
