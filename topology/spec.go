@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -171,7 +172,10 @@ func Parse(source string, data []byte) (*Spec, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %s", source, yamlMessage(err))
+		return nil, yamlError(source, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: the topology is empty: it needs at least a regions list", source)
 	}
 	spec.lines = map[string]int{}
 	indexLines(&root, "", spec.lines)
@@ -179,7 +183,7 @@ func Parse(source string, data []byte) (*Spec, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("%s: %s", source, yamlMessage(err))
+		return nil, yamlError(source, err)
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err
@@ -187,22 +191,32 @@ func Parse(source string, data []byte) (*Spec, error) {
 	return &spec, nil
 }
 
-// yamlMessage turns a yaml.v3 error into one readable line, keeping its line numbers.
-func yamlMessage(err error) string {
+var yamlLine = regexp.MustCompile(`^line (\d+): `)
+
+// yamlError turns a yaml.v3 error into "source:line: message" lines, one
+// per problem, in the same form as validation errors.
+func yamlError(source string, err error) error {
+	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		msgs := make([]string, 0, len(te.Errors))
-		for _, m := range te.Errors {
-			m = strings.Replace(m, "field ", "unknown key ", 1)
-			m = strings.Replace(m, " not found in type topology.", " (not a field of ", 1)
-			if strings.Contains(m, "(not a field of ") {
-				m += ")"
-			}
-			msgs = append(msgs, m)
-		}
-		return strings.Join(msgs, "; ")
+		msgs = te.Errors
+	} else {
+		msgs = []string{strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
+	problems := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		m = strings.Replace(m, "field ", "unknown key ", 1)
+		if strings.Contains(m, " not found in type topology.") {
+			m = strings.Replace(m, " not found in type topology.", " (not a field of ", 1) + ")"
+		}
+		if loc := yamlLine.FindStringSubmatch(m); loc != nil {
+			m = fmt.Sprintf("%s:%s: %s", source, loc[1], m[len(loc[0]):])
+		} else {
+			m = source + ": " + m
+		}
+		problems = append(problems, m)
+	}
+	return &SpecError{Problems: problems}
 }
 
 // indexLines records the line of every mapping value and sequence item by path.

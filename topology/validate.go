@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -100,6 +101,13 @@ func (s *Spec) Validate() error {
 			add(rfAt, "replication factor %d is above the %d zone(s) of region %q: each replica needs its own zone (rack)",
 				s.Cassandra.ReplicationFactor, len(r.Zones), r.Name)
 		}
+		for _, kind := range []string{KindCassandra, KindMemcached} {
+			_, inRegion := r.PerZone[kind]
+			_, inSpec := s.PerZone[kind]
+			if !inRegion && !inSpec {
+				add(p, "region %q runs no %s: set per_zone.%s to at least 1", r.Name, kind, kind)
+			}
+		}
 		nodes += len(r.Zones) * s.Count(r, KindCassandra)
 		caches += len(r.Zones) * s.Count(r, KindMemcached)
 	}
@@ -116,7 +124,13 @@ func (s *Spec) Validate() error {
 }
 
 func (s *Spec) validateCounts(p string, counts map[string]int, add func(string, string, ...any)) {
-	for kind, n := range counts {
+	kinds := make([]string, 0, len(counts))
+	for kind := range counts {
+		kinds = append(kinds, kind)
+	}
+	sort.Strings(kinds)
+	for _, kind := range kinds {
+		n := counts[kind]
 		known := false
 		for _, k := range perZoneKinds {
 			known = known || k == kind
@@ -128,7 +142,7 @@ func (s *Spec) validateCounts(p string, counts map[string]int, add func(string, 
 		if n < 0 || n > 9 {
 			add(p+"."+kind, "%s count %d per zone: it must be between 0 and 9", kind, n)
 		}
-		if kind != KindMember && n < 1 {
+		if kind != KindMember && n >= 0 && n < 1 {
 			add(p+"."+kind, "%s count %d per zone: every zone needs at least one", kind, n)
 		}
 	}
