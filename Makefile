@@ -20,7 +20,7 @@ lint:
 	$(GO) vet ./...
 
 # Pure logic under the race detector (tests that need real servers skip with -short).
-test-unit:
+test-unit: build
 	$(GO) test -race -short -count=1 ./...
 
 # Everything, against real Cassandra, memcached, ElasticMQ and toxiproxy.
