@@ -1,0 +1,203 @@
+// Package harness turns a topology into an experiment: faults (what breaks),
+// workload (what users do) and checkers (what must hold) kept apart, and a
+// history of everything that happened, which is the source of truth that
+// checkers and reports read after the run.
+package harness
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// OpType is the kind of history record, as in Jepsen: an invocation, then
+// its completion as ok (it happened), fail (it certainly did not) or info
+// (unknown: a timeout, a dropped connection).
+type OpType string
+
+const (
+	Invoke OpType = "invoke"
+	OK     OpType = "ok"
+	Fail   OpType = "fail"
+	Info   OpType = "info"
+)
+
+// Operation names.
+const (
+	OpReadProfile   = "read-profile"
+	OpWriteProfile  = "write-profile"
+	OpAppendHistory = "append-history"
+	OpReadHistory   = "read-history"
+	// OpProbe is a read-back made after convergence to check what survived.
+	OpProbe = "probe"
+)
+
+// Op is one line of a history: a user's request as invoked or as completed.
+type Op struct {
+	Type OpType    `json:"type"`
+	Time time.Time `json:"time"`
+	// Process is the simulated client (one device session) that issued it;
+	// an invoke and its completion share Process and Seq.
+	Process int    `json:"process"`
+	Seq     uint64 `json:"seq"`
+	Op      string `json:"op"`
+	Member  string `json:"member,omitempty"`
+	Key     string `json:"key,omitempty"`
+	Session string `json:"session,omitempty"`
+	// Home is the member's home region; Region is the region that served the
+	// request (after any redirect or proxying), with its Zone and Instance.
+	Home     string `json:"home,omitempty"`
+	Region   string `json:"region,omitempty"`
+	Zone     string `json:"zone,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Entry is the region the client was sent to by the director.
+	Entry string `json:"entry,omitempty"`
+	// Version is the write timestamp written (for writes) or returned (reads).
+	Version    int64  `json:"version,omitempty"`
+	Proxied    bool   `json:"proxied,omitempty"`
+	Redirected bool   `json:"redirected,omitempty"`
+	Failover   bool   `json:"failover,omitempty"`
+	Shed       bool   `json:"shed,omitempty"`
+	CacheHit   bool   `json:"cache_hit,omitempty"`
+	Status     int    `json:"status,omitempty"`
+	Error      string `json:"error,omitempty"`
+	// Latency is corrected for coordinated omission: measured from when the
+	// request was due by the pacer, not from when it was sent.
+	Latency time.Duration `json:"latency,omitempty"`
+	// Phase is the scenario phase during which the operation was invoked.
+	Phase string `json:"phase,omitempty"`
+}
+
+// EventKind is the kind of a timeline event.
+type EventKind string
+
+const (
+	PhaseStart   EventKind = "phase"
+	FaultInject  EventKind = "inject"
+	FaultEffect  EventKind = "injected" // the fault was seen to take effect
+	FaultRecover EventKind = "recover"
+	FaultHealed  EventKind = "recovered" // the recovery was seen to take effect
+	TrafficShift EventKind = "traffic"   // director weights or gateway mode changed
+	Abort        EventKind = "abort"
+	Note         EventKind = "note"
+)
+
+// Event is one line of a run's timeline: phases, faults and traffic changes.
+type Event struct {
+	Kind   EventKind         `json:"kind"`
+	Time   time.Time         `json:"time"`
+	Name   string            `json:"name"`
+	Target string            `json:"target,omitempty"`
+	Detail map[string]string `json:"detail,omitempty"`
+}
+
+// Record is one line of a history file: either an operation or an event.
+type Record struct {
+	Op    *Op    `json:"op,omitempty"`
+	Event *Event `json:"event,omitempty"`
+}
+
+// History is a run's operations and timeline, in order.
+type History struct {
+	Ops    []Op
+	Events []Event
+}
+
+// Recorder appends records to a JSON-lines history file; it is safe for
+// concurrent use and flushes on Close.
+type Recorder struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *bufio.Writer
+	enc *json.Encoder
+	err error
+}
+
+// NewRecorder creates (or truncates) a history file.
+func NewRecorder(path string) (*Recorder, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create history %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	return &Recorder{f: f, w: w, enc: json.NewEncoder(w)}, nil
+}
+
+func (r *Recorder) write(rec Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = r.enc.Encode(rec)
+	}
+}
+
+// Op records an operation.
+func (r *Recorder) Op(op Op) { r.write(Record{Op: &op}) }
+
+// Event records a timeline event.
+func (r *Recorder) Event(e Event) { r.write(Record{Event: &e}) }
+
+// Flush writes buffered records to the file.
+func (r *Recorder) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	return r.w.Flush()
+}
+
+// Close flushes and closes the file, returning the first write error.
+func (r *Recorder) Close() error {
+	ferr := r.Flush()
+	cerr := r.f.Close()
+	if ferr != nil {
+		return ferr
+	}
+	return cerr
+}
+
+// ReadHistory reads a JSON-lines history; a truncated last line (a run that
+// was killed mid-write) is skipped, any other bad line is an error naming it.
+func ReadHistory(rd io.Reader) (*History, error) {
+	h := &History{}
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	line := 0
+	var pending error
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return nil, pending
+		}
+		var rec Record
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			pending = fmt.Errorf("history line %d: %w", line, err)
+			continue
+		}
+		switch {
+		case rec.Op != nil:
+			h.Ops = append(h.Ops, *rec.Op)
+		case rec.Event != nil:
+			h.Events = append(h.Events, *rec.Event)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// LoadHistory reads a history file.
+func LoadHistory(path string) (*History, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadHistory(f)
+}
