@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/Shopify/toxiproxy/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,7 @@ func newServeToxiproxy() *cobra.Command {
 // on SIGTERM or SIGINT.
 func newServeWorld() *cobra.Command {
 	var sf specFlags
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:    "world",
 		Short:  "Own a world: start it, serve its control API, stop it on SIGTERM",
@@ -74,7 +76,7 @@ func newServeWorld() *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-			w, err := local.Up(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, Log: log})
+			w, err := local.Up(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, Log: log, ReadyTimeout: timeout})
 			if err != nil {
 				if derr := w.Down(); derr != nil {
 					log.Error("down after failed start", "err", derr)
@@ -96,5 +98,6 @@ func newServeWorld() *cobra.Command {
 		},
 	}
 	sf.register(cmd)
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }

@@ -109,7 +109,7 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 		return err
 	}
 	defer logf.Close()
-	args := append([]string{"serve", "world", "--world", world, "--home", home}, specArgs...)
+	args := append([]string{"serve", "world", "--world", world, "--home", home, "--timeout", timeout.String()}, specArgs...)
 	daemon := exec.Command(self, args...)
 	daemon.Stdout, daemon.Stderr = logf, logf
 	daemon.Env = append(os.Environ(), "KONG_WORLD_DIR="+local.StateDir(home, world))
@@ -138,7 +138,16 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	stopWorld := func(why string) error {
 		_ = bar.Finish()
 		fmt.Fprintf(out, "%s: stopping everything world %s started\n", why, world)
-		if err := local.DownWorld(home, world, 60*time.Second); err != nil {
+		// Tell the owner first (it may not have written any state yet), then
+		// sweep whatever is left by its marks.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			_ = daemon.Process.Kill()
+			<-exited
+		}
+		if err := local.DownWorld(home, world, 10*time.Second); err != nil && !errors.Is(err, local.ErrNotUp) {
 			fmt.Fprintln(out, "down:", err)
 		}
 		return fmt.Errorf("world %s did not come up: %s", world, why)
@@ -212,13 +221,19 @@ func newDown() *cobra.Command {
 			if all {
 				worlds = local.Worlds(home)
 			}
+			var errs []error
 			for _, w := range worlds {
-				if err := local.DownWorld(home, w, 60*time.Second); err != nil {
-					return err
+				err := local.DownWorld(home, w, 60*time.Second)
+				switch {
+				case errors.Is(err, local.ErrNotUp):
+					fmt.Fprintf(cmd.OutOrStdout(), "world %s is not up: nothing to do\n", w)
+				case err != nil:
+					errs = append(errs, err)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", w)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", w)
 			}
-			return nil
+			return errors.Join(errs...)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "take down every world under the home folder")

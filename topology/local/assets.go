@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Assets are the programs and jars a local world runs, found or fetched once
@@ -50,7 +51,7 @@ func EnsureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache folder %s: %w (set KONG_CACHE to a writable folder)", cache, err)
 	}
-	unlock, err := lockFile(filepath.Join(cache, ".lock"))
+	unlock, err := lockFile(ctx, filepath.Join(cache, ".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -186,16 +187,28 @@ func findMemcached(ctx context.Context, log *slog.Logger) (string, error) {
 	return exec.LookPath("memcached")
 }
 
-// lockFile takes an exclusive lock on path, so that concurrent test packages
-// fetch the cache once.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+// lockFile takes an exclusive lock on path, waiting until ctx ends, so that
+// concurrent test packages fetch the cache once.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for the lock %s (another kong holds it): %w", path, context.Cause(ctx))
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

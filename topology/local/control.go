@@ -28,6 +28,15 @@ func (w *World) ServeControl(ctx context.Context) error {
 		_ = json.NewEncoder(rw).Encode(w.statuses())
 	})
 	mux.HandleFunc("POST /v1/{action}", func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		if w.closing {
+			w.mu.Unlock()
+			http.Error(rw, "world "+w.name+" is going down", http.StatusServiceUnavailable)
+			return
+		}
+		w.inflight.Add(1)
+		w.mu.Unlock()
+		defer w.inflight.Done()
 		id := r.URL.Query().Get("id")
 		var err error
 		switch r.PathValue("action") {
@@ -96,7 +105,7 @@ func Attach(home, name string) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Remote{state: st, plan: plan, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+	return &Remote{state: st, plan: plan, http: &http.Client{Timeout: 11 * time.Minute}}, nil
 }
 
 // State is the world's state as last read.
@@ -148,7 +157,10 @@ func processState(pid int, dir string) topology.State {
 
 func (r *Remote) do(ctx context.Context, action, id string) error {
 	if r.state.Control == "" {
-		return fmt.Errorf("world %s has no control API (its owner is not a kong daemon)", r.state.World)
+		if r.state.Status == "starting" {
+			return fmt.Errorf("world %s is still starting (phase %s): wait for `kong up` to finish", r.state.World, r.state.Phase)
+		}
+		return fmt.Errorf("world %s has no control API: its owner (pid %d) is a program such as a test, not `kong up`; it drives the world itself", r.state.World, r.state.OwnerPID)
 	}
 	u := "http://" + r.state.Control + "/v1/" + action + "?id=" + url.QueryEscape(id)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func (p *process) start() error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), worldEnv+"="+p.stateDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := spawn(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s (%s): %w", p.comp.ID, p.argv[0], err)
 	}
@@ -117,6 +118,39 @@ func (p *process) exited() <-chan struct{} {
 
 var errNotRunning = errors.New("not running")
 
+// Linux sends the parent-death signal when the thread that forked a child
+// exits, not the process. Every child is therefore forked from one goroutine
+// locked to a thread that lives as long as the process.
+var spawner = make(chan func())
+
+func init() {
+	go func() {
+		runtime.LockOSThread()
+		for f := range spawner {
+			f()
+		}
+	}()
+}
+
+func spawn(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	spawner <- func() { errc <- cmd.Start() }
+	return <-errc
+}
+
+// exitWait bounds the wait for a killed process to be reaped (a process in
+// uninterruptible sleep can outlast SIGKILL for a while).
+const exitWait = 30 * time.Second
+
+func (p *process) waitExit(done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	case <-time.After(exitWait):
+		return fmt.Errorf("%s did not exit within %s of SIGKILL (pid %d): it may be stuck in the kernel", p.comp.ID, exitWait, p.pid())
+	}
+}
+
 // signal sends sig to the process group of the current run.
 func (p *process) signal(sig syscall.Signal) error {
 	p.mu.Lock()
@@ -138,22 +172,22 @@ func (p *process) signal(sig syscall.Signal) error {
 
 // stop sends SIGTERM (after SIGCONT, in case it is paused) and waits up to
 // grace before SIGKILL. It returns once the process has exited.
-func (p *process) stop(grace time.Duration) {
+func (p *process) stop(grace time.Duration) error {
 	done := p.exited()
 	if done == nil {
-		return
+		return nil
 	}
 	_ = p.signal(syscall.SIGCONT)
 	if grace > 0 {
 		_ = p.signal(syscall.SIGTERM)
 		select {
 		case <-done:
-			return
+			return nil
 		case <-time.After(grace):
 		}
 	}
 	_ = p.signal(syscall.SIGKILL)
-	<-done
+	return p.waitExit(done)
 }
 
 // kill sends SIGKILL and waits until the process is gone.
@@ -162,8 +196,7 @@ func (p *process) kill() error {
 	if err := p.signal(syscall.SIGKILL); err != nil {
 		return err
 	}
-	<-done
-	return nil
+	return p.waitExit(done)
 }
 
 // belongsTo reports whether pid is a live process of the world in stateDir.

@@ -133,7 +133,7 @@ request_timeout: 10000ms
 		"-XX:+UseG1GC", "-XX:+ParallelRefProcEnabled", "-XX:MaxTenuringThreshold=1",
 		"-XX:MaxGCPauseMillis=300", "-XX:InitiatingHeapOccupancyPercent=70",
 		"-XX:+PerfDisableSharedMem", "-XX:MaxDirectMemorySize=256M",
-		"-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=64m", "-XX:+UseStringDeduplication",
+		"-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=64m", "-XX:+ExitOnOutOfMemoryError",
 		"-Djava.net.preferIPv4Stack=true",
 		"-Dcassandra-foreground=yes",
 		"-Dcassandra.config=file://" + filepath.Join(conf, "cassandra.yaml"),

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,14 @@ func (w *World) claim() error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", ownerLock, err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	locked := false
+	for try := 0; try < 10 && !locked; try++ {
+		locked = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+		if !locked {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !locked {
 		lock.Close()
 		st, _ := ReadState(w.home, w.name)
 		owner := 0
@@ -69,11 +77,15 @@ func (w *World) claim() error {
 		}
 	}
 	slot, err := claimSlot(w.dir, w.name)
+	if err == nil {
+		w.plan, err = topology.NewPlan(w.spec, slot)
+	}
 	if err != nil {
+		w.lockFile.Close()
+		w.lockFile = nil
 		return err
 	}
-	w.plan, err = topology.NewPlan(w.spec, slot)
-	return err
+	return nil
 }
 
 // SlotsDir is the machine-wide registry of slots, shared by every home so
@@ -87,41 +99,58 @@ func SlotsDir() string {
 
 // claimSlot reserves a slot (an address range and a JMX port block) for the
 // world in dir, starting from the one its name picks and skipping slots
-// held by other live worlds. A slot file holds its world's state folder.
+// held by other live worlds. A slot file holds its world's state folder; the
+// registry is changed only under its lock.
 func claimSlot(dir, name string) (int, error) {
-	slots := SlotsDir()
-	if err := os.MkdirAll(slots, 0o777); err != nil {
-		return 0, fmt.Errorf("create %s: %w", slots, err)
+	unlock, err := lockSlots()
+	if err != nil {
+		return 0, err
 	}
+	defer unlock()
+	slots := SlotsDir()
 	first := topology.SlotFor(name)
 	var holders []string
 	for i := 0; i < topology.Slots; i++ {
 		slot := (first + i) % topology.Slots
 		file := filepath.Join(slots, strconv.Itoa(slot))
-		for attempt := 0; attempt < 2; attempt++ {
-			f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
-			if err == nil {
-				_, _ = f.WriteString(dir + "\n")
-				f.Close()
-				return slot, nil
-			}
-			data, rerr := os.ReadFile(file)
-			holder := strings.TrimSpace(string(data))
-			if rerr == nil && holder == dir {
-				return slot, nil
-			}
-			if rerr == nil && ownerAlive(holder) {
-				holders = append(holders, holder)
-				break
-			}
-			_ = os.Remove(file) // stale: its world is gone
+		data, err := os.ReadFile(file)
+		holder := strings.TrimSpace(string(data))
+		switch {
+		case err == nil && holder == dir:
+			return slot, nil
+		case err == nil && holder != "" && ownerAlive(holder):
+			holders = append(holders, holder)
+			continue
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			return 0, fmt.Errorf("read slot registry %s: %w", file, err)
 		}
+		// Free, or stale (its world is gone): take it.
+		if err := os.WriteFile(file, []byte(dir+"\n"), 0o666); err != nil {
+			return 0, fmt.Errorf("claim slot %s: %w", file, err)
+		}
+		return slot, nil
 	}
 	return 0, fmt.Errorf("no free slot for world %s: all %d address ranges are held by live worlds (%s); run `kong down` on some of them",
 		name, topology.Slots, strings.Join(holders, ", "))
 }
 
+// lockSlots takes the registry's lock, creating the registry (writable by
+// every user of the machine) when missing.
+func lockSlots() (func(), error) {
+	slots := SlotsDir()
+	if err := os.MkdirAll(slots, 0o755); err != nil {
+		return nil, fmt.Errorf("create slot registry %s: %w (set KONG_SLOTS to a writable folder)", slots, err)
+	}
+	_ = os.Chmod(slots, 0o1777)
+	return lockFile(context.Background(), filepath.Join(slots, ".lock"))
+}
+
 func releaseSlot(dir string) {
+	unlock, err := lockSlots()
+	if err != nil {
+		return
+	}
+	defer unlock()
 	slots := SlotsDir()
 	entries, _ := os.ReadDir(slots)
 	for _, e := range entries {
@@ -139,7 +168,7 @@ func ownerAlive(dir string) bool {
 		return false
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
 		return true
 	}
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
@@ -147,7 +176,11 @@ func ownerAlive(dir string) bool {
 }
 
 // saveState writes the state file; an empty status keeps the current one.
+// Writers are serialized and each writes its own temporary file, so a
+// reader always sees a whole file and the newest snapshot lands last.
 func (w *World) saveState(status, errText string) error {
+	w.saveMu.Lock()
+	defer w.saveMu.Unlock()
 	w.mu.Lock()
 	if status != "" {
 		w.status = status
@@ -163,11 +196,17 @@ func (w *World) saveState(status, errText string) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(w.dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	tmp, err := os.CreateTemp(w.dir, stateFile+".*")
+	if err != nil {
 		return fmt.Errorf("write state of world %s: %w", w.name, err)
 	}
-	return os.Rename(tmp, filepath.Join(w.dir, stateFile))
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write state of world %s: %v", w.name, errors.Join(werr, cerr))
+	}
+	return os.Rename(tmp.Name(), filepath.Join(w.dir, stateFile))
 }
 
 // ReadState reads a world's state file.
@@ -208,11 +247,18 @@ func (w *World) Down() error {
 	if w == nil {
 		return nil
 	}
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	w.inflight.Wait()
 	if w.plan != nil {
 		_ = w.saveState("stopping", "")
 	}
+	var errs []error
 	for i := len(w.order) - 1; i >= 0; i-- {
-		w.procs[w.order[i]].stop(0)
+		if err := w.procs[w.order[i]].stop(0); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	left := killLeftovers(w.dir)
 	releaseSlot(w.dir)
@@ -222,24 +268,28 @@ func (w *World) Down() error {
 		w.lockFile = nil
 	}
 	if len(left) > 0 {
-		return fmt.Errorf("world %s: processes %v were still running after stop and were killed", w.name, left)
+		errs = append(errs, fmt.Errorf("world %s: processes %v were still running after stop and were killed", w.name, left))
 	}
-	return err
+	return errors.Join(append(errs, err)...)
 }
 
 // killLeftovers SIGKILLs every process marked with the state folder and
 // returns the pids it found.
 func killLeftovers(dir string) []int {
+	seen := map[int]bool{}
 	var killed []int
-	for round := 0; round < 20; round++ {
+	for round := 0; round < 50; round++ {
 		pids := WorldProcesses(dir)
 		if len(pids) == 0 {
-			return killed
+			break
 		}
 		for _, pid := range pids {
 			_ = syscall.Kill(pid, syscall.SIGCONT)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			killed = append(killed, pid)
+			if !seen[pid] {
+				seen[pid] = true
+				killed = append(killed, pid)
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -251,24 +301,45 @@ func killLeftovers(dir string) []int {
 // the state. It is how `kong down` cleans up after a crash of `kong` too.
 func DownWorld(home, name string, grace time.Duration) error {
 	dir := StateDir(home, name)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("world %s is not up (no state in %s)", name, dir)
-	}
+	_, statErr := os.Stat(dir)
 	if st, err := ReadState(home, name); err == nil && ownerAlive(dir) && st.OwnerPID > 0 && st.OwnerPID != os.Getpid() {
-		_ = syscall.Kill(st.OwnerPID, syscall.SIGTERM)
+		if belongsTo(st.OwnerPID, dir) || isKongOwner(st.OwnerPID) {
+			_ = syscall.Kill(st.OwnerPID, syscall.SIGTERM)
+		}
 		deadline := time.Now().Add(grace)
 		for ownerAlive(dir) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if ownerAlive(dir) {
+		if ownerAlive(dir) && belongsTo(st.OwnerPID, dir) {
 			_ = syscall.Kill(st.OwnerPID, syscall.SIGKILL)
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	killLeftovers(dir)
+	left := killLeftovers(dir)
+	if errors.Is(statErr, os.ErrNotExist) {
+		if len(left) > 0 {
+			return nil // a world that was still starting: its processes are gone now
+		}
+		return fmt.Errorf("%w: world %s (no state in %s)", ErrNotUp, name, dir)
+	}
 	if ownerAlive(dir) {
-		return fmt.Errorf("world %s: its owner still holds %s after SIGKILL", name, filepath.Join(dir, ownerLock))
+		st, _ := ReadState(home, name)
+		pid := 0
+		if st != nil {
+			pid = st.OwnerPID
+		}
+		return fmt.Errorf("world %s is owned by process %d, which is not a kong daemon and did not stop on SIGTERM: stop it (it may be a test run), then run `kong down --world %s` again", name, pid, name)
 	}
 	releaseSlot(dir)
 	return os.RemoveAll(dir)
+}
+
+// ErrNotUp means there is no world of that name.
+var ErrNotUp = errors.New("not up")
+
+// isKongOwner reports whether pid runs `kong serve world` (an owner started
+// by `kong up` that is not marked, such as one from an older kong).
+func isKongOwner(pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && strings.Contains(string(cmdline), "serve\x00world")
 }

@@ -35,6 +35,7 @@ type Options struct {
 	// KongBinary runs the embedded toxiproxy server (`kong serve toxiproxy`).
 	KongBinary string
 	// ReadyTimeout bounds the wait for every component to be ready (default 5m).
+	// ReadyTimeout bounds the wait for readiness after the assets are there.
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
 	// Progress, when set, hears about every step of the start.
@@ -62,11 +63,15 @@ type World struct {
 	log    *slog.Logger
 	start  time.Time
 
-	mu     sync.Mutex
-	procs  map[string]*process
-	order  []string
-	phases []PhaseTime
-	done   int
+	mu       sync.Mutex
+	saveMu   sync.Mutex     // serializes state file writes
+	inflight sync.WaitGroup // control requests under way
+	closing  bool           // Down has begun: no more starts
+	upDone   bool           // Up has finished: restarts do not count as progress
+	procs    map[string]*process
+	order    []string
+	phases   []PhaseTime
+	done     int
 
 	phase    string
 	status   string
@@ -136,16 +141,17 @@ func Up(ctx context.Context, o Options) (*World, error) {
 }
 
 func (w *World) bringUp(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
-	defer cancel()
 	phase := w.phaseTimer()
-
 	phase("assets")
 	var err error
+	// Downloads are not held to the readiness deadline: a first run on a slow
+	// network may take a while, and Ctrl-C still cancels it.
 	w.assets, err = EnsureAssets(ctx, w.spec.Cassandra.Version, w.spec.SQS.ElasticMQVersion, w.log)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
+	defer cancel()
 	phase("ports")
 	if err := w.checkPorts(); err != nil {
 		return err
@@ -209,6 +215,9 @@ func (w *World) bringUp(ctx context.Context) error {
 		return err
 	}
 	phase("")
+	w.mu.Lock()
+	w.upDone = true
+	w.mu.Unlock()
 	w.progress(Event{Phase: "ready"})
 	return w.saveState("ready", "")
 }
@@ -273,7 +282,9 @@ func (w *World) progress(e Event) {
 
 func (w *World) markReady(id string) {
 	w.mu.Lock()
-	w.done++
+	if !w.upDone {
+		w.done++
+	}
 	w.mu.Unlock()
 	w.log.Info("ready", "component", id)
 	_ = w.saveState("", "")
@@ -319,6 +330,12 @@ func (w *World) startComponent(ctx context.Context, id string) error {
 	p, ok := w.procs[id]
 	if !ok {
 		return w.unknown(id)
+	}
+	w.mu.Lock()
+	closing := w.closing
+	w.mu.Unlock()
+	if closing {
+		return fmt.Errorf("world %s is going down: %s not started", w.name, id)
 	}
 	if err := p.start(); err != nil {
 		return err
@@ -392,7 +409,9 @@ func (w *World) Stop(_ context.Context, id string) error {
 	if !ok {
 		return w.unknown(id)
 	}
-	p.stop(30 * time.Second)
+	if err := p.stop(30 * time.Second); err != nil {
+		return err
+	}
 	return w.saveState("", "")
 }
 

@@ -1,0 +1,152 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Availability checks, for each region and phase, the share of completed
+// user operations that succeeded against an SLO.
+//
+// An operation belongs to the region its user was sent to (Entry, else
+// Home), not the region that finally served it, so a region whose users are
+// failed over elsewhere is judged by what those users saw. Its phase is its
+// recorded Phase, else the phase under way when it was invoked. Probes are
+// not user operations and pending invokes (no completion) are not counted.
+//
+// availability = ok / (ok + fail + info). A shed response is a failure,
+// unless AllowShed is set: then shed operations are left out of both sides
+// (availability of the admitted traffic; the Shedding checker judges the
+// shed ones).
+//
+// The verdict is invalid if any (region, phase) with at least MinOps
+// operations is below its SLO, else unknown if any (region, phase) has
+// between 1 and MinOps-1 operations or there are none at all, else valid.
+type Availability struct {
+	// SLO is the least acceptable availability, e.g. 0.999.
+	SLO float64
+	// PhaseSLO overrides SLO for the named phases (e.g. a looser SLO while a
+	// region is being evacuated; 0 accepts anything).
+	PhaseSLO map[string]float64
+	// MinOps is the least number of operations for a (region, phase) to be
+	// judged; fewer give unknown.
+	MinOps int
+	// AllowShed leaves shed responses out instead of counting them failed.
+	AllowShed bool
+}
+
+// NewAvailability returns an Availability checker with the given SLO and a
+// MinOps of 100.
+func NewAvailability(slo float64) *Availability {
+	return &Availability{SLO: slo, MinOps: 100}
+}
+
+// Name implements Checker.
+func (a *Availability) Name() string { return "availability" }
+
+type availCount struct{ ok, total, shed int }
+
+type regionPhase struct{ region, phase string }
+
+// Check implements Checker.
+func (a *Availability) Check(h *History) Result { return a.CheckIndex(IndexHistory(h)) }
+
+// CheckIndex implements IndexChecker.
+func (a *Availability) CheckIndex(x *HistoryIndex) Result {
+	counts := map[regionPhase]*availCount{}
+	phases := map[string]bool{}
+	shed := 0
+	for _, o := range x.Operations {
+		if !o.Completed() || o.IsProbe() {
+			continue
+		}
+		k := regionPhase{o.UserRegion(), x.PhaseOf(o)}
+		c := counts[k]
+		if c == nil {
+			c = &availCount{}
+			counts[k] = c
+			phases[k.phase] = true
+		}
+		if o.Shed() {
+			shed++
+			c.shed++
+			if a.AllowShed {
+				continue
+			}
+		}
+		c.total++
+		if o.IsOK() && !o.Shed() {
+			c.ok++
+		}
+	}
+
+	r := Result{Checker: a.Name(), Valid: VerdictValid, Figures: map[string]float64{"shed": float64(shed)}}
+	if len(counts) == 0 {
+		r.Valid = VerdictUnknown
+		r.Reason = "no completed user operations"
+		return r
+	}
+	order := x.PhaseNames(phases)
+	rank := map[string]int{}
+	for i, p := range order {
+		rank[p] = i
+	}
+	keys := make([]regionPhase, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].region != keys[j].region {
+			return keys[i].region < keys[j].region
+		}
+		return rank[keys[i].phase] < rank[keys[j].phase]
+	})
+
+	var bad, thin []string
+	for _, k := range keys {
+		c := counts[k]
+		slo := a.SLO
+		if s, ok := a.PhaseSLO[k.phase]; ok {
+			slo = s
+		}
+		where := fmt.Sprintf("region %s phase %s", label(k.region), label(k.phase))
+		if c.total == 0 || c.total < a.MinOps {
+			thin = append(thin, fmt.Sprintf("%s: %d operations < %d", where, c.total, a.MinOps))
+			continue
+		}
+		av := float64(c.ok) / float64(c.total)
+		r.Figures[figureName("availability", k.region, k.phase)] = av
+		line := fmt.Sprintf("%s: availability %.4f (%d/%d ok) SLO %.4f", where, av, c.ok, c.total, slo)
+		if c.shed > 0 {
+			line += fmt.Sprintf(", %d shed", c.shed)
+		}
+		if av < slo {
+			bad = append(bad, line)
+		}
+		r.Details = append(r.Details, line)
+	}
+	switch {
+	case len(bad) > 0:
+		r.Valid = VerdictInvalid
+		r.Reason = "below SLO: " + strings.Join(firstN(bad, 3), "; ")
+		r.Details = capDetails(append(bad, thin...), maxDetails)
+	case len(thin) > 0:
+		r.Valid = VerdictUnknown
+		r.Reason = "too few operations: " + strings.Join(firstN(thin, 3), "; ")
+		r.Details = capDetails(append(thin, r.Details...), maxDetails)
+	default:
+		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", len(keys))
+		r.Details = capDetails(r.Details, maxDetails)
+	}
+	return r
+}
+
+// firstN returns at most n leading elements, noting how many more there are.
+func firstN(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	out := append([]string(nil), s[:n]...)
+	return append(out, fmt.Sprintf("and %d more", len(s)-n))
+}

@@ -1,0 +1,72 @@
+package harness
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkCheckersMillionOps runs every checker, composed, over a
+// synthetic history of 1,000,000 op records: 500,000 operations, each an
+// invoke and its completion (about 460,000 user requests and 40,000
+// probes), across two regions and six phases.
+func BenchmarkCheckersMillionOps(b *testing.B) {
+	h := synthHistory(1_000_000)
+	if len(h.Ops) != 1_000_000 {
+		b.Fatalf("synthetic history has %d records", len(h.Ops))
+	}
+	checkers := allCheckers()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := checkers.Check(h)
+		if r.Valid != VerdictValid {
+			b.Fatalf("%s: %s", r.Valid, r.Reason)
+		}
+	}
+	b.ReportMetric(float64(len(h.Ops)), "records")
+}
+
+// BenchmarkIndexHistory measures the pairing that every checker repeats.
+func BenchmarkIndexHistory(b *testing.B) {
+	h := synthHistory(1_000_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		IndexHistory(h)
+	}
+}
+
+// BenchmarkCheckersMillionOpsSharedIndex is the same work with the history
+// indexed once and handed to every checker through CheckIndex.
+func BenchmarkCheckersMillionOpsSharedIndex(b *testing.B) {
+	h := synthHistory(1_000_000)
+	checkers := allCheckers()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		x := IndexHistory(h)
+		for _, c := range checkers {
+			if r := c.(IndexChecker).CheckIndex(x); r.Valid != VerdictValid {
+				b.Fatalf("%s: %s", r.Checker, r.Reason)
+			}
+		}
+	}
+}
+
+// BenchmarkCheckersScaling shows the composed checkers' cost growing
+// linearly with the history's size.
+func BenchmarkCheckersScaling(b *testing.B) {
+	for _, n := range []int{125_000, 250_000, 500_000, 1_000_000, 2_000_000} {
+		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
+			h := synthHistory(n)
+			checkers := allCheckers()
+			b.ResetTimer()
+			for b.Loop() {
+				if r := checkers.Check(h); r.Valid != VerdictValid {
+					b.Fatalf("%s: %s", r.Valid, r.Reason)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+		})
+	}
+}

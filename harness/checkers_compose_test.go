@@ -1,0 +1,257 @@
+package harness
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSyntheticHistoryAllValid(t *testing.T) {
+	h := synthHistory(20_000)
+	r := allCheckers().Check(h)
+	for _, c := range r.Children {
+		assert.Equal(t, VerdictValid, c.Valid, "%s: %s %v", c.Checker, c.Reason, c.Details)
+	}
+	require.Equal(t, VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, "all 7 checkers valid", r.Reason)
+}
+
+func TestComposeOneInvalidMakesAllInvalid(t *testing.T) {
+	h := synthHistory(20_000)
+	// Lose one acknowledged write in eu-west: its probe returns nothing.
+	var key string
+	for i := range h.Ops {
+		o := &h.Ops[i]
+		if o.Op == OpProbe && o.Type == OK && o.Region == "eu-west" && o.Version > 0 {
+			o.Version, key = 0, o.Key
+			break
+		}
+	}
+	require.NotEmpty(t, key)
+	r := allCheckers().Check(h)
+	require.Equal(t, VerdictInvalid, r.Valid)
+	// Convergence sees the same stale probe, but probing stopped before its
+	// bound had passed, so it cannot tell: unknown, and invalid wins.
+	assert.Equal(t, "convergence: unknown; lost-writes: invalid", r.Reason)
+	require.Len(t, r.Children, 7)
+	for _, c := range r.Children {
+		switch c.Checker {
+		case "lost-writes":
+			assert.Equal(t, VerdictInvalid, c.Valid)
+			assert.Contains(t, c.Reason, "key "+key+" in region eu-west")
+		case "convergence":
+			assert.Equal(t, VerdictUnknown, c.Valid)
+			assert.Contains(t, c.Reason, "key "+key+" in region eu-west")
+		default:
+			assert.Equal(t, VerdictValid, c.Valid, "%s: %s", c.Checker, c.Reason)
+		}
+	}
+}
+
+func TestComposeHandMade(t *testing.T) {
+	b := newHB().phase("steady-state", 0).
+		add(op{Name: OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Region: "us-east", Version: 1, At: 0, Dur: 10}).
+		many(120, 10, op{Key: "k1", Session: "s1", Home: "us-east", Region: "us-east", Version: 1, At: 100, Dur: 10}).
+		event(FaultHealed, "noop", 2000).
+		add(probe("k1", "us-east", 1, 3000), probe("k1", "eu-west", 1, 3000))
+	checkers := Compose{
+		&Availability{SLO: 0.99, MinOps: 100},
+		NewLatency("steady-state", 2),
+		&LostWrites{},
+		&StaleReads{Bound: time.Second},
+		&SessionStickiness{},
+		&Convergence{MaxConvergence: 5 * time.Second},
+	}
+	r := checkers.Check(b.history())
+	require.Equal(t, VerdictValid, r.Valid, r.Reason)
+
+	// A session moving region without reason: only that checker fails,
+	// and the whole is invalid.
+	b.add(op{Key: "k1", Session: "s1", Home: "us-east", Region: "eu-west", Version: 1, At: 1500, Dur: 10})
+	r = checkers.Check(b.history())
+	require.Equal(t, VerdictInvalid, r.Valid)
+	assert.Equal(t, "session-stickiness: invalid", r.Reason)
+
+	// Unknown ranks between: adding an unknown checker to a valid set gives
+	// unknown, and invalid still wins over it.
+	r = Compose{&LostWrites{}, &Shedding{}}.Check(newHB().add(
+		op{Name: OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 1, 10)).history())
+	assert.Equal(t, VerdictUnknown, r.Valid)
+	r = Compose{&Shedding{}, &LostWrites{}}.Check(newHB().add(
+		op{Name: OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 0, 10)).history())
+	assert.Equal(t, VerdictInvalid, r.Valid)
+	assert.Equal(t, "lost-writes: invalid; shedding: unknown", r.Reason)
+}
+
+func TestExpectHarm(t *testing.T) {
+	harmless := func() *History {
+		return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
+	}
+	cases := []checkCase{
+		{
+			name:    "no-op fault with harm expected must fail",
+			checker: NewExpectHarm(&LostWrites{}),
+			history: harmless,
+			want:    VerdictInvalid,
+			reason:  []string{"harm expected but lost-writes found none"},
+		},
+		{
+			name:    "harm found",
+			checker: NewExpectHarm(&LostWrites{}),
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
+			},
+			want:   VerdictValid,
+			reason: []string{"harm expected and found by lost-writes", "region eu-west"},
+		},
+		{
+			name:    "unknown stays unknown",
+			checker: NewExpectHarm(&LostWrites{}),
+			history: func() *History { return writesK1().history() },
+			want:    VerdictUnknown,
+		},
+		{
+			name:    "whole composition as inner",
+			checker: NewExpectHarm(allCheckers()),
+			history: func() *History { return synthHistory(20_000) },
+			want:    VerdictInvalid,
+			reason:  []string{"all found none"},
+		},
+	}
+	runCases(t, cases)
+	assert.Equal(t, "expect-harm(lost-writes)", NewExpectHarm(&LostWrites{}).Name())
+}
+
+func TestExpectHarmInnerPanicIsUnknown(t *testing.T) {
+	r := NewExpectHarm(panicky{}).Check(&History{})
+	assert.Equal(t, VerdictUnknown, r.Valid)
+	assert.Contains(t, r.Reason, "checker panicked")
+}
+
+type panicky struct{}
+
+func (panicky) Name() string          { return "panicky" }
+func (panicky) Check(*History) Result { panic("boom") }
+
+func TestCheckerNamesStable(t *testing.T) {
+	names := []string{}
+	for _, c := range allCheckers() {
+		names = append(names, c.Name())
+	}
+	assert.Equal(t, []string{"availability", "latency", "lost-writes", "stale-reads", "session-stickiness", "shedding", "convergence"}, names)
+}
+
+func TestRecorderRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	rec, err := NewRecorder(path)
+	require.NoError(t, err)
+	want := newHB().phase("steady-state", 0).event(FaultInject, "partition", 100).
+		add(op{Name: OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Entry: "us-east", Region: "us-east",
+			Version: 7, At: 10, Dur: 3, Failover: true, Pxy: true, Phase: "steady-state"},
+			op{Key: "k1", Region: "eu-west", Type: Fail, Shed: true, Cache: true, At: 20, Dur: 1}).history()
+	want.Ops[1].Status, want.Ops[1].Error, want.Ops[1].Zone, want.Ops[1].Instance = 200, "", "us-east-1a", "gw-1"
+	want.Events[1].Detail = map[string]string{"from": "us-east", "to": "eu-west"}
+	for _, e := range want.Events {
+		rec.Event(e)
+	}
+	for _, o := range want.Ops {
+		rec.Op(o)
+	}
+	require.NoError(t, rec.Close())
+
+	got, err := LoadHistory(path)
+	require.NoError(t, err)
+	require.Len(t, got.Ops, len(want.Ops))
+	require.Len(t, got.Events, len(want.Events))
+	for i := range want.Ops {
+		assert.True(t, want.Ops[i].Time.Equal(got.Ops[i].Time))
+		got.Ops[i].Time = want.Ops[i].Time
+	}
+	for i := range want.Events {
+		assert.True(t, want.Events[i].Time.Equal(got.Events[i].Time))
+		got.Events[i].Time = want.Events[i].Time
+	}
+	assert.Equal(t, want.Ops, got.Ops)
+	assert.Equal(t, want.Events, got.Events)
+
+	// A run killed mid-write leaves a truncated last line: skipped.
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	trunc := append(append([]byte{}, data...), []byte(`{"op":{"type":"ok","time":"2026-01-0`)...)
+	got, err = ReadHistory(bytes.NewReader(trunc))
+	require.NoError(t, err)
+	assert.Len(t, got.Ops, len(want.Ops))
+	assert.Len(t, got.Events, len(want.Events))
+
+	// A bad line in the middle is an error naming its line.
+	lines := strings.SplitAfter(string(data), "\n")
+	require.Greater(t, len(lines), 4)
+	bad := strings.Join(lines[:2], "") + "{not json\n" + strings.Join(lines[2:], "")
+	_, err = ReadHistory(strings.NewReader(bad))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "history line 3")
+
+	// The checkers give the same verdicts on the history read back.
+	orig := (&Availability{SLO: 0.5, MinOps: 1}).Check(want)
+	back := (&Availability{SLO: 0.5, MinOps: 1}).Check(got)
+	assert.Equal(t, orig.Valid, back.Valid)
+	assert.Equal(t, orig.Figures, back.Figures)
+}
+
+func TestCheckIndexSameAsCheck(t *testing.T) {
+	h := synthHistory(20_000)
+	h.Ops[len(h.Ops)-1].Version = 0 // one probe sees nothing
+	x := IndexHistory(h)
+	for _, c := range append(allCheckers(), NewExpectHarm(&LostWrites{})) {
+		ic, ok := c.(IndexChecker)
+		require.True(t, ok, c.Name())
+		assert.Equal(t, c.Check(h), ic.CheckIndex(x), c.Name())
+	}
+}
+
+func TestIndexHistoryPairing(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &History{Ops: []Op{
+		{Type: Invoke, Time: t0, Process: 1, Seq: 1, Op: OpWriteProfile, Key: "k", Session: "s", Version: 5},
+		{Type: Invoke, Time: t0, Process: 2, Seq: 1, Op: OpReadProfile, Key: "k"},
+		{Type: OK, Time: t0.Add(3 * time.Millisecond), Process: 2, Seq: 1, Region: "eu-west", Version: 4},
+		{Type: Info, Time: t0.Add(9 * time.Millisecond), Process: 1, Seq: 1, Region: "us-east", Latency: 10 * time.Millisecond},
+		{Type: OK, Time: t0.Add(20 * time.Millisecond), Process: 3, Seq: 7, Op: OpReadProfile, Latency: 5 * time.Millisecond},
+		{Type: Invoke, Time: t0.Add(30 * time.Millisecond), Process: 4, Seq: 1, Op: OpReadProfile},
+	}, Events: []Event{
+		{Kind: PhaseStart, Time: t0.Add(10 * time.Millisecond), Name: "inject"},
+		{Kind: PhaseStart, Time: t0.Add(-time.Second), Name: "steady-state"},
+	}}
+	x := IndexHistory(h)
+	require.Len(t, x.Operations, 4)
+	assert.Equal(t, 1, x.Pending)
+	assert.Equal(t, 1, x.Orphans)
+	w := x.Operations[0]
+	assert.Equal(t, Info, w.Type())
+	assert.Equal(t, "k", w.Key())
+	assert.Equal(t, "s", w.Session())
+	assert.Equal(t, "us-east", w.Region())
+	assert.Equal(t, int64(5), w.Version())
+	assert.Equal(t, 10*time.Millisecond, w.Latency())
+	rd := x.Operations[1]
+	assert.True(t, rd.IsOK())
+	assert.Equal(t, int64(4), rd.Version())
+	assert.Equal(t, 3*time.Millisecond, rd.Latency())
+	assert.Equal(t, "steady-state", x.PhaseOf(rd))
+	orphan := x.Operations[2]
+	assert.Nil(t, orphan.Invoke)
+	assert.Equal(t, t0.Add(15*time.Millisecond), orphan.InvokeTime())
+	assert.Equal(t, "inject", x.PhaseOf(orphan))
+	assert.False(t, x.Operations[3].Completed())
+	require.Len(t, x.Phases, 2)
+	assert.Equal(t, "steady-state", x.Phases[0].Name)
+	assert.Equal(t, x.Phases[1].Start, x.Phases[0].End)
+	assert.True(t, x.Phases[1].End.IsZero())
+	assert.Equal(t, "", x.PhaseAt(t0.Add(-time.Hour)))
+}

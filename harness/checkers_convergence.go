@@ -1,0 +1,196 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Convergence measures how long after a fault healed every region returned
+// the latest acknowledged data, and checks it against MaxConvergence.
+//
+// The heal is the last FaultHealed event (the recovery seen to take effect),
+// else the last FaultRecover event; Fault, when set, keeps only events of that
+// name. The probes considered are those (OpProbe, completed ok) invoked at
+// or after the heal. A probe of a key is fresh when it returns at least the
+// newest version of that key acknowledged before it was invoked (a key never
+// written is always fresh), else stale.
+//
+// Probes are followed per (key, region), in invoke order. A pair whose last
+// probe was stale never converged in what was observed. For a pair that was
+// stale and then fresh, the completion of its first fresh probe after its
+// last stale one is when it was seen converged. The convergence time
+// (figure convergence_seconds) runs from the heal to the latest such moment
+// over all pairs, 0 when no probe after the heal was stale: the first
+// moment after which every probe in every region returned the latest
+// acknowledged versions, as far as the probes can tell. It is an upper
+// bound; the latest invoke of a stale probe gives a lower bound
+// (convergence_lower_seconds). first_probe_seconds tells how soon probing
+// began.
+//
+// The verdict is valid when the upper bound is within MaxConvergence;
+// invalid when the lower bound exceeds it (a probe invoked more than
+// MaxConvergence after the heal was still stale), whether or not a later one
+// was fresh; unknown when the bounds straddle it (probes too sparse to
+// tell), when some pair's last probe was stale but less than MaxConvergence
+// after the heal (probing stopped early), or when there is no heal event or
+// no probe after it.
+type Convergence struct {
+	MaxConvergence time.Duration
+	// Fault, when set, names the fault whose heal is measured.
+	Fault string
+}
+
+// Name implements Checker.
+func (c *Convergence) Name() string { return "convergence" }
+
+func (c *Convergence) heal(h *History) (Event, bool) {
+	for _, kind := range []EventKind{FaultHealed, FaultRecover} {
+		evs := h.EventsOf(kind)
+		for i := len(evs) - 1; i >= 0; i-- {
+			if c.Fault == "" || evs[i].Name == c.Fault {
+				return evs[i], true
+			}
+		}
+	}
+	return Event{}, false
+}
+
+// Check implements Checker.
+func (c *Convergence) Check(h *History) Result { return c.CheckIndex(IndexHistory(h)) }
+
+// CheckIndex implements IndexChecker.
+func (c *Convergence) CheckIndex(x *HistoryIndex) Result {
+	r := Result{Checker: c.Name(), Valid: VerdictValid, Figures: map[string]float64{
+		"max_convergence_seconds": c.MaxConvergence.Seconds(),
+	}}
+	heal, ok := c.heal(x.History)
+	if !ok {
+		r.Valid = VerdictUnknown
+		r.Reason = "no heal (recovered or recover) event"
+		if c.Fault != "" {
+			r.Reason += " for fault " + c.Fault
+		}
+		return r
+	}
+	writes, _ := x.ackedWrites()
+	var probes []Operation
+	for _, o := range x.Operations {
+		if o.IsOK() && o.IsProbe() && !o.InvokeTime().Before(heal.Time) {
+			probes = append(probes, o)
+		}
+	}
+	r.Figures["probes_after_heal"] = float64(len(probes))
+	if len(probes) == 0 {
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("no probes after the heal of %s at %s", heal.Name, heal.Time.UTC().Format(time.RFC3339Nano))
+		return r
+	}
+	slices.SortStableFunc(probes, func(a, b Operation) int { return a.InvokeTime().Compare(b.InvokeTime()) })
+	// Per (key, region): whether its latest probe so far was stale, and when
+	// a probe after its last stale one first completed fresh.
+	type pairState struct {
+		stale     bool
+		everStale bool
+		freshAt   time.Time
+		staleLine string
+		staleInv  time.Time
+	}
+	pairs := map[keyRegion]*pairState{}
+	staleCount := 0
+	var lowerAt time.Time // the latest invoke of a stale probe
+	var lowerLine string
+	for _, p := range probes {
+		k := keyRegion{p.Key(), probeRegion(p)}
+		st := pairs[k]
+		if st == nil {
+			st = &pairState{}
+			pairs[k] = st
+		}
+		stale := false
+		if kw := writes[k.key]; kw != nil {
+			if want, ok := kw.newestBefore(p.InvokeTime().UnixNano()); ok && p.Version() < want {
+				stale = true
+				staleCount++
+				st.staleLine = fmt.Sprintf("probe of key %s in region %s at %s saw version %d < acknowledged %d",
+					k.key, label(k.region), p.InvokeTime().UTC().Format(time.RFC3339Nano), p.Version(), want)
+				st.staleInv = p.InvokeTime()
+				if st.staleInv.After(lowerAt) || lowerLine == "" {
+					lowerAt, lowerLine = st.staleInv, st.staleLine
+				}
+			}
+		}
+		switch {
+		case stale:
+			st.stale, st.everStale = true, true
+		case st.stale || (!st.everStale && st.freshAt.IsZero()):
+			st.stale = false
+			st.freshAt = p.CompleteTime()
+		}
+	}
+	r.Figures["stale_probes_after_heal"] = float64(staleCount)
+	r.Figures["first_probe_seconds"] = max(probes[0].CompleteTime().Sub(heal.Time), 0).Seconds()
+	// A stale probe saw stale data no earlier than it was invoked: a lower
+	// bound on the convergence time.
+	lower := time.Duration(0)
+	if lowerLine != "" {
+		lower = max(lowerAt.Sub(heal.Time), 0)
+		r.Details = []string{"last stale: " + lowerLine}
+	}
+	r.Figures["convergence_lower_seconds"] = lower.Seconds()
+	// Pairs whose last probe was stale never converged in what was observed;
+	// pairs that were stale and then fresh give the upper bound.
+	var notConv lines
+	var upper time.Duration
+	var keys []keyRegion
+	for k := range pairs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].key != keys[j].key {
+			return keys[i].key < keys[j].key
+		}
+		return keys[i].region < keys[j].region
+	})
+	for _, k := range keys {
+		st := pairs[k]
+		switch {
+		case st.stale:
+			notConv.add("%s", st.staleLine)
+		case st.everStale:
+			upper = max(upper, st.freshAt.Sub(heal.Time))
+		}
+	}
+	if notConv.total > 0 {
+		last := probes[len(probes)-1].CompleteTime().Sub(heal.Time)
+		r.Figures["observed_seconds"] = last.Seconds()
+		r.Details = notConv.details()
+		if lower > c.MaxConvergence {
+			r.Valid = VerdictInvalid
+			r.Reason = fmt.Sprintf("not converged %v after the heal of %s (max %v): %d key/region pairs still stale: %s",
+				lower, heal.Name, c.MaxConvergence, notConv.total, strings.Join(notConv.first(3), "; "))
+		} else {
+			r.Valid = VerdictUnknown
+			r.Reason = fmt.Sprintf("not converged when probing stopped %v after the heal of %s (max %v): %s",
+				last, heal.Name, c.MaxConvergence, strings.Join(notConv.first(3), "; "))
+		}
+		return r
+	}
+	r.Figures["convergence_seconds"] = upper.Seconds()
+	switch {
+	case upper <= c.MaxConvergence:
+		r.Reason = fmt.Sprintf("converged %v after the heal of %s (max %v, %d probes, %d stale before)",
+			upper, heal.Name, c.MaxConvergence, len(probes), staleCount)
+	case lower > c.MaxConvergence:
+		r.Valid = VerdictInvalid
+		r.Reason = fmt.Sprintf("converged only %v after the heal of %s, more than %v (%d stale probes; last: %s)",
+			upper, heal.Name, c.MaxConvergence, staleCount, lowerLine)
+	default:
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("converged between %v and %v after the heal of %s, max %v: probes too sparse to tell",
+			lower, upper, heal.Name, c.MaxConvergence)
+	}
+	return r
+}

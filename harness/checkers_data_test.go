@@ -1,0 +1,312 @@
+package harness
+
+import (
+	"testing"
+	"time"
+)
+
+// writes of key k1 (versions 1 and 2) acknowledged in us-east by 1s.
+func writesK1() *hb {
+	return newHB().add(
+		op{Name: OpWriteProfile, Key: "k1", Region: "us-east", Version: 1, At: 100, Dur: 10},
+		op{Name: OpWriteProfile, Key: "k1", Region: "us-east", Version: 2, At: 900, Dur: 10},
+	)
+}
+
+func probe(key, region string, version int64, at int) op {
+	return op{Name: OpProbe, Key: key, Region: region, Version: version, At: at, Dur: 5}
+}
+
+func TestLostWrites(t *testing.T) {
+	cases := []checkCase{
+		{
+			name:    "seen everywhere",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"acknowledged_writes": 2, "lost.us-east": 0, "lost.eu-west": 0},
+		},
+		{
+			name:    "newer version seen is fine",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(
+					op{Name: OpWriteProfile, Key: "k1", Type: Info, Version: 3, At: 950, Dur: 1000},
+					probe("k1", "us-east", 3, 5000), probe("k1", "eu-west", 3, 5000)).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "older version in eu-west",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"key k1 in region eu-west", "saw version 1 < acknowledged 2", "1 in region eu-west"},
+			figures: map[string]float64{"lost.eu-west": 1, "lost.us-east": 0, "lost": 1},
+		},
+		{
+			name:    "key missing in a region",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 0, 5000)).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"key k1 in region eu-west"},
+			figures: map[string]float64{"lost.eu-west": 2},
+		},
+		{
+			name:    "last probe counts, not an early stale one",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(probe("k1", "eu-west", 1, 2000), probe("k1", "eu-west", 2, 6000), probe("k1", "us-east", 2, 5000)).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "appends: newest present covers older",
+			checker: &LostWrites{},
+			history: func() *History {
+				return newHB().add(
+					op{Name: OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 100, Dur: 10},
+					op{Name: OpAppendHistory, Key: "h1", Region: "eu-west", Version: 7, At: 200, Dur: 10},
+					probe("h1", "us-east", 9, 5000), probe("h1", "eu-west", 7, 5000)).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "failed writes are not acknowledged",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(
+					op{Name: OpWriteProfile, Key: "k1", Type: Fail, Version: 9, At: 1000, Dur: 10},
+					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "key never probed in a region",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(
+					op{Name: OpWriteProfile, Key: "k2", Region: "eu-west", Version: 1, At: 100, Dur: 10},
+					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), probe("k2", "eu-west", 1, 5000)).history()
+			},
+			want:    VerdictUnknown,
+			reason:  []string{"key k2 never probed in region us-east"},
+			figures: map[string]float64{"unprobed.us-east": 1},
+		},
+		{
+			name:    "write acknowledged after the last probe",
+			checker: &LostWrites{},
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 1, 500), probe("k1", "eu-west", 1, 500)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"key k1 in region", "1 writes acknowledged after its last probe"},
+		},
+		{
+			name:    "required region never probed",
+			checker: &LostWrites{Regions: []string{"us-east", "eu-west", "ap-south"}},
+			history: func() *History {
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"never probed in region ap-south"},
+		},
+		{
+			name:    "no probes",
+			checker: &LostWrites{},
+			history: func() *History { return writesK1().history() },
+			want:    VerdictUnknown,
+			reason:  []string{"no probes"},
+		},
+		{
+			name:    "no writes",
+			checker: &LostWrites{},
+			history: func() *History { return newHB().add(probe("k1", "us-east", 0, 10)).history() },
+			want:    VerdictUnknown,
+			reason:  []string{"no acknowledged writes"},
+		},
+	}
+	runCases(t, cases)
+}
+
+func TestStaleReads(t *testing.T) {
+	read := func(key, region string, version int64, at int) op {
+		return op{Name: OpReadProfile, Key: key, Region: region, Session: "s-" + region, Version: version, At: at, Dur: 5}
+	}
+	bound := &StaleReads{Bound: 500 * time.Millisecond}
+	cases := []checkCase{
+		{
+			name:    "fresh and briefly stale reads",
+			checker: bound,
+			history: func() *History {
+				// v1 acked at 110ms; eu-west misses it 300ms later (190ms stale), then sees it.
+				return writesK1().add(read("k1", "eu-west", 0, 300), read("k1", "eu-west", 1, 700), read("k1", "us-east", 2, 950)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"stale_reads": 1, "stale_beyond_bound": 0, "worst_staleness_ms": 190, "checked_reads": 3},
+		},
+		{
+			name:    "staleness counts from the earliest missed write",
+			checker: bound,
+			history: func() *History {
+				// v2 acked at 910ms; a read at 1000ms returning v1 is 90ms stale.
+				return writesK1().add(read("k1", "eu-west", 1, 1000)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"worst_staleness_ms": 90},
+		},
+		{
+			name:    "write in flight when the read began is not required",
+			checker: bound,
+			history: func() *History {
+				return writesK1().add(read("k1", "eu-west", 1, 905)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"stale_reads": 0},
+		},
+		{
+			name:    "stale beyond the bound",
+			checker: bound,
+			history: func() *History {
+				return writesK1().add(read("k1", "us-east", 2, 1000), read("k1", "eu-west", 0, 2000)).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"1 reads stale beyond 500ms", "1 in region eu-west", "key k1", "session s-eu-west", "stale for 1.89s"},
+			figures: map[string]float64{"stale_beyond_bound": 1, "stale_beyond_bound.eu-west": 1, "worst_staleness_ms": 1890},
+		},
+		{
+			name:    "history reads too",
+			checker: bound,
+			history: func() *History {
+				return newHB().add(
+					op{Name: OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 0, Dur: 10},
+					op{Name: OpReadHistory, Key: "h1", Region: "eu-west", Version: 3, At: 5000, Dur: 10}).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"key h1"},
+		},
+		{
+			name:    "no read after a write",
+			checker: bound,
+			history: func() *History {
+				return newHB().add(read("k1", "eu-west", 0, 10),
+					op{Name: OpWriteProfile, Key: "k1", Version: 1, At: 100, Dur: 10}).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"no read followed an acknowledged write"},
+		},
+	}
+	runCases(t, cases)
+}
+
+func TestConvergence(t *testing.T) {
+	// k1 v2 acknowledged at 910ms; the fault heals at 10s.
+	healed := func() *hb {
+		return writesK1().event(FaultInject, "partition", 2000).event(FaultRecover, "partition", 9900).event(FaultHealed, "partition", 10_000)
+	}
+	c := &Convergence{MaxConvergence: 5 * time.Second}
+	cases := []checkCase{
+		{
+			name:    "converges in two seconds",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 1, 10_500), probe("k1", "us-east", 2, 10_500),
+					probe("k1", "eu-west", 2, 12_000), probe("k1", "us-east", 2, 12_000),
+					probe("k1", "eu-west", 1, 9000)). // before the heal: ignored
+					history()
+			},
+			want:    VerdictValid,
+			reason:  []string{"converged 2.005s after the heal of partition"},
+			figures: map[string]float64{"convergence_seconds": 2.005, "stale_probes_after_heal": 1, "probes_after_heal": 4},
+		},
+		{
+			name:    "already converged at the first probe",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 2, 10_100), probe("k1", "us-east", 2, 10_100)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"convergence_seconds": 0, "first_probe_seconds": 0.105},
+		},
+		{
+			name:    "converges too late",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 1, 17_000), probe("k1", "eu-west", 2, 18_000)).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"more than 5s", "key k1 in region eu-west"},
+			figures: map[string]float64{"convergence_seconds": 8.005, "convergence_lower_seconds": 7},
+		},
+		{
+			name:    "never converges",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "us-east", 2, 11_000), probe("k1", "eu-west", 1, 20_000)).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"not converged 10s after", "1 key/region pairs still stale", "key k1 in region eu-west"},
+		},
+		{
+			name:    "still stale when probing stopped early",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 1, 11_000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"not converged when probing stopped"},
+		},
+		{
+			name:    "probes too sparse to tell",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 1, 11_000), probe("k1", "eu-west", 2, 30_000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"probes too sparse"},
+		},
+		{
+			name:    "recover event when nothing was seen healed",
+			checker: c,
+			history: func() *History {
+				return writesK1().event(FaultRecover, "partition", 10_000).add(probe("k1", "eu-west", 2, 11_000)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"convergence_seconds": 0},
+		},
+		{
+			name:    "no heal event",
+			checker: c,
+			history: func() *History {
+				return writesK1().event(FaultInject, "partition", 2000).add(probe("k1", "eu-west", 2, 11_000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"no heal"},
+		},
+		{
+			name:    "no probes after the heal",
+			checker: c,
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 2, 5000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"no probes after the heal of partition"},
+		},
+		{
+			name:    "heal of a named fault",
+			checker: &Convergence{MaxConvergence: 5 * time.Second, Fault: "kill-zone"},
+			history: func() *History {
+				return healed().add(probe("k1", "eu-west", 2, 12_000)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"for fault kill-zone"},
+		},
+	}
+	runCases(t, cases)
+}

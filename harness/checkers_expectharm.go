@@ -1,0 +1,83 @@
+package harness
+
+import "fmt"
+
+// ExpectHarm inverts a checker's expectation: it is valid only when the
+// inner checker finds the history invalid. Pair it with a fault that must do
+// damage (or with the no-op fault and an expectation of harm, which must
+// then FAIL): a run where the inner checker stays valid proves that either
+// the fault did nothing or the checker cannot fail.
+//
+// inner invalid -> valid; inner valid -> invalid; inner unknown -> unknown.
+// The inner result is kept as the only child.
+type ExpectHarm struct {
+	Inner Checker
+}
+
+// NewExpectHarm wraps a checker so that it must find harm.
+func NewExpectHarm(inner Checker) *ExpectHarm { return &ExpectHarm{Inner: inner} }
+
+// Name implements Checker: "expect-harm(<inner>)".
+func (e *ExpectHarm) Name() string {
+	if e.Inner == nil {
+		return "expect-harm()"
+	}
+	return "expect-harm(" + e.Inner.Name() + ")"
+}
+
+// Check implements Checker.
+func (e *ExpectHarm) Check(h *History) Result { return e.check(h, nil) }
+
+// CheckIndex implements IndexChecker: the index is handed on when the inner
+// checker takes one.
+func (e *ExpectHarm) CheckIndex(x *HistoryIndex) Result { return e.check(x.History, x) }
+
+func (e *ExpectHarm) check(h *History, x *HistoryIndex) Result {
+	r := Result{Checker: e.Name()}
+	if e.Inner == nil {
+		r.Valid = VerdictUnknown
+		r.Reason = "no inner checker"
+		return r
+	}
+	var in Result
+	if ic, ok := e.Inner.(IndexChecker); ok && x != nil {
+		in = safeCheck(indexed{ic, x}, h)
+	} else {
+		in = safeCheck(e.Inner, h)
+	}
+	r.Children = []Result{in}
+	r.Figures = in.Figures
+	switch in.Valid {
+	case VerdictInvalid:
+		r.Valid = VerdictValid
+		r.Reason = fmt.Sprintf("harm expected and found by %s: %s", in.Checker, in.Reason)
+	case VerdictValid:
+		r.Valid = VerdictInvalid
+		r.Reason = fmt.Sprintf("harm expected but %s found none (the fault did nothing, or the checker cannot fail): %s", in.Checker, in.Reason)
+	default:
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("harm expected but %s could not tell: %s", in.Checker, in.Reason)
+	}
+	return r
+}
+
+// indexed adapts an IndexChecker with a prebuilt index to Checker, so that
+// safeCheck's panic guard applies.
+type indexed struct {
+	IndexChecker
+	x *HistoryIndex
+}
+
+func (i indexed) Check(*History) Result { return i.CheckIndex(i.x) }
+
+// Every checker here can judge a shared index.
+var (
+	_ IndexChecker = (*Availability)(nil)
+	_ IndexChecker = (*Latency)(nil)
+	_ IndexChecker = (*LostWrites)(nil)
+	_ IndexChecker = (*StaleReads)(nil)
+	_ IndexChecker = (*SessionStickiness)(nil)
+	_ IndexChecker = (*Shedding)(nil)
+	_ IndexChecker = (*Convergence)(nil)
+	_ IndexChecker = (*ExpectHarm)(nil)
+)

@@ -1,0 +1,157 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// LostWrites checks that no acknowledged write is lost: every write
+// (write-profile, append-history) that completed ok with a key must be seen,
+// in every region that was probed, by the probe (OpProbe completed ok) of
+// that key in that region, with a version at least the one acknowledged.
+//
+// For each (key, region) the last probe (by invoke time) is the one that
+// counts: earlier probes may run before convergence, and the last one is the
+// final state. A write acknowledged at or after that probe was invoked could
+// not be seen by it, so it is unknown in that region, like a key never probed
+// there. A probe's region is the region that served it (else its entry or
+// home).
+//
+// For appends the probe's version is the newest entry present; the check is
+// then that the newest acknowledged append is there or superseded, which
+// cannot tell that an older append in between went missing.
+//
+// The verdict is invalid if any write is lost in any region; else unknown if
+// any write was not probed in some region, there are no probes or no
+// acknowledged writes; else valid.
+type LostWrites struct {
+	// Regions, when set, must each be probed: a region listed here that no
+	// probe reached makes every write unknown there.
+	Regions []string
+}
+
+// Name implements Checker.
+func (l *LostWrites) Name() string { return "lost-writes" }
+
+type keyRegion struct{ key, region string }
+
+func probeRegion(o Operation) string {
+	if r := o.Region(); r != "" {
+		return r
+	}
+	return o.UserRegion()
+}
+
+// Check implements Checker.
+func (l *LostWrites) Check(h *History) Result { return l.CheckIndex(IndexHistory(h)) }
+
+// CheckIndex implements IndexChecker.
+func (l *LostWrites) CheckIndex(x *HistoryIndex) Result {
+	writes, nacked := x.ackedWrites()
+	last := map[keyRegion]Operation{}
+	regionSet := map[string]bool{}
+	for _, r := range l.Regions {
+		regionSet[r] = true
+	}
+	probes := 0
+	for _, o := range x.Operations {
+		if !o.IsOK() || !o.IsProbe() {
+			continue
+		}
+		probes++
+		k := keyRegion{o.Key(), probeRegion(o)}
+		regionSet[k.region] = true
+		if p, ok := last[k]; !ok || !o.InvokeTime().Before(p.InvokeTime()) {
+			last[k] = o
+		}
+	}
+	regions := make([]string, 0, len(regionSet))
+	for r := range regionSet {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	keys := make([]string, 0, len(writes))
+	for k := range writes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	r := Result{Checker: l.Name(), Valid: VerdictValid, Figures: map[string]float64{
+		"acknowledged_writes": float64(nacked),
+		"keys":                float64(len(keys)),
+		"probes":              float64(probes),
+	}}
+	if nacked == 0 {
+		r.Valid = VerdictUnknown
+		r.Reason = "no acknowledged writes to check"
+		return r
+	}
+	if probes == 0 {
+		r.Valid = VerdictUnknown
+		r.Reason = "no probes: nothing read back"
+		return r
+	}
+
+	lost := map[string]int{}
+	unprobed := map[string]int{}
+	var lostLines, unprobedLines lines
+	for _, key := range keys {
+		kw := writes[key]
+		for _, region := range regions {
+			p, ok := last[keyRegion{key, region}]
+			if !ok {
+				unprobed[region] += kw.Len()
+				unprobedLines.add("key %s never probed in region %s (%d acknowledged writes)", key, label(region), kw.Len())
+				continue
+			}
+			n := kw.ackedBefore(p.InvokeTime().UnixNano())
+			if late := kw.Len() - n; late > 0 {
+				unprobed[region] += late
+				unprobedLines.add("key %s in region %s: %d writes acknowledged after its last probe", key, label(region), late)
+			}
+			if n == 0 || kw.vmax[n-1] <= p.Version() {
+				continue
+			}
+			cnt := 0
+			for i := 0; i < n; i++ {
+				if kw.version[i] > p.Version() {
+					cnt++
+				}
+			}
+			lost[region] += cnt
+			lostLines.add("key %s in region %s: probe saw version %d < acknowledged %d (%d writes lost)",
+				key, label(region), p.Version(), kw.vmax[n-1], cnt)
+		}
+	}
+	totalLost := 0
+	for _, region := range regions {
+		r.Figures[figureName("lost", region)] = float64(lost[region])
+		totalLost += lost[region]
+		if unprobed[region] > 0 {
+			r.Figures[figureName("unprobed", region)] = float64(unprobed[region])
+		}
+	}
+	r.Figures["lost"] = float64(totalLost)
+	switch {
+	case totalLost > 0:
+		r.Valid = VerdictInvalid
+		var per []string
+		for _, region := range regions {
+			if lost[region] > 0 {
+				per = append(per, fmt.Sprintf("%d in region %s", lost[region], label(region)))
+			}
+		}
+		r.Reason = fmt.Sprintf("%d of %d acknowledged writes lost (%s): %s", totalLost, nacked,
+			strings.Join(per, ", "), strings.Join(lostLines.first(3), "; "))
+		r.Details = append(lostLines.details(), unprobedLines.first(5)...)
+	case unprobedLines.total > 0:
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("none lost, but not every write was probed everywhere: %s", strings.Join(unprobedLines.first(3), "; "))
+		r.Details = unprobedLines.details()
+	default:
+		r.Reason = fmt.Sprintf("all %d acknowledged writes (%d keys) seen in all %d probed regions (%s)",
+			nacked, len(keys), len(regions), strings.Join(regions, ", "))
+	}
+	return r
+}

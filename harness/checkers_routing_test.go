@@ -1,0 +1,181 @@
+package harness
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSessionStickiness(t *testing.T) {
+	sess := func(id, region string, at int) op {
+		return op{Session: id, Home: "us-east", Region: region, At: at, Dur: 5}
+	}
+	cases := []checkCase{
+		{
+			name:    "each session in one region",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				return newHB().add(sess("s1", "us-east", 0), sess("s1", "us-east", 100), sess("s2", "eu-west", 0), sess("s2", "eu-west", 100),
+					// failed and probe ops elsewhere do not count
+					op{Session: "s1", Region: "eu-west", Type: Fail, At: 50, Dur: 5},
+					op{Name: OpProbe, Session: "s1", Region: "eu-west", At: 60, Dur: 5}).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"sessions": 2, "moves": 0},
+		},
+		{
+			name:    "moved with no reason",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				return newHB().add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100), sess("s1", "eu-west", 200),
+					sess("s2", "us-east", 0), sess("s2", "us-east", 100)).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"1 sessions served by two regions", "s1"},
+			figures: map[string]float64{"violations": 1, "sessions_violating": 1},
+		},
+		{
+			name:    "proxied or redirected does not excuse a move",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				b := newHB().add(sess("s1", "us-east", 0))
+				o := sess("s1", "eu-west", 100)
+				o.Pxy = true
+				return b.add(o).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"s1"},
+		},
+		{
+			name:    "moved after a traffic shift",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				return newHB().event(TrafficShift, "evacuate us-east", 50).
+					add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).
+					event(FaultHealed, "evacuate", 150).
+					add(sess("s1", "us-east", 200)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"moves": 2, "moves_after_event": 2},
+		},
+		{
+			name:    "moved by failover mode",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				fo := sess("s1", "eu-west", 100)
+				fo.Failover = true
+				return newHB().add(sess("s1", "us-east", 0), fo, sess("s1", "us-east", 200)).history()
+			},
+			want:    VerdictValid,
+			figures: map[string]float64{"moves_failover": 2},
+		},
+		{
+			name:    "event long before the first op does not explain",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				return newHB().event(FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"s1"},
+		},
+		{
+			name:    "grace widens the window",
+			checker: &SessionStickiness{Grace: 2 * time.Second},
+			history: func() *History {
+				return newHB().event(FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "event kinds are configurable",
+			checker: &SessionStickiness{MoveEvents: []EventKind{TrafficShift}},
+			history: func() *History {
+				return newHB().event(FaultInject, "kill", 50).add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"s1"},
+		},
+		{
+			name:    "no session with two ops",
+			checker: &SessionStickiness{},
+			history: func() *History {
+				return newHB().add(sess("s1", "us-east", 0), sess("s2", "eu-west", 0)).history()
+			},
+			want:   VerdictUnknown,
+			reason: []string{"no session has two served operations"},
+		},
+	}
+	runCases(t, cases)
+}
+
+func TestShedding(t *testing.T) {
+	// 10 data-tier ops per second in each region over 3 seconds.
+	load := func() *hb {
+		b := newHB()
+		for _, region := range []string{"us-east", "eu-west"} {
+			b.many(30, 100, op{Region: region, At: 0, Dur: 5})
+		}
+		return b
+	}
+	shed := op{Entry: "eu-west", Region: "eu-west", Type: Fail, Shed: true, Dur: 2}
+	c := &Shedding{MaxShedLatency: 10 * time.Millisecond, MaxDataTierRate: 20}
+	cases := []checkCase{
+		{
+			name:    "fast shedding, bounded data tier",
+			checker: c,
+			history: func() *History { return load().many(100, 1, shed).history() },
+			want:    VerdictValid,
+			figures: map[string]float64{"shed": 100, "shed_latency_p99_ms": 2, "data_tier_max_rate.eu-west": 10, "data_tier_max_rate.us-east": 10, "data_tier_ops": 60},
+		},
+		{
+			name:    "slow shedding",
+			checker: c,
+			history: func() *History {
+				slow := shed
+				slow.Dur = 300
+				return load().many(100, 1, shed).many(5, 1, slow).history()
+			},
+			want:   VerdictInvalid,
+			reason: []string{"shed latency p99 300"},
+		},
+		{
+			name:    "thundering herd on the eu-west data tier",
+			checker: c,
+			history: func() *History {
+				return load().many(100, 1, shed).many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: Fail}).history()
+			},
+			want:    VerdictInvalid,
+			reason:  []string{"region eu-west data tier peak 50 ops/s"},
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 50},
+		},
+		{
+			name:    "cache hits and info do not reach the data tier",
+			checker: c,
+			history: func() *History {
+				return load().many(100, 1, shed).
+					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Cache: true}).
+					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: Info}).history()
+			},
+			want: VerdictValid,
+		},
+		{
+			name:    "no shed operations",
+			checker: c,
+			history: func() *History { return load().history() },
+			want:    VerdictUnknown,
+			reason:  []string{"no shed operations"},
+		},
+		{
+			name:    "rate only, no shedding needed",
+			checker: &Shedding{MaxDataTierRate: 20},
+			history: func() *History { return load().history() },
+			want:    VerdictValid,
+		},
+		{
+			name:    "no thresholds",
+			checker: &Shedding{},
+			history: func() *History { return load().history() },
+			want:    VerdictUnknown,
+		},
+	}
+	runCases(t, cases)
+}

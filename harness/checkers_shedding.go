@@ -1,0 +1,133 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Shedding checks that excess load is shed fast and that the data tier
+// behind a region sees bounded load (no thundering herd).
+//
+// Shed answers: the Percentile (p99 by default) of the latency of completed
+// shed operations (any type) must be at most MaxShedLatency.
+//
+// Data tier: an operation reached the data tier when it completed ok or
+// fail, was not shed, not answered from the cache and is not a probe (info
+// completions are left out: whether they got there is unknown). Such
+// operations are counted per region (the serving region, else entry or
+// home) per second of completion time; the busiest second of each region
+// must be at most MaxDataTierRate.
+//
+// A zero threshold disables its part. The verdict is the worst of the
+// enabled parts: invalid over the bound; unknown when a part has no data (no
+// shed operations, no data-tier operations) or no part is enabled.
+type Shedding struct {
+	// MaxShedLatency bounds the shed answers' latency percentile.
+	MaxShedLatency time.Duration
+	// Percentile is the percentile compared (0-100); 0 means 99.
+	Percentile float64
+	// MaxDataTierRate bounds the operations per second that reach the data
+	// tier of any one region.
+	MaxDataTierRate float64
+}
+
+// Name implements Checker.
+func (s *Shedding) Name() string { return "shedding" }
+
+// Check implements Checker.
+func (s *Shedding) Check(h *History) Result { return s.CheckIndex(IndexHistory(h)) }
+
+// CheckIndex implements IndexChecker.
+func (s *Shedding) CheckIndex(x *HistoryIndex) Result {
+	pct := s.Percentile
+	if pct <= 0 {
+		pct = 99
+	}
+	shed := newLatencyHist()
+	type regionSecond struct {
+		region string
+		sec    int64
+	}
+	perSecond := map[regionSecond]int{}
+	dataOps := 0
+	for _, o := range x.Operations {
+		if !o.Completed() || o.IsProbe() {
+			continue
+		}
+		if o.Shed() {
+			shed.record(o.Latency())
+			continue
+		}
+		if t := o.Type(); (t != OK && t != Fail) || o.CacheHit() {
+			continue
+		}
+		dataOps++
+		perSecond[regionSecond{probeRegion(o), o.CompleteTime().Unix()}]++
+	}
+	peak := map[string]int{}
+	peakAt := map[string]int64{}
+	for k, n := range perSecond {
+		if n > peak[k.region] || (n == peak[k.region] && k.sec < peakAt[k.region]) {
+			peak[k.region], peakAt[k.region] = n, k.sec
+		}
+	}
+	regions := make([]string, 0, len(peak))
+	for reg := range peak {
+		regions = append(regions, reg)
+	}
+	sort.Strings(regions)
+
+	pname := fmt.Sprintf("p%g", pct)
+	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{
+		"shed":          float64(shed.count()),
+		"data_tier_ops": float64(dataOps),
+	}}
+	var bad, unknown, ok []string
+	if s.MaxShedLatency > 0 {
+		if shed.count() == 0 {
+			unknown = append(unknown, "no shed operations")
+		} else {
+			q := shed.quantile(pct)
+			r.Figures["shed_latency_"+pname+"_ms"] = ms(q)
+			line := fmt.Sprintf("shed latency %s %v (max %v, %d shed)", pname, q, s.MaxShedLatency, shed.count())
+			if q > s.MaxShedLatency {
+				bad = append(bad, line)
+			} else {
+				ok = append(ok, line)
+			}
+		}
+	}
+	if s.MaxDataTierRate > 0 {
+		if dataOps == 0 {
+			unknown = append(unknown, "no operations reached the data tier")
+		}
+		for _, reg := range regions {
+			r.Figures[figureName("data_tier_max_rate", reg)] = float64(peak[reg])
+			line := fmt.Sprintf("region %s data tier peak %d ops/s at %s (max %g)", label(reg), peak[reg],
+				time.Unix(peakAt[reg], 0).UTC().Format(time.RFC3339), s.MaxDataTierRate)
+			if float64(peak[reg]) > s.MaxDataTierRate {
+				bad = append(bad, line)
+			} else {
+				ok = append(ok, line)
+			}
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		r.Valid = VerdictInvalid
+		r.Reason = strings.Join(bad, "; ")
+		r.Details = append(bad, unknown...)
+	case s.MaxShedLatency <= 0 && s.MaxDataTierRate <= 0:
+		r.Valid = VerdictUnknown
+		r.Reason = "no threshold set"
+	case len(unknown) > 0:
+		r.Valid = VerdictUnknown
+		r.Reason = strings.Join(unknown, "; ")
+		r.Details = ok
+	default:
+		r.Reason = strings.Join(ok, "; ")
+	}
+	return r
+}

@@ -1,0 +1,165 @@
+package harness
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+)
+
+// synthHistory generates a deterministic history of about records op
+// records (each operation is an invoke and an ok/fail completion, so about
+// records/2 operations) across two regions and the six scenario phases,
+// shaped like a region evacuation that every checker from allCheckers finds
+// valid:
+//
+//   - members live in us-east or eu-west, one device session and one profile
+//     and one history key each; 60% profile reads, 15% profile writes, 10%
+//     history appends, 15% history reads; 80% of reads hit the cache;
+//   - during inject/observe, eu-west users are served by us-east in
+//     failover mode, latency rises by a third and 2% of requests are shed
+//     fast;
+//   - writes are visible at once in their own region and 200ms later in the
+//     other; reads return what is visible;
+//   - after the heal every key is probed once in each region and returns its
+//     newest version (a key never written: none).
+func synthHistory(records int) *History {
+	rng := rand.New(rand.NewPCG(42, 2026))
+	regions := []string{"us-east", "eu-west"}
+	members := max(records/100, 10)
+	userOps := records / 2
+	// Leave room for a probe of each key (two per member) in each region.
+	probes := min(members*2*len(regions), userOps/5)
+	userOps -= probes
+	const step = 200 * time.Microsecond
+	const lag = 200 * time.Millisecond
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	runLen := time.Duration(userOps) * step
+	phaseNames := []string{"steady-state", "inject", "observe", "recover", "converge", "verify"}
+	phaseAt := func(i int) time.Time { return t0.Add(runLen * time.Duration(i) / 5) }
+
+	h := &History{}
+	for i, p := range phaseNames[:5] {
+		h.Events = append(h.Events, Event{Kind: PhaseStart, Time: phaseAt(i), Name: p})
+	}
+	injectAt, recoverAt := phaseAt(1), phaseAt(3)
+	h.Events = append(h.Events,
+		Event{Kind: FaultInject, Time: injectAt, Name: "evacuate", Target: "eu-west"},
+		Event{Kind: TrafficShift, Time: injectAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "0"}},
+		Event{Kind: FaultEffect, Time: injectAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
+		Event{Kind: FaultRecover, Time: recoverAt, Name: "evacuate", Target: "eu-west"},
+		Event{Kind: TrafficShift, Time: recoverAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "1"}},
+		Event{Kind: FaultHealed, Time: recoverAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
+	)
+
+	type write struct {
+		ack     time.Time
+		version int64
+		region  string
+	}
+	written := map[string][]write{}
+	// visible returns the newest version of key visible in region at a
+	// time: versions grow with invoke order, so scan back from the newest
+	// write; only the last few (not yet acknowledged or replicated) are
+	// skipped.
+	visible := func(key, region string, at time.Time) int64 {
+		ws := written[key]
+		for i := len(ws) - 1; i >= 0; i-- {
+			if w := ws[i]; w.ack.Before(at) && (w.region == region || w.ack.Before(at.Add(-lag))) {
+				return w.version
+			}
+		}
+		return 0
+	}
+
+	seq := make([]uint64, members)
+	ops := make([]Op, 0, records+16)
+	for i := 0; i < userOps; i++ {
+		t := t0.Add(time.Duration(i) * step)
+		m := rng.IntN(members)
+		home := regions[m%2]
+		phase := phaseNames[min(int(t.Sub(t0)*5/runLen), 4)]
+		evac := phase == "inject" || phase == "observe"
+		region, entry := home, home
+		failover := false
+		if evac && home == "eu-west" {
+			region, entry, failover = "us-east", "us-east", true
+		}
+		var name, key string
+		switch x := rng.IntN(100); {
+		case x < 60:
+			name, key = OpReadProfile, fmt.Sprintf("profile/m%d", m)
+		case x < 75:
+			name, key = OpWriteProfile, fmt.Sprintf("profile/m%d", m)
+		case x < 85:
+			name, key = OpAppendHistory, fmt.Sprintf("history/m%d", m)
+		default:
+			name, key = OpReadHistory, fmt.Sprintf("history/m%d", m)
+		}
+		lat := time.Duration(4000+rng.IntN(8000)) * time.Microsecond
+		if evac {
+			lat = lat * 4 / 3
+		}
+		seq[m]++
+		inv := Op{Type: Invoke, Time: t, Process: m, Seq: seq[m], Op: name, Member: fmt.Sprintf("m%d", m),
+			Key: key, Session: fmt.Sprintf("s%d", m), Home: home, Entry: entry, Phase: phase}
+		done := inv
+		done.Type = OK
+		done.Region, done.Zone, done.Instance = region, region+"a", region+"-gw-1"
+		done.Failover = failover
+		switch {
+		case evac && rng.IntN(50) == 0:
+			done.Type, done.Shed, done.Status, done.Error = Fail, true, 503, "shed"
+			lat = time.Duration(300+rng.IntN(700)) * time.Microsecond
+		case name == OpWriteProfile || name == OpAppendHistory:
+			inv.Version = t.UnixNano()
+			done.Version = inv.Version
+			written[key] = append(written[key], write{ack: t.Add(lat), version: inv.Version, region: region})
+		default:
+			done.Version = visible(key, region, t)
+			done.CacheHit = rng.IntN(5) != 0
+		}
+		done.Time, done.Latency = t.Add(lat), lat
+		ops = append(ops, inv, done)
+	}
+
+	keys := make([]string, 0, 2*members)
+	for m := 0; m < members; m++ {
+		keys = append(keys, fmt.Sprintf("profile/m%d", m), fmt.Sprintf("history/m%d", m))
+	}
+	pt := t0.Add(runLen).Add(time.Second)
+	n := 0
+	for _, k := range keys {
+		for _, region := range regions {
+			if n >= probes {
+				break
+			}
+			n++
+			pt = pt.Add(50 * time.Microsecond)
+			inv := Op{Type: Invoke, Time: pt, Process: 1_000_000 + n%64, Seq: uint64(n), Op: OpProbe, Key: k, Phase: "verify"}
+			done := inv
+			done.Type, done.Region, done.Version = OK, region, visible(k, region, pt)
+			done.Time, done.Latency = pt.Add(2*time.Millisecond), 2*time.Millisecond
+			ops = append(ops, inv, done)
+		}
+	}
+	h.Events = append(h.Events, Event{Kind: PhaseStart, Time: t0.Add(runLen).Add(500 * time.Millisecond), Name: "verify"})
+	// Records reach the file in time order, invokes and completions
+	// interleaved as they happen.
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Time.Before(ops[j].Time) })
+	h.Ops = ops
+	return h
+}
+
+// allCheckers is the composition used on synthetic histories.
+func allCheckers() Compose {
+	return Compose{
+		&Availability{SLO: 0.999, MinOps: 100, AllowShed: true},
+		&Latency{Baseline: "steady-state", Factor: 2, Percentile: 99},
+		&LostWrites{},
+		&StaleReads{Bound: 500 * time.Millisecond},
+		&SessionStickiness{},
+		&Shedding{MaxShedLatency: 10 * time.Millisecond, MaxDataTierRate: 5000},
+		&Convergence{MaxConvergence: 30 * time.Second},
+	}
+}

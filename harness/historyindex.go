@@ -1,0 +1,505 @@
+package harness
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// This file holds read-only views over a History that the checkers share:
+// invokes paired with their completions, phase windows from the timeline,
+// per-key indexes of acknowledged writes and a latency histogram. None of it
+// changes the History.
+
+// IndexChecker is a Checker that can also judge a prebuilt index, so that
+// several checkers (or a report) over one history pair its operations once.
+// Every checker in this package implements it; Check(h) is
+// CheckIndex(IndexHistory(h)).
+type IndexChecker interface {
+	Checker
+	CheckIndex(x *HistoryIndex) Result
+}
+
+// Operation is one request: its invoke paired with its completion. Either
+// side may be missing: an invoke that never completed (the run stopped while
+// it was in flight) has a nil Completion and counts as pending; a completion
+// whose invoke was not recorded has a nil Invoke and its invoke time is
+// derived from its latency.
+//
+// Identity fields (op name, member, key, session, home, entry, phase) are
+// taken from the invoke when set there, else from the completion; result
+// fields (serving region, zone, instance, version, latency, status) from the
+// completion when set, else from the invoke; flags are set if set on either.
+type Operation struct {
+	Invoke     *Op
+	Completion *Op
+}
+
+func (o Operation) first() *Op {
+	if o.Invoke != nil {
+		return o.Invoke
+	}
+	return o.Completion
+}
+
+func (o Operation) last() *Op {
+	if o.Completion != nil {
+		return o.Completion
+	}
+	return o.Invoke
+}
+
+func (o Operation) ident(f func(*Op) string) string {
+	if o.Invoke != nil {
+		if s := f(o.Invoke); s != "" {
+			return s
+		}
+	}
+	if o.Completion != nil {
+		return f(o.Completion)
+	}
+	return ""
+}
+
+func (o Operation) result(f func(*Op) string) string {
+	if o.Completion != nil {
+		if s := f(o.Completion); s != "" {
+			return s
+		}
+	}
+	if o.Invoke != nil {
+		return f(o.Invoke)
+	}
+	return ""
+}
+
+func (o Operation) flag(f func(*Op) bool) bool {
+	return (o.Invoke != nil && f(o.Invoke)) || (o.Completion != nil && f(o.Completion))
+}
+
+// Completed reports whether the operation has a completion (ok, fail or info).
+func (o Operation) Completed() bool { return o.Completion != nil }
+
+// Type is the completion's type (ok, fail, info), or Invoke when pending.
+func (o Operation) Type() OpType {
+	if o.Completion == nil {
+		return Invoke
+	}
+	return o.Completion.Type
+}
+
+// IsOK reports whether the operation completed ok.
+func (o Operation) IsOK() bool { return o.Completion != nil && o.Completion.Type == OK }
+
+// Name is the operation name (read-profile, write-profile, probe, ...).
+func (o Operation) Name() string { return o.ident(func(p *Op) string { return p.Op }) }
+
+// Key is the data key the operation read or wrote.
+func (o Operation) Key() string { return o.ident(func(p *Op) string { return p.Key }) }
+
+// Member is the simulated member.
+func (o Operation) Member() string { return o.ident(func(p *Op) string { return p.Member }) }
+
+// Session is the device session.
+func (o Operation) Session() string { return o.ident(func(p *Op) string { return p.Session }) }
+
+// Home is the member's home region.
+func (o Operation) Home() string { return o.ident(func(p *Op) string { return p.Home }) }
+
+// Entry is the region the director sent the client to.
+func (o Operation) Entry() string { return o.ident(func(p *Op) string { return p.Entry }) }
+
+// UserRegion is the region the user belongs to for this request: Entry when
+// recorded, else Home.
+func (o Operation) UserRegion() string {
+	if e := o.Entry(); e != "" {
+		return e
+	}
+	return o.Home()
+}
+
+// Region is the region that served the request (after redirect or proxying).
+func (o Operation) Region() string { return o.result(func(p *Op) string { return p.Region }) }
+
+// Version is the version written (writes) or returned (reads and probes):
+// the completion's when non-zero, else the invoke's.
+func (o Operation) Version() int64 {
+	if o.Completion != nil && o.Completion.Version != 0 {
+		return o.Completion.Version
+	}
+	if o.Invoke != nil {
+		return o.Invoke.Version
+	}
+	return 0
+}
+
+// Shed reports whether the request was shed.
+func (o Operation) Shed() bool { return o.flag(func(p *Op) bool { return p.Shed }) }
+
+// CacheHit reports whether the request was answered from the cache.
+func (o Operation) CacheHit() bool { return o.flag(func(p *Op) bool { return p.CacheHit }) }
+
+// Failover reports whether the request was served in failover mode.
+func (o Operation) Failover() bool { return o.flag(func(p *Op) bool { return p.Failover }) }
+
+// Proxied reports whether the request was proxied to another region.
+func (o Operation) Proxied() bool { return o.flag(func(p *Op) bool { return p.Proxied }) }
+
+// Redirected reports whether the client was redirected.
+func (o Operation) Redirected() bool { return o.flag(func(p *Op) bool { return p.Redirected }) }
+
+// InvokeTime is when the request was invoked: the invoke's time, or for an
+// orphan completion its time minus its latency.
+func (o Operation) InvokeTime() time.Time {
+	if o.Invoke != nil {
+		return o.Invoke.Time
+	}
+	return o.Completion.Time.Add(-o.Completion.Latency)
+}
+
+// CompleteTime is when the request completed (zero when pending).
+func (o Operation) CompleteTime() time.Time {
+	if o.Completion == nil {
+		return time.Time{}
+	}
+	return o.Completion.Time
+}
+
+// Latency is the completion's recorded latency (corrected for coordinated
+// omission), else completion time minus invoke time; zero when pending.
+func (o Operation) Latency() time.Duration {
+	if o.Completion == nil {
+		return 0
+	}
+	if o.Completion.Latency > 0 {
+		return o.Completion.Latency
+	}
+	if o.Invoke != nil {
+		if d := o.Completion.Time.Sub(o.Invoke.Time); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// IsWrite reports whether the operation writes a versioned key.
+func (o Operation) IsWrite() bool {
+	n := o.Name()
+	return n == OpWriteProfile || n == OpAppendHistory
+}
+
+// IsUserRead reports whether the operation is a user read (not a probe).
+func (o Operation) IsUserRead() bool {
+	n := o.Name()
+	return n == OpReadProfile || n == OpReadHistory
+}
+
+// IsProbe reports whether the operation is a harness read-back.
+func (o Operation) IsProbe() bool { return o.Name() == OpProbe }
+
+// PhaseWindow is a scenario phase and its [Start, End) window; End is zero
+// for the last phase, which lasts until the end of the history.
+type PhaseWindow struct {
+	Name  string
+	Start time.Time
+	End   time.Time
+}
+
+// Contains reports whether t lies in the window.
+func (w PhaseWindow) Contains(t time.Time) bool {
+	return !t.Before(w.Start) && (w.End.IsZero() || t.Before(w.End))
+}
+
+// EventsOf returns the events of the given kinds (all when none are given),
+// ordered by time (stable for equal times).
+func (h *History) EventsOf(kinds ...EventKind) []Event {
+	var out []Event
+	for _, e := range h.Events {
+		if len(kinds) == 0 || slices.Contains(kinds, e.Kind) {
+			out = append(out, e)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// Phases returns the phases started by PhaseStart events, in time order, each
+// ending where the next begins.
+func (h *History) Phases() []PhaseWindow {
+	evs := h.EventsOf(PhaseStart)
+	out := make([]PhaseWindow, 0, len(evs))
+	for i, e := range evs {
+		w := PhaseWindow{Name: e.Name, Start: e.Time}
+		if i+1 < len(evs) {
+			w.End = evs[i+1].Time
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// HistoryIndex is a History with its invokes paired to their completions and
+// its phases resolved. Build it with IndexHistory; it points into the
+// History, which must not change while the index is in use. It is safe for
+// concurrent use by several checkers.
+type HistoryIndex struct {
+	History *History
+	// Operations are in the order of their first record in the history.
+	Operations []Operation
+	Phases     []PhaseWindow
+	// Pending counts invokes that never completed; Orphans completions whose
+	// invoke was not recorded.
+	Pending int
+	Orphans int
+
+	ackedOnce sync.Once
+	acked     map[string]*keyWrites
+	nacked    int
+}
+
+type procSeq struct {
+	process int
+	seq     uint64
+}
+
+// IndexHistory pairs each invoke with the next completion of the same
+// Process and Seq (a process has one request in flight at a time, as in
+// Jepsen: a second invoke with the same Process and Seq leaves the first
+// pending).
+func IndexHistory(h *History) *HistoryIndex {
+	x := &HistoryIndex{History: h, Phases: h.Phases()}
+	x.Operations = make([]Operation, 0, len(h.Ops)/2+1)
+	open := make(map[procSeq]int, 1024)
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		k := procSeq{op.Process, op.Seq}
+		if op.Type == Invoke {
+			if _, dup := open[k]; dup {
+				x.Pending++
+			}
+			open[k] = len(x.Operations)
+			x.Operations = append(x.Operations, Operation{Invoke: op})
+			continue
+		}
+		if j, ok := open[k]; ok {
+			x.Operations[j].Completion = op
+			delete(open, k)
+			continue
+		}
+		x.Orphans++
+		x.Operations = append(x.Operations, Operation{Completion: op})
+	}
+	x.Pending += len(open)
+	return x
+}
+
+// PhaseAt returns the name of the phase under way at t ("" before the first
+// phase or when the timeline has none).
+func (x *HistoryIndex) PhaseAt(t time.Time) string {
+	ph := x.Phases
+	i := sort.Search(len(ph), func(i int) bool { return ph[i].Start.After(t) })
+	if i == 0 {
+		return ""
+	}
+	return ph[i-1].Name
+}
+
+// PhaseOf returns the operation's phase: its recorded Phase, else the phase
+// under way when it was invoked.
+func (x *HistoryIndex) PhaseOf(o Operation) string {
+	if p := o.ident(func(p *Op) string { return p.Phase }); p != "" {
+		return p
+	}
+	return x.PhaseAt(o.InvokeTime())
+}
+
+// PhaseNames returns the phase names in timeline order, then any phase that
+// operations name but the timeline does not, sorted.
+func (x *HistoryIndex) PhaseNames(seen map[string]bool) []string {
+	var out []string
+	in := map[string]bool{}
+	for _, p := range x.Phases {
+		if !in[p.Name] {
+			in[p.Name] = true
+			out = append(out, p.Name)
+		}
+	}
+	var extra []string
+	for p := range seen {
+		if !in[p] {
+			extra = append(extra, p)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+// keyWrites indexes the acknowledged writes of one key by acknowledgment
+// (ok completion) time, with the running maximum of their versions.
+type keyWrites struct {
+	ack     []int64 // completion time, UnixNano, ascending
+	version []int64 // version written, in ack order
+	vmax    []int64 // vmax[i] = max(version[0..i])
+}
+
+func (k *keyWrites) Len() int { return len(k.ack) }
+
+// ackedBefore returns how many writes were acknowledged strictly before t.
+func (k *keyWrites) ackedBefore(t int64) int {
+	return sort.Search(len(k.ack), func(i int) bool { return k.ack[i] >= t })
+}
+
+// newestBefore returns the newest version acknowledged strictly before t, and
+// whether there is one.
+func (k *keyWrites) newestBefore(t int64) (int64, bool) {
+	n := k.ackedBefore(t)
+	if n == 0 {
+		return 0, false
+	}
+	return k.vmax[n-1], true
+}
+
+// firstAbove returns the index of the earliest acknowledged write among the
+// first n whose version exceeds v, or -1.
+func (k *keyWrites) firstAbove(v int64, n int) int {
+	i := sort.Search(n, func(i int) bool { return k.vmax[i] > v })
+	if i == n {
+		return -1
+	}
+	return i
+}
+
+// ackedWrites indexes the ok writes with a key by key, and counts them. It
+// is built once per index, on first use, and shared.
+func (x *HistoryIndex) ackedWrites() (map[string]*keyWrites, int) {
+	x.ackedOnce.Do(func() { x.acked, x.nacked = buildAckedWrites(x.Operations) })
+	return x.acked, x.nacked
+}
+
+func buildAckedWrites(ops []Operation) (map[string]*keyWrites, int) {
+	type ackVersion struct{ ack, version int64 }
+	byKey := make(map[string][]ackVersion)
+	n := 0
+	for _, o := range ops {
+		if !o.IsOK() || !o.IsWrite() {
+			continue
+		}
+		key := o.Key()
+		if key == "" {
+			continue
+		}
+		byKey[key] = append(byKey[key], ackVersion{o.CompleteTime().UnixNano(), o.Version()})
+		n++
+	}
+	m := make(map[string]*keyWrites, len(byKey))
+	for key, ws := range byKey {
+		slices.SortFunc(ws, func(a, b ackVersion) int {
+			if a.ack != b.ack {
+				return cmp.Compare(a.ack, b.ack)
+			}
+			return cmp.Compare(a.version, b.version)
+		})
+		kw := &keyWrites{ack: make([]int64, len(ws)), version: make([]int64, len(ws)), vmax: make([]int64, len(ws))}
+		for i, w := range ws {
+			kw.ack[i], kw.version[i] = w.ack, w.version
+			if i == 0 || w.version > kw.vmax[i-1] {
+				kw.vmax[i] = w.version
+			} else {
+				kw.vmax[i] = kw.vmax[i-1]
+			}
+		}
+		m[key] = kw
+	}
+	return m, n
+}
+
+// latencyHist records durations in microseconds, 1µs to one hour, with three
+// significant digits (HDR histogram); longer durations are clamped.
+type latencyHist struct{ h *hdrhistogram.Histogram }
+
+const latencyHistMax = int64(time.Hour / time.Microsecond)
+
+func newLatencyHist() *latencyHist {
+	return &latencyHist{h: hdrhistogram.New(1, latencyHistMax, 3)}
+}
+
+func (l *latencyHist) record(d time.Duration) {
+	us := d.Microseconds()
+	if us < 1 {
+		us = 1
+	}
+	if us > latencyHistMax {
+		us = latencyHistMax
+	}
+	_ = l.h.RecordValue(us) // in range by construction
+}
+
+func (l *latencyHist) count() int64 { return l.h.TotalCount() }
+
+// quantile returns the value at percentile p (0-100).
+func (l *latencyHist) quantile(p float64) time.Duration {
+	return time.Duration(l.h.ValueAtQuantile(p)) * time.Microsecond
+}
+
+// label renders an empty name as "-" for reasons and figure names.
+func label(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// figureName joins parts of a figure name with dots.
+func figureName(parts ...string) string {
+	for i, p := range parts {
+		parts[i] = label(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// capDetails keeps at most n detail lines, noting how many were left out.
+func capDetails(lines []string, n int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	out := append([]string(nil), lines[:n]...)
+	return append(out, fmt.Sprintf("... and %d more", len(lines)-n))
+}
+
+// ms renders a duration in milliseconds for figures.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// maxDetails bounds the detail lines a checker reports.
+const maxDetails = 20
+
+// lines collects offender lines, keeping the first few and counting all, so
+// that a history with a million offenders does not build a million strings.
+type lines struct {
+	keep  []string
+	total int
+}
+
+func (l *lines) add(format string, args ...any) {
+	l.total++
+	if len(l.keep) < maxDetails {
+		l.keep = append(l.keep, fmt.Sprintf(format, args...))
+	}
+}
+
+// first returns up to n kept lines, noting how many more there are.
+func (l *lines) first(n int) []string {
+	out := append([]string(nil), l.keep[:min(n, len(l.keep))]...)
+	if l.total > len(out) {
+		out = append(out, fmt.Sprintf("and %d more", l.total-len(out)))
+	}
+	return out
+}
+
+// details returns the kept lines, noting how many were left out.
+func (l *lines) details() []string { return l.first(maxDetails) }
