@@ -64,7 +64,14 @@ func (c Compose) Name() string { return "all" }
 func (c Compose) Check(h *History) Result {
 	r := Result{Checker: c.Name(), Valid: VerdictValid}
 	var bad []string
+	var x *HistoryIndex // built once, shared by every checker that can use it
 	for _, ch := range c {
+		if ic, ok := ch.(IndexChecker); ok {
+			if x == nil {
+				x = IndexHistory(h)
+			}
+			ch = indexed{IndexChecker: ic, x: x}
+		}
 		res := safeCheck(ch, h)
 		r.Valid = Worst(r.Valid, res.Valid)
 		if res.Valid != VerdictValid {
