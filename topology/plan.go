@@ -42,7 +42,13 @@ type Plan struct {
 type CassandraNode struct {
 	Component
 	Listen    string // listen and rpc address (intra-region traffic, CQL)
-	Broadcast string // toxiproxy listener in front of Listen (inter-region traffic)
+	// Broadcast is where other regions reach the node: a link router that
+	// reads the connecting node's identity from Cassandra's handshake and
+	// forwards through the toxiproxy proxy of the link from that region.
+	Broadcast string
+	// LinkProxies maps each other region to the listen address of the
+	// toxiproxy proxy that carries its traffic to this node.
+	LinkProxies map[string]string
 	JMXPort   int
 	Token     string
 	Seed      bool
@@ -61,7 +67,10 @@ const (
 	blockService   = 0 // toxiproxy API, control API
 	blockSQS       = 1 // SQS endpoints (hosts 1..) and SQS link listeners (hosts 100..)
 	blockListen    = 2 // Cassandra listen addresses
-	blockBroadcast = 3 // Cassandra broadcast addresses (toxiproxy listeners)
+	blockBroadcast = 3 // Cassandra broadcast addresses (link routers)
+	// blockLinkProxy + r holds the toxiproxy proxies that carry region r's
+	// traffic to each Cassandra node.
+	blockLinkProxy = 16
 	blockMemcached = 4
 )
 
@@ -98,6 +107,12 @@ func NewPlan(s *Spec, slot int) (*Plan, error) {
 					Token:     token(inDC, dcNodes, r),
 					Seed:      inDC == 0,
 					DCIndex:   r,
+				}
+				n.LinkProxies = map[string]string{}
+				for src, other := range s.Regions {
+					if other.Name != region.Name {
+						n.LinkProxies[other.Name] = net.JoinHostPort(p.ip(blockLinkProxy+src, 1+node), port(s.Ports.Storage))
+					}
 				}
 				n.Extra = map[string]string{
 					"broadcast": net.JoinHostPort(n.Broadcast, port(s.Ports.Storage)),
@@ -162,17 +177,17 @@ func (p *Plan) Components() []Component {
 	return out
 }
 
-// ProxyName is the toxiproxy proxy in front of a Cassandra node's broadcast
-// address, such as "us-east-1.cassandra.a" (toxiproxy's API routes take no slashes).
-func ProxyName(nodeID string) string { return strings.ReplaceAll(nodeID, "/", ".") }
+// ProxyName is the toxiproxy proxy that carries region from's traffic to a
+// Cassandra node, such as "us-west-2.cassandra.a.from.us-east-1" (toxiproxy's
+// API routes take no slashes).
+func ProxyName(nodeID, from string) string { return strings.ReplaceAll(nodeID, "/", ".") + ".from." + from }
 
 // SQSProxyName is the toxiproxy proxy that carries from's messages to to's
 // queue, such as "sqs.us-east-1.to.us-west-2".
 func SQSProxyName(from, to string) string { return "sqs." + from + ".to." + to }
 
-// Links lists every directed link with the proxies its traffic crosses. With
-// more than two regions a node's proxy carries traffic from every other
-// region, so it belongs to several links.
+// Links lists every directed link with the proxies its traffic crosses; each
+// proxy belongs to exactly one link, so cutting a link cuts nothing else.
 func (p *Plan) Links() []Link {
 	var links []Link
 	for _, from := range p.Spec.Regions {
@@ -183,7 +198,7 @@ func (p *Plan) Links() []Link {
 			l := Link{Name: LinkName(from.Name, to.Name), From: from.Name, To: to.Name}
 			for _, n := range p.Cassandra {
 				if n.Region == to.Name {
-					l.Proxies = append(l.Proxies, ProxyName(n.ID))
+					l.Proxies = append(l.Proxies, ProxyName(n.ID, from.Name))
 				}
 			}
 			l.Proxies = append(l.Proxies, SQSProxyName(from.Name, to.Name))

@@ -57,6 +57,9 @@ func planAddresses(p *Plan) map[string][]string {
 		add(n.Extra["storage"], n.ID+" extra storage")
 		add(n.Extra["broadcast"], n.ID+" broadcast")
 		add(n.Extra["jmx"], n.ID+" jmx")
+		for from, a := range n.LinkProxies {
+			add(a, n.ID+" link proxy from "+from)
+		}
 	}
 	for _, m := range p.Memcached {
 		add(m.Address, m.ID)
@@ -125,6 +128,7 @@ func TestPlanLayout(t *testing.T) {
 	assert.Equal(t, "127.107.2.1:9042", first.Address)
 	assert.Equal(t, "127.107.3.1", first.Broadcast)
 	assert.Equal(t, 17700, first.JMXPort)
+	assert.Equal(t, map[string]string{"us-west-2": "127.107.17.1:7000"}, first.LinkProxies)
 	assert.Equal(t, map[string]string{
 		"broadcast": "127.107.3.1:7000",
 		"storage":   "127.107.2.1:7000",
@@ -175,14 +179,15 @@ func TestPlanAddressesUnique(t *testing.T) {
 	cases := map[string]struct {
 		spec *Spec
 		// addresses is the number of distinct host:ports: toxiproxy and
-		// control, four per Cassandra node (cql, storage, broadcast, jmx),
-		// one per memcached, one SQS per region, one link per ordered pair.
+		// control, four per Cassandra node (cql, storage, broadcast, jmx)
+		// plus one link proxy per other region, one per memcached, one SQS
+		// per region, one SQS link per ordered pair.
 		addresses int
 	}{
-		"default": {mustProfile(t, "default"), 2 + 4*6 + 6 + 2 + 2},
-		"small":   {mustProfile(t, "small"), 2 + 4*2 + 2 + 2 + 2},
-		"global":  {mustProfile(t, "global"), 2 + 4*9 + 9 + 3 + 6},
-		"big":     {bigSpec(t), 2 + 4*80 + 240 + 8 + 56},
+		"default": {mustProfile(t, "default"), 2 + (4+1)*6 + 6 + 2 + 2},
+		"small":   {mustProfile(t, "small"), 2 + (4+1)*2 + 2 + 2 + 2},
+		"global":  {mustProfile(t, "global"), 2 + (4+2)*9 + 9 + 3 + 6},
+		"big":     {bigSpec(t), 2 + (4+7)*80 + 240 + 8 + 56},
 	}
 	for name, tc := range cases {
 		for _, slot := range []int{0, 55, Slots - 1} {
@@ -358,7 +363,7 @@ func TestPlanLinks(t *testing.T) {
 				var want []string
 				for _, n := range p.Cassandra {
 					if n.Region == l.To {
-						want = append(want, ProxyName(n.ID))
+						want = append(want, ProxyName(n.ID, l.From))
 					}
 				}
 				require.NotEmpty(t, want)
@@ -386,7 +391,7 @@ func TestPlanLinks(t *testing.T) {
 	assert.Equal(t, Link{
 		Name: "eu-west-1->us-west-2", From: "eu-west-1", To: "us-west-2",
 		Proxies: []string{
-			"us-west-2.cassandra.a", "us-west-2.cassandra.b", "us-west-2.cassandra.c",
+			"us-west-2.cassandra.a.from.eu-west-1", "us-west-2.cassandra.b.from.eu-west-1", "us-west-2.cassandra.c.from.eu-west-1",
 			"sqs.eu-west-1.to.us-west-2",
 		},
 	}, euToWest)
@@ -475,7 +480,7 @@ func TestPlanPerZoneOverride(t *testing.T) {
 	for _, l := range p.Links() {
 		if l.To == "us-east-1" {
 			assert.Len(t, l.Proxies, 6+1)
-			assert.Contains(t, l.Proxies, ProxyName("us-east-1/cassandra/c-2"))
+			assert.Contains(t, l.Proxies, ProxyName("us-east-1/cassandra/c-2", l.From))
 		}
 	}
 

@@ -28,7 +28,7 @@ func newServe() *cobra.Command {
 }
 
 func newServeToxiproxy() *cobra.Command {
-	var listen string
+	var listen, routesFile string
 	cmd := &cobra.Command{
 		Use:   "toxiproxy",
 		Short: "Run the embedded toxiproxy server that carries the cross-region links",
@@ -37,7 +37,19 @@ func newServeToxiproxy() *cobra.Command {
 			defer stop()
 			logger := zerolog.New(os.Stdout).With().Timestamp().Logger().Level(zerolog.InfoLevel)
 			server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), logger)
-			errc := make(chan error, 1)
+			errc := make(chan error, 2)
+			if routesFile != "" {
+				routes, err := local.LoadRoutes(routesFile)
+				if err != nil {
+					return err
+				}
+				log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+				go func() {
+					if err := local.ServeRoutes(ctx, routes, log); err != nil {
+						errc <- err
+					}
+				}()
+			}
 			go func() { errc <- server.Listen(listen) }()
 			select {
 			case err := <-errc:
@@ -51,6 +63,7 @@ func newServeToxiproxy() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8474", "address of the toxiproxy HTTP API (loopback)")
+	cmd.Flags().StringVar(&routesFile, "routes", "", "link routes (JSON) to serve at Cassandra nodes' broadcast addresses")
 	return cmd
 }
 

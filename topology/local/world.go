@@ -299,7 +299,11 @@ func (w *World) defineProcesses() error {
 			logPath: filepath.Join(w.dir, "logs", fileName(c.ID)+".log")}
 		w.order = append(w.order, c.ID)
 	}
-	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address})
+	routes := filepath.Join(w.dir, "link-routes.json")
+	if err := WriteRoutes(routes, PlanRoutes(w.plan)); err != nil {
+		return fmt.Errorf("write link routes: %w", err)
+	}
+	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address, "--routes", routes})
 	for _, c := range w.plan.SQS {
 		argv, err := elasticMQCommand(w.assets, w.spec, c, w.nodeDir(c.ID))
 		if err != nil {
@@ -500,14 +504,20 @@ func sqsEndpoint(p *topology.Plan, from, to string) string {
 	return ""
 }
 
-// createProxies puts a toxiproxy listener at every Cassandra node's broadcast
-// address and in front of every region's SQS endpoint for every other region.
+// createProxies creates the toxiproxy proxies of every link: one per Cassandra
+// node and other region (the link router at the node's broadcast address
+// picks it by the sender's region), and one in front of every region's SQS
+// endpoint for every other region.
 func createProxies(p *topology.Plan) error {
 	client := toxiclient.NewClient(p.Toxiproxy.Address)
 	var proxies []toxiclient.Proxy
 	for _, n := range p.Cassandra {
-		proxies = append(proxies, toxiclient.Proxy{Name: topology.ProxyName(n.ID),
-			Listen: n.Extra["broadcast"], Upstream: n.Extra["storage"], Enabled: true})
+		for _, from := range p.Spec.RegionNames() {
+			if listen, ok := n.LinkProxies[from]; ok {
+				proxies = append(proxies, toxiclient.Proxy{Name: topology.ProxyName(n.ID, from),
+					Listen: listen, Upstream: n.Extra["storage"], Enabled: true})
+			}
+		}
 	}
 	for _, l := range p.Links() {
 		up := strings.TrimPrefix(sqsEndpoint(p, l.To, l.To), "http://")
@@ -532,6 +542,11 @@ func (w *World) checkPorts() error {
 		}
 	}
 	addrs = append(addrs, w.plan.Control)
+	for _, n := range w.plan.Cassandra {
+		for _, a := range n.LinkProxies {
+			addrs = append(addrs, a)
+		}
+	}
 	for _, a := range w.plan.SQSLinks {
 		addrs = append(addrs, a)
 	}

@@ -24,12 +24,17 @@ import (
 // which must leave no process behind.
 func startWorld(t *testing.T, name, profile string) *World {
 	t.Helper()
+	spec, err := topology.Profile(profile)
+	require.NoError(t, err)
+	return startSpec(t, name, spec)
+}
+
+func startSpec(t *testing.T, name string, spec *topology.Spec) *World {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
 	}
 	bin, err := kongbin.Path()
-	require.NoError(t, err)
-	spec, err := topology.Profile(profile)
 	require.NoError(t, err)
 	home := t.TempDir()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -220,6 +225,62 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// With three regions, cutting one pair leaves both of them connected to the
+// third: the link router tells senders apart by their handshake.
+func TestWorldThreeRegionPartitionIsExact(t *testing.T) {
+	spec, err := topology.Parse("three regions", []byte(`
+cassandra: {replication_factor: 1}
+memcached: {memory_mb: 16}
+regions:
+  - {name: us-east-1, zones: [a]}
+  - {name: us-west-2, zones: [a]}
+  - {name: eu-west-1, zones: [a]}
+`))
+	require.NoError(t, err)
+	w := startSpec(t, "test-three", spec)
+	ks := w.Spec().Cassandra.Keyspace
+	sessions := map[string]*gocql.Session{}
+	for _, r := range spec.RegionNames() {
+		s, err := topology.RegionSession(w, r, ks)
+		require.NoError(t, err)
+		defer s.Close()
+		sessions[r] = s
+	}
+	exec := func(s *gocql.Session, q string, args ...any) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return s.Query(q, args...).ExecContext(ctx)
+	}
+	read := func(region, k string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		var v string
+		return sessions[region].Query("SELECT v FROM kv WHERE k = ?", k).Consistency(gocql.LocalOne).ScanContext(ctx, &v)
+	}
+	require.NoError(t, exec(sessions["us-east-1"], "CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text)"))
+	require.NoError(t, sessions["us-east-1"].AwaitSchemaAgreement(context.Background()))
+
+	setLinks(t, w, "us-east-1", "us-west-2", false)
+	healed := false
+	defer func() {
+		if !healed {
+			setLinks(t, w, "us-east-1", "us-west-2", true)
+		}
+	}()
+	require.NoError(t, exec(sessions["us-east-1"], "INSERT INTO kv (k, v) VALUES ('cut', 'x')"))
+	eventually(t, 30*time.Second, "the write reached eu-west-1, whose links are intact", func() error { return read("eu-west-1", "cut") })
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		require.ErrorIs(t, read("us-west-2", "cut"), gocql.ErrNotFound, "the write crossed the cut us-east-1 <-> us-west-2 link")
+	}
+	// us-west-2 still replicates to eu-west-1 while cut from us-east-1.
+	require.NoError(t, exec(sessions["us-west-2"], "INSERT INTO kv (k, v) VALUES ('west', 'y')"))
+	eventually(t, 30*time.Second, "a us-west-2 write reached eu-west-1", func() error { return read("eu-west-1", "west") })
+
+	setLinks(t, w, "us-east-1", "us-west-2", true)
+	healed = true
+	eventually(t, 3*time.Minute, "the write arrived in us-west-2 after heal", func() error { return read("us-west-2", "cut") })
 }
 
 func TestWorldNameAndPortErrors(t *testing.T) {
