@@ -41,7 +41,7 @@ type Plan struct {
 // CassandraNode is a node's place in the ring and on the loopback network.
 type CassandraNode struct {
 	Component
-	Listen    string // listen and rpc address (intra-region traffic, CQL)
+	Listen string // listen and rpc address (intra-region traffic, CQL)
 	// Broadcast is where other regions reach the node: a link router that
 	// reads the connecting node's identity from Cassandra's handshake and
 	// forwards through the toxiproxy proxy of the link from that region.
@@ -49,10 +49,10 @@ type CassandraNode struct {
 	// LinkProxies maps each other region to the listen address of the
 	// toxiproxy proxy that carries its traffic to this node.
 	LinkProxies map[string]string
-	JMXPort   int
-	Token     string
-	Seed      bool
-	DCIndex   int
+	JMXPort     int
+	Token       string
+	Seed        bool
+	DCIndex     int
 }
 
 // Prefix is the first two octets of the world's addresses.
@@ -180,7 +180,9 @@ func (p *Plan) Components() []Component {
 // ProxyName is the toxiproxy proxy that carries region from's traffic to a
 // Cassandra node, such as "us-west-2.cassandra.a.from.us-east-1" (toxiproxy's
 // API routes take no slashes).
-func ProxyName(nodeID, from string) string { return strings.ReplaceAll(nodeID, "/", ".") + ".from." + from }
+func ProxyName(nodeID, from string) string {
+	return strings.ReplaceAll(nodeID, "/", ".") + ".from." + from
+}
 
 // SQSProxyName is the toxiproxy proxy that carries from's messages to to's
 // queue, such as "sqs.us-east-1.to.us-west-2".
