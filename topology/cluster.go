@@ -13,6 +13,8 @@ const (
 	KindSQS       = "sqs"
 	KindToxiproxy = "toxiproxy"
 	KindMember    = "member"
+	KindGateway   = "gateway"
+	KindDirector  = "director"
 )
 
 // Component is one running server of the world.

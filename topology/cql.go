@@ -18,6 +18,12 @@ func RegionSession(c Cluster, region string, keyspace string) (*gocql.Session, e
 	if len(points) == 0 {
 		return nil, fmt.Errorf("region %q has no Cassandra nodes in world %s", region, c.Name())
 	}
+	return DCSession(points, region, keyspace)
+}
+
+// DCSession is RegionSession from a datacenter's contact points (host:port),
+// for programs that know their region's nodes but not the world.
+func DCSession(points []string, region string, keyspace string) (*gocql.Session, error) {
 	cfg, err := clusterConfig(points...)
 	if err != nil {
 		return nil, err

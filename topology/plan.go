@@ -36,6 +36,14 @@ type Plan struct {
 	// SQSLinks maps LinkName(from, to) to the listener that forwards from's
 	// invalidations to to's SQS endpoint.
 	SQSLinks map[string]string
+	// The reference application: a director, a gateway per region, member
+	// service instances per zone.
+	Director Component
+	Gateways []Component
+	Members  []Component
+	// IsthmusLinks maps LinkName(from, to) to the listener that carries from's
+	// gateway's proxied requests to to's gateway.
+	IsthmusLinks map[string]string
 }
 
 // CassandraNode is a node's place in the ring and on the loopback network.
@@ -72,6 +80,9 @@ const (
 	// traffic to each Cassandra node.
 	blockLinkProxy = 16
 	blockMemcached = 4
+	blockMember    = 5
+	blockGateway   = 6
+	blockIsthmus   = 7
 )
 
 // NewPlan lays out every address of the spec's world in the given slot.
@@ -79,14 +90,18 @@ func NewPlan(s *Spec, slot int) (*Plan, error) {
 	if slot < 0 || slot >= Slots {
 		return nil, fmt.Errorf("slot %d: it must be between 0 and %d", slot, Slots-1)
 	}
-	p := &Plan{Spec: s, Slot: slot, SQSLinks: map[string]string{}}
+	p := &Plan{Spec: s, Slot: slot, SQSLinks: map[string]string{}, IsthmusLinks: map[string]string{}}
 	port := strconv.Itoa
 	p.Toxiproxy = Component{ID: KindToxiproxy, Kind: KindToxiproxy,
 		Address: net.JoinHostPort(p.ip(blockService, 1), port(s.Ports.Toxiproxy))}
 	p.Control = net.JoinHostPort(p.ip(blockService, 1), port(s.Ports.Control))
+	p.Director = Component{ID: KindDirector, Kind: KindDirector,
+		Address: net.JoinHostPort(p.ip(blockService, 2), port(s.Ports.Director))}
 
-	node, cache := 0, 0
+	node, cache, member := 0, 0, 0
 	for r, region := range s.Regions {
+		p.Gateways = append(p.Gateways, Component{ID: region.Name + "/" + KindGateway, Kind: KindGateway, Region: region.Name,
+			Address: net.JoinHostPort(p.ip(blockGateway, 1+r), port(s.Ports.Gateway))})
 		p.SQS = append(p.SQS, Component{ID: region.Name + "/" + KindSQS, Kind: KindSQS, Region: region.Name,
 			Address: net.JoinHostPort(p.ip(blockSQS, 1+r), port(s.Ports.SQS))})
 		perZone := s.Count(region, KindCassandra)
@@ -125,6 +140,16 @@ func NewPlan(s *Spec, slot int) (*Plan, error) {
 			}
 		}
 		for _, zone := range region.Zones {
+			for k := 0; k < s.Count(region, KindMember); k++ {
+				member++
+				p.Members = append(p.Members, Component{
+					ID: instanceID(region.Name, KindMember, zone, k), Kind: KindMember,
+					Region: region.Name, Zone: zone,
+					Address: net.JoinHostPort(p.ip(blockMember, member), port(s.Ports.Member)),
+				})
+			}
+		}
+		for _, zone := range region.Zones {
 			for k := 0; k < s.Count(region, KindMemcached); k++ {
 				cache++
 				p.Memcached = append(p.Memcached, Component{
@@ -142,6 +167,7 @@ func NewPlan(s *Spec, slot int) (*Plan, error) {
 				continue
 			}
 			p.SQSLinks[LinkName(from.Name, to.Name)] = net.JoinHostPort(p.ip(blockSQS, 100+link), port(s.Ports.SQS))
+			p.IsthmusLinks[LinkName(from.Name, to.Name)] = net.JoinHostPort(p.ip(blockIsthmus, 1+link), port(s.Ports.Gateway))
 			link++
 		}
 	}
@@ -174,7 +200,9 @@ func (p *Plan) Components() []Component {
 	for _, n := range p.Cassandra {
 		out = append(out, n.Component)
 	}
-	return out
+	out = append(out, p.Members...)
+	out = append(out, p.Gateways...)
+	return append(out, p.Director)
 }
 
 // ProxyName is the toxiproxy proxy that carries region from's traffic to a
@@ -183,6 +211,10 @@ func (p *Plan) Components() []Component {
 func ProxyName(nodeID, from string) string {
 	return strings.ReplaceAll(nodeID, "/", ".") + ".from." + from
 }
+
+// IsthmusProxyName is the toxiproxy proxy that carries from's gateway's
+// proxied (isthmus) requests to to's gateway.
+func IsthmusProxyName(from, to string) string { return "gateway." + from + ".to." + to }
 
 // SQSProxyName is the toxiproxy proxy that carries from's messages to to's
 // queue, such as "sqs.us-east-1.to.us-west-2".
@@ -203,7 +235,7 @@ func (p *Plan) Links() []Link {
 					l.Proxies = append(l.Proxies, ProxyName(n.ID, from.Name))
 				}
 			}
-			l.Proxies = append(l.Proxies, SQSProxyName(from.Name, to.Name))
+			l.Proxies = append(l.Proxies, SQSProxyName(from.Name, to.Name), IsthmusProxyName(from.Name, to.Name))
 			links = append(links, l)
 		}
 	}

@@ -70,6 +70,13 @@ func planAddresses(p *Plan) map[string][]string {
 	for name, l := range p.SQSLinks {
 		add(l, "sqs link "+name)
 	}
+	for name, l := range p.IsthmusLinks {
+		add(l, "isthmus link "+name)
+	}
+	add(p.Director.Address, "director")
+	for _, c := range append(append([]Component{}, p.Gateways...), p.Members...) {
+		add(c.Address, c.ID)
+	}
 	return out
 }
 
@@ -162,9 +169,10 @@ func TestPlanLayout(t *testing.T) {
 		Address: "127.107.4.1:11211"}, p.Memcached[0])
 	assert.Equal(t, "127.107.4.6:11211", p.Memcached[5].Address)
 
-	// Components: toxiproxy, then SQS, memcached and Cassandra.
+	// Components in start order: toxiproxy, SQS, memcached, Cassandra, then
+	// the application: members, gateways, director.
 	comps := p.Components()
-	require.Len(t, comps, 1+2+6+6)
+	require.Len(t, comps, 1+2+6+6+6+2+1)
 	assert.Equal(t, KindToxiproxy, comps[0].Kind)
 	var kinds []string
 	for _, c := range comps {
@@ -172,7 +180,12 @@ func TestPlanLayout(t *testing.T) {
 			kinds = append(kinds, c.Kind)
 		}
 	}
-	assert.Equal(t, []string{KindToxiproxy, KindSQS, KindMemcached, KindCassandra}, kinds)
+	assert.Equal(t, []string{KindToxiproxy, KindSQS, KindMemcached, KindCassandra, KindMember, KindGateway, KindDirector}, kinds)
+	assert.Equal(t, "127.107.0.2:8053", p.Director.Address)
+	assert.Equal(t, "127.107.6.2:8000", p.Gateways[1].Address)
+	assert.Equal(t, "127.107.5.4:8080", p.Members[3].Address)
+	assert.Equal(t, "us-west-2/member/a", p.Members[3].ID)
+	assert.Equal(t, "127.107.7.2:8000", p.IsthmusLinks["us-west-2->us-east-1"])
 }
 
 func TestPlanAddressesUnique(t *testing.T) {
@@ -184,10 +197,12 @@ func TestPlanAddressesUnique(t *testing.T) {
 		// per region, one SQS link per ordered pair.
 		addresses int
 	}{
-		"default": {mustProfile(t, "default"), 2 + (4+1)*6 + 6 + 2 + 2},
-		"small":   {mustProfile(t, "small"), 2 + (4+1)*2 + 2 + 2 + 2},
-		"global":  {mustProfile(t, "global"), 2 + (4+2)*9 + 9 + 3 + 6},
-		"big":     {bigSpec(t), 2 + (4+7)*80 + 240 + 8 + 56},
+		// Then the application: a director, a gateway per region, the members,
+		// an isthmus link per ordered pair.
+		"default": {mustProfile(t, "default"), 2 + (4+1)*6 + 6 + 2 + 2 + 1 + 2 + 6 + 2},
+		"small":   {mustProfile(t, "small"), 2 + (4+1)*2 + 2 + 2 + 2 + 1 + 2 + 2 + 2},
+		"global":  {mustProfile(t, "global"), 2 + (4+2)*9 + 9 + 3 + 6 + 1 + 3 + 9 + 6},
+		"big":     {bigSpec(t), 2 + (4+7)*80 + 240 + 8 + 56 + 1 + 8 + 120 + 56},
 	}
 	for name, tc := range cases {
 		for _, slot := range []int{0, 55, Slots - 1} {
@@ -367,7 +382,7 @@ func TestPlanLinks(t *testing.T) {
 					}
 				}
 				require.NotEmpty(t, want)
-				want = append(want, SQSProxyName(l.From, l.To))
+				want = append(want, SQSProxyName(l.From, l.To), IsthmusProxyName(l.From, l.To))
 				assert.Equal(t, want, l.Proxies, "proxies of %s", l.Name)
 			}
 			for _, a := range s.Regions {
@@ -392,7 +407,7 @@ func TestPlanLinks(t *testing.T) {
 		Name: "eu-west-1->us-west-2", From: "eu-west-1", To: "us-west-2",
 		Proxies: []string{
 			"us-west-2.cassandra.a.from.eu-west-1", "us-west-2.cassandra.b.from.eu-west-1", "us-west-2.cassandra.c.from.eu-west-1",
-			"sqs.eu-west-1.to.us-west-2",
+			"sqs.eu-west-1.to.us-west-2", "gateway.eu-west-1.to.us-west-2",
 		},
 	}, euToWest)
 }
@@ -479,7 +494,7 @@ func TestPlanPerZoneOverride(t *testing.T) {
 	// The link into us-east-1 crosses all six of its nodes' proxies.
 	for _, l := range p.Links() {
 		if l.To == "us-east-1" {
-			assert.Len(t, l.Proxies, 6+1)
+			assert.Len(t, l.Proxies, 6+2)
 			assert.Contains(t, l.Proxies, ProxyName("us-east-1/cassandra/c-2", l.From))
 		}
 	}
@@ -504,7 +519,7 @@ func TestPlanComponentIDsUnique(t *testing.T) {
 			require.False(t, seen[c.ID], "%s: duplicate component ID %q", name, c.ID)
 			seen[c.ID] = true
 		}
-		assert.Len(t, seen, 1+len(p.SQS)+len(p.Memcached)+len(p.Cassandra), name)
+		assert.Len(t, seen, 1+len(p.SQS)+len(p.Memcached)+len(p.Cassandra)+len(p.Members)+len(p.Gateways)+1, name)
 	}
 }
 

@@ -70,6 +70,9 @@ type Ports struct {
 	SQS       int `yaml:"sqs"`
 	Toxiproxy int `yaml:"toxiproxy"`
 	Control   int `yaml:"control"`
+	Member    int `yaml:"member"`
+	Gateway   int `yaml:"gateway"`
+	Director  int `yaml:"director"`
 	// Base is the first JMX port on 127.0.0.1; a world uses a block of
 	// JMXBlock ports from Base + slot*JMXBlock.
 	Base int `yaml:"base"`
@@ -128,6 +131,7 @@ func defaults() Spec {
 		Ports: Ports{
 			Storage: 7000, CQL: 9042, Memcached: 11211, SQS: 9324,
 			Toxiproxy: 8474, Control: 8475, Base: 17000,
+			Member: 8080, Gateway: 8000, Director: 8053,
 		},
 		PerZone: map[string]int{KindCassandra: 1, KindMemcached: 1, KindMember: 1},
 	}

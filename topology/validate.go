@@ -61,7 +61,7 @@ func (s *Spec) Validate() error {
 	s.validatePorts(add)
 
 	seenRegion := map[string]int{}
-	nodes, caches := 0, 0
+	nodes, caches, members := 0, 0, 0
 	for i, r := range s.Regions {
 		p := fmt.Sprintf("regions[%d]", i)
 		if !regionName.MatchString(r.Name) {
@@ -110,12 +110,16 @@ func (s *Spec) Validate() error {
 		}
 		nodes += len(r.Zones) * s.Count(r, KindCassandra)
 		caches += len(r.Zones) * s.Count(r, KindMemcached)
+		members += len(r.Zones) * s.Count(r, KindMember)
 	}
 	if nodes > MaxCassandraNodes {
 		add("regions", "%d Cassandra nodes: at most %d fit the address plan", nodes, MaxCassandraNodes)
 	}
 	if caches > MaxPerKindInstances {
 		add("regions", "%d memcached servers: at most %d fit the address plan", caches, MaxPerKindInstances)
+	}
+	if members > MaxPerKindInstances {
+		add("regions", "%d member service instances: at most %d fit the address plan", members, MaxPerKindInstances)
 	}
 	if len(errs) > 0 {
 		return &SpecError{Problems: errs}
@@ -155,6 +159,7 @@ func (s *Spec) validatePorts(add func(string, string, ...any)) {
 	}{
 		{"storage", s.Ports.Storage}, {"cql", s.Ports.CQL}, {"memcached", s.Ports.Memcached},
 		{"sqs", s.Ports.SQS}, {"toxiproxy", s.Ports.Toxiproxy}, {"control", s.Ports.Control},
+		{"member", s.Ports.Member}, {"gateway", s.Ports.Gateway}, {"director", s.Ports.Director},
 		{"base", s.Ports.Base},
 	}
 	for _, n := range named {

@@ -1,0 +1,272 @@
+// Package invalidation carries cache invalidations between regions over SQS:
+// after a write, a message for the key goes to the queue of every other
+// region; each region consumes its own queue and drops (or replaces) the
+// cached entry. Sending never blocks the user's request: messages wait in a
+// queue per target region and are retried, in order, until delivered, so a
+// healed partition never leaves a stale cache behind.
+package invalidation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Message is one invalidation.
+type Message struct {
+	Key     string `json:"key"`
+	Version int64  `json:"version"`
+	// Value is set in replication mode: the new cached value itself.
+	Value []byte `json:"value,omitempty"`
+	From  string `json:"from"`
+	Sent  int64  `json:"sent"` // unix µs when the write completed
+}
+
+// Target is another region's queue as seen from this region.
+type Target struct {
+	Region   string
+	Endpoint string // SQS endpoint (through the cross-region link)
+	Queue    string // queue name
+}
+
+// Client makes an SQS client for an endpoint.
+func Client(endpoint, region string) *sqs.Client {
+	return sqs.New(sqs.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  aws.AnonymousCredentials{},
+		RetryMaxAttempts: 1,
+	})
+}
+
+// Publisher sends invalidations to every other region.
+type Publisher struct {
+	from    string
+	log     *slog.Logger
+	mu      sync.Mutex
+	queues  map[string]*outbox
+	wg      sync.WaitGroup
+	stopped chan struct{}
+}
+
+// outbox is the ordered backlog of one target region.
+type outbox struct {
+	target Target
+	client *sqs.Client
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []Message
+	url    string
+	sent   uint64
+	fails  uint64
+	limit  int
+	drops  uint64
+}
+
+// NewPublisher starts one sender per target; Close stops them.
+func NewPublisher(from string, targets []Target, limit int, log *slog.Logger) *Publisher {
+	if limit <= 0 {
+		limit = 1_000_000
+	}
+	p := &Publisher{from: from, log: log, queues: map[string]*outbox{}, stopped: make(chan struct{})}
+	for _, t := range targets {
+		o := &outbox{target: t, client: Client(t.Endpoint, t.Region), limit: limit}
+		o.cond = sync.NewCond(&o.mu)
+		p.queues[t.Region] = o
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.run(o)
+		}()
+	}
+	return p
+}
+
+// Publish queues an invalidation for every other region and returns at once.
+func (p *Publisher) Publish(m Message) {
+	m.From = p.from
+	if m.Sent == 0 {
+		m.Sent = time.Now().UnixMicro()
+	}
+	for _, o := range p.queues {
+		o.mu.Lock()
+		if len(o.items) >= o.limit {
+			// Keep the newest: the oldest invalidation of a key is superseded
+			// by a later one for it in most workloads; count what was lost.
+			o.items = o.items[1:]
+			o.drops++
+		}
+		o.items = append(o.items, m)
+		o.cond.Signal()
+		o.mu.Unlock()
+	}
+}
+
+// Backlog is the number of messages waiting per target region.
+func (p *Publisher) Backlog() map[string]int {
+	out := map[string]int{}
+	for r, o := range p.queues {
+		o.mu.Lock()
+		out[r] = len(o.items)
+		o.mu.Unlock()
+	}
+	return out
+}
+
+// Stats reports sent, failed attempts and dropped messages per target.
+func (p *Publisher) Stats() map[string][3]uint64 {
+	out := map[string][3]uint64{}
+	for r, o := range p.queues {
+		o.mu.Lock()
+		out[r] = [3]uint64{o.sent, o.fails, o.drops}
+		o.mu.Unlock()
+	}
+	return out
+}
+
+// Close stops the senders; messages still queued are abandoned.
+func (p *Publisher) Close() {
+	close(p.stopped)
+	for _, o := range p.queues {
+		o.mu.Lock()
+		o.cond.Broadcast()
+		o.mu.Unlock()
+	}
+	p.wg.Wait()
+}
+
+func (p *Publisher) run(o *outbox) {
+	backoff := 100 * time.Millisecond
+	for {
+		o.mu.Lock()
+		for len(o.items) == 0 {
+			select {
+			case <-p.stopped:
+				o.mu.Unlock()
+				return
+			default:
+			}
+			o.cond.Wait()
+		}
+		n := min(len(o.items), 10)
+		batch := append([]Message(nil), o.items[:n]...)
+		o.mu.Unlock()
+
+		select {
+		case <-p.stopped:
+			return
+		default:
+		}
+		err := p.send(o, batch)
+		o.mu.Lock()
+		if err == nil {
+			o.items = o.items[n:]
+			o.sent += uint64(n)
+			o.mu.Unlock()
+			backoff = 100 * time.Millisecond
+			continue
+		}
+		o.fails++
+		o.mu.Unlock()
+		p.log.Debug("invalidation send failed; will retry", "to", o.target.Region, "err", err)
+		select {
+		case <-p.stopped:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+func (p *Publisher) send(o *outbox, batch []Message) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if o.url == "" {
+		out, err := o.client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(o.target.Queue)})
+		if err != nil {
+			return fmt.Errorf("queue url of %s: %w", o.target.Queue, err)
+		}
+		o.url = aws.ToString(out.QueueUrl)
+	}
+	entries := make([]types.SendMessageBatchRequestEntry, len(batch))
+	for i, m := range batch {
+		body, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+	}
+	out, err := o.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(o.url), Entries: entries})
+	if err != nil {
+		return err
+	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("%d of %d invalidations refused by %s: %s", len(out.Failed), len(batch), o.target.Region,
+			aws.ToString(out.Failed[0].Message))
+	}
+	return nil
+}
+
+// Handler applies one received invalidation to the local cache.
+type Handler func(Message) error
+
+// Consume long-polls a region's own queue until ctx ends, applying each
+// message and deleting it once applied. Errors are retried: a message that
+// could not be applied becomes visible again after its visibility timeout.
+func Consume(ctx context.Context, endpoint, region, queue string, apply Handler, log *slog.Logger) error {
+	c := Client(endpoint, region)
+	var url string
+	for url == "" {
+		out, err := c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queue)})
+		if err == nil {
+			url = aws.ToString(out.QueueUrl)
+			break
+		}
+		log.Warn("invalidation queue not reachable yet", "queue", queue, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	for ctx.Err() == nil {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("receive invalidations", "err", err)
+				time.Sleep(200 * time.Millisecond)
+			}
+			continue
+		}
+		var done []types.DeleteMessageBatchRequestEntry
+		for i, msg := range out.Messages {
+			var m Message
+			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &m); err != nil {
+				log.Error("bad invalidation dropped", "body", aws.ToString(msg.Body), "err", err)
+			} else if err := apply(m); err != nil {
+				log.Warn("invalidation not applied; it will come back", "key", m.Key, "err", err)
+				continue
+			}
+			done = append(done, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+		}
+		if len(done) > 0 {
+			dctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			_, err := c.DeleteMessageBatch(dctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: done})
+			cancel()
+			if err != nil {
+				log.Warn("delete applied invalidations", "err", err)
+			}
+		}
+	}
+	return nil
+}

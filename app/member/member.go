@@ -1,0 +1,442 @@
+// Package member is the stateless member service: one instance per zone,
+// holding members' profiles and viewing history in its region's Cassandra
+// datacenter only, behind an EVCache-style cache that other regions
+// invalidate over SQS.
+package member
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/evcache"
+	"github.com/kongchaos/kong/app/invalidation"
+	"github.com/kongchaos/kong/topology"
+)
+
+// Cache modes.
+const (
+	ModeInvalidate = "invalidate" // other regions drop the key (the default)
+	ModeReplicate  = "replicate"  // other regions receive the new value
+)
+
+// Config is one member instance.
+type Config struct {
+	Region   string `json:"region"`
+	Zone     string `json:"zone"`
+	Instance string `json:"instance"`
+	// Cassandra is the region's contact points (host:port); the session is
+	// filtered to the region's datacenter.
+	Cassandra []string `json:"cassandra"`
+	Keyspace  string   `json:"keyspace"`
+	// ReadConsistency is LOCAL_ONE (default), LOCAL_QUORUM or ONE... as gocql names them.
+	ReadConsistency string `json:"read_consistency,omitempty"`
+	// Memcached maps each zone of the region to its servers.
+	Memcached map[string][]string `json:"memcached"`
+	// Queue is this region's invalidation queue at OwnSQS; Targets are the
+	// other regions' queues as reached through the links.
+	OwnSQS    string                `json:"own_sqs"`
+	Queue     string                `json:"queue"`
+	Targets   []invalidation.Target `json:"targets"`
+	CacheMode string                `json:"cache_mode,omitempty"`
+	// Timeouts of every dependency.
+	CassandraTimeout time.Duration `json:"cassandra_timeout,omitempty"`
+	CacheTimeout     time.Duration `json:"cache_timeout,omitempty"`
+}
+
+// Service serves the member API.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	session *gocql.Session
+	cache   *evcache.Client
+	pub     *invalidation.Publisher
+	readCL  gocql.Consistency
+
+	lastVersion atomic.Int64
+	faults      atomic.Pointer[Faults]
+	stats       Stats
+}
+
+// Faults make the service misbehave on purpose (dependency errors).
+type Faults struct {
+	ErrorRate float64 `json:"error_rate"` // share of user requests answered 503
+	LatencyMS int     `json:"latency_ms"` // added to user requests
+}
+
+// Stats counts what the service did.
+type Stats struct {
+	Requests      atomic.Uint64 `json:"-"`
+	CacheHits     atomic.Uint64 `json:"-"`
+	CassandraOps  atomic.Uint64 `json:"-"`
+	Invalidations atomic.Uint64 `json:"-"`
+	InjectedFails atomic.Uint64 `json:"-"`
+}
+
+// Schema creates the member tables; run it once per world, before members start.
+func Schema(keyspace string) []string {
+	return []string{
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.profiles (member text PRIMARY KEY, name text, plan text)`, keyspace),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.history (member text, at bigint, title text, PRIMARY KEY (member, at)) WITH CLUSTERING ORDER BY (at DESC)`, keyspace),
+	}
+}
+
+// New connects to the region's Cassandra, memcached and SQS.
+func New(cfg Config, log *slog.Logger) (*Service, error) {
+	if cfg.CassandraTimeout <= 0 {
+		cfg.CassandraTimeout = 2 * time.Second
+	}
+	if cfg.CacheTimeout <= 0 {
+		cfg.CacheTimeout = 200 * time.Millisecond
+	}
+	if cfg.CacheMode == "" {
+		cfg.CacheMode = ModeInvalidate
+	}
+	if cfg.CacheMode != ModeInvalidate && cfg.CacheMode != ModeReplicate {
+		return nil, fmt.Errorf("cache mode %q: use %s or %s", cfg.CacheMode, ModeInvalidate, ModeReplicate)
+	}
+	readCL := gocql.LocalOne
+	if cfg.ReadConsistency != "" {
+		var err error
+		if readCL, err = gocql.ParseConsistencyWrapper(cfg.ReadConsistency); err != nil {
+			return nil, fmt.Errorf("read consistency %q: %w", cfg.ReadConsistency, err)
+		}
+	}
+	session, err := topology.DCSession(cfg.Cassandra, cfg.Region, cfg.Keyspace)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := evcache.New(cfg.Zone, cfg.Memcached, cfg.CacheTimeout)
+	if err != nil {
+		session.Close()
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL,
+		pub: invalidation.NewPublisher(cfg.Region, cfg.Targets, 0, log)}
+	s.faults.Store(&Faults{})
+	return s, nil
+}
+
+// Close releases the service's connections.
+func (s *Service) Close() {
+	s.pub.Close()
+	s.session.Close()
+}
+
+// Serve runs the HTTP API on listen and consumes the region's invalidation
+// queue until ctx ends.
+func Serve(ctx context.Context, listen string, cfg Config, log *slog.Logger) error {
+	s, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = invalidation.Consume(ctx, cfg.OwnSQS, cfg.Region, cfg.Queue, s.applyInvalidation, log)
+	}()
+	srv := &http.Server{Addr: listen, Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Handler is the service's HTTP API.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/members/{id}/profile", s.user(s.getProfile))
+	mux.HandleFunc("PUT /v1/members/{id}/profile", s.user(s.putProfile))
+	mux.HandleFunc("GET /v1/members/{id}/history", s.user(s.getHistory))
+	mux.HandleFunc("POST /v1/members/{id}/history", s.user(s.appendHistory))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.faults.Load()) })
+	mux.HandleFunc("PUT /admin/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Faults
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 || f.LatencyMS < 0 {
+			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0}`, http.StatusBadRequest)
+			return
+		}
+		s.faults.Store(&f)
+		writeJSON(w, http.StatusOK, f)
+	})
+	mux.HandleFunc("GET /admin/stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"requests": s.stats.Requests.Load(), "cache_hits": s.stats.CacheHits.Load(),
+			"cassandra_ops": s.stats.CassandraOps.Load(), "invalidations_applied": s.stats.Invalidations.Load(),
+			"injected_failures": s.stats.InjectedFails.Load(),
+			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
+		})
+	})
+	return mux
+}
+
+// user wraps a user request: identity headers, injected faults, counters.
+func (s *Service) user(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.stats.Requests.Add(1)
+		w.Header().Set(app.HeaderRegion, s.cfg.Region)
+		w.Header().Set(app.HeaderZone, s.cfg.Zone)
+		w.Header().Set(app.HeaderInstance, s.cfg.Instance)
+		f := s.faults.Load()
+		if f.LatencyMS > 0 {
+			time.Sleep(time.Duration(f.LatencyMS) * time.Millisecond)
+		}
+		if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
+			s.stats.InjectedFails.Add(1)
+			http.Error(w, "member service: injected dependency error", http.StatusServiceUnavailable)
+			return
+		}
+		if err := h(w, r); err != nil {
+			var he *httpError
+			if errors.As(err, &he) {
+				http.Error(w, he.msg, he.code)
+				return
+			}
+			http.Error(w, "member service: "+err.Error(), http.StatusServiceUnavailable)
+		}
+	}
+}
+
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// Profile is a member's profile.
+type Profile struct {
+	Member  string `json:"member"`
+	Name    string `json:"name"`
+	Plan    string `json:"plan"`
+	Version int64  `json:"version"`
+}
+
+// HistoryEntry is one viewing.
+type HistoryEntry struct {
+	At    int64  `json:"at"`
+	Title string `json:"title"`
+}
+
+// History is a member's viewing history, newest first.
+type History struct {
+	Member  string         `json:"member"`
+	Entries []HistoryEntry `json:"entries"`
+	Version int64          `json:"version"`
+}
+
+func profileKey(id string) string { return "p:" + id }
+func historyKey(id string) string { return "h:" + id }
+
+// version returns a write timestamp in µs, strictly increasing per instance.
+func (s *Service) version() int64 {
+	for {
+		now := time.Now().UnixMicro()
+		last := s.lastVersion.Load()
+		if now <= last {
+			now = last + 1
+		}
+		if s.lastVersion.CompareAndSwap(last, now) {
+			return now
+		}
+	}
+}
+
+func (s *Service) cqlCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), s.cfg.CassandraTimeout)
+}
+
+func (s *Service) getProfile(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if data, _, err := s.cache.Get(profileKey(id)); err == nil && !isTombstone(data) {
+		var p Profile
+		if json.Unmarshal(data, &p) == nil {
+			s.stats.CacheHits.Add(1)
+			return respond(w, "hit", p.Version, p)
+		}
+	}
+	ctx, cancel := s.cqlCtx(r)
+	defer cancel()
+	s.stats.CassandraOps.Add(1)
+	p := Profile{Member: id}
+	err := s.session.Query(`SELECT name, plan, WRITETIME(name) FROM profiles WHERE member = ?`, id).
+		Consistency(s.readCL).ScanContext(ctx, &p.Name, &p.Plan, &p.Version)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return &httpError{http.StatusNotFound, "no profile for member " + id}
+	}
+	if err != nil {
+		return fmt.Errorf("read profile of %s from Cassandra: %w", id, err)
+	}
+	s.fill(profileKey(id), p.Version, p)
+	return respond(w, "miss", p.Version, p)
+}
+
+func (s *Service) putProfile(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var p Profile
+	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+		return &httpError{http.StatusBadRequest, `profile: send {"name": "...", "plan": "..."}`}
+	}
+	p.Member, p.Version = id, s.version()
+	ctx, cancel := s.cqlCtx(r)
+	defer cancel()
+	s.stats.CassandraOps.Add(1)
+	if err := s.session.Query(`INSERT INTO profiles (member, name, plan) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+		id, p.Name, p.Plan, p.Version).Consistency(gocql.LocalQuorum).ExecContext(ctx); err != nil {
+		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
+	}
+	s.fill(profileKey(id), p.Version, p)
+	s.invalidate(profileKey(id), p.Version, p)
+	return respond(w, "", p.Version, p)
+}
+
+func (s *Service) getHistory(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if data, _, err := s.cache.Get(historyKey(id)); err == nil && !isTombstone(data) {
+		var h History
+		if json.Unmarshal(data, &h) == nil {
+			s.stats.CacheHits.Add(1)
+			return respond(w, "hit", h.Version, h)
+		}
+	}
+	ctx, cancel := s.cqlCtx(r)
+	defer cancel()
+	s.stats.CassandraOps.Add(1)
+	h := History{Member: id, Entries: []HistoryEntry{}}
+	iter := s.session.Query(`SELECT at, title FROM history WHERE member = ? LIMIT 100`, id).Consistency(s.readCL).IterContext(ctx)
+	var e HistoryEntry
+	for iter.Scan(&e.At, &e.Title) {
+		h.Entries = append(h.Entries, e)
+		h.Version = max(h.Version, e.At)
+	}
+	if err := iter.Close(); err != nil {
+		return fmt.Errorf("read history of %s from Cassandra: %w", id, err)
+	}
+	s.fill(historyKey(id), h.Version, h)
+	return respond(w, "miss", h.Version, h)
+}
+
+func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	var e HistoryEntry
+	if err := json.NewDecoder(r.Body).Decode(&e); err != nil || e.Title == "" {
+		return &httpError{http.StatusBadRequest, `history: send {"title": "..."}`}
+	}
+	e.At = s.version()
+	ctx, cancel := s.cqlCtx(r)
+	defer cancel()
+	s.stats.CassandraOps.Add(1)
+	if err := s.session.Query(`INSERT INTO history (member, at, title) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+		id, e.At, e.Title, e.At).Consistency(gocql.LocalQuorum).ExecContext(ctx); err != nil {
+		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
+	}
+	// The cached list is now short of this entry: tombstone it here and elsewhere.
+	_ = s.cache.SetIfNewer(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
+	s.invalidate(historyKey(id), e.At, nil)
+	return respond(w, "", e.At, e)
+}
+
+// fill caches a value read or written here unless the cache holds something
+// newer (a later write, or the tombstone of an invalidation that overtook a
+// slow read); a cache failure is not the user's problem.
+func (s *Service) fill(key string, version int64, v any) {
+	data, err := json.Marshal(v)
+	if err == nil {
+		if err := s.cache.SetIfNewer(key, data, version, cachedVersion, time.Hour); err != nil {
+			s.log.Debug("cache fill failed", "key", key, "err", err)
+		}
+	}
+}
+
+// tombstoneTTL is how long an invalidation's tombstone guards a key against
+// refills with older data (longer than any read can take).
+const tombstoneTTL = time.Minute
+
+type cachedHead struct {
+	Version   int64 `json:"version"`
+	Tombstone bool  `json:"tombstone,omitempty"`
+}
+
+func tombstone(version int64) []byte {
+	data, _ := json.Marshal(cachedHead{Version: version, Tombstone: true})
+	return data
+}
+
+func isTombstone(data []byte) bool {
+	var h cachedHead
+	return json.Unmarshal(data, &h) == nil && h.Tombstone
+}
+
+// cachedVersion is the version a cached value stands for. A tombstone of
+// version v stands just below v: a refill that read v itself (the write the
+// invalidation announced) replaces it, an older one does not.
+func cachedVersion(data []byte) int64 {
+	var h cachedHead
+	if json.Unmarshal(data, &h) != nil {
+		return 0
+	}
+	if h.Tombstone {
+		return h.Version - 1
+	}
+	return h.Version
+}
+
+// invalidate tells every other region about a write, without waiting.
+func (s *Service) invalidate(key string, version int64, value any) {
+	m := invalidation.Message{Key: key, Version: version}
+	if s.cfg.CacheMode == ModeReplicate && value != nil {
+		m.Value, _ = json.Marshal(value)
+	}
+	s.pub.Publish(m)
+}
+
+// applyInvalidation handles a message from another region.
+func (s *Service) applyInvalidation(m invalidation.Message) error {
+	s.stats.Invalidations.Add(1)
+	if m.Value != nil {
+		// Replication mode: keep the newer of the cached and received values.
+		return s.cache.SetIfNewer(m.Key, m.Value, m.Version, cachedVersion, time.Hour)
+	}
+	// Invalidation mode: a tombstone, so that a read of the old value that is
+	// still under way cannot put it back.
+	return s.cache.SetIfNewer(m.Key, tombstone(m.Version), m.Version, cachedVersion, tombstoneTTL)
+}
+
+func respond(w http.ResponseWriter, cache string, version int64, body any) error {
+	if cache != "" {
+		w.Header().Set(app.HeaderCache, cache)
+	}
+	w.Header().Set(app.HeaderVersion, strconv.FormatInt(version, 10))
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
