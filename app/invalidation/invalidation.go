@@ -40,9 +40,9 @@ type Target struct {
 // Client makes an SQS client for an endpoint.
 func Client(endpoint, region string) *sqs.Client {
 	return sqs.New(sqs.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  aws.AnonymousCredentials{},
+		Region:           region,
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      aws.AnonymousCredentials{},
 		RetryMaxAttempts: 1,
 	})
 }

@@ -187,7 +187,7 @@ func (s *Service) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"requests": s.stats.Requests.Load(), "cache_hits": s.stats.CacheHits.Load(),
 			"cassandra_ops": s.stats.CassandraOps.Load(), "invalidations_applied": s.stats.Invalidations.Load(),
-			"injected_failures": s.stats.InjectedFails.Load(),
+			"injected_failures":    s.stats.InjectedFails.Load(),
 			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
 		})
 	})
