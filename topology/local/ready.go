@@ -75,6 +75,10 @@ func (w *World) waitReady(ctx context.Context, id string) error {
 		err = w.poll(ctx, id, "answering ListQueues with its queue", func(ctx context.Context) error {
 			return sqsReady(ctx, sqsEndpoint(w.plan, c.Region, c.Region), c.Region)
 		})
+	case topology.KindMember, topology.KindGateway, topology.KindDirector:
+		err = w.poll(ctx, id, "answering GET /healthz", func(ctx context.Context) error {
+			return httpReady(ctx, c.Address)
+		})
 	case topology.KindCassandra:
 		err = w.poll(ctx, id, "answering CQL", func(ctx context.Context) error {
 			s, err := topology.NodeSession(c.Address)

@@ -214,6 +214,29 @@ func (w *World) bringUp(ctx context.Context) error {
 	if err := w.waitCluster(ctx); err != nil {
 		return err
 	}
+	phase("application")
+	if err := w.poll(ctx, w.plan.Cassandra[0].ID, "creating the application's tables", func(ctx context.Context) error {
+		return createAppSchema(ctx, w.plan)
+	}); err != nil {
+		return err
+	}
+	var app []string
+	for _, c := range w.plan.Components() {
+		if c.Kind == topology.KindMember || c.Kind == topology.KindGateway || c.Kind == topology.KindDirector {
+			if _, ok := w.procs[c.ID]; ok {
+				app = append(app, c.ID)
+			}
+		}
+	}
+	for _, id := range app {
+		if err := w.procs[id].start(); err != nil {
+			return err
+		}
+	}
+	_ = w.saveState("", "")
+	if err := w.eachParallel(ctx, app, w.waitReady); err != nil {
+		return err
+	}
 	phase("")
 	w.mu.Lock()
 	w.upDone = true
@@ -274,7 +297,7 @@ func (w *World) progress(e Event) {
 		return
 	}
 	w.mu.Lock()
-	e.Done, e.Total = w.done, len(w.plan.Components())
+	e.Done, e.Total = w.done, len(w.order)
 	w.mu.Unlock()
 	e.Elapsed = time.Since(w.start)
 	w.opts.Progress(e)
@@ -320,6 +343,13 @@ func (w *World) defineProcesses() error {
 			return err
 		}
 		add(n.Component, argv)
+	}
+	for _, c := range w.plan.Members {
+		path, err := w.writeConfig(c.ID, memberConfig(w.plan, c))
+		if err != nil {
+			return err
+		}
+		add(c, []string{w.opts.KongBinary, "serve", "member", "--listen", c.Address, "--config", path})
 	}
 	return nil
 }
@@ -523,6 +553,12 @@ func createProxies(p *topology.Plan) error {
 		up := strings.TrimPrefix(sqsEndpoint(p, l.To, l.To), "http://")
 		proxies = append(proxies, toxiclient.Proxy{Name: topology.SQSProxyName(l.From, l.To),
 			Listen: p.SQSLinks[l.Name], Upstream: up, Enabled: true})
+		for _, g := range p.Gateways {
+			if g.Region == l.To {
+				proxies = append(proxies, toxiclient.Proxy{Name: topology.IsthmusProxyName(l.From, l.To),
+					Listen: p.IsthmusLinks[l.Name], Upstream: g.Address, Enabled: true})
+			}
+		}
 	}
 	if _, err := client.Populate(proxies); err != nil {
 		return fmt.Errorf("create toxiproxy links at %s: %w", p.Toxiproxy.Address, err)
@@ -548,6 +584,9 @@ func (w *World) checkPorts() error {
 		}
 	}
 	for _, a := range w.plan.SQSLinks {
+		addrs = append(addrs, a)
+	}
+	for _, a := range w.plan.IsthmusLinks {
 		addrs = append(addrs, a)
 	}
 	sort.Strings(addrs)

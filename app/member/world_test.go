@@ -1,0 +1,181 @@
+package member_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+func startWorld(t *testing.T) *local.World {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("brings up a real world; skipped with -short")
+	}
+	bin, err := kongbin.Path()
+	require.NoError(t, err)
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	w, err := local.Up(ctx, local.Options{Name: "test-member", Spec: spec, Home: t.TempDir(), KongBinary: bin, Log: log})
+	t.Cleanup(func() {
+		if w != nil {
+			dir := w.Dir()
+			require.NoError(t, w.Down())
+			require.Empty(t, local.WorldProcesses(dir))
+		}
+	})
+	require.NoError(t, err)
+	return w
+}
+
+func memberURL(w *local.World, region string) string {
+	for _, c := range w.Plan().Members {
+		if c.Region == region {
+			return "http://" + c.Address
+		}
+	}
+	return ""
+}
+
+type reply struct {
+	status  int
+	version int64
+	cache   string
+	region  string
+}
+
+func call(t *testing.T, method, url string, body any) reply {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(t, err)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	v, _ := strconv.ParseInt(resp.Header.Get(app.HeaderVersion), 10, 64)
+	return reply{resp.StatusCode, v, resp.Header.Get(app.HeaderCache), resp.Header.Get(app.HeaderRegion)}
+}
+
+func setLink(t *testing.T, w *local.World, a, b string, enabled bool) {
+	client := toxiclient.NewClient(w.ToxiproxyAPI())
+	for _, l := range w.Links() {
+		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
+			for _, name := range l.Proxies {
+				p, err := client.Proxy(name)
+				require.NoError(t, err)
+				if enabled {
+					require.NoError(t, p.Enable())
+				} else {
+					require.NoError(t, p.Disable())
+				}
+			}
+		}
+	}
+}
+
+// waitFor polls f until it is true, and returns how long that took.
+func waitFor(t *testing.T, within time.Duration, what string, f func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < within {
+		if f() {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %s", what, within)
+	return 0
+}
+
+func TestCrossRegionInvalidationAgainstRealServers(t *testing.T) {
+	w := startWorld(t)
+	const east, west = "us-east-1", "us-west-2"
+	eastURL, westURL := memberURL(w, east), memberURL(w, west)
+	profile := func(base, id string) string { return base + "/v1/members/" + id + "/profile" }
+	westCache := memcache.New(w.MemcachedAddrs(west)["a"]...)
+
+	// A write in us-east-1, then reads in us-west-2: a miss that fills the
+	// cache, then a hit.
+	r := call(t, http.MethodPut, profile(eastURL, "m1"), map[string]string{"name": "Ada", "plan": "basic"})
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, east, r.region)
+	v1 := r.version
+	waitFor(t, 30*time.Second, "us-west-2 reads the us-east-1 write", func() bool {
+		r := call(t, http.MethodGet, profile(westURL, "m1"), nil)
+		return r.status == http.StatusOK && r.version == v1
+	})
+	r = call(t, http.MethodGet, profile(westURL, "m1"), nil)
+	require.Equal(t, "hit", r.cache, "the second read in us-west-2 is served from its cache")
+	require.Equal(t, west, r.region)
+
+	// A second write in us-east-1 invalidates us-west-2's entry within a bound,
+	// and the next read there returns the new version from Cassandra.
+	r = call(t, http.MethodPut, profile(eastURL, "m1"), map[string]string{"name": "Ada", "plan": "premium"})
+	v2 := r.version
+	took := waitFor(t, 10*time.Second, "us-west-2's cache entry invalidated", func() bool {
+		it, err := westCache.Get("p:m1")
+		return err == memcache.ErrCacheMiss || (err == nil && bytes.Contains(it.Value, []byte(`"tombstone":true`)))
+	})
+	t.Logf("invalidation reached us-west-2's cache %s after the write", took.Round(time.Millisecond))
+	waitFor(t, 30*time.Second, "us-west-2 reads the new version", func() bool {
+		r := call(t, http.MethodGet, profile(westURL, "m1"), nil)
+		return r.status == http.StatusOK && r.version == v2
+	})
+
+	// With the links cut, writes still succeed in us-east-1; us-west-2 keeps
+	// its cached value. After the heal the pending invalidation arrives and
+	// no cache serves a version older than Cassandra holds.
+	setLink(t, w, east, west, false)
+	healed := false
+	defer func() {
+		if !healed {
+			setLink(t, w, east, west, true)
+		}
+	}()
+	_ = call(t, http.MethodGet, profile(westURL, "m1"), nil) // cache v2 in us-west-2
+	start := time.Now()
+	r = call(t, http.MethodPut, profile(eastURL, "m1"), map[string]string{"name": "Ada", "plan": "family"})
+	require.Equal(t, http.StatusOK, r.status, "a write in us-east-1 fails while the links are cut")
+	require.Less(t, time.Since(start), 2*time.Second, "the write waited on the cut link")
+	v3 := r.version
+	time.Sleep(2 * time.Second)
+	r = call(t, http.MethodGet, profile(westURL, "m1"), nil)
+	require.Equal(t, v2, r.version, "us-west-2 saw the partition-time write while cut")
+	setLink(t, w, east, west, true)
+	healed = true
+	took = waitFor(t, 2*time.Minute, "us-west-2 serves the partition-time write after heal", func() bool {
+		r := call(t, http.MethodGet, profile(westURL, "m1"), nil)
+		return r.status == http.StatusOK && r.version == v3
+	})
+	t.Logf("after heal, us-west-2 served the new version within %s", took.Round(time.Millisecond))
+	// From now on it never serves older.
+	for i := 0; i < 20; i++ {
+		r := call(t, http.MethodGet, profile(westURL, "m1"), nil)
+		require.Equal(t, v3, r.version, fmt.Sprintf("read %d after heal", i))
+	}
+}

@@ -1,0 +1,91 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/app/invalidation"
+	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/topology"
+)
+
+// The reference application runs from the kong binary, one process per
+// instance (`kong serve member|gateway|director --config FILE`), each with a
+// JSON configuration the world writes from its plan.
+
+// memberConfig is the configuration of one member service instance.
+func memberConfig(p *topology.Plan, c topology.Component) member.Config {
+	cfg := member.Config{
+		Region: c.Region, Zone: c.Zone, Instance: c.ID,
+		Cassandra: contactPoints(p, c.Region),
+		Keyspace:  p.Spec.Cassandra.Keyspace,
+		Memcached: memcachedAddrs(p, c.Region),
+		OwnSQS:    sqsEndpoint(p, c.Region, c.Region),
+		Queue:     topology.InvalidationQueue(c.Region),
+	}
+	for _, r := range p.Spec.RegionNames() {
+		if r != c.Region {
+			cfg.Targets = append(cfg.Targets, invalidation.Target{
+				Region: r, Endpoint: sqsEndpoint(p, c.Region, r), Queue: topology.InvalidationQueue(r)})
+		}
+	}
+	return cfg
+}
+
+// writeConfig stores a component's JSON configuration and returns its path.
+func (w *World) writeConfig(id string, cfg any) (string, error) {
+	dir := w.nodeDir(id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return "", fmt.Errorf("write configuration of %s: %w", id, err)
+	}
+	return path, nil
+}
+
+// createAppSchema creates the application's tables once, before any member
+// starts (concurrent schema changes from several members could disagree).
+func createAppSchema(ctx context.Context, p *topology.Plan) error {
+	s, err := topology.NodeSession(p.Cassandra[0].Address)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for _, q := range member.Schema(p.Spec.Cassandra.Keyspace) {
+		if err := s.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return s.AwaitSchemaAgreement(ctx)
+}
+
+// httpReady checks that an application server answers GET /healthz.
+func httpReady(ctx context.Context, addr string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /healthz: %s", resp.Status)
+	}
+	return nil
+}
