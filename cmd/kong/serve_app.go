@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/member"
 )
 
@@ -47,4 +48,8 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 
 func newServeMember() *cobra.Command {
 	return appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve)
+}
+
+func newServeDirector() *cobra.Command {
+	return appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve)
 }

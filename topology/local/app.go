@@ -11,6 +11,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
@@ -35,6 +36,17 @@ func memberConfig(p *topology.Plan, c topology.Component) member.Config {
 			cfg.Targets = append(cfg.Targets, invalidation.Target{
 				Region: r, Endpoint: sqsEndpoint(p, c.Region, r), Queue: topology.InvalidationQueue(r)})
 		}
+	}
+	return cfg
+}
+
+// directorConfig is the director's table: one geo per region, named like
+// it, and each region's gateway and capacity.
+func directorConfig(p *topology.Plan) director.Config {
+	var cfg director.Config
+	for _, g := range p.Gateways {
+		r, _ := p.Spec.Region(g.Region)
+		cfg.Regions = append(cfg.Regions, director.Region{Name: g.Region, Gateway: "http://" + g.Address, Capacity: float64(r.Capacity)})
 	}
 	return cfg
 }

@@ -351,6 +351,14 @@ func (w *World) defineProcesses() error {
 		}
 		add(c, []string{w.opts.KongBinary, "serve", "member", "--listen", c.Address, "--config", path})
 	}
+	if len(w.plan.Gateways) > 0 {
+		d := w.plan.Director
+		path, err := w.writeConfig(d.ID, directorConfig(w.plan))
+		if err != nil {
+			return err
+		}
+		add(d, []string{w.opts.KongBinary, "serve", "director", "--listen", d.Address, "--config", path})
+	}
 	return nil
 }
 
