@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 )
 
@@ -52,4 +53,8 @@ func newServeMember() *cobra.Command {
 
 func newServeDirector() *cobra.Command {
 	return appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve)
+}
+
+func newServeGateway() *cobra.Command {
+	return appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve)
 }

@@ -12,6 +12,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
@@ -47,6 +48,29 @@ func directorConfig(p *topology.Plan) director.Config {
 	for _, g := range p.Gateways {
 		r, _ := p.Spec.Region(g.Region)
 		cfg.Regions = append(cfg.Regions, director.Region{Name: g.Region, Gateway: "http://" + g.Address, Capacity: float64(r.Capacity)})
+	}
+	return cfg
+}
+
+// gatewayConfig is a region's gateway: its members, and every other region's
+// gateway both through the isthmus link (to proxy) and directly (to redirect).
+// Geos are named like their home region; the maximum traffic level is the
+// region's capacity (0: unlimited).
+func gatewayConfig(p *topology.Plan, g topology.Component) gateway.Config {
+	r, _ := p.Spec.Region(g.Region)
+	cfg := gateway.Config{Region: g.Region, PeerProxy: map[string]string{}, PeerPublic: map[string]string{},
+		Homes: map[string]string{}, MaxRPS: r.Capacity}
+	for _, m := range p.Members {
+		if m.Region == g.Region {
+			cfg.Members = append(cfg.Members, gateway.Member{Zone: m.Zone, Instance: m.ID, BaseURL: "http://" + m.Address})
+		}
+	}
+	for _, other := range p.Gateways {
+		cfg.Homes[other.Region] = other.Region
+		if other.Region != g.Region {
+			cfg.PeerProxy[other.Region] = "http://" + p.IsthmusLinks[topology.LinkName(g.Region, other.Region)]
+			cfg.PeerPublic[other.Region] = "http://" + other.Address
+		}
 	}
 	return cfg
 }

@@ -351,6 +351,16 @@ func (w *World) defineProcesses() error {
 		}
 		add(c, []string{w.opts.KongBinary, "serve", "member", "--listen", c.Address, "--config", path})
 	}
+	for _, g := range w.plan.Gateways {
+		if len(gatewayConfig(w.plan, g).Members) == 0 {
+			continue // a region without member instances has nothing to serve
+		}
+		path, err := w.writeConfig(g.ID, gatewayConfig(w.plan, g))
+		if err != nil {
+			return err
+		}
+		add(g, []string{w.opts.KongBinary, "serve", "gateway", "--listen", g.Address, "--config", path})
+	}
 	if len(w.plan.Gateways) > 0 {
 		d := w.plan.Director
 		path, err := w.writeConfig(d.ID, directorConfig(w.plan))

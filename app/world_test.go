@@ -1,9 +1,10 @@
-package member_test
+package app_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,28 +23,57 @@ import (
 	"github.com/kongchaos/kong/topology/local"
 )
 
+// One real world (small profile) serves every test of this package.
+var (
+	world    *local.World
+	worldErr error
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	home, err := os.MkdirTemp("", "kong-app-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin, err := kongbin.Path()
+	if err == nil {
+		var spec *topology.Spec
+		spec, err = topology.Profile("small")
+		if err == nil {
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			world, err = local.Up(ctx, local.Options{Name: "test-app", Spec: spec, Home: home, KongBinary: bin, Log: log})
+			cancel()
+		}
+	}
+	worldErr = err
+	code := m.Run()
+	if world != nil {
+		dir := world.Dir()
+		if err := world.Down(); err != nil {
+			fmt.Fprintln(os.Stderr, "down:", err)
+			code = 1
+		}
+		if left := local.WorldProcesses(dir); len(left) > 0 {
+			fmt.Fprintln(os.Stderr, "processes outlived the world:", left)
+			code = 1
+		}
+	}
+	os.RemoveAll(home)
+	os.Exit(code)
+}
+
 func startWorld(t *testing.T) *local.World {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("brings up a real world; skipped with -short")
+		t.Skip("needs the real world; skipped with -short")
 	}
-	bin, err := kongbin.Path()
-	require.NoError(t, err)
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	w, err := local.Up(ctx, local.Options{Name: "test-member", Spec: spec, Home: t.TempDir(), KongBinary: bin, Log: log})
-	t.Cleanup(func() {
-		if w != nil {
-			dir := w.Dir()
-			require.NoError(t, w.Down())
-			require.Empty(t, local.WorldProcesses(dir))
-		}
-	})
-	require.NoError(t, err)
-	return w
+	require.NoError(t, worldErr, "the world did not come up")
+	return world
 }
 
 func memberURL(w *local.World, region string) string {

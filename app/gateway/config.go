@@ -1,0 +1,282 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kongchaos/kong/app"
+)
+
+// Defaults applied by New to zero values.
+const (
+	DefaultMemberTimeout  = 2 * time.Second
+	DefaultIsthmusTimeout = 3 * time.Second
+	DefaultHealthTimeout  = 1 * time.Second
+	DefaultHealthInterval = 1 * time.Second
+)
+
+// Member is one member service instance of this gateway's region.
+type Member struct {
+	Zone     string `json:"zone"`
+	Instance string `json:"instance"`
+	// BaseURL is scheme://host:port of the instance, without a path.
+	BaseURL string `json:"base_url"`
+}
+
+// Timeouts bound the gateway's outbound calls. Zero means the default.
+type Timeouts struct {
+	// Member bounds one member request, retry included (default 2 s).
+	Member time.Duration `json:"member"`
+	// Isthmus bounds one request proxied to a peer gateway (default 3 s).
+	Isthmus time.Duration `json:"isthmus"`
+	// Health bounds one health check (default 1 s).
+	Health time.Duration `json:"health"`
+}
+
+// Config is a gateway's configuration. Mode, Failover, MaxRPS and
+// MaxConcurrency can be changed at runtime (PUT /admin/config, Update).
+type Config struct {
+	// Region is the name of this gateway's region.
+	Region string `json:"region"`
+	// Members are this region's member instances (at least one).
+	Members []Member `json:"members"`
+	// PeerProxy maps a region to the base URL of its gateway as reached from
+	// this region over the cross-region link (isthmus target).
+	PeerProxy map[string]string `json:"peer_proxy"`
+	// PeerPublic maps a region to the public base URL of its gateway, used in
+	// the Location of a redirect. A region missing from one map falls back to
+	// the other.
+	PeerPublic map[string]string `json:"peer_public"`
+	// Homes is the directional table: member geo -> home region.
+	Homes map[string]string `json:"homes"`
+	// Mode for mis-routed requests: app.ModeIsthmus (default) or app.ModeRedirect.
+	Mode string `json:"mode"`
+	// Failover: serve every request locally, whatever its home.
+	Failover bool `json:"failover"`
+	// MaxRPS is the maximum accepted request rate (0 = unlimited).
+	MaxRPS int `json:"max_rps"`
+	// MaxConcurrency is the maximum of user requests in flight (0 = unlimited).
+	MaxConcurrency int      `json:"max_concurrency"`
+	Timeouts       Timeouts `json:"timeouts"`
+	// HealthInterval is the period of the active health check (default 1 s).
+	HealthInterval time.Duration `json:"health_interval"`
+	// Log receives health transitions and configuration changes (nil = discard).
+	Log *slog.Logger `json:"-"`
+}
+
+// Dynamic is the part of the configuration that can change at runtime.
+type Dynamic struct {
+	Mode           string `json:"mode"`
+	Failover       bool   `json:"failover"`
+	MaxRPS         int    `json:"max_rps"`
+	MaxConcurrency int    `json:"max_concurrency"`
+}
+
+// Patch is a partial update of Dynamic; nil fields are left unchanged.
+type Patch struct {
+	Mode           *string `json:"mode,omitempty"`
+	Failover       *bool   `json:"failover,omitempty"`
+	MaxRPS         *int    `json:"max_rps,omitempty"`
+	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
+}
+
+func (p Patch) empty() bool {
+	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil
+}
+
+// apply returns d with p applied, or a validation error.
+func (d Dynamic) apply(p Patch) (Dynamic, error) {
+	var errs []error
+	if p.Mode != nil {
+		if err := validMode(*p.Mode); err != nil {
+			errs = append(errs, err)
+		}
+		d.Mode = *p.Mode
+	}
+	if p.Failover != nil {
+		d.Failover = *p.Failover
+	}
+	if p.MaxRPS != nil {
+		if *p.MaxRPS < 0 {
+			errs = append(errs, fmt.Errorf("max_rps must be >= 0 (0 = unlimited), got %d", *p.MaxRPS))
+		}
+		d.MaxRPS = *p.MaxRPS
+	}
+	if p.MaxConcurrency != nil {
+		if *p.MaxConcurrency < 0 {
+			errs = append(errs, fmt.Errorf("max_concurrency must be >= 0 (0 = unlimited), got %d", *p.MaxConcurrency))
+		}
+		d.MaxConcurrency = *p.MaxConcurrency
+	}
+	if len(errs) == 0 {
+		return d, nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return d, errors.New(strings.Join(msgs, "; "))
+}
+
+func validMode(m string) error {
+	if m == app.ModeIsthmus || m == app.ModeRedirect {
+		return nil
+	}
+	return fmt.Errorf("mode must be %q or %q, got %q", app.ModeIsthmus, app.ModeRedirect, m)
+}
+
+// burstFor is the token bucket depth for a rate: ceil(rate/10), at least 1.
+func burstFor(rate int) int {
+	return max(1, (rate+9)/10)
+}
+
+// normalize validates c and fills in defaults. It returns a copy.
+func (c Config) normalize() (Config, error) {
+	var errs []error
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	c.Region = strings.TrimSpace(c.Region)
+	if c.Region == "" {
+		fail("region is required")
+	}
+	if c.Mode == "" {
+		c.Mode = app.ModeIsthmus
+	}
+	if err := validMode(c.Mode); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxRPS < 0 {
+		fail("max_rps must be >= 0 (0 = unlimited), got %d", c.MaxRPS)
+	}
+	if c.MaxConcurrency < 0 {
+		fail("max_concurrency must be >= 0 (0 = unlimited), got %d", c.MaxConcurrency)
+	}
+	def := func(name string, d *time.Duration, v time.Duration) {
+		switch {
+		case *d < 0:
+			fail("%s must be > 0, got %s", name, *d)
+		case *d == 0:
+			*d = v
+		}
+	}
+	def("timeouts.member", &c.Timeouts.Member, DefaultMemberTimeout)
+	def("timeouts.isthmus", &c.Timeouts.Isthmus, DefaultIsthmusTimeout)
+	def("timeouts.health", &c.Timeouts.Health, DefaultHealthTimeout)
+	def("health_interval", &c.HealthInterval, DefaultHealthInterval)
+
+	if len(c.Members) == 0 {
+		fail("at least one member instance is required")
+	}
+	c.Members = append([]Member(nil), c.Members...)
+	seen := map[string]bool{}
+	hosts := map[string]string{}
+	for i, m := range c.Members {
+		where := fmt.Sprintf("members[%d]", i)
+		if m.Zone == "" {
+			fail("%s: zone is required", where)
+		}
+		if m.Instance == "" {
+			fail("%s: instance is required", where)
+		} else if seen[m.Instance] {
+			fail("%s: duplicate instance id %q", where, m.Instance)
+		}
+		seen[m.Instance] = true
+		u, err := parseBase(m.BaseURL, false)
+		if err != nil {
+			fail("%s (%s): base_url: %v", where, m.Instance, err)
+			continue
+		}
+		if other, dup := hosts[u.Host]; dup {
+			fail("%s (%s): base_url %s is also used by instance %q", where, m.Instance, m.BaseURL, other)
+		}
+		hosts[u.Host] = m.Instance
+		c.Members[i].BaseURL = u.String()
+	}
+
+	proxy := map[string]string{}
+	public := map[string]string{}
+	for name, src := range map[string]map[string]string{"peer_proxy": c.PeerProxy, "peer_public": c.PeerPublic} {
+		for region, raw := range src {
+			if region == c.Region {
+				continue // a gateway never proxies to itself
+			}
+			u, err := parseBase(raw, true)
+			if err != nil {
+				fail("%s[%s]: %v", name, region, err)
+				continue
+			}
+			if name == "peer_proxy" {
+				proxy[region] = u.String()
+			} else {
+				public[region] = u.String()
+			}
+		}
+	}
+	for region, u := range proxy {
+		if _, ok := public[region]; !ok {
+			public[region] = u
+		}
+	}
+	for region, u := range public {
+		if _, ok := proxy[region]; !ok {
+			proxy[region] = u
+		}
+	}
+	c.PeerProxy, c.PeerPublic = proxy, public
+
+	homes := make(map[string]string, len(c.Homes))
+	geos := make([]string, 0, len(c.Homes))
+	for geo := range c.Homes {
+		geos = append(geos, geo)
+	}
+	sort.Strings(geos)
+	for _, geo := range geos {
+		region := c.Homes[geo]
+		switch {
+		case region == "":
+			fail("homes[%s]: empty region", geo)
+		case region != c.Region && proxy[region] == "":
+			fail("homes[%s] = %s, but no gateway address is configured for region %s (peer_proxy or peer_public)", geo, region, region)
+		}
+		homes[geo] = region
+	}
+	c.Homes = homes
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c, errors.Join(errs...)
+}
+
+func parseBase(raw string, allowPath bool) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("empty URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%q: no host", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%q: must not carry a query, fragment or user info", raw)
+	}
+	if !allowPath && u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("%q: must be scheme://host:port without a path", raw)
+	}
+	if !allowPath {
+		u.Path, u.RawPath = "", ""
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		u.RawPath = ""
+	}
+	return u, nil
+}
