@@ -57,10 +57,13 @@ type Publisher struct {
 	stopped chan struct{}
 }
 
+// sender delivers one batch, in order, or fails as a whole.
+type sender func(ctx context.Context, batch []Message) error
+
 // outbox is the ordered backlog of one target region.
 type outbox struct {
 	target Target
-	client *sqs.Client
+	send   sender
 	mu     sync.Mutex
 	cond   *sync.Cond
 	items  []Message
@@ -73,21 +76,31 @@ type outbox struct {
 
 // NewPublisher starts one sender per target; Close stops them.
 func NewPublisher(from string, targets []Target, limit int, log *slog.Logger) *Publisher {
+	p := newPublisher(from, log)
+	for _, t := range targets {
+		p.add(t, sqsSender(t), limit)
+	}
+	return p
+}
+
+// add starts the sender of one target.
+func (p *Publisher) add(t Target, send sender, limit int) {
 	if limit <= 0 {
 		limit = 1_000_000
 	}
-	p := &Publisher{from: from, log: log, queues: map[string]*outbox{}, stopped: make(chan struct{})}
-	for _, t := range targets {
-		o := &outbox{target: t, client: Client(t.Endpoint, t.Region), limit: limit}
-		o.cond = sync.NewCond(&o.mu)
-		p.queues[t.Region] = o
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.run(o)
-		}()
-	}
-	return p
+	o := &outbox{target: t, send: send, limit: limit}
+	o.cond = sync.NewCond(&o.mu)
+	p.queues[t.Region] = o
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.run(o)
+	}()
+}
+
+// newPublisher is NewPublisher without targets, for add.
+func newPublisher(from string, log *slog.Logger) *Publisher {
+	return &Publisher{from: from, log: log, queues: map[string]*outbox{}, stopped: make(chan struct{})}
 }
 
 // Publish queues an invalidation for every other region and returns at once.
@@ -165,7 +178,9 @@ func (p *Publisher) run(o *outbox) {
 			return
 		default:
 		}
-		err := p.send(o, batch)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := o.send(ctx, batch)
+		cancel()
 		o.mu.Lock()
 		if err == nil {
 			o.items = o.items[n:]
@@ -186,33 +201,36 @@ func (p *Publisher) run(o *outbox) {
 	}
 }
 
-func (p *Publisher) send(o *outbox, batch []Message) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if o.url == "" {
-		out, err := o.client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(o.target.Queue)})
-		if err != nil {
-			return fmt.Errorf("queue url of %s: %w", o.target.Queue, err)
+// sqsSender sends batches to a target's queue with SendMessageBatch.
+func sqsSender(t Target) sender {
+	client := Client(t.Endpoint, t.Region)
+	var url string
+	return func(ctx context.Context, batch []Message) error {
+		if url == "" {
+			out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(t.Queue)})
+			if err != nil {
+				return fmt.Errorf("queue url of %s: %w", t.Queue, err)
+			}
+			url = aws.ToString(out.QueueUrl)
 		}
-		o.url = aws.ToString(out.QueueUrl)
-	}
-	entries := make([]types.SendMessageBatchRequestEntry, len(batch))
-	for i, m := range batch {
-		body, err := json.Marshal(m)
+		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
+		for i, m := range batch {
+			body, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+		}
+		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
 		if err != nil {
 			return err
 		}
-		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("%d of %d invalidations refused by %s: %s", len(out.Failed), len(batch), t.Region,
+				aws.ToString(out.Failed[0].Message))
+		}
+		return nil
 	}
-	out, err := o.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(o.url), Entries: entries})
-	if err != nil {
-		return err
-	}
-	if len(out.Failed) > 0 {
-		return fmt.Errorf("%d of %d invalidations refused by %s: %s", len(out.Failed), len(batch), o.target.Region,
-			aws.ToString(out.Failed[0].Message))
-	}
-	return nil
 }
 
 // Handler applies one received invalidation to the local cache.
