@@ -164,10 +164,30 @@ func (p *process) signal(sig syscall.Signal) error {
 	switch sig {
 	case syscall.SIGSTOP:
 		p.paused = true
+		return p.awaitState(topology.StatePaused)
 	case syscall.SIGCONT:
 		p.paused = false
+		return p.awaitState(topology.StateRunning)
 	}
 	return nil
+}
+
+// awaitState waits until the kernel reports the process in the state a
+// signal asked for: kill(2) returns before a busy process has stopped, and
+// a pause must hold from the moment it is reported. Callers hold mu.
+func (p *process) awaitState(want topology.State) error {
+	pid := p.cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := processState(pid, p.stateDir)
+		if got == want || got == topology.StateStopped {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s (pid %d) is still %s 5s after the signal for %s", p.comp.ID, pid, got, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // stop sends SIGTERM (after SIGCONT, in case it is paused) and waits up to
