@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -133,26 +134,42 @@ func (r *Remote) Components(context.Context) ([]topology.Status, error) {
 	return out, nil
 }
 
-// processState reads a process's state from /proc.
+// processState reads a process's state from /proc: paused only when every
+// thread is stopped (a group stop reaches the threads one by one, and a
+// thread not yet stopped still serves requests).
 func processState(pid int, dir string) topology.State {
 	if !belongsTo(pid, dir) {
 		return topology.StateStopped
 	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	leader := threadState("/proc/" + strconv.Itoa(pid) + "/stat")
+	if leader == 'Z' || leader == 'X' || leader == 0 {
 		return topology.StateStopped
 	}
-	// The state letter follows the command name in parentheses.
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		switch s[i+2] {
-		case 'T', 't':
-			return topology.StatePaused
-		case 'Z', 'X':
-			return topology.StateStopped
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+	if len(tasks) == 0 {
+		tasks = []string{"/proc/" + strconv.Itoa(pid) + "/stat"}
+	}
+	for _, t := range tasks {
+		switch threadState(t) {
+		case 'T', 't', 0: // 0: the thread just exited
+		default:
+			return topology.StateRunning
 		}
 	}
-	return topology.StateRunning
+	return topology.StatePaused
+}
+
+// threadState is the state letter of a /proc stat file, 0 if unreadable.
+func threadState(path string) byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2]
+	}
+	return 0
 }
 
 func (r *Remote) do(ctx context.Context, action, id string) error {
