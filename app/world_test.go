@@ -14,10 +14,14 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/invalidation"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -208,4 +212,36 @@ func TestCrossRegionInvalidationAgainstRealServers(t *testing.T) {
 		r := call(t, http.MethodGet, profile(westURL, "m1"), nil)
 		require.Equal(t, v3, r.version, fmt.Sprintf("read %d after heal", i))
 	}
+}
+
+// In replication mode a writer sends the new value itself: the receiving
+// region's consumer puts it in its cache (if newer), so the next read there
+// is a hit with the new version without going to Cassandra.
+func TestReplicationModeMessagesFillTheCache(t *testing.T) {
+	w := startWorld(t)
+	const east, west = "us-east-1", "us-west-2"
+	ctx := context.Background()
+	version := time.Now().UnixMicro()
+	value, err := json.Marshal(member.Profile{Member: "rep-1", Name: "Rae", Plan: "basic", Version: version})
+	require.NoError(t, err)
+	msg, err := json.Marshal(invalidation.Message{Key: "p:rep-1", Version: version, Value: value, From: east})
+	require.NoError(t, err)
+	// Sent as a us-east-1 member in replicate mode would: through the link.
+	client := invalidation.Client(w.SQSEndpoint(east, west), west)
+	q, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
+	require.NoError(t, err)
+	_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(string(msg))})
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, "us-west-2's consumer put the replicated value in its cache", func() bool {
+		r := call(t, http.MethodGet, memberURL(w, west)+"/v1/members/rep-1/profile", nil)
+		return r.status == http.StatusOK && r.cache == "hit" && r.version == version
+	})
+	// An older replicated value never replaces a newer cached one.
+	old, _ := json.Marshal(member.Profile{Member: "rep-1", Name: "Old", Plan: "old", Version: version - 1000})
+	msg, _ = json.Marshal(invalidation.Message{Key: "p:rep-1", Version: version - 1000, Value: old, From: east})
+	_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(string(msg))})
+	require.NoError(t, err)
+	time.Sleep(3 * time.Second)
+	r := call(t, http.MethodGet, memberURL(w, west)+"/v1/members/rep-1/profile", nil)
+	require.Equal(t, version, r.version, "an older replicated value replaced a newer one")
 }
