@@ -28,6 +28,30 @@ func newBench() *cobra.Command {
 	return bench
 }
 
+func benchLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// benchWorld brings a world up in a temporary home for a benchmark; done
+// takes it down and removes the home, reporting a failed teardown on out.
+func benchWorld(ctx context.Context, name string, spec *topology.Spec) (*local.World, func(io.Writer), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, func(io.Writer) {}, err
+	}
+	home, err := os.MkdirTemp("", "kong-bench-")
+	if err != nil {
+		return nil, func(io.Writer) {}, err
+	}
+	w, err := local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: self, Log: benchLog()})
+	return w, func(out io.Writer) {
+		if derr := w.Down(); derr != nil {
+			fmt.Fprintln(out, "down:", derr)
+		}
+		os.RemoveAll(home)
+	}, err
+}
+
 func newBenchWorld() *cobra.Command {
 	var sf specFlags
 	var rounds int
@@ -39,33 +63,20 @@ func newBenchWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			self, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			home, err := os.MkdirTemp("", "kong-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(home)
 			out := cmd.OutOrStdout()
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			ctx := cmd.Context()
 			// Fetch first, so that the start-up below measures servers, not downloads.
-			if _, err := local.EnsureAssets(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
+			log := benchLog()
+			if _, err := local.EnsureAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "machine: %s, %d cores, %s\n", runtime.GOARCH, runtime.NumCPU(), memTotal())
 			start := time.Now()
-			w, err := local.Up(ctx, local.Options{Name: "bench-" + spec.Name, Spec: spec, Home: home, KongBinary: self, Log: log})
-			defer func() {
-				if derr := w.Down(); derr != nil {
-					fmt.Fprintln(out, "down:", derr)
-				}
-			}()
+			w, done, err := benchWorld(cmd.Context(), "bench-"+spec.Name, spec)
+			defer done(out)
 			if err != nil {
 				return err
 			}
+			ctx := cmd.Context()
 			took := time.Since(start)
 			comps, _ := w.Components(ctx)
 			fmt.Fprintf(out, "\nstart-up of %s (%d components, jars cached): %s\n", spec.Source(), len(comps), took.Round(10*time.Millisecond))

@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -17,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/app"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 func newBenchMember() *cobra.Command {
@@ -31,23 +28,9 @@ func newBenchMember() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			self, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			home, err := os.MkdirTemp("", "kong-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(home)
 			out := cmd.OutOrStdout()
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			w, err := local.Up(cmd.Context(), local.Options{Name: "bench-member", Spec: spec, Home: home, KongBinary: self, Log: log})
-			defer func() {
-				if derr := w.Down(); derr != nil {
-					fmt.Fprintln(out, "down:", derr)
-				}
-			}()
+			w, done, err := benchWorld(cmd.Context(), "bench-member", spec)
+			defer done(out)
 			if err != nil {
 				return err
 			}
