@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
@@ -23,6 +22,7 @@ import (
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -116,20 +116,7 @@ func call(t *testing.T, method, url string, body any) reply {
 }
 
 func setLink(t *testing.T, w *local.World, a, b string, enabled bool) {
-	client := toxiclient.NewClient(w.ToxiproxyAPI())
-	for _, l := range w.Links() {
-		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
-			for _, name := range l.Proxies {
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				if enabled {
-					require.NoError(t, p.Enable())
-				} else {
-					require.NoError(t, p.Disable())
-				}
-			}
-		}
-	}
+	worldtest.SetLinks(t, w, a, b, enabled)
 }
 
 // waitFor polls f until it is true, and returns how long that took.

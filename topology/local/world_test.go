@@ -1,59 +1,28 @@
-package local
+package local_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
 )
 
-// startWorld brings up a real world for a test and registers its teardown,
-// which must leave no process behind.
-func startWorld(t *testing.T, name, profile string) *World {
+func startWorld(t *testing.T, name, profile string) *local.World {
 	t.Helper()
 	spec, err := topology.Profile(profile)
 	require.NoError(t, err)
-	return startSpec(t, name, spec)
-}
-
-func startSpec(t *testing.T, name string, spec *topology.Spec) *World {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
-	}
-	bin, err := kongbin.Path()
-	require.NoError(t, err)
-	home := t.TempDir()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	w, err := Up(ctx, Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
-	t.Cleanup(func() {
-		if w == nil {
-			return
-		}
-		dir := w.Dir()
-		require.NoError(t, w.Down())
-		require.Empty(t, WorldProcesses(dir), "processes of world %s outlived its teardown", name)
-		_, err := os.Stat(dir)
-		require.True(t, os.IsNotExist(err), "state folder %s was not removed", dir)
-	})
-	require.NoError(t, err)
-	t.Logf("world %s ready; phases %v", name, w.Phases())
-	return w
+	return worldtest.Start(t, name, spec)
 }
 
 // eventually retries f until it succeeds or the deadline passes.
@@ -70,22 +39,8 @@ func eventually(t *testing.T, within time.Duration, what string, f func() error)
 	t.Fatalf("%s: not true after %s: %v", what, within, err)
 }
 
-func setLinks(t *testing.T, w *World, a, b string, enabled bool) {
-	t.Helper()
-	client := toxiclient.NewClient(w.ToxiproxyAPI())
-	for _, l := range w.Links() {
-		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
-			for _, name := range l.Proxies {
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				if enabled {
-					require.NoError(t, p.Enable())
-				} else {
-					require.NoError(t, p.Disable())
-				}
-			}
-		}
-	}
+func setLinks(t *testing.T, w *local.World, a, b string, enabled bool) {
+	worldtest.SetLinks(t, w, a, b, enabled)
 }
 
 func TestWorldReplicationPartitionAndRestart(t *testing.T) {
@@ -164,7 +119,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	}
 	// The SQS link is cut too: a message to us-west-2's queue does not pass.
 	sqsCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	_, err = SQSClient(w.SQSEndpoint(east, west), west).ListQueues(sqsCtx, &sqs.ListQueuesInput{})
+	_, err = local.SQSClient(w.SQSEndpoint(east, west), west).ListQueues(sqsCtx, &sqs.ListQueuesInput{})
 	cancel()
 	require.Error(t, err, "the SQS link from us-east-1 to us-west-2 still answers while cut")
 
@@ -178,9 +133,9 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 		}
 		return err
 	})
-	q, err := SQSClient(w.SQSEndpoint(east, west), west).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
+	q, err := local.SQSClient(w.SQSEndpoint(east, west), west).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
 	require.NoError(t, err)
-	_, err = SQSClient(w.SQSEndpoint(east, west), west).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("invalidate k")})
+	_, err = local.SQSClient(w.SQSEndpoint(east, west), west).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("invalidate k")})
 	require.NoError(t, err, "send an invalidation from us-east-1 to us-west-2 through the link")
 
 	// 4. The us-east-1 session never opened a connection to the us-west-2 node.
@@ -204,7 +159,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	eventually(t, time.Minute, "us-east-1 sees the killed node DOWN", func() error {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := AllUp(cctx, eastNode); !errors.Is(err, ErrSeesDown) {
+		if err := local.AllUp(cctx, eastNode); !errors.Is(err, local.ErrSeesDown) {
 			return fmt.Errorf("AllUp said %v", err)
 		}
 		return nil
@@ -215,7 +170,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	eventually(t, 2*time.Minute, "us-east-1 sees the restarted node UP", func() error {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return AllUp(cctx, eastNode)
+		return local.AllUp(cctx, eastNode)
 	})
 	// The region's session lost its only node; it reconnects on its own.
 	eventually(t, time.Minute, "the restarted node serves the data written before", func() error {
@@ -239,7 +194,7 @@ regions:
   - {name: eu-west-1, zones: [a]}
 `))
 	require.NoError(t, err)
-	w := startSpec(t, "test-three", spec)
+	w := worldtest.Start(t, "test-three", spec)
 	ks := w.Spec().Cassandra.Keyspace
 	sessions := map[string]*gocql.Session{}
 	for _, r := range spec.RegionNames() {
@@ -286,8 +241,8 @@ regions:
 func TestWorldNameAndPortErrors(t *testing.T) {
 	spec, err := topology.Profile("small")
 	require.NoError(t, err)
-	_, err = Up(context.Background(), Options{Name: "Bad_Name", Spec: spec, Home: t.TempDir(), KongBinary: "/bin/true"})
+	_, err = local.Up(context.Background(), local.Options{Name: "Bad_Name", Spec: spec, Home: t.TempDir(), KongBinary: "/bin/true"})
 	require.ErrorContains(t, err, "world name")
-	_, err = Up(context.Background(), Options{Name: "ok", Spec: spec, Home: t.TempDir(), KongBinary: "/nonexistent/kong"})
+	_, err = local.Up(context.Background(), local.Options{Name: "ok", Spec: spec, Home: t.TempDir(), KongBinary: "/nonexistent/kong"})
 	require.ErrorContains(t, err, "make build")
 }

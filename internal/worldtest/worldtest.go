@@ -1,0 +1,65 @@
+// Package worldtest brings real worlds up for tests and breaks their links.
+package worldtest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+// Start brings a world of spec up for one test and registers its teardown,
+// which must leave no process and no state behind. It skips with -short.
+func Start(t *testing.T, name string, spec *topology.Spec) *local.World {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
+	}
+	bin, err := kongbin.Path()
+	require.NoError(t, err)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	w, err := local.Up(ctx, local.Options{Name: name, Spec: spec, Home: t.TempDir(), KongBinary: bin, Log: log})
+	t.Cleanup(func() {
+		if w == nil {
+			return
+		}
+		dir := w.Dir()
+		require.NoError(t, w.Down())
+		require.Empty(t, local.WorldProcesses(dir), "processes of world %s outlived its teardown", name)
+		_, err := os.Stat(dir)
+		require.True(t, os.IsNotExist(err), "state folder %s was not removed", dir)
+	})
+	require.NoError(t, err)
+	t.Logf("world %s ready; phases %v", name, w.Phases())
+	return w
+}
+
+// SetLinks enables or disables every proxy of the links between regions a
+// and b, in both directions: a complete partition when disabled.
+func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
+	t.Helper()
+	client := toxiclient.NewClient(c.ToxiproxyAPI())
+	for _, l := range c.Links() {
+		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
+			for _, name := range l.Proxies {
+				p, err := client.Proxy(name)
+				require.NoError(t, err)
+				if enabled {
+					require.NoError(t, p.Enable())
+				} else {
+					require.NoError(t, p.Disable())
+				}
+			}
+		}
+	}
+}
