@@ -1,0 +1,294 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Phases of every experiment, in order.
+const (
+	PhaseSteady   = "steady-state"
+	PhaseInject   = "inject"
+	PhaseObserve  = "observe"
+	PhaseRecover  = "recover"
+	PhaseConverge = "converge"
+	PhaseVerify   = "verify"
+)
+
+// Breaker is what the runner needs of a fault: the lifecycle of setup,
+// inject, wait until injected, recover, wait until recovered and cleanup.
+type Breaker interface {
+	Name() string
+	Setup(ctx context.Context) error
+	Inject(ctx context.Context) error
+	WaitInjected(ctx context.Context) error
+	Recover(ctx context.Context) error
+	WaitRecovered(ctx context.Context) error
+	Cleanup(ctx context.Context) error
+}
+
+// StopCondition aborts an experiment whose blast radius grew beyond the plan.
+type StopCondition struct {
+	Name string
+	// Check looks at the live traffic once a second; a non-empty reason stops the run.
+	Check func(LiveStats) string
+}
+
+// SuccessFloor stops a run when the share of failed operations stays above
+// 1-floor for the given number of consecutive seconds.
+func SuccessFloor(floor float64, seconds int) StopCondition {
+	bad := 0
+	return StopCondition{
+		Name: fmt.Sprintf("success below %.1f%% for %ds", floor*100, seconds),
+		Check: func(l LiveStats) string {
+			if l.OpsPerSec > 0 && 1-l.ErrorRate < floor {
+				bad++
+			} else {
+				bad = 0
+			}
+			if bad >= seconds {
+				return fmt.Sprintf("global success %.1f%% below the floor of %.1f%% for %d s", (1-l.ErrorRate)*100, floor*100, seconds)
+			}
+			return ""
+		},
+	}
+}
+
+// Experiment wires a workload, faults and checkers through the phases.
+type Experiment struct {
+	Name string
+	Seed int64
+	// Dir receives history.jsonl, run.json and the per-phase log.
+	Dir      string
+	Workload WorkloadConfig
+	Faults   []Breaker
+	Checkers []Checker
+	// How long each timed phase lasts.
+	Steady, Observe, Converge time.Duration
+	Stop                      []StopCondition
+	// Verify runs after the traffic stops (read-backs recorded as probes).
+	Verify func(ctx context.Context, rec *Recorder) error
+	// Replay is the command line that runs this experiment again.
+	Replay string
+	Log    *slog.Logger
+}
+
+// Outcome is what a run found.
+type Outcome struct {
+	Status    string // passed, failed, aborted, error
+	Reason    string
+	Verdict   Result
+	Generator GeneratorReport
+}
+
+// RunInfo is the run.json a report is built from.
+type RunInfo struct {
+	Scenario  string             `json:"scenario"`
+	Seed      int64              `json:"seed"`
+	Started   time.Time          `json:"started"`
+	Finished  time.Time          `json:"finished"`
+	Status    string             `json:"status"`
+	Reason    string             `json:"reason,omitempty"`
+	Replay    string             `json:"replay"`
+	Results   []Result           `json:"results,omitempty"`
+	Figures   map[string]float64 `json:"figures,omitempty"`
+	Generator *GeneratorReport   `json:"generator,omitempty"`
+}
+
+// Run executes the experiment. Every injected fault is healed on a fresh
+// context whatever happens (error, panic, timeout, Ctrl-C), and run.json is
+// written with what was known even when the run did not finish.
+func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
+	log := e.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("artifacts folder: %w", err)
+	}
+	info := RunInfo{Scenario: e.Name, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
+	out = &Outcome{Status: "error"}
+	rec, err := NewRecorder(filepath.Join(e.Dir, "history.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	active := map[string]Breaker{}
+	defer func() {
+		// Heal on a fresh context: the run's may be cancelled already.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		defer cancel()
+		for name, f := range active {
+			e.heal(hctx, rec, f)
+			delete(active, name)
+		}
+		p := recover()
+		if p != nil {
+			out.Status, out.Reason = "error", fmt.Sprintf("panic: %v", p)
+		}
+		_ = rec.Close()
+		info.Finished, info.Status, info.Reason = time.Now().UTC(), out.Status, out.Reason
+		info.Results = out.Verdict.Children
+		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
+			info.Generator = &g
+		}
+		if werr := writeJSON(filepath.Join(e.Dir, "run.json"), info); werr != nil && err == nil {
+			err = werr
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
+
+	phase := func(name string) {
+		log.Info("phase", "scenario", e.Name, "phase", name)
+		rec.Event(Event{Kind: PhaseStart, Time: time.Now(), Name: name})
+	}
+	wcfg := e.Workload
+	wcfg.History = rec
+	wcfg.Seed = uint64(e.Seed)
+	wl, err := NewWorkload(wcfg)
+	if err != nil {
+		return out, err
+	}
+	phase(PhaseSteady)
+	wl.SetPhase(PhaseSteady)
+	if err := wl.Start(ctx); err != nil {
+		return out, err
+	}
+	stopped := false
+	stopTraffic := func() {
+		if !stopped {
+			stopped = true
+			res, _ := wl.Stop()
+			if res != nil {
+				out.Generator = res.Generator
+			}
+		}
+	}
+	defer stopTraffic()
+
+	abort := func(reason string) (*Outcome, error) {
+		rec.Event(Event{Kind: Abort, Time: time.Now(), Name: reason})
+		out.Status, out.Reason = "aborted", reason
+		return out, nil
+	}
+	if reason := e.hold(ctx, wl, e.Steady); reason != "" {
+		return abort(reason)
+	}
+	phase(PhaseInject)
+	wl.SetPhase(PhaseInject)
+	for _, f := range e.Faults {
+		if err := f.Setup(ctx); err != nil {
+			return out, fmt.Errorf("set up fault %s: %w", f.Name(), err)
+		}
+		rec.Event(Event{Kind: FaultInject, Time: time.Now(), Name: f.Name()})
+		start := time.Now()
+		active[f.Name()] = f
+		if err := f.Inject(ctx); err != nil {
+			return out, fmt.Errorf("inject %s: %w", f.Name(), err)
+		}
+		if err := f.WaitInjected(ctx); err != nil {
+			return out, fmt.Errorf("fault %s never took effect: %w", f.Name(), err)
+		}
+		rec.Event(Event{Kind: FaultEffect, Time: time.Now(), Name: f.Name(),
+			Detail: map[string]string{"after": time.Since(start).String()}})
+	}
+	phase(PhaseObserve)
+	wl.SetPhase(PhaseObserve)
+	if reason := e.hold(ctx, wl, e.Observe); reason != "" {
+		return abort(reason)
+	}
+	phase(PhaseRecover)
+	wl.SetPhase(PhaseRecover)
+	for _, f := range e.Faults {
+		if err := e.heal(ctx, rec, f); err != nil {
+			return out, err
+		}
+		delete(active, f.Name())
+	}
+	phase(PhaseConverge)
+	wl.SetPhase(PhaseConverge)
+	if reason := e.hold(ctx, wl, e.Converge); reason != "" {
+		return abort(reason)
+	}
+	stopTraffic()
+	phase(PhaseVerify)
+	if e.Verify != nil {
+		if err := e.Verify(ctx, rec); err != nil {
+			return out, fmt.Errorf("verify: %w", err)
+		}
+	}
+	if err := rec.Flush(); err != nil {
+		return out, err
+	}
+	h, err := LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	if err != nil {
+		return out, err
+	}
+	out.Verdict = Compose(e.Checkers).Check(h)
+	switch out.Verdict.Valid {
+	case VerdictValid:
+		out.Status = "passed"
+	default:
+		out.Status, out.Reason = "failed", out.Verdict.Reason
+	}
+	return out, nil
+}
+
+// heal recovers one fault and waits until the recovery took effect.
+func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Breaker) error {
+	rec.Event(Event{Kind: FaultRecover, Time: time.Now(), Name: f.Name()})
+	start := time.Now()
+	err := f.Recover(ctx)
+	if err == nil {
+		err = f.WaitRecovered(ctx)
+	}
+	if cerr := f.Cleanup(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("heal %s: %w", f.Name(), err)
+	}
+	rec.Event(Event{Kind: FaultHealed, Time: time.Now(), Name: f.Name(),
+		Detail: map[string]string{"after": time.Since(start).String()}})
+	return nil
+}
+
+// hold lets a phase run for d, checking stop conditions once a second; it
+// returns why the run must stop, if it must.
+func (e *Experiment) hold(ctx context.Context, wl *Workload, d time.Duration) string {
+	end := time.Now().Add(d)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for time.Now().Before(end) {
+		select {
+		case <-ctx.Done():
+			return "interrupted: " + context.Cause(ctx).Error()
+		case <-tick.C:
+			live := wl.Live()
+			for _, s := range e.Stop {
+				if why := s.Check(live); why != "" {
+					return "stop condition " + s.Name + ": " + why
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// ErrAborted is returned by callers that treat an aborted run as an error.
+var ErrAborted = errors.New("experiment aborted")

@@ -1,0 +1,146 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// recordingBreaker is a fault of our own that logs its lifecycle calls.
+type recordingBreaker struct {
+	mu        sync.Mutex
+	name      string
+	calls     []string
+	failStage string
+}
+
+func (b *recordingBreaker) Name() string { return b.name }
+func (b *recordingBreaker) step(s string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, s)
+	if s == b.failStage {
+		return errors.New(s + " failed")
+	}
+	return nil
+}
+func (b *recordingBreaker) Setup(context.Context) error         { return b.step("setup") }
+func (b *recordingBreaker) Inject(context.Context) error        { return b.step("inject") }
+func (b *recordingBreaker) WaitInjected(context.Context) error  { return b.step("wait-injected") }
+func (b *recordingBreaker) Recover(context.Context) error       { return b.step("recover") }
+func (b *recordingBreaker) WaitRecovered(context.Context) error { return b.step("wait-recovered") }
+func (b *recordingBreaker) Cleanup(context.Context) error       { return b.step("cleanup") }
+func (b *recordingBreaker) log() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.calls...)
+}
+
+func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
+	gw := fakeGateway(t, "us-east-1")
+	d := newFakeDirector(t, func(string, string) (string, string) { return "us-east-1", gw.URL })
+	return &Experiment{
+		Name: "test", Seed: 7, Dir: t.TempDir(),
+		Workload: WorkloadConfig{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: Constant(50), Members: 10},
+		Faults:   []Breaker{f},
+		Checkers: []Checker{&Availability{SLO: 0.99}},
+		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
+		Replay: "kong run test --seed 7",
+	}
+}
+
+func readRunInfo(t *testing.T, dir string) RunInfo {
+	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	require.NoError(t, err, "run.json must always be written")
+	var info RunInfo
+	require.NoError(t, json.Unmarshal(data, &info))
+	return info
+}
+
+func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
+	f := &recordingBreaker{name: "noop"}
+	e := testExperiment(t, f)
+	out, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, f.log())
+	h, err := LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	require.NoError(t, err)
+	var kinds []string
+	for _, ev := range h.Events {
+		name := string(ev.Kind)
+		if ev.Kind == PhaseStart {
+			name = ev.Name
+		}
+		kinds = append(kinds, name)
+	}
+	require.Equal(t, []string{PhaseSteady, PhaseInject, "inject", "injected", PhaseObserve, PhaseRecover, "recover", "recovered", PhaseConverge, PhaseVerify}, kinds)
+	require.NotEmpty(t, h.Ops)
+	info := readRunInfo(t, e.Dir)
+	require.Equal(t, "passed", info.Status)
+	require.Equal(t, int64(7), info.Seed)
+	require.Equal(t, "kong run test --seed 7", info.Replay)
+	require.Len(t, info.Results, 1)
+}
+
+func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
+	f := &recordingBreaker{name: "stuck", failStage: "wait-injected"}
+	e := testExperiment(t, f)
+	_, err := e.Run(context.Background())
+	require.ErrorContains(t, err, "fault stuck never took effect")
+	require.Contains(t, f.log(), "recover", "an injected fault was left broken")
+	require.Equal(t, "error", readRunInfo(t, e.Dir).Status)
+}
+
+func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
+	f := &recordingBreaker{name: "p"}
+	e := testExperiment(t, f)
+	e.Verify = func(context.Context, *Recorder) error { panic("verifier bug") }
+	require.PanicsWithValue(t, "verifier bug", func() { _, _ = e.Run(context.Background()) })
+	require.Contains(t, f.log(), "recover")
+	info := readRunInfo(t, e.Dir)
+	require.Equal(t, "error", info.Status)
+	require.Contains(t, info.Reason, "panic: verifier bug")
+
+	// Ctrl-C during observe: the run stops, says why, and heals.
+	g := &recordingBreaker{name: "c"}
+	e = testExperiment(t, g)
+	e.Observe = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(1500 * time.Millisecond); cancel() }()
+	out, err := e.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "aborted", out.Status)
+	require.Contains(t, out.Reason, "interrupted")
+	require.Contains(t, g.log(), "recover")
+}
+
+func TestStopConditionAbortsTheRun(t *testing.T) {
+	f := &recordingBreaker{name: "s"}
+	e := testExperiment(t, f)
+	e.Observe = time.Minute
+	e.Stop = []StopCondition{{Name: "in observe", Check: func(l LiveStats) string {
+		if l.Phase == PhaseObserve {
+			return "blast radius too large"
+		}
+		return ""
+	}}}
+	out, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "aborted", out.Status)
+	require.Contains(t, out.Reason, "blast radius too large")
+	require.Contains(t, f.log(), "recover")
+	require.Equal(t, "aborted", readRunInfo(t, e.Dir).Status)
+
+	floor := SuccessFloor(0.9, 2)
+	require.Empty(t, floor.Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
+	require.NotEmpty(t, floor.Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
+	require.Empty(t, SuccessFloor(0.9, 2).Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.01}))
+}
