@@ -1,11 +1,16 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/topology"
 )
 
 // Spec is one game day: what it needs and how it runs. Adding a scenario is
@@ -25,13 +30,17 @@ type Spec struct {
 }
 
 // RunFunc runs a scenario in an environment the caller prepared.
-type RunFunc func(env *Env) error
+type RunFunc func(ctx context.Context, env *Env) (*harness.Outcome, error)
 
 // Env is what a scenario gets: filled by the caller (a Go test or kong run).
 type Env struct {
+	Cluster topology.Cluster
 	// Dir is the run's artifacts folder.
 	Dir  string
 	Seed int64
+	// Replay is the command line that runs the scenario again with this seed.
+	Replay string
+	Log    *slog.Logger
 }
 
 var (

@@ -1,9 +1,12 @@
 package scenarios
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness"
 )
 
 func withRegistry(t *testing.T) {
@@ -16,7 +19,7 @@ func TestRegisterGetAll(t *testing.T) {
 	withRegistry(t)
 	_, err := Get("split-brain")
 	require.ErrorContains(t, err, "no scenarios are registered")
-	run := func(*Env) error { return nil }
+	run := func(context.Context, *Env) (*harness.Outcome, error) { return nil, nil }
 	Register(Spec{Name: "split-brain", Run: run})
 	Register(Spec{Name: "chaos-gorilla", Profile: "small", Run: run})
 	s, err := Get("split-brain")
@@ -34,7 +37,7 @@ func TestRegisterGetAll(t *testing.T) {
 
 func TestRegisterRefusesBadSpecs(t *testing.T) {
 	withRegistry(t)
-	run := func(*Env) error { return nil }
+	run := func(context.Context, *Env) (*harness.Outcome, error) { return nil, nil }
 	require.PanicsWithValue(t, `scenario name "two words": use lower-case words joined by dashes`, func() { Register(Spec{Name: "two words", Run: run}) })
 	require.Panics(t, func() { Register(Spec{Name: "no-run"}) })
 	Register(Spec{Name: "once", Run: run})

@@ -62,6 +62,10 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "bad.yaml:4: unknown key colour")
 
+	out, err = k.run("run", "nope")
+	require.Error(t, err)
+	require.Contains(t, out, `unknown scenario "nope"`)
+
 	out, err = k.run("status", "--world", "absent")
 	require.Error(t, err)
 	require.Contains(t, out, "world absent is not up")

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/scenarios"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+func newList() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the game-day scenarios",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			all := scenarios.All()
+			if len(all) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no scenarios are registered in this build")
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCENARIO\tPROFILE\tTIMEOUT\tDESCRIPTION")
+			for _, s := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Profile, s.Timeout, s.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newRun() *cobra.Command {
+	var seed uint64
+	var out string
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Run one game-day scenario against a world that is up (kong up), and write its report",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := scenarios.Get(args[0])
+			if err != nil {
+				return err
+			}
+			world, home := worldFlag(cmd), homeFlag(cmd)
+			cluster, err := local.Attach(home, world)
+			if err != nil {
+				return fmt.Errorf("%w\n(kong run needs a world: `kong up --profile %s --world %s`)", err, spec.Profile, world)
+			}
+			if !cmd.Flags().Changed("seed") {
+				seed = rand.Uint64() >> 1
+			}
+			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, int64(seed))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\nartifacts: %s\n", spec.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
+			if outcome.Status != "passed" {
+				return fmt.Errorf("scenario %s %s", spec.Name, outcome.Status)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
+	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
+	return cmd
+}
+
+func reasonSuffix(o *harness.Outcome) string {
+	if o.Reason == "" {
+		return ""
+	}
+	return ": " + o.Reason
+}
+
+// runScenario runs spec against cluster with Ctrl-C wired to a clean abort
+// (the runner heals every fault), and returns the outcome and its folder.
+func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster *local.Remote, out string, seed int64) (*harness.Outcome, string, error) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	defer cancel()
+	dir := filepath.Join(out, fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	replay := fmt.Sprintf("kong run %s --seed %d --world %s", spec.Name, seed, cluster.Name())
+	fmt.Fprintf(cmd.OutOrStdout(), "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, cluster.Name(), seed, replay)
+	logf, err := os.Create(filepath.Join(dir, "run.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer logf.Close()
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil))}
+	outcome, err := spec.Run(ctx, env)
+	if err != nil {
+		return nil, dir, fmt.Errorf("scenario %s: %w (artifacts in %s)", spec.Name, err, dir)
+	}
+	return outcome, dir, nil
+}
