@@ -1,4 +1,22 @@
 // Package reports builds a run's report (JSON, Markdown, HTML with charts,
 // JUnit XML) from its recorded history and timeline only; it never talks to
 // the world, so `kong report DIR` can rebuild every format later.
+//
+// A run's artifacts directory holds what the runner wrote:
+//
+//   - history.jsonl: the harness history (operations and timeline events),
+//     read leniently: a truncated last line or a garbled line is skipped and
+//     noted, never fatal;
+//   - run.json: the run's metadata and checker results, a RunInfo;
+//   - replication.json (optional): a ReplicationLag measured by a
+//     replication check.
+//
+// Build reads them and computes the Report model (phases, fault timeline,
+// traffic changes, per-second series per region, key figures per phase).
+// A run that failed, aborted or crashed still gets a report of what was
+// known: what is missing is listed in Report.Notes.
+//
+// WriteAll writes every format in Writers into the directory (report.json,
+// report.md, junit.xml); a new format (the HTML report) is one more Writer
+// in that list. Load reads report.json back.
 package reports

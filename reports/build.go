@@ -1,0 +1,607 @@
+package reports
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// maxSeriesSeconds bounds the per-second series (a day); operations later
+// than that are left out of the series (not of the figures), with a note.
+const maxSeriesSeconds = 24 * 60 * 60
+
+// Build reads a run's artifacts directory (history.jsonl, run.json and, if
+// present, replication.json) and computes its report. What is missing or
+// unreadable is noted in the report rather than failing it; Build fails
+// only when dir is not a directory or holds neither run.json nor
+// history.jsonl.
+func Build(dir string) (*Report, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("report: %s is not a directory", dir)
+	}
+	b := &builder{r: newReport()}
+
+	ri, riErr := LoadRunInfo(dir)
+	switch {
+	case riErr == nil:
+	case errors.Is(riErr, fs.ErrNotExist):
+		b.note("run.json is missing: no run metadata and no checker results")
+	default:
+		b.note("run.json could not be read (%v): no run metadata and no checker results", riErr)
+		ri = RunInfo{}
+	}
+	h, hr, hErr := readHistory(filepath.Join(dir, HistoryFile))
+	switch {
+	case hErr == nil:
+		b.r.History.Present = true
+	case errors.Is(hErr, fs.ErrNotExist):
+		b.note("history.jsonl is missing: no operations or timeline")
+		h = &harness.History{}
+	default:
+		b.note("history.jsonl could not be read (%v): no operations or timeline", hErr)
+		h = &harness.History{}
+	}
+	if errors.Is(riErr, fs.ErrNotExist) && errors.Is(hErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("report: %s has neither %s nor %s: not a run's artifacts directory", dir, RunInfoFile, HistoryFile)
+	}
+	if hr.truncated {
+		b.note("history.jsonl ends with a truncated line (the run was killed while writing); it was skipped")
+	}
+	if hr.badLines > 0 {
+		b.note("history.jsonl: %d unreadable lines skipped (first: %s)", hr.badLines, hr.firstBad)
+	}
+	b.r.History.BadLines, b.r.History.Truncated = hr.badLines, hr.truncated
+
+	b.run(ri, h)
+	b.timeline(h)
+	b.operations(h)
+	b.runFigures(ri.Figures)
+	b.replication(dir, ri.Figures)
+	return b.r, nil
+}
+
+func newReport() *Report {
+	return &Report{
+		Schema:       SchemaVersion,
+		Checkers:     []harness.Result{},
+		Phases:       []Phase{},
+		Faults:       []Fault{},
+		Traffic:      []Event{},
+		Events:       []Event{},
+		Series:       Series{StepS: 1, Regions: []RegionSeries{}, Global: []GlobalPoint{}},
+		PhaseFigures: []PhaseFigures{},
+		Figures:      map[string]float64{},
+		Notes:        []string{},
+	}
+}
+
+type builder struct{ r *Report }
+
+func (b *builder) note(format string, args ...any) {
+	b.r.Notes = append(b.r.Notes, fmt.Sprintf(format, args...))
+}
+
+// run fills run info, checkers, verdict, status, reason and the run's
+// bounds.
+func (b *builder) run(ri RunInfo, h *harness.History) {
+	r := b.r
+	ri.Started, ri.Finished = utc(ri.Started), utc(ri.Finished)
+	if len(ri.Figures) == 0 {
+		ri.Figures = nil
+	}
+	r.Checkers = append(r.Checkers, b.normResults(ri.Checkers)...)
+	ri.Checkers = nil
+	r.Run = ri
+
+	r.Verdict = harness.VerdictValid
+	for _, c := range r.Checkers {
+		r.Verdict = harness.Worst(r.Verdict, c.Valid)
+	}
+	leaves := r.LeafCheckers()
+	for _, c := range leaves {
+		r.Verdict = harness.Worst(r.Verdict, c.Valid)
+	}
+	if len(r.Checkers) == 0 {
+		r.Verdict = harness.VerdictUnknown
+		b.note("no checker results were recorded: the run stopped before its checkers ran, or its runner did not write them")
+	}
+
+	aborts := h.EventsOf(harness.Abort)
+	r.Status = ri.Status
+	if !r.Status.known() {
+		switch {
+		case len(aborts) > 0:
+			r.Status = StatusAborted
+		case len(r.Checkers) > 0 && r.Verdict == harness.VerdictValid:
+			r.Status = StatusPassed
+		case len(r.Checkers) > 0:
+			r.Status = StatusFailed
+		default:
+			r.Status = StatusError
+		}
+		if ri.Status == "" {
+			b.note("no status was recorded; taken as %s", r.Status)
+		} else {
+			b.note("unknown status %q; taken as %s", ri.Status, r.Status)
+		}
+	}
+	r.Reason = ri.Reason
+	if r.Reason == "" && r.Status != StatusPassed {
+		var bad []string
+		for _, c := range leaves {
+			if c.Valid != harness.VerdictValid {
+				bad = append(bad, fmt.Sprintf("%s: %s", c.Checker, c.Valid))
+			}
+		}
+		switch {
+		case len(aborts) > 0:
+			r.Reason = "aborted: " + abortReason(aborts[len(aborts)-1])
+		case len(bad) > 0:
+			r.Reason = "checkers not valid: " + strings.Join(bad, "; ")
+		case len(r.Checkers) == 0:
+			r.Reason = "no reason was recorded, and no checker results"
+		default:
+			r.Reason = "no reason was recorded"
+		}
+	}
+
+	// Bounds: run.json's, widened to the history's records.
+	var first, last time.Time
+	widen := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	for i := range h.Ops {
+		widen(h.Ops[i].Time)
+	}
+	for i := range h.Events {
+		widen(h.Events[i].Time)
+	}
+	r.Start, r.End = ri.Started, ri.Finished
+	if r.Start.IsZero() || (!first.IsZero() && first.Before(r.Start)) {
+		r.Start = first
+	}
+	if r.End.IsZero() || last.After(r.End) {
+		r.End = last
+	}
+	if r.Start.IsZero() {
+		r.Start = r.End
+	}
+	if r.End.Before(r.Start) {
+		r.End = r.Start
+	}
+	if ri.Finished.IsZero() && !r.End.IsZero() {
+		b.note("no finish time was recorded; the run is taken to end at its last history record")
+	}
+	r.DurationS = r.End.Sub(r.Start).Seconds()
+}
+
+func abortReason(e harness.Event) string {
+	s := e.Name
+	if why := e.Detail["reason"]; why != "" {
+		s = why
+	}
+	if e.Target != "" {
+		s += " (" + e.Target + ")"
+	}
+	return s
+}
+
+// normResults copies checker results, with a missing verdict read as
+// unknown and empty collections as absent (so report.json reads back
+// equal).
+func (b *builder) normResults(rs []harness.Result) []harness.Result {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]harness.Result, len(rs))
+	for i, c := range rs {
+		if c.Valid == "" {
+			c.Valid = harness.VerdictUnknown
+			b.note("checker %s has no verdict; taken as unknown", c.Checker)
+		}
+		if len(c.Figures) == 0 {
+			c.Figures = nil
+		} else {
+			c.Figures = maps.Clone(c.Figures)
+		}
+		if len(c.Details) == 0 {
+			c.Details = nil
+		} else {
+			c.Details = slices.Clone(c.Details)
+		}
+		c.Children = b.normResults(c.Children)
+		out[i] = c
+	}
+	return out
+}
+
+// timeline fills phases, faults, traffic changes and other events.
+func (b *builder) timeline(h *harness.History) {
+	r := b.r
+	for _, w := range h.Phases() {
+		end := w.End
+		if end.IsZero() {
+			end = r.End
+		}
+		r.Phases = append(r.Phases, Phase{Name: w.Name, Start: w.Start, End: end})
+	}
+
+	type key struct{ name, target string }
+	open := map[key][]int{}
+	// stage returns the field of a fault that an event kind sets.
+	stage := func(f *Fault, k harness.EventKind) **time.Time {
+		switch k {
+		case harness.FaultInject:
+			return &f.Inject
+		case harness.FaultEffect:
+			return &f.Injected
+		case harness.FaultRecover:
+			return &f.Recover
+		}
+		return &f.Recovered
+	}
+	order := []harness.EventKind{harness.FaultInject, harness.FaultEffect, harness.FaultRecover, harness.FaultHealed}
+	for _, e := range h.EventsOf(order...) {
+		k := key{e.Name, e.Target}
+		s := slices.Index(order, e.Kind)
+		idx := -1
+		if e.Kind != harness.FaultInject {
+			// The earliest injection still waiting for this stage and no
+			// later one.
+		find:
+			for _, i := range open[k] {
+				for _, later := range order[s:] {
+					if *stage(&r.Faults[i], later) != nil {
+						continue find
+					}
+				}
+				idx = i
+				break
+			}
+			if idx < 0 && retry(r.Faults, open[k], s, order, stage) {
+				continue
+			}
+		}
+		if idx < 0 {
+			idx = len(r.Faults)
+			r.Faults = append(r.Faults, Fault{Name: e.Name, Target: e.Target})
+			open[k] = append(open[k], idx)
+		}
+		f := &r.Faults[idx]
+		t := e.Time
+		*stage(f, e.Kind) = &t
+		for dk, dv := range e.Detail {
+			if _, ok := f.Detail[dk]; !ok {
+				if f.Detail == nil {
+					f.Detail = map[string]string{}
+				}
+				f.Detail[dk] = dv
+			}
+		}
+	}
+	for i := range r.Faults {
+		f := &r.Faults[i]
+		f.TimeToEffectS = delay(f.Inject, f.Injected)
+		f.TimeToHealS = delay(f.Recover, f.Recovered)
+		if f.Inject == nil {
+			b.note("fault %s on %s: its injection is not in the history", label(f.Name), label(f.Target))
+		}
+	}
+
+	for _, e := range h.EventsOf(harness.TrafficShift) {
+		r.Traffic = append(r.Traffic, copyEvent(e))
+	}
+	for _, e := range h.EventsOf(harness.Abort, harness.Note) {
+		r.Events = append(r.Events, copyEvent(e))
+	}
+}
+
+// retry reports whether an event of stage s repeats that stage of the
+// latest injection of its fault (no later stage seen yet), as when a failed
+// recovery is tried again: the first time is kept.
+func retry(faults []Fault, idxs []int, s int, order []harness.EventKind, stage func(*Fault, harness.EventKind) **time.Time) bool {
+	if len(idxs) == 0 {
+		return false
+	}
+	f := &faults[idxs[len(idxs)-1]]
+	if *stage(f, order[s]) == nil {
+		return false
+	}
+	for _, later := range order[s+1:] {
+		if *stage(f, later) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func delay(from, to *time.Time) *float64 {
+	if from == nil || to == nil {
+		return nil
+	}
+	v := to.Sub(*from).Seconds()
+	return &v
+}
+
+func copyEvent(e harness.Event) Event {
+	out := Event{Kind: e.Kind, Time: e.Time, Name: e.Name, Target: e.Target}
+	if len(e.Detail) > 0 {
+		out.Detail = maps.Clone(e.Detail)
+	}
+	return out
+}
+
+// acc accumulates counts and ok latencies.
+type acc struct {
+	Counts
+	lat []time.Duration
+}
+
+func (a *acc) add(o harness.Operation) {
+	c := &a.Counts
+	c.Requests++
+	switch o.Type() {
+	case harness.OK:
+		c.OK++
+	case harness.Fail:
+		c.Fail++
+	default:
+		c.Info++
+	}
+	if o.Shed() {
+		c.Shed++
+	}
+	if o.Redirected() {
+		c.Redirected++
+	}
+	if o.Proxied() {
+		c.Proxied++
+	}
+	if o.CacheHit() {
+		c.CacheHits++
+	}
+	if o.IsOK() && !o.Shed() {
+		a.lat = append(a.lat, o.Latency())
+	}
+}
+
+// quantiles returns the nearest-rank percentiles ps (0-100) of the
+// latencies in milliseconds, or nil when there are none.
+func (a *acc) quantiles(ps ...float64) []float64 {
+	if a == nil || len(a.lat) == 0 {
+		return nil
+	}
+	slices.Sort(a.lat)
+	out := make([]float64, len(ps))
+	for i, p := range ps {
+		k := int(math.Ceil(p/100*float64(len(a.lat)))) - 1
+		k = max(0, min(k, len(a.lat)-1))
+		out[i] = ms(a.lat[k])
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func ptr(v float64) *float64 { return &v }
+
+// operations fills the history stats, the series and the figures.
+func (b *builder) operations(h *harness.History) {
+	r := b.r
+	x := harness.IndexHistory(h)
+	st := &r.History
+	st.Ops, st.Events = len(h.Ops), len(h.Events)
+	st.Operations, st.Pending, st.Orphans = len(x.Operations), x.Pending, x.Orphans
+
+	seconds := 0
+	if !r.Start.IsZero() {
+		seconds = int(r.End.Sub(r.Start)/time.Second) + 1
+	}
+	if seconds > maxSeriesSeconds {
+		b.note("the run lasted %s: the per-second series stop after %d s", r.End.Sub(r.Start).Round(time.Second), maxSeriesSeconds)
+		seconds = maxSeriesSeconds
+	}
+	type regionSec struct {
+		region string
+		sec    int
+	}
+	type regionPhase struct{ region, phase string }
+	perSec := map[regionSec]*acc{}
+	perRP := map[regionPhase]*acc{}
+	perPhase := map[string]*acc{}
+	regions := map[string]bool{}
+	phases := map[string]bool{}
+	var all acc
+	outside, untimed := 0, 0
+	get := func(m map[string]*acc, k string) *acc {
+		a := m[k]
+		if a == nil {
+			a = &acc{}
+			m[k] = a
+		}
+		return a
+	}
+	for _, o := range x.Operations {
+		if o.Completed() {
+			st.Completed++
+		}
+		if o.IsProbe() {
+			st.Probes++
+			continue
+		}
+		if !o.Completed() {
+			continue
+		}
+		region := o.Entry()
+		if region == "" {
+			region = o.Region()
+		}
+		region = label(region)
+		phase := x.PhaseOf(o)
+		regions[region], phases[phase] = true, true
+		all.add(o)
+		get(perPhase, phase).add(o)
+		rp := regionPhase{region, phase}
+		if perRP[rp] == nil {
+			perRP[rp] = &acc{}
+		}
+		perRP[rp].add(o)
+
+		t := o.CompleteTime()
+		if t.IsZero() {
+			untimed++
+			continue
+		}
+		sec := int(t.Sub(r.Start) / time.Second)
+		if sec < 0 || sec >= seconds {
+			outside++
+			continue
+		}
+		k := regionSec{region, sec}
+		if perSec[k] == nil {
+			perSec[k] = &acc{}
+		}
+		perSec[k].add(o)
+	}
+	if untimed > 0 {
+		b.note("%d operations have no completion time and are left out of the series", untimed)
+	}
+	if outside > 0 {
+		b.note("%d operations completed outside the series and are left out of it", outside)
+	}
+	if st.Present && all.Requests == 0 {
+		b.note("the history holds no completed user operations")
+	}
+
+	// Series.
+	r.Series.Start, r.Series.Seconds = r.Start, seconds
+	regionNames := slices.Sorted(maps.Keys(regions))
+	global := make([]GlobalPoint, seconds)
+	for i := range global {
+		global[i].T = i
+	}
+	for _, reg := range regionNames {
+		rs := RegionSeries{Region: reg, Points: make([]Point, seconds)}
+		for i := range rs.Points {
+			p := Point{T: i}
+			if a := perSec[regionSec{reg, i}]; a != nil {
+				p.Counts = a.Counts
+				if q := a.quantiles(50, 99); q != nil {
+					p.P50Ms, p.P99Ms = q[0], q[1]
+				}
+				global[i].Requests += a.Requests
+				global[i].OK += a.OK
+			}
+			rs.Points[i] = p
+		}
+		r.Series.Regions = append(r.Series.Regions, rs)
+	}
+	for i := range global {
+		if global[i].Requests > 0 {
+			global[i].SuccessRate = ptr(float64(global[i].OK) / float64(global[i].Requests))
+		}
+	}
+	r.Series.Global = global
+
+	// Key figures by phase: timeline order, then phases only operations
+	// name.
+	for _, name := range x.PhaseNames(phases) {
+		a := perPhase[name]
+		if a == nil {
+			a = &acc{}
+		}
+		pf := PhaseFigures{Phase: label(name), Counts: a.Counts, Availability: a.Availability(), Regions: []RegionFigures{}}
+		if q := a.quantiles(50, 99); q != nil {
+			pf.P50Ms, pf.P99Ms = &q[0], &q[1]
+			r.Figures["latency_p99_ms."+pf.Phase] = q[1]
+		}
+		for _, reg := range regionNames {
+			ra := perRP[regionPhase{reg, name}]
+			if ra == nil {
+				continue
+			}
+			rf := RegionFigures{Region: reg, Counts: ra.Counts, Availability: ra.Availability()}
+			if q := ra.quantiles(50, 99); q != nil {
+				rf.P50Ms, rf.P99Ms = &q[0], &q[1]
+			}
+			if av := rf.Availability; av != nil {
+				r.Figures["availability."+reg+"."+pf.Phase] = *av
+			}
+			pf.Regions = append(pf.Regions, rf)
+		}
+		r.PhaseFigures = append(r.PhaseFigures, pf)
+	}
+	r.Figures["requests"] = float64(all.Requests)
+	r.Figures["shed"] = float64(all.Shed)
+	if av := all.Availability(); av != nil {
+		r.Figures["availability"] = *av
+	}
+}
+
+// runFigures copies run.json's figures through; computed ones win.
+func (b *builder) runFigures(f map[string]float64) {
+	names := slices.Sorted(maps.Keys(f))
+	for _, k := range names {
+		v := f[k]
+		if _, dup := b.r.Figures[k]; dup {
+			b.note("run figure %s is also computed from the history; the computed value is kept", k)
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue // cannot come from JSON; guards hand-made reports
+		}
+		b.r.Figures[k] = v
+	}
+}
+
+// replication reads replication.json, else the run's replication figures.
+func (b *builder) replication(dir string, figs map[string]float64) {
+	rl, err := LoadReplication(dir)
+	switch {
+	case err == nil:
+		if len(rl.Histogram) == 0 {
+			rl.Histogram = nil
+		}
+		b.r.Replication = rl
+		return
+	case !errors.Is(err, fs.ErrNotExist):
+		b.note("replication.json could not be read (%v)", err)
+	}
+	b.r.Replication = replicationFromFigures(figs)
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// label renders an empty name as "-", as the harness does in figure names.
+func label(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,68 @@
+package reports
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// historyRead is what reading a history file found besides the records.
+type historyRead struct {
+	badLines  int
+	firstBad  string // "line N: error" of the first bad line
+	truncated bool   // the last line was cut short
+}
+
+// readHistory reads a JSON-lines history leniently, unlike
+// harness.ReadHistory: a report is most needed for a run that went wrong,
+// so an unreadable line is counted and skipped instead of failing the
+// report. A last line without its newline that does not parse is a
+// truncated write (the run was killed). Times are converted to UTC.
+func readHistory(path string) (*harness.History, historyRead, error) {
+	var hr historyRead
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, hr, err
+	}
+	defer f.Close()
+	h := &harness.History{}
+	br := bufio.NewReaderSize(f, 1<<16)
+	for n := 1; ; n++ {
+		line, rerr := br.ReadBytes('\n')
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return nil, hr, fmt.Errorf("%s line %d: %w", path, n, rerr)
+		}
+		last := errors.Is(rerr, io.EOF)
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			var rec harness.Record
+			err := json.Unmarshal(t, &rec)
+			switch {
+			case err == nil && rec.Op != nil:
+				rec.Op.Time = rec.Op.Time.UTC()
+				h.Ops = append(h.Ops, *rec.Op)
+			case err == nil && rec.Event != nil:
+				rec.Event.Time = rec.Event.Time.UTC()
+				h.Events = append(h.Events, *rec.Event)
+			case err != nil && last:
+				hr.truncated = true
+			default:
+				if err == nil {
+					err = errors.New("neither an op nor an event")
+				}
+				hr.badLines++
+				if hr.firstBad == "" {
+					hr.firstBad = fmt.Sprintf("line %d: %v", n, err)
+				}
+			}
+		}
+		if last {
+			return h, hr, nil
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Writer renders a report in one format into one file of the run's
+// directory.
+type Writer struct {
+	// Name names the format ("json", "markdown", "junit", "html").
+	Name string
+	// File is the file's name in the run's directory.
+	File string
+	// Encode renders the report.
+	Encode func(w io.Writer, r *Report) error
+}
+
+// Write renders the report into dir/File, atomically (a reader never sees
+// half a file).
+func (wr Writer) Write(dir string, r *Report) error {
+	var buf bytes.Buffer
+	if err := wr.Encode(&buf, r); err != nil {
+		return fmt.Errorf("%s report: %w", wr.Name, err)
+	}
+	return writeFileAtomic(filepath.Join(dir, wr.File), buf.Bytes())
+}
+
+// Writers are the formats WriteAll writes, in order. A new format (the HTML
+// report with charts) is one more entry here, e.g.
+//
+//	Writer{Name: "html", File: "report.html", Encode: EncodeHTML}
+//
+// appended in this list or from the new format's file:
+//
+//	func init() { Writers = append(Writers, Writer{...}) }
+var Writers = []Writer{JSONWriter, MarkdownWriter, JUnitWriter}
+
+// The writers of the built-in formats.
+var (
+	JSONWriter     = Writer{Name: "json", File: JSONFile, Encode: EncodeJSON}
+	MarkdownWriter = Writer{Name: "markdown", File: MarkdownFile, Encode: EncodeMarkdown}
+	JUnitWriter    = Writer{Name: "junit", File: JUnitFile, Encode: EncodeJUnit}
+)
+
+// WriteAll writes every format in Writers into dir. A format that fails
+// does not stop the others; the errors are joined.
+func WriteAll(dir string, r *Report) error {
+	var errs []error
+	for _, wr := range Writers {
+		if err := wr.Write(dir, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteJSON writes dir/report.json.
+func WriteJSON(dir string, r *Report) error { return JSONWriter.Write(dir, r) }
+
+// WriteMarkdown writes dir/report.md.
+func WriteMarkdown(dir string, r *Report) error { return MarkdownWriter.Write(dir, r) }
+
+// WriteJUnit writes dir/junit.xml.
+func WriteJUnit(dir string, r *Report) error { return JUnitWriter.Write(dir, r) }
+
+// EncodeJSON renders the report model as JSON, indented by two spaces.
+func EncodeJSON(w io.Writer, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Load reads dir/report.json back. It refuses a report of a newer schema
+// than this package knows.
+func Load(dir string) (*Report, error) {
+	path := filepath.Join(dir, JSONFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Schema < 1 || r.Schema > SchemaVersion {
+		return nil, fmt.Errorf("%s: report schema %d; this kong reads schema 1 to %d", path, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// writeFileAtomic writes a file through a temporary file in the same
+// directory and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
