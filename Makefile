@@ -29,6 +29,10 @@ test-world: setup
 
 test: lint test-unit test-world
 
+# The main job: a game day on the default local topology, with its reports in kong-reports/.
+gameday: build
+	$(BIN) gameday
+
 up: build
 	$(BIN) up
 

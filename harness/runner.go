@@ -63,7 +63,9 @@ func SuccessFloor(floor float64, seconds int) StopCondition {
 // Experiment wires a workload, faults and checkers through the phases.
 type Experiment struct {
 	Name string
-	Seed int64
+	// Description, World, Profile and Backend are copied into run.json.
+	Description, World, Profile, Backend string
+	Seed                                 int64
 	// Dir receives history.jsonl, run.json and the per-phase log.
 	Dir      string
 	Workload WorkloadConfig
@@ -87,18 +89,22 @@ type Outcome struct {
 	Generator GeneratorReport
 }
 
-// RunInfo is the run.json a report is built from.
+// RunInfo is the run.json a report is built from (package reports reads it).
 type RunInfo struct {
-	Scenario  string             `json:"scenario"`
-	Seed      int64              `json:"seed"`
-	Started   time.Time          `json:"started"`
-	Finished  time.Time          `json:"finished"`
-	Status    string             `json:"status"`
-	Reason    string             `json:"reason,omitempty"`
-	Replay    string             `json:"replay"`
-	Results   []Result           `json:"results,omitempty"`
-	Figures   map[string]float64 `json:"figures,omitempty"`
-	Generator *GeneratorReport   `json:"generator,omitempty"`
+	Scenario    string             `json:"scenario"`
+	Description string             `json:"description,omitempty"`
+	World       string             `json:"world,omitempty"`
+	Profile     string             `json:"profile,omitempty"`
+	Backend     string             `json:"backend,omitempty"`
+	Seed        int64              `json:"seed"`
+	Started     time.Time          `json:"started"`
+	Finished    time.Time          `json:"finished"`
+	Status      string             `json:"status"`
+	Reason      string             `json:"reason,omitempty"`
+	Replay      string             `json:"replay"`
+	Results     []Result           `json:"checkers,omitempty"`
+	Figures     map[string]float64 `json:"figures,omitempty"`
+	Generator   *GeneratorReport   `json:"generator,omitempty"`
 }
 
 // Run executes the experiment. Every injected fault is healed on a fresh
@@ -112,7 +118,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("artifacts folder: %w", err)
 	}
-	info := RunInfo{Scenario: e.Name, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
+	info := RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
 	out = &Outcome{Status: "error"}
 	rec, err := NewRecorder(filepath.Join(e.Dir, "history.jsonl"))
 	if err != nil {

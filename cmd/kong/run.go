@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -103,8 +104,35 @@ func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec
 	defer logf.Close()
 	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil))}
 	outcome, err := spec.Run(ctx, env)
+	// The report is written whatever happened, from what the run left.
+	if rerr := writeReport(dir); rerr != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)
+	}
 	if err != nil {
 		return nil, dir, fmt.Errorf("scenario %s: %w (artifacts in %s)", spec.Name, err, dir)
 	}
 	return outcome, dir, nil
+}
+
+func writeReport(dir string) error {
+	r, err := reports.Build(dir)
+	if err != nil {
+		return err
+	}
+	return reports.WriteAll(dir, r)
+}
+
+func newReport() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report DIR",
+		Short: "Rebuild every report format of a run from its history and run.json, without a world",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := writeReport(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote report.json, report.md and junit.xml in %s\n", args[0])
+			return nil
+		},
+	}
 }

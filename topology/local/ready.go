@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -202,9 +201,10 @@ func checkPeers(ctx context.Context, p *topology.Plan, n topology.CassandraNode)
 	return nil
 }
 
-// ProbeKeyspace replicates to every node of every region, so that a read at
-// ALL succeeds only when the coordinator sees every node alive.
-const ProbeKeyspace = "kong_probe"
+// ProbeKeyspace is topology.ProbeKeyspace: replicated to every node of
+// every region, so that a read at ALL succeeds only when the coordinator sees
+// every node alive.
+const ProbeKeyspace = topology.ProbeKeyspace
 
 func createKeyspaces(ctx context.Context, p *topology.Plan) error {
 	s, err := topology.NodeSession(p.Cassandra[0].Address)
@@ -238,22 +238,10 @@ func createKeyspaces(ctx context.Context, p *topology.Plan) error {
 	return s.AwaitSchemaAgreement(ctx)
 }
 
-// ErrSeesDown means a node's failure detector holds some node DOWN.
-var ErrSeesDown = errors.New("a node is seen DOWN")
+// ErrSeesDown is topology.ErrSeesDown: a node's failure detector holds some
+// node DOWN.
+var ErrSeesDown = topology.ErrSeesDown
 
-// AllUp asks the node at addr whether it sees every node of the cluster UP:
-// a range read at ALL over the probe keyspace (replicated to every node)
-// fails with Unavailable as soon as its failure detector convicts one.
-func AllUp(ctx context.Context, addr string) error {
-	s, err := topology.NodeSession(addr)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	err = s.Query("SELECT k FROM " + ProbeKeyspace + ".probe").Consistency(gocql.All).IterContext(ctx).Close()
-	var un *gocql.RequestErrUnavailable
-	if errors.As(err, &un) {
-		return fmt.Errorf("%w by %s: %d of %d replicas alive", ErrSeesDown, addr, un.Alive, un.Required)
-	}
-	return err
-}
+// AllUp asks the node at addr whether it sees every node of the cluster UP
+// (topology.SeesAllUp); the error wraps ErrSeesDown when it does not.
+func AllUp(ctx context.Context, addr string) error { return topology.SeesAllUp(ctx, addr) }

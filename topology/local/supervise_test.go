@@ -26,7 +26,9 @@ func TestProcessLifecycle(t *testing.T) {
 	pid := p.pid()
 	require.NotZero(t, pid)
 	require.Equal(t, topology.StateRunning, p.state())
-	require.True(t, belongsTo(pid, dir), "the process is not marked with its world")
+	// The new process's environment is readable once exec has completed.
+	require.Eventually(t, func() bool { return belongsTo(pid, dir) }, 5*time.Second, 10*time.Millisecond,
+		"the process is not marked with its world")
 	require.Equal(t, []int{pid}, WorldProcesses(dir))
 
 	require.NoError(t, p.signal(syscall.SIGSTOP))

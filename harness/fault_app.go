@@ -1,0 +1,359 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Faults the reference application injects on request, through its admin
+// APIs: dependency errors in member services, and the evacuation of a
+// region (Chaos Kong) through the director and the gateways.
+
+// memberFaults is the body of a member service's GET/PUT /admin/faults.
+type memberFaults struct {
+	ErrorRate float64 `json:"error_rate"`
+	LatencyMS int     `json:"latency_ms"`
+}
+
+// DependencyFault makes member service instances fail a share of user
+// requests with 503 and/or answer them late, as if a dependency misbehaved,
+// through each instance's PUT /admin/faults. Recover sets every instance
+// back to no faults.
+type DependencyFault struct {
+	cluster topology.Cluster
+	target  Target
+	members []topology.Component
+	want    memberFaults
+}
+
+// DependencyErrors injects errorRate (0..1: the share of user requests
+// answered 503) and latencyMS (added to every user request) into the member
+// services of t: all of a region's with Region, a zone's with Zone, or one
+// with Instance. Components of t that are not member services are ignored.
+func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS int) *DependencyFault {
+	f := &DependencyFault{cluster: c, target: t, want: memberFaults{ErrorRate: errorRate, LatencyMS: latencyMS}}
+	for _, comp := range t.Components {
+		if comp.Kind == topology.KindMember {
+			f.members = append(f.members, comp)
+		}
+	}
+	return f
+}
+
+// Name implements Fault.
+func (f *DependencyFault) Name() string { return "dependency-errors" }
+
+// Target implements Fault: the member services it changes.
+func (f *DependencyFault) Target() Target { return Target{Components: f.members} }
+
+// Args implements FaultArgs.
+func (f *DependencyFault) Args() map[string]string {
+	return map[string]string{"error_rate": strconv.FormatFloat(f.want.ErrorRate, 'g', -1, 64),
+		"latency_ms": strconv.Itoa(f.want.LatencyMS), "selected": f.target.String()}
+}
+
+// Setup implements Fault: there are member services to change and the
+// setting is valid and not empty.
+func (f *DependencyFault) Setup(context.Context) error {
+	if len(f.members) == 0 {
+		return fmt.Errorf("dependency-errors: no member service in %s", f.target)
+	}
+	if !(f.want.ErrorRate >= 0 && f.want.ErrorRate <= 1) || f.want.LatencyMS < 0 {
+		return fmt.Errorf("dependency-errors: error rate %v must be in [0,1] and latency %d ms >= 0", f.want.ErrorRate, f.want.LatencyMS)
+	}
+	if f.want == (memberFaults{}) {
+		return errors.New("dependency-errors: an error rate of 0 and no latency inject nothing")
+	}
+	return nil
+}
+
+func (f *DependencyFault) setAll(ctx context.Context, v memberFaults) error {
+	var errs []error
+	for _, m := range f.members {
+		if err := adminCall(ctx, http.MethodPut, "http://"+m.Address+"/admin/faults", v, nil); err != nil {
+			errs = append(errs, fmt.Errorf("set the faults of %s: %w", m.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (f *DependencyFault) waitAll(ctx context.Context, v memberFaults) error {
+	what := fmt.Sprintf("member services %s reporting error_rate %v and latency_ms %d", f.Target(), v.ErrorRate, v.LatencyMS)
+	return pollUntil(ctx, what, func(ctx context.Context) error {
+		for _, m := range f.members {
+			var got memberFaults
+			if err := adminCall(ctx, http.MethodGet, "http://"+m.Address+"/admin/faults", nil, &got); err != nil {
+				return err
+			}
+			if got != v {
+				return fmt.Errorf("%s reports error_rate %v and latency_ms %d", m.ID, got.ErrorRate, got.LatencyMS)
+			}
+		}
+		return nil
+	})
+}
+
+// Inject implements Fault: PUT /admin/faults on every member service.
+func (f *DependencyFault) Inject(ctx context.Context) error { return f.setAll(ctx, f.want) }
+
+// WaitInjected implements Fault: GET /admin/faults shows the setting on every
+// member service.
+func (f *DependencyFault) WaitInjected(ctx context.Context) error { return f.waitAll(ctx, f.want) }
+
+// Recover implements Fault: no faults on every member service.
+func (f *DependencyFault) Recover(ctx context.Context) error { return f.setAll(ctx, memberFaults{}) }
+
+// WaitRecovered implements Fault: GET /admin/faults shows no faults anywhere.
+func (f *DependencyFault) WaitRecovered(ctx context.Context) error {
+	return f.waitAll(ctx, memberFaults{})
+}
+
+// Cleanup implements Fault.
+func (f *DependencyFault) Cleanup(context.Context) error { return nil }
+
+// Evacuation moves a region's users to the other regions gradually (Chaos
+// Kong): the gateways of the other regions (the receiving ones) go into
+// failover mode first, so that they serve the evacuated region's users
+// locally instead of proxying them back to it, then the director's
+// evacuated fraction of the region steps through Steps, StepWait apart; the
+// director hands the users to the other regions by their spare capacity.
+// Recover restores the region at the director, then puts the receiving
+// gateways' failover flag back as it was before.
+type Evacuation struct {
+	cluster  topology.Cluster
+	region   string
+	steps    []float64
+	stepWait time.Duration
+
+	mu        sync.Mutex
+	director  string            // director's base URL
+	receivers map[string]string // other region -> its gateway's base URL
+	before    map[string]bool   // other region -> its failover flag before
+	report    func(Event)
+}
+
+// DefaultEvacuationSteps are the fractions of a gradual evacuation.
+var DefaultEvacuationSteps = []float64{0.25, 0.5, 0.75, 1}
+
+// EvacuateRegion evacuates region through steps (fractions in (0,1], not
+// decreasing; nil: DefaultEvacuationSteps), waiting stepWait after each step
+// but the last.
+func EvacuateRegion(c topology.Cluster, region string, steps []float64, stepWait time.Duration) *Evacuation {
+	if steps == nil {
+		steps = DefaultEvacuationSteps
+	}
+	return &Evacuation{cluster: c, region: region, steps: append([]float64(nil), steps...), stepWait: stepWait}
+}
+
+// Name implements Fault.
+func (e *Evacuation) Name() string { return "evacuate-region" }
+
+// Target implements Fault: the evacuated region.
+func (e *Evacuation) Target() Target { return Target{Regions: []string{e.region}} }
+
+// Args implements FaultArgs.
+func (e *Evacuation) Args() map[string]string {
+	parts := make([]string, len(e.steps))
+	for i, s := range e.steps {
+		parts[i] = strconv.FormatFloat(s, 'g', -1, 64)
+	}
+	return map[string]string{"steps": strings.Join(parts, ","), "step_wait": e.stepWait.String()}
+}
+
+func (e *Evacuation) reportSteps(f func(Event)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.report = f
+}
+
+func (e *Evacuation) emit(ev Event) {
+	e.mu.Lock()
+	report := e.report
+	e.mu.Unlock()
+	if report != nil {
+		report(ev)
+	}
+}
+
+// gatewayDynamic is the part of a gateway's GET /admin/config read here.
+type gatewayDynamic struct {
+	Region   string `json:"region"`
+	Failover bool   `json:"failover"`
+}
+
+// directorTable is the part of the director's GET /admin/table read here.
+type directorTable struct {
+	Evacuated map[string]float64 `json:"evacuated"`
+}
+
+// Setup implements Fault: the steps are valid, the director and the other
+// regions' gateways are found, and their failover flags are remembered.
+func (e *Evacuation) Setup(ctx context.Context) error {
+	if len(e.steps) == 0 {
+		return fmt.Errorf("evacuate %s: no steps", e.region)
+	}
+	prev := 0.0
+	for _, s := range e.steps {
+		if !(s > 0 && s <= 1) || s < prev {
+			return fmt.Errorf("evacuate %s: steps %v must be fractions in (0,1], not decreasing", e.region, e.steps)
+		}
+		prev = s
+	}
+	if e.stepWait < 0 {
+		return fmt.Errorf("evacuate %s: step wait %s < 0", e.region, e.stepWait)
+	}
+	if _, ok := e.cluster.Spec().Region(e.region); !ok {
+		return fmt.Errorf("evacuate %s: world %s has no such region (its regions are %s)",
+			e.region, e.cluster.Name(), strings.Join(e.cluster.Spec().RegionNames(), ", "))
+	}
+	comps, err := worldComponents(ctx, e.cluster)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.director, e.receivers, e.before = "", map[string]string{}, map[string]bool{}
+	for _, c := range comps {
+		switch {
+		case c.Kind == topology.KindDirector:
+			e.director = "http://" + c.Address
+		case c.Kind == topology.KindGateway && c.Region != e.region:
+			e.receivers[c.Region] = "http://" + c.Address
+		}
+	}
+	if e.director == "" {
+		return fmt.Errorf("evacuate %s: world %s runs no director", e.region, e.cluster.Name())
+	}
+	if len(e.receivers) == 0 {
+		return fmt.Errorf("evacuate %s: no other region runs a gateway to take its users", e.region)
+	}
+	for region, gw := range e.receivers {
+		var cfg gatewayDynamic
+		if err := adminCall(ctx, http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+			return fmt.Errorf("evacuate %s: read the gateway of %s: %w", e.region, region, err)
+		}
+		e.before[region] = cfg.Failover
+	}
+	return nil
+}
+
+func (e *Evacuation) setFailover(ctx context.Context, want func(region string) bool) error {
+	e.mu.Lock()
+	receivers := e.receivers
+	e.mu.Unlock()
+	var errs []error
+	for region, gw := range receivers {
+		v := want(region)
+		if err := adminCall(ctx, http.MethodPut, gw+"/admin/config", map[string]bool{"failover": v}, nil); err != nil {
+			errs = append(errs, fmt.Errorf("set failover=%v on the gateway of %s: %w", v, region, err))
+			continue
+		}
+		e.emit(Event{Kind: TrafficShift, Name: "gateway-failover", Target: region,
+			Detail: map[string]string{"failover": strconv.FormatBool(v), "for": e.region}})
+	}
+	return errors.Join(errs...)
+}
+
+// Inject implements Fault: failover on the receiving gateways, then the
+// director's evacuated fraction through every step.
+func (e *Evacuation) Inject(ctx context.Context) error {
+	e.mu.Lock()
+	director := e.director
+	e.mu.Unlock()
+	if err := e.setFailover(ctx, func(string) bool { return true }); err != nil {
+		return err
+	}
+	for i, s := range e.steps {
+		if i > 0 && e.stepWait > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("evacuate %s: stopped before step %v: %w", e.region, s, context.Cause(ctx))
+			case <-time.After(e.stepWait):
+			}
+		}
+		body := map[string]any{"region": e.region, "fraction": s}
+		if err := adminCall(ctx, http.MethodPost, director+"/admin/evacuate", body, nil); err != nil {
+			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
+		}
+		e.emit(Event{Kind: TrafficShift, Name: "evacuate", Target: e.region,
+			Detail: map[string]string{"fraction": strconv.FormatFloat(s, 'g', -1, 64)}})
+	}
+	return nil
+}
+
+// WaitInjected implements Fault: the director's table shows the region
+// evacuated to the last step and every receiving gateway in failover.
+func (e *Evacuation) WaitInjected(ctx context.Context) error {
+	last := e.steps[len(e.steps)-1]
+	return e.waitState(ctx, fmt.Sprintf("region %s %v evacuated at the director, other gateways in failover", e.region, last),
+		last, func(string) bool { return true })
+}
+
+// Recover implements Fault: restore the region at the director, then put
+// every receiving gateway's failover flag back.
+func (e *Evacuation) Recover(ctx context.Context) error {
+	e.mu.Lock()
+	director := e.director
+	e.mu.Unlock()
+	if director == "" {
+		return nil // Setup found nothing, so nothing was changed
+	}
+	var errs []error
+	if err := adminCall(ctx, http.MethodPost, director+"/admin/restore", map[string]string{"region": e.region}, nil); err != nil {
+		errs = append(errs, fmt.Errorf("restore %s at the director: %w", e.region, err))
+	} else {
+		e.emit(Event{Kind: TrafficShift, Name: "restore", Target: e.region})
+	}
+	errs = append(errs, e.setFailover(ctx, e.failoverBefore))
+	return errors.Join(errs...)
+}
+
+func (e *Evacuation) failoverBefore(region string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.before[region]
+}
+
+// WaitRecovered implements Fault: the director shows nothing of the region
+// evacuated and every receiving gateway's failover flag is as before.
+func (e *Evacuation) WaitRecovered(ctx context.Context) error {
+	return e.waitState(ctx, fmt.Sprintf("region %s restored at the director, other gateways' failover as before", e.region),
+		0, e.failoverBefore)
+}
+
+func (e *Evacuation) waitState(ctx context.Context, what string, fraction float64, failover func(string) bool) error {
+	e.mu.Lock()
+	director, receivers := e.director, e.receivers
+	e.mu.Unlock()
+	return pollUntil(ctx, what, func(ctx context.Context) error {
+		var table directorTable
+		if err := adminCall(ctx, http.MethodGet, director+"/admin/table", nil, &table); err != nil {
+			return err
+		}
+		if got := table.Evacuated[e.region]; math.Abs(got-fraction) > 1e-9 {
+			return fmt.Errorf("the director has %s %v evacuated", e.region, got)
+		}
+		for region, gw := range receivers {
+			var cfg gatewayDynamic
+			if err := adminCall(ctx, http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+				return err
+			}
+			if cfg.Failover != failover(region) {
+				return fmt.Errorf("the gateway of %s has failover=%v", region, cfg.Failover)
+			}
+		}
+		return nil
+	})
+}
+
+// Cleanup implements Fault.
+func (e *Evacuation) Cleanup(context.Context) error { return nil }

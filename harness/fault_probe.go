@@ -1,0 +1,235 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// How faults watch the world: every wait polls a real probe (a CQL query, a
+// TCP dial, an admin API) until it answers as expected or its deadline
+// passes, and then says what it waited for and what the last probe said.
+
+const (
+	// faultPoll is the pause between two probes of a wait.
+	faultPoll = 250 * time.Millisecond
+	// faultProbeTimeout bounds one probe.
+	faultProbeTimeout = 10 * time.Second
+	// faultDefaultWait is the deadline of a wait whose context has none.
+	faultDefaultWait = 5 * time.Minute
+	// nodeProbeTimeout bounds one question to a Cassandra node. Before its
+	// failure detector convicts a dead peer, the read at ALL waits for that
+	// peer until the node's own range timeout (10 s); giving up sooner and
+	// asking again keeps the measured time to effect within a few seconds.
+	nodeProbeTimeout = 3 * time.Second
+)
+
+// seesAllUp asks one node whether it sees every node UP, within nodeProbeTimeout.
+func seesAllUp(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, nodeProbeTimeout)
+	defer cancel()
+	return topology.SeesAllUp(ctx, addr)
+}
+
+// pollUntil runs check until it returns nil or ctx ends. A context without
+// a deadline gets faultDefaultWait, so no wait is unbounded.
+func pollUntil(ctx context.Context, what string, check func(ctx context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, faultDefaultWait)
+		defer cancel()
+	}
+	start := time.Now()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, faultProbeTimeout)
+		last := check(pctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waited %s for %s, gave up (%v); last probe: %w",
+				time.Since(start).Round(time.Millisecond), what, context.Cause(ctx), last)
+		case <-time.After(faultPoll):
+		}
+	}
+}
+
+// statesOf returns the current status of the given components, by ID.
+func componentStates(ctx context.Context, c topology.Cluster, ids []string) (map[string]topology.Status, error) {
+	all, err := worldComponents(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]topology.Status{}
+	for _, st := range all {
+		out[st.ID] = st
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			return nil, fmt.Errorf("world %s has no component %s", c.Name(), id)
+		}
+	}
+	return out, nil
+}
+
+// inState checks that every component is in state want.
+func allInState(ctx context.Context, c topology.Cluster, comps []topology.Component, want topology.State) error {
+	st, err := componentStates(ctx, c, componentIDs(comps))
+	if err != nil {
+		return err
+	}
+	for _, comp := range comps {
+		if got := st[comp.ID].State; got != want {
+			return fmt.Errorf("%s is %s, not %s", comp.ID, got, want)
+		}
+	}
+	return nil
+}
+
+func componentIDs(comps []topology.Component) []string {
+	out := make([]string, len(comps))
+	for i, c := range comps {
+		out[i] = c.ID
+	}
+	return out
+}
+
+// dial opens and closes a TCP connection to addr.
+func dialTCP(ctx context.Context, addr string) error {
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// refuses checks that nothing accepts TCP connections at addr.
+func refusesConnections(ctx context.Context, what, addr string) error {
+	if err := dialTCP(ctx, addr); err == nil {
+		return fmt.Errorf("%s at %s still accepts connections", what, addr)
+	}
+	return nil
+}
+
+// peersSeeDown checks that every running Cassandra node other than the
+// victims sees a node DOWN. With no such node left, there is nobody to ask
+// and the victims' stopped or paused state is the proof.
+func peersSeeDown(ctx context.Context, c topology.Cluster, victims []topology.Component) error {
+	all, err := worldComponents(ctx, c)
+	if err != nil {
+		return err
+	}
+	skip := map[string]bool{}
+	for _, v := range victims {
+		skip[v.ID] = true
+	}
+	for _, st := range all {
+		if st.Kind != topology.KindCassandra || skip[st.ID] || st.State != topology.StateRunning {
+			continue
+		}
+		err := seesAllUp(ctx, st.Address)
+		switch {
+		case errors.Is(err, topology.ErrSeesDown):
+		case err == nil:
+			return fmt.Errorf("%s still sees every node UP", st.ID)
+		default:
+			return fmt.Errorf("ask %s whether it sees a node DOWN: %w", st.ID, err)
+		}
+	}
+	return nil
+}
+
+// allSeeUp checks that every running Cassandra node sees every node UP.
+func allSeeUp(ctx context.Context, c topology.Cluster) error {
+	all, err := worldComponents(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, st := range all {
+		if st.Kind != topology.KindCassandra || st.State != topology.StateRunning {
+			continue
+		}
+		if err := seesAllUp(ctx, st.Address); err != nil {
+			return fmt.Errorf("%s: %w", st.ID, err)
+		}
+	}
+	return nil
+}
+
+// hasKind reports whether any component is of kind.
+func anyOfKind(comps []topology.Component, kind string) bool {
+	for _, c := range comps {
+		if c.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// faultAdminClient calls the application's admin APIs.
+var faultAdminClient = &http.Client{Timeout: 10 * time.Second}
+
+// adminCall sends body (if not nil) as JSON and decodes a 2xx answer into out
+// (if not nil); any other status is an error with the answer's text.
+func adminCall(ctx context.Context, method, url string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := faultAdminClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(data)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode the answer: %w", method, url, err)
+		}
+	}
+	return nil
+}
+
+// answersHTTP checks that an HTTP request to url gets any HTTP answer: the
+// path to the server (through a link, for instance) carries traffic.
+func answersHTTP(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return resp.Body.Close()
+}

@@ -1,0 +1,233 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Selector says which targets a fault hits, apart from what the fault does:
+// one instance, a zone, a region, the links between two regions, everything,
+// or a seeded random pick. It resolves against the running world.
+type Selector interface {
+	Select(ctx context.Context, c topology.Cluster) (Target, error)
+	// String describes the selection for people and histories.
+	String() string
+}
+
+// Instance selects one component by its ID, such as "us-west-2/cassandra/a".
+func Instance(id string) Selector { return instanceSel{id} }
+
+// Zone selects every component that lives in one zone of a region: its
+// Cassandra nodes, memcached servers and member service instances (what a
+// zone outage, Chaos Gorilla, takes down). Regional components (SQS, the
+// gateway) and the director are not in a zone.
+func Zone(region, zone string) Selector { return zoneSel{region, zone} }
+
+// Region selects every component of a region: its zones' components, its
+// SQS endpoint and its gateway.
+func Region(region string) Selector { return regionSel{region} }
+
+// Link selects the one link that carries from's traffic to to.
+func Link(from, to string) Selector { return linkSel{from, to, false} }
+
+// Between selects the links between two regions in both directions: cutting
+// them is a complete partition between the two and nothing else.
+func Between(a, b string) Selector { return linkSel{a, b, true} }
+
+// All selects every component and every link of the world.
+func All() Selector { return allSel{} }
+
+// RandomPick selects n components at random among those of the given kinds
+// (every kind when none is given), from a math/rand/v2 PCG source seeded
+// with seed. The candidates are sorted by ID first, so a seed picks the
+// same components from the same world whatever order the backend lists
+// them in.
+func RandomPick(n int, kinds []string, seed uint64) Selector {
+	return randomSel{n: n, kinds: slices.Clone(kinds), seed: seed}
+}
+
+type instanceSel struct{ id string }
+
+func (s instanceSel) String() string { return "instance " + s.id }
+
+func (s instanceSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return Target{}, err
+	}
+	var ids []string
+	for _, st := range comps {
+		if st.ID == s.id {
+			return Target{Components: []topology.Component{st.Component}}, nil
+		}
+		ids = append(ids, st.ID)
+	}
+	return Target{}, fmt.Errorf("select %s: no such component in world %s (it has %s)", s, c.Name(), strings.Join(ids, ", "))
+}
+
+// zoneKinds are the kinds of component that live in a zone.
+var zoneKinds = []string{topology.KindCassandra, topology.KindMemcached, topology.KindMember}
+
+type zoneSel struct{ region, zone string }
+
+func (s zoneSel) String() string { return "zone " + s.region + "/" + s.zone }
+
+func (s zoneSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return Target{}, err
+	}
+	var t Target
+	zones := map[string]bool{}
+	for _, st := range comps {
+		if st.Zone != "" {
+			zones[st.Region+"/"+st.Zone] = true
+		}
+		if st.Region == s.region && st.Zone == s.zone && slices.Contains(zoneKinds, st.Kind) {
+			t.Components = append(t.Components, st.Component)
+		}
+	}
+	if len(t.Components) == 0 {
+		return Target{}, fmt.Errorf("select %s: world %s has no component in that zone (its zones are %s)", s, c.Name(), strings.Join(sortedSet(zones), ", "))
+	}
+	sortByID(t.Components)
+	return t, nil
+}
+
+type regionSel struct{ region string }
+
+func (s regionSel) String() string { return "region " + s.region }
+
+func (s regionSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return Target{}, err
+	}
+	var t Target
+	regions := map[string]bool{}
+	for _, st := range comps {
+		if st.Region != "" {
+			regions[st.Region] = true
+		}
+		if st.Region == s.region {
+			t.Components = append(t.Components, st.Component)
+		}
+	}
+	if len(t.Components) == 0 {
+		return Target{}, fmt.Errorf("select %s: world %s has no such region (its regions are %s)", s, c.Name(), strings.Join(sortedSet(regions), ", "))
+	}
+	sortByID(t.Components)
+	return t, nil
+}
+
+type linkSel struct {
+	a, b string
+	both bool
+}
+
+func (s linkSel) String() string {
+	if s.both {
+		return "links between " + s.a + " and " + s.b
+	}
+	return "link " + topology.LinkName(s.a, s.b)
+}
+
+func (s linkSel) Select(_ context.Context, c topology.Cluster) (Target, error) {
+	var t Target
+	var names []string
+	for _, l := range c.Links() {
+		names = append(names, l.Name)
+		if (l.From == s.a && l.To == s.b) || (s.both && l.From == s.b && l.To == s.a) {
+			t.Links = append(t.Links, l)
+		}
+	}
+	want := 1
+	if s.both {
+		want = 2
+	}
+	if len(t.Links) != want {
+		return Target{}, fmt.Errorf("select %s: world %s has %d of the %d links (its links are %s)", s, c.Name(), len(t.Links), want, strings.Join(names, ", "))
+	}
+	return t, nil
+}
+
+type allSel struct{}
+
+func (allSel) String() string { return "everything" }
+
+func (allSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return Target{}, err
+	}
+	t := Target{Links: c.Links()}
+	for _, st := range comps {
+		t.Components = append(t.Components, st.Component)
+	}
+	return t, nil
+}
+
+type randomSel struct {
+	n     int
+	kinds []string
+	seed  uint64
+}
+
+func (s randomSel) String() string {
+	kinds := "any kind"
+	if len(s.kinds) > 0 {
+		kinds = strings.Join(s.kinds, "|")
+	}
+	return fmt.Sprintf("random %d of %s (seed %d)", s.n, kinds, s.seed)
+}
+
+func (s randomSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	if s.n <= 0 {
+		return Target{}, fmt.Errorf("select %s: pick at least one component", s)
+	}
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return Target{}, err
+	}
+	var pool []topology.Component
+	for _, st := range comps {
+		if len(s.kinds) == 0 || slices.Contains(s.kinds, st.Kind) {
+			pool = append(pool, st.Component)
+		}
+	}
+	if len(pool) < s.n {
+		return Target{}, fmt.Errorf("select %s: world %s has only %d such components", s, c.Name(), len(pool))
+	}
+	sortByID(pool)
+	r := rand.New(rand.NewPCG(s.seed, s.seed^0x6b6f6e67)) // "kong"
+	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	return Target{Components: pool[:s.n]}, nil
+}
+
+// components lists the world's components, with the context in the error.
+func worldComponents(ctx context.Context, c topology.Cluster) ([]topology.Status, error) {
+	st, err := c.Components(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the components of world %s: %w", c.Name(), err)
+	}
+	return st, nil
+}
+
+func sortByID(cs []topology.Component) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

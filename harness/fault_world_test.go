@@ -1,0 +1,245 @@
+package harness
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/internal/worldtest"
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+// TestFaultWorld breaks a real world (small profile: two regions of one
+// zone) with every kind of fault, checks that each takes effect and heals,
+// and that the timeline records it. Skipped with -short.
+func TestFaultWorld(t *testing.T) {
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
+	w := worldtest.Start(t, "test-faults", spec)
+	const east, west = "us-east-1", "us-west-2"
+	ctx := context.Background()
+	rec, events := recordedHistory(t)
+	in := NewInjector(rec)
+	in.WaitTimeout = 3 * time.Minute
+
+	sel := func(t *testing.T, s Selector) Target {
+		t.Helper()
+		tg, err := s.Select(ctx, w)
+		require.NoError(t, err)
+		return tg
+	}
+	heal := func(t *testing.T) {
+		t.Cleanup(func() { require.NoError(t, in.Heal(context.Background()), "heal after the subtest") })
+	}
+	cql := func(region string) string { return w.CQLContactPoints(region)[0] }
+	stateOf := func(t *testing.T, id string) topology.State {
+		st, err := w.Components(ctx)
+		require.NoError(t, err)
+		for _, s := range st {
+			if s.ID == id {
+				return s.State
+			}
+		}
+		t.Fatalf("no component %s", id)
+		return ""
+	}
+	listQueues := func(from, to string, timeout time.Duration) (time.Duration, error) {
+		qctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := time.Now()
+		_, err := local.SQSClient(w.SQSEndpoint(from, to), to).ListQueues(qctx, &sqs.ListQueuesInput{})
+		return time.Since(start), err
+	}
+	t.Run("KillCassandraNode", func(t *testing.T) {
+		heal(t)
+		victim := west + "/cassandra/a"
+		f := KillInstance(w, sel(t, Instance(victim)))
+		require.NoError(t, in.Inject(ctx, f))
+		require.Equal(t, topology.StateStopped, stateOf(t, victim))
+		require.ErrorIs(t, topology.SeesAllUp(ctx, cql(east)), topology.ErrSeesDown, "the us-east-1 node sees the victim DOWN")
+
+		require.NoError(t, in.Recover(ctx, f))
+		require.Equal(t, topology.StateRunning, stateOf(t, victim))
+		require.NoError(t, topology.SeesAllUp(ctx, cql(east)), "the us-east-1 node sees the victim UP again")
+		require.NoError(t, topology.SeesAllUp(ctx, cql(west)), "the restarted node sees every node UP")
+	})
+
+	t.Run("PartitionRegions", func(t *testing.T) {
+		heal(t)
+		f := PartitionRegions(w, east, west)
+		require.Equal(t, "us-east-1->us-west-2,us-west-2->us-east-1", f.Target().String())
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			for _, dir := range [][2]string{{east, west}, {west, east}} {
+				_, err := listQueues(dir[0], dir[1], 3*time.Second)
+				require.Error(t, err, "SQS of %s answers %s across the cut link", dir[1], dir[0])
+			}
+			return nil
+		}))
+		for _, dir := range [][2]string{{east, west}, {west, east}} {
+			_, err := listQueues(dir[0], dir[1], 10*time.Second)
+			require.NoError(t, err, "SQS of %s answers %s after the heal", dir[1], dir[0])
+		}
+	})
+
+	t.Run("PauseMemcached", func(t *testing.T) {
+		heal(t)
+		id := east + "/memcached/a"
+		tg := sel(t, Instance(id))
+		mc := memcache.New(tg.Components[0].Address)
+		mc.Timeout = 500 * time.Millisecond
+		require.NoError(t, mc.Ping())
+		require.NoError(t, WithFault(ctx, PauseInstance(w, tg), rec, func(ctx context.Context) error {
+			require.Equal(t, topology.StatePaused, stateOf(t, id))
+			require.Error(t, mc.Ping(), "a paused memcached answers nothing")
+			return nil
+		}))
+		require.Equal(t, topology.StateRunning, stateOf(t, id))
+		require.NoError(t, mc.Ping())
+	})
+
+	t.Run("DependencyErrors", func(t *testing.T) {
+		heal(t)
+		f := DependencyErrors(w, sel(t, Region(east)), 0.5, 0)
+		require.Equal(t, []string{east + "/member/a"}, f.Target().IDs())
+		url := "http://" + f.Target().Components[0].Address + "/v1/members/fault-world/profile"
+		client := &http.Client{Timeout: 5 * time.Second}
+		injected := func(n int) int {
+			got := 0
+			for range n {
+				resp, err := client.Get(url)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "injected dependency error") {
+					got++
+				}
+			}
+			return got
+		}
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			const n = 400
+			got := injected(n)
+			t.Logf("%d of %d requests answered 503 by the injected dependency error", got, n)
+			require.InDelta(t, 0.5, float64(got)/n, 0.1)
+			return nil
+		}))
+		require.Zero(t, injected(50), "no injected errors after the heal")
+	})
+
+	t.Run("LinkLatency", func(t *testing.T) {
+		heal(t)
+		f := LinkToxic(w, sel(t, Link(east, west)), LatencyToxic(200*time.Millisecond))
+		_, err := listQueues(east, west, 10*time.Second) // warm the connection
+		require.NoError(t, err)
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			for range 3 {
+				took, err := listQueues(east, west, 10*time.Second)
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, took, 200*time.Millisecond, "ListQueues through the slowed link")
+			}
+			took, err := listQueues(west, east, 10*time.Second)
+			require.NoError(t, err)
+			t.Logf("the other direction, not slowed, took %s", took)
+			return nil
+		}))
+		fastest := time.Hour
+		for range 3 {
+			took, err := listQueues(east, west, 10*time.Second)
+			require.NoError(t, err)
+			fastest = min(fastest, took)
+		}
+		require.Less(t, fastest, 200*time.Millisecond, "the link is fast again after the heal")
+	})
+
+	t.Run("EvacuateRegion", func(t *testing.T) {
+		heal(t)
+		var director, westGateway string
+		st, err := w.Components(ctx)
+		require.NoError(t, err)
+		for _, c := range st {
+			switch {
+			case c.Kind == topology.KindDirector:
+				director = "http://" + c.Address
+			case c.Kind == topology.KindGateway && c.Region == west:
+				westGateway = "http://" + c.Address
+			}
+		}
+		route := func() string {
+			var ans struct {
+				Region string `json:"region"`
+			}
+			require.NoError(t, adminCall(ctx, http.MethodGet, director+"/v1/route?geo="+east+"&key=fault-world", nil, &ans))
+			return ans.Region
+		}
+		failover := func() bool {
+			var cfg gatewayDynamic
+			require.NoError(t, adminCall(ctx, http.MethodGet, westGateway+"/admin/config", nil, &cfg))
+			return cfg.Failover
+		}
+		require.Equal(t, east, route())
+		require.False(t, failover())
+		require.NoError(t, WithFault(ctx, EvacuateRegion(w, east, []float64{0.5, 1}, 100*time.Millisecond), rec, func(ctx context.Context) error {
+			require.Equal(t, west, route(), "an evacuated region's users go to the other region")
+			require.True(t, failover(), "the receiving gateway serves them locally")
+			return nil
+		}))
+		require.Equal(t, east, route())
+		require.False(t, failover())
+	})
+
+	t.Run("KillZone", func(t *testing.T) {
+		heal(t)
+		tg := sel(t, Zone(east, "a"))
+		require.Equal(t, []string{east + "/cassandra/a", east + "/member/a", east + "/memcached/a"}, tg.IDs())
+		f := KillZone(w, tg)
+		require.NoError(t, in.Inject(ctx, f))
+		for _, id := range tg.IDs() {
+			require.Equal(t, topology.StateStopped, stateOf(t, id))
+		}
+		require.ErrorIs(t, topology.SeesAllUp(ctx, cql(west)), topology.ErrSeesDown)
+		require.NoError(t, in.Recover(ctx, f))
+		for _, id := range tg.IDs() {
+			require.Equal(t, topology.StateRunning, stateOf(t, id))
+		}
+		require.NoError(t, topology.SeesAllUp(ctx, cql(west)))
+		resp, err := http.Get("http://" + tg.Components[1].Address + "/healthz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	})
+
+	// The timeline: every fault injected, seen injected, recovered and seen
+	// recovered, in that order, with its time to effect.
+	var faults []string
+	var open string
+	for _, e := range events() {
+		switch e.Kind {
+		case FaultInject:
+			require.Empty(t, open, "%s injected while %s was active", e.Name, open)
+			open = e.Name
+		case FaultEffect:
+			require.Equal(t, open, e.Name)
+			t.Logf("%-18s %-45s took effect in %s", e.Name, e.Target, e.Detail["time_to_effect"])
+		case FaultRecover:
+			require.Equal(t, open, e.Name)
+		case FaultHealed:
+			require.Equal(t, open, e.Name)
+			t.Logf("%-18s %-45s healed in %s", e.Name, e.Target, e.Detail["time_to_recover"])
+			faults = append(faults, e.Name)
+			open = ""
+		case Note:
+			t.Errorf("note in the timeline: %s %s %v", e.Name, e.Target, e.Detail)
+		}
+	}
+	require.Empty(t, open)
+	require.Equal(t, []string{"kill-instance", "partition", "pause-instance", "dependency-errors", "link-latency",
+		"evacuate-region", "kill-zone"}, faults, "every fault healed, in order")
+}

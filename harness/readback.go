@@ -1,0 +1,148 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/topology"
+)
+
+// ReadBack is the verify step that checks that no acknowledged write was
+// lost: after the traffic stopped and the world converged, it reads every
+// key that had an acknowledged write once in every region, through that
+// region's own gateway as a user at home there would, and records each read
+// as a probe for the checkers (LostWrites, Convergence).
+func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *Recorder) error {
+	if workers <= 0 {
+		workers = 16
+	}
+	return func(ctx context.Context, rec *Recorder) error {
+		if err := rec.Flush(); err != nil {
+			return err
+		}
+		h, err := LoadHistory(historyPath)
+		if err != nil {
+			return err
+		}
+		keys := acknowledgedKeys(h)
+		comps, err := c.Components(ctx)
+		if err != nil {
+			return err
+		}
+		gateways := map[string]string{}
+		for _, comp := range comps {
+			if comp.Kind == topology.KindGateway {
+				gateways[comp.Region] = "http://" + comp.Address
+			}
+		}
+		if len(gateways) == 0 {
+			return fmt.Errorf("world %s has no gateways to read back through", c.Name())
+		}
+		type job struct{ region, key string }
+		jobs := make(chan job)
+		client := &http.Client{Timeout: 10 * time.Second}
+		var seq sync.Mutex
+		next := uint64(0)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					seq.Lock()
+					next++
+					n := next
+					seq.Unlock()
+					readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
+				}
+			}()
+		}
+		for region := range gateways {
+			for _, k := range keys {
+				select {
+				case jobs <- job{region, k}:
+				case <-ctx.Done():
+				}
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		return ctx.Err()
+	}
+}
+
+// acknowledgedKeys lists the keys of writes that completed ok.
+func acknowledgedKeys(h *History) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, op := range h.Ops {
+		if op.Type == OK && (op.Op == OpWriteProfile || op.Op == OpAppendHistory) && op.Key != "" && !seen[op.Key] {
+			seen[op.Key] = true
+			keys = append(keys, op.Key)
+		}
+	}
+	return keys
+}
+
+// probePath maps a workload key ("profile/<id>", "history/<id>") to its URL path.
+func probePath(key string) (string, bool) {
+	kind, id, ok := strings.Cut(key, "/")
+	if !ok {
+		return "", false
+	}
+	switch kind {
+	case "profile", "history":
+		return "/v1/members/" + id + "/" + kind, true
+	}
+	return "", false
+}
+
+// probeProcess keeps probe records apart from the workload's sessions.
+const probeProcess = -1
+
+func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gateway, region, key string, seq uint64) {
+	path, ok := probePath(key)
+	if !ok {
+		return
+	}
+	inv := Op{Type: Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: OpProbe, Key: key, Home: region, Entry: region, Phase: PhaseVerify}
+	rec.Op(inv)
+	done := inv
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gateway+path, nil)
+	if err == nil {
+		req.Header.Set(app.HeaderGeo, region)
+		req.Header.Set(app.HeaderSession, "probe")
+		var resp *http.Response
+		resp, err = client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			done.Status = resp.StatusCode
+			done.Region = resp.Header.Get(app.HeaderRegion)
+			done.Version, _ = strconv.ParseInt(resp.Header.Get(app.HeaderVersion), 10, 64)
+			done.CacheHit = resp.Header.Get(app.HeaderCache) == "hit"
+		}
+	}
+	done.Time, done.Latency = time.Now(), time.Since(inv.Time)
+	switch {
+	case err != nil:
+		done.Type, done.Error = Fail, err.Error()
+	case done.Status == http.StatusOK:
+		done.Type = OK
+	case done.Status == http.StatusNotFound:
+		done.Type, done.Version = OK, 0 // read fine, nothing there: a lost write if one was acknowledged
+	default:
+		done.Type, done.Error = Fail, http.StatusText(done.Status)
+	}
+	if done.Region == "" {
+		done.Region = region
+	}
+	rec.Op(done)
+}

@@ -1,0 +1,37 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// ProbeKeyspace replicates to every node of every region, so that a read at
+// ALL succeeds only when the coordinator sees every node alive. A backend
+// creates it (with a table probe (k int PRIMARY KEY, v text)) when it brings
+// a world up, so that SeesAllUp can ask any node.
+const ProbeKeyspace = "kong_probe"
+
+// ErrSeesDown means a node's failure detector holds some node DOWN.
+var ErrSeesDown = errors.New("a node is seen DOWN")
+
+// SeesAllUp asks the node at addr (its CQL address) whether it sees every
+// node of the cluster UP: a range read at ALL over the probe keyspace
+// (replicated to every node) fails with Unavailable as soon as its failure
+// detector convicts one, and the error then wraps ErrSeesDown. Any other
+// error (the node does not answer, the read timed out) is returned as is.
+func SeesAllUp(ctx context.Context, addr string) error {
+	s, err := NodeSession(addr)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	err = s.Query("SELECT k FROM " + ProbeKeyspace + ".probe").Consistency(gocql.All).IterContext(ctx).Close()
+	var un *gocql.RequestErrUnavailable
+	if errors.As(err, &un) {
+		return fmt.Errorf("%w by %s: %d of %d replicas alive", ErrSeesDown, addr, un.Alive, un.Required)
+	}
+	return err
+}
