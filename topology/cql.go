@@ -76,3 +76,22 @@ func clusterConfig(addrs ...string) (*gocql.ClusterConfig, error) {
 	cfg.ReconnectInterval = time.Second
 	return cfg, nil
 }
+
+// CloseSession closes a CQL session without waiting more than a few
+// seconds: the driver's Close can block for good when its control
+// connection's node was killed while it was reconnecting, and a harness
+// that kills nodes on purpose must never hang on that.
+func CloseSession(s *gocql.Session) {
+	if s == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		s.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}

@@ -27,7 +27,7 @@ func SeesAllUp(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer CloseSession(s)
 	err = s.Query("SELECT k FROM " + ProbeKeyspace + ".probe").Consistency(gocql.All).IterContext(ctx).Close()
 	var un *gocql.RequestErrUnavailable
 	if errors.As(err, &un) {

@@ -119,7 +119,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	cache, err := evcache.New(cfg.Zone, cfg.Memcached, cfg.CacheTimeout)
 	if err != nil {
-		session.Close()
+		topology.CloseSession(session)
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL,
@@ -131,7 +131,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 // Close releases the service's connections.
 func (s *Service) Close() {
 	s.pub.Close()
-	s.session.Close()
+	topology.CloseSession(s.session)
 }
 
 // Serve runs the HTTP API on listen and consumes the region's invalidation

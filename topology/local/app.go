@@ -99,7 +99,7 @@ func createAppSchema(ctx context.Context, p *topology.Plan) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer topology.CloseSession(s)
 	for _, q := range member.Schema(p.Spec.Cassandra.Keyspace) {
 		if err := s.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
 			return fmt.Errorf("%s: %w", q, err)

@@ -84,7 +84,7 @@ func (w *World) waitReady(ctx context.Context, id string) error {
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer topology.CloseSession(s)
 			var v string
 			return s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v)
 		})
@@ -164,7 +164,7 @@ func checkPeers(ctx context.Context, p *topology.Plan, n topology.CassandraNode)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer topology.CloseSession(s)
 	var dc, rack string
 	if err := s.Query("SELECT data_center, rack FROM system.local").ScanContext(ctx, &dc, &rack); err != nil {
 		return err
@@ -211,7 +211,7 @@ func createKeyspaces(ctx context.Context, p *topology.Plan) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer topology.CloseSession(s)
 	nodes := map[string]int{}
 	for _, n := range p.Cassandra {
 		nodes[n.Region]++

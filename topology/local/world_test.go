@@ -54,7 +54,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	westNode := w.CQLContactPoints(west)[0]
 	watch, err := topology.NodeSession(westNode)
 	require.NoError(t, err)
-	defer watch.Close()
+	defer topology.CloseSession(watch)
 	clients := func() int {
 		n := 0
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -69,11 +69,11 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	}
 	westS, err := topology.RegionSession(w, west, "")
 	require.NoError(t, err)
-	defer westS.Close()
+	defer topology.CloseSession(westS)
 	before := clients()
 	eastS, err := topology.RegionSession(w, east, ks)
 	require.NoError(t, err)
-	defer eastS.Close()
+	defer topology.CloseSession(eastS)
 	require.NoError(t, eastS.Query("CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text)").Exec())
 	require.NoError(t, eastS.AwaitSchemaAgreement(ctx))
 
@@ -200,7 +200,7 @@ regions:
 	for _, r := range spec.RegionNames() {
 		s, err := topology.RegionSession(w, r, ks)
 		require.NoError(t, err)
-		defer s.Close()
+		defer topology.CloseSession(s)
 		sessions[r] = s
 	}
 	exec := func(s *gocql.Session, q string, args ...any) error {
