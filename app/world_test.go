@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -21,64 +18,16 @@ import (
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
-	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/internal/worldtest"
-	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
 
 // One real world (small profile) serves every test of this package.
-var (
-	world    *local.World
-	worldErr error
-)
+var shared worldtest.Shared
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	home, err := os.MkdirTemp("", "kong-app-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, err := kongbin.Path()
-	if err == nil {
-		var spec *topology.Spec
-		spec, err = topology.Profile("small")
-		if err == nil {
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			world, err = local.Up(ctx, local.Options{Name: "test-app", Spec: spec, Home: home, KongBinary: bin, Log: log})
-			cancel()
-		}
-	}
-	worldErr = err
-	code := m.Run()
-	if world != nil {
-		dir := world.Dir()
-		if err := world.Down(); err != nil {
-			fmt.Fprintln(os.Stderr, "down:", err)
-			code = 1
-		}
-		if left := local.WorldProcesses(dir); len(left) > 0 {
-			fmt.Fprintln(os.Stderr, "processes outlived the world:", left)
-			code = 1
-		}
-	}
-	os.RemoveAll(home)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-app", "small") }
 
-func startWorld(t *testing.T) *local.World {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the real world; skipped with -short")
-	}
-	require.NoError(t, worldErr, "the world did not come up")
-	return world
-}
+func startWorld(t *testing.T) *local.World { return shared.Get(t) }
 
 func memberURL(w *local.World, region string) string {
 	for _, c := range w.Plan().Members {

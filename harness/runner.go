@@ -21,18 +21,6 @@ const (
 	PhaseVerify   = "verify"
 )
 
-// Breaker is what the runner needs of a fault: the lifecycle of setup,
-// inject, wait until injected, recover, wait until recovered and cleanup.
-type Breaker interface {
-	Name() string
-	Setup(ctx context.Context) error
-	Inject(ctx context.Context) error
-	WaitInjected(ctx context.Context) error
-	Recover(ctx context.Context) error
-	WaitRecovered(ctx context.Context) error
-	Cleanup(ctx context.Context) error
-}
-
 // StopCondition aborts an experiment whose blast radius grew beyond the plan.
 type StopCondition struct {
 	Name string
@@ -69,7 +57,7 @@ type Experiment struct {
 	// Dir receives history.jsonl, run.json and the per-phase log.
 	Dir      string
 	Workload WorkloadConfig
-	Faults   []Breaker
+	Faults   []Fault
 	Checkers []Checker
 	// How long each timed phase lasts.
 	Steady, Observe, Converge time.Duration
@@ -124,7 +112,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err != nil {
 		return nil, err
 	}
-	active := map[string]Breaker{}
+	active := map[string]Fault{}
 	defer func() {
 		// Heal on a fresh context: the run's may be cancelled already.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
@@ -248,7 +236,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 }
 
 // heal recovers one fault and waits until the recovery took effect.
-func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Breaker) error {
+func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault) error {
 	rec.Event(Event{Kind: FaultRecover, Time: time.Now(), Name: f.Name()})
 	start := time.Now()
 	err := f.Recover(ctx)

@@ -21,7 +21,8 @@ type recordingBreaker struct {
 	failStage string
 }
 
-func (b *recordingBreaker) Name() string { return b.name }
+func (b *recordingBreaker) Name() string   { return b.name }
+func (b *recordingBreaker) Target() Target { return Target{} }
 func (b *recordingBreaker) step(s string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -49,7 +50,7 @@ func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	return &Experiment{
 		Name: "test", Seed: 7, Dir: t.TempDir(),
 		Workload: WorkloadConfig{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: Constant(50), Members: 10},
-		Faults:   []Breaker{f},
+		Faults:   []Fault{f},
 		Checkers: []Checker{&Availability{SLO: 0.99}},
 		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
 		Replay: "kong run test --seed 7",

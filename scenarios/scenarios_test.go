@@ -2,8 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,63 +11,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
-	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
-	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 // One real world serves every scenario of the test binary.
-var (
-	world    *local.World
-	worldErr error
-)
+var shared worldtest.Shared
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	home, err := os.MkdirTemp("", "kong-scenarios-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin, err := kongbin.Path()
-	if err == nil {
-		var spec *topology.Spec
-		if spec, err = topology.Profile("small"); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			world, err = local.Up(ctx, local.Options{Name: "test-scenarios", Spec: spec, Home: home, KongBinary: bin,
-				Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-			cancel()
-		}
-	}
-	worldErr = err
-	code := m.Run()
-	if world != nil {
-		dir := world.Dir()
-		if err := world.Down(); err != nil {
-			fmt.Fprintln(os.Stderr, "down:", err)
-			code = 1
-		}
-		if left := local.WorldProcesses(dir); len(left) > 0 {
-			fmt.Fprintln(os.Stderr, "processes outlived the world:", left)
-			code = 1
-		}
-	}
-	os.RemoveAll(home)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-scenarios", "small") }
 
 func env(t *testing.T, name string) *Env {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the real world; skipped with -short")
-	}
-	require.NoError(t, worldErr, "the world did not come up")
+	w := shared.Get(t)
 	dir := filepath.Join(t.TempDir(), name)
-	return &Env{Cluster: world, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42",
+	return &Env{Cluster: w, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42",
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
@@ -105,7 +60,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	x := &harness.Experiment{
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,
 		Workload: harness.WorkloadConfig{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: harness.Constant(20), Members: 50},
-		Faults:   []harness.Breaker{harness.Noop{}},
+		Faults:   []harness.Fault{harness.Noop{}},
 		Checkers: []harness.Checker{&harness.ExpectHarm{Inner: &harness.Availability{SLO: 0.999}}},
 		Steady:   3 * time.Second, Observe: 5 * time.Second, Converge: 2 * time.Second,
 	}

@@ -40,7 +40,7 @@ func runSplitBrain(ctx context.Context, env *Env) (*harness.Outcome, error) {
 		Name: "split-brain", Description: splitBrainDescription, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
 		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log,
 		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(40), Members: 200},
-		Faults:   []harness.Breaker{harness.PartitionRegions(env.Cluster, regions[0], regions[1])},
+		Faults:   []harness.Fault{harness.PartitionRegions(env.Cluster, regions[0], regions[1])},
 		Checkers: []harness.Checker{
 			&harness.Availability{SLO: 0.99},
 			&harness.LostWrites{Regions: regions},

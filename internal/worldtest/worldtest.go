@@ -3,6 +3,8 @@ package worldtest
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -62,4 +64,61 @@ func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
 			}
 		}
 	}
+}
+
+// Shared is one real world for every test of a test binary: TestMain calls
+// RunShared, and each test calls Get.
+type Shared struct {
+	World *local.World
+	Err   error
+}
+
+// RunShared brings a world of the profile up (unless -short), runs the
+// tests, takes the world down, fails when a process outlived it, and exits.
+func RunShared(m *testing.M, s *Shared, name, profile string) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	home, err := os.MkdirTemp("", "kong-"+name+"-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin, err := kongbin.Path()
+	if err == nil {
+		var spec *topology.Spec
+		if spec, err = topology.Profile(profile); err == nil {
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			s.World, err = local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
+			cancel()
+		}
+	}
+	s.Err = err
+	code := m.Run()
+	if s.World != nil {
+		dir := s.World.Dir()
+		if err := s.World.Down(); err != nil {
+			fmt.Fprintln(os.Stderr, "down:", err)
+			code = 1
+		}
+		if left := local.WorldProcesses(dir); len(left) > 0 {
+			fmt.Fprintln(os.Stderr, "processes outlived the world:", left)
+			code = 1
+		}
+	}
+	os.RemoveAll(home)
+	os.Exit(code)
+}
+
+// Get returns the shared world; it skips with -short and fails when the
+// world did not come up.
+func (s *Shared) Get(t *testing.T) *local.World {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the real world; skipped with -short")
+	}
+	require.NoError(t, s.Err, "the world did not come up")
+	return s.World
 }
