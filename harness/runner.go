@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 // Phases of every experiment, in order.
@@ -67,6 +69,9 @@ type Experiment struct {
 	// Replay is the command line that runs this experiment again.
 	Replay string
 	Log    *slog.Logger
+	// Cluster, when set, gives its components' logs to the artifacts
+	// (logs/) of a run that did not pass.
+	Cluster topology.Cluster
 }
 
 // Outcome is what a run found.
@@ -112,13 +117,15 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err != nil {
 		return nil, err
 	}
+	plog := newPhaseLog(filepath.Join(e.Dir, "phases.log"))
+	plog.printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
 	active := map[string]Fault{}
 	defer func() {
 		// Heal on a fresh context: the run's may be cancelled already.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		defer cancel()
 		for name, f := range active {
-			e.heal(hctx, rec, f)
+			e.heal(hctx, rec, f, plog)
 			delete(active, name)
 		}
 		p := recover()
@@ -126,6 +133,14 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 			out.Status, out.Reason = "error", fmt.Sprintf("panic: %v", p)
 		}
 		_ = rec.Close()
+		plog.printf("outcome: %s%s", out.Status, suffix(out.Reason))
+		if out.Status != "passed" && e.Cluster != nil {
+			lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, "logs"), maxLogBytes)
+			lcancel()
+			plog.printf("component logs copied to logs/%s", suffix(errString(lerr)))
+		}
+		plog.close()
 		info.Finished, info.Status, info.Reason = time.Now().UTC(), out.Status, out.Reason
 		info.Results = out.Verdict.Children
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
@@ -141,6 +156,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 
 	phase := func(name string) {
 		log.Info("phase", "scenario", e.Name, "phase", name)
+		plog.printf("phase %s", name)
 		rec.Event(Event{Kind: PhaseStart, Time: time.Now(), Name: name})
 	}
 	wcfg := e.Workload
@@ -168,11 +184,12 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	defer stopTraffic()
 
 	abort := func(reason string) (*Outcome, error) {
+		plog.printf("abort: %s", reason)
 		rec.Event(Event{Kind: Abort, Time: time.Now(), Name: reason})
 		out.Status, out.Reason = "aborted", reason
 		return out, nil
 	}
-	if reason := e.hold(ctx, wl, e.Steady); reason != "" {
+	if reason := e.hold(ctx, wl, e.Steady, plog); reason != "" {
 		return abort(reason)
 	}
 	phase(PhaseInject)
@@ -182,6 +199,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 			return out, fmt.Errorf("set up fault %s: %w", f.Name(), err)
 		}
 		rec.Event(Event{Kind: FaultInject, Time: time.Now(), Name: f.Name()})
+		plog.printf("inject %s on %s", f.Name(), f.Target())
 		start := time.Now()
 		active[f.Name()] = f
 		if err := f.Inject(ctx); err != nil {
@@ -192,26 +210,28 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 		rec.Event(Event{Kind: FaultEffect, Time: time.Now(), Name: f.Name(),
 			Detail: map[string]string{"after": time.Since(start).String()}})
+		plog.printf("%s took effect after %s", f.Name(), time.Since(start).Round(time.Millisecond))
 	}
 	phase(PhaseObserve)
 	wl.SetPhase(PhaseObserve)
-	if reason := e.hold(ctx, wl, e.Observe); reason != "" {
+	if reason := e.hold(ctx, wl, e.Observe, plog); reason != "" {
 		return abort(reason)
 	}
 	phase(PhaseRecover)
 	wl.SetPhase(PhaseRecover)
 	for _, f := range e.Faults {
-		if err := e.heal(ctx, rec, f); err != nil {
+		if err := e.heal(ctx, rec, f, plog); err != nil {
 			return out, err
 		}
 		delete(active, f.Name())
 	}
 	phase(PhaseConverge)
 	wl.SetPhase(PhaseConverge)
-	if reason := e.hold(ctx, wl, e.Converge); reason != "" {
+	if reason := e.hold(ctx, wl, e.Converge, plog); reason != "" {
 		return abort(reason)
 	}
 	stopTraffic()
+	plog.printf("traffic stopped: %.0f requested, %d started, %d completed, %d late", out.Generator.Requested, out.Generator.Started, out.Generator.Completed, out.Generator.Late)
 	phase(PhaseVerify)
 	if e.Verify != nil {
 		if err := e.Verify(ctx, rec); err != nil {
@@ -226,6 +246,9 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		return out, err
 	}
 	out.Verdict = Compose(e.Checkers).Check(h)
+	for _, r := range out.Verdict.Children {
+		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
+	}
 	switch out.Verdict.Valid {
 	case VerdictValid:
 		out.Status = "passed"
@@ -236,7 +259,8 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 }
 
 // heal recovers one fault and waits until the recovery took effect.
-func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault) error {
+func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault, plog *phaseLog) error {
+	plog.printf("recover %s on %s", f.Name(), f.Target())
 	rec.Event(Event{Kind: FaultRecover, Time: time.Now(), Name: f.Name()})
 	start := time.Now()
 	err := f.Recover(ctx)
@@ -247,8 +271,10 @@ func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault) error {
 		err = cerr
 	}
 	if err != nil {
+		plog.printf("heal %s failed: %v", f.Name(), err)
 		return fmt.Errorf("heal %s: %w", f.Name(), err)
 	}
+	plog.printf("%s healed after %s", f.Name(), time.Since(start).Round(time.Millisecond))
 	rec.Event(Event{Kind: FaultHealed, Time: time.Now(), Name: f.Name(),
 		Detail: map[string]string{"after": time.Since(start).String()}})
 	return nil
@@ -256,10 +282,11 @@ func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault) error {
 
 // hold lets a phase run for d, checking stop conditions once a second; it
 // returns why the run must stop, if it must.
-func (e *Experiment) hold(ctx context.Context, wl *Workload, d time.Duration) string {
+func (e *Experiment) hold(ctx context.Context, wl *Workload, d time.Duration, plog *phaseLog) string {
 	end := time.Now().Add(d)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	defer func() { plog.live(wl.Live()) }()
 	for time.Now().Before(end) {
 		select {
 		case <-ctx.Done():
@@ -282,6 +309,20 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // ErrAborted is returned by callers that treat an aborted run as an error.

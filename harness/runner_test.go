@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	require.Equal(t, int64(7), info.Seed)
 	require.Equal(t, "kong run test --seed 7", info.Replay)
 	require.Len(t, info.Results, 1)
+
+	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
+	require.NoError(t, err, "the run left no per-phase log")
+	last := -1
+	for _, want := range []string{"phase " + PhaseSteady, "traffic at the end of the phase", "phase " + PhaseInject, "inject noop",
+		"noop took effect", "phase " + PhaseObserve, "recover noop", "noop healed", "phase " + PhaseConverge,
+		"traffic stopped", "phase " + PhaseVerify, "checker ", "outcome: passed"} {
+		i := strings.Index(string(plog), want)
+		require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", want, plog)
+		last = i
+	}
+	_, err = os.Stat(filepath.Join(e.Dir, "logs"))
+	require.True(t, os.IsNotExist(err), "a passed run copied component logs")
 }
 
 func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {

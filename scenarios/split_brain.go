@@ -38,7 +38,7 @@ func runSplitBrain(ctx context.Context, env *Env) (*harness.Outcome, error) {
 	}
 	e := &harness.Experiment{
 		Name: "split-brain", Description: splitBrainDescription, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
-		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
 		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(40), Members: 200},
 		Faults:   []harness.Fault{harness.PartitionRegions(env.Cluster, regions[0], regions[1])},
 		Checkers: []harness.Checker{

@@ -28,7 +28,8 @@ func newGameday() *cobra.Command {
 		Long: `Run a game day on a world: the named scenarios (default: all of them) one after the other, each
 writing its artifacts and reports (report.json, report.md, junit.xml) into its own folder under --out,
 and an index.md that lists every run found there with its verdict. When no world is up, one is brought up
-from --profile and taken down at the end (unless --keep). The exit status says whether everything held.`,
+from --profile and taken down at the end (unless --keep, or KONG_KEEP=1 and a scenario did not hold). The
+exit status says whether everything held.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			world, home := worldFlag(cmd), homeFlag(cmd)
 			var chosen []scenarios.Spec
@@ -49,6 +50,7 @@ from --profile and taken down at the end (unless --keep). The exit status says w
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
+			var failed []string
 			cluster, err := local.Attach(home, world)
 			if err != nil {
 				spec, serr := sf.load()
@@ -60,6 +62,10 @@ from --profile and taken down at the end (unless --keep). The exit status says w
 				}
 				if !keep {
 					defer func() {
+						if len(failed) > 0 && os.Getenv("KONG_KEEP") == "1" {
+							fmt.Fprintf(cmd.OutOrStdout(), "KONG_KEEP=1: world %s stays up for debugging (kong status --world %s; kong down --world %s)\n", world, world, world)
+							return
+						}
 						if err := local.DownWorld(home, world, time.Minute); err != nil {
 							fmt.Fprintln(cmd.ErrOrStderr(), "down:", err)
 						} else {
@@ -71,7 +77,6 @@ from --profile and taken down at the end (unless --keep). The exit status says w
 					return err
 				}
 			}
-			var failed []string
 			for i, s := range chosen {
 				fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
 				outcome, dir, err := runScenario(cmd.Context(), cmd, s, cluster, out, int64(seed))

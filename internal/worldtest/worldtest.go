@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,12 +33,21 @@ func Start(t *testing.T, name string, spec *topology.Spec) *local.World {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	w, err := local.Up(ctx, local.Options{Name: name, Spec: spec, Home: t.TempDir(), KongBinary: bin, Log: log})
+	home := t.TempDir()
+	if Keep() {
+		// t.TempDir would be removed under a world kept after a failure.
+		home, err = os.MkdirTemp("", "kong-"+name+"-")
+		require.NoError(t, err)
+	}
+	w, err := local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
 	t.Cleanup(func() {
 		if w == nil {
 			return
 		}
 		dir := w.Dir()
+		if t.Failed() && Keep() {
+			holdForDebugging(w, name, filepath.Dir(filepath.Dir(dir)))
+		}
 		require.NoError(t, w.Down())
 		require.Empty(t, local.WorldProcesses(dir), "processes of world %s outlived its teardown", name)
 		_, err := os.Stat(dir)
@@ -97,6 +109,9 @@ func RunShared(m *testing.M, s *Shared, name, profile string) {
 	}
 	s.Err = err
 	code := m.Run()
+	if s.World != nil && code != 0 && Keep() {
+		holdForDebugging(s.World, name, home)
+	}
 	if s.World != nil {
 		dir := s.World.Dir()
 		if err := s.World.Down(); err != nil {
@@ -110,6 +125,24 @@ func RunShared(m *testing.M, s *Shared, name, profile string) {
 	}
 	os.RemoveAll(home)
 	os.Exit(code)
+}
+
+// Keep says whether KONG_KEEP=1 asks to keep a world up after a failure.
+func Keep() bool { return os.Getenv("KONG_KEEP") == "1" }
+
+// holdForDebugging keeps a failed test's world up, with its control API
+// served so that kong status, logs, kill or run can attach to it, until
+// Ctrl-C or SIGTERM (or the test binary's timeout); the caller then takes
+// it down as usual. The world's processes die with the test binary, so
+// keeping it means keeping the binary.
+func holdForDebugging(w *local.World, name, home string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { _ = w.ServeControl(ctx) }()
+	fmt.Fprintf(os.Stderr, "\nKONG_KEEP=1: a test failed; world %s stays up for debugging until Ctrl-C.\n"+
+		"  KONG_HOME=%s kong status --world %s\n  KONG_HOME=%s kong logs --world %s us-east-1/cassandra/a\n", name, home, name, home, name)
+	<-ctx.Done()
+	fmt.Fprintf(os.Stderr, "taking world %s down\n", name)
 }
 
 // Get returns the shared world; it skips with -short and fails when the
