@@ -43,6 +43,7 @@ type op struct {
 	Lat                        time.Duration
 	Phase                      string
 	Shed, Cache, Failover, Pxy bool
+	Redir                      bool
 	NoInvoke, NoCompletion     bool
 }
 
@@ -66,7 +67,7 @@ func (b *hb) add(ops ...op) *hb {
 		}
 		done := Op{Type: o.Type, Time: b.at(o.At + o.Dur), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
 			Session: o.Session, Region: o.Region, Version: o.Version, Latency: lat,
-			Shed: o.Shed, CacheHit: o.Cache, Failover: o.Failover, Proxied: o.Pxy}
+			Shed: o.Shed, CacheHit: o.Cache, Failover: o.Failover, Proxied: o.Pxy, Redirected: o.Redir}
 		if o.NoInvoke {
 			done.Home, done.Entry, done.Phase = o.Home, o.Entry, o.Phase
 		} else {

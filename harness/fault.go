@@ -69,6 +69,13 @@ type stepReporter interface {
 	reportSteps(func(Event))
 }
 
+// historyUser is implemented by faults that record operations of their own
+// (a surge of extra traffic): the runner hands them its recorder and the
+// name of the phase under way before the run starts.
+type historyUser interface {
+	useHistory(rec *Recorder, phase func() string)
+}
+
 // Target is what a fault hits: components, links between regions, or whole
 // regions (an evacuation). Selectors build it from a running world.
 type Target struct {

@@ -109,7 +109,7 @@ func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
 	f := &recordingBreaker{name: "stuck", failStage: "wait-injected"}
 	e := testExperiment(t, f)
 	_, err := e.Run(context.Background())
-	require.ErrorContains(t, err, "fault stuck never took effect")
+	require.ErrorContains(t, err, "stuck on nothing was injected but not seen to take effect")
 	require.Contains(t, f.log(), "recover", "an injected fault was left broken")
 	require.Equal(t, "error", readRunInfo(t, e.Dir).Status)
 }

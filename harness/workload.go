@@ -78,6 +78,9 @@ type WorkloadConfig struct {
 	// 1-3 device sessions; MemberPrefix starts their ids (default "m").
 	Members      int
 	MemberPrefix string
+	// ProcessBase is added to each session's index to make the Process of
+	// its operations, so that two workloads can share one history.
+	ProcessBase int
 	// Seed draws the population and the sequence of operations.
 	Seed uint64
 

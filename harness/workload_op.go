@@ -113,7 +113,7 @@ func (w *Workload) execute(j workloadJob) {
 	if j.kind >= 2 {
 		key = "history/" + m.ID
 	}
-	inv := Op{Type: Invoke, Time: begin, Process: s.Index, Op: name,
+	inv := Op{Type: Invoke, Time: begin, Process: w.cfg.ProcessBase + s.Index, Op: name,
 		Member: m.ID, Key: key, Session: s.ID, Home: m.Geo, Phase: w.Phase()}
 	region, gateway, rerr := w.route(w.reqCtx, s)
 	inv.Entry = region

@@ -1,0 +1,90 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// HomeRouting checks that every request is answered by its member's home
+// region, unless a gateway in failover mode served it elsewhere, and that
+// the answer says how it got there.
+//
+// Each completed ok user operation with a known home and serving region is
+// judged. Served by the home region: valid; if it entered at another region
+// (a misrouted member) the answer must say how it got home (proxied over
+// the isthmus, or redirected). Served by another region: valid only when
+// marked as a failover. Figures count the operations by path: direct,
+// proxied, redirected, failover, and the violations.
+type HomeRouting struct {
+	// MinMisrouted is the least number of misrouted operations (entry region
+	// other than home) for the check to be meaningful; fewer give unknown.
+	// 0 means 1.
+	MinMisrouted int
+}
+
+// Name implements Checker.
+func (c *HomeRouting) Name() string { return "home-routing" }
+
+// Check implements Checker.
+func (c *HomeRouting) Check(h *History) Result { return c.CheckIndex(IndexHistory(h)) }
+
+// CheckIndex implements IndexChecker.
+func (c *HomeRouting) CheckIndex(x *HistoryIndex) Result {
+	var direct, proxied, redirected, failover, misrouted, away, unexplained int
+	var offenders lines
+	for _, o := range x.Operations {
+		if !o.IsOK() || o.IsProbe() || o.Home() == "" || o.Region() == "" {
+			continue
+		}
+		home, served, entry := o.Home(), o.Region(), o.Entry()
+		if entry != "" && entry != home {
+			misrouted++
+		}
+		at := o.InvokeTime().UTC().Format(time.RFC3339Nano)
+		switch {
+		case served != home && o.Failover():
+			failover++
+		case served != home:
+			away++
+			offenders.add("%s of member %s (home %s, entered at %s) was answered by region %s, not in failover, at %s",
+				o.Name(), o.Member(), home, label(entry), served, at)
+		case o.Proxied():
+			proxied++
+		case o.Redirected():
+			redirected++
+		case entry != "" && entry != home:
+			unexplained++
+			offenders.add("%s of member %s entered at %s and was answered by its home %s without saying how (no proxy or redirect mark), at %s",
+				o.Name(), o.Member(), entry, home, at)
+		default:
+			direct++
+		}
+	}
+	r := Result{Checker: c.Name(), Valid: VerdictValid, Figures: map[string]float64{
+		"direct": float64(direct), "proxied": float64(proxied), "redirected": float64(redirected),
+		"failover": float64(failover), "misrouted": float64(misrouted),
+		"answered_away_from_home": float64(away), "unexplained": float64(unexplained),
+	}}
+	minMis := max(c.MinMisrouted, 1)
+	switch {
+	case away+unexplained > 0:
+		r.Valid = VerdictInvalid
+		var parts []string
+		if away > 0 {
+			parts = append(parts, fmt.Sprintf("%d requests answered outside their home region without failover", away))
+		}
+		if unexplained > 0 {
+			parts = append(parts, fmt.Sprintf("%d misrouted requests answered at home without saying how", unexplained))
+		}
+		r.Reason = strings.Join(parts, "; ")
+		r.Details = offenders.details()
+	case misrouted < minMis:
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("%d misrouted requests, fewer than the %d needed to judge the routing", misrouted, minMis)
+	default:
+		r.Reason = fmt.Sprintf("%d misrouted requests all answered correctly: %d proxied, %d redirected, %d in failover; %d direct",
+			misrouted, proxied, redirected, failover, direct)
+	}
+	return r
+}

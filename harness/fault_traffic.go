@@ -1,0 +1,415 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Faults that change how traffic flows rather than what runs: a gateway's
+// runtime settings (mode, failover, shedding), the director sending a geo
+// to the wrong region, and a surge of extra users with a cold cache.
+
+// GatewaySettings is the runtime part of a gateway's configuration (its
+// PUT /admin/config); a nil field is left as it is.
+type GatewaySettings struct {
+	Mode           *string `json:"mode,omitempty"`
+	Failover       *bool   `json:"failover,omitempty"`
+	MaxRPS         *int    `json:"max_rps,omitempty"`
+	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
+}
+
+// gatewayConfig is the runtime configuration a gateway reports.
+type gatewayConfig struct {
+	Region         string `json:"region"`
+	Mode           string `json:"mode"`
+	Failover       bool   `json:"failover"`
+	MaxRPS         int    `json:"max_rps"`
+	MaxConcurrency int    `json:"max_concurrency"`
+}
+
+func (s GatewaySettings) matches(c gatewayConfig) bool {
+	return (s.Mode == nil || *s.Mode == c.Mode) && (s.Failover == nil || *s.Failover == c.Failover) &&
+		(s.MaxRPS == nil || *s.MaxRPS == c.MaxRPS) && (s.MaxConcurrency == nil || *s.MaxConcurrency == c.MaxConcurrency)
+}
+
+func (s GatewaySettings) String() string {
+	var parts []string
+	if s.Mode != nil {
+		parts = append(parts, "mode="+*s.Mode)
+	}
+	if s.Failover != nil {
+		parts = append(parts, "failover="+strconv.FormatBool(*s.Failover))
+	}
+	if s.MaxRPS != nil {
+		parts = append(parts, "max_rps="+strconv.Itoa(*s.MaxRPS))
+	}
+	if s.MaxConcurrency != nil {
+		parts = append(parts, "max_concurrency="+strconv.Itoa(*s.MaxConcurrency))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Ptr returns a pointer to v, for GatewaySettings literals.
+func Ptr[T any](v T) *T { return &v }
+
+// GatewayChange sets the runtime settings of the gateways of some regions
+// (a mode, failover, a shedding limit) and puts back what they were on
+// recovery. Scenarios use it to set a region up (the shedding limit of a
+// thundering herd, the mode of misrouted traffic) and broken-world tests to
+// switch a protection off.
+type GatewayChange struct {
+	cluster  topology.Cluster
+	regions  []string
+	settings GatewaySettings
+
+	mu       sync.Mutex
+	gateways map[string]string        // region -> base URL
+	before   map[string]gatewayConfig // region -> settings before
+}
+
+// ChangeGateways builds a GatewayChange of the gateways of regions.
+func ChangeGateways(c topology.Cluster, regions []string, s GatewaySettings) *GatewayChange {
+	return &GatewayChange{cluster: c, regions: append([]string(nil), regions...), settings: s}
+}
+
+// Name implements Fault.
+func (g *GatewayChange) Name() string { return "gateway-settings" }
+
+// Target implements Fault.
+func (g *GatewayChange) Target() Target { return Target{Regions: g.regions} }
+
+// Args implements FaultArgs.
+func (g *GatewayChange) Args() map[string]string { return map[string]string{"settings": g.settings.String()} }
+
+// Setup implements Fault: find the gateways and remember their settings.
+func (g *GatewayChange) Setup(ctx context.Context) error {
+	if g.settings == (GatewaySettings{}) {
+		return errors.New("gateway-settings: nothing to change")
+	}
+	gws, err := gatewaysOf(ctx, g.cluster, g.regions)
+	if err != nil {
+		return err
+	}
+	before := map[string]gatewayConfig{}
+	for region, u := range gws {
+		var c gatewayConfig
+		if err := adminCall(ctx, http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+			return fmt.Errorf("gateway-settings: read the gateway of %s: %w", region, err)
+		}
+		before[region] = c
+	}
+	g.mu.Lock()
+	g.gateways, g.before = gws, before
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *GatewayChange) put(ctx context.Context, want func(region string) GatewaySettings) error {
+	g.mu.Lock()
+	gws := g.gateways
+	g.mu.Unlock()
+	var errs []error
+	for region, u := range gws {
+		if err := adminCall(ctx, http.MethodPut, u+"/admin/config", want(region), nil); err != nil {
+			errs = append(errs, fmt.Errorf("gateway-settings: set %s on the gateway of %s: %w", want(region), region, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (g *GatewayChange) wait(ctx context.Context, want func(region string) GatewaySettings) error {
+	g.mu.Lock()
+	gws := g.gateways
+	g.mu.Unlock()
+	return pollUntil(ctx, "gateways of "+strings.Join(g.regions, ",")+" reporting their settings", func(ctx context.Context) error {
+		for region, u := range gws {
+			var c gatewayConfig
+			if err := adminCall(ctx, http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+				return err
+			}
+			if w := want(region); !w.matches(c) {
+				return fmt.Errorf("the gateway of %s reports %+v, not %s", region, c, w)
+			}
+		}
+		return nil
+	})
+}
+
+func (g *GatewayChange) wanted(string) GatewaySettings { return g.settings }
+
+func (g *GatewayChange) previous(region string) GatewaySettings {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	b := g.before[region]
+	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency}
+}
+
+// Inject implements Fault.
+func (g *GatewayChange) Inject(ctx context.Context) error { return g.put(ctx, g.wanted) }
+
+// WaitInjected implements Fault: every gateway reports the new settings.
+func (g *GatewayChange) WaitInjected(ctx context.Context) error { return g.wait(ctx, g.wanted) }
+
+// Recover implements Fault: the settings from before.
+func (g *GatewayChange) Recover(ctx context.Context) error { return g.put(ctx, g.previous) }
+
+// WaitRecovered implements Fault.
+func (g *GatewayChange) WaitRecovered(ctx context.Context) error { return g.wait(ctx, g.previous) }
+
+// Cleanup implements Fault.
+func (g *GatewayChange) Cleanup(context.Context) error { return nil }
+
+// gatewaysOf maps each of regions to its gateway's base URL.
+func gatewaysOf(ctx context.Context, c topology.Cluster, regions []string) (map[string]string, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, r := range regions {
+		for _, comp := range comps {
+			if comp.Kind == topology.KindGateway && comp.Region == r {
+				out[r] = "http://" + comp.Address
+			}
+		}
+		if out[r] == "" {
+			return nil, fmt.Errorf("region %s of world %s runs no gateway (regions: %s)", r, c.Name(), strings.Join(c.Spec().RegionNames(), ", "))
+		}
+	}
+	return out, nil
+}
+
+// directorOf is the base URL of the world's director.
+func directorOf(ctx context.Context, c topology.Cluster) (string, error) {
+	comps, err := worldComponents(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	for _, comp := range comps {
+		if comp.Kind == topology.KindDirector {
+			return "http://" + comp.Address, nil
+		}
+	}
+	return "", fmt.Errorf("world %s runs no director", c.Name())
+}
+
+// Misroute makes the director send the members of one geo to another
+// region (a stale DNS answer, a misconfigured client): the entry region's
+// gateway must then proxy them home (isthmus), redirect them, or serve them
+// itself in failover mode. Recover clears the override.
+type Misroute struct {
+	cluster     topology.Cluster
+	geo, region string
+	director    string
+}
+
+// MisrouteGeo sends the members of geo to region.
+func MisrouteGeo(c topology.Cluster, geo, region string) *Misroute {
+	return &Misroute{cluster: c, geo: geo, region: region}
+}
+
+// Name implements Fault.
+func (m *Misroute) Name() string { return "misroute" }
+
+// Target implements Fault: the region that receives the wrong users.
+func (m *Misroute) Target() Target { return Target{Regions: []string{m.region}} }
+
+// Args implements FaultArgs.
+func (m *Misroute) Args() map[string]string { return map[string]string{"geo": m.geo, "to": m.region} }
+
+// Setup implements Fault.
+func (m *Misroute) Setup(ctx context.Context) error {
+	for _, r := range []string{m.geo, m.region} {
+		if _, ok := m.cluster.Spec().Region(r); !ok {
+			return fmt.Errorf("misroute: world %s has no region %s (its regions are %s)", m.cluster.Name(), r, strings.Join(m.cluster.Spec().RegionNames(), ", "))
+		}
+	}
+	if m.geo == m.region {
+		return fmt.Errorf("misroute: geo %s already goes to %s", m.geo, m.region)
+	}
+	d, err := directorOf(ctx, m.cluster)
+	m.director = d
+	return err
+}
+
+type routeAnswerView struct {
+	Region string `json:"region"`
+}
+
+func (m *Misroute) routesTo(ctx context.Context, want string) error {
+	return pollUntil(ctx, fmt.Sprintf("the director sending geo %s to %s", m.geo, want), func(ctx context.Context) error {
+		var a routeAnswerView
+		if err := adminCall(ctx, http.MethodGet, m.director+"/v1/route?geo="+m.geo+"&key=kong-misroute-probe", nil, &a); err != nil {
+			return err
+		}
+		if a.Region != want {
+			return fmt.Errorf("the director sends geo %s to %s", m.geo, a.Region)
+		}
+		return nil
+	})
+}
+
+// Inject implements Fault.
+func (m *Misroute) Inject(ctx context.Context) error {
+	return adminCall(ctx, http.MethodPut, m.director+"/admin/override", map[string]string{"geo": m.geo, "region": m.region}, nil)
+}
+
+// WaitInjected implements Fault: the director answers the wrong region.
+func (m *Misroute) WaitInjected(ctx context.Context) error { return m.routesTo(ctx, m.region) }
+
+// Recover implements Fault.
+func (m *Misroute) Recover(ctx context.Context) error {
+	return adminCall(ctx, http.MethodDelete, m.director+"/admin/override?geo="+m.geo, nil, nil)
+}
+
+// WaitRecovered implements Fault: the director sends the geo home again.
+func (m *Misroute) WaitRecovered(ctx context.Context) error { return m.routesTo(ctx, m.geo) }
+
+// Cleanup implements Fault.
+func (m *Misroute) Cleanup(context.Context) error { return nil }
+
+// Surge is a thundering herd: a second workload of new members (whose data
+// no cache holds) arrives at once at a rate several times a region's
+// capacity, optionally after the region's caches were flushed. Its
+// operations go into the run's history like the main workload's.
+type Surge struct {
+	cluster    topology.Cluster
+	region     string
+	cfg        WorkloadConfig
+	flushCache bool
+
+	mu    sync.Mutex
+	rec   *Recorder
+	phase func() string
+	wl    *Workload
+}
+
+// SurgeRegion builds a surge of cfg's traffic (its Pacer, Members, Seed...)
+// from members of region's geo; Director and History are filled in. With
+// flushCache the region's memcached servers are flushed first (a cold
+// cache).
+func SurgeRegion(c topology.Cluster, region string, cfg WorkloadConfig, flushCache bool) *Surge {
+	return &Surge{cluster: c, region: region, cfg: cfg, flushCache: flushCache}
+}
+
+func (s *Surge) useHistory(rec *Recorder, phase func() string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rec, s.phase = rec, phase
+}
+
+// Name implements Fault.
+func (s *Surge) Name() string { return "surge" }
+
+// Target implements Fault.
+func (s *Surge) Target() Target { return Target{Regions: []string{s.region}} }
+
+// Args implements FaultArgs.
+func (s *Surge) Args() map[string]string {
+	rate := 0.0
+	if s.cfg.Pacer != nil {
+		rate = s.cfg.Pacer.Rate(0)
+	}
+	return map[string]string{"rate": strconv.FormatFloat(rate, 'g', -1, 64), "members": strconv.Itoa(s.cfg.Members),
+		"cold_cache": strconv.FormatBool(s.flushCache)}
+}
+
+// Setup implements Fault: build the surge's workload.
+func (s *Surge) Setup(ctx context.Context) error {
+	if _, ok := s.cluster.Spec().Region(s.region); !ok {
+		return fmt.Errorf("surge: world %s has no region %s", s.cluster.Name(), s.region)
+	}
+	d, err := directorOf(ctx, s.cluster)
+	if err != nil {
+		return err
+	}
+	cfg := s.cfg
+	cfg.Director, cfg.Geos, cfg.GeoWeights = d, []string{s.region}, nil
+	if cfg.MemberPrefix == "" {
+		cfg.MemberPrefix = "herd"
+	}
+	if cfg.ProcessBase == 0 {
+		cfg.ProcessBase = 1_000_000 // apart from the main workload's sessions
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec != nil {
+		cfg.History = s.rec
+		cfg.Phase = s.phase
+	}
+	wl, err := NewWorkload(cfg)
+	if err != nil {
+		return fmt.Errorf("surge: %w", err)
+	}
+	s.wl = wl
+	return nil
+}
+
+// Inject implements Fault: flush the region's caches, then start the surge.
+func (s *Surge) Inject(ctx context.Context) error {
+	if s.flushCache {
+		var servers []string
+		for _, addrs := range s.cluster.MemcachedAddrs(s.region) {
+			servers = append(servers, addrs...)
+		}
+		sort.Strings(servers)
+		for _, a := range servers {
+			if err := memcache.New(a).FlushAll(); err != nil {
+				return fmt.Errorf("surge: flush memcached %s: %w", a, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	wl := s.wl
+	s.mu.Unlock()
+	// The surge outlives this call: it runs until Recover.
+	return wl.Start(context.WithoutCancel(ctx))
+}
+
+// WaitInjected implements Fault: the surge's operations are under way.
+func (s *Surge) WaitInjected(ctx context.Context) error {
+	return pollUntil(ctx, "the surge issuing operations", func(context.Context) error {
+		if st := s.wl.Live(); st.Started == 0 {
+			return errors.New("no surge operation started yet")
+		}
+		return nil
+	})
+}
+
+// Recover implements Fault: stop the surge (operations in flight drain).
+func (s *Surge) Recover(context.Context) error {
+	s.mu.Lock()
+	wl := s.wl
+	s.mu.Unlock()
+	if wl == nil {
+		return nil
+	}
+	_, err := wl.Stop()
+	return err
+}
+
+// WaitRecovered implements Fault: the surge has stopped.
+func (s *Surge) WaitRecovered(ctx context.Context) error {
+	select {
+	case <-s.wl.Done():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the surge did not stop: %w", context.Cause(ctx))
+	case <-time.After(time.Minute):
+		return errors.New("the surge did not stop within a minute")
+	}
+}
+
+// Cleanup implements Fault.
+func (s *Surge) Cleanup(context.Context) error { return nil }

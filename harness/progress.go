@@ -1,0 +1,205 @@
+package harness
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Progress is what a running experiment tells a progress display: it is
+// sent on every phase change, about once a second in between, once more
+// when the run's context ends (the run is then healing its faults and
+// writing what it knows), and a last time when the run is over.
+type Progress struct {
+	Scenario string
+	// Phase is the phase the run is in (PhaseSteady ... PhaseVerify), or ""
+	// before the first.
+	Phase        string
+	Started      time.Time
+	PhaseStarted time.Time
+	// Now is when this report was made; Left counts from it.
+	Now time.Time
+	// Plan is how long the timed phases last.
+	Plan PhasePlan
+	// Live is the workload's traffic (zero before it starts; its rates fall
+	// to zero after it stops).
+	Live LiveStats
+	// Stopping is set once the run's context ended (Ctrl-C, timeout).
+	Stopping bool
+	// Done is set on the last report, with the run's Status.
+	Done   bool
+	Status string
+}
+
+// PhasePlan is how long each timed phase lasts; inject, recover and verify
+// take what they take and are not planned.
+type PhasePlan struct {
+	Steady, Observe, Converge time.Duration
+}
+
+// Total is the time of the timed phases together.
+func (p PhasePlan) Total() time.Duration { return p.Steady + p.Observe + p.Converge }
+
+// of returns how long a phase is planned to last (0 for untimed phases).
+func (p PhasePlan) of(phase string) time.Duration {
+	switch phase {
+	case PhaseSteady:
+		return p.Steady
+	case PhaseObserve:
+		return p.Observe
+	case PhaseConverge:
+		return p.Converge
+	}
+	return 0
+}
+
+var phaseOrder = []string{PhaseSteady, PhaseInject, PhaseObserve, PhaseRecover, PhaseConverge, PhaseVerify}
+
+// Left is how much of the planned time is still ahead at Now: the rest of
+// the current timed phase and every later timed phase. Untimed phases count
+// as nothing, so a run in verify has nothing left to plan.
+func (p Progress) Left() time.Duration {
+	if p.Done || p.Stopping {
+		return 0
+	}
+	at := -1
+	for i, ph := range phaseOrder {
+		if ph == p.Phase {
+			at = i
+		}
+	}
+	if p.Phase != "" && at < 0 {
+		return 0
+	}
+	var left time.Duration
+	for _, ph := range phaseOrder[at+1:] {
+		left += p.Plan.of(ph)
+	}
+	if at >= 0 {
+		left += max(0, p.Plan.of(p.Phase)-p.Now.Sub(p.PhaseStarted))
+	}
+	return left
+}
+
+// PhaseNumber is the current phase's place among the phases (1 to 6; 0
+// before the first) and how many there are.
+func (p Progress) PhaseNumber() (int, int) {
+	for i, ph := range phaseOrder {
+		if ph == p.Phase {
+			return i + 1, len(phaseOrder)
+		}
+	}
+	return 0, len(phaseOrder)
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context whose experiments report their progress to
+// fn unless they have a Progress of their own: a caller that runs a
+// scenario (which builds the Experiment itself) reaches its runner this way.
+func WithProgress(ctx context.Context, fn func(Progress)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+func progressFrom(ctx context.Context) func(Progress) {
+	fn, _ := ctx.Value(progressKey{}).(func(Progress))
+	return fn
+}
+
+// progressInterval is how often a run reports between phase changes.
+var progressInterval = time.Second
+
+// progressReporter sends a run's Progress; a nil one (nobody listens)
+// does nothing. The listener is never called from two goroutines at once.
+type progressReporter struct {
+	fn   func(Progress)
+	mu   sync.Mutex // guards p, wl and calls of fn
+	p    Progress
+	wl   *Workload
+	quit chan struct{}
+	done chan struct{}
+}
+
+// startProgress begins reporting the run's progress, if anyone listens.
+func (e *Experiment) startProgress(ctx context.Context) *progressReporter {
+	fn := e.Progress
+	if fn == nil {
+		fn = progressFrom(ctx)
+	}
+	if fn == nil {
+		return nil
+	}
+	now := time.Now()
+	r := &progressReporter{fn: fn, quit: make(chan struct{}), done: make(chan struct{}),
+		p: Progress{Scenario: e.Name, Started: now, PhaseStarted: now,
+			Plan: PhasePlan{Steady: e.Steady, Observe: e.Observe, Converge: e.Converge}}}
+	go r.loop(ctx)
+	return r
+}
+
+func (r *progressReporter) loop(ctx context.Context) {
+	defer close(r.done)
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	stopping := ctx.Done()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-stopping:
+			stopping = nil
+			r.send(func(p *Progress) { p.Stopping = true })
+		case <-tick.C:
+			r.send(nil)
+		}
+	}
+}
+
+// send updates the snapshot with change and reports it.
+func (r *progressReporter) send(change func(*Progress)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p.Done {
+		return
+	}
+	if change != nil {
+		change(&r.p)
+	}
+	r.p.Now = time.Now()
+	if r.wl != nil {
+		r.p.Live = r.wl.Live()
+	}
+	r.fn(r.p)
+}
+
+// phase reports a phase change.
+func (r *progressReporter) phase(name string) {
+	if r == nil {
+		return
+	}
+	r.send(func(p *Progress) { p.Phase, p.PhaseStarted = name, time.Now() })
+}
+
+// watch adds the workload's live statistics to the reports.
+func (r *progressReporter) watch(wl *Workload) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.wl = wl
+	r.mu.Unlock()
+}
+
+// finish stops the periodic reports and sends the last one.
+func (r *progressReporter) finish(out *Outcome) {
+	if r == nil {
+		return
+	}
+	close(r.quit)
+	<-r.done
+	status := "error"
+	if out != nil {
+		status = out.Status
+	}
+	r.send(func(p *Progress) { p.Done, p.Status = true, status })
+}

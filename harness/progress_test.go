@@ -1,0 +1,151 @@
+package harness
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestProgressLeftCountsTheRestOfThePlan(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	plan := PhasePlan{Steady: 30 * time.Second, Observe: 2 * time.Minute, Converge: time.Minute}
+	at := func(phase string, inPhase time.Duration) Progress {
+		return Progress{Phase: phase, PhaseStarted: t0, Now: t0.Add(inPhase), Plan: plan}
+	}
+	for _, c := range []struct {
+		name string
+		p    Progress
+		want time.Duration
+	}{
+		{"before the first phase", Progress{Plan: plan, Now: t0}, 3*time.Minute + 30*time.Second},
+		{"10 s into steady state", at(PhaseSteady, 10*time.Second), 20*time.Second + 3*time.Minute},
+		{"inject takes what it takes", at(PhaseInject, time.Hour), 3 * time.Minute},
+		{"half of observe", at(PhaseObserve, time.Minute), 2 * time.Minute},
+		{"observe overran", at(PhaseObserve, 5*time.Minute), time.Minute},
+		{"recover", at(PhaseRecover, 0), time.Minute},
+		{"converge", at(PhaseConverge, 15*time.Second), 45 * time.Second},
+		{"verify has no plan", at(PhaseVerify, 0), 0},
+		{"unknown phase", at("warm-up", 0), 0},
+		{"stopping", Progress{Phase: PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Stopping: true}, 0},
+		{"done", Progress{Phase: PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Done: true}, 0},
+	} {
+		require.Equal(t, c.want, c.p.Left(), c.name)
+	}
+	require.Equal(t, 3*time.Minute+30*time.Second, plan.Total())
+	n, of := at(PhaseObserve, 0).PhaseNumber()
+	require.Equal(t, []int{3, 6}, []int{n, of})
+}
+
+// progressLog collects what a run reports.
+type progressLog struct {
+	mu      sync.Mutex
+	got     []Progress
+	calling bool
+	overlap bool
+}
+
+func (l *progressLog) report(p Progress) {
+	l.mu.Lock()
+	if l.calling {
+		l.overlap = true
+	}
+	l.calling = true
+	l.got = append(l.got, p)
+	l.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	l.mu.Lock()
+	l.calling = false
+	l.mu.Unlock()
+}
+
+func (l *progressLog) all() []Progress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Progress(nil), l.got...)
+}
+
+func TestExperimentReportsProgress(t *testing.T) {
+	defer func(d time.Duration) { progressInterval = d }(progressInterval)
+	progressInterval = 100 * time.Millisecond
+	var l progressLog
+	e := testExperiment(t, &recordingBreaker{name: "noop"})
+	e.Progress = l.report
+	out, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "passed", out.Status, out.Reason)
+
+	got := l.all()
+	require.False(t, l.overlap, "the listener was called from two goroutines at once")
+	require.NotEmpty(t, got)
+	last := got[len(got)-1]
+	require.True(t, last.Done, "the last report says the run is over")
+	require.Equal(t, "passed", last.Status)
+	require.Equal(t, "test", last.Scenario)
+	require.Equal(t, 3*time.Second, last.Plan.Total())
+
+	var phases []string
+	sawTraffic := false
+	for _, p := range got[:len(got)-1] {
+		require.False(t, p.Done, "only the last report is done")
+		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+			phases = append(phases, p.Phase)
+		}
+		if p.Phase == PhaseObserve && p.Live.OpsPerSec > 0 {
+			sawTraffic = true
+		}
+	}
+	require.Equal(t, []string{PhaseSteady, PhaseInject, PhaseObserve, PhaseRecover, PhaseConverge, PhaseVerify}, phases)
+	require.True(t, sawTraffic, "reports during observe carry the live request rate")
+	// The planned time left shrinks as the run goes on.
+	require.Greater(t, got[0].Left(), 2*time.Second)
+	require.Zero(t, last.Left())
+}
+
+func TestProgressReachesTheRunnerThroughTheContext(t *testing.T) {
+	var l progressLog
+	e := testExperiment(t, &recordingBreaker{name: "noop"})
+	e.Steady, e.Observe, e.Converge = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	ctx, cancel := context.WithCancel(WithProgress(context.Background(), l.report))
+	go func() {
+		// Interrupt during observe: the run says it is stopping, then done.
+		for {
+			got := l.all()
+			if len(got) > 0 && got[len(got)-1].Phase == PhaseObserve {
+				cancel()
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	out, err := e.Run(ctx)
+	cancel()
+	require.NoError(t, err)
+	require.Equal(t, "aborted", out.Status)
+	got := l.all()
+	require.NotEmpty(t, got)
+	last := got[len(got)-1]
+	require.True(t, last.Done)
+	require.Equal(t, "aborted", last.Status)
+	stopping := false
+	for _, p := range got {
+		stopping = stopping || p.Stopping
+	}
+	require.True(t, stopping, "an interrupted run reports that it is stopping")
+}
+
+func TestNoListenerNoReporter(t *testing.T) {
+	e := &Experiment{Name: "quiet"}
+	r := e.startProgress(context.Background())
+	require.Nil(t, r)
+	// A nil reporter does nothing, and says so by not panicking.
+	r.phase(PhaseSteady)
+	r.watch(nil)
+	r.finish(nil)
+}
