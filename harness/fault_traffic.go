@@ -90,7 +90,9 @@ func (g *GatewayChange) Name() string { return "gateway-settings" }
 func (g *GatewayChange) Target() Target { return Target{Regions: g.regions} }
 
 // Args implements FaultArgs.
-func (g *GatewayChange) Args() map[string]string { return map[string]string{"settings": g.settings.String()} }
+func (g *GatewayChange) Args() map[string]string {
+	return map[string]string{"settings": g.settings.String()}
+}
 
 // Setup implements Fault: find the gateways and remember their settings.
 func (g *GatewayChange) Setup(ctx context.Context) error {

@@ -69,7 +69,7 @@ type Experiment struct {
 	// during the inject phase (Chaos Monkey's kills at intervals). The
 	// observe phase follows with nothing injected.
 	Interval time.Duration
-	Stop                      []StopCondition
+	Stop     []StopCondition
 	// Verify runs after the traffic stops (read-backs recorded as probes).
 	Verify func(ctx context.Context, rec *Recorder) error
 	// Replay is the command line that runs this experiment again.
