@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/kongchaos/kong/topology"
@@ -63,7 +64,12 @@ type Experiment struct {
 	Checkers []Checker
 	// How long each timed phase lasts.
 	Steady, Observe, Converge time.Duration
-	Stop                      []StopCondition
+	// Interval, when set, injects the faults one after another instead of
+	// all at once: each is injected, held for Interval, then recovered,
+	// during the inject phase (Chaos Monkey's kills at intervals). The
+	// observe phase follows with nothing injected.
+	Interval time.Duration
+	Stop     []StopCondition
 	// Verify runs after the traffic stops (read-backs recorded as probes).
 	Verify func(ctx context.Context, rec *Recorder) error
 	// Replay is the command line that runs this experiment again.
@@ -125,14 +131,25 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	plog.printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
 	prog := e.startProgress(ctx)
 	defer func() { prog.finish(out) }()
-	active := map[string]Fault{}
+	// One injector per fault: each remembers what it injected and heals it.
+	injectors := make([]*Injector, len(e.Faults))
+	for i := range injectors {
+		injectors[i] = NewInjector(rec)
+	}
 	defer func() {
 		// Heal on a fresh context: the run's may be cancelled already.
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultHealTimeout)
 		defer cancel()
-		for name, f := range active {
-			e.heal(hctx, rec, f, plog)
-			delete(active, name)
+		for i := len(injectors) - 1; i >= 0; i-- {
+			if f, _, ok := injectors[i].Active(); ok {
+				plog.printf("heal %s on %s after the run stopped", f.Name(), f.Target())
+				if herr := injectors[i].Heal(hctx); herr != nil {
+					plog.printf("heal %s failed: %v", f.Name(), herr)
+					if err == nil {
+						err = fmt.Errorf("heal: %w", herr)
+					}
+				}
+			}
 		}
 		p := recover()
 		if p != nil {
@@ -160,11 +177,23 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 	}()
 
+	var current atomic.Pointer[string]
 	phase := func(name string) {
 		log.Info("phase", "scenario", e.Name, "phase", name)
 		plog.printf("phase %s", name)
+		current.Store(&name)
 		rec.Event(Event{Kind: PhaseStart, Time: time.Now(), Name: name})
 		prog.phase(name)
+	}
+	for _, f := range e.Faults {
+		if u, ok := f.(historyUser); ok {
+			u.useHistory(rec, func() string {
+				if p := current.Load(); p != nil {
+					return *p
+				}
+				return ""
+			})
+		}
 	}
 	wcfg := e.Workload
 	wcfg.History = rec
@@ -202,23 +231,18 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	}
 	phase(PhaseInject)
 	wl.SetPhase(PhaseInject)
-	for _, f := range e.Faults {
-		if err := f.Setup(ctx); err != nil {
-			return out, fmt.Errorf("set up fault %s: %w", f.Name(), err)
+	for i, f := range e.Faults {
+		if err := e.inject(ctx, injectors[i], f, plog); err != nil {
+			return out, err
 		}
-		rec.Event(Event{Kind: FaultInject, Time: time.Now(), Name: f.Name()})
-		plog.printf("inject %s on %s", f.Name(), f.Target())
-		start := time.Now()
-		active[f.Name()] = f
-		if err := f.Inject(ctx); err != nil {
-			return out, fmt.Errorf("inject %s: %w", f.Name(), err)
+		if e.Interval > 0 {
+			if reason := e.hold(ctx, wl, e.Interval, plog); reason != "" {
+				return abort(reason)
+			}
+			if err := e.heal(ctx, injectors[i], f, plog); err != nil {
+				return out, err
+			}
 		}
-		if err := f.WaitInjected(ctx); err != nil {
-			return out, fmt.Errorf("fault %s never took effect: %w", f.Name(), err)
-		}
-		rec.Event(Event{Kind: FaultEffect, Time: time.Now(), Name: f.Name(),
-			Detail: map[string]string{"after": time.Since(start).String()}})
-		plog.printf("%s took effect after %s", f.Name(), time.Since(start).Round(time.Millisecond))
 	}
 	phase(PhaseObserve)
 	wl.SetPhase(PhaseObserve)
@@ -227,11 +251,13 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	}
 	phase(PhaseRecover)
 	wl.SetPhase(PhaseRecover)
-	for _, f := range e.Faults {
-		if err := e.heal(ctx, rec, f, plog); err != nil {
+	for i := len(e.Faults) - 1; i >= 0; i-- {
+		if _, _, ok := injectors[i].Active(); !ok {
+			continue
+		}
+		if err := e.heal(ctx, injectors[i], e.Faults[i], plog); err != nil {
 			return out, err
 		}
-		delete(active, f.Name())
 	}
 	phase(PhaseConverge)
 	wl.SetPhase(PhaseConverge)
@@ -266,25 +292,28 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	return out, nil
 }
 
-// heal recovers one fault and waits until the recovery took effect.
-func (e *Experiment) heal(ctx context.Context, rec *Recorder, f Fault, plog *phaseLog) error {
-	plog.printf("recover %s on %s", f.Name(), f.Target())
-	rec.Event(Event{Kind: FaultRecover, Time: time.Now(), Name: f.Name()})
+// inject injects one fault through its injector, which records the inject
+// and its measured effect.
+func (e *Experiment) inject(ctx context.Context, in *Injector, f Fault, plog *phaseLog) error {
+	plog.printf("inject %s on %s", f.Name(), f.Target())
 	start := time.Now()
-	err := f.Recover(ctx)
-	if err == nil {
-		err = f.WaitRecovered(ctx)
+	if err := in.Inject(ctx, f); err != nil {
+		plog.printf("inject %s failed: %v", f.Name(), err)
+		return fmt.Errorf("fault %s: %w", f.Name(), err)
 	}
-	if cerr := f.Cleanup(ctx); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	plog.printf("%s took effect after %s", f.Name(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// heal recovers one fault and waits until the recovery took effect.
+func (e *Experiment) heal(ctx context.Context, in *Injector, f Fault, plog *phaseLog) error {
+	plog.printf("recover %s on %s", f.Name(), f.Target())
+	start := time.Now()
+	if err := in.Recover(ctx, f); err != nil {
 		plog.printf("heal %s failed: %v", f.Name(), err)
 		return fmt.Errorf("heal %s: %w", f.Name(), err)
 	}
 	plog.printf("%s healed after %s", f.Name(), time.Since(start).Round(time.Millisecond))
-	rec.Event(Event{Kind: FaultHealed, Time: time.Now(), Name: f.Name(),
-		Detail: map[string]string{"after": time.Since(start).String()}})
 	return nil
 }
 
