@@ -20,8 +20,10 @@ lint:
 	$(GO) vet ./...
 
 # Pure logic under the race detector (tests that need real servers skip with -short).
+# The scenarios package is left to test-world: its -short run is the fast subset
+# of game days, on a real world.
 test-unit: build
-	$(GO) test -race -short -count=1 ./...
+	$(GO) test -race -short -count=1 $$($(GO) list ./... | grep -v '/scenarios$$')
 
 # Everything, against real Cassandra, memcached, ElasticMQ and toxiproxy.
 test-world: setup

@@ -20,8 +20,9 @@ import (
 
 // memberFaults is the body of a member service's GET/PUT /admin/faults.
 type memberFaults struct {
-	ErrorRate float64 `json:"error_rate"`
-	LatencyMS int     `json:"latency_ms"`
+	ErrorRate        float64 `json:"error_rate"`
+	LatencyMS        int     `json:"latency_ms"`
+	WriteConsistency string  `json:"write_consistency,omitempty"`
 }
 
 // DependencyFault makes member service instances fail a share of user
@@ -29,6 +30,7 @@ type memberFaults struct {
 // through each instance's PUT /admin/faults. Recover sets every instance
 // back to no faults.
 type DependencyFault struct {
+	name    string
 	cluster topology.Cluster
 	target  Target
 	members []topology.Component
@@ -40,7 +42,19 @@ type DependencyFault struct {
 // services of t: all of a region's with Region, a zone's with Zone, or one
 // with Instance. Components of t that are not member services are ignored.
 func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS int) *DependencyFault {
-	f := &DependencyFault{cluster: c, target: t, want: memberFaults{ErrorRate: errorRate, LatencyMS: latencyMS}}
+	return newDependencyFault("dependency-errors", c, t, memberFaults{ErrorRate: errorRate, LatencyMS: latencyMS})
+}
+
+// RemoteWrites makes the member services of t write at consistency cl
+// (QUORUM, EACH_QUORUM) instead of LOCAL_QUORUM: every write then waits for
+// the other regions, a cross-region call on the request path. A broken
+// world: active-active keeps each region's request path local.
+func RemoteWrites(c topology.Cluster, t Target, cl string) *DependencyFault {
+	return newDependencyFault("remote-writes", c, t, memberFaults{WriteConsistency: cl})
+}
+
+func newDependencyFault(name string, c topology.Cluster, t Target, want memberFaults) *DependencyFault {
+	f := &DependencyFault{name: name, cluster: c, target: t, want: want}
 	for _, comp := range t.Components {
 		if comp.Kind == topology.KindMember {
 			f.members = append(f.members, comp)
@@ -50,28 +64,32 @@ func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS
 }
 
 // Name implements Fault.
-func (f *DependencyFault) Name() string { return "dependency-errors" }
+func (f *DependencyFault) Name() string { return f.name }
 
 // Target implements Fault: the member services it changes.
 func (f *DependencyFault) Target() Target { return Target{Components: f.members} }
 
 // Args implements FaultArgs.
 func (f *DependencyFault) Args() map[string]string {
-	return map[string]string{"error_rate": strconv.FormatFloat(f.want.ErrorRate, 'g', -1, 64),
+	args := map[string]string{"error_rate": strconv.FormatFloat(f.want.ErrorRate, 'g', -1, 64),
 		"latency_ms": strconv.Itoa(f.want.LatencyMS), "selected": f.target.String()}
+	if f.want.WriteConsistency != "" {
+		args["write_consistency"] = f.want.WriteConsistency
+	}
+	return args
 }
 
 // Setup implements Fault: there are member services to change and the
 // setting is valid and not empty.
 func (f *DependencyFault) Setup(context.Context) error {
 	if len(f.members) == 0 {
-		return fmt.Errorf("dependency-errors: no member service in %s", f.target)
+		return fmt.Errorf("%s: no member service in %s", f.name, f.target)
 	}
 	if !(f.want.ErrorRate >= 0 && f.want.ErrorRate <= 1) || f.want.LatencyMS < 0 {
-		return fmt.Errorf("dependency-errors: error rate %v must be in [0,1] and latency %d ms >= 0", f.want.ErrorRate, f.want.LatencyMS)
+		return fmt.Errorf("%s: error rate %v must be in [0,1] and latency %d ms >= 0", f.name, f.want.ErrorRate, f.want.LatencyMS)
 	}
 	if f.want == (memberFaults{}) {
-		return errors.New("dependency-errors: an error rate of 0 and no latency inject nothing")
+		return fmt.Errorf("%s: an error rate of 0, no latency and no write consistency inject nothing", f.name)
 	}
 	return nil
 }
@@ -133,6 +151,10 @@ type Evacuation struct {
 	region   string
 	steps    []float64
 	stepWait time.Duration
+	// NoFailover leaves the receiving gateways' failover flag alone: they
+	// then proxy (or redirect) the evacuated region's users back to it. A
+	// broken-world setting: an evacuation that does not really move users.
+	NoFailover bool
 
 	mu        sync.Mutex
 	director  string            // director's base URL
@@ -269,8 +291,10 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 	e.mu.Lock()
 	director := e.director
 	e.mu.Unlock()
-	if err := e.setFailover(ctx, func(string) bool { return true }); err != nil {
-		return err
+	if !e.NoFailover {
+		if err := e.setFailover(ctx, func(string) bool { return true }); err != nil {
+			return err
+		}
 	}
 	for i, s := range e.steps {
 		if i > 0 && e.stepWait > 0 {
@@ -294,6 +318,9 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 // evacuated to the last step and every receiving gateway in failover.
 func (e *Evacuation) WaitInjected(ctx context.Context) error {
 	last := e.steps[len(e.steps)-1]
+	if e.NoFailover {
+		return e.waitState(ctx, fmt.Sprintf("region %s %v evacuated at the director", e.region, last), last, e.failoverBefore)
+	}
 	return e.waitState(ctx, fmt.Sprintf("region %s %v evacuated at the director, other gateways in failover", e.region, last),
 		last, func(string) bool { return true })
 }

@@ -115,6 +115,17 @@ type Recorder struct {
 	w   *bufio.Writer
 	enc *json.Encoder
 	err error
+	// taps see every operation as it is recorded (Watch).
+	taps []func(Op)
+}
+
+// Watch makes f see every operation recorded from now on, on the
+// recording goroutine, after it is written: f must be quick and must not
+// record anything itself.
+func (r *Recorder) Watch(f func(Op)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taps = append(r.taps, f)
 }
 
 // NewRecorder creates (or truncates) a history file.
@@ -136,7 +147,15 @@ func (r *Recorder) write(rec Record) {
 }
 
 // Op records an operation.
-func (r *Recorder) Op(op Op) { r.write(Record{Op: &op}) }
+func (r *Recorder) Op(op Op) {
+	r.write(Record{Op: &op})
+	r.mu.Lock()
+	taps := r.taps
+	r.mu.Unlock()
+	for _, f := range taps {
+		f(op)
+	}
+}
 
 // Event records a timeline event.
 func (r *Recorder) Event(e Event) { r.write(Record{Event: &e}) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -166,6 +167,11 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		plog.close()
 		info.Finished, info.Status, info.Reason = time.Now().UTC(), out.Status, out.Reason
 		info.Results = out.Verdict.Children
+		for _, f := range e.Faults {
+			if fr, ok := f.(interface{ Figures() map[string]float64 }); ok {
+				maps.Copy(info.Figures, fr.Figures())
+			}
+		}
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
 			info.Generator = &g
 		}

@@ -2,23 +2,29 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/topology"
 )
 
-// One real world serves every scenario of the test binary.
-var shared worldtest.Shared
+// One real world, on the default topology every scenario is written for,
+// serves every scenario of the test binary. With -short the world still
+// comes up and the scenarios marked Short run (a fast subset); the others
+// and the broken-world runs need the full run.
+var shared = worldtest.Shared{EvenShort: true}
 
-func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-scenarios", "small") }
+func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-scenarios", "default") }
 
 func env(t *testing.T, name string) *Env {
 	t.Helper()
@@ -28,21 +34,84 @@ func env(t *testing.T, name string) *Env {
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
-func TestSplitBrain(t *testing.T) {
-	e := env(t, "split-brain")
-	splitBrainTimes.Steady, splitBrainTimes.Observe, splitBrainTimes.Converge = 10*time.Second, 15*time.Second, 30*time.Second
-	s, err := Get("split-brain")
+// full skips a test in the -short subset.
+func full(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("not in the -short subset of scenarios")
+	}
+}
+
+// shortOnly checks that a scenario a test runs under -short is marked Short.
+func shortOnly(t *testing.T, name string) {
+	t.Helper()
+	s, err := Get(name)
 	require.NoError(t, err)
-	out, err := s.Run(context.Background(), e)
+	if testing.Short() && !s.Short {
+		t.Fatalf("%s runs under -short but is not marked Short", name)
+	}
+}
+
+// run runs a scenario's run function, logs its checkers, writes its
+// reports, and checks that the world was left whole.
+func run(t *testing.T, e *Env, f func(context.Context, *Env) (*harness.Outcome, error)) (*harness.Outcome, *reports.Report) {
+	t.Helper()
+	out, err := f(context.Background(), e)
 	require.NoError(t, err)
 	for _, r := range out.Verdict.Children {
 		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)
 	}
-	require.Equal(t, "passed", out.Status, out.Reason)
 	r, err := reports.Build(e.Dir)
 	require.NoError(t, err)
 	require.NoError(t, reports.WriteAll(e.Dir, r))
-	for _, f := range []string{"history.jsonl", "run.json", "report.json", "report.md", "junit.xml"} {
+	requireHealed(t, e.Cluster)
+	if out.Status != "passed" {
+		plog, _ := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
+		t.Logf("phases.log:\n%s", plog)
+	}
+	return out, r
+}
+
+// requireHealed: every component runs, every link is enabled and carries
+// no toxic.
+func requireHealed(t *testing.T, c topology.Cluster) {
+	t.Helper()
+	st, err := c.Components(context.Background())
+	require.NoError(t, err)
+	for _, s := range st {
+		require.Equal(t, topology.StateRunning, s.State, "%s was left %s", s.ID, s.State)
+	}
+	proxies, err := toxiclient.NewClient(c.ToxiproxyAPI()).Proxies()
+	require.NoError(t, err)
+	for name, p := range proxies {
+		require.True(t, p.Enabled, "link proxy %s was left disabled", name)
+		toxics, err := p.Toxics()
+		require.NoError(t, err)
+		require.Empty(t, toxics, "link proxy %s was left with toxics", name)
+	}
+}
+
+// requireVerdict finds a checker's result.
+func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want harness.Verdict) harness.Result {
+	t.Helper()
+	for _, r := range out.Verdict.Children {
+		if r.Checker == checker {
+			require.Equal(t, want, r.Valid, "%s: %s", checker, r.Reason)
+			return r
+		}
+	}
+	t.Fatalf("no %s result among %v", checker, out.Verdict.Children)
+	return harness.Result{}
+}
+
+func TestSplitBrain(t *testing.T) {
+	shortOnly(t, "split-brain")
+	e := env(t, "split-brain")
+	p := splitBrain
+	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}
+	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runSplitBrain(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	for _, f := range []string{"history.jsonl", "run.json", "phases.log", "report.json", "report.md", "junit.xml"} {
 		_, err := os.Stat(filepath.Join(e.Dir, f))
 		require.NoError(t, err, "the run left no %s", f)
 	}
@@ -51,9 +120,110 @@ func TestSplitBrain(t *testing.T) {
 	require.NotNil(t, r.Faults[0].TimeToHealS, "the partition time to heal was not measured")
 }
 
+func TestChaosMonkey(t *testing.T) {
+	shortOnly(t, "chaos-monkey")
+	p := chaosMonkey
+	p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
+	out, r := run(t, env(t, "chaos-monkey"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosMonkey(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Len(t, r.Faults, 2, "one kill per interval")
+	for _, f := range r.Faults {
+		require.NotNil(t, f.TimeToHealS, "%s on %s was not seen healed", f.Name, f.Target)
+	}
+}
+
+func TestChaosGorilla(t *testing.T) {
+	full(t)
+	p := chaosGorilla
+	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
+	out, _ := run(t, env(t, "chaos-gorilla"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+}
+
+func TestChaosKong(t *testing.T) {
+	shortOnly(t, "chaos-kong")
+	p := chaosKong
+	p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
+	out, r := run(t, env(t, "chaos-kong"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	steps := 0
+	for _, ev := range r.Traffic {
+		if ev.Name == "evacuate" {
+			steps++
+		}
+	}
+	require.Equal(t, len(p.Steps), steps, "every evacuation step is on the timeline")
+}
+
+func TestLatencyMonkey(t *testing.T) {
+	full(t)
+	p := latencyMonkey
+	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}
+	out, _ := run(t, env(t, "latency-monkey"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+}
+
+func TestThunderingHerd(t *testing.T) {
+	shortOnly(t, "thundering-herd")
+	p := thunderingHerd
+	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
+	out, _ := run(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	requireVerdict(t, out, "shedding", harness.VerdictValid)
+}
+
+func TestMisrouted(t *testing.T) {
+	shortOnly(t, "misrouted")
+	p := misrouted
+	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
+	out, _ := run(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	res := requireVerdict(t, out, "home-routing", harness.VerdictValid)
+	for _, path := range []string{"proxied", "redirected", "failover"} {
+		require.Positive(t, res.Figures[path], "no misrouted request went the %s way", path)
+	}
+}
+
+// Broken worlds: each scenario fails, with a clear reason, when its key
+// protection is switched off.
+
+func TestSplitBrainWithRemoteWritesFails(t *testing.T) {
+	full(t)
+	p := splitBrain
+	p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
+	out, _ := run(t, env(t, "split-brain-remote-writes"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+		return runSplitBrain(ctx, e, p)
+	})
+	require.Equal(t, "failed", out.Status, "a split with a cross-region call on every write passed")
+	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+}
+
+func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
+	full(t)
+	p := thunderingHerd
+	p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
+	out, _ := run(t, env(t, "thundering-herd-no-shedding"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+		return runThunderingHerd(ctx, e, p)
+	})
+	require.Equal(t, "failed", out.Status, "a herd with shedding off passed")
+	r := requireVerdict(t, out, "shedding", harness.VerdictInvalid)
+	require.Contains(t, r.Reason, "data tier peak")
+}
+
+func TestChaosKongWithoutFailoverFails(t *testing.T) {
+	full(t)
+	p := chaosKong
+	p.Times, p.StepWait = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 3*time.Second
+	p.NoFailover, p.Degrade = true, 0.5
+	out, _ := run(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
+	require.Equal(t, "failed", out.Status, "evacuating a failing region without failover passed")
+	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+}
+
 // The no-op fault paired with an expectation of harm must fail: proof that
 // the checkers can fail against the real world.
 func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
+	full(t)
 	e := env(t, "noop")
 	director, err := directorURL(context.Background(), e.Cluster)
 	require.NoError(t, err)
@@ -67,4 +237,64 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	out, err := x.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, "failed", out.Status, "a harmless run passed a check that expected harm")
+}
+
+func TestRealLifeFailover(t *testing.T) {
+	full(t)
+	p := realLifeFailover
+	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}
+	e := env(t, "real-life-failover")
+	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runRealLifeFailover(ctx, e, p) })
+	require.Equal(t, "passed", out.Status, out.Reason)
+	for _, f := range []string{"failover.detection_s", "failover.decision_s", "failover.shift_s"} {
+		require.Contains(t, r.Figures, f, "the run did not measure %s", f)
+	}
+	require.GreaterOrEqual(t, r.Figures["failover.decision_s"], p.Confirm.Seconds(), "decided before the signal held")
+}
+
+func TestRealLifeFailoverWithoutEvacuationFails(t *testing.T) {
+	full(t)
+	p := realLifeFailover
+	p.Times, p.NoEvacuate = Times{Steady: 8 * time.Second, Observe: 12 * time.Second, Converge: 8 * time.Second}, true
+	out, _ := run(t, env(t, "real-life-failover-no-evacuation"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+		return runRealLifeFailover(ctx, e, p)
+	})
+	require.Equal(t, "failed", out.Status, "a degraded region that was never evacuated passed")
+	r := requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	require.Contains(t, r.Reason, "observe")
+}
+
+// setReplication sets the keyspace's replication factor in one region
+// (ALTER KEYSPACE), keeping the others at the spec's.
+func setReplication(t *testing.T, c topology.Cluster, region string, rf int) {
+	t.Helper()
+	spec := c.Spec()
+	s, err := topology.RegionSession(c, spec.RegionNames()[0], spec.Cassandra.Keyspace)
+	require.NoError(t, err)
+	defer topology.CloseSession(s)
+	repl := "'class': 'NetworkTopologyStrategy'"
+	for _, r := range spec.RegionNames() {
+		n := spec.Cassandra.ReplicationFactor
+		if r == region {
+			n = rf
+		}
+		repl += fmt.Sprintf(", '%s': %d", r, n)
+	}
+	require.NoError(t, s.Query(fmt.Sprintf("ALTER KEYSPACE %s WITH replication = {%s}", spec.Cassandra.Keyspace, repl)).Exec())
+}
+
+// Chaos Gorilla with one replica per region: a zone's death takes the
+// keys whose only replica lived there. It runs last: the data written
+// while RF was 1 has one replica in the region until a repair.
+func TestChaosGorillaWithRF1Fails(t *testing.T) {
+	full(t)
+	e := env(t, "chaos-gorilla-rf1")
+	region := e.Cluster.Spec().RegionNames()[0]
+	setReplication(t, e.Cluster, region, 1)
+	t.Cleanup(func() { setReplication(t, e.Cluster, region, e.Cluster.Spec().Cassandra.ReplicationFactor) })
+	p := chaosGorilla
+	p.Times = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
+	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
+	require.Equal(t, "failed", out.Status, "a zone outage with RF 1 passed")
+	requireVerdict(t, out, "availability", harness.VerdictInvalid)
 }

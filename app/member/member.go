@@ -73,6 +73,21 @@ type Service struct {
 type Faults struct {
 	ErrorRate float64 `json:"error_rate"` // share of user requests answered 503
 	LatencyMS int     `json:"latency_ms"` // added to user requests
+	// WriteConsistency replaces LOCAL_QUORUM on writes: QUORUM or
+	// EACH_QUORUM make every write wait for the other regions' replicas, a
+	// cross-region call on the request path (the design mistake
+	// active-active avoids).
+	WriteConsistency string `json:"write_consistency,omitempty"`
+}
+
+// writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
+func (s *Service) writeCL() gocql.Consistency {
+	if f := s.faults.Load(); f.WriteConsistency != "" {
+		if cl, err := gocql.ParseConsistencyWrapper(f.WriteConsistency); err == nil {
+			return cl
+		}
+	}
+	return gocql.LocalQuorum
 }
 
 // Stats counts what the service did.
@@ -177,8 +192,14 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("PUT /admin/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
 		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 || f.LatencyMS < 0 {
-			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0}`, http.StatusBadRequest)
+			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0, "write_consistency": "QUORUM" (optional)}`, http.StatusBadRequest)
 			return
+		}
+		if f.WriteConsistency != "" {
+			if _, err := gocql.ParseConsistencyWrapper(f.WriteConsistency); err != nil {
+				http.Error(w, "faults: write_consistency: "+err.Error(), http.StatusBadRequest)
+				return
+			}
 		}
 		s.faults.Store(&f)
 		writeJSON(w, http.StatusOK, f)
@@ -306,7 +327,7 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
 	if err := s.session.Query(`INSERT INTO profiles (member, name, plan) VALUES (?, ?, ?) USING TIMESTAMP ?`,
-		id, p.Name, p.Plan, p.Version).Consistency(gocql.LocalQuorum).ExecContext(ctx); err != nil {
+		id, p.Name, p.Plan, p.Version).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
 		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
 	}
 	s.fill(profileKey(id), p.Version, p)
@@ -351,7 +372,7 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
 	if err := s.session.Query(`INSERT INTO history (member, at, title) VALUES (?, ?, ?) USING TIMESTAMP ?`,
-		id, e.At, e.Title, e.At).Consistency(gocql.LocalQuorum).ExecContext(ctx); err != nil {
+		id, e.At, e.Title, e.At).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
 		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
 	}
 	// The cached list is now short of this entry: tombstone it here and elsewhere.

@@ -83,13 +83,16 @@ func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
 type Shared struct {
 	World *local.World
 	Err   error
+	// EvenShort brings the world up under -short too (a package whose
+	// -short tests are a fast subset of real-world tests).
+	EvenShort bool
 }
 
 // RunShared brings a world of the profile up (unless -short), runs the
 // tests, takes the world down, fails when a process outlived it, and exits.
 func RunShared(m *testing.M, s *Shared, name, profile string) {
 	flag.Parse()
-	if testing.Short() {
+	if testing.Short() && !s.EvenShort {
 		os.Exit(m.Run())
 	}
 	home, err := os.MkdirTemp("", "kong-"+name+"-")
@@ -149,7 +152,7 @@ func holdForDebugging(w *local.World, name, home string) {
 // world did not come up.
 func (s *Shared) Get(t *testing.T) *local.World {
 	t.Helper()
-	if testing.Short() {
+	if testing.Short() && !s.EvenShort {
 		t.Skip("needs the real world; skipped with -short")
 	}
 	require.NoError(t, s.Err, "the world did not come up")

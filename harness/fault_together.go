@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// Combined is several faults injected and recovered as one: set up and
+// injected in order, recovered in reverse order (the misrouting of a geo
+// together with the receiving gateway's mode, say). Every step runs on every
+// part even when one fails, so that a partial injection is undone whole.
+type Combined struct {
+	name  string
+	parts []Fault
+}
+
+// Together combines faults under one name.
+func Together(name string, parts ...Fault) *Combined { return &Combined{name: name, parts: parts} }
+
+// Name implements Fault.
+func (c *Combined) Name() string { return c.name }
+
+// Target implements Fault: the union of the parts' targets.
+func (c *Combined) Target() Target {
+	var t Target
+	for _, p := range c.parts {
+		pt := p.Target()
+		t.Components = append(t.Components, pt.Components...)
+		t.Links = append(t.Links, pt.Links...)
+		t.Regions = append(t.Regions, pt.Regions...)
+	}
+	return t
+}
+
+// Args implements FaultArgs: the parts' names and arguments.
+func (c *Combined) Args() map[string]string {
+	out := map[string]string{}
+	var names []string
+	for _, p := range c.parts {
+		names = append(names, p.Name())
+		if a, ok := p.(FaultArgs); ok {
+			for k, v := range a.Args() {
+				out[p.Name()+"."+k] = v
+			}
+		}
+	}
+	out["parts"] = strings.Join(names, ",")
+	return out
+}
+
+func (c *Combined) useHistory(rec *Recorder, phase func() string) {
+	for _, p := range c.parts {
+		if u, ok := p.(historyUser); ok {
+			u.useHistory(rec, phase)
+		}
+	}
+}
+
+func (c *Combined) reportSteps(f func(Event)) {
+	for _, p := range c.parts {
+		if s, ok := p.(stepReporter); ok {
+			s.reportSteps(f)
+		}
+	}
+}
+
+func (c *Combined) each(reverse bool, step func(Fault) error) error {
+	var errs []error
+	for i := range c.parts {
+		p := c.parts[i]
+		if reverse {
+			p = c.parts[len(c.parts)-1-i]
+		}
+		errs = append(errs, step(p))
+	}
+	return errors.Join(errs...)
+}
+
+// Setup implements Fault.
+func (c *Combined) Setup(ctx context.Context) error {
+	return c.each(false, func(f Fault) error { return f.Setup(ctx) })
+}
+
+// Inject implements Fault.
+func (c *Combined) Inject(ctx context.Context) error {
+	return c.each(false, func(f Fault) error { return f.Inject(ctx) })
+}
+
+// WaitInjected implements Fault.
+func (c *Combined) WaitInjected(ctx context.Context) error {
+	return c.each(false, func(f Fault) error { return f.WaitInjected(ctx) })
+}
+
+// Recover implements Fault.
+func (c *Combined) Recover(ctx context.Context) error {
+	return c.each(true, func(f Fault) error { return f.Recover(ctx) })
+}
+
+// WaitRecovered implements Fault.
+func (c *Combined) WaitRecovered(ctx context.Context) error {
+	return c.each(true, func(f Fault) error { return f.WaitRecovered(ctx) })
+}
+
+// Cleanup implements Fault.
+func (c *Combined) Cleanup(ctx context.Context) error {
+	return c.each(true, func(f Fault) error { return f.Cleanup(ctx) })
+}
+

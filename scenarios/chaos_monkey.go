@@ -1,0 +1,60 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/topology"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "chaos-monkey",
+		Description: chaosMonkeyDescription,
+		Profile:     "default",
+		Timeout:     20 * time.Minute,
+		Short:       true,
+		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runChaosMonkey(ctx, env, chaosMonkey) },
+	})
+}
+
+const chaosMonkeyDescription = "kill random member-service instances and Cassandra nodes of one region, one at a time at intervals, " +
+	"under steady load: each region stays at 99.9% availability and no acknowledged write is lost"
+
+// chaosMonkeyPlan is what the chaos-monkey scenario does; tests change it.
+type chaosMonkeyPlan struct {
+	Times
+	Kills    int
+	Interval time.Duration
+	SLO      float64
+}
+
+var chaosMonkey = chaosMonkeyPlan{
+	Times: Times{Steady: 20 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second},
+	Kills: 3, Interval: 15 * time.Second, SLO: 0.999,
+}
+
+func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "chaos-monkey", 2)
+	if err != nil {
+		return nil, err
+	}
+	e, err := experiment(ctx, env, "chaos-monkey", chaosMonkeyDescription, p.Times, 40)
+	if err != nil {
+		return nil, err
+	}
+	victims, err := pickInstances(ctx, env.Cluster, regions[0], []string{topology.KindMember, topology.KindCassandra}, p.Kills, env.Seed)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range victims {
+		e.Faults = append(e.Faults, harness.KillInstance(env.Cluster, harness.Target{Components: []topology.Component{v}}))
+	}
+	e.Interval = p.Interval
+	e.Checkers = []harness.Checker{
+		&harness.Availability{SLO: p.SLO},
+		&harness.LostWrites{Regions: regions},
+	}
+	return e.Run(ctx)
+}

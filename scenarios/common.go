@@ -1,0 +1,90 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/topology"
+)
+
+// Times are the durations of a scenario's timed phases; the Go tests
+// shorten them.
+type Times struct{ Steady, Observe, Converge time.Duration }
+
+// experiment is the part every scenario shares: the run's identity and
+// artifacts, a steady workload through the director from every region's
+// members, the read-back verifier, a stop condition, and the cluster whose
+// logs a failed run keeps.
+func experiment(ctx context.Context, env *Env, name, description string, t Times, rate float64) (*harness.Experiment, error) {
+	director, err := directorURL(ctx, env.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	regions := env.Cluster.Spec().RegionNames()
+	return &harness.Experiment{
+		Name: name, Description: description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
+		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(rate), Members: 200},
+		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
+		Stop:     []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
+		Verify:   harness.ReadBack(env.Cluster, filepath.Join(env.Dir, "history.jsonl"), 16),
+	}, nil
+}
+
+// needRegions fails a scenario on a world with fewer than n regions.
+func needRegions(c topology.Cluster, name string, n int) ([]string, error) {
+	regions := c.Spec().RegionNames()
+	if len(regions) < n {
+		return nil, fmt.Errorf("%s needs %d regions; world %s has %v (use --profile default)", name, n, c.Name(), regions)
+	}
+	return regions, nil
+}
+
+// pickInstances draws n components of the given kinds in region, from a
+// source seeded with seed: the same seed picks the same instances of the
+// same world. An instance may be drawn again after it was restarted.
+func pickInstances(ctx context.Context, c topology.Cluster, region string, kinds []string, n int, seed int64) ([]topology.Component, error) {
+	st, err := c.Components(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cands []topology.Component
+	for _, s := range st {
+		if s.Region == region && slices.Contains(kinds, s.Kind) {
+			cands = append(cands, s.Component)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("region %s of world %s has no %v to pick from", region, c.Name(), kinds)
+	}
+	slices.SortFunc(cands, func(a, b topology.Component) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6b6f6e67))
+	out := make([]topology.Component, n)
+	for i := range out {
+		out[i] = cands[rng.IntN(len(cands))]
+	}
+	return out, nil
+}
+
+// zoneTarget selects every component of one zone.
+func zoneTarget(ctx context.Context, c topology.Cluster, region, zone string) (harness.Target, error) {
+	return harness.Zone(region, zone).Select(ctx, c)
+}
+
+// regionTarget selects every component of a region.
+func regionTarget(ctx context.Context, c topology.Cluster, region string) (harness.Target, error) {
+	return harness.Region(region).Select(ctx, c)
+}

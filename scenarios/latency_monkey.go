@@ -1,0 +1,76 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "latency-monkey",
+		Description: latencyMonkeyDescription,
+		Profile:     "default",
+		Timeout:     15 * time.Minute,
+		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, env, latencyMonkey) },
+	})
+}
+
+const latencyMonkeyDescription = "latency and jitter on some of the cross-region Cassandra and SQS connections, and errors and " +
+	"latency on some of one region's member-service requests: nothing cascades, p99 stays within the configured timeouts, " +
+	"errors stay within the budget"
+
+type latencyMonkeyPlan struct {
+	Times
+	// Link latency and jitter on a share (Toxicity) of the cross-region
+	// connections.
+	Latency, Jitter time.Duration
+	Toxicity        float64
+	// ErrorRate and DependencyLatency of the member services of the first
+	// region.
+	ErrorRate         float64
+	DependencyLatency time.Duration
+	// Budget is the least availability; P99 the bound of every phase's p99
+	// (the gateway's member timeout, 2 s, plus the director's answer).
+	Budget float64
+	P99    time.Duration
+}
+
+var latencyMonkey = latencyMonkeyPlan{
+	Times:   Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 20 * time.Second},
+	Latency: 150 * time.Millisecond, Jitter: 100 * time.Millisecond, Toxicity: 0.5,
+	ErrorRate: 0.01, DependencyLatency: 50 * time.Millisecond,
+	Budget: 0.98, P99: 2500 * time.Millisecond,
+}
+
+func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "latency-monkey", 2)
+	if err != nil {
+		return nil, err
+	}
+	e, err := experiment(ctx, env, "latency-monkey", latencyMonkeyDescription, p.Times, 40)
+	if err != nil {
+		return nil, err
+	}
+	links, err := harness.Between(regions[0], regions[1]).Select(ctx, env.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	members, err := regionTarget(ctx, env.Cluster, regions[0])
+	if err != nil {
+		return nil, err
+	}
+	jitter := harness.JitterToxic(p.Latency, p.Jitter)
+	jitter.Toxicity, jitter.Stream = p.Toxicity, harness.BothStreams
+	e.Faults = []harness.Fault{harness.Together("latency-monkey",
+		harness.LinkToxic(env.Cluster, links, jitter),
+		harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.DependencyLatency.Milliseconds())),
+	)}
+	e.Checkers = []harness.Checker{
+		&harness.Availability{SLO: p.Budget},
+		&harness.Latency{Factor: 1, Floor: p.P99},
+		&harness.LostWrites{Regions: regions},
+	}
+	return e.Run(ctx)
+}

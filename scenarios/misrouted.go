@@ -1,0 +1,69 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "misrouted",
+		Description: misroutedDescription,
+		Profile:     "default",
+		Timeout:     15 * time.Minute,
+		Short:       true,
+		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runMisrouted(ctx, env, misrouted) },
+	})
+}
+
+const misroutedDescription = "the director sends one region's members to the other region, whose gateway runs in isthmus, then " +
+	"redirect, then failover mode: every request is answered by the member's home region unless in failover, and says how"
+
+type misroutedPlan struct {
+	Times
+	// Each mode is held this long.
+	Interval time.Duration
+	// Settings are the receiving gateway's settings for each round.
+	Rounds []misroutedRound
+}
+
+type misroutedRound struct {
+	Name     string
+	Settings harness.GatewaySettings
+}
+
+var misrouted = misroutedPlan{
+	Times:    Times{Steady: 15 * time.Second, Observe: 5 * time.Second, Converge: 15 * time.Second},
+	Interval: 15 * time.Second,
+	Rounds: []misroutedRound{
+		{"isthmus", harness.GatewaySettings{Mode: harness.Ptr("isthmus"), Failover: harness.Ptr(false)}},
+		{"redirect", harness.GatewaySettings{Mode: harness.Ptr("redirect"), Failover: harness.Ptr(false)}},
+		{"failover", harness.GatewaySettings{Failover: harness.Ptr(true)}},
+	},
+}
+
+func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "misrouted", 2)
+	if err != nil {
+		return nil, err
+	}
+	e, err := experiment(ctx, env, "misrouted", misroutedDescription, p.Times, 40)
+	if err != nil {
+		return nil, err
+	}
+	// regions[1]'s members are sent to regions[0].
+	for _, r := range p.Rounds {
+		e.Faults = append(e.Faults, harness.Together("misrouted-"+r.Name,
+			harness.ChangeGateways(env.Cluster, regions[:1], r.Settings),
+			harness.MisrouteGeo(env.Cluster, regions[1], regions[0])))
+	}
+	e.Interval = p.Interval
+	e.Checkers = []harness.Checker{
+		&harness.HomeRouting{MinMisrouted: 20},
+		&harness.Availability{SLO: 0.99},
+		&harness.LostWrites{Regions: regions},
+	}
+	return e.Run(ctx)
+}

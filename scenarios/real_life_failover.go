@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "real-life-failover",
+		Description: realLifeFailoverDescription,
+		Profile:     "default",
+		Timeout:     15 * time.Minute,
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runRealLifeFailover(ctx, env, realLifeFailover)
+		},
+	})
+}
+
+const realLifeFailoverDescription = "one region's member services degrade (errors and latency on most requests); the harness " +
+	"detects it from the users' error rate, evacuates the region, and restores it after the fault is healed: users are served " +
+	"again once the traffic has moved; detection, decision and shift times are measured"
+
+type realLifeFailoverPlan struct {
+	Times
+	ErrorRate float64
+	Latency   time.Duration
+	Threshold float64
+	Confirm   time.Duration
+	// NoEvacuate keeps the automation from evacuating (a broken world).
+	NoEvacuate bool
+}
+
+var realLifeFailover = realLifeFailoverPlan{
+	Times:     Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 20 * time.Second},
+	ErrorRate: 0.8, Latency: 200 * time.Millisecond, Threshold: 0.3, Confirm: 2 * time.Second,
+}
+
+func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "real-life-failover", 2)
+	if err != nil {
+		return nil, err
+	}
+	e, err := experiment(ctx, env, "real-life-failover", realLifeFailoverDescription, p.Times, 40)
+	if err != nil {
+		return nil, err
+	}
+	members, err := regionTarget(ctx, env.Cluster, regions[0])
+	if err != nil {
+		return nil, err
+	}
+	e.Faults = []harness.Fault{&harness.SignalFailover{
+		Degrade:   harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.Latency.Milliseconds())),
+		Evac:      harness.EvacuateRegion(env.Cluster, regions[0], []float64{0.5, 1}, 2*time.Second),
+		Region:    regions[0],
+		Threshold: p.Threshold, Window: 3 * time.Second, MinOps: 10, Confirm: p.Confirm,
+		NoEvacuate: p.NoEvacuate,
+	}}
+	// The degradation hurts until the evacuation moved the users: the
+	// inject phase (detection and shift) is measured, not judged; once
+	// the users moved, they must be served.
+	e.Stop = nil
+	e.Checkers = []harness.Checker{
+		&harness.Availability{SLO: 0.99, PhaseSLO: map[string]float64{harness.PhaseInject: 0}},
+		&harness.LostWrites{Regions: regions},
+	}
+	return e.Run(ctx)
+}

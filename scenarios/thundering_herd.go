@@ -1,0 +1,64 @@
+package scenarios
+
+import (
+	"context"
+	"time"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "thundering-herd",
+		Description: thunderingHerdDescription,
+		Profile:     "default",
+		Timeout:     15 * time.Minute,
+		Short:       true,
+		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, env, thunderingHerd) },
+	})
+}
+
+const thunderingHerdDescription = "a surge of new members at several times a region's maximum traffic level, with its caches flushed: " +
+	"the gateway sheds the excess fast, the data tier's request rate stays under its bound, the region recovers"
+
+type thunderingHerdPlan struct {
+	Times
+	// Capacity is the region's maximum traffic level (the gateway's
+	// max_rps); Surge multiplies it; 0 Capacity switches shedding off (a
+	// broken world).
+	Capacity int
+	Surge    float64
+	// Bound is the data tier's request rate bound, per second.
+	Bound float64
+}
+
+var thunderingHerd = thunderingHerdPlan{
+	Times:    Times{Steady: 15 * time.Second, Observe: 20 * time.Second, Converge: 20 * time.Second},
+	Capacity: 60, Surge: 4, Bound: 90,
+}
+
+func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "thundering-herd", 2)
+	if err != nil {
+		return nil, err
+	}
+	e, err := experiment(ctx, env, "thundering-herd", thunderingHerdDescription, p.Times, 40)
+	if err != nil {
+		return nil, err
+	}
+	rate := p.Surge * float64(max(p.Capacity, 60))
+	surge := harness.SurgeRegion(env.Cluster, regions[0], harness.WorkloadConfig{
+		Pacer: harness.Constant(rate), Members: 3000, Seed: uint64(env.Seed) + 1,
+		Mix: harness.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
+	}, true)
+	e.Faults = []harness.Fault{
+		harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MaxRPS: harness.Ptr(p.Capacity)}),
+		surge,
+	}
+	e.Checkers = []harness.Checker{
+		&harness.Shedding{MaxShedLatency: 100 * time.Millisecond, MaxDataTierRate: p.Bound},
+		&harness.Availability{SLO: 0.99, AllowShed: true},
+		&harness.LostWrites{Regions: regions},
+	}
+	return e.Run(ctx)
+}
