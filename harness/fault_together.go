@@ -106,4 +106,3 @@ func (c *Combined) WaitRecovered(ctx context.Context) error {
 func (c *Combined) Cleanup(ctx context.Context) error {
 	return c.each(true, func(f Fault) error { return f.Cleanup(ctx) })
 }
-

@@ -14,7 +14,9 @@ func init() {
 		Description: chaosGorillaDescription,
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
-		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, env, chaosGorilla) },
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runChaosGorilla(ctx, env, chaosGorilla)
+		},
 	})
 }
 

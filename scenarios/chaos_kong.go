@@ -14,7 +14,9 @@ func init() {
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
 		Short:       true,
-		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runChaosKong(ctx, env, chaosKong) },
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runChaosKong(ctx, env, chaosKong)
+		},
 	})
 }
 

@@ -15,7 +15,9 @@ func init() {
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
 		Short:       true,
-		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runChaosMonkey(ctx, env, chaosMonkey) },
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runChaosMonkey(ctx, env, chaosMonkey)
+		},
 	})
 }
 

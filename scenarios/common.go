@@ -31,8 +31,8 @@ func experiment(ctx context.Context, env *Env, name, description string, t Times
 		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
 		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
-		Stop:     []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
-		Verify:   harness.ReadBack(env.Cluster, filepath.Join(env.Dir, "history.jsonl"), 16),
+		Stop:   []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
+		Verify: harness.ReadBack(env.Cluster, filepath.Join(env.Dir, "history.jsonl"), 16),
 	}, nil
 }
 

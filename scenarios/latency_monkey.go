@@ -13,7 +13,9 @@ func init() {
 		Description: latencyMonkeyDescription,
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
-		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, env, latencyMonkey) },
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runLatencyMonkey(ctx, env, latencyMonkey)
+		},
 	})
 }
 

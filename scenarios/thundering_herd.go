@@ -14,7 +14,9 @@ func init() {
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
 		Short:       true,
-		Run:         func(ctx context.Context, env *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, env, thunderingHerd) },
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return runThunderingHerd(ctx, env, thunderingHerd)
+		},
 	})
 }
 
