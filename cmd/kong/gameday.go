@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -22,6 +23,8 @@ func newGameday() *cobra.Command {
 	var names, out string
 	var seed uint64
 	var keep bool
+	var progress string
+	var sched scheduleFlags
 	cmd := &cobra.Command{
 		Use:   "gameday",
 		Short: "Run a game day: bring the world up if none is running, run the scenarios, write every report",
@@ -29,7 +32,12 @@ func newGameday() *cobra.Command {
 writing its artifacts and reports (report.json, report.md, junit.xml) into its own folder under --out,
 and an index.md that lists every run found there with its verdict. When no world is up, one is brought up
 from --profile and taken down at the end (unless --keep, or KONG_KEEP=1 and a scenario did not hold). The
-exit status says whether everything held.`,
+exit status says whether everything held.
+
+With --every or --cron it keeps running as a scheduled game day: each round runs the scenarios and adds
+its runs to --out, and the world stays up between rounds. Ctrl-C or SIGTERM stops it (a scenario in
+progress is aborted, its faults healed and its reports written first). The exit status then says whether
+the last round held.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			world, home := worldFlag(cmd), homeFlag(cmd)
 			var chosen []scenarios.Spec
@@ -47,10 +55,27 @@ exit status says whether everything held.`,
 			if len(chosen) == 0 {
 				return errors.New("no scenarios to run")
 			}
-			if !cmd.Flags().Changed("seed") {
+			sched.everySet, sched.cronSet = cmd.Flags().Changed("every"), cmd.Flags().Changed("cron")
+			schedule, err := sched.parse(time.Now())
+			if err != nil {
+				return err
+			}
+			suite := make([]string, len(chosen))
+			for k, sp := range chosen {
+				suite[k] = sp.Name
+			}
+			view, err := newProgressView(cmd.OutOrStdout(), progress, suite, nil)
+			if err != nil {
+				return err
+			}
+			ctx, stop := interruptContext(cmd.Context(), cmd.OutOrStdout())
+			defer stop()
+			seedGiven := cmd.Flags().Changed("seed")
+			if !seedGiven {
 				seed = rand.Uint64() >> 1
 			}
 			var failed []string
+			ownWorld := false
 			cluster, err := local.Attach(home, world)
 			if err != nil {
 				spec, serr := sf.load()
@@ -76,33 +101,45 @@ exit status says whether everything held.`,
 				if cluster, err = local.Attach(home, world); err != nil {
 					return err
 				}
+				ownWorld = true
 			}
-			for i, s := range chosen {
-				fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
-				outcome, dir, err := runScenario(cmd.Context(), cmd, s, cluster, out, int64(seed))
-				switch {
-				case err != nil:
-					failed = append(failed, s.Name)
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
-				case outcome.Status != "passed":
-					failed = append(failed, s.Name)
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.md"))
-				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.md"))
+			if schedule == nil {
+				view.past = pastDurations(out)
+				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				if len(failed) > 0 {
+					return fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
 				}
-				if cmd.Context().Err() != nil {
-					break
+				fmt.Fprintf(cmd.OutOrStdout(), "game day: all %d scenarios held\n", len(chosen))
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %s; world %s stays up between rounds; runs and index in %s\n", schedule, world, out)
+			ran, held := runRounds(ctx, schedule, sched.rounds, wallClock{}, cmd.OutOrStdout(), func(ctx context.Context, n int) bool {
+				if n > 1 && !seedGiven {
+					seed = rand.Uint64() >> 1
 				}
+				c, err := worldForRound(cmd, world, home, sf, ownWorld)
+				if err != nil {
+					failed = []string{"world: " + err.Error()}
+					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
+					return false
+				}
+				cluster = c
+				view.past = pastDurations(out)
+				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				if len(failed) > 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %d of %d scenarios did not hold: %s\n", n, len(failed), len(chosen), strings.Join(failed, ", "))
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "round %d: all %d scenarios held\n", n, len(chosen))
+				}
+				return len(failed) == 0
+			})
+			switch {
+			case ran == 0:
+				return errors.New("scheduled game day: stopped before its first round")
+			case !held:
+				return fmt.Errorf("scheduled game day: the last of %d rounds did not hold: %s", ran, strings.Join(failed, ", "))
 			}
-			if err := writeIndex(out); err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "index:", err)
-			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s\n", filepath.Join(out, "index.md"))
-			}
-			if len(failed) > 0 {
-				return fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "game day: all %d scenarios held\n", len(chosen))
+			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %d rounds ran, the last one held\n", ran)
 			return nil
 		},
 	}
@@ -111,7 +148,42 @@ exit status says whether everything held.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep a world this game day brought up")
+	registerProgressFlag(cmd, &progress)
+	cmd.Flags().DurationVar(&sched.every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
+	cmd.Flags().StringVar(&sched.cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
+	cmd.Flags().IntVar(&sched.rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
 	return cmd
+}
+
+// runSuite runs the scenarios one after the other on cluster, then writes
+// the index of runs, and returns the scenarios that did not hold. Once ctx
+// ends (Ctrl-C), the scenario in progress is aborted and healed, and no
+// other starts.
+func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster *local.Remote, out string, seed uint64, view *progressView) (failed []string) {
+	for i, s := range chosen {
+		fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
+		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed))
+		view.end()
+		switch {
+		case err != nil:
+			failed = append(failed, s.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
+		case outcome.Status != "passed":
+			failed = append(failed, s.Name)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.md"))
+		default:
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.md"))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := writeIndex(out); err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "index:", err)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s\n", filepath.Join(out, "index.md"))
+	}
+	return failed
 }
 
 // writeIndex lists every run under out, newest first, with its verdict.

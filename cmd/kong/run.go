@@ -43,13 +43,17 @@ func newList() *cobra.Command {
 
 func newRun() *cobra.Command {
 	var seed uint64
-	var out string
+	var out, progress string
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
 		Short: "Run one game-day scenario against a world that is up (kong up), and write its report",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := scenarios.Get(args[0])
+			if err != nil {
+				return err
+			}
+			view, err := newProgressView(cmd.OutOrStdout(), progress, []string{spec.Name}, nil)
 			if err != nil {
 				return err
 			}
@@ -61,7 +65,8 @@ func newRun() *cobra.Command {
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
-			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, int64(seed))
+			outcome, dir, err := runScenario(view.scenario(cmd.Context(), 0), cmd, spec, cluster, out, int64(seed))
+			view.end()
 			if err != nil {
 				return err
 			}
@@ -74,6 +79,7 @@ func newRun() *cobra.Command {
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
+	registerProgressFlag(cmd, &progress)
 	return cmd
 }
 

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// How a run shows its progress (--progress).
+const (
+	progressAuto  = "auto"  // a bar on a terminal, lines otherwise
+	progressBar   = "bar"   // a bar redrawn in place
+	progressLines = "lines" // a line on every phase change and every few seconds (CI logs)
+	progressOff   = "off"
+)
+
+// progressLineEvery is how often progress lines are printed within a phase.
+const progressLineEvery = 5 * time.Second
+
+// registerProgressFlag adds --progress to cmd.
+func registerProgressFlag(cmd *cobra.Command, mode *string) {
+	cmd.Flags().StringVar(mode, "progress", progressAuto,
+		"how to show progress: auto (a bar on a terminal, else a line every 5 s and on each phase change), bar, lines, off")
+}
+
+// progressMode resolves --progress for the writer w.
+func progressMode(mode string, w io.Writer) (string, error) {
+	switch mode {
+	case progressBar, progressLines, progressOff:
+		return mode, nil
+	case progressAuto, "":
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return progressBar, nil
+		}
+		return progressLines, nil
+	}
+	return "", fmt.Errorf("--progress %q: use one of auto, bar, lines, off", mode)
+}
+
+// progressView shows the progress of a suite of scenarios (one for kong
+// run): which scenario, its phase, live request and error rates, and the
+// time left of the scenario and of the suite.
+type progressView struct {
+	w     io.Writer
+	mode  string
+	every time.Duration
+	suite []string
+	// past is how long each scenario took when it last ran to the end.
+	past map[string]time.Duration
+
+	mu        sync.Mutex
+	index     int // 0-based position in suite
+	bar       *progressbar.ProgressBar
+	lastLine  time.Time
+	lastPhase string
+	stopping  bool
+}
+
+func newProgressView(w io.Writer, mode string, suite []string, past map[string]time.Duration) (*progressView, error) {
+	m, err := progressMode(mode, w)
+	if err != nil {
+		return nil, err
+	}
+	return &progressView{w: w, mode: m, every: progressLineEvery, suite: suite, past: past}, nil
+}
+
+// scenario returns ctx with the view listening to the runs of the i-th
+// scenario of the suite.
+func (v *progressView) scenario(ctx context.Context, i int) context.Context {
+	v.mu.Lock()
+	v.index, v.lastLine, v.lastPhase, v.stopping = i, time.Time{}, "", false
+	v.mu.Unlock()
+	if v.mode == progressOff {
+		return ctx
+	}
+	return harness.WithProgress(ctx, v.report)
+}
+
+// report shows one Progress of the current scenario.
+func (v *progressView) report(p harness.Progress) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	suiteLeft, known := v.suiteLeft(p)
+	line := progressLine(p, v.index, len(v.suite), suiteLeft, known)
+	switch v.mode {
+	case progressBar:
+		if p.Done {
+			v.closeBar()
+			return
+		}
+		if v.bar == nil {
+			v.bar = progressbar.NewOptions(max(1, int(p.Plan.Total().Seconds())),
+				progressbar.OptionSetWriter(v.w), progressbar.OptionSetWidth(20),
+				progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionSetPredictTime(false),
+				progressbar.OptionSetElapsedTime(false), progressbar.OptionClearOnFinish())
+		}
+		v.bar.Describe(line)
+		_ = v.bar.Set(int((p.Plan.Total() - p.Left()).Seconds()))
+	case progressLines:
+		if p.Done {
+			return
+		}
+		changed := p.Phase != v.lastPhase || p.Stopping != v.stopping
+		if changed || p.Now.Sub(v.lastLine) >= v.every {
+			fmt.Fprintln(v.w, line)
+			v.lastLine, v.lastPhase, v.stopping = p.Now, p.Phase, p.Stopping
+		}
+	}
+}
+
+// end clears a bar that is still drawn (a run that stopped before its
+// experiment reported Done).
+func (v *progressView) end() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.closeBar()
+}
+
+func (v *progressView) closeBar() {
+	if v.bar != nil {
+		_ = v.bar.Finish()
+		v.bar = nil
+	}
+}
+
+// suiteLeft estimates the time left of the whole suite at p: the current
+// scenario's (from its plan, or from its last run when that says more)
+// and the last run of each scenario after it. known is false when some
+// scenario after it never ran to the end, so the estimate is a lower bound.
+func (v *progressView) suiteLeft(p harness.Progress) (left time.Duration, known bool) {
+	left, known = p.Left(), true
+	if p.Stopping || p.Done {
+		return 0, true
+	}
+	if v.index < len(v.suite) {
+		if d, ok := v.past[v.suite[v.index]]; ok && !p.Started.IsZero() {
+			left = max(left, d-p.Now.Sub(p.Started))
+		}
+	}
+	for _, name := range v.suite[min(v.index+1, len(v.suite)):] {
+		d, ok := v.past[name]
+		if !ok {
+			known = false
+		}
+		left += d
+	}
+	return left, known
+}
+
+// progressLine renders p of the i-th (0-based) of n scenarios on one line.
+func progressLine(p harness.Progress, i, n int, suiteLeft time.Duration, known bool) string {
+	var b strings.Builder
+	if n > 1 {
+		fmt.Fprintf(&b, "[%d/%d] ", i+1, n)
+	}
+	b.WriteString(p.Scenario)
+	if p.Stopping {
+		b.WriteString(" · stopping: healing faults and writing what the run knows")
+		return b.String()
+	}
+	phase := p.Phase
+	if phase == "" {
+		phase = "starting"
+	}
+	if k, of := p.PhaseNumber(); k > 0 {
+		phase = fmt.Sprintf("%s (%d/%d)", phase, k, of)
+	}
+	fmt.Fprintf(&b, " · %s · %.1f req/s · %.1f%% errors · %s left", phase, p.Live.OpsPerSec, 100*p.Live.ErrorRate, shortDuration(p.Left()))
+	if n > 1 {
+		approx := "~"
+		if !known {
+			approx = "≥ "
+		}
+		fmt.Fprintf(&b, " · game day %s%s left", approx, shortDuration(suiteLeft))
+	}
+	return b.String()
+}
+
+// shortDuration renders d to the second, hours and minutes only past an hour.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d >= time.Hour:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+// pastDurations reads the runs under out and returns how long each
+// scenario's newest run that ran to the end (passed or failed) took.
+// Folders without a readable run.json are skipped.
+func pastDurations(out string) map[string]time.Duration {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return map[string]time.Duration{}
+	}
+	newest := map[string]harness.RunInfo{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(out, e.Name(), "run.json"))
+		if err != nil {
+			continue
+		}
+		var info harness.RunInfo
+		if json.Unmarshal(data, &info) != nil || info.Scenario == "" || info.Finished.Before(info.Started) {
+			continue
+		}
+		if info.Status != "passed" && info.Status != "failed" {
+			continue
+		}
+		if cur, ok := newest[info.Scenario]; !ok || info.Started.After(cur.Started) {
+			newest[info.Scenario] = info
+		}
+	}
+	d := make(map[string]time.Duration, len(newest))
+	for name, info := range newest {
+		d[name] = info.Finished.Sub(info.Started)
+	}
+	return d
+}

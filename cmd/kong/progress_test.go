@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+var plan = harness.PhasePlan{Steady: 30 * time.Second, Observe: 2 * time.Minute, Converge: time.Minute}
+
+func progressAt(phase string, sinceStart, inPhase time.Duration) harness.Progress {
+	return harness.Progress{Scenario: "split-brain", Phase: phase, Started: t0, PhaseStarted: t0.Add(sinceStart - inPhase),
+		Now: t0.Add(sinceStart), Plan: plan, Live: harness.LiveStats{OpsPerSec: 39.84, ErrorRate: 0.0042}}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute)
+	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ~14m05s left",
+		progressLine(p, 1, 3, 14*time.Minute+5*time.Second, true))
+	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 2m00s left",
+		progressLine(p, 1, 3, 2*time.Minute, false))
+	// kong run: one scenario, no game day.
+	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", progressLine(p, 0, 1, 0, true))
+	p.Stopping = true
+	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", progressLine(p, 0, 1, 0, true))
+	require.Contains(t, progressLine(harness.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, true), "x · starting · 0.0 req/s")
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 1499 * time.Millisecond: "1s", 59 * time.Second: "59s", 61 * time.Second: "1m01s",
+		time.Hour + 5*time.Minute + 40*time.Second: "1h06m", 26 * time.Hour: "26h00m",
+	} {
+		require.Equal(t, want, shortDuration(d), d.String())
+	}
+}
+
+func TestSuiteLeftUsesPastRuns(t *testing.T) {
+	v := &progressView{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
+		past: map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute}}
+	// 2 minutes in, the plan says 2 min left, the last run says 4: take 4.
+	left, known := v.suiteLeft(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	require.True(t, known)
+	require.Equal(t, 4*time.Minute+5*time.Minute+4*time.Minute, left)
+	// Past the last run's length, the plan still counts.
+	left, _ = v.suiteLeft(progressAt(harness.PhaseConverge, 10*time.Minute, 0))
+	require.Equal(t, time.Minute+9*time.Minute, left)
+	// A scenario that never ran makes the estimate a lower bound.
+	delete(v.past, "d")
+	_, known = v.suiteLeft(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	require.False(t, known)
+}
+
+func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
+	var out bytes.Buffer
+	v, err := newProgressView(&out, progressLines, []string{"split-brain"}, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, context.Background(), v.scenario(context.Background(), 0), "the view listens through the context")
+	for s := 0; s <= 12; s++ {
+		ph := harness.PhaseSteady
+		if s >= 11 {
+			ph = harness.PhaseInject
+		}
+		v.report(progressAt(ph, time.Duration(s)*time.Second, time.Duration(s%11)*time.Second))
+	}
+	p := progressAt(harness.PhaseInject, 13*time.Second, 0)
+	p.Stopping = true
+	v.report(p)
+	p.Done, p.Status = true, "aborted"
+	v.report(p)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	// steady at 0 s, 5 s and 10 s; inject at 11 s; stopping at 13 s; nothing when done.
+	require.Len(t, lines, 5, out.String())
+	require.Contains(t, lines[0], "steady-state (1/6)")
+	require.Contains(t, lines[1], "3m25s left")
+	require.Contains(t, lines[3], "inject (2/6)")
+	require.Contains(t, lines[4], "stopping")
+}
+
+func TestProgressBarIsDrawnAndCleared(t *testing.T) {
+	var out bytes.Buffer
+	v, err := newProgressView(&out, progressBar, []string{"a", "split-brain"}, nil)
+	require.NoError(t, err)
+	v.scenario(context.Background(), 1)
+	v.report(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	require.Contains(t, out.String(), "[2/2] split-brain · observe (3/6)")
+	require.NotNil(t, v.bar)
+	p := progressAt(harness.PhaseVerify, 4*time.Minute, 0)
+	p.Done = true
+	v.report(p)
+	require.Nil(t, v.bar, "a finished run's bar is gone")
+}
+
+func TestProgressModes(t *testing.T) {
+	var buf bytes.Buffer
+	m, err := progressMode(progressAuto, &buf)
+	require.NoError(t, err)
+	require.Equal(t, progressLines, m, "a writer that is no terminal gets lines")
+	m, err = progressMode(progressOff, &buf)
+	require.NoError(t, err)
+	require.Equal(t, progressOff, m)
+	_, err = progressMode("fancy", &buf)
+	require.EqualError(t, err, `--progress "fancy": use one of auto, bar, lines, off`)
+
+	v, err := newProgressView(&buf, progressOff, []string{"a"}, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.Equal(t, ctx, v.scenario(ctx, 0), "off adds no listener")
+}
+
+func TestPastDurations(t *testing.T) {
+	out := t.TempDir()
+	write := func(dir string, info harness.RunInfo) {
+		require.NoError(t, os.MkdirAll(filepath.Join(out, dir), 0o755))
+		data, err := json.Marshal(info)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(out, dir, "run.json"), data, 0o644))
+	}
+	run := func(name, status string, start time.Time, took time.Duration) harness.RunInfo {
+		return harness.RunInfo{Scenario: name, Status: status, Started: start, Finished: start.Add(took)}
+	}
+	write("split-brain-1", run("split-brain", "passed", t0, 5*time.Minute))
+	write("split-brain-2", run("split-brain", "failed", t0.Add(time.Hour), 7*time.Minute))
+	write("split-brain-3", run("split-brain", "aborted", t0.Add(2*time.Hour), time.Minute))
+	write("chaos-kong-1", run("chaos-kong", "error", t0, 10*time.Second))
+	write("zone-1", run("zone", "passed", t0, 3*time.Minute))
+	require.NoError(t, os.MkdirAll(filepath.Join(out, "half-written"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "half-written", "run.json"), []byte(`{"scenario": "zo`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "index.md"), []byte("# runs"), 0o644))
+
+	require.Equal(t, map[string]time.Duration{"split-brain": 7 * time.Minute, "zone": 3 * time.Minute}, pastDurations(out),
+		"the newest run that went to the end counts; aborted runs, errors and unreadable ones do not")
+	require.Empty(t, pastDurations(filepath.Join(out, "absent")))
+}
