@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,11 +15,19 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
+// ReadBackDeadline bounds how long ReadBack keeps probing a key whose
+// newest acknowledged version is not yet visible in a region.
+var ReadBackDeadline = 60 * time.Second
+
 // ReadBack is the verify step that checks that no acknowledged write was
 // lost: after the traffic stopped and the world converged, it reads every
-// key that had an acknowledged write once in every region, through that
-// region's own gateway as a user at home there would, and records each read
-// as a probe for the checkers (LostWrites, Convergence).
+// key that had an acknowledged write in every region, through that region's
+// own gateway as a user at home there would, and records each read as a
+// probe for the checkers (LostWrites, Convergence). A key whose probe shows
+// less than its newest acknowledged version (or fails) is probed again,
+// with growing pauses, until it does or ReadBackDeadline passes: a write
+// that arrives late is slow, not lost; one still missing at the deadline is
+// lost (LostWrites judges the last probe).
 func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *Recorder) error {
 	if workers <= 0 {
 		workers = 16
@@ -31,7 +40,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		if err != nil {
 			return err
 		}
-		keys := acknowledgedKeys(h)
+		keys, newest := acknowledgedKeys(h)
 		comps, err := c.Components(ctx)
 		if err != nil {
 			return err
@@ -46,49 +55,81 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 			return fmt.Errorf("world %s has no gateways to read back through", c.Name())
 		}
 		type job struct{ region, key string }
-		jobs := make(chan job)
+		var pending []job
+		for region := range gateways {
+			for _, k := range keys {
+				pending = append(pending, job{region, k})
+			}
+		}
 		client := &http.Client{Timeout: 10 * time.Second}
 		var seq sync.Mutex
 		next := uint64(0)
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := range jobs {
-					seq.Lock()
-					next++
-					n := next
-					seq.Unlock()
-					readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
-				}
-			}()
-		}
-		for region := range gateways {
-			for _, k := range keys {
+		deadline := time.Now().Add(ReadBackDeadline)
+		pause := 500 * time.Millisecond
+		for len(pending) > 0 {
+			jobs := make(chan job)
+			var mu sync.Mutex
+			var again []job
+			var wg sync.WaitGroup
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range jobs {
+						seq.Lock()
+						next++
+						n := next
+						seq.Unlock()
+						done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
+						if done.Type != OK || done.Version < newest[j.key] {
+							mu.Lock()
+							again = append(again, j)
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			for _, j := range pending {
 				select {
-				case jobs <- job{region, k}:
+				case jobs <- j:
 				case <-ctx.Done():
 				}
 			}
+			close(jobs)
+			wg.Wait()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			pending = again
+			if len(pending) == 0 || time.Now().Add(pause).After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 8*time.Second)
 		}
-		close(jobs)
-		wg.Wait()
-		return ctx.Err()
+		return nil
 	}
 }
 
-// acknowledgedKeys lists the keys of writes that completed ok.
-func acknowledgedKeys(h *History) []string {
-	seen := map[string]bool{}
+// acknowledgedKeys lists the keys of writes that completed ok, and the
+// newest version acknowledged for each.
+func acknowledgedKeys(h *History) ([]string, map[string]int64) {
+	newest := map[string]int64{}
 	var keys []string
 	for _, op := range h.Ops {
-		if op.Type == OK && (op.Op == OpWriteProfile || op.Op == OpAppendHistory) && op.Key != "" && !seen[op.Key] {
-			seen[op.Key] = true
-			keys = append(keys, op.Key)
+		if op.Type == OK && (op.Op == OpWriteProfile || op.Op == OpAppendHistory) && op.Key != "" {
+			v, seen := newest[op.Key]
+			if !seen {
+				keys = append(keys, op.Key)
+			}
+			newest[op.Key] = max(v, op.Version)
 		}
 	}
-	return keys
+	return keys, newest
 }
 
 // probePath maps a workload key ("profile/<id>", "history/<id>") to its URL path.
@@ -107,10 +148,10 @@ func probePath(key string) (string, bool) {
 // probeProcess keeps probe records apart from the workload's sessions.
 const probeProcess = -1
 
-func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gateway, region, key string, seq uint64) {
+func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gateway, region, key string, seq uint64) Op {
 	path, ok := probePath(key)
 	if !ok {
-		return
+		return Op{Type: OK, Version: math.MaxInt64} // not a key a probe can read
 	}
 	inv := Op{Type: Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: OpProbe, Key: key, Home: region, Entry: region, Phase: PhaseVerify}
 	rec.Op(inv)
@@ -145,4 +186,5 @@ func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gatewa
 		done.Region = region
 	}
 	rec.Op(done)
+	return done
 }
