@@ -381,6 +381,9 @@ func (a *acc) add(o harness.Operation) {
 	if o.CacheHit() {
 		c.CacheHits++
 	}
+	if o.IsUserRead() {
+		c.Reads++
+	}
 	if o.IsOK() && !o.Shed() {
 		a.lat = append(a.lat, o.Latency())
 	}

@@ -17,6 +17,8 @@
 // known: what is missing is listed in Report.Notes.
 //
 // WriteAll writes every format in Writers into the directory (report.json,
-// report.md, junit.xml); a new format (the HTML report) is one more Writer
-// in that list. Load reads report.json back.
+// report.md, junit.xml, and report.html with charts drawn by gonum/plot as
+// inline SVG: one file that fetches nothing); a new format is one more
+// Writer in that list. Load reads report.json back. KeyFigures picks the
+// few numbers that say whether a run held.
 package reports

@@ -100,20 +100,7 @@ func (m *md) summary(r *Report) {
 		[]string{"Finished", absTime(ri.Finished)},
 		[]string{"Duration", secs(r.DurationS)},
 	)
-	hs := r.History
-	hist := "missing"
-	if hs.Present {
-		hist = fmt.Sprintf("%s (%d completed, %d pending, %s, %s), %s",
-			plural(hs.Operations, "operation"), hs.Completed, hs.Pending,
-			plural(hs.Orphans, "orphan completion"), plural(hs.Probes, "probe"), plural(hs.Events, "event"))
-		if hs.BadLines > 0 {
-			hist += "; " + plural(hs.BadLines, "unreadable line") + " skipped"
-		}
-		if hs.Truncated {
-			hist += "; truncated at the end"
-		}
-	}
-	rows = append(rows, []string{"History", hist})
+	rows = append(rows, []string{"History", historySummary(r.History)})
 	m.table([]string{"Run", ""}, rows)
 }
 

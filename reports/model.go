@@ -115,7 +115,9 @@ type Event struct {
 // Counts are completed user operations (probes and pending invokes are
 // never counted). OK, Fail and Info split Requests by completion type; Shed,
 // Redirected, Proxied and CacheHits are flags counted among them (a shed
-// request is also a fail).
+// request is also a fail). Reads counts the user reads among Requests, the
+// denominator of a cache hit rate (added in schema 1: absent, hence 0, in
+// reports written before it).
 type Counts struct {
 	Requests   int `json:"requests"`
 	OK         int `json:"ok"`
@@ -125,6 +127,7 @@ type Counts struct {
 	Redirected int `json:"redirected"`
 	Proxied    int `json:"proxied"`
 	CacheHits  int `json:"cache_hits"`
+	Reads      int `json:"reads"`
 }
 
 // Availability is OK / (OK + Fail + Info), or nil without requests.

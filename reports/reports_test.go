@@ -174,14 +174,14 @@ func TestBuildFailedRun(t *testing.T) {
 	for _, rs := range s.Regions {
 		assert.Len(t, rs.Points, 13)
 	}
-	assert.Equal(t, Counts{Requests: 1, Fail: 1}, s.Regions[0].Points[1].Counts)
+	assert.Equal(t, Counts{Requests: 1, Fail: 1, Reads: 1}, s.Regions[0].Points[1].Counts)
 	east6 := s.Regions[1].Points[6]
-	assert.Equal(t, Counts{Requests: 4, OK: 3, Fail: 1, Redirected: 1, CacheHits: 1}, east6.Counts)
+	assert.Equal(t, Counts{Requests: 4, OK: 3, Fail: 1, Redirected: 1, CacheHits: 1, Reads: 3}, east6.Counts)
 	// ok latencies at 6 s in us-east-1: 44, 46, 48 ms.
 	assert.Equal(t, 46.0, east6.P50Ms)
 	assert.Equal(t, 48.0, east6.P99Ms)
 	west6 := s.Regions[2].Points[6]
-	assert.Equal(t, Counts{Requests: 4, OK: 3, Fail: 1, Shed: 1, CacheHits: 2}, west6.Counts)
+	assert.Equal(t, Counts{Requests: 4, OK: 3, Fail: 1, Shed: 1, CacheHits: 2, Reads: 3}, west6.Counts)
 	assert.Equal(t, 8, s.Global[6].Requests)
 	assert.Equal(t, 6, s.Global[6].OK)
 	assert.Equal(t, 0.75, *s.Global[6].SuccessRate)
@@ -209,7 +209,7 @@ func TestBuildFailedRun(t *testing.T) {
 	require.Len(t, r.PhaseFigures, 5)
 	obs := r.PhaseFigures[2]
 	assert.Equal(t, "observe", obs.Phase)
-	assert.Equal(t, Counts{Requests: 28, OK: 21, Fail: 6, Info: 1, Shed: 2, Redirected: 1, Proxied: 1, CacheHits: 3}, obs.Counts)
+	assert.Equal(t, Counts{Requests: 28, OK: 21, Fail: 6, Info: 1, Shed: 2, Redirected: 1, Proxied: 1, CacheHits: 3, Reads: 20}, obs.Counts)
 
 	require.NotNil(t, r.Replication)
 	assert.Equal(t, 1000, r.Replication.Samples)

@@ -31,14 +31,11 @@ func (wr Writer) Write(dir string, r *Report) error {
 	return writeFileAtomic(filepath.Join(dir, wr.File), buf.Bytes())
 }
 
-// Writers are the formats WriteAll writes, in order. A new format (the HTML
-// report with charts) is one more entry here, e.g.
+// Writers are the formats WriteAll writes, in order. A new format is one
+// more entry, appended in this list or from the new format's file, as the
+// HTML report does:
 //
-//	Writer{Name: "html", File: "report.html", Encode: EncodeHTML}
-//
-// appended in this list or from the new format's file:
-//
-//	func init() { Writers = append(Writers, Writer{...}) }
+//	func init() { Writers = append(Writers, HTMLWriter) }
 var Writers = []Writer{JSONWriter, MarkdownWriter, JUnitWriter}
 
 // The writers of the built-in formats.

@@ -1,0 +1,226 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// Key figure names: the few numbers that say whether a run held, shown at
+// the top of the HTML report, followed across runs by the index and
+// compared by Diff.
+const (
+	// KeyAvailability is OK / requests over the whole run, 0..1.
+	KeyAvailability = "availability"
+	// KeyAvailabilityFault is the availability of the requests of the
+	// inject and observe phases (while the fault was on), all regions.
+	KeyAvailabilityFault = "availability.fault"
+	// KeyAvailabilityFaultWorst is the lowest availability of one region
+	// over the inject and observe phases.
+	KeyAvailabilityFaultWorst = "availability.fault.worst_region"
+	// KeyShedRate is shed / requests over the whole run, 0..1.
+	KeyShedRate = "shed_rate"
+	// KeyLatencySteady and KeyLatencyObserve are the p99 latencies (ms) of
+	// the ok requests of the steady-state and observe phases.
+	KeyLatencySteady  = "latency_p99_ms.steady-state"
+	KeyLatencyObserve = "latency_p99_ms.observe"
+	// KeyReplicationP99 is the p99 replication lag in ms.
+	KeyReplicationP99 = "replication.p99_ms"
+	// KeyConvergence is how long after the heal every region agreed, in
+	// seconds: run.json's "convergence_s", else the convergence checker's
+	// "convergence_seconds".
+	KeyConvergence = "convergence_s"
+	// KeyTimeToEffect and KeyTimeToHeal are the longest measured delay of
+	// any fault from its injection to its effect, and from its recovery to
+	// its healing, in seconds.
+	KeyTimeToEffect = "fault.time_to_effect_s"
+	KeyTimeToHeal   = "fault.time_to_heal_s"
+	// KeyRequests is the number of completed user requests.
+	KeyRequests = "requests"
+)
+
+// Unit says how a key figure is read and printed.
+type Unit string
+
+const (
+	UnitRatio   Unit = "ratio" // 0..1, printed as a percentage
+	UnitMs      Unit = "ms"
+	UnitSeconds Unit = "s"
+	UnitCount   Unit = "count"
+)
+
+// Better says which way a figure improves.
+type Better int
+
+const (
+	Neutral Better = iota
+	HigherIsBetter
+	LowerIsBetter
+)
+
+// KeyFigureDef describes a key figure. A change counts as a regression
+// when the figure got worse by more than AbsTol and by more than RelTol of
+// its earlier value.
+type KeyFigureDef struct {
+	Key    string
+	Label  string
+	Unit   Unit
+	Better Better
+	AbsTol float64
+	RelTol float64
+}
+
+// KeyFigureDefs are the key figures, in the order they are shown.
+var KeyFigureDefs = []KeyFigureDef{
+	{Key: KeyAvailability, Label: "Availability", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyAvailabilityFault, Label: "Availability during the fault", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyAvailabilityFaultWorst, Label: "Worst region during the fault", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyShedRate, Label: "Shed", Unit: UnitRatio, Better: LowerIsBetter, AbsTol: 0.001},
+	{Key: KeyLatencySteady, Label: "Latency p99, steady state", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
+	{Key: KeyLatencyObserve, Label: "Latency p99, under the fault", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
+	{Key: KeyReplicationP99, Label: "Replication lag p99", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
+	{Key: KeyConvergence, Label: "Convergence time", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.5, RelTol: 0.1},
+	{Key: KeyTimeToEffect, Label: "Longest time to effect", Unit: UnitSeconds, Better: Neutral},
+	{Key: KeyTimeToHeal, Label: "Longest time to heal", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.5, RelTol: 0.1},
+	{Key: KeyRequests, Label: "Requests", Unit: UnitCount, Better: Neutral},
+}
+
+// KeyFigure is a key figure of one run; Value is nil when the run does not
+// tell (no replication check, no fault phases, ...).
+type KeyFigure struct {
+	KeyFigureDef
+	Value *float64
+}
+
+// KeyFigures computes the key figures of a report, in KeyFigureDefs order.
+func KeyFigures(r *Report) []KeyFigure {
+	vals := map[string]*float64{}
+	if v, ok := r.Figures[KeyAvailability]; ok {
+		vals[KeyAvailability] = ptr(v)
+	}
+	if n, ok := r.Figures[KeyRequests]; ok {
+		vals[KeyRequests] = ptr(n)
+		if n > 0 {
+			vals[KeyShedRate] = ptr(r.Figures["shed"] / n)
+		}
+	}
+	var fault Counts
+	regions := map[string]*Counts{}
+	var order []string
+	for _, pf := range r.PhaseFigures {
+		if pf.Phase != harness.PhaseInject && pf.Phase != harness.PhaseObserve {
+			continue
+		}
+		fault.add(pf.Counts)
+		for _, rf := range pf.Regions {
+			c := regions[rf.Region]
+			if c == nil {
+				c = &Counts{}
+				regions[rf.Region] = c
+				order = append(order, rf.Region)
+			}
+			c.add(rf.Counts)
+		}
+	}
+	vals[KeyAvailabilityFault] = fault.Availability()
+	for _, reg := range order {
+		if av := regions[reg].Availability(); av != nil {
+			if w := vals[KeyAvailabilityFaultWorst]; w == nil || *av < *w {
+				vals[KeyAvailabilityFaultWorst] = av
+			}
+		}
+	}
+	for _, k := range []string{KeyLatencySteady, KeyLatencyObserve} {
+		if v, ok := r.Figures[k]; ok {
+			vals[k] = ptr(v)
+		}
+	}
+	switch {
+	case r.Replication != nil:
+		vals[KeyReplicationP99] = ptr(r.Replication.P99)
+	case hasFigure(r.Figures, KeyReplicationP99):
+		vals[KeyReplicationP99] = ptr(r.Figures[KeyReplicationP99])
+	}
+	if v, ok := r.Figures[KeyConvergence]; ok {
+		vals[KeyConvergence] = ptr(v)
+	} else {
+		for _, c := range r.LeafCheckers() {
+			if v, ok := c.Figures["convergence_seconds"]; ok {
+				vals[KeyConvergence] = ptr(v)
+				break
+			}
+		}
+	}
+	for _, f := range r.Faults {
+		for k, d := range map[string]*float64{KeyTimeToEffect: f.TimeToEffectS, KeyTimeToHeal: f.TimeToHealS} {
+			if d != nil && (vals[k] == nil || *d > *vals[k]) {
+				vals[k] = ptr(*d)
+			}
+		}
+	}
+	out := make([]KeyFigure, len(KeyFigureDefs))
+	for i, d := range KeyFigureDefs {
+		out[i] = KeyFigure{KeyFigureDef: d, Value: vals[d.Key]}
+	}
+	return out
+}
+
+func hasFigure(f map[string]float64, k string) bool {
+	_, ok := f[k]
+	return ok
+}
+
+func (c *Counts) add(o Counts) {
+	c.Requests += o.Requests
+	c.OK += o.OK
+	c.Fail += o.Fail
+	c.Info += o.Info
+	c.Shed += o.Shed
+	c.Redirected += o.Redirected
+	c.Proxied += o.Proxied
+	c.CacheHits += o.CacheHits
+	c.Reads += o.Reads
+}
+
+// Format prints a value of the figure's unit: "99.875%", "180.5 ms",
+// "1.250 s", "97"; "-" when nil.
+func (d KeyFigureDef) Format(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return d.format(*v)
+}
+
+func (d KeyFigureDef) format(v float64) string {
+	switch d.Unit {
+	case UnitRatio:
+		return fmt.Sprintf("%.3f%%", v*100)
+	case UnitMs:
+		return fmt.Sprintf("%.1f ms", v)
+	case UnitSeconds:
+		return fmt.Sprintf("%.3f s", v)
+	}
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.6g", v)
+}
+
+// FormatDelta prints a change of the figure's unit with its sign:
+// "-0.125 pp" for a ratio (percentage points), "+12.0 ms", "+0.500 s".
+func (d KeyFigureDef) FormatDelta(v float64) string {
+	sign := "+"
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	switch d.Unit {
+	case UnitRatio:
+		return fmt.Sprintf("%s%.3f pp", sign, v*100)
+	case UnitMs:
+		return fmt.Sprintf("%s%.1f ms", sign, v)
+	case UnitSeconds:
+		return fmt.Sprintf("%s%.3f s", sign, v)
+	}
+	return sign + d.format(v)
+}
