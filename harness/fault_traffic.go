@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -27,20 +28,25 @@ type GatewaySettings struct {
 	Failover       *bool   `json:"failover,omitempty"`
 	MaxRPS         *int    `json:"max_rps,omitempty"`
 	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
+	// HomeOverrides replaces the gateway's overrides of its directional
+	// table (geo -> home region); an empty map clears them.
+	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
 }
 
 // gatewayConfig is the runtime configuration a gateway reports.
 type gatewayConfig struct {
-	Region         string `json:"region"`
-	Mode           string `json:"mode"`
-	Failover       bool   `json:"failover"`
-	MaxRPS         int    `json:"max_rps"`
-	MaxConcurrency int    `json:"max_concurrency"`
+	Region         string            `json:"region"`
+	Mode           string            `json:"mode"`
+	Failover       bool              `json:"failover"`
+	MaxRPS         int               `json:"max_rps"`
+	MaxConcurrency int               `json:"max_concurrency"`
+	HomeOverrides  map[string]string `json:"home_overrides"`
 }
 
 func (s GatewaySettings) matches(c gatewayConfig) bool {
 	return (s.Mode == nil || *s.Mode == c.Mode) && (s.Failover == nil || *s.Failover == c.Failover) &&
-		(s.MaxRPS == nil || *s.MaxRPS == c.MaxRPS) && (s.MaxConcurrency == nil || *s.MaxConcurrency == c.MaxConcurrency)
+		(s.MaxRPS == nil || *s.MaxRPS == c.MaxRPS) && (s.MaxConcurrency == nil || *s.MaxConcurrency == c.MaxConcurrency) &&
+		(s.HomeOverrides == nil || maps.Equal(*s.HomeOverrides, c.HomeOverrides))
 }
 
 func (s GatewaySettings) String() string {
@@ -56,6 +62,9 @@ func (s GatewaySettings) String() string {
 	}
 	if s.MaxConcurrency != nil {
 		parts = append(parts, "max_concurrency="+strconv.Itoa(*s.MaxConcurrency))
+	}
+	if s.HomeOverrides != nil {
+		parts = append(parts, fmt.Sprintf("home_overrides=%v", *s.HomeOverrides))
 	}
 	return strings.Join(parts, " ")
 }
@@ -154,7 +163,11 @@ func (g *GatewayChange) previous(region string) GatewaySettings {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	b := g.before[region]
-	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency}
+	homes := b.HomeOverrides
+	if homes == nil {
+		homes = map[string]string{}
+	}
+	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency, HomeOverrides: &homes}
 }
 
 // Inject implements Fault.

@@ -28,7 +28,8 @@ type misroutedPlan struct {
 	// Each mode is held this long.
 	Interval time.Duration
 	// Settings are the receiving gateway's settings for each round.
-	Rounds []misroutedRound
+	Rounds       []misroutedRound
+	MinMisrouted int
 }
 
 type misroutedRound struct {
@@ -44,6 +45,7 @@ var misrouted = misroutedPlan{
 		{"redirect", harness.GatewaySettings{Mode: harness.Ptr("redirect"), Failover: harness.Ptr(false)}},
 		{"failover", harness.GatewaySettings{Failover: harness.Ptr(true)}},
 	},
+	MinMisrouted: 20,
 }
 
 func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outcome, error) {
@@ -63,7 +65,7 @@ func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outc
 	}
 	e.Interval = p.Interval
 	e.Checkers = []harness.Checker{
-		&harness.HomeRouting{MinMisrouted: 20},
+		&harness.HomeRouting{MinMisrouted: p.MinMisrouted},
 		&harness.Availability{SLO: 0.99},
 		&harness.LostWrites{Regions: regions},
 	}

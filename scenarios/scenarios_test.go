@@ -210,6 +210,23 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 	require.Contains(t, r.Reason, "data tier peak")
 }
 
+// Misrouted with the entry gateway's directional table pointing the
+// misrouted geo at the wrong region (itself): its members are served away
+// from home with no failover mark.
+func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
+	full(t)
+	e := env(t, "misrouted-wrong-home")
+	regions := e.Cluster.Spec().RegionNames()
+	p := misrouted
+	p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
+	p.Rounds = []misroutedRound{{"wrong-home", harness.GatewaySettings{Mode: harness.Ptr("isthmus"), Failover: harness.Ptr(false),
+		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
+	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
+	require.Equal(t, "failed", out.Status, "misrouted members served by the wrong region passed")
+	r := requireVerdict(t, out, "home-routing", harness.VerdictInvalid)
+	require.Contains(t, r.Reason, "outside their home region without failover")
+}
+
 func TestChaosKongWithoutFailoverFails(t *testing.T) {
 	full(t)
 	p := chaosKong

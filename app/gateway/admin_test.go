@@ -335,3 +335,26 @@ func TestAdminMembers(t *testing.T) {
 	assert.Equal(t, "a1", ms[0].Instance)
 	assert.True(t, ms[0].Healthy)
 }
+
+func TestHomeOverridesChangeTheDirectionalTableAtRuntime(t *testing.T) {
+	eg, _, es, _, _, _ := twoRegions(t, Config{}, Config{})
+	require.Equal(t, app.RouteIsthmus, get(t, es.URL+"/v1/p", "CA").header.Get(app.HeaderRoute))
+
+	// CA's home pointed at the entry region: served here, as local, with no
+	// failover mark (the misconfiguration a routing check must catch).
+	st, body := putConfig(t, es.URL, `{"home_overrides": {"CA": "`+east+`"}}`)
+	require.Equal(t, http.StatusOK, st, body)
+	require.Equal(t, map[string]string{"CA": east}, eg.Dynamic().HomeOverrides)
+	r := get(t, es.URL+"/v1/p", "CA")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, app.RouteLocal, r.header.Get(app.HeaderRoute))
+	assert.Equal(t, east, r.header.Get(app.HeaderRegion))
+
+	st, body = putConfig(t, es.URL, `{"home_overrides": {"CA": ""}}`)
+	assert.Equal(t, http.StatusBadRequest, st, body)
+
+	st, body = putConfig(t, es.URL, `{"home_overrides": {}}`)
+	require.Equal(t, http.StatusOK, st, body)
+	assert.Nil(t, eg.Dynamic().HomeOverrides)
+	assert.Equal(t, app.RouteIsthmus, get(t, es.URL+"/v1/p", "CA").header.Get(app.HeaderRoute))
+}

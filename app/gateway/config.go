@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"sort"
 	"strings"
@@ -75,6 +76,15 @@ type Dynamic struct {
 	Failover       bool   `json:"failover"`
 	MaxRPS         int    `json:"max_rps"`
 	MaxConcurrency int    `json:"max_concurrency"`
+	// HomeOverrides replace entries of the directional table (geo -> home
+	// region) at runtime: an operator's correction, or a misconfiguration
+	// on purpose (a geo's home pointed at the wrong region).
+	HomeOverrides map[string]string `json:"home_overrides,omitempty"`
+}
+
+func (d Dynamic) equal(o Dynamic) bool {
+	return d.Mode == o.Mode && d.Failover == o.Failover && d.MaxRPS == o.MaxRPS &&
+		d.MaxConcurrency == o.MaxConcurrency && maps.Equal(d.HomeOverrides, o.HomeOverrides)
 }
 
 // Patch is a partial update of Dynamic; nil fields are left unchanged.
@@ -83,10 +93,12 @@ type Patch struct {
 	Failover       *bool   `json:"failover,omitempty"`
 	MaxRPS         *int    `json:"max_rps,omitempty"`
 	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
+	// HomeOverrides, when present, replaces every override ({} clears them).
+	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
 }
 
 func (p Patch) empty() bool {
-	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil
+	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil && p.HomeOverrides == nil
 }
 
 // apply returns d with p applied, or a validation error.
@@ -112,6 +124,19 @@ func (d Dynamic) apply(p Patch) (Dynamic, error) {
 			errs = append(errs, fmt.Errorf("max_concurrency must be >= 0 (0 = unlimited), got %d", *p.MaxConcurrency))
 		}
 		d.MaxConcurrency = *p.MaxConcurrency
+	}
+	if p.HomeOverrides != nil {
+		d.HomeOverrides = nil
+		for geo, region := range *p.HomeOverrides {
+			if geo == "" || region == "" {
+				errs = append(errs, fmt.Errorf("home_overrides: empty geo or region in %q: %q", geo, region))
+				continue
+			}
+			if d.HomeOverrides == nil {
+				d.HomeOverrides = map[string]string{}
+			}
+			d.HomeOverrides[geo] = region
+		}
 	}
 	if len(errs) == 0 {
 		return d, nil

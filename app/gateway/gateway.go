@@ -135,9 +135,10 @@ func (g *Gateway) Update(p Patch) (Dynamic, error) {
 		return old, err
 	}
 	g.dyn.Store(&nd)
-	if nd != old {
+	if !nd.equal(old) {
 		g.log.Info("gateway config changed", "region", g.cfg.Region,
-			"mode", nd.Mode, "failover", nd.Failover, "max_rps", nd.MaxRPS, "max_concurrency", nd.MaxConcurrency)
+			"mode", nd.Mode, "failover", nd.Failover, "max_rps", nd.MaxRPS, "max_concurrency", nd.MaxConcurrency,
+			"home_overrides", nd.HomeOverrides)
 	}
 	return nd, nil
 }
@@ -190,7 +191,9 @@ func (g *Gateway) serveUser(w http.ResponseWriter, r *http.Request) {
 
 	home := g.cfg.Region
 	if geo := r.Header.Get(app.HeaderGeo); geo != "" {
-		if h, ok := g.cfg.Homes[geo]; ok {
+		if h, ok := d.HomeOverrides[geo]; ok {
+			home = h
+		} else if h, ok := g.cfg.Homes[geo]; ok {
 			home = h
 		}
 	}
