@@ -14,7 +14,7 @@ func newSetup() *cobra.Command {
 	var sf specFlags
 	cmd := &cobra.Command{
 		Use:   "setup",
-		Short: "Fetch what the local backend needs: Cassandra and ElasticMQ jars (Maven), memcached (apt-get)",
+		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := sf.load()
 			if err != nil {
@@ -30,6 +30,12 @@ func newSetup() *cobra.Command {
 			fmt.Fprintf(out, "cassandra  %s (%s)\n", a.CassandraLib, a.CassandraVers)
 			fmt.Fprintf(out, "elasticmq  %s\n", a.ElasticMQLib)
 			fmt.Fprintf(out, "memcached  %s\n", a.Memcached)
+			// The report tests draw the HTML reports in headless Chromium.
+			chromium, err := local.EnsureChromium(cmd.Context(), log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "chromium   %s\n", chromium)
 			return nil
 		},
 	}

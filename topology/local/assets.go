@@ -151,12 +151,44 @@ func findMemcached(ctx context.Context, log *slog.Logger) (string, error) {
 			return path, nil
 		}
 	}
+	if err := aptInstall(ctx, "memcached", "memcached 1.6", log); err != nil {
+		return "", err
+	}
+	return exec.LookPath("memcached")
+}
+
+// EnsureChromium finds the headless browser in which the report tests draw
+// the HTML reports (Debian's chromium), installing it with apt-get when it
+// is missing. $KONG_CHROMIUM names another Chromium executable.
+func EnsureChromium(ctx context.Context, log *slog.Logger) (string, error) {
+	if p := os.Getenv("KONG_CHROMIUM"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("KONG_CHROMIUM=%s: %w", p, err)
+		}
+		return p, nil
+	}
+	for _, p := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path, nil
+		}
+	}
+	if err := aptInstall(ctx, "chromium", "Chromium (or set KONG_CHROMIUM to a Chromium executable)", log); err != nil {
+		return "", err
+	}
+	return exec.LookPath("chromium")
+}
+
+// aptInstall installs a Debian package (as root, or with sudo -n), running
+// apt-get update once when the install fails (a fresh machine may have no
+// package lists). what says what to install by hand when apt-get is not
+// there. Every error names the package and how to install it.
+func aptInstall(ctx context.Context, pkg, what string, log *slog.Logger) error {
 	if os.Getenv("KONG_NO_INSTALL") != "" {
-		return "", errors.New("memcached is not installed (KONG_NO_INSTALL is set): install it with apt-get install -y memcached")
+		return fmt.Errorf("%s is not installed (KONG_NO_INSTALL is set): install it with apt-get install -y %s", pkg, pkg)
 	}
 	apt, err := exec.LookPath("apt-get")
 	if err != nil {
-		return "", errors.New("memcached is not installed and apt-get is not available: install memcached 1.6 and put it on PATH")
+		return fmt.Errorf("%s is not installed and apt-get is not available: install %s and put it on PATH", pkg, what)
 	}
 	asRoot := func(args ...string) []string {
 		if os.Geteuid() != 0 {
@@ -164,8 +196,8 @@ func findMemcached(ctx context.Context, log *slog.Logger) (string, error) {
 		}
 		return args
 	}
-	argv := asRoot(apt, "install", "-y", "-q", "memcached")
-	log.Info("installing memcached", "command", strings.Join(argv, " "))
+	argv := asRoot(apt, "install", "-y", "-q", pkg)
+	log.Info("installing "+pkg, "command", strings.Join(argv, " "))
 	run := func(args ...string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
@@ -181,10 +213,10 @@ func findMemcached(ctx context.Context, log *slog.Logger) (string, error) {
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("memcached is not installed and %q failed: %w\n%s\ninstall it by hand: sudo apt-get install -y memcached",
-			strings.Join(argv, " "), err, tail(out, 10))
+		return fmt.Errorf("%s is not installed and %q failed: %w\n%s\ninstall it by hand: sudo apt-get install -y %s",
+			pkg, strings.Join(argv, " "), err, tail(out, 10), pkg)
 	}
-	return exec.LookPath("memcached")
+	return nil
 }
 
 // lockFile takes an exclusive lock on path, waiting until ctx ends, so that
