@@ -1,0 +1,940 @@
+package harness
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// The replication check is Netflix's experiment: write N records in one
+// region and read each one in another region ReadAfter (500 ms) after its
+// write was acknowledged. It measures, for every record, whether it was
+// visible at that read, and the distribution of replication lag.
+//
+// How it runs, pipelined with bounded concurrency:
+//
+//   - Concurrency writers take record numbers from a counter and insert
+//     each record with a prepared statement in region From (LOCAL_QUORUM by
+//     default). The acknowledgement time of each record is kept.
+//   - A read scheduler takes the acknowledged records in acknowledgement
+//     order, waits until each is due (acknowledgement + ReadAfter), and
+//     gathers the records that come due within ReadWindow (2 ms) of the
+//     first into one read per partition. Records live 16 to a partition
+//     (partition key run and bucket = seq/16, clustering seq), so one read
+//     at LOCAL_ONE in region To returns every record of the partition that
+//     is visible there. Every record is thus read at least ReadAfter and at
+//     most ReadAfter + ReadWindow (+ scheduling) after its acknowledgement;
+//     the read delays are measured and reported, and reads issued more than
+//     ReadTolerance late are counted.
+//   - A seeded sample of the records (Samples, 1 % by default, at least
+//     1000) is polled one by one in region To from the acknowledgement on,
+//     every PollInterval (2 ms) at first and then every 10 % of the time
+//     since the acknowledgement, until seen or due for the read: their lag
+//     is measured to within the poll gap plus one read.
+//   - Every record not visible at its read (late) is re-read, a partition
+//     at a time, until it is seen or the deadline passes: first at once,
+//     then every 20 % of the time since it was found late (at least 20 ms);
+//     when the convergence phase begins (after a fault was healed) every
+//     late partition is re-read at once and the gaps count from then. The
+//     lag of each late record is therefore measured to within its re-read
+//     gap. Records never seen are missing.
+//
+// See lagStats for how these observations become percentiles.
+
+// ReplicationTable is the table a replication check writes, in the world's
+// keyspace.
+const ReplicationTable = "replication_check"
+
+// recordsPerPartition is how many records share one partition.
+const recordsPerPartition = 16
+
+// replicationPayload is the value every record carries (64 bytes).
+var replicationPayload = []byte("kong replication check: a record written in one region, read in another")[:64]
+
+// ReplicationCheck configures one replication check. Cluster, From, To and
+// Records are required; the rest has defaults.
+type ReplicationCheck struct {
+	Cluster topology.Cluster
+	// From is the region the records are written in, To the region they
+	// are read in.
+	From, To string
+	// Records is how many records are written.
+	Records int
+	// ReadAfter is how long after its acknowledgement each record is read
+	// in To (default 500 ms).
+	ReadAfter time.Duration
+	// Consistency levels of the writes (default LOCAL_QUORUM) and of the
+	// reads (default LOCAL_ONE).
+	WriteConsistency, ReadConsistency gocql.Consistency
+	// Keyspace (default the world's) and Table (default ReplicationTable).
+	Keyspace, Table string
+	// RunID names this check's records in the table (default derived from
+	// the seed and the time).
+	RunID string
+	// Concurrency is the number of writes in flight (default 64); Readers
+	// the reads at ReadAfter in flight (default 32); LateReaders the
+	// re-reads of late records in flight (default 8).
+	Concurrency, Readers, LateReaders int
+	// Samples is how many records are polled from their acknowledgement
+	// (default 1 % of Records, at least 1000, at most Records; -1: none),
+	// drawn with Seed.
+	Samples int
+	Seed    uint64
+	// PollInterval is the sample's first poll interval (default 2 ms).
+	PollInterval time.Duration
+	// ReadWindow gathers records that come due within it into one read
+	// (default 2 ms); ReadTolerance is the delay past due beyond which a
+	// read counts as late (default 25 ms).
+	ReadWindow, ReadTolerance time.Duration
+	// Deadline bounds how long Converge re-reads the late records
+	// (default 2 min).
+	Deadline time.Duration
+	// WriteRetries is how often a failed write is retried (default 3).
+	WriteRetries int
+}
+
+func (c *ReplicationCheck) setDefaults() error {
+	if c.Cluster == nil {
+		return errors.New("replication check: no cluster")
+	}
+	regions := c.Cluster.Spec().RegionNames()
+	known := func(r string) bool {
+		for _, x := range regions {
+			if x == r {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case !known(c.From):
+		return fmt.Errorf("replication check: region %q is not in world %s (regions: %v)", c.From, c.Cluster.Name(), regions)
+	case !known(c.To):
+		return fmt.Errorf("replication check: region %q is not in world %s (regions: %v)", c.To, c.Cluster.Name(), regions)
+	case c.From == c.To:
+		return fmt.Errorf("replication check: write and read regions are both %s; replication is between two regions", c.From)
+	case c.Records <= 0:
+		return fmt.Errorf("replication check: %d records; write at least one", c.Records)
+	case c.Records > 1<<30:
+		return fmt.Errorf("replication check: %d records is more than this check follows (%d)", c.Records, 1<<30)
+	}
+	if c.ReadAfter == 0 {
+		c.ReadAfter = 500 * time.Millisecond
+	}
+	if c.WriteConsistency == 0 {
+		c.WriteConsistency = gocql.LocalQuorum
+	}
+	if c.ReadConsistency == 0 {
+		c.ReadConsistency = gocql.LocalOne
+	}
+	if c.Keyspace == "" {
+		c.Keyspace = c.Cluster.Spec().Cassandra.Keyspace
+	}
+	if c.Table == "" {
+		c.Table = ReplicationTable
+	}
+	if c.RunID == "" {
+		c.RunID = fmt.Sprintf("rc-%d-%d", c.Seed, time.Now().UnixNano())
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 64
+	}
+	if c.Readers <= 0 {
+		c.Readers = 32
+	}
+	if c.LateReaders <= 0 {
+		c.LateReaders = 8
+	}
+	switch {
+	case c.Samples == 0:
+		c.Samples = min(c.Records, max(1000, c.Records/100))
+	case c.Samples < 0:
+		c.Samples = 0
+	default:
+		c.Samples = min(c.Samples, c.Records)
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Millisecond
+	}
+	if c.ReadWindow <= 0 {
+		c.ReadWindow = 2 * time.Millisecond
+	}
+	if c.ReadTolerance <= 0 {
+		c.ReadTolerance = 25 * time.Millisecond
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = 2 * time.Minute
+	}
+	if c.WriteRetries == 0 {
+		c.WriteRetries = 3
+	}
+	return nil
+}
+
+// ReplicationSchema is the statement that creates the check's table.
+func ReplicationSchema(keyspace, table string) string {
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.%s (run text, bucket int, seq int, payload blob, PRIMARY KEY ((run, bucket), seq)) WITH default_time_to_live = 86400`, keyspace, table)
+}
+
+// ReplicationInsert is the statement that writes one record: bind the run,
+// the record's bucket (ReplicationBucket), its number and the payload.
+func ReplicationInsert(keyspace, table string) string {
+	return fmt.Sprintf(`INSERT INTO %s.%s (run, bucket, seq, payload) VALUES (?, ?, ?, ?)`, keyspace, table)
+}
+
+// ReplicationBucket is the partition a record number lives in.
+func ReplicationBucket(seq int) int { return seq / recordsPerPartition }
+
+// ReplicationPayload is the value every record carries.
+func ReplicationPayload() []byte { return replicationPayload }
+
+// Record states, as bits.
+const (
+	stSampled     uint8 = 1 << iota // polled from its acknowledgement
+	stAcked                         // the write was acknowledged
+	stWriteFailed                   // every attempt failed
+	stVisible                       // visible at the read
+	stLate                          // not visible at the read (or the read failed)
+)
+
+// ReplicationRun is a replication check under way: Start it, Write the
+// records (which also reads them at ReadAfter), Converge (re-read the late
+// ones), then take its Summary and Close it.
+type ReplicationRun struct {
+	cfg          ReplicationCheck
+	wsess, rsess *gocql.Session
+	insert       string
+	selBucket    string
+	selOne       string
+
+	epoch time.Time
+	n     int
+	// Per record, indexed by its number: acknowledgement (since epoch),
+	// state bits, and when it was first seen (µs after its
+	// acknowledgement; -1: not seen) by the read, the sampler and a
+	// re-read. Each slot is written by one goroutine at a time, handed on
+	// through channels and locks.
+	ack        []int64
+	state      []uint8
+	readDoneUs []int32
+	sampleUs   []int32
+	lateUs     []int32
+
+	sampleCut uint64 // a record is sampled when its hash is below it
+	next      atomic.Int64
+	due       chan uint32
+	jobs      chan readJob
+	sampleSem chan struct{}
+	sampleWG  sync.WaitGroup
+	readerWG  sync.WaitGroup
+	late      lateSet
+	lateStop  chan struct{}
+	lateDone  chan struct{}
+
+	written, writeErrors, writeRetries atomic.Int64
+	readCount, visible, readErrors     atomic.Int64
+	lateSeen, sampleDropped            atomic.Int64
+	lastAck                            atomic.Int64
+	writeStart, writeEnd               time.Duration
+	convergeStart, convergeEnd         time.Duration
+	converging                         atomic.Int64 // convergeStart+1 once Converge began
+
+	mu        sync.Mutex // guards readStats
+	readStats []*readerStats
+	closeOnce sync.Once
+}
+
+type readJob struct {
+	bucket uint32
+	mask   uint16
+}
+
+type readerStats struct {
+	delay     *hdrhistogram.Histogram
+	readsLate int
+}
+
+// Start checks the configuration, opens a CQL session in each region and
+// creates the table.
+func (c ReplicationCheck) Start(ctx context.Context) (*ReplicationRun, error) {
+	if err := c.setDefaults(); err != nil {
+		return nil, err
+	}
+	r := &ReplicationRun{cfg: c, n: c.Records,
+		insert:    ReplicationInsert(c.Keyspace, c.Table),
+		selBucket: fmt.Sprintf(`SELECT seq FROM %s.%s WHERE run = ? AND bucket = ?`, c.Keyspace, c.Table),
+		selOne:    fmt.Sprintf(`SELECT seq FROM %s.%s WHERE run = ? AND bucket = ? AND seq = ?`, c.Keyspace, c.Table),
+		lateStop:  make(chan struct{}), lateDone: make(chan struct{}),
+	}
+	var err error
+	if r.wsess, err = topology.RegionSession(c.Cluster, c.From, c.Keyspace); err != nil {
+		return nil, err
+	}
+	if r.rsess, err = topology.RegionSession(c.Cluster, c.To, c.Keyspace); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.wsess.Query(ReplicationSchema(c.Keyspace, c.Table)).ExecContext(ctx); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("create table %s.%s: %w", c.Keyspace, c.Table, err)
+	}
+	if c.Samples > 0 {
+		r.sampleCut = uint64(float64(c.Samples) / float64(c.Records) * float64(^uint64(0)))
+		if c.Samples == c.Records {
+			r.sampleCut = ^uint64(0)
+		}
+	}
+	n := c.Records
+	r.ack = make([]int64, n)
+	r.state = make([]uint8, n)
+	r.readDoneUs = make([]int32, n)
+	r.sampleUs = make([]int32, n)
+	r.lateUs = make([]int32, n)
+	for i := range n {
+		r.readDoneUs[i], r.sampleUs[i], r.lateUs[i] = -1, -1, -1
+	}
+	r.late.init(n)
+	return r, nil
+}
+
+// Close closes the sessions (with a bounded wait) and stops the re-reads.
+func (r *ReplicationRun) Close() {
+	r.closeOnce.Do(func() {
+		r.stopLate()
+		topology.CloseSession(r.wsess)
+		topology.CloseSession(r.rsess)
+	})
+}
+
+func (r *ReplicationRun) now() time.Duration { return time.Since(r.epoch) }
+
+// sampled says whether record seq is in the seeded sample.
+func (r *ReplicationRun) sampled(seq int) bool {
+	if r.sampleCut == 0 {
+		return false
+	}
+	if r.sampleCut == ^uint64(0) {
+		return true
+	}
+	return splitmix(r.cfg.Seed^uint64(seq)*0x9e3779b97f4a7c15) < r.sampleCut
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Write writes every record and reads each one at ReadAfter; it returns
+// once the last read is done (the late records are re-read meanwhile and
+// after, until Converge ends). A cancelled ctx stops it early.
+func (r *ReplicationRun) Write(ctx context.Context) error {
+	c := r.cfg
+	r.epoch = time.Now()
+	r.due = make(chan uint32, 1<<16)
+	r.jobs = make(chan readJob, 4*c.Readers)
+	r.sampleSem = make(chan struct{}, 4096)
+	go r.repoll(ctx)
+	for range c.Readers {
+		st := &readerStats{delay: newLagHist()}
+		r.mu.Lock()
+		r.readStats = append(r.readStats, st)
+		r.mu.Unlock()
+		r.readerWG.Add(1)
+		go r.reader(ctx, st)
+	}
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		r.schedule(ctx)
+	}()
+	r.writeStart = r.now()
+	var wg sync.WaitGroup
+	for range c.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.writer(ctx)
+		}()
+	}
+	wg.Wait()
+	r.writeEnd = time.Duration(r.lastAck.Load())
+	close(r.due)
+	<-schedDone
+	r.readerWG.Wait()
+	r.sampleWG.Wait()
+	return ctx.Err()
+}
+
+// writer writes records until none is left.
+func (r *ReplicationRun) writer(ctx context.Context) {
+	c := r.cfg
+	for ctx.Err() == nil {
+		seq := int(r.next.Add(1) - 1)
+		if seq >= r.n {
+			return
+		}
+		var err error
+		for attempt := 0; attempt <= c.WriteRetries; attempt++ {
+			if attempt > 0 {
+				r.writeRetries.Add(1)
+			}
+			err = r.wsess.Query(r.insert, c.RunID, seq/recordsPerPartition, seq, replicationPayload).
+				Consistency(c.WriteConsistency).ExecContext(ctx)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
+			r.state[seq] |= stWriteFailed
+			r.writeErrors.Add(1)
+			continue
+		}
+		ack := r.now()
+		r.ack[seq] = int64(ack)
+		st := stAcked
+		if r.sampled(seq) {
+			st |= stSampled
+		}
+		r.state[seq] = st
+		r.written.Add(1)
+		for {
+			last := r.lastAck.Load()
+			if int64(ack) <= last || r.lastAck.CompareAndSwap(last, int64(ack)) {
+				break
+			}
+		}
+		if st&stSampled != 0 {
+			r.sample(ctx, seq, ack)
+		}
+		select {
+		case r.due <- uint32(seq):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// sample polls one record in region To from its acknowledgement until it
+// is seen or due for the read at ReadAfter.
+func (r *ReplicationRun) sample(ctx context.Context, seq int, ack time.Duration) {
+	select {
+	case r.sampleSem <- struct{}{}:
+	default:
+		r.sampleDropped.Add(1)
+		r.state[seq] &^= stSampled
+		return
+	}
+	r.sampleWG.Add(1)
+	go func() {
+		defer r.sampleWG.Done()
+		defer func() { <-r.sampleSem }()
+		c := r.cfg
+		due := ack + c.ReadAfter
+		var got int
+		for ctx.Err() == nil {
+			if r.now() >= due {
+				return
+			}
+			err := r.rsess.Query(r.selOne, c.RunID, seq/recordsPerPartition, seq).Consistency(c.ReadConsistency).
+				ScanContext(ctx, &got)
+			done := r.now()
+			if err == nil {
+				r.sampleUs[seq] = clampUs(done - ack)
+				return
+			}
+			gap := max(c.PollInterval, (done-ack)/10)
+			wait := min(gap, due-done)
+			if wait <= 0 {
+				return
+			}
+			if !sleepCtx(ctx, wait) {
+				return
+			}
+		}
+	}()
+}
+
+// schedule hands the acknowledged records to the readers once due,
+// gathered by partition.
+func (r *ReplicationRun) schedule(ctx context.Context) {
+	defer close(r.jobs)
+	c := r.cfg
+	var open []readJob
+	add := func(seq uint32) {
+		b := seq / recordsPerPartition
+		bit := uint16(1) << (seq % recordsPerPartition)
+		for i := range open {
+			if open[i].bucket == b {
+				open[i].mask |= bit
+				return
+			}
+		}
+		open = append(open, readJob{bucket: b, mask: bit})
+	}
+	flush := func() bool {
+		for _, j := range open {
+			select {
+			case r.jobs <- j:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		open = open[:0]
+		return true
+	}
+	dueOf := func(seq uint32) time.Duration { return time.Duration(r.ack[seq]) + c.ReadAfter }
+	var carry uint32
+	haveCarry := false
+	for {
+		var seq uint32
+		if haveCarry {
+			seq, haveCarry = carry, false
+		} else {
+			var ok bool
+			select {
+			case seq, ok = <-r.due:
+				if !ok {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+		closeAt := dueOf(seq) + c.ReadWindow
+		if wait := closeAt - c.ReadWindow - r.now(); wait > 0 {
+			// Sleep until the first record is due and then as long as the
+			// window, to gather the records that come due meanwhile.
+			if !sleepCtx(ctx, wait+c.ReadWindow) {
+				return
+			}
+		}
+		add(seq)
+	gather:
+		for {
+			select {
+			case s, ok := <-r.due:
+				if !ok {
+					flush()
+					return
+				}
+				if dueOf(s) <= closeAt {
+					add(s)
+					continue
+				}
+				carry, haveCarry = s, true
+				break gather
+			default:
+				break gather
+			}
+		}
+		if !flush() {
+			return
+		}
+	}
+}
+
+// reader reads the partitions the scheduler hands it.
+func (r *ReplicationRun) reader(ctx context.Context, st *readerStats) {
+	defer r.readerWG.Done()
+	c := r.cfg
+	for j := range r.jobs {
+		start := r.now()
+		seen, err := r.readBucket(ctx, j.bucket)
+		done := r.now()
+		if err != nil {
+			r.readErrors.Add(1)
+		}
+		lateMask := uint16(0)
+		for m := j.mask; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros16(m)
+			seq := int(j.bucket)*recordsPerPartition + i
+			ack := time.Duration(r.ack[seq])
+			delay := start - ack
+			recordLag(st.delay, delay)
+			if delay > c.ReadAfter+c.ReadTolerance {
+				st.readsLate++
+			}
+			if err == nil && seen&(1<<i) != 0 {
+				r.state[seq] |= stVisible
+				r.readDoneUs[seq] = clampUs(done - ack)
+				r.visible.Add(1)
+			} else {
+				r.state[seq] |= stLate
+				lateMask |= 1 << i
+			}
+			r.readCount.Add(1)
+		}
+		if lateMask != 0 {
+			r.late.add(j.bucket, lateMask, done)
+		}
+	}
+}
+
+// readBucket returns which records of a partition region To sees.
+func (r *ReplicationRun) readBucket(ctx context.Context, bucket uint32) (uint16, error) {
+	c := r.cfg
+	it := r.rsess.Query(r.selBucket, c.RunID, int(bucket)).Consistency(c.ReadConsistency).IterContext(ctx)
+	var seq int
+	var mask uint16
+	for it.Scan(&seq) {
+		if seq/recordsPerPartition == int(bucket) {
+			mask |= 1 << (seq % recordsPerPartition)
+		}
+	}
+	return mask, it.Close()
+}
+
+// lateSet holds the late records, by partition, until they are seen: a
+// map to merge records into their partition, and a heap of the partitions
+// waiting for their next re-read (a partition being re-read is only in the
+// map until it is put back).
+type lateSet struct {
+	mu      sync.Mutex
+	buckets map[uint32]*lateBucket
+	queue   lateQueue
+}
+
+type lateBucket struct {
+	bucket uint32
+	mask   uint16
+	// since is when the partition's oldest late record was found late (or
+	// convergence began); next when it is re-read next (since the epoch).
+	since, next time.Duration
+	// index in the queue; -1 while it is being re-read.
+	index int
+}
+
+// lateQueue is a min-heap of partitions by next re-read.
+type lateQueue []*lateBucket
+
+func (q lateQueue) Len() int           { return len(q) }
+func (q lateQueue) Less(i, j int) bool { return q[i].next < q[j].next }
+func (q lateQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *lateQueue) Push(x any) {
+	b := x.(*lateBucket)
+	b.index = len(*q)
+	*q = append(*q, b)
+}
+func (q *lateQueue) Pop() any {
+	old := *q
+	b := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	b.index = -1
+	return b
+}
+
+func (l *lateSet) init(int) { l.buckets = map[uint32]*lateBucket{} }
+
+func (l *lateSet) add(bucket uint32, mask uint16, at time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[bucket]; ok {
+		b.mask |= mask
+		return
+	}
+	b := &lateBucket{bucket: bucket, mask: mask, since: at, next: at}
+	l.buckets[bucket] = b
+	heap.Push(&l.queue, b)
+}
+
+func (l *lateSet) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}
+
+// records counts the late records not seen yet.
+func (l *lateSet) records() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, b := range l.buckets {
+		n += bits.OnesCount16(b.mask)
+	}
+	return n
+}
+
+// dueFor takes the partitions due for a re-read at now (at most max) off
+// the queue.
+func (l *lateSet) dueFor(now time.Duration, max int) []uint32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []uint32
+	for len(l.queue) > 0 && l.queue[0].next <= now && len(out) < max {
+		out = append(out, heap.Pop(&l.queue).(*lateBucket).bucket)
+	}
+	return out
+}
+
+// done puts a re-read partition back: gone when every record was seen,
+// else queued for its next re-read.
+func (l *lateSet) done(bucket uint32, seen uint16, ok bool, at time.Duration, seenRecord func(seq int)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[bucket]
+	if ok {
+		for m := b.mask & seen; m != 0; m &= m - 1 {
+			seenRecord(int(bucket)*recordsPerPartition + bits.TrailingZeros16(m))
+		}
+		b.mask &^= seen
+	}
+	if b.mask == 0 {
+		delete(l.buckets, bucket)
+		return
+	}
+	b.next = at + max(lateMinGap, (at-b.since)/5)
+	heap.Push(&l.queue, b)
+}
+
+// rereadAll makes every late partition due at once, its gaps counting from
+// at (the start of convergence).
+func (l *lateSet) rereadAll(at time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.buckets {
+		b.next = at
+		b.since = max(b.since, at)
+	}
+	heap.Init(&l.queue)
+}
+
+// lateMinGap is the shortest gap between two re-reads of a late partition.
+const lateMinGap = 20 * time.Millisecond
+
+// repoll re-reads the late partitions until stopLate.
+func (r *ReplicationRun) repoll(ctx context.Context) {
+	defer close(r.lateDone)
+	c := r.cfg
+	work := make(chan uint32)
+	var wg sync.WaitGroup
+	for range c.LateReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				r.reread(ctx, b)
+			}
+		}()
+	}
+	defer func() {
+		close(work)
+		wg.Wait()
+	}()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.lateStop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, b := range r.late.dueFor(r.now(), 4*c.LateReaders) {
+			select {
+			case work <- b:
+			case <-r.lateStop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// reread reads one late partition again and records the records seen.
+func (r *ReplicationRun) reread(ctx context.Context, bucket uint32) {
+	seen, err := r.readBucket(ctx, bucket)
+	done := r.now()
+	r.late.done(bucket, seen, err == nil, done, func(seq int) {
+		r.lateUs[seq] = clampUs(done - time.Duration(r.ack[seq]))
+		r.lateSeen.Add(1)
+	})
+}
+
+func (r *ReplicationRun) stopLate() {
+	select {
+	case <-r.lateStop:
+	default:
+		close(r.lateStop)
+	}
+	if r.epoch.IsZero() {
+		return // Write never ran, so no re-reader either
+	}
+	<-r.lateDone
+}
+
+// Converge re-reads the late records until every one was seen, the
+// deadline passed or ctx ended. Call it after Write (and after healing any
+// fault: the re-reads start over at once).
+func (r *ReplicationRun) Converge(ctx context.Context) error {
+	if r.epoch.IsZero() {
+		return errors.New("replication check: Converge before Write")
+	}
+	r.convergeStart = r.now()
+	r.converging.Store(int64(r.convergeStart) + 1)
+	r.late.rereadAll(r.convergeStart)
+	deadline := time.NewTimer(r.cfg.Deadline)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for r.late.len() > 0 {
+		select {
+		case <-deadline.C:
+			break wait
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-tick.C:
+		}
+	}
+	r.stopLate()
+	r.convergeEnd = r.now()
+	return err
+}
+
+// ReplicationProgress is a snapshot of a check under way.
+type ReplicationProgress struct {
+	Elapsed time.Duration
+	// Records to write; Written acknowledged; WriteErrors failed.
+	Records, Written, WriteErrors int
+	// Read at ReadAfter, of which Visible; Late not seen yet.
+	Read, Visible, Late int
+	// Converging is set once the late records are re-read until the deadline.
+	Converging bool
+}
+
+// Progress says how far the check got; safe to call at any time.
+func (r *ReplicationRun) Progress() ReplicationProgress {
+	p := ReplicationProgress{Records: r.n, Written: int(r.written.Load()), WriteErrors: int(r.writeErrors.Load()),
+		Read: int(r.readCount.Load()), Visible: int(r.visible.Load()), Converging: r.converging.Load() > 0}
+	if !r.epoch.IsZero() {
+		p.Elapsed = r.now()
+		p.Late = r.late.records()
+	}
+	return p
+}
+
+// Summary aggregates what the check saw. Call it after Converge.
+func (r *ReplicationRun) Summary() ReplicationSummary {
+	c := r.cfg
+	s := newLagStats()
+	r.mu.Lock()
+	for _, st := range r.readStats {
+		s.readDelay.Merge(st.delay)
+		s.readsLate += st.readsLate
+	}
+	r.mu.Unlock()
+	sampled := 0
+	var lastSeen time.Duration
+	for seq := range r.n {
+		st := r.state[seq]
+		if st&stAcked == 0 {
+			continue
+		}
+		s.acked++
+		ack := time.Duration(r.ack[seq])
+		if st&stSampled != 0 {
+			sampled++
+		}
+		var seenAfter int32 = -1
+		switch {
+		case st&stVisible != 0:
+			s.visibleAtRead++
+			seenAfter = r.readDoneUs[seq]
+			if st&stSampled != 0 {
+				lag := r.sampleUs[seq]
+				if lag < 0 {
+					lag = r.readDoneUs[seq] // not seen by the polls, seen by the read
+				}
+				recordLag(s.head, time.Duration(lag)*time.Microsecond)
+			}
+		case st&stLate != 0:
+			if lag := r.lateUs[seq]; lag >= 0 {
+				recordLag(s.tail, time.Duration(lag)*time.Microsecond)
+				seenAfter = lag
+			} else {
+				s.missing++
+			}
+		default:
+			s.missing++ // acknowledged but never read (the run was stopped)
+		}
+		if seenAfter >= 0 {
+			d := time.Duration(seenAfter) * time.Microsecond
+			s.seenWithin = max(s.seenWithin, d)
+			lastSeen = max(lastSeen, ack+d)
+		}
+	}
+	out := s.summary()
+	out.From, out.To, out.Records = c.From, c.To, c.Records
+	out.WriteConsistency, out.ReadConsistency = c.WriteConsistency.String(), c.ReadConsistency.String()
+	out.ReadAfterMs = ms(c.ReadAfter)
+	out.Concurrency = c.Concurrency
+	out.WriteErrors = int(r.writeErrors.Load())
+	out.ReadErrors = int(r.readErrors.Load())
+	out.Sampled = sampled
+	out.PollIntervalMs = ms(c.PollInterval)
+	out.ReadToleranceMs = ms(c.ReadTolerance)
+	if d := r.writeEnd - r.writeStart; d > 0 {
+		out.WriteSeconds = d.Seconds()
+		out.WriteRate = float64(s.acked) / d.Seconds()
+	}
+	if s.missing == 0 && s.acked > 0 {
+		out.SeenAfterWritesMs = ms(max(0, lastSeen-r.writeEnd))
+	}
+	if r.convergeEnd > 0 {
+		out.ConvergeSeconds = (r.convergeEnd - r.convergeStart).Seconds()
+		if s.missing == 0 && s.acked > 0 {
+			out.SeenAfterConvergeMs = ms(max(0, lastSeen-r.convergeStart))
+		}
+	}
+	out.Method = fmt.Sprintf("every record read once in %s %s after its write was acknowledged in %s (one read per partition of %d records, "+
+		"gathering records due within %s); %d sampled records polled from the acknowledgement (gap %s, then 10%% of the elapsed time) give the lag of the records visible at the read (an estimate); "+
+		"every late record re-read until seen (gap 20%% of the time since it was found late, at least %s) gives its own lag (measured); lags are upper bounds: the completion of the first read that saw the record",
+		c.To, c.ReadAfter, c.From, recordsPerPartition, c.ReadWindow, sampled, c.PollInterval, lateMinGap)
+	return out
+}
+
+func clampUs(d time.Duration) int32 {
+	us := d.Microseconds()
+	switch {
+	case us < 0:
+		return 0
+	case us > 1<<31-1:
+		return 1<<31 - 1
+	}
+	return int32(us)
+}
+
+// sleepCtx sleeps for d unless ctx ends first (then it returns false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

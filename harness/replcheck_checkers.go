@@ -1,0 +1,103 @@
+package harness
+
+import (
+	"fmt"
+)
+
+// Checkers of a replication check. They judge the summary that the check
+// recorded in the history (a note event named "replication-check"), so a
+// run can be re-judged from its history without the world.
+
+// ReplicationComplete holds when every record acknowledged in the first
+// region was seen in the other one before the deadline: nothing missing
+// after convergence. It is unknown when the history holds no replication
+// summary or no record was acknowledged.
+type ReplicationComplete struct{}
+
+// Name implements Checker.
+func (ReplicationComplete) Name() string { return "replication-complete" }
+
+// Check implements Checker.
+func (c ReplicationComplete) Check(h *History) Result {
+	s, r, ok := replicationResult(c.Name(), h)
+	if !ok {
+		return r
+	}
+	r.Figures["missing"] = float64(s.Missing)
+	r.Figures["all_visible_after_ms"] = s.AllVisibleAfterMs
+	if s.Missing > 0 {
+		r.Valid = VerdictInvalid
+		r.Reason = fmt.Sprintf("%d of %d records written in %s were never seen in %s (%.2f%%) within %.0f s after the writes ended",
+			s.Missing, s.Samples, s.From, s.To, 100*float64(s.Missing)/float64(s.Samples), s.ConvergeSeconds)
+		return r
+	}
+	r.Reason = fmt.Sprintf("all %d records written in %s were seen in %s, each within %.0f ms of its write",
+		s.Samples, s.From, s.To, s.AllVisibleAfterMs)
+	if s.WriteErrors > 0 {
+		r.Details = append(r.Details, fmt.Sprintf("%d writes failed after every retry and were not followed", s.WriteErrors))
+	}
+	return r
+}
+
+// ReplicationVisibleAtRead holds when at least MinShare of the records
+// acknowledged in the first region were visible in the other one at the
+// read ReadAfter after each write (Netflix's 500 ms experiment). It is
+// unknown when more than MaxLateReads (a share, default 1 %) of the reads
+// were issued later than the check's tolerance: the reader fell behind and
+// the share is not the share at ReadAfter.
+type ReplicationVisibleAtRead struct {
+	MinShare     float64
+	MaxLateReads float64
+}
+
+// Name implements Checker.
+func (ReplicationVisibleAtRead) Name() string { return "replication-visible-at-read" }
+
+// Check implements Checker.
+func (c ReplicationVisibleAtRead) Check(h *History) Result {
+	s, r, ok := replicationResult(c.Name(), h)
+	if !ok {
+		return r
+	}
+	maxLate := c.MaxLateReads
+	if maxLate == 0 {
+		maxLate = 0.01
+	}
+	r.Figures["visible_at_read"] = s.VisibleAtRead
+	r.Figures["min_share"] = c.MinShare
+	r.Figures["reads_late"] = float64(s.ReadsLate)
+	lateShare := float64(s.ReadsLate) / float64(s.Samples)
+	switch {
+	case s.VisibleAtRead < c.MinShare:
+		r.Valid = VerdictInvalid
+		r.Reason = fmt.Sprintf("%.3f%% of the records written in %s were visible in %s %.0f ms after their write, below the %.3f%% required (%d late)",
+			100*s.VisibleAtRead, s.From, s.To, s.ReadAfterMs, 100*c.MinShare, s.Late)
+	case lateShare > maxLate:
+		r.Valid = VerdictUnknown
+		r.Reason = fmt.Sprintf("%.1f%% of the reads were issued late (read delay p99 %.0f ms for %.0f ms): the reader fell behind, so %.3f%% is not the share at %.0f ms",
+			100*lateShare, s.ReadDelayP99Ms, s.ReadAfterMs, 100*s.VisibleAtRead, s.ReadAfterMs)
+	default:
+		r.Reason = fmt.Sprintf("%.3f%% of the records written in %s were visible in %s %.0f ms after their write (at least %.3f%% required)",
+			100*s.VisibleAtRead, s.From, s.To, s.ReadAfterMs, 100*c.MinShare)
+	}
+	return r
+}
+
+// replicationResult finds the summary a replication checker judges; ok is
+// false when the result r is already the verdict (unknown).
+func replicationResult(name string, h *History) (ReplicationSummary, Result, bool) {
+	r := Result{Checker: name, Valid: VerdictValid, Figures: map[string]float64{}}
+	s, found, err := replicationFromHistory(h)
+	switch {
+	case err != nil:
+		r.Valid, r.Reason = VerdictUnknown, err.Error()
+	case !found:
+		r.Valid, r.Reason = VerdictUnknown, "the history holds no replication-check summary (the check did not finish)"
+	case s.Samples == 0:
+		r.Valid, r.Reason = VerdictUnknown, fmt.Sprintf("no record was acknowledged in %s (%d writes failed)", s.From, s.WriteErrors)
+	default:
+		r.Figures["records"] = float64(s.Samples)
+		return s, r, true
+	}
+	return s, r, false
+}

@@ -1,0 +1,421 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Replication statistics: how the per-record observations of a replication
+// check become the share visible at the read, the lag percentiles, the
+// histogram and the time until everything was visible.
+//
+// What is known of each acknowledged record:
+//
+//   - every record is read once in the other region ReadAfter after its
+//     write was acknowledged: it was visible then, or it was late;
+//   - a seeded sample of the records is polled in the other region from the
+//     acknowledgement on, so their lag is measured (to within the poll
+//     interval) whether or not they were visible at the read;
+//   - every late record is re-read until it is seen or the deadline passes,
+//     so the lag of every late record is measured (to within its re-read
+//     interval), and the records never seen are counted as missing.
+//
+// The records seen fall into two ordered groups: those visible at the read
+// (lag at most the read's delay, about ReadAfter) and the late ones (lag
+// above it). A lag percentile over the records seen is taken from the
+// sample when its rank falls among the records visible at the read (an
+// estimate: the sample stands for all of them), and from the late records
+// themselves when it falls among those (a measurement of each). Missing
+// records are not in the percentiles; Missing counts them.
+
+// Histogram geometry of lags and read delays, in microseconds.
+const (
+	lagHistMin  = 1
+	lagHistMax  = int64(2 * time.Hour / time.Microsecond)
+	lagHistSigs = 3
+)
+
+func newLagHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(lagHistMin, lagHistMax, lagHistSigs)
+}
+
+// recordLag adds a duration to a lag histogram, clamped to its range.
+func recordLag(h *hdrhistogram.Histogram, d time.Duration) {
+	us := d.Microseconds()
+	switch {
+	case us < lagHistMin:
+		us = lagHistMin
+	case us > lagHistMax:
+		us = lagHistMax
+	}
+	_ = h.RecordValue(us)
+}
+
+// LagBucketBoundsMs are the upper bounds of the lag histogram's buckets.
+var LagBucketBoundsMs = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+	10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, 7200000}
+
+// LagBucket is one bucket of a lag histogram: Count records with a lag at
+// most UpperMs and above the previous bucket's bound. Its JSON is that of
+// reports.Bucket.
+type LagBucket struct {
+	UpperMs float64 `json:"upper_ms"`
+	Count   int     `json:"count"`
+}
+
+// lagStats gathers a replication check's observations.
+type lagStats struct {
+	// acked is the number of records whose write was acknowledged;
+	// visibleAtRead how many of them the read at ReadAfter found.
+	acked, visibleAtRead int
+	// head holds the lags of sampled records that were visible at the read;
+	// tail the lags of late records that were seen later.
+	head, tail *hdrhistogram.Histogram
+	// missing counts late records never seen.
+	missing int
+	// readDelay holds how long after its acknowledgement each record's read
+	// was issued; readsLate counts reads issued more than the tolerance
+	// after they were due.
+	readDelay *hdrhistogram.Histogram
+	readsLate int
+	// seenWithin is the longest time after its acknowledgement that a
+	// record was first seen (by the read or a re-read).
+	seenWithin time.Duration
+}
+
+func newLagStats() *lagStats {
+	return &lagStats{head: newLagHist(), tail: newLagHist(), readDelay: newLagHist()}
+}
+
+// seen is the number of records seen in the other region.
+func (s *lagStats) seen() int { return s.visibleAtRead + int(s.tail.TotalCount()) }
+
+// share is the share of acknowledged records visible at the read, 0..1
+// (0 when nothing was acknowledged).
+func (s *lagStats) share() float64 {
+	if s.acked == 0 {
+		return 0
+	}
+	return float64(s.visibleAtRead) / float64(s.acked)
+}
+
+// quantile is the lag at quantile q (0..1) over the records seen, in
+// microseconds (0 when nothing was seen). Ranks among the records visible at
+// the read come from the sample; when no sampled record was visible at the
+// read, the read's delay (an upper bound of their lag) stands in.
+func (s *lagStats) quantile(q float64) int64 {
+	n := s.seen()
+	if n == 0 {
+		return 0
+	}
+	k := int(math.Ceil(q * float64(n)))
+	k = min(max(k, 1), n)
+	if k <= s.visibleAtRead {
+		h := s.head
+		if h.TotalCount() == 0 {
+			h = s.readDelay
+		}
+		return h.ValueAtQuantile(100 * float64(k) / float64(s.visibleAtRead))
+	}
+	t := s.tail.TotalCount()
+	return s.tail.ValueAtQuantile(100 * float64(k-s.visibleAtRead) / float64(t))
+}
+
+// max is the largest lag measured: of the late records when there are any,
+// else of the sample (an estimate from below of the largest lag among the
+// records visible at the read).
+func (s *lagStats) max() int64 {
+	if s.tail.TotalCount() > 0 {
+		return s.tail.Max()
+	}
+	if s.head.TotalCount() > 0 {
+		return s.head.Max()
+	}
+	if s.visibleAtRead > 0 {
+		return s.readDelay.Max()
+	}
+	return 0
+}
+
+// buckets is the lag histogram of the records seen, over LagBucketBoundsMs:
+// the late records counted one by one, the records visible at the read
+// estimated from the sample (its counts scaled to their number, rounded so
+// that they add up to it exactly). Empty buckets at both ends are dropped.
+func (s *lagStats) buckets() []LagBucket {
+	bounds := LagBucketBoundsMs
+	head := make([]float64, len(bounds))
+	h := s.head
+	if h.TotalCount() == 0 && s.visibleAtRead > 0 {
+		h = s.readDelay
+	}
+	fill := func(h *hdrhistogram.Histogram, into []float64) {
+		for _, bar := range h.Distribution() {
+			if bar.Count == 0 {
+				continue
+			}
+			into[bucketOf(float64(bar.From)/1000, bounds)] += float64(bar.Count)
+		}
+	}
+	fill(h, head)
+	tail := make([]float64, len(bounds))
+	fill(s.tail, tail)
+	counts := make([]int, len(bounds))
+	scaled := scaleTo(head, s.visibleAtRead)
+	for i := range counts {
+		counts[i] = scaled[i] + int(tail[i])
+	}
+	first, last := -1, -1
+	for i, c := range counts {
+		if c > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	out := make([]LagBucket, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		out = append(out, LagBucket{UpperMs: bounds[i], Count: counts[i]})
+	}
+	return out
+}
+
+// bucketOf is the index of the first bound at or above v (the last bucket
+// takes whatever lies beyond every bound).
+func bucketOf(v float64, bounds []float64) int {
+	i := sort.SearchFloat64s(bounds, v)
+	return min(i, len(bounds)-1)
+}
+
+// scaleTo scales counts so that they add up to total, rounding by largest
+// remainder (the result adds up to total exactly; all zeros when counts do).
+func scaleTo(counts []float64, total int) []int {
+	out := make([]int, len(counts))
+	var sum float64
+	for _, c := range counts {
+		sum += c
+	}
+	if sum == 0 || total <= 0 {
+		return out
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	rems := make([]rem, 0, len(counts))
+	given := 0
+	for i, c := range counts {
+		exact := c * float64(total) / sum
+		out[i] = int(math.Floor(exact))
+		given += out[i]
+		rems = append(rems, rem{i, exact - float64(out[i])})
+	}
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+	for j := 0; given < total && j < len(rems); j++ {
+		out[rems[j].i]++
+		given++
+	}
+	return out
+}
+
+// ReplicationSummary is what a replication check found. Its JSON is a
+// superset of reports.ReplicationLag (replication.json): the first fields
+// are the report's, the others say how the check ran and how exact it is.
+// Durations are in milliseconds.
+type ReplicationSummary struct {
+	// Samples is how many records were followed: every record whose write
+	// was acknowledged.
+	Samples int `json:"samples"`
+	// VisibleAtRead is the share of them the read ReadAfter after the
+	// acknowledgement found, 0..1.
+	VisibleAtRead float64 `json:"visible_at_read"`
+	// Missing counts records never seen in the other region before the
+	// deadline.
+	Missing int `json:"missing"`
+	// Lag percentiles over the records seen (see the method).
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	P999 float64 `json:"p999_ms"`
+	Max  float64 `json:"max_ms"`
+	// Histogram of the lags of the records seen.
+	Histogram []LagBucket `json:"histogram,omitempty"`
+	// AllVisibleAfterMs: every record was seen in the other region at most
+	// this long after its own write was acknowledged (the read's delay for
+	// records visible at the read, the re-read that first saw it for the
+	// late ones); 0 when records are missing.
+	AllVisibleAfterMs float64 `json:"all_visible_after_ms"`
+
+	From             string  `json:"from"`
+	To               string  `json:"to"`
+	Records          int     `json:"records"`
+	WriteConsistency string  `json:"write_consistency"`
+	ReadConsistency  string  `json:"read_consistency"`
+	ReadAfterMs      float64 `json:"read_after_ms"`
+	Concurrency      int     `json:"concurrency"`
+	// WriteErrors counts records whose write failed after every retry
+	// (they are not followed).
+	WriteErrors int `json:"write_errors"`
+	// ReadErrors counts reads at ReadAfter that failed (their records
+	// count as not visible at the read and are re-read).
+	ReadErrors int `json:"read_errors"`
+	// Late counts records not visible at the read; LateSeen those of them
+	// seen later.
+	Late     int `json:"late"`
+	LateSeen int `json:"late_seen"`
+	// Sampled counts records whose lag was polled from the acknowledgement.
+	Sampled int `json:"sampled"`
+	// PollIntervalMs is the sample's first poll interval; later polls are
+	// 10 % of the time since the acknowledgement apart.
+	PollIntervalMs float64 `json:"poll_interval_ms"`
+	// Read delays: how long after the acknowledgement the read was issued;
+	// ReadsLate counts reads issued more than ReadToleranceMs after they
+	// were due.
+	ReadDelayP50Ms  float64 `json:"read_delay_p50_ms"`
+	ReadDelayP99Ms  float64 `json:"read_delay_p99_ms"`
+	ReadDelayMaxMs  float64 `json:"read_delay_max_ms"`
+	ReadsLate       int     `json:"reads_late"`
+	ReadToleranceMs float64 `json:"read_tolerance_ms"`
+	// WriteSeconds is the time from the first write to the last
+	// acknowledgement; WriteRate the records acknowledged per second in it.
+	WriteSeconds float64 `json:"write_seconds"`
+	WriteRate    float64 `json:"write_rate"`
+	// SeenAfterWritesMs is how long after the last acknowledgement the last
+	// record was first seen (the reads and re-reads included); 0 when
+	// records are missing.
+	SeenAfterWritesMs float64 `json:"seen_after_writes_ms"`
+	// ConvergeSeconds is how long the late records were re-read after the
+	// writes (and any heal) ended; SeenAfterConvergeMs how long after that
+	// began the last record was first seen (0 when every record was seen
+	// before, or records are missing): after a healed partition, the time
+	// until everything written during it was visible.
+	ConvergeSeconds     float64 `json:"converge_seconds"`
+	SeenAfterConvergeMs float64 `json:"seen_after_converge_ms"`
+	// Method says in words what was measured exactly and what is bounded.
+	Method string `json:"method"`
+}
+
+// summary fills the statistical part of a ReplicationSummary.
+func (s *lagStats) summary() ReplicationSummary {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	r := ReplicationSummary{
+		Samples:        s.acked,
+		VisibleAtRead:  s.share(),
+		Missing:        s.missing,
+		P50:            ms(s.quantile(0.50)),
+		P90:            ms(s.quantile(0.90)),
+		P99:            ms(s.quantile(0.99)),
+		P999:           ms(s.quantile(0.999)),
+		Max:            ms(s.max()),
+		Histogram:      s.buckets(),
+		Late:           s.acked - s.visibleAtRead,
+		LateSeen:       int(s.tail.TotalCount()),
+		ReadDelayP50Ms: ms(s.readDelay.ValueAtQuantile(50)),
+		ReadDelayP99Ms: ms(s.readDelay.ValueAtQuantile(99)),
+		ReadDelayMaxMs: ms(s.readDelay.Max()),
+		ReadsLate:      s.readsLate,
+	}
+	if s.missing == 0 && s.acked > 0 {
+		r.AllVisibleAfterMs = float64(s.seenWithin.Microseconds()) / 1000
+	}
+	return r
+}
+
+// Figure names a replication check adds to run.json (the first ones are
+// those package reports builds its replication section from).
+const (
+	FigReplSamples         = "replication.samples"
+	FigReplVisibleAtRead   = "replication.visible_at_read"
+	FigReplMissing         = "replication.missing"
+	FigReplP50             = "replication.p50_ms"
+	FigReplP90             = "replication.p90_ms"
+	FigReplP99             = "replication.p99_ms"
+	FigReplP999            = "replication.p999_ms"
+	FigReplMax             = "replication.max_ms"
+	FigReplAllVisibleAfter = "replication.all_visible_after_ms"
+)
+
+// Figures are the summary as run figures.
+func (r ReplicationSummary) Figures() map[string]float64 {
+	return map[string]float64{
+		FigReplSamples:                       float64(r.Samples),
+		FigReplVisibleAtRead:                 r.VisibleAtRead,
+		FigReplMissing:                       float64(r.Missing),
+		FigReplP50:                           r.P50,
+		FigReplP90:                           r.P90,
+		FigReplP99:                           r.P99,
+		FigReplP999:                          r.P999,
+		FigReplMax:                           r.Max,
+		FigReplAllVisibleAfter:               r.AllVisibleAfterMs,
+		"replication.records":                float64(r.Records),
+		"replication.read_after_ms":          r.ReadAfterMs,
+		"replication.write_errors":           float64(r.WriteErrors),
+		"replication.read_errors":            float64(r.ReadErrors),
+		"replication.late":                   float64(r.Late),
+		"replication.sampled":                float64(r.Sampled),
+		"replication.reads_late":             float64(r.ReadsLate),
+		"replication.read_delay_p99_ms":      r.ReadDelayP99Ms,
+		"replication.write_seconds":          r.WriteSeconds,
+		"replication.write_rate":             r.WriteRate,
+		"replication.seen_after_writes_ms":   r.SeenAfterWritesMs,
+		"replication.converge_seconds":       r.ConvergeSeconds,
+		"replication.seen_after_converge_ms": r.SeenAfterConvergeMs,
+	}
+}
+
+// The replication summary travels in the history as one note event, so that
+// checkers judge it from the history alone.
+const replicationEvent = "replication-check"
+
+// event encodes the summary's figures as a history event.
+func (r ReplicationSummary) event(at time.Time) Event {
+	d := map[string]string{"from": r.From, "to": r.To, "write_consistency": r.WriteConsistency, "read_consistency": r.ReadConsistency}
+	for k, v := range r.Figures() {
+		d[k] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return Event{Kind: Note, Time: at, Name: replicationEvent, Target: r.From + "->" + r.To, Detail: d}
+}
+
+// replicationFromHistory finds the last replication summary in a history.
+func replicationFromHistory(h *History) (ReplicationSummary, bool, error) {
+	for i := len(h.Events) - 1; i >= 0; i-- {
+		e := h.Events[i]
+		if e.Kind != Note || e.Name != replicationEvent {
+			continue
+		}
+		f := map[string]float64{}
+		for k, v := range e.Detail {
+			if x, err := strconv.ParseFloat(v, 64); err == nil {
+				f[k] = x
+			}
+		}
+		for _, k := range []string{FigReplSamples, FigReplVisibleAtRead, FigReplMissing} {
+			if _, ok := f[k]; !ok {
+				return ReplicationSummary{}, true, fmt.Errorf("the replication-check event has no %s", k)
+			}
+		}
+		return ReplicationSummary{
+			Samples: int(f[FigReplSamples]), VisibleAtRead: f[FigReplVisibleAtRead], Missing: int(f[FigReplMissing]),
+			P50: f[FigReplP50], P90: f[FigReplP90], P99: f[FigReplP99], P999: f[FigReplP999], Max: f[FigReplMax],
+			AllVisibleAfterMs: f[FigReplAllVisibleAfter],
+			From:              e.Detail["from"], To: e.Detail["to"],
+			WriteConsistency: e.Detail["write_consistency"], ReadConsistency: e.Detail["read_consistency"],
+			Records: int(f["replication.records"]), ReadAfterMs: f["replication.read_after_ms"],
+			WriteErrors: int(f["replication.write_errors"]), ReadErrors: int(f["replication.read_errors"]),
+			Late: int(f["replication.late"]), Sampled: int(f["replication.sampled"]),
+			ReadsLate: int(f["replication.reads_late"]), ReadDelayP99Ms: f["replication.read_delay_p99_ms"],
+			WriteSeconds: f["replication.write_seconds"], WriteRate: f["replication.write_rate"],
+			SeenAfterWritesMs: f["replication.seen_after_writes_ms"], ConvergeSeconds: f["replication.converge_seconds"],
+			SeenAfterConvergeMs: f["replication.seen_after_converge_ms"],
+		}, true, nil
+	}
+	return ReplicationSummary{}, false, nil
+}

@@ -1,0 +1,301 @@
+package harness
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+func lagsInto(s *lagStats, head bool, ms ...float64) {
+	for _, m := range ms {
+		d := time.Duration(m * float64(time.Millisecond))
+		if head {
+			recordLag(s.head, d)
+		} else {
+			recordLag(s.tail, d)
+		}
+	}
+}
+
+func TestScaleToAddsUpExactly(t *testing.T) {
+	for _, tc := range []struct {
+		counts []float64
+		total  int
+		want   []int
+	}{
+		{[]float64{1, 1, 1}, 10, []int{4, 3, 3}},
+		{[]float64{0, 2, 0, 2}, 5, []int{0, 3, 0, 2}},
+		{[]float64{5, 0}, 0, []int{0, 0}},
+		{[]float64{0, 0}, 7, []int{0, 0}},
+		{[]float64{997, 2, 1}, 1_000_000, []int{997000, 2000, 1000}},
+	} {
+		got := scaleTo(tc.counts, tc.total)
+		assert.Equal(t, tc.want, got, "scaleTo(%v, %d)", tc.counts, tc.total)
+		sum := 0
+		for _, c := range got {
+			sum += c
+		}
+		if tc.total > 0 && tc.counts[0]+tc.counts[1] > 0 {
+			assert.Equal(t, tc.total, sum)
+		}
+	}
+}
+
+func TestBucketOf(t *testing.T) {
+	b := []float64{1, 2, 5}
+	assert.Equal(t, 0, bucketOf(0.2, b))
+	assert.Equal(t, 0, bucketOf(1, b), "a bound holds its own value")
+	assert.Equal(t, 1, bucketOf(1.001, b))
+	assert.Equal(t, 2, bucketOf(5, b))
+	assert.Equal(t, 2, bucketOf(99, b), "beyond the last bound: the last bucket")
+}
+
+// The share visible at the read is over acknowledged records; percentiles
+// below it come from the sample, above it from the late records.
+func TestLagStatsQuantilesJoinSampleAndLateRecords(t *testing.T) {
+	s := newLagStats()
+	s.acked, s.visibleAtRead = 1000, 990
+	// 100 sampled lags: 1..100 ms.
+	for i := 1; i <= 100; i++ {
+		lagsInto(s, true, float64(i))
+	}
+	// 8 late records seen at 600..1300 ms, 2 never seen.
+	lagsInto(s, false, 600, 700, 800, 900, 1000, 1100, 1200, 1300)
+	s.missing = 2
+	assert.InDelta(t, 0.99, s.share(), 1e-12)
+	assert.Equal(t, 998, s.seen())
+	within := func(want float64, us int64) {
+		t.Helper()
+		assert.InEpsilon(t, want, float64(us)/1000, 0.002)
+	}
+	within(50, s.quantile(0.50)) // rank 499 of 998, in the sample's middle
+	within(91, s.quantile(0.90)) // rank 899 of 990 visible: 90.8 % of the sample
+	within(900, s.quantile(0.995)) // rank 994: the 4th late record
+	within(1300, s.quantile(1))
+	within(1300, s.max())
+	// Rank 990 is the last record visible at the read; 991 the first late one.
+	within(100, s.quantile(990.0/998))
+	within(600, s.quantile(991.0/998))
+}
+
+func TestLagStatsWithoutSampleUsesReadDelayBound(t *testing.T) {
+	s := newLagStats()
+	s.acked, s.visibleAtRead = 10, 10
+	for range 10 {
+		recordLag(s.readDelay, 501*time.Millisecond)
+	}
+	assert.InEpsilon(t, 501.0, float64(s.quantile(0.5))/1000, 0.002)
+	assert.InEpsilon(t, 501.0, float64(s.max())/1000, 0.002)
+	b := s.buckets()
+	require.Len(t, b, 1)
+	assert.Equal(t, LagBucket{UpperMs: 1000, Count: 10}, b[0])
+}
+
+func TestLagStatsEmpty(t *testing.T) {
+	s := newLagStats()
+	assert.Equal(t, 0.0, s.share())
+	assert.Equal(t, int64(0), s.quantile(0.99))
+	assert.Equal(t, int64(0), s.max())
+	assert.Nil(t, s.buckets())
+	sum := s.summary()
+	assert.Equal(t, 0, sum.Samples)
+	assert.Equal(t, 0.0, sum.AllVisibleAfterMs)
+}
+
+// Buckets: the sample scaled to the records visible at the read, the late
+// records counted one by one, empty ends dropped, counts adding up to the
+// records seen.
+func TestLagStatsBuckets(t *testing.T) {
+	s := newLagStats()
+	s.acked, s.visibleAtRead = 10_000, 9_990
+	lagsInto(s, true, 3, 3, 3, 15, 15, 40, 40, 40, 40, 40) // 30 % ≤5, 20 % ≤20, 50 % ≤50
+	lagsInto(s, false, 700, 1500, 1500, 2500, 25_000)
+	s.missing = 5
+	got := s.buckets()
+	want := []LagBucket{
+		{5, 2997}, {10, 0}, {20, 1998}, {50, 4995}, {100, 0}, {200, 0}, {500, 0},
+		{1000, 1}, {2000, 2}, {5000, 1}, {10000, 0}, {20000, 0}, {30000, 1},
+	}
+	assert.Equal(t, want, got)
+	total := 0
+	for _, b := range got {
+		total += b.Count
+	}
+	assert.Equal(t, s.seen(), total)
+}
+
+func TestSummaryAllVisibleAfter(t *testing.T) {
+	s := newLagStats()
+	s.acked, s.visibleAtRead = 3, 2
+	lagsInto(s, false, 800)
+	s.seenWithin = 800 * time.Millisecond
+	sum := s.summary()
+	assert.Equal(t, 800.0, sum.AllVisibleAfterMs)
+	assert.Equal(t, 1, sum.Late)
+	assert.Equal(t, 1, sum.LateSeen)
+	s.missing = 1
+	assert.Equal(t, 0.0, s.summary().AllVisibleAfterMs, "not all visible: no time")
+}
+
+func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
+	sum := ReplicationSummary{Samples: 20000, VisibleAtRead: 0.9995, Missing: 3, P50: 1.5, P90: 3, P99: 40, P999: 700, Max: 900,
+		AllVisibleAfterMs: 0, From: "us-east-1", To: "us-west-2", Records: 20000, WriteConsistency: "LOCAL_QUORUM",
+		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
+		ConvergeSeconds: 12.25}
+	h := &History{Events: []Event{{Kind: Note, Name: "something else"}, sum.event(time.Now())}}
+	got, found, err := replicationFromHistory(h)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, sum.Samples, got.Samples)
+	assert.Equal(t, sum.VisibleAtRead, got.VisibleAtRead)
+	assert.Equal(t, sum.Missing, got.Missing)
+	assert.Equal(t, sum.P999, got.P999)
+	assert.Equal(t, sum.From, got.From)
+	assert.Equal(t, sum.ReadConsistency, got.ReadConsistency)
+	assert.Equal(t, sum.ReadsLate, got.ReadsLate)
+	assert.Equal(t, sum.WriteRate, got.WriteRate)
+	assert.Equal(t, sum.ConvergeSeconds, got.ConvergeSeconds)
+
+	_, found, err = replicationFromHistory(&History{})
+	require.NoError(t, err)
+	assert.False(t, found)
+	bad := Event{Kind: Note, Name: replicationEvent, Detail: map[string]string{"from": "x"}}
+	_, found, err = replicationFromHistory(&History{Events: []Event{bad}})
+	assert.True(t, found)
+	assert.Error(t, err)
+}
+
+func replHistory(s ReplicationSummary) *History {
+	return &History{Events: []Event{s.event(time.Now())}}
+}
+
+func TestReplicationCheckers(t *testing.T) {
+	good := ReplicationSummary{Samples: 1000, VisibleAtRead: 0.995, From: "us-east-1", To: "us-west-2", ReadAfterMs: 500,
+		Late: 5, AllVisibleAfterMs: 740}
+	missing := good
+	missing.Missing, missing.ConvergeSeconds = 7, 20
+	low := good
+	low.VisibleAtRead, low.Late = 0.9, 100
+	behind := good
+	behind.ReadsLate = 50
+
+	r := ReplicationComplete{}.Check(replHistory(good))
+	assert.Equal(t, VerdictValid, r.Valid, r.Reason)
+	r = ReplicationComplete{}.Check(replHistory(missing))
+	assert.Equal(t, VerdictInvalid, r.Valid)
+	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
+	r = ReplicationComplete{}.Check(&History{})
+	assert.Equal(t, VerdictUnknown, r.Valid)
+	r = ReplicationComplete{}.Check(replHistory(ReplicationSummary{WriteErrors: 10, From: "us-east-1"}))
+	assert.Equal(t, VerdictUnknown, r.Valid)
+	assert.Contains(t, r.Reason, "no record was acknowledged")
+
+	at := ReplicationVisibleAtRead{MinShare: 0.99}
+	r = at.Check(replHistory(good))
+	assert.Equal(t, VerdictValid, r.Valid, r.Reason)
+	r = at.Check(replHistory(low))
+	assert.Equal(t, VerdictInvalid, r.Valid)
+	assert.Contains(t, r.Reason, "90.000% of the records written in us-east-1 were visible in us-west-2 500 ms after their write, below the 99.000% required")
+	r = at.Check(replHistory(behind))
+	assert.Equal(t, VerdictUnknown, r.Valid, "5 % of the reads were late: the share is not the share at 500 ms")
+	r = at.Check(&History{})
+	assert.Equal(t, VerdictUnknown, r.Valid)
+}
+
+func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
+	var l lateSet
+	l.init(0)
+	l.add(3, 0b101, 100*time.Millisecond)
+	l.add(3, 0b010, 120*time.Millisecond) // merged into partition 3
+	l.add(9, 0b1, 110*time.Millisecond)
+	assert.Equal(t, 2, l.len())
+	assert.Equal(t, 4, l.records())
+	assert.Empty(t, l.dueFor(99*time.Millisecond, 10))
+	assert.Equal(t, []uint32{3, 9}, l.dueFor(110*time.Millisecond, 10), "in order of their next re-read")
+	assert.Empty(t, l.dueFor(time.Hour, 10), "partitions being re-read are not due again")
+
+	var seen []int
+	l.done(3, 0b001, true, 200*time.Millisecond, func(seq int) { seen = append(seen, seq) })
+	assert.Equal(t, []int{48}, seen)
+	assert.Equal(t, 3, l.records())
+	// A failed read sees nothing.
+	l.done(9, 0b1, false, 150*time.Millisecond, func(int) { t.Fatal("a failed read saw a record") })
+	// Partition 9: late since 110 ms, re-read at 150 ms: next after the minimum gap.
+	assert.Equal(t, []uint32{9}, l.dueFor(170*time.Millisecond, 10))
+	l.done(9, 0b1, true, 171*time.Millisecond, func(int) {})
+	assert.Equal(t, 1, l.len())
+	// Partition 3: late since 100 ms, re-read at 200 ms: next at 200 + 100/5 = 220 ms... at least 20 ms.
+	assert.Empty(t, l.dueFor(219*time.Millisecond, 10))
+	assert.Equal(t, []uint32{3}, l.dueFor(220*time.Millisecond, 10))
+	l.done(3, 0, true, 10*time.Second, func(int) {})
+	// Late for ~10 s: the next re-read is 2 s later, unless convergence begins.
+	assert.Empty(t, l.dueFor(11*time.Second, 10))
+	l.rereadAll(11 * time.Second)
+	assert.Equal(t, []uint32{3}, l.dueFor(11*time.Second, 10))
+	l.done(3, 0b110, true, 11*time.Second+time.Millisecond, func(int) {})
+	assert.Equal(t, 0, l.len())
+	assert.Equal(t, 0, l.records())
+}
+
+// specWorld is a topology.Cluster with only a name and a spec, for
+// configuration checks; it runs nothing and every other call panics.
+type specWorld struct {
+	topology.Cluster
+	spec *topology.Spec
+}
+
+func (w specWorld) Name() string         { return "spec-only" }
+func (w specWorld) Spec() *topology.Spec { return w.spec }
+
+func TestReplicationCheckConfiguration(t *testing.T) {
+	spec, err := topology.Profile("default")
+	require.NoError(t, err)
+	w := specWorld{spec: spec}
+	for _, tc := range []struct {
+		c    ReplicationCheck
+		want string
+	}{
+		{ReplicationCheck{Cluster: w, From: "eu-west-1", To: "us-west-2", Records: 1}, `region "eu-west-1" is not in world spec-only (regions: [us-east-1 us-west-2])`},
+		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "mars", Records: 1}, `region "mars" is not in world`},
+		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-east-1", Records: 1}, "both us-east-1"},
+		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2"}, "0 records"},
+		{ReplicationCheck{From: "us-east-1", To: "us-west-2", Records: 1}, "no cluster"},
+	} {
+		err := tc.c.setDefaults()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	c := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1_000_000, Seed: 7}
+	require.NoError(t, c.setDefaults())
+	assert.Equal(t, 500*time.Millisecond, c.ReadAfter)
+	assert.Equal(t, "kong", c.Keyspace)
+	assert.Equal(t, 10_000, c.Samples, "1 % of a million")
+	small := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 300}
+	require.NoError(t, small.setDefaults())
+	assert.Equal(t, 300, small.Samples, "at most every record")
+}
+
+// The seeded sample has about the size asked for, and the same seed draws
+// the same records.
+func TestReplicationSampleIsSeeded(t *testing.T) {
+	draw := func(seed uint64, n, samples int) []int {
+		r := &ReplicationRun{cfg: ReplicationCheck{Seed: seed}}
+		r.sampleCut = uint64(float64(samples) / float64(n) * float64(^uint64(0)))
+		var out []int
+		for i := range n {
+			if r.sampled(i) {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	a := draw(1, 200_000, 2000)
+	assert.InDelta(t, 2000, len(a), 4*math.Sqrt(2000))
+	assert.Equal(t, a, draw(1, 200_000, 2000))
+	assert.NotEqual(t, a, draw(2, 200_000, 2000))
+}
