@@ -73,8 +73,8 @@ func TestLagStatsQuantilesJoinSampleAndLateRecords(t *testing.T) {
 		t.Helper()
 		assert.InEpsilon(t, want, float64(us)/1000, 0.002)
 	}
-	within(50, s.quantile(0.50)) // rank 499 of 998, in the sample's middle
-	within(91, s.quantile(0.90)) // rank 899 of 990 visible: 90.8 % of the sample
+	within(50, s.quantile(0.50))   // rank 499 of 998, in the sample's middle
+	within(91, s.quantile(0.90))   // rank 899 of 990 visible: 90.8 % of the sample
 	within(900, s.quantile(0.995)) // rank 994: the 4th late record
 	within(1300, s.quantile(1))
 	within(1300, s.max())
