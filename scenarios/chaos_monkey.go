@@ -30,11 +30,17 @@ type chaosMonkeyPlan struct {
 	Kills    int
 	Interval time.Duration
 	SLO      float64
+	// Kinds are the kinds of instance the monkey picks from.
+	Kinds []string
+	// AllReplicas makes the member services write at ALL instead of
+	// LOCAL_QUORUM while an instance is down: no replica may be missing (a
+	// broken world).
+	AllReplicas bool
 }
 
 var chaosMonkey = chaosMonkeyPlan{
 	Times: Times{Steady: 20 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second},
-	Kills: 3, Interval: 15 * time.Second, SLO: 0.999,
+	Kills: 3, Interval: 15 * time.Second, SLO: 0.999, Kinds: []string{topology.KindMember, topology.KindCassandra},
 }
 
 func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.Outcome, error) {
@@ -46,12 +52,20 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.
 	if err != nil {
 		return nil, err
 	}
-	victims, err := pickInstances(ctx, env.Cluster, regions[0], []string{topology.KindMember, topology.KindCassandra}, p.Kills, env.Seed)
+	victims, err := pickInstances(ctx, env.Cluster, regions[0], p.Kinds, p.Kills, env.Seed)
+	if err != nil {
+		return nil, err
+	}
+	all, err := harness.All().Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
 	for _, v := range victims {
-		e.Faults = append(e.Faults, harness.KillInstance(env.Cluster, harness.Target{Components: []topology.Component{v}}))
+		var f harness.Fault = harness.KillInstance(env.Cluster, harness.Target{Components: []topology.Component{v}})
+		if p.AllReplicas {
+			f = harness.Together("kill-instance-writes-at-all", harness.RemoteWrites(env.Cluster, all, "ALL"), f)
+		}
+		e.Faults = append(e.Faults, f)
 	}
 	e.Interval = p.Interval
 	e.Checkers = []harness.Checker{

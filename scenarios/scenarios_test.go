@@ -210,6 +210,19 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 	require.Contains(t, r.Reason, "data tier peak")
 }
 
+// Chaos Monkey with writes at ALL: one dead Cassandra node fails them.
+func TestChaosMonkeyWithWritesAtAllFails(t *testing.T) {
+	full(t)
+	p := chaosMonkey
+	p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
+	p.Kinds, p.AllReplicas = []string{topology.KindCassandra}, true
+	out, _ := run(t, env(t, "chaos-monkey-writes-at-all"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+		return runChaosMonkey(ctx, e, p)
+	})
+	require.Equal(t, "failed", out.Status, "writes at ALL with a dead node passed")
+	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+}
+
 // Misrouted with the entry gateway's directional table pointing the
 // misrouted geo at the wrong region (itself): its members are served away
 // from home with no failover mark.

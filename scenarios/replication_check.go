@@ -1,0 +1,148 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+func init() {
+	Register(Spec{
+		Name:        "replication-check",
+		Description: replicationCheckDescription,
+		Profile:     "default",
+		Timeout:     30 * time.Minute,
+		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+			return RunReplicationCheck(ctx, env, ReplicationOptions{})
+		},
+	})
+}
+
+const replicationCheckDescription = "Netflix's experiment: write 1,000,000 records in one region at LOCAL_QUORUM and read each one in " +
+	"the other region at LOCAL_ONE 500 ms after its write, under a background load: at least 99 % visible at 500 ms, " +
+	"none missing after convergence, with the distribution of replication lag"
+
+// replicationRecords is how many records the registered scenario writes
+// (the default game day writes a million; the Go tests set fewer).
+var replicationRecords = 1_000_000
+
+// Fault names of ReplicationOptions.During.
+const (
+	DuringSplitBrain = "split-brain"
+	DuringLatency    = "latency"
+)
+
+// ReplicationOptions are the knobs of a replication check; the zero value
+// is the registered scenario.
+type ReplicationOptions struct {
+	// Records to write (default replicationRecords).
+	Records int
+	// ReadAfter is how long after its write each record is read (default 500 ms).
+	ReadAfter time.Duration
+	// From and To are the write and read regions (default the world's first two).
+	From, To string
+	// Consistency levels (default LOCAL_QUORUM writes, LOCAL_ONE reads).
+	WriteConsistency, ReadConsistency gocql.Consistency
+	// During names a fault held while the records are written: "" (none),
+	// DuringSplitBrain (every link between From and To cut) or
+	// DuringLatency (150 ms ± 50 ms on those links). It is healed after the
+	// last read at ReadAfter, before the late records are re-read until the
+	// deadline; HoldFault keeps it until the end (a world that cannot
+	// converge).
+	During    string
+	HoldFault bool
+	// Deadline bounds the re-reading of late records after the writes
+	// (default 2 min).
+	Deadline time.Duration
+	// Concurrency is the number of writes in flight (default 64).
+	Concurrency int
+	// MinShare is the share that must be visible at ReadAfter (default
+	// 0.99; not checked during a split brain, where nothing can be).
+	MinShare float64
+	// Load is the background workload's rate in operations per second
+	// (default 20), Steady how long it runs before the writes (default 5 s).
+	Load   float64
+	Steady time.Duration
+	// Progress, when set, is told how the check goes once a second.
+	Progress func(harness.ReplicationProgress)
+}
+
+// RunReplicationCheck runs the replication check with the given options.
+func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "replication-check", 2)
+	if err != nil {
+		return nil, err
+	}
+	if o.Records == 0 {
+		o.Records = replicationRecords
+	}
+	if o.From == "" {
+		o.From = regions[0]
+	}
+	if o.To == "" {
+		o.To = regions[1]
+		if o.From == regions[1] {
+			o.To = regions[0]
+		}
+	}
+	if o.MinShare == 0 {
+		o.MinShare = 0.99
+	}
+	if o.Load == 0 {
+		o.Load = 20
+	}
+	if o.Steady == 0 {
+		o.Steady = 5 * time.Second
+	}
+	director, err := directorURL(ctx, env.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	checkers := []harness.Checker{
+		harness.ReplicationComplete{},
+		&harness.Availability{SLO: 0.99},
+	}
+	var faults []harness.Fault
+	switch o.During {
+	case "":
+		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
+	case DuringSplitBrain:
+		faults = append(faults, harness.PartitionRegions(env.Cluster, o.From, o.To))
+	case DuringLatency:
+		links, err := harness.Between(o.From, o.To).Select(ctx, env.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		faults = append(faults, harness.LinkToxic(env.Cluster, links, harness.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
+		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
+	default:
+		return nil, fmt.Errorf("replication check during %q: the faults are %s and %s", o.During, DuringSplitBrain, DuringLatency)
+	}
+	desc := replicationCheckDescription
+	if o.During != "" {
+		desc += fmt.Sprintf("; during %s between %s and %s", o.During, o.From, o.To)
+		if o.HoldFault {
+			desc += ", held until the end"
+		}
+	}
+	e := &harness.ReplicationExperiment{
+		Name: "replication-check", Description: desc, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
+		Check: harness.ReplicationCheck{
+			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
+			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
+			Concurrency: o.Concurrency, Deadline: o.Deadline,
+		},
+		Workload:   harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(o.Load), Members: 200},
+		Steady:     o.Steady,
+		Faults:     faults,
+		HoldFaults: o.HoldFault,
+		Checkers:   checkers,
+		Progress:   o.Progress,
+	}
+	return e.Run(ctx)
+}
