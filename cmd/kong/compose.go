@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
+)
+
+// composeFile generates the compose file of a spec: world "kong" (the
+// default world name) in the slot its name picks, with the default images.
+func composeFile(spec *topology.Spec, world string) ([]byte, error) {
+	l, err := containers.NewLayout(world, spec, topology.SlotFor(world))
+	if err != nil {
+		return nil, err
+	}
+	return containers.Compose(l, containers.DefaultImages())
+}
+
+func newCompose() *cobra.Command {
+	var sf specFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "compose",
+		Short: "Write the docker-compose.yml of a topology (the container backend's world, for docker compose)",
+		Long: `Write the docker-compose.yml that brings up the same world as ` + "`kong up --backend containers`" + `:
+one container per Cassandra node (cassandra:5.0), memcached per zone, LocalStack SQS per region,
+toxiproxy for the cross-region links with a link router per Cassandra node, and the application
+from the repository's Dockerfile. The repository's docker-compose.yml is this command's output for
+the default profile; a test fails when they differ.`,
+		Example: `  kong compose -o docker-compose.yml
+  kong compose --profile small | docker compose -f - up -d --wait`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := sf.load()
+			if err != nil {
+				return err
+			}
+			data, err := composeFile(spec, worldFlag(cmd))
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			if err := os.WriteFile(out, data, 0o644); err != nil {
+				return fmt.Errorf("write compose file: %w", err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, world %s)\n", out, spec.Source(), worldFlag(cmd))
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
+	return cmd
+}

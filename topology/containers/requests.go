@@ -1,0 +1,357 @@
+package containers
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+// Images are the images a world runs.
+type Images struct {
+	Cassandra string
+	Memcached string
+	SQS       string
+	Toxiproxy string
+	// Kong is the project's own image (the repository's Dockerfile): the
+	// application, the link routers and compose's setup step.
+	Kong string
+}
+
+// DefaultImages are the images of the world: Cassandra 5.0,
+// memcached 1.6, LocalStack for SQS, toxiproxy 2.12.0 (the version compiled
+// into kong) and kong's own image.
+func DefaultImages() Images {
+	return Images{
+		Cassandra: "cassandra:5.0",
+		Memcached: "memcached:1.6",
+		SQS:       "localstack/localstack:4.4",
+		Toxiproxy: "ghcr.io/shopify/toxiproxy:2.12.0",
+		Kong:      "kongchaos/kong:dev",
+	}
+}
+
+// ImagesFromEnv are the default images with the overrides of KONG_IMAGE
+// (kong's own), KONG_CASSANDRA_IMAGE, KONG_MEMCACHED_IMAGE, KONG_SQS_IMAGE
+// and KONG_TOXIPROXY_IMAGE.
+func ImagesFromEnv() Images {
+	im := DefaultImages()
+	for env, field := range map[string]*string{
+		"KONG_IMAGE": &im.Kong, "KONG_CASSANDRA_IMAGE": &im.Cassandra, "KONG_MEMCACHED_IMAGE": &im.Memcached,
+		"KONG_SQS_IMAGE": &im.SQS, "KONG_TOXIPROXY_IMAGE": &im.Toxiproxy,
+	} {
+		if v := os.Getenv(env); v != "" {
+			*field = v
+		}
+	}
+	return im
+}
+
+// Container is everything the engine needs to run one container of a
+// world, independent of how it is run (testcontainers or compose).
+type Container struct {
+	// Name is the Docker container name; Service its name in the compose
+	// file (the name without the world's prefix).
+	Name    string
+	Service string
+	Kind    string
+	// ID is the component's ID ("" for link routers and the setup step).
+	ID    string
+	Image string
+	Cmd   []string
+	Env   map[string]string
+	Files []File
+	// Networks lists the container's networks with its fixed address on
+	// each; the first is the one it is created on.
+	Networks []Attachment
+	Labels   map[string]string
+	// Ports are the container's ports ("9042/tcp") that are published on
+	// random host ports.
+	Ports   []string
+	Volumes []Volume
+	Tmpfs   map[string]string
+	// Health is a shell command that succeeds once the container serves
+	// (compose's healthcheck); empty when only the host can tell.
+	Health string
+	// Seed is set on Cassandra seed nodes, which start first.
+	Seed bool
+}
+
+// File is a file written into a container before it starts.
+type File struct {
+	Path    string
+	Mode    int64
+	Content []byte
+}
+
+// Attachment is a container's address on one network.
+type Attachment struct {
+	Network Network
+	IP      netip.Addr
+}
+
+// Volume is a named, labeled volume mounted into a container.
+type Volume struct {
+	Name   string
+	Target string
+	Labels map[string]string
+}
+
+// Containers lists every container of a layout in start order: toxiproxy,
+// the link routers, SQS, memcached, Cassandra (seeds first), the member
+// services, gateways (for regions with members) and the director.
+func Containers(l *Layout, im Images) ([]Container, error) {
+	p := l.Plan
+	s := p.Spec
+	var out []Container
+	tox := Container{Name: ContainerName(l.World, p.Toxiproxy.ID), Service: p.Toxiproxy.ID, Kind: topology.KindToxiproxy, ID: p.Toxiproxy.ID,
+		Image: im.Toxiproxy, Cmd: []string{"-host=0.0.0.0", "-config=" + toxiproxyConfigPath},
+		Files:  []File{{Path: toxiproxyConfigPath, Mode: 0o644, Content: mustJSON(ToxiproxyProxies(p))}},
+		Labels: componentLabels(l.World, p.Toxiproxy),
+		Ports:  []string{port(s.Ports.Toxiproxy)},
+	}
+	for _, n := range l.Networks() {
+		tox.Networks = append(tox.Networks, Attachment{n, n.Host(hostToxiproxy)})
+	}
+	out = append(out, tox)
+
+	for _, n := range p.Cassandra {
+		route, err := routeOf(p, n.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Container{Name: RouterName(l.World, n.ID), Service: serviceName(n.ID) + "-router", Kind: KindLinkRouter,
+			Image: im.Kong, Cmd: []string{"serve", "link-router", "--routes", routesPath},
+			Files:    []File{{Path: routesPath, Mode: 0o644, Content: mustJSON([]local.Route{route})}},
+			Networks: []Attachment{{l.Links, netip.MustParseAddr(n.Broadcast)}, {l.Network(n.Region), l.RouterRegionIP[n.ID]}},
+			Labels:   routerLabels(l.World, n),
+		})
+	}
+	for _, c := range p.SQS {
+		out = append(out, Container{Name: ContainerName(l.World, c.ID), Service: serviceName(c.ID), Kind: c.Kind, ID: c.ID,
+			Image: im.SQS,
+			Env: map[string]string{
+				"SERVICES":              "sqs",
+				"EAGER_SERVICE_LOADING": "1",
+				"SQS_ENDPOINT_STRATEGY": "off",
+				"LOCALSTACK_HOST":       c.Address,
+			},
+			Files:    []File{{Path: localstackInitPath, Mode: 0o755, Content: []byte(localstackInit(c.Region))}},
+			Networks: []Attachment{attach(l.Network(c.Region), c.Address)},
+			Labels:   componentLabels(l.World, c),
+			Ports:    []string{port(sqsPort)},
+			Tmpfs:    map[string]string{"/var/lib/localstack": "rw"},
+			Health:   sqsHealthCommand(c.Region),
+		})
+	}
+	for _, c := range p.Memcached {
+		out = append(out, Container{Name: ContainerName(l.World, c.ID), Service: serviceName(c.ID), Kind: c.Kind, ID: c.ID,
+			Image:    im.Memcached,
+			Cmd:      []string{"memcached", "-p", strconv.Itoa(s.Ports.Memcached), "-U", "0", "-m", strconv.Itoa(s.Memcached.MemoryMB), "-t", "2", "-c", "1024"},
+			Networks: []Attachment{attach(l.Network(c.Region), c.Address)},
+			Labels:   componentLabels(l.World, c),
+			Ports:    []string{port(s.Ports.Memcached)},
+		})
+	}
+	var seeds, others []Container
+	for _, n := range p.Cassandra {
+		c := Container{Name: ContainerName(l.World, n.ID), Service: serviceName(n.ID), Kind: n.Kind, ID: n.ID, Seed: n.Seed,
+			Image: im.Cassandra,
+			Env: map[string]string{
+				"MAX_HEAP_SIZE": s.Cassandra.Heap,
+				"HEAP_NEWSIZE":  "64M",
+				"JVM_OPTS":      cassandraJVMOpts(n),
+				// The image's entrypoint also writes these into its own
+				// cassandra.yaml, which kong's replaces.
+				"CASSANDRA_LISTEN_ADDRESS":    n.Listen,
+				"CASSANDRA_BROADCAST_ADDRESS": n.Broadcast,
+				"CASSANDRA_DC":                n.Region,
+				"CASSANDRA_RACK":              n.Zone,
+			},
+			Files: []File{
+				{Path: cassandraYAMLPath, Mode: 0o644, Content: []byte(cassandraYAML(l.World, p, n))},
+				{Path: cassandraRackDCPath, Mode: 0o644, Content: []byte(cassandraRackDC(n))},
+			},
+			Networks: []Attachment{{l.Network(n.Region), netip.MustParseAddr(n.Listen)}, {l.Links, l.Outbound[n.ID]}},
+			Labels:   componentLabels(l.World, n.Component),
+			Ports:    []string{port(s.Ports.CQL)},
+			Volumes: []Volume{{Name: VolumeName(l.World, n.ID), Target: cassandraDataDir,
+				Labels: map[string]string{LabelWorld: l.World, LabelKind: KindVolume, LabelComponent: n.ID}}},
+			Health: "cqlsh -e 'SELECT bootstrapped FROM system.local' | grep -q COMPLETED",
+		}
+		if n.Seed {
+			seeds = append(seeds, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	out = append(append(out, seeds...), others...)
+
+	app := func(c topology.Component, nw Network) error {
+		cfg, err := appConfig(p, c)
+		if err != nil {
+			return err
+		}
+		_, portNum, _ := splitPort(c.Address)
+		out = append(out, Container{Name: ContainerName(l.World, c.ID), Service: serviceName(c.ID), Kind: c.Kind, ID: c.ID,
+			Image:    im.Kong,
+			Cmd:      []string{"serve", c.Kind, "--listen", c.Address, "--config", appConfigPath},
+			Files:    []File{{Path: appConfigPath, Mode: 0o644, Content: cfg}},
+			Networks: []Attachment{attach(nw, c.Address)},
+			Labels:   componentLabels(l.World, c),
+			Ports:    []string{port(portNum)},
+		})
+		return nil
+	}
+	for _, c := range p.Members {
+		if err := app(c, l.Network(c.Region)); err != nil {
+			return nil, err
+		}
+	}
+	gateways := 0
+	for _, g := range p.Gateways {
+		if !hasMembers(p, g.Region) {
+			continue // a region without member instances has nothing to serve
+		}
+		gateways++
+		if err := app(g, l.Network(g.Region)); err != nil {
+			return nil, err
+		}
+	}
+	if gateways > 0 {
+		if err := app(p.Director, l.Links); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SetupContainer is compose's one-shot container that runs Setup on every
+// region's network (the container backend runs Setup from the host).
+func SetupContainer(l *Layout, im Images) Container {
+	c := Container{Name: l.World + "-setup", Service: "setup", Kind: KindSetup, Image: im.Kong,
+		Cmd:    []string{"serve", "world-setup", "--config", setupConfigPath},
+		Files:  []File{{Path: setupConfigPath, Mode: 0o644, Content: mustJSON(SetupOf(l.Plan))}},
+		Labels: map[string]string{LabelWorld: l.World, LabelKind: KindSetup},
+	}
+	for _, n := range l.Regions {
+		c.Networks = append(c.Networks, Attachment{n, n.Host(hostSetup)})
+	}
+	return c
+}
+
+func hasMembers(p *topology.Plan, region string) bool {
+	for _, m := range p.Members {
+		if m.Region == region {
+			return true
+		}
+	}
+	return false
+}
+
+func serviceName(id string) string { return ContainerName("", id)[1:] }
+
+func port(n int) string { return strconv.Itoa(n) + "/tcp" }
+
+func attach(n Network, addr string) Attachment {
+	host, _, _ := net.SplitHostPort(addr)
+	return Attachment{n, netip.MustParseAddr(host)}
+}
+
+func splitPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	return host, n, err
+}
+
+// Customizers turn a container into testcontainers options: name, command,
+// environment, files, labels, published ports, volumes and tmpfs, and its
+// networks with a fixed address on each (all given at creation, which
+// Docker Engine 25 and later accept). Module defaults (wait strategies,
+// environment) come before them and are overridden where they clash.
+func Customizers(c Container, log tclog.Logger) []testcontainers.ContainerCustomizer {
+	opts := []testcontainers.ContainerCustomizer{
+		testcontainers.WithName(c.Name),
+		testcontainers.WithLabels(c.Labels),
+	}
+	if log != nil {
+		opts = append(opts, testcontainers.WithLogger(log))
+	}
+	if c.Cmd != nil {
+		opts = append(opts, testcontainers.WithCmd(c.Cmd...))
+	}
+	if len(c.Env) > 0 {
+		opts = append(opts, testcontainers.WithEnv(maps.Clone(c.Env)))
+	}
+	if len(c.Ports) > 0 {
+		opts = append(opts, testcontainers.WithExposedPorts(c.Ports...))
+	}
+	for _, f := range c.Files {
+		opts = append(opts, testcontainers.WithFiles(testcontainers.ContainerFile{
+			Reader: bytes.NewReader(f.Content), ContainerFilePath: f.Path, FileMode: f.Mode}))
+	}
+	for _, v := range c.Volumes {
+		opts = append(opts, testcontainers.WithMounts(testcontainers.ContainerMount{
+			Source: testcontainers.DockerVolumeMountSource{Name: v.Name, VolumeOptions: &mount.VolumeOptions{Labels: maps.Clone(v.Labels)}},
+			Target: testcontainers.ContainerMountTarget(v.Target),
+		}))
+	}
+	if len(c.Tmpfs) > 0 {
+		opts = append(opts, testcontainers.WithTmpfs(maps.Clone(c.Tmpfs)))
+	}
+	if len(c.Networks) > 0 {
+		opts = append(opts, withNetworks(c))
+	}
+	return opts
+}
+
+// withNetworks creates the container on its first network and connects it to
+// the others at creation, each with its fixed address and the service name
+// as alias.
+func withNetworks(c Container) testcontainers.CustomizeRequestOption {
+	return func(req *testcontainers.GenericContainerRequest) error {
+		first := c.Networks[0].Network.Name
+		req.Networks = append(req.Networks[:0:0], first)
+		req.NetworkAliases = map[string][]string{first: {c.Service}}
+		atts := c.Networks
+		req.EndpointSettingsModifier = func(settings map[string]*network.EndpointSettings) {
+			for _, a := range atts {
+				es := settings[a.Network.Name]
+				if es == nil {
+					es = &network.EndpointSettings{}
+					settings[a.Network.Name] = es
+				}
+				es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a.IP}
+				es.Aliases = []string{c.Service}
+			}
+		}
+		return nil
+	}
+}
+
+// Request applies a container's customizers to an empty request, as
+// testcontainers does before it asks the engine: what the engine would be
+// asked, without an engine.
+func Request(c Container) (testcontainers.GenericContainerRequest, error) {
+	req := testcontainers.GenericContainerRequest{ContainerRequest: testcontainers.ContainerRequest{Image: c.Image}, Started: true}
+	for _, o := range Customizers(c, nil) {
+		if err := o.Customize(&req); err != nil {
+			return req, fmt.Errorf("container %s: %w", c.Name, err)
+		}
+	}
+	return req, nil
+}
