@@ -813,6 +813,8 @@ wait:
 
 // ReplicationProgress is a snapshot of a check under way.
 type ReplicationProgress struct {
+	// Phase is the experiment's phase (set by ReplicationExperiment).
+	Phase   string
 	Elapsed time.Duration
 	// Records to write; Written acknowledged; WriteErrors failed.
 	Records, Written, WriteErrors int

@@ -330,7 +330,9 @@ func (r *replProgress) send(change func(*Progress)) {
 		r.listener(r.p)
 	}
 	if r.fn != nil && r.run != nil && (change == nil || r.p.Done) {
-		r.fn(r.run.Progress())
+		p := r.run.Progress()
+		p.Phase = r.p.Phase
+		r.fn(p)
 	}
 }
 

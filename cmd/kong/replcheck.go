@@ -1,0 +1,330 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/scenarios"
+	"github.com/kongchaos/kong/topology/local"
+)
+
+// replicationFlags are the flags of kong replication-check (and of the
+// check that kong bench replication runs).
+type replicationFlags struct {
+	records          int
+	readAfter        time.Duration
+	from, to         string
+	writeCL, readCL  string
+	during           string
+	holdFault        bool
+	deadline         time.Duration
+	concurrency      int
+	load             float64
+	minShare         float64
+	seed             uint64
+	out              string
+	progressInterval time.Duration
+}
+
+func (f *replicationFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&f.records, "records", 1_000_000, "records to write in the --from region")
+	fl.DurationVar(&f.readAfter, "read-after", 500*time.Millisecond, "how long after its write was acknowledged each record is read in the --to region")
+	fl.StringVar(&f.from, "from", "", "region the records are written in (default: the world's first region)")
+	fl.StringVar(&f.to, "to", "", "region the records are read in (default: the world's second region)")
+	fl.StringVar(&f.writeCL, "write-cl", "LOCAL_QUORUM", "consistency level of the writes")
+	fl.StringVar(&f.readCL, "read-cl", "LOCAL_ONE", "consistency level of the reads")
+	fl.StringVar(&f.during, "during", "", "fault held while the records are written, healed before the late ones are re-read: split-brain or latency")
+	fl.BoolVar(&f.holdFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
+	fl.DurationVar(&f.deadline, "deadline", 2*time.Minute, "how long the records not visible at their read are re-read after the writes (and the heal)")
+	fl.IntVar(&f.concurrency, "concurrency", 64, "writes in flight")
+	fl.Float64Var(&f.load, "load", 20, "background workload through the director, in operations per second")
+	fl.Float64Var(&f.minShare, "min-share", 0.99, "share of records that must be visible at --read-after")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")
+	fl.StringVar(&f.out, "out", "kong-reports", "folder that receives the run's artifacts folder")
+	fl.DurationVar(&f.progressInterval, "progress-every", 0, "how often progress is printed on stderr (default: live on a terminal, every 10 s otherwise)")
+}
+
+// Consistency levels a check accepts. ANY is not one: a write at ANY may be
+// acknowledged with no replica holding it. Serial levels are for
+// lightweight transactions, and EACH_QUORUM is for writes only.
+var (
+	writeLevels = []string{"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"}
+	readLevels  = []string{"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"}
+)
+
+func parseConsistency(flag, value string, allowed []string) (gocql.Consistency, error) {
+	v := strings.ToUpper(strings.TrimSpace(value))
+	for _, a := range allowed {
+		if v == a {
+			c, err := gocql.ParseConsistencyWrapper(v)
+			if err != nil {
+				return 0, fmt.Errorf("--%s %s: %w", flag, value, err)
+			}
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("--%s %q is not a consistency level this check uses; use one of %s", flag, value, strings.Join(allowed, ", "))
+}
+
+// options checks the flags that need no world and returns the options.
+func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
+	var o scenarios.ReplicationOptions
+	switch {
+	case f.records <= 0:
+		return o, fmt.Errorf("--records %d: write at least one record", f.records)
+	case f.readAfter <= 0:
+		return o, fmt.Errorf("--read-after %s: the read must come after the write", f.readAfter)
+	case f.deadline <= 0:
+		return o, fmt.Errorf("--deadline %s must be positive", f.deadline)
+	case f.concurrency <= 0:
+		return o, fmt.Errorf("--concurrency %d: at least one write in flight", f.concurrency)
+	case f.load <= 0:
+		return o, fmt.Errorf("--load %g: the check runs under a background load of at least a fraction of an operation per second", f.load)
+	case f.minShare <= 0 || f.minShare > 1:
+		return o, fmt.Errorf("--min-share %g: a share between 0 and 1", f.minShare)
+	case f.holdFault && f.during == "":
+		return o, fmt.Errorf("--hold-fault needs a --during fault to hold")
+	}
+	switch f.during {
+	case "", scenarios.DuringSplitBrain, scenarios.DuringLatency:
+	default:
+		return o, fmt.Errorf("--during %q: the faults are %s and %s", f.during, scenarios.DuringSplitBrain, scenarios.DuringLatency)
+	}
+	wcl, err := parseConsistency("write-cl", f.writeCL, writeLevels)
+	if err != nil {
+		return o, err
+	}
+	rcl, err := parseConsistency("read-cl", f.readCL, readLevels)
+	if err != nil {
+		return o, err
+	}
+	return scenarios.ReplicationOptions{Records: f.records, ReadAfter: f.readAfter, From: f.from, To: f.to,
+		WriteConsistency: wcl, ReadConsistency: rcl, During: f.during, HoldFault: f.holdFault, Deadline: f.deadline,
+		Concurrency: f.concurrency, MinShare: f.minShare, Load: f.load}, nil
+}
+
+// checkRegions says which region flag names a region the world lacks.
+func checkRegions(c *local.Remote, o scenarios.ReplicationOptions) error {
+	regions := c.Spec().RegionNames()
+	for _, r := range []struct{ flag, name string }{{"from", o.From}, {"to", o.To}} {
+		if r.name == "" {
+			continue
+		}
+		found := false
+		for _, x := range regions {
+			found = found || x == r.name
+		}
+		if !found {
+			return fmt.Errorf("--%s %s: world %s has no such region; its regions are %s", r.flag, r.name, c.Name(), strings.Join(regions, ", "))
+		}
+	}
+	if o.From != "" && o.From == o.To {
+		return fmt.Errorf("--from and --to are both %s: the check reads in another region than it writes", o.From)
+	}
+	return nil
+}
+
+// replay is the command line that runs the same check again.
+func (f *replicationFlags) replay(world string, seed uint64) string {
+	b := fmt.Sprintf("kong replication-check --world %s --records %d --read-after %s --write-cl %s --read-cl %s --seed %d",
+		world, f.records, f.readAfter, strings.ToUpper(f.writeCL), strings.ToUpper(f.readCL), seed)
+	for _, x := range []struct{ flag, v string }{{"from", f.from}, {"to", f.to}, {"during", f.during}} {
+		if x.v != "" {
+			b += fmt.Sprintf(" --%s %s", x.flag, x.v)
+		}
+	}
+	if f.holdFault {
+		b += " --hold-fault"
+	}
+	return b
+}
+
+func newReplicationCheck() *cobra.Command {
+	var f replicationFlags
+	cmd := &cobra.Command{
+		Use:   "replication-check",
+		Short: "Write records in one region, read each in another 500 ms later: share visible, records missing, replication lag",
+		Long: `Netflix's replication experiment against a world that is up (kong up): write --records records in
+the --from region (--write-cl), read each one in the --to region (--read-cl) --read-after its write
+was acknowledged, under a background load through the director. Records not visible then are read
+again until they are seen or --deadline passes. With --during, a fault (split-brain: every link
+between the two regions cut; latency: 150 ms ± 50 ms on them) is held while the records are written
+and healed before the late ones are re-read.
+
+It reports the share visible at --read-after, the records missing, the replication lag (p50, p90,
+p99, p99.9, max and a histogram) and the time until every record was visible, and writes a run
+folder under --out (replication.json, history, report.md, report.json, junit.xml). The exit
+status says whether the checks held: none missing, at least --min-share visible at --read-after
+(not checked during a split brain), and the background load's availability.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := f.options()
+			if err != nil {
+				return err
+			}
+			world, home := worldFlag(cmd), homeFlag(cmd)
+			cluster, err := local.Attach(home, world)
+			if err != nil {
+				return fmt.Errorf("%w\n(kong replication-check needs a world: `kong up --world %s`)", err, world)
+			}
+			if err := checkRegions(cluster, o); err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("seed") {
+				f.seed = rand.Uint64() >> 1
+			}
+			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
+			outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(world, f.seed))
+			if err != nil {
+				return err
+			}
+			printReplicationSummary(cmd.OutOrStdout(), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s%s\nartifacts: %s\n", strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
+			if outcome.Status != "passed" {
+				return fmt.Errorf("replication check %s", outcome.Status)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// runReplicationCheck runs the check like runScenario runs a scenario: its
+// own artifacts folder, Ctrl-C wired to a clean abort that heals the
+// faults, the scenario's timeout, and every report written from what the
+// run left.
+func runReplicationCheck(cmd *cobra.Command, cluster *local.Remote, o scenarios.ReplicationOptions, out string, seed uint64, replay string) (*harness.Outcome, string, error) {
+	spec, err := scenarios.Get("replication-check")
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
+	defer cancel()
+	dir := filepath.Join(out, fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, seed, replay)
+	logf, err := os.Create(filepath.Join(dir, "run.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	defer logf.Close()
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: int64(seed), Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil))}
+	outcome, err := scenarios.RunReplicationCheck(ctx, env, o)
+	if rerr := writeReport(dir); rerr != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)
+	}
+	if err != nil {
+		return nil, dir, fmt.Errorf("replication check: %w (artifacts in %s)", err, dir)
+	}
+	return outcome, dir, nil
+}
+
+// replicationProgressPrinter prints the check's progress on w: one line
+// rewritten in place on a terminal, a line every interval (default 10 s)
+// otherwise.
+func replicationProgressPrinter(w io.Writer, interval time.Duration) func(harness.ReplicationProgress) {
+	live := false
+	if fd, ok := w.(interface{ Fd() uintptr }); ok && interval == 0 {
+		live = term.IsTerminal(int(fd.Fd()))
+	}
+	if interval == 0 {
+		interval = 10 * time.Second
+	}
+	var last harness.ReplicationProgress
+	var lastAt, printed time.Time
+	return func(p harness.ReplicationProgress) {
+		now := time.Now()
+		rate := 0.0
+		if !lastAt.IsZero() {
+			if d := now.Sub(lastAt).Seconds(); d > 0 {
+				rate = float64(p.Written-last.Written) / d
+			}
+		}
+		readRate := 0.0
+		if !lastAt.IsZero() {
+			if d := now.Sub(lastAt).Seconds(); d > 0 {
+				readRate = float64(p.Read-last.Read) / d
+			}
+		}
+		last, lastAt = p, now
+		if !live && now.Sub(printed) < interval {
+			return
+		}
+		printed = now
+		visible := 0.0
+		if p.Read > 0 {
+			visible = 100 * float64(p.Visible) / float64(p.Read)
+		}
+		line := fmt.Sprintf("%-8s %6s  written %d/%d (%.0f/s)  read %d (%.0f/s, %.2f%% visible)  late %d",
+			p.Phase, p.Elapsed.Round(time.Second), p.Written, p.Records, rate, p.Read, readRate, visible, p.Late)
+		if p.WriteErrors > 0 {
+			line += fmt.Sprintf("  write errors %d", p.WriteErrors)
+		}
+		if live {
+			fmt.Fprintf(w, "\r\033[K%s", line)
+			if p.Phase == harness.PhaseVerify {
+				fmt.Fprintln(w)
+			}
+			return
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// printReplicationSummary prints the figures of a run's replication.json.
+func printReplicationSummary(w io.Writer, dir string) {
+	s, err := loadReplicationSummary(dir)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(w, "\n%d records written in %s (%s, %.0f/s), read in %s (%s) %.0f ms after each write:\n",
+		s.Samples, s.From, s.WriteConsistency, s.WriteRate, s.To, s.ReadConsistency, s.ReadAfterMs)
+	fmt.Fprintf(w, "  visible at %.0f ms  %.4f%% (%d late, %d of them seen later)\n", s.ReadAfterMs, 100*s.VisibleAtRead, s.Late, s.LateSeen)
+	fmt.Fprintf(w, "  missing           %d\n", s.Missing)
+	fmt.Fprintf(w, "  lag               p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n", s.P50, s.P90, s.P99, s.P999, s.Max)
+	if s.Missing == 0 {
+		fmt.Fprintf(w, "  all visible       within %.0f ms of each write; the last %.0f ms after the last write\n", s.AllVisibleAfterMs, s.SeenAfterWritesMs)
+	}
+	if s.SeenAfterConvergeMs > 0 {
+		fmt.Fprintf(w, "  after the heal    every record visible %.0f ms after it\n", s.SeenAfterConvergeMs)
+	}
+	fmt.Fprintf(w, "  reads             delay p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d issued more than %.0f ms late)\n",
+		s.ReadDelayP50Ms, s.ReadDelayP99Ms, s.ReadDelayMaxMs, s.ReadsLate, s.ReadToleranceMs)
+	if len(s.Histogram) > 0 {
+		fmt.Fprintf(w, "  histogram        ")
+		for _, b := range s.Histogram {
+			fmt.Fprintf(w, " ≤%gms:%d", b.UpperMs, b.Count)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func loadReplicationSummary(dir string) (harness.ReplicationSummary, error) {
+	var s harness.ReplicationSummary
+	b, err := os.ReadFile(filepath.Join(dir, harness.ReplicationFile))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
