@@ -27,7 +27,7 @@ var shared worldtest.Shared
 
 func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-app", "small") }
 
-func startWorld(t *testing.T) *local.World { return shared.Get(t) }
+func startWorld(t *testing.T) *local.World { return shared.Local(t) }
 
 func memberURL(w *local.World, region string) string {
 	for _, c := range w.Plan().Members {

@@ -23,7 +23,7 @@ func newServe() *cobra.Command {
 		Use:   "serve",
 		Short: "Run one of kong's own servers (started by the topology backends)",
 	}
-	serve.AddCommand(newServeToxiproxy(), newServeWorld(), newServeMember(), newServeGateway(), newServeDirector())
+	serve.AddCommand(newServeToxiproxy(), newServeWorld(), newServeMember(), newServeGateway(), newServeDirector(), newServeLinkRouter(), newServeWorldSetup())
 	return serve
 }
 

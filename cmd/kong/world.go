@@ -68,23 +68,32 @@ func daemonLog(home, world string) string {
 func newUp() *cobra.Command {
 	var sf specFlags
 	var timeout time.Duration
+	var backend string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring up a world of real servers; returns when every one is ready",
 		Long: `Bring up a world: per region a Cassandra datacenter (one JVM per node, zones are racks),
 memcached per zone, an ElasticMQ SQS endpoint, and toxiproxy links between the regions.
 The first run fetches what is missing (jars with Maven into ~/.cache/kong, memcached with apt-get).
-Ctrl-C while it starts stops everything it started.`,
+Ctrl-C while it starts stops everything it started.
+With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkBackend(backend); err != nil {
+				return err
+			}
 			spec, err := sf.load()
 			if err != nil {
 				return err
+			}
+			if backend == backendContainers {
+				return upContainers(cmd, worldFlag(cmd), spec, timeout)
 			}
 			return up(cmd, worldFlag(cmd), homeFlag(cmd), spec, sf.args(), timeout)
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
+	backendFlag(cmd, &backend)
 	return cmd
 }
 
@@ -212,10 +221,17 @@ func failure(logPath string) string {
 
 func newDown() *cobra.Command {
 	var all bool
+	var backend string
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop every process of a world and remove its state (also after a crash)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkBackend(backend); err != nil {
+				return err
+			}
+			if backend == backendContainers {
+				return downContainers(cmd, worldFlag(cmd), all)
+			}
 			home := homeFlag(cmd)
 			worlds := []string{worldFlag(cmd)}
 			if all {
@@ -237,6 +253,7 @@ func newDown() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "take down every world under the home folder")
+	backendFlag(cmd, &backend)
 	return cmd
 }
 

@@ -21,12 +21,17 @@ import (
 	"github.com/kongchaos/kong/topology/local"
 )
 
-// Start brings a world of spec up for one test and registers its teardown,
-// which must leave no process and no state behind. It skips with -short.
+// Start brings a world of spec up on the local backend for one test and
+// registers its teardown, which must leave no process and no state behind.
+// It skips with -short, and on another backend (StartCluster honours
+// KONG_BACKEND).
 func Start(t *testing.T, name string, spec *topology.Spec) *local.World {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
+	}
+	if Backend() != BackendLocal {
+		t.Skipf("drives the local backend's processes; KONG_BACKEND=%s", Backend())
 	}
 	bin, err := kongbin.Path()
 	require.NoError(t, err)
@@ -79,21 +84,31 @@ func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
 }
 
 // Shared is one real world for every test of a test binary: TestMain calls
-// RunShared, and each test calls Get.
+// RunShared, and each test calls Get (any backend) or Local (the local
+// backend's world, for tests that read its plan or processes).
 type Shared struct {
+	// Cluster is the world, whatever backend runs it (KONG_BACKEND).
+	Cluster topology.Cluster
+	// World is the local backend's world (nil on the container backend).
 	World *local.World
 	Err   error
 	// EvenShort brings the world up under -short too (a package whose
 	// -short tests are a fast subset of real-world tests).
 	EvenShort bool
+	// skip is why the tests cannot have a world here (no Docker engine).
+	skip string
 }
 
-// RunShared brings a world of the profile up (unless -short), runs the
-// tests, takes the world down, fails when a process outlived it, and exits.
+// RunShared brings a world of the profile up (unless -short) on the backend
+// KONG_BACKEND names, runs the tests, takes the world down, fails when
+// anything of it outlived it, and exits.
 func RunShared(m *testing.M, s *Shared, name, profile string) {
 	flag.Parse()
 	if testing.Short() && !s.EvenShort {
 		os.Exit(m.Run())
+	}
+	if Backend() == BackendContainers {
+		os.Exit(runSharedContainers(m, s, name, profile))
 	}
 	home, err := os.MkdirTemp("", "kong-"+name+"-")
 	if err != nil {
@@ -109,6 +124,9 @@ func RunShared(m *testing.M, s *Shared, name, profile string) {
 			s.World, err = local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
 			cancel()
 		}
+	}
+	if s.World != nil {
+		s.Cluster = s.World
 	}
 	s.Err = err
 	code := m.Run()
@@ -148,13 +166,29 @@ func holdForDebugging(w *local.World, name, home string) {
 	fmt.Fprintf(os.Stderr, "taking world %s down\n", name)
 }
 
-// Get returns the shared world; it skips with -short and fails when the
-// world did not come up.
-func (s *Shared) Get(t *testing.T) *local.World {
+// Get returns the shared world, whatever its backend; it skips with
+// -short (unless EvenShort), skips when the backend cannot run here (no
+// Docker engine), and fails when the world did not come up.
+func (s *Shared) Get(t *testing.T) topology.Cluster {
 	t.Helper()
 	if testing.Short() && !s.EvenShort {
 		t.Skip("needs the real world; skipped with -short")
 	}
+	if s.skip != "" {
+		t.Skip(s.skip)
+	}
 	require.NoError(t, s.Err, "the world did not come up")
-	return s.World
+	return s.Cluster
+}
+
+// Local returns the shared world of the local backend, for tests that read
+// its plan or its processes; it skips on another backend.
+func (s *Shared) Local(t *testing.T) *local.World {
+	t.Helper()
+	c := s.Get(t)
+	w, ok := c.(*local.World)
+	if !ok {
+		t.Skipf("reads the local backend's world; KONG_BACKEND=%s runs %T", Backend(), c)
+	}
+	return w
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -52,7 +53,7 @@ func Connect(ctx context.Context) (*testcontainers.DockerClient, error) {
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, fmt.Errorf("%w at %s: %v", ErrNoEngine, EngineAddress(), r.err)
+			return nil, fmt.Errorf("%w at %s: %s", ErrNoEngine, EngineAddress(), engineReason(r.err))
 		}
 		return r.cli, nil
 	case <-ctx.Done():
@@ -67,4 +68,14 @@ func CheckEngine(ctx context.Context) error {
 		return err
 	}
 	return cli.Close()
+}
+
+// engineReason is why no engine answered, on one line.
+func engineReason(err error) string {
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	if strings.HasSuffix(msg, "rootless Docker not found") && !strings.Contains(msg, "check host") {
+		// testcontainers looked everywhere and found no socket at all.
+		return "no DOCKER_HOST, no socket at /var/run/docker.sock, no docker context and no rootless socket (" + msg + ")"
+	}
+	return msg
 }

@@ -1017,3 +1017,13 @@ func BuildContext(dir string) string {
 		}
 	}
 }
+
+// Close lets go of the engine and stops following logs; the world stays up.
+func (w *World) Close() error {
+	if w == nil {
+		return nil
+	}
+	w.stopLogs()
+	w.logs.Wait()
+	return w.cli.Close()
+}

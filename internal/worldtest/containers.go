@@ -1,0 +1,132 @@
+package worldtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
+)
+
+// Backends a test world can run on.
+const (
+	BackendLocal      = "local"
+	BackendContainers = "containers"
+)
+
+// Backend is the backend that KONG_BACKEND names: "local" (the default) or
+// "containers".
+func Backend() string {
+	if os.Getenv("KONG_BACKEND") == BackendContainers {
+		return BackendContainers
+	}
+	return BackendLocal
+}
+
+// StartCluster brings a world of spec up for one test on the backend that
+// KONG_BACKEND names and registers its teardown, which must leave nothing
+// of it behind. It skips with -short, and on the container backend when no
+// Docker engine answers.
+func StartCluster(t *testing.T, name string, spec *topology.Spec) topology.Cluster {
+	t.Helper()
+	if Backend() == BackendLocal {
+		return Start(t, name, spec)
+	}
+	if testing.Short() {
+		t.Skip("brings up real Cassandra, memcached, LocalStack and toxiproxy containers; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	w, err := upContainers(ctx, name, spec, t.TempDir())
+	if errors.Is(err, containers.ErrNoEngine) {
+		t.Skip(err.Error())
+	}
+	t.Cleanup(func() {
+		if w == nil {
+			return
+		}
+		if t.Failed() && Keep() {
+			holdContainers(name)
+		}
+		require.NoError(t, w.Down(), "take world %s down", name)
+	})
+	require.NoError(t, err)
+	t.Logf("world %s ready (containers); phases %v", name, w.Phases())
+	return w
+}
+
+// upContainers brings a container world up for tests: the kong image built
+// from this repository, every container's log under dir, and the
+// engine's reaper on (a test binary that dies leaves nothing behind).
+func upContainers(ctx context.Context, name string, spec *topology.Spec, dir string) (*containers.World, error) {
+	if err := containers.CheckEngine(ctx); err != nil {
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	build := ""
+	if os.Getenv("KONG_IMAGE") == "" {
+		build = containers.BuildContext(wd)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return containers.Up(ctx, containers.Options{Name: name, Spec: spec, Images: containers.ImagesFromEnv(),
+		BuildContext: build, LogDir: dir, Log: log})
+}
+
+// runSharedContainers is RunShared on the container backend; it returns the
+// exit code.
+func runSharedContainers(m *testing.M, s *Shared, name, profile string) int {
+	dir, err := os.MkdirTemp("", "kong-"+name+"-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	var w *containers.World
+	spec, err := topology.Profile(profile)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		w, err = upContainers(ctx, name, spec, dir)
+		cancel()
+	}
+	switch {
+	case errors.Is(err, containers.ErrNoEngine):
+		s.skip = err.Error()
+	case err != nil:
+		s.Err = err
+	}
+	if w != nil {
+		s.Cluster = w
+	}
+	code := m.Run()
+	if w == nil {
+		return code
+	}
+	if code != 0 && Keep() {
+		holdContainers(name)
+	}
+	if err := w.Down(); err != nil {
+		fmt.Fprintln(os.Stderr, "down:", err)
+		code = 1
+	}
+	return code
+}
+
+// holdContainers keeps a failed test's container world up until Ctrl-C or
+// SIGTERM (the engine's reaper removes it when the test binary exits).
+func holdContainers(name string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(os.Stderr, "\nKONG_KEEP=1: a test failed; container world %s stays up for debugging until Ctrl-C.\n"+
+		"  docker ps --filter label=%s\n  docker logs %s\n", name, containers.WorldFilter(name), containers.ContainerName(name, "us-east-1/cassandra/a"))
+	<-ctx.Done()
+	fmt.Fprintf(os.Stderr, "taking world %s down\n", name)
+}
