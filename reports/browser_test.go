@@ -268,3 +268,27 @@ func TestBrowserChecksCanFail(t *testing.T) {
 	openPage(t, ctx, greyFile)
 	assert.Error(t, checkChart(screenshot(t, ctx, "chart-requests-svg"), chartColours["chart-requests"]))
 }
+
+func TestIndexChartsInBrowser(t *testing.T) {
+	ctx := browser(t)
+	out := reportsFolder(t)
+	require.NoError(t, WriteIndex(out))
+	file := filepath.Join(out, IndexHTMLFile)
+	assert.Empty(t, fetchesBeyond(openPage(t, ctx, file), file), "the index fetched something")
+
+	// Scenarios in name order: chaos-kong-demo in the first colour,
+	// split-brain-demo in the second.
+	for id, want := range map[string][]color.Color{
+		"trend-replication":  {palette[1]},
+		"trend-availability": {palette[0], palette[1]},
+		"trend-convergence":  {palette[1]},
+	} {
+		img := screenshot(t, ctx, id+"-svg")
+		if err := checkChart(img, want); err != nil {
+			t.Errorf("%s: %v (screenshot: %s)", id, err, keepScreenshot(t, id, img))
+		}
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("tr.run").length`))
+	require.NoError(t, err)
+	assert.Equal(t, 4, rows)
+}

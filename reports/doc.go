@@ -20,5 +20,7 @@
 // report.md, junit.xml, and report.html with charts drawn by gonum/plot as
 // inline SVG: one file that fetches nothing); a new format is one more
 // Writer in that list. Load reads report.json back. KeyFigures picks the
-// few numbers that say whether a run held.
+// few numbers that say whether a run held; WriteIndex lists every run of a
+// reports folder (index.md, index.html with the trends of those figures),
+// and Diff compares two runs.
 package reports

@@ -80,9 +80,9 @@ var KeyFigureDefs = []KeyFigureDef{
 	{Key: KeyLatencySteady, Label: "Latency p99, steady state", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyLatencyObserve, Label: "Latency p99, under the fault", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyReplicationP99, Label: "Replication lag p99", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
-	{Key: KeyConvergence, Label: "Convergence time", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.5, RelTol: 0.1},
+	{Key: KeyConvergence, Label: "Convergence time", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.25, RelTol: 0.1},
 	{Key: KeyTimeToEffect, Label: "Longest time to effect", Unit: UnitSeconds, Better: Neutral},
-	{Key: KeyTimeToHeal, Label: "Longest time to heal", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.5, RelTol: 0.1},
+	{Key: KeyTimeToHeal, Label: "Longest time to heal", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.25, RelTol: 0.1},
 	{Key: KeyRequests, Label: "Requests", Unit: UnitCount, Better: Neutral},
 }
 

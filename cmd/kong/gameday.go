@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -29,8 +28,9 @@ func newGameday() *cobra.Command {
 		Use:   "gameday",
 		Short: "Run a game day: bring the world up if none is running, run the scenarios, write every report",
 		Long: `Run a game day on a world: the named scenarios (default: all of them) one after the other, each
-writing its artifacts and reports (report.json, report.md, junit.xml) into its own folder under --out,
-and an index.md that lists every run found there with its verdict. When no world is up, one is brought up
+writing its artifacts and reports (report.json, report.md, report.html, junit.xml) into its own folder
+under --out, and an index.html (and index.md) that lists every run found there with its verdict and
+charts the key figures across runs. When no world is up, one is brought up
 from --profile and taken down at the end (unless --keep, or KONG_KEEP=1 and a scenario did not hold). The
 exit status says whether everything held.
 
@@ -178,38 +178,10 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 			break
 		}
 	}
-	if err := writeIndex(out); err != nil {
+	if err := reports.WriteIndex(out); err != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "index:", err)
 	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s\n", filepath.Join(out, "index.md"))
+		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s (and %s)\n", filepath.Join(out, reports.IndexHTMLFile), reports.IndexMarkdownFile)
 	}
 	return failed
-}
-
-// writeIndex lists every run under out, newest first, with its verdict.
-func writeIndex(out string) error {
-	entries, err := os.ReadDir(out)
-	if err != nil {
-		return err
-	}
-	type row struct{ dir, scenario, status, reason string }
-	var rows []row
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		r, err := reports.Load(filepath.Join(out, e.Name()))
-		if err != nil {
-			continue
-		}
-		rows = append(rows, row{e.Name(), r.Run.Scenario, string(r.Status), r.Reason})
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].dir > rows[j].dir })
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Game-day runs\n\n%d runs in %s.\n\n| run | scenario | status | why |\n| --- | --- | --- | --- |\n", len(rows), out)
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| [%s](%s/report.md) | %s | %s | %s |\n", r.dir, r.dir, r.scenario, strings.ToUpper(r.status),
-			strings.ReplaceAll(r.reason, "|", "\\|"))
-	}
-	return os.WriteFile(filepath.Join(out, "index.md"), []byte(b.String()), 0o644)
 }

@@ -1,0 +1,217 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// FigureChange is one key figure of two runs, A (the earlier or reference
+// run) and B.
+type FigureChange struct {
+	KeyFigureDef
+	A, B *float64
+	// Delta is B - A and Relative is Delta / |A|; nil when a side is
+	// missing (Relative also when A is 0).
+	Delta    *float64
+	Relative *float64
+	// Regression is set when the figure got worse by more than its
+	// tolerance (KeyFigureDef.AbsTol and RelTol); Improvement when it got
+	// better by as much.
+	Regression  bool
+	Improvement bool
+}
+
+// CheckerChange is a checker whose verdict differs between the runs (or
+// that only one of them has: its verdict in the other is empty).
+type CheckerChange struct {
+	Checker    string
+	A, B       harness.Verdict
+	Regression bool
+}
+
+// RunDiff compares two runs.
+type RunDiff struct {
+	A, B     *Report
+	Figures  []FigureChange
+	Checkers []CheckerChange
+	// StatusRegression is set when A passed and B did not.
+	StatusRegression bool
+}
+
+// Regressions counts what got worse: figures, checkers, and the status.
+func (d *RunDiff) Regressions() int {
+	n := 0
+	for _, f := range d.Figures {
+		if f.Regression {
+			n++
+		}
+	}
+	for _, c := range d.Checkers {
+		if c.Regression {
+			n++
+		}
+	}
+	if d.StatusRegression {
+		n++
+	}
+	return n
+}
+
+// Diff compares the key figures and checker verdicts of run a (the
+// reference) and run b.
+func Diff(a, b *Report) *RunDiff {
+	d := &RunDiff{A: a, B: b, StatusRegression: a.Status == StatusPassed && b.Status != StatusPassed}
+	fa, fb := KeyFigures(a), KeyFigures(b)
+	for i, def := range KeyFigureDefs {
+		d.Figures = append(d.Figures, compareFigure(def, fa[i].Value, fb[i].Value))
+	}
+	va, vb := verdicts(a), verdicts(b)
+	for _, name := range unionOrder(va.order, vb.order) {
+		x, y := va.m[name], vb.m[name]
+		if x == y {
+			continue
+		}
+		d.Checkers = append(d.Checkers, CheckerChange{Checker: name, A: x, B: y,
+			Regression: x == harness.VerdictValid && y != harness.VerdictValid})
+	}
+	return d
+}
+
+func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
+	c := FigureChange{KeyFigureDef: def, A: a, B: b}
+	if a == nil || b == nil {
+		return c
+	}
+	delta := *b - *a
+	c.Delta = &delta
+	if *a != 0 {
+		c.Relative = ptr(delta / math.Abs(*a))
+	}
+	worse := delta
+	switch def.Better {
+	case HigherIsBetter:
+		worse = -delta
+	case Neutral:
+		return c
+	}
+	beyond := func(v float64) bool {
+		return v > def.AbsTol && (def.RelTol == 0 || *a == 0 || v > def.RelTol*math.Abs(*a))
+	}
+	c.Regression = worse > 0 && beyond(worse)
+	c.Improvement = worse < 0 && beyond(-worse)
+	return c
+}
+
+type verdictSet struct {
+	m     map[string]harness.Verdict
+	order []string
+}
+
+func verdicts(r *Report) verdictSet {
+	s := verdictSet{m: map[string]harness.Verdict{}}
+	for _, c := range r.LeafCheckers() {
+		name := label(c.Checker)
+		if prev, dup := s.m[name]; dup {
+			s.m[name] = harness.Worst(prev, c.Valid)
+			continue
+		}
+		s.order = append(s.order, name)
+		s.m[name] = c.Valid
+	}
+	return s
+}
+
+func unionOrder(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, n := range b {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// runLine names a run in one line: its scenario, start, status and reason.
+func runLine(r *Report) string {
+	s := fmt.Sprintf("%s, started %s, %s", label(r.Run.Scenario), absTime(r.Start), statusWord(r.Status))
+	if r.Status != StatusPassed && r.Reason != "" {
+		s += ": " + oneLine(r.Reason)
+	}
+	return s
+}
+
+// Encode prints the comparison as text: the two runs, then each key figure
+// side by side with its change (absolute and relative), regressions
+// flagged, then the checkers whose verdict changed. nameA and nameB name
+// the runs (their folders).
+func (d *RunDiff) Encode(w io.Writer, nameA, nameB string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "A: %s\n   %s\nB: %s\n   %s\n\n", nameA, runLine(d.A), nameB, runLine(d.B))
+	if d.A.Run.Scenario != d.B.Run.Scenario {
+		fmt.Fprintf(&b, "note: the runs are of different scenarios (%s, %s)\n\n", label(d.A.Run.Scenario), label(d.B.Run.Scenario))
+	}
+	var table strings.Builder
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tA\tB\tchange\trelative\t")
+	for _, f := range d.Figures {
+		change, rel := "-", "-"
+		if f.Delta != nil {
+			change = f.FormatDelta(*f.Delta)
+		}
+		if f.Relative != nil {
+			rel = fmt.Sprintf("%+.1f%%", *f.Relative*100)
+		}
+		flag := ""
+		switch {
+		case f.Regression:
+			flag = "REGRESSION"
+		case f.Improvement:
+			flag = "better"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Label, f.Format(f.A), f.Format(f.B), change, rel, flag)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	if d.A.Status != d.B.Status {
+		flag := ""
+		if d.StatusRegression {
+			flag = "  REGRESSION"
+		}
+		fmt.Fprintf(&b, "\nstatus: %s -> %s%s\n", statusWord(d.A.Status), statusWord(d.B.Status), flag)
+	}
+	if len(d.Checkers) > 0 {
+		fmt.Fprintf(&b, "\ncheckers whose verdict changed:\n")
+		for _, c := range d.Checkers {
+			flag := ""
+			if c.Regression {
+				flag = "  REGRESSION"
+			}
+			fmt.Fprintf(&b, "  %s: %s -> %s%s\n", c.Checker, verdictWord(c.A), verdictWord(c.B), flag)
+		}
+	}
+	switch n := d.Regressions(); n {
+	case 0:
+		fmt.Fprintf(&b, "\nno regression\n")
+	default:
+		fmt.Fprintf(&b, "\n%s\n", plural(n, "regression"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func verdictWord(v harness.Verdict) string {
+	if v == "" {
+		return "absent"
+	}
+	return string(v)
+}

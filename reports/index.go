@@ -1,0 +1,453 @@
+package reports
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Files of a reports folder's index.
+const (
+	IndexMarkdownFile = "index.md"
+	IndexHTMLFile     = "index.html"
+)
+
+// RunEntry is one run found in a reports folder.
+type RunEntry struct {
+	// Dir is the run's folder name inside the reports folder.
+	Dir string
+	// Report is the run's report; nil when it could not be read, and then
+	// Err says why.
+	Report *Report
+	Err    error
+}
+
+// LoadOrBuild reads a run's report.json, or builds the report from its
+// artifacts when report.json is missing or cannot be read (a run killed
+// before its report was written, or one written by a newer kong).
+func LoadOrBuild(dir string) (*Report, error) {
+	r, lerr := Load(dir)
+	if lerr == nil {
+		return r, nil
+	}
+	r, err := Build(dir)
+	if err != nil {
+		if errors.Is(lerr, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, errors.Join(lerr, err)
+	}
+	return r, nil
+}
+
+// LoadRuns finds the runs of a reports folder: every folder in it that
+// holds a report.json, a run.json or a history.jsonl. Each run's report is
+// read, or built when report.json is missing; a run whose report cannot be
+// had is still listed, with its error. Runs are listed newest first (by
+// start, then by folder name).
+func LoadRuns(dir string) ([]RunEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var runs []RunEntry
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if !anyExists(sub, JSONFile, RunInfoFile, HistoryFile) {
+			continue
+		}
+		r, err := LoadOrBuild(sub)
+		if err != nil {
+			// Paths in the folder's terms: the index is read from it.
+			err = &runError{msg: strings.ReplaceAll(err.Error(), filepath.Clean(dir)+string(filepath.Separator), ""), err: err}
+		}
+		runs = append(runs, RunEntry{Dir: e.Name(), Report: r, Err: err})
+	}
+	slices.SortStableFunc(runs, func(a, b RunEntry) int {
+		var ta, tb time.Time
+		if a.Report != nil {
+			ta = a.Report.Start
+		}
+		if b.Report != nil {
+			tb = b.Report.Start
+		}
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Dir, a.Dir)
+	})
+	return runs, nil
+}
+
+// runError is a run's error with paths relative to its reports folder.
+type runError struct {
+	msg string
+	err error
+}
+
+func (e *runError) Error() string { return e.msg }
+func (e *runError) Unwrap() error { return e.err }
+
+func anyExists(dir string, names ...string) bool {
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteIndex writes index.md and index.html into a reports folder: every
+// run found there with its scenario, start, verdict and links to its
+// reports, and (in index.html) charts of the key figures across runs.
+func WriteIndex(dir string) error {
+	runs, err := LoadRuns(dir)
+	if err != nil {
+		return fmt.Errorf("index of %s: %w", dir, err)
+	}
+	name := filepath.Base(filepath.Clean(dir))
+	var md, page bytes.Buffer
+	if err := EncodeIndexMarkdown(&md, name, runs); err != nil {
+		return fmt.Errorf("index of %s: %w", dir, err)
+	}
+	if err := EncodeIndexHTML(&page, name, runs); err != nil {
+		return fmt.Errorf("index of %s: %w", dir, err)
+	}
+	return errors.Join(
+		writeFileAtomic(filepath.Join(dir, IndexMarkdownFile), md.Bytes()),
+		writeFileAtomic(filepath.Join(dir, IndexHTMLFile), page.Bytes()))
+}
+
+// indexFigures are the key figures the index shows for each run and
+// follows across runs.
+var indexFigures = []string{KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
+
+func keyFigure(r *Report, key string) KeyFigure {
+	for _, f := range KeyFigures(r) {
+		if f.Key == key {
+			return f
+		}
+	}
+	return KeyFigure{}
+}
+
+func defOf(key string) KeyFigureDef {
+	for _, d := range KeyFigureDefs {
+		if d.Key == key {
+			return d
+		}
+	}
+	return KeyFigureDef{Key: key, Label: key}
+}
+
+// indexRow is a run's row in the index, in text.
+type indexRow struct {
+	Dir, HTML, Markdown      string
+	Scenario, Started        string
+	Status, StatusWord       string
+	Verdict, Reason, Figures string
+	Values                   []string
+}
+
+func indexRows(runs []RunEntry) []indexRow {
+	rows := make([]indexRow, 0, len(runs))
+	for _, e := range runs {
+		row := indexRow{Dir: e.Dir, HTML: e.Dir + "/" + HTMLFile, Markdown: e.Dir + "/" + MarkdownFile}
+		r := e.Report
+		if r == nil {
+			row.HTML, row.Markdown = e.Dir+"/", ""
+			row.Scenario, row.Started, row.Status, row.StatusWord, row.Verdict = "-", "-", "unreadable", "UNREADABLE", "-"
+			row.Reason = e.Err.Error()
+			for range indexFigures {
+				row.Values = append(row.Values, "-")
+			}
+			rows = append(rows, row)
+			continue
+		}
+		row.Scenario = label(r.Run.Scenario)
+		row.Started = absTime(r.Start)
+		row.Status, row.StatusWord = string(r.Status), statusWord(r.Status)
+		row.Verdict = string(r.Verdict)
+		row.Reason = r.Reason
+		for _, k := range indexFigures {
+			f := keyFigure(r, k)
+			row.Values = append(row.Values, f.Format(f.Value))
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func indexCounts(runs []RunEntry) string {
+	n := map[string]int{}
+	for _, e := range runs {
+		if e.Report == nil {
+			n["unreadable"]++
+			continue
+		}
+		n[string(e.Report.Status)]++
+	}
+	var parts []string
+	for _, s := range []string{string(StatusPassed), string(StatusFailed), string(StatusAborted), string(StatusError), "unreadable"} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+		}
+	}
+	if len(parts) == 0 {
+		return "no runs"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// EncodeIndexMarkdown renders index.md: the runs of the folder named name,
+// newest first.
+func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
+	var m md
+	m.p("# Game-day runs")
+	m.p("")
+	m.p("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", plural(len(runs), "run"), name, indexCounts(runs))
+	m.p("")
+	head := []string{"Run", "Scenario", "Started", "Status", "Verdict", "Why"}
+	for _, k := range indexFigures {
+		head = append(head, defOf(k).Label)
+	}
+	var rows [][]string
+	for _, row := range indexRows(runs) {
+		link := fmt.Sprintf("[%s](%s)", row.Dir, row.HTML)
+		if row.Markdown != "" {
+			link += fmt.Sprintf(" ([md](%s))", row.Markdown)
+		}
+		cells := []string{link, row.Scenario, row.Started,
+			row.StatusWord, row.Verdict, row.Reason}
+		rows = append(rows, append(cells, row.Values...))
+	}
+	if len(rows) > 0 {
+		m.table(head, rows)
+	}
+	_, err := io.WriteString(w, strings.TrimRight(m.String(), "\n")+"\n")
+	return err
+}
+
+var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{.Policy}}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Game-day runs: {{.Name}}</title>
+<style>{{.Style}}</style>
+</head>
+<body>
+<header class="outcome status-{{.Status}}">
+<h1>Game-day runs</h1>
+<p class="verdict">{{.Count}} in {{.Name}}: {{.Counts}}.</p>
+</header>
+<main>
+<section id="runs">
+<h2>Runs</h2>
+{{- if .Rows}}
+<table>
+<thead><tr><th>Run</th><th>Scenario</th><th>Started</th><th>Status</th><th>Verdict</th><th>Why</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Rows}}
+<tr class="run status-{{.Status}}"><td><a href="{{.HTML}}">{{.Dir}}</a>{{if .Markdown}} (<a href="{{.Markdown}}">md</a>){{end}}</td><td>{{.Scenario}}</td><td>{{.Started}}</td><td class="status">{{.StatusWord}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Reason}}</td>{{range .Values}}<td>{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+{{- else}}
+<p>No runs were found.</p>
+{{- end}}
+</section>
+<section id="trends">
+<h2>Trends</h2>
+{{- range .Charts}}
+<figure id="{{.ID}}">
+<h3>{{.Title}}</h3>
+{{- if .SVG}}
+{{.SVG}}
+{{- else}}
+<p class="empty">{{.Empty}}</p>
+{{- end}}
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{- end}}
+</section>
+</main>
+</body>
+</html>
+`))
+
+// EncodeIndexHTML renders index.html: the runs of the folder named name,
+// newest first, linked to their reports, and charts of the key figures
+// across runs (replication lag p99, availability during the fault,
+// convergence time), one series per scenario.
+func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
+	charts, err := TrendCharts(runs)
+	if err != nil {
+		return err
+	}
+	status := StatusPassed
+	for _, e := range runs {
+		if e.Report == nil || e.Report.Status != StatusPassed {
+			status = StatusFailed
+		}
+	}
+	if len(runs) == 0 {
+		status = ""
+	}
+	v := struct {
+		Policy, Name, Count, Counts string
+		Status                      Status
+		Style                       template.CSS
+		Heads                       []string
+		Rows                        []indexRow
+		Charts                      []Chart
+	}{Policy: pagePolicy, Name: name, Count: plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
+		Style: template.CSS(pageStyle), Rows: indexRows(runs), Charts: charts}
+	for _, k := range indexFigures {
+		v.Heads = append(v.Heads, defOf(k).Label)
+	}
+	return indexTemplate.Execute(w, v)
+}
+
+// TrendCharts draws the key figures of the runs over time, one series per
+// scenario: replication lag p99, availability during the fault (and its
+// worst region), convergence time.
+func TrendCharts(runs []RunEntry) ([]Chart, error) {
+	specs := []struct {
+		id, title, caption, yLabel string
+		keys                       []string
+		scale                      float64
+	}{
+		{"trend-replication", "Replication lag p99 across runs", "The p99 replication lag of each run that measured it, by scenario.",
+			"replication lag p99 (ms)", []string{KeyReplicationP99}, 1},
+		{"trend-availability", "Availability during the fault across runs",
+			"Availability of the requests of each run's inject and observe phases, all regions (solid) and in the worst region (dashed), by scenario.",
+			"% ok while the fault was on", []string{KeyAvailabilityFault, KeyAvailabilityFaultWorst}, 100},
+		{"trend-convergence", "Convergence time across runs", "How long after the heal every region agreed, in each run that measured it, by scenario.",
+			"convergence (s)", []string{KeyConvergence}, 1},
+	}
+	// Scenarios in a fixed order, each with its colour in every chart.
+	var scenarios []string
+	for _, e := range runs {
+		if e.Report != nil && !slices.Contains(scenarios, label(e.Report.Run.Scenario)) {
+			scenarios = append(scenarios, label(e.Report.Run.Scenario))
+		}
+	}
+	slices.Sort(scenarios)
+	var out []Chart
+	for _, s := range specs {
+		c := Chart{ID: s.id, Title: s.title, Caption: s.caption}
+		p := newPlot("run started (UTC)", s.yLabel)
+		var tmin, tmax float64 = math.Inf(1), math.Inf(-1)
+		points := 0
+		for si, sc := range scenarios {
+			for ki, key := range s.keys {
+				var xys plotter.XYs
+				for _, e := range runs {
+					if e.Report == nil || label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
+						continue
+					}
+					f := keyFigure(e.Report, key)
+					if f.Value == nil {
+						continue
+					}
+					x := float64(e.Report.Start.Unix())
+					xys = append(xys, plotter.XY{X: x, Y: *f.Value * s.scale})
+					tmin, tmax = min(tmin, x), max(tmax, x)
+				}
+				if len(xys) == 0 {
+					continue
+				}
+				slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+				points += len(xys)
+				sty := solid(regionColor(si))
+				glyph := draw.GlyphStyle{Color: regionColor(si), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
+				name := sc
+				if ki > 0 {
+					sty = dashed(regionColor(si))
+					glyph.Shape = draw.RingGlyph{}
+					name = sc + " (worst region)"
+				}
+				l, sp, err := plotter.NewLinePoints(xys)
+				if err != nil {
+					return nil, fmt.Errorf("chart %s: %w", s.id, err)
+				}
+				l.LineStyle, sp.GlyphStyle = sty, glyph
+				p.Add(l, sp)
+				p.Legend.Add(name, l, sp)
+			}
+		}
+		if points == 0 {
+			c.Empty = "No run in this folder measured it."
+			out = append(out, c)
+			continue
+		}
+		// A day either side of a single run; a little room otherwise.
+		pad := max((tmax-tmin)*0.05, 0)
+		if pad == 0 {
+			pad = 12 * 3600
+		}
+		p.X.Min, p.X.Max = tmin-pad, tmax+pad
+		p.X.Tick.Marker = timeTicks{}
+		if s.scale == 100 {
+			p.Y.Max = 100
+		} else {
+			p.Y.Min = 0
+			p.Y.Max *= 1.1
+		}
+		var err error
+		c.SVG, err = renderSVG(p, c.ID, c.Title)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// timeTicks marks round instants (minutes, hours, days) of an axis of Unix
+// seconds, at most about six of them, in UTC.
+type timeTicks struct{}
+
+func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
+	const minute, hour, day = 60.0, 3600.0, 86400.0
+	steps := []float64{minute, 5 * minute, 15 * minute, hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 14 * day, 30 * day, 91 * day, 365 * day}
+	step := steps[len(steps)-1]
+	for _, st := range steps {
+		if (hi-lo)/st <= 6 {
+			step = st
+			break
+		}
+	}
+	format := "Jan 2 15:04"
+	switch {
+	case step >= 30*day:
+		format = "2006-01-02"
+	case step >= day:
+		format = "Jan 2"
+	}
+	var ticks []plot.Tick
+	for t := math.Ceil(lo/step) * step; t <= hi; t += step {
+		ticks = append(ticks, plot.Tick{Value: t, Label: time.Unix(int64(t), 0).UTC().Format(format)})
+	}
+	return ticks
+}

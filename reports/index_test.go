@@ -1,0 +1,192 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness"
+)
+
+// laterRun is the failed-run fixture as if run again a day later: it
+// passed (every checker valid), its replication lag p99 grew to 250 ms and it converged in
+// 0.75 s.
+func laterRun(t *testing.T) *Report {
+	t.Helper()
+	r, _ := build(t, failedRun)
+	day := 24 * time.Hour
+	r.Start, r.End = r.Start.Add(day), r.End.Add(day)
+	r.Run.Started, r.Run.Finished = r.Run.Started.Add(day), r.Run.Finished.Add(day)
+	r.Status, r.Reason, r.Verdict = StatusPassed, "", harness.VerdictValid
+	var pass func([]harness.Result)
+	pass = func(rs []harness.Result) {
+		for i := range rs {
+			rs[i].Valid = harness.VerdictValid
+			pass(rs[i].Children)
+		}
+	}
+	pass(r.Checkers)
+	rl := *r.Replication
+	rl.P99 = 250
+	r.Replication = &rl
+	r.Figures[KeyConvergence] = 0.75
+	return r
+}
+
+// reportsFolder makes a reports folder: the failed run with its artifacts
+// only (no report.json yet), the aborted run with every report written,
+// the later run as a report.json alone, a folder whose report is garbage,
+// and things that are not runs.
+func reportsFolder(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "kong-reports")
+	require.NoError(t, os.MkdirAll(out, 0o755))
+	place := func(name, src string) string {
+		dir := filepath.Join(out, name)
+		require.NoError(t, os.Rename(copyRun(t, src), dir))
+		return dir
+	}
+	place("split-brain-demo-20250314T090000Z", failedRun)
+	aborted := place("chaos-kong-demo-20250314T100000Z", abortedRun)
+	r, err := Build(aborted)
+	require.NoError(t, err)
+	require.NoError(t, WriteAll(aborted, r))
+
+	later := filepath.Join(out, "split-brain-demo-20250315T090000Z")
+	require.NoError(t, os.MkdirAll(later, 0o755))
+	require.NoError(t, WriteJSON(later, laterRun(t)))
+
+	broken := filepath.Join(out, "broken-run")
+	require.NoError(t, os.MkdirAll(broken, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(broken, JSONFile), []byte("{not json"), 0o644))
+
+	require.NoError(t, os.MkdirAll(filepath.Join(out, "not-a-run"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(out, ".hidden"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "notes.txt"), []byte("x"), 0o644))
+	return out
+}
+
+func TestLoadRuns(t *testing.T) {
+	out := reportsFolder(t)
+	runs, err := LoadRuns(out)
+	require.NoError(t, err)
+	var dirs []string
+	for _, e := range runs {
+		dirs = append(dirs, e.Dir)
+	}
+	assert.Equal(t, []string{"split-brain-demo-20250315T090000Z", "chaos-kong-demo-20250314T100000Z",
+		"split-brain-demo-20250314T090000Z", "broken-run"}, dirs, "newest first; the unreadable run last")
+	assert.Equal(t, StatusPassed, runs[0].Report.Status)
+	assert.Equal(t, StatusFailed, runs[2].Report.Status, "built from its artifacts")
+	assert.Nil(t, runs[3].Report)
+	assert.ErrorContains(t, runs[3].Err, "has neither run.json nor history.jsonl")
+	assert.ErrorContains(t, runs[3].Err, "broken-run/"+JSONFile+": invalid character")
+	assert.NotContains(t, runs[3].Err.Error(), out, "paths are relative to the folder")
+
+	_, err = LoadRuns(filepath.Join(out, "absent"))
+	assert.Error(t, err)
+}
+
+// The index lists links without fetching anything: anchors are the only
+// references allowed.
+func indexRefs(page string) []string {
+	anchors := regexp.MustCompile(`<a href="[^":]+">`)
+	return externalRefs(anchors.ReplaceAllString(page, "<a>"))
+}
+
+func TestWriteIndex(t *testing.T) {
+	out := reportsFolder(t)
+	require.NoError(t, WriteIndex(out))
+	md, err := os.ReadFile(filepath.Join(out, IndexMarkdownFile))
+	require.NoError(t, err)
+	page, err := os.ReadFile(filepath.Join(out, IndexHTMLFile))
+	require.NoError(t, err)
+	golden(t, "index.md", string(md))
+	golden(t, "index.html", skeleton(string(page)))
+
+	for _, want := range []string{
+		"4 runs in kong-reports: 1 passed, 1 failed, 1 aborted, 1 unreadable.",
+		"| [split-brain-demo-20250315T090000Z](split-brain-demo-20250315T090000Z/report.html) ([md](split-brain-demo-20250315T090000Z/report.md)) | split-brain-demo | 2025-03-15 09:00:00.000 UTC | PASSED | valid |",
+		"| 78.125% | 250.0 ms | 0.750 s |",
+	} {
+		assert.Contains(t, string(md), want)
+	}
+	p := string(page)
+	assert.Contains(t, p, `<a href="chaos-kong-demo-20250314T100000Z/report.html">chaos-kong-demo-20250314T100000Z</a>`)
+	assert.Contains(t, p, `<td class="status">ABORTED</td>`)
+	assert.Empty(t, indexRefs(p))
+	assert.NotEmpty(t, indexRefs(p+`<img src="x.png">`))
+
+	// Trends: one series per scenario, a point per run that measured it.
+	got := charts(p)
+	require.Len(t, got, 3)
+	rep := got["trend-replication"]
+	assert.Contains(t, rep, ">split-brain-demo<")
+	assert.NotContains(t, rep, ">chaos-kong-demo<", "the aborted run measured no replication lag")
+	// Scenarios in name order take the palette's colours: chaos-kong-demo
+	// the first, split-brain-demo the second.
+	assert.Contains(t, rep, "stroke:#D55E00")
+	assert.NotContains(t, rep, "#0072B2")
+	av := got["trend-availability"]
+	for _, s := range []string{">split-brain-demo<", ">split-brain-demo (worst region)<", ">chaos-kong-demo<"} {
+		assert.Contains(t, av, s)
+	}
+	assert.Contains(t, got["trend-convergence"], ">split-brain-demo<")
+
+	// Writing it again gives the same files (runs are found, not appended).
+	require.NoError(t, WriteIndex(out))
+	again, err := os.ReadFile(filepath.Join(out, IndexHTMLFile))
+	require.NoError(t, err)
+	assert.Equal(t, page, again)
+}
+
+func TestTrendChartPoints(t *testing.T) {
+	a, _ := build(t, failedRun)
+	b := laterRun(t)
+	runs := []RunEntry{{Dir: "b", Report: b}, {Dir: "a", Report: a}, {Dir: "x", Err: os.ErrNotExist}}
+	charts, err := TrendCharts(runs)
+	require.NoError(t, err)
+	require.Len(t, charts, 3)
+	for _, c := range charts {
+		assert.NotEmpty(t, c.SVG, c.ID)
+	}
+	// An empty folder: the charts say there is nothing to show.
+	charts, err = TrendCharts(nil)
+	require.NoError(t, err)
+	for _, c := range charts {
+		assert.Empty(t, c.SVG)
+		assert.Equal(t, "No run in this folder measured it.", c.Empty)
+	}
+	var buf bytes.Buffer
+	require.NoError(t, EncodeIndexHTML(&buf, "empty", nil))
+	assert.Contains(t, buf.String(), "No runs were found.")
+}
+
+func TestLoadOrBuild(t *testing.T) {
+	dir := copyRun(t, failedRun)
+	r, err := LoadOrBuild(dir)
+	require.NoError(t, err, "no report.json: built")
+	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
+
+	// A report.json wins over the artifacts.
+	r.Run.Scenario = "from-report-json"
+	require.NoError(t, WriteJSON(dir, r))
+	r, err = LoadOrBuild(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "from-report-json", r.Run.Scenario)
+
+	// An unreadable report.json: built again from the artifacts.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, JSONFile), []byte(`{"schema": 99}`), 0o644))
+	r, err = LoadOrBuild(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
+
+	_, err = LoadOrBuild(t.TempDir())
+	assert.ErrorContains(t, err, "not a run's artifacts directory")
+}
