@@ -137,7 +137,11 @@ func newReport() *cobra.Command {
 			if err := writeReport(args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote report.json, report.md and junit.xml in %s\n", args[0])
+			var files []string
+			for _, w := range reports.Writers {
+				files = append(files, w.File)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s in %s\n", strings.Join(files, ", "), args[0])
 			return nil
 		},
 	}
