@@ -102,6 +102,13 @@ func openPage(t *testing.T, ctx context.Context, file string) []string {
 	return append([]string(nil), urls...)
 }
 
+func mustAbs(t *testing.T, path string) string {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	require.NoError(t, err)
+	return abs
+}
+
 // fetchesBeyond returns the URLs other than the page's own file.
 func fetchesBeyond(urls []string, file string) []string {
 	abs, _ := filepath.Abs(file)
@@ -213,6 +220,16 @@ func TestHTMLChartsInBrowser(t *testing.T) {
 			t.Errorf("%s: %v (screenshot: %s)", id, err, keepScreenshot(t, id, img))
 		}
 	}
+
+	// report.html#ID shows that chart alone, at the top (to link or
+	// screenshot one chart).
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate((&url.URL{Scheme: "file", Path: mustAbs(t, file), Fragment: "chart-faults"}).String())))
+	alone, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`[getComputedStyle(document.querySelector("header")).display,
+		getComputedStyle(document.querySelector("#chart-requests")).display,
+		document.querySelector("#chart-faults").getBoundingClientRect().top]`))
+	require.NoError(t, err)
+	assert.Equal(t, []any{"none", "none"}, alone[:2])
+	assert.Less(t, alone[2].(float64), 60.0)
 
 	// Without its content policy the page still asks for nothing: the
 	// policy is a guard, not what keeps it offline.

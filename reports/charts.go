@@ -430,7 +430,12 @@ func chartRequests(r *Report) (Chart, error) {
 		ys := make([]float64, n)
 		for i := range ys {
 			cnt, _, _ := windowCounts(rs.Points, i, k)
-			width := float64(min(i*k+k, r.Series.Seconds) - i*k)
+			// The last window may end with the run, part of a second in.
+			width := min(float64(i*k+k), max(r.DurationS, float64(r.Series.Seconds-1))) - float64(i*k)
+			if width < 0.5 {
+				ys[i], total[i] = math.NaN(), math.NaN()
+				continue
+			}
 			ys[i] = float64(cnt.Requests) / width
 			total[i] += ys[i]
 		}

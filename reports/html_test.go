@@ -20,10 +20,14 @@ func htmlOf(t *testing.T, r *Report) string {
 
 var svgElement = regexp.MustCompile(`(?s)<svg id="([^"]+)".*?</svg>`)
 
-// skeleton replaces every inline chart by a placeholder: the golden files
-// hold the page's text and structure; the charts are checked on their own
-// (and drawn by a browser in TestHTMLChartsInBrowser).
+var styleElement = regexp.MustCompile(`(?s)<style>.*?</style>`)
+
+// skeleton replaces every inline chart, and the style sheet, by a
+// placeholder: the golden files hold the page's text and structure; the
+// charts are checked on their own (and drawn by a browser in
+// TestHTMLChartsInBrowser).
 func skeleton(page string) string {
+	page = styleElement.ReplaceAllString(page, `<style>…</style>`)
 	return svgElement.ReplaceAllString(page, `<svg id="$1">…</svg>`)
 }
 
