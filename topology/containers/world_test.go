@@ -1,0 +1,133 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// TestWorld brings a two-region world up as containers and breaks it: a
+// write replicates through the link, a cut link stops replication and
+// makes the other region's node DOWN, the heal delivers the write, and
+// kill, start, pause and resume act on the right containers. Down leaves
+// no container, network or volume. It needs a Docker engine and skips,
+// saying why, without one.
+func TestWorld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("brings up real Cassandra, memcached, LocalStack and toxiproxy containers; skipped with -short")
+	}
+	ctx := context.Background()
+	if err := CheckEngine(ctx); err != nil {
+		t.Skip(err.Error())
+	}
+	const name = "test-containers"
+	wd, _ := os.Getwd()
+	uctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
+	defer cancel()
+	w, err := Up(uctx, Options{Name: name, Spec: profile(t, "small"), Images: ImagesFromEnv(), BuildContext: BuildContext(wd), LogDir: t.TempDir()})
+	t.Cleanup(func() {
+		require.NoError(t, w.Down())
+		cli, err := Connect(ctx)
+		require.NoError(t, err)
+		defer cli.Close()
+		left, err := Leftovers(ctx, cli, name)
+		require.NoError(t, err)
+		require.Empty(t, left, "world %s left things on the engine", name)
+	})
+	require.NoError(t, err)
+	const east, west = "us-east-1", "us-west-2"
+
+	comps, err := w.Components(ctx)
+	require.NoError(t, err)
+	for _, c := range comps {
+		require.Equal(t, topology.StateRunning, c.State, c.ID)
+		require.FileExists(t, c.Log)
+	}
+
+	es, err := topology.RegionSession(w, east, "kong")
+	require.NoError(t, err)
+	defer topology.CloseSession(es)
+	ws, err := topology.RegionSession(w, west, "kong")
+	require.NoError(t, err)
+	defer topology.CloseSession(ws)
+	require.NoError(t, es.Query("CREATE TABLE IF NOT EXISTS kong.containers_test (k text PRIMARY KEY, v text)").Consistency(gocql.Quorum).Exec())
+	require.NoError(t, es.AwaitSchemaAgreement(ctx))
+	seen := func(k string) bool {
+		var v string
+		return ws.Query("SELECT v FROM kong.containers_test WHERE k = ?", k).Consistency(gocql.LocalOne).Scan(&v) == nil
+	}
+	require.NoError(t, es.Query("INSERT INTO kong.containers_test (k, v) VALUES ('before', 'x')").Exec())
+	require.Eventually(t, func() bool { return seen("before") }, 30*time.Second, 100*time.Millisecond, "a write in %s never reached %s", east, west)
+
+	// Split-brain: every proxy of both links disabled.
+	tox := toxiclient.NewClient(w.ToxiproxyAPI())
+	setLinks := func(enabled bool) {
+		for _, l := range w.Links() {
+			for _, p := range l.Proxies {
+				proxy, err := tox.Proxy(p)
+				require.NoError(t, err)
+				if enabled {
+					require.NoError(t, proxy.Enable())
+				} else {
+					require.NoError(t, proxy.Disable())
+				}
+			}
+		}
+	}
+	setLinks(false)
+	healed := false
+	defer func() {
+		if !healed {
+			setLinks(true)
+		}
+	}()
+	require.NoError(t, es.Query("INSERT INTO kong.containers_test (k, v) VALUES ('during', 'x')").Exec(), "the cut region still takes writes")
+	require.Never(t, func() bool { return seen("during") }, 5*time.Second, 200*time.Millisecond, "a write crossed a cut link")
+	eastNode := w.CQLContactPoints(east)[0]
+	require.Eventually(t, func() bool {
+		return errors.Is(topology.SeesAllUp(ctx, eastNode), topology.ErrSeesDown)
+	}, 2*time.Minute, time.Second, "the us-east-1 node never saw the us-west-2 node DOWN through the cut link")
+	setLinks(true)
+	healed = true
+	require.Eventually(t, func() bool { return seen("during") }, 2*time.Minute, 500*time.Millisecond, "the heal did not deliver the write")
+	require.Eventually(t, func() bool { return topology.SeesAllUp(ctx, eastNode) == nil }, 2*time.Minute, time.Second)
+
+	stateOf := func(id string) topology.State {
+		st, err := w.Components(ctx)
+		require.NoError(t, err)
+		for _, s := range st {
+			if s.ID == id {
+				return s.State
+			}
+		}
+		t.Fatalf("no component %s", id)
+		return ""
+	}
+	cache := "us-west-2/memcached/a"
+	require.NoError(t, w.Kill(ctx, cache))
+	require.Equal(t, topology.StateStopped, stateOf(cache))
+	require.NoError(t, w.Start(ctx, cache))
+	require.Equal(t, topology.StateRunning, stateOf(cache))
+
+	m := "us-east-1/member/a"
+	require.NoError(t, w.Pause(ctx, m))
+	require.Equal(t, topology.StatePaused, stateOf(m))
+	require.ErrorContains(t, w.Pause(ctx, "us-east-1/member/z"), "unknown component")
+	require.NoError(t, w.Resume(ctx, m))
+	require.Equal(t, topology.StateRunning, stateOf(m))
+
+	resp, err := http.Get("http://" + w.Plan().Director.Address + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, w.ZoneContainers(east, "a"), 3)
+}
