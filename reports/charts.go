@@ -552,7 +552,10 @@ func chartReplicationHistogram(r *Report) (Chart, error) {
 	}
 	p := newPlot("replication lag (ms)", "samples")
 	h := &rects{line: draw.LineStyle{Color: color.White, Width: vg.Points(0.5)}}
-	lo := 0.0
+	lo := lagAxis(p, rl)
+	if lo > 0 {
+		c.Caption += " The lag axis is logarithmic."
+	}
 	for _, b := range rl.Histogram {
 		h.boxes = append(h.boxes, rect{x0: lo, x1: b.UpperMs, y0: 0, y1: float64(b.Count), color: palette[0]})
 		lo = b.UpperMs
@@ -584,7 +587,11 @@ func chartReplicationCDF(r *Report) (Chart, error) {
 			total += b.Count
 		}
 		den := float64(max(total, rl.Samples))
-		xs, ys := []float64{0}, []float64{0}
+		lo := lagAxis(p, rl)
+		if lo > 0 {
+			c.Caption += " The lag axis is logarithmic."
+		}
+		xs, ys := []float64{lo}, []float64{0}
 		cum := 0
 		for _, b := range rl.Histogram {
 			cum += b.Count
@@ -596,7 +603,7 @@ func chartReplicationCDF(r *Report) (Chart, error) {
 			return c, fmt.Errorf("chart %s: %w", c.ID, err)
 		}
 		l.LineStyle = solid(palette[0])
-		l.StepStyle = plotter.PreStep
+		l.StepStyle = plotter.PostStep
 		p.Add(l)
 		p.Legend.Add("from the histogram", l)
 		entries++
@@ -625,10 +632,31 @@ func chartReplicationCDF(r *Report) (Chart, error) {
 	p.Add(m)
 	p.Legend.Add("500 ms", m)
 	p.Y.Min, p.Y.Max = 0, 100
-	p.X.Min = 0
+	if _, log := p.X.Scale.(plot.LogScale); !log {
+		p.X.Min = 0
+	}
 	var err error
 	c.SVG, err = renderSVG(p, c.ID, c.Title)
 	return c, err
+}
+
+// lagAxis makes the lag axis logarithmic when the histogram spans two
+// decades or more (the replication check's buckets run from 1 ms to hours),
+// and returns the lower bound of the first bucket: 0 on a linear axis; on a
+// log axis the bound below it, taken in the ratio of the next bucket.
+func lagAxis(p *plot.Plot, rl *ReplicationLag) float64 {
+	hs := rl.Histogram
+	if len(hs) == 0 || hs[0].UpperMs <= 0 || hs[len(hs)-1].UpperMs/hs[0].UpperMs < 100 {
+		return 0
+	}
+	lo := hs[0].UpperMs / 2
+	if len(hs) > 1 && hs[1].UpperMs > hs[0].UpperMs {
+		lo = hs[0].UpperMs * hs[0].UpperMs / hs[1].UpperMs
+	}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Min = min(lo, replicationTarget)
+	return lo
 }
 
 func xyPairs(xs, ys []float64) plotter.XYs {

@@ -190,3 +190,28 @@ func TestHTMLFetchesNothing(t *testing.T) {
 		assert.NotEmpty(t, externalRefs("<p>ok</p>"+bad), bad)
 	}
 }
+
+// A replication check's histogram runs over decades: the lag axis is
+// logarithmic and still marks 500 ms.
+func TestReplicationChartsOnALogAxis(t *testing.T) {
+	r, _ := build(t, failedRun)
+	r.Replication = &ReplicationLag{Samples: 1000, VisibleAtRead: 0.99, P50: 3, P90: 12, P99: 180, P999: 900, Max: 4000,
+		Histogram: []Bucket{{UpperMs: 2, Count: 100}, {UpperMs: 5, Count: 400}, {UpperMs: 10, Count: 300}, {UpperMs: 20, Count: 100},
+			{UpperMs: 50, Count: 50}, {UpperMs: 100, Count: 30}, {UpperMs: 200, Count: 10}, {UpperMs: 500, Count: 6},
+			{UpperMs: 1000, Count: 3}, {UpperMs: 5000, Count: 1}}}
+	page := htmlOf(t, r)
+	got := charts(page)
+	for _, id := range []string{"chart-replication-histogram", "chart-replication-cdf"} {
+		svg := got[id]
+		require.NotEmpty(t, svg, id)
+		assert.Contains(t, svg, ">500 ms<", id)
+		for _, tick := range []string{">1<", ">10<", ">100<", ">1000<"} {
+			assert.Contains(t, svg, tick, "%s: decade ticks", id)
+		}
+	}
+	assert.Equal(t, 2, strings.Count(page, "The lag axis is logarithmic."))
+
+	// The fixture's narrow histogram stays on a linear axis.
+	r, _ = build(t, failedRun)
+	assert.NotContains(t, htmlOf(t, r), "logarithmic")
+}
