@@ -118,6 +118,9 @@ func TestSplitBrain(t *testing.T) {
 	require.Len(t, r.Faults, 1)
 	require.NotNil(t, r.Faults[0].TimeToEffectS, "the partition time to effect was not measured")
 	require.NotNil(t, r.Faults[0].TimeToHealS, "the partition time to heal was not measured")
+	iso := requireVerdict(t, out, "split-isolation", harness.VerdictValid)
+	require.Positive(t, iso.Figures["written_during_cut.us-east-1"], "us-east-1 wrote nothing during the cut")
+	require.Contains(t, iso.Figures, "convergence_s")
 }
 
 func TestChaosMonkey(t *testing.T) {

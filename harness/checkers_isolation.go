@@ -1,0 +1,83 @@
+package harness
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SplitIsolation judges what a WatchedPartition measured: no marker written
+// in one region during the cut was seen in the other before the heal (the
+// regions really were apart, and each went on writing), and after the heal
+// every marker crossed within MaxConvergence.
+type SplitIsolation struct {
+	MaxConvergence time.Duration
+}
+
+// Name implements Checker.
+func (s *SplitIsolation) Name() string { return "split-isolation" }
+
+// Check implements Checker.
+func (s *SplitIsolation) Check(h *History) Result {
+	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{}}
+	var iso, conv *Event
+	for i := range h.Events {
+		switch e := &h.Events[i]; e.Name {
+		case EventIsolation:
+			iso = e
+		case EventConverged:
+			conv = e
+		}
+	}
+	if iso == nil {
+		r.Valid, r.Reason = VerdictUnknown, "no isolation measurement in the history (the partition was not watched, or never healed)"
+		return r
+	}
+	var bad, ok []string
+	crossed, _ := strconv.Atoi(iso.Detail["crossed"])
+	r.Figures["crossed_during_cut"] = float64(crossed)
+	written := 0
+	for k, v := range iso.Detail {
+		if region, found := strings.CutPrefix(k, "written_"); found {
+			n, _ := strconv.Atoi(v)
+			written += n
+			r.Figures[figureName("written_during_cut", region)] = float64(n)
+			if n == 0 {
+				bad = append(bad, fmt.Sprintf("region %s wrote nothing during the cut", region))
+			}
+		}
+	}
+	if crossed > 0 {
+		bad = append(bad, fmt.Sprintf("%d markers written during the cut were seen across it before the heal: the regions were not apart", crossed))
+	} else {
+		ok = append(ok, fmt.Sprintf("none of %d markers written during the cut crossed it", written))
+	}
+	switch {
+	case conv == nil:
+		r.Valid = VerdictUnknown
+		r.Reason = strings.Join(append(bad, "no convergence measurement after the heal"), "; ")
+		if len(bad) > 1 {
+			r.Valid = VerdictInvalid
+		}
+		return r
+	case conv.Detail["error"] != "":
+		bad = append(bad, "after the heal: "+conv.Detail["error"])
+	default:
+		ms, _ := strconv.ParseInt(conv.Detail["after_heal_ms"], 10, 64)
+		d := time.Duration(ms) * time.Millisecond
+		r.Figures["convergence_s"] = d.Seconds()
+		line := fmt.Sprintf("all crossed %s after the heal (max %s)", d, s.MaxConvergence)
+		if s.MaxConvergence > 0 && d > s.MaxConvergence {
+			bad = append(bad, line)
+		} else {
+			ok = append(ok, line)
+		}
+	}
+	if len(bad) > 0 {
+		r.Valid, r.Reason = VerdictInvalid, strings.Join(bad, "; ")
+		return r
+	}
+	r.Reason = strings.Join(ok, "; ")
+	return r
+}

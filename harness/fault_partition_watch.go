@@ -1,0 +1,269 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// WatchedPartition is a partition between two regions that measures what
+// it does to the data instead of assuming it: while the links are cut, each
+// region writes a marker row every Every (LOCAL_QUORUM, in its own
+// datacenter) and reads the other region's markers (LOCAL_ONE); after the
+// heal it keeps reading until each region holds every marker of the other.
+// It records, as events of the run, how many markers crossed during the cut
+// (none should: "isolation") and when all had crossed after the heal
+// ("converged", with the time since the heal); the SplitIsolation checker
+// judges them.
+type WatchedPartition struct {
+	*Partition
+	a, b     string
+	keyspace string
+	Every    time.Duration
+	// Deadline bounds the wait for convergence after the heal.
+	Deadline time.Duration
+
+	mu       sync.Mutex
+	rec      *Recorder
+	sessions map[string]*gocql.Session
+	run      string
+	written  map[string]int // region -> markers written during the cut
+	crossed  int            // markers seen across during the cut
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	healed   time.Time
+	done     chan struct{}
+	result   error
+}
+
+// Markers events and their details.
+const (
+	EventIsolation = "split-isolation"
+	EventConverged = "split-converged"
+)
+
+// WatchPartition cuts the links between a and b and watches the data.
+func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
+	return &WatchedPartition{Partition: PartitionRegions(c, a, b), a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
+		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
+}
+
+func (w *WatchedPartition) useHistory(rec *Recorder, _ func() string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rec = rec
+}
+
+func (w *WatchedPartition) event(name string, detail map[string]string) {
+	w.mu.Lock()
+	rec := w.rec
+	w.mu.Unlock()
+	if rec != nil {
+		rec.Event(Event{Kind: Note, Time: time.Now(), Name: name, Target: w.a + "," + w.b, Detail: detail})
+	}
+}
+
+// Setup implements Fault: the partition's, then a session per region and
+// the markers table.
+func (w *WatchedPartition) Setup(ctx context.Context) error {
+	if err := w.Partition.Setup(ctx); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sessions = map[string]*gocql.Session{}
+	for _, r := range []string{w.a, w.b} {
+		s, err := topology.RegionSession(w.cluster, r, w.keyspace)
+		if err != nil {
+			w.closeLocked()
+			return fmt.Errorf("watch partition: session in %s: %w", r, err)
+		}
+		w.sessions[r] = s
+	}
+	if err := w.sessions[w.a].Query(`CREATE TABLE IF NOT EXISTS split_markers (run text, src text, seq int, PRIMARY KEY ((run, src), seq))`).
+		WithContext(ctx).Exec(); err != nil {
+		w.closeLocked()
+		return fmt.Errorf("watch partition: markers table: %w", err)
+	}
+	w.run = strconv.FormatInt(time.Now().UnixNano(), 36)
+	w.written = map[string]int{}
+	w.done = make(chan struct{})
+	return nil
+}
+
+func (w *WatchedPartition) closeLocked() {
+	for _, s := range w.sessions {
+		topology.CloseSession(s)
+	}
+	w.sessions = nil
+}
+
+// seen counts the markers of src that region holds.
+func (w *WatchedPartition) seen(ctx context.Context, region, src string) (int, error) {
+	w.mu.Lock()
+	s := w.sessions[region]
+	w.mu.Unlock()
+	var n int
+	err := s.Query(`SELECT COUNT(*) FROM split_markers WHERE run = ? AND src = ?`, w.run, src).
+		Consistency(gocql.LocalOne).WithContext(ctx).Scan(&n)
+	return n, err
+}
+
+// WaitInjected implements Fault: the links are cut; then the markers start.
+func (w *WatchedPartition) WaitInjected(ctx context.Context) error {
+	if err := w.Partition.WaitInjected(ctx); err != nil {
+		return err
+	}
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.mu.Lock()
+	w.stop = cancel
+	w.mu.Unlock()
+	w.wg.Add(1)
+	go w.markers(mctx)
+	return nil
+}
+
+func (w *WatchedPartition) markers(ctx context.Context) {
+	defer w.wg.Done()
+	tick := time.NewTicker(w.Every)
+	defer tick.Stop()
+	for {
+		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
+			src, dst := pair[0], pair[1]
+			w.mu.Lock()
+			s, seq := w.sessions[src], w.written[src]
+			w.mu.Unlock()
+			if err := s.Query(`INSERT INTO split_markers (run, src, seq) VALUES (?, ?, ?)`, w.run, src, seq).
+				Consistency(gocql.LocalQuorum).WithContext(ctx).Exec(); err == nil {
+				w.mu.Lock()
+				w.written[src]++
+				w.mu.Unlock()
+			}
+			if n, err := w.seen(ctx, dst, src); err == nil && n > 0 {
+				w.mu.Lock()
+				w.crossed = max(w.crossed, n)
+				w.mu.Unlock()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Recover implements Fault: stop the markers, record the isolation, heal.
+func (w *WatchedPartition) Recover(ctx context.Context) error {
+	w.mu.Lock()
+	stop := w.stop
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
+		w.wg.Wait()
+		w.mu.Lock()
+		detail := map[string]string{"crossed": strconv.Itoa(w.crossed),
+			"written_" + w.a: strconv.Itoa(w.written[w.a]), "written_" + w.b: strconv.Itoa(w.written[w.b])}
+		w.stop = nil
+		w.mu.Unlock()
+		w.event(EventIsolation, detail)
+	}
+	return w.Partition.Recover(ctx)
+}
+
+// WaitRecovered implements Fault: the links carry traffic again; the wait
+// for the markers to cross starts from here (see WaitConverged).
+func (w *WatchedPartition) WaitRecovered(ctx context.Context) error {
+	if err := w.Partition.WaitRecovered(ctx); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if !w.healed.IsZero() {
+		w.mu.Unlock()
+		return nil
+	}
+	w.healed = time.Now()
+	w.mu.Unlock()
+	go w.converge(context.WithoutCancel(ctx))
+	return nil
+}
+
+func (w *WatchedPartition) converge(ctx context.Context) {
+	defer close(w.done)
+	ctx, cancel := context.WithTimeout(ctx, w.Deadline)
+	defer cancel()
+	w.mu.Lock()
+	want := map[string]int{w.a: w.written[w.a], w.b: w.written[w.b]}
+	healed := w.healed
+	w.mu.Unlock()
+	err := pollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
+		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
+			n, err := w.seen(ctx, pair[1], pair[0])
+			if err != nil {
+				return err
+			}
+			if n < want[pair[0]] {
+				return fmt.Errorf("%s holds %d of %s's %d markers", pair[1], n, pair[0], want[pair[0]])
+			}
+		}
+		return nil
+	})
+	detail := map[string]string{"after_heal_ms": strconv.FormatInt(time.Since(healed).Milliseconds(), 10)}
+	if err != nil {
+		detail = map[string]string{"error": err.Error(), "deadline": w.Deadline.String()}
+	}
+	w.mu.Lock()
+	w.result = err
+	w.mu.Unlock()
+	w.event(EventConverged, detail)
+}
+
+// WaitConverged waits until the markers crossed after the heal (or the
+// deadline passed); call it before the run's history is closed.
+func (w *WatchedPartition) WaitConverged(ctx context.Context) error {
+	w.mu.Lock()
+	done, healed := w.done, !w.healed.IsZero()
+	w.mu.Unlock()
+	if done == nil || !healed {
+		return errors.New("watch partition: never healed")
+	}
+	select {
+	case <-done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.result
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Cleanup implements Fault: close the sessions once the watch is over.
+func (w *WatchedPartition) Cleanup(ctx context.Context) error {
+	w.mu.Lock()
+	stop, done, healed := w.stop, w.done, !w.healed.IsZero()
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
+		w.wg.Wait()
+	}
+	if done != nil && healed {
+		go func() {
+			<-done
+			w.mu.Lock()
+			w.closeLocked()
+			w.mu.Unlock()
+		}()
+		return nil
+	}
+	w.mu.Lock()
+	w.closeLocked()
+	w.mu.Unlock()
+	return nil
+}
