@@ -86,7 +86,7 @@ func Compose(l *Layout, im Images) ([]byte, error) {
 			for _, f := range c.Files {
 				name := c.Service + "-" + path.Base(f.Path)
 				configs.add(name, newMap().add("content", literal(escape(string(f.Content)))))
-				refs = append(refs, newMap().add("source", name).add("target", f.Path).add("mode", int(f.Mode&0o555|0o444)))
+				refs = append(refs, newMap().add("source", name).add("target", f.Path).add("mode", fileMode(f.Mode&0o555|0o444)))
 			}
 			svc.add("configs", refs)
 		}
@@ -234,13 +234,41 @@ func (m *omap) len() int { return len(m.kvs) }
 func (m *omap) MarshalYAML() (any, error) {
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	for _, e := range m.kvs {
-		var v yaml.Node
-		if err := v.Encode(e.v); err != nil {
+		v, err := toNode(e.v)
+		if err != nil {
 			return nil, err
 		}
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: e.k}, &v)
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: e.k}, v)
 	}
 	return n, nil
+}
+
+// toNode builds the node of a value itself where the value has its own
+// node (yaml.Node.Encode would drop its comments).
+func toNode(v any) (*yaml.Node, error) {
+	switch x := v.(type) {
+	case yaml.Marshaler:
+		out, err := x.MarshalYAML()
+		if err != nil {
+			return nil, err
+		}
+		if n, ok := out.(*yaml.Node); ok {
+			return n, nil
+		}
+		return toNode(out)
+	case []*omap:
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, item := range x {
+			c, err := toNode(item)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		return n, nil
+	}
+	n := &yaml.Node{}
+	return n, n.Encode(v)
 }
 
 // flow is a list written on one line.
@@ -253,6 +281,15 @@ func (f flow) MarshalYAML() (any, error) {
 		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: s, Style: quoteIfNeeded(s)})
 	}
 	return n, nil
+}
+
+// fileMode is a file mode, written in decimal (which every version of
+// compose reads) with its octal form as a comment.
+type fileMode int64
+
+// MarshalYAML implements yaml.Marshaler.
+func (m fileMode) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatInt(int64(m), 10), LineComment: fmt.Sprintf("0%o", int64(m))}, nil
 }
 
 // literal is a multi-line string written as a block.
