@@ -28,15 +28,15 @@ import (
 //     default). The acknowledgement time of each record is kept.
 //   - A read scheduler takes the acknowledged records in acknowledgement
 //     order, waits until each is due (acknowledgement + ReadAfter), and
-//     gathers the records that come due within ReadWindow (2 ms) of the
-//     first into one read per partition. Records live 16 to a partition
-//     (partition key run and bucket = seq/16, clustering seq), so one read
+//     gathers the records that come due within ReadWindow (5 ms) of the
+//     first into one read per partition. Records live 64 to a partition
+//     (partition key run and bucket = seq/64, clustering seq), so one read
 //     at LOCAL_ONE in region To returns every record of the partition that
 //     is visible there. Every record is thus read at least ReadAfter and at
 //     most ReadAfter + ReadWindow (+ scheduling) after its acknowledgement;
 //     the read delays are measured and reported, and reads issued more than
 //     ReadTolerance late are counted.
-//   - A seeded sample of the records (Samples, 1 % by default, at least
+//   - A seeded sample of the records (Samples, 0.5 % by default, at least
 //     1000) is polled one by one in region To from the acknowledgement on,
 //     every PollInterval (2 ms) at first and then every 10 % of the time
 //     since the acknowledgement, until seen or due for the read: their lag
@@ -56,7 +56,7 @@ import (
 const ReplicationTable = "replication_check"
 
 // recordsPerPartition is how many records share one partition.
-const recordsPerPartition = 16
+const recordsPerPartition = 64
 
 // replicationPayload is the value every record carries (64 bytes).
 var replicationPayload = []byte("kong replication check: a record written in one region, read in another")[:64]
@@ -82,18 +82,18 @@ type ReplicationCheck struct {
 	// the seed and the time).
 	RunID string
 	// Concurrency is the number of writes in flight (default 64); Readers
-	// the reads at ReadAfter in flight (default 32); LateReaders the
+	// the reads at ReadAfter in flight (default 128); LateReaders the
 	// re-reads of late records in flight (default 8).
 	Concurrency, Readers, LateReaders int
 	// Samples is how many records are polled from their acknowledgement
-	// (default 1 % of Records, at least 1000, at most Records; -1: none),
+	// (default 0.5 % of Records, at least 1000, at most Records; -1: none),
 	// drawn with Seed.
 	Samples int
 	Seed    uint64
 	// PollInterval is the sample's first poll interval (default 2 ms).
 	PollInterval time.Duration
 	// ReadWindow gathers records that come due within it into one read
-	// (default 2 ms); ReadTolerance is the delay past due beyond which a
+	// (default 5 ms); ReadTolerance is the delay past due beyond which a
 	// read counts as late (default 25 ms).
 	ReadWindow, ReadTolerance time.Duration
 	// Deadline bounds how long Converge re-reads the late records
@@ -150,14 +150,14 @@ func (c *ReplicationCheck) setDefaults() error {
 		c.Concurrency = 64
 	}
 	if c.Readers <= 0 {
-		c.Readers = 32
+		c.Readers = 128
 	}
 	if c.LateReaders <= 0 {
 		c.LateReaders = 8
 	}
 	switch {
 	case c.Samples == 0:
-		c.Samples = min(c.Records, max(1000, c.Records/100))
+		c.Samples = min(c.Records, max(1000, c.Records/200))
 	case c.Samples < 0:
 		c.Samples = 0
 	default:
@@ -167,7 +167,7 @@ func (c *ReplicationCheck) setDefaults() error {
 		c.PollInterval = 2 * time.Millisecond
 	}
 	if c.ReadWindow <= 0 {
-		c.ReadWindow = 2 * time.Millisecond
+		c.ReadWindow = 5 * time.Millisecond
 	}
 	if c.ReadTolerance <= 0 {
 		c.ReadTolerance = 25 * time.Millisecond
@@ -244,24 +244,30 @@ type ReplicationRun struct {
 	written, writeErrors, writeRetries atomic.Int64
 	readCount, visible, readErrors     atomic.Int64
 	lateSeen, sampleDropped            atomic.Int64
+	reads, samplePolls, rereads        atomic.Int64 // CQL reads issued
 	lastAck                            atomic.Int64
 	writeStart, writeEnd               time.Duration
 	convergeStart, convergeEnd         time.Duration
 	converging                         atomic.Int64 // convergeStart+1 once Converge began
 
-	mu        sync.Mutex // guards readStats
+	mu        sync.Mutex // guards readStats and pollLatency
 	readStats []*readerStats
-	closeOnce sync.Once
+	// pollLatency holds how long each sample poll took: lags are upper
+	// bounds by about one of them.
+	pollLatency *hdrhistogram.Histogram
+	closeOnce   sync.Once
 }
 
 type readJob struct {
 	bucket uint32
-	mask   uint16
+	mask   uint64
 }
 
 type readerStats struct {
-	delay     *hdrhistogram.Histogram
-	readsLate int
+	delay *hdrhistogram.Histogram
+	// readsLate counts records read more than ReadTolerance after due;
+	// visibleLate those of them the read found.
+	readsLate, visibleLate int
 }
 
 // Start checks the configuration, opens a CQL session in each region and
@@ -304,6 +310,7 @@ func (c ReplicationCheck) Start(ctx context.Context) (*ReplicationRun, error) {
 		r.readDoneUs[i], r.sampleUs[i], r.lateUs[i] = -1, -1, -1
 	}
 	r.late.init(n)
+	r.pollLatency = newLagHist()
 	return r, nil
 }
 
@@ -447,9 +454,14 @@ func (r *ReplicationRun) sample(ctx context.Context, seq int, ack time.Duration)
 			if r.now() >= due {
 				return
 			}
+			start := r.now()
 			err := r.rsess.Query(r.selOne, c.RunID, seq/recordsPerPartition, seq).Consistency(c.ReadConsistency).
 				ScanContext(ctx, &got)
+			r.samplePolls.Add(1)
 			done := r.now()
+			r.mu.Lock()
+			recordLag(r.pollLatency, done-start)
+			r.mu.Unlock()
 			if err == nil {
 				r.sampleUs[seq] = clampUs(done - ack)
 				return
@@ -474,7 +486,7 @@ func (r *ReplicationRun) schedule(ctx context.Context) {
 	var open []readJob
 	add := func(seq uint32) {
 		b := seq / recordsPerPartition
-		bit := uint16(1) << (seq % recordsPerPartition)
+		bit := uint64(1) << (seq % recordsPerPartition)
 		for i := range open {
 			if open[i].bucket == b {
 				open[i].mask |= bit
@@ -556,17 +568,21 @@ func (r *ReplicationRun) reader(ctx context.Context, st *readerStats) {
 		if err != nil {
 			r.readErrors.Add(1)
 		}
-		lateMask := uint16(0)
+		lateMask := uint64(0)
 		for m := j.mask; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros16(m)
+			i := bits.TrailingZeros64(m)
 			seq := int(j.bucket)*recordsPerPartition + i
 			ack := time.Duration(r.ack[seq])
 			delay := start - ack
 			recordLag(st.delay, delay)
-			if delay > c.ReadAfter+c.ReadTolerance {
+			lateRead := delay > c.ReadAfter+c.ReadTolerance
+			if lateRead {
 				st.readsLate++
 			}
 			if err == nil && seen&(1<<i) != 0 {
+				if lateRead {
+					st.visibleLate++
+				}
 				r.state[seq] |= stVisible
 				r.readDoneUs[seq] = clampUs(done - ack)
 				r.visible.Add(1)
@@ -583,11 +599,12 @@ func (r *ReplicationRun) reader(ctx context.Context, st *readerStats) {
 }
 
 // readBucket returns which records of a partition region To sees.
-func (r *ReplicationRun) readBucket(ctx context.Context, bucket uint32) (uint16, error) {
+func (r *ReplicationRun) readBucket(ctx context.Context, bucket uint32) (uint64, error) {
 	c := r.cfg
 	it := r.rsess.Query(r.selBucket, c.RunID, int(bucket)).Consistency(c.ReadConsistency).IterContext(ctx)
+	r.reads.Add(1)
 	var seq int
-	var mask uint16
+	var mask uint64
 	for it.Scan(&seq) {
 		if seq/recordsPerPartition == int(bucket) {
 			mask |= 1 << (seq % recordsPerPartition)
@@ -608,7 +625,7 @@ type lateSet struct {
 
 type lateBucket struct {
 	bucket uint32
-	mask   uint16
+	mask   uint64
 	// since is when the partition's oldest late record was found late (or
 	// convergence began); next when it is re-read next (since the epoch).
 	since, next time.Duration
@@ -641,7 +658,7 @@ func (q *lateQueue) Pop() any {
 
 func (l *lateSet) init(int) { l.buckets = map[uint32]*lateBucket{} }
 
-func (l *lateSet) add(bucket uint32, mask uint16, at time.Duration) {
+func (l *lateSet) add(bucket uint32, mask uint64, at time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b, ok := l.buckets[bucket]; ok {
@@ -665,7 +682,7 @@ func (l *lateSet) records() int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, b := range l.buckets {
-		n += bits.OnesCount16(b.mask)
+		n += bits.OnesCount64(b.mask)
 	}
 	return n
 }
@@ -684,13 +701,13 @@ func (l *lateSet) dueFor(now time.Duration, max int) []uint32 {
 
 // done puts a re-read partition back: gone when every record was seen,
 // else queued for its next re-read.
-func (l *lateSet) done(bucket uint32, seen uint16, ok bool, at time.Duration, seenRecord func(seq int)) {
+func (l *lateSet) done(bucket uint32, seen uint64, ok bool, at time.Duration, seenRecord func(seq int)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[bucket]
 	if ok {
 		for m := b.mask & seen; m != 0; m &= m - 1 {
-			seenRecord(int(bucket)*recordsPerPartition + bits.TrailingZeros16(m))
+			seenRecord(int(bucket)*recordsPerPartition + bits.TrailingZeros64(m))
 		}
 		b.mask &^= seen
 	}
@@ -760,6 +777,7 @@ func (r *ReplicationRun) repoll(ctx context.Context) {
 
 // reread reads one late partition again and records the records seen.
 func (r *ReplicationRun) reread(ctx context.Context, bucket uint32) {
+	r.rereads.Add(1)
 	seen, err := r.readBucket(ctx, bucket)
 	done := r.now()
 	r.late.done(bucket, seen, err == nil, done, func(seq int) {
@@ -843,6 +861,7 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 	for _, st := range r.readStats {
 		s.readDelay.Merge(st.delay)
 		s.readsLate += st.readsLate
+		s.visibleLate += st.visibleLate
 	}
 	r.mu.Unlock()
 	sampled := 0
@@ -863,9 +882,11 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 			s.visibleAtRead++
 			seenAfter = r.readDoneUs[seq]
 			if st&stSampled != 0 {
+				s.sampledVisible++
 				lag := r.sampleUs[seq]
 				if lag < 0 {
 					lag = r.readDoneUs[seq] // not seen by the polls, seen by the read
+					s.sampledSlow++
 				}
 				recordLag(s.head, time.Duration(lag)*time.Microsecond)
 			}
@@ -895,6 +916,15 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 	out.Sampled = sampled
 	out.PollIntervalMs = ms(c.PollInterval)
 	out.ReadToleranceMs = ms(c.ReadTolerance)
+	out.SampleDropped = int(r.sampleDropped.Load())
+	r.mu.Lock()
+	out.PollLatencyP50Ms = ms(time.Duration(r.pollLatency.ValueAtQuantile(50)) * time.Microsecond)
+	out.PollLatencyP99Ms = ms(time.Duration(r.pollLatency.ValueAtQuantile(99)) * time.Microsecond)
+	r.mu.Unlock()
+	rereads := r.rereads.Load()
+	out.Reads = int(r.reads.Load() - rereads) // readBucket counts the re-reads too
+	out.SamplePolls = int(r.samplePolls.Load())
+	out.Rereads = int(rereads)
 	if d := r.writeEnd - r.writeStart; d > 0 {
 		out.WriteSeconds = d.Seconds()
 		out.WriteRate = float64(s.acked) / d.Seconds()

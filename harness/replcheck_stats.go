@@ -83,6 +83,13 @@ type lagStats struct {
 	// after they were due.
 	readDelay *hdrhistogram.Histogram
 	readsLate int
+	// visibleLate counts records found visible by a read issued late: at
+	// ReadAfter they may not have been.
+	visibleLate int
+	// sampledVisible counts sampled records visible at the read;
+	// sampledSlow those of them the polls did not see before the read was
+	// due (their lag is about ReadAfter or more).
+	sampledVisible, sampledSlow int
 	// seenWithin is the longest time after its acknowledgement that a
 	// record was first seen (by the read or a re-read).
 	seenWithin time.Duration
@@ -124,6 +131,36 @@ func (s *lagStats) quantile(q float64) int64 {
 	}
 	t := s.tail.TotalCount()
 	return s.tail.ValueAtQuantile(100 * float64(k-s.visibleAtRead) / float64(t))
+}
+
+// shareBounds bounds the share visible at ReadAfter exactly when reads were
+// issued late (see ReplicationSummary.VisibleAtReadLow).
+func (s *lagStats) shareBounds() (hard, low float64) {
+	if s.acked == 0 {
+		return 0, 0
+	}
+	hard = float64(s.visibleAtRead-s.visibleLate) / float64(s.acked)
+	if s.visibleLate == 0 {
+		return hard, hard
+	}
+	if s.sampledVisible == 0 {
+		return hard, hard
+	}
+	p := wilsonUpper(s.sampledSlow, s.sampledVisible)
+	low = (float64(s.visibleAtRead) - p*float64(s.visibleLate)) / float64(s.acked)
+	return hard, max(hard, low)
+}
+
+// wilsonUpper is the upper end of the 95 % Wilson score interval of a
+// proportion of k in n.
+func wilsonUpper(k, n int) float64 {
+	if n == 0 {
+		return 1
+	}
+	const z = 1.959963984540054
+	p, nf := float64(k)/float64(n), float64(n)
+	c := p + z*z/(2*nf) + z*math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf))
+	return min(1, c/(1+z*z/nf))
 }
 
 // max is the largest lag measured: of the late records when there are any,
@@ -284,6 +321,32 @@ type ReplicationSummary struct {
 	ReadDelayMaxMs  float64 `json:"read_delay_max_ms"`
 	ReadsLate       int     `json:"reads_late"`
 	ReadToleranceMs float64 `json:"read_tolerance_ms"`
+	// VisibleLateReads counts the records found visible by a read issued
+	// late: at ReadAfter exactly they may not have been.
+	VisibleLateReads int `json:"visible_late_reads"`
+	// Bounds of the share visible at ReadAfter exactly. VisibleAtReadMin
+	// counts every record a late read found as not visible. For
+	// VisibleAtReadLow the sample says how many of those could have been:
+	// of the sampled records visible at their read, SampledSlow were not
+	// seen by the polls before ReadAfter; the 95 % upper bound (Wilson) of
+	// that proportion, applied to VisibleLateReads, is subtracted. Both
+	// equal VisibleAtRead when no read was late.
+	VisibleAtReadMin float64 `json:"visible_at_read_min"`
+	VisibleAtReadLow float64 `json:"visible_at_read_low"`
+	SampledVisible   int     `json:"sampled_visible"`
+	SampledSlow      int     `json:"sampled_slow"`
+	// PollLatency: how long a sample poll took (lags are upper bounds by
+	// about one poll).
+	PollLatencyP50Ms float64 `json:"poll_latency_p50_ms"`
+	PollLatencyP99Ms float64 `json:"poll_latency_p99_ms"`
+	// CQL reads the check issued: Reads at ReadAfter (one per partition
+	// and window), SamplePolls of sampled records, Rereads of late
+	// partitions; SampleDropped counts sampled records not polled because
+	// too many polls were under way.
+	Reads         int `json:"reads"`
+	SamplePolls   int `json:"sample_polls"`
+	Rereads       int `json:"rereads"`
+	SampleDropped int `json:"sample_dropped"`
 	// WriteSeconds is the time from the first write to the last
 	// acknowledgement; WriteRate the records acknowledged per second in it.
 	WriteSeconds float64 `json:"write_seconds"`
@@ -307,22 +370,26 @@ type ReplicationSummary struct {
 func (s *lagStats) summary() ReplicationSummary {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	r := ReplicationSummary{
-		Samples:        s.acked,
-		VisibleAtRead:  s.share(),
-		Missing:        s.missing,
-		P50:            ms(s.quantile(0.50)),
-		P90:            ms(s.quantile(0.90)),
-		P99:            ms(s.quantile(0.99)),
-		P999:           ms(s.quantile(0.999)),
-		Max:            ms(s.max()),
-		Histogram:      s.buckets(),
-		Late:           s.acked - s.visibleAtRead,
-		LateSeen:       int(s.tail.TotalCount()),
-		ReadDelayP50Ms: ms(s.readDelay.ValueAtQuantile(50)),
-		ReadDelayP99Ms: ms(s.readDelay.ValueAtQuantile(99)),
-		ReadDelayMaxMs: ms(s.readDelay.Max()),
-		ReadsLate:      s.readsLate,
+		Samples:          s.acked,
+		VisibleAtRead:    s.share(),
+		Missing:          s.missing,
+		P50:              ms(s.quantile(0.50)),
+		P90:              ms(s.quantile(0.90)),
+		P99:              ms(s.quantile(0.99)),
+		P999:             ms(s.quantile(0.999)),
+		Max:              ms(s.max()),
+		Histogram:        s.buckets(),
+		Late:             s.acked - s.visibleAtRead,
+		LateSeen:         int(s.tail.TotalCount()),
+		ReadDelayP50Ms:   ms(s.readDelay.ValueAtQuantile(50)),
+		ReadDelayP99Ms:   ms(s.readDelay.ValueAtQuantile(99)),
+		ReadDelayMaxMs:   ms(s.readDelay.Max()),
+		ReadsLate:        s.readsLate,
+		VisibleLateReads: s.visibleLate,
+		SampledVisible:   s.sampledVisible,
+		SampledSlow:      s.sampledSlow,
 	}
+	r.VisibleAtReadMin, r.VisibleAtReadLow = s.shareBounds()
 	if s.missing == 0 && s.acked > 0 {
 		r.AllVisibleAfterMs = float64(s.seenWithin.Microseconds()) / 1000
 	}
@@ -362,6 +429,13 @@ func (r ReplicationSummary) Figures() map[string]float64 {
 		"replication.late":                   float64(r.Late),
 		"replication.sampled":                float64(r.Sampled),
 		"replication.reads_late":             float64(r.ReadsLate),
+		"replication.visible_late_reads":     float64(r.VisibleLateReads),
+		"replication.visible_at_read_min":    r.VisibleAtReadMin,
+		"replication.visible_at_read_low":    r.VisibleAtReadLow,
+		"replication.poll_latency_p50_ms":    r.PollLatencyP50Ms,
+		"replication.reads":                  float64(r.Reads),
+		"replication.sample_polls":           float64(r.SamplePolls),
+		"replication.rereads":                float64(r.Rereads),
 		"replication.read_delay_p99_ms":      r.ReadDelayP99Ms,
 		"replication.write_seconds":          r.WriteSeconds,
 		"replication.write_rate":             r.WriteRate,
@@ -412,7 +486,10 @@ func replicationFromHistory(h *History) (ReplicationSummary, bool, error) {
 			WriteErrors: int(f["replication.write_errors"]), ReadErrors: int(f["replication.read_errors"]),
 			Late: int(f["replication.late"]), Sampled: int(f["replication.sampled"]),
 			ReadsLate: int(f["replication.reads_late"]), ReadDelayP99Ms: f["replication.read_delay_p99_ms"],
-			WriteSeconds: f["replication.write_seconds"], WriteRate: f["replication.write_rate"],
+			VisibleLateReads: int(f["replication.visible_late_reads"]),
+			VisibleAtReadMin: f["replication.visible_at_read_min"], VisibleAtReadLow: f["replication.visible_at_read_low"],
+			PollLatencyP50Ms: f["replication.poll_latency_p50_ms"],
+			WriteSeconds:     f["replication.write_seconds"], WriteRate: f["replication.write_rate"],
 			SeenAfterWritesMs: f["replication.seen_after_writes_ms"], ConvergeSeconds: f["replication.converge_seconds"],
 			SeenAfterConvergeMs: f["replication.seen_after_converge_ms"],
 		}, true, nil

@@ -129,6 +129,36 @@ func TestLagStatsBuckets(t *testing.T) {
 	assert.Equal(t, s.seen(), total)
 }
 
+func TestWilsonUpper(t *testing.T) {
+	assert.InDelta(t, 0.00392, wilsonUpper(0, 976), 0.00001)
+	assert.InDelta(t, 0.1118, wilsonUpper(5, 100), 0.0001)
+	assert.Equal(t, 1.0, wilsonUpper(0, 0))
+	assert.Less(t, wilsonUpper(1, 10000), wilsonUpper(1, 1000))
+}
+
+// Late reads that found their record: the hard bound counts them all as
+// not visible at ReadAfter; the sample says how many could have been.
+func TestShareBoundsWithLateReads(t *testing.T) {
+	s := newLagStats()
+	s.acked, s.visibleAtRead = 200_000, 200_000
+	hard, low := s.shareBounds()
+	assert.Equal(t, 1.0, hard)
+	assert.Equal(t, 1.0, low, "no late read: both bounds are the share")
+	s.visibleLate = 50_000
+	s.sampledVisible = 1000
+	hard, low = s.shareBounds()
+	assert.Equal(t, 0.75, hard)
+	assert.InDelta(t, 1-0.25*wilsonUpper(0, 1000), low, 1e-12, "no sampled record was slow")
+	assert.Greater(t, low, 0.998)
+	s.sampledSlow = 100 // a tenth of the sample had a lag near or above ReadAfter
+	_, low = s.shareBounds()
+	assert.Less(t, low, 0.975)
+	assert.GreaterOrEqual(t, low, hard)
+	s.sampledVisible, s.sampledSlow = 0, 0
+	hard, low = s.shareBounds()
+	assert.Equal(t, hard, low, "no sample: only the hard bound")
+}
+
 func TestSummaryAllVisibleAfter(t *testing.T) {
 	s := newLagStats()
 	s.acked, s.visibleAtRead = 3, 2
@@ -145,7 +175,7 @@ func TestSummaryAllVisibleAfter(t *testing.T) {
 func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 	sum := ReplicationSummary{Samples: 20000, VisibleAtRead: 0.9995, Missing: 3, P50: 1.5, P90: 3, P99: 40, P999: 700, Max: 900,
 		AllVisibleAfterMs: 0, From: "us-east-1", To: "us-west-2", Records: 20000, WriteConsistency: "LOCAL_QUORUM",
-		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
+		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, VisibleLateReads: 2, VisibleAtReadLow: 0.9993, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
 		ConvergeSeconds: 12.25}
 	h := &History{Events: []Event{{Kind: Note, Name: "something else"}, sum.event(time.Now())}}
 	got, found, err := replicationFromHistory(h)
@@ -158,6 +188,8 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 	assert.Equal(t, sum.From, got.From)
 	assert.Equal(t, sum.ReadConsistency, got.ReadConsistency)
 	assert.Equal(t, sum.ReadsLate, got.ReadsLate)
+	assert.Equal(t, sum.VisibleLateReads, got.VisibleLateReads)
+	assert.Equal(t, sum.VisibleAtReadLow, got.VisibleAtReadLow)
 	assert.Equal(t, sum.WriteRate, got.WriteRate)
 	assert.Equal(t, sum.ConvergeSeconds, got.ConvergeSeconds)
 
@@ -175,14 +207,16 @@ func replHistory(s ReplicationSummary) *History {
 }
 
 func TestReplicationCheckers(t *testing.T) {
-	good := ReplicationSummary{Samples: 1000, VisibleAtRead: 0.995, From: "us-east-1", To: "us-west-2", ReadAfterMs: 500,
+	good := ReplicationSummary{Samples: 1000, VisibleAtRead: 0.995, VisibleAtReadLow: 0.995, From: "us-east-1", To: "us-west-2", ReadAfterMs: 500,
 		Late: 5, AllVisibleAfterMs: 740}
 	missing := good
 	missing.Missing, missing.ConvergeSeconds = 7, 20
 	low := good
-	low.VisibleAtRead, low.Late = 0.9, 100
-	behind := good
-	behind.ReadsLate = 50
+	low.VisibleAtRead, low.VisibleAtReadLow, low.Late = 0.9, 0.9, 100
+	behind := good // 200 late reads found their record: at 500 ms the share may have been 0.795
+	behind.ReadsLate, behind.VisibleLateReads, behind.VisibleAtReadLow = 250, 200, 0.795
+	harmless := good // 3 late reads found their record: at least 0.992 at 500 ms
+	harmless.ReadsLate, harmless.VisibleLateReads, harmless.VisibleAtReadLow = 4, 3, 0.992
 
 	r := ReplicationComplete{}.Check(replHistory(good))
 	assert.Equal(t, VerdictValid, r.Valid, r.Reason)
@@ -202,7 +236,14 @@ func TestReplicationCheckers(t *testing.T) {
 	assert.Equal(t, VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "90.000% of the records written in us-east-1 were visible in us-west-2 500 ms after their write, below the 99.000% required")
 	r = at.Check(replHistory(behind))
-	assert.Equal(t, VerdictUnknown, r.Valid, "5 % of the reads were late: the share is not the share at 500 ms")
+	assert.Equal(t, VerdictUnknown, r.Valid, "late reads found 20 %% of the records: the share at 500 ms is not known: %s", r.Reason)
+	assert.Contains(t, r.Reason, "between 79.500% and 99.500%")
+	r = at.Check(replHistory(harmless))
+	assert.Equal(t, VerdictValid, r.Valid, "even without the records late reads found, 99.2 %% were visible: %s", r.Reason)
+	lowAndLate := low
+	lowAndLate.ReadsLate, lowAndLate.VisibleLateReads, lowAndLate.VisibleAtReadLow = 500, 400, 0.5
+	r = at.Check(replHistory(lowAndLate))
+	assert.Equal(t, VerdictInvalid, r.Valid, "below the share even with the late reads")
 	r = at.Check(&History{})
 	assert.Equal(t, VerdictUnknown, r.Valid)
 }
@@ -221,7 +262,7 @@ func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
 
 	var seen []int
 	l.done(3, 0b001, true, 200*time.Millisecond, func(seq int) { seen = append(seen, seq) })
-	assert.Equal(t, []int{48}, seen)
+	assert.Equal(t, []int{3 * recordsPerPartition}, seen)
 	assert.Equal(t, 3, l.records())
 	// A failed read sees nothing.
 	l.done(9, 0b1, false, 150*time.Millisecond, func(int) { t.Fatal("a failed read saw a record") })
@@ -274,7 +315,7 @@ func TestReplicationCheckConfiguration(t *testing.T) {
 	require.NoError(t, c.setDefaults())
 	assert.Equal(t, 500*time.Millisecond, c.ReadAfter)
 	assert.Equal(t, "kong", c.Keyspace)
-	assert.Equal(t, 10_000, c.Samples, "1 % of a million")
+	assert.Equal(t, 5_000, c.Samples, "0.5 % of a million")
 	small := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 300}
 	require.NoError(t, small.setDefaults())
 	assert.Equal(t, 300, small.Samples, "at most every record")

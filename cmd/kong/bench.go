@@ -24,7 +24,7 @@ import (
 
 func newBench() *cobra.Command {
 	bench := &cobra.Command{Use: "bench", Short: "Measure kong against its targets, each beside a baseline from the same run"}
-	bench.AddCommand(newBenchWorld(), newBenchMember())
+	bench.AddCommand(newBenchWorld(), newBenchMember(), newBenchReplication())
 	return bench
 }
 
