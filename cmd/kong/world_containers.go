@@ -42,6 +42,8 @@ func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, timeout
 	out := cmd.OutOrStdout()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The world outlives this command: no reaper, from the first call on.
+	containers.KeepWorlds()
 	if err := containers.CheckEngine(ctx); err != nil {
 		return fmt.Errorf("%w; start Docker (or point DOCKER_HOST at an engine), or use the local backend: kong up --backend local", err)
 	}

@@ -116,7 +116,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	s := p.Spec
 	var out []Container
 	tox := Container{Name: ContainerName(l.World, p.Toxiproxy.ID), Service: p.Toxiproxy.ID, Kind: topology.KindToxiproxy, ID: p.Toxiproxy.ID,
-		Image: im.Toxiproxy, Cmd: []string{"-host=0.0.0.0", "-config=" + toxiproxyConfigPath},
+		Image: im.Toxiproxy, Cmd: []string{"-host=0.0.0.0", "-port=" + strconv.Itoa(s.Ports.Toxiproxy), "-config=" + toxiproxyConfigPath},
 		Files:  []File{{Path: toxiproxyConfigPath, Mode: 0o644, Content: mustJSON(ToxiproxyProxies(p))}},
 		Labels: componentLabels(l.World, p.Toxiproxy),
 		Ports:  []string{port(s.Ports.Toxiproxy)},

@@ -251,7 +251,7 @@ func TestCrossRegionCassandraTrafficCrossesTheLinkOfItsSender(t *testing.T) {
 			}
 			// toxiproxy is on every network, at the address the listeners use.
 			require.Len(t, tox.Networks, 1+len(l.Regions))
-			require.Equal(t, []string{"-host=0.0.0.0", "-config=/etc/kong/toxiproxy.json"}, tox.Cmd)
+			require.Equal(t, []string{"-host=0.0.0.0", "-port=8474", "-config=/etc/kong/toxiproxy.json"}, tox.Cmd)
 		})
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/modules/cassandra"
 	"github.com/testcontainers/testcontainers-go/modules/localstack"
 	"github.com/testcontainers/testcontainers-go/modules/memcached"
@@ -35,6 +36,11 @@ import (
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
+
+// KeepWorlds makes the worlds this process brings up outlive it: it turns
+// testcontainers' reaper off. testcontainers reads that setting once, at
+// its first call, so KeepWorlds must come before any (CheckEngine included).
+func KeepWorlds() { os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") }
 
 // Options say which world to build and how.
 type Options struct {
@@ -53,9 +59,9 @@ type Options struct {
 	// ReadyTimeout bounds each wait for readiness (default 5m).
 	ReadyTimeout time.Duration
 	// Keep makes the world outlive this process: the testcontainers reaper
-	// is turned off (TESTCONTAINERS_RYUK_DISABLED) before the engine is
-	// first asked, and only Down or `kong down --backend containers`
-	// removes the world. Tests leave it off, so that the engine removes
+	// is turned off (KeepWorlds; call it yourself when this process asks
+	// the engine anything before Up), and only Down or `kong down --backend
+	// containers` removes the world. Tests leave it off, so that the engine removes
 	// the world of a test binary that dies.
 	Keep bool
 	Log  *slog.Logger
@@ -105,20 +111,22 @@ func Up(ctx context.Context, o Options) (*World, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Keep {
-		// Read once by testcontainers, before its first engine call.
-		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+		KeepWorlds()
 	}
+	// testcontainers' own messages (the reaper, the engine it found) go to
+	// the world's log too.
+	tclog.SetDefault(tcLogger{o.Log})
 	cli, err := Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if names, err := worldContainers(ctx, cli, o.Name); err != nil {
+	if left, err := Leftovers(ctx, cli, o.Name); err != nil {
 		cli.Close()
-		return nil, err
-	} else if len(names) > 0 {
+		return nil, fmt.Errorf("look for world %s on the engine: %w", o.Name, err)
+	} else if len(left) > 0 {
 		cli.Close()
-		return nil, fmt.Errorf("world %s already has containers on the engine (%s): use it, or run `kong down --backend containers --world %s` first",
-			o.Name, strings.Join(names, ", "), o.Name)
+		return nil, fmt.Errorf("world %s is already on the engine (%s): use it, or run `kong down --backend containers --world %s` first",
+			o.Name, strings.Join(left, ", "), o.Name)
 	}
 	taken, err := usedSubnets(ctx, cli)
 	if err != nil {
@@ -930,18 +938,6 @@ func slotOf(p netip.Prefix) int {
 		return -1
 	}
 	return int(a[1]) - 100
-}
-
-func worldContainers(ctx context.Context, cli *testcontainers.DockerClient, world string) ([]string, error) {
-	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", WorldFilter(world))})
-	if err != nil {
-		return nil, fmt.Errorf("list containers of world %s: %w", world, err)
-	}
-	var names []string
-	for _, c := range cs.Items {
-		names = append(names, strings.TrimPrefix(strings.Join(c.Names, ","), "/"))
-	}
-	return names, nil
 }
 
 func usedSubnets(ctx context.Context, cli *testcontainers.DockerClient) ([]netip.Prefix, error) {
