@@ -42,8 +42,8 @@ func newServeLinkRouter() *cobra.Command {
 				l.Close()
 				addrs = append(addrs, r.Listen)
 			}
-			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-			fmt.Printf("%s on %s\n", containers.RouterReadyLine, strings.Join(addrs, ", "))
+			log := slog.New(slog.NewTextHandler(cmd.OutOrStdout(), nil))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s on %s\n", containers.RouterReadyLine, strings.Join(addrs, ", "))
 			return local.ServeRoutes(ctx, routes, log)
 		},
 	}
@@ -70,11 +70,11 @@ func newServeWorldSetup() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+			log := slog.New(slog.NewTextHandler(cmd.OutOrStdout(), nil))
 			if err := s.Run(ctx, log); err != nil {
 				return err
 			}
-			fmt.Println("world setup done")
+			fmt.Fprintln(cmd.OutOrStdout(), "world setup done")
 			return nil
 		},
 	}

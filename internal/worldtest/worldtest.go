@@ -188,7 +188,7 @@ func (s *Shared) Local(t *testing.T) *local.World {
 	c := s.Get(t)
 	w, ok := c.(*local.World)
 	if !ok {
-		t.Skipf("reads the local backend's world; KONG_BACKEND=%s runs %T", Backend(), c)
+		t.Skipf("reads the local backend's world, and this one is a %T (KONG_BACKEND=%s)", c, Backend())
 	}
 	return w
 }
