@@ -3,7 +3,7 @@
 # step from it (`kong serve ...`). Build: docker build -t kongchaos/kong:dev .
 ARG GO_VERSION=1.26.8
 
-FROM golang:${GO_VERSION}-bookworm AS build
+FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/kong ./cmd/kong
