@@ -160,3 +160,36 @@ func TestBuildContextIsTheRepository(t *testing.T) {
 	require.True(t, strings.HasSuffix(wd, filepath.Join("topology", "containers")))
 	require.Empty(t, BuildContext(t.TempDir()))
 }
+
+// The kong image is built with the Go version the module asks for, from a
+// context that keeps every file the build embeds.
+func TestDockerfileMatchesTheModule(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	root := BuildContext(wd)
+	require.NotEmpty(t, root)
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	require.NoError(t, err)
+	docker, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	require.NoError(t, err)
+	var goVersion string
+	for _, line := range strings.Split(string(mod), "\n") {
+		if v, ok := strings.CutPrefix(line, "go "); ok {
+			goVersion = strings.TrimSpace(v)
+		}
+	}
+	require.NotEmpty(t, goVersion)
+	require.Contains(t, string(docker), "ARG GO_VERSION="+goVersion+"\n", "the Dockerfile builds with another Go than go.mod's %s", goVersion)
+	require.Contains(t, string(docker), "./cmd/kong")
+	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(ignore), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, kept := range []string{"go.mod", "go.sum", "cmd", "topology", "app", "harness", "reports", "scenarios", "internal"} {
+			require.NotEqual(t, kept, strings.Trim(line, "/"), ".dockerignore leaves %s out of the build", kept)
+		}
+	}
+}
