@@ -10,8 +10,8 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/kong
 
-# Fetch the Cassandra and ElasticMQ jars (Maven, into ~/.cache/kong) and
-# memcached (apt-get) when they are missing.
+# Fetch the Cassandra and ElasticMQ jars (Maven, into ~/.cache/kong), memcached and
+# chromium (apt-get, for the report tests) when they are missing.
 setup: build
 	$(BIN) setup
 

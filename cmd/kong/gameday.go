@@ -170,9 +170,9 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
 		case outcome.Status != "passed":
 			failed = append(failed, s.Name)
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.md"))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.html"))
 		default:
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.md"))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.html"))
 		}
 		if ctx.Err() != nil {
 			break
