@@ -28,7 +28,7 @@ import (
 //     default). The acknowledgement time of each record is kept.
 //   - A read scheduler takes the acknowledged records in acknowledgement
 //     order, waits until each is due (acknowledgement + ReadAfter), and
-//     gathers the records that come due within ReadWindow (5 ms) of the
+//     gathers the records that come due within ReadWindow (10 ms) of the
 //     first into one read per partition. Records live 64 to a partition
 //     (partition key run and bucket = seq/64, clustering seq), so one read
 //     at LOCAL_ONE in region To returns every record of the partition that
@@ -93,7 +93,7 @@ type ReplicationCheck struct {
 	// PollInterval is the sample's first poll interval (default 2 ms).
 	PollInterval time.Duration
 	// ReadWindow gathers records that come due within it into one read
-	// (default 5 ms); ReadTolerance is the delay past due beyond which a
+	// (default 10 ms); ReadTolerance is the delay past due beyond which a
 	// read counts as late (default 25 ms).
 	ReadWindow, ReadTolerance time.Duration
 	// Deadline bounds how long Converge re-reads the late records
@@ -101,7 +101,16 @@ type ReplicationCheck struct {
 	Deadline time.Duration
 	// WriteRetries is how often a failed write is retried (default 3).
 	WriteRetries int
+	// Batch is how many records one write carries (default 1: a write per
+	// record, as in Netflix's experiment). Above 1 the records of a write
+	// are consecutive, in one partition, sent as one unlogged batch: they
+	// are applied, acknowledged and replicated together. It must divide
+	// ReplicationPartition.
+	Batch int
 }
+
+// ReplicationPartition is how many records share one partition.
+const ReplicationPartition = recordsPerPartition
 
 func (c *ReplicationCheck) setDefaults() error {
 	if c.Cluster == nil {
@@ -167,7 +176,7 @@ func (c *ReplicationCheck) setDefaults() error {
 		c.PollInterval = 2 * time.Millisecond
 	}
 	if c.ReadWindow <= 0 {
-		c.ReadWindow = 5 * time.Millisecond
+		c.ReadWindow = 10 * time.Millisecond
 	}
 	if c.ReadTolerance <= 0 {
 		c.ReadTolerance = 25 * time.Millisecond
@@ -178,6 +187,12 @@ func (c *ReplicationCheck) setDefaults() error {
 	if c.WriteRetries == 0 {
 		c.WriteRetries = 3
 	}
+	if c.Batch == 0 {
+		c.Batch = 1
+	}
+	if c.Batch < 0 || c.Batch > recordsPerPartition || recordsPerPartition%c.Batch != 0 {
+		return fmt.Errorf("replication check: batches of %d records: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", c.Batch, recordsPerPartition)
+	}
 	return nil
 }
 
@@ -186,17 +201,11 @@ func ReplicationSchema(keyspace, table string) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.%s (run text, bucket int, seq int, payload blob, PRIMARY KEY ((run, bucket), seq)) WITH default_time_to_live = 86400`, keyspace, table)
 }
 
-// ReplicationInsert is the statement that writes one record: bind the run,
-// the record's bucket (ReplicationBucket), its number and the payload.
+// ReplicationInsert is the statement that writes one record (see
+// WriteReplicationRecords).
 func ReplicationInsert(keyspace, table string) string {
 	return fmt.Sprintf(`INSERT INTO %s.%s (run, bucket, seq, payload) VALUES (?, ?, ?, ?)`, keyspace, table)
 }
-
-// ReplicationBucket is the partition a record number lives in.
-func ReplicationBucket(seq int) int { return seq / recordsPerPartition }
-
-// ReplicationPayload is the value every record carries.
-func ReplicationPayload() []byte { return replicationPayload }
 
 // Record states, as bits.
 const (
@@ -388,49 +397,72 @@ func (r *ReplicationRun) Write(ctx context.Context) error {
 func (r *ReplicationRun) writer(ctx context.Context) {
 	c := r.cfg
 	for ctx.Err() == nil {
-		seq := int(r.next.Add(1) - 1)
-		if seq >= r.n {
+		first := int(r.next.Add(int64(c.Batch)) - int64(c.Batch))
+		if first >= r.n {
 			return
 		}
+		count := min(c.Batch, r.n-first)
 		var err error
 		for attempt := 0; attempt <= c.WriteRetries; attempt++ {
 			if attempt > 0 {
 				r.writeRetries.Add(1)
 			}
-			err = r.wsess.Query(r.insert, c.RunID, seq/recordsPerPartition, seq, replicationPayload).
-				Consistency(c.WriteConsistency).ExecContext(ctx)
+			err = WriteReplicationRecords(ctx, r.wsess, r.insert, c.RunID, first, count, c.WriteConsistency)
 			if err == nil || ctx.Err() != nil {
 				break
 			}
 		}
 		if err != nil {
-			r.state[seq] |= stWriteFailed
-			r.writeErrors.Add(1)
+			for seq := first; seq < first+count; seq++ {
+				r.state[seq] |= stWriteFailed
+			}
+			r.writeErrors.Add(int64(count))
 			continue
 		}
 		ack := r.now()
-		r.ack[seq] = int64(ack)
-		st := stAcked
-		if r.sampled(seq) {
-			st |= stSampled
-		}
-		r.state[seq] = st
-		r.written.Add(1)
 		for {
 			last := r.lastAck.Load()
 			if int64(ack) <= last || r.lastAck.CompareAndSwap(last, int64(ack)) {
 				break
 			}
 		}
-		if st&stSampled != 0 {
-			r.sample(ctx, seq, ack)
+		for seq := first; seq < first+count; seq++ {
+			r.ack[seq] = int64(ack)
+			st := stAcked
+			if r.sampled(seq) {
+				st |= stSampled
+			}
+			r.state[seq] = st
+			if st&stSampled != 0 {
+				r.sample(ctx, seq, ack)
+			}
 		}
-		select {
-		case r.due <- uint32(seq):
-		case <-ctx.Done():
-			return
+		r.written.Add(int64(count))
+		for seq := first; seq < first+count; seq++ {
+			select {
+			case r.due <- uint32(seq):
+			case <-ctx.Done():
+				return
+			}
 		}
 	}
+}
+
+// WriteReplicationRecords writes records first .. first+count-1 of a run
+// with the insert statement (ReplicationInsert): one statement when count
+// is 1, else one unlogged batch, which must stay within one partition
+// (first a multiple of count, count dividing the partition size). The
+// replication check and the plain loop it is measured against write
+// through it.
+func WriteReplicationRecords(ctx context.Context, s *gocql.Session, insert, run string, first, count int, cl gocql.Consistency) error {
+	if count == 1 {
+		return s.Query(insert, run, first/recordsPerPartition, first, replicationPayload).Consistency(cl).ExecContext(ctx)
+	}
+	b := s.Batch(gocql.UnloggedBatch).Consistency(cl)
+	for seq := first; seq < first+count; seq++ {
+		b.Query(insert, run, seq/recordsPerPartition, seq, replicationPayload)
+	}
+	return b.ExecContext(ctx)
 }
 
 // sample polls one record in region To from its acknowledgement until it
@@ -911,6 +943,7 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 	out.WriteConsistency, out.ReadConsistency = c.WriteConsistency.String(), c.ReadConsistency.String()
 	out.ReadAfterMs = ms(c.ReadAfter)
 	out.Concurrency = c.Concurrency
+	out.Batch = c.Batch
 	out.WriteErrors = int(r.writeErrors.Load())
 	out.ReadErrors = int(r.readErrors.Load())
 	out.Sampled = sampled
@@ -938,10 +971,14 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 			out.SeenAfterConvergeMs = ms(max(0, lastSeen-r.convergeStart))
 		}
 	}
-	out.Method = fmt.Sprintf("every record read once in %s %s after its write was acknowledged in %s (one read per partition of %d records, "+
+	writes := fmt.Sprintf("one write per record at %s, %d in flight", c.WriteConsistency, c.Concurrency)
+	if c.Batch > 1 {
+		writes = fmt.Sprintf("records written %d to an unlogged single-partition batch at %s, %d batches in flight", c.Batch, c.WriteConsistency, c.Concurrency)
+	}
+	out.Method = fmt.Sprintf("%s; every record read once in %s %s after its write was acknowledged in %s (one read per partition of %d records, "+
 		"gathering records due within %s); %d sampled records polled from the acknowledgement (gap %s, then 10%% of the elapsed time) give the lag of the records visible at the read (an estimate); "+
 		"every late record re-read until seen (gap 20%% of the time since it was found late, at least %s) gives its own lag (measured); lags are upper bounds: the completion of the first read that saw the record",
-		c.To, c.ReadAfter, c.From, recordsPerPartition, c.ReadWindow, sampled, c.PollInterval, lateMinGap)
+		writes, c.To, c.ReadAfter, c.From, recordsPerPartition, c.ReadWindow, sampled, c.PollInterval, lateMinGap)
 	return out
 }
 

@@ -298,6 +298,8 @@ type ReplicationSummary struct {
 	ReadConsistency  string  `json:"read_consistency"`
 	ReadAfterMs      float64 `json:"read_after_ms"`
 	Concurrency      int     `json:"concurrency"`
+	// Batch is how many records one write carried.
+	Batch int `json:"batch"`
 	// WriteErrors counts records whose write failed after every retry
 	// (they are not followed).
 	WriteErrors int `json:"write_errors"`

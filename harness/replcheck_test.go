@@ -306,6 +306,8 @@ func TestReplicationCheckConfiguration(t *testing.T) {
 		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-east-1", Records: 1}, "both us-east-1"},
 		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2"}, "0 records"},
 		{ReplicationCheck{From: "us-east-1", To: "us-west-2", Records: 1}, "no cluster"},
+		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 3}, "batches of 3 records"},
+		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 128}, "use 1, 2, 4, 8, 16, 32 or 64"},
 	} {
 		err := tc.c.setDefaults()
 		require.Error(t, err)
@@ -315,6 +317,7 @@ func TestReplicationCheckConfiguration(t *testing.T) {
 	require.NoError(t, c.setDefaults())
 	assert.Equal(t, 500*time.Millisecond, c.ReadAfter)
 	assert.Equal(t, "kong", c.Keyspace)
+	assert.Equal(t, 1, c.Batch, "a write per record")
 	assert.Equal(t, 5_000, c.Samples, "0.5 % of a million")
 	small := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 300}
 	require.NoError(t, small.setDefaults())

@@ -58,8 +58,9 @@ type ReplicationOptions struct {
 	// Deadline bounds the re-reading of late records after the writes
 	// (default 2 min).
 	Deadline time.Duration
-	// Concurrency is the number of writes in flight (default 64).
-	Concurrency int
+	// Concurrency is the number of writes in flight (default 64); Batch
+	// the records one write carries (default 1; see harness.ReplicationCheck).
+	Concurrency, Batch int
 	// MinShare is the share that must be visible at ReadAfter (default
 	// 0.99; not checked during a split brain, where nothing can be).
 	MinShare float64
@@ -135,7 +136,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 		Check: harness.ReplicationCheck{
 			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
-			Concurrency: o.Concurrency, Deadline: o.Deadline,
+			Concurrency: o.Concurrency, Batch: o.Batch, Deadline: o.Deadline,
 		},
 		Workload:   harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(o.Load), Members: 200},
 		Steady:     o.Steady,

@@ -34,6 +34,7 @@ type replicationFlags struct {
 	holdFault        bool
 	deadline         time.Duration
 	concurrency      int
+	batch            int
 	load             float64
 	minShare         float64
 	seed             uint64
@@ -53,6 +54,7 @@ func (f *replicationFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.holdFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
 	fl.DurationVar(&f.deadline, "deadline", 2*time.Minute, "how long the records not visible at their read are re-read after the writes (and the heal)")
 	fl.IntVar(&f.concurrency, "concurrency", 64, "writes in flight")
+	fl.IntVar(&f.batch, "batch", 1, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
 	fl.Float64Var(&f.load, "load", 20, "background workload through the director, in operations per second")
 	fl.Float64Var(&f.minShare, "min-share", 0.99, "share of records that must be visible at --read-after")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")
@@ -94,6 +96,8 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 		return o, fmt.Errorf("--deadline %s must be positive", f.deadline)
 	case f.concurrency <= 0:
 		return o, fmt.Errorf("--concurrency %d: at least one write in flight", f.concurrency)
+	case f.batch <= 0 || f.batch > harness.ReplicationPartition || harness.ReplicationPartition%f.batch != 0:
+		return o, fmt.Errorf("--batch %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", f.batch, harness.ReplicationPartition)
 	case f.load <= 0:
 		return o, fmt.Errorf("--load %g: the check runs under a background load of at least a fraction of an operation per second", f.load)
 	case f.minShare <= 0 || f.minShare > 1:
@@ -116,7 +120,7 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 	}
 	return scenarios.ReplicationOptions{Records: f.records, ReadAfter: f.readAfter, From: f.from, To: f.to,
 		WriteConsistency: wcl, ReadConsistency: rcl, During: f.during, HoldFault: f.holdFault, Deadline: f.deadline,
-		Concurrency: f.concurrency, MinShare: f.minShare, Load: f.load}, nil
+		Concurrency: f.concurrency, Batch: f.batch, MinShare: f.minShare, Load: f.load}, nil
 }
 
 // checkRegions says which region flag names a region the world lacks.
@@ -151,6 +155,9 @@ func (f *replicationFlags) replay(world string, seed uint64) string {
 	}
 	if f.holdFault {
 		b += " --hold-fault"
+	}
+	if f.batch > 1 {
+		b += fmt.Sprintf(" --batch %d", f.batch)
 	}
 	return b
 }
@@ -298,8 +305,12 @@ func printReplicationSummary(w io.Writer, dir string) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(w, "\n%d records written in %s (%s, %.0f/s), read in %s (%s) %.0f ms after each write:\n",
-		s.Samples, s.From, s.WriteConsistency, s.WriteRate, s.To, s.ReadConsistency, s.ReadAfterMs)
+	per := ""
+	if s.Batch > 1 {
+		per = fmt.Sprintf(", %d to a batch", s.Batch)
+	}
+	fmt.Fprintf(w, "\n%d records written in %s (%s%s, %.0f/s), read in %s (%s) %.0f ms after each write:\n",
+		s.Samples, s.From, s.WriteConsistency, per, s.WriteRate, s.To, s.ReadConsistency, s.ReadAfterMs)
 	fmt.Fprintf(w, "  visible at %.0f ms  %.4f%% (%d late, %d of them seen later)\n", s.ReadAfterMs, 100*s.VisibleAtRead, s.Late, s.LateSeen)
 	fmt.Fprintf(w, "  missing           %d\n", s.Missing)
 	fmt.Fprintf(w, "  lag               p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n", s.P50, s.P90, s.P99, s.P999, s.Max)

@@ -33,10 +33,10 @@ func newBenchReplication() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replication",
 		Short: "The replication check beside a plain driver loop writing the same rows: wall time, write rates, where the time goes",
-		Long: `Against a world that is up (kong up), run a plain gocql loop that writes --records rows into the
-replication check's table (same statement, same concurrency, same region and consistency level),
-then the replication check itself (kong replication-check with the same flags, its background load
-included), then the plain loop again (--baselines 2, the default, so that neither side profits from
+		Long: `Against a world that is up (kong up), run a plain gocql loop that writes --records records into the
+replication check's table (same statement and batches, same concurrency, same region and
+consistency level, under the same background load), then the replication check itself (kong
+replication-check with the same flags), then the plain loop again (--baselines 2, the default, so that neither side profits from
 running first). It prints the wall time and write rate of each, the ratio of the check's write rate
 to the plain loop's, and where the time went: this process's CPU (getrusage), each region's
 Cassandra CPU and the rest of the world's (from /proc/<pid>/stat), the whole machine's (from
@@ -190,9 +190,10 @@ func machineBusySeconds() float64 {
 }
 
 // plainWriteLoop is the baseline: the driver, a session pinned to the
-// region, the check's table and insert statement, conc goroutines writing
-// n rows, nothing else.
-func plainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc int, cl gocql.Consistency) (time.Duration, int64, error) {
+// region, the check's table and write (harness.WriteReplicationRecords:
+// the same statement, the same batches), conc goroutines writing n records,
+// nothing else.
+func plainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc, batch int, cl gocql.Consistency) (time.Duration, int64, error) {
 	ks := c.Spec().Cassandra.Keyspace
 	s, err := topology.RegionSession(c, region, ks)
 	if err != nil {
@@ -204,7 +205,6 @@ func plainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 	}
 	insert := harness.ReplicationInsert(ks, harness.ReplicationTable)
 	run := fmt.Sprintf("baseline-%d", time.Now().UnixNano())
-	payload := harness.ReplicationPayload()
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -213,18 +213,46 @@ func plainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				seq := int(next.Add(1) - 1)
-				if seq >= n {
+				first := int(next.Add(int64(batch)) - int64(batch))
+				if first >= n {
 					return
 				}
-				if err := s.Query(insert, run, harness.ReplicationBucket(seq), seq, payload).Consistency(cl).ExecContext(ctx); err != nil {
-					failed.Add(1)
+				count := min(batch, n-first)
+				if err := harness.WriteReplicationRecords(ctx, s, insert, run, first, count, cl); err != nil {
+					failed.Add(int64(count))
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	return time.Since(start), failed.Load(), ctx.Err()
+}
+
+// backgroundLoad starts the workload the check runs under (same rate,
+// through the director), so that the plain loop writes under it too.
+func backgroundLoad(ctx context.Context, c topology.Cluster, rate float64, seed uint64) (stop func(), err error) {
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return nil, err
+	}
+	director := ""
+	for _, s := range comps {
+		if s.Kind == topology.KindDirector {
+			director = "http://" + s.Address
+		}
+	}
+	if director == "" {
+		return nil, fmt.Errorf("world %s runs no director", c.Name())
+	}
+	wl, err := harness.NewWorkload(harness.WorkloadConfig{Director: director, Geos: c.Spec().RegionNames(),
+		Pacer: harness.Constant(rate), Members: 200, Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	if err := wl.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() { _, _ = wl.Stop() }, nil
 }
 
 // cassandraCores is the CPU the world's Cassandra nodes use over d, in cores.
@@ -286,8 +314,9 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	fmt.Fprintf(out, "machine: %d cores, %s, %s; load average at start %s\n", runtime.NumCPU(), memTotal(), osName(),
 		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	fmt.Fprintf(out, "world %s (%s): %d Cassandra nodes\n", cluster.Name(), cluster.Spec().Name, len(groups["cassandra "+o.From])+len(groups["cassandra "+o.To]))
-	fmt.Fprintf(out, "%d records, %d writes in flight, written in %s at %s, read in %s at %s %s after each write\n\n",
-		o.Records, o.Concurrency, o.From, o.WriteConsistency, o.To, o.ReadConsistency, o.ReadAfter)
+	fmt.Fprintf(out, "%d records, %d to a write, %d writes in flight, written in %s at %s, read in %s at %s %s after each write;\n",
+		o.Records, max(1, o.Batch), o.Concurrency, o.From, o.WriteConsistency, o.To, o.ReadConsistency, o.ReadAfter)
+	fmt.Fprintf(out, "the plain loops and the check all run under the background load of %g operations/s through the director\n", o.Load)
 
 	idle := cassandraCores(ctx, groups, 3*time.Second)
 	fmt.Fprintf(out, "Cassandra at rest: %.2f cores; before each run the bench waits until it is back near that\n\n", idle)
@@ -295,9 +324,14 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	var rows []benchRow
 	baseline := func(name string) error {
 		settle()
-		fmt.Fprintf(cmd.ErrOrStderr(), "%s: plain driver loop writing %d rows...\n", name, o.Records)
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s: plain driver loop writing %d records under the background load...\n", name, o.Records)
+		stop, err := backgroundLoad(ctx, cluster, o.Load, f.seed)
+		if err != nil {
+			return err
+		}
 		before := sampleCPU(groups)
-		took, failed, err := plainWriteLoop(ctx, cluster, o.From, o.Records, o.Concurrency, o.WriteConsistency)
+		took, failed, err := plainWriteLoop(ctx, cluster, o.From, o.Records, o.Concurrency, o.Batch, o.WriteConsistency)
+		stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
