@@ -26,16 +26,29 @@ import (
 //   - Concurrency writers take record numbers from a counter and insert
 //     each record with a prepared statement in region From (LOCAL_QUORUM by
 //     default). The acknowledgement time of each record is kept.
-//   - A read scheduler takes the acknowledged records in acknowledgement
-//     order, waits until each is due (acknowledgement + ReadAfter), and
-//     gathers the records that come due within ReadWindow (10 ms) of the
-//     first into one read per partition. Records live 64 to a partition
-//     (partition key run and bucket = seq/64, clustering seq), so one read
-//     at LOCAL_ONE in region To returns every record of the partition that
-//     is visible there. Every record is thus read at least ReadAfter and at
-//     most ReadAfter + ReadWindow (+ scheduling) after its acknowledgement;
-//     the read delays are measured and reported, and reads issued more than
-//     ReadTolerance late are counted.
+//   - Records live 64 to a partition (partition key run and bucket =
+//     seq/64, clustering seq), so one read at LOCAL_ONE in region To
+//     returns every record of the partition visible there. A read
+//     scheduler takes the acknowledged records in acknowledgement order,
+//     waits until each is due (acknowledgement + ReadAfter) and, unless a
+//     read already settled it, reads its partition. That read settles every
+//     acknowledged record of the partition it finds (visible: a record
+//     found before its due would have been found at its due, see below)
+//     and every record it does not find whose due has come (late); the
+//     records it does not find before their due are read again when due.
+//     Reads of a partition never overlap: a record that comes due while
+//     its partition is being read makes the reader read it again at once.
+//     So every record is settled by a read issued at its due at the
+//     latest (plus scheduling), usually one read per partition. The read
+//     delays are measured and reported, and records settled by a read
+//     issued more than ReadTolerance after their due are counted.
+//
+//     Why a record found early counts as visible at its due: the reads of
+//     a partition go to the same replica of region To (token-aware routing
+//     without shuffling, which topology.RegionSession sets up), and a
+//     replica that holds a record keeps it. Should that replica change
+//     (it is down), the shares are still right for every record read at
+//     its due, and the early ones are counted (ConfirmedEarly).
 //   - A seeded sample of the records (Samples, 0.5 % by default, at least
 //     1000) is polled one by one in region To from the acknowledgement on,
 //     every PollInterval (2 ms) at first and then every 10 % of the time
@@ -92,10 +105,9 @@ type ReplicationCheck struct {
 	Seed    uint64
 	// PollInterval is the sample's first poll interval (default 2 ms).
 	PollInterval time.Duration
-	// ReadWindow gathers records that come due within it into one read
-	// (default 10 ms); ReadTolerance is the delay past due beyond which a
-	// read counts as late (default 25 ms).
-	ReadWindow, ReadTolerance time.Duration
+	// ReadTolerance is the delay past due beyond which a read counts as
+	// late (default 25 ms).
+	ReadTolerance time.Duration
 	// Deadline bounds how long Converge re-reads the late records
 	// (default 2 min).
 	Deadline time.Duration
@@ -175,9 +187,6 @@ func (c *ReplicationCheck) setDefaults() error {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 2 * time.Millisecond
 	}
-	if c.ReadWindow <= 0 {
-		c.ReadWindow = 10 * time.Millisecond
-	}
 	if c.ReadTolerance <= 0 {
 		c.ReadTolerance = 25 * time.Millisecond
 	}
@@ -239,10 +248,16 @@ type ReplicationRun struct {
 	sampleUs   []int32
 	lateUs     []int32
 
+	// Per partition: the records acknowledged and those settled by a read
+	// (bit i is record bucket*64+i), and whether a read of it is under way
+	// (readBusy) and must then be made again (readAgain).
+	acked, settled []atomic.Uint64
+	readState      []atomic.Uint32
+
 	sampleCut uint64 // a record is sampled when its hash is below it
 	next      atomic.Int64
 	due       chan uint32
-	jobs      chan readJob
+	jobs      chan uint32
 	sampleSem chan struct{}
 	sampleWG  sync.WaitGroup
 	readerWG  sync.WaitGroup
@@ -267,16 +282,18 @@ type ReplicationRun struct {
 	closeOnce   sync.Once
 }
 
-type readJob struct {
-	bucket uint32
-	mask   uint64
-}
+// Bits of ReplicationRun.readState.
+const (
+	readBusy  = 1
+	readAgain = 2
+)
 
 type readerStats struct {
 	delay *hdrhistogram.Histogram
-	// readsLate counts records read more than ReadTolerance after due;
-	// visibleLate those of them the read found.
-	readsLate, visibleLate int
+	// readsLate counts records settled by a read issued more than
+	// ReadTolerance after their due; visibleLate those of them the read
+	// found; early those found by a read issued before their due.
+	readsLate, visibleLate, early int
 }
 
 // Start checks the configuration, opens a CQL session in each region and
@@ -320,6 +337,10 @@ func (c ReplicationCheck) Start(ctx context.Context) (*ReplicationRun, error) {
 	}
 	r.late.init(n)
 	r.pollLatency = newLagHist()
+	parts := (n + recordsPerPartition - 1) / recordsPerPartition
+	r.acked = make([]atomic.Uint64, parts)
+	r.settled = make([]atomic.Uint64, parts)
+	r.readState = make([]atomic.Uint32, parts)
 	return r, nil
 }
 
@@ -359,7 +380,7 @@ func (r *ReplicationRun) Write(ctx context.Context) error {
 	c := r.cfg
 	r.epoch = time.Now()
 	r.due = make(chan uint32, 1<<16)
-	r.jobs = make(chan readJob, 4*c.Readers)
+	r.jobs = make(chan uint32, 4*c.Readers)
 	r.sampleSem = make(chan struct{}, 4096)
 	go r.repoll(ctx)
 	for range c.Readers {
@@ -437,6 +458,11 @@ func (r *ReplicationRun) writer(ctx context.Context) {
 				r.sample(ctx, seq, ack)
 			}
 		}
+		bits := (uint64(1)<<count - 1) << (first % recordsPerPartition)
+		if count == recordsPerPartition {
+			bits = ^uint64(0)
+		}
+		r.acked[first/recordsPerPartition].Or(bits)
 		r.written.Add(int64(count))
 		for seq := first; seq < first+count; seq++ {
 			select {
@@ -510,124 +536,127 @@ func (r *ReplicationRun) sample(ctx context.Context, seq int, ack time.Duration)
 	}()
 }
 
-// schedule hands the acknowledged records to the readers once due,
-// gathered by partition.
+// schedule waits until each acknowledged record is due and has its
+// partition read unless a read settled the record already.
 func (r *ReplicationRun) schedule(ctx context.Context) {
 	defer close(r.jobs)
 	c := r.cfg
-	var open []readJob
-	add := func(seq uint32) {
-		b := seq / recordsPerPartition
-		bit := uint64(1) << (seq % recordsPerPartition)
-		for i := range open {
-			if open[i].bucket == b {
-				open[i].mask |= bit
-				return
-			}
-		}
-		open = append(open, readJob{bucket: b, mask: bit})
-	}
-	flush := func() bool {
-		for _, j := range open {
-			select {
-			case r.jobs <- j:
-			case <-ctx.Done():
-				return false
-			}
-		}
-		open = open[:0]
-		return true
-	}
-	dueOf := func(seq uint32) time.Duration { return time.Duration(r.ack[seq]) + c.ReadAfter }
-	var carry uint32
-	haveCarry := false
 	for {
 		var seq uint32
-		if haveCarry {
-			seq, haveCarry = carry, false
-		} else {
-			var ok bool
-			select {
-			case seq, ok = <-r.due:
-				if !ok {
-					return
-				}
-			case <-ctx.Done():
+		var ok bool
+		select {
+		case seq, ok = <-r.due:
+			if !ok {
 				return
 			}
+		case <-ctx.Done():
+			return
 		}
-		closeAt := dueOf(seq) + c.ReadWindow
-		if wait := closeAt - c.ReadWindow - r.now(); wait > 0 {
-			// Sleep until the first record is due and then as long as the
-			// window, to gather the records that come due meanwhile.
-			if !sleepCtx(ctx, wait+c.ReadWindow) {
-				return
-			}
+		due := time.Duration(r.ack[seq]) + c.ReadAfter
+		if !sleepCtx(ctx, due-r.now()) {
+			return
 		}
-		add(seq)
-	gather:
-		for {
-			select {
-			case s, ok := <-r.due:
-				if !ok {
-					flush()
-					return
-				}
-				if dueOf(s) <= closeAt {
-					add(s)
-					continue
-				}
-				carry, haveCarry = s, true
-				break gather
-			default:
-				break gather
-			}
+		b := seq / recordsPerPartition
+		if r.settled[b].Load()&(1<<(seq%recordsPerPartition)) != 0 {
+			continue
 		}
-		if !flush() {
+		if !r.requestRead(ctx, b) {
 			return
 		}
 	}
 }
 
-// reader reads the partitions the scheduler hands it.
-func (r *ReplicationRun) reader(ctx context.Context, st *readerStats) {
-	defer r.readerWG.Done()
-	c := r.cfg
-	for j := range r.jobs {
-		start := r.now()
-		seen, err := r.readBucket(ctx, j.bucket)
-		done := r.now()
-		if err != nil {
-			r.readErrors.Add(1)
-		}
-		lateMask := uint64(0)
-		for m := j.mask; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros64(m)
-			seq := int(j.bucket)*recordsPerPartition + i
-			ack := time.Duration(r.ack[seq])
-			delay := start - ack
-			recordLag(st.delay, delay)
-			lateRead := delay > c.ReadAfter+c.ReadTolerance
-			if lateRead {
-				st.readsLate++
+// requestRead has partition b read now: by a reader, or, when a read of b
+// is under way, by the same reader again as soon as that read is done.
+func (r *ReplicationRun) requestRead(ctx context.Context, b uint32) bool {
+	st := &r.readState[b]
+	for {
+		v := st.Load()
+		if v&readBusy != 0 {
+			if v&readAgain != 0 || st.CompareAndSwap(v, v|readAgain) {
+				return true
 			}
-			if err == nil && seen&(1<<i) != 0 {
-				if lateRead {
-					st.visibleLate++
-				}
-				r.state[seq] |= stVisible
-				r.readDoneUs[seq] = clampUs(done - ack)
-				r.visible.Add(1)
-			} else {
-				r.state[seq] |= stLate
-				lateMask |= 1 << i
-			}
-			r.readCount.Add(1)
+			continue
 		}
-		if lateMask != 0 {
-			r.late.add(j.bucket, lateMask, done)
+		if st.CompareAndSwap(v, readBusy) {
+			select {
+			case r.jobs <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
 		}
 	}
+}
+
+// reader reads the partitions the scheduler hands it, each as often as it
+// is asked to while it reads it.
+func (r *ReplicationRun) reader(ctx context.Context, st *readerStats) {
+	defer r.readerWG.Done()
+	for b := range r.jobs {
+		for {
+			r.readPartition(ctx, b, st)
+			if r.readState[b].CompareAndSwap(readBusy, 0) {
+				break
+			}
+			// The scheduler asked again while this read was under way
+			// (readBusy|readAgain, which it leaves alone): read again.
+			r.readState[b].Store(readBusy)
+		}
+	}
+}
+
+// readPartition reads partition b once and settles what it can: records
+// found are visible at their due; records not found whose due has come
+// are late; the others wait for their due.
+func (r *ReplicationRun) readPartition(ctx context.Context, b uint32, st *readerStats) {
+	c := r.cfg
+	mask := r.acked[b].Load() &^ r.settled[b].Load()
+	if mask == 0 {
+		return
+	}
+	start := r.now()
+	seen, err := r.readBucket(ctx, b)
+	done := r.now()
+	if err != nil {
+		r.readErrors.Add(1)
+	}
+	var settle, lateMask uint64
+	for m := mask; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		seq := int(b)*recordsPerPartition + i
+		ack := time.Duration(r.ack[seq])
+		delay := start - ack
+		found := err == nil && seen&(1<<i) != 0
+		if !found && delay < c.ReadAfter {
+			continue // not due yet: read again at its due
+		}
+		settle |= 1 << i
+		recordLag(st.delay, delay)
+		lateRead := delay > c.ReadAfter+c.ReadTolerance
+		if lateRead {
+			st.readsLate++
+		}
+		if found {
+			if delay < c.ReadAfter {
+				st.early++
+			}
+			if lateRead {
+				st.visibleLate++
+			}
+			r.state[seq] |= stVisible
+			r.readDoneUs[seq] = clampUs(done - ack)
+			r.visible.Add(1)
+		} else {
+			r.state[seq] |= stLate
+			lateMask |= 1 << i
+		}
+		r.readCount.Add(1)
+	}
+	if lateMask != 0 {
+		r.late.add(b, lateMask, done)
+	}
+	r.settled[b].Or(settle)
 }
 
 // readBucket returns which records of a partition region To sees.
@@ -889,11 +918,13 @@ func (r *ReplicationRun) Progress() ReplicationProgress {
 func (r *ReplicationRun) Summary() ReplicationSummary {
 	c := r.cfg
 	s := newLagStats()
+	early := 0
 	r.mu.Lock()
 	for _, st := range r.readStats {
 		s.readDelay.Merge(st.delay)
 		s.readsLate += st.readsLate
 		s.visibleLate += st.visibleLate
+		early += st.early
 	}
 	r.mu.Unlock()
 	sampled := 0
@@ -950,6 +981,7 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 	out.PollIntervalMs = ms(c.PollInterval)
 	out.ReadToleranceMs = ms(c.ReadTolerance)
 	out.SampleDropped = int(r.sampleDropped.Load())
+	out.ConfirmedEarly = early
 	r.mu.Lock()
 	out.PollLatencyP50Ms = ms(time.Duration(r.pollLatency.ValueAtQuantile(50)) * time.Microsecond)
 	out.PollLatencyP99Ms = ms(time.Duration(r.pollLatency.ValueAtQuantile(99)) * time.Microsecond)
@@ -975,10 +1007,10 @@ func (r *ReplicationRun) Summary() ReplicationSummary {
 	if c.Batch > 1 {
 		writes = fmt.Sprintf("records written %d to an unlogged single-partition batch at %s, %d batches in flight", c.Batch, c.WriteConsistency, c.Concurrency)
 	}
-	out.Method = fmt.Sprintf("%s; every record read once in %s %s after its write was acknowledged in %s (one read per partition of %d records, "+
-		"gathering records due within %s); %d sampled records polled from the acknowledgement (gap %s, then 10%% of the elapsed time) give the lag of the records visible at the read (an estimate); "+
+	out.Method = fmt.Sprintf("%s; every record settled in %s by a read issued %s after its write was acknowledged in %s or earlier (one read settles every record of a partition of %d it finds, "+
+		"and those it does not find once due; a record found early would have been found at its due on the same replica); %d sampled records polled from the acknowledgement (gap %s, then 10%% of the elapsed time) give the lag of the records visible at the read (an estimate); "+
 		"every late record re-read until seen (gap 20%% of the time since it was found late, at least %s) gives its own lag (measured); lags are upper bounds: the completion of the first read that saw the record",
-		writes, c.To, c.ReadAfter, c.From, recordsPerPartition, c.ReadWindow, sampled, c.PollInterval, lateMinGap)
+		writes, c.To, c.ReadAfter, c.From, recordsPerPartition, sampled, c.PollInterval, lateMinGap)
 	return out
 }
 

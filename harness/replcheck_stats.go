@@ -341,8 +341,11 @@ type ReplicationSummary struct {
 	// about one poll).
 	PollLatencyP50Ms float64 `json:"poll_latency_p50_ms"`
 	PollLatencyP99Ms float64 `json:"poll_latency_p99_ms"`
-	// CQL reads the check issued: Reads at ReadAfter (one per partition
-	// and window), SamplePolls of sampled records, Rereads of late
+	// ConfirmedEarly counts records found by a read issued before their
+	// due (the first read of their partition, due for an older record).
+	ConfirmedEarly int `json:"confirmed_early"`
+	// CQL reads the check issued: Reads that settle records at ReadAfter
+	// (about one per partition), SamplePolls of sampled records, Rereads of late
 	// partitions; SampleDropped counts sampled records not polled because
 	// too many polls were under way.
 	Reads         int `json:"reads"`

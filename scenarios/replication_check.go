@@ -15,7 +15,9 @@ func init() {
 		Name:        "replication-check",
 		Description: replicationCheckDescription,
 		Profile:     "default",
-		Timeout:     30 * time.Minute,
+		// A million records at about a thousand a second (what the default
+		// world writes on a 2-core machine), with room for a busy machine.
+		Timeout: 45 * time.Minute,
 		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
 			return RunReplicationCheck(ctx, env, ReplicationOptions{})
 		},

@@ -318,17 +318,18 @@ func printReplicationSummary(w io.Writer, dir string) {
 		fmt.Fprintf(w, "  all visible       within %.0f ms of each write; the last %.0f ms after the last write\n", s.AllVisibleAfterMs, s.SeenAfterWritesMs)
 	}
 	if s.SeenAfterConvergeMs > 0 {
-		fmt.Fprintf(w, "  after the heal    every record visible %.0f ms after it\n", s.SeenAfterConvergeMs)
+		fmt.Fprintf(w, "  convergence       every record visible %.0f ms after the writes ended (and any fault was healed)\n", s.SeenAfterConvergeMs)
 	}
-	fmt.Fprintf(w, "  reads             delay p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d records read more than %.0f ms late, %d of them found)\n",
-		s.ReadDelayP50Ms, s.ReadDelayP99Ms, s.ReadDelayMaxMs, s.ReadsLate, s.ReadToleranceMs, s.VisibleLateReads)
+	fmt.Fprintf(w, "  reads             %d records found by a read issued before their due; delay of the settling read p50 %.1f ms, p99 %.1f ms, max %.1f ms;\n"+
+		"                    %d records settled more than %.0f ms late, %d of them found\n",
+		s.ConfirmedEarly, s.ReadDelayP50Ms, s.ReadDelayP99Ms, s.ReadDelayMaxMs, s.ReadsLate, s.ReadToleranceMs, s.VisibleLateReads)
 	if s.VisibleLateReads > 0 {
 		fmt.Fprintf(w, "  at %.0f ms exactly between %.4f%% (95%% confidence; %d of %d sampled records visible at their read were slow) and %.4f%%\n",
 			s.ReadAfterMs, 100*s.VisibleAtReadLow, s.SampledSlow, s.SampledVisible, 100*s.VisibleAtRead)
 	}
 	fmt.Fprintf(w, "  lag resolution    sampled lags are upper bounds by one poll (poll latency p50 %.1f ms, p99 %.1f ms)\n", s.PollLatencyP50Ms, s.PollLatencyP99Ms)
-	fmt.Fprintf(w, "  CQL reads         %d at %.0f ms (one per partition of up to 64 records), %d polls of %d sampled records, %d re-reads of late partitions\n",
-		s.Reads, s.ReadAfterMs, s.SamplePolls, s.Sampled, s.Rereads)
+	fmt.Fprintf(w, "  CQL reads         %d settling reads (partitions of %d records), %d polls of %d sampled records, %d re-reads of late partitions\n",
+		s.Reads, harness.ReplicationPartition, s.SamplePolls, s.Sampled, s.Rereads)
 	if len(s.Histogram) > 0 {
 		fmt.Fprintf(w, "  histogram        ")
 		for _, b := range s.Histogram {
