@@ -31,9 +31,6 @@ func replicationWorld(t *testing.T, name string) *Env {
 func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) harness.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
-		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)
-	}
-	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
 			return r
 		}
@@ -42,8 +39,12 @@ func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) harn
 	return harness.Result{}
 }
 
-func replicationPhases(t *testing.T, dir string) {
+// replicationLog logs a run's checkers and phases.log.
+func replicationLog(t *testing.T, out *harness.Outcome, dir string) {
 	t.Helper()
+	for _, r := range out.Verdict.Children {
+		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)
+	}
 	b, _ := os.ReadFile(filepath.Join(dir, "phases.log"))
 	t.Logf("phases.log:\n%s", b)
 }
@@ -60,7 +61,7 @@ func TestReplicationCheck(t *testing.T) {
 	defer cancel()
 	out, err := s.Run(ctx, e)
 	require.NoError(t, err)
-	replicationPhases(t, e.Dir)
+	replicationLog(t, out, e.Dir)
 	require.Equal(t, "passed", out.Status, out.Reason)
 	assert.Equal(t, harness.VerdictValid, replicationVerdict(t, out, "replication-complete").Valid)
 	assert.Equal(t, harness.VerdictValid, replicationVerdict(t, out, "replication-visible-at-read").Valid)
@@ -103,7 +104,7 @@ func TestReplicationCheckWithLinksCutFails(t *testing.T) {
 	out, err := RunReplicationCheck(ctx, e, ReplicationOptions{Records: 2000, During: DuringSplitBrain, HoldFault: true,
 		Deadline: 10 * time.Second, Steady: 2 * time.Second})
 	require.NoError(t, err)
-	replicationPhases(t, e.Dir)
+	replicationLog(t, out, e.Dir)
 	require.Equal(t, "failed", out.Status, "the check passed with the links cut for the whole run")
 	c := replicationVerdict(t, out, "replication-complete")
 	require.Equal(t, harness.VerdictInvalid, c.Valid)
@@ -125,7 +126,7 @@ func TestReplicationCheckDuringSplitBrainConverges(t *testing.T) {
 	out, err := RunReplicationCheck(ctx, e, ReplicationOptions{Records: 5000, During: DuringSplitBrain,
 		Deadline: 5 * time.Minute, Steady: 2 * time.Second})
 	require.NoError(t, err)
-	replicationPhases(t, e.Dir)
+	replicationLog(t, out, e.Dir)
 	require.Equal(t, "passed", out.Status, out.Reason)
 	sum := loadSummary(t, e.Dir)
 	t.Logf("visible at 500 ms %.3f%%, all seen %.0f ms after the heal, lag p50 %.0f ms max %.0f ms",
