@@ -335,8 +335,10 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		rows = append(rows, benchRow{name: name, use: before.until(sampleCPU(groups)), writes: took,
-			rate: float64(int64(o.Records)-failed) / took.Seconds(), failed: failed})
+		row := benchRow{name: name, use: before.until(sampleCPU(groups)), writes: took,
+			rate: float64(int64(o.Records)-failed) / took.Seconds(), failed: failed}
+		rows = append(rows, row)
+		row.print(cmd.ErrOrStderr())
 		return nil
 	}
 	if baselines > 0 {
@@ -360,6 +362,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	check := benchRow{name: "replication check", use: use, writes: time.Duration(sum.WriteSeconds * float64(time.Second)),
 		rate: sum.WriteRate, failed: int64(sum.WriteErrors)}
 	rows = append(rows, check)
+	check.print(cmd.ErrOrStderr())
 	if baselines > 1 {
 		if err := baseline("plain loop (after)"); err != nil {
 			return err
@@ -404,6 +407,26 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	printReplicationSummary(out, dir)
 	fmt.Fprintf(out, "artifacts: %s\n", dir)
 	return nil
+}
+
+// print says at once what a run measured, so that a long bench that is
+// stopped keeps the runs it finished.
+func (r benchRow) print(w io.Writer) {
+	fmt.Fprintf(w, "  %s: wall %s, writing %s, %.0f writes/s, %d failed; CPU: client %s, machine %s",
+		r.name, r.use.wall.Round(100*time.Millisecond), r.writes.Round(100*time.Millisecond), r.rate, r.failed,
+		cores(r.use.client, r.use.wall), cores(r.use.machine, r.use.wall))
+	for _, g := range groupNames(r.use.byGroupPIDs()) {
+		fmt.Fprintf(w, ", %s %s", g, cores(r.use.byGroup[g], r.use.wall))
+	}
+	fmt.Fprintln(w)
+}
+
+func (u cpuUse) byGroupPIDs() map[string][]int {
+	m := make(map[string][]int, len(u.byGroup))
+	for g := range u.byGroup {
+		m[g] = nil
+	}
+	return m
 }
 
 func groupNames(groups map[string][]int) []string {
