@@ -415,18 +415,15 @@ func (r benchRow) print(w io.Writer) {
 	fmt.Fprintf(w, "  %s: wall %s, writing %s, %.0f writes/s, %d failed; CPU: client %s, machine %s",
 		r.name, r.use.wall.Round(100*time.Millisecond), r.writes.Round(100*time.Millisecond), r.rate, r.failed,
 		cores(r.use.client, r.use.wall), cores(r.use.machine, r.use.wall))
-	for _, g := range groupNames(r.use.byGroupPIDs()) {
+	groups := make([]string, 0, len(r.use.byGroup))
+	for g := range r.use.byGroup {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
 		fmt.Fprintf(w, ", %s %s", g, cores(r.use.byGroup[g], r.use.wall))
 	}
 	fmt.Fprintln(w)
-}
-
-func (u cpuUse) byGroupPIDs() map[string][]int {
-	m := make(map[string][]int, len(u.byGroup))
-	for g := range u.byGroup {
-		m[g] = nil
-	}
-	return m
 }
 
 func groupNames(groups map[string][]int) []string {
