@@ -74,6 +74,12 @@ func clusterConfig(addrs ...string) (*gocql.ClusterConfig, error) {
 	cfg.Timeout = 10 * time.Second
 	cfg.ConnectTimeout = 5 * time.Second
 	cfg.ReconnectInterval = time.Second
+	// Every statement kong issues is idempotent (writes carry their own
+	// timestamps, or rewrite the same row), so a statement whose coordinator
+	// died under it (a node killed by a scenario) is retried on the next
+	// host instead of failing the user's request.
+	cfg.DefaultIdempotence = true
+	cfg.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: 2}
 	return cfg, nil
 }
 
