@@ -145,6 +145,11 @@ func (r *progressReporter) loop(ctx context.Context) {
 	for {
 		select {
 		case <-r.quit:
+			// A run interrupted just before it finished still says it
+			// was stopping: select may have picked quit first.
+			if stopping != nil && ctx.Err() != nil {
+				r.send(func(p *Progress) { p.Stopping = true })
+			}
 			return
 		case <-stopping:
 			stopping = nil
