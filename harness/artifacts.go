@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kongchaos/kong/topology"
@@ -44,16 +43,13 @@ func CollectLogs(ctx context.Context, c topology.Cluster, dir string, maxBytes i
 		if s.Log == "" {
 			continue
 		}
-		if err := copyTail(s.Log, filepath.Join(dir, LogFileName(s.ID)), maxBytes); err != nil {
+		if err := copyTail(s.Log, filepath.Join(dir, topology.LogFileName(s.ID)), maxBytes); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.ID, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// LogFileName is the file a component's log is copied to:
-// "us-east-1/cassandra/a" becomes "us-east-1_cassandra_a.log".
-func LogFileName(id string) string { return strings.ReplaceAll(id, "/", "_") + ".log" }
 
 // copyTail copies the last max bytes of src to dst, starting at a line.
 func copyTail(src, dst string, max int64) error {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 func TestCopyTailKeepsTheEndOfALogFromALineStart(t *testing.T) {
@@ -39,5 +41,5 @@ func TestCopyTailKeepsTheEndOfALogFromALineStart(t *testing.T) {
 	require.Equal(t, b.String(), string(got))
 
 	require.Error(t, copyTail(filepath.Join(dir, "missing.log"), dst, 10))
-	require.Equal(t, "us-east-1_cassandra_a.log", LogFileName("us-east-1/cassandra/a"))
+	require.Equal(t, "us-east-1_cassandra_a.log", topology.LogFileName("us-east-1/cassandra/a"))
 }

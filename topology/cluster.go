@@ -107,3 +107,7 @@ func ParseID(id string) (region, kind, zone string, err error) {
 	}
 	return "", "", "", fmt.Errorf("component %q: write it as region/kind/zone, such as us-east-1/cassandra/a", id)
 }
+
+// LogFileName is the file a component's log is copied to (in a run's
+// artifacts): "us-east-1/cassandra/a" becomes "us-east-1_cassandra_a.log".
+func LogFileName(id string) string { return strings.ReplaceAll(id, "/", "_") + ".log" }

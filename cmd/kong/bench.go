@@ -23,7 +23,9 @@ import (
 )
 
 func newBench() *cobra.Command {
-	bench := &cobra.Command{Use: "bench", Short: "Measure kong against its targets, each beside a baseline from the same run"}
+	bench := &cobra.Command{Use: "bench", Short: "Measure kong against its targets, each beside a baseline from the same run",
+		// The benchmarks read the world's processes from /proc.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return localOnly(cmd, cmd.CommandPath()) }}
 	bench.AddCommand(newBenchWorld(), newBenchMember(), newBenchReplication())
 	return bench
 }

@@ -52,8 +52,8 @@ func TestComposeCommandWritesTheFile(t *testing.T) {
 	require.ErrorContains(t, root.Execute(), `unknown profile "nope"`)
 }
 
-// Without a Docker engine, `kong up --backend containers` fails at once with
-// a message that says so, and so does `kong down --backend containers`.
+// Without a Docker engine, every command that needs a container world
+// fails at once with a message that says so and what to do.
 func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 	if err := containers.CheckEngine(context.Background()); err == nil {
 		t.Skip("a Docker engine answers here: the no-engine path is tested where none does")
@@ -64,6 +64,13 @@ func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 	for _, args := range [][]string{
 		{"up", "--backend", "containers", "--profile", "small"},
 		{"down", "--backend", "containers"},
+		{"down", "--backend", "containers", "--all"},
+		{"status", "--backend", "containers"},
+		{"logs", "--backend", "containers", "us-east-1/cassandra/a"},
+		{"kill", "--backend", "containers", "us-east-1/cassandra/a"},
+		{"run", "--backend", "containers", "split-brain"},
+		{"replication-check", "--backend", "containers", "--records", "10"},
+		{"gameday", "--backend", "containers", "--scenarios", "split-brain", "--out", filepath.Join(home, "reports")},
 	} {
 		cmd := exec.Command(bin, append([]string{"--home", home}, args...)...)
 		cmd.Env = append(os.Environ(), "KONG_HOME="+home)
@@ -72,10 +79,16 @@ func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 		require.Error(t, err, "%v: %s", args, out)
 		require.Less(t, time.Since(start), containers.EngineTimeout+5*time.Second, "%v took too long", args)
 		require.Contains(t, string(out), "kong: no Docker engine answers at ", "%v", args)
+		require.Contains(t, string(out), "or use the local backend: --backend local", "%v", args)
 		require.NotContains(t, string(out), "panic", "%v", args)
 	}
-	cmd := exec.Command(bin, "up", "--backend", "elsewhere")
-	out, err := cmd.CombinedOutput()
+	for _, args := range [][]string{{"up", "--backend", "elsewhere"}, {"status", "--backend", "elsewhere"}, {"run", "split-brain", "--backend", "elsewhere"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		require.Error(t, err, "%v", args)
+		require.Contains(t, string(out), `unknown backend "elsewhere": the backends are local and containers`, "%v", args)
+	}
+	// The benchmarks measure processes on this machine: they say so.
+	out, err := exec.Command(bin, "bench", "replication", "--backend", "containers").CombinedOutput()
 	require.Error(t, err)
-	require.Contains(t, string(out), `unknown backend "elsewhere": the backends are local and containers`)
+	require.Contains(t, string(out), "runs on the local backend only")
 }

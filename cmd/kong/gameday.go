@@ -14,7 +14,7 @@ import (
 
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology"
 )
 
 func newGameday() *cobra.Command {
@@ -39,7 +39,11 @@ its runs to --out, and the world stays up between rounds. Ctrl-C or SIGTERM stop
 progress is aborted, its faults healed and its reports written first). The exit status then says whether
 the last round held.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			world, home := worldFlag(cmd), homeFlag(cmd)
+			b, err := backendOf(cmd)
+			if err != nil {
+				return err
+			}
+			world := worldFlag(cmd)
 			var chosen []scenarios.Spec
 			if names == "" {
 				chosen = scenarios.All()
@@ -76,33 +80,35 @@ the last round held.`,
 			}
 			var failed []string
 			ownWorld := false
-			cluster, err := local.Attach(home, world)
+			cluster, release, err := b.attach(ctx, world)
 			if err != nil {
 				spec, serr := sf.load()
 				if serr != nil {
 					return serr
 				}
-				if err := up(cmd, world, home, spec, sf.args(), 15*time.Minute); err != nil {
+				if err := b.up(cmd, world, sf, spec, 15*time.Minute); err != nil {
 					return err
 				}
 				if !keep {
 					defer func() {
 						if len(failed) > 0 && os.Getenv("KONG_KEEP") == "1" {
-							fmt.Fprintf(cmd.OutOrStdout(), "KONG_KEEP=1: world %s stays up for debugging (kong status --world %s; kong down --world %s)\n", world, world, world)
+							fmt.Fprintf(cmd.OutOrStdout(), "KONG_KEEP=1: world %s stays up for debugging (%s; %s)\n",
+								world, b.command("status", world), b.command("down", world))
 							return
 						}
-						if err := local.DownWorld(home, world, time.Minute); err != nil {
+						if err := b.down(context.WithoutCancel(ctx), world, time.Minute); err != nil {
 							fmt.Fprintln(cmd.ErrOrStderr(), "down:", err)
 						} else {
 							fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", world)
 						}
 					}()
 				}
-				if cluster, err = local.Attach(home, world); err != nil {
+				if cluster, release, err = b.attach(ctx, world); err != nil {
 					return err
 				}
 				ownWorld = true
 			}
+			defer func() { release() }()
 			if schedule == nil {
 				view.past = pastDurations(out)
 				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
@@ -117,13 +123,14 @@ the last round held.`,
 				if n > 1 && !seedGiven {
 					seed = rand.Uint64() >> 1
 				}
-				c, err := worldForRound(cmd, world, home, sf, ownWorld)
+				c, rel, err := worldForRound(ctx, cmd, b, world, sf, ownWorld)
 				if err != nil {
 					failed = []string{"world: " + err.Error()}
 					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
 					return false
 				}
-				cluster = c
+				release()
+				cluster, release = c, rel
 				view.past = pastDurations(out)
 				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
 				if len(failed) > 0 {
@@ -159,7 +166,7 @@ the last round held.`,
 // the index of runs, and returns the scenarios that did not hold. Once ctx
 // ends (Ctrl-C), the scenario in progress is aborted and healed, and no
 // other starts.
-func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster *local.Remote, out string, seed uint64, view *progressView) (failed []string) {
+func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView) (failed []string) {
 	for i, s := range chosen {
 		fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
 		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed))

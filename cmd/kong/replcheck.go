@@ -20,7 +20,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology"
 )
 
 // replicationFlags are the flags of kong replication-check (and of the
@@ -124,7 +124,7 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 }
 
 // checkRegions says which region flag names a region the world lacks.
-func checkRegions(c *local.Remote, o scenarios.ReplicationOptions) error {
+func checkRegions(c topology.Cluster, o scenarios.ReplicationOptions) error {
 	regions := c.Spec().RegionNames()
 	for _, r := range []struct{ flag, name string }{{"from", o.From}, {"to", o.To}} {
 		if r.name == "" {
@@ -185,11 +185,16 @@ status says whether the checks held: none missing, at least --min-share visible 
 			if err != nil {
 				return err
 			}
-			world, home := worldFlag(cmd), homeFlag(cmd)
-			cluster, err := local.Attach(home, world)
+			b, err := backendOf(cmd)
 			if err != nil {
-				return fmt.Errorf("%w\n(kong replication-check needs a world: `kong up --world %s`)", err, world)
+				return err
 			}
+			world := worldFlag(cmd)
+			cluster, release, err := b.attach(cmd.Context(), world)
+			if err != nil {
+				return needWorld(err, "kong replication-check", world, b, "")
+			}
+			defer release()
 			if err := checkRegions(cluster, o); err != nil {
 				return err
 			}
@@ -217,7 +222,7 @@ status says whether the checks held: none missing, at least --min-share visible 
 // own artifacts folder, Ctrl-C wired to a clean abort that heals the
 // faults, the scenario's timeout, and every report written from what the
 // run left.
-func runReplicationCheck(cmd *cobra.Command, cluster *local.Remote, o scenarios.ReplicationOptions, out string, seed uint64, replay string) (*harness.Outcome, string, error) {
+func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string) (*harness.Outcome, string, error) {
 	spec, err := scenarios.Get("replication-check")
 	if err != nil {
 		return nil, "", err

@@ -18,7 +18,7 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology"
 )
 
 func newList() *cobra.Command {
@@ -57,11 +57,16 @@ func newRun() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			world, home := worldFlag(cmd), homeFlag(cmd)
-			cluster, err := local.Attach(home, world)
+			b, err := backendOf(cmd)
 			if err != nil {
-				return fmt.Errorf("%w\n(kong run needs a world: `kong up --profile %s --world %s`)", err, spec.Profile, world)
+				return err
 			}
+			world := worldFlag(cmd)
+			cluster, release, err := b.attach(cmd.Context(), world)
+			if err != nil {
+				return needWorld(err, "kong run", world, b, spec.Profile)
+			}
+			defer release()
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
@@ -92,7 +97,7 @@ func reasonSuffix(o *harness.Outcome) string {
 
 // runScenario runs spec against cluster with Ctrl-C wired to a clean abort
 // (the runner heals every fault), and returns the outcome and its folder.
-func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster *local.Remote, out string, seed int64) (*harness.Outcome, string, error) {
+func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64) (*harness.Outcome, string, error) {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)

@@ -14,7 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology"
 )
 
 // A scheduled game day runs the suite in rounds: with --every, at once and
@@ -217,21 +217,21 @@ func interruptContext(ctx context.Context, out io.Writer) (context.Context, func
 // world the game day brought up itself and that died since is brought up
 // again; a world it found running is someone else's, and its absence fails
 // the round.
-func worldForRound(cmd *cobra.Command, world, home string, sf specFlags, own bool) (*local.Remote, error) {
-	c, err := local.Attach(home, world)
+func worldForRound(ctx context.Context, cmd *cobra.Command, b worldBackend, world string, sf specFlags, own bool) (topology.Cluster, func(), error) {
+	c, release, err := b.attach(ctx, world)
 	if err == nil || !own {
-		return c, err
+		return c, release, err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "world %s is gone (%v): bringing it up again\n", world, err)
-	if derr := local.DownWorld(home, world, time.Minute); derr != nil && !errors.Is(derr, local.ErrNotUp) {
-		return nil, fmt.Errorf("clear what is left of world %s: %w", world, derr)
+	if derr := b.down(ctx, world, time.Minute); derr != nil && !errors.Is(derr, errNotUp) {
+		return nil, nil, fmt.Errorf("clear what is left of world %s: %w", world, derr)
 	}
 	spec, err := sf.load()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := up(cmd, world, home, spec, sf.args(), 15*time.Minute); err != nil {
-		return nil, err
+	if err := b.up(cmd, world, sf, spec, 15*time.Minute); err != nil {
+		return nil, nil, err
 	}
-	return local.Attach(home, world)
+	return b.attach(ctx, world)
 }

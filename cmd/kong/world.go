@@ -68,7 +68,6 @@ func daemonLog(home, world string) string {
 func newUp() *cobra.Command {
 	var sf specFlags
 	var timeout time.Duration
-	var backend string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Bring up a world of real servers; returns when every one is ready",
@@ -78,22 +77,19 @@ The first run fetches what is missing (jars with Maven into ~/.cache/kong, memca
 Ctrl-C while it starts stops everything it started.
 With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkBackend(backend); err != nil {
+			b, err := backendOf(cmd)
+			if err != nil {
 				return err
 			}
 			spec, err := sf.load()
 			if err != nil {
 				return err
 			}
-			if backend == backendContainers {
-				return upContainers(cmd, worldFlag(cmd), spec, timeout)
-			}
-			return up(cmd, worldFlag(cmd), homeFlag(cmd), spec, sf.args(), timeout)
+			return b.up(cmd, worldFlag(cmd), sf, spec, timeout)
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
-	backendFlag(cmd, &backend)
 	return cmd
 }
 
@@ -221,27 +217,27 @@ func failure(logPath string) string {
 
 func newDown() *cobra.Command {
 	var all bool
-	var backend string
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop every process of a world and remove its state (also after a crash)",
+		Long: `Take a world down: every process it started (local backend), or every container, network
+and volume (containers backend). With --all, every world of the backend.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkBackend(backend); err != nil {
+			b, err := backendOf(cmd)
+			if err != nil {
 				return err
 			}
-			if backend == backendContainers {
-				return downContainers(cmd, worldFlag(cmd), all)
-			}
-			home := homeFlag(cmd)
 			worlds := []string{worldFlag(cmd)}
 			if all {
-				worlds = local.Worlds(home)
+				if worlds, err = b.worlds(cmd.Context()); err != nil {
+					return err
+				}
 			}
 			var errs []error
 			for _, w := range worlds {
-				err := local.DownWorld(home, w, 60*time.Second)
+				err := b.down(cmd.Context(), w, 60*time.Second)
 				switch {
-				case errors.Is(err, local.ErrNotUp):
+				case errors.Is(err, errNotUp):
 					fmt.Fprintf(cmd.OutOrStdout(), "world %s is not up: nothing to do\n", w)
 				case err != nil:
 					errs = append(errs, err)
@@ -252,8 +248,7 @@ func newDown() *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVar(&all, "all", false, "take down every world under the home folder")
-	backendFlag(cmd, &backend)
+	cmd.Flags().BoolVar(&all, "all", false, "take down every world of the backend (local: under the home folder)")
 	return cmd
 }
 
@@ -262,7 +257,11 @@ func newStatus() *cobra.Command {
 		Use:   "status",
 		Short: "Show every component of a world: region, zone, address, pid, health",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return printStatus(cmd.Context(), cmd.OutOrStdout(), homeFlag(cmd), worldFlag(cmd))
+			b, err := backendOf(cmd)
+			if err != nil {
+				return err
+			}
+			return b.status(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd))
 		},
 	}
 }
@@ -312,18 +311,11 @@ func newLogs() *cobra.Command {
   kong logs toxiproxy -n 0`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := local.ReadState(homeFlag(cmd), worldFlag(cmd))
+			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
-			var ids []string
-			for _, c := range st.Components {
-				ids = append(ids, c.ID)
-				if c.ID == args[0] {
-					return printTail(cmd.OutOrStdout(), c.Log, lines)
-				}
-			}
-			return fmt.Errorf("unknown component %q: the components are %s", args[0], strings.Join(ids, ", "))
+			return b.logs(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd), args[0], lines)
 		},
 	}
 	cmd.Flags().IntVarP(&lines, "lines", "n", 200, "print the last N lines (0 for all)")
@@ -360,10 +352,15 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 		Short: a.short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := local.Attach(homeFlag(cmd), worldFlag(cmd))
+			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
+			r, release, err := b.attach(cmd.Context(), worldFlag(cmd))
+			if err != nil {
+				return err
+			}
+			defer release()
 			ops := map[string]func(context.Context, string) error{
 				"start": r.Start, "stop": r.Stop, "kill": r.Kill, "pause": r.Pause, "resume": r.Resume,
 			}
