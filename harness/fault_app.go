@@ -22,6 +22,8 @@ import (
 type memberFaults struct {
 	ErrorRate        float64 `json:"error_rate"`
 	LatencyMS        int     `json:"latency_ms"`
+	SlowRate         float64 `json:"slow_rate,omitempty"`
+	SlowMS           int     `json:"slow_ms,omitempty"`
 	WriteConsistency string  `json:"write_consistency,omitempty"`
 }
 
@@ -43,6 +45,20 @@ type DependencyFault struct {
 // with Instance. Components of t that are not member services are ignored.
 func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS int) *DependencyFault {
 	return newDependencyFault("dependency-errors", c, t, memberFaults{ErrorRate: errorRate, LatencyMS: latencyMS})
+}
+
+// StallingReads makes the member services of t hold a share (slowRate,
+// 0..1) of user reads for slowMS before serving them, as if a dependency
+// stalled now and then (Latency Monkey). The gateway's try timeout is the
+// protection: it sends a stalled read to another instance.
+func StallingReads(c topology.Cluster, t Target, slowRate float64, slowMS int) *DependencyFault {
+	return newDependencyFault("stalling-reads", c, t, memberFaults{SlowRate: slowRate, SlowMS: slowMS})
+}
+
+// WithStallingReads adds stalling reads to the fault (see StallingReads).
+func (f *DependencyFault) WithStallingReads(slowRate float64, slowMS int) *DependencyFault {
+	f.want.SlowRate, f.want.SlowMS = slowRate, slowMS
+	return f
 }
 
 // RemoteWrites makes the member services of t write at consistency cl
@@ -76,6 +92,10 @@ func (f *DependencyFault) Args() map[string]string {
 	if f.want.WriteConsistency != "" {
 		args["write_consistency"] = f.want.WriteConsistency
 	}
+	if f.want.SlowRate > 0 {
+		args["slow_rate"] = strconv.FormatFloat(f.want.SlowRate, 'g', -1, 64)
+		args["slow_ms"] = strconv.Itoa(f.want.SlowMS)
+	}
 	return args
 }
 
@@ -87,6 +107,9 @@ func (f *DependencyFault) Setup(context.Context) error {
 	}
 	if !(f.want.ErrorRate >= 0 && f.want.ErrorRate <= 1) || f.want.LatencyMS < 0 {
 		return fmt.Errorf("%s: error rate %v must be in [0,1] and latency %d ms >= 0", f.name, f.want.ErrorRate, f.want.LatencyMS)
+	}
+	if !(f.want.SlowRate >= 0 && f.want.SlowRate <= 1) || f.want.SlowMS < 0 || (f.want.SlowRate > 0) != (f.want.SlowMS > 0) {
+		return fmt.Errorf("%s: slow rate %v must be in [0,1] with a hold of slow_ms %d > 0 (or both 0)", f.name, f.want.SlowRate, f.want.SlowMS)
 	}
 	if f.want == (memberFaults{}) {
 		return fmt.Errorf("%s: an error rate of 0, no latency and no write consistency inject nothing", f.name)
@@ -105,7 +128,7 @@ func (f *DependencyFault) setAll(ctx context.Context, v memberFaults) error {
 }
 
 func (f *DependencyFault) waitAll(ctx context.Context, v memberFaults) error {
-	what := fmt.Sprintf("member services %s reporting error_rate %v and latency_ms %d", f.Target(), v.ErrorRate, v.LatencyMS)
+	what := fmt.Sprintf("member services %s reporting %+v", f.Target(), v)
 	return pollUntil(ctx, what, func(ctx context.Context) error {
 		for _, m := range f.members {
 			var got memberFaults
@@ -113,7 +136,7 @@ func (f *DependencyFault) waitAll(ctx context.Context, v memberFaults) error {
 				return err
 			}
 			if got != v {
-				return fmt.Errorf("%s reports error_rate %v and latency_ms %d", m.ID, got.ErrorRate, got.LatencyMS)
+				return fmt.Errorf("%s reports %+v", m.ID, got)
 			}
 		}
 		return nil

@@ -31,6 +31,8 @@ type GatewaySettings struct {
 	// HomeOverrides replaces the gateway's overrides of its directional
 	// table (geo -> home region); an empty map clears them.
 	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
+	// MemberTryMS is the gateway's try timeout of member reads (0: off).
+	MemberTryMS *int `json:"member_try_ms,omitempty"`
 }
 
 // gatewayConfig is the runtime configuration a gateway reports.
@@ -41,12 +43,14 @@ type gatewayConfig struct {
 	MaxRPS         int               `json:"max_rps"`
 	MaxConcurrency int               `json:"max_concurrency"`
 	HomeOverrides  map[string]string `json:"home_overrides"`
+	MemberTryMS    int               `json:"member_try_ms"`
 }
 
 func (s GatewaySettings) matches(c gatewayConfig) bool {
 	return (s.Mode == nil || *s.Mode == c.Mode) && (s.Failover == nil || *s.Failover == c.Failover) &&
 		(s.MaxRPS == nil || *s.MaxRPS == c.MaxRPS) && (s.MaxConcurrency == nil || *s.MaxConcurrency == c.MaxConcurrency) &&
-		(s.HomeOverrides == nil || maps.Equal(*s.HomeOverrides, c.HomeOverrides))
+		(s.HomeOverrides == nil || maps.Equal(*s.HomeOverrides, c.HomeOverrides)) &&
+		(s.MemberTryMS == nil || *s.MemberTryMS == c.MemberTryMS)
 }
 
 func (s GatewaySettings) String() string {
@@ -65,6 +69,9 @@ func (s GatewaySettings) String() string {
 	}
 	if s.HomeOverrides != nil {
 		parts = append(parts, fmt.Sprintf("home_overrides=%v", *s.HomeOverrides))
+	}
+	if s.MemberTryMS != nil {
+		parts = append(parts, "member_try_ms="+strconv.Itoa(*s.MemberTryMS))
 	}
 	return strings.Join(parts, " ")
 }
@@ -167,7 +174,8 @@ func (g *GatewayChange) previous(region string) GatewaySettings {
 	if homes == nil {
 		homes = map[string]string{}
 	}
-	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency, HomeOverrides: &homes}
+	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency, HomeOverrides: &homes,
+		MemberTryMS: &b.MemberTryMS}
 }
 
 // Inject implements Fault.

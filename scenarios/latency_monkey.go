@@ -19,9 +19,9 @@ func init() {
 	})
 }
 
-const latencyMonkeyDescription = "latency and jitter on some of the cross-region Cassandra and SQS connections, and errors and " +
-	"latency on some of one region's member-service requests: nothing cascades, p99 stays within the configured timeouts, " +
-	"errors stay within the budget"
+const latencyMonkeyDescription = "latency and jitter on some of the cross-region Cassandra and SQS connections, and errors, " +
+	"latency and stalled reads on one region's member services: nothing cascades (the gateway sends a stalled read to another " +
+	"instance), p99 stays within the configured timeouts, errors stay within the budget"
 
 type latencyMonkeyPlan struct {
 	Times
@@ -33,6 +33,17 @@ type latencyMonkeyPlan struct {
 	// region.
 	ErrorRate         float64
 	DependencyLatency time.Duration
+	// StallRate of the reads of the first region's member services are
+	// held Stall, longer than the gateway's member timeout: only the
+	// gateway's try timeout (a retry on another instance) saves them.
+	StallRate float64
+	Stall     time.Duration
+	// NoTryTimeout turns the first region's gateway try timeout off while
+	// the faults last. A broken world: stalled reads then wait until the
+	// member timeout and fail.
+	NoTryTimeout bool
+	// Rate is the workload's request rate (per second).
+	Rate float64
 	// Budget is the least availability; P99 the bound of every phase's p99
 	// (the gateway's member timeout, 2 s, plus the director's answer).
 	Budget float64
@@ -42,8 +53,9 @@ type latencyMonkeyPlan struct {
 var latencyMonkey = latencyMonkeyPlan{
 	Times:   Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 20 * time.Second},
 	Latency: 150 * time.Millisecond, Jitter: 100 * time.Millisecond, Toxicity: 0.5,
-	ErrorRate: 0.01, DependencyLatency: 50 * time.Millisecond,
-	Budget: 0.98, P99: 2500 * time.Millisecond,
+	ErrorRate: 0.005, DependencyLatency: 50 * time.Millisecond,
+	StallRate: 0.05, Stall: 3 * time.Second,
+	Budget: 0.98, P99: 2500 * time.Millisecond, Rate: 60,
 }
 
 func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harness.Outcome, error) {
@@ -51,7 +63,7 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "latency-monkey", latencyMonkeyDescription, p.Times, 40)
+	e, err := experiment(ctx, env, "latency-monkey", latencyMonkeyDescription, p.Times, p.Rate)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +77,15 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 	}
 	jitter := harness.JitterToxic(p.Latency, p.Jitter)
 	jitter.Toxicity, jitter.Stream = p.Toxicity, harness.BothStreams
-	e.Faults = []harness.Fault{harness.Together("latency-monkey",
+	parts := []harness.Fault{
 		harness.LinkToxic(env.Cluster, links, jitter),
-		harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.DependencyLatency.Milliseconds())),
-	)}
+		harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.DependencyLatency.Milliseconds())).
+			WithStallingReads(p.StallRate, int(p.Stall.Milliseconds())),
+	}
+	if p.NoTryTimeout {
+		parts = append(parts, harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MemberTryMS: harness.Ptr(0)}))
+	}
+	e.Faults = []harness.Fault{harness.Together("latency-monkey", parts...)}
 	e.Checkers = []harness.Checker{
 		&harness.Availability{SLO: p.Budget},
 		&harness.Latency{Factor: 1, Floor: p.P99},

@@ -2,8 +2,10 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -162,8 +164,37 @@ func TestLatencyMonkey(t *testing.T) {
 	full(t)
 	p := latencyMonkey
 	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}
-	out, _ := run(t, env(t, "latency-monkey"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
+	e := env(t, "latency-monkey")
+	before := gatewayTryTimeouts(t, e.Cluster, "us-east-1")
+	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
 	require.Equal(t, "passed", out.Status, out.Reason)
+	// The protection was at work: stalled reads were sent elsewhere.
+	require.Greater(t, gatewayTryTimeouts(t, e.Cluster, "us-east-1"), before, "no read outlived its try timeout: did the reads stall?")
+}
+
+// gatewayTryTimeouts reads a region's gateway count of reads abandoned
+// after their try timeout.
+func gatewayTryTimeouts(t *testing.T, c topology.Cluster, region string) int64 {
+	t.Helper()
+	comps, err := c.Components(context.Background())
+	require.NoError(t, err)
+	for _, s := range comps {
+		if s.Kind != topology.KindGateway || s.Region != region {
+			continue
+		}
+		resp, err := http.Get("http://" + s.Address + "/admin/stats")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var st struct {
+			Totals struct {
+				TryTimeouts int64 `json:"try_timeouts"`
+			} `json:"totals"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		return st.Totals.TryTimeouts
+	}
+	t.Fatalf("no gateway in %s", region)
+	return 0
 }
 
 func TestThunderingHerd(t *testing.T) {
@@ -211,6 +242,20 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 	require.Equal(t, "failed", out.Status, "a herd with shedding off passed")
 	r := requireVerdict(t, out, "shedding", harness.VerdictInvalid)
 	require.Contains(t, r.Reason, "data tier peak")
+}
+
+// Latency Monkey with the gateway's try timeout off: the stalled reads wait
+// for their instance until the member timeout and fail, past the budget.
+func TestLatencyMonkeyWithoutTryTimeoutFails(t *testing.T) {
+	full(t)
+	p := latencyMonkey
+	p.Times, p.NoTryTimeout = Times{Steady: 8 * time.Second, Observe: 30 * time.Second, Converge: 10 * time.Second}, true
+	out, _ := run(t, env(t, "latency-monkey-no-try-timeout"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+		return runLatencyMonkey(ctx, e, p)
+	})
+	require.Equal(t, "failed", out.Status, "stalled reads with no try timeout passed")
+	r := requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	require.Contains(t, r.Reason, "us-east-1")
 }
 
 // Chaos Monkey with writes at ALL: one dead Cassandra node fails them.

@@ -34,7 +34,7 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 	var view ConfigView
 	require.NoError(t, json.Unmarshal([]byte(r.body), &view))
 	assert.Equal(t, east, view.Region)
-	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus}, view.Dynamic)
+	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MemberTryMS: 1000}, view.Dynamic, "the try timeout is half the member timeout")
 	assert.Equal(t, "2s", view.Timeouts.Member)
 	assert.Equal(t, "3s", view.Timeouts.Isthmus)
 	assert.Equal(t, "1s", view.HealthInterval)
@@ -61,7 +61,7 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 	// limits
 	st, v = putConfig(t, es.URL, `{"max_rps":55,"max_concurrency":7,"failover":false,"mode":"isthmus"}`)
 	require.Equal(t, http.StatusOK, st, v)
-	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MaxRPS: 55, MaxConcurrency: 7}, eg.Dynamic())
+	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MaxRPS: 55, MaxConcurrency: 7, MemberTryMS: 1000}, eg.Dynamic())
 	assert.EqualValues(t, 6, v["burst"])
 	st, _ = putConfig(t, es.URL, `{"max_concurrency":0,"max_rps":0}`)
 	require.Equal(t, http.StatusOK, st)
@@ -71,6 +71,7 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 		`{"mode":"teleport"}`:              `mode must be "isthmus" or "redirect", got "teleport"`,
 		`{"max_rps":-1}`:                   "max_rps must be >= 0",
 		`{"max_concurrency":-5}`:           "max_concurrency must be >= 0",
+		`{"member_try_ms":-1}`:             "member_try_ms must be >= 0",
 		`{"max_rps":1.5}`:                  "field max_rps must be a int",
 		`{"failover":"yes"}`:               "field failover must be a bool",
 		`{"region":"eu-west-1"}`:           `unknown field "region"`,
@@ -85,7 +86,15 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, st, body)
 		assert.Contains(t, v["error"], want, body)
 	}
-	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus}, eg.Dynamic(), "rejected updates change nothing")
+	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MemberTryMS: 1000}, eg.Dynamic(), "rejected updates change nothing")
+
+	// The try timeout turns off and on.
+	st, v = putConfig(t, es.URL, `{"member_try_ms":0}`)
+	require.Equal(t, http.StatusOK, st, v)
+	assert.Zero(t, eg.Dynamic().MemberTryMS)
+	st, v = putConfig(t, es.URL, `{"member_try_ms":250}`)
+	require.Equal(t, http.StatusOK, st, v)
+	assert.EqualValues(t, 250, v["member_try_ms"])
 }
 
 func TestAdminConfigConcurrentWithTraffic(t *testing.T) {
@@ -116,7 +125,7 @@ func TestAdminConfigConcurrentWithTraffic(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, bad.Load())
-	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus}, eg.Dynamic())
+	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MemberTryMS: 1000}, eg.Dynamic())
 	assert.Zero(t, eg.inflight.Load())
 }
 

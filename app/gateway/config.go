@@ -33,6 +33,12 @@ type Member struct {
 type Timeouts struct {
 	// Member bounds one member request, retry included (default 2 s).
 	Member time.Duration `json:"member"`
+	// MemberTry is the initial Dynamic.MemberTryMS (default half the
+	// member timeout, leaving the other half to the retry): how long
+	// one try of a read waits for an answer before it is abandoned and the
+	// read retried on another instance. Turn it off at runtime
+	// ({"member_try_ms": 0}).
+	MemberTry time.Duration `json:"member_try"`
 	// Isthmus bounds one request proxied to a peer gateway (default 3 s).
 	Isthmus time.Duration `json:"isthmus"`
 	// Health bounds one health check (default 1 s).
@@ -80,11 +86,19 @@ type Dynamic struct {
 	// region) at runtime: an operator's correction, or a misconfiguration
 	// on purpose (a geo's home pointed at the wrong region).
 	HomeOverrides map[string]string `json:"home_overrides,omitempty"`
+	// MemberTryMS bounds one try of a member read (GET, HEAD) until its
+	// answer's headers: a read that has none by then is abandoned and sent
+	// once to another instance, within the member timeout (Ribbon's read
+	// timeout with one retry on the next server). A stalled instance then
+	// costs a read one try, not the whole member timeout. 0: no try
+	// timeout, a read waits for its instance until the member timeout.
+	MemberTryMS int `json:"member_try_ms"`
 }
 
 func (d Dynamic) equal(o Dynamic) bool {
 	return d.Mode == o.Mode && d.Failover == o.Failover && d.MaxRPS == o.MaxRPS &&
-		d.MaxConcurrency == o.MaxConcurrency && maps.Equal(d.HomeOverrides, o.HomeOverrides)
+		d.MaxConcurrency == o.MaxConcurrency && maps.Equal(d.HomeOverrides, o.HomeOverrides) &&
+		d.MemberTryMS == o.MemberTryMS
 }
 
 // Patch is a partial update of Dynamic; nil fields are left unchanged.
@@ -95,10 +109,12 @@ type Patch struct {
 	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
 	// HomeOverrides, when present, replaces every override ({} clears them).
 	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
+	MemberTryMS   *int               `json:"member_try_ms,omitempty"`
 }
 
 func (p Patch) empty() bool {
-	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil && p.HomeOverrides == nil
+	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil && p.HomeOverrides == nil &&
+		p.MemberTryMS == nil
 }
 
 // apply returns d with p applied, or a validation error.
@@ -124,6 +140,12 @@ func (d Dynamic) apply(p Patch) (Dynamic, error) {
 			errs = append(errs, fmt.Errorf("max_concurrency must be >= 0 (0 = unlimited), got %d", *p.MaxConcurrency))
 		}
 		d.MaxConcurrency = *p.MaxConcurrency
+	}
+	if p.MemberTryMS != nil {
+		if *p.MemberTryMS < 0 {
+			errs = append(errs, fmt.Errorf("member_try_ms must be >= 0 (0 = no try timeout), got %d", *p.MemberTryMS))
+		}
+		d.MemberTryMS = *p.MemberTryMS
 	}
 	if p.HomeOverrides != nil {
 		d.HomeOverrides = nil
@@ -190,6 +212,7 @@ func (c Config) normalize() (Config, error) {
 		}
 	}
 	def("timeouts.member", &c.Timeouts.Member, DefaultMemberTimeout)
+	def("timeouts.member_try", &c.Timeouts.MemberTry, c.Timeouts.Member/2)
 	def("timeouts.isthmus", &c.Timeouts.Isthmus, DefaultIsthmusTimeout)
 	def("timeouts.health", &c.Timeouts.Health, DefaultHealthTimeout)
 	def("health_interval", &c.HealthInterval, DefaultHealthInterval)

@@ -28,7 +28,12 @@
 // check (GET {BaseURL}/healthz every HealthInterval; down after one failure,
 // up again after one success) marks unhealthy. A connection failure
 // (dial/refused/reset before any response) is retried once on another
-// instance; an HTTP answer, 5xx included, is never retried. A refused or
+// instance; an HTTP answer, 5xx included, is never retried. A read (GET,
+// HEAD) with no answer's headers within the try timeout (member_try_ms,
+// default half the member timeout) is abandoned and sent once to another
+// instance, within the member timeout: a stalled instance costs a read one
+// try, not the whole member timeout (Ribbon's read timeout with one retry on
+// the next server). Writes are not retried on a timeout. A refused or
 // timed-out dial also marks that instance down until its next successful
 // health check (passive ejection). If no instance is healthy the gateway
 // tries them all anyway ("panic mode") rather than failing the whole region
@@ -55,7 +60,7 @@
 // # Admin API (same listener)
 //
 //	GET  /admin/config   current configuration (JSON, see ConfigView)
-//	PUT  /admin/config   partial update: {"mode","failover","max_rps","max_concurrency"}
+//	PUT  /admin/config   partial update: {"mode","failover","max_rps","max_concurrency","home_overrides","member_try_ms"}
 //	GET  /admin/members  member instances and their health
 //	GET  /admin/stats    per-second series for the last 300 s (see StatsReport)
 //	GET  /metrics        Prometheus text format
@@ -63,7 +68,8 @@
 //
 // PUT /admin/config takes any subset of
 //
-//	{"mode": "isthmus"|"redirect", "failover": bool, "max_rps": int >= 0, "max_concurrency": int >= 0}
+//	{"mode": "isthmus"|"redirect", "failover": bool, "max_rps": int >= 0, "max_concurrency": int >= 0,
+//	 "home_overrides": {"geo": "region"}, "member_try_ms": int >= 0 (0: no try timeout)}
 //
 // and answers 200 with the new ConfigView, or 400 with {"error": "..."} (an
 // unknown field, a wrong type, a bad value, an empty object); a rejected

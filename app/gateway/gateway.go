@@ -74,7 +74,8 @@ func newGateway(cfg Config, now func() time.Time) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}
 	g := &Gateway{cfg: c, log: c.Log, now: now}
-	g.dyn.Store(&Dynamic{Mode: c.Mode, Failover: c.Failover, MaxRPS: c.MaxRPS, MaxConcurrency: c.MaxConcurrency})
+	g.dyn.Store(&Dynamic{Mode: c.Mode, Failover: c.Failover, MaxRPS: c.MaxRPS, MaxConcurrency: c.MaxConcurrency,
+		MemberTryMS: int(c.Timeouts.MemberTry.Milliseconds())})
 	if g.bal, err = newBalancer(c.Members); err != nil {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}
@@ -138,7 +139,7 @@ func (g *Gateway) Update(p Patch) (Dynamic, error) {
 	if !nd.equal(old) {
 		g.log.Info("gateway config changed", "region", g.cfg.Region,
 			"mode", nd.Mode, "failover", nd.Failover, "max_rps", nd.MaxRPS, "max_concurrency", nd.MaxConcurrency,
-			"home_overrides", nd.HomeOverrides)
+			"home_overrides", nd.HomeOverrides, "member_try_ms", nd.MemberTryMS)
 	}
 	return nd, nil
 }
@@ -395,15 +396,74 @@ func (g *Gateway) memberProxy(route string) *httputil.ReverseProxy {
 	}
 }
 
-// memberTransport retries a connection failure once on another instance.
+// memberTransport retries a connection failure once on another instance,
+// and a read that outlives its try timeout (Dynamic.MemberTryMS).
 type memberTransport struct{ g *Gateway }
+
+// errTryTimeout ends a try of a read that had no answer in time.
+var errTryTimeout = errors.New("no answer within the try timeout")
 
 func (t memberTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	g := t.g
+	if try := g.Dynamic().MemberTryMS; try > 0 && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+		return t.tryRead(req, time.Duration(try)*time.Millisecond)
+	}
 	resp, err := g.memberRT.RoundTrip(req)
 	if err == nil || req.Context().Err() != nil || !isConnFailure(err) {
 		return resp, err
 	}
+	return t.retry(req, err)
+}
+
+// tryRead sends a read with a bound on the wait for its answer's headers
+// (the body then streams under the member timeout alone). A read with no
+// answer by then, or whose connection failed, is sent once to another
+// instance.
+func (t memberTransport) tryRead(req *http.Request, try time.Duration) (*http.Response, error) {
+	g := t.g
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(try, func() { cancel(errTryTimeout) })
+	resp, err := g.memberRT.RoundTrip(req.WithContext(ctx))
+	if timer.Stop() {
+		if err == nil {
+			resp.Body = cancelOnClose{resp.Body, cancel}
+			return resp, nil
+		}
+		cancel(nil)
+		if req.Context().Err() != nil || !isConnFailure(err) {
+			return nil, err
+		}
+		return t.retry(req, err)
+	}
+	// The try timed out (if an answer came in the same instant, it is
+	// dropped: its context is gone).
+	if resp != nil {
+		resp.Body.Close()
+	}
+	cancel(nil)
+	if req.Context().Err() != nil {
+		return nil, req.Context().Err()
+	}
+	g.count(g.now(), cTryTimeouts)
+	return t.retry(req, fmt.Errorf("%w (%s)", errTryTimeout, try))
+}
+
+// cancelOnClose releases a try's context when the body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel(nil)
+	return err
+}
+
+// retry sends req once to another instance than the one that failed it
+// with err.
+func (t memberTransport) retry(req *http.Request, err error) (*http.Response, error) {
+	g := t.g
 	first := g.bal.byHost[req.URL.Host]
 	if first == nil {
 		return nil, err

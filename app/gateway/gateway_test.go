@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -453,4 +455,79 @@ func TestServeHTTPNonUserPaths(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, do(t, http.MethodDelete, srv.URL+"/admin/config", "", "").status)
 	assert.Zero(t, m.hits.Load())
 	assert.True(t, strings.HasPrefix(get(t, srv.URL+"/admin/members", "").body, "["))
+}
+
+// A read that a stalled instance does not answer within the try timeout is
+// sent to another instance, well before the member timeout; with the try
+// timeout off, it waits for the stalled instance until the member timeout.
+func TestStalledReadRetriedAfterTheTryTimeout(t *testing.T) {
+	a1 := newStub(t, east, "a", "a1", 5*time.Second) // stalls
+	b1 := newStub(t, east, "b", "b1", 0)
+	gw, srv := newGW(t, Config{Region: east, Members: members(a1, b1), HealthInterval: time.Hour,
+		Timeouts: Timeouts{Member: 2 * time.Second, MemberTry: 200 * time.Millisecond}})
+	waitChecked(t, gw, 1)
+	for i := range 4 {
+		t0 := time.Now()
+		r := get(t, srv.URL+"/v1/x", "")
+		took := time.Since(t0)
+		require.Equal(t, http.StatusOK, r.status, "read %d: %s", i, r.body)
+		assert.Equal(t, "b1", r.header.Get(app.HeaderInstance))
+		assert.Less(t, took, 1500*time.Millisecond, "read %d waited for the stalled instance", i)
+	}
+	st := gw.Stats(10).Totals
+	stalled := a1.hits.Load()
+	assert.Positive(t, stalled)
+	assert.Equal(t, stalled, st.TryTimeouts, "every read sent to a1 timed out its try")
+	assert.Equal(t, stalled, st.Retries)
+	assert.Zero(t, st.Errors)
+	assert.True(t, healthOf(gw, "a1"), "a slow answer is not a dead instance")
+
+	// A write is not retried: it waits for its instance, bounded by the
+	// member timeout.
+	t0 := time.Now()
+	var w result
+	for range 2 { // one of the two lands on a1
+		if w = do(t, http.MethodPut, srv.URL+"/v1/profile/7", "", `{"name":"x"}`); w.status != http.StatusOK {
+			break
+		}
+	}
+	assert.Equal(t, http.StatusGatewayTimeout, w.status, w.body)
+	assert.GreaterOrEqual(t, time.Since(t0), 2*time.Second)
+
+	// Try timeout off: a read sent to a1 waits until the member timeout.
+	_, err := gw.Update(Patch{MemberTryMS: ptr(0)})
+	require.NoError(t, err)
+	var timedOut int
+	for range 2 {
+		if r := get(t, srv.URL+"/v1/x", ""); r.status == http.StatusGatewayTimeout {
+			timedOut++
+			assert.Contains(t, r.body, "timed out after 2s")
+		}
+	}
+	assert.Equal(t, 1, timedOut, "the read sent to the stalled instance timed out")
+	assert.Equal(t, stalled, gw.Stats(10).Totals.TryTimeouts, "no try timeout while it is off")
+}
+
+// A read answered within the try timeout streams its whole body, however
+// long the body takes after the headers.
+func TestTryTimeoutBoundsTheWaitForHeadersOnly(t *testing.T) {
+	slowBody := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		w.Header().Set(app.HeaderInstance, "s1")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		for i := range 5 {
+			time.Sleep(100 * time.Millisecond)
+			fmt.Fprintf(w, "chunk %d;", i)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(slowBody.Close)
+	_, srv := newGW(t, Config{Region: east, Members: []Member{{Zone: "a", Instance: "s1", BaseURL: slowBody.URL}},
+		HealthInterval: time.Hour, Timeouts: Timeouts{Member: 2 * time.Second, MemberTry: 150 * time.Millisecond}})
+	r := get(t, srv.URL+"/v1/x", "")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "chunk 0;chunk 1;chunk 2;chunk 3;chunk 4;", r.body)
 }

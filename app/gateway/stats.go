@@ -24,6 +24,7 @@ const (
 	cFailover
 	cErrors
 	cRetries
+	cTryTimeouts
 	nCounters
 )
 
@@ -99,17 +100,19 @@ func (s *series) add(now time.Time, counter int) {
 // gateway itself (502, 504, 508); shed requests are counted in Shed only.
 // Latency covers accepted requests, measured in the gateway (ms).
 type Point struct {
-	T          int64   `json:"t"`
-	Accepted   int64   `json:"accepted"`
-	Shed       int64   `json:"shed"`
-	Local      int64   `json:"local"`
-	Proxied    int64   `json:"proxied"`
-	Redirected int64   `json:"redirected"`
-	Failover   int64   `json:"failover"`
-	Errors     int64   `json:"errors"`
-	Retries    int64   `json:"retries"`
-	P50ms      float64 `json:"p50_ms"`
-	P99ms      float64 `json:"p99_ms"`
+	T          int64 `json:"t"`
+	Accepted   int64 `json:"accepted"`
+	Shed       int64 `json:"shed"`
+	Local      int64 `json:"local"`
+	Proxied    int64 `json:"proxied"`
+	Redirected int64 `json:"redirected"`
+	Failover   int64 `json:"failover"`
+	Errors     int64 `json:"errors"`
+	Retries    int64 `json:"retries"`
+	// TryTimeouts are reads abandoned after the try timeout (and retried).
+	TryTimeouts int64   `json:"try_timeouts"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
 }
 
 // Totals are the counters since the gateway started.
@@ -122,7 +125,9 @@ type Totals struct {
 	Failover   int64 `json:"failover"`
 	Errors     int64 `json:"errors"`
 	Retries    int64 `json:"retries"`
-	InFlight   int64 `json:"in_flight"`
+	// TryTimeouts are reads abandoned after the try timeout (and retried).
+	TryTimeouts int64 `json:"try_timeouts"`
+	InFlight    int64 `json:"in_flight"`
 }
 
 // StatsReport is the body of GET /admin/stats.
@@ -137,6 +142,7 @@ type StatsReport struct {
 func fill(c *[nCounters]int64, p *Point) {
 	p.Accepted, p.Shed, p.Local, p.Proxied = c[cAccepted], c[cShed], c[cLocal], c[cProxied]
 	p.Redirected, p.Failover, p.Errors, p.Retries = c[cRedirected], c[cFailover], c[cErrors], c[cRetries]
+	p.TryTimeouts = c[cTryTimeouts]
 }
 
 func (s *series) report(now time.Time, window int) ([]Point, Totals) {
@@ -173,7 +179,8 @@ func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 	var p Point
 	fill(&c, &p)
 	t := Totals{Accepted: p.Accepted, Shed: p.Shed, Local: p.Local, Proxied: p.Proxied,
-		Redirected: p.Redirected, Failover: p.Failover, Errors: p.Errors, Retries: p.Retries}
+		Redirected: p.Redirected, Failover: p.Failover, Errors: p.Errors, Retries: p.Retries,
+		TryTimeouts: p.TryTimeouts}
 	return pts, t
 }
 
@@ -203,14 +210,15 @@ func newMetrics(g *Gateway) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	labels := prometheus.Labels{"region": g.cfg.Region}
 	names := [nCounters][2]string{
-		cAccepted:   {"accepted_total", "User requests admitted below the maximum traffic level."},
-		cShed:       {"shed_total", "User requests shed (503) above the maximum traffic level."},
-		cLocal:      {"local_total", "Requests served by this region's members for this region's users."},
-		cProxied:    {"proxied_total", "Mis-routed requests proxied over the isthmus to the home region."},
-		cRedirected: {"redirected_total", "Mis-routed requests answered with a redirect to the home region."},
-		cFailover:   {"failover_total", "Mis-routed requests served locally because the region is in failover mode."},
-		cErrors:     {"errors_total", "Accepted requests answered with a 5xx (from members or the gateway)."},
-		cRetries:    {"member_retries_total", "Member requests retried on another instance after a connection failure."},
+		cAccepted:    {"accepted_total", "User requests admitted below the maximum traffic level."},
+		cShed:        {"shed_total", "User requests shed (503) above the maximum traffic level."},
+		cLocal:       {"local_total", "Requests served by this region's members for this region's users."},
+		cProxied:     {"proxied_total", "Mis-routed requests proxied over the isthmus to the home region."},
+		cRedirected:  {"redirected_total", "Mis-routed requests answered with a redirect to the home region."},
+		cFailover:    {"failover_total", "Mis-routed requests served locally because the region is in failover mode."},
+		cErrors:      {"errors_total", "Accepted requests answered with a 5xx (from members or the gateway)."},
+		cRetries:     {"member_retries_total", "Member requests retried on another instance after a connection failure or a read's try timeout."},
+		cTryTimeouts: {"member_try_timeouts_total", "Member reads abandoned after the try timeout (then retried on another instance)."},
 	}
 	for i, n := range names {
 		c := prometheus.NewCounter(prometheus.CounterOpts{

@@ -73,6 +73,11 @@ type Service struct {
 type Faults struct {
 	ErrorRate float64 `json:"error_rate"` // share of user requests answered 503
 	LatencyMS int     `json:"latency_ms"` // added to user requests
+	// SlowRate is the share of user reads (GET) held SlowMS before they
+	// are served: a dependency that stalls now and then (Latency Monkey).
+	// The hold ends early when the caller gives up.
+	SlowRate float64 `json:"slow_rate,omitempty"`
+	SlowMS   int     `json:"slow_ms,omitempty"`
 	// WriteConsistency replaces LOCAL_QUORUM on writes: QUORUM or
 	// EACH_QUORUM make every write wait for the other regions' replicas, a
 	// cross-region call on the request path (the design mistake
@@ -97,6 +102,7 @@ type Stats struct {
 	CassandraOps  atomic.Uint64 `json:"-"`
 	Invalidations atomic.Uint64 `json:"-"`
 	InjectedFails atomic.Uint64 `json:"-"`
+	SlowedReads   atomic.Uint64 `json:"-"`
 }
 
 // Schema creates the member tables; run it once per world, before members start.
@@ -191,8 +197,9 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.faults.Load()) })
 	mux.HandleFunc("PUT /admin/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Faults
-		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 || f.LatencyMS < 0 {
-			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0, "write_consistency": "QUORUM" (optional)}`, http.StatusBadRequest)
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 || f.LatencyMS < 0 ||
+			f.SlowRate < 0 || f.SlowRate > 1 || f.SlowMS < 0 {
+			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0, "slow_rate": 0..1, "slow_ms": >= 0, "write_consistency": "QUORUM" (optional)}`, http.StatusBadRequest)
 			return
 		}
 		if f.WriteConsistency != "" {
@@ -208,7 +215,7 @@ func (s *Service) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"requests": s.stats.Requests.Load(), "cache_hits": s.stats.CacheHits.Load(),
 			"cassandra_ops": s.stats.CassandraOps.Load(), "invalidations_applied": s.stats.Invalidations.Load(),
-			"injected_failures":    s.stats.InjectedFails.Load(),
+			"injected_failures": s.stats.InjectedFails.Load(), "slowed_reads": s.stats.SlowedReads.Load(),
 			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
 		})
 	})
@@ -225,6 +232,14 @@ func (s *Service) user(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		f := s.faults.Load()
 		if f.LatencyMS > 0 {
 			time.Sleep(time.Duration(f.LatencyMS) * time.Millisecond)
+		}
+		if f.SlowRate > 0 && f.SlowMS > 0 && r.Method == http.MethodGet && rand.Float64() < f.SlowRate {
+			s.stats.SlowedReads.Add(1)
+			select {
+			case <-time.After(time.Duration(f.SlowMS) * time.Millisecond):
+			case <-r.Context().Done():
+				return // the caller gave up (its try timeout): nobody reads an answer
+			}
 		}
 		if f.ErrorRate > 0 && rand.Float64() < f.ErrorRate {
 			s.stats.InjectedFails.Add(1)
