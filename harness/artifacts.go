@@ -50,7 +50,6 @@ func CollectLogs(ctx context.Context, c topology.Cluster, dir string, maxBytes i
 	return errors.Join(errs...)
 }
 
-
 // copyTail copies the last max bytes of src to dst, starting at a line.
 func copyTail(src, dst string, max int64) error {
 	in, err := os.Open(src)
