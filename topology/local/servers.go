@@ -47,7 +47,7 @@ var jvm17Flags = []string{
 // command line that starts it.
 func cassandraCommand(a *Assets, p *topology.Plan, n topology.CassandraNode, world, dir string) ([]string, error) {
 	conf := filepath.Join(dir, "conf")
-	for _, d := range []string{conf, filepath.Join(dir, "data"), filepath.Join(dir, "logs")} {
+	for _, d := range []string{conf, filepath.Join(dir, "data"), filepath.Join(dir, "logs"), filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -141,6 +141,9 @@ request_timeout: 10000ms
 		"-Dlogback.configurationFile=file://" + filepath.Join(conf, "logback.xml"),
 		"-Dcassandra.logdir=" + filepath.Join(dir, "logs"),
 		"-Dcassandra.storagedir=" + data,
+		// Native libraries (lz4, snappy) unpack into the node's own
+		// folder, which kong down removes, not into the machine's /tmp.
+		"-Djava.io.tmpdir=" + filepath.Join(dir, "tmp"),
 		"-Dcassandra.jmx.local.port=" + strconv.Itoa(n.JMXPort),
 		"-Dcassandra.skip_wait_for_gossip_to_settle=0",
 		"-Dcassandra.superuser_setup_delay_ms=0",
@@ -154,7 +157,7 @@ request_timeout: 10000ms
 // elasticMQCommand writes a region's ElasticMQ configuration (its own
 // invalidation queue) and returns the command line that starts it.
 func elasticMQCommand(a *Assets, s *topology.Spec, c topology.Component, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, err
 	}
 	host, port, _ := net.SplitHostPort(c.Address)
@@ -170,8 +173,8 @@ aws { region = "%[4]s", accountId = "000000000000" }
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		return nil, fmt.Errorf("write elasticmq config of %s: %w", c.ID, err)
 	}
-	return []string{a.Java, "-Xms" + s.SQS.Heap, "-Xmx" + s.SQS.Heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Djava.net.preferIPv4Stack=true", "-Dconfig.file=" + file,
+	return []string{a.Java, "-Xms" + s.SQS.Heap, "-Xmx" + s.SQS.Heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+PerfDisableSharedMem",
+		"-Djava.net.preferIPv4Stack=true", "-Dconfig.file=" + file, "-Djava.io.tmpdir=" + filepath.Join(dir, "tmp"),
 		"-cp", filepath.Join(a.ElasticMQLib, "*"), "org.elasticmq.server.Main"}, nil
 }
 
