@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
@@ -159,6 +160,93 @@ func TestFaultWorld(t *testing.T) {
 		require.Less(t, fastest, 200*time.Millisecond, "the link is fast again after the heal")
 	})
 
+	// The other toxics of Latency Monkey, each seen at work on the SQS link
+	// from us-east-1 to us-west-2 and gone after the heal.
+	t.Run("LinkResetPeer", func(t *testing.T) {
+		heal(t)
+		f := LinkToxic(w, sel(t, Link(east, west)), ResetPeerToxic(0))
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			_, err := listQueues(east, west, 5*time.Second)
+			require.Error(t, err, "ListQueues through a link that resets every connection")
+			t.Logf("through the resetting link: %v", err)
+			return nil
+		}))
+		_, err := listQueues(east, west, 10*time.Second)
+		require.NoError(t, err, "the link carries connections again after the heal")
+	})
+
+	t.Run("LinkTimeout", func(t *testing.T) {
+		heal(t)
+		f := LinkToxic(w, sel(t, Link(east, west)), TimeoutToxic(0))
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			took, err := listQueues(east, west, 2*time.Second)
+			require.Error(t, err, "a black-holed link answers nothing until the caller gives up")
+			require.GreaterOrEqual(t, took, 1900*time.Millisecond, "gave up before the deadline: %v", err)
+			_, err = listQueues(west, east, 10*time.Second)
+			require.NoError(t, err, "the other direction is not black-holed")
+			return nil
+		}))
+		_, err := listQueues(east, west, 10*time.Second)
+		require.NoError(t, err)
+	})
+
+	t.Run("LinkBandwidth", func(t *testing.T) {
+		heal(t)
+		// A queue of the test's own, so that no member service reads the
+		// large messages it sends.
+		endpoint := w.SQSEndpoint(east, west)
+		client := local.SQSClient(endpoint, west)
+		q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("kong-fault-bandwidth")})
+		require.NoError(t, err)
+		queueURL := endpoint + "/000000000000/kong-fault-bandwidth"
+		t.Cleanup(func() { _, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
+		body := strings.Repeat("k", 48<<10)
+		send := func(timeout time.Duration) time.Duration {
+			sctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := time.Now()
+			_, err := client.SendMessage(sctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: &body})
+			require.NoError(t, err)
+			return time.Since(start)
+		}
+		send(10 * time.Second) // warm the connection
+		f := LinkToxic(w, sel(t, Link(east, west)), BandwidthToxic(16))
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			took := send(30 * time.Second)
+			t.Logf("48 KiB through a link limited to 16 KB/s took %s", took)
+			require.GreaterOrEqual(t, took, 2*time.Second, "48 KiB at 16 KB/s takes about 3 s")
+			return nil
+		}))
+		took := send(10 * time.Second)
+		require.Less(t, took, 2*time.Second, "the link's bandwidth is back after the heal")
+	})
+
+	// Toxicity: a toxic on some of the connections only (Latency Monkey's
+	// "some of the time"). Every ListQueues opens a connection of its own.
+	t.Run("LinkLatencySomeOfTheTime", func(t *testing.T) {
+		heal(t)
+		x := LatencyToxic(400 * time.Millisecond)
+		x.Toxicity = 0.5
+		f := LinkToxic(w, sel(t, Link(east, west)), x)
+		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+			const n = 30
+			slow := 0
+			for range n {
+				took, err := listQueues(east, west, 10*time.Second)
+				require.NoError(t, err)
+				if took >= 400*time.Millisecond {
+					slow++
+				}
+			}
+			t.Logf("%d of %d connections slowed by a latency toxic of toxicity 0.5", slow, n)
+			// Binomial(30, 0.5): outside [5, 25] once in about 17,000 runs
+			// by chance alone.
+			require.GreaterOrEqual(t, slow, 5, "too few connections slowed")
+			require.LessOrEqual(t, slow, 25, "too many connections slowed")
+			return nil
+		}))
+	})
+
 	t.Run("EvacuateRegion", func(t *testing.T) {
 		heal(t)
 		var director, westGateway string
@@ -241,5 +329,5 @@ func TestFaultWorld(t *testing.T) {
 	}
 	require.Empty(t, open)
 	require.Equal(t, []string{"kill-instance", "partition", "pause-instance", "dependency-errors", "link-latency",
-		"evacuate-region", "kill-zone"}, faults, "every fault healed, in order")
+		"link-reset_peer", "link-timeout", "link-bandwidth", "link-latency", "evacuate-region", "kill-zone"}, faults, "every fault healed, in order")
 }

@@ -111,26 +111,56 @@ func (s *lagStats) share() float64 {
 	return float64(s.visibleAtRead) / float64(s.acked)
 }
 
+// headLags holds the lags that stand for the records visible at the read:
+// the sample's, or, when no sampled record was visible at the read, the
+// read's delay (an upper bound of their lag).
+func (s *lagStats) headLags() *hdrhistogram.Histogram {
+	if s.head.TotalCount() == 0 {
+		return s.readDelay
+	}
+	return s.head
+}
+
 // quantile is the lag at quantile q (0..1) over the records seen, in
-// microseconds (0 when nothing was seen). Ranks among the records visible at
-// the read come from the sample; when no sampled record was visible at the
-// read, the read's delay (an upper bound of their lag) stands in.
+// microseconds (0 when nothing was seen): over the late records one by one
+// and the sample, each sampled lag standing for its share of the records
+// visible at the read. The two are merged by lag, not laid end to end: a
+// record found by a read issued late can have a lag beyond some late
+// records'.
 func (s *lagStats) quantile(q float64) int64 {
 	n := s.seen()
 	if n == 0 {
 		return 0
 	}
-	k := int(math.Ceil(q * float64(n)))
-	k = min(max(k, 1), n)
-	if k <= s.visibleAtRead {
-		h := s.head
-		if h.TotalCount() == 0 {
-			h = s.readDelay
-		}
-		return h.ValueAtQuantile(100 * float64(k) / float64(s.visibleAtRead))
+	rank := min(max(math.Ceil(q*float64(n)), 1), float64(n))
+	type bar struct {
+		upper  int64
+		weight float64
 	}
-	t := s.tail.TotalCount()
-	return s.tail.ValueAtQuantile(100 * float64(k-s.visibleAtRead) / float64(t))
+	var bars []bar
+	add := func(h *hdrhistogram.Histogram, weight float64) {
+		for _, b := range h.Distribution() {
+			if b.Count > 0 {
+				bars = append(bars, bar{b.To, float64(b.Count) * weight})
+			}
+		}
+	}
+	if head := s.headLags(); s.visibleAtRead > 0 && head.TotalCount() > 0 {
+		add(head, float64(s.visibleAtRead)/float64(head.TotalCount()))
+	}
+	add(s.tail, 1)
+	if len(bars) == 0 {
+		return 0
+	}
+	sort.SliceStable(bars, func(i, j int) bool { return bars[i].upper < bars[j].upper })
+	cum, tolerance := 0.0, 1e-9*float64(n)
+	for _, b := range bars {
+		cum += b.weight
+		if cum >= rank-tolerance {
+			return b.upper
+		}
+	}
+	return bars[len(bars)-1].upper
 }
 
 // shareBounds bounds the share visible at ReadAfter exactly when reads were
@@ -163,20 +193,16 @@ func wilsonUpper(k, n int) float64 {
 	return min(1, c/(1+z*z/nf))
 }
 
-// max is the largest lag measured: of the late records when there are any,
-// else of the sample (an estimate from below of the largest lag among the
-// records visible at the read).
+// max is the largest lag measured: of the late records and of the sample
+// (the sample's is an estimate from below of the largest lag among the
+// records visible at the read, which can lie beyond every late record's
+// when a read was issued late).
 func (s *lagStats) max() int64 {
-	if s.tail.TotalCount() > 0 {
-		return s.tail.Max()
-	}
-	if s.head.TotalCount() > 0 {
-		return s.head.Max()
-	}
+	m := s.tail.Max()
 	if s.visibleAtRead > 0 {
-		return s.readDelay.Max()
+		m = max(m, s.headLags().Max())
 	}
-	return 0
+	return m
 }
 
 // buckets is the lag histogram of the records seen, over LagBucketBoundsMs:
@@ -186,9 +212,11 @@ func (s *lagStats) max() int64 {
 func (s *lagStats) buckets() []LagBucket {
 	bounds := LagBucketBoundsMs
 	head := make([]float64, len(bounds))
-	h := s.head
-	if h.TotalCount() == 0 && s.visibleAtRead > 0 {
-		h = s.readDelay
+	var h *hdrhistogram.Histogram
+	if s.visibleAtRead > 0 {
+		h = s.headLags()
+	} else {
+		h = s.head
 	}
 	fill := func(h *hdrhistogram.Histogram, into []float64) {
 		for _, bar := range h.Distribution() {
