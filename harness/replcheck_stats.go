@@ -212,12 +212,7 @@ func (s *lagStats) max() int64 {
 func (s *lagStats) buckets() []LagBucket {
 	bounds := LagBucketBoundsMs
 	head := make([]float64, len(bounds))
-	var h *hdrhistogram.Histogram
-	if s.visibleAtRead > 0 {
-		h = s.headLags()
-	} else {
-		h = s.head
-	}
+	h := s.headLags() // scaled to s.visibleAtRead below: nothing when that is 0
 	fill := func(h *hdrhistogram.Histogram, into []float64) {
 		for _, bar := range h.Distribution() {
 			if bar.Count == 0 {
