@@ -24,7 +24,9 @@ type Progress struct {
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).
 	Live LiveStats
-	// Stopping is set once the run's context ended (Ctrl-C, timeout).
+	// Stopping is set once the run's context ended (Ctrl-C, timeout), or
+	// the run stopped (an error, a stop condition) with faults still to
+	// heal: it is then healing them and writing what it knows.
 	Stopping bool
 	// Done is set on the last report, with the run's Status.
 	Done   bool
@@ -183,6 +185,14 @@ func (r *progressReporter) phase(name string) {
 		return
 	}
 	r.send(func(p *Progress) { p.Phase, p.PhaseStarted = name, time.Now() })
+}
+
+// stopping reports that the run stopped and is healing its faults.
+func (r *progressReporter) stopping() {
+	if r == nil {
+		return
+	}
+	r.send(func(p *Progress) { p.Stopping = true })
 }
 
 // watch adds the workload's live statistics to the reports.

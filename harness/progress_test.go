@@ -149,3 +149,22 @@ func TestNoListenerNoReporter(t *testing.T) {
 	r.watch(nil)
 	r.finish(nil)
 }
+
+// A fault never seen healed stops the run in recover; while the runner
+// heals it again, the display says the run is stopping, not that it is
+// still recovering with no traffic.
+func TestProgressSaysStoppingWhileTheRunnerHeals(t *testing.T) {
+	var l progressLog
+	e := testExperiment(t, &recordingBreaker{name: "noop", failStage: "wait-recovered"})
+	e.Steady, e.Observe, e.Converge = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	e.Progress = l.report
+	out, err := e.Run(context.Background())
+	require.Error(t, err, "the heal failed too")
+	require.Equal(t, "error", out.Status)
+	got := l.all()
+	require.GreaterOrEqual(t, len(got), 2)
+	before := got[len(got)-2]
+	require.True(t, before.Stopping, "the report before the last says the run is healing: %+v", before)
+	require.Equal(t, PhaseRecover, before.Phase)
+	require.True(t, got[len(got)-1].Done)
+}

@@ -143,6 +143,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		defer cancel()
 		for i := len(injectors) - 1; i >= 0; i-- {
 			if f, _, ok := injectors[i].Active(); ok {
+				prog.stopping()
 				plog.printf("heal %s on %s after the run stopped", f.Name(), f.Target())
 				if herr := injectors[i].Heal(hctx); herr != nil {
 					plog.printf("heal %s failed: %v", f.Name(), herr)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -109,6 +111,34 @@ func TestUpStatusLogsCrashDown(t *testing.T) {
 	out, err = k.run("up", "--profile", "small", "--world", world)
 	require.Error(t, err)
 	require.Contains(t, out, "already up")
+
+	// Another process (kong run, kong gameday) drives the world through one
+	// attached Remote for a whole run: a component it kills and starts again
+	// runs under a new pid, and the Remote must see it running.
+	remote, err := local.Attach(k.home, world)
+	require.NoError(t, err)
+	ctx := context.Background()
+	const victim = "us-east-1/memcached/a"
+	stateOf := func() (topology.State, int) {
+		comps, err := remote.Components(ctx)
+		require.NoError(t, err)
+		for _, c := range comps {
+			if c.ID == victim {
+				return c.State, c.PID
+			}
+		}
+		t.Fatalf("no %s among the components", victim)
+		return "", 0
+	}
+	state, pidBefore := stateOf()
+	require.Equal(t, topology.StateRunning, state)
+	require.NoError(t, remote.Kill(ctx, victim))
+	state, _ = stateOf()
+	require.Equal(t, topology.StateStopped, state)
+	require.NoError(t, remote.Start(ctx, victim))
+	state, pidAfter := stateOf()
+	require.Equal(t, topology.StateRunning, state, "the attached world sees the restarted component")
+	require.NotEqual(t, pidBefore, pidAfter)
 
 	// Kill the world's owner outright: its processes die with it, and
 	// `kong down` cleans the rest from the state folder.

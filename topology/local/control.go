@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kongchaos/kong/topology"
@@ -86,7 +87,8 @@ func (w *World) ServeControl(ctx context.Context) error {
 // Remote is a world owned by another process, found from its state folder
 // and driven through its control API. It implements topology.Cluster.
 type Remote struct {
-	state *State
+	home  string
+	state atomic.Pointer[State] // as last read: Components reads it again
 	plan  *topology.Plan
 	http  *http.Client
 }
@@ -106,26 +108,35 @@ func Attach(home, name string) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Remote{state: st, plan: plan, http: &http.Client{Timeout: 11 * time.Minute}}, nil
+	r := &Remote{home: home, plan: plan, http: &http.Client{Timeout: 11 * time.Minute}}
+	r.state.Store(st)
+	return r, nil
 }
 
 // State is the world's state as last read.
-func (r *Remote) State() *State { return r.state }
+func (r *Remote) State() *State { return r.state.Load() }
 
 // Plan is the world's address plan.
 func (r *Remote) Plan() *topology.Plan { return r.plan }
 
 // Name implements topology.Cluster.
-func (r *Remote) Name() string { return r.state.World }
+func (r *Remote) Name() string { return r.State().World }
 
 // Spec implements topology.Cluster.
-func (r *Remote) Spec() *topology.Spec { return r.state.Spec }
+func (r *Remote) Spec() *topology.Spec { return r.State().Spec }
 
-// Components implements topology.Cluster, from the pids the state records.
+// Components implements topology.Cluster, from the pids the owner's state
+// file records now: a component restarted since the world was attached
+// (kong start, a fault's recovery) runs under a new pid.
 func (r *Remote) Components(context.Context) ([]topology.Status, error) {
-	out := make([]topology.Status, len(r.state.Components))
-	for i, c := range r.state.Components {
-		c.State = processState(c.PID, r.state.Dir)
+	st := r.State()
+	if now, err := ReadState(r.home, st.World); err == nil && now.Dir == st.Dir {
+		st = now
+		r.state.Store(st)
+	}
+	out := make([]topology.Status, len(st.Components))
+	for i, c := range st.Components {
+		c.State = processState(c.PID, st.Dir)
 		if c.State == topology.StateStopped {
 			c.PID = 0
 		}
@@ -173,13 +184,14 @@ func threadState(path string) byte {
 }
 
 func (r *Remote) do(ctx context.Context, action, id string) error {
-	if r.state.Control == "" {
-		if r.state.Status == "starting" {
-			return fmt.Errorf("world %s is still starting (phase %s): wait for `kong up` to finish", r.state.World, r.state.Phase)
+	st := r.State()
+	if st.Control == "" {
+		if st.Status == "starting" {
+			return fmt.Errorf("world %s is still starting (phase %s): wait for `kong up` to finish", st.World, st.Phase)
 		}
-		return fmt.Errorf("world %s has no control API: its owner (pid %d) is a program such as a test, not `kong up`; it drives the world itself", r.state.World, r.state.OwnerPID)
+		return fmt.Errorf("world %s has no control API: its owner (pid %d) is a program such as a test, not `kong up`; it drives the world itself", st.World, st.OwnerPID)
 	}
-	u := "http://" + r.state.Control + "/v1/" + action + "?id=" + url.QueryEscape(id)
+	u := "http://" + st.Control + "/v1/" + action + "?id=" + url.QueryEscape(id)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
 	if err != nil {
 		return err
