@@ -19,7 +19,9 @@ type Progress struct {
 	PhaseStarted time.Time
 	// Now is when this report was made; Left counts from it.
 	Now time.Time
-	// Plan is how long the timed phases last.
+	// Plan is how long the timed phases last. The replication check's
+	// observe phase (its writes) is planned from its pace so far, so its
+	// Observe grows or shrinks as the run goes on.
 	Plan PhasePlan
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).

@@ -168,3 +168,13 @@ func TestProgressSaysStoppingWhileTheRunnerHeals(t *testing.T) {
 	require.Equal(t, PhaseRecover, before.Phase)
 	require.True(t, got[len(got)-1].Done)
 }
+
+func TestProjectedDurationPlansTheRestAtThePaceSoFar(t *testing.T) {
+	require.Zero(t, projectedDuration(time.Minute, 0, 1000), "nothing done: no plan yet")
+	require.Equal(t, 4*time.Minute, projectedDuration(time.Minute, 250, 1000))
+	require.Equal(t, time.Minute, projectedDuration(time.Minute, 1000, 1000))
+	require.Equal(t, time.Minute, projectedDuration(time.Minute, 1200, 1000), "never less than the time taken")
+	p := Progress{Phase: PhaseObserve, PhaseStarted: time.Unix(0, 0), Now: time.Unix(60, 0),
+		Plan: PhasePlan{Steady: 5 * time.Second, Observe: projectedDuration(time.Minute, 250, 1000)}}
+	require.Equal(t, 3*time.Minute, p.Left(), "three quarters of the writes are still ahead")
+}

@@ -326,6 +326,11 @@ func (r *replProgress) send(change func(*Progress)) {
 	if r.wl != nil {
 		r.p.Live = r.wl.Live()
 	}
+	if r.run != nil && r.p.Phase == PhaseObserve {
+		// The writes take what they take: plan them from the pace so far.
+		rp := r.run.Progress()
+		r.p.Plan.Observe = projectedDuration(r.p.Now.Sub(r.p.PhaseStarted), rp.Written, rp.Records)
+	}
 	if r.listener != nil {
 		r.listener(r.p)
 	}
@@ -350,4 +355,13 @@ func (r *replProgress) watchWorkload(wl *Workload) {
 	r.mu.Lock()
 	r.wl = wl
 	r.mu.Unlock()
+}
+
+// projectedDuration is how long a phase that has done done of total units
+// in took will last at that pace (0 until something is done).
+func projectedDuration(took time.Duration, done, total int) time.Duration {
+	if done <= 0 || total <= 0 {
+		return 0
+	}
+	return time.Duration(float64(took) * float64(max(total, done)) / float64(done))
 }

@@ -106,6 +106,9 @@ func (v *progressView) report(p harness.Progress) {
 				progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionSetPredictTime(false),
 				progressbar.OptionSetElapsedTime(false), progressbar.OptionClearOnFinish())
 		}
+		if total := max(1, int(p.Plan.Total().Seconds())); int64(total) != v.bar.GetMax64() {
+			v.bar.ChangeMax(total) // a plan estimated as the run goes (the replication check's writes)
+		}
 		v.bar.Describe(line)
 		_ = v.bar.Set(int((p.Plan.Total() - p.Left()).Seconds()))
 	case progressLines:
