@@ -357,8 +357,8 @@ func (r *replProgress) watchWorkload(wl *Workload) {
 	r.mu.Unlock()
 }
 
-// projectedDuration is how long a phase that has done done of total units
-// in took will last at that pace (0 until something is done).
+// projectedDuration is how long a phase lasts in all at the pace so far:
+// done of its total units took took (0 until a unit is done).
 func projectedDuration(took time.Duration, done, total int) time.Duration {
 	if done <= 0 || total <= 0 {
 		return 0
