@@ -69,7 +69,7 @@ func backendOf(cmd *cobra.Command) (worldBackend, error) {
 		b = backendLocal
 	}
 	if err := checkBackend(b); err != nil {
-		return nil, err
+		return nil, usage(err)
 	}
 	if b == backendContainers {
 		return containersBackend{}, nil

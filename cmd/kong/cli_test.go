@@ -178,3 +178,94 @@ func TestCtrlCDuringUpStopsEverything(t *testing.T) {
 func regexpQuote(s string) string {
 	return strings.NewReplacer("/", `/`, ".", `\.`).Replace(s)
 }
+
+// exitStatus is the status a finished kong command exited with.
+func exitStatus(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	return ee.ExitCode()
+}
+
+// TestHostileCLIInput: every bad name, home or flag gets a clear error and
+// exit status 2, and touches nothing outside the home: not the sentinel
+// file beside it, not another world's state, not a sentinel process.
+func TestHostileCLIInput(t *testing.T) {
+	parent := t.TempDir()
+	home := filepath.Join(parent, "home")
+	require.NoError(t, local.PrepareHome(home))
+	other := local.StateDir(home, "other")
+	require.NoError(t, os.MkdirAll(other, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "state.json"), []byte("{}"), 0o600))
+	sentinel := filepath.Join(parent, "precious.txt")
+	require.NoError(t, os.WriteFile(sentinel, []byte("keep"), 0o644))
+	proc := exec.Command("sleep", "300")
+	require.NoError(t, proc.Start())
+	t.Cleanup(func() { _ = proc.Process.Kill(); _ = proc.Wait() })
+	notHome := filepath.Join(parent, "project")
+	require.NoError(t, os.MkdirAll(filepath.Join(notHome, "worlds", "kong"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(notHome, "worlds", "kong", "data"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(notHome, "README"), []byte("x"), 0o644))
+	linkHome := filepath.Join(parent, "link")
+	require.NoError(t, os.Symlink(home, linkHome))
+	bin, err := kongbin.Path()
+	require.NoError(t, err)
+
+	long := strings.Repeat("w", 200)
+	rows := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		want string
+	}{
+		{"down ..", nil, []string{"down", "--world", ".."}, 2, "invalid world name"},
+		{"down ../..", nil, []string{"down", "--world", "../.."}, 2, "invalid world name"},
+		{"down /", nil, []string{"down", "--world", "/"}, 2, "invalid world name"},
+		{"down empty", nil, []string{"down", "--world", ""}, 2, "it is empty"},
+		{"down long", nil, []string{"down", "--world", long}, 2, "more than 40"},
+		{"down unicode", nil, []string{"down", "--world", "wörld"}, 2, "invalid world name"},
+		{"KONG_WORLD ..", []string{"KONG_WORLD=.."}, []string{"down"}, 2, "KONG_WORLD"},
+		{"status escape", nil, []string{"status", "--world", "x/../../y"}, 2, "invalid world name"},
+		{"logs ..", nil, []string{"logs", "--world", "..", "toxiproxy"}, 2, "invalid world name"},
+		{"run ..", nil, []string{"run", "split-brain", "--world", ".."}, 2, "invalid world name"},
+		{"gameday ..", nil, []string{"gameday", "--world", "../.."}, 2, "invalid world name"},
+		{"replication-check ..", nil, []string{"replication-check", "--world", ".."}, 2, "invalid world name"},
+		{"up ../x", nil, []string{"up", "--world", "../x"}, 2, "invalid world name"},
+		{"kill ..", nil, []string{"kill", "--world", "..", "toxiproxy"}, 2, "invalid world name"},
+		{"compose ..", nil, []string{"compose", "--world", "..", "-o", filepath.Join(parent, "c.yml")}, 2, "invalid world name"},
+		{"down in a folder that is not a kong home", nil, []string{"down", "--home", notHome, "--world", "kong"}, 2, "not a kong home"},
+		{"up in a folder that is not a kong home", nil, []string{"up", "--home", notHome, "--world", "fresh"}, 2, "not a kong home"},
+		{"down through a symlinked home", nil, []string{"down", "--home", linkHome, "--world", "other"}, 2, "not a kong home"},
+		{"down a folder kong did not mark", nil, []string{"down", "--world", "other"}, 2, "marker"},
+		{"unknown scenario", nil, []string{"run", "nope"}, 2, `unknown scenario "nope"`},
+		{"unknown command", nil, []string{"explode"}, 2, "unknown command"},
+		{"unknown flag", nil, []string{"status", "--frobnicate"}, 2, "unknown flag"},
+		{"unknown backend", nil, []string{"status", "--backend", "moon"}, 2, "unknown backend"},
+		{"unknown profile", nil, []string{"up", "--profile", "nope"}, 2, "unknown profile"},
+		{"bad cron", nil, []string{"gameday", "--cron", "every day"}, 2, "--cron"},
+		{"world not up", nil, []string{"status", "--world", "absent"}, 3, "world absent is not up"},
+		{"run without a world", nil, []string{"run", "split-brain", "--world", "absent"}, 3, "kong up"},
+		{"down of an absent world", nil, []string{"down", "--world", "absent"}, 0, "nothing to do"},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"--home", home}, r.args...)...)
+			cmd.Env = append(append(os.Environ(), "KONG_HOME="+home, "KONG_SLOTS="+filepath.Join(parent, "slots")), r.env...)
+			out, err := cmd.CombinedOutput()
+			require.Equal(t, r.code, exitStatus(t, err), "%s", out)
+			require.Contains(t, string(out), r.want)
+			require.NotContains(t, string(out), "panic")
+			data, err := os.ReadFile(sentinel)
+			require.NoError(t, err, "the file beside the home is gone")
+			require.Equal(t, "keep", string(data))
+			require.FileExists(t, filepath.Join(other, "state.json"), "another world's state is gone")
+			require.FileExists(t, filepath.Join(notHome, "worlds", "kong", "data"))
+			require.NoFileExists(t, filepath.Join(notHome, "worlds", "fresh.log"))
+			require.NoError(t, syscall.Kill(proc.Process.Pid, 0), "the sentinel process is gone")
+		})
+	}
+}

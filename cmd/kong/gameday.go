@@ -51,7 +51,7 @@ the last round held.`,
 				for _, n := range strings.Split(names, ",") {
 					s, err := scenarios.Get(strings.TrimSpace(n))
 					if err != nil {
-						return err
+						return usage(err)
 					}
 					chosen = append(chosen, s)
 				}
@@ -62,7 +62,7 @@ the last round held.`,
 			sched.everySet, sched.cronSet = cmd.Flags().Changed("every"), cmd.Flags().Changed("cron")
 			schedule, err := sched.parse(time.Now())
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			suite := make([]string, len(chosen))
 			for k, sp := range chosen {
@@ -111,20 +111,27 @@ the last round held.`,
 			defer func() { release() }()
 			if schedule == nil {
 				view.past = pastDurations(out)
-				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				var broken bool
+				failed, broken = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
 				if len(failed) > 0 {
-					return fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
+					err := fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
+					if broken {
+						return notHeld(err)
+					}
+					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "game day: all %d scenarios held\n", len(chosen))
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %s; world %s stays up between rounds; runs and index in %s\n", schedule, world, out)
+			lastBroken := false
 			ran, held := runRounds(ctx, schedule, sched.rounds, wallClock{}, cmd.OutOrStdout(), func(ctx context.Context, n int) bool {
 				if n > 1 && !seedGiven {
 					seed = rand.Uint64() >> 1
 				}
 				c, rel, err := worldForRound(ctx, cmd, b, world, sf, ownWorld)
 				if err != nil {
+					lastBroken = false
 					failed = []string{"world: " + err.Error()}
 					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
 					return false
@@ -132,7 +139,7 @@ the last round held.`,
 				release()
 				cluster, release = c, rel
 				view.past = pastDurations(out)
-				failed = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				failed, lastBroken = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
 				if len(failed) > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %d of %d scenarios did not hold: %s\n", n, len(failed), len(chosen), strings.Join(failed, ", "))
 				} else {
@@ -144,7 +151,11 @@ the last round held.`,
 			case ran == 0:
 				return errors.New("scheduled game day: stopped before its first round")
 			case !held:
-				return fmt.Errorf("scheduled game day: the last of %d rounds did not hold: %s", ran, strings.Join(failed, ", "))
+				err := fmt.Errorf("scheduled game day: the last of %d rounds did not hold: %s", ran, strings.Join(failed, ", "))
+				if lastBroken {
+					return notHeld(err)
+				}
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %d rounds ran, the last one held\n", ran)
 			return nil
@@ -166,7 +177,9 @@ the last round held.`,
 // the index of runs, and returns the scenarios that did not hold. Once ctx
 // ends (Ctrl-C), the scenario in progress is aborted and healed, and no
 // other starts.
-func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView) (failed []string) {
+// runSuite runs the scenarios one after the other; failed names those that
+// did not pass, and broken says some reached a verdict that did not hold.
+func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView) (failed []string, broken bool) {
 	for i, s := range chosen {
 		fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
 		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed))
@@ -177,6 +190,7 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
 		case outcome.Status != "passed":
 			failed = append(failed, s.Name)
+			broken = broken || outcome.Status == "failed"
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.html"))
 		default:
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.html"))
@@ -190,5 +204,5 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s (and %s)\n", filepath.Join(out, reports.IndexHTMLFile), reports.IndexMarkdownFile)
 	}
-	return failed
+	return failed, broken
 }

@@ -5,14 +5,17 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "kong:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -23,6 +26,19 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
+	// Every command's world name is checked before it reaches a path, a
+	// container label or a process: parents' hooks run before a child's own.
+	cobra.EnableTraverseRunHooks = true
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if !usesWorld(cmd) {
+			return nil
+		}
+		if err := topology.CheckWorldName(worldFlag(cmd)); err != nil {
+			return usage(fmt.Errorf("--world (or KONG_WORLD): %w", err))
+		}
+		return nil
+	}
 	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
@@ -31,6 +47,17 @@ func newRoot() *cobra.Command {
 		root.AddCommand(newComponentAction(a))
 	}
 	return root
+}
+
+// usesWorld: every command but those that never touch a world (listing
+// scenarios, reading or comparing reports, help, kong's own app servers).
+func usesWorld(cmd *cobra.Command) bool {
+	switch cmd.CommandPath() {
+	case "kong", "kong list", "kong diff", "kong report", "kong help", "kong setup",
+		"kong serve member", "kong serve gateway", "kong serve director", "kong serve link-router", "kong serve toxiproxy":
+		return false
+	}
+	return !strings.HasPrefix(cmd.CommandPath(), "kong completion") && !strings.HasPrefix(cmd.CommandPath(), "kong reports")
 }
 
 func envOr(key, def string) string {

@@ -183,7 +183,7 @@ status says whether the checks held: none missing, at least --min-share visible 
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			b, err := backendOf(cmd)
 			if err != nil {
@@ -196,7 +196,7 @@ status says whether the checks held: none missing, at least --min-share visible 
 			}
 			defer release()
 			if err := checkRegions(cluster, o); err != nil {
-				return err
+				return usage(err)
 			}
 			if !cmd.Flags().Changed("seed") {
 				f.seed = rand.Uint64() >> 1
@@ -208,10 +208,7 @@ status says whether the checks held: none missing, at least --min-share visible 
 			}
 			printReplicationSummary(cmd.OutOrStdout(), dir)
 			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s%s\nartifacts: %s\n", strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
-			if outcome.Status != "passed" {
-				return fmt.Errorf("replication check %s", outcome.Status)
-			}
-			return nil
+			return outcomeError("replication check", outcome)
 		},
 	}
 	f.register(cmd)

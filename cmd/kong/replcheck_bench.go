@@ -46,7 +46,7 @@ the verify phase).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			if baselines < 0 || baselines > 2 {
 				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)

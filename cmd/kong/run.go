@@ -51,7 +51,7 @@ func newRun() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := scenarios.Get(args[0])
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			view, err := newProgressView(cmd.OutOrStdout(), progress, []string{spec.Name}, nil)
 			if err != nil {
@@ -76,16 +76,25 @@ func newRun() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\nartifacts: %s\n", spec.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
-			if outcome.Status != "passed" {
-				return fmt.Errorf("scenario %s %s", spec.Name, outcome.Status)
-			}
-			return nil
+			return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
 	registerProgressFlag(cmd, &progress)
 	return cmd
+}
+
+// outcomeError is nil for a run that passed, exit status 1 for one whose
+// verdict found an invariant broken, and 3 for one that could not finish.
+func outcomeError(what string, o *harness.Outcome) error {
+	switch o.Status {
+	case "passed":
+		return nil
+	case "failed":
+		return notHeld(fmt.Errorf("%s failed%s", what, reasonSuffix(o)))
+	}
+	return fmt.Errorf("%s %s%s", what, o.Status, reasonSuffix(o))
 }
 
 func reasonSuffix(o *harness.Outcome) string {

@@ -33,11 +33,16 @@ func (f *specFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.file, "topology", "", "topology YAML file (overrides --profile)")
 }
 
+// load reads the topology; a bad file or profile is bad input (exit 2).
 func (f *specFlags) load() (*topology.Spec, error) {
+	var spec *topology.Spec
+	var err error
 	if f.file != "" {
-		return topology.Load(f.file)
+		spec, err = topology.Load(f.file)
+	} else {
+		spec, err = topology.Profile(f.profile)
 	}
-	return topology.Profile(f.profile)
+	return spec, usage(err)
 }
 
 func (f *specFlags) args() []string {
@@ -105,8 +110,8 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(home, "worlds"), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w (set KONG_HOME to a writable folder)", home, err)
+	if err := local.PrepareHome(home); err != nil {
+		return err
 	}
 	logPath := daemonLog(home, world)
 	logf, err := os.Create(logPath)

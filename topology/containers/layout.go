@@ -97,8 +97,8 @@ func Subnet(slot int) netip.Prefix {
 
 // NewLayout lays out the spec's world in containers, in the given slot.
 func NewLayout(world string, spec *topology.Spec, slot int) (*Layout, error) {
-	if !worldName(world) {
-		return nil, fmt.Errorf("world name %q: use up to 40 lower-case letters, digits and dashes", world)
+	if err := topology.CheckWorldName(world); err != nil {
+		return nil, err
 	}
 	plan, err := topology.NewPlan(spec, slot)
 	if err != nil {
@@ -234,18 +234,3 @@ func RouterName(world, nodeID string) string { return ContainerName(world, nodeI
 
 // VolumeName is the Docker volume that holds a Cassandra node's data.
 func VolumeName(world, nodeID string) string { return ContainerName(world, nodeID) + "-data" }
-
-func worldName(s string) bool {
-	if s == "" || len(s) > 40 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-		case r == '-' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

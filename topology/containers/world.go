@@ -95,8 +95,8 @@ func Up(ctx context.Context, o Options) (*World, error) {
 	if o.Name == "" {
 		o.Name = "kong"
 	}
-	if !worldName(o.Name) {
-		return nil, fmt.Errorf("world name %q: use up to 40 lower-case letters, digits and dashes", o.Name)
+	if err := topology.CheckWorldName(o.Name); err != nil {
+		return nil, err
 	}
 	if o.Spec == nil {
 		return nil, errors.New("no topology spec given")
@@ -824,6 +824,9 @@ func Leftovers(ctx context.Context, cli *testcontainers.DockerClient, world stri
 // network and volume with its label. It reports ErrNotUp when there was
 // nothing of it.
 func DownWorld(ctx context.Context, world string) error {
+	if err := topology.CheckWorldName(world); err != nil {
+		return err
+	}
 	cli, err := Connect(ctx)
 	if err != nil {
 		return err
@@ -883,6 +886,9 @@ func Worlds(ctx context.Context) ([]string, error) {
 // links network carries. Its components can be started, stopped, killed,
 // paused and resumed; Down removes it.
 func Attach(ctx context.Context, world string, o Options) (*World, error) {
+	if err := topology.CheckWorldName(world); err != nil {
+		return nil, err
+	}
 	cli, err := Connect(ctx)
 	if err != nil {
 		return nil, err

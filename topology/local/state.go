@@ -1,7 +1,6 @@
 package local
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +42,9 @@ const (
 // claim makes this process the owner of the world's state folder, cleans
 // what a crashed owner left, and picks the world's slot.
 func (w *World) claim() error {
+	if err := checkReusable(w.home, w.name, w.dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return fmt.Errorf("create state folder %s: %w (set KONG_HOME to a writable folder)", w.dir, err)
 	}
@@ -76,6 +78,11 @@ func (w *World) claim() error {
 			_ = os.RemoveAll(filepath.Join(w.dir, e.Name()))
 		}
 	}
+	if err := markWorld(w.dir, w.name); err != nil {
+		w.lockFile.Close()
+		w.lockFile = nil
+		return fmt.Errorf("mark state folder %s: %w", w.dir, err)
+	}
 	slot, err := claimSlot(w.dir, w.name)
 	if err == nil {
 		w.plan, err = topology.NewPlan(w.spec, slot)
@@ -86,93 +93,6 @@ func (w *World) claim() error {
 		return err
 	}
 	return nil
-}
-
-// SlotsDir is the machine-wide registry of slots, shared by every home so
-// that worlds of different users and test packages never collide.
-func SlotsDir() string {
-	if d := os.Getenv("KONG_SLOTS"); d != "" {
-		return d
-	}
-	return filepath.Join(os.TempDir(), "kong-slots")
-}
-
-// claimSlot reserves a slot (an address range and a JMX port block) for the
-// world in dir, starting from the one its name picks and skipping slots
-// held by other live worlds. A slot file holds its world's state folder; the
-// registry is changed only under its lock.
-func claimSlot(dir, name string) (int, error) {
-	unlock, err := lockSlots()
-	if err != nil {
-		return 0, err
-	}
-	defer unlock()
-	slots := SlotsDir()
-	first := topology.SlotFor(name)
-	var holders []string
-	for i := 0; i < topology.Slots; i++ {
-		slot := (first + i) % topology.Slots
-		file := filepath.Join(slots, strconv.Itoa(slot))
-		data, err := os.ReadFile(file)
-		holder := strings.TrimSpace(string(data))
-		switch {
-		case err == nil && holder == dir:
-			return slot, nil
-		case err == nil && holder != "" && ownerAlive(holder):
-			holders = append(holders, holder)
-			continue
-		case err != nil && !errors.Is(err, os.ErrNotExist):
-			return 0, fmt.Errorf("read slot registry %s: %w", file, err)
-		}
-		// Free, or stale (its world is gone): take it.
-		if err := os.WriteFile(file, []byte(dir+"\n"), 0o666); err != nil {
-			return 0, fmt.Errorf("claim slot %s: %w", file, err)
-		}
-		return slot, nil
-	}
-	return 0, fmt.Errorf("no free slot for world %s: all %d address ranges are held by live worlds (%s); run `kong down` on some of them",
-		name, topology.Slots, strings.Join(holders, ", "))
-}
-
-// lockSlots takes the registry's lock, creating the registry (writable by
-// every user of the machine) when missing.
-func lockSlots() (func(), error) {
-	slots := SlotsDir()
-	if err := os.MkdirAll(slots, 0o755); err != nil {
-		return nil, fmt.Errorf("create slot registry %s: %w (set KONG_SLOTS to a writable folder)", slots, err)
-	}
-	_ = os.Chmod(slots, 0o1777)
-	return lockFile(context.Background(), filepath.Join(slots, ".lock"))
-}
-
-func releaseSlot(dir string) {
-	unlock, err := lockSlots()
-	if err != nil {
-		return
-	}
-	defer unlock()
-	slots := SlotsDir()
-	entries, _ := os.ReadDir(slots)
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(slots, e.Name()))
-		if err == nil && strings.TrimSpace(string(data)) == dir {
-			_ = os.Remove(filepath.Join(slots, e.Name()))
-		}
-	}
-}
-
-// ownerAlive reports whether some process holds the world's owner lock.
-func ownerAlive(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, ownerLock))
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		return true
-	}
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	return false
 }
 
 // saveState writes the state file; an empty status keeps the current one.
@@ -211,6 +131,9 @@ func (w *World) saveState(status, errText string) error {
 
 // ReadState reads a world's state file.
 func ReadState(home, name string) (*State, error) {
+	if err := topology.CheckWorldName(name); err != nil {
+		return nil, err
+	}
 	dir := StateDir(home, name)
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -300,8 +223,21 @@ func killLeftovers(dir string) []int {
 // owner to stop (SIGTERM), waits, then kills whatever is left and removes
 // the state. It is how `kong down` cleans up after a crash of `kong` too.
 func DownWorld(home, name string, grace time.Duration) error {
+	if err := topology.CheckWorldName(name); err != nil {
+		return err
+	}
+	// Only a marked state folder in a marked home is ever removed; a world
+	// with no folder at all is "not up" (after its marked processes go).
 	dir := StateDir(home, name)
-	_, statErr := os.Stat(dir)
+	_, statErr := os.Lstat(dir)
+	if statErr == nil {
+		if err := CheckHome(home); err != nil {
+			return err
+		}
+		if err := checkWorldFolder(home, name, dir); err != nil {
+			return err
+		}
+	}
 	if st, err := ReadState(home, name); err == nil && ownerAlive(dir) && st.OwnerPID > 0 && st.OwnerPID != os.Getpid() {
 		if belongsTo(st.OwnerPID, dir) || isKongOwner(st.OwnerPID) {
 			_ = syscall.Kill(st.OwnerPID, syscall.SIGTERM)
@@ -329,6 +265,9 @@ func DownWorld(home, name string, grace time.Duration) error {
 			pid = st.OwnerPID
 		}
 		return fmt.Errorf("world %s is owned by process %d, which is not a kong daemon and did not stop on SIGTERM: stop it (it may be a test run), then run `kong down --world %s` again", name, pid, name)
+	}
+	if err := checkWorldFolder(home, name, dir); err != nil {
+		return err
 	}
 	releaseSlot(dir)
 	return os.RemoveAll(dir)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -88,36 +87,23 @@ type PhaseTime struct {
 
 var _ topology.Cluster = (*World)(nil)
 
-var worldName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
-
-// Home is the folder that holds state folders: $KONG_HOME, else ~/.kong.
-func Home() string {
-	if h := os.Getenv("KONG_HOME"); h != "" {
-		return h
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".kong")
-	}
-	return filepath.Join(os.TempDir(), "kong-home")
-}
-
-// StateDir is a world's state folder.
-func StateDir(home, name string) string { return filepath.Join(home, "worlds", name) }
-
 // Up brings a world up and returns when every component is ready. On error
 // it returns the half-built world as well, so the caller can Down it.
 func Up(ctx context.Context, o Options) (*World, error) {
 	if o.Name == "" {
 		o.Name = "kong"
 	}
-	if !worldName.MatchString(o.Name) {
-		return nil, fmt.Errorf("world name %q: use up to 40 lower-case letters, digits and dashes", o.Name)
+	if err := topology.CheckWorldName(o.Name); err != nil {
+		return nil, err
 	}
 	if o.Spec == nil {
 		return nil, errors.New("no topology spec given")
 	}
 	if o.Home == "" {
 		o.Home = Home()
+	}
+	if err := PrepareHome(o.Home); err != nil {
+		return nil, err
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
