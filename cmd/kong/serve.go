@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,12 +30,16 @@ func newServe() *cobra.Command {
 }
 
 func newServeToxiproxy() *cobra.Command {
-	var listen, routesFile string
+	var listen, routesFile, allowListen string
 	cmd := &cobra.Command{
 		Use:   "toxiproxy",
 		Short: "Run the embedded toxiproxy server that carries the cross-region links",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			allowed, err := netip.ParsePrefix(allowListen)
+			if err != nil {
+				return usage(fmt.Errorf("--allow-listen %q: %w (give a block such as 127.116.0.0/16)", allowListen, err))
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			logger := zerolog.New(os.Stdout).With().Timestamp().Logger().Level(zerolog.InfoLevel)
 			server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), logger)
@@ -50,19 +56,26 @@ func newServeToxiproxy() *cobra.Command {
 					}
 				}()
 			}
-			go func() { errc <- server.Listen(listen) }()
+			// toxiproxy's own routes, behind a guard that keeps every proxy's
+			// listener inside the allowed block.
+			srv := &http.Server{Addr: listen, Handler: local.GuardToxiproxy(allowed, server.Routes()),
+				ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: time.Minute}
+			go func() { errc <- srv.ListenAndServe() }()
 			select {
 			case err := <-errc:
-				if err != nil {
+				if err != nil && !errors.Is(err, http.ErrServerClosed) {
 					return fmt.Errorf("toxiproxy API on %s: %w", listen, err)
 				}
 				return nil
 			case <-ctx.Done():
-				return server.Shutdown()
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				return errors.Join(srv.Shutdown(sctx), server.Shutdown())
 			}
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8474", "address of the toxiproxy HTTP API (loopback)")
+	cmd.Flags().StringVar(&allowListen, "allow-listen", "127.0.0.0/8", "the only addresses a proxy may listen on (the world's own block)")
 	cmd.Flags().StringVar(&routesFile, "routes", "", "link routes (JSON) to serve at Cassandra nodes' broadcast addresses")
 	return cmd
 }

@@ -71,7 +71,8 @@ func (w *World) ServeControl(ctx context.Context) error {
 	w.control = w.plan.Control
 	w.mu.Unlock()
 	_ = w.saveState("", "")
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: RequireSecret(w.secret, http.MaxBytesHandler(mux, 1<<16)), ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout: time.Minute}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -87,10 +88,11 @@ func (w *World) ServeControl(ctx context.Context) error {
 // Remote is a world owned by another process, found from its state folder
 // and driven through its control API. It implements topology.Cluster.
 type Remote struct {
-	home  string
-	state atomic.Pointer[State] // as last read: Components reads it again
-	plan  *topology.Plan
-	http  *http.Client
+	home   string
+	secret string
+	state  atomic.Pointer[State] // as last read: Components reads it again
+	plan   *topology.Plan
+	http   *http.Client
 }
 
 var _ topology.Cluster = (*Remote)(nil)
@@ -108,7 +110,11 @@ func Attach(home, name string) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Remote{home: home, plan: plan, http: &http.Client{Timeout: 11 * time.Minute}}
+	secret, err := ReadSecret(home, name)
+	if err != nil {
+		return nil, err
+	}
+	r := &Remote{home: home, plan: plan, secret: secret, http: &http.Client{Timeout: 11 * time.Minute}}
 	r.state.Store(st)
 	return r, nil
 }
@@ -196,6 +202,7 @@ func (r *Remote) do(ctx context.Context, action, id string) error {
 	if err != nil {
 		return err
 	}
+	req.Header.Set(SecretHeader, "Bearer "+r.secret)
 	resp, err := r.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", action, id, err)

@@ -83,6 +83,11 @@ func (w *World) claim() error {
 		w.lockFile = nil
 		return fmt.Errorf("mark state folder %s: %w", w.dir, err)
 	}
+	if w.secret, err = newSecret(w.dir); err != nil {
+		w.lockFile.Close()
+		w.lockFile = nil
+		return err
+	}
 	slot, err := claimSlot(w.dir, w.name)
 	if err == nil {
 		w.plan, err = topology.NewPlan(w.spec, slot)

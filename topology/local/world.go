@@ -77,6 +77,7 @@ type World struct {
 	errText  string
 	control  string
 	lockFile *os.File
+	secret   string // the world's secret (secret.go)
 }
 
 // PhaseTime is how long one phase of Up took.
@@ -312,7 +313,8 @@ func (w *World) defineProcesses() error {
 	if err := WriteRoutes(routes, PlanRoutes(w.plan)); err != nil {
 		return fmt.Errorf("write link routes: %w", err)
 	}
-	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address, "--routes", routes})
+	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address, "--routes", routes,
+		"--allow-listen", w.plan.Prefix() + ".0.0/16"})
 	for _, c := range w.plan.SQS {
 		argv, err := elasticMQCommand(w.assets, w.spec, c, w.nodeDir(c.ID))
 		if err != nil {
