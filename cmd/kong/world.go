@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,17 +21,44 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
 
 type specFlags struct {
 	profile string
 	file    string
+	// publish is --publish-address, on the commands that bring a world up.
+	publish string
 }
 
 func (f *specFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
 	cmd.Flags().StringVar(&f.file, "topology", "", "topology YAML file (overrides --profile)")
+}
+
+// registerPublish adds --publish-address to a command that brings a world
+// up.
+func (f *specFlags) registerPublish(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.publish, publishFlag, containers.DefaultPublishAddress().String(),
+		"with --backend containers: the host address the containers' ports are published on (0.0.0.0: every interface)")
+}
+
+const publishFlag = "publish-address"
+
+// publishAddress is --publish-address ("" for the default).
+func (f *specFlags) publishAddress() (netip.Addr, error) {
+	if f.publish == "" {
+		return containers.DefaultPublishAddress(), nil
+	}
+	a, err := netip.ParseAddr(f.publish)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("--%s %q: not an IP address (such as 127.0.0.1, or 0.0.0.0 for every interface)", publishFlag, f.publish)
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("--%s %q: give an address without a zone", publishFlag, f.publish)
+	}
+	return a.Unmap(), nil
 }
 
 func (f *specFlags) load() (*topology.Spec, error) {
@@ -89,6 +117,7 @@ With --backend containers (or KONG_BACKEND=containers) the same world runs as Do
 		},
 	}
 	sf.register(cmd)
+	sf.registerPublish(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }
