@@ -101,7 +101,8 @@ func newUp() *cobra.Command {
 		Short: "Bring up a world of real servers; returns when every one is ready",
 		Long: `Bring up a world: per region a Cassandra datacenter (one JVM per node, zones are racks),
 memcached per zone, an ElasticMQ SQS endpoint, and toxiproxy links between the regions.
-The first run fetches what is missing (jars with Maven into ~/.cache/kong, memcached with apt-get).
+The first run fetches the jars that are missing, with Maven into ~/.cache/kong (or $KONG_CACHE); it
+installs nothing on the system: without memcached it fails and says to run kong setup.
 Ctrl-C while it starts stops everything it started.
 With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -161,6 +162,9 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	deadline := time.After(timeout)
 
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions); log: %s\n", world, spec.Source(), len(spec.Regions), logPath)
+	if missing, cache, err := local.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
+		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
+	}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
 		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
 	if !term.IsTerminal(int(os.Stderr.Fd())) {
