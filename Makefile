@@ -10,8 +10,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/kong
 
-# Fetch the Cassandra and ElasticMQ jars (Maven, into ~/.cache/kong), memcached and
-# chromium (apt-get, for the report tests) when they are missing.
+# Fetch the Cassandra and ElasticMQ jars (Maven, into ~/.cache/kong), and install
+# memcached and chromium (apt-get, system-wide; chromium for the report tests) when
+# they are missing, saying so first. KONG_NO_INSTALL=1: install nothing, name it.
+# kong up never installs: the worlds of test-world need this first.
 setup: build
 	$(BIN) setup
 

@@ -101,6 +101,9 @@ func (b localBackend) attach(_ context.Context, world string) (topology.Cluster,
 }
 
 func (b localBackend) up(cmd *cobra.Command, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
+	if f := cmd.Flags().Lookup(publishFlag); f != nil && f.Changed {
+		return usage(fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag))
+	}
 	return up(cmd, world, b.home, spec, sf.args(), timeout)
 }
 
@@ -159,8 +162,12 @@ func (containersBackend) attach(ctx context.Context, world string) (topology.Clu
 	return w, func() { _ = w.Close() }, nil
 }
 
-func (containersBackend) up(cmd *cobra.Command, world string, _ specFlags, spec *topology.Spec, timeout time.Duration) error {
-	return upContainers(cmd, world, spec, timeout)
+func (containersBackend) up(cmd *cobra.Command, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
+	publish, err := sf.publishAddress()
+	if err != nil {
+		return usage(err)
+	}
+	return upContainers(cmd, world, spec, publish, timeout)
 }
 
 func (containersBackend) down(ctx context.Context, world string, _ time.Duration) error {

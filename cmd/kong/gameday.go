@@ -162,6 +162,7 @@ the last round held.`,
 		},
 	}
 	sf.register(cmd)
+	sf.registerPublish(cmd)
 	cmd.Flags().StringVar(&names, "scenarios", "", "comma-separated scenarios to run (default: all; see kong list)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")

@@ -15,23 +15,29 @@ func newSetup() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
+		Long: `Fetch what the local backend and the tests need, and say where it is: the Cassandra and ElasticMQ
+jars (with Maven, into $KONG_CACHE or ~/.cache/kong), and Debian's memcached and chromium, installed
+system-wide with apt-get (as root, or with sudo -n) when they are missing; a line says so before each
+install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
+kong setup is the only command that installs anything: kong up fetches missing jars into the cache
+but fails when memcached is missing.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := sf.load()
 			if err != nil {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			a, err := local.EnsureAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log)
+			out := cmd.OutOrStdout()
+			a, err := local.SetupAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log)
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "java       %s\n", a.Java)
 			fmt.Fprintf(out, "cassandra  %s (%s)\n", a.CassandraLib, a.CassandraVers)
 			fmt.Fprintf(out, "elasticmq  %s\n", a.ElasticMQLib)
 			fmt.Fprintf(out, "memcached  %s\n", a.Memcached)
 			// The report tests draw the HTML reports in headless Chromium.
-			chromium, err := local.EnsureChromium(cmd.Context(), log)
+			chromium, err := local.EnsureChromium(cmd.Context(), out, log)
 			if err != nil {
 				return err
 			}

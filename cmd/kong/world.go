@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,17 +21,44 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
 
 type specFlags struct {
 	profile string
 	file    string
+	// publish is --publish-address, on the commands that bring a world up.
+	publish string
 }
 
 func (f *specFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
 	cmd.Flags().StringVar(&f.file, "topology", "", "topology YAML file (overrides --profile)")
+}
+
+// registerPublish adds --publish-address to a command that brings a world
+// up.
+func (f *specFlags) registerPublish(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.publish, publishFlag, containers.DefaultPublishAddress().String(),
+		"with --backend containers: the host address the containers' ports are published on (0.0.0.0: every interface)")
+}
+
+const publishFlag = "publish-address"
+
+// publishAddress is --publish-address ("" for the default).
+func (f *specFlags) publishAddress() (netip.Addr, error) {
+	if f.publish == "" {
+		return containers.DefaultPublishAddress(), nil
+	}
+	a, err := netip.ParseAddr(f.publish)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("--%s %q: not an IP address (such as 127.0.0.1, or 0.0.0.0 for every interface)", publishFlag, f.publish)
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("--%s %q: give an address without a zone", publishFlag, f.publish)
+	}
+	return a.Unmap(), nil
 }
 
 // load reads the topology; a bad file or profile is bad input (exit 2).
@@ -78,7 +106,8 @@ func newUp() *cobra.Command {
 		Short: "Bring up a world of real servers; returns when every one is ready",
 		Long: `Bring up a world: per region a Cassandra datacenter (one JVM per node, zones are racks),
 memcached per zone, an ElasticMQ SQS endpoint, and toxiproxy links between the regions.
-The first run fetches what is missing (jars with Maven into ~/.cache/kong, memcached with apt-get).
+The first run fetches the jars that are missing, with Maven into ~/.cache/kong (or $KONG_CACHE); it
+installs nothing on the system: without memcached it fails and says to run kong setup.
 Ctrl-C while it starts stops everything it started.
 With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -94,6 +123,7 @@ With --backend containers (or KONG_BACKEND=containers) the same world runs as Do
 		},
 	}
 	sf.register(cmd)
+	sf.registerPublish(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }
@@ -137,6 +167,9 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	deadline := time.After(timeout)
 
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions); log: %s\n", world, spec.Source(), len(spec.Regions), logPath)
+	if missing, cache, err := local.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
+		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
+	}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
 		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
 	if !term.IsTerminal(int(os.Stderr.Fd())) {

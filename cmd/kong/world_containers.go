@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,10 +17,11 @@ import (
 	"github.com/kongchaos/kong/topology/containers"
 )
 
-// upContainers brings a world up as Docker containers and leaves it running
-// (`kong down --backend containers` removes it). Without an engine it fails
-// at once; a failed or interrupted start removes everything it made.
-func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, timeout time.Duration) error {
+// upContainers brings a world up as Docker containers, with their ports
+// published on the host address publish, and leaves it running (`kong down
+// --backend containers` removes it). Without an engine it fails at once; a
+// failed or interrupted start removes everything it made.
+func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, publish netip.Addr, timeout time.Duration) error {
 	out := cmd.OutOrStdout()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -35,7 +37,7 @@ func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, timeout
 		}
 	}
 	images := containers.ImagesFromEnv()
-	fmt.Fprintf(out, "bringing up world %s (%s, %d regions) as Docker containers", world, spec.Source(), len(spec.Regions))
+	fmt.Fprintf(out, "bringing up world %s (%s, %d regions) as Docker containers, ports published on %s", world, spec.Source(), len(spec.Regions), publish)
 	if build != "" {
 		fmt.Fprintf(out, "; building %s from %s/Dockerfile", images.Kong, build)
 	}
@@ -45,7 +47,7 @@ func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, timeout
 	uctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	w, err := containers.Up(uctx, containers.Options{Name: world, Spec: spec, Images: images, BuildContext: build,
-		ReadyTimeout: timeout, Keep: true, Log: log})
+		ReadyTimeout: timeout, PublishAddress: publish, Keep: true, Log: log})
 	if err != nil {
 		why := err.Error()
 		switch {

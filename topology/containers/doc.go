@@ -30,7 +30,11 @@
 // addresses directly, as on the local backend: a CQL driver learns its
 // peers' addresses from the nodes themselves, so the host must reach the
 // containers' networks (Docker Engine on Linux does; Up says so clearly
-// when it cannot).
+// when it cannot). Each container's ports are also published on the host,
+// for testcontainers' readiness checks, on 127.0.0.1 only unless
+// Options.PublishAddress asks for another address: nothing of a world
+// (toxiproxy's API, CQL without authentication, memcached, SQS, the admin
+// APIs) answers on the machine's other interfaces.
 //
 // # Cross-region Cassandra traffic crosses toxiproxy
 //

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
@@ -77,7 +79,8 @@ type Container struct {
 	Networks []Attachment
 	Labels   map[string]string
 	// Ports are the container's ports ("9042/tcp") that are published on
-	// random host ports.
+	// random host ports, on the host address the world publishes on
+	// (Options.PublishAddress: 127.0.0.1 unless asked otherwise).
 	Ports   []string
 	Volumes []Volume
 	Tmpfs   map[string]string
@@ -278,12 +281,22 @@ func splitPort(addr string) (string, int, error) {
 	return host, n, err
 }
 
+// DefaultPublishAddress is the host address the container backend publishes
+// containers' ports on unless asked for another: the loopback address, so
+// that nothing of a world (toxiproxy's API, CQL without authentication,
+// memcached, SQS, the admin APIs) answers on the machine's other interfaces.
+func DefaultPublishAddress() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 1}) }
+
 // Customizers turn a container into testcontainers options: name, command,
-// environment, files, labels, published ports, volumes and tmpfs, and its
+// environment, files, labels, exposed ports, volumes and tmpfs, and its
 // networks with a fixed address on each (all given at creation, which
-// Docker Engine 25 and later accept). Module defaults (wait strategies,
-// environment) come before them and are overridden where they clash.
-func Customizers(c Container, log tclog.Logger) []testcontainers.ContainerCustomizer {
+// Docker Engine 25 and later accept), then the options of its kind (more:
+// wait strategies and the like), and last the host address its ports are
+// published on (publish; the zero address is DefaultPublishAddress). Module
+// defaults (wait strategies, environment, exposed ports) come before them
+// and are overridden where they clash; the ports a module exposes are
+// published on the same address as the container's own.
+func Customizers(c Container, publish netip.Addr, log tclog.Logger, more ...testcontainers.ContainerCustomizer) []testcontainers.ContainerCustomizer {
 	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithName(c.Name),
 		testcontainers.WithLabels(c.Labels),
@@ -316,7 +329,50 @@ func Customizers(c Container, log tclog.Logger) []testcontainers.ContainerCustom
 	if len(c.Networks) > 0 {
 		opts = append(opts, withNetworks(c))
 	}
-	return opts
+	opts = append(opts, more...)
+	return append(opts, publishOn(publish))
+}
+
+// publishOn publishes every port the request exposes by now (the module's
+// and the container's) on the host address addr, at a port the engine
+// picks. testcontainers binds an exposed port that has no binding of its own
+// to every interface of the host, and keeps the bindings it is given, so
+// each exposed port gets one here. When addr is a specific address other
+// than a loopback one, the port is published on 127.0.0.1 first as well:
+// testcontainers' readiness checks dial the engine's host (localhost) at
+// the first binding. The request's host config modifier (a module's, or one
+// given before) runs first.
+func publishOn(addr netip.Addr) testcontainers.CustomizeRequestOption {
+	if !addr.IsValid() {
+		addr = DefaultPublishAddress()
+	}
+	binds := []network.PortBinding{{HostIP: addr, HostPort: "0"}}
+	if !addr.IsLoopback() && !addr.IsUnspecified() {
+		binds = append([]network.PortBinding{{HostIP: DefaultPublishAddress(), HostPort: "0"}}, binds...)
+	}
+	return func(req *testcontainers.GenericContainerRequest) error {
+		var ports []network.Port
+		for _, s := range req.ExposedPorts {
+			pr, err := network.ParsePortRange(s)
+			if err != nil {
+				return fmt.Errorf("exposed port %q: %w", s, err)
+			}
+			ports = slices.AppendSeq(ports, pr.All())
+		}
+		prev := req.HostConfigModifier
+		req.HostConfigModifier = func(hc *container.HostConfig) {
+			if prev != nil {
+				prev(hc)
+			}
+			if hc.PortBindings == nil {
+				hc.PortBindings = network.PortMap{}
+			}
+			for _, p := range ports {
+				hc.PortBindings[p] = slices.Clone(binds)
+			}
+		}
+		return nil
+	}
 }
 
 // withNetworks creates the container on its first network and connects it to
@@ -343,12 +399,13 @@ func withNetworks(c Container) testcontainers.CustomizeRequestOption {
 	}
 }
 
-// Request applies a container's customizers to an empty request, as
-// testcontainers does before it asks the engine: what the engine would be
-// asked, without an engine.
-func Request(c Container) (testcontainers.GenericContainerRequest, error) {
+// Request applies a container's customizers (with its ports published on
+// publish, the zero address for DefaultPublishAddress) to an empty request,
+// as testcontainers does before it asks the engine: what the engine would
+// be asked, without an engine.
+func Request(c Container, publish netip.Addr) (testcontainers.GenericContainerRequest, error) {
 	req := testcontainers.GenericContainerRequest{ContainerRequest: testcontainers.ContainerRequest{Image: c.Image}, Started: true}
-	for _, o := range Customizers(c, nil) {
+	for _, o := range Customizers(c, publish, nil) {
 		if err := o.Customize(&req); err != nil {
 			return req, fmt.Errorf("container %s: %w", c.Name, err)
 		}

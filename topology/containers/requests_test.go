@@ -140,7 +140,7 @@ func TestCassandraRequest(t *testing.T) {
 	require.Equal(t, "us-west-2/cassandra/b", n.ID)
 	c := byName(t, cs, "kong-us-west-2-cassandra-b")
 
-	req, err := Request(c)
+	req, err := Request(c, netip.Addr{})
 	require.NoError(t, err)
 	require.Equal(t, "cassandra:5.0", req.Image)
 	require.Equal(t, "kong-us-west-2-cassandra-b", req.Name)
@@ -283,7 +283,7 @@ func TestApplicationConfigurations(t *testing.T) {
 
 	d := byName(t, cs, "kong-director")
 	require.Equal(t, l.Links, d.Networks[0].Network)
-	req, err := Request(d)
+	req, err := Request(d, netip.Addr{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"8053/tcp"}, req.ExposedPorts)
 }

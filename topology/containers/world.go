@@ -58,6 +58,12 @@ type Options struct {
 	LogDir string
 	// ReadyTimeout bounds each wait for readiness (default 5m).
 	ReadyTimeout time.Duration
+	// PublishAddress is the host address the containers' ports are
+	// published on (at ports the engine picks). The zero address means
+	// DefaultPublishAddress, 127.0.0.1: only this machine reaches them.
+	// 0.0.0.0 (or ::) publishes on every interface; another address
+	// publishes there and on 127.0.0.1, where the readiness checks look.
+	PublishAddress netip.Addr
 	// Keep makes the world outlive this process: the testcontainers reaper
 	// is turned off (KeepWorlds; call it yourself when this process asks
 	// the engine anything before Up), and only Down or `kong down --backend
@@ -374,37 +380,18 @@ func (w *World) run(ctx context.Context, c Container) error {
 	if closing {
 		return fmt.Errorf("world %s is going down: %s not started", w.name, c.Name)
 	}
-	opts := Customizers(c, tcLogger{w.log})
-	deadline := w.opts.ReadyTimeout
+	opts := Customizers(c, w.opts.PublishAddress, tcLogger{w.log}, kindCustomizers(c, w.opts.ReadyTimeout)...)
 	var err error
 	switch c.Kind {
 	case topology.KindCassandra:
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(deadline,
-			wait.ForListeningPort(c.Ports[0]),
-			wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0)))
 		_, err = cassandra.Run(ctx, c.Image, opts...)
 	case topology.KindMemcached:
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForListeningPort(c.Ports[0])))
 		_, err = memcached.Run(ctx, c.Image, opts...)
 	case topology.KindSQS:
-		opts = append(opts,
-			// LocalStack's module mounts the engine's socket for services
-			// that start containers; SQS does not need it.
-			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.Binds = nil }),
-			testcontainers.WithWaitStrategyAndDeadline(deadline,
-				wait.ForHTTP("/_localstack/health").WithPort(c.Ports[0]),
-				wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0)))
 		_, err = localstack.Run(ctx, c.Image, opts...)
 	case topology.KindToxiproxy:
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(deadline,
-			wait.ForHTTP("/version").WithPort(c.Ports[0])))
 		_, err = tctoxiproxy.Run(ctx, c.Image, opts...)
-	case KindLinkRouter:
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForLog(RouterReadyLine)))
-		_, err = testcontainers.Run(ctx, c.Image, opts...)
-	default: // the application
-		opts = append(opts, testcontainers.WithWaitStrategyAndDeadline(deadline,
-			wait.ForHTTP("/healthz").WithPort(c.Ports[0])))
+	default: // the link routers and the application
 		_, err = testcontainers.Run(ctx, c.Image, opts...)
 	}
 	// The container exists as soon as it was created, ready or not.
@@ -414,6 +401,36 @@ func (w *World) run(ctx context.Context, c Container) error {
 	}
 	w.log.Info("ready", "container", c.Name)
 	return nil
+}
+
+// kindCustomizers are the options of a container's kind, given after its
+// own (Customizers): how the engine tells that it is ready, within
+// deadline, and for SQS no engine socket.
+func kindCustomizers(c Container, deadline time.Duration) []testcontainers.ContainerCustomizer {
+	switch c.Kind {
+	case topology.KindCassandra:
+		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
+			wait.ForListeningPort(c.Ports[0]),
+			wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0))}
+	case topology.KindMemcached:
+		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForListeningPort(c.Ports[0]))}
+	case topology.KindSQS:
+		return []testcontainers.ContainerCustomizer{
+			// LocalStack's module mounts the engine's socket for services
+			// that start containers; SQS does not need it.
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.Binds = nil }),
+			testcontainers.WithWaitStrategyAndDeadline(deadline,
+				wait.ForHTTP("/_localstack/health").WithPort(c.Ports[0]),
+				wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0))}
+	case topology.KindToxiproxy:
+		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
+			wait.ForHTTP("/version").WithPort(c.Ports[0]))}
+	case KindLinkRouter:
+		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForLog(RouterReadyLine))}
+	default: // the application
+		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
+			wait.ForHTTP("/healthz").WithPort(c.Ports[0]))}
+	}
 }
 
 // RouterReadyLine is what `kong serve link-router` prints once it listens.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -27,27 +28,59 @@ type Assets struct {
 	CassandraVers string
 }
 
-// CacheDir is where fetched jars live: $KONG_CACHE, else ~/.cache/kong.
-func CacheDir() string {
+// CacheDir is where fetched jars live: $KONG_CACHE, else kong in the user's
+// own cache folder ($XDG_CACHE_HOME, else ~/.cache). It is never a shared
+// folder such as /tmp, where another user could plant the jars a world runs:
+// with neither KONG_CACHE nor a user cache folder, it is an error.
+func CacheDir() (string, error) {
 	if d := os.Getenv("KONG_CACHE"); d != "" {
-		return d
+		return d, nil
 	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "kong")
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no folder of yours to cache kong's jars in (%v): set KONG_CACHE to one, or HOME", err)
 	}
-	return filepath.Join(os.TempDir(), "kong-cache")
+	return filepath.Join(d, "kong"), nil
 }
 
-// EnsureAssets finds or fetches everything a world needs: Java 17+, the
-// Cassandra and ElasticMQ jars (with Maven, into the cache) and memcached
-// (with apt-get). Every failure names what is missing and how to get it.
+// SetupHint says how to get what a world needs and is missing.
+const SetupHint = "run `kong setup` (or `make setup`)"
+
+// installer installs a Debian package system-wide, saying on out what it
+// installs before it does. what names the program for a manual install.
+type installer func(ctx context.Context, out io.Writer, pkg, what string, log *slog.Logger) error
+
+// installPackage is the installer of SetupAssets and EnsureChromium (`kong
+// setup`), the one command that changes the system.
+var installPackage installer = aptInstall
+
+// EnsureAssets finds everything a world needs: Java 17+, the Cassandra and
+// ElasticMQ jars (fetched with Maven into the user's cache when missing,
+// said in the log) and memcached. It installs nothing on the system: a
+// missing memcached or Java is an error that names it and how to get it.
+// Bringing a world up (kong up, the tests' worlds) goes through here.
 func EnsureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, log *slog.Logger) (*Assets, error) {
+	return ensureAssets(ctx, cassandraVersion, elasticmqVersion, nil, nil, log)
+}
+
+// SetupAssets is EnsureAssets for `kong setup`: memcached, when missing, is
+// installed with apt-get, after a line on out that says so.
+func SetupAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, out io.Writer, log *slog.Logger) (*Assets, error) {
+	return ensureAssets(ctx, cassandraVersion, elasticmqVersion, installPackage, out, log)
+}
+
+// ensureAssets finds or fetches the assets; install, when not nil, installs
+// what is missing from the system.
+func ensureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, install installer, out io.Writer, log *slog.Logger) (*Assets, error) {
 	a := &Assets{CassandraVers: cassandraVersion}
 	var err error
 	if a.Java, err = findJava(ctx); err != nil {
 		return nil, err
 	}
-	cache := CacheDir()
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, fmt.Errorf("create cache folder %s: %w (set KONG_CACHE to a writable folder)", cache, err)
 	}
@@ -70,10 +103,29 @@ func EnsureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string
 		return nil, fmt.Errorf("the jamm agent jar is missing from %s: remove that folder and run again to refetch it", a.CassandraLib)
 	}
 	a.JammAgent = jamm[0]
-	if a.Memcached, err = findMemcached(ctx, log); err != nil {
+	if a.Memcached, err = findMemcached(ctx, install, out, log); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// JarsToFetch lists the jars a world of these versions needs that are not
+// in the cache yet (EnsureAssets fetches them), and the cache.
+func JarsToFetch(cassandraVersion, elasticmqVersion string) ([]string, string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return nil, "", err
+	}
+	var missing []string
+	for _, j := range []struct{ dir, name string }{
+		{"cassandra-" + cassandraVersion, "org.apache.cassandra:cassandra-all:" + cassandraVersion},
+		{"elasticmq-" + elasticmqVersion, "org.elasticmq:elasticmq-server_2.13:" + elasticmqVersion},
+	} {
+		if _, err := os.Stat(filepath.Join(cache, j.dir, "lib", ".complete")); err != nil {
+			missing = append(missing, j.name)
+		}
+	}
+	return missing, cache, nil
 }
 
 var javaVersion = regexp.MustCompile(`version "(\d+)`)
@@ -110,7 +162,7 @@ func fetchJars(ctx context.Context, dir, group, artifact, version string, log *s
 	}
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return fmt.Errorf("%s:%s:%s is not in the cache and Maven (mvn) is not installed: install it with apt-get install -y maven", group, artifact, version)
+		return fmt.Errorf("%s:%s:%s is not in the cache and Maven (mvn) is not installed: install it (sudo apt-get install -y maven), then %s", group, artifact, version, SetupHint)
 	}
 	log.Info("fetching jars with Maven", "artifact", group+":"+artifact+":"+version, "into", dir)
 	work, err := os.MkdirTemp("", "kong-mvn-")
@@ -130,8 +182,8 @@ func fetchJars(ctx context.Context, dir, group, artifact, version string, log *s
 		return err
 	}
 	_ = os.RemoveAll(dir)
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy-dependencies",
-		"-DincludeScope=runtime", "-DoutputDirectory="+dir)
+	// -C: strict checksums, a jar whose checksum does not match fails the fetch.
+	cmd := exec.CommandContext(ctx, mvn, mavenArgs(dir)...)
 	cmd.Dir = work
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -145,22 +197,47 @@ func fetchJars(ctx context.Context, dir, group, artifact, version string, log *s
 	return os.WriteFile(done, []byte(version+"\n"), 0o644)
 }
 
-func findMemcached(ctx context.Context, log *slog.Logger) (string, error) {
-	for _, p := range []string{"memcached", "/usr/bin/memcached", "/usr/local/bin/memcached"} {
+// mavenArgs fetch the pom's dependencies into dir, with strict checksums.
+func mavenArgs(dir string) []string {
+	return []string{"-B", "-q", "-C", "dependency:copy-dependencies", "-DincludeScope=runtime", "-DoutputDirectory=" + dir}
+}
+
+// memcachedPaths are where memcached is looked for, in order.
+var memcachedPaths = []string{"memcached", "/usr/bin/memcached", "/usr/local/bin/memcached"}
+
+func lookMemcached() (string, bool) {
+	for _, p := range memcachedPaths {
 		if path, err := exec.LookPath(p); err == nil {
-			return path, nil
+			return path, true
 		}
 	}
-	if err := aptInstall(ctx, "memcached", "memcached 1.6", log); err != nil {
+	return "", false
+}
+
+// findMemcached finds memcached; when it is missing, install (kong setup's)
+// installs it, and without an installer that is an error saying how to get
+// it.
+func findMemcached(ctx context.Context, install installer, out io.Writer, log *slog.Logger) (string, error) {
+	if path, ok := lookMemcached(); ok {
+		return path, nil
+	}
+	if install == nil {
+		return "", errors.New("memcached not found: run `kong setup` (installs Debian's memcached with apt-get) or install it yourself")
+	}
+	if err := install(ctx, out, "memcached", "memcached 1.6", log); err != nil {
 		return "", err
 	}
-	return exec.LookPath("memcached")
+	if path, ok := lookMemcached(); ok {
+		return path, nil
+	}
+	return "", errors.New("memcached was installed but is not on PATH: put it there")
 }
 
 // EnsureChromium finds the headless browser in which the report tests draw
 // the HTML reports (Debian's chromium), installing it with apt-get when it
-// is missing. $KONG_CHROMIUM names another Chromium executable.
-func EnsureChromium(ctx context.Context, log *slog.Logger) (string, error) {
+// is missing, after a line on out that says so; only `kong setup` calls it.
+// $KONG_CHROMIUM names another Chromium executable.
+func EnsureChromium(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
 	if p := os.Getenv("KONG_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("KONG_CHROMIUM=%s: %w", p, err)
@@ -172,7 +249,7 @@ func EnsureChromium(ctx context.Context, log *slog.Logger) (string, error) {
 			return path, nil
 		}
 	}
-	if err := aptInstall(ctx, "chromium", "Chromium (or set KONG_CHROMIUM to a Chromium executable)", log); err != nil {
+	if err := installPackage(ctx, out, "chromium", "Chromium (or set KONG_CHROMIUM to a Chromium executable)", log); err != nil {
 		return "", err
 	}
 	return exec.LookPath("chromium")
@@ -180,11 +257,13 @@ func EnsureChromium(ctx context.Context, log *slog.Logger) (string, error) {
 
 // aptInstall installs a Debian package (as root, or with sudo -n), running
 // apt-get update once when the install fails (a fresh machine may have no
-// package lists). what says what to install by hand when apt-get is not
-// there. Every error names the package and how to install it.
-func aptInstall(ctx context.Context, pkg, what string, log *slog.Logger) error {
+// package lists), after a line on out with the command it runs. what says
+// what to install by hand when apt-get is not there. With KONG_NO_INSTALL
+// set it installs nothing and says what to install. Every error names the
+// package and how to install it.
+func aptInstall(ctx context.Context, out io.Writer, pkg, what string, log *slog.Logger) error {
 	if os.Getenv("KONG_NO_INSTALL") != "" {
-		return fmt.Errorf("%s is not installed (KONG_NO_INSTALL is set): install it with apt-get install -y %s", pkg, pkg)
+		return fmt.Errorf("%s is not installed (KONG_NO_INSTALL is set, so kong installs nothing): install it with sudo apt-get install -y %s", pkg, pkg)
 	}
 	apt, err := exec.LookPath("apt-get")
 	if err != nil {
@@ -197,24 +276,27 @@ func aptInstall(ctx context.Context, pkg, what string, log *slog.Logger) error {
 		return args
 	}
 	argv := asRoot(apt, "install", "-y", "-q", pkg)
+	fmt.Fprintf(out, "%s is missing: installing Debian's %s system-wide with: %s\n", pkg, pkg, strings.Join(argv, " "))
 	log.Info("installing "+pkg, "command", strings.Join(argv, " "))
 	run := func(args ...string) ([]byte, error) {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		return cmd.CombinedOutput()
 	}
-	out, err := run(argv...)
+	got, err := run(argv...)
 	if err != nil {
 		// The package lists may be missing on a fresh machine: update once and retry.
-		if o, uerr := run(asRoot(apt, "update", "-q")...); uerr != nil {
-			out = append(out, o...)
+		update := asRoot(apt, "update", "-q")
+		fmt.Fprintf(out, "installing %s failed: updating the package lists with %s and trying again\n", pkg, strings.Join(update, " "))
+		if o, uerr := run(update...); uerr != nil {
+			got = append(got, o...)
 		} else {
-			out, err = run(argv...)
+			got, err = run(argv...)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("%s is not installed and %q failed: %w\n%s\ninstall it by hand: sudo apt-get install -y %s",
-			pkg, strings.Join(argv, " "), err, tail(out, 10), pkg)
+			pkg, strings.Join(argv, " "), err, tail(got, 10), pkg)
 	}
 	return nil
 }
