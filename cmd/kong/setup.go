@@ -19,8 +19,7 @@ func newSetup() *cobra.Command {
 jars (with Maven, into $KONG_CACHE or ~/.cache/kong), and Debian's memcached and chromium, installed
 system-wide with apt-get (as root, or with sudo -n) when they are missing; a line says so before each
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
-kong setup is the only command that installs anything: kong up fetches missing jars into the cache
-but fails when memcached is missing.`,
+kong up does the same, saying so, before it starts a world; nothing else installs anything.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := sf.load()
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -106,8 +107,9 @@ func newUp() *cobra.Command {
 		Short: "Bring up a world of real servers; returns when every one is ready",
 		Long: `Bring up a world: per region a Cassandra datacenter (one JVM per node, zones are racks),
 memcached per zone, an ElasticMQ SQS endpoint, and toxiproxy links between the regions.
-The first run fetches the jars that are missing, with Maven into ~/.cache/kong (or $KONG_CACHE); it
-installs nothing on the system: without memcached it fails and says to run kong setup.
+The first run fetches what is missing, saying so first: the jars with Maven into ~/.cache/kong (or
+$KONG_CACHE), memcached with apt-get, as kong setup does (KONG_NO_INSTALL=1: it names what is missing
+and stops instead).
 Ctrl-C while it starts stops everything it started.
 With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -143,10 +145,21 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	if err := local.PrepareHome(home); err != nil {
 		return err
 	}
-	logPath := daemonLog(home, world)
-	logf, err := os.Create(logPath)
-	if err != nil {
+	// kong up fetches what is missing and says so first, as kong setup does:
+	// jars with Maven into the user's cache, memcached with apt-get
+	// (KONG_NO_INSTALL=1: name it and stop instead). The world's owner
+	// itself never installs anything.
+	if missing, cache, err := local.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
+		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
+	}
+	if _, err := local.SetupAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out,
+		slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
 		return err
+	}
+	logPath := daemonLog(home, world)
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("owner log %s: %w", logPath, err)
 	}
 	defer logf.Close()
 	args := append([]string{"serve", "world", "--world", world, "--home", home, "--timeout", timeout.String()}, specArgs...)
@@ -167,9 +180,6 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	deadline := time.After(timeout)
 
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions); log: %s\n", world, spec.Source(), len(spec.Regions), logPath)
-	if missing, cache, err := local.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
-		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
-	}
 	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
 		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
 	if !term.IsTerminal(int(os.Stderr.Fd())) {
