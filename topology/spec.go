@@ -8,12 +8,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 )
@@ -159,12 +161,32 @@ func Profile(name string) (*Spec, error) {
 
 // Load reads and validates a spec file.
 func Load(file string) (*Spec, error) {
-	data, err := os.ReadFile(file)
+	// Not a FIFO or a device (which would block or never end), and not
+	// bigger than any topology is.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("read topology: %w", err)
 	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("read topology %s: not a regular file (%s): give a YAML file", file, info.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxTopologyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read topology %s: %w", file, err)
+	}
+	if len(data) > maxTopologyBytes {
+		return nil, fmt.Errorf("topology %s is larger than %d KiB: a topology is a few KiB of YAML; check the file", file, maxTopologyBytes>>10)
+	}
 	return Parse(file, data)
 }
+
+// maxTopologyBytes bounds a topology file.
+const maxTopologyBytes = 1 << 20
 
 // Parse reads a spec from YAML on top of the defaults and validates it. Errors
 // name the source and the line of the offending field.
