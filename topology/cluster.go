@@ -92,6 +92,9 @@ type Cluster interface {
 	ToxiproxyAPI() string
 	// Links are the cross-region links, one per ordered pair of regions.
 	Links() []Link
+	// Secret is the world's secret: its servers' admin endpoints (faults,
+	// modes, evacuations) want it as "Authorization: Bearer <secret>".
+	Secret() string
 }
 
 // ParseID splits a component ID into region, kind and zone (each may be empty).

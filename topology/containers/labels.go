@@ -21,6 +21,9 @@ const (
 	// LabelSpec holds the world's spec (JSON) on its links network, so that
 	// another process can find the world from the engine alone.
 	LabelSpec = "kong.spec"
+	// LabelSecret holds the world's secret on its links network: whoever
+	// can read the engine's labels can steer the engine anyway.
+	LabelSecret = "kong.secret"
 )
 
 // Kinds of container that are not components of the world.

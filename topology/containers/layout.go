@@ -75,6 +75,9 @@ func (n Network) Host(i int) netip.Addr {
 type Layout struct {
 	World string
 	Slot  int
+	// Secret is the world's secret, written into its servers' configs
+	// (empty: their admin endpoints are open, as in the compose file).
+	Secret string
 	// Plan is the world's plan with container addresses: contact points,
 	// memcached servers, SQS endpoints and link listeners as the
 	// application and the harness use them.

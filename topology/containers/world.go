@@ -2,6 +2,8 @@ package containers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +73,10 @@ type Options struct {
 	// the world of a test binary that dies.
 	Keep bool
 	Log  *slog.Logger
+	// Secret is the world's secret, which its servers' admin endpoints
+	// want. Up makes a fresh one when empty; Attach reads the world's from
+	// the label of its links network.
+	Secret string
 }
 
 // World is a running world of containers. It implements topology.Cluster.
@@ -116,6 +122,13 @@ func Up(ctx context.Context, o Options) (*World, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.Secret == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		o.Secret = hex.EncodeToString(b)
+	}
 	if o.Keep {
 		KeepWorlds()
 	}
@@ -157,6 +170,7 @@ func newWorld(cli *testcontainers.DockerClient, o Options, slot int) (*World, er
 	if err != nil {
 		return nil, err
 	}
+	l.Secret = o.Secret
 	cs, err := Containers(l, o.Images)
 	if err != nil {
 		return nil, err
@@ -319,6 +333,7 @@ func (w *World) createNetworks(ctx context.Context) error {
 			labels[LabelRegion] = n.Region
 		} else {
 			labels[LabelSpec] = string(spec)
+			labels[LabelSecret] = w.opts.Secret
 		}
 		_, err := w.cli.NetworkCreate(ctx, n.Name, client.NetworkCreateOptions{
 			Driver: "bridge",
@@ -738,6 +753,9 @@ func (w *World) InvalidationQueue(region string) string { return topology.Invali
 // ToxiproxyAPI implements topology.Cluster.
 func (w *World) ToxiproxyAPI() string { return w.layout.Plan.Toxiproxy.Address }
 
+// Secret implements topology.Cluster.
+func (w *World) Secret() string { return w.opts.Secret }
+
 // Links implements topology.Cluster.
 func (w *World) Links() []topology.Link { return w.layout.Plan.Links() }
 
@@ -934,7 +952,7 @@ func Attach(ctx context.Context, world string, o Options) (*World, error) {
 			cli.Close()
 			return nil, fmt.Errorf("world %s: network %s has no kong subnet", world, n.Name)
 		}
-		o.Name, o.Spec = world, &spec
+		o.Name, o.Spec, o.Secret = world, &spec, n.Labels[LabelSecret]
 		if o.Images == (Images{}) {
 			o.Images = DefaultImages()
 		}

@@ -247,6 +247,9 @@ func (r *Remote) InvalidationQueue(region string) string { return topology.Inval
 // ToxiproxyAPI implements topology.Cluster.
 func (r *Remote) ToxiproxyAPI() string { return r.plan.Toxiproxy.Address }
 
+// Secret implements topology.Cluster.
+func (r *Remote) Secret() string { return r.secret }
+
 // Links implements topology.Cluster.
 func (r *Remote) Links() []topology.Link { return r.plan.Links() }
 

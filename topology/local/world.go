@@ -502,6 +502,9 @@ func (w *World) InvalidationQueue(region string) string { return topology.Invali
 // ToxiproxyAPI implements topology.Cluster.
 func (w *World) ToxiproxyAPI() string { return w.plan.Toxiproxy.Address }
 
+// Secret implements topology.Cluster.
+func (w *World) Secret() string { return w.secret }
+
 // Links implements topology.Cluster.
 func (w *World) Links() []topology.Link { return w.plan.Links() }
 

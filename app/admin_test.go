@@ -1,0 +1,50 @@
+package app
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGuardAdmin(t *testing.T) {
+	const secret = "s3cret"
+	reached := 0
+	h := GuardAdmin(secret, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { reached++ }))
+	for _, r := range []struct {
+		name, method, path, ctype, auth string
+		want                            int
+	}{
+		{"admin put without secret", "PUT", "/admin/faults", "application/json", "", 401},
+		{"admin get without secret", "GET", "/admin/config", "", "", 401},
+		{"browser form post", "POST", "/admin/evacuate", "application/x-www-form-urlencoded", "", 401},
+		{"wrong secret", "POST", "/admin/restore", "application/json", "Bearer nope", 401},
+		{"secret without Bearer", "POST", "/admin/restore", "application/json", secret, 401},
+		{"bare admin", "POST", "/admin", "application/json", "", 401},
+		{"dot segments", "POST", "/v1/../admin/evacuate", "application/json", "", 401},
+		{"double slash", "POST", "//admin/evacuate", "application/json", "", 401},
+		{"admin with secret", "PUT", "/admin/faults", "application/json", "Bearer " + secret, 200},
+		{"data path", "GET", "/v1/members/1", "", "", 200},
+		{"health", "GET", "/healthz", "", "", 200},
+	} {
+		before := reached
+		req := httptest.NewRequest(r.method, r.path, strings.NewReader("{}"))
+		if r.ctype != "" {
+			req.Header.Set("Content-Type", r.ctype)
+		}
+		if r.auth != "" {
+			req.Header.Set("Authorization", r.auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, r.want, rec.Code, r.name)
+		require.Equal(t, r.want == 200, reached == before+1, r.name)
+	}
+	// Outside a world (no secret) nothing is guarded.
+	open := GuardAdmin("", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {}))
+	rec := httptest.NewRecorder()
+	open.ServeHTTP(rec, httptest.NewRequest("PUT", "/admin/faults", nil))
+	require.Equal(t, 200, rec.Code)
+}
