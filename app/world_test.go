@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
@@ -56,6 +58,9 @@ func call(t *testing.T, method, url string, body any) reply {
 	}
 	req, err := http.NewRequest(method, url, rd)
 	require.NoError(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Do(req)
 	require.NoError(t, err)
@@ -180,4 +185,55 @@ func TestReplicationModeMessagesFillTheCache(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	r := call(t, http.MethodGet, memberURL(w, west)+"/v1/members/rep-1/profile", nil)
 	require.Equal(t, version, r.version, "an older replicated value replaced a newer one")
+}
+
+// A message that can never be applied (a key no member has, a body that is
+// not an invalidation) is dropped and counted by the consumer, not left in
+// the queue to come back every visibility timeout for ever.
+func TestPoisonInvalidationsAreDroppedNotRedelivered(t *testing.T) {
+	w := startWorld(t)
+	const west = "us-west-2"
+	ctx := context.Background()
+	stats := func() (dropped float64) {
+		resp, err := http.Get(memberURL(w, west) + "/admin/stats")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var s map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+		d, _ := s["invalidations_dropped"].(float64)
+		return d
+	}
+	before := stats()
+	bad, err := json.Marshal(invalidation.Message{Key: "p:no such member", Version: time.Now().UnixMicro(), From: "us-east-1"})
+	require.NoError(t, err)
+	client := invalidation.Client(w.SQSEndpoint(west, west), west)
+	q, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
+	require.NoError(t, err)
+	for _, body := range []string{string(bad), "not an invalidation"} {
+		_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(body)})
+		require.NoError(t, err)
+	}
+	waitFor(t, 20*time.Second, "us-west-2's consumer dropped both messages", func() bool { return stats() >= before+2 })
+	waitFor(t, 20*time.Second, "the queue is empty (nothing left to redeliver)", func() bool {
+		out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl,
+			AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages,
+				types.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		require.NoError(t, err)
+		return out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)] == "0" &&
+			out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)] == "0"
+	})
+	require.Equal(t, before+2, stats(), "a dropped message came back")
+}
+
+// The member service refuses a bad id and a form post over real HTTP too,
+// and serves the same request made properly.
+func TestMemberRefusesBadInputOverHTTP(t *testing.T) {
+	w := startWorld(t)
+	base := memberURL(w, "us-east-1")
+	resp, err := http.Post(base+"/v1/members/good-1/history", "application/x-www-form-urlencoded", strings.NewReader("title=x"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
+	require.Equal(t, http.StatusBadRequest, call(t, http.MethodGet, base+"/v1/members/bad%20id/profile", nil).status)
+	require.Equal(t, http.StatusOK, call(t, http.MethodPost, base+"/v1/members/good-1/history", map[string]string{"title": "x"}).status)
 }

@@ -88,6 +88,9 @@ func NewPopulation(seed uint64, n int, geos []string, weights map[string]float64
 	if prefix == "" {
 		prefix = "m"
 	}
+	if err := app.ValidMemberID(prefix + strconv.Itoa(n-1)); err != nil {
+		return nil, fmt.Errorf("population: member prefix %q makes ids the member service refuses: %w", prefix, err)
+	}
 	seen := map[string]bool{}
 	for _, g := range geos {
 		if g == "" || seen[g] {

@@ -745,3 +745,18 @@ func TestWorkloadOpMix(t *testing.T) {
 	assert.Equal(t, map[string]int{OpReadHistory: 20000}, count(OpMix{ReadHistory: 3}))
 	assert.Equal(t, map[string]int{OpReadProfile: 20000}, count(OpMix{ReadProfile: 3}))
 }
+
+// The member ids the workload generates (default prefix, the thundering
+// herd's) are ids the member service accepts.
+func TestPopulationIDsAreValidMemberIDs(t *testing.T) {
+	for _, prefix := range []string{"", "m", "herd"} {
+		pop, err := NewPopulation(7, 2000, []string{"us-east-1", "us-west-2"}, nil, prefix)
+		require.NoError(t, err)
+		require.Len(t, pop.Members, 2000)
+		for _, m := range pop.Members {
+			require.NoError(t, app.ValidMemberID(m.ID), "prefix %q", prefix)
+		}
+	}
+	_, err := NewPopulation(7, 10, []string{"us-east-1"}, nil, "member ")
+	require.ErrorContains(t, err, `member prefix "member " makes ids the member service refuses`)
+}

@@ -76,7 +76,9 @@ type Director struct {
 	weights   [][]float64 // per geo, per region, normalized
 	override  []int       // per geo: forced region index, or -1
 	evacuated []float64   // per region
-	changes   []Change
+	changes   []Change    // the last maxChanges changes, oldest first
+	seq       int         // changes recorded since the start, dropped ones included
+	maxKeep   int         // maxChanges (tests lower it)
 	last      time.Time
 
 	snap atomic.Pointer[snapshot]
@@ -95,7 +97,7 @@ func New(cfg Config) (*Director, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Director{w: w, clock: cfg.Clock}
+	d := &Director{w: w, clock: cfg.Clock, maxKeep: MaxChanges}
 	if d.clock == nil {
 		d.clock = time.Now
 	}
@@ -345,8 +347,19 @@ func (d *Director) Table() Table {
 	return t
 }
 
-// Changes returns the change log, oldest first, starting with the table the
-// director started with.
+// MaxChanges is how many changes the change log keeps: the most recent.
+const MaxChanges = 1000
+
+// Dropped is how many of the oldest changes the log no longer holds: the
+// first change kept has Seq == Dropped.
+func (d *Director) Dropped() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seq - len(d.changes)
+}
+
+// Changes returns the change log, oldest first: the last MaxChanges changes,
+// starting with the table the director started with until more were made.
 func (d *Director) Changes() []Change {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -384,8 +397,15 @@ func (d *Director) record(kind ChangeKind, target, desc string) Change {
 		now = d.last // the wall clock stepped back: keep the log ordered
 	}
 	d.last = now
-	c := Change{Seq: len(d.changes), Time: now, Kind: kind, Target: target, Description: desc,
+	c := Change{Seq: d.seq, Time: now, Kind: kind, Target: target, Description: desc,
 		Effective: d.effectiveMap(s), Traffic: d.trafficMap(s)}
+	d.seq++
+	if len(d.changes) >= d.maxKeep {
+		// Forget the oldest. Changes are rare: moving the others down is cheap.
+		n := copy(d.changes, d.changes[len(d.changes)-d.maxKeep+1:])
+		clear(d.changes[n:])
+		d.changes = d.changes[:n]
+	}
 	d.changes = append(d.changes, c)
 	c.Effective, c.Traffic = copyNested(c.Effective), copyMap(c.Traffic)
 	return c

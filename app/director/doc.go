@@ -15,7 +15,8 @@
 // hashing keeps a session on its region until the distribution changes, and
 // then moves it only away from a region whose share shrank. Every change is
 // appended to a change log with its time and the resulting effective table,
-// for reports to draw the traffic shift.
+// for reports to draw the traffic shift; the log keeps the last MaxChanges
+// (1000) changes and counts the ones it dropped.
 //
 // HTTP API (JSON):
 //
@@ -26,10 +27,13 @@
 //	DELETE /admin/override?geo=G  -> Change
 //	POST   /admin/evacuate        {"region", "fraction"} -> Change
 //	POST   /admin/restore         {"region"} or no body (every region) -> Change
-//	GET    /admin/changes[?since=seq] -> {"changes": [Change...]}
+//	GET    /admin/changes[?since=seq] -> {"changes": [Change...], "dropped": n}
 //	GET    /healthz               -> ok
 //	GET    /metrics               -> Prometheus text
 //
-// Errors are {"error": "..."}: 400 for bad input (naming the culprit), 409
-// for an evacuation that would leave no region taking traffic.
+// A request body must be declared Content-Type: application/json and hold
+// at most 1 MiB. Errors are {"error": "..."}: 400 for bad input (naming the
+// culprit), 409 for an evacuation that would leave no region taking traffic,
+// 413 for a larger body, 415 for a body of another type (a browser's form
+// post in particular).
 package director

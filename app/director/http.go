@@ -51,6 +51,9 @@ type RestoreRequest struct {
 // ChangesResponse answers GET /admin/changes.
 type ChangesResponse struct {
 	Changes []Change `json:"changes"`
+	// Dropped is how many of the oldest changes the log no longer holds (it
+	// keeps the last MaxChanges).
+	Dropped int `json:"dropped"`
 }
 
 // ErrorResponse is the body of every 4xx and 5xx answer.
@@ -59,7 +62,18 @@ type ErrorResponse struct {
 }
 
 // maxBody bounds admin request bodies.
-const maxBody = 1 << 20
+const maxBody = app.MaxBody
+
+// Server timeouts: every answer is computed at once, in memory.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// errTooLarge is answered 413.
+var errTooLarge = errors.New("request body too large")
 
 // Serve runs a director built from cfg on listen until ctx ends, then shuts
 // it down gracefully (5 s deadline).
@@ -82,7 +96,8 @@ func (d *Director) Serve(ctx context.Context, ln net.Listener, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: d.Handler(log), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: d.Handler(log), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("director serving", "addr", addr, "regions", len(d.w.regions), "geos", len(d.w.geos))
@@ -228,7 +243,7 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	out := ChangesResponse{Changes: []Change{}}
+	out := ChangesResponse{Changes: []Change{}, Dropped: h.d.Dropped()}
 	for _, c := range h.d.Changes() {
 		if c.Seq > since {
 			out.Changes = append(out.Changes, c)
@@ -250,13 +265,21 @@ func (h *handler) answer(w http.ResponseWriter) func(Change, error) {
 	}
 }
 
-// decode reads one JSON object into v, refusing unknown fields and trailing
-// data. want shows the expected shape in error messages.
+// decode reads one JSON object into v, refusing a body not declared
+// application/json (415), one larger than maxBody (413), unknown fields and
+// trailing data (400). want shows the expected shape in error messages.
 func decode(w http.ResponseWriter, r *http.Request, v any, want string, emptyOK bool) error {
+	if err := app.CheckJSONContentType(r); err != nil {
+		return fmt.Errorf("%w: send %s", err, want)
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
+	var tooBig *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.As(err, &tooBig):
+			return fmt.Errorf("%w: more than %d bytes: send %s", errTooLarge, tooBig.Limit, want)
+		case errors.Is(err, io.EOF):
 			if emptyOK {
 				return nil
 			}
@@ -265,6 +288,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any, want string, emptyOK 
 		return fmt.Errorf("%w: bad body (%v): send %s", ErrInvalid, err, want)
 	}
 	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("%w: more than %d bytes: send %s", errTooLarge, tooBig.Limit, want)
+		}
 		return fmt.Errorf("%w: unexpected data after the JSON object: send %s", ErrInvalid, want)
 	}
 	return nil
@@ -284,6 +310,10 @@ func writeError(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case errors.Is(err, ErrUnknownGeo), errors.Is(err, ErrUnknownRegion), errors.Is(err, ErrInvalid):
 		status = http.StatusBadRequest
+	case errors.Is(err, errTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, app.ErrContentType):
+		status = http.StatusUnsupportedMediaType
 	}
 	writeJSON(w, status, ErrorResponse{Error: err.Error()})
 }

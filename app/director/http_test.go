@@ -30,6 +30,9 @@ func call(t *testing.T, h http.Handler, method, target, body string, headers ...
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, target, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // as every client of the admin API does
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -236,13 +239,13 @@ func TestHTTPChanges(t *testing.T) {
 		 "description": "restore every region (us-east-1 was 50%)",
 		 "effective": {"us-east-1": {"us-east-1": 1, "us-west-2": 0}, "us-west-2": {"us-east-1": 0, "us-west-2": 1}},
 		 "traffic": {"us-east-1": 0.5, "us-west-2": 0.5}}
-	]}`, r.body)
+	], "dropped": 0}`, r.body)
 
 	var cr ChangesResponse
 	require.NoError(t, json.Unmarshal([]byte(call(t, h, "GET", "/admin/changes?since=1", "").body), &cr))
 	require.Len(t, cr.Changes, 1)
 	assert.Equal(t, 2, cr.Changes[0].Seq)
-	assert.JSONEq(t, `{"changes": []}`, call(t, h, "GET", "/admin/changes?since=2", "").body)
+	assert.JSONEq(t, `{"changes": [], "dropped": 0}`, call(t, h, "GET", "/admin/changes?since=2", "").body)
 	requireError(t, call(t, h, "GET", "/admin/changes?since=yesterday", ""), 400, `since="yesterday"`)
 }
 

@@ -17,6 +17,23 @@ import (
 // ErrMiss means no zone holds the key.
 var ErrMiss = errors.New("cache miss")
 
+// ErrBadKey refuses a key memcached would refuse: empty, longer than 250
+// bytes, or holding a space or a control character. Retrying cannot help.
+var ErrBadKey = errors.New("evcache: illegal memcached key")
+
+// checkKey returns an error wrapping ErrBadKey for a key memcached refuses.
+func checkKey(key string) error {
+	if key == "" || len(key) > 250 {
+		return fmt.Errorf("%w: %d bytes long (1..250)", ErrBadKey, len(key))
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] == 0x7f {
+			return fmt.Errorf("%w: %.60q: byte %d is a space or a control character", ErrBadKey, key, i)
+		}
+	}
+	return nil
+}
+
 // Client reads and writes one region's cache.
 type Client struct {
 	local string
@@ -62,6 +79,9 @@ func keys(m map[string][]string) []string {
 // server fails (not on a plain miss: every zone holds the same data). It
 // returns the value and the zone that answered.
 func (c *Client) Get(key string) ([]byte, string, error) {
+	if err := checkKey(key); err != nil {
+		return nil, "", err
+	}
 	var errs []string
 	for _, z := range c.zones {
 		it, err := c.by[z].Get(key)
@@ -95,6 +115,9 @@ func (c *Client) Delete(key string) error {
 }
 
 func (c *Client) each(key string, f func(*memcache.Client) error) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
 	var errs []string
 	for _, z := range c.zones {
 		if err := f(c.by[z]); err != nil {

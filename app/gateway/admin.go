@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kongchaos/kong/app"
 )
 
 // ConfigView is the body of GET /admin/config (and of a successful PUT).
@@ -101,13 +103,24 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
+// maxAdminBody bounds the body of PUT /admin/config.
+const maxAdminBody = 64 << 10
+
 func (g *Gateway) putConfig(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	if err := app.CheckJSONContentType(r); err != nil {
+		writeJSON(w, http.StatusUnsupportedMediaType, apiError{err.Error()})
+		return
+	}
+	if r.ContentLength > maxAdminBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{"body larger than 64 KiB"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{"reading body: " + err.Error()})
 		return
 	}
-	if len(body) > 64<<10 {
+	if len(body) > maxAdminBody {
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{"body larger than 64 KiB"})
 		return
 	}
@@ -122,7 +135,7 @@ func (g *Gateway) putConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g.ConfigView())
 }
 
-const patchFields = "mode, failover, max_rps, max_concurrency"
+const patchFields = "mode, failover, max_rps, max_concurrency, home_overrides, member_try_ms"
 
 func decodePatch(body []byte) (Patch, error) {
 	var p Patch

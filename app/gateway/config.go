@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kongchaos/kong/app"
 )
@@ -117,8 +119,21 @@ func (p Patch) empty() bool {
 		p.MemberTryMS == nil
 }
 
-// apply returns d with p applied, or a validation error.
-func (d Dynamic) apply(p Patch) (Dynamic, error) {
+// MaxLevel bounds max_rps and max_concurrency: a limit above it is no limit
+// (use 0), and would overflow the token bucket's arithmetic.
+const MaxLevel = 1_000_000_000
+
+// MaxHomeOverrides bounds the number of home overrides.
+const MaxHomeOverrides = 10_000
+
+// maxGeoLen bounds the length of a geo name in an override, in bytes.
+const maxGeoLen = 128
+
+// apply returns d with p applied, or a validation error. A home override
+// must name this gateway's region or one it has an address for (the others
+// could not be routed to), and the try timeout must be within the member
+// timeout of c (a normalized config).
+func (d Dynamic) apply(p Patch, c *Config) (Dynamic, error) {
 	var errs []error
 	if p.Mode != nil {
 		if err := validMode(*p.Mode); err != nil {
@@ -130,28 +145,46 @@ func (d Dynamic) apply(p Patch) (Dynamic, error) {
 		d.Failover = *p.Failover
 	}
 	if p.MaxRPS != nil {
-		if *p.MaxRPS < 0 {
-			errs = append(errs, fmt.Errorf("max_rps must be >= 0 (0 = unlimited), got %d", *p.MaxRPS))
+		if err := validLevel("max_rps", *p.MaxRPS); err != nil {
+			errs = append(errs, err)
 		}
 		d.MaxRPS = *p.MaxRPS
 	}
 	if p.MaxConcurrency != nil {
-		if *p.MaxConcurrency < 0 {
-			errs = append(errs, fmt.Errorf("max_concurrency must be >= 0 (0 = unlimited), got %d", *p.MaxConcurrency))
+		if err := validLevel("max_concurrency", *p.MaxConcurrency); err != nil {
+			errs = append(errs, err)
 		}
 		d.MaxConcurrency = *p.MaxConcurrency
 	}
 	if p.MemberTryMS != nil {
-		if *p.MemberTryMS < 0 {
-			errs = append(errs, fmt.Errorf("member_try_ms must be >= 0 (0 = no try timeout), got %d", *p.MemberTryMS))
+		if limit := c.Timeouts.Member.Milliseconds(); *p.MemberTryMS < 0 || int64(*p.MemberTryMS) > limit {
+			errs = append(errs, fmt.Errorf("member_try_ms must be in 0..%d (0 = no try timeout; at most the member timeout, %s), got %d",
+				limit, c.Timeouts.Member, *p.MemberTryMS))
 		}
 		d.MemberTryMS = *p.MemberTryMS
 	}
 	if p.HomeOverrides != nil {
 		d.HomeOverrides = nil
-		for geo, region := range *p.HomeOverrides {
-			if geo == "" || region == "" {
+		if n := len(*p.HomeOverrides); n > MaxHomeOverrides {
+			errs = append(errs, fmt.Errorf("home_overrides: %d overrides, more than %d", n, MaxHomeOverrides))
+		}
+		geos := make([]string, 0, len(*p.HomeOverrides))
+		for geo := range *p.HomeOverrides {
+			geos = append(geos, geo)
+		}
+		sort.Strings(geos) // the same errors in the same order every time
+		for _, geo := range geos {
+			region := (*p.HomeOverrides)[geo]
+			switch {
+			case geo == "" || region == "":
 				errs = append(errs, fmt.Errorf("home_overrides: empty geo or region in %q: %q", geo, region))
+				continue
+			case len(geo) > maxGeoLen || !utf8.ValidString(geo):
+				errs = append(errs, fmt.Errorf("home_overrides: geo %.40q is not valid UTF-8 of at most %d bytes", geo, maxGeoLen))
+				continue
+			case region != c.Region && c.PeerProxy[region] == "":
+				errs = append(errs, fmt.Errorf("home_overrides[%s] = %.40q: not this region (%s) nor one with a gateway address (%s)",
+					geo, region, c.Region, strings.Join(slices.Sorted(maps.Keys(c.PeerProxy)), ", ")))
 				continue
 			}
 			if d.HomeOverrides == nil {
@@ -168,6 +201,13 @@ func (d Dynamic) apply(p Patch) (Dynamic, error) {
 		msgs[i] = e.Error()
 	}
 	return d, errors.New(strings.Join(msgs, "; "))
+}
+
+func validLevel(name string, v int) error {
+	if v < 0 || v > MaxLevel {
+		return fmt.Errorf("%s must be in 0..%d (0 = unlimited), got %d", name, MaxLevel, v)
+	}
+	return nil
 }
 
 func validMode(m string) error {
@@ -197,11 +237,11 @@ func (c Config) normalize() (Config, error) {
 	if err := validMode(c.Mode); err != nil {
 		errs = append(errs, err)
 	}
-	if c.MaxRPS < 0 {
-		fail("max_rps must be >= 0 (0 = unlimited), got %d", c.MaxRPS)
+	if err := validLevel("max_rps", c.MaxRPS); err != nil {
+		errs = append(errs, err)
 	}
-	if c.MaxConcurrency < 0 {
-		fail("max_concurrency must be >= 0 (0 = unlimited), got %d", c.MaxConcurrency)
+	if err := validLevel("max_concurrency", c.MaxConcurrency); err != nil {
+		errs = append(errs, err)
 	}
 	def := func(name string, d *time.Duration, v time.Duration) {
 		switch {

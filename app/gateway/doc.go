@@ -4,6 +4,8 @@
 //
 // # Routing (every request under /v1/)
 //
+//  0. A request body larger than 1 MiB (app.MaxBody, what a member accepts)
+//     is refused at once with 413.
 //  1. Maximum traffic level first. Above MaxRPS (token bucket, burst =
 //     ceil(MaxRPS/10), at least 1) or MaxConcurrency requests in flight the
 //     request is answered at once with 503, Retry-After: 1 and
@@ -72,8 +74,12 @@
 //	 "home_overrides": {"geo": "region"}, "member_try_ms": int >= 0 (0: no try timeout)}
 //
 // and answers 200 with the new ConfigView, or 400 with {"error": "..."} (an
-// unknown field, a wrong type, a bad value, an empty object); a rejected
-// update changes nothing. A change applies from the next request.
+// unknown field, a wrong type, a bad value, an empty object; a home override
+// to a region that is neither this one nor one with a gateway address; a
+// member_try_ms above the member timeout), 413 for a body above 64 KiB, 415
+// for a body not declared Content-Type: application/json (a browser's form
+// post); a rejected update changes nothing. A change applies from the next
+// request.
 //
 // GET /admin/config:
 //

@@ -131,7 +131,7 @@ func (g *Gateway) Update(p Patch) (Dynamic, error) {
 	g.dynMu.Lock()
 	defer g.dynMu.Unlock()
 	old := *g.dyn.Load()
-	nd, err := old.apply(p)
+	nd, err := old.apply(p, &g.cfg)
 	if err != nil {
 		return old, err
 	}
@@ -181,6 +181,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveUser(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > app.MaxBody {
+		g.tooLarge(w)
+		return
+	}
 	start := g.now()
 	d := g.dyn.Load()
 	if why := g.admit(d, start); why != shedNone {
@@ -330,40 +334,62 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // ---- members ----
 
-const maxReplayBody = 1 << 20
+// maxReplayBody is the largest user request body: a member refuses a
+// larger one, the gateway does so first.
+const maxReplayBody = app.MaxBody
+
+// tooLarge refuses a user request whose body is larger than app.MaxBody.
+func (g *Gateway) tooLarge(w http.ResponseWriter) {
+	w.Header().Set(app.HeaderEntry, g.cfg.Region)
+	w.Header().Set("Connection", "close") // the rest of the body is not read
+	g.plainError(w, http.StatusRequestEntityTooLarge, "gateway %s: request body larger than %d bytes", g.cfg.Region, app.MaxBody)
+}
 
 func (g *Gateway) serveMembers(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) {
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.Timeouts.Member)
 	defer cancel()
 	r = r.WithContext(ctx)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		makeReplayable(r)
+		if !makeReplayable(r) {
+			g.tooLarge(w)
+			return
+		}
 	}
 	rp.ServeHTTP(w, r)
 }
 
-// makeReplayable buffers a small request body so that a connection failure
-// can be retried on another instance. Bodies above 1 MiB are streamed and
-// not retried.
-func makeReplayable(r *http.Request) {
+// makeReplayable buffers a request body so that a connection failure can
+// be retried on another instance. It reports false, for a 413, when the
+// body is larger than maxReplayBody. A body that could not be read is
+// passed on as far as it was read, with its error (the member's problem).
+func makeReplayable(r *http.Request) bool {
 	orig := r.Body
 	buf, err := io.ReadAll(io.LimitReader(orig, maxReplayBody+1))
-	if err != nil || len(buf) > maxReplayBody {
+	if len(buf) > maxReplayBody {
+		return false
+	}
+	if err != nil {
 		r.Body = struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), orig), orig}
-		return
+		}{io.MultiReader(bytes.NewReader(buf), errReader{err}), orig}
+		return true
 	}
 	r.ContentLength = int64(len(buf))
 	r.TransferEncoding = nil
 	if len(buf) == 0 {
 		r.Body = http.NoBody
-		return
+		return true
 	}
 	r.Body = io.NopCloser(bytes.NewReader(buf))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	return true
 }
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func (g *Gateway) memberProxy(route string) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{

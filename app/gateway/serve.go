@@ -13,6 +13,17 @@ import (
 // ShutdownTimeout bounds the graceful shutdown of Serve.
 const ShutdownTimeout = 5 * time.Second
 
+// ReadTimeout bounds the reading of a whole request, its body included
+// (at most 1 MiB).
+const ReadTimeout = 30 * time.Second
+
+// writeTimeout bounds a request from the end of its headers to the end of
+// its answer: the longest outbound call (a member request, retry included,
+// or an isthmus request, answers streamed included), with room to spare.
+func (c Config) writeTimeout() time.Duration {
+	return max(c.Timeouts.Member, c.Timeouts.Isthmus) + 10*time.Second
+}
+
 // Serve runs a gateway on listen (host:port) until ctx ends, then shuts it
 // down gracefully: no new connections, requests in flight get up to 5 s.
 // It returns nil after a clean shutdown.
@@ -42,6 +53,8 @@ func ServeListener(ctx context.Context, ln net.Listener, cfg Config, log *slog.L
 	srv := &http.Server{
 		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      gw.cfg.writeTimeout(),
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -9,10 +9,12 @@ package invalidation
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +31,19 @@ type Message struct {
 	From  string `json:"from"`
 	Sent  int64  `json:"sent"` // unix µs when the write completed
 }
+
+// MaxMessageBytes is the largest message body SQS takes (256 KiB), and the
+// largest sum of the bodies of one batch.
+const MaxMessageBytes = 256 << 10
+
+// maxBatch is the most messages SQS takes in one batch.
+const maxBatch = 10
+
+// ErrUnusable marks a received message that can never be applied (a key no
+// member can have, for instance): a Handler wraps it so that Consume drops
+// the message instead of leaving it for a redelivery that would fail the
+// same way, for ever.
+var ErrUnusable = errors.New("invalidation can never be applied")
 
 // Target is another region's queue as seen from this region.
 type Target struct {
@@ -55,6 +70,16 @@ type Publisher struct {
 	queues  map[string]*outbox
 	wg      sync.WaitGroup
 	stopped chan struct{}
+	// oversized counts replicated values too large for a message, sent as
+	// plain invalidations instead; refused counts messages too large even so.
+	oversized atomic.Uint64
+	refused   atomic.Uint64
+}
+
+// queued is a message waiting in an outbox, with the size of its body.
+type queued struct {
+	m    Message
+	size int
 }
 
 // sender delivers one batch, in order, or fails as a whole.
@@ -66,7 +91,7 @@ type outbox struct {
 	send   sender
 	mu     sync.Mutex
 	cond   *sync.Cond
-	items  []Message
+	items  []queued
 	url    string
 	sent   uint64
 	fails  uint64
@@ -104,11 +129,28 @@ func newPublisher(from string, log *slog.Logger) *Publisher {
 }
 
 // Publish queues an invalidation for every other region and returns at once.
+// A replicated value too large for one SQS message is left out: the message
+// goes as a plain invalidation (the other regions drop the key instead of
+// replacing it). A message too large even then is not sent: it could never
+// be delivered, and would hold back every later one of its outbox.
 func (p *Publisher) Publish(m Message) {
 	m.From = p.from
 	if m.Sent == 0 {
 		m.Sent = time.Now().UnixMicro()
 	}
+	size := encodedSize(m)
+	if size > MaxMessageBytes && m.Value != nil {
+		p.oversized.Add(1)
+		p.log.Warn("replicated value too large for a message; sending a plain invalidation", "key", clip(m.Key), "bytes", size)
+		m.Value = nil
+		size = encodedSize(m)
+	}
+	if size > MaxMessageBytes {
+		p.refused.Add(1)
+		p.log.Error("invalidation too large for a message; not sent", "key", clip(m.Key), "bytes", size)
+		return
+	}
+	q := queued{m, size}
 	for _, o := range p.queues {
 		o.mu.Lock()
 		if len(o.items) >= o.limit {
@@ -117,7 +159,7 @@ func (p *Publisher) Publish(m Message) {
 			o.items = o.items[1:]
 			o.drops++
 		}
-		o.items = append(o.items, m)
+		o.items = append(o.items, q)
 		o.cond.Signal()
 		o.mu.Unlock()
 	}
@@ -145,6 +187,31 @@ func (p *Publisher) Stats() map[string][3]uint64 {
 	return out
 }
 
+// Oversized reports the replicated values sent as plain invalidations
+// because they were too large, and the messages not sent at all because
+// they were too large even so.
+func (p *Publisher) Oversized() (downgraded, refused uint64) {
+	return p.oversized.Load(), p.refused.Load()
+}
+
+// encodedSize is the size of m's message body.
+func encodedSize(m Message) int {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return MaxMessageBytes + 1
+	}
+	return len(body)
+}
+
+// clip shortens a string for a log line.
+func clip(s string) string {
+	const n = 200
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
 // Close stops the senders; messages still queued are abandoned.
 func (p *Publisher) Close() {
 	close(p.stopped)
@@ -169,8 +236,11 @@ func (p *Publisher) run(o *outbox) {
 			}
 			o.cond.Wait()
 		}
-		n := min(len(o.items), 10)
-		batch := append([]Message(nil), o.items[:n]...)
+		n := batchLen(o.items)
+		batch := make([]Message, n)
+		for i := range batch {
+			batch[i] = o.items[i].m
+		}
 		o.mu.Unlock()
 
 		select {
@@ -199,6 +269,20 @@ func (p *Publisher) run(o *outbox) {
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
+}
+
+// batchLen is how many of the first items make one batch: at most
+// maxBatch, their bodies at most MaxMessageBytes together, and at least one.
+func batchLen(items []queued) int {
+	n, total := 0, 0
+	for n < len(items) && n < maxBatch {
+		total += items[n].size
+		if n > 0 && total > MaxMessageBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // sqsSender sends batches to a target's queue with SendMessageBatch.
@@ -233,13 +317,27 @@ func sqsSender(t Target) sender {
 	}
 }
 
-// Handler applies one received invalidation to the local cache.
+// Handler applies one received invalidation to the local cache. An error
+// wrapping ErrUnusable says the message can never be applied.
 type Handler func(Message) error
+
+// ConsumerStats counts what Consume did with the messages it received.
+type ConsumerStats struct {
+	Applied atomic.Uint64 // applied, then deleted
+	Dropped atomic.Uint64 // undecodable or unusable: deleted without being applied
+	Retried atomic.Uint64 // not applied (the cache failed): left for a redelivery
+}
 
 // Consume long-polls a region's own queue until ctx ends, applying each
 // message and deleting it once applied. Errors are retried: a message that
 // could not be applied becomes visible again after its visibility timeout.
-func Consume(ctx context.Context, endpoint, region, queue string, apply Handler, log *slog.Logger) error {
+// A message that can never be applied (undecodable, or refused by apply as
+// unusable) is deleted with a log line and counted in stats, not redelivered
+// for ever.
+func Consume(ctx context.Context, endpoint, region, queue string, apply Handler, stats *ConsumerStats, log *slog.Logger) error {
+	if stats == nil {
+		stats = new(ConsumerStats)
+	}
 	c := Client(endpoint, region)
 	var url string
 	for url == "" {
@@ -262,17 +360,16 @@ func Consume(ctx context.Context, endpoint, region, queue string, apply Handler,
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("receive invalidations", "err", err)
-				time.Sleep(200 * time.Millisecond)
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
 			}
 			continue
 		}
 		var done []types.DeleteMessageBatchRequestEntry
 		for i, msg := range out.Messages {
-			var m Message
-			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &m); err != nil {
-				log.Error("bad invalidation dropped", "body", aws.ToString(msg.Body), "err", err)
-			} else if err := apply(m); err != nil {
-				log.Warn("invalidation not applied; it will come back", "key", m.Key, "err", err)
+			if !handle(aws.ToString(msg.Body), apply, stats, log) {
 				continue
 			}
 			done = append(done, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
@@ -287,4 +384,28 @@ func Consume(ctx context.Context, endpoint, region, queue string, apply Handler,
 		}
 	}
 	return nil
+}
+
+// handle applies one received message body and says whether to delete the
+// message: once applied, or when it can never be applied (dropped and
+// counted); not when applying it failed for now (it comes back).
+func handle(body string, apply Handler, stats *ConsumerStats, log *slog.Logger) bool {
+	var m Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		stats.Dropped.Add(1)
+		log.Error("undecodable invalidation dropped", "body", clip(body), "err", err)
+		return true
+	}
+	if err := apply(m); err != nil {
+		if errors.Is(err, ErrUnusable) {
+			stats.Dropped.Add(1)
+			log.Error("invalidation that can never be applied dropped", "key", clip(m.Key), "from", clip(m.From), "err", err)
+			return true
+		}
+		stats.Retried.Add(1)
+		log.Warn("invalidation not applied; it will come back", "key", clip(m.Key), "err", err)
+		return false
+	}
+	stats.Applied.Add(1)
+	return true
 }

@@ -18,6 +18,7 @@ type link struct {
 	cut       bool
 	attempts  int
 	delivered []Message
+	batches   [][]Message // as delivered
 }
 
 func (l *link) send(_ context.Context, batch []Message) error {
@@ -28,6 +29,7 @@ func (l *link) send(_ context.Context, batch []Message) error {
 		return errors.New("connection refused")
 	}
 	l.delivered = append(l.delivered, batch...)
+	l.batches = append(l.batches, batch)
 	return nil
 }
 

@@ -9,10 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +69,28 @@ type Service struct {
 	lastVersion atomic.Int64
 	faults      atomic.Pointer[Faults]
 	stats       Stats
+	consumed    invalidation.ConsumerStats
+}
+
+// MaxFaultMS bounds the injected delays (latency_ms, slow_ms): a fault
+// holds a request at most 30 s.
+const MaxFaultMS = 30_000
+
+// MaxTextLen bounds each text field of a profile or history entry (name,
+// plan, title), in bytes.
+const MaxTextLen = 1024
+
+// Server timeouts. A user request can be held by both injected delays and
+// then wait for Cassandra: the write timeout leaves room for all of that.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// writeTimeout bounds the handling of a request and the writing of its answer.
+func (c Config) writeTimeout() time.Duration {
+	return 2*MaxFaultMS*time.Millisecond + 2*c.CassandraTimeout + 4*c.CacheTimeout + 10*time.Second
 }
 
 // Faults make the service misbehave on purpose (dependency errors).
@@ -167,9 +191,11 @@ func Serve(ctx context.Context, listen string, cfg Config, log *slog.Logger) err
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = invalidation.Consume(ctx, cfg.OwnSQS, cfg.Region, cfg.Queue, s.applyInvalidation, log)
+		_ = invalidation.Consume(ctx, cfg.OwnSQS, cfg.Region, cfg.Queue, s.applyInvalidation, &s.consumed, log)
 	}()
-	srv := &http.Server{Addr: listen, Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: listen, Handler: s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: s.cfg.writeTimeout(), IdleTimeout: idleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -189,24 +215,17 @@ func Serve(ctx context.Context, listen string, cfg Config, log *slog.Logger) err
 // Handler is the service's HTTP API.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/members/{id}/profile", s.user(s.getProfile))
-	mux.HandleFunc("PUT /v1/members/{id}/profile", s.user(s.putProfile))
-	mux.HandleFunc("GET /v1/members/{id}/history", s.user(s.getHistory))
-	mux.HandleFunc("POST /v1/members/{id}/history", s.user(s.appendHistory))
+	mux.HandleFunc("GET /v1/members/{id}/profile", s.user(opGetProfile))
+	mux.HandleFunc("PUT /v1/members/{id}/profile", s.user(opPutProfile))
+	mux.HandleFunc("GET /v1/members/{id}/history", s.user(opGetHistory))
+	mux.HandleFunc("POST /v1/members/{id}/history", s.user(opAppendHistory))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.faults.Load()) })
 	mux.HandleFunc("PUT /admin/faults", func(w http.ResponseWriter, r *http.Request) {
-		var f Faults
-		if err := json.NewDecoder(r.Body).Decode(&f); err != nil || f.ErrorRate < 0 || f.ErrorRate > 1 || f.LatencyMS < 0 ||
-			f.SlowRate < 0 || f.SlowRate > 1 || f.SlowMS < 0 {
-			http.Error(w, `faults: send {"error_rate": 0..1, "latency_ms": >= 0, "slow_rate": 0..1, "slow_ms": >= 0, "write_consistency": "QUORUM" (optional)}`, http.StatusBadRequest)
+		f, err := parseFaults(w, r)
+		if err != nil {
+			writeError(w, err)
 			return
-		}
-		if f.WriteConsistency != "" {
-			if _, err := gocql.ParseConsistencyWrapper(f.WriteConsistency); err != nil {
-				http.Error(w, "faults: write_consistency: "+err.Error(), http.StatusBadRequest)
-				return
-			}
 		}
 		s.faults.Store(&f)
 		writeJSON(w, http.StatusOK, f)
@@ -217,27 +236,152 @@ func (s *Service) Handler() http.Handler {
 			"cassandra_ops": s.stats.CassandraOps.Load(), "invalidations_applied": s.stats.Invalidations.Load(),
 			"injected_failures": s.stats.InjectedFails.Load(), "slowed_reads": s.stats.SlowedReads.Load(),
 			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
+			"invalidations_dropped": s.consumed.Dropped.Load(), "invalidations_retried": s.consumed.Retried.Load(),
+			"invalidations_oversized": oversized(s.pub),
 		})
 	})
 	return mux
 }
 
-// user wraps a user request: identity headers, injected faults, counters.
-func (s *Service) user(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+// op is one user operation of the API.
+type op int
+
+const (
+	opGetProfile op = iota
+	opPutProfile
+	opGetHistory
+	opAppendHistory
+)
+
+// request is a user request, parsed and validated.
+type request struct {
+	op      op
+	id      string
+	profile Profile      // opPutProfile
+	entry   HistoryEntry // opAppendHistory
+}
+
+// parseRequest validates a user request before anything is done for it: the
+// member id, and for a write its body (declared JSON, at most app.MaxBody
+// bytes, one object with known fields, text fields at most MaxTextLen
+// bytes). Its errors are *httpError: 400, 413 or 415 with the reason.
+func parseRequest(w http.ResponseWriter, r *http.Request, o op) (request, error) {
+	req := request{op: o, id: r.PathValue("id")}
+	if err := app.ValidMemberID(req.id); err != nil {
+		return req, &httpError{http.StatusBadRequest, err.Error()}
+	}
+	switch o {
+	case opPutProfile:
+		const want = `{"name": "...", "plan": "..."}`
+		if err := decodeJSON(w, r, &req.profile, "profile", want); err != nil {
+			return req, err
+		}
+		if err := textField("profile", "name", req.profile.Name); err != nil {
+			return req, err
+		}
+		if err := textField("profile", "plan", req.profile.Plan); err != nil {
+			return req, err
+		}
+	case opAppendHistory:
+		const want = `{"title": "..."}`
+		if err := decodeJSON(w, r, &req.entry, "history", want); err != nil {
+			return req, err
+		}
+		if req.entry.Title == "" {
+			return req, &httpError{http.StatusBadRequest, "history: empty title: send " + want}
+		}
+		if err := textField("history", "title", req.entry.Title); err != nil {
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+func textField(what, name, v string) error {
+	if len(v) > MaxTextLen {
+		return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: %s is %d bytes long, more than %d", what, name, len(v), MaxTextLen)}
+	}
+	return nil
+}
+
+// decodeJSON reads the body of r into v: declared application/json (else
+// 415), at most app.MaxBody bytes (else 413), exactly one JSON object with
+// only v's fields (else 400). want shows the expected shape.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string) error {
+	if err := app.CheckJSONContentType(r); err != nil {
+		return &httpError{http.StatusUnsupportedMediaType, what + ": " + err.Error()}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, app.MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if err = dec.Decode(&json.RawMessage{}); errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+		err = fmt.Errorf("after the object: %w", err)
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("%s: body larger than %d bytes", what, tooBig.Limit)}
+	case errors.Is(err, io.EOF):
+		return &httpError{http.StatusBadRequest, what + ": empty body: send " + want}
+	}
+	return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: bad JSON (%v): send %s", what, err, want)}
+}
+
+// parseFaults reads the body of PUT /admin/faults.
+func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
+	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional)}`
+	var f Faults
+	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
+		return f, err
+	}
+	bad := func(format string, a ...any) (Faults, error) {
+		return f, &httpError{http.StatusBadRequest, "faults: " + fmt.Sprintf(format, a...) + ": send " + want}
+	}
+	switch {
+	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
+		return bad("error_rate %v is not in 0..1", f.ErrorRate)
+	case !(f.SlowRate >= 0 && f.SlowRate <= 1):
+		return bad("slow_rate %v is not in 0..1", f.SlowRate)
+	case f.LatencyMS < 0 || f.LatencyMS > MaxFaultMS:
+		return bad("latency_ms %d is not in 0..%d", f.LatencyMS, MaxFaultMS)
+	case f.SlowMS < 0 || f.SlowMS > MaxFaultMS:
+		return bad("slow_ms %d is not in 0..%d", f.SlowMS, MaxFaultMS)
+	}
+	if f.WriteConsistency != "" {
+		if _, err := gocql.ParseConsistencyWrapper(f.WriteConsistency); err != nil {
+			return f, &httpError{http.StatusBadRequest, "faults: write_consistency: " + err.Error()}
+		}
+	}
+	return f, nil
+}
+
+// user serves a user request: identity headers, validation, injected
+// faults, counters. A request is validated before anything else, so that a
+// bad one never waits for a fault or reaches Cassandra or the cache.
+func (s *Service) user(o op) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.stats.Requests.Add(1)
 		w.Header().Set(app.HeaderRegion, s.cfg.Region)
 		w.Header().Set(app.HeaderZone, s.cfg.Zone)
 		w.Header().Set(app.HeaderInstance, s.cfg.Instance)
+		req, err := parseRequest(w, r, o)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
 		f := s.faults.Load()
-		if f.LatencyMS > 0 {
-			time.Sleep(time.Duration(f.LatencyMS) * time.Millisecond)
+		if f.LatencyMS > 0 && !sleep(r.Context(), time.Duration(f.LatencyMS)*time.Millisecond) {
+			return // the caller gave up: nobody reads an answer
 		}
 		if f.SlowRate > 0 && f.SlowMS > 0 && r.Method == http.MethodGet && rand.Float64() < f.SlowRate {
 			s.stats.SlowedReads.Add(1)
-			select {
-			case <-time.After(time.Duration(f.SlowMS) * time.Millisecond):
-			case <-r.Context().Done():
+			if !sleep(r.Context(), time.Duration(f.SlowMS)*time.Millisecond) {
 				return // the caller gave up (its try timeout): nobody reads an answer
 			}
 		}
@@ -246,15 +390,43 @@ func (s *Service) user(h func(http.ResponseWriter, *http.Request) error) http.Ha
 			http.Error(w, "member service: injected dependency error", http.StatusServiceUnavailable)
 			return
 		}
-		if err := h(w, r); err != nil {
-			var he *httpError
-			if errors.As(err, &he) {
-				http.Error(w, he.msg, he.code)
-				return
-			}
-			http.Error(w, "member service: "+err.Error(), http.StatusServiceUnavailable)
+		switch req.op {
+		case opGetProfile:
+			err = s.getProfile(w, r, req.id)
+		case opPutProfile:
+			err = s.putProfile(w, r, req.id, req.profile)
+		case opGetHistory:
+			err = s.getHistory(w, r, req.id)
+		case opAppendHistory:
+			err = s.appendHistory(w, r, req.id, req.entry)
+		}
+		if err != nil {
+			writeError(w, err)
 		}
 	}
+}
+
+// sleep waits d, or until ctx ends; it reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// writeError answers an *httpError with its code and message, any other
+// error with 503 (a dependency failed).
+func writeError(w http.ResponseWriter, err error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		http.Error(w, he.msg, he.code)
+		return
+	}
+	http.Error(w, "member service: "+err.Error(), http.StatusServiceUnavailable)
 }
 
 type httpError struct {
@@ -306,8 +478,7 @@ func (s *Service) cqlCtx(r *http.Request) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(r.Context(), s.cfg.CassandraTimeout)
 }
 
-func (s *Service) getProfile(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) error {
 	if data, _, err := s.cache.Get(profileKey(id)); err == nil && !isTombstone(data) {
 		var p Profile
 		if json.Unmarshal(data, &p) == nil {
@@ -331,12 +502,7 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, "miss", p.Version, p)
 }
 
-func (s *Service) putProfile(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	var p Profile
-	if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
-		return &httpError{http.StatusBadRequest, `profile: send {"name": "...", "plan": "..."}`}
-	}
+func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, id string, p Profile) error {
 	p.Member, p.Version = id, s.version()
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
@@ -350,8 +516,7 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, "", p.Version, p)
 }
 
-func (s *Service) getHistory(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) error {
 	if data, _, err := s.cache.Get(historyKey(id)); err == nil && !isTombstone(data) {
 		var h History
 		if json.Unmarshal(data, &h) == nil {
@@ -376,12 +541,7 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request) error {
 	return respond(w, "miss", h.Version, h)
 }
 
-func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	var e HistoryEntry
-	if err := json.NewDecoder(r.Body).Decode(&e); err != nil || e.Title == "" {
-		return &httpError{http.StatusBadRequest, `history: send {"title": "..."}`}
-	}
+func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, id string, e HistoryEntry) error {
 	e.At = s.version()
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
@@ -450,16 +610,46 @@ func (s *Service) invalidate(key string, version int64, value any) {
 	s.pub.Publish(m)
 }
 
-// applyInvalidation handles a message from another region.
+// applyInvalidation handles a message from another region. A message for
+// a key no member can have is refused as unusable (the consumer drops it).
 func (s *Service) applyInvalidation(m invalidation.Message) error {
-	s.stats.Invalidations.Add(1)
+	if err := checkKey(m.Key); err != nil {
+		return fmt.Errorf("%w: %w", invalidation.ErrUnusable, err)
+	}
+	var err error
 	if m.Value != nil {
 		// Replication mode: keep the newer of the cached and received values.
-		return s.cache.SetIfNewer(m.Key, m.Value, m.Version, cachedVersion, time.Hour)
+		err = s.cache.SetIfNewer(m.Key, m.Value, m.Version, cachedVersion, time.Hour)
+	} else {
+		// Invalidation mode: a tombstone, so that a read of the old value that is
+		// still under way cannot put it back.
+		err = s.cache.SetIfNewer(m.Key, tombstone(m.Version), m.Version, cachedVersion, tombstoneTTL)
 	}
-	// Invalidation mode: a tombstone, so that a read of the old value that is
-	// still under way cannot put it back.
-	return s.cache.SetIfNewer(m.Key, tombstone(m.Version), m.Version, cachedVersion, tombstoneTTL)
+	if errors.Is(err, evcache.ErrBadKey) {
+		return fmt.Errorf("%w: %w", invalidation.ErrUnusable, err)
+	}
+	if err == nil {
+		s.stats.Invalidations.Add(1)
+	}
+	return err
+}
+
+// checkKey says why key is not a cache key of this service
+// (profileKey, historyKey), or returns nil.
+func checkKey(key string) error {
+	kind, id, ok := strings.Cut(key, ":")
+	if !ok || (kind != "p" && kind != "h") {
+		return fmt.Errorf("cache key %.60q is not p:<member> or h:<member>", key)
+	}
+	if err := app.ValidMemberID(id); err != nil {
+		return fmt.Errorf("cache key %.60q: %w", key, err)
+	}
+	return nil
+}
+
+func oversized(p *invalidation.Publisher) map[string]uint64 {
+	downgraded, refused := p.Oversized()
+	return map[string]uint64{"downgraded": downgraded, "refused": refused}
 }
 
 func respond(w http.ResponseWriter, cache string, version int64, body any) error {

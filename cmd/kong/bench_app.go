@@ -48,6 +48,9 @@ func newBenchMember() *cobra.Command {
 				if err != nil {
 					return "", err
 				}
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				resp, err := client.Do(req)
 				if err != nil {
 					return "", err
