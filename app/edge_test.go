@@ -44,12 +44,13 @@ func userGet(t *testing.T, url, geo, session string) *http.Response {
 	return resp
 }
 
-func admin(t *testing.T, method, url string, body any) []byte {
+func admin(t *testing.T, w *local.World, method, url string, body any) []byte {
 	t.Helper()
 	data, _ := json.Marshal(body)
 	req, err := http.NewRequest(method, url, bytes.NewReader(data))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.Secret())
 	resp, err := noRedirect.Do(req)
 	require.NoError(t, err)
 	out, _ := io.ReadAll(resp.Body)
@@ -66,7 +67,7 @@ func TestMisroutedRequestsInEachMode(t *testing.T) {
 	r := call(t, http.MethodPut, memberURL(w, west)+"/v1/members/w1/profile", map[string]string{"name": "Wes", "plan": "basic"})
 	require.Equal(t, http.StatusOK, r.status)
 	path := "/v1/members/w1/profile"
-	defer admin(t, http.MethodPut, eastGW+"/admin/config", map[string]any{"mode": app.ModeIsthmus, "failover": false})
+	defer admin(t, w, http.MethodPut, eastGW+"/admin/config", map[string]any{"mode": app.ModeIsthmus, "failover": false})
 
 	// Home region: served locally.
 	resp := userGet(t, westGW+path, west, "s-home")
@@ -90,14 +91,14 @@ func TestMisroutedRequestsInEachMode(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 
 	// Redirect: a redirect to the home region's gateway.
-	admin(t, http.MethodPut, eastGW+"/admin/config", map[string]any{"mode": app.ModeRedirect})
+	admin(t, w, http.MethodPut, eastGW+"/admin/config", map[string]any{"mode": app.ModeRedirect})
 	resp = userGet(t, eastGW+path, west, "s-redirect")
 	require.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
 	require.Equal(t, westGW+path, resp.Header.Get("Location"))
 	require.Equal(t, app.RouteRedirect, resp.Header.Get(app.HeaderRoute))
 
 	// Failover mode: us-east-1 serves everything itself, from its own data.
-	admin(t, http.MethodPut, eastGW+"/admin/config", map[string]any{"failover": true})
+	admin(t, w, http.MethodPut, eastGW+"/admin/config", map[string]any{"failover": true})
 	var got *http.Response
 	require.Eventually(t, func() bool {
 		got = userGet(t, eastGW+path, west, "s-failover")
@@ -115,11 +116,11 @@ func TestSheddingKeepsTheDataTierBounded(t *testing.T) {
 		var s struct {
 			CassandraOps uint64 `json:"cassandra_ops"`
 		}
-		require.NoError(t, json.Unmarshal(admin(t, http.MethodGet, memberURL(w, region)+"/admin/stats", nil), &s))
+		require.NoError(t, json.Unmarshal(admin(t, w, http.MethodGet, memberURL(w, region)+"/admin/stats", nil), &s))
 		return s.CassandraOps
 	}
-	admin(t, http.MethodPut, gw+"/admin/config", map[string]any{"max_rps": 20, "max_concurrency": 4})
-	defer admin(t, http.MethodPut, gw+"/admin/config", map[string]any{"max_rps": 0, "max_concurrency": 0})
+	admin(t, w, http.MethodPut, gw+"/admin/config", map[string]any{"max_rps": 20, "max_concurrency": 4})
+	defer admin(t, w, http.MethodPut, gw+"/admin/config", map[string]any{"max_rps": 0, "max_concurrency": 0})
 	before := stats()
 	// A thundering herd: 300 users at once, each a different member (cold cache).
 	const herd = 300
@@ -172,7 +173,7 @@ func TestDirectorEvacuationMovesItsAnswers(t *testing.T) {
 			Region  string `json:"region"`
 			Gateway string `json:"gateway"`
 		}
-		require.NoError(t, json.Unmarshal(admin(t, http.MethodGet, dir+"/v1/route?geo="+east+"&key="+key, nil), &r))
+		require.NoError(t, json.Unmarshal(admin(t, w, http.MethodGet, dir+"/v1/route?geo="+east+"&key="+key, nil), &r))
 		require.Equal(t, gatewayURL(w, r.Region), r.Gateway)
 		return r.Region
 	}
@@ -185,20 +186,20 @@ func TestDirectorEvacuationMovesItsAnswers(t *testing.T) {
 		}
 		return n
 	}
-	defer admin(t, http.MethodPost, dir+"/admin/restore", map[string]any{})
+	defer admin(t, w, http.MethodPost, dir+"/admin/restore", map[string]any{})
 	require.Zero(t, count(), "before evacuation a us-east-1 user was sent to us-west-2")
-	admin(t, http.MethodPost, dir+"/admin/evacuate", map[string]any{"region": east, "fraction": 0.5})
+	admin(t, w, http.MethodPost, dir+"/admin/evacuate", map[string]any{"region": east, "fraction": 0.5})
 	half := count()
 	require.InDelta(t, 100, half, 30, "half an evacuation moved %d of 200 sessions", half)
-	admin(t, http.MethodPost, dir+"/admin/evacuate", map[string]any{"region": east, "fraction": 1.0})
+	admin(t, w, http.MethodPost, dir+"/admin/evacuate", map[string]any{"region": east, "fraction": 1.0})
 	require.Equal(t, 200, count(), "a full evacuation left sessions in us-east-1")
-	admin(t, http.MethodPost, dir+"/admin/restore", map[string]any{"region": east})
+	admin(t, w, http.MethodPost, dir+"/admin/restore", map[string]any{"region": east})
 	require.Zero(t, count(), "restore did not bring the sessions back")
 	var changes struct {
 		Changes []struct {
 			Kind string `json:"kind"`
 		} `json:"changes"`
 	}
-	require.NoError(t, json.Unmarshal(admin(t, http.MethodGet, dir+"/admin/changes", nil), &changes))
+	require.NoError(t, json.Unmarshal(admin(t, w, http.MethodGet, dir+"/admin/changes", nil), &changes))
 	require.GreaterOrEqual(t, len(changes.Changes), 4, "every change is logged")
 }

@@ -195,7 +195,10 @@ func TestPoisonInvalidationsAreDroppedNotRedelivered(t *testing.T) {
 	const west = "us-west-2"
 	ctx := context.Background()
 	stats := func() (dropped float64) {
-		resp, err := http.Get(memberURL(w, west) + "/admin/stats")
+		req, err := http.NewRequest(http.MethodGet, memberURL(w, west)+"/admin/stats", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+w.Secret())
+		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var s map[string]any

@@ -120,7 +120,7 @@ func (f *DependencyFault) Setup(context.Context) error {
 func (f *DependencyFault) setAll(ctx context.Context, v memberFaults) error {
 	var errs []error
 	for _, m := range f.members {
-		if err := adminCall(ctx, http.MethodPut, "http://"+m.Address+"/admin/faults", v, nil); err != nil {
+		if err := adminCall(ctx, f.cluster.Secret(), http.MethodPut, "http://"+m.Address+"/admin/faults", v, nil); err != nil {
 			errs = append(errs, fmt.Errorf("set the faults of %s: %w", m.ID, err))
 		}
 	}
@@ -132,7 +132,7 @@ func (f *DependencyFault) waitAll(ctx context.Context, v memberFaults) error {
 	return pollUntil(ctx, what, func(ctx context.Context) error {
 		for _, m := range f.members {
 			var got memberFaults
-			if err := adminCall(ctx, http.MethodGet, "http://"+m.Address+"/admin/faults", nil, &got); err != nil {
+			if err := adminCall(ctx, f.cluster.Secret(), http.MethodGet, "http://"+m.Address+"/admin/faults", nil, &got); err != nil {
 				return err
 			}
 			if got != v {
@@ -283,7 +283,7 @@ func (e *Evacuation) Setup(ctx context.Context) error {
 	}
 	for region, gw := range e.receivers {
 		var cfg gatewayDynamic
-		if err := adminCall(ctx, http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+		if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
 			return fmt.Errorf("evacuate %s: read the gateway of %s: %w", e.region, region, err)
 		}
 		e.before[region] = cfg.Failover
@@ -298,7 +298,7 @@ func (e *Evacuation) setFailover(ctx context.Context, want func(region string) b
 	var errs []error
 	for region, gw := range receivers {
 		v := want(region)
-		if err := adminCall(ctx, http.MethodPut, gw+"/admin/config", map[string]bool{"failover": v}, nil); err != nil {
+		if err := adminCall(ctx, e.cluster.Secret(), http.MethodPut, gw+"/admin/config", map[string]bool{"failover": v}, nil); err != nil {
 			errs = append(errs, fmt.Errorf("set failover=%v on the gateway of %s: %w", v, region, err))
 			continue
 		}
@@ -328,7 +328,7 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 			}
 		}
 		body := map[string]any{"region": e.region, "fraction": s}
-		if err := adminCall(ctx, http.MethodPost, director+"/admin/evacuate", body, nil); err != nil {
+		if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/evacuate", body, nil); err != nil {
 			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
 		}
 		e.emit(Event{Kind: TrafficShift, Name: "evacuate", Target: e.region,
@@ -358,7 +358,7 @@ func (e *Evacuation) Recover(ctx context.Context) error {
 		return nil // Setup found nothing, so nothing was changed
 	}
 	var errs []error
-	if err := adminCall(ctx, http.MethodPost, director+"/admin/restore", map[string]string{"region": e.region}, nil); err != nil {
+	if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/restore", map[string]string{"region": e.region}, nil); err != nil {
 		errs = append(errs, fmt.Errorf("restore %s at the director: %w", e.region, err))
 	} else {
 		e.emit(Event{Kind: TrafficShift, Name: "restore", Target: e.region})
@@ -386,7 +386,7 @@ func (e *Evacuation) waitState(ctx context.Context, what string, fraction float6
 	e.mu.Unlock()
 	return pollUntil(ctx, what, func(ctx context.Context) error {
 		var table directorTable
-		if err := adminCall(ctx, http.MethodGet, director+"/admin/table", nil, &table); err != nil {
+		if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, director+"/admin/table", nil, &table); err != nil {
 			return err
 		}
 		if got := table.Evacuated[e.region]; math.Abs(got-fraction) > 1e-9 {
@@ -394,7 +394,7 @@ func (e *Evacuation) waitState(ctx context.Context, what string, fraction float6
 		}
 		for region, gw := range receivers {
 			var cfg gatewayDynamic
-			if err := adminCall(ctx, http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+			if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
 				return err
 			}
 			if cfg.Failover != failover(region) {

@@ -183,9 +183,10 @@ func anyOfKind(comps []topology.Component, kind string) bool {
 // faultAdminClient calls the application's admin APIs.
 var faultAdminClient = &http.Client{Timeout: 10 * time.Second}
 
-// adminCall sends body (if not nil) as JSON and decodes a 2xx answer into out
-// (if not nil); any other status is an error with the answer's text.
-func adminCall(ctx context.Context, method, url string, body, out any) error {
+// adminCall sends body (if not nil) as JSON, with the world's secret, and
+// decodes a 2xx answer into out (if not nil); any other status is an error
+// with the answer's text.
+func adminCall(ctx context.Context, secret, method, url string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -200,6 +201,9 @@ func adminCall(ctx context.Context, method, url string, body, out any) error {
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
 	}
 	resp, err := faultAdminClient.Do(req)
 	if err != nil {

@@ -122,7 +122,7 @@ func (g *GatewayChange) Setup(ctx context.Context) error {
 	before := map[string]gatewayConfig{}
 	for region, u := range gws {
 		var c gatewayConfig
-		if err := adminCall(ctx, http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+		if err := adminCall(ctx, g.cluster.Secret(), http.MethodGet, u+"/admin/config", nil, &c); err != nil {
 			return fmt.Errorf("gateway-settings: read the gateway of %s: %w", region, err)
 		}
 		before[region] = c
@@ -139,7 +139,7 @@ func (g *GatewayChange) put(ctx context.Context, want func(region string) Gatewa
 	g.mu.Unlock()
 	var errs []error
 	for region, u := range gws {
-		if err := adminCall(ctx, http.MethodPut, u+"/admin/config", want(region), nil); err != nil {
+		if err := adminCall(ctx, g.cluster.Secret(), http.MethodPut, u+"/admin/config", want(region), nil); err != nil {
 			errs = append(errs, fmt.Errorf("gateway-settings: set %s on the gateway of %s: %w", want(region), region, err))
 		}
 	}
@@ -153,7 +153,7 @@ func (g *GatewayChange) wait(ctx context.Context, want func(region string) Gatew
 	return pollUntil(ctx, "gateways of "+strings.Join(g.regions, ",")+" reporting their settings", func(ctx context.Context) error {
 		for region, u := range gws {
 			var c gatewayConfig
-			if err := adminCall(ctx, http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+			if err := adminCall(ctx, g.cluster.Secret(), http.MethodGet, u+"/admin/config", nil, &c); err != nil {
 				return err
 			}
 			if w := want(region); !w.matches(c) {
@@ -273,7 +273,7 @@ type routeAnswerView struct {
 func (m *Misroute) routesTo(ctx context.Context, want string) error {
 	return pollUntil(ctx, fmt.Sprintf("the director sending geo %s to %s", m.geo, want), func(ctx context.Context) error {
 		var a routeAnswerView
-		if err := adminCall(ctx, http.MethodGet, m.director+"/v1/route?geo="+m.geo+"&key=kong-misroute-probe", nil, &a); err != nil {
+		if err := adminCall(ctx, m.cluster.Secret(), http.MethodGet, m.director+"/v1/route?geo="+m.geo+"&key=kong-misroute-probe", nil, &a); err != nil {
 			return err
 		}
 		if a.Region != want {
@@ -285,7 +285,7 @@ func (m *Misroute) routesTo(ctx context.Context, want string) error {
 
 // Inject implements Fault.
 func (m *Misroute) Inject(ctx context.Context) error {
-	return adminCall(ctx, http.MethodPut, m.director+"/admin/override", map[string]string{"geo": m.geo, "region": m.region}, nil)
+	return adminCall(ctx, m.cluster.Secret(), http.MethodPut, m.director+"/admin/override", map[string]string{"geo": m.geo, "region": m.region}, nil)
 }
 
 // WaitInjected implements Fault: the director answers the wrong region.
@@ -293,7 +293,7 @@ func (m *Misroute) WaitInjected(ctx context.Context) error { return m.routesTo(c
 
 // Recover implements Fault.
 func (m *Misroute) Recover(ctx context.Context) error {
-	return adminCall(ctx, http.MethodDelete, m.director+"/admin/override?geo="+m.geo, nil, nil)
+	return adminCall(ctx, m.cluster.Secret(), http.MethodDelete, m.director+"/admin/override?geo="+m.geo, nil, nil)
 }
 
 // WaitRecovered implements Fault: the director sends the geo home again.

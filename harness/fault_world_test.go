@@ -264,12 +264,12 @@ func TestFaultWorld(t *testing.T) {
 			var ans struct {
 				Region string `json:"region"`
 			}
-			require.NoError(t, adminCall(ctx, http.MethodGet, director+"/v1/route?geo="+east+"&key=fault-world", nil, &ans))
+			require.NoError(t, adminCall(ctx, w.Secret(), http.MethodGet, director+"/v1/route?geo="+east+"&key=fault-world", nil, &ans))
 			return ans.Region
 		}
 		failover := func() bool {
 			var cfg gatewayDynamic
-			require.NoError(t, adminCall(ctx, http.MethodGet, westGateway+"/admin/config", nil, &cfg))
+			require.NoError(t, adminCall(ctx, w.Secret(), http.MethodGet, westGateway+"/admin/config", nil, &cfg))
 			return cfg.Failover
 		}
 		require.Equal(t, east, route())

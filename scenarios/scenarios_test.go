@@ -182,7 +182,10 @@ func gatewayTryTimeouts(t *testing.T, c topology.Cluster, region string) int64 {
 		if s.Kind != topology.KindGateway || s.Region != region {
 			continue
 		}
-		resp, err := http.Get("http://" + s.Address + "/admin/stats")
+		req, err := http.NewRequest(http.MethodGet, "http://"+s.Address+"/admin/stats", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+c.Secret())
+		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var st struct {

@@ -40,6 +40,9 @@ type Geo struct {
 // every region has 2·sum(load)/regions; with neither, capacity 1 per region
 // and regions/(2·geos) per geo.
 type Config struct {
+	// AdminSecret, when set, guards the admin endpoints: they answer only
+	// "Authorization: Bearer <AdminSecret>" (app.GuardAdmin).
+	AdminSecret string `json:"admin_secret,omitempty"`
 	Regions []Region `json:"regions"`
 	// Geos is the directional table; empty means one geo per region, named
 	// like the region, whose home is that region.

@@ -71,6 +71,8 @@ type Director struct {
 	seeds []uint64 // per region, for rendezvous hashing
 	clock func() time.Time
 	m     *metrics
+	// secret guards the admin endpoints of Serve (app.GuardAdmin).
+	secret string
 
 	mu        sync.Mutex
 	weights   [][]float64 // per geo, per region, normalized
@@ -97,7 +99,7 @@ func New(cfg Config) (*Director, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Director{w: w, clock: cfg.Clock, maxKeep: MaxChanges}
+	d := &Director{w: w, clock: cfg.Clock, maxKeep: MaxChanges, secret: cfg.AdminSecret}
 	if d.clock == nil {
 		d.clock = time.Now
 	}

@@ -18,7 +18,8 @@
 // for reports to draw the traffic shift; the log keeps the last MaxChanges
 // (1000) changes and counts the ones it dropped.
 //
-// HTTP API (JSON):
+// HTTP API (JSON; in a world, every /admin/ request needs the world's secret
+// as "Authorization: Bearer <secret>", see Config.AdminSecret):
 //
 //	GET    /v1/route?geo=G&key=K  -> {"geo", "region", "gateway"}
 //	GET    /admin/table           -> Table

@@ -96,7 +96,7 @@ func (d *Director) Serve(ctx context.Context, ln net.Listener, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	addr := ln.Addr().String()
-	srv := &http.Server{Handler: d.Handler(log), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+	srv := &http.Server{Handler: app.GuardAdmin(d.secret, d.Handler(log)), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

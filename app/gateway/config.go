@@ -50,6 +50,9 @@ type Timeouts struct {
 // Config is a gateway's configuration. Mode, Failover, MaxRPS and
 // MaxConcurrency can be changed at runtime (PUT /admin/config, Update).
 type Config struct {
+	// AdminSecret, when set, guards the admin endpoints: they answer only
+	// "Authorization: Bearer <AdminSecret>" (app.GuardAdmin).
+	AdminSecret string `json:"admin_secret,omitempty"`
 	// Region is the name of this gateway's region.
 	Region string `json:"region"`
 	// Members are this region's member instances (at least one).

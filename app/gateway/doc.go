@@ -61,6 +61,9 @@
 //
 // # Admin API (same listener)
 //
+// In a world, every /admin/ request needs the world's secret as
+// "Authorization: Bearer <secret>" (Config.AdminSecret, app.GuardAdmin).
+//
 //	GET  /admin/config   current configuration (JSON, see ConfigView)
 //	PUT  /admin/config   partial update: {"mode","failover","max_rps","max_concurrency","home_overrides","member_try_ms"}
 //	GET  /admin/members  member instances and their health

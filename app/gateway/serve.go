@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/kongchaos/kong/app"
 )
 
 // ShutdownTimeout bounds the graceful shutdown of Serve.
@@ -51,7 +53,7 @@ func ServeListener(ctx context.Context, ln net.Listener, cfg Config, log *slog.L
 	defer gw.Close()
 
 	srv := &http.Server{
-		Handler:           gw,
+		Handler:           app.GuardAdmin(cfg.AdminSecret, gw),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      gw.cfg.writeTimeout(),

@@ -35,6 +35,9 @@ const (
 
 // Config is one member instance.
 type Config struct {
+	// AdminSecret, when set, guards the admin endpoints: they answer only
+	// "Authorization: Bearer <AdminSecret>" (app.GuardAdmin).
+	AdminSecret string `json:"admin_secret,omitempty"`
 	Region   string `json:"region"`
 	Zone     string `json:"zone"`
 	Instance string `json:"instance"`
@@ -193,7 +196,7 @@ func Serve(ctx context.Context, listen string, cfg Config, log *slog.Logger) err
 		defer wg.Done()
 		_ = invalidation.Consume(ctx, cfg.OwnSQS, cfg.Region, cfg.Queue, s.applyInvalidation, &s.consumed, log)
 	}()
-	srv := &http.Server{Addr: listen, Handler: s.Handler(),
+	srv := &http.Server{Addr: listen, Handler: app.GuardAdmin(cfg.AdminSecret, s.Handler()),
 		ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		WriteTimeout: s.cfg.writeTimeout(), IdleTimeout: idleTimeout}
 	errc := make(chan error, 1)

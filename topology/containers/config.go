@@ -180,15 +180,21 @@ func sqsHealthCommand(region string) string {
 }
 
 // appConfig is the JSON configuration of an application component.
-func appConfig(p *topology.Plan, c topology.Component) ([]byte, error) {
+func appConfig(p *topology.Plan, c topology.Component, secret string) ([]byte, error) {
 	var cfg any
 	switch c.Kind {
 	case topology.KindMember:
-		cfg = local.MemberConfig(p, c)
+		m := local.MemberConfig(p, c)
+		m.AdminSecret = secret
+		cfg = m
 	case topology.KindGateway:
-		cfg = local.GatewayConfig(p, c)
+		g := local.GatewayConfig(p, c)
+		g.AdminSecret = secret
+		cfg = g
 	case topology.KindDirector:
-		cfg = local.DirectorConfig(p)
+		d := local.DirectorConfig(p)
+		d.AdminSecret = secret
+		cfg = d
 	default:
 		return nil, fmt.Errorf("%s is not an application component", c.ID)
 	}

@@ -202,7 +202,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	out = append(append(out, seeds...), others...)
 
 	app := func(c topology.Component, nw Network) error {
-		cfg, err := appConfig(p, c)
+		cfg, err := appConfig(p, c, l.Secret)
 		if err != nil {
 			return err
 		}

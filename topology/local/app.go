@@ -86,7 +86,8 @@ func (w *World) writeConfig(id string, cfg any) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	// 0600: it holds the world's secret.
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return "", fmt.Errorf("write configuration of %s: %w", id, err)
 	}
 	return path, nil

@@ -333,7 +333,9 @@ func (w *World) defineProcesses() error {
 		add(n.Component, argv)
 	}
 	for _, c := range w.plan.Members {
-		path, err := w.writeConfig(c.ID, memberConfig(w.plan, c))
+		cfg := memberConfig(w.plan, c)
+		cfg.AdminSecret = w.secret
+		path, err := w.writeConfig(c.ID, cfg)
 		if err != nil {
 			return err
 		}
@@ -343,7 +345,9 @@ func (w *World) defineProcesses() error {
 		if len(gatewayConfig(w.plan, g).Members) == 0 {
 			continue // a region without member instances has nothing to serve
 		}
-		path, err := w.writeConfig(g.ID, gatewayConfig(w.plan, g))
+		cfg := gatewayConfig(w.plan, g)
+		cfg.AdminSecret = w.secret
+		path, err := w.writeConfig(g.ID, cfg)
 		if err != nil {
 			return err
 		}
@@ -351,7 +355,9 @@ func (w *World) defineProcesses() error {
 	}
 	if len(w.plan.Gateways) > 0 {
 		d := w.plan.Director
-		path, err := w.writeConfig(d.ID, directorConfig(w.plan))
+		cfg := directorConfig(w.plan)
+		cfg.AdminSecret = w.secret
+		path, err := w.writeConfig(d.ID, cfg)
 		if err != nil {
 			return err
 		}
