@@ -42,8 +42,8 @@ type Geo struct {
 type Config struct {
 	// AdminSecret, when set, guards the admin endpoints: they answer only
 	// "Authorization: Bearer <AdminSecret>" (app.GuardAdmin).
-	AdminSecret string `json:"admin_secret,omitempty"`
-	Regions []Region `json:"regions"`
+	AdminSecret string   `json:"admin_secret,omitempty"`
+	Regions     []Region `json:"regions"`
 	// Geos is the directional table; empty means one geo per region, named
 	// like the region, whose home is that region.
 	Geos []Geo `json:"geos,omitempty"`

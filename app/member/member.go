@@ -38,9 +38,9 @@ type Config struct {
 	// AdminSecret, when set, guards the admin endpoints: they answer only
 	// "Authorization: Bearer <AdminSecret>" (app.GuardAdmin).
 	AdminSecret string `json:"admin_secret,omitempty"`
-	Region   string `json:"region"`
-	Zone     string `json:"zone"`
-	Instance string `json:"instance"`
+	Region      string `json:"region"`
+	Zone        string `json:"zone"`
+	Instance    string `json:"instance"`
 	// Cassandra is the region's contact points (host:port); the session is
 	// filtered to the region's datacenter.
 	Cassandra []string `json:"cassandra"`
