@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +19,7 @@ import (
 // at once; a failed or interrupted start removes everything it made.
 func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, timeout time.Duration) error {
 	out := cmd.OutOrStdout()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext(cmd.Context())
 	defer stop()
 	// The world outlives this command: no reaper, from the first call on.
 	containers.KeepWorlds()
