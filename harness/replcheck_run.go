@@ -58,6 +58,9 @@ type ReplicationExperiment struct {
 	Checkers   []Checker
 	// Progress, when set, is told how the check is going about once a second.
 	Progress func(ReplicationProgress)
+	// NoReset makes the preflight refuse a world that is not as it was
+	// brought up instead of resetting it (see Experiment.NoReset).
+	NoReset bool
 }
 
 // Run runs the experiment.
@@ -152,6 +155,10 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	}
 	interrupted := func() string { return "interrupted: " + context.Cause(ctx).Error() }
 
+	if err := preflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
+		out.Reason = err.Error()
+		return out, err
+	}
 	check := e.Check
 	if check.Cluster == nil {
 		check.Cluster = e.Cluster

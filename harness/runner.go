@@ -83,6 +83,10 @@ type Experiment struct {
 	// time left (see Progress); without it, a listener set with WithProgress
 	// on the run's context is.
 	Progress func(Progress)
+	// NoReset makes the preflight (see Preflight, run on Cluster before the
+	// first phase) refuse a world that is not as it was brought up instead
+	// of resetting it.
+	NoReset bool
 }
 
 // Outcome is what a run found.
@@ -184,6 +188,10 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 	}()
 
+	if err := preflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
+		out.Reason = err.Error()
+		return out, err
+	}
 	var current atomic.Pointer[string]
 	phase := func(name string) {
 		log.Info("phase", "scenario", e.Name, "phase", name)

@@ -28,7 +28,7 @@ func experiment(ctx context.Context, env *Env, name, description string, t Times
 	regions := env.Cluster.Spec().RegionNames()
 	return &harness.Experiment{
 		Name: name, Description: description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
-		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset,
 		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
 		Stop:   []harness.StopCondition{harness.SuccessFloor(0.5, 10)},

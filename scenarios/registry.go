@@ -41,6 +41,10 @@ type Env struct {
 	// Replay is the command line that runs the scenario again with this seed.
 	Replay string
 	Log    *slog.Logger
+	// NoReset refuses to run on a world that a run before left damaged
+	// (links cut, toxics, faults, evacuations, paused processes) instead
+	// of resetting it first (see harness.Preflight).
+	NoReset bool
 }
 
 var (

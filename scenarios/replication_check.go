@@ -134,7 +134,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 	}
 	e := &harness.ReplicationExperiment{
 		Name: "replication-check", Description: desc, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
-		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset,
 		Check: harness.ReplicationCheck{
 			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,

@@ -19,6 +19,9 @@ import (
 type ConfigView struct {
 	Region string `json:"region"`
 	Dynamic
+	// Initial is the runtime configuration the gateway started with: what
+	// an operator (or kong's preflight) puts back after a change.
+	Initial Dynamic `json:"initial"`
 	// Burst is the token bucket depth in force (0 when max_rps is 0).
 	Burst          int               `json:"burst"`
 	Members        []Member          `json:"members"`
@@ -42,6 +45,7 @@ func (g *Gateway) ConfigView() ConfigView {
 	v := ConfigView{
 		Region:     g.cfg.Region,
 		Dynamic:    d,
+		Initial:    g.initial,
 		Members:    append([]Member(nil), g.cfg.Members...),
 		PeerProxy:  maps.Clone(g.cfg.PeerProxy),
 		PeerPublic: maps.Clone(g.cfg.PeerPublic),

@@ -57,6 +57,11 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 	assert.Equal(t, "redirect", v["mode"], "fields not given are unchanged")
 	r = get(t, es.URL+"/v1/p", "CA")
 	assert.Equal(t, app.RouteFailover, r.header.Get(app.HeaderRoute))
+	// The view keeps what the gateway started with, to put it back.
+	r = get(t, es.URL+"/admin/config", "")
+	require.NoError(t, json.Unmarshal([]byte(r.body), &view))
+	assert.Equal(t, Dynamic{Mode: app.ModeRedirect, Failover: true, MemberTryMS: 1000}, view.Dynamic)
+	assert.Equal(t, Dynamic{Mode: app.ModeIsthmus, MemberTryMS: 1000}, view.Initial, "the initial settings changed with the runtime ones")
 
 	// limits
 	st, v = putConfig(t, es.URL, `{"max_rps":55,"max_concurrency":7,"failover":false,"mode":"isthmus"}`)

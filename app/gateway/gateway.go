@@ -30,6 +30,8 @@ type Gateway struct {
 
 	dyn   atomic.Pointer[Dynamic]
 	dynMu sync.Mutex // serializes updates
+	// initial is the Dynamic the gateway started with.
+	initial Dynamic
 
 	bal      *balancer
 	bucket   tokenBucket
@@ -74,8 +76,10 @@ func newGateway(cfg Config, now func() time.Time) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}
 	g := &Gateway{cfg: c, log: c.Log, now: now}
-	g.dyn.Store(&Dynamic{Mode: c.Mode, Failover: c.Failover, MaxRPS: c.MaxRPS, MaxConcurrency: c.MaxConcurrency,
-		MemberTryMS: int(c.Timeouts.MemberTry.Milliseconds())})
+	g.initial = Dynamic{Mode: c.Mode, Failover: c.Failover, MaxRPS: c.MaxRPS, MaxConcurrency: c.MaxConcurrency,
+		MemberTryMS: int(c.Timeouts.MemberTry.Milliseconds())}
+	start := g.initial
+	g.dyn.Store(&start)
 	if g.bal, err = newBalancer(c.Members); err != nil {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}

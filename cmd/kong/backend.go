@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,6 +59,9 @@ type worldBackend interface {
 	// command spells a kong command on one of the backend's worlds:
 	// command("down", "w") is "kong down --world w" on the local backend.
 	command(verb, world string) string
+	// runLockPath is the file whose lock a run holds on a world that is up
+	// (see lockWorld), its folder made.
+	runLockPath(world string) (string, error)
 }
 
 // errNotUp says a world has nothing to take down.
@@ -72,7 +77,7 @@ func backendOf(cmd *cobra.Command) (worldBackend, error) {
 		return nil, usage(err)
 	}
 	if b == backendContainers {
-		return containersBackend{}, nil
+		return containersBackend{home: homeFlag(cmd)}, nil
 	}
 	return localBackend{home: homeFlag(cmd)}, nil
 }
@@ -138,9 +143,15 @@ func (b localBackend) worlds(context.Context) ([]string, error) { return local.W
 
 func (localBackend) command(verb, world string) string { return "kong " + verb + " --world " + world }
 
+// runLockPath: the lock lives in the world's state folder, and goes with it.
+func (b localBackend) runLockPath(world string) (string, error) {
+	return local.RunLockPath(b.home, world), nil
+}
+
 // containersBackend runs worlds as Docker containers; any process that
-// reaches the engine finds them by their labels.
-type containersBackend struct{}
+// reaches the engine finds them by their labels. home holds only their run
+// locks.
+type containersBackend struct{ home string }
 
 func (containersBackend) name() string { return backendContainers }
 
@@ -210,6 +221,21 @@ func (containersBackend) worlds(ctx context.Context) ([]string, error) {
 
 func (containersBackend) command(verb, world string) string {
 	return "kong " + verb + " --backend containers --world " + world
+}
+
+// runLockPath: a container world has no state folder on this machine, so
+// its run lock is a file under the kong home named by backend and world.
+// It guards runs started from this machine (and this home), which is where
+// the engine that runs the world is.
+func (b containersBackend) runLockPath(world string) (string, error) {
+	if err := local.PrepareHome(b.home); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(b.home, "runs")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	return filepath.Join(dir, backendContainers+"-"+world+".lock"), nil
 }
 
 // printContainerWorld prints a container world's components, with each

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -139,6 +143,8 @@ func TestUpStatusLogsCrashDown(t *testing.T) {
 	state, pidAfter := stateOf()
 	require.Equal(t, topology.StateRunning, state, "the attached world sees the restarted component")
 	require.NotEqual(t, pidBefore, pidAfter)
+
+	runsOnTheWorld(t, k, world, remote)
 
 	// Kill the world's owner outright: its processes die with it, and
 	// `kong down` cleans the rest from the state folder.
@@ -268,4 +274,113 @@ func TestHostileCLIInput(t *testing.T) {
 			require.NoError(t, syscall.Kill(proc.Process.Pid, 0), "the sentinel process is gone")
 		})
 	}
+}
+
+// runsOnTheWorld checks what stands between two runs on one world: the
+// lock of a run killed outright is taken over as stale; the preflight of
+// `kong run --no-reset` refuses a world a run left damaged, naming what it
+// found; a run in progress makes every other run on the world refused,
+// naming it; a run's preflight resets the damage (and says so in
+// phases.log), and SIGHUP (a closed SSH session) stops the run cleanly:
+// its fault healed, its report written.
+func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Cluster) {
+	ctx := context.Background()
+	lockPath := local.RunLockPath(k.home, world)
+	reports := t.TempDir()
+	regions := remote.Spec().RegionNames()
+
+	// A run killed outright: nothing lets go of its lock.
+	killed := k.command("run", "split-brain", "--world", world, "--out", reports, "--progress", "off")
+	require.NoError(t, killed.Start())
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(lockPath)
+		return strings.Contains(string(data), fmt.Sprintf(`"pid":%d`, killed.Process.Pid))
+	}, time.Minute, 20*time.Millisecond, "kong run did not take the world's run lock")
+	require.NoError(t, killed.Process.Signal(syscall.SIGKILL))
+	_ = killed.Wait()
+
+	// The damage a killed run leaves: a toxic on a link, a member fault.
+	link := topology.LinkName(regions[0], regions[1])
+	client := toxiclient.NewClient(remote.ToxiproxyAPI())
+	for _, l := range remote.Links() {
+		if l.Name == link {
+			for _, name := range l.Proxies {
+				p, err := client.Proxy(name)
+				require.NoError(t, err)
+				_, err = p.AddToxic("left-latency", "latency", "upstream", 1, toxiclient.Attributes{"latency": 100})
+				require.NoError(t, err)
+			}
+		}
+	}
+	comps, err := remote.Components(ctx)
+	require.NoError(t, err)
+	member := ""
+	for _, c := range comps {
+		if c.Kind == topology.KindMember && member == "" {
+			member = c.ID
+			req, err := http.NewRequest(http.MethodPut, "http://"+c.Address+"/admin/faults", strings.NewReader(`{"error_rate":0.5}`))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		}
+	}
+
+	out, err := k.run("run", "split-brain", "--world", world, "--out", reports, "--progress", "off", "--no-reset")
+	require.Equal(t, 3, exitStatus(t, err), "a run on a damaged world with --no-reset: %s", out)
+	require.Contains(t, out, fmt.Sprintf("the run lock of `kong --home %s run split-brain --world %s --out %s --progress off` (pid %d", k.home, world, reports, killed.Process.Pid))
+	require.Contains(t, out, "was stale")
+	require.Contains(t, out, "the world is not as it was brought up")
+	require.Contains(t, out, "link "+link+": toxic left-latency (latency, upstream")
+	require.Contains(t, out, "member "+member+": error_rate=0.5")
+
+	// While a run holds the world, every other run is refused, naming it.
+	held, err := local.LockRun(lockPath, local.RunHolder{PID: os.Getpid(), Command: "kong gameday --world " + world, Started: time.Now()})
+	require.NoError(t, err)
+	for _, args := range [][]string{
+		{"run", "split-brain", "--world", world, "--out", reports},
+		{"gameday", "--scenarios", "split-brain", "--world", world, "--out", reports},
+		{"replication-check", "--world", world, "--out", reports},
+	} {
+		out, err := k.run(args...)
+		require.Equal(t, 3, exitStatus(t, err), "kong %s on a busy world: %s", args[0], out)
+		require.Contains(t, out, fmt.Sprintf("a run is in progress on the world: `kong gameday --world %s` (pid %d", world, os.Getpid()), "kong %s", args[0])
+	}
+	require.NoError(t, held.Release())
+
+	// The next run resets the damage; SIGHUP once its partition took effect
+	// stops it cleanly.
+	run := k.command("run", "split-brain", "--world", world, "--out", reports, "--progress", "off")
+	var buf bytes.Buffer
+	run.Stdout, run.Stderr = &buf, &buf
+	require.NoError(t, run.Start())
+	var dir string
+	require.Eventually(t, func() bool {
+		logs, _ := filepath.Glob(filepath.Join(reports, "split-brain-*", "phases.log"))
+		for _, l := range logs {
+			data, _ := os.ReadFile(l)
+			if strings.Contains(string(data), "partition took effect") {
+				dir = filepath.Dir(l)
+				return true
+			}
+		}
+		return false
+	}, 3*time.Minute, 100*time.Millisecond, "the run's partition never took effect: %s", &buf)
+	require.NoError(t, run.Process.Signal(syscall.SIGHUP))
+	err = run.Wait()
+	require.Equal(t, 3, exitStatus(t, err), "kong run after SIGHUP: %s", buf.String())
+	require.Contains(t, buf.String(), "split-brain: ABORTED: interrupted")
+	require.FileExists(t, filepath.Join(dir, "report.json"), "SIGHUP left no report")
+	plog, err := os.ReadFile(filepath.Join(dir, "phases.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(plog), "preflight: found link "+link+": toxic left-latency")
+	require.Contains(t, string(plog), "preflight: found member "+member+": error_rate=0.5: reset")
+	require.Contains(t, string(plog), "heal partition")
+	found, err := harness.Preflight(ctx, remote, false)
+	require.NoError(t, err, "the world is not whole after a run stopped by SIGHUP")
+	require.Empty(t, found)
+	data, err := os.ReadFile(lockPath)
+	require.NoError(t, err)
+	require.Empty(t, strings.TrimSpace(string(data)), "the run stopped by SIGHUP did not let go of the world")
 }

@@ -21,7 +21,7 @@ func newGameday() *cobra.Command {
 	var sf specFlags
 	var names, out string
 	var seed uint64
-	var keep bool
+	var keep, noReset bool
 	var progress string
 	var sched scheduleFlags
 	cmd := &cobra.Command{
@@ -35,9 +35,17 @@ from --profile and taken down at the end (unless --keep, or KONG_KEEP=1 and a sc
 exit status says whether everything held.
 
 With --every or --cron it keeps running as a scheduled game day: each round runs the scenarios and adds
-its runs to --out, and the world stays up between rounds. Ctrl-C or SIGTERM stops it (a scenario in
-progress is aborted, its faults healed and its reports written first). The exit status then says whether
-the last round held.`,
+its runs to --out, and the world stays up between rounds. Ctrl-C, SIGTERM or SIGHUP (a closed terminal or
+SSH session) stops it (a scenario in progress is aborted, its faults healed and its reports written
+first). The exit status then says whether the last round held.
+
+Each scenario first resets what an earlier run left in the world (see kong run; --no-reset refuses
+instead). While a game day runs on a world (a scheduled one: during each round), any other kong run,
+kong gameday or kong replication-check on that world is refused, naming it.
+
+Exit status: 0 every scenario held, 1 one ran and an invariant did not hold, 2 bad input, 3 the world
+could not be reached or used (busy with another run, refused by the preflight) or a run could not
+finish.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
@@ -110,9 +118,14 @@ the last round held.`,
 			}
 			defer func() { release() }()
 			if schedule == nil {
+				unlock, err := lockWorld(cmd, b, world)
+				if err != nil {
+					return err
+				}
+				defer unlock()
 				view.past = pastDurations(out)
 				var broken bool
-				failed, broken = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				failed, broken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
 				if len(failed) > 0 {
 					err := fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
 					if broken {
@@ -138,8 +151,17 @@ the last round held.`,
 				}
 				release()
 				cluster, release = c, rel
+				// The world is locked for a round, not between rounds.
+				unlock, err := lockWorld(cmd, b, world)
+				if err != nil {
+					lastBroken = false
+					failed = []string{"world: " + err.Error()}
+					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
+					return false
+				}
+				defer unlock()
 				view.past = pastDurations(out)
-				failed, lastBroken = runSuite(ctx, cmd, chosen, cluster, out, seed, view)
+				failed, lastBroken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
 				if len(failed) > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %d of %d scenarios did not hold: %s\n", n, len(failed), len(chosen), strings.Join(failed, ", "))
 				} else {
@@ -167,6 +189,7 @@ the last round held.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep a world this game day brought up")
+	registerNoResetFlag(cmd, &noReset)
 	registerProgressFlag(cmd, &progress)
 	cmd.Flags().DurationVar(&sched.every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
 	cmd.Flags().StringVar(&sched.cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
@@ -180,10 +203,10 @@ the last round held.`,
 // other starts.
 // runSuite runs the scenarios one after the other; failed names those that
 // did not pass, and broken says some reached a verdict that did not hold.
-func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView) (failed []string, broken bool) {
+func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView, noReset bool) (failed []string, broken bool) {
 	for i, s := range chosen {
 		fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
-		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed))
+		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed), noReset)
 		view.end()
 		switch {
 		case err != nil:

@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -40,6 +38,7 @@ type replicationFlags struct {
 	seed             uint64
 	out              string
 	progressInterval time.Duration
+	noReset          bool
 }
 
 func (f *replicationFlags) register(cmd *cobra.Command) {
@@ -60,6 +59,7 @@ func (f *replicationFlags) register(cmd *cobra.Command) {
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")
 	fl.StringVar(&f.out, "out", "kong-reports", "folder that receives the run's artifacts folder")
 	fl.DurationVar(&f.progressInterval, "progress-every", 0, "how often progress is printed on stderr (default: live on a terminal, every 10 s otherwise)")
+	registerNoResetFlag(cmd, &f.noReset)
 }
 
 // Consistency levels a check accepts. ANY is not one: a write at ANY may be
@@ -178,7 +178,12 @@ It reports the share visible at --read-after, the records missing, the replicati
 p99, p99.9, max and a histogram) and the time until every record was visible, and writes a run
 folder under --out (replication.json, history, report.md, report.json, junit.xml). The exit
 status says whether the checks held: none missing, at least --min-share visible at --read-after
-(not checked during a split brain), and the background load's availability.`,
+(not checked during a split brain), and the background load's availability: 0 they held, 1 they did
+not, 2 bad input, 3 the world could not be reached or used or the check could not finish.
+
+Like kong run, the check first resets what an earlier run left in the world (or, with --no-reset,
+refuses to run on it), refuses to run while another run is in progress on the world (naming it),
+and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
@@ -198,11 +203,16 @@ status says whether the checks held: none missing, at least --min-share visible 
 			if err := checkRegions(cluster, o); err != nil {
 				return usage(err)
 			}
+			unlock, err := lockWorld(cmd, b, world)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			if !cmd.Flags().Changed("seed") {
 				f.seed = rand.Uint64() >> 1
 			}
 			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
-			outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(world, f.seed))
+			outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(world, f.seed), f.noReset)
 			if err != nil {
 				return err
 			}
@@ -216,15 +226,15 @@ status says whether the checks held: none missing, at least --min-share visible 
 }
 
 // runReplicationCheck runs the check like runScenario runs a scenario: its
-// own artifacts folder, Ctrl-C wired to a clean abort that heals the
-// faults, the scenario's timeout, and every report written from what the
-// run left.
-func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string) (*harness.Outcome, string, error) {
+// own artifacts folder, Ctrl-C, SIGTERM and SIGHUP wired to a clean abort
+// that heals the faults, the scenario's timeout, the preflight (a refusal
+// with noReset), and every report written from what the run left.
+func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string, noReset bool) (*harness.Outcome, string, error) {
 	spec, err := scenarios.Get("replication-check")
 	if err != nil {
 		return nil, "", err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext(cmd.Context())
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
@@ -238,7 +248,7 @@ func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenari
 		return nil, "", err
 	}
 	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: int64(seed), Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil))}
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: int64(seed), Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
 	outcome, err := scenarios.RunReplicationCheck(ctx, env, o)
 	if rerr := writeReport(dir); rerr != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)

@@ -72,6 +72,11 @@ the verify phase).`,
 			if !cmd.Flags().Changed("seed") {
 				f.seed = 1
 			}
+			unlock, err := lockWorld(cmd, localBackend{home: home}, world)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			return benchReplication(cmd, cluster, f, o, baselines)
 		},
 	}
@@ -350,7 +355,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	fmt.Fprintf(cmd.ErrOrStderr(), "replication check of %d records...\n", o.Records)
 	o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
 	before := sampleCPU(groups)
-	outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(cluster.Name(), f.seed))
+	outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(cluster.Name(), f.seed), f.noReset)
 	if err != nil {
 		return err
 	}

@@ -44,10 +44,27 @@ func newList() *cobra.Command {
 func newRun() *cobra.Command {
 	var seed uint64
 	var out, progress string
+	var noReset bool
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
 		Short: "Run one game-day scenario against a world that is up (kong up), and write its report",
-		Args:  cobra.ExactArgs(1),
+		Long: `Run one game-day scenario against a world that is up (kong up), and write its artifacts and
+reports into a folder under --out.
+
+Before its first phase the run checks the world (the preflight): every component running and not
+paused, every link enabled with no toxics, no fault in any member service, nothing evacuated or
+overridden at the director, every gateway as it started. What a run before it left behind (one that
+was killed) is reset, and written into the run's phases.log; with --no-reset the run is refused
+instead, naming each thing it found.
+
+One run at a time per world: while kong run, kong gameday or kong replication-check runs on a world,
+another is refused, naming the run in progress. Ctrl-C, SIGTERM and SIGHUP (a closed terminal or
+SSH session) stop a run cleanly: its faults are healed and its reports written before kong exits.
+
+Exit status: 0 the scenario held, 1 it ran and an invariant did not hold, 2 bad input, 3 the world
+could not be reached or used (not up, busy with another run, refused by the preflight) or the run
+could not finish (aborted, interrupted).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := scenarios.Get(args[0])
 			if err != nil {
@@ -67,10 +84,15 @@ func newRun() *cobra.Command {
 				return needWorld(err, "kong run", world, b, spec.Profile)
 			}
 			defer release()
+			unlock, err := lockWorld(cmd, b, world)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
-			outcome, dir, err := runScenario(view.scenario(cmd.Context(), 0), cmd, spec, cluster, out, int64(seed))
+			outcome, dir, err := runScenario(view.scenario(cmd.Context(), 0), cmd, spec, cluster, out, int64(seed), noReset)
 			view.end()
 			if err != nil {
 				return err
@@ -81,8 +103,27 @@ func newRun() *cobra.Command {
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
+	registerNoResetFlag(cmd, &noReset)
 	registerProgressFlag(cmd, &progress)
 	return cmd
+}
+
+// registerNoResetFlag adds --no-reset, which turns the preflight's reset of
+// what an earlier run left in the world into a refusal.
+func registerNoResetFlag(cmd *cobra.Command, noReset *bool) {
+	cmd.Flags().BoolVar(noReset, "no-reset", false,
+		"refuse to run (exit status 3) on a world that an earlier run left damaged (links cut, toxics, member faults, evacuations, paused or stopped processes), naming each thing, instead of resetting it first")
+}
+
+// stopSignals stop a run cleanly: the scenario in progress is aborted, its
+// faults healed and its reports written before kong exits. SIGHUP is a
+// closed terminal or SSH session, which would otherwise kill kong on the
+// spot and leave the world broken.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// stopContext is parent ended by the first of stopSignals.
+func stopContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, stopSignals...)
 }
 
 // outcomeError is nil for a run that passed, exit status 1 for one whose
@@ -104,10 +145,12 @@ func reasonSuffix(o *harness.Outcome) string {
 	return ": " + o.Reason
 }
 
-// runScenario runs spec against cluster with Ctrl-C wired to a clean abort
-// (the runner heals every fault), and returns the outcome and its folder.
-func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64) (*harness.Outcome, string, error) {
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+// runScenario runs spec against cluster with Ctrl-C, SIGTERM and SIGHUP
+// wired to a clean abort (the runner heals every fault), and returns the
+// outcome and its folder. noReset makes the preflight refuse a damaged
+// world instead of resetting it.
+func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64, noReset bool) (*harness.Outcome, string, error) {
+	ctx, stop := stopContext(parent)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
 	defer cancel()
@@ -122,7 +165,7 @@ func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec
 		return nil, "", err
 	}
 	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil))}
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
 	outcome, err := spec.Run(ctx, env)
 	// The report is written whatever happened, from what the run left.
 	if rerr := writeReport(dir); rerr != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -181,13 +180,13 @@ func skippedSlots(s schedule, prev, next time.Time) int {
 	return n
 }
 
-// interruptContext is ctx ended by the first Ctrl-C or SIGTERM, which says
-// on out what happens next; later signals are ignored until stop, so that
-// healing and report writing finish.
+// interruptContext is ctx ended by the first of stopSignals (Ctrl-C,
+// SIGTERM, SIGHUP), which says on out what happens next; later signals are
+// ignored until stop, so that healing and report writing finish.
 func interruptContext(ctx context.Context, out io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	done := make(chan struct{})
 	go func() {
 		first := true

@@ -175,7 +175,7 @@ func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []
 	go func() { exited <- daemon.Wait() }()
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, stopSignals...)
 	defer signal.Stop(sigs)
 	deadline := time.After(timeout)
 

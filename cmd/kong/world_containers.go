@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,7 +21,7 @@ import (
 // failed or interrupted start removes everything it made.
 func upContainers(cmd *cobra.Command, world string, spec *topology.Spec, publish netip.Addr, timeout time.Duration) error {
 	out := cmd.OutOrStdout()
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stopContext(cmd.Context())
 	defer stop()
 	// The world outlives this command: no reaper, from the first call on.
 	containers.KeepWorlds()
