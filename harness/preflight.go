@@ -194,11 +194,11 @@ func inspectWorld(ctx context.Context, c topology.Cluster) (findings, error) {
 		case topology.KindToxiproxy:
 			fs, err = inspectLinks(c)
 		case topology.KindMember:
-			fs, err = inspectMember(ctx, s.Component)
+			fs, err = inspectMember(ctx, c.Secret(), s.Component)
 		case topology.KindDirector:
-			fs, err = inspectDirector(ctx, s.Component)
+			fs, err = inspectDirector(ctx, c.Secret(), s.Component)
 		case topology.KindGateway:
-			fs, err = inspectGateway(ctx, s.Component)
+			fs, err = inspectGateway(ctx, c.Secret(), s.Component)
 		}
 		out = append(out, fs...)
 		if err != nil {
@@ -296,10 +296,10 @@ func listSome(names []string) string {
 }
 
 // inspectMember finds a member service's injected faults.
-func inspectMember(ctx context.Context, m topology.Component) (findings, error) {
+func inspectMember(ctx context.Context, secret string, m topology.Component) (findings, error) {
 	base := "http://" + m.Address
 	var got memberFaults
-	if err := adminCall(ctx, http.MethodGet, base+"/admin/faults", nil, &got); err != nil {
+	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/faults", nil, &got); err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
 	}
 	if got == (memberFaults{}) {
@@ -319,7 +319,7 @@ func inspectMember(ctx context.Context, m topology.Component) (findings, error) 
 		parts = append(parts, "write_consistency="+got.WriteConsistency)
 	}
 	return findings{{text: fmt.Sprintf("member %s: %s", m.ID, strings.Join(parts, " ")), fix: func(ctx context.Context) error {
-		return adminCall(ctx, http.MethodPut, base+"/admin/faults", memberFaults{}, nil)
+		return adminCall(ctx, secret, http.MethodPut, base+"/admin/faults", memberFaults{}, nil)
 	}}}, nil
 }
 
@@ -331,10 +331,10 @@ type directorState struct {
 }
 
 // inspectDirector finds evacuated regions and overridden geos.
-func inspectDirector(ctx context.Context, d topology.Component) (findings, error) {
+func inspectDirector(ctx context.Context, secret string, d topology.Component) (findings, error) {
 	base := "http://" + d.Address
 	var t directorState
-	if err := adminCall(ctx, http.MethodGet, base+"/admin/table", nil, &t); err != nil {
+	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/table", nil, &t); err != nil {
 		return nil, fmt.Errorf("read the director's table: %w", err)
 	}
 	var out findings
@@ -342,14 +342,14 @@ func inspectDirector(ctx context.Context, d topology.Component) (findings, error
 		if f := t.Evacuated[r]; f > 0 {
 			out = append(out, finding{text: fmt.Sprintf("director: %s evacuated %s%%", r, strconv.FormatFloat(f*100, 'f', -1, 64)),
 				fix: func(ctx context.Context) error {
-					return adminCall(ctx, http.MethodPost, base+"/admin/restore", map[string]string{"region": r}, nil)
+					return adminCall(ctx, secret, http.MethodPost, base+"/admin/restore", map[string]string{"region": r}, nil)
 				}})
 		}
 	}
 	for _, g := range slices.Sorted(maps.Keys(t.Overrides)) {
 		out = append(out, finding{text: fmt.Sprintf("director: geo %s overridden to %s", g, t.Overrides[g]),
 			fix: func(ctx context.Context) error {
-				return adminCall(ctx, http.MethodDelete, base+"/admin/override?geo="+url.QueryEscape(g), nil, nil)
+				return adminCall(ctx, secret, http.MethodDelete, base+"/admin/override?geo="+url.QueryEscape(g), nil, nil)
 			}})
 	}
 	return out, nil
@@ -365,10 +365,10 @@ type gatewayView struct {
 // inspectGateway finds runtime settings that differ from those the gateway
 // started with. A gateway that does not report them (an older kong) is not
 // checked.
-func inspectGateway(ctx context.Context, g topology.Component) (findings, error) {
+func inspectGateway(ctx context.Context, secret string, g topology.Component) (findings, error) {
 	base := "http://" + g.Address
 	var v gatewayView
-	if err := adminCall(ctx, http.MethodGet, base+"/admin/config", nil, &v); err != nil {
+	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/config", nil, &v); err != nil {
 		return nil, fmt.Errorf("read the settings of gateway %s: %w", g.ID, err)
 	}
 	if v.Initial == nil {
@@ -399,7 +399,7 @@ func inspectGateway(ctx context.Context, g topology.Component) (findings, error)
 	back := GatewaySettings{Mode: &was.Mode, Failover: &was.Failover, MaxRPS: &was.MaxRPS, MaxConcurrency: &was.MaxConcurrency,
 		HomeOverrides: &homes, MemberTryMS: &was.MemberTryMS}
 	return findings{{text: fmt.Sprintf("gateway %s: %s", g.ID, strings.Join(diffs, " ")), fix: func(ctx context.Context) error {
-		return adminCall(ctx, http.MethodPut, base+"/admin/config", back, nil)
+		return adminCall(ctx, secret, http.MethodPut, base+"/admin/config", back, nil)
 	}}}, nil
 }
 
@@ -418,7 +418,7 @@ func gatewaysSeeMembers(ctx context.Context, c topology.Cluster) error {
 			Instance string `json:"instance"`
 			Healthy  bool   `json:"healthy"`
 		}
-		if err := adminCall(ctx, http.MethodGet, "http://"+s.Address+"/admin/members", nil, &members); err != nil {
+		if err := adminCall(ctx, c.Secret(), http.MethodGet, "http://"+s.Address+"/admin/members", nil, &members); err != nil {
 			return err
 		}
 		for _, m := range members {

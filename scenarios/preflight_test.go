@@ -67,8 +67,8 @@ func leaveLeftovers(t *testing.T, c topology.Cluster) leftovers {
 	require.NotEmpty(t, member.ID)
 	require.NotEmpty(t, memcached.ID)
 	require.NotEmpty(t, director.ID)
-	adminPut(t, http.MethodPut, "http://"+member.Address+"/admin/faults", map[string]any{"error_rate": 0.5})
-	adminPut(t, http.MethodPost, "http://"+director.Address+"/admin/evacuate", map[string]any{"region": regions[1], "fraction": 1})
+	adminPut(t, c.Secret(), http.MethodPut, "http://"+member.Address+"/admin/faults", map[string]any{"error_rate": 0.5})
+	adminPut(t, c.Secret(), http.MethodPost, "http://"+director.Address+"/admin/evacuate", map[string]any{"region": regions[1], "fraction": 1})
 	require.NoError(t, c.Pause(ctx, memcached.ID))
 	return leftovers{
 		cut:       "link " + cut + ": cut",
@@ -82,13 +82,14 @@ func leaveLeftovers(t *testing.T, c topology.Cluster) leftovers {
 
 func (l leftovers) all() []string { return []string{l.cut, l.toxic, l.member, l.evacuated, l.paused} }
 
-func adminPut(t *testing.T, method, url string, body any) {
+func adminPut(t *testing.T, secret, method, url string, body any) {
 	t.Helper()
 	data, err := json.Marshal(body)
 	require.NoError(t, err)
 	req, err := http.NewRequest(method, url, bytes.NewReader(data))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

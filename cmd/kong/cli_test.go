@@ -320,6 +320,8 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 			member = c.ID
 			req, err := http.NewRequest(http.MethodPut, "http://"+c.Address+"/admin/faults", strings.NewReader(`{"error_rate":0.5}`))
 			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+remote.Secret())
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			resp.Body.Close()
