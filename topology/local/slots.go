@@ -115,21 +115,12 @@ func lockSlots() (func(), error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), slotLockWait)
 	defer cancel()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
+	if err := waitFlock(ctx, f); err != nil {
+		f.Close()
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("the slot registry's lock %s has been held for %s (another kong claiming a slot, or a stuck process): find it with `fuser %s`, or set KONG_SLOTS to a folder of your own", path, slotLockWait, path)
-		case <-time.After(50 * time.Millisecond):
 		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
