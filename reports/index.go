@@ -55,8 +55,9 @@ func LoadOrBuild(dir string) (*Report, error) {
 	return r, nil
 }
 
-// LoadRuns finds the runs of a reports folder: every folder in it that
-// holds a report.json, a run.json or a history.jsonl. Each run's report is
+// LoadRuns finds the runs of a reports folder: every folder in it (not a
+// link) that holds a report.json, a run.json or a history.jsonl (regular
+// files, not links), the runs Prune may remove. Each run's report is
 // read, or built when report.json is missing; a run whose report cannot be
 // had is still listed, with its error. Runs are listed newest first (by
 // start, then by folder name).
@@ -71,7 +72,7 @@ func LoadRuns(dir string) ([]RunEntry, error) {
 			continue
 		}
 		sub := filepath.Join(dir, e.Name())
-		if !anyExists(sub, JSONFile, RunInfoFile, HistoryFile) {
+		if !isRun(sub) {
 			continue
 		}
 		r, err := LoadOrBuild(sub)
@@ -105,15 +106,6 @@ type runError struct {
 
 func (e *runError) Error() string { return e.msg }
 func (e *runError) Unwrap() error { return e.err }
-
-func anyExists(dir string, names ...string) bool {
-	for _, n := range names {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return true
-		}
-	}
-	return false
-}
 
 // WriteIndex writes index.md and index.html into a reports folder: every
 // run found there with its scenario, start, verdict and links to its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ func newGameday() *cobra.Command {
 	var keep, noReset bool
 	var progress string
 	var sched scheduleFlags
+	var keepRuns int
 	cmd := &cobra.Command{
 		Use:   "gameday",
 		Short: "Run a game day: bring the world up if none is running, run the scenarios, write every report",
@@ -42,6 +44,9 @@ first). The exit status then says whether the last round held.
 Each scenario first resets what an earlier run left in the world (see kong run; --no-reset refuses
 instead). While a game day runs on a world (a scheduled one: during each round), any other kong run,
 kong gameday or kong replication-check on that world is refused, naming it.
+
+With --keep-runs N, after the game day (after each round, with --every or --cron) only the N newest runs
+of --out stay: the older ones are removed as by kong reports prune --keep N, and the index rewritten.
 
 Exit status: 0 every scenario held, 1 one ran and an invariant did not hold, 2 bad input, 3 the world
 could not be reached or used (busy with another run, refused by the preflight) or a run could not
@@ -71,6 +76,9 @@ finish.`,
 			schedule, err := sched.parse(time.Now())
 			if err != nil {
 				return usage(err)
+			}
+			if err := checkKeepRuns(keepRuns, len(chosen)); err != nil {
+				return err
 			}
 			suite := make([]string, len(chosen))
 			for k, sp := range chosen {
@@ -126,6 +134,7 @@ finish.`,
 				view.past = pastDurations(out)
 				var broken bool
 				failed, broken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
+				pruneRuns(cmd.OutOrStdout(), cmd.ErrOrStderr(), out, keepRuns)
 				if len(failed) > 0 {
 					err := fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
 					if broken {
@@ -162,6 +171,7 @@ finish.`,
 				defer unlock()
 				view.past = pastDurations(out)
 				failed, lastBroken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
+				pruneRuns(cmd.OutOrStdout(), cmd.ErrOrStderr(), out, keepRuns)
 				if len(failed) > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %d of %d scenarios did not hold: %s\n", n, len(failed), len(chosen), strings.Join(failed, ", "))
 				} else {
@@ -194,6 +204,7 @@ finish.`,
 	cmd.Flags().DurationVar(&sched.every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
 	cmd.Flags().StringVar(&sched.cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
 	cmd.Flags().IntVar(&sched.rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
+	cmd.Flags().IntVar(&keepRuns, "keep-runs", 0, "after the game day (each round, with --every or --cron) keep only the N newest runs in --out (0: keep every run)")
 	return cmd
 }
 
@@ -229,4 +240,33 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s (and %s)\n", filepath.Join(out, reports.IndexHTMLFile), reports.IndexMarkdownFile)
 	}
 	return failed, broken
+}
+
+// checkKeepRuns checks --keep-runs: a round writes one run per scenario,
+// and keeping fewer would remove some of the round's own runs.
+func checkKeepRuns(keep, scenarios int) error {
+	switch {
+	case keep < 0:
+		return fmt.Errorf("--keep-runs %d: give the number of newest runs to keep, or 0 to keep every run", keep)
+	case keep > 0 && keep < scenarios:
+		return fmt.Errorf("--keep-runs %d is fewer than the %d scenarios of a round: their own runs would be removed; give %d or more",
+			keep, scenarios, scenarios)
+	}
+	return nil
+}
+
+// pruneRuns keeps only the keep newest runs of the reports folder out
+// (keep 0: every run) after a game day or one of its rounds, and says what
+// went. A failure to prune is reported, never the round's failure.
+func pruneRuns(stdout, stderr io.Writer, out string, keep int) {
+	if keep <= 0 {
+		return
+	}
+	res, err := reports.Prune(out, reports.PruneOptions{Keep: keep})
+	if n := len(res.Removed); n > 0 {
+		fmt.Fprintf(stdout, "--keep-runs %d: removed the %d oldest runs of %s (oldest %s); index rewritten\n", keep, n, out, res.Removed[0].Dir)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "keep-runs:", err)
+	}
 }

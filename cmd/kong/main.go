@@ -42,7 +42,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
-	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose())
+	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose())
 	for _, a := range componentActions {
 		root.AddCommand(newComponentAction(a))
 	}

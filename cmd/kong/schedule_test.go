@@ -190,6 +190,8 @@ func TestGamedayRefusesBadScheduleBeforeTouchingAWorld(t *testing.T) {
 		{[]string{"gameday", "--cron", "0 25 * * *"}, `--cron "0 25 * * *": end of range (25) above maximum (23)`},
 		{[]string{"gameday", "--every", "0s"}, "--every 0s: give an interval longer than zero"},
 		{[]string{"gameday", "--rounds", "2"}, "--rounds needs --every or --cron"},
+		{[]string{"gameday", "--every", "1h", "--keep-runs", "1", "--scenarios", "split-brain,chaos-kong"}, "--keep-runs 1 is fewer than the 2 scenarios of a round"},
+		{[]string{"gameday", "--keep-runs", "-2"}, "--keep-runs -2"},
 		{[]string{"gameday", "--every", "1h", "--progress", "fancy"}, `--progress "fancy"`},
 		{[]string{"run", "split-brain", "--progress", "fancy"}, `--progress "fancy"`},
 	} {

@@ -28,6 +28,10 @@ type process struct {
 	argv     []string
 	logPath  string
 	stateDir string
+	// logMax and logKeep cap the console log (0: consoleLogMax and
+	// consoleLogKeep).
+	logMax  int64
+	logKeep int
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -44,13 +48,24 @@ func (p *process) start() error {
 	if err := os.MkdirAll(filepath.Dir(p.logPath), 0o755); err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logMax, logKeep := int64(consoleLogMax), consoleLogKeep
+	if p.logMax > 0 {
+		logMax, logKeep = p.logMax, p.logKeep
+	}
+	logf, err := openRotatingLog(p.logPath, logMax, logKeep)
 	if err != nil {
 		return fmt.Errorf("open log of %s: %w", p.comp.ID, err)
 	}
 	fmt.Fprintf(logf, "--- kong: starting %s at %s: %s\n", p.comp.ID, time.Now().Format(time.RFC3339), strings.Join(p.argv, " "))
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	// The child writes into a pipe that this process copies into the
+	// capped log (one pipe for both: exec shares it when the writers are
+	// the same). The child dies with this process, so the copy lives as
+	// long as the child; the log never closes the pipe on the child.
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// A grandchild that kept the pipe after the child exited does not
+	// hold Wait (and the stopped state) for ever.
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), worldEnv+"="+p.stateDir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := spawn(cmd); err != nil {

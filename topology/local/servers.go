@@ -113,15 +113,8 @@ write_request_timeout: 2000ms
 request_timeout: 10000ms
 `, n.ID, world, n.Token, data, strings.Join(seeds, ","), n.Listen, n.Broadcast, s.Ports.Storage, s.Ports.CQL)
 	rackdc := fmt.Sprintf("dc=%s\nrack=%s\nprefer_local=true\n", n.Region, n.Zone)
-	logback := fmt.Sprintf(`<configuration scan="false">
-  <appender name="SYSTEMLOG" class="ch.qos.logback.core.FileAppender">
-    <file>%s/system.log</file>
-    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>
-  </appender>
-  <root level="INFO"><appender-ref ref="SYSTEMLOG"/></root>
-</configuration>
-`, filepath.Join(dir, "logs"))
-	files := map[string]string{"cassandra.yaml": yaml, "cassandra-rackdc.properties": rackdc, "logback.xml": logback}
+	files := map[string]string{"cassandra.yaml": yaml, "cassandra-rackdc.properties": rackdc,
+		"logback.xml": cassandraLogback(filepath.Join(dir, "logs"), consoleLogMax, consoleLogKeep)}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(conf, name), []byte(body), 0o644); err != nil {
 			return nil, fmt.Errorf("write %s of %s: %w", name, n.ID, err)
@@ -152,6 +145,32 @@ request_timeout: 10000ms
 	argv = append(argv, jvm17Flags...)
 	argv = append(argv, "-cp", filepath.Join(a.CassandraLib, "*"), "org.apache.cassandra.service.CassandraDaemon")
 	return argv, nil
+}
+
+// cassandraLogback is a node's logback configuration: system.log in
+// logDir, capped like the console logs: past maxBytes it becomes
+// system.log.1 (the .1 before it .2, and so on up to keep). logback-core,
+// which Cassandra ships, rolls it; it checks the size at most once a
+// second, so the file may run past the cap by a second of logging.
+func cassandraLogback(logDir string, maxBytes int64, keep int) string {
+	log := filepath.Join(logDir, "system.log")
+	return fmt.Sprintf(`<configuration scan="false">
+  <appender name="SYSTEMLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <file>%[1]s</file>
+    <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
+      <fileNamePattern>%[1]s.%%i</fileNamePattern>
+      <minIndex>1</minIndex>
+      <maxIndex>%[2]d</maxIndex>
+    </rollingPolicy>
+    <triggeringPolicy class="ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy">
+      <maxFileSize>%[3]d</maxFileSize>
+      <checkIncrement>1 second</checkIncrement>
+    </triggeringPolicy>
+    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="SYSTEMLOG"/></root>
+</configuration>
+`, log, max(keep, 1), maxBytes)
 }
 
 // elasticMQCommand writes a region's ElasticMQ configuration (its own

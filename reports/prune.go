@@ -1,0 +1,226 @@
+package reports
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PruneOptions say which runs of a reports folder Prune removes. With both
+// Keep and OlderThan, a run goes only when neither keeps it: it is not among
+// the Keep newest and it ended more than OlderThan ago.
+type PruneOptions struct {
+	// Keep keeps the Keep newest runs (by start); 0 sets no such limit.
+	Keep int
+	// OlderThan removes the runs that ended more than OlderThan before Now;
+	// 0 sets no such limit.
+	OlderThan time.Duration
+	// Now is the time ages are counted from (default: time.Now()).
+	Now time.Time
+	// DryRun finds the runs that would go and removes nothing.
+	DryRun bool
+}
+
+// PrunedRun is a run Prune removed (or, in a dry run, would remove).
+type PrunedRun struct {
+	// Dir is the run's folder name inside the reports folder.
+	Dir string
+	// Started and Ended are when the run started and ended, as far as its
+	// files say (Ended is its last write when run.json has no end).
+	Started, Ended time.Time
+}
+
+// PruneResult is what Prune did.
+type PruneResult struct {
+	// Removed are the runs removed (or that would be, in a dry run), oldest
+	// first.
+	Removed []PrunedRun
+	// Kept is how many runs stay.
+	Kept int
+}
+
+// Prune removes old runs from the reports folder dir and rewrites its index
+// (index.md, index.html) from the runs that stay, so that it links to no
+// removed run. A run is a folder directly inside dir, not a symbolic link,
+// that holds a regular report.json, run.json or history.jsonl; nothing else
+// is ever removed, and symbolic links are never followed. Prune refuses a
+// folder that is not a kong reports folder: one that is itself a run, or
+// that holds neither kong's index nor any run.
+func Prune(dir string, o PruneOptions) (PruneResult, error) {
+	var res PruneResult
+	if o.Keep < 0 {
+		return res, fmt.Errorf("prune %s: keep %d runs? give 1 or more", dir, o.Keep)
+	}
+	if o.OlderThan < 0 {
+		return res, fmt.Errorf("prune %s: older than %s? give a positive age", dir, o.OlderThan)
+	}
+	if o.Keep == 0 && o.OlderThan == 0 {
+		return res, fmt.Errorf("prune %s: say which runs go (keep the newest N, or remove those older than an age)", dir)
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	runs, err := findRuns(dir)
+	if err != nil {
+		return res, err
+	}
+	// Newest first, as the index lists them.
+	slices.SortStableFunc(runs, func(a, b PrunedRun) int {
+		if c := b.Started.Compare(a.Started); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Dir, a.Dir)
+	})
+	for i, r := range runs {
+		keptByCount := o.Keep > 0 && i < o.Keep
+		keptByAge := o.OlderThan > 0 && o.Now.Sub(r.Ended) <= o.OlderThan
+		// A rule that was not given keeps nothing; a given one keeps its runs.
+		if keptByCount || keptByAge {
+			res.Kept++
+			continue
+		}
+		res.Removed = append(res.Removed, r)
+	}
+	slices.Reverse(res.Removed)
+	if o.DryRun || len(res.Removed) == 0 {
+		return res, nil
+	}
+	var errs []error
+	removed := res.Removed[:0]
+	for _, r := range res.Removed {
+		if err := removeRun(dir, r.Dir); err != nil {
+			errs = append(errs, err)
+			res.Kept++
+			continue
+		}
+		removed = append(removed, r)
+	}
+	res.Removed = removed
+	if err := WriteIndex(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return res, errors.Join(errs...)
+}
+
+// findRuns lists the runs of the reports folder dir with when they started
+// and ended, after checking that dir is one.
+func findRuns(dir string) ([]PrunedRun, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	if isRun(dir) {
+		return nil, fmt.Errorf("%s is a run's folder, not a reports folder: give the folder that holds the runs (such as kong-reports)", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var runs []PrunedRun
+	for _, e := range entries {
+		// ReadDir does not follow links: a link to a folder is no folder.
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if !isRun(sub) {
+			continue
+		}
+		started, ended := runTimes(sub)
+		runs = append(runs, PrunedRun{Dir: e.Name(), Started: started, Ended: ended})
+	}
+	if len(runs) == 0 && !hasIndex(dir) {
+		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, IndexHTMLFile, IndexMarkdownFile)
+	}
+	return runs, nil
+}
+
+// isRun says whether dir holds a run's own files (as regular files, not
+// links).
+func isRun(dir string) bool {
+	for _, n := range []string{JSONFile, RunInfoFile, HistoryFile} {
+		if fi, err := os.Lstat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// hasIndex says whether dir holds an index kong wrote.
+func hasIndex(dir string) bool {
+	for n, mark := range map[string]string{IndexMarkdownFile: "# Game-day runs", IndexHTMLFile: "<title>Game-day runs"} {
+		fi, err := os.Lstat(filepath.Join(dir, n))
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil && strings.Contains(string(b), mark) {
+			return true
+		}
+	}
+	return false
+}
+
+// runTimes says when the run in dir started and ended: from run.json, else
+// from report.json; a run without a recorded end (one in progress, or
+// killed) ended at its last write, and one without a recorded start started
+// at the time its folder's name ends with (scenario-20060102T150405Z).
+func runTimes(dir string) (started, ended time.Time) {
+	if ri, err := LoadRunInfo(dir); err == nil {
+		started, ended = ri.Started, ri.Finished
+	} else if r, err := Load(dir); err == nil {
+		started, ended = r.Start, r.End
+	}
+	if ended.IsZero() {
+		ended = lastWrite(dir)
+	}
+	if started.IsZero() {
+		base := filepath.Base(dir)
+		if i := strings.LastIndexByte(base, '-'); i >= 0 {
+			started, _ = time.Parse("20060102T150405Z", base[i+1:])
+		}
+	}
+	if started.IsZero() {
+		started = ended
+	}
+	return started, ended
+}
+
+// lastWrite is the newest modification time of dir and its entries.
+func lastWrite(dir string) time.Time {
+	var t time.Time
+	if fi, err := os.Lstat(dir); err == nil {
+		t = fi.ModTime()
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.ModTime().After(t) {
+			t = fi.ModTime()
+		}
+	}
+	return t
+}
+
+// removeRun removes the run folder name of dir, after checking again that
+// it is still a run's folder and not a link.
+func removeRun(dir, name string) error {
+	sub := filepath.Join(dir, name)
+	fi, err := os.Lstat(sub)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", sub, err)
+	}
+	if !fi.IsDir() || !isRun(sub) {
+		return fmt.Errorf("remove %s: no longer a run's folder, left alone", sub)
+	}
+	if err := os.RemoveAll(sub); err != nil {
+		return fmt.Errorf("remove %s: %w", sub, err)
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package local
+
+import (
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// logFiles reads a log and its old files: path, path.1, path.2, ... while
+// they exist, newest first.
+func logFiles(t *testing.T, path string) []string {
+	t.Helper()
+	var out []string
+	for i := 0; ; i++ {
+		name := path
+		if i > 0 {
+			name = fmt.Sprintf("%s.%d", path, i)
+		}
+		b, err := os.ReadFile(name)
+		if os.IsNotExist(err) {
+			return out
+		}
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
+}
+
+func TestRotatingLogCapsEachFileAndKeepsTheNewest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	l, err := openRotatingLog(path, 1000, 2)
+	require.NoError(t, err)
+	var all strings.Builder
+	for i := range 500 {
+		line := fmt.Sprintf("line %04d %s\n", i, strings.Repeat("x", i%40))
+		all.WriteString(line)
+		n, err := l.Write([]byte(line))
+		require.NoError(t, err)
+		require.Equal(t, len(line), n)
+	}
+	require.NoError(t, l.Close())
+	require.NoError(t, l.Err())
+
+	files := logFiles(t, path)
+	require.Equal(t, 3, len(files), "the log and two old ones; older ones are dropped")
+	total := 0
+	for i, f := range files {
+		assert.LessOrEqual(t, len(f), 1000, "file %d", i)
+		if i > 0 {
+			assert.Greater(t, len(f), 900, "old file %d is filled up to a line end near the cap", i)
+		}
+		assert.True(t, strings.HasSuffix(f, "\n") && strings.HasPrefix(f, "line "), "file %d holds whole lines", i)
+		total += len(f)
+	}
+	// Oldest to newest, they are the end of what was written, in order.
+	kept := files[2] + files[1] + files[0]
+	assert.True(t, strings.HasSuffix(all.String(), kept))
+	assert.Contains(t, files[0], "line 0499")
+	assert.LessOrEqual(t, total, 3000)
+
+	// Reopened (the component restarts), it appends, and rotates when full.
+	l, err = openRotatingLog(path, 1000, 2)
+	require.NoError(t, err)
+	_, _ = l.Write([]byte(strings.Repeat("y", 50) + "\n"))
+	require.NoError(t, l.Close())
+	again := logFiles(t, path)
+	require.Equal(t, 3, len(again))
+	if len(files[0])+51 <= 1000 {
+		assert.Equal(t, files[0]+strings.Repeat("y", 50)+"\n", again[0])
+	} else {
+		assert.Equal(t, files[0], again[1])
+	}
+	_, err = os.Stat(path + ".3")
+	assert.True(t, os.IsNotExist(err))
+}
+
+func TestRotatingLogSplitsLongWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.log")
+	l, err := openRotatingLog(path, 100, 3)
+	require.NoError(t, err)
+	// No line end at all: split at the cap.
+	_, _ = l.Write([]byte(strings.Repeat("a", 250)))
+	// Whole lines in one write: split at the line ends.
+	_, _ = l.Write([]byte(strings.Repeat("b", 59) + "\n" + strings.Repeat("c", 59) + "\n"))
+	require.NoError(t, l.Close())
+	files := logFiles(t, path)
+	assert.Equal(t, []string{
+		strings.Repeat("c", 59) + "\n",
+		strings.Repeat("b", 59) + "\n",
+		strings.Repeat("a", 50),
+		strings.Repeat("a", 100),
+	}, files)
+
+	// Without old files to keep, the log starts again empty.
+	path = filepath.Join(t.TempDir(), "d.log")
+	l, err = openRotatingLog(path, 100, 0)
+	require.NoError(t, err)
+	_, _ = l.Write([]byte(strings.Repeat("d", 80) + "\n"))
+	_, _ = l.Write([]byte(strings.Repeat("e", 80) + "\n"))
+	require.NoError(t, l.Close())
+	assert.Equal(t, []string{strings.Repeat("e", 80) + "\n"}, logFiles(t, path))
+
+	_, err = openRotatingLog(path, 0, 2)
+	assert.Error(t, err)
+}
+
+func TestRotatingLogNeverFailsAWrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	path := filepath.Join(dir, "c.log")
+	l, err := openRotatingLog(path, 100, 2)
+	require.NoError(t, err)
+	// The folder goes away: rotating cannot open a new file. The writes
+	// still succeed (an error would close the pipe on the child), the text
+	// is lost and the error kept.
+	require.NoError(t, os.RemoveAll(dir))
+	for range 5 {
+		n, err := l.Write([]byte(strings.Repeat("z", 60) + "\n"))
+		require.NoError(t, err)
+		require.Equal(t, 61, n)
+	}
+	assert.Error(t, l.Err())
+	// Once the folder is back, the log is written again.
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	_, err = l.Write([]byte("back\n"))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	assert.Equal(t, []string{"back\n"}, logFiles(t, path))
+	_, err = l.Write([]byte("after close\n"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"back\n"}, logFiles(t, path))
+}
+
+// A component's console log is capped while it runs: the child writes into
+// the pipe kong copies into the rotating log, and is none the worse for it.
+func TestProcessConsoleLogRotates(t *testing.T) {
+	dir := t.TempDir()
+	p := &process{comp: topology.Component{ID: "r/chatty/a"},
+		argv:    []string{"sh", "-c", `i=0; while [ $i -lt 3000 ]; do echo "line $i of the chatty component"; i=$((i+1)); done; echo done >&2`},
+		logPath: filepath.Join(dir, "chatty.log"), stateDir: dir, logMax: 8 << 10, logKeep: 2}
+	require.NoError(t, p.start())
+	done := p.exited()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the child did not finish")
+	}
+	files := logFiles(t, p.logPath)
+	require.Equal(t, 3, len(files))
+	for i, f := range files {
+		assert.LessOrEqual(t, len(f), 8<<10, "file %d", i)
+	}
+	assert.Contains(t, files[0], "line 2999 of the chatty component\ndone\n")
+	assert.Contains(t, files[0], "--- kong: r/chatty/a exited at ")
+	assert.Contains(t, files[0], ": exit status 0\n", "the child was not killed by its log")
+	assert.NotContains(t, strings.Join(files, ""), "--- kong: starting", "the start line rotated out long ago")
+
+	// A restart appends to the current log.
+	before := files[0]
+	p.argv = []string{"sh", "-c", "echo again"}
+	require.NoError(t, p.start())
+	<-p.exited()
+	files = logFiles(t, p.logPath)
+	if len(before)+300 < 8<<10 {
+		assert.True(t, strings.HasPrefix(files[0], before))
+	}
+	assert.Contains(t, files[0], "--- kong: starting r/chatty/a")
+	assert.Contains(t, files[0], "again\n")
+}
+
+func TestCassandraLogbackRollsSystemLog(t *testing.T) {
+	logs := filepath.Join(t.TempDir(), "logs")
+	conf := cassandraLogback(logs, 50<<20, 2)
+	var doc struct {
+		Appenders []struct {
+			Name    string `xml:"name,attr"`
+			Class   string `xml:"class,attr"`
+			File    string `xml:"file"`
+			Rolling struct {
+				Class    string `xml:"class,attr"`
+				Pattern  string `xml:"fileNamePattern"`
+				MinIndex int    `xml:"minIndex"`
+				MaxIndex int    `xml:"maxIndex"`
+			} `xml:"rollingPolicy"`
+			Trigger struct {
+				Class     string `xml:"class,attr"`
+				MaxSize   string `xml:"maxFileSize"`
+				Increment string `xml:"checkIncrement"`
+			} `xml:"triggeringPolicy"`
+			Pattern string `xml:"encoder>pattern"`
+		} `xml:"appender"`
+		Root struct {
+			Level string `xml:"level,attr"`
+			Refs  []struct {
+				Ref string `xml:"ref,attr"`
+			} `xml:"appender-ref"`
+		} `xml:"root"`
+	}
+	require.NoError(t, xml.Unmarshal([]byte(conf), &doc))
+	require.Len(t, doc.Appenders, 1)
+	a := doc.Appenders[0]
+	assert.Equal(t, "ch.qos.logback.core.rolling.RollingFileAppender", a.Class)
+	assert.Equal(t, filepath.Join(logs, "system.log"), a.File)
+	assert.Equal(t, "ch.qos.logback.core.rolling.FixedWindowRollingPolicy", a.Rolling.Class)
+	assert.Equal(t, filepath.Join(logs, "system.log")+".%i", a.Rolling.Pattern)
+	assert.Equal(t, 1, a.Rolling.MinIndex)
+	assert.Equal(t, 2, a.Rolling.MaxIndex)
+	assert.Equal(t, "ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy", a.Trigger.Class)
+	assert.Equal(t, "52428800", a.Trigger.MaxSize)
+	assert.Equal(t, "1 second", a.Trigger.Increment)
+	assert.Equal(t, "%-5level [%thread] %date{ISO8601} %F:%L - %msg%n", a.Pattern)
+	assert.Equal(t, "INFO", doc.Root.Level)
+	require.Len(t, doc.Root.Refs, 1)
+	assert.Equal(t, a.Name, doc.Root.Refs[0].Ref)
+}
+
+// The configuration rolls the log in the logback that Cassandra ships: a
+// small program logs through it with a small cap. It needs Java and the
+// Cassandra jars in the cache (make setup).
+func TestCassandraLogbackWorksWithItsLogback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs Java")
+	}
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Skip("no java")
+	}
+	spec, err := topology.Profile("default")
+	require.NoError(t, err)
+	cache, err := CacheDir()
+	require.NoError(t, err)
+	lib := filepath.Join(cache, "cassandra-"+spec.Cassandra.Version, "lib")
+	var cp []string
+	for _, pat := range []string{"logback-core-*.jar", "logback-classic-*.jar", "slf4j-api-*.jar"} {
+		m, _ := filepath.Glob(filepath.Join(lib, pat))
+		if len(m) != 1 {
+			t.Skipf("no %s in %s (make setup fetches it)", pat, lib)
+		}
+		cp = append(cp, m[0])
+	}
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	conf := filepath.Join(dir, "logback.xml")
+	require.NoError(t, os.WriteFile(conf, []byte(cassandraLogback(logs, 20<<10, 2)), 0o644))
+	src := filepath.Join(dir, "LogMany.java")
+	// Five bursts of 30 KiB, a little over a second apart (the policy
+	// checks the size at most once a second).
+	require.NoError(t, os.WriteFile(src, []byte(`public class LogMany {
+  public static void main(String[] args) throws Exception {
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("kong");
+    for (int b = 0; b < 5; b++) {
+      for (int i = 0; i < 300; i++) log.info("burst {} line {} {}", b, i, "x".repeat(40));
+      Thread.sleep(1100);
+    }
+  }
+}
+`), 0o644))
+	cmd := exec.Command(java, "-Dlogback.configurationFile=file://"+conf, "-cp", strings.Join(cp, ":"), src)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.NotContains(t, string(out), "ERROR", "logback complains about its configuration")
+	files := logFiles(t, filepath.Join(logs, "system.log"))
+	require.Equal(t, 3, len(files), "system.log, .1 and .2 (%s)", string(out))
+	for i, f := range files {
+		assert.Less(t, len(f), 2*30<<10, "file %d is capped (to a second of logging past the cap)", i)
+	}
+	assert.Contains(t, files[0], "burst 4 line 299")
+	assert.Contains(t, files[0], "LogMany.java:")
+	_, err = os.Stat(filepath.Join(logs, "system.log.3"))
+	assert.True(t, os.IsNotExist(err))
+}
