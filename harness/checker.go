@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Verdict is a checker's judgement: valid, invalid or unknown. When verdicts
@@ -50,7 +52,16 @@ type Result struct {
 // Checker judges a recorded history; it never talks to the world.
 type Checker interface {
 	Name() string
-	Check(h *History) Result
+	Check(h *history.History) Result
+}
+
+// IndexChecker is a Checker that can also judge a prebuilt index, so that
+// several checkers (or a report) over one history pair its operations once.
+// Every checker in this package implements it; Check(h) is
+// CheckIndex(history.NewIndex(h)).
+type IndexChecker interface {
+	Checker
+	CheckIndex(x *history.Index) Result
 }
 
 // Compose runs checkers by name and returns their results under one verdict,
@@ -61,14 +72,14 @@ type Compose []Checker
 func (c Compose) Name() string { return "all" }
 
 // Check implements Checker.
-func (c Compose) Check(h *History) Result {
+func (c Compose) Check(h *history.History) Result {
 	r := Result{Checker: c.Name(), Valid: VerdictValid}
 	var bad []string
-	var x *HistoryIndex // built once, shared by every checker that can use it
+	var x *history.Index // built once, shared by every checker that can use it
 	for _, ch := range c {
 		if ic, ok := ch.(IndexChecker); ok {
 			if x == nil {
-				x = IndexHistory(h)
+				x = history.NewIndex(h)
 			}
 			ch = indexed{IndexChecker: ic, x: x}
 		}
@@ -90,7 +101,7 @@ func (c Compose) Check(h *History) Result {
 
 // safeCheck turns a checker's panic into an unknown verdict, so that one
 // broken checker never hides the others' results.
-func safeCheck(c Checker, h *History) (r Result) {
+func safeCheck(c Checker, h *history.History) (r Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			r = Result{Checker: c.Name(), Valid: VerdictUnknown, Reason: fmt.Sprintf("checker panicked: %v", p)}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Availability checks, for each region and phase, the share of completed
@@ -50,10 +52,10 @@ type availCount struct{ ok, total, shed int }
 type regionPhase struct{ region, phase string }
 
 // Check implements Checker.
-func (a *Availability) Check(h *History) Result { return a.CheckIndex(IndexHistory(h)) }
+func (a *Availability) Check(h *history.History) Result { return a.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (a *Availability) CheckIndex(x *HistoryIndex) Result {
+func (a *Availability) CheckIndex(x *history.Index) Result {
 	counts := map[regionPhase]*availCount{}
 	phases := map[string]bool{}
 	shed := 0

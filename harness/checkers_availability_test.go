@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestAvailability(t *testing.T) {
@@ -16,17 +18,17 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "all ok",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History { return steady(newHB()).history() },
+			history: func() *history.History { return steady(newHB()).history() },
 			want:    VerdictValid,
 			figures: map[string]float64{"availability.us-east.steady-state": 1, "availability.eu-west.steady-state": 1},
 		},
 		{
 			name:    "eu-west fails during inject",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
+			history: func() *history.History {
 				return steady(newHB()).
 					many(90, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
-					many(10, 10, op{Home: "eu-west", Type: Fail, At: 11_000, Dur: 5}).
+					many(10, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
 					many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).
 					history()
 			},
@@ -37,8 +39,8 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "info counts against",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
-				return steady(newHB()).many(5, 10, op{Home: "us-east", Type: Info, At: 500, Dur: 5}).history()
+			history: func() *history.History {
+				return steady(newHB()).many(5, 10, op{Home: "us-east", Type: history.Info, At: 500, Dur: 5}).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"region us-east phase steady-state"},
@@ -46,8 +48,8 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "entry wins over home",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
-				return steady(newHB()).many(60, 10, op{Home: "us-east", Entry: "ap-south", Type: Fail, At: 12_000, Dur: 5}).history()
+			history: func() *history.History {
+				return steady(newHB()).many(60, 10, op{Home: "us-east", Entry: "ap-south", Type: history.Fail, At: 12_000, Dur: 5}).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"region ap-south phase inject"},
@@ -55,10 +57,10 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "phase override accepts",
 			checker: &Availability{SLO: 0.99, MinOps: 50, PhaseSLO: map[string]float64{"inject": 0.5}},
-			history: func() *History {
+			history: func() *history.History {
 				return steady(newHB()).
 					many(90, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
-					many(10, 10, op{Home: "eu-west", Type: Fail, At: 11_000, Dur: 5}).
+					many(10, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
 					history()
 			},
 			want: VerdictValid,
@@ -66,8 +68,8 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "shed counts as failure",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
-				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: Fail, Shed: true, At: 200, Dur: 1}).history()
+			history: func() *history.History {
+				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: history.Fail, Shed: true, At: 200, Dur: 1}).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"region us-east phase steady-state"},
@@ -75,8 +77,8 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "shed allowed",
 			checker: &Availability{SLO: 0.99, MinOps: 50, AllowShed: true},
-			history: func() *History {
-				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: Fail, Shed: true, At: 200, Dur: 1}).history()
+			history: func() *history.History {
+				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: history.Fail, Shed: true, At: 200, Dur: 1}).history()
 			},
 			want:    VerdictValid,
 			figures: map[string]float64{"shed": 5},
@@ -84,9 +86,9 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "probes and pending invokes ignored",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
+			history: func() *history.History {
 				return steady(newHB()).
-					many(10, 10, op{Name: OpProbe, Home: "us-east", Type: Fail, At: 500, Dur: 5}).
+					many(10, 10, op{Name: history.OpProbe, Home: "us-east", Type: history.Fail, At: 500, Dur: 5}).
 					many(10, 10, op{Home: "us-east", At: 500, NoCompletion: true}).
 					history()
 			},
@@ -95,7 +97,7 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "too few operations",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
-			history: func() *History {
+			history: func() *history.History {
 				return steady(newHB()).many(3, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).history()
 			},
 			want:   VerdictUnknown,
@@ -104,7 +106,7 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "empty history",
 			checker: NewAvailability(0.999),
-			history: func() *History { return &History{} },
+			history: func() *history.History { return &history.History{} },
 			want:    VerdictUnknown,
 		},
 	}
@@ -116,7 +118,7 @@ func TestAvailabilityPhaseFromRecordOrTimeline(t *testing.T) {
 	// recorded phase wins over the timeline.
 	b := newHB().phase("steady-state", 0).phase("inject", 1000)
 	b.many(10, 10, op{Home: "us-east", Region: "us-east", At: 1500, Dur: 5})
-	b.many(10, 10, op{Home: "us-east", Type: Fail, At: 1500, Dur: 5, Phase: "observe"})
+	b.many(10, 10, op{Home: "us-east", Type: history.Fail, At: 1500, Dur: 5, Phase: "observe"})
 	r := (&Availability{SLO: 0.9, MinOps: 1}).Check(b.history())
 	assert.Equal(t, VerdictInvalid, r.Valid)
 	assert.Equal(t, 1.0, r.Figures["availability.us-east.inject"])

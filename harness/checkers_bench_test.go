@@ -3,6 +3,8 @@ package harness
 import (
 	"fmt"
 	"testing"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // BenchmarkCheckersMillionOps runs every checker, composed, over a
@@ -32,7 +34,7 @@ func BenchmarkIndexHistory(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		IndexHistory(h)
+		history.NewIndex(h)
 	}
 }
 
@@ -44,7 +46,7 @@ func BenchmarkCheckersMillionOpsSharedIndex(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		x := IndexHistory(h)
+		x := history.NewIndex(h)
 		for _, c := range checkers {
 			if r := c.(IndexChecker).CheckIndex(x); r.Valid != VerdictValid {
 				b.Fatalf("%s: %s", r.Checker, r.Reason)

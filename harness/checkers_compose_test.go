@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestSyntheticHistoryAllValid(t *testing.T) {
@@ -28,7 +30,7 @@ func TestComposeOneInvalidMakesAllInvalid(t *testing.T) {
 	var key string
 	for i := range h.Ops {
 		o := &h.Ops[i]
-		if o.Op == OpProbe && o.Type == OK && o.Region == "eu-west" && o.Version > 0 {
+		if o.Op == history.OpProbe && o.Type == history.OK && o.Region == "eu-west" && o.Version > 0 {
 			o.Version, key = 0, o.Key
 			break
 		}
@@ -56,9 +58,9 @@ func TestComposeOneInvalidMakesAllInvalid(t *testing.T) {
 
 func TestComposeHandMade(t *testing.T) {
 	b := newHB().phase("steady-state", 0).
-		add(op{Name: OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Region: "us-east", Version: 1, At: 0, Dur: 10}).
+		add(op{Name: history.OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Region: "us-east", Version: 1, At: 0, Dur: 10}).
 		many(120, 10, op{Key: "k1", Session: "s1", Home: "us-east", Region: "us-east", Version: 1, At: 100, Dur: 10}).
-		event(FaultHealed, "noop", 2000).
+		event(history.FaultHealed, "noop", 2000).
 		add(probe("k1", "us-east", 1, 3000), probe("k1", "eu-west", 1, 3000))
 	checkers := Compose{
 		&Availability{SLO: 0.99, MinOps: 100},
@@ -81,16 +83,16 @@ func TestComposeHandMade(t *testing.T) {
 	// Unknown ranks between: adding an unknown checker to a valid set gives
 	// unknown, and invalid still wins over it.
 	r = Compose{&LostWrites{}, &Shedding{}}.Check(newHB().add(
-		op{Name: OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 1, 10)).history())
+		op{Name: history.OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 1, 10)).history())
 	assert.Equal(t, VerdictUnknown, r.Valid)
 	r = Compose{&Shedding{}, &LostWrites{}}.Check(newHB().add(
-		op{Name: OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 0, 10)).history())
+		op{Name: history.OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 0, 10)).history())
 	assert.Equal(t, VerdictInvalid, r.Valid)
 	assert.Equal(t, "lost-writes: invalid; shedding: unknown", r.Reason)
 }
 
 func TestExpectHarm(t *testing.T) {
-	harmless := func() *History {
+	harmless := func() *history.History {
 		return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 	}
 	cases := []checkCase{
@@ -104,7 +106,7 @@ func TestExpectHarm(t *testing.T) {
 		{
 			name:    "harm found",
 			checker: NewExpectHarm(&LostWrites{}),
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
 			},
 			want:   VerdictValid,
@@ -113,13 +115,13 @@ func TestExpectHarm(t *testing.T) {
 		{
 			name:    "unknown stays unknown",
 			checker: NewExpectHarm(&LostWrites{}),
-			history: func() *History { return writesK1().history() },
+			history: func() *history.History { return writesK1().history() },
 			want:    VerdictUnknown,
 		},
 		{
 			name:    "whole composition as inner",
 			checker: NewExpectHarm(allCheckers()),
-			history: func() *History { return synthHistory(20_000) },
+			history: func() *history.History { return synthHistory(20_000) },
 			want:    VerdictInvalid,
 			reason:  []string{"all found none"},
 		},
@@ -129,15 +131,15 @@ func TestExpectHarm(t *testing.T) {
 }
 
 func TestExpectHarmInnerPanicIsUnknown(t *testing.T) {
-	r := NewExpectHarm(panicky{}).Check(&History{})
+	r := NewExpectHarm(panicky{}).Check(&history.History{})
 	assert.Equal(t, VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "checker panicked")
 }
 
 type panicky struct{}
 
-func (panicky) Name() string          { return "panicky" }
-func (panicky) Check(*History) Result { panic("boom") }
+func (panicky) Name() string                  { return "panicky" }
+func (panicky) Check(*history.History) Result { panic("boom") }
 
 func TestCheckerNamesStable(t *testing.T) {
 	names := []string{}
@@ -149,12 +151,12 @@ func TestCheckerNamesStable(t *testing.T) {
 
 func TestRecorderRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	rec, err := NewRecorder(path)
+	rec, err := history.NewRecorder(path)
 	require.NoError(t, err)
-	want := newHB().phase("steady-state", 0).event(FaultInject, "partition", 100).
-		add(op{Name: OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Entry: "us-east", Region: "us-east",
+	want := newHB().phase("steady-state", 0).event(history.FaultInject, "partition", 100).
+		add(op{Name: history.OpWriteProfile, Key: "k1", Session: "s1", Home: "us-east", Entry: "us-east", Region: "us-east",
 			Version: 7, At: 10, Dur: 3, Failover: true, Pxy: true, Phase: "steady-state"},
-			op{Key: "k1", Region: "eu-west", Type: Fail, Shed: true, Cache: true, At: 20, Dur: 1}).history()
+			op{Key: "k1", Region: "eu-west", Type: history.Fail, Shed: true, Cache: true, At: 20, Dur: 1}).history()
 	want.Ops[1].Status, want.Ops[1].Error, want.Ops[1].Zone, want.Ops[1].Instance = 200, "", "us-east-1a", "gw-1"
 	want.Events[1].Detail = map[string]string{"from": "us-east", "to": "eu-west"}
 	for _, e := range want.Events {
@@ -165,7 +167,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 	}
 	require.NoError(t, rec.Close())
 
-	got, err := LoadHistory(path)
+	got, err := history.Load(path)
 	require.NoError(t, err)
 	require.Len(t, got.Ops, len(want.Ops))
 	require.Len(t, got.Events, len(want.Events))
@@ -184,7 +186,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	trunc := append(append([]byte{}, data...), []byte(`{"op":{"type":"ok","time":"2026-01-0`)...)
-	got, err = ReadHistory(bytes.NewReader(trunc))
+	got, err = history.Read(bytes.NewReader(trunc))
 	require.NoError(t, err)
 	assert.Len(t, got.Ops, len(want.Ops))
 	assert.Len(t, got.Events, len(want.Events))
@@ -193,7 +195,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 	lines := strings.SplitAfter(string(data), "\n")
 	require.Greater(t, len(lines), 4)
 	bad := strings.Join(lines[:2], "") + "{not json\n" + strings.Join(lines[2:], "")
-	_, err = ReadHistory(strings.NewReader(bad))
+	_, err = history.Read(strings.NewReader(bad))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "history line 3")
 
@@ -207,7 +209,7 @@ func TestRecorderRoundTrip(t *testing.T) {
 func TestCheckIndexSameAsCheck(t *testing.T) {
 	h := synthHistory(20_000)
 	h.Ops[len(h.Ops)-1].Version = 0 // one probe sees nothing
-	x := IndexHistory(h)
+	x := history.NewIndex(h)
 	for _, c := range append(allCheckers(), NewExpectHarm(&LostWrites{})) {
 		ic, ok := c.(IndexChecker)
 		require.True(t, ok, c.Name())
@@ -217,23 +219,23 @@ func TestCheckIndexSameAsCheck(t *testing.T) {
 
 func TestIndexHistoryPairing(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	h := &History{Ops: []Op{
-		{Type: Invoke, Time: t0, Process: 1, Seq: 1, Op: OpWriteProfile, Key: "k", Session: "s", Version: 5},
-		{Type: Invoke, Time: t0, Process: 2, Seq: 1, Op: OpReadProfile, Key: "k"},
-		{Type: OK, Time: t0.Add(3 * time.Millisecond), Process: 2, Seq: 1, Region: "eu-west", Version: 4},
-		{Type: Info, Time: t0.Add(9 * time.Millisecond), Process: 1, Seq: 1, Region: "us-east", Latency: 10 * time.Millisecond},
-		{Type: OK, Time: t0.Add(20 * time.Millisecond), Process: 3, Seq: 7, Op: OpReadProfile, Latency: 5 * time.Millisecond},
-		{Type: Invoke, Time: t0.Add(30 * time.Millisecond), Process: 4, Seq: 1, Op: OpReadProfile},
-	}, Events: []Event{
-		{Kind: PhaseStart, Time: t0.Add(10 * time.Millisecond), Name: "inject"},
-		{Kind: PhaseStart, Time: t0.Add(-time.Second), Name: "steady-state"},
+	h := &history.History{Ops: []history.Op{
+		{Type: history.Invoke, Time: t0, Process: 1, Seq: 1, Op: history.OpWriteProfile, Key: "k", Session: "s", Version: 5},
+		{Type: history.Invoke, Time: t0, Process: 2, Seq: 1, Op: history.OpReadProfile, Key: "k"},
+		{Type: history.OK, Time: t0.Add(3 * time.Millisecond), Process: 2, Seq: 1, Region: "eu-west", Version: 4},
+		{Type: history.Info, Time: t0.Add(9 * time.Millisecond), Process: 1, Seq: 1, Region: "us-east", Latency: 10 * time.Millisecond},
+		{Type: history.OK, Time: t0.Add(20 * time.Millisecond), Process: 3, Seq: 7, Op: history.OpReadProfile, Latency: 5 * time.Millisecond},
+		{Type: history.Invoke, Time: t0.Add(30 * time.Millisecond), Process: 4, Seq: 1, Op: history.OpReadProfile},
+	}, Events: []history.Event{
+		{Kind: history.PhaseStart, Time: t0.Add(10 * time.Millisecond), Name: "inject"},
+		{Kind: history.PhaseStart, Time: t0.Add(-time.Second), Name: "steady-state"},
 	}}
-	x := IndexHistory(h)
+	x := history.NewIndex(h)
 	require.Len(t, x.Operations, 4)
 	assert.Equal(t, 1, x.Pending)
 	assert.Equal(t, 1, x.Orphans)
 	w := x.Operations[0]
-	assert.Equal(t, Info, w.Type())
+	assert.Equal(t, history.Info, w.Type())
 	assert.Equal(t, "k", w.Key())
 	assert.Equal(t, "s", w.Session())
 	assert.Equal(t, "us-east", w.Region())

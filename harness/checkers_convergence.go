@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Convergence measures how long after a fault healed every region returned
@@ -46,8 +48,8 @@ type Convergence struct {
 // Name implements Checker.
 func (c *Convergence) Name() string { return "convergence" }
 
-func (c *Convergence) heal(h *History) (Event, bool) {
-	for _, kind := range []EventKind{FaultHealed, FaultRecover} {
+func (c *Convergence) heal(h *history.History) (history.Event, bool) {
+	for _, kind := range []history.EventKind{history.FaultHealed, history.FaultRecover} {
 		evs := h.EventsOf(kind)
 		for i := len(evs) - 1; i >= 0; i-- {
 			if c.Fault == "" || evs[i].Name == c.Fault {
@@ -55,14 +57,14 @@ func (c *Convergence) heal(h *History) (Event, bool) {
 			}
 		}
 	}
-	return Event{}, false
+	return history.Event{}, false
 }
 
 // Check implements Checker.
-func (c *Convergence) Check(h *History) Result { return c.CheckIndex(IndexHistory(h)) }
+func (c *Convergence) Check(h *history.History) Result { return c.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (c *Convergence) CheckIndex(x *HistoryIndex) Result {
+func (c *Convergence) CheckIndex(x *history.Index) Result {
 	r := Result{Checker: c.Name(), Valid: VerdictValid, Figures: map[string]float64{
 		"max_convergence_seconds": c.MaxConvergence.Seconds(),
 	}}
@@ -75,8 +77,8 @@ func (c *Convergence) CheckIndex(x *HistoryIndex) Result {
 		}
 		return r
 	}
-	writes, _ := x.ackedWrites()
-	var probes []Operation
+	writes, _ := x.AckedWrites()
+	var probes []history.Operation
 	for _, o := range x.Operations {
 		if o.IsOK() && o.IsProbe() && !o.InvokeTime().Before(heal.Time) {
 			probes = append(probes, o)
@@ -88,7 +90,7 @@ func (c *Convergence) CheckIndex(x *HistoryIndex) Result {
 		r.Reason = fmt.Sprintf("no probes after the heal of %s at %s", heal.Name, heal.Time.UTC().Format(time.RFC3339Nano))
 		return r
 	}
-	slices.SortStableFunc(probes, func(a, b Operation) int { return a.InvokeTime().Compare(b.InvokeTime()) })
+	slices.SortStableFunc(probes, func(a, b history.Operation) int { return a.InvokeTime().Compare(b.InvokeTime()) })
 	// Per (key, region): whether its latest probe so far was stale, and when
 	// a probe after its last stale one first completed fresh.
 	type pairState struct {
@@ -111,7 +113,7 @@ func (c *Convergence) CheckIndex(x *HistoryIndex) Result {
 		}
 		stale := false
 		if kw := writes[k.key]; kw != nil {
-			if want, ok := kw.newestBefore(p.InvokeTime().UnixNano()); ok && p.Version() < want {
+			if want, ok := kw.NewestBefore(p.InvokeTime().UnixNano()); ok && p.Version() < want {
 				stale = true
 				staleCount++
 				st.staleLine = fmt.Sprintf("probe of key %s in region %s at %s saw version %d < acknowledged %d",

@@ -3,18 +3,20 @@ package harness
 import (
 	"testing"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // writes of key k1 (versions 1 and 2) acknowledged in us-east by 1s.
 func writesK1() *hb {
 	return newHB().add(
-		op{Name: OpWriteProfile, Key: "k1", Region: "us-east", Version: 1, At: 100, Dur: 10},
-		op{Name: OpWriteProfile, Key: "k1", Region: "us-east", Version: 2, At: 900, Dur: 10},
+		op{Name: history.OpWriteProfile, Key: "k1", Region: "us-east", Version: 1, At: 100, Dur: 10},
+		op{Name: history.OpWriteProfile, Key: "k1", Region: "us-east", Version: 2, At: 900, Dur: 10},
 	)
 }
 
 func probe(key, region string, version int64, at int) op {
-	return op{Name: OpProbe, Key: key, Region: region, Version: version, At: at, Dur: 5}
+	return op{Name: history.OpProbe, Key: key, Region: region, Version: version, At: at, Dur: 5}
 }
 
 func TestLostWrites(t *testing.T) {
@@ -22,7 +24,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "seen everywhere",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
 			want:    VerdictValid,
@@ -31,9 +33,9 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "newer version seen is fine",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(
-					op{Name: OpWriteProfile, Key: "k1", Type: Info, Version: 3, At: 950, Dur: 1000},
+					op{Name: history.OpWriteProfile, Key: "k1", Type: history.Info, Version: 3, At: 950, Dur: 1000},
 					probe("k1", "us-east", 3, 5000), probe("k1", "eu-west", 3, 5000)).history()
 			},
 			want: VerdictValid,
@@ -41,7 +43,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "older version in eu-west",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
 			},
 			want:    VerdictInvalid,
@@ -51,7 +53,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "key missing in a region",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 0, 5000)).history()
 			},
 			want:    VerdictInvalid,
@@ -61,7 +63,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "last probe counts, not an early stale one",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "eu-west", 1, 2000), probe("k1", "eu-west", 2, 6000), probe("k1", "us-east", 2, 5000)).history()
 			},
 			want: VerdictValid,
@@ -69,10 +71,10 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "appends: newest present covers older",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(
-					op{Name: OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 100, Dur: 10},
-					op{Name: OpAppendHistory, Key: "h1", Region: "eu-west", Version: 7, At: 200, Dur: 10},
+					op{Name: history.OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 100, Dur: 10},
+					op{Name: history.OpAppendHistory, Key: "h1", Region: "eu-west", Version: 7, At: 200, Dur: 10},
 					probe("h1", "us-east", 9, 5000), probe("h1", "eu-west", 7, 5000)).history()
 			},
 			want: VerdictValid,
@@ -80,9 +82,9 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "failed writes are not acknowledged",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(
-					op{Name: OpWriteProfile, Key: "k1", Type: Fail, Version: 9, At: 1000, Dur: 10},
+					op{Name: history.OpWriteProfile, Key: "k1", Type: history.Fail, Version: 9, At: 1000, Dur: 10},
 					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
 			want: VerdictValid,
@@ -90,9 +92,9 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "key never probed in a region",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(
-					op{Name: OpWriteProfile, Key: "k2", Region: "eu-west", Version: 1, At: 100, Dur: 10},
+					op{Name: history.OpWriteProfile, Key: "k2", Region: "eu-west", Version: 1, At: 100, Dur: 10},
 					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), probe("k2", "eu-west", 1, 5000)).history()
 			},
 			want:    VerdictUnknown,
@@ -102,7 +104,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "write acknowledged after the last probe",
 			checker: &LostWrites{},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 1, 500), probe("k1", "eu-west", 1, 500)).history()
 			},
 			want:   VerdictUnknown,
@@ -111,7 +113,7 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "required region never probed",
 			checker: &LostWrites{Regions: []string{"us-east", "eu-west", "ap-south"}},
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
 			want:   VerdictUnknown,
@@ -120,14 +122,14 @@ func TestLostWrites(t *testing.T) {
 		{
 			name:    "no probes",
 			checker: &LostWrites{},
-			history: func() *History { return writesK1().history() },
+			history: func() *history.History { return writesK1().history() },
 			want:    VerdictUnknown,
 			reason:  []string{"no probes"},
 		},
 		{
 			name:    "no writes",
 			checker: &LostWrites{},
-			history: func() *History { return newHB().add(probe("k1", "us-east", 0, 10)).history() },
+			history: func() *history.History { return newHB().add(probe("k1", "us-east", 0, 10)).history() },
 			want:    VerdictUnknown,
 			reason:  []string{"no acknowledged writes"},
 		},
@@ -137,14 +139,14 @@ func TestLostWrites(t *testing.T) {
 
 func TestStaleReads(t *testing.T) {
 	read := func(key, region string, version int64, at int) op {
-		return op{Name: OpReadProfile, Key: key, Region: region, Session: "s-" + region, Version: version, At: at, Dur: 5}
+		return op{Name: history.OpReadProfile, Key: key, Region: region, Session: "s-" + region, Version: version, At: at, Dur: 5}
 	}
 	bound := &StaleReads{Bound: 500 * time.Millisecond}
 	cases := []checkCase{
 		{
 			name:    "fresh and briefly stale reads",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				// v1 acked at 110ms; eu-west misses it 300ms later (190ms stale), then sees it.
 				return writesK1().add(read("k1", "eu-west", 0, 300), read("k1", "eu-west", 1, 700), read("k1", "us-east", 2, 950)).history()
 			},
@@ -154,7 +156,7 @@ func TestStaleReads(t *testing.T) {
 		{
 			name:    "staleness counts from the earliest missed write",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				// v2 acked at 910ms; a read at 1000ms returning v1 is 90ms stale.
 				return writesK1().add(read("k1", "eu-west", 1, 1000)).history()
 			},
@@ -164,7 +166,7 @@ func TestStaleReads(t *testing.T) {
 		{
 			name:    "write in flight when the read began is not required",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(read("k1", "eu-west", 1, 905)).history()
 			},
 			want:    VerdictValid,
@@ -173,7 +175,7 @@ func TestStaleReads(t *testing.T) {
 		{
 			name:    "stale beyond the bound",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				return writesK1().add(read("k1", "us-east", 2, 1000), read("k1", "eu-west", 0, 2000)).history()
 			},
 			want:    VerdictInvalid,
@@ -183,10 +185,10 @@ func TestStaleReads(t *testing.T) {
 		{
 			name:    "history reads too",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(
-					op{Name: OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 0, Dur: 10},
-					op{Name: OpReadHistory, Key: "h1", Region: "eu-west", Version: 3, At: 5000, Dur: 10}).history()
+					op{Name: history.OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 0, Dur: 10},
+					op{Name: history.OpReadHistory, Key: "h1", Region: "eu-west", Version: 3, At: 5000, Dur: 10}).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"key h1"},
@@ -194,9 +196,9 @@ func TestStaleReads(t *testing.T) {
 		{
 			name:    "no read after a write",
 			checker: bound,
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(read("k1", "eu-west", 0, 10),
-					op{Name: OpWriteProfile, Key: "k1", Version: 1, At: 100, Dur: 10}).history()
+					op{Name: history.OpWriteProfile, Key: "k1", Version: 1, At: 100, Dur: 10}).history()
 			},
 			want:   VerdictUnknown,
 			reason: []string{"no read followed an acknowledged write"},
@@ -208,14 +210,14 @@ func TestStaleReads(t *testing.T) {
 func TestConvergence(t *testing.T) {
 	// k1 v2 acknowledged at 910ms; the fault heals at 10s.
 	healed := func() *hb {
-		return writesK1().event(FaultInject, "partition", 2000).event(FaultRecover, "partition", 9900).event(FaultHealed, "partition", 10_000)
+		return writesK1().event(history.FaultInject, "partition", 2000).event(history.FaultRecover, "partition", 9900).event(history.FaultHealed, "partition", 10_000)
 	}
 	c := &Convergence{MaxConvergence: 5 * time.Second}
 	cases := []checkCase{
 		{
 			name:    "converges in two seconds",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 10_500), probe("k1", "us-east", 2, 10_500),
 					probe("k1", "eu-west", 2, 12_000), probe("k1", "us-east", 2, 12_000),
 					probe("k1", "eu-west", 1, 9000)). // before the heal: ignored
@@ -228,7 +230,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "already converged at the first probe",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 10_100), probe("k1", "us-east", 2, 10_100)).history()
 			},
 			want:    VerdictValid,
@@ -237,7 +239,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "converges too late",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 17_000), probe("k1", "eu-west", 2, 18_000)).history()
 			},
 			want:    VerdictInvalid,
@@ -247,7 +249,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "never converges",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "us-east", 2, 11_000), probe("k1", "eu-west", 1, 20_000)).history()
 			},
 			want:   VerdictInvalid,
@@ -256,7 +258,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "still stale when probing stopped early",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 11_000)).history()
 			},
 			want:   VerdictUnknown,
@@ -265,7 +267,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "probes too sparse to tell",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 11_000), probe("k1", "eu-west", 2, 30_000)).history()
 			},
 			want:   VerdictUnknown,
@@ -274,8 +276,8 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "recover event when nothing was seen healed",
 			checker: c,
-			history: func() *History {
-				return writesK1().event(FaultRecover, "partition", 10_000).add(probe("k1", "eu-west", 2, 11_000)).history()
+			history: func() *history.History {
+				return writesK1().event(history.FaultRecover, "partition", 10_000).add(probe("k1", "eu-west", 2, 11_000)).history()
 			},
 			want:    VerdictValid,
 			figures: map[string]float64{"convergence_seconds": 0},
@@ -283,8 +285,8 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "no heal event",
 			checker: c,
-			history: func() *History {
-				return writesK1().event(FaultInject, "partition", 2000).add(probe("k1", "eu-west", 2, 11_000)).history()
+			history: func() *history.History {
+				return writesK1().event(history.FaultInject, "partition", 2000).add(probe("k1", "eu-west", 2, 11_000)).history()
 			},
 			want:   VerdictUnknown,
 			reason: []string{"no heal"},
@@ -292,7 +294,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "no probes after the heal",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 5000)).history()
 			},
 			want:   VerdictUnknown,
@@ -301,7 +303,7 @@ func TestConvergence(t *testing.T) {
 		{
 			name:    "heal of a named fault",
 			checker: &Convergence{MaxConvergence: 5 * time.Second, Fault: "kill-zone"},
-			history: func() *History {
+			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 12_000)).history()
 			},
 			want:   VerdictUnknown,

@@ -1,6 +1,10 @@
 package harness
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kongchaos/kong/harness/history"
+)
 
 // ExpectHarm inverts a checker's expectation: it is valid only when the
 // inner checker finds the history invalid. Pair it with a fault that must do
@@ -26,13 +30,13 @@ func (e *ExpectHarm) Name() string {
 }
 
 // Check implements Checker.
-func (e *ExpectHarm) Check(h *History) Result { return e.check(h, nil) }
+func (e *ExpectHarm) Check(h *history.History) Result { return e.check(h, nil) }
 
 // CheckIndex implements IndexChecker: the index is handed on when the inner
 // checker takes one.
-func (e *ExpectHarm) CheckIndex(x *HistoryIndex) Result { return e.check(x.History, x) }
+func (e *ExpectHarm) CheckIndex(x *history.Index) Result { return e.check(x.History, x) }
 
-func (e *ExpectHarm) check(h *History, x *HistoryIndex) Result {
+func (e *ExpectHarm) check(h *history.History, x *history.Index) Result {
 	r := Result{Checker: e.Name()}
 	if e.Inner == nil {
 		r.Valid = VerdictUnknown
@@ -65,10 +69,10 @@ func (e *ExpectHarm) check(h *History, x *HistoryIndex) Result {
 // safeCheck's panic guard applies.
 type indexed struct {
 	IndexChecker
-	x *HistoryIndex
+	x *history.Index
 }
 
-func (i indexed) Check(*History) Result { return i.CheckIndex(i.x) }
+func (i indexed) Check(*history.History) Result { return i.CheckIndex(i.x) }
 
 // Every checker here can judge a shared index.
 var (

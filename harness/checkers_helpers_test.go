@@ -6,12 +6,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // hb builds small hand-made histories: times are milliseconds after t0.
 type hb struct {
 	t0  time.Time
-	h   History
+	h   history.History
 	seq uint64
 }
 
@@ -21,17 +23,17 @@ func newHB() *hb {
 
 func (b *hb) at(ms int) time.Time { return b.t0.Add(time.Duration(ms) * time.Millisecond) }
 
-func (b *hb) event(kind EventKind, name string, ms int) *hb {
-	b.h.Events = append(b.h.Events, Event{Kind: kind, Name: name, Time: b.at(ms)})
+func (b *hb) event(kind history.EventKind, name string, ms int) *hb {
+	b.h.Events = append(b.h.Events, history.Event{Kind: kind, Name: name, Time: b.at(ms)})
 	return b
 }
 
-func (b *hb) phase(name string, ms int) *hb { return b.event(PhaseStart, name, ms) }
+func (b *hb) phase(name string, ms int) *hb { return b.event(history.PhaseStart, name, ms) }
 
 // op is one operation to add: invoked at At ms, completed Dur ms later.
 type op struct {
 	Name    string
-	Type    OpType // completion type; default OK
+	Type    history.OpType // completion type; default OK
 	Key     string
 	Session string
 	Home    string
@@ -51,21 +53,21 @@ func (b *hb) add(ops ...op) *hb {
 	for _, o := range ops {
 		b.seq++
 		if o.Type == "" {
-			o.Type = OK
+			o.Type = history.OK
 		}
 		if o.Name == "" {
-			o.Name = OpReadProfile
+			o.Name = history.OpReadProfile
 		}
-		inv := Op{Type: Invoke, Time: b.at(o.At), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
+		inv := history.Op{Type: history.Invoke, Time: b.at(o.At), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
 			Session: o.Session, Home: o.Home, Entry: o.Entry, Phase: o.Phase}
-		if o.Name == OpWriteProfile || o.Name == OpAppendHistory {
+		if o.Name == history.OpWriteProfile || o.Name == history.OpAppendHistory {
 			inv.Version = o.Version
 		}
 		lat := o.Lat
 		if lat == 0 {
 			lat = time.Duration(o.Dur) * time.Millisecond
 		}
-		done := Op{Type: o.Type, Time: b.at(o.At + o.Dur), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
+		done := history.Op{Type: o.Type, Time: b.at(o.At + o.Dur), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
 			Session: o.Session, Region: o.Region, Version: o.Version, Latency: lat,
 			Shed: o.Shed, CacheHit: o.Cache, Failover: o.Failover, Proxied: o.Pxy, Redirected: o.Redir}
 		if o.NoInvoke {
@@ -90,14 +92,14 @@ func (b *hb) many(n, step int, o op) *hb {
 	return b
 }
 
-func (b *hb) history() *History { return &b.h }
+func (b *hb) history() *history.History { return &b.h }
 
 // checkCase is one table row: a checker over a history, the verdict wanted
 // and words its reason must contain.
 type checkCase struct {
 	name    string
 	checker Checker
-	history func() *History
+	history func() *history.History
 	want    Verdict
 	reason  []string
 	figures map[string]float64

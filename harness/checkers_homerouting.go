@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // HomeRouting checks that every request is answered by its member's home
@@ -27,10 +29,10 @@ type HomeRouting struct {
 func (c *HomeRouting) Name() string { return "home-routing" }
 
 // Check implements Checker.
-func (c *HomeRouting) Check(h *History) Result { return c.CheckIndex(IndexHistory(h)) }
+func (c *HomeRouting) Check(h *history.History) Result { return c.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (c *HomeRouting) CheckIndex(x *HistoryIndex) Result {
+func (c *HomeRouting) CheckIndex(x *history.Index) Result {
 	var direct, proxied, redirected, failover, misrouted, away, unexplained int
 	var offenders lines
 	for _, o := range x.Operations {

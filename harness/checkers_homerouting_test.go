@@ -1,6 +1,10 @@
 package harness
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kongchaos/kong/harness/history"
+)
 
 func TestHomeRouting(t *testing.T) {
 	home := func(at int) op { return op{Home: "us-east", Entry: "us-east", Region: "us-east", At: at, Dur: 5} }
@@ -10,12 +14,12 @@ func TestHomeRouting(t *testing.T) {
 		{
 			name:    "misrouted members proxied or redirected home",
 			checker: &HomeRouting{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(home(0), home(10),
 					with(mis(20), func(o *op) { o.Region, o.Pxy = "us-west", true }),
 					with(mis(30), func(o *op) { o.Region, o.Redir = "us-west", true }),
 					// failed operations are not judged
-					with(mis(40), func(o *op) { o.Type, o.Region = Fail, "us-east" })).history()
+					with(mis(40), func(o *op) { o.Type, o.Region = history.Fail, "us-east" })).history()
 			},
 			want:    VerdictValid,
 			reason:  []string{"2 misrouted", "1 proxied", "1 redirected"},
@@ -24,7 +28,7 @@ func TestHomeRouting(t *testing.T) {
 		{
 			name:    "served away from home in failover mode",
 			checker: &HomeRouting{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region, o.Failover = "us-east", true })).history()
 			},
 			want:    VerdictValid,
@@ -33,7 +37,7 @@ func TestHomeRouting(t *testing.T) {
 		{
 			name:    "served by the wrong region without failover",
 			checker: &HomeRouting{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region, o.Pxy = "us-east", true }), home(10)).history()
 			},
 			want:    VerdictInvalid,
@@ -43,7 +47,7 @@ func TestHomeRouting(t *testing.T) {
 		{
 			name:    "answered at home without saying how",
 			checker: &HomeRouting{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region = "us-west" })).history()
 			},
 			want:   VerdictInvalid,
@@ -52,7 +56,7 @@ func TestHomeRouting(t *testing.T) {
 		{
 			name:    "no misrouted traffic to judge",
 			checker: &HomeRouting{MinMisrouted: 2},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(home(0), with(mis(10), func(o *op) { o.Region, o.Pxy = "us-west", true })).history()
 			},
 			want:   VerdictUnknown,

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // SplitIsolation judges what a WatchedPartition measured: no marker written
@@ -19,14 +21,14 @@ type SplitIsolation struct {
 func (s *SplitIsolation) Name() string { return "split-isolation" }
 
 // Check implements Checker.
-func (s *SplitIsolation) Check(h *History) Result {
+func (s *SplitIsolation) Check(h *history.History) Result {
 	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{}}
-	var iso, conv *Event
+	var iso, conv *history.Event
 	for i := range h.Events {
 		switch e := &h.Events[i]; e.Name {
-		case EventIsolation:
+		case history.EventIsolation:
 			iso = e
-		case EventConverged:
+		case history.EventConverged:
 			conv = e
 		}
 	}

@@ -3,17 +3,19 @@ package harness
 import (
 	"testing"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestSplitIsolation(t *testing.T) {
-	hist := func(iso, conv map[string]string) func() *History {
-		return func() *History {
+	hist := func(iso, conv map[string]string) func() *history.History {
+		return func() *history.History {
 			b := newHB()
 			if iso != nil {
-				b.h.Events = append(b.h.Events, Event{Kind: Note, Name: EventIsolation, Time: b.at(0), Detail: iso})
+				b.h.Events = append(b.h.Events, history.Event{Kind: history.Note, Name: history.EventIsolation, Time: b.at(0), Detail: iso})
 			}
 			if conv != nil {
-				b.h.Events = append(b.h.Events, Event{Kind: Note, Name: EventConverged, Time: b.at(100), Detail: conv})
+				b.h.Events = append(b.h.Events, history.Event{Kind: history.Note, Name: history.EventConverged, Time: b.at(100), Detail: conv})
 			}
 			return b.history()
 		}

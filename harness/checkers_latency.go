@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Latency checks that a latency percentile (p99 by default) of every phase
@@ -53,10 +55,10 @@ func NewLatency(baseline string, factor float64) *Latency {
 func (l *Latency) Name() string { return "latency" }
 
 // Check implements Checker.
-func (l *Latency) Check(h *History) Result { return l.CheckIndex(IndexHistory(h)) }
+func (l *Latency) Check(h *history.History) Result { return l.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (l *Latency) CheckIndex(x *HistoryIndex) Result {
+func (l *Latency) CheckIndex(x *history.Index) Result {
 	pct := l.Percentile
 	if pct <= 0 {
 		pct = 99

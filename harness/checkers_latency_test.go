@@ -3,6 +3,8 @@ package harness
 import (
 	"testing"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestLatency(t *testing.T) {
@@ -16,7 +18,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "inject within twice the baseline",
 			checker: NewLatency("steady-state", 2),
-			history: func() *History {
+			history: func() *history.History {
 				return base().many(100, 10, op{Region: "eu-west", At: 10_000, Dur: 15}).history()
 			},
 			want:    VerdictValid,
@@ -25,7 +27,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "inject over budget",
 			checker: NewLatency("steady-state", 2),
-			history: func() *History {
+			history: func() *history.History {
 				return base().
 					many(100, 10, op{Region: "us-east", At: 10_000, Dur: 12}).
 					many(100, 10, op{Region: "us-east", At: 20_000, Dur: 50}).
@@ -37,7 +39,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "per region names the region",
 			checker: &Latency{Baseline: "steady-state", Factor: 2, ByRegion: true},
-			history: func() *History {
+			history: func() *history.History {
 				return base().
 					many(100, 10, op{Region: "us-east", At: 10_000, Dur: 12}).
 					many(100, 10, op{Region: "eu-west", At: 10_000, Dur: 45}).
@@ -49,7 +51,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "floor lifts a tiny budget",
 			checker: &Latency{Baseline: "steady-state", Factor: 2, Floor: 100 * time.Millisecond},
-			history: func() *History {
+			history: func() *history.History {
 				return base().many(100, 10, op{Region: "us-east", At: 20_000, Dur: 50}).history()
 			},
 			want: VerdictValid,
@@ -57,11 +59,11 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "failed and shed ops do not count",
 			checker: NewLatency("steady-state", 2),
-			history: func() *History {
+			history: func() *history.History {
 				return base().
 					many(100, 10, op{Region: "us-east", At: 10_000, Dur: 12}).
-					many(50, 10, op{Type: Fail, At: 10_000, Dur: 5000}).
-					many(50, 10, op{Type: OK, Shed: true, At: 10_000, Dur: 500}).
+					many(50, 10, op{Type: history.Fail, At: 10_000, Dur: 5000}).
+					many(50, 10, op{Type: history.OK, Shed: true, At: 10_000, Dur: 500}).
 					history()
 			},
 			want: VerdictValid,
@@ -69,7 +71,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "no baseline data",
 			checker: NewLatency("steady-state", 2),
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().phase("steady-state", 0).phase("inject", 10_000).
 					many(100, 10, op{Region: "us-east", At: 10_000, Dur: 12}).history()
 			},
@@ -79,7 +81,7 @@ func TestLatency(t *testing.T) {
 		{
 			name:    "sparse phase with MinOps",
 			checker: &Latency{Baseline: "steady-state", Factor: 2, MinOps: 50},
-			history: func() *History {
+			history: func() *history.History {
 				return base().many(10, 10, op{Region: "us-east", At: 10_000, Dur: 12}).history()
 			},
 			want:   VerdictUnknown,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // LostWrites checks that no acknowledged write is lost: every write
@@ -36,7 +38,7 @@ func (l *LostWrites) Name() string { return "lost-writes" }
 
 type keyRegion struct{ key, region string }
 
-func probeRegion(o Operation) string {
+func probeRegion(o history.Operation) string {
 	if r := o.Region(); r != "" {
 		return r
 	}
@@ -44,12 +46,12 @@ func probeRegion(o Operation) string {
 }
 
 // Check implements Checker.
-func (l *LostWrites) Check(h *History) Result { return l.CheckIndex(IndexHistory(h)) }
+func (l *LostWrites) Check(h *history.History) Result { return l.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (l *LostWrites) CheckIndex(x *HistoryIndex) Result {
-	writes, nacked := x.ackedWrites()
-	last := map[keyRegion]Operation{}
+func (l *LostWrites) CheckIndex(x *history.Index) Result {
+	writes, nacked := x.AckedWrites()
+	last := map[keyRegion]history.Operation{}
 	regionSet := map[string]bool{}
 	for _, r := range l.Regions {
 		regionSet[r] = true
@@ -105,23 +107,23 @@ func (l *LostWrites) CheckIndex(x *HistoryIndex) Result {
 				unprobedLines.add("key %s never probed in region %s (%d acknowledged writes)", key, label(region), kw.Len())
 				continue
 			}
-			n := kw.ackedBefore(p.InvokeTime().UnixNano())
+			n := kw.AckedBefore(p.InvokeTime().UnixNano())
 			if late := kw.Len() - n; late > 0 {
 				unprobed[region] += late
 				unprobedLines.add("key %s in region %s: %d writes acknowledged after its last probe", key, label(region), late)
 			}
-			if n == 0 || kw.vmax[n-1] <= p.Version() {
+			if n == 0 || kw.Max[n-1] <= p.Version() {
 				continue
 			}
 			cnt := 0
 			for i := 0; i < n; i++ {
-				if kw.version[i] > p.Version() {
+				if kw.Version[i] > p.Version() {
 					cnt++
 				}
 			}
 			lost[region] += cnt
 			lostLines.add("key %s in region %s: probe saw version %d < acknowledged %d (%d writes lost)",
-				key, label(region), p.Version(), kw.vmax[n-1], cnt)
+				key, label(region), p.Version(), kw.Max[n-1], cnt)
 		}
 	}
 	totalLost := 0

@@ -3,6 +3,8 @@ package harness
 import (
 	"testing"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestSessionStickiness(t *testing.T) {
@@ -13,11 +15,11 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "each session in one region",
 			checker: &SessionStickiness{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(sess("s1", "us-east", 0), sess("s1", "us-east", 100), sess("s2", "eu-west", 0), sess("s2", "eu-west", 100),
 					// failed and probe ops elsewhere do not count
-					op{Session: "s1", Region: "eu-west", Type: Fail, At: 50, Dur: 5},
-					op{Name: OpProbe, Session: "s1", Region: "eu-west", At: 60, Dur: 5}).history()
+					op{Session: "s1", Region: "eu-west", Type: history.Fail, At: 50, Dur: 5},
+					op{Name: history.OpProbe, Session: "s1", Region: "eu-west", At: 60, Dur: 5}).history()
 			},
 			want:    VerdictValid,
 			figures: map[string]float64{"sessions": 2, "moves": 0},
@@ -25,7 +27,7 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "moved with no reason",
 			checker: &SessionStickiness{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100), sess("s1", "eu-west", 200),
 					sess("s2", "us-east", 0), sess("s2", "us-east", 100)).history()
 			},
@@ -36,7 +38,7 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "proxied or redirected does not excuse a move",
 			checker: &SessionStickiness{},
-			history: func() *History {
+			history: func() *history.History {
 				b := newHB().add(sess("s1", "us-east", 0))
 				o := sess("s1", "eu-west", 100)
 				o.Pxy = true
@@ -48,10 +50,10 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "moved after a traffic shift",
 			checker: &SessionStickiness{},
-			history: func() *History {
-				return newHB().event(TrafficShift, "evacuate us-east", 50).
+			history: func() *history.History {
+				return newHB().event(history.TrafficShift, "evacuate us-east", 50).
 					add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).
-					event(FaultHealed, "evacuate", 150).
+					event(history.FaultHealed, "evacuate", 150).
 					add(sess("s1", "us-east", 200)).history()
 			},
 			want:    VerdictValid,
@@ -60,7 +62,7 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "moved by failover mode",
 			checker: &SessionStickiness{},
-			history: func() *History {
+			history: func() *history.History {
 				fo := sess("s1", "eu-west", 100)
 				fo.Failover = true
 				return newHB().add(sess("s1", "us-east", 0), fo, sess("s1", "us-east", 200)).history()
@@ -71,8 +73,8 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "event long before the first op does not explain",
 			checker: &SessionStickiness{},
-			history: func() *History {
-				return newHB().event(FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
+			history: func() *history.History {
+				return newHB().event(history.FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"s1"},
@@ -80,16 +82,16 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "grace widens the window",
 			checker: &SessionStickiness{Grace: 2 * time.Second},
-			history: func() *History {
-				return newHB().event(FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
+			history: func() *history.History {
+				return newHB().event(history.FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
 			},
 			want: VerdictValid,
 		},
 		{
 			name:    "event kinds are configurable",
-			checker: &SessionStickiness{MoveEvents: []EventKind{TrafficShift}},
-			history: func() *History {
-				return newHB().event(FaultInject, "kill", 50).add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).history()
+			checker: &SessionStickiness{MoveEvents: []history.EventKind{history.TrafficShift}},
+			history: func() *history.History {
+				return newHB().event(history.FaultInject, "kill", 50).add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).history()
 			},
 			want:   VerdictInvalid,
 			reason: []string{"s1"},
@@ -97,7 +99,7 @@ func TestSessionStickiness(t *testing.T) {
 		{
 			name:    "no session with two ops",
 			checker: &SessionStickiness{},
-			history: func() *History {
+			history: func() *history.History {
 				return newHB().add(sess("s1", "us-east", 0), sess("s2", "eu-west", 0)).history()
 			},
 			want:   VerdictUnknown,
@@ -116,20 +118,20 @@ func TestShedding(t *testing.T) {
 		}
 		return b
 	}
-	shed := op{Entry: "eu-west", Region: "eu-west", Type: Fail, Shed: true, Dur: 2}
+	shed := op{Entry: "eu-west", Region: "eu-west", Type: history.Fail, Shed: true, Dur: 2}
 	c := &Shedding{MaxShedLatency: 10 * time.Millisecond, MaxDataTierRate: 20}
 	cases := []checkCase{
 		{
 			name:    "fast shedding, bounded data tier",
 			checker: c,
-			history: func() *History { return load().many(100, 1, shed).history() },
+			history: func() *history.History { return load().many(100, 1, shed).history() },
 			want:    VerdictValid,
 			figures: map[string]float64{"shed": 100, "shed_latency_p99_ms": 2, "data_tier_max_rate.eu-west": 10, "data_tier_max_rate.us-east": 10, "data_tier_ops": 60},
 		},
 		{
 			name:    "slow shedding",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				slow := shed
 				slow.Dur = 300
 				return load().many(100, 1, shed).many(5, 1, slow).history()
@@ -140,8 +142,8 @@ func TestShedding(t *testing.T) {
 		{
 			name:    "thundering herd on the eu-west data tier",
 			checker: c,
-			history: func() *History {
-				return load().many(100, 1, shed).many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: Fail}).history()
+			history: func() *history.History {
+				return load().many(100, 1, shed).many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Fail}).history()
 			},
 			want:    VerdictInvalid,
 			reason:  []string{"region eu-west data tier peak 50 ops/s"},
@@ -150,30 +152,30 @@ func TestShedding(t *testing.T) {
 		{
 			name:    "cache hits and info do not reach the data tier",
 			checker: c,
-			history: func() *History {
+			history: func() *history.History {
 				return load().many(100, 1, shed).
 					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Cache: true}).
-					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: Info}).history()
+					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Info}).history()
 			},
 			want: VerdictValid,
 		},
 		{
 			name:    "no shed operations",
 			checker: c,
-			history: func() *History { return load().history() },
+			history: func() *history.History { return load().history() },
 			want:    VerdictUnknown,
 			reason:  []string{"no shed operations"},
 		},
 		{
 			name:    "rate only, no shedding needed",
 			checker: &Shedding{MaxDataTierRate: 20},
-			history: func() *History { return load().history() },
+			history: func() *history.History { return load().history() },
 			want:    VerdictValid,
 		},
 		{
 			name:    "no thresholds",
 			checker: &Shedding{},
-			history: func() *History { return load().history() },
+			history: func() *history.History { return load().history() },
 			want:    VerdictUnknown,
 		},
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // SessionStickiness checks that a device session is served by one region
@@ -34,7 +36,7 @@ import (
 type SessionStickiness struct {
 	// MoveEvents are the event kinds that may move sessions; nil means
 	// TrafficShift, FaultInject, FaultEffect, FaultRecover, FaultHealed.
-	MoveEvents []EventKind
+	MoveEvents []history.EventKind
 	// Grace widens the window backwards: an event up to Grace before the
 	// earlier operation was invoked still explains the move (routing
 	// changes take a while to reach every client).
@@ -42,16 +44,18 @@ type SessionStickiness struct {
 }
 
 // DefaultMoveEvents are the event kinds that may move a session by default.
-var DefaultMoveEvents = []EventKind{TrafficShift, FaultInject, FaultEffect, FaultRecover, FaultHealed}
+var DefaultMoveEvents = []history.EventKind{history.TrafficShift, history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}
 
 // Name implements Checker.
 func (s *SessionStickiness) Name() string { return "session-stickiness" }
 
 // Check implements Checker.
-func (s *SessionStickiness) Check(h *History) Result { return s.CheckIndex(IndexHistory(h)) }
+func (s *SessionStickiness) Check(h *history.History) Result {
+	return s.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (s *SessionStickiness) CheckIndex(x *HistoryIndex) Result {
+func (s *SessionStickiness) CheckIndex(x *history.Index) Result {
 	kinds := s.MoveEvents
 	if kinds == nil {
 		kinds = DefaultMoveEvents

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Shedding checks that excess load is shed fast and that the data tier
@@ -37,10 +39,10 @@ type Shedding struct {
 func (s *Shedding) Name() string { return "shedding" }
 
 // Check implements Checker.
-func (s *Shedding) Check(h *History) Result { return s.CheckIndex(IndexHistory(h)) }
+func (s *Shedding) Check(h *history.History) Result { return s.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (s *Shedding) CheckIndex(x *HistoryIndex) Result {
+func (s *Shedding) CheckIndex(x *history.Index) Result {
 	pct := s.Percentile
 	if pct <= 0 {
 		pct = 99
@@ -60,7 +62,7 @@ func (s *Shedding) CheckIndex(x *HistoryIndex) Result {
 			shed.record(o.Latency())
 			continue
 		}
-		if t := o.Type(); (t != OK && t != Fail) || o.CacheHit() {
+		if t := o.Type(); (t != history.OK && t != history.Fail) || o.CacheHit() {
 			continue
 		}
 		dataOps++

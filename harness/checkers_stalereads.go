@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // StaleReads checks that reads do not return stale data for longer than a
@@ -32,11 +34,11 @@ type StaleReads struct {
 func (s *StaleReads) Name() string { return "stale-reads" }
 
 // Check implements Checker.
-func (s *StaleReads) Check(h *History) Result { return s.CheckIndex(IndexHistory(h)) }
+func (s *StaleReads) Check(h *history.History) Result { return s.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (s *StaleReads) CheckIndex(x *HistoryIndex) Result {
-	writes, _ := x.ackedWrites()
+func (s *StaleReads) CheckIndex(x *history.Index) Result {
+	writes, _ := x.AckedWrites()
 	var reads, checkable, stale, beyond int
 	var worst time.Duration
 	var worstLine string
@@ -52,21 +54,21 @@ func (s *StaleReads) CheckIndex(x *HistoryIndex) Result {
 			continue
 		}
 		t := o.InvokeTime().UnixNano()
-		n := kw.ackedBefore(t)
+		n := kw.AckedBefore(t)
 		if n == 0 {
 			continue
 		}
 		checkable++
 		v := o.Version()
-		if kw.vmax[n-1] <= v {
+		if kw.Max[n-1] <= v {
 			continue
 		}
 		stale++
-		i := kw.firstAbove(v, n)
-		st := time.Duration(t - kw.ack[i])
+		i := kw.FirstAbove(v, n)
+		st := time.Duration(t - kw.Ack[i])
 		describe := func() string {
 			return fmt.Sprintf("key %s read in region %s (session %s) returned version %d, newest acknowledged %d; stale for %v",
-				o.Key(), label(o.Region()), label(o.Session()), v, kw.vmax[n-1], st)
+				o.Key(), label(o.Region()), label(o.Session()), v, kw.Max[n-1], st)
 		}
 		if st > worst {
 			worst, worstLine = st, describe()

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // synthHistory generates a deterministic history of about records op
@@ -23,7 +25,7 @@ import (
 //     other; reads return what is visible;
 //   - after the heal every key is probed once in each region and returns its
 //     newest version (a key never written: none).
-func synthHistory(records int) *History {
+func synthHistory(records int) *history.History {
 	rng := rand.New(rand.NewPCG(42, 2026))
 	regions := []string{"us-east", "eu-west"}
 	members := max(records/100, 10)
@@ -38,18 +40,18 @@ func synthHistory(records int) *History {
 	phaseNames := []string{"steady-state", "inject", "observe", "recover", "converge", "verify"}
 	phaseAt := func(i int) time.Time { return t0.Add(runLen * time.Duration(i) / 5) }
 
-	h := &History{}
+	h := &history.History{}
 	for i, p := range phaseNames[:5] {
-		h.Events = append(h.Events, Event{Kind: PhaseStart, Time: phaseAt(i), Name: p})
+		h.Events = append(h.Events, history.Event{Kind: history.PhaseStart, Time: phaseAt(i), Name: p})
 	}
 	injectAt, recoverAt := phaseAt(1), phaseAt(3)
 	h.Events = append(h.Events,
-		Event{Kind: FaultInject, Time: injectAt, Name: "evacuate", Target: "eu-west"},
-		Event{Kind: TrafficShift, Time: injectAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "0"}},
-		Event{Kind: FaultEffect, Time: injectAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
-		Event{Kind: FaultRecover, Time: recoverAt, Name: "evacuate", Target: "eu-west"},
-		Event{Kind: TrafficShift, Time: recoverAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "1"}},
-		Event{Kind: FaultHealed, Time: recoverAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
+		history.Event{Kind: history.FaultInject, Time: injectAt, Name: "evacuate", Target: "eu-west"},
+		history.Event{Kind: history.TrafficShift, Time: injectAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "0"}},
+		history.Event{Kind: history.FaultEffect, Time: injectAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
+		history.Event{Kind: history.FaultRecover, Time: recoverAt, Name: "evacuate", Target: "eu-west"},
+		history.Event{Kind: history.TrafficShift, Time: recoverAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "1"}},
+		history.Event{Kind: history.FaultHealed, Time: recoverAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
 	)
 
 	type write struct {
@@ -73,7 +75,7 @@ func synthHistory(records int) *History {
 	}
 
 	seq := make([]uint64, members)
-	ops := make([]Op, 0, records+16)
+	ops := make([]history.Op, 0, records+16)
 	for i := 0; i < userOps; i++ {
 		t := t0.Add(time.Duration(i) * step)
 		m := rng.IntN(members)
@@ -88,30 +90,30 @@ func synthHistory(records int) *History {
 		var name, key string
 		switch x := rng.IntN(100); {
 		case x < 60:
-			name, key = OpReadProfile, fmt.Sprintf("profile/m%d", m)
+			name, key = history.OpReadProfile, fmt.Sprintf("profile/m%d", m)
 		case x < 75:
-			name, key = OpWriteProfile, fmt.Sprintf("profile/m%d", m)
+			name, key = history.OpWriteProfile, fmt.Sprintf("profile/m%d", m)
 		case x < 85:
-			name, key = OpAppendHistory, fmt.Sprintf("history/m%d", m)
+			name, key = history.OpAppendHistory, fmt.Sprintf("history/m%d", m)
 		default:
-			name, key = OpReadHistory, fmt.Sprintf("history/m%d", m)
+			name, key = history.OpReadHistory, fmt.Sprintf("history/m%d", m)
 		}
 		lat := time.Duration(4000+rng.IntN(8000)) * time.Microsecond
 		if evac {
 			lat = lat * 4 / 3
 		}
 		seq[m]++
-		inv := Op{Type: Invoke, Time: t, Process: m, Seq: seq[m], Op: name, Member: fmt.Sprintf("m%d", m),
+		inv := history.Op{Type: history.Invoke, Time: t, Process: m, Seq: seq[m], Op: name, Member: fmt.Sprintf("m%d", m),
 			Key: key, Session: fmt.Sprintf("s%d", m), Home: home, Entry: entry, Phase: phase}
 		done := inv
-		done.Type = OK
+		done.Type = history.OK
 		done.Region, done.Zone, done.Instance = region, region+"a", region+"-gw-1"
 		done.Failover = failover
 		switch {
 		case evac && rng.IntN(50) == 0:
-			done.Type, done.Shed, done.Status, done.Error = Fail, true, 503, "shed"
+			done.Type, done.Shed, done.Status, done.Error = history.Fail, true, 503, "shed"
 			lat = time.Duration(300+rng.IntN(700)) * time.Microsecond
-		case name == OpWriteProfile || name == OpAppendHistory:
+		case name == history.OpWriteProfile || name == history.OpAppendHistory:
 			inv.Version = t.UnixNano()
 			done.Version = inv.Version
 			written[key] = append(written[key], write{ack: t.Add(lat), version: inv.Version, region: region})
@@ -136,14 +138,14 @@ func synthHistory(records int) *History {
 			}
 			n++
 			pt = pt.Add(50 * time.Microsecond)
-			inv := Op{Type: Invoke, Time: pt, Process: 1_000_000 + n%64, Seq: uint64(n), Op: OpProbe, Key: k, Phase: "verify"}
+			inv := history.Op{Type: history.Invoke, Time: pt, Process: 1_000_000 + n%64, Seq: uint64(n), Op: history.OpProbe, Key: k, Phase: "verify"}
 			done := inv
-			done.Type, done.Region, done.Version = OK, region, visible(k, region, pt)
+			done.Type, done.Region, done.Version = history.OK, region, visible(k, region, pt)
 			done.Time, done.Latency = pt.Add(2*time.Millisecond), 2*time.Millisecond
 			ops = append(ops, inv, done)
 		}
 	}
-	h.Events = append(h.Events, Event{Kind: PhaseStart, Time: t0.Add(runLen).Add(500 * time.Millisecond), Name: "verify"})
+	h.Events = append(h.Events, history.Event{Kind: history.PhaseStart, Time: t0.Add(runLen).Add(500 * time.Millisecond), Name: "verify"})
 	// Records reach the file in time order, invokes and completions
 	// interleaved as they happen.
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Time.Before(ops[j].Time) })

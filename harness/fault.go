@@ -12,6 +12,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -66,14 +67,14 @@ type LinkFault interface {
 // stepReporter is implemented by faults that change the world in steps
 // (an evacuation) and report each step as a timeline event.
 type stepReporter interface {
-	reportSteps(func(Event))
+	reportSteps(func(history.Event))
 }
 
 // historyUser is implemented by faults that record operations of their own
 // (a surge of extra traffic): the runner hands them its recorder and the
 // name of the phase under way before the run starts.
 type historyUser interface {
-	useHistory(rec *Recorder, phase func() string)
+	useHistory(rec *history.Recorder, phase func() string)
 }
 
 // Target is what a fault hits: components, links between regions, or whole
@@ -146,7 +147,7 @@ type Injector struct {
 	// defer, on a fresh context (default 10 min).
 	HealTimeout time.Duration
 
-	rec *Recorder
+	rec *history.Recorder
 	// now is the clock (tests may replace it).
 	now func() time.Time
 
@@ -165,7 +166,7 @@ func (in *Injector) setActive(f Fault, target string) {
 }
 
 // NewInjector returns an injector that records into rec (nil: records nothing).
-func NewInjector(rec *Recorder) *Injector {
+func NewInjector(rec *history.Recorder) *Injector {
 	return &Injector{WaitTimeout: DefaultWaitTimeout, HealTimeout: DefaultHealTimeout, rec: rec, now: time.Now}
 }
 
@@ -201,9 +202,9 @@ func (in *Injector) Inject(ctx context.Context, f Fault) error {
 	if a, ok := f.(FaultArgs); ok {
 		maps.Copy(detail, a.Args())
 	}
-	in.event(Event{Kind: FaultInject, Time: in.injectAt, Name: f.Name(), Target: target, Detail: nilIfEmpty(detail)})
+	in.event(history.Event{Kind: history.FaultInject, Time: in.injectAt, Name: f.Name(), Target: target, Detail: nilIfEmpty(detail)})
 	if s, ok := f.(stepReporter); ok {
-		s.reportSteps(func(e Event) {
+		s.reportSteps(func(e history.Event) {
 			if e.Time.IsZero() {
 				e.Time = in.now()
 			}
@@ -222,7 +223,7 @@ func (in *Injector) Inject(ctx context.Context, f Fault) error {
 		return fmt.Errorf("%s on %s was injected but not seen to take effect: %w", f.Name(), target, err)
 	}
 	seen := in.now()
-	in.event(Event{Kind: FaultEffect, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
+	in.event(history.Event{Kind: history.FaultEffect, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
 		"time_to_effect":    seen.Sub(in.injectAt).String(),
 		"time_to_effect_ms": strconv.FormatInt(seen.Sub(in.injectAt).Milliseconds(), 10),
 		"inject_took_ms":    strconv.FormatInt(injected.Sub(in.injectAt).Milliseconds(), 10),
@@ -270,7 +271,7 @@ func (in *Injector) Heal(ctx context.Context) error {
 		return errors.Join(err, fmt.Errorf("last resort failed too: %w", rerr))
 	}
 	in.note(f, "recover failed; reset every link at "+api)
-	in.event(Event{Kind: FaultHealed, Time: in.now(), Name: f.Name(), Target: in.target,
+	in.event(history.Event{Kind: history.FaultHealed, Time: in.now(), Name: f.Name(), Target: in.target,
 		Detail: map[string]string{"by": "reset every link", "recover_error": err.Error()}})
 	cerr := f.Cleanup(ctx)
 	in.setActive(nil, "")
@@ -282,7 +283,7 @@ func (in *Injector) Heal(ctx context.Context) error {
 func (in *Injector) recoverActive(ctx context.Context) error {
 	f, target := in.active, in.target
 	start := in.now()
-	in.event(Event{Kind: FaultRecover, Time: start, Name: f.Name(), Target: target})
+	in.event(history.Event{Kind: history.FaultRecover, Time: start, Name: f.Name(), Target: target})
 	if err := f.Recover(ctx); err != nil {
 		in.note(f, "recover failed: "+err.Error())
 		return fmt.Errorf("recover %s on %s: %w", f.Name(), target, err)
@@ -294,7 +295,7 @@ func (in *Injector) recoverActive(ctx context.Context) error {
 		return fmt.Errorf("%s on %s was recovered but not seen healed: %w", f.Name(), target, err)
 	}
 	seen := in.now()
-	in.event(Event{Kind: FaultHealed, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
+	in.event(history.Event{Kind: history.FaultHealed, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
 		"time_to_recover":    seen.Sub(start).String(),
 		"time_to_recover_ms": strconv.FormatInt(seen.Sub(start).Milliseconds(), 10),
 		"active_ms":          strconv.FormatInt(seen.Sub(in.injectAt).Milliseconds(), 10),
@@ -314,14 +315,14 @@ func (in *Injector) waitContext(ctx context.Context) (context.Context, context.C
 	return context.WithTimeout(ctx, d)
 }
 
-func (in *Injector) event(e Event) {
+func (in *Injector) event(e history.Event) {
 	if in.rec != nil {
 		in.rec.Event(e)
 	}
 }
 
 func (in *Injector) note(f Fault, text string) {
-	in.event(Event{Kind: Note, Time: in.now(), Name: f.Name(), Target: in.target, Detail: map[string]string{"error": text}})
+	in.event(history.Event{Kind: history.Note, Time: in.now(), Name: f.Name(), Target: in.target, Detail: map[string]string{"error": text}})
 }
 
 // Do injects f, runs body, and heals f in a defer on a fresh context with
@@ -353,7 +354,7 @@ func (in *Injector) Do(ctx context.Context, f Fault, body func(ctx context.Conte
 
 // WithFault injects f, runs body and always heals f afterwards (see
 // Injector.Do), recording the timeline into rec (nil: not recorded).
-func WithFault(ctx context.Context, f Fault, rec *Recorder, body func(ctx context.Context) error) error {
+func WithFault(ctx context.Context, f Fault, rec *history.Recorder, body func(ctx context.Context) error) error {
 	return NewInjector(rec).Do(ctx, f, body)
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -183,7 +184,7 @@ type Evacuation struct {
 	director  string            // director's base URL
 	receivers map[string]string // other region -> its gateway's base URL
 	before    map[string]bool   // other region -> its failover flag before
-	report    func(Event)
+	report    func(history.Event)
 }
 
 // DefaultEvacuationSteps are the fractions of a gradual evacuation.
@@ -214,13 +215,13 @@ func (e *Evacuation) Args() map[string]string {
 	return map[string]string{"steps": strings.Join(parts, ","), "step_wait": e.stepWait.String()}
 }
 
-func (e *Evacuation) reportSteps(f func(Event)) {
+func (e *Evacuation) reportSteps(f func(history.Event)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.report = f
 }
 
-func (e *Evacuation) emit(ev Event) {
+func (e *Evacuation) emit(ev history.Event) {
 	e.mu.Lock()
 	report := e.report
 	e.mu.Unlock()
@@ -302,7 +303,7 @@ func (e *Evacuation) setFailover(ctx context.Context, want func(region string) b
 			errs = append(errs, fmt.Errorf("set failover=%v on the gateway of %s: %w", v, region, err))
 			continue
 		}
-		e.emit(Event{Kind: TrafficShift, Name: "gateway-failover", Target: region,
+		e.emit(history.Event{Kind: history.TrafficShift, Name: "gateway-failover", Target: region,
 			Detail: map[string]string{"failover": strconv.FormatBool(v), "for": e.region}})
 	}
 	return errors.Join(errs...)
@@ -331,7 +332,7 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 		if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/evacuate", body, nil); err != nil {
 			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
 		}
-		e.emit(Event{Kind: TrafficShift, Name: "evacuate", Target: e.region,
+		e.emit(history.Event{Kind: history.TrafficShift, Name: "evacuate", Target: e.region,
 			Detail: map[string]string{"fraction": strconv.FormatFloat(s, 'g', -1, 64)}})
 	}
 	return nil
@@ -361,7 +362,7 @@ func (e *Evacuation) Recover(ctx context.Context) error {
 	if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/restore", map[string]string{"region": e.region}, nil); err != nil {
 		errs = append(errs, fmt.Errorf("restore %s at the director: %w", e.region, err))
 	} else {
-		e.emit(Event{Kind: TrafficShift, Name: "restore", Target: e.region})
+		e.emit(history.Event{Kind: history.TrafficShift, Name: "restore", Target: e.region})
 	}
 	errs = append(errs, e.setFailover(ctx, e.failoverBefore))
 	return errors.Join(errs...)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // SignalFailover is a real-life failover: a region degrades (its member
@@ -37,7 +39,7 @@ type SignalFailover struct {
 	NoEvacuate bool
 
 	mu      sync.Mutex
-	rec     *Recorder
+	rec     *history.Recorder
 	buckets map[int64]*[2]int // unix second -> [completions, errors] of the region's users
 	entered time.Time         // last completion of a user sent to the region
 	figures map[string]float64
@@ -55,7 +57,7 @@ func (s *SignalFailover) Args() map[string]string {
 		"confirm": s.Confirm.String(), "evacuate": strconv.FormatBool(!s.NoEvacuate)}
 }
 
-func (s *SignalFailover) useHistory(rec *Recorder, phase func() string) {
+func (s *SignalFailover) useHistory(rec *history.Recorder, phase func() string) {
 	s.mu.Lock()
 	s.rec = rec
 	s.mu.Unlock()
@@ -65,11 +67,11 @@ func (s *SignalFailover) useHistory(rec *Recorder, phase func() string) {
 	}
 }
 
-func (s *SignalFailover) reportSteps(f func(Event)) { s.Evac.reportSteps(f) }
+func (s *SignalFailover) reportSteps(f func(history.Event)) { s.Evac.reportSteps(f) }
 
 // observe counts each completed user operation of the region's users.
-func (s *SignalFailover) observe(o Op) {
-	if o.Type == Invoke || o.Op == OpProbe || o.Entry != s.Region {
+func (s *SignalFailover) observe(o history.Op) {
+	if o.Type == history.Invoke || o.Op == history.OpProbe || o.Entry != s.Region {
 		return
 	}
 	s.mu.Lock()
@@ -84,7 +86,7 @@ func (s *SignalFailover) observe(o Op) {
 		s.buckets[sec] = b
 	}
 	b[0]++
-	if o.Type != OK {
+	if o.Type != history.OK {
 		b[1]++
 	}
 	if o.Time.After(s.entered) {
@@ -119,7 +121,7 @@ func (s *SignalFailover) event(name string, detail map[string]string) {
 	rec := s.rec
 	s.mu.Unlock()
 	if rec != nil {
-		rec.Event(Event{Kind: Note, Time: time.Now(), Name: name, Target: s.Region, Detail: detail})
+		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: name, Target: s.Region, Detail: detail})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -31,7 +32,7 @@ type WatchedPartition struct {
 	Deadline time.Duration
 
 	mu       sync.Mutex
-	rec      *Recorder
+	rec      *history.Recorder
 	sessions map[string]*gocql.Session
 	run      string
 	written  map[string]int // region -> markers written during the cut
@@ -43,19 +44,13 @@ type WatchedPartition struct {
 	result   error
 }
 
-// Markers events and their details.
-const (
-	EventIsolation = "split-isolation"
-	EventConverged = "split-converged"
-)
-
 // WatchPartition cuts the links between a and b and watches the data.
 func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
 	return &WatchedPartition{Partition: PartitionRegions(c, a, b), a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
 		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
 }
 
-func (w *WatchedPartition) useHistory(rec *Recorder, _ func() string) {
+func (w *WatchedPartition) useHistory(rec *history.Recorder, _ func() string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.rec = rec
@@ -66,7 +61,7 @@ func (w *WatchedPartition) event(name string, detail map[string]string) {
 	rec := w.rec
 	w.mu.Unlock()
 	if rec != nil {
-		rec.Event(Event{Kind: Note, Time: time.Now(), Name: name, Target: w.a + "," + w.b, Detail: detail})
+		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: name, Target: w.a + "," + w.b, Detail: detail})
 	}
 }
 
@@ -173,7 +168,7 @@ func (w *WatchedPartition) Recover(ctx context.Context) error {
 			"written_" + w.a: strconv.Itoa(w.written[w.a]), "written_" + w.b: strconv.Itoa(w.written[w.b])}
 		w.stop = nil
 		w.mu.Unlock()
-		w.event(EventIsolation, detail)
+		w.event(history.EventIsolation, detail)
 	}
 	return w.Partition.Recover(ctx)
 }
@@ -222,7 +217,7 @@ func (w *WatchedPartition) converge(ctx context.Context) {
 	w.mu.Lock()
 	w.result = err
 	w.mu.Unlock()
-	w.event(EventConverged, detail)
+	w.event(history.EventConverged, detail)
 }
 
 // WaitConverged waits until the markers crossed after the heal (or the

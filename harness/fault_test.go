@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -118,21 +119,21 @@ func (f *lifecycleFault) Cleanup(context.Context) error {
 
 // recorded returns a recorder on a fresh history file and a function that
 // closes it and returns the timeline.
-func recordedHistory(t *testing.T) (*Recorder, func() []Event) {
+func recordedHistory(t *testing.T) (*history.Recorder, func() []history.Event) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	rec, err := NewRecorder(path)
+	rec, err := history.NewRecorder(path)
 	require.NoError(t, err)
-	return rec, func() []Event {
+	return rec, func() []history.Event {
 		require.NoError(t, rec.Close())
-		h, err := LoadHistory(path)
+		h, err := history.Load(path)
 		require.NoError(t, err)
 		return h.Events
 	}
 }
 
-func eventKinds(events []Event) []EventKind {
-	out := make([]EventKind, len(events))
+func eventKinds(events []history.Event) []history.EventKind {
+	out := make([]history.EventKind, len(events))
 	for i, e := range events {
 		out[i] = e.Kind
 	}
@@ -157,7 +158,7 @@ func TestInjectorLifecycleRecordsEvents(t *testing.T) {
 	require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, f.Calls())
 
 	ev := events()
-	require.Equal(t, []EventKind{FaultInject, FaultEffect, FaultRecover, FaultHealed}, eventKinds(ev))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}, eventKinds(ev))
 	for _, e := range ev {
 		require.Equal(t, "kill-instance", e.Name)
 		require.Equal(t, "us-west-2/cassandra/a", e.Target)
@@ -242,7 +243,7 @@ func TestInjectorHealHealsActiveFault(t *testing.T) {
 	require.False(t, ok)
 	require.NoError(t, in.Heal(ctx), "healing twice does nothing")
 	require.Equal(t, 1, countOf(f.Calls(), "recover"))
-	require.Equal(t, []EventKind{FaultInject, FaultEffect, FaultRecover, FaultHealed}, eventKinds(events()))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}, eventKinds(events()))
 }
 
 func TestInjectorPartialInjectIsStillHealed(t *testing.T) {
@@ -257,7 +258,7 @@ func TestInjectorPartialInjectIsStillHealed(t *testing.T) {
 	require.True(t, ok, "a failed inject counts as injected: part of it may have happened")
 	require.NoError(t, in.Heal(ctx))
 	require.False(t, f.IsActive())
-	require.Equal(t, []EventKind{FaultInject, Note, FaultRecover, FaultHealed}, eventKinds(events()))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.Note, history.FaultRecover, history.FaultHealed}, eventKinds(events()))
 }
 
 func TestInjectorFailedSetupInjectsNothing(t *testing.T) {
@@ -316,7 +317,7 @@ func TestWithFaultHealsOnSuccessAndError(t *testing.T) {
 	err := WithFault(ctx, g, rec, func(context.Context) error { return boom })
 	require.ErrorIs(t, err, boom)
 	require.False(t, g.IsActive(), "healed after the body failed")
-	require.Equal(t, []EventKind{FaultInject, FaultEffect, FaultRecover, FaultHealed}, eventKinds(events()))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}, eventKinds(events()))
 }
 
 func TestWithFaultHealsOnPanicAndPanicsAgain(t *testing.T) {
@@ -326,7 +327,7 @@ func TestWithFaultHealsOnPanicAndPanicsAgain(t *testing.T) {
 		_ = WithFault(context.Background(), f, rec, func(context.Context) error { panic("scenario bug") })
 	})
 	require.False(t, f.IsActive(), "healed before the panic went on")
-	require.Equal(t, []EventKind{FaultInject, FaultEffect, FaultRecover, FaultHealed}, eventKinds(events()))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}, eventKinds(events()))
 }
 
 func TestWithFaultHealsOnCancel(t *testing.T) {
@@ -385,7 +386,7 @@ func TestNoopFault(t *testing.T) {
 	require.NoError(t, WithFault(context.Background(), Noop{}, rec, func(context.Context) error { return nil }))
 	require.Less(t, time.Since(start), time.Second)
 	ev := events()
-	require.Equal(t, []EventKind{FaultInject, FaultEffect, FaultRecover, FaultHealed}, eventKinds(ev))
+	require.Equal(t, []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}, eventKinds(ev))
 	require.Equal(t, "noop", ev[0].Name)
 	require.Equal(t, "nothing", ev[0].Target)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Combined is several faults injected and recovered as one: set up and
@@ -49,7 +51,7 @@ func (c *Combined) Args() map[string]string {
 	return out
 }
 
-func (c *Combined) useHistory(rec *Recorder, phase func() string) {
+func (c *Combined) useHistory(rec *history.Recorder, phase func() string) {
 	for _, p := range c.parts {
 		if u, ok := p.(historyUser); ok {
 			u.useHistory(rec, phase)
@@ -57,7 +59,7 @@ func (c *Combined) useHistory(rec *Recorder, phase func() string) {
 	}
 }
 
-func (c *Combined) reportSteps(f func(Event)) {
+func (c *Combined) reportSteps(f func(history.Event)) {
 	for _, p := range c.parts {
 		if s, ok := p.(stepReporter); ok {
 			s.reportSteps(f)

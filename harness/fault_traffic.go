@@ -14,6 +14,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -313,7 +314,7 @@ type Surge struct {
 	flushCache bool
 
 	mu    sync.Mutex
-	rec   *Recorder
+	rec   *history.Recorder
 	phase func() string
 	wl    *Workload
 }
@@ -326,7 +327,7 @@ func SurgeRegion(c topology.Cluster, region string, cfg WorkloadConfig, flushCac
 	return &Surge{cluster: c, region: region, cfg: cfg, flushCache: flushCache}
 }
 
-func (s *Surge) useHistory(rec *Recorder, phase func() string) {
+func (s *Surge) useHistory(rec *history.Recorder, phase func() string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rec, s.phase = rec, phase

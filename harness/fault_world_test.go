@@ -13,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -310,20 +311,20 @@ func TestFaultWorld(t *testing.T) {
 	var open string
 	for _, e := range events() {
 		switch e.Kind {
-		case FaultInject:
+		case history.FaultInject:
 			require.Empty(t, open, "%s injected while %s was active", e.Name, open)
 			open = e.Name
-		case FaultEffect:
+		case history.FaultEffect:
 			require.Equal(t, open, e.Name)
 			t.Logf("%-18s %-45s took effect in %s", e.Name, e.Target, e.Detail["time_to_effect"])
-		case FaultRecover:
+		case history.FaultRecover:
 			require.Equal(t, open, e.Name)
-		case FaultHealed:
+		case history.FaultHealed:
 			require.Equal(t, open, e.Name)
 			t.Logf("%-18s %-45s healed in %s", e.Name, e.Target, e.Detail["time_to_recover"])
 			faults = append(faults, e.Name)
 			open = ""
-		case Note:
+		case history.Note:
 			t.Errorf("note in the timeline: %s %s %v", e.Name, e.Target, e.Detail)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -433,7 +434,7 @@ func gatewaysSeeMembers(ctx context.Context, c topology.Cluster) error {
 // preflight runs Preflight on c (nothing when c is nil) before a run's
 // first phase, resetting what it finds unless noReset, and records each
 // finding in the run's phases.log and as a note in its history.
-func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *Recorder, plog *phaseLog) error {
+func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *history.Recorder, plog *phaseLog) error {
 	if c == nil {
 		return nil
 	}
@@ -448,7 +449,7 @@ func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *Recor
 	}
 	for _, f := range found {
 		plog.printf("preflight: found %s: %s", f, action)
-		rec.Event(Event{Kind: Note, Time: time.Now(), Name: "preflight", Target: c.Name(), Detail: map[string]string{"found": f, "action": action}})
+		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: "preflight", Target: c.Name(), Detail: map[string]string{"found": f, "action": action}})
 	}
 	switch {
 	case err != nil:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Progress is what a running experiment tells a progress display: it is
@@ -47,17 +49,17 @@ func (p PhasePlan) Total() time.Duration { return p.Steady + p.Observe + p.Conve
 // of returns how long a phase is planned to last (0 for untimed phases).
 func (p PhasePlan) of(phase string) time.Duration {
 	switch phase {
-	case PhaseSteady:
+	case history.PhaseSteady:
 		return p.Steady
-	case PhaseObserve:
+	case history.PhaseObserve:
 		return p.Observe
-	case PhaseConverge:
+	case history.PhaseConverge:
 		return p.Converge
 	}
 	return 0
 }
 
-var phaseOrder = []string{PhaseSteady, PhaseInject, PhaseObserve, PhaseRecover, PhaseConverge, PhaseVerify}
+var phaseOrder = []string{history.PhaseSteady, history.PhaseInject, history.PhaseObserve, history.PhaseRecover, history.PhaseConverge, history.PhaseVerify}
 
 // Left is how much of the planned time is still ahead at Now: the rest of
 // the current timed phase and every later timed phase. Untimed phases count

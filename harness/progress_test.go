@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestProgressLeftCountsTheRestOfThePlan(t *testing.T) {
@@ -21,21 +23,21 @@ func TestProgressLeftCountsTheRestOfThePlan(t *testing.T) {
 		want time.Duration
 	}{
 		{"before the first phase", Progress{Plan: plan, Now: t0}, 3*time.Minute + 30*time.Second},
-		{"10 s into steady state", at(PhaseSteady, 10*time.Second), 20*time.Second + 3*time.Minute},
-		{"inject takes what it takes", at(PhaseInject, time.Hour), 3 * time.Minute},
-		{"half of observe", at(PhaseObserve, time.Minute), 2 * time.Minute},
-		{"observe overran", at(PhaseObserve, 5*time.Minute), time.Minute},
-		{"recover", at(PhaseRecover, 0), time.Minute},
-		{"converge", at(PhaseConverge, 15*time.Second), 45 * time.Second},
-		{"verify has no plan", at(PhaseVerify, 0), 0},
+		{"10 s into steady state", at(history.PhaseSteady, 10*time.Second), 20*time.Second + 3*time.Minute},
+		{"inject takes what it takes", at(history.PhaseInject, time.Hour), 3 * time.Minute},
+		{"half of observe", at(history.PhaseObserve, time.Minute), 2 * time.Minute},
+		{"observe overran", at(history.PhaseObserve, 5*time.Minute), time.Minute},
+		{"recover", at(history.PhaseRecover, 0), time.Minute},
+		{"converge", at(history.PhaseConverge, 15*time.Second), 45 * time.Second},
+		{"verify has no plan", at(history.PhaseVerify, 0), 0},
 		{"unknown phase", at("warm-up", 0), 0},
-		{"stopping", Progress{Phase: PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Stopping: true}, 0},
-		{"done", Progress{Phase: PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Done: true}, 0},
+		{"stopping", Progress{Phase: history.PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Stopping: true}, 0},
+		{"done", Progress{Phase: history.PhaseSteady, PhaseStarted: t0, Now: t0, Plan: plan, Done: true}, 0},
 	} {
 		require.Equal(t, c.want, c.p.Left(), c.name)
 	}
 	require.Equal(t, 3*time.Minute+30*time.Second, plan.Total())
-	n, of := at(PhaseObserve, 0).PhaseNumber()
+	n, of := at(history.PhaseObserve, 0).PhaseNumber()
 	require.Equal(t, []int{3, 6}, []int{n, of})
 }
 
@@ -93,11 +95,11 @@ func TestExperimentReportsProgress(t *testing.T) {
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 			phases = append(phases, p.Phase)
 		}
-		if p.Phase == PhaseObserve && p.Live.OpsPerSec > 0 {
+		if p.Phase == history.PhaseObserve && p.Live.OpsPerSec > 0 {
 			sawTraffic = true
 		}
 	}
-	require.Equal(t, []string{PhaseSteady, PhaseInject, PhaseObserve, PhaseRecover, PhaseConverge, PhaseVerify}, phases)
+	require.Equal(t, []string{history.PhaseSteady, history.PhaseInject, history.PhaseObserve, history.PhaseRecover, history.PhaseConverge, history.PhaseVerify}, phases)
 	require.True(t, sawTraffic, "reports during observe carry the live request rate")
 	// The planned time left shrinks as the run goes on.
 	require.Greater(t, got[0].Left(), 2*time.Second)
@@ -113,7 +115,7 @@ func TestProgressReachesTheRunnerThroughTheContext(t *testing.T) {
 		// Interrupt during observe: the run says it is stopping, then done.
 		for {
 			got := l.all()
-			if len(got) > 0 && got[len(got)-1].Phase == PhaseObserve {
+			if len(got) > 0 && got[len(got)-1].Phase == history.PhaseObserve {
 				cancel()
 				return
 			}
@@ -145,7 +147,7 @@ func TestNoListenerNoReporter(t *testing.T) {
 	r := e.startProgress(context.Background())
 	require.Nil(t, r)
 	// A nil reporter does nothing, and says so by not panicking.
-	r.phase(PhaseSteady)
+	r.phase(history.PhaseSteady)
 	r.watch(nil)
 	r.finish(nil)
 }
@@ -165,7 +167,7 @@ func TestProgressSaysStoppingWhileTheRunnerHeals(t *testing.T) {
 	require.GreaterOrEqual(t, len(got), 2)
 	before := got[len(got)-2]
 	require.True(t, before.Stopping, "the report before the last says the run is healing: %+v", before)
-	require.Equal(t, PhaseRecover, before.Phase)
+	require.Equal(t, history.PhaseRecover, before.Phase)
 	require.True(t, got[len(got)-1].Done)
 }
 
@@ -174,7 +176,7 @@ func TestProjectedDurationPlansTheRestAtThePaceSoFar(t *testing.T) {
 	require.Equal(t, 4*time.Minute, projectedDuration(time.Minute, 250, 1000))
 	require.Equal(t, time.Minute, projectedDuration(time.Minute, 1000, 1000))
 	require.Equal(t, time.Minute, projectedDuration(time.Minute, 1200, 1000), "never less than the time taken")
-	p := Progress{Phase: PhaseObserve, PhaseStarted: time.Unix(0, 0), Now: time.Unix(60, 0),
+	p := Progress{Phase: history.PhaseObserve, PhaseStarted: time.Unix(0, 0), Now: time.Unix(60, 0),
 		Plan: PhasePlan{Steady: 5 * time.Second, Observe: projectedDuration(time.Minute, 250, 1000)}}
 	require.Equal(t, 3*time.Minute, p.Left(), "three quarters of the writes are still ahead")
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -28,15 +29,15 @@ var ReadBackDeadline = 60 * time.Second
 // with growing pauses, until it does or ReadBackDeadline passes: a write
 // that arrives late is slow, not lost; one still missing at the deadline is
 // lost (LostWrites judges the last probe).
-func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *Recorder) error {
+func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *history.Recorder) error {
 	if workers <= 0 {
 		workers = 16
 	}
-	return func(ctx context.Context, rec *Recorder) error {
+	return func(ctx context.Context, rec *history.Recorder) error {
 		if err := rec.Flush(); err != nil {
 			return err
 		}
-		h, err := LoadHistory(historyPath)
+		h, err := history.Load(historyPath)
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 						n := next
 						seq.Unlock()
 						done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
-						if done.Type != OK || done.Version < newest[j.key] {
+						if done.Type != history.OK || done.Version < newest[j.key] {
 							mu.Lock()
 							again = append(again, j)
 							mu.Unlock()
@@ -117,11 +118,11 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 
 // acknowledgedKeys lists the keys of writes that completed ok, and the
 // newest version acknowledged for each.
-func acknowledgedKeys(h *History) ([]string, map[string]int64) {
+func acknowledgedKeys(h *history.History) ([]string, map[string]int64) {
 	newest := map[string]int64{}
 	var keys []string
 	for _, op := range h.Ops {
-		if op.Type == OK && (op.Op == OpWriteProfile || op.Op == OpAppendHistory) && op.Key != "" {
+		if op.Type == history.OK && (op.Op == history.OpWriteProfile || op.Op == history.OpAppendHistory) && op.Key != "" {
 			v, seen := newest[op.Key]
 			if !seen {
 				keys = append(keys, op.Key)
@@ -148,12 +149,12 @@ func probePath(key string) (string, bool) {
 // probeProcess keeps probe records apart from the workload's sessions.
 const probeProcess = -1
 
-func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gateway, region, key string, seq uint64) Op {
+func readBackOne(ctx context.Context, client *http.Client, rec *history.Recorder, gateway, region, key string, seq uint64) history.Op {
 	path, ok := probePath(key)
 	if !ok {
-		return Op{Type: OK, Version: math.MaxInt64} // not a key a probe can read
+		return history.Op{Type: history.OK, Version: math.MaxInt64} // not a key a probe can read
 	}
-	inv := Op{Type: Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: OpProbe, Key: key, Home: region, Entry: region, Phase: PhaseVerify}
+	inv := history.Op{Type: history.Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: history.OpProbe, Key: key, Home: region, Entry: region, Phase: history.PhaseVerify}
 	rec.Op(inv)
 	done := inv
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gateway+path, nil)
@@ -174,13 +175,13 @@ func readBackOne(ctx context.Context, client *http.Client, rec *Recorder, gatewa
 	done.Time, done.Latency = time.Now(), time.Since(inv.Time)
 	switch {
 	case err != nil:
-		done.Type, done.Error = Fail, err.Error()
+		done.Type, done.Error = history.Fail, err.Error()
 	case done.Status == http.StatusOK:
-		done.Type = OK
+		done.Type = history.OK
 	case done.Status == http.StatusNotFound:
-		done.Type, done.Version = OK, 0 // read fine, nothing there: a lost write if one was acknowledged
+		done.Type, done.Version = history.OK, 0 // read fine, nothing there: a lost write if one was acknowledged
 	default:
-		done.Type, done.Error = Fail, http.StatusText(done.Status)
+		done.Type, done.Error = history.Fail, http.StatusText(done.Status)
 	}
 	if done.Region == "" {
 		done.Region = region

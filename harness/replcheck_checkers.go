@@ -2,6 +2,8 @@ package harness
 
 import (
 	"fmt"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Checkers of a replication check. They judge the summary that the check
@@ -18,7 +20,7 @@ type ReplicationComplete struct{}
 func (ReplicationComplete) Name() string { return "replication-complete" }
 
 // Check implements Checker.
-func (c ReplicationComplete) Check(h *History) Result {
+func (c ReplicationComplete) Check(h *history.History) Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -60,7 +62,7 @@ type ReplicationVisibleAtRead struct {
 func (ReplicationVisibleAtRead) Name() string { return "replication-visible-at-read" }
 
 // Check implements Checker.
-func (c ReplicationVisibleAtRead) Check(h *History) Result {
+func (c ReplicationVisibleAtRead) Check(h *history.History) Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -93,7 +95,7 @@ func (c ReplicationVisibleAtRead) Check(h *History) Result {
 
 // replicationResult finds the summary a replication checker judges; ok is
 // false when the result r is already the verdict (unknown).
-func replicationResult(name string, h *History) (ReplicationSummary, Result, bool) {
+func replicationResult(name string, h *history.History) (ReplicationSummary, Result, bool) {
 	r := Result{Checker: name, Valid: VerdictValid, Figures: map[string]float64{}}
 	s, found, err := replicationFromHistory(h)
 	switch {

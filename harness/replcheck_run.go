@@ -9,12 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
-
-// ReplicationFile is the file in a run's folder that receives the
-// replication summary (package reports reads it as replication.json).
-const ReplicationFile = "replication.json"
 
 // ReplicationExperiment runs a replication check as a game day, through the
 // same phases as an Experiment, except that the observe phase lasts as long
@@ -75,11 +72,11 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	info := RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend,
 		Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
 	out = &Outcome{Status: "error"}
-	rec, err := NewRecorder(filepath.Join(e.Dir, "history.jsonl"))
+	rec, err := history.NewRecorder(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return nil, err
 	}
-	plog := newPhaseLog(filepath.Join(e.Dir, "phases.log"))
+	plog := newPhaseLog(filepath.Join(e.Dir, history.PhaseLogFile))
 	plog.printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
 	injectors := make([]*Injector, len(e.Faults))
 	for i := range injectors {
@@ -120,7 +117,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		plog.printf("outcome: %s%s", out.Status, suffix(out.Reason))
 		if out.Status != "passed" && e.Cluster != nil {
 			lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, "logs"), maxLogBytes)
+			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, history.LogsDir), maxLogBytes)
 			lcancel()
 			plog.printf("component logs copied to logs/%s", suffix(errString(lerr)))
 		}
@@ -130,7 +127,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
 			info.Generator = &g
 		}
-		if werr := writeJSON(filepath.Join(e.Dir, "run.json"), info); werr != nil && err == nil {
+		if werr := writeJSON(filepath.Join(e.Dir, history.RunInfoFile), info); werr != nil && err == nil {
 			err = werr
 		}
 		if p != nil {
@@ -141,7 +138,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	phase := func(name string) {
 		log.Info("phase", "scenario", e.Name, "phase", name)
 		plog.printf("phase %s", name)
-		rec.Event(Event{Kind: PhaseStart, Time: time.Now(), Name: name})
+		rec.Event(history.Event{Kind: history.PhaseStart, Time: time.Now(), Name: name})
 		if wl != nil {
 			wl.SetPhase(name)
 		}
@@ -149,7 +146,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	}
 	abort := func(why string) (*Outcome, error) {
 		plog.printf("abort: %s", why)
-		rec.Event(Event{Kind: Abort, Time: time.Now(), Name: why})
+		rec.Event(history.Event{Kind: history.Abort, Time: time.Now(), Name: why})
 		out.Status, out.Reason = "aborted", why
 		return out, nil
 	}
@@ -183,7 +180,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		}
 		prog.watchWorkload(wl)
 	}
-	phase(PhaseSteady)
+	phase(history.PhaseSteady)
 	if wl != nil {
 		if err := wl.Start(ctx); err != nil {
 			return out, err
@@ -192,7 +189,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	if !sleepCtx(ctx, e.Steady) {
 		return abort(interrupted())
 	}
-	phase(PhaseInject)
+	phase(history.PhaseInject)
 	for i, f := range e.Faults {
 		plog.printf("inject %s on %s", f.Name(), f.Target())
 		start := time.Now()
@@ -202,7 +199,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		}
 		plog.printf("%s took effect after %s", f.Name(), time.Since(start).Round(time.Millisecond))
 	}
-	phase(PhaseObserve)
+	phase(history.PhaseObserve)
 	if err := run.Write(ctx); err != nil {
 		if ctx.Err() != nil {
 			return abort(interrupted())
@@ -211,7 +208,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	}
 	p := run.Progress()
 	plog.printf("%d records written (%d failed), %d read at %s: %d visible, %d late", p.Written, p.WriteErrors, p.Read, cfg.ReadAfter, p.Visible, p.Read-p.Visible)
-	phase(PhaseRecover)
+	phase(history.PhaseRecover)
 	if e.HoldFaults {
 		plog.printf("faults held through the convergence")
 	} else {
@@ -226,7 +223,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 			plog.printf("%s healed after %s", f.Name(), time.Since(start).Round(time.Millisecond))
 		}
 	}
-	phase(PhaseConverge)
+	phase(history.PhaseConverge)
 	if err := run.Converge(ctx); err != nil {
 		return abort(interrupted())
 	}
@@ -237,7 +234,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		}
 		plog.printf("traffic stopped: %.0f requested, %d started, %d completed, %d late", out.Generator.Requested, out.Generator.Started, out.Generator.Completed, out.Generator.Late)
 	}
-	phase(PhaseVerify)
+	phase(history.PhaseVerify)
 	s := run.Summary()
 	plog.printf("replication: %d records, %.3f%% visible at %s, %d missing; lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; write rate %.0f/s",
 		s.Samples, 100*s.VisibleAtRead, cfg.ReadAfter, s.Missing, s.P50, s.P99, s.Max, s.WriteRate)
@@ -245,13 +242,13 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	for k, v := range s.Figures() {
 		info.Figures[k] = v
 	}
-	if err := writeJSON(filepath.Join(e.Dir, ReplicationFile), s); err != nil {
+	if err := writeJSON(filepath.Join(e.Dir, history.ReplicationFile), s); err != nil {
 		return out, err
 	}
 	if err := rec.Flush(); err != nil {
 		return out, err
 	}
-	h, err := LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	h, err := history.Load(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return out, err
 	}
@@ -333,7 +330,7 @@ func (r *replProgress) send(change func(*Progress)) {
 	if r.wl != nil {
 		r.p.Live = r.wl.Live()
 	}
-	if r.run != nil && r.p.Phase == PhaseObserve {
+	if r.run != nil && r.p.Phase == history.PhaseObserve {
 		// The writes take what they take: plan them from the pace so far.
 		rp := r.run.Progress()
 		r.p.Plan.Observe = projectedDuration(r.p.Now.Sub(r.p.PhaseStarted), rp.Written, rp.Records)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Replication statistics: how the per-record observations of a replication
@@ -478,19 +480,19 @@ func (r ReplicationSummary) Figures() map[string]float64 {
 const replicationEvent = "replication-check"
 
 // event encodes the summary's figures as a history event.
-func (r ReplicationSummary) event(at time.Time) Event {
+func (r ReplicationSummary) event(at time.Time) history.Event {
 	d := map[string]string{"from": r.From, "to": r.To, "write_consistency": r.WriteConsistency, "read_consistency": r.ReadConsistency}
 	for k, v := range r.Figures() {
 		d[k] = strconv.FormatFloat(v, 'g', -1, 64)
 	}
-	return Event{Kind: Note, Time: at, Name: replicationEvent, Target: r.From + "->" + r.To, Detail: d}
+	return history.Event{Kind: history.Note, Time: at, Name: replicationEvent, Target: r.From + "->" + r.To, Detail: d}
 }
 
 // replicationFromHistory finds the last replication summary in a history.
-func replicationFromHistory(h *History) (ReplicationSummary, bool, error) {
+func replicationFromHistory(h *history.History) (ReplicationSummary, bool, error) {
 	for i := len(h.Events) - 1; i >= 0; i-- {
 		e := h.Events[i]
-		if e.Kind != Note || e.Name != replicationEvent {
+		if e.Kind != history.Note || e.Name != replicationEvent {
 			continue
 		}
 		f := map[string]float64{}

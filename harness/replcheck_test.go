@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -206,7 +207,7 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 		AllVisibleAfterMs: 0, From: "us-east-1", To: "us-west-2", Records: 20000, WriteConsistency: "LOCAL_QUORUM",
 		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, VisibleLateReads: 2, VisibleAtReadLow: 0.9993, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
 		ConvergeSeconds: 12.25}
-	h := &History{Events: []Event{{Kind: Note, Name: "something else"}, sum.event(time.Now())}}
+	h := &history.History{Events: []history.Event{{Kind: history.Note, Name: "something else"}, sum.event(time.Now())}}
 	got, found, err := replicationFromHistory(h)
 	require.NoError(t, err)
 	require.True(t, found)
@@ -222,17 +223,17 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 	assert.Equal(t, sum.WriteRate, got.WriteRate)
 	assert.Equal(t, sum.ConvergeSeconds, got.ConvergeSeconds)
 
-	_, found, err = replicationFromHistory(&History{})
+	_, found, err = replicationFromHistory(&history.History{})
 	require.NoError(t, err)
 	assert.False(t, found)
-	bad := Event{Kind: Note, Name: replicationEvent, Detail: map[string]string{"from": "x"}}
-	_, found, err = replicationFromHistory(&History{Events: []Event{bad}})
+	bad := history.Event{Kind: history.Note, Name: replicationEvent, Detail: map[string]string{"from": "x"}}
+	_, found, err = replicationFromHistory(&history.History{Events: []history.Event{bad}})
 	assert.True(t, found)
 	assert.Error(t, err)
 }
 
-func replHistory(s ReplicationSummary) *History {
-	return &History{Events: []Event{s.event(time.Now())}}
+func replHistory(s ReplicationSummary) *history.History {
+	return &history.History{Events: []history.Event{s.event(time.Now())}}
 }
 
 func TestReplicationCheckers(t *testing.T) {
@@ -252,7 +253,7 @@ func TestReplicationCheckers(t *testing.T) {
 	r = ReplicationComplete{}.Check(replHistory(missing))
 	assert.Equal(t, VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
-	r = ReplicationComplete{}.Check(&History{})
+	r = ReplicationComplete{}.Check(&history.History{})
 	assert.Equal(t, VerdictUnknown, r.Valid)
 	r = ReplicationComplete{}.Check(replHistory(ReplicationSummary{WriteErrors: 10, From: "us-east-1"}))
 	assert.Equal(t, VerdictUnknown, r.Valid)
@@ -273,7 +274,7 @@ func TestReplicationCheckers(t *testing.T) {
 	lowAndLate.ReadsLate, lowAndLate.VisibleLateReads, lowAndLate.VisibleAtReadLow = 500, 400, 0.5
 	r = at.Check(replHistory(lowAndLate))
 	assert.Equal(t, VerdictInvalid, r.Valid, "below the share even with the late reads")
-	r = at.Check(&History{})
+	r = at.Check(&history.History{})
 	assert.Equal(t, VerdictUnknown, r.Valid)
 }
 

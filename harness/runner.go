@@ -12,17 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
-)
-
-// Phases of every experiment, in order.
-const (
-	PhaseSteady   = "steady-state"
-	PhaseInject   = "inject"
-	PhaseObserve  = "observe"
-	PhaseRecover  = "recover"
-	PhaseConverge = "converge"
-	PhaseVerify   = "verify"
 )
 
 // StopCondition aborts an experiment whose blast radius grew beyond the plan.
@@ -72,7 +63,7 @@ type Experiment struct {
 	Interval time.Duration
 	Stop     []StopCondition
 	// Verify runs after the traffic stops (read-backs recorded as probes).
-	Verify func(ctx context.Context, rec *Recorder) error
+	Verify func(ctx context.Context, rec *history.Recorder) error
 	// Replay is the command line that runs this experiment again.
 	Replay string
 	Log    *slog.Logger
@@ -128,11 +119,11 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	}
 	info := RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
 	out = &Outcome{Status: "error"}
-	rec, err := NewRecorder(filepath.Join(e.Dir, "history.jsonl"))
+	rec, err := history.NewRecorder(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return nil, err
 	}
-	plog := newPhaseLog(filepath.Join(e.Dir, "phases.log"))
+	plog := newPhaseLog(filepath.Join(e.Dir, history.PhaseLogFile))
 	plog.printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
 	prog := e.startProgress(ctx)
 	defer func() { prog.finish(out) }()
@@ -165,7 +156,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		plog.printf("outcome: %s%s", out.Status, suffix(out.Reason))
 		if out.Status != "passed" && e.Cluster != nil {
 			lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, "logs"), maxLogBytes)
+			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, history.LogsDir), maxLogBytes)
 			lcancel()
 			plog.printf("component logs copied to logs/%s", suffix(errString(lerr)))
 		}
@@ -180,7 +171,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
 			info.Generator = &g
 		}
-		if werr := writeJSON(filepath.Join(e.Dir, "run.json"), info); werr != nil && err == nil {
+		if werr := writeJSON(filepath.Join(e.Dir, history.RunInfoFile), info); werr != nil && err == nil {
 			err = werr
 		}
 		if p != nil {
@@ -197,7 +188,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		log.Info("phase", "scenario", e.Name, "phase", name)
 		plog.printf("phase %s", name)
 		current.Store(&name)
-		rec.Event(Event{Kind: PhaseStart, Time: time.Now(), Name: name})
+		rec.Event(history.Event{Kind: history.PhaseStart, Time: time.Now(), Name: name})
 		prog.phase(name)
 	}
 	for _, f := range e.Faults {
@@ -218,8 +209,8 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		return out, err
 	}
 	prog.watch(wl)
-	phase(PhaseSteady)
-	wl.SetPhase(PhaseSteady)
+	phase(history.PhaseSteady)
+	wl.SetPhase(history.PhaseSteady)
 	if err := wl.Start(ctx); err != nil {
 		return out, err
 	}
@@ -237,15 +228,15 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 
 	abort := func(reason string) (*Outcome, error) {
 		plog.printf("abort: %s", reason)
-		rec.Event(Event{Kind: Abort, Time: time.Now(), Name: reason})
+		rec.Event(history.Event{Kind: history.Abort, Time: time.Now(), Name: reason})
 		out.Status, out.Reason = "aborted", reason
 		return out, nil
 	}
 	if reason := e.hold(ctx, wl, e.Steady, plog); reason != "" {
 		return abort(reason)
 	}
-	phase(PhaseInject)
-	wl.SetPhase(PhaseInject)
+	phase(history.PhaseInject)
+	wl.SetPhase(history.PhaseInject)
 	for i, f := range e.Faults {
 		if err := e.inject(ctx, injectors[i], f, plog); err != nil {
 			return out, err
@@ -259,13 +250,13 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 			}
 		}
 	}
-	phase(PhaseObserve)
-	wl.SetPhase(PhaseObserve)
+	phase(history.PhaseObserve)
+	wl.SetPhase(history.PhaseObserve)
 	if reason := e.hold(ctx, wl, e.Observe, plog); reason != "" {
 		return abort(reason)
 	}
-	phase(PhaseRecover)
-	wl.SetPhase(PhaseRecover)
+	phase(history.PhaseRecover)
+	wl.SetPhase(history.PhaseRecover)
 	for i := len(e.Faults) - 1; i >= 0; i-- {
 		if _, _, ok := injectors[i].Active(); !ok {
 			continue
@@ -274,14 +265,14 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 			return out, err
 		}
 	}
-	phase(PhaseConverge)
-	wl.SetPhase(PhaseConverge)
+	phase(history.PhaseConverge)
+	wl.SetPhase(history.PhaseConverge)
 	if reason := e.hold(ctx, wl, e.Converge, plog); reason != "" {
 		return abort(reason)
 	}
 	stopTraffic()
 	plog.printf("traffic stopped: %.0f requested, %d started, %d completed, %d late", out.Generator.Requested, out.Generator.Started, out.Generator.Completed, out.Generator.Late)
-	phase(PhaseVerify)
+	phase(history.PhaseVerify)
 	if e.Verify != nil {
 		if err := e.Verify(ctx, rec); err != nil {
 			return out, fmt.Errorf("verify: %w", err)
@@ -290,7 +281,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err := rec.Flush(); err != nil {
 		return out, err
 	}
-	h, err := LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	h, err := history.Load(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return out, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // recordingBreaker is a fault of our own that logs its lifecycle calls.
@@ -73,17 +75,17 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "passed", out.Status, out.Reason)
 	require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, f.log())
-	h, err := LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	h, err := history.Load(filepath.Join(e.Dir, "history.jsonl"))
 	require.NoError(t, err)
 	var kinds []string
 	for _, ev := range h.Events {
 		name := string(ev.Kind)
-		if ev.Kind == PhaseStart {
+		if ev.Kind == history.PhaseStart {
 			name = ev.Name
 		}
 		kinds = append(kinds, name)
 	}
-	require.Equal(t, []string{PhaseSteady, PhaseInject, "inject", "injected", PhaseObserve, PhaseRecover, "recover", "recovered", PhaseConverge, PhaseVerify}, kinds)
+	require.Equal(t, []string{history.PhaseSteady, history.PhaseInject, "inject", "injected", history.PhaseObserve, history.PhaseRecover, "recover", "recovered", history.PhaseConverge, history.PhaseVerify}, kinds)
 	require.NotEmpty(t, h.Ops)
 	info := readRunInfo(t, e.Dir)
 	require.Equal(t, "passed", info.Status)
@@ -94,9 +96,9 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 	require.NoError(t, err, "the run left no per-phase log")
 	last := -1
-	for _, want := range []string{"phase " + PhaseSteady, "traffic at the end of the phase", "phase " + PhaseInject, "inject noop",
-		"noop took effect", "phase " + PhaseObserve, "recover noop", "noop healed", "phase " + PhaseConverge,
-		"traffic stopped", "phase " + PhaseVerify, "checker ", "outcome: passed"} {
+	for _, want := range []string{"phase " + history.PhaseSteady, "traffic at the end of the phase", "phase " + history.PhaseInject, "inject noop",
+		"noop took effect", "phase " + history.PhaseObserve, "recover noop", "noop healed", "phase " + history.PhaseConverge,
+		"traffic stopped", "phase " + history.PhaseVerify, "checker ", "outcome: passed"} {
 		i := strings.Index(string(plog), want)
 		require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", want, plog)
 		last = i
@@ -117,7 +119,7 @@ func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
 func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
 	f := &recordingBreaker{name: "p"}
 	e := testExperiment(t, f)
-	e.Verify = func(context.Context, *Recorder) error { panic("verifier bug") }
+	e.Verify = func(context.Context, *history.Recorder) error { panic("verifier bug") }
 	require.PanicsWithValue(t, "verifier bug", func() { _, _ = e.Run(context.Background()) })
 	require.Contains(t, f.log(), "recover")
 	info := readRunInfo(t, e.Dir)
@@ -142,7 +144,7 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 	e := testExperiment(t, f)
 	e.Observe = time.Minute
 	e.Stop = []StopCondition{{Name: "in observe", Check: func(l LiveStats) string {
-		if l.Phase == PhaseObserve {
+		if l.Phase == history.PhaseObserve {
 			return "blast radius too large"
 		}
 		return ""

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // This file is the workload: open-loop, paced traffic of simulated members
@@ -60,7 +62,7 @@ var DefaultOpMix = OpMix{ReadProfile: 70, WriteProfile: 15, AppendHistory: 10, R
 
 // OpSink receives history records; *Recorder is one.
 type OpSink interface {
-	Op(Op)
+	Op(history.Op)
 }
 
 // WorkloadConfig configures a Workload. Director and Geos are required; the
@@ -216,7 +218,7 @@ type workloadJob struct {
 	arg      uint32
 }
 
-var workloadOps = [4]string{OpReadProfile, OpWriteProfile, OpAppendHistory, OpReadHistory}
+var workloadOps = [4]string{history.OpReadProfile, history.OpWriteProfile, history.OpAppendHistory, history.OpReadHistory}
 
 // NewWorkload checks the configuration and draws the population.
 func NewWorkload(cfg WorkloadConfig) (*Workload, error) {

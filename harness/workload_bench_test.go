@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // BenchmarkWorkloadVsNetHTTP measures, in one run and against one trivial
@@ -115,7 +116,7 @@ func BenchmarkWorkloadVsNetHTTP(b *testing.B) {
 	dir := b.TempDir()
 	var ok, fail, info uint64
 	runWorkload := func(n, round int) time.Duration {
-		rec, err := NewRecorder(filepath.Join(dir, "history-"+strconv.Itoa(round)+".jsonl"))
+		rec, err := history.NewRecorder(filepath.Join(dir, "history-"+strconv.Itoa(round)+".jsonl"))
 		if err != nil {
 			b.Fatal(err)
 		}

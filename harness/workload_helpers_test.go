@@ -15,31 +15,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // memSink keeps history records in memory.
 type memSink struct {
 	mu  sync.Mutex
-	ops []Op
+	ops []history.Op
 }
 
-func (m *memSink) Op(o Op) {
+func (m *memSink) Op(o history.Op) {
 	m.mu.Lock()
 	m.ops = append(m.ops, o)
 	m.mu.Unlock()
 }
 
-func (m *memSink) all() []Op {
+func (m *memSink) all() []history.Op {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Op(nil), m.ops...)
+	return append([]history.Op(nil), m.ops...)
 }
 
 // operations pairs the records and returns them in invoke order; it fails
 // the test on a pending invoke or an orphan completion.
-func (m *memSink) operations(t *testing.T) []Operation {
+func (m *memSink) operations(t *testing.T) []history.Operation {
 	t.Helper()
-	x := IndexHistory(&History{Ops: m.all()})
+	x := history.NewIndex(&history.History{Ops: m.all()})
 	require.Zero(t, x.Pending, "pending invokes")
 	require.Zero(t, x.Orphans, "orphan completions")
 	ops := x.Operations
@@ -49,7 +50,7 @@ func (m *memSink) operations(t *testing.T) []Operation {
 
 // intended is when an operation was due: its completion time less its
 // (coordinated-omission-corrected) latency.
-func intended(o Operation) time.Time { return o.Completion.Time.Add(-o.Completion.Latency) }
+func intended(o history.Operation) time.Time { return o.Completion.Time.Add(-o.Completion.Latency) }
 
 // fakeDirector answers GET /v1/route with answer(geo, key) and counts the
 // questions per key.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // workloadOutcome classifies an operation's completion (the Type of the
@@ -55,32 +56,32 @@ import (
 // Whatever is not positively known to have been refused is Info, so a
 // refinement that stops matching (say, an error text that changed) errs on
 // the safe side.
-func workloadOutcome(write bool, status int, shed bool, body string, sent bool, transportErr error) OpType {
+func workloadOutcome(write bool, status int, shed bool, body string, sent bool, transportErr error) history.OpType {
 	if transportErr != nil {
 		if !write || !sent {
-			return Fail
+			return history.Fail
 		}
-		return Info
+		return history.Info
 	}
 	switch {
 	case status >= 200 && status < 300:
-		return OK
+		return history.OK
 	case !write && status == http.StatusNotFound:
-		return OK
+		return history.OK
 	case !write:
-		return Fail
+		return history.Fail
 	case shed:
-		return Fail
+		return history.Fail
 	case status >= 300 && status < 500:
-		return Fail
+		return history.Fail
 	case status == http.StatusLoopDetected:
-		return Fail
+		return history.Fail
 	case status == http.StatusBadGateway && onlyDialFailures(body):
-		return Fail
+		return history.Fail
 	case status == http.StatusServiceUnavailable && strings.Contains(body, "injected dependency error"):
-		return Fail
+		return history.Fail
 	}
-	return Info
+	return history.Info
 }
 
 // onlyDialFailures reports whether a gateway's 502 text blames connection
@@ -113,7 +114,7 @@ func (w *Workload) execute(j workloadJob) {
 	if j.kind >= 2 {
 		key = "history/" + m.ID
 	}
-	inv := Op{Type: Invoke, Time: begin, Process: w.cfg.ProcessBase + s.Index, Op: name,
+	inv := history.Op{Type: history.Invoke, Time: begin, Process: w.cfg.ProcessBase + s.Index, Op: name,
 		Member: m.ID, Key: key, Session: s.ID, Home: m.Geo, Phase: w.Phase()}
 	region, gateway, rerr := w.route(w.reqCtx, s)
 	inv.Entry = region
@@ -128,7 +129,7 @@ func (w *Workload) execute(j workloadJob) {
 	s.mu.Unlock()
 	done := inv
 	if rerr != nil {
-		done.Type, done.Error = Fail, rerr.Error()
+		done.Type, done.Error = history.Fail, rerr.Error()
 	} else {
 		w.call(&done, j, gateway)
 	}
@@ -142,7 +143,7 @@ func (w *Workload) execute(j workloadJob) {
 
 // call sends the operation to the session's gateway, follows one redirect,
 // and fills the completion's result fields.
-func (w *Workload) call(done *Op, j workloadJob, gateway string) {
+func (w *Workload) call(done *history.Op, j workloadJob, gateway string) {
 	m := j.sess.Member
 	write := j.kind == 1 || j.kind == 2
 	var method, suffix string
@@ -210,7 +211,7 @@ func (w *Workload) call(done *Op, j workloadJob, gateway string) {
 			}
 		}
 		done.Type = workloadOutcome(write, a.status, done.Shed, a.body, true, nil)
-		if done.Type != OK {
+		if done.Type != history.OK {
 			done.Error = fmt.Sprintf("HTTP %d", a.status)
 			if done.Shed {
 				done.Error += " shed"

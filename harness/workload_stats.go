@@ -9,6 +9,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Latency histograms of the workload hold microseconds, 1 µs to 1 h, three
@@ -94,11 +96,11 @@ func (s *workloadStats) startedOp(lateness time.Duration) {
 	}
 }
 
-func (s *workloadStats) completed(op *Op) {
+func (s *workloadStats) completed(op *history.Op) {
 	switch op.Type {
-	case OK:
+	case history.OK:
 		s.ok.Add(1)
-	case Fail:
+	case history.Fail:
 		s.fail.Add(1)
 	default:
 		s.info.Add(1)
@@ -126,7 +128,7 @@ func (s *workloadStats) completed(op *Op) {
 		*sl = liveSlot{idx: idx}
 	}
 	sl.n++
-	if op.Type != OK {
+	if op.Type != history.OK {
 		sl.errs++
 	}
 	if op.Shed {
@@ -134,7 +136,7 @@ func (s *workloadStats) completed(op *Op) {
 	}
 	s.liveMu.Unlock()
 
-	if op.Type != OK || op.Shed {
+	if op.Type != history.OK || op.Shed {
 		return
 	}
 	region := op.Region

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func TestPopulationDeterministic(t *testing.T) {
@@ -110,33 +111,33 @@ func TestWorkloadOutcomeClassification(t *testing.T) {
 		body   string
 		sent   bool
 		err    error
-		want   OpType
+		want   history.OpType
 	}{
-		{"read 200", false, 200, false, "", true, nil, OK},
-		{"read 404 is an answer", false, 404, false, "", true, nil, OK},
-		{"read 400", false, 400, false, "", true, nil, Fail},
-		{"read shed", false, 503, true, "", true, nil, Fail},
-		{"read 504", false, 504, false, "", true, nil, Fail},
-		{"read 500", false, 500, false, "", true, nil, Fail},
-		{"read timeout after send", false, 0, false, "", true, context.DeadlineExceeded, Fail},
-		{"read not sent", false, 0, false, "", false, sentErr, Fail},
-		{"write 200", true, 200, false, "", true, nil, OK},
-		{"write 201", true, 201, false, "", true, nil, OK},
-		{"write 404", true, 404, false, "", true, nil, Fail},
-		{"write 400", true, 400, false, "", true, nil, Fail},
-		{"write 307 not followed", true, 307, false, "", true, nil, Fail},
-		{"write shed", true, 503, true, "", true, nil, Fail},
-		{"write 508", true, 508, false, "", true, nil, Fail},
-		{"write 502 dial refused (isthmus link down)", true, 502, false, dial502, true, nil, Fail},
-		{"write 502 after reset", true, 502, false, reset502, true, nil, Info},
-		{"write 502 without text", true, 502, false, "", true, nil, Info},
-		{"write 503 injected", true, 503, false, "member service: injected dependency error", true, nil, Fail},
-		{"write 503 cassandra", true, 503, false, "member service: write profile of m1 to Cassandra: timeout", true, nil, Info},
-		{"write 504", true, 504, false, "", true, nil, Info},
-		{"write 500", true, 500, false, "", true, nil, Info},
-		{"write timeout after send", true, 0, false, "", true, context.DeadlineExceeded, Info},
-		{"write reset after send", true, 0, false, "", true, sentErr, Info},
-		{"write never sent", true, 0, false, "", false, errors.New("dial tcp: connection refused"), Fail},
+		{"read 200", false, 200, false, "", true, nil, history.OK},
+		{"read 404 is an answer", false, 404, false, "", true, nil, history.OK},
+		{"read 400", false, 400, false, "", true, nil, history.Fail},
+		{"read shed", false, 503, true, "", true, nil, history.Fail},
+		{"read 504", false, 504, false, "", true, nil, history.Fail},
+		{"read 500", false, 500, false, "", true, nil, history.Fail},
+		{"read timeout after send", false, 0, false, "", true, context.DeadlineExceeded, history.Fail},
+		{"read not sent", false, 0, false, "", false, sentErr, history.Fail},
+		{"write 200", true, 200, false, "", true, nil, history.OK},
+		{"write 201", true, 201, false, "", true, nil, history.OK},
+		{"write 404", true, 404, false, "", true, nil, history.Fail},
+		{"write 400", true, 400, false, "", true, nil, history.Fail},
+		{"write 307 not followed", true, 307, false, "", true, nil, history.Fail},
+		{"write shed", true, 503, true, "", true, nil, history.Fail},
+		{"write 508", true, 508, false, "", true, nil, history.Fail},
+		{"write 502 dial refused (isthmus link down)", true, 502, false, dial502, true, nil, history.Fail},
+		{"write 502 after reset", true, 502, false, reset502, true, nil, history.Info},
+		{"write 502 without text", true, 502, false, "", true, nil, history.Info},
+		{"write 503 injected", true, 503, false, "member service: injected dependency error", true, nil, history.Fail},
+		{"write 503 cassandra", true, 503, false, "member service: write profile of m1 to Cassandra: timeout", true, nil, history.Info},
+		{"write 504", true, 504, false, "", true, nil, history.Info},
+		{"write 500", true, 500, false, "", true, nil, history.Info},
+		{"write timeout after send", true, 0, false, "", true, context.DeadlineExceeded, history.Info},
+		{"write reset after send", true, 0, false, "", true, sentErr, history.Info},
+		{"write never sent", true, 0, false, "", false, errors.New("dial tcp: connection refused"), history.Fail},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, workloadOutcome(c.write, c.status, c.shed, c.body, c.sent, c.err), c.name)
@@ -203,13 +204,13 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 		kind    uint8
 		handler http.HandlerFunc
 		gateway string
-		check   func(t *testing.T, c Op)
+		check   func(t *testing.T, c history.Op)
 	}{
 		{"read proxied over the isthmus, from the cache", 0,
 			reply(200, `{}`, append(member, app.HeaderVersion, "123", app.HeaderCache, "hit",
 				app.HeaderRoute, app.RouteIsthmus, app.HeaderRoute, app.RouteLocal)...), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, OK, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.OK, c.Type)
 				assert.Equal(t, 200, c.Status)
 				assert.Equal(t, "us-west-2", c.Region)
 				assert.Equal(t, "b", c.Zone)
@@ -221,75 +222,75 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 				assert.Empty(t, c.Error)
 			}},
 		{"read not found is ok", 3, reply(404, "no history", member...), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, OK, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.OK, c.Type)
 				assert.Equal(t, 404, c.Status)
 				assert.Zero(t, c.Version)
 				assert.False(t, c.CacheHit)
 			}},
 		{"write served in failover mode", 1,
 			reply(200, `{}`, append(member, app.HeaderVersion, "456", app.HeaderRoute, app.RouteFailover)...), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, OK, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.OK, c.Type)
 				assert.Equal(t, int64(456), c.Version)
 				assert.True(t, c.Failover)
 				assert.False(t, c.Proxied)
 			}},
 		{"write refused 400", 2, reply(400, "history: send {\"title\": \"...\"}\nmore", member...), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Fail, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Fail, c.Type)
 				assert.Equal(t, 400, c.Status)
 				assert.Equal(t, `HTTP 400: history: send {"title": "..."}`, c.Error)
 			}},
 		{"write shed", 1, reply(503, "shed", app.HeaderShed, "1", "Retry-After", "1"), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Fail, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Fail, c.Type)
 				assert.True(t, c.Shed)
 				assert.Empty(t, c.Region)
 				assert.Contains(t, c.Error, "HTTP 503 shed")
 			}},
 		{"read shed", 0, reply(503, "shed", app.HeaderShed, "1"), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Fail, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Fail, c.Type)
 				assert.True(t, c.Shed)
 			}},
 		{"write 502 isthmus link down", 1,
 			reply(502, "gateway us-east-1: isthmus to home region us-west-2 failed: peer gateway http://x unreachable: dial tcp 127.0.0.1:9: connect: connection refused",
 				app.HeaderRoute, app.RouteIsthmus), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Fail, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Fail, c.Type)
 				assert.True(t, c.Proxied)
 			}},
 		{"write 502 after reset", 1, reply(502, "gateway: no member instance answered: EOF"), "",
-			func(t *testing.T, c Op) { assert.Equal(t, Info, c.Type) }},
+			func(t *testing.T, c history.Op) { assert.Equal(t, history.Info, c.Type) }},
 		{"write 503 from the data tier", 2, reply(503, "member service: append history: timeout", member...), "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Info, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Info, c.Type)
 				assert.Equal(t, "us-west-2", c.Region)
 			}},
 		{"write 504", 1, reply(504, "gateway: member request timed out"), "",
-			func(t *testing.T, c Op) { assert.Equal(t, Info, c.Type) }},
+			func(t *testing.T, c history.Op) { assert.Equal(t, history.Info, c.Type) }},
 		{"write 508", 1, reply(508, "loop"), "",
-			func(t *testing.T, c Op) { assert.Equal(t, Fail, c.Type) }},
+			func(t *testing.T, c history.Op) { assert.Equal(t, history.Fail, c.Type) }},
 		{"write timeout", 2, slow, "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Info, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Info, c.Type)
 				assert.Zero(t, c.Status)
 				assert.Contains(t, c.Error, "no answer to a sent request (timeout 150ms)")
 				assert.GreaterOrEqual(t, c.Latency, 150*time.Millisecond)
 			}},
 		{"read timeout", 3, slow, "",
-			func(t *testing.T, c Op) { assert.Equal(t, Fail, c.Type) }},
+			func(t *testing.T, c history.Op) { assert.Equal(t, history.Fail, c.Type) }},
 		{"write connection dropped after the request", 1, hangup, "",
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Info, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Info, c.Type)
 				assert.Contains(t, c.Error, "no answer to a sent request")
 			}},
 		{"read connection dropped", 0, hangup, "",
-			func(t *testing.T, c Op) { assert.Equal(t, Fail, c.Type) }},
+			func(t *testing.T, c history.Op) { assert.Equal(t, history.Fail, c.Type) }},
 		{"write to a dead gateway", 1, reply(200, ""), deadURL,
-			func(t *testing.T, c Op) {
-				assert.Equal(t, Fail, c.Type)
+			func(t *testing.T, c history.Op) {
+				assert.Equal(t, history.Fail, c.Type)
 				assert.Contains(t, c.Error, "request not sent")
 			}},
 	}
@@ -309,9 +310,9 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 			recs := sink.all()[before:]
 			require.Len(t, recs, 2)
 			inv, c := recs[0], recs[1]
-			assert.Equal(t, Invoke, inv.Type)
+			assert.Equal(t, history.Invoke, inv.Type)
 			assert.Equal(t, workloadOps[tc.kind], inv.Op)
-			for _, o := range []Op{inv, c} {
+			for _, o := range []history.Op{inv, c} {
 				assert.Equal(t, sess.Index, o.Process)
 				assert.Equal(t, sess.ID, o.Session)
 				assert.Equal(t, "m0", o.Member)
@@ -361,7 +362,7 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 		w.execute(workloadJob{intended: time.Now(), sess: sess, kind: 0})
 		recs := sink.all()[before:]
 		require.Len(t, recs, 2)
-		assert.Equal(t, OK, recs[1].Type)
+		assert.Equal(t, history.OK, recs[1].Type)
 		assert.Equal(t, "us-east-1", recs[1].Entry)
 		assert.Equal(t, errsBefore+1, w.stats.directorErrors.Load())
 	})
@@ -372,7 +373,7 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 		w2.execute(workloadJob{intended: time.Now(), sess: w2.Population().Sessions[0], kind: 1})
 		recs := sink.all()[before:]
 		require.Len(t, recs, 2)
-		assert.Equal(t, Fail, recs[1].Type)
+		assert.Equal(t, history.Fail, recs[1].Type)
 		assert.Empty(t, recs[1].Entry)
 		assert.Contains(t, recs[1].Error, "director")
 	})
@@ -523,7 +524,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	require.NoError(t, err)
 
 	ops := sink.operations(t)
-	bySession := map[string][]Operation{}
+	bySession := map[string][]history.Operation{}
 	for _, o := range ops {
 		require.True(t, o.IsOK(), o.Completion.Error)
 		bySession[o.Session()] = append(bySession[o.Session()], o)
@@ -569,10 +570,10 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 
 	// The session-stickiness checker sees the moves, and accepts them once
 	// the timeline says traffic was shifted.
-	h := &History{Ops: sink.all()}
+	h := &history.History{Ops: sink.all()}
 	r := (&SessionStickiness{}).Check(h)
 	assert.Equal(t, VerdictInvalid, r.Valid, r.Reason)
-	h.Events = []Event{{Kind: TrafficShift, Time: switchAt, Name: "director: A -> B"}}
+	h.Events = []history.Event{{Kind: history.TrafficShift, Time: switchAt, Name: "director: A -> B"}}
 	r = (&SessionStickiness{Grace: ttl}).Check(h)
 	assert.Equal(t, VerdictValid, r.Valid, r.Reason)
 }
@@ -618,7 +619,7 @@ func TestWorkloadRedirect(t *testing.T) {
 	ops = sink2.operations(t)
 	require.NotEmpty(t, ops)
 	for _, o := range ops {
-		assert.Equal(t, Fail, o.Type())
+		assert.Equal(t, history.Fail, o.Type())
 		assert.True(t, o.Redirected())
 		assert.Equal(t, 307, o.Completion.Status)
 	}
@@ -644,7 +645,7 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 	defer gw.Close()
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	path := filepath.Join(t.TempDir(), "history.jsonl")
-	rec, err := NewRecorder(path)
+	rec, err := history.NewRecorder(path)
 	require.NoError(t, err)
 
 	phase := "steady-state"
@@ -672,9 +673,9 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 	assert.Same(t, res, res2)
 	require.NoError(t, rec.Close())
 
-	h, err := LoadHistory(path)
+	h, err := history.Load(path)
 	require.NoError(t, err)
-	x := IndexHistory(h)
+	x := history.NewIndex(h)
 	assert.Zero(t, x.Pending)
 	assert.Zero(t, x.Orphans)
 	assert.EqualValues(t, len(x.Operations), res.Ops)
@@ -682,7 +683,7 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 	lastSeq := map[int]uint64{}
 	abandoned := 0
 	for _, op := range h.Ops {
-		if op.Type == Invoke {
+		if op.Type == history.Invoke {
 			assert.Greater(t, op.Seq, lastSeq[op.Process], "seq increases per process in file order")
 			lastSeq[op.Process] = op.Seq
 		}
@@ -692,9 +693,9 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 		if strings.HasPrefix(o.Completion.Error, "abandoned") {
 			abandoned++
 			if o.IsWrite() {
-				assert.Equal(t, Info, o.Type())
+				assert.Equal(t, history.Info, o.Type())
 			} else {
-				assert.Equal(t, Fail, o.Type())
+				assert.Equal(t, history.Fail, o.Type())
 			}
 		}
 	}
@@ -737,13 +738,13 @@ func TestWorkloadOpMix(t *testing.T) {
 		return n
 	}
 	n := count(OpMix{})
-	assert.InDelta(t, 14000, n[OpReadProfile], 400)
-	assert.InDelta(t, 3000, n[OpWriteProfile], 300)
-	assert.InDelta(t, 2000, n[OpAppendHistory], 300)
-	assert.InDelta(t, 1000, n[OpReadHistory], 200)
-	assert.Equal(t, map[string]int{OpAppendHistory: 20000}, count(OpMix{AppendHistory: 1}))
-	assert.Equal(t, map[string]int{OpReadHistory: 20000}, count(OpMix{ReadHistory: 3}))
-	assert.Equal(t, map[string]int{OpReadProfile: 20000}, count(OpMix{ReadProfile: 3}))
+	assert.InDelta(t, 14000, n[history.OpReadProfile], 400)
+	assert.InDelta(t, 3000, n[history.OpWriteProfile], 300)
+	assert.InDelta(t, 2000, n[history.OpAppendHistory], 300)
+	assert.InDelta(t, 1000, n[history.OpReadHistory], 200)
+	assert.Equal(t, map[string]int{history.OpAppendHistory: 20000}, count(OpMix{AppendHistory: 1}))
+	assert.Equal(t, map[string]int{history.OpReadHistory: 20000}, count(OpMix{ReadHistory: 3}))
+	assert.Equal(t, map[string]int{history.OpReadProfile: 20000}, count(OpMix{ReadProfile: 3}))
 }
 
 // The member ids the workload generates (default prefix, the thundering

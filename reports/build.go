@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // maxSeriesSeconds bounds the per-second series (a day); operations later
@@ -43,19 +44,19 @@ func Build(dir string) (*Report, error) {
 		b.note("run.json could not be read (%v): no run metadata and no checker results", riErr)
 		ri = RunInfo{}
 	}
-	h, hr, hErr := readHistory(filepath.Join(dir, HistoryFile))
+	h, hr, hErr := readHistory(filepath.Join(dir, history.HistoryFile))
 	switch {
 	case hErr == nil:
 		b.r.History.Present = true
 	case errors.Is(hErr, fs.ErrNotExist):
 		b.note("history.jsonl is missing: no operations or timeline")
-		h = &harness.History{}
+		h = &history.History{}
 	default:
 		b.note("history.jsonl could not be read (%v): no operations or timeline", hErr)
-		h = &harness.History{}
+		h = &history.History{}
 	}
 	if errors.Is(riErr, fs.ErrNotExist) && errors.Is(hErr, fs.ErrNotExist) {
-		return nil, fmt.Errorf("report: %s has neither %s nor %s: not a run's artifacts directory", dir, RunInfoFile, HistoryFile)
+		return nil, fmt.Errorf("report: %s has neither %s nor %s: not a run's artifacts directory", dir, history.RunInfoFile, history.HistoryFile)
 	}
 	if hr.truncated {
 		b.note("history.jsonl ends with a truncated line (the run was killed while writing); it was skipped")
@@ -79,8 +80,8 @@ func newReport() *Report {
 		Checkers:     []harness.Result{},
 		Phases:       []Phase{},
 		Faults:       []Fault{},
-		Traffic:      []Event{},
-		Events:       []Event{},
+		Traffic:      []history.Event{},
+		Events:       []history.Event{},
 		Series:       Series{StepS: 1, Regions: []RegionSeries{}, Global: []GlobalPoint{}},
 		PhaseFigures: []PhaseFigures{},
 		Figures:      map[string]float64{},
@@ -96,7 +97,7 @@ func (b *builder) note(format string, args ...any) {
 
 // run fills run info, checkers, verdict, status, reason and the run's
 // bounds.
-func (b *builder) run(ri RunInfo, h *harness.History) {
+func (b *builder) run(ri RunInfo, h *history.History) {
 	r := b.r
 	ri.Started, ri.Finished = utc(ri.Started), utc(ri.Finished)
 	if len(ri.Figures) == 0 {
@@ -119,7 +120,7 @@ func (b *builder) run(ri RunInfo, h *harness.History) {
 		b.note("no checker results were recorded: the run stopped before its checkers ran, or its runner did not write them")
 	}
 
-	aborts := h.EventsOf(harness.Abort)
+	aborts := h.EventsOf(history.Abort)
 	r.Status = ri.Status
 	if !r.Status.known() {
 		switch {
@@ -196,7 +197,7 @@ func (b *builder) run(ri RunInfo, h *harness.History) {
 	r.DurationS = r.End.Sub(r.Start).Seconds()
 }
 
-func abortReason(e harness.Event) string {
+func abortReason(e history.Event) string {
 	s := e.Name
 	if why := e.Detail["reason"]; why != "" {
 		s = why
@@ -237,7 +238,7 @@ func (b *builder) normResults(rs []harness.Result) []harness.Result {
 }
 
 // timeline fills phases, faults, traffic changes and other events.
-func (b *builder) timeline(h *harness.History) {
+func (b *builder) timeline(h *history.History) {
 	r := b.r
 	for _, w := range h.Phases() {
 		end := w.End
@@ -250,23 +251,23 @@ func (b *builder) timeline(h *harness.History) {
 	type key struct{ name, target string }
 	open := map[key][]int{}
 	// stage returns the field of a fault that an event kind sets.
-	stage := func(f *Fault, k harness.EventKind) **time.Time {
+	stage := func(f *Fault, k history.EventKind) **time.Time {
 		switch k {
-		case harness.FaultInject:
+		case history.FaultInject:
 			return &f.Inject
-		case harness.FaultEffect:
+		case history.FaultEffect:
 			return &f.Injected
-		case harness.FaultRecover:
+		case history.FaultRecover:
 			return &f.Recover
 		}
 		return &f.Recovered
 	}
-	order := []harness.EventKind{harness.FaultInject, harness.FaultEffect, harness.FaultRecover, harness.FaultHealed}
+	order := []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}
 	for _, e := range h.EventsOf(order...) {
 		k := key{e.Name, e.Target}
 		s := slices.Index(order, e.Kind)
 		idx := -1
-		if e.Kind != harness.FaultInject {
+		if e.Kind != history.FaultInject {
 			// The earliest injection still waiting for this stage and no
 			// later one.
 		find:
@@ -309,10 +310,10 @@ func (b *builder) timeline(h *harness.History) {
 		}
 	}
 
-	for _, e := range h.EventsOf(harness.TrafficShift) {
+	for _, e := range h.EventsOf(history.TrafficShift) {
 		r.Traffic = append(r.Traffic, copyEvent(e))
 	}
-	for _, e := range h.EventsOf(harness.Abort, harness.Note) {
+	for _, e := range h.EventsOf(history.Abort, history.Note) {
 		r.Events = append(r.Events, copyEvent(e))
 	}
 }
@@ -320,7 +321,7 @@ func (b *builder) timeline(h *harness.History) {
 // retry reports whether an event of stage s repeats that stage of the
 // latest injection of its fault (no later stage seen yet), as when a failed
 // recovery is tried again: the first time is kept.
-func retry(faults []Fault, idxs []int, s int, order []harness.EventKind, stage func(*Fault, harness.EventKind) **time.Time) bool {
+func retry(faults []Fault, idxs []int, s int, order []history.EventKind, stage func(*Fault, history.EventKind) **time.Time) bool {
 	if len(idxs) == 0 {
 		return false
 	}
@@ -344,12 +345,14 @@ func delay(from, to *time.Time) *float64 {
 	return &v
 }
 
-func copyEvent(e harness.Event) Event {
-	out := Event{Kind: e.Kind, Time: e.Time, Name: e.Name, Target: e.Target}
+// copyEvent copies a history event into the report, with its own detail map.
+func copyEvent(e history.Event) history.Event {
 	if len(e.Detail) > 0 {
-		out.Detail = maps.Clone(e.Detail)
+		e.Detail = maps.Clone(e.Detail)
+	} else {
+		e.Detail = nil
 	}
-	return out
+	return e
 }
 
 // acc accumulates counts and ok latencies.
@@ -358,13 +361,13 @@ type acc struct {
 	lat []time.Duration
 }
 
-func (a *acc) add(o harness.Operation) {
+func (a *acc) add(o history.Operation) {
 	c := &a.Counts
 	c.Requests++
 	switch o.Type() {
-	case harness.OK:
+	case history.OK:
 		c.OK++
-	case harness.Fail:
+	case history.Fail:
 		c.Fail++
 	default:
 		c.Info++
@@ -410,9 +413,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func ptr(v float64) *float64 { return &v }
 
 // operations fills the history stats, the series and the figures.
-func (b *builder) operations(h *harness.History) {
+func (b *builder) operations(h *history.History) {
 	r := b.r
-	x := harness.IndexHistory(h)
+	x := history.NewIndex(h)
 	st := &r.History
 	st.Ops, st.Events = len(h.Ops), len(h.Events)
 	st.Operations, st.Pending, st.Orphans = len(x.Operations), x.Pending, x.Orphans

@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // historyRead is what reading a history file found besides the records.
@@ -20,18 +20,18 @@ type historyRead struct {
 }
 
 // readHistory reads a JSON-lines history leniently, unlike
-// harness.ReadHistory: a report is most needed for a run that went wrong,
+// history.Read: a report is most needed for a run that went wrong,
 // so an unreadable line is counted and skipped instead of failing the
 // report. A last line without its newline that does not parse is a
 // truncated write (the run was killed). Times are converted to UTC.
-func readHistory(path string) (*harness.History, historyRead, error) {
+func readHistory(path string) (*history.History, historyRead, error) {
 	var hr historyRead
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, hr, err
 	}
 	defer f.Close()
-	h := &harness.History{}
+	h := &history.History{}
 	br := bufio.NewReaderSize(f, 1<<16)
 	for n := 1; ; n++ {
 		line, rerr := br.ReadBytes('\n')
@@ -40,7 +40,7 @@ func readHistory(path string) (*harness.History, historyRead, error) {
 		}
 		last := errors.Is(rerr, io.EOF)
 		if t := bytes.TrimSpace(line); len(t) > 0 {
-			var rec harness.Record
+			var rec history.Record
 			err := json.Unmarshal(t, &rec)
 			switch {
 			case err == nil && rec.Op != nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func htmlOf(t *testing.T, r *Report) string {
@@ -145,7 +146,7 @@ func TestHTMLEscapes(t *testing.T) {
 // what it could not draw.
 func TestHTMLWithoutHistory(t *testing.T) {
 	dir := copyRun(t, abortedRun)
-	require.NoError(t, os.Remove(filepath.Join(dir, HistoryFile)))
+	require.NoError(t, os.Remove(filepath.Join(dir, history.HistoryFile)))
 	r, err := Build(dir)
 	require.NoError(t, err)
 	page := htmlOf(t, r)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Key figure names: the few numbers that say whether a run held, shown at
@@ -109,7 +109,7 @@ func KeyFigures(r *Report) []KeyFigure {
 	regions := map[string]*Counts{}
 	var order []string
 	for _, pf := range r.PhaseFigures {
-		if pf.Phase != harness.PhaseInject && pf.Phase != harness.PhaseObserve {
+		if pf.Phase != history.PhaseInject && pf.Phase != history.PhaseObserve {
 			continue
 		}
 		fault.add(pf.Counts)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // EncodeMarkdown renders the summary people read: the outcome and why the
@@ -235,7 +236,7 @@ func (m *md) faults(r *Report) {
 	}
 }
 
-func (m *md) events(r *Report, evs []Event, kind bool) {
+func (m *md) events(r *Report, evs []history.Event, kind bool) {
 	rows := make([][]string, 0, len(evs))
 	head := []string{"At", "Change", "Target", "Detail"}
 	if kind {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // SchemaVersion is the version of the report.json model; it changes when a
@@ -28,16 +29,16 @@ type Report struct {
 	Checkers []harness.Result `json:"checkers"`
 	// Start and End bound the run: run.json's Started/Finished, widened to
 	// the first and last record of the history.
-	Start     time.Time    `json:"start"`
-	End       time.Time    `json:"end"`
-	DurationS float64      `json:"duration_s"`
-	History   HistoryStats `json:"history"`
-	Phases    []Phase      `json:"phases"`
-	Faults    []Fault      `json:"faults"`
-	Traffic   []Event      `json:"traffic"`
+	Start     time.Time       `json:"start"`
+	End       time.Time       `json:"end"`
+	DurationS float64         `json:"duration_s"`
+	History   HistoryStats    `json:"history"`
+	Phases    []Phase         `json:"phases"`
+	Faults    []Fault         `json:"faults"`
+	Traffic   []history.Event `json:"traffic"`
 	// Events are the timeline's other events: aborts and notes.
-	Events []Event `json:"events"`
-	Series Series  `json:"series"`
+	Events []history.Event `json:"events"`
+	Series Series          `json:"series"`
 	// PhaseFigures are the key figures of each phase, all regions pooled and
 	// per region, in timeline order.
 	PhaseFigures []PhaseFigures `json:"phase_figures"`
@@ -100,16 +101,6 @@ type Fault struct {
 	TimeToEffectS *float64          `json:"time_to_effect_s"`
 	TimeToHealS   *float64          `json:"time_to_heal_s"`
 	Detail        map[string]string `json:"detail,omitempty"`
-}
-
-// Event is a timeline event copied from the history (traffic changes,
-// aborts, notes).
-type Event struct {
-	Kind   harness.EventKind `json:"kind"`
-	Time   time.Time         `json:"time"`
-	Name   string            `json:"name"`
-	Target string            `json:"target,omitempty"`
-	Detail map[string]string `json:"detail,omitempty"`
 }
 
 // Counts are completed user operations (probes and pending invokes are

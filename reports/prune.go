@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // PruneOptions say which runs of a reports folder Prune removes. With both
@@ -146,7 +148,7 @@ func findRuns(dir string) ([]PrunedRun, error) {
 // isRun says whether dir holds a run's own files (as regular files, not
 // links).
 func isRun(dir string) bool {
-	for _, n := range []string{JSONFile, RunInfoFile, HistoryFile} {
+	for _, n := range []string{JSONFile, history.RunInfoFile, history.HistoryFile} {
 		if fi, err := os.Lstat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // pruneFolder makes a reports folder with runs of various ages (counted
@@ -40,7 +42,7 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	// A run in progress: its history only, being written now.
 	live := filepath.Join(out, "chaos-kong-"+now.Add(-5*time.Minute).UTC().Format("20060102T150405Z"))
 	require.NoError(t, os.MkdirAll(live, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(live, HistoryFile), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(live, history.HistoryFile), nil, 0o644))
 
 	// Not runs.
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "not-a-run"), 0o755))
@@ -53,7 +55,7 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(out, "linked-run-20200101T000000Z")))
 	fake := filepath.Join(out, "linked-file-20200101T000000Z")
 	require.NoError(t, os.MkdirAll(fake, 0o755))
-	require.NoError(t, os.Symlink(filepath.Join(outside, RunInfoFile), filepath.Join(fake, RunInfoFile)))
+	require.NoError(t, os.Symlink(filepath.Join(outside, history.RunInfoFile), filepath.Join(fake, history.RunInfoFile)))
 
 	require.NoError(t, WriteIndex(out))
 	return out, outside
@@ -112,7 +114,7 @@ func TestPruneOlderThan(t *testing.T) {
 	for _, stays := range []string{"not-a-run", "notes.txt", ".old", "linked-run-20200101T000000Z", "linked-file-20200101T000000Z"} {
 		assert.Contains(t, after, stays)
 	}
-	_, err = os.Stat(filepath.Join(outside, RunInfoFile))
+	_, err = os.Stat(filepath.Join(outside, history.RunInfoFile))
 	assert.NoError(t, err, "the run a link points to is untouched")
 
 	// The index lists the runs that stay and links to no removed run.

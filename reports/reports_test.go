@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -108,7 +109,7 @@ func TestGolden(t *testing.T) {
 // The fixtures are histories the harness itself can read.
 func TestFixturesAreHarnessHistories(t *testing.T) {
 	for _, name := range []string{failedRun, abortedRun} {
-		h, err := harness.LoadHistory(filepath.Join("testdata", name, HistoryFile))
+		h, err := history.Load(filepath.Join("testdata", name, history.HistoryFile))
 		require.NoError(t, err, name)
 		assert.NotEmpty(t, h.Ops, name)
 		assert.NotEmpty(t, h.Events, name)
@@ -162,7 +163,7 @@ func TestBuildFailedRun(t *testing.T) {
 	assert.Equal(t, at(6000), r.Traffic[0].Time)
 	assert.Equal(t, "0", r.Traffic[0].Detail["us-east-1"])
 	require.Len(t, r.Events, 1)
-	assert.Equal(t, harness.Note, r.Events[0].Kind)
+	assert.Equal(t, history.Note, r.Events[0].Kind)
 
 	// Series: 12.5 s gives 13 seconds; regions by Entry, else serving region.
 	s := r.Series
@@ -295,7 +296,7 @@ func TestAbortedRunWithTruncatedHistory(t *testing.T) {
 // takes the reason from the history's abort event.
 func TestAbortedRunWithoutRunInfo(t *testing.T) {
 	dir := copyRun(t, abortedRun)
-	require.NoError(t, os.Remove(filepath.Join(dir, RunInfoFile)))
+	require.NoError(t, os.Remove(filepath.Join(dir, history.RunInfoFile)))
 	r, err := Build(dir)
 	require.NoError(t, err)
 	require.NoError(t, WriteAll(dir, r))
@@ -314,16 +315,16 @@ func TestBuildNeedsARunDirectory(t *testing.T) {
 }
 
 // A garbled line in the middle of a history is skipped and noted, where
-// harness.ReadHistory would refuse the whole file.
+// history.Read would refuse the whole file.
 func TestGarbledHistoryLine(t *testing.T) {
 	dir := copyRun(t, failedRun)
-	path := filepath.Join(dir, HistoryFile)
+	path := filepath.Join(dir, history.HistoryFile)
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	lines := strings.SplitAfter(string(b), "\n")
 	lines[10] = "not json\n"
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o644))
-	_, err = harness.LoadHistory(path)
+	_, err = history.Load(path)
 	require.Error(t, err)
 
 	r, err := Build(dir)
@@ -418,24 +419,24 @@ func TestJUnit(t *testing.T) {
 // injection, written through the harness's own Recorder.
 func TestFaultPairing(t *testing.T) {
 	dir := t.TempDir()
-	rec, err := harness.NewRecorder(filepath.Join(dir, HistoryFile))
+	rec, err := history.NewRecorder(filepath.Join(dir, history.HistoryFile))
 	require.NoError(t, err)
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	ev := func(k harness.EventKind, s float64, name, target string) {
-		rec.Event(harness.Event{Kind: k, Time: t0.Add(time.Duration(s * float64(time.Second))), Name: name, Target: target})
+	ev := func(k history.EventKind, s float64, name, target string) {
+		rec.Event(history.Event{Kind: k, Time: t0.Add(time.Duration(s * float64(time.Second))), Name: name, Target: target})
 	}
-	ev(harness.PhaseStart, 0, "steady-state", "")
-	ev(harness.FaultInject, 1, "pause", "n1")
-	ev(harness.FaultInject, 1, "pause", "n2")
-	ev(harness.FaultEffect, 1.5, "pause", "n2")
-	ev(harness.FaultRecover, 2, "pause", "n1") // n1's effect never seen
-	ev(harness.FaultRecover, 2, "pause", "n2")
-	ev(harness.FaultRecover, 2.2, "pause", "n2") // a retry after a failed recovery
-	ev(harness.FaultHealed, 2.7, "pause", "n2")
-	ev(harness.FaultHealed, 2.5, "pause", "n1")
-	ev(harness.FaultInject, 3, "pause", "n1") // again
-	ev(harness.FaultEffect, 3.25, "pause", "n1")
-	ev(harness.FaultHealed, 4, "pause", "n3") // never injected
+	ev(history.PhaseStart, 0, "steady-state", "")
+	ev(history.FaultInject, 1, "pause", "n1")
+	ev(history.FaultInject, 1, "pause", "n2")
+	ev(history.FaultEffect, 1.5, "pause", "n2")
+	ev(history.FaultRecover, 2, "pause", "n1") // n1's effect never seen
+	ev(history.FaultRecover, 2, "pause", "n2")
+	ev(history.FaultRecover, 2.2, "pause", "n2") // a retry after a failed recovery
+	ev(history.FaultHealed, 2.7, "pause", "n2")
+	ev(history.FaultHealed, 2.5, "pause", "n1")
+	ev(history.FaultInject, 3, "pause", "n1") // again
+	ev(history.FaultEffect, 3.25, "pause", "n1")
+	ev(history.FaultHealed, 4, "pause", "n3") // never injected
 	require.NoError(t, rec.Close())
 
 	r, err := Build(dir)
@@ -468,7 +469,7 @@ func TestFaultPairing(t *testing.T) {
 
 func TestReplicationFromFigures(t *testing.T) {
 	dir := copyRun(t, failedRun)
-	require.NoError(t, os.Remove(filepath.Join(dir, ReplicationFile)))
+	require.NoError(t, os.Remove(filepath.Join(dir, history.ReplicationFile)))
 	r, err := Build(dir)
 	require.NoError(t, err)
 	require.NotNil(t, r.Replication)

@@ -8,16 +8,15 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
-// File names in a run's artifacts directory.
+// Names of the report files written into a run's folder, beside the files
+// the run wrote (history.HistoryFile, history.RunInfoFile, ...).
 const (
-	HistoryFile     = "history.jsonl"
-	RunInfoFile     = "run.json"
-	ReplicationFile = "replication.json"
-	JSONFile        = "report.json"
-	MarkdownFile    = "report.md"
-	JUnitFile       = "junit.xml"
+	JSONFile     = "report.json"
+	MarkdownFile = "report.md"
+	JUnitFile    = "junit.xml"
 )
 
 // Status is how a run ended.
@@ -114,12 +113,12 @@ type Bucket struct {
 // LoadRunInfo reads dir/run.json.
 func LoadRunInfo(dir string) (RunInfo, error) {
 	var ri RunInfo
-	b, err := os.ReadFile(filepath.Join(dir, RunInfoFile))
+	b, err := os.ReadFile(filepath.Join(dir, history.RunInfoFile))
 	if err != nil {
 		return ri, err
 	}
 	if err := json.Unmarshal(b, &ri); err != nil {
-		return ri, fmt.Errorf("%s: %w", filepath.Join(dir, RunInfoFile), err)
+		return ri, fmt.Errorf("%s: %w", filepath.Join(dir, history.RunInfoFile), err)
 	}
 	return ri, nil
 }
@@ -128,20 +127,20 @@ func LoadRunInfo(dir string) (RunInfo, error) {
 func SaveRunInfo(dir string, ri RunInfo) error {
 	b, err := json.MarshalIndent(ri, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", RunInfoFile, err)
+		return fmt.Errorf("encode %s: %w", history.RunInfoFile, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, RunInfoFile), append(b, '\n'))
+	return writeFileAtomic(filepath.Join(dir, history.RunInfoFile), append(b, '\n'))
 }
 
 // LoadReplication reads dir/replication.json.
 func LoadReplication(dir string) (*ReplicationLag, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ReplicationFile))
+	b, err := os.ReadFile(filepath.Join(dir, history.ReplicationFile))
 	if err != nil {
 		return nil, err
 	}
 	var rl ReplicationLag
 	if err := json.Unmarshal(b, &rl); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ReplicationFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, history.ReplicationFile), err)
 	}
 	return &rl, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -32,7 +33,7 @@ func experiment(ctx context.Context, env *Env, name, description string, t Times
 		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
 		Stop:   []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
-		Verify: harness.ReadBack(env.Cluster, filepath.Join(env.Dir, "history.jsonl"), 16),
+		Verify: harness.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
 	}, nil
 }
 

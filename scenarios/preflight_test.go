@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -132,10 +133,10 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	for _, want := range left.all() {
 		require.Contains(t, string(plog), "preflight: found "+want, "the run's phases.log does not say it reset %q", want)
 	}
-	h, err := harness.LoadHistory(filepath.Join(e.Dir, "history.jsonl"))
+	h, err := history.Load(filepath.Join(e.Dir, "history.jsonl"))
 	require.NoError(t, err)
 	var noted []string
-	for _, ev := range h.EventsOf(harness.Note) {
+	for _, ev := range h.EventsOf(history.Note) {
 		if ev.Name == "preflight" {
 			noted = append(noted, ev.Detail["found"]+" -> "+ev.Detail["action"])
 		}
@@ -160,7 +161,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	}
 	plog, _ = os.ReadFile(filepath.Join(e2.Dir, "phases.log"))
 	require.Contains(t, string(plog), "preflight: found "+left.member+": left as found (no reset)", "phases.log:\n%s", plog)
-	require.NotContains(t, string(plog), "phase "+harness.PhaseSteady, "a refused run ran")
+	require.NotContains(t, string(plog), "phase "+history.PhaseSteady, "a refused run ran")
 	st, err := c.Components(context.Background())
 	require.NoError(t, err)
 	for _, s := range st {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 func init() {
@@ -63,7 +64,7 @@ func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) 
 	// the users moved, they must be served.
 	e.Stop = nil
 	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: 0.99, PhaseSLO: map[string]float64{harness.PhaseInject: 0}},
+		&harness.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}},
 		&harness.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)

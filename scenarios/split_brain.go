@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -54,7 +55,7 @@ func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Ou
 	}
 	e.Faults = []harness.Fault{cut}
 	readBack := e.Verify
-	e.Verify = func(ctx context.Context, rec *harness.Recorder) error {
+	e.Verify = func(ctx context.Context, rec *history.Recorder) error {
 		// The markers written during the cut are still crossing: wait for
 		// them (the time is measured from the heal), then read back.
 		// Its outcome is an event of the run, judged by SplitIsolation.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // How a run shows its progress (--progress).
@@ -217,7 +218,7 @@ func pastDurations(out string) map[string]time.Duration {
 		if !e.IsDir() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(out, e.Name(), "run.json"))
+		data, err := os.ReadFile(filepath.Join(out, e.Name(), history.RunInfoFile))
 		if err != nil {
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 var plan = harness.PhasePlan{Steady: 30 * time.Second, Observe: 2 * time.Minute, Converge: time.Minute}
@@ -23,7 +24,7 @@ func progressAt(phase string, sinceStart, inPhase time.Duration) harness.Progres
 }
 
 func TestProgressLine(t *testing.T) {
-	p := progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute)
+	p := progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)
 	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ~14m05s left",
 		progressLine(p, 1, 3, 14*time.Minute+5*time.Second, true))
 	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 2m00s left",
@@ -48,15 +49,15 @@ func TestSuiteLeftUsesPastRuns(t *testing.T) {
 	v := &progressView{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
 		past: map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute}}
 	// 2 minutes in, the plan says 2 min left, the last run says 4: take 4.
-	left, known := v.suiteLeft(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	left, known := v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
 	require.True(t, known)
 	require.Equal(t, 4*time.Minute+5*time.Minute+4*time.Minute, left)
 	// Past the last run's length, the plan still counts.
-	left, _ = v.suiteLeft(progressAt(harness.PhaseConverge, 10*time.Minute, 0))
+	left, _ = v.suiteLeft(progressAt(history.PhaseConverge, 10*time.Minute, 0))
 	require.Equal(t, time.Minute+9*time.Minute, left)
 	// A scenario that never ran makes the estimate a lower bound.
 	delete(v.past, "d")
-	_, known = v.suiteLeft(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	_, known = v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
 	require.False(t, known)
 }
 
@@ -66,13 +67,13 @@ func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, context.Background(), v.scenario(context.Background(), 0), "the view listens through the context")
 	for s := 0; s <= 12; s++ {
-		ph := harness.PhaseSteady
+		ph := history.PhaseSteady
 		if s >= 11 {
-			ph = harness.PhaseInject
+			ph = history.PhaseInject
 		}
 		v.report(progressAt(ph, time.Duration(s)*time.Second, time.Duration(s%11)*time.Second))
 	}
-	p := progressAt(harness.PhaseInject, 13*time.Second, 0)
+	p := progressAt(history.PhaseInject, 13*time.Second, 0)
 	p.Stopping = true
 	v.report(p)
 	p.Done, p.Status = true, "aborted"
@@ -91,10 +92,10 @@ func TestProgressBarIsDrawnAndCleared(t *testing.T) {
 	v, err := newProgressView(&out, progressBar, []string{"a", "split-brain"}, nil)
 	require.NoError(t, err)
 	v.scenario(context.Background(), 1)
-	v.report(progressAt(harness.PhaseObserve, 2*time.Minute, time.Minute))
+	v.report(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
 	require.Contains(t, out.String(), "[2/2] split-brain · observe (3/6)")
 	require.NotNil(t, v.bar)
-	p := progressAt(harness.PhaseVerify, 4*time.Minute, 0)
+	p := progressAt(history.PhaseVerify, 4*time.Minute, 0)
 	p.Done = true
 	v.report(p)
 	require.Nil(t, v.bar, "a finished run's bar is gone")

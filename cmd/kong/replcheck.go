@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -302,7 +303,7 @@ func replicationProgressPrinter(w io.Writer, interval time.Duration) func(harnes
 		}
 		if live {
 			fmt.Fprintf(w, "\r\033[K%s", line)
-			if p.Phase == harness.PhaseVerify {
+			if p.Phase == history.PhaseVerify {
 				fmt.Fprintln(w)
 			}
 			return
@@ -353,7 +354,7 @@ func printReplicationSummary(w io.Writer, dir string) {
 
 func loadReplicationSummary(dir string) (harness.ReplicationSummary, error) {
 	var s harness.ReplicationSummary
-	b, err := os.ReadFile(filepath.Join(dir, harness.ReplicationFile))
+	b, err := os.ReadFile(filepath.Join(dir, history.ReplicationFile))
 	if err != nil {
 		return s, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -450,7 +451,7 @@ func cores(sec float64, wall time.Duration) string {
 // printCheckPhases prints how long each phase of the check took, from its
 // history; what is left of the wall time went to the reports.
 func printCheckPhases(w io.Writer, dir string, wall time.Duration) {
-	h, err := harness.LoadHistory(filepath.Join(dir, reports.HistoryFile))
+	h, err := history.Load(filepath.Join(dir, history.HistoryFile))
 	if err != nil {
 		return
 	}
@@ -458,9 +459,9 @@ func printCheckPhases(w io.Writer, dir string, wall time.Duration) {
 	if err != nil {
 		return
 	}
-	var starts []harness.Event
+	var starts []history.Event
 	for _, e := range h.Events {
-		if e.Kind == harness.PhaseStart {
+		if e.Kind == history.PhaseStart {
 			starts = append(starts, e)
 		}
 	}
@@ -478,11 +479,11 @@ func printCheckPhases(w io.Writer, dir string, wall time.Duration) {
 		sum += d
 		label := e.Name
 		switch e.Name {
-		case harness.PhaseObserve:
+		case history.PhaseObserve:
 			label = "observe (writes and reads)"
-		case harness.PhaseConverge:
+		case history.PhaseConverge:
 			label = "converge (late records)"
-		case harness.PhaseVerify:
+		case history.PhaseVerify:
 			label = "verify (statistics, checkers, logs)"
 		}
 		fmt.Fprintf(w, " %s %s,", label, d.Round(10*time.Millisecond))

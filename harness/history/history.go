@@ -1,8 +1,9 @@
-// Package harness turns a topology into an experiment: faults (what breaks),
-// workload (what users do) and checkers (what must hold) kept apart, and a
-// history of everything that happened, which is the source of truth that
-// checkers and reports read after the run.
-package harness
+// Package history is what a run records: operations and timeline events,
+// the recorder that appends them to history.jsonl, the index that pairs
+// invokes with completions, the phases, and the names of the files in a run's
+// folder. It is the source of truth that checkers and reports read after the
+// run, and it imports nothing else of kong.
+package history
 
 import (
 	"bufio"
@@ -84,6 +85,24 @@ const (
 	TrafficShift EventKind = "traffic"   // director weights or gateway mode changed
 	Abort        EventKind = "abort"
 	Note         EventKind = "note"
+)
+
+// Names of the Note events a watched partition records (see
+// harness.WatchPartition): when the two sides were seen to diverge, and when
+// they converged again.
+const (
+	EventIsolation = "split-isolation"
+	EventConverged = "split-converged"
+)
+
+// Phases of every experiment, in order.
+const (
+	PhaseSteady   = "steady-state"
+	PhaseInject   = "inject"
+	PhaseObserve  = "observe"
+	PhaseRecover  = "recover"
+	PhaseConverge = "converge"
+	PhaseVerify   = "verify"
 )
 
 // Event is one line of a run's timeline: phases, faults and traffic changes.
@@ -180,9 +199,9 @@ func (r *Recorder) Close() error {
 	return cerr
 }
 
-// ReadHistory reads a JSON-lines history; a truncated last line (a run that
+// Read reads a JSON-lines history; a truncated last line (a run that
 // was killed mid-write) is skipped, any other bad line is an error naming it.
-func ReadHistory(rd io.Reader) (*History, error) {
+func Read(rd io.Reader) (*History, error) {
 	h := &History{}
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -211,12 +230,12 @@ func ReadHistory(rd io.Reader) (*History, error) {
 	return h, nil
 }
 
-// LoadHistory reads a history file.
-func LoadHistory(path string) (*History, error) {
+// Load reads a history file.
+func Load(path string) (*History, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadHistory(f)
+	return Read(f)
 }

@@ -1,30 +1,17 @@
-package harness
+package history
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// This file holds read-only views over a History that the checkers share:
-// invokes paired with their completions, phase windows from the timeline,
-// per-key indexes of acknowledged writes and a latency histogram. None of it
-// changes the History.
-
-// IndexChecker is a Checker that can also judge a prebuilt index, so that
-// several checkers (or a report) over one history pair its operations once.
-// Every checker in this package implements it; Check(h) is
-// CheckIndex(IndexHistory(h)).
-type IndexChecker interface {
-	Checker
-	CheckIndex(x *HistoryIndex) Result
-}
+// This file holds read-only views over a History that the checkers and the
+// reports share: invokes paired with their completions, phase windows from
+// the timeline and per-key indexes of acknowledged writes. None of it changes
+// the History.
 
 // Operation is one request: its invoke paired with its completion. Either
 // side may be missing: an invoke that never completed (the run stopped while
@@ -244,11 +231,11 @@ func (h *History) Phases() []PhaseWindow {
 	return out
 }
 
-// HistoryIndex is a History with its invokes paired to their completions and
-// its phases resolved. Build it with IndexHistory; it points into the
+// Index is a History with its invokes paired to their completions and
+// its phases resolved. Build it with NewIndex; it points into the
 // History, which must not change while the index is in use. It is safe for
 // concurrent use by several checkers.
-type HistoryIndex struct {
+type Index struct {
 	History *History
 	// Operations are in the order of their first record in the history.
 	Operations []Operation
@@ -259,7 +246,7 @@ type HistoryIndex struct {
 	Orphans int
 
 	ackedOnce sync.Once
-	acked     map[string]*keyWrites
+	acked     map[string]*KeyWrites
 	nacked    int
 }
 
@@ -268,12 +255,12 @@ type procSeq struct {
 	seq     uint64
 }
 
-// IndexHistory pairs each invoke with the next completion of the same
+// NewIndex pairs each invoke with the next completion of the same
 // Process and Seq (a process has one request in flight at a time, as in
 // Jepsen: a second invoke with the same Process and Seq leaves the first
 // pending).
-func IndexHistory(h *History) *HistoryIndex {
-	x := &HistoryIndex{History: h, Phases: h.Phases()}
+func NewIndex(h *History) *Index {
+	x := &Index{History: h, Phases: h.Phases()}
 	x.Operations = make([]Operation, 0, len(h.Ops)/2+1)
 	open := make(map[procSeq]int, 1024)
 	for i := range h.Ops {
@@ -301,7 +288,7 @@ func IndexHistory(h *History) *HistoryIndex {
 
 // PhaseAt returns the name of the phase under way at t ("" before the first
 // phase or when the timeline has none).
-func (x *HistoryIndex) PhaseAt(t time.Time) string {
+func (x *Index) PhaseAt(t time.Time) string {
 	ph := x.Phases
 	i := sort.Search(len(ph), func(i int) bool { return ph[i].Start.After(t) })
 	if i == 0 {
@@ -312,7 +299,7 @@ func (x *HistoryIndex) PhaseAt(t time.Time) string {
 
 // PhaseOf returns the operation's phase: its recorded Phase, else the phase
 // under way when it was invoked.
-func (x *HistoryIndex) PhaseOf(o Operation) string {
+func (x *Index) PhaseOf(o Operation) string {
 	if p := o.ident(func(p *Op) string { return p.Phase }); p != "" {
 		return p
 	}
@@ -321,7 +308,7 @@ func (x *HistoryIndex) PhaseOf(o Operation) string {
 
 // PhaseNames returns the phase names in timeline order, then any phase that
 // operations name but the timeline does not, sorted.
-func (x *HistoryIndex) PhaseNames(seen map[string]bool) []string {
+func (x *Index) PhaseNames(seen map[string]bool) []string {
 	var out []string
 	in := map[string]bool{}
 	for _, p := range x.Phases {
@@ -340,49 +327,51 @@ func (x *HistoryIndex) PhaseNames(seen map[string]bool) []string {
 	return append(out, extra...)
 }
 
-// keyWrites indexes the acknowledged writes of one key by acknowledgment
-// (ok completion) time, with the running maximum of their versions.
-type keyWrites struct {
-	ack     []int64 // completion time, UnixNano, ascending
-	version []int64 // version written, in ack order
-	vmax    []int64 // vmax[i] = max(version[0..i])
+// KeyWrites indexes the acknowledged writes of one key by acknowledgment
+// (ok completion) time, with the running maximum of their versions. It is
+// read-only.
+type KeyWrites struct {
+	Ack     []int64 // completion time, UnixNano, ascending
+	Version []int64 // version written, in Ack order
+	Max     []int64 // Max[i] = max(Version[0..i])
 }
 
-func (k *keyWrites) Len() int { return len(k.ack) }
+// Len is the number of acknowledged writes.
+func (k *KeyWrites) Len() int { return len(k.Ack) }
 
-// ackedBefore returns how many writes were acknowledged strictly before t.
-func (k *keyWrites) ackedBefore(t int64) int {
-	return sort.Search(len(k.ack), func(i int) bool { return k.ack[i] >= t })
+// AckedBefore returns how many writes were acknowledged strictly before t.
+func (k *KeyWrites) AckedBefore(t int64) int {
+	return sort.Search(len(k.Ack), func(i int) bool { return k.Ack[i] >= t })
 }
 
-// newestBefore returns the newest version acknowledged strictly before t, and
+// NewestBefore returns the newest version acknowledged strictly before t, and
 // whether there is one.
-func (k *keyWrites) newestBefore(t int64) (int64, bool) {
-	n := k.ackedBefore(t)
+func (k *KeyWrites) NewestBefore(t int64) (int64, bool) {
+	n := k.AckedBefore(t)
 	if n == 0 {
 		return 0, false
 	}
-	return k.vmax[n-1], true
+	return k.Max[n-1], true
 }
 
-// firstAbove returns the index of the earliest acknowledged write among the
+// FirstAbove returns the index of the earliest acknowledged write among the
 // first n whose version exceeds v, or -1.
-func (k *keyWrites) firstAbove(v int64, n int) int {
-	i := sort.Search(n, func(i int) bool { return k.vmax[i] > v })
+func (k *KeyWrites) FirstAbove(v int64, n int) int {
+	i := sort.Search(n, func(i int) bool { return k.Max[i] > v })
 	if i == n {
 		return -1
 	}
 	return i
 }
 
-// ackedWrites indexes the ok writes with a key by key, and counts them. It
+// AckedWrites indexes the ok writes with a key by key, and counts them. It
 // is built once per index, on first use, and shared.
-func (x *HistoryIndex) ackedWrites() (map[string]*keyWrites, int) {
+func (x *Index) AckedWrites() (map[string]*KeyWrites, int) {
 	x.ackedOnce.Do(func() { x.acked, x.nacked = buildAckedWrites(x.Operations) })
 	return x.acked, x.nacked
 }
 
-func buildAckedWrites(ops []Operation) (map[string]*keyWrites, int) {
+func buildAckedWrites(ops []Operation) (map[string]*KeyWrites, int) {
 	type ackVersion struct{ ack, version int64 }
 	byKey := make(map[string][]ackVersion)
 	n := 0
@@ -397,7 +386,7 @@ func buildAckedWrites(ops []Operation) (map[string]*keyWrites, int) {
 		byKey[key] = append(byKey[key], ackVersion{o.CompleteTime().UnixNano(), o.Version()})
 		n++
 	}
-	m := make(map[string]*keyWrites, len(byKey))
+	m := make(map[string]*KeyWrites, len(byKey))
 	for key, ws := range byKey {
 		slices.SortFunc(ws, func(a, b ackVersion) int {
 			if a.ack != b.ack {
@@ -405,101 +394,16 @@ func buildAckedWrites(ops []Operation) (map[string]*keyWrites, int) {
 			}
 			return cmp.Compare(a.version, b.version)
 		})
-		kw := &keyWrites{ack: make([]int64, len(ws)), version: make([]int64, len(ws)), vmax: make([]int64, len(ws))}
+		kw := &KeyWrites{Ack: make([]int64, len(ws)), Version: make([]int64, len(ws)), Max: make([]int64, len(ws))}
 		for i, w := range ws {
-			kw.ack[i], kw.version[i] = w.ack, w.version
-			if i == 0 || w.version > kw.vmax[i-1] {
-				kw.vmax[i] = w.version
+			kw.Ack[i], kw.Version[i] = w.ack, w.version
+			if i == 0 || w.version > kw.Max[i-1] {
+				kw.Max[i] = w.version
 			} else {
-				kw.vmax[i] = kw.vmax[i-1]
+				kw.Max[i] = kw.Max[i-1]
 			}
 		}
 		m[key] = kw
 	}
 	return m, n
 }
-
-// latencyHist records durations in microseconds, 1µs to one hour, with three
-// significant digits (HDR histogram); longer durations are clamped.
-type latencyHist struct{ h *hdrhistogram.Histogram }
-
-const latencyHistMax = int64(time.Hour / time.Microsecond)
-
-func newLatencyHist() *latencyHist {
-	return &latencyHist{h: hdrhistogram.New(1, latencyHistMax, 3)}
-}
-
-func (l *latencyHist) record(d time.Duration) {
-	us := d.Microseconds()
-	if us < 1 {
-		us = 1
-	}
-	if us > latencyHistMax {
-		us = latencyHistMax
-	}
-	_ = l.h.RecordValue(us) // in range by construction
-}
-
-func (l *latencyHist) count() int64 { return l.h.TotalCount() }
-
-// quantile returns the value at percentile p (0-100).
-func (l *latencyHist) quantile(p float64) time.Duration {
-	return time.Duration(l.h.ValueAtQuantile(p)) * time.Microsecond
-}
-
-// label renders an empty name as "-" for reasons and figure names.
-func label(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// figureName joins parts of a figure name with dots.
-func figureName(parts ...string) string {
-	for i, p := range parts {
-		parts[i] = label(p)
-	}
-	return strings.Join(parts, ".")
-}
-
-// capDetails keeps at most n detail lines, noting how many were left out.
-func capDetails(lines []string, n int) []string {
-	if len(lines) <= n {
-		return lines
-	}
-	out := append([]string(nil), lines[:n]...)
-	return append(out, fmt.Sprintf("... and %d more", len(lines)-n))
-}
-
-// ms renders a duration in milliseconds for figures.
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// maxDetails bounds the detail lines a checker reports.
-const maxDetails = 20
-
-// lines collects offender lines, keeping the first few and counting all, so
-// that a history with a million offenders does not build a million strings.
-type lines struct {
-	keep  []string
-	total int
-}
-
-func (l *lines) add(format string, args ...any) {
-	l.total++
-	if len(l.keep) < maxDetails {
-		l.keep = append(l.keep, fmt.Sprintf(format, args...))
-	}
-}
-
-// first returns up to n kept lines, noting how many more there are.
-func (l *lines) first(n int) []string {
-	out := append([]string(nil), l.keep[:min(n, len(l.keep))]...)
-	if l.total > len(out) {
-		out = append(out, fmt.Sprintf("and %d more", l.total-len(out)))
-	}
-	return out
-}
-
-// details returns the kept lines, noting how many were left out.
-func (l *lines) details() []string { return l.first(maxDetails) }
