@@ -1039,3 +1039,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// ms renders a duration in milliseconds for the summary's figures.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -52,7 +53,7 @@ type ReplicationExperiment struct {
 	// convergence (a world that cannot converge: the checkers must fail).
 	Faults     []Fault
 	HoldFaults bool
-	Checkers   []Checker
+	Checkers   []check.Checker
 	// Progress, when set, is told how the check is going about once a second.
 	Progress func(ReplicationProgress)
 	// NoReset makes the preflight refuse a world that is not as it was
@@ -156,14 +157,14 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		out.Reason = err.Error()
 		return out, err
 	}
-	check := e.Check
-	if check.Cluster == nil {
-		check.Cluster = e.Cluster
+	rc := e.Check
+	if rc.Cluster == nil {
+		rc.Cluster = e.Cluster
 	}
-	if check.Seed == 0 {
-		check.Seed = uint64(e.Seed)
+	if rc.Seed == 0 {
+		rc.Seed = uint64(e.Seed)
 	}
-	if run, err = check.Start(ctx); err != nil {
+	if run, err = rc.Start(ctx); err != nil {
 		return out, err
 	}
 	prog.watchCheck(run)
@@ -252,11 +253,11 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	if err != nil {
 		return out, err
 	}
-	out.Verdict = Compose(e.Checkers).Check(h)
+	out.Verdict = check.Compose(e.Checkers).Check(h)
 	for _, r := range out.Verdict.Children {
 		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
 	}
-	if out.Verdict.Valid == VerdictValid {
+	if out.Verdict.Valid == check.VerdictValid {
 		out.Status = "passed"
 	} else {
 		out.Status, out.Reason = "failed", out.Verdict.Reason

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -53,7 +54,7 @@ type Experiment struct {
 	Dir      string
 	Workload WorkloadConfig
 	Faults   []Fault
-	Checkers []Checker
+	Checkers []check.Checker
 	// How long each timed phase lasts.
 	Steady, Observe, Converge time.Duration
 	// Interval, when set, injects the faults one after another instead of
@@ -84,7 +85,7 @@ type Experiment struct {
 type Outcome struct {
 	Status    string // passed, failed, aborted, error
 	Reason    string
-	Verdict   Result
+	Verdict   check.Result
 	Generator GeneratorReport
 }
 
@@ -101,7 +102,7 @@ type RunInfo struct {
 	Status      string             `json:"status"`
 	Reason      string             `json:"reason,omitempty"`
 	Replay      string             `json:"replay"`
-	Results     []Result           `json:"checkers,omitempty"`
+	Results     []check.Result     `json:"checkers,omitempty"`
 	Figures     map[string]float64 `json:"figures,omitempty"`
 	Generator   *GeneratorReport   `json:"generator,omitempty"`
 }
@@ -285,12 +286,12 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err != nil {
 		return out, err
 	}
-	out.Verdict = Compose(e.Checkers).Check(h)
+	out.Verdict = check.Compose(e.Checkers).Check(h)
 	for _, r := range out.Verdict.Children {
 		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
 	}
 	switch out.Verdict.Valid {
-	case VerdictValid:
+	case check.VerdictValid:
 		out.Status = "passed"
 	default:
 		out.Status, out.Reason = "failed", out.Verdict.Reason

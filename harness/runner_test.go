@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -54,7 +55,7 @@ func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 		Name: "test", Seed: 7, Dir: t.TempDir(),
 		Workload: WorkloadConfig{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: Constant(50), Members: 10},
 		Faults:   []Fault{f},
-		Checkers: []Checker{&Availability{SLO: 0.99}},
+		Checkers: []check.Checker{&check.Availability{SLO: 0.99}},
 		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
 		Replay: "kong run test --seed 7",
 	}

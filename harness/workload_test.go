@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -571,11 +572,11 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	// The session-stickiness checker sees the moves, and accepts them once
 	// the timeline says traffic was shifted.
 	h := &history.History{Ops: sink.all()}
-	r := (&SessionStickiness{}).Check(h)
-	assert.Equal(t, VerdictInvalid, r.Valid, r.Reason)
+	r := (&check.SessionStickiness{}).Check(h)
+	assert.Equal(t, check.VerdictInvalid, r.Valid, r.Reason)
 	h.Events = []history.Event{{Kind: history.TrafficShift, Time: switchAt, Name: "director: A -> B"}}
-	r = (&SessionStickiness{Grace: ttl}).Check(h)
-	assert.Equal(t, VerdictValid, r.Valid, r.Reason)
+	r = (&check.SessionStickiness{Grace: ttl}).Check(h)
+	assert.Equal(t, check.VerdictValid, r.Valid, r.Reason)
 }
 
 // TestWorkloadRedirect: a redirect is followed once, recorded, and makes

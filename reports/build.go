@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -77,7 +77,7 @@ func Build(dir string) (*Report, error) {
 func newReport() *Report {
 	return &Report{
 		Schema:       SchemaVersion,
-		Checkers:     []harness.Result{},
+		Checkers:     []check.Result{},
 		Phases:       []Phase{},
 		Faults:       []Fault{},
 		Traffic:      []history.Event{},
@@ -107,16 +107,16 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 	ri.Checkers = nil
 	r.Run = ri
 
-	r.Verdict = harness.VerdictValid
+	r.Verdict = check.VerdictValid
 	for _, c := range r.Checkers {
-		r.Verdict = harness.Worst(r.Verdict, c.Valid)
+		r.Verdict = check.Worst(r.Verdict, c.Valid)
 	}
 	leaves := r.LeafCheckers()
 	for _, c := range leaves {
-		r.Verdict = harness.Worst(r.Verdict, c.Valid)
+		r.Verdict = check.Worst(r.Verdict, c.Valid)
 	}
 	if len(r.Checkers) == 0 {
-		r.Verdict = harness.VerdictUnknown
+		r.Verdict = check.VerdictUnknown
 		b.note("no checker results were recorded: the run stopped before its checkers ran, or its runner did not write them")
 	}
 
@@ -126,7 +126,7 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 		switch {
 		case len(aborts) > 0:
 			r.Status = StatusAborted
-		case len(r.Checkers) > 0 && r.Verdict == harness.VerdictValid:
+		case len(r.Checkers) > 0 && r.Verdict == check.VerdictValid:
 			r.Status = StatusPassed
 		case len(r.Checkers) > 0:
 			r.Status = StatusFailed
@@ -143,7 +143,7 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 	if r.Reason == "" && r.Status != StatusPassed {
 		var bad []string
 		for _, c := range leaves {
-			if c.Valid != harness.VerdictValid {
+			if c.Valid != check.VerdictValid {
 				bad = append(bad, fmt.Sprintf("%s: %s", c.Checker, c.Valid))
 			}
 		}
@@ -211,14 +211,14 @@ func abortReason(e history.Event) string {
 // normResults copies checker results, with a missing verdict read as
 // unknown and empty collections as absent (so report.json reads back
 // equal).
-func (b *builder) normResults(rs []harness.Result) []harness.Result {
+func (b *builder) normResults(rs []check.Result) []check.Result {
 	if len(rs) == 0 {
 		return nil
 	}
-	out := make([]harness.Result, len(rs))
+	out := make([]check.Result, len(rs))
 	for i, c := range rs {
 		if c.Valid == "" {
-			c.Valid = harness.VerdictUnknown
+			c.Valid = check.VerdictUnknown
 			b.note("checker %s has no verdict; taken as unknown", c.Checker)
 		}
 		if len(c.Figures) == 0 {

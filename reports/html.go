@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 // HTMLFile is the HTML report's name in a run's directory.
@@ -196,7 +196,7 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 
 type htmlChecker struct {
 	Name    string
-	Verdict harness.Verdict
+	Verdict check.Verdict
 	Reason  string
 	Details []string
 }
@@ -210,7 +210,7 @@ type htmlReport struct {
 	Status      Status
 	StatusWord  string
 	Passed      bool
-	Verdict     harness.Verdict
+	Verdict     check.Verdict
 	Reason      string
 	Description string
 	Started     string

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -117,8 +117,8 @@ func (m *md) notes(r *Report) {
 	m.p("")
 }
 
-func verdictCell(v harness.Verdict) string {
-	if v == harness.VerdictInvalid {
+func verdictCell(v check.Verdict) string {
+	if v == check.VerdictInvalid {
 		return "**invalid**"
 	}
 	return string(v)
@@ -139,7 +139,7 @@ func (m *md) checkers(r *Report) {
 	}
 	m.table([]string{"Checker", "Verdict", "Reason"}, rows)
 	for _, c := range leaves {
-		if c.Valid == harness.VerdictValid {
+		if c.Valid == check.VerdictValid {
 			continue
 		}
 		m.p("### %s: %s", oneLine(label(c.Checker)), c.Valid)

@@ -3,7 +3,7 @@ package reports
 import (
 	"time"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -25,8 +25,8 @@ type Report struct {
 	Reason string `json:"reason"`
 	// Verdict is the worst of the checker results; unknown when there are
 	// none.
-	Verdict  harness.Verdict  `json:"verdict"`
-	Checkers []harness.Result `json:"checkers"`
+	Verdict  check.Verdict  `json:"verdict"`
+	Checkers []check.Result `json:"checkers"`
 	// Start and End bound the run: run.json's Started/Finished, widened to
 	// the first and last record of the history.
 	Start     time.Time       `json:"start"`
@@ -192,12 +192,12 @@ type RegionFigures struct {
 }
 
 // LeafCheckers returns the checker results with composed results (those
-// with Children, such as harness.Compose's "all") replaced by their
+// with Children, such as check.Compose's "all") replaced by their
 // children, recursively, in order.
-func (r *Report) LeafCheckers() []harness.Result {
-	var out []harness.Result
-	var walk func([]harness.Result)
-	walk = func(rs []harness.Result) {
+func (r *Report) LeafCheckers() []check.Result {
+	var out []check.Result
+	var walk func([]check.Result)
+	walk = func(rs []check.Result) {
 		for _, c := range rs {
 			if len(c.Children) > 0 {
 				walk(c.Children)

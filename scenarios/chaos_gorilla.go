@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -51,10 +52,10 @@ func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*harnes
 		return nil, err
 	}
 	e.Faults = []harness.Fault{harness.KillZone(env.Cluster, t)}
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: p.SLO},
-		&harness.LostWrites{Regions: regions},
-		&harness.Convergence{MaxConvergence: 3 * time.Minute},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: p.SLO},
+		&check.LostWrites{Regions: regions},
+		&check.Convergence{MaxConvergence: 3 * time.Minute},
 	}
 	return e.Run(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -62,10 +63,10 @@ func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*harness.Outc
 		fault = harness.Together("degraded-evacuation", harness.DependencyErrors(env.Cluster, t, p.Degrade, 0), evac)
 	}
 	e.Faults = []harness.Fault{fault}
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: p.SLO},
-		&harness.SessionStickiness{Grace: 2 * time.Second},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: p.SLO},
+		&check.SessionStickiness{Grace: 2 * time.Second},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -68,9 +69,9 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.
 		e.Faults = append(e.Faults, f)
 	}
 	e.Interval = p.Interval
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: p.SLO},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: p.SLO},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

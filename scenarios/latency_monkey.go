@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -86,10 +87,10 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 		parts = append(parts, harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MemberTryMS: harness.Ptr(0)}))
 	}
 	e.Faults = []harness.Fault{harness.Together("latency-monkey", parts...)}
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: p.Budget},
-		&harness.Latency{Factor: 1, Floor: p.P99},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: p.Budget},
+		&check.Latency{Factor: 1, Floor: p.P99},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

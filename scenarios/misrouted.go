@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -64,10 +65,10 @@ func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outc
 			harness.MisrouteGeo(env.Cluster, regions[1], regions[0])))
 	}
 	e.Interval = p.Interval
-	e.Checkers = []harness.Checker{
-		&harness.HomeRouting{MinMisrouted: p.MinMisrouted},
-		&harness.Availability{SLO: 0.99},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.HomeRouting{MinMisrouted: p.MinMisrouted},
+		&check.Availability{SLO: 0.99},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -105,7 +106,7 @@ func preflightRun(t *testing.T, e *Env) (*harness.Outcome, error) {
 	x, err := experiment(context.Background(), e, "preflight", "a short run after a killed one", Times{Steady: 5 * time.Second, Observe: 5 * time.Second, Converge: 5 * time.Second}, 20)
 	require.NoError(t, err)
 	x.Faults = []harness.Fault{harness.Noop{}}
-	x.Checkers = []harness.Checker{&harness.Availability{SLO: 0.99}, &harness.LostWrites{Regions: e.Cluster.Spec().RegionNames()}}
+	x.Checkers = []check.Checker{&check.Availability{SLO: 0.99}, &check.LostWrites{Regions: e.Cluster.Spec().RegionNames()}}
 	return x.Run(context.Background())
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -63,9 +64,9 @@ func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) 
 	// inject phase (detection and shift) is measured, not judged; once
 	// the users moved, they must be served.
 	e.Stop = nil
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

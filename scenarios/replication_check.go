@@ -8,6 +8,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -105,9 +106,9 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	checkers := []harness.Checker{
+	checkers := []check.Checker{
 		harness.ReplicationComplete{},
-		&harness.Availability{SLO: 0.99},
+		&check.Availability{SLO: 0.99},
 	}
 	var faults []harness.Fault
 	switch o.During {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/topology"
@@ -94,7 +95,7 @@ func requireHealed(t *testing.T, c topology.Cluster) {
 }
 
 // requireVerdict finds a checker's result.
-func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want harness.Verdict) harness.Result {
+func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want check.Verdict) check.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
@@ -103,7 +104,7 @@ func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want har
 		}
 	}
 	t.Fatalf("no %s result among %v", checker, out.Verdict.Children)
-	return harness.Result{}
+	return check.Result{}
 }
 
 func TestSplitBrain(t *testing.T) {
@@ -120,7 +121,7 @@ func TestSplitBrain(t *testing.T) {
 	require.Len(t, r.Faults, 1)
 	require.NotNil(t, r.Faults[0].TimeToEffectS, "the partition time to effect was not measured")
 	require.NotNil(t, r.Faults[0].TimeToHealS, "the partition time to heal was not measured")
-	iso := requireVerdict(t, out, "split-isolation", harness.VerdictValid)
+	iso := requireVerdict(t, out, "split-isolation", check.VerdictValid)
 	require.Positive(t, iso.Figures["written_during_cut.us-east-1"], "us-east-1 wrote nothing during the cut")
 	require.Contains(t, iso.Figures, "convergence_s")
 }
@@ -206,7 +207,7 @@ func TestThunderingHerd(t *testing.T) {
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
 	out, _ := run(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, e, p) })
 	require.Equal(t, "passed", out.Status, out.Reason)
-	requireVerdict(t, out, "shedding", harness.VerdictValid)
+	requireVerdict(t, out, "shedding", check.VerdictValid)
 }
 
 func TestMisrouted(t *testing.T) {
@@ -215,7 +216,7 @@ func TestMisrouted(t *testing.T) {
 	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
 	out, _ := run(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, "passed", out.Status, out.Reason)
-	res := requireVerdict(t, out, "home-routing", harness.VerdictValid)
+	res := requireVerdict(t, out, "home-routing", check.VerdictValid)
 	for _, path := range []string{"proxied", "redirected", "failover"} {
 		require.Positive(t, res.Figures[path], "no misrouted request went the %s way", path)
 	}
@@ -232,7 +233,7 @@ func TestSplitBrainWithRemoteWritesFails(t *testing.T) {
 		return runSplitBrain(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a split with a cross-region call on every write passed")
-	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	requireVerdict(t, out, "availability", check.VerdictInvalid)
 }
 
 func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
@@ -243,7 +244,7 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 		return runThunderingHerd(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a herd with shedding off passed")
-	r := requireVerdict(t, out, "shedding", harness.VerdictInvalid)
+	r := requireVerdict(t, out, "shedding", check.VerdictInvalid)
 	require.Contains(t, r.Reason, "data tier peak")
 }
 
@@ -257,7 +258,7 @@ func TestLatencyMonkeyWithoutTryTimeoutFails(t *testing.T) {
 		return runLatencyMonkey(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "stalled reads with no try timeout passed")
-	r := requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	r := requireVerdict(t, out, "availability", check.VerdictInvalid)
 	require.Contains(t, r.Reason, "us-east-1")
 }
 
@@ -271,7 +272,7 @@ func TestChaosMonkeyWithWritesAtAllFails(t *testing.T) {
 		return runChaosMonkey(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "writes at ALL with a dead node passed")
-	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	requireVerdict(t, out, "availability", check.VerdictInvalid)
 }
 
 // Misrouted with the entry gateway's directional table pointing the
@@ -287,7 +288,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "misrouted members served by the wrong region passed")
-	r := requireVerdict(t, out, "home-routing", harness.VerdictInvalid)
+	r := requireVerdict(t, out, "home-routing", check.VerdictInvalid)
 	require.Contains(t, r.Reason, "outside their home region without failover")
 }
 
@@ -298,7 +299,7 @@ func TestChaosKongWithoutFailoverFails(t *testing.T) {
 	p.NoFailover, p.Degrade = true, 0.5
 	out, _ := run(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "evacuating a failing region without failover passed")
-	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	requireVerdict(t, out, "availability", check.VerdictInvalid)
 }
 
 // The no-op fault paired with an expectation of harm must fail: proof that
@@ -312,7 +313,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,
 		Workload: harness.WorkloadConfig{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: harness.Constant(20), Members: 50},
 		Faults:   []harness.Fault{harness.Noop{}},
-		Checkers: []harness.Checker{&harness.ExpectHarm{Inner: &harness.Availability{SLO: 0.999}}},
+		Checkers: []check.Checker{&check.ExpectHarm{Inner: &check.Availability{SLO: 0.999}}},
 		Steady:   3 * time.Second, Observe: 5 * time.Second, Converge: 2 * time.Second,
 	}
 	out, err := x.Run(context.Background())
@@ -341,7 +342,7 @@ func TestRealLifeFailoverWithoutEvacuationFails(t *testing.T) {
 		return runRealLifeFailover(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a degraded region that was never evacuated passed")
-	r := requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	r := requireVerdict(t, out, "availability", check.VerdictInvalid)
 	require.Contains(t, r.Reason, "observe")
 }
 
@@ -377,5 +378,5 @@ func TestChaosGorillaWithRF1Fails(t *testing.T) {
 	p.Times = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "a zone outage with RF 1 passed")
-	requireVerdict(t, out, "availability", harness.VerdictInvalid)
+	requireVerdict(t, out, "availability", check.VerdictInvalid)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -62,12 +63,12 @@ func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Ou
 		_ = watch.WaitConverged(ctx)
 		return readBack(ctx, rec)
 	}
-	e.Checkers = []harness.Checker{
-		&harness.Availability{SLO: 0.99},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Availability{SLO: 0.99},
+		&check.LostWrites{Regions: regions},
 		// Convergence is measured by the markers, from the heal; the
 		// read-back runs after the converge phase, too late to time it.
-		&harness.SplitIsolation{MaxConvergence: 2 * time.Minute},
+		&check.SplitIsolation{MaxConvergence: 2 * time.Minute},
 	}
 	return e.Run(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/check"
 )
 
 func init() {
@@ -61,10 +62,10 @@ func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*ha
 		harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MaxRPS: harness.Ptr(p.Capacity)}),
 		surge,
 	}
-	e.Checkers = []harness.Checker{
-		&harness.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound},
-		&harness.Availability{SLO: 0.99, AllowShed: true},
-		&harness.LostWrites{Regions: regions},
+	e.Checkers = []check.Checker{
+		&check.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound},
+		&check.Availability{SLO: 0.99, AllowShed: true},
+		&check.LostWrites{Regions: regions},
 	}
 	return e.Run(ctx)
 }

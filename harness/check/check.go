@@ -1,4 +1,9 @@
-package harness
+// Package check judges a recorded history. A Checker reads a history and
+// returns a Result whose verdict is valid, invalid or unknown; Compose runs
+// several and the worst verdict wins; ExpectHarm inverts one, to prove that
+// it can fail. A checker never talks to the world: the package imports
+// history and nothing else of kong.
+package check
 
 import (
 	"fmt"

@@ -1,0 +1,52 @@
+package history_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
+)
+
+func TestIndexHistoryPairing(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &history.History{Ops: []history.Op{
+		{Type: history.Invoke, Time: t0, Process: 1, Seq: 1, Op: history.OpWriteProfile, Key: "k", Session: "s", Version: 5},
+		{Type: history.Invoke, Time: t0, Process: 2, Seq: 1, Op: history.OpReadProfile, Key: "k"},
+		{Type: history.OK, Time: t0.Add(3 * time.Millisecond), Process: 2, Seq: 1, Region: "eu-west", Version: 4},
+		{Type: history.Info, Time: t0.Add(9 * time.Millisecond), Process: 1, Seq: 1, Region: "us-east", Latency: 10 * time.Millisecond},
+		{Type: history.OK, Time: t0.Add(20 * time.Millisecond), Process: 3, Seq: 7, Op: history.OpReadProfile, Latency: 5 * time.Millisecond},
+		{Type: history.Invoke, Time: t0.Add(30 * time.Millisecond), Process: 4, Seq: 1, Op: history.OpReadProfile},
+	}, Events: []history.Event{
+		{Kind: history.PhaseStart, Time: t0.Add(10 * time.Millisecond), Name: "inject"},
+		{Kind: history.PhaseStart, Time: t0.Add(-time.Second), Name: "steady-state"},
+	}}
+	x := history.NewIndex(h)
+	require.Len(t, x.Operations, 4)
+	assert.Equal(t, 1, x.Pending)
+	assert.Equal(t, 1, x.Orphans)
+	w := x.Operations[0]
+	assert.Equal(t, history.Info, w.Type())
+	assert.Equal(t, "k", w.Key())
+	assert.Equal(t, "s", w.Session())
+	assert.Equal(t, "us-east", w.Region())
+	assert.Equal(t, int64(5), w.Version())
+	assert.Equal(t, 10*time.Millisecond, w.Latency())
+	rd := x.Operations[1]
+	assert.True(t, rd.IsOK())
+	assert.Equal(t, int64(4), rd.Version())
+	assert.Equal(t, 3*time.Millisecond, rd.Latency())
+	assert.Equal(t, "steady-state", x.PhaseOf(rd))
+	orphan := x.Operations[2]
+	assert.Nil(t, orphan.Invoke)
+	assert.Equal(t, t0.Add(15*time.Millisecond), orphan.InvokeTime())
+	assert.Equal(t, "inject", x.PhaseOf(orphan))
+	assert.False(t, x.Operations[3].Completed())
+	require.Len(t, x.Phases, 2)
+	assert.Equal(t, "steady-state", x.Phases[0].Name)
+	assert.Equal(t, x.Phases[1].Start, x.Phases[0].End)
+	assert.True(t, x.Phases[1].End.IsZero())
+	assert.Equal(t, "", x.PhaseAt(t0.Add(-time.Hour)))
+}
