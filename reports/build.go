@@ -78,7 +78,7 @@ func newReport() *Report {
 	return &Report{
 		Schema:       SchemaVersion,
 		Checkers:     []check.Result{},
-		Phases:       []Phase{},
+		Phases:       []history.PhaseWindow{},
 		Faults:       []Fault{},
 		Traffic:      []history.Event{},
 		Events:       []history.Event{},
@@ -241,11 +241,10 @@ func (b *builder) normResults(rs []check.Result) []check.Result {
 func (b *builder) timeline(h *history.History) {
 	r := b.r
 	for _, w := range h.Phases() {
-		end := w.End
-		if end.IsZero() {
-			end = r.End
+		if w.End.IsZero() {
+			w.End = r.End
 		}
-		r.Phases = append(r.Phases, Phase{Name: w.Name, Start: w.Start, End: end})
+		r.Phases = append(r.Phases, w)
 	}
 
 	type key struct{ name, target string }

@@ -29,13 +29,15 @@ type Report struct {
 	Checkers []check.Result `json:"checkers"`
 	// Start and End bound the run: run.json's Started/Finished, widened to
 	// the first and last record of the history.
-	Start     time.Time       `json:"start"`
-	End       time.Time       `json:"end"`
-	DurationS float64         `json:"duration_s"`
-	History   HistoryStats    `json:"history"`
-	Phases    []Phase         `json:"phases"`
-	Faults    []Fault         `json:"faults"`
-	Traffic   []history.Event `json:"traffic"`
+	Start     time.Time    `json:"start"`
+	End       time.Time    `json:"end"`
+	DurationS float64      `json:"duration_s"`
+	History   HistoryStats `json:"history"`
+	// Phases run from their PhaseStart event to the next one; the last
+	// one ends with the run.
+	Phases  []history.PhaseWindow `json:"phases"`
+	Faults  []Fault               `json:"faults"`
+	Traffic []history.Event       `json:"traffic"`
 	// Events are the timeline's other events: aborts and notes.
 	Events []history.Event `json:"events"`
 	Series Series          `json:"series"`
@@ -72,14 +74,6 @@ type HistoryStats struct {
 	// Truncated is set when the last line was cut short (a killed run).
 	BadLines  int  `json:"bad_lines"`
 	Truncated bool `json:"truncated"`
-}
-
-// Phase is a scenario phase: from its PhaseStart event to the next one, or
-// to the end of the run.
-type Phase struct {
-	Name  string    `json:"name"`
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
 }
 
 // Fault is one injection of a fault on a target, paired from its events by

@@ -138,8 +138,8 @@ func TestBuildFailedRun(t *testing.T) {
 		Pending: 1, Orphans: 1, Probes: 4}, r.History)
 
 	require.Len(t, r.Phases, 5)
-	assert.Equal(t, Phase{Name: "steady-state", Start: t0, End: at(4000)}, r.Phases[0])
-	assert.Equal(t, Phase{Name: "converge", Start: at(10000), End: at(12500)}, r.Phases[4])
+	assert.Equal(t, history.PhaseWindow{Name: "steady-state", Start: t0, End: at(4000)}, r.Phases[0])
+	assert.Equal(t, history.PhaseWindow{Name: "converge", Start: at(10000), End: at(12500)}, r.Phases[4])
 
 	require.Len(t, r.Faults, 2)
 	p := r.Faults[0]

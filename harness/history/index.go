@@ -191,11 +191,12 @@ func (o Operation) IsUserRead() bool {
 func (o Operation) IsProbe() bool { return o.Name() == OpProbe }
 
 // PhaseWindow is a scenario phase and its [Start, End) window; End is zero
-// for the last phase, which lasts until the end of the history.
+// for the last phase, which lasts until the end of the history (a report
+// sets it to the end of the run).
 type PhaseWindow struct {
-	Name  string
-	Start time.Time
-	End   time.Time
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // Contains reports whether t lies in the window.
