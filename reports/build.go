@@ -44,7 +44,7 @@ func Build(dir string) (*Report, error) {
 		b.note("run.json could not be read (%v): no run metadata and no checker results", riErr)
 		ri = RunInfo{}
 	}
-	h, hr, hErr := readHistory(filepath.Join(dir, history.HistoryFile))
+	h, hr, hErr := history.LoadLenient(filepath.Join(dir, history.HistoryFile))
 	switch {
 	case hErr == nil:
 		b.r.History.Present = true
@@ -58,13 +58,13 @@ func Build(dir string) (*Report, error) {
 	if errors.Is(riErr, fs.ErrNotExist) && errors.Is(hErr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("report: %s has neither %s nor %s: not a run's artifacts directory", dir, history.RunInfoFile, history.HistoryFile)
 	}
-	if hr.truncated {
+	if hr.Truncated {
 		b.note("history.jsonl ends with a truncated line (the run was killed while writing); it was skipped")
 	}
-	if hr.badLines > 0 {
-		b.note("history.jsonl: %d unreadable lines skipped (first: %s)", hr.badLines, hr.firstBad)
+	if hr.BadLines > 0 {
+		b.note("history.jsonl: %d unreadable lines skipped (first: %s)", hr.BadLines, hr.FirstBad)
 	}
-	b.r.History.BadLines, b.r.History.Truncated = hr.badLines, hr.truncated
+	b.r.History.BadLines, b.r.History.Truncated = hr.BadLines, hr.Truncated
 
 	b.run(ri, h)
 	b.timeline(h)

@@ -1,4 +1,4 @@
-package reports
+package history
 
 import (
 	"bufio"
@@ -8,30 +8,31 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/kongchaos/kong/harness/history"
 )
 
-// historyRead is what reading a history file found besides the records.
-type historyRead struct {
-	badLines  int
-	firstBad  string // "line N: error" of the first bad line
-	truncated bool   // the last line was cut short
+// Damage is what LoadLenient skipped in a history file.
+type Damage struct {
+	// BadLines counts the lines that could not be read.
+	BadLines int
+	// FirstBad is "line N: error" of the first of them.
+	FirstBad string
+	// Truncated is set when the last line was cut short.
+	Truncated bool
 }
 
-// readHistory reads a JSON-lines history leniently, unlike
-// history.Read: a report is most needed for a run that went wrong,
-// so an unreadable line is counted and skipped instead of failing the
-// report. A last line without its newline that does not parse is a
-// truncated write (the run was killed). Times are converted to UTC.
-func readHistory(path string) (*history.History, historyRead, error) {
-	var hr historyRead
+// LoadLenient reads a JSON-lines history file leniently, unlike Load: a
+// report is most needed for a run that went wrong, so an unreadable line is
+// counted and skipped instead of failing the report. A last line without
+// its newline that does not parse is a truncated write (the run was
+// killed). Times are converted to UTC.
+func LoadLenient(path string) (*History, Damage, error) {
+	var hr Damage
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, hr, err
 	}
 	defer f.Close()
-	h := &history.History{}
+	h := &History{}
 	br := bufio.NewReaderSize(f, 1<<16)
 	for n := 1; ; n++ {
 		line, rerr := br.ReadBytes('\n')
@@ -40,7 +41,7 @@ func readHistory(path string) (*history.History, historyRead, error) {
 		}
 		last := errors.Is(rerr, io.EOF)
 		if t := bytes.TrimSpace(line); len(t) > 0 {
-			var rec history.Record
+			var rec Record
 			err := json.Unmarshal(t, &rec)
 			switch {
 			case err == nil && rec.Op != nil:
@@ -50,14 +51,14 @@ func readHistory(path string) (*history.History, historyRead, error) {
 				rec.Event.Time = rec.Event.Time.UTC()
 				h.Events = append(h.Events, *rec.Event)
 			case err != nil && last:
-				hr.truncated = true
+				hr.Truncated = true
 			default:
 				if err == nil {
 					err = errors.New("neither an op nor an event")
 				}
-				hr.badLines++
-				if hr.firstBad == "" {
-					hr.firstBad = fmt.Sprintf("line %d: %v", n, err)
+				hr.BadLines++
+				if hr.FirstBad == "" {
+					hr.FirstBad = fmt.Sprintf("line %d: %v", n, err)
 				}
 			}
 		}
