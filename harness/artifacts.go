@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -106,7 +107,7 @@ func (p *phaseLog) printf(format string, args ...any) {
 	fmt.Fprintf(p.f, "%s +%7.1fs  %s\n", now.UTC().Format("15:04:05.000"), now.Sub(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (p *phaseLog) live(l LiveStats) {
+func (p *phaseLog) live(l workload.LiveStats) {
 	p.printf("  traffic at the end of the phase: %.1f ops/s (%.1f requested), error rate %.2f%%, shed rate %.2f%%, %d in flight",
 		l.OpsPerSec, l.RequestedRate, l.ErrorRate*100, l.ShedRate*100, l.InFlight)
 }

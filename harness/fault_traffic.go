@@ -15,6 +15,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -310,20 +311,20 @@ func (m *Misroute) Cleanup(context.Context) error { return nil }
 type Surge struct {
 	cluster    topology.Cluster
 	region     string
-	cfg        WorkloadConfig
+	cfg        workload.Config
 	flushCache bool
 
 	mu    sync.Mutex
 	rec   *history.Recorder
 	phase func() string
-	wl    *Workload
+	wl    *workload.Workload
 }
 
 // SurgeRegion builds a surge of cfg's traffic (its Pacer, Members, Seed...)
 // from members of region's geo; Director and History are filled in. With
 // flushCache the region's memcached servers are flushed first (a cold
 // cache).
-func SurgeRegion(c topology.Cluster, region string, cfg WorkloadConfig, flushCache bool) *Surge {
+func SurgeRegion(c topology.Cluster, region string, cfg workload.Config, flushCache bool) *Surge {
 	return &Surge{cluster: c, region: region, cfg: cfg, flushCache: flushCache}
 }
 
@@ -372,7 +373,7 @@ func (s *Surge) Setup(ctx context.Context) error {
 		cfg.History = s.rec
 		cfg.Phase = s.phase
 	}
-	wl, err := NewWorkload(cfg)
+	wl, err := workload.New(cfg)
 	if err != nil {
 		return fmt.Errorf("surge: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 // Progress is what a running experiment tells a progress display: it is
@@ -27,7 +28,7 @@ type Progress struct {
 	Plan PhasePlan
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).
-	Live LiveStats
+	Live workload.LiveStats
 	// Stopping is set once the run's context ended (Ctrl-C, timeout), or
 	// the run stopped (an error, a stop condition) with faults still to
 	// heal: it is then healing them and writing what it knows.
@@ -121,7 +122,7 @@ type progressReporter struct {
 	fn   func(Progress)
 	mu   sync.Mutex // guards p, wl and calls of fn
 	p    Progress
-	wl   *Workload
+	wl   *workload.Workload
 	quit chan struct{}
 	done chan struct{}
 }
@@ -200,7 +201,7 @@ func (r *progressReporter) stopping() {
 }
 
 // watch adds the workload's live statistics to the reports.
-func (r *progressReporter) watch(wl *Workload) {
+func (r *progressReporter) watch(wl *workload.Workload) {
 	if r == nil {
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -45,7 +46,7 @@ type ReplicationExperiment struct {
 	Check ReplicationCheck
 	// Workload is the background load (none when Director is empty); its
 	// History and Seed are the run's.
-	Workload WorkloadConfig
+	Workload workload.Config
 	// Steady is how long the background load runs alone first.
 	Steady time.Duration
 	// Faults are injected before the records are written and healed after
@@ -84,7 +85,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		injectors[i] = NewInjector(rec)
 	}
 	var run *ReplicationRun
-	var wl *Workload
+	var wl *workload.Workload
 	prog := &replProgress{fn: e.Progress, listener: progressFrom(ctx), scenario: e.Name, steady: e.Steady}
 	stopProgress := prog.start(ctx)
 	defer func() {
@@ -176,7 +177,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		wcfg := e.Workload
 		wcfg.History = rec
 		wcfg.Seed = uint64(e.Seed)
-		if wl, err = NewWorkload(wcfg); err != nil {
+		if wl, err = workload.New(wcfg); err != nil {
 			return out, err
 		}
 		prog.watchWorkload(wl)
@@ -276,7 +277,7 @@ type replProgress struct {
 
 	p    Progress
 	run  *ReplicationRun
-	wl   *Workload
+	wl   *workload.Workload
 	mu   sync.Mutex
 	quit chan struct{}
 	done chan struct{}
@@ -356,7 +357,7 @@ func (r *replProgress) watchCheck(run *ReplicationRun) {
 	r.mu.Unlock()
 }
 
-func (r *replProgress) watchWorkload(wl *Workload) {
+func (r *replProgress) watchWorkload(wl *workload.Workload) {
 	r.mu.Lock()
 	r.wl = wl
 	r.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -21,7 +22,7 @@ import (
 type StopCondition struct {
 	Name string
 	// Check looks at the live traffic once a second; a non-empty reason stops the run.
-	Check func(LiveStats) string
+	Check func(workload.LiveStats) string
 }
 
 // SuccessFloor stops a run when the share of failed operations stays above
@@ -30,7 +31,7 @@ func SuccessFloor(floor float64, seconds int) StopCondition {
 	bad := 0
 	return StopCondition{
 		Name: fmt.Sprintf("success below %.1f%% for %ds", floor*100, seconds),
-		Check: func(l LiveStats) string {
+		Check: func(l workload.LiveStats) string {
 			if l.OpsPerSec > 0 && 1-l.ErrorRate < floor {
 				bad++
 			} else {
@@ -52,7 +53,7 @@ type Experiment struct {
 	Seed                                 int64
 	// Dir receives history.jsonl, run.json and the per-phase log.
 	Dir      string
-	Workload WorkloadConfig
+	Workload workload.Config
 	Faults   []Fault
 	Checkers []check.Checker
 	// How long each timed phase lasts.
@@ -86,25 +87,25 @@ type Outcome struct {
 	Status    string // passed, failed, aborted, error
 	Reason    string
 	Verdict   check.Result
-	Generator GeneratorReport
+	Generator workload.GeneratorReport
 }
 
 // RunInfo is the run.json a report is built from (package reports reads it).
 type RunInfo struct {
-	Scenario    string             `json:"scenario"`
-	Description string             `json:"description,omitempty"`
-	World       string             `json:"world,omitempty"`
-	Profile     string             `json:"profile,omitempty"`
-	Backend     string             `json:"backend,omitempty"`
-	Seed        int64              `json:"seed"`
-	Started     time.Time          `json:"started"`
-	Finished    time.Time          `json:"finished"`
-	Status      string             `json:"status"`
-	Reason      string             `json:"reason,omitempty"`
-	Replay      string             `json:"replay"`
-	Results     []check.Result     `json:"checkers,omitempty"`
-	Figures     map[string]float64 `json:"figures,omitempty"`
-	Generator   *GeneratorReport   `json:"generator,omitempty"`
+	Scenario    string                    `json:"scenario"`
+	Description string                    `json:"description,omitempty"`
+	World       string                    `json:"world,omitempty"`
+	Profile     string                    `json:"profile,omitempty"`
+	Backend     string                    `json:"backend,omitempty"`
+	Seed        int64                     `json:"seed"`
+	Started     time.Time                 `json:"started"`
+	Finished    time.Time                 `json:"finished"`
+	Status      string                    `json:"status"`
+	Reason      string                    `json:"reason,omitempty"`
+	Replay      string                    `json:"replay"`
+	Results     []check.Result            `json:"checkers,omitempty"`
+	Figures     map[string]float64        `json:"figures,omitempty"`
+	Generator   *workload.GeneratorReport `json:"generator,omitempty"`
 }
 
 // Run executes the experiment. Every injected fault is healed on a fresh
@@ -205,7 +206,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	wcfg := e.Workload
 	wcfg.History = rec
 	wcfg.Seed = uint64(e.Seed)
-	wl, err := NewWorkload(wcfg)
+	wl, err := workload.New(wcfg)
 	if err != nil {
 		return out, err
 	}
@@ -326,7 +327,7 @@ func (e *Experiment) heal(ctx context.Context, in *Injector, f Fault, plog *phas
 
 // hold lets a phase run for d, checking stop conditions once a second; it
 // returns why the run must stop, if it must.
-func (e *Experiment) hold(ctx context.Context, wl *Workload, d time.Duration, plog *phaseLog) string {
+func (e *Experiment) hold(ctx context.Context, wl *workload.Workload, d time.Duration, plog *phaseLog) string {
 	end := time.Now().Add(d)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

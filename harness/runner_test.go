@@ -4,17 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 // recordingBreaker is a fault of our own that logs its lifecycle calls.
@@ -48,12 +54,52 @@ func (b *recordingBreaker) log() []string {
 	return append([]string(nil), b.calls...)
 }
 
+// newFakeDirector answers GET /v1/route with answer(geo, key), as the
+// workload's tests' director does, without counting the questions.
+func newFakeDirector(t *testing.T, answer func(geo, key string) (string, string)) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/route" {
+			http.NotFound(w, r)
+			return
+		}
+		geo, key := r.URL.Query().Get("geo"), r.URL.Query().Get("key")
+		region, gw := answer(geo, key)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"geo": geo, "region": region, "gateway": gw})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// fakeGateway serves the member API as one region would, locally.
+func fakeGateway(t *testing.T, region string) *httptest.Server {
+	var version atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set(app.HeaderRegion, region)
+		h.Set(app.HeaderZone, region+"a")
+		h.Set(app.HeaderInstance, region+"-i1")
+		h.Set(app.HeaderRoute, app.RouteLocal)
+		h.Set(app.HeaderEntry, region)
+		h.Set(app.HeaderVersion, "1")
+		if r.Method != http.MethodGet {
+			h.Set(app.HeaderVersion, strconv.FormatInt(version.Add(1), 10))
+		} else {
+			h.Set(app.HeaderCache, "hit")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	gw := fakeGateway(t, "us-east-1")
 	d := newFakeDirector(t, func(string, string) (string, string) { return "us-east-1", gw.URL })
 	return &Experiment{
 		Name: "test", Seed: 7, Dir: t.TempDir(),
-		Workload: WorkloadConfig{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: Constant(50), Members: 10},
+		Workload: workload.Config{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: workload.Constant(50), Members: 10},
 		Faults:   []Fault{f},
 		Checkers: []check.Checker{&check.Availability{SLO: 0.99}},
 		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
@@ -144,7 +190,7 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 	f := &recordingBreaker{name: "s"}
 	e := testExperiment(t, f)
 	e.Observe = time.Minute
-	e.Stop = []StopCondition{{Name: "in observe", Check: func(l LiveStats) string {
+	e.Stop = []StopCondition{{Name: "in observe", Check: func(l workload.LiveStats) string {
 		if l.Phase == history.PhaseObserve {
 			return "blast radius too large"
 		}
@@ -158,7 +204,7 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 	require.Equal(t, "aborted", readRunInfo(t, e.Dir).Status)
 
 	floor := SuccessFloor(0.9, 2)
-	require.Empty(t, floor.Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
-	require.NotEmpty(t, floor.Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
-	require.Empty(t, SuccessFloor(0.9, 2).Check(LiveStats{OpsPerSec: 10, ErrorRate: 0.01}))
+	require.Empty(t, floor.Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
+	require.NotEmpty(t, floor.Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
+	require.Empty(t, SuccessFloor(0.9, 2).Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.01}))
 }

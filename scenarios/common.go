@@ -10,6 +10,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -30,7 +31,7 @@ func experiment(ctx context.Context, env *Env, name, description string, t Times
 	return &harness.Experiment{
 		Name: name, Description: description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
 		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset,
-		Workload: harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(rate), Members: 200},
+		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
 		Stop:   []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
 		Verify: harness.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 func init() {
@@ -141,7 +142,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
 			Concurrency: o.Concurrency, Batch: o.Batch, Deadline: o.Deadline,
 		},
-		Workload:   harness.WorkloadConfig{Director: director, Geos: regions, Pacer: harness.Constant(o.Load), Members: 200},
+		Workload:   workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(o.Load), Members: 200},
 		Steady:     o.Steady,
 		Faults:     faults,
 		HoldFaults: o.HoldFault,

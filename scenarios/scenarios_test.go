@@ -16,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/topology"
@@ -311,7 +312,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	require.NoError(t, err)
 	x := &harness.Experiment{
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,
-		Workload: harness.WorkloadConfig{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: harness.Constant(20), Members: 50},
+		Workload: workload.Config{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: workload.Constant(20), Members: 50},
 		Faults:   []harness.Fault{harness.Noop{}},
 		Checkers: []check.Checker{&check.ExpectHarm{Inner: &check.Availability{SLO: 0.999}}},
 		Steady:   3 * time.Second, Observe: 5 * time.Second, Converge: 2 * time.Second,

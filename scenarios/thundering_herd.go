@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 func init() {
@@ -54,9 +55,9 @@ func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*ha
 		return nil, err
 	}
 	rate := p.Surge * float64(max(p.Capacity, 60))
-	surge := harness.SurgeRegion(env.Cluster, regions[0], harness.WorkloadConfig{
-		Pacer: harness.Constant(rate), Members: 3000, Seed: uint64(env.Seed) + 1,
-		Mix: harness.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
+	surge := harness.SurgeRegion(env.Cluster, regions[0], workload.Config{
+		Pacer: workload.Constant(rate), Members: 3000, Seed: uint64(env.Seed) + 1,
+		Mix: workload.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
 	}, true)
 	e.Faults = []harness.Fault{
 		harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MaxRPS: harness.Ptr(p.Capacity)}),

@@ -14,13 +14,14 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 var plan = harness.PhasePlan{Steady: 30 * time.Second, Observe: 2 * time.Minute, Converge: time.Minute}
 
 func progressAt(phase string, sinceStart, inPhase time.Duration) harness.Progress {
 	return harness.Progress{Scenario: "split-brain", Phase: phase, Started: t0, PhaseStarted: t0.Add(sinceStart - inPhase),
-		Now: t0.Add(sinceStart), Plan: plan, Live: harness.LiveStats{OpsPerSec: 39.84, ErrorRate: 0.0042}}
+		Now: t0.Add(sinceStart), Plan: plan, Live: workload.LiveStats{OpsPerSec: 39.84, ErrorRate: 0.0042}}
 }
 
 func TestProgressLine(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -250,8 +251,8 @@ func backgroundLoad(ctx context.Context, c topology.Cluster, rate float64, seed 
 	if director == "" {
 		return nil, fmt.Errorf("world %s runs no director", c.Name())
 	}
-	wl, err := harness.NewWorkload(harness.WorkloadConfig{Director: director, Geos: c.Spec().RegionNames(),
-		Pacer: harness.Constant(rate), Members: 200, Seed: seed})
+	wl, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(),
+		Pacer: workload.Constant(rate), Members: 200, Seed: seed})
 	if err != nil {
 		return nil, err
 	}

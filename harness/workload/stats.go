@@ -1,4 +1,4 @@
-package harness
+package workload
 
 import (
 	"fmt"
@@ -344,8 +344,8 @@ func (w *Workload) Report() GeneratorReport {
 	return r
 }
 
-// WorkloadResult sums up a finished run.
-type WorkloadResult struct {
+// Result sums up a finished run.
+type Result struct {
 	Generator GeneratorReport
 	// Completions by type; Shed, Redirected, Proxied and Failover count
 	// completions with that flag; Abandoned those cut at the drain deadline.
@@ -360,7 +360,7 @@ type WorkloadResult struct {
 }
 
 // Phases lists the phases that have latency histograms, sorted.
-func (r *WorkloadResult) Phases() []string {
+func (r *Result) Phases() []string {
 	out := make([]string, 0, len(r.Latency))
 	for p := range r.Latency {
 		out = append(out, p)
@@ -369,8 +369,8 @@ func (r *WorkloadResult) Phases() []string {
 	return out
 }
 
-func (s *workloadStats) result(w *Workload) *WorkloadResult {
-	r := &WorkloadResult{Generator: w.Report(),
+func (s *workloadStats) result(w *Workload) *Result {
+	r := &Result{Generator: w.Report(),
 		OK: s.ok.Load(), Fail: s.fail.Load(), Info: s.info.Load(),
 		Shed: s.shed.Load(), Redirected: s.redirected.Load(), Proxied: s.proxied.Load(), Failover: s.failover.Load(),
 		Abandoned: s.abandoned.Load(), DirectorCalls: s.directorCalls.Load(), DirectorErrors: s.directorErrors.Load(),

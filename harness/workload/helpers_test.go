@@ -1,4 +1,4 @@
-package harness
+package workload
 
 import (
 	"context"
@@ -120,9 +120,9 @@ func fakeGateway(t *testing.T, region string) *httptest.Server {
 
 // startedWorkload builds a workload that is ready to execute operations
 // directly (without its scheduler).
-func startedWorkload(t *testing.T, cfg WorkloadConfig) *Workload {
+func startedWorkload(t *testing.T, cfg Config) *Workload {
 	t.Helper()
-	w, err := NewWorkload(cfg)
+	w, err := New(cfg)
 	require.NoError(t, err)
 	w.reqCtx, w.abort = context.WithCancel(context.Background())
 	w.stats.begin(time.Now())

@@ -1,4 +1,4 @@
-package harness
+package workload
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ import (
 // same requests (method, path, headers and body of the default mix). Each
 // iteration is one operation on each side. Target: workload/nethttp >= 0.7.
 //
-//	go test -run '^$' -bench BenchmarkWorkloadVsNetHTTP -benchtime 20000x ./harness
+//	go test -run '^$' -bench BenchmarkWorkloadVsNetHTTP -benchtime 20000x ./harness/workload
 func BenchmarkWorkloadVsNetHTTP(b *testing.B) {
 	const conc = 64
 	var srvURL string
@@ -121,7 +121,7 @@ func BenchmarkWorkloadVsNetHTTP(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		res, err := Run(context.Background(), WorkloadConfig{Director: srvURL, Geos: []string{"r1"}, Members: 20,
+		res, err := Run(context.Background(), Config{Director: srvURL, Geos: []string{"r1"}, Members: 20,
 			Seed: uint64(round), Pacer: Constant(math.Inf(1)), MaxOps: uint64(n), Workers: conc, MaxWorkers: conc,
 			RouteTTL: time.Hour, History: rec})
 		d := time.Since(t0)

@@ -1,24 +1,7 @@
-package harness
-
-import (
-	"context"
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/url"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/kongchaos/kong/harness/history"
-)
-
-// This file is the workload: open-loop, paced traffic of simulated members
-// (a Population) against a world, through its director and gateways, with
-// every operation recorded in the history.
+// Package workload generates the traffic of an experiment: open-loop, paced
+// traffic of simulated members (a Population) against a world, through its
+// director and gateways, with every operation recorded in the history. It
+// imports history and app (the protocol headers) and nothing else of kong.
 //
 // Open loop: a scheduler asks the Pacer when each operation is due and hands
 // it to a pool of workers at that time, whether or not earlier operations
@@ -46,6 +29,23 @@ import (
 // Proxied (first X-Kong-Route value is "isthmus"), Failover (any value is
 // "failover"), Shed (X-Kong-Shed: 1), Redirected (a 307/308 was followed,
 // once), Status and Error.
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kongchaos/kong/harness/history"
+)
 
 // OpMix weighs the operations the workload issues; the weights need not add
 // up to anything in particular.
@@ -60,14 +60,14 @@ type OpMix struct {
 // appends and 5 % history reads.
 var DefaultOpMix = OpMix{ReadProfile: 70, WriteProfile: 15, AppendHistory: 10, ReadHistory: 5}
 
-// OpSink receives history records; *Recorder is one.
+// OpSink receives history records; *history.Recorder is one.
 type OpSink interface {
 	Op(history.Op)
 }
 
-// WorkloadConfig configures a Workload. Director and Geos are required; the
+// Config configures a Workload. Director and Geos are required; the
 // rest has defaults.
-type WorkloadConfig struct {
+type Config struct {
 	// Director is the director's base URL, e.g. "http://127.0.0.1:7000";
 	// sessions ask it GET /v1/route?geo=G&key=SESSION.
 	Director string
@@ -127,7 +127,7 @@ type WorkloadConfig struct {
 	Client *http.Client
 }
 
-func (c *WorkloadConfig) setDefaults() error {
+func (c *Config) setDefaults() error {
 	if c.Director == "" {
 		return errors.New("workload: no director URL")
 	}
@@ -180,10 +180,10 @@ func (c *WorkloadConfig) setDefaults() error {
 	return nil
 }
 
-// Workload generates paced traffic; build it with NewWorkload, then Start
+// Workload generates paced traffic; build it with New, then Start
 // it and Stop it (or Wait for the pacer, Duration or MaxOps to end it).
 type Workload struct {
-	cfg         WorkloadConfig
+	cfg         Config
 	pop         *Population
 	client      *http.Client
 	ownClient   bool
@@ -207,7 +207,7 @@ type Workload struct {
 	// deadline.
 	reqCtx context.Context
 	abort  context.CancelFunc
-	result *WorkloadResult
+	result *Result
 }
 
 // workloadJob is one operation, as scheduled.
@@ -220,8 +220,8 @@ type workloadJob struct {
 
 var workloadOps = [4]string{history.OpReadProfile, history.OpWriteProfile, history.OpAppendHistory, history.OpReadHistory}
 
-// NewWorkload checks the configuration and draws the population.
-func NewWorkload(cfg WorkloadConfig) (*Workload, error) {
+// New checks the configuration and draws the population.
+func New(cfg Config) (*Workload, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func newWorkloadClient(conns int) *http.Client {
 func (w *Workload) Population() *Population { return w.pop }
 
 // SetPhase names the phase recorded in the operations invoked from now on
-// (ignored when WorkloadConfig.Phase is set). Safe for concurrent use.
+// (ignored when Config.Phase is set). Safe for concurrent use.
 func (w *Workload) SetPhase(name string) { w.phase.Store(&name) }
 
 // Phase returns the current phase name.
@@ -312,13 +312,13 @@ func (w *Workload) Start(ctx context.Context) error {
 // Stop ends scheduling, waits for operations in flight (up to
 // DrainTimeout, then cancels them) and returns the result. Safe to call more
 // than once and after the run ended by itself.
-func (w *Workload) Stop() (*WorkloadResult, error) {
+func (w *Workload) Stop() (*Result, error) {
 	w.stopOnce.Do(func() { close(w.stopCh) })
 	return w.Wait()
 }
 
 // Wait waits until the run has ended and its operations have drained.
-func (w *Workload) Wait() (*WorkloadResult, error) {
+func (w *Workload) Wait() (*Result, error) {
 	if !w.started.Load() {
 		return nil, errors.New("workload: not started")
 	}
@@ -331,8 +331,8 @@ func (w *Workload) Done() <-chan struct{} { return w.done }
 
 // Run generates traffic as configured until ctx ends or the schedule is
 // over, and returns the result.
-func Run(ctx context.Context, cfg WorkloadConfig) (*WorkloadResult, error) {
-	w, err := NewWorkload(cfg)
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	w, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}

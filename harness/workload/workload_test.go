@@ -1,4 +1,4 @@
-package harness
+package workload
 
 import (
 	"context"
@@ -167,7 +167,7 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 	gateway.Store(&gw.URL)
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "us-east-1", *gateway.Load() })
 	sink := &memSink{}
-	w := startedWorkload(t, WorkloadConfig{Director: dir.URL, Geos: []string{"us-west-2"}, Members: 1, Seed: 1,
+	w := startedWorkload(t, Config{Director: dir.URL, Geos: []string{"us-west-2"}, Members: 1, Seed: 1,
 		History: sink, RequestTimeout: 150 * time.Millisecond, RouteTTL: time.Nanosecond})
 	sess := w.Population().Sessions[0]
 	w.SetPhase("steady-state")
@@ -369,7 +369,7 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 	})
 
 	t.Run("director unreachable with no route yet", func(t *testing.T) {
-		w2 := startedWorkload(t, WorkloadConfig{Director: deadURL, Geos: []string{"g"}, Members: 1, History: sink})
+		w2 := startedWorkload(t, Config{Director: deadURL, Geos: []string{"g"}, Members: 1, History: sink})
 		before := len(sink.all())
 		w2.execute(workloadJob{intended: time.Now(), sess: w2.Population().Sessions[0], kind: 1})
 		recs := sink.all()[before:]
@@ -386,7 +386,7 @@ func TestWorkloadPacingAccuracy(t *testing.T) {
 	sink := &memSink{}
 	// A late start counts from 250 ms here: the test runs beside real worlds
 	// in CI, where the scheduler can hold a goroutine for tens of ms.
-	w, err := NewWorkload(WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 20, Seed: 3,
+	w, err := New(Config{Director: dir.URL, Geos: []string{"r1"}, Members: 20, Seed: 3,
 		Pacer: Constant(200), Duration: 2 * time.Second, History: sink, LateThreshold: 250 * time.Millisecond})
 	require.NoError(t, err)
 	w.SetPhase("steady-state")
@@ -442,7 +442,7 @@ func TestWorkloadCoordinatedOmission(t *testing.T) {
 	defer gw.Close()
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
-	res, err := Run(context.Background(), WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 5, Seed: 9,
+	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"r1"}, Members: 5, Seed: 9,
 		Pacer: Constant(100), Duration: 1500 * time.Millisecond, Workers: 1, MaxWorkers: 1,
 		RouteTTL: time.Minute, History: sink})
 	require.NoError(t, err)
@@ -490,7 +490,7 @@ func TestWorkloadPoolGrows(t *testing.T) {
 	defer gw.Close()
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
-	res, err := Run(context.Background(), WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 50, Seed: 2,
+	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"r1"}, Members: 50, Seed: 2,
 		Pacer: Constant(100), Duration: time.Second, Workers: 2, MaxWorkers: 64, History: sink,
 		LateThreshold: 250 * time.Millisecond, LateTolerance: 0.05})
 	require.NoError(t, err)
@@ -514,7 +514,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
 	sink := &memSink{}
 	ttl := 200 * time.Millisecond
-	w, err := NewWorkload(WorkloadConfig{Director: dir.URL, Geos: []string{"A", "B"}, Members: 3, Seed: 5,
+	w, err := New(Config{Director: dir.URL, Geos: []string{"A", "B"}, Members: 3, Seed: 5,
 		Pacer: Constant(200), Duration: 1600 * time.Millisecond, RouteTTL: ttl, History: sink})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(context.Background()))
@@ -595,7 +595,7 @@ func TestWorkloadRedirect(t *testing.T) {
 	gwA := redirectTo(gwB.URL)
 	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
 	sink := &memSink{}
-	res, err := Run(context.Background(), WorkloadConfig{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
+	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
 		Pacer: Constant(20), Duration: time.Second, History: sink})
 	require.NoError(t, err)
 	ops := sink.operations(t)
@@ -614,7 +614,7 @@ func TestWorkloadRedirect(t *testing.T) {
 	gwC := redirectTo(loop.URL)
 	dir.setAnswer(func(geo, key string) (string, string) { return "A", gwC.URL })
 	sink2 := &memSink{}
-	_, err = Run(context.Background(), WorkloadConfig{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
+	_, err = Run(context.Background(), Config{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
 		Pacer: Constant(20), Duration: 300 * time.Millisecond, History: sink2, Mix: OpMix{WriteProfile: 1}})
 	require.NoError(t, err)
 	ops = sink2.operations(t)
@@ -652,7 +652,7 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 	phase := "steady-state"
 	var mu sync.Mutex
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := NewWorkload(WorkloadConfig{Director: dir.URL, Geos: []string{"r1"}, Members: 10, Seed: 4,
+	w, err := New(Config{Director: dir.URL, Geos: []string{"r1"}, Members: 10, Seed: 4,
 		Pacer: Constant(100), History: rec, DrainTimeout: 200 * time.Millisecond,
 		Phase: func() string { mu.Lock(); defer mu.Unlock(); return phase }})
 	require.NoError(t, err)
@@ -710,17 +710,17 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 }
 
 func TestWorkloadConfigErrors(t *testing.T) {
-	for _, cfg := range []WorkloadConfig{
+	for _, cfg := range []Config{
 		{Geos: []string{"a"}},
 		{Director: "127.0.0.1:80", Geos: []string{"a"}},
 		{Director: "http://x"},
 		{Director: "http://x", Geos: []string{"a"}, Mix: OpMix{ReadProfile: -1}},
 		{Director: "http://x", Geos: []string{"a"}, Workers: 10, MaxWorkers: 5},
 	} {
-		_, err := NewWorkload(cfg)
+		_, err := New(cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
-	w, err := NewWorkload(WorkloadConfig{Director: "http://x", Geos: []string{"a"}})
+	w, err := New(Config{Director: "http://x", Geos: []string{"a"}})
 	require.NoError(t, err)
 	_, err = w.Wait()
 	assert.Error(t, err, "not started")
@@ -729,7 +729,7 @@ func TestWorkloadConfigErrors(t *testing.T) {
 
 func TestWorkloadOpMix(t *testing.T) {
 	count := func(mix OpMix) map[string]int {
-		w, err := NewWorkload(WorkloadConfig{Director: "http://x", Geos: []string{"a"}, Mix: mix})
+		w, err := New(Config{Director: "http://x", Geos: []string{"a"}, Mix: mix})
 		require.NoError(t, err)
 		rng := rand.New(rand.NewPCG(1, 2))
 		n := map[string]int{}
