@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,25 +61,18 @@ func LoadOrBuild(dir string) (*Report, error) {
 // had is still listed, with its error. Runs are listed newest first (by
 // start, then by folder name).
 func LoadRuns(dir string) ([]RunEntry, error) {
-	entries, err := os.ReadDir(dir)
+	names, err := runFolders(dir)
 	if err != nil {
 		return nil, err
 	}
 	var runs []RunEntry
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		sub := filepath.Join(dir, e.Name())
-		if !isRun(sub) {
-			continue
-		}
-		r, err := LoadOrBuild(sub)
+	for _, name := range names {
+		r, err := LoadOrBuild(filepath.Join(dir, name))
 		if err != nil {
 			// Paths in the folder's terms: the index is read from it.
 			err = &runError{msg: strings.ReplaceAll(err.Error(), filepath.Clean(dir)+string(filepath.Separator), ""), err: err}
 		}
-		runs = append(runs, RunEntry{Dir: e.Name(), Report: r, Err: err})
+		runs = append(runs, RunEntry{Dir: name, Report: r, Err: err})
 	}
 	slices.SortStableFunc(runs, func(a, b RunEntry) int {
 		var ta, tb time.Time

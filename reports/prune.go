@@ -109,6 +109,24 @@ func Prune(dir string, o PruneOptions) (PruneResult, error) {
 	return res, errors.Join(errs...)
 }
 
+// runFolders names the runs' folders directly inside dir: real folders
+// (ReadDir follows no link, so a link to a folder is no folder), not
+// hidden, holding a run's files (isRun). They are what the index lists and
+// what Prune may remove.
+func runFolders(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && isRun(filepath.Join(dir, e.Name())) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
 // findRuns lists the runs of the reports folder dir with when they started
 // and ended, after checking that dir is one.
 func findRuns(dir string) ([]PrunedRun, error) {
@@ -122,22 +140,14 @@ func findRuns(dir string) ([]PrunedRun, error) {
 	if isRun(dir) {
 		return nil, fmt.Errorf("%s is a run's folder, not a reports folder: give the folder that holds the runs (such as kong-reports)", dir)
 	}
-	entries, err := os.ReadDir(dir)
+	names, err := runFolders(dir)
 	if err != nil {
 		return nil, err
 	}
 	var runs []PrunedRun
-	for _, e := range entries {
-		// ReadDir does not follow links: a link to a folder is no folder.
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		sub := filepath.Join(dir, e.Name())
-		if !isRun(sub) {
-			continue
-		}
-		started, ended := runTimes(sub)
-		runs = append(runs, PrunedRun{Dir: e.Name(), Started: started, Ended: ended})
+	for _, name := range names {
+		started, ended := runTimes(filepath.Join(dir, name))
+		runs = append(runs, PrunedRun{Dir: name, Started: started, Ended: ended})
 	}
 	if len(runs) == 0 && !hasIndex(dir) {
 		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, IndexHTMLFile, IndexMarkdownFile)
