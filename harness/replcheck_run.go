@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
@@ -52,7 +53,7 @@ type ReplicationExperiment struct {
 	// Faults are injected before the records are written and healed after
 	// the last read at ReadAfter, unless HoldFaults keeps them through the
 	// convergence (a world that cannot converge: the checkers must fail).
-	Faults     []Fault
+	Faults     []fault.Fault
 	HoldFaults bool
 	Checkers   []check.Checker
 	// Progress, when set, is told how the check is going about once a second.
@@ -80,16 +81,16 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	}
 	plog := newPhaseLog(filepath.Join(e.Dir, history.PhaseLogFile))
 	plog.printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
-	injectors := make([]*Injector, len(e.Faults))
+	injectors := make([]*fault.Injector, len(e.Faults))
 	for i := range injectors {
-		injectors[i] = NewInjector(rec)
+		injectors[i] = fault.NewInjector(rec)
 	}
 	var run *ReplicationRun
 	var wl *workload.Workload
 	prog := &replProgress{fn: e.Progress, listener: progressFrom(ctx), scenario: e.Name, steady: e.Steady}
 	stopProgress := prog.start(ctx)
 	defer func() {
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultHealTimeout)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fault.DefaultHealTimeout)
 		defer cancel()
 		for i := len(injectors) - 1; i >= 0; i-- {
 			if f, _, ok := injectors[i].Active(); ok {

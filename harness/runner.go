@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
@@ -54,7 +55,7 @@ type Experiment struct {
 	// Dir receives history.jsonl, run.json and the per-phase log.
 	Dir      string
 	Workload workload.Config
-	Faults   []Fault
+	Faults   []fault.Fault
 	Checkers []check.Checker
 	// How long each timed phase lasts.
 	Steady, Observe, Converge time.Duration
@@ -76,7 +77,7 @@ type Experiment struct {
 	// time left (see Progress); without it, a listener set with WithProgress
 	// on the run's context is.
 	Progress func(Progress)
-	// NoReset makes the preflight (see Preflight, run on Cluster before the
+	// NoReset makes the preflight (see fault.Preflight, run on Cluster before the
 	// first phase) refuse a world that is not as it was brought up instead
 	// of resetting it.
 	NoReset bool
@@ -130,13 +131,13 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	prog := e.startProgress(ctx)
 	defer func() { prog.finish(out) }()
 	// One injector per fault: each remembers what it injected and heals it.
-	injectors := make([]*Injector, len(e.Faults))
+	injectors := make([]*fault.Injector, len(e.Faults))
 	for i := range injectors {
-		injectors[i] = NewInjector(rec)
+		injectors[i] = fault.NewInjector(rec)
 	}
 	defer func() {
 		// Heal on a fresh context: the run's may be cancelled already.
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultHealTimeout)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fault.DefaultHealTimeout)
 		defer cancel()
 		for i := len(injectors) - 1; i >= 0; i-- {
 			if f, _, ok := injectors[i].Active(); ok {
@@ -194,8 +195,8 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		prog.phase(name)
 	}
 	for _, f := range e.Faults {
-		if u, ok := f.(historyUser); ok {
-			u.useHistory(rec, func() string {
+		if u, ok := f.(fault.HistoryUser); ok {
+			u.UseHistory(rec, func() string {
 				if p := current.Load(); p != nil {
 					return *p
 				}
@@ -302,7 +303,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 
 // inject injects one fault through its injector, which records the inject
 // and its measured effect.
-func (e *Experiment) inject(ctx context.Context, in *Injector, f Fault, plog *phaseLog) error {
+func (e *Experiment) inject(ctx context.Context, in *fault.Injector, f fault.Fault, plog *phaseLog) error {
 	plog.printf("inject %s on %s", f.Name(), f.Target())
 	start := time.Now()
 	if err := in.Inject(ctx, f); err != nil {
@@ -314,7 +315,7 @@ func (e *Experiment) inject(ctx context.Context, in *Injector, f Fault, plog *ph
 }
 
 // heal recovers one fault and waits until the recovery took effect.
-func (e *Experiment) heal(ctx context.Context, in *Injector, f Fault, plog *phaseLog) error {
+func (e *Experiment) heal(ctx context.Context, in *fault.Injector, f fault.Fault, plog *phaseLog) error {
 	plog.printf("recover %s on %s", f.Name(), f.Target())
 	start := time.Now()
 	if err := in.Recover(ctx, f); err != nil {
@@ -372,3 +373,35 @@ func errString(err error) string {
 
 // ErrAborted is returned by callers that treat an aborted run as an error.
 var ErrAborted = errors.New("experiment aborted")
+
+// preflight runs fault.Preflight on c (nothing when c is nil) before a run's
+// first phase, resetting what it finds unless noReset, and records each
+// finding in the run's phases.log and as a note in its history.
+func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *history.Recorder, plog *phaseLog) error {
+	if c == nil {
+		return nil
+	}
+	start := time.Now()
+	found, err := fault.Preflight(ctx, c, !noReset)
+	action := "reset"
+	switch {
+	case noReset:
+		action = "left as found (no reset)"
+	case err != nil:
+		action = "reset tried"
+	}
+	for _, f := range found {
+		plog.printf("preflight: found %s: %s", f, action)
+		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: "preflight", Target: c.Name(), Detail: map[string]string{"found": f, "action": action}})
+	}
+	switch {
+	case err != nil:
+		plog.printf("preflight: %v", err)
+		return fmt.Errorf("preflight: %w", err)
+	case len(found) == 0:
+		plog.printf("preflight: world %s is as it was brought up", c.Name())
+	default:
+		plog.printf("preflight: world %s reset (%d findings) and whole again after %s", c.Name(), len(found), time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}

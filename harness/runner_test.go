@@ -19,6 +19,7 @@ import (
 
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 )
@@ -31,8 +32,8 @@ type recordingBreaker struct {
 	failStage string
 }
 
-func (b *recordingBreaker) Name() string   { return b.name }
-func (b *recordingBreaker) Target() Target { return Target{} }
+func (b *recordingBreaker) Name() string         { return b.name }
+func (b *recordingBreaker) Target() fault.Target { return fault.Target{} }
 func (b *recordingBreaker) step(s string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -100,7 +101,7 @@ func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	return &Experiment{
 		Name: "test", Seed: 7, Dir: t.TempDir(),
 		Workload: workload.Config{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: workload.Constant(50), Members: 10},
-		Faults:   []Fault{f},
+		Faults:   []fault.Fault{f},
 		Checkers: []check.Checker{&check.Availability{SLO: 0.99}},
 		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
 		Replay: "kong run test --seed 7",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 )
 
 func init() {
@@ -51,7 +52,7 @@ func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*harnes
 	if err != nil {
 		return nil, err
 	}
-	e.Faults = []harness.Fault{harness.KillZone(env.Cluster, t)}
+	e.Faults = []fault.Fault{fault.KillZone(env.Cluster, t)}
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.SLO},
 		&check.LostWrites{Regions: regions},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 )
 
 func init() {
@@ -40,7 +41,7 @@ type chaosKongPlan struct {
 
 var chaosKong = chaosKongPlan{
 	Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 30 * time.Second},
-	Steps: harness.DefaultEvacuationSteps, StepWait: 8 * time.Second, SLO: 0.995,
+	Steps: fault.DefaultEvacuationSteps, StepWait: 8 * time.Second, SLO: 0.995,
 }
 
 func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*harness.Outcome, error) {
@@ -52,17 +53,17 @@ func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*harness.Outc
 	if err != nil {
 		return nil, err
 	}
-	evac := harness.EvacuateRegion(env.Cluster, regions[0], p.Steps, p.StepWait)
+	evac := fault.EvacuateRegion(env.Cluster, regions[0], p.Steps, p.StepWait)
 	evac.NoFailover = p.NoFailover
-	var fault harness.Fault = evac
+	var f fault.Fault = evac
 	if p.Degrade > 0 {
 		t, err := regionTarget(ctx, env.Cluster, regions[0])
 		if err != nil {
 			return nil, err
 		}
-		fault = harness.Together("degraded-evacuation", harness.DependencyErrors(env.Cluster, t, p.Degrade, 0), evac)
+		f = fault.Together("degraded-evacuation", fault.DependencyErrors(env.Cluster, t, p.Degrade, 0), evac)
 	}
-	e.Faults = []harness.Fault{fault}
+	e.Faults = []fault.Fault{f}
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.SLO},
 		&check.SessionStickiness{Grace: 2 * time.Second},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -57,14 +58,14 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.
 	if err != nil {
 		return nil, err
 	}
-	all, err := harness.All().Select(ctx, env.Cluster)
+	all, err := fault.All().Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
 	for _, v := range victims {
-		var f harness.Fault = harness.KillInstance(env.Cluster, harness.Target{Components: []topology.Component{v}})
+		var f fault.Fault = fault.KillInstance(env.Cluster, fault.Target{Components: []topology.Component{v}})
 		if p.AllReplicas {
-			f = harness.Together("kill-instance-writes-at-all", harness.RemoteWrites(env.Cluster, all, "ALL"), f)
+			f = fault.Together("kill-instance-writes-at-all", fault.RemoteWrites(env.Cluster, all, "ALL"), f)
 		}
 		e.Faults = append(e.Faults, f)
 	}

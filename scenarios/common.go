@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
@@ -82,11 +83,11 @@ func pickInstances(ctx context.Context, c topology.Cluster, region string, kinds
 }
 
 // zoneTarget selects every component of one zone.
-func zoneTarget(ctx context.Context, c topology.Cluster, region, zone string) (harness.Target, error) {
-	return harness.Zone(region, zone).Select(ctx, c)
+func zoneTarget(ctx context.Context, c topology.Cluster, region, zone string) (fault.Target, error) {
+	return fault.Zone(region, zone).Select(ctx, c)
 }
 
 // regionTarget selects every component of a region.
-func regionTarget(ctx context.Context, c topology.Cluster, region string) (harness.Target, error) {
-	return harness.Region(region).Select(ctx, c)
+func regionTarget(ctx context.Context, c topology.Cluster, region string) (fault.Target, error) {
+	return fault.Region(region).Select(ctx, c)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 )
 
 func init() {
@@ -68,7 +69,7 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 	if err != nil {
 		return nil, err
 	}
-	links, err := harness.Between(regions[0], regions[1]).Select(ctx, env.Cluster)
+	links, err := fault.Between(regions[0], regions[1]).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -76,17 +77,17 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 	if err != nil {
 		return nil, err
 	}
-	jitter := harness.JitterToxic(p.Latency, p.Jitter)
-	jitter.Toxicity, jitter.Stream = p.Toxicity, harness.BothStreams
-	parts := []harness.Fault{
-		harness.LinkToxic(env.Cluster, links, jitter),
-		harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.DependencyLatency.Milliseconds())).
+	jitter := fault.JitterToxic(p.Latency, p.Jitter)
+	jitter.Toxicity, jitter.Stream = p.Toxicity, fault.BothStreams
+	parts := []fault.Fault{
+		fault.LinkToxic(env.Cluster, links, jitter),
+		fault.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.DependencyLatency.Milliseconds())).
 			WithStallingReads(p.StallRate, int(p.Stall.Milliseconds())),
 	}
 	if p.NoTryTimeout {
-		parts = append(parts, harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MemberTryMS: harness.Ptr(0)}))
+		parts = append(parts, fault.ChangeGateways(env.Cluster, regions[:1], fault.GatewaySettings{MemberTryMS: fault.Ptr(0)}))
 	}
-	e.Faults = []harness.Fault{harness.Together("latency-monkey", parts...)}
+	e.Faults = []fault.Fault{fault.Together("latency-monkey", parts...)}
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.Budget},
 		&check.Latency{Factor: 1, Floor: p.P99},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 )
 
 func init() {
@@ -35,16 +36,16 @@ type misroutedPlan struct {
 
 type misroutedRound struct {
 	Name     string
-	Settings harness.GatewaySettings
+	Settings fault.GatewaySettings
 }
 
 var misrouted = misroutedPlan{
 	Times:    Times{Steady: 15 * time.Second, Observe: 5 * time.Second, Converge: 15 * time.Second},
 	Interval: 15 * time.Second,
 	Rounds: []misroutedRound{
-		{"isthmus", harness.GatewaySettings{Mode: harness.Ptr("isthmus"), Failover: harness.Ptr(false)}},
-		{"redirect", harness.GatewaySettings{Mode: harness.Ptr("redirect"), Failover: harness.Ptr(false)}},
-		{"failover", harness.GatewaySettings{Failover: harness.Ptr(true)}},
+		{"isthmus", fault.GatewaySettings{Mode: fault.Ptr("isthmus"), Failover: fault.Ptr(false)}},
+		{"redirect", fault.GatewaySettings{Mode: fault.Ptr("redirect"), Failover: fault.Ptr(false)}},
+		{"failover", fault.GatewaySettings{Failover: fault.Ptr(true)}},
 	},
 	MinMisrouted: 20,
 }
@@ -60,9 +61,9 @@ func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outc
 	}
 	// regions[1]'s members are sent to regions[0].
 	for _, r := range p.Rounds {
-		e.Faults = append(e.Faults, harness.Together("misrouted-"+r.Name,
-			harness.ChangeGateways(env.Cluster, regions[:1], r.Settings),
-			harness.MisrouteGeo(env.Cluster, regions[1], regions[0])))
+		e.Faults = append(e.Faults, fault.Together("misrouted-"+r.Name,
+			fault.ChangeGateways(env.Cluster, regions[:1], r.Settings),
+			fault.MisrouteGeo(env.Cluster, regions[1], regions[0])))
 	}
 	e.Interval = p.Interval
 	e.Checkers = []check.Checker{

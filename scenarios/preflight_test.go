@@ -17,6 +17,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -105,7 +106,7 @@ func preflightRun(t *testing.T, e *Env) (*harness.Outcome, error) {
 	t.Helper()
 	x, err := experiment(context.Background(), e, "preflight", "a short run after a killed one", Times{Steady: 5 * time.Second, Observe: 5 * time.Second, Converge: 5 * time.Second}, 20)
 	require.NoError(t, err)
-	x.Faults = []harness.Fault{harness.Noop{}}
+	x.Faults = []fault.Fault{fault.Noop{}}
 	x.Checkers = []check.Checker{&check.Availability{SLO: 0.99}, &check.LostWrites{Regions: e.Cluster.Spec().RegionNames()}}
 	return x.Run(context.Background())
 }
@@ -120,7 +121,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	c := e.Cluster
 	t.Cleanup(func() {
 		// Whatever happened, the next test gets a whole world.
-		_, err := harness.Preflight(context.Background(), c, true)
+		_, err := fault.Preflight(context.Background(), c, true)
 		require.NoError(t, err)
 	})
 	left := leaveLeftovers(t, c)
@@ -146,7 +147,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 		require.Contains(t, strings.Join(noted, "\n"), want, "the history does not note %q", want)
 	}
 	requireHealed(t, c)
-	found, err := harness.Preflight(context.Background(), c, false)
+	found, err := fault.Preflight(context.Background(), c, false)
 	require.NoError(t, err)
 	require.Empty(t, found, "the world is not whole after the run")
 
@@ -156,7 +157,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	e2 := env(t, "preflight-no-reset")
 	e2.NoReset = true
 	_, err = preflightRun(t, e2)
-	require.ErrorIs(t, err, harness.ErrWorldNotClean)
+	require.ErrorIs(t, err, fault.ErrWorldNotClean)
 	for _, want := range left.all() {
 		require.Contains(t, err.Error(), want)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -53,9 +54,9 @@ func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) 
 	if err != nil {
 		return nil, err
 	}
-	e.Faults = []harness.Fault{&harness.SignalFailover{
-		Degrade:   harness.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.Latency.Milliseconds())),
-		Evac:      harness.EvacuateRegion(env.Cluster, regions[0], []float64{0.5, 1}, 2*time.Second),
+	e.Faults = []fault.Fault{&fault.SignalFailover{
+		Degrade:   fault.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.Latency.Milliseconds())),
+		Evac:      fault.EvacuateRegion(env.Cluster, regions[0], []float64{0.5, 1}, 2*time.Second),
 		Region:    regions[0],
 		Threshold: p.Threshold, Window: 3 * time.Second, MinOps: 10, Confirm: p.Confirm,
 		NoEvacuate: p.NoEvacuate,

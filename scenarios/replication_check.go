@@ -9,6 +9,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/workload"
 )
 
@@ -111,18 +112,18 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 		harness.ReplicationComplete{},
 		&check.Availability{SLO: 0.99},
 	}
-	var faults []harness.Fault
+	var faults []fault.Fault
 	switch o.During {
 	case "":
 		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
 	case DuringSplitBrain:
-		faults = append(faults, harness.PartitionRegions(env.Cluster, o.From, o.To))
+		faults = append(faults, fault.PartitionRegions(env.Cluster, o.From, o.To))
 	case DuringLatency:
-		links, err := harness.Between(o.From, o.To).Select(ctx, env.Cluster)
+		links, err := fault.Between(o.From, o.To).Select(ctx, env.Cluster)
 		if err != nil {
 			return nil, err
 		}
-		faults = append(faults, harness.LinkToxic(env.Cluster, links, harness.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
+		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
 		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
 	default:
 		return nil, fmt.Errorf("replication check during %q: the faults are %s and %s", o.During, DuringSplitBrain, DuringLatency)

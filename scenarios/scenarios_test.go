@@ -16,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
@@ -285,7 +286,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 	regions := e.Cluster.Spec().RegionNames()
 	p := misrouted
 	p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
-	p.Rounds = []misroutedRound{{"wrong-home", harness.GatewaySettings{Mode: harness.Ptr("isthmus"), Failover: harness.Ptr(false),
+	p.Rounds = []misroutedRound{{"wrong-home", fault.GatewaySettings{Mode: fault.Ptr("isthmus"), Failover: fault.Ptr(false),
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "misrouted members served by the wrong region passed")
@@ -313,7 +314,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	x := &harness.Experiment{
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,
 		Workload: workload.Config{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: workload.Constant(20), Members: 50},
-		Faults:   []harness.Fault{harness.Noop{}},
+		Faults:   []fault.Fault{fault.Noop{}},
 		Checkers: []check.Checker{&check.ExpectHarm{Inner: &check.Availability{SLO: 0.999}}},
 		Steady:   3 * time.Second, Observe: 5 * time.Second, Converge: 2 * time.Second,
 	}

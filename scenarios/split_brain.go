@@ -7,6 +7,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -45,16 +46,16 @@ func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Ou
 	if err != nil {
 		return nil, err
 	}
-	watch := harness.WatchPartition(env.Cluster, regions[0], regions[1])
-	var cut harness.Fault = watch
+	watch := fault.WatchPartition(env.Cluster, regions[0], regions[1])
+	var cut fault.Fault = watch
 	if p.RemoteWrites {
-		all, err := harness.All().Select(ctx, env.Cluster)
+		all, err := fault.All().Select(ctx, env.Cluster)
 		if err != nil {
 			return nil, err
 		}
-		cut = harness.Together("split-brain-remote-writes", harness.RemoteWrites(env.Cluster, all, "QUORUM"), cut)
+		cut = fault.Together("split-brain-remote-writes", fault.RemoteWrites(env.Cluster, all, "QUORUM"), cut)
 	}
-	e.Faults = []harness.Fault{cut}
+	e.Faults = []fault.Fault{cut}
 	readBack := e.Verify
 	e.Verify = func(ctx context.Context, rec *history.Recorder) error {
 		// The markers written during the cut are still crossing: wait for

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/workload"
 )
 
@@ -55,12 +56,12 @@ func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*ha
 		return nil, err
 	}
 	rate := p.Surge * float64(max(p.Capacity, 60))
-	surge := harness.SurgeRegion(env.Cluster, regions[0], workload.Config{
+	surge := fault.SurgeRegion(env.Cluster, regions[0], workload.Config{
 		Pacer: workload.Constant(rate), Members: 3000, Seed: uint64(env.Seed) + 1,
 		Mix: workload.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
 	}, true)
-	e.Faults = []harness.Fault{
-		harness.ChangeGateways(env.Cluster, regions[:1], harness.GatewaySettings{MaxRPS: harness.Ptr(p.Capacity)}),
+	e.Faults = []fault.Fault{
+		fault.ChangeGateways(env.Cluster, regions[:1], fault.GatewaySettings{MaxRPS: fault.Ptr(p.Capacity)}),
 		surge,
 	}
 	e.Checkers = []check.Checker{

@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -50,7 +50,9 @@ func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
 		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
 }
 
-func (w *WatchedPartition) useHistory(rec *history.Recorder, _ func() string) {
+// UseHistory implements HistoryUser: the watch records isolation and
+// convergence events in rec.
+func (w *WatchedPartition) UseHistory(rec *history.Recorder, _ func() string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.rec = rec

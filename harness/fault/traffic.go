@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -328,7 +328,9 @@ func SurgeRegion(c topology.Cluster, region string, cfg workload.Config, flushCa
 	return &Surge{cluster: c, region: region, cfg: cfg, flushCache: flushCache}
 }
 
-func (s *Surge) useHistory(rec *history.Recorder, phase func() string) {
+// UseHistory implements HistoryUser: the surge records its operations in
+// rec, in the phase under way.
+func (s *Surge) UseHistory(rec *history.Recorder, phase func() string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rec, s.phase = rec, phase

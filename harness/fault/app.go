@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -215,7 +215,8 @@ func (e *Evacuation) Args() map[string]string {
 	return map[string]string{"steps": strings.Join(parts, ","), "step_wait": e.stepWait.String()}
 }
 
-func (e *Evacuation) reportSteps(f func(history.Event)) {
+// ReportSteps implements StepReporter: each step of the evacuation is an event.
+func (e *Evacuation) ReportSteps(f func(history.Event)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.report = f

@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -51,18 +51,20 @@ func (c *Combined) Args() map[string]string {
 	return out
 }
 
-func (c *Combined) useHistory(rec *history.Recorder, phase func() string) {
+// UseHistory implements HistoryUser for each part that does.
+func (c *Combined) UseHistory(rec *history.Recorder, phase func() string) {
 	for _, p := range c.parts {
-		if u, ok := p.(historyUser); ok {
-			u.useHistory(rec, phase)
+		if u, ok := p.(HistoryUser); ok {
+			u.UseHistory(rec, phase)
 		}
 	}
 }
 
-func (c *Combined) reportSteps(f func(history.Event)) {
+// ReportSteps implements StepReporter for each part that does.
+func (c *Combined) ReportSteps(f func(history.Event)) {
 	for _, p := range c.parts {
-		if s, ok := p.(stepReporter); ok {
-			s.reportSteps(f)
+		if s, ok := p.(StepReporter); ok {
+			s.ReportSteps(f)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -57,17 +57,20 @@ func (s *SignalFailover) Args() map[string]string {
 		"confirm": s.Confirm.String(), "evacuate": strconv.FormatBool(!s.NoEvacuate)}
 }
 
-func (s *SignalFailover) useHistory(rec *history.Recorder, phase func() string) {
+// UseHistory implements HistoryUser: the signal watches the region's
+// operations, and a Degrade that records its own gets the recorder too.
+func (s *SignalFailover) UseHistory(rec *history.Recorder, phase func() string) {
 	s.mu.Lock()
 	s.rec = rec
 	s.mu.Unlock()
 	rec.Watch(s.observe)
-	if u, ok := s.Degrade.(historyUser); ok {
-		u.useHistory(rec, phase)
+	if u, ok := s.Degrade.(HistoryUser); ok {
+		u.UseHistory(rec, phase)
 	}
 }
 
-func (s *SignalFailover) reportSteps(f func(history.Event)) { s.Evac.reportSteps(f) }
+// ReportSteps implements StepReporter through the evacuation.
+func (s *SignalFailover) ReportSteps(f func(history.Event)) { s.Evac.ReportSteps(f) }
 
 // observe counts each completed user operation of the region's users.
 func (s *SignalFailover) observe(o history.Op) {

@@ -1,4 +1,4 @@
-package harness
+package fault
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -427,38 +426,6 @@ func gatewaysSeeMembers(ctx context.Context, c topology.Cluster) error {
 				return fmt.Errorf("gateway %s sees member %s unhealthy", s.ID, m.Instance)
 			}
 		}
-	}
-	return nil
-}
-
-// preflight runs Preflight on c (nothing when c is nil) before a run's
-// first phase, resetting what it finds unless noReset, and records each
-// finding in the run's phases.log and as a note in its history.
-func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *history.Recorder, plog *phaseLog) error {
-	if c == nil {
-		return nil
-	}
-	start := time.Now()
-	found, err := Preflight(ctx, c, !noReset)
-	action := "reset"
-	switch {
-	case noReset:
-		action = "left as found (no reset)"
-	case err != nil:
-		action = "reset tried"
-	}
-	for _, f := range found {
-		plog.printf("preflight: found %s: %s", f, action)
-		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: "preflight", Target: c.Name(), Detail: map[string]string{"found": f, "action": action}})
-	}
-	switch {
-	case err != nil:
-		plog.printf("preflight: %v", err)
-		return fmt.Errorf("preflight: %w", err)
-	case len(found) == 0:
-		plog.printf("preflight: world %s is as it was brought up", c.Name())
-	default:
-		plog.printf("preflight: world %s reset (%d findings) and whole again after %s", c.Name(), len(found), time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

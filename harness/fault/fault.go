@@ -1,4 +1,21 @@
-package harness
+// Package fault is what breaks. A fault is built once per kind of damage
+// (kill, pause, partition, toxic on a link, dependency errors, evacuation)
+// with the targets a selector resolved and its arguments, and it goes
+// through the lifecycle of roachprod's failure injection:
+//
+//	Setup -> Inject -> WaitInjected -> Recover -> WaitRecovered -> Cleanup
+//
+// An Injector drives a fault through that lifecycle, remembers what it
+// injected so it can always heal it, and records the timeline in a history.
+// WithFault heals in a defer, on a fresh context, whatever happened.
+// Preflight finds the damage a run that died without healing left in a
+// world, and resets it.
+//
+// Faults that need more than the lifecycle say so with small optional
+// interfaces: FaultArgs, LinkFault, StepReporter and HistoryUser. The
+// package imports history, topology and workload (for Surge), and nothing
+// else of the harness.
+package fault
 
 import (
 	"context"
@@ -15,17 +32,6 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
-
-// Faults: what breaks. A fault is built once per kind of damage (kill,
-// pause, partition, toxic on a link, dependency errors, evacuation) with
-// the targets a selector resolved and its arguments, and it goes through the
-// lifecycle of roachprod's failure injection:
-//
-//	Setup -> Inject -> WaitInjected -> Recover -> WaitRecovered -> Cleanup
-//
-// An Injector drives a fault through that lifecycle, remembers what it
-// injected so it can always heal it, and records the timeline in a history.
-// WithFault heals in a defer, on a fresh context, whatever happened.
 
 // Fault is one kind of damage bound to its targets and arguments.
 type Fault interface {
@@ -64,17 +70,22 @@ type LinkFault interface {
 	ToxiproxyAPI() string
 }
 
-// stepReporter is implemented by faults that change the world in steps
-// (an evacuation) and report each step as a timeline event.
-type stepReporter interface {
-	reportSteps(func(history.Event))
+// StepReporter is implemented by faults that change the world in steps
+// (an evacuation) and report each step as a timeline event. An Injector
+// calls ReportSteps before Inject with a function that records the event
+// (a zero Time is set to the time it is recorded).
+type StepReporter interface {
+	Fault
+	ReportSteps(record func(history.Event))
 }
 
-// historyUser is implemented by faults that record operations of their own
-// (a surge of extra traffic): the runner hands them its recorder and the
-// name of the phase under way before the run starts.
-type historyUser interface {
-	useHistory(rec *history.Recorder, phase func() string)
+// HistoryUser is implemented by faults that record operations or events of
+// their own (a surge of extra traffic, a watched partition): the runner
+// calls UseHistory once, before the run starts, with its recorder and a
+// function that returns the name of the phase under way.
+type HistoryUser interface {
+	Fault
+	UseHistory(rec *history.Recorder, phase func() string)
 }
 
 // Target is what a fault hits: components, links between regions, or whole
@@ -203,8 +214,8 @@ func (in *Injector) Inject(ctx context.Context, f Fault) error {
 		maps.Copy(detail, a.Args())
 	}
 	in.event(history.Event{Kind: history.FaultInject, Time: in.injectAt, Name: f.Name(), Target: target, Detail: nilIfEmpty(detail)})
-	if s, ok := f.(stepReporter); ok {
-		s.reportSteps(func(e history.Event) {
+	if s, ok := f.(StepReporter); ok {
+		s.ReportSteps(func(e history.Event) {
 			if e.Time.IsZero() {
 				e.Time = in.now()
 			}
