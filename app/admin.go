@@ -22,15 +22,29 @@ func GuardAdmin(secret string, h http.Handler) http.Handler {
 	if secret == "" {
 		return h
 	}
-	want := []byte("Bearer " + secret)
+	guarded := RequireSecret(secret, h)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		// Judged on the cleaned path, as the mux routes it.
 		if p := path.Clean("/" + r.URL.Path); strings.HasPrefix(p+"/", AdminPrefix) {
-			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-				rw.Header().Set("WWW-Authenticate", `Bearer realm="kong world"`)
-				http.Error(rw, "admin endpoints need the world's secret (Authorization: Bearer <secret>): kong's commands and harness send it", http.StatusUnauthorized)
-				return
-			}
+			guarded.ServeHTTP(rw, r)
+			return
+		}
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// SecretHeader carries a world's secret, as "Bearer <secret>".
+const SecretHeader = "Authorization"
+
+// RequireSecret wraps h so that every request must carry the world's
+// secret in SecretHeader (401 otherwise); an empty secret lets none in.
+func RequireSecret(secret string, h http.Handler) http.Handler {
+	want := []byte("Bearer " + secret)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if secret == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get(SecretHeader)), want) != 1 {
+			rw.Header().Set("WWW-Authenticate", `Bearer realm="kong world"`)
+			http.Error(rw, "this needs the world's secret (Authorization: Bearer <secret>): kong's commands and harness send it", http.StatusUnauthorized)
+			return
 		}
 		h.ServeHTTP(rw, r)
 	})

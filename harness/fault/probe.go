@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -203,7 +204,7 @@ func adminCall(ctx context.Context, secret, method, url string, body, out any) e
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if secret != "" {
-		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set(app.SecretHeader, "Bearer "+secret)
 	}
 	resp, err := faultAdminClient.Do(req)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -71,7 +72,7 @@ func (w *World) ServeControl(ctx context.Context) error {
 	w.control = w.plan.Control
 	w.mu.Unlock()
 	_ = w.saveState("", "")
-	srv := &http.Server{Handler: RequireSecret(w.secret, http.MaxBytesHandler(mux, 1<<16)), ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: app.RequireSecret(w.secret, http.MaxBytesHandler(mux, 1<<16)), ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: time.Minute}
 	go func() {
 		<-ctx.Done()
@@ -202,7 +203,7 @@ func (r *Remote) do(ctx context.Context, action, id string) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set(SecretHeader, "Bearer "+r.secret)
+	req.Header.Set(app.SecretHeader, "Bearer "+r.secret)
 	resp, err := r.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", action, id, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -63,7 +64,7 @@ func TestControlAPINeedsTheWorldsSecret(t *testing.T) {
 			req.Header.Set("Content-Type", r.ctype)
 		}
 		if r.auth != "" {
-			req.Header.Set(SecretHeader, r.auth)
+			req.Header.Set(app.SecretHeader, r.auth)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err, r.name)

@@ -2,10 +2,9 @@ package local
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +17,6 @@ import (
 // also keeps a web page from steering the world: a browser sends no custom
 // header across origins without a preflight, which kong never answers.
 const secretFile = "secret"
-
-// SecretHeader is the header that carries a world's secret, as
-// "Bearer <secret>".
-const SecretHeader = "Authorization"
 
 // newSecret writes a fresh secret into dir and returns it.
 func newSecret(dir string) (string, error) {
@@ -37,8 +32,8 @@ func newSecret(dir string) (string, error) {
 		return "", fmt.Errorf("write the world's secret: %w", err)
 	}
 	_, werr := f.WriteString(s + "\n")
-	if err := f.Close(); werr != nil || err != nil {
-		return "", fmt.Errorf("write the world's secret: %v %v", werr, err)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return "", fmt.Errorf("write the world's secret: %w", err)
 	}
 	return s, nil
 }
@@ -58,18 +53,4 @@ func ReadSecret(home, name string) (string, error) {
 		return "", fmt.Errorf("the secret of world %s (%s) is empty: run `kong down --world %s`, then `kong up`", name, path, name)
 	}
 	return s, nil
-}
-
-// RequireSecret wraps h: a request without the world's secret gets 401.
-func RequireSecret(secret string, h http.Handler) http.Handler {
-	want := []byte("Bearer " + secret)
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get(SecretHeader))
-		if secret == "" || subtle.ConstantTimeCompare(got, want) != 1 {
-			rw.Header().Set("WWW-Authenticate", `Bearer realm="kong world"`)
-			http.Error(rw, "this world's API needs its secret (Authorization: Bearer <secret>); kong's commands read it from the world's state folder", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(rw, r)
-	})
 }
