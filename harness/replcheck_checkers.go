@@ -3,7 +3,6 @@ package harness
 import (
 	"fmt"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -21,7 +20,7 @@ type ReplicationComplete struct{}
 func (ReplicationComplete) Name() string { return "replication-complete" }
 
 // Check implements Checker.
-func (c ReplicationComplete) Check(h *history.History) check.Result {
+func (c ReplicationComplete) Check(h *history.History) history.Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -29,7 +28,7 @@ func (c ReplicationComplete) Check(h *history.History) check.Result {
 	r.Figures["missing"] = float64(s.Missing)
 	r.Figures["all_visible_after_ms"] = s.AllVisibleAfterMs
 	if s.Missing > 0 {
-		r.Valid = check.VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("%d of %d records written in %s were never seen in %s (%.2f%%) within %.0f s after the writes ended",
 			s.Missing, s.Samples, s.From, s.To, 100*float64(s.Missing)/float64(s.Samples), s.ConvergeSeconds)
 		return r
@@ -63,7 +62,7 @@ type ReplicationVisibleAtRead struct {
 func (ReplicationVisibleAtRead) Name() string { return "replication-visible-at-read" }
 
 // Check implements Checker.
-func (c ReplicationVisibleAtRead) Check(h *history.History) check.Result {
+func (c ReplicationVisibleAtRead) Check(h *history.History) history.Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -74,11 +73,11 @@ func (c ReplicationVisibleAtRead) Check(h *history.History) check.Result {
 	r.Figures["reads_late"] = float64(s.ReadsLate)
 	switch {
 	case s.VisibleAtRead < c.MinShare:
-		r.Valid = check.VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("%.3f%% of the records written in %s were visible in %s %.0f ms after their write, below the %.3f%% required (%d late)",
 			100*s.VisibleAtRead, s.From, s.To, s.ReadAfterMs, 100*c.MinShare, s.Late)
 	case s.VisibleAtReadLow < c.MinShare:
-		r.Valid = check.VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("%.3f%% of the records were visible at their read, but %d reads were issued more than %.0f ms late (read delay p99 %.0f ms): "+
 			"at %.0f ms the share was between %.3f%% and %.3f%%, and %.3f%% is required",
 			100*s.VisibleAtRead, s.ReadsLate, s.ReadToleranceMs, s.ReadDelayP99Ms, s.ReadAfterMs, 100*s.VisibleAtReadLow, 100*s.VisibleAtRead, 100*c.MinShare)
@@ -96,16 +95,16 @@ func (c ReplicationVisibleAtRead) Check(h *history.History) check.Result {
 
 // replicationResult finds the summary a replication checker judges; ok is
 // false when the result r is already the verdict (unknown).
-func replicationResult(name string, h *history.History) (ReplicationSummary, check.Result, bool) {
-	r := check.Result{Checker: name, Valid: check.VerdictValid, Figures: map[string]float64{}}
+func replicationResult(name string, h *history.History) (ReplicationSummary, history.Result, bool) {
+	r := history.Result{Checker: name, Valid: history.VerdictValid, Figures: map[string]float64{}}
 	s, found, err := replicationFromHistory(h)
 	switch {
 	case err != nil:
-		r.Valid, r.Reason = check.VerdictUnknown, err.Error()
+		r.Valid, r.Reason = history.VerdictUnknown, err.Error()
 	case !found:
-		r.Valid, r.Reason = check.VerdictUnknown, "the history holds no replication-check summary (the check did not finish)"
+		r.Valid, r.Reason = history.VerdictUnknown, "the history holds no replication-check summary (the check did not finish)"
 	case s.Samples == 0:
-		r.Valid, r.Reason = check.VerdictUnknown, fmt.Sprintf("no record was acknowledged in %s (%d writes failed)", s.From, s.WriteErrors)
+		r.Valid, r.Reason = history.VerdictUnknown, fmt.Sprintf("no record was acknowledged in %s (%d writes failed)", s.From, s.WriteErrors)
 	default:
 		r.Figures["records"] = float64(s.Samples)
 		return s, r, true

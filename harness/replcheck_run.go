@@ -259,7 +259,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	for _, r := range out.Verdict.Children {
 		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
 	}
-	if out.Verdict.Valid == check.VerdictValid {
+	if out.Verdict.Valid == history.VerdictValid {
 		out.Status = "passed"
 	} else {
 		out.Status, out.Reason = "failed", out.Verdict.Reason

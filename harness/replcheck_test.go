@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -250,33 +249,33 @@ func TestReplicationCheckers(t *testing.T) {
 	harmless.ReadsLate, harmless.VisibleLateReads, harmless.VisibleAtReadLow = 4, 3, 0.992
 
 	r := ReplicationComplete{}.Check(replHistory(good))
-	assert.Equal(t, check.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 	r = ReplicationComplete{}.Check(replHistory(missing))
-	assert.Equal(t, check.VerdictInvalid, r.Valid)
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
 	r = ReplicationComplete{}.Check(&history.History{})
-	assert.Equal(t, check.VerdictUnknown, r.Valid)
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	r = ReplicationComplete{}.Check(replHistory(ReplicationSummary{WriteErrors: 10, From: "us-east-1"}))
-	assert.Equal(t, check.VerdictUnknown, r.Valid)
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "no record was acknowledged")
 
 	at := ReplicationVisibleAtRead{MinShare: 0.99}
 	r = at.Check(replHistory(good))
-	assert.Equal(t, check.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 	r = at.Check(replHistory(low))
-	assert.Equal(t, check.VerdictInvalid, r.Valid)
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "90.000% of the records written in us-east-1 were visible in us-west-2 500 ms after their write, below the 99.000% required")
 	r = at.Check(replHistory(behind))
-	assert.Equal(t, check.VerdictUnknown, r.Valid, "late reads found 20 %% of the records: the share at 500 ms is not known: %s", r.Reason)
+	assert.Equal(t, history.VerdictUnknown, r.Valid, "late reads found 20 %% of the records: the share at 500 ms is not known: %s", r.Reason)
 	assert.Contains(t, r.Reason, "between 79.500% and 99.500%")
 	r = at.Check(replHistory(harmless))
-	assert.Equal(t, check.VerdictValid, r.Valid, "even without the records late reads found, 99.2 %% were visible: %s", r.Reason)
+	assert.Equal(t, history.VerdictValid, r.Valid, "even without the records late reads found, 99.2 %% were visible: %s", r.Reason)
 	lowAndLate := low
 	lowAndLate.ReadsLate, lowAndLate.VisibleLateReads, lowAndLate.VisibleAtReadLow = 500, 400, 0.5
 	r = at.Check(replHistory(lowAndLate))
-	assert.Equal(t, check.VerdictInvalid, r.Valid, "below the share even with the late reads")
+	assert.Equal(t, history.VerdictInvalid, r.Valid, "below the share even with the late reads")
 	r = at.Check(&history.History{})
-	assert.Equal(t, check.VerdictUnknown, r.Valid)
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
 }
 
 func TestLateSetRereadsWithGrowingGaps(t *testing.T) {

@@ -87,7 +87,7 @@ type Experiment struct {
 type Outcome struct {
 	Status    string // passed, failed, aborted, error
 	Reason    string
-	Verdict   check.Result
+	Verdict   history.Result
 	Generator workload.GeneratorReport
 }
 
@@ -104,7 +104,7 @@ type RunInfo struct {
 	Status      string                    `json:"status"`
 	Reason      string                    `json:"reason,omitempty"`
 	Replay      string                    `json:"replay"`
-	Results     []check.Result            `json:"checkers,omitempty"`
+	Results     []history.Result          `json:"checkers,omitempty"`
 	Figures     map[string]float64        `json:"figures,omitempty"`
 	Generator   *workload.GeneratorReport `json:"generator,omitempty"`
 }
@@ -293,7 +293,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
 	}
 	switch out.Verdict.Valid {
-	case check.VerdictValid:
+	case history.VerdictValid:
 		out.Status = "passed"
 	default:
 		out.Status, out.Reason = "failed", out.Verdict.Reason

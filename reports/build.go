@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -77,7 +76,7 @@ func Build(dir string) (*Report, error) {
 func newReport() *Report {
 	return &Report{
 		Schema:       SchemaVersion,
-		Checkers:     []check.Result{},
+		Checkers:     []history.Result{},
 		Phases:       []history.PhaseWindow{},
 		Faults:       []Fault{},
 		Traffic:      []history.Event{},
@@ -107,16 +106,16 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 	ri.Checkers = nil
 	r.Run = ri
 
-	r.Verdict = check.VerdictValid
+	r.Verdict = history.VerdictValid
 	for _, c := range r.Checkers {
-		r.Verdict = check.Worst(r.Verdict, c.Valid)
+		r.Verdict = history.Worst(r.Verdict, c.Valid)
 	}
 	leaves := r.LeafCheckers()
 	for _, c := range leaves {
-		r.Verdict = check.Worst(r.Verdict, c.Valid)
+		r.Verdict = history.Worst(r.Verdict, c.Valid)
 	}
 	if len(r.Checkers) == 0 {
-		r.Verdict = check.VerdictUnknown
+		r.Verdict = history.VerdictUnknown
 		b.note("no checker results were recorded: the run stopped before its checkers ran, or its runner did not write them")
 	}
 
@@ -126,7 +125,7 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 		switch {
 		case len(aborts) > 0:
 			r.Status = StatusAborted
-		case len(r.Checkers) > 0 && r.Verdict == check.VerdictValid:
+		case len(r.Checkers) > 0 && r.Verdict == history.VerdictValid:
 			r.Status = StatusPassed
 		case len(r.Checkers) > 0:
 			r.Status = StatusFailed
@@ -143,7 +142,7 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 	if r.Reason == "" && r.Status != StatusPassed {
 		var bad []string
 		for _, c := range leaves {
-			if c.Valid != check.VerdictValid {
+			if c.Valid != history.VerdictValid {
 				bad = append(bad, fmt.Sprintf("%s: %s", c.Checker, c.Valid))
 			}
 		}
@@ -211,14 +210,14 @@ func abortReason(e history.Event) string {
 // normResults copies checker results, with a missing verdict read as
 // unknown and empty collections as absent (so report.json reads back
 // equal).
-func (b *builder) normResults(rs []check.Result) []check.Result {
+func (b *builder) normResults(rs []history.Result) []history.Result {
 	if len(rs) == 0 {
 		return nil
 	}
-	out := make([]check.Result, len(rs))
+	out := make([]history.Result, len(rs))
 	for i, c := range rs {
 		if c.Valid == "" {
-			c.Valid = check.VerdictUnknown
+			c.Valid = history.VerdictUnknown
 			b.note("checker %s has no verdict; taken as unknown", c.Checker)
 		}
 		if len(c.Figures) == 0 {

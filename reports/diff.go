@@ -8,7 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // FigureChange is one key figure of two runs, A (the earlier or reference
@@ -31,7 +31,7 @@ type FigureChange struct {
 // that only one of them has: its verdict in the other is empty).
 type CheckerChange struct {
 	Checker    string
-	A, B       check.Verdict
+	A, B       history.Verdict
 	Regression bool
 }
 
@@ -78,7 +78,7 @@ func Diff(a, b *Report) *RunDiff {
 			continue
 		}
 		d.Checkers = append(d.Checkers, CheckerChange{Checker: name, A: x, B: y,
-			Regression: x == check.VerdictValid && y != check.VerdictValid})
+			Regression: x == history.VerdictValid && y != history.VerdictValid})
 	}
 	return d
 }
@@ -109,16 +109,16 @@ func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
 }
 
 type verdictSet struct {
-	m     map[string]check.Verdict
+	m     map[string]history.Verdict
 	order []string
 }
 
 func verdicts(r *Report) verdictSet {
-	s := verdictSet{m: map[string]check.Verdict{}}
+	s := verdictSet{m: map[string]history.Verdict{}}
 	for _, c := range r.LeafCheckers() {
 		name := label(c.Checker)
 		if prev, dup := s.m[name]; dup {
-			s.m[name] = check.Worst(prev, c.Valid)
+			s.m[name] = history.Worst(prev, c.Valid)
 			continue
 		}
 		s.order = append(s.order, name)
@@ -209,7 +209,7 @@ func (d *RunDiff) Encode(w io.Writer, nameA, nameB string) error {
 	return err
 }
 
-func verdictWord(v check.Verdict) string {
+func verdictWord(v history.Verdict) string {
 	if v == "" {
 		return "absent"
 	}

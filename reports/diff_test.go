@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kongchaos/kong/harness/check"
 )
 
 func change(t *testing.T, d *RunDiff, key string) FigureChange {
@@ -46,7 +45,7 @@ func TestDiff(t *testing.T) {
 	// failed -> passed, invalid checkers -> valid: no regression there.
 	assert.False(t, d.StatusRegression)
 	require.Len(t, d.Checkers, 3)
-	assert.Equal(t, CheckerChange{Checker: "availability", A: check.VerdictInvalid, B: check.VerdictValid}, d.Checkers[0])
+	assert.Equal(t, CheckerChange{Checker: "availability", A: history.VerdictInvalid, B: history.VerdictValid}, d.Checkers[0])
 	assert.Equal(t, 1, d.Regressions())
 	assert.True(t, change(t, d, KeyConvergence).Improvement)
 
@@ -138,7 +137,7 @@ func TestKeyFigures(t *testing.T) {
 	// replication.json.
 	r.Figures = map[string]float64{KeyReplicationP99: 90}
 	r.Replication = nil
-	r.Checkers = []check.Result{{Checker: "convergence", Valid: check.VerdictValid,
+	r.Checkers = []history.Result{{Checker: "convergence", Valid: history.VerdictValid,
 		Figures: map[string]float64{"convergence_seconds": 3.5}}}
 	got = map[string]*float64{}
 	for _, f := range KeyFigures(r) {

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // HTMLFile is the HTML report's name in a run's directory.
@@ -196,7 +196,7 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 
 type htmlChecker struct {
 	Name    string
-	Verdict check.Verdict
+	Verdict history.Verdict
 	Reason  string
 	Details []string
 }
@@ -210,7 +210,7 @@ type htmlReport struct {
 	Status      Status
 	StatusWord  string
 	Passed      bool
-	Verdict     check.Verdict
+	Verdict     history.Verdict
 	Reason      string
 	Description string
 	Started     string

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -131,7 +130,7 @@ func TestHTMLTopSaysVerdictAndReason(t *testing.T) {
 func TestHTMLEscapes(t *testing.T) {
 	r, _ := build(t, failedRun)
 	r.Run.Scenario = `<script>alert(1)</script>`
-	r.Checkers = []check.Result{{Checker: `<b>x</b>`, Valid: check.VerdictInvalid, Reason: `"<img src=x>"`}}
+	r.Checkers = []history.Result{{Checker: `<b>x</b>`, Valid: history.VerdictInvalid, Reason: `"<img src=x>"`}}
 	r.Series.Regions[1].Region = `<i>east</i>`
 	page := htmlOf(t, r)
 	assert.NotContains(t, page, "<script>")

@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kongchaos/kong/harness/check"
 )
 
 // laterRun is the failed-run fixture as if run again a day later: it
@@ -23,11 +22,11 @@ func laterRun(t *testing.T) *Report {
 	day := 24 * time.Hour
 	r.Start, r.End = r.Start.Add(day), r.End.Add(day)
 	r.Run.Started, r.Run.Finished = r.Run.Started.Add(day), r.Run.Finished.Add(day)
-	r.Status, r.Reason, r.Verdict = StatusPassed, "", check.VerdictValid
-	var pass func([]check.Result)
-	pass = func(rs []check.Result) {
+	r.Status, r.Reason, r.Verdict = StatusPassed, "", history.VerdictValid
+	var pass func([]history.Result)
+	pass = func(rs []history.Result) {
 		for i := range rs {
-			rs[i].Valid = check.VerdictValid
+			rs[i].Valid = history.VerdictValid
 			pass(rs[i].Children)
 		}
 	}

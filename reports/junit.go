@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // EncodeJUnit renders the checkers as a JUnit XML test suite that CI
@@ -31,8 +31,8 @@ func EncodeJUnit(w io.Writer, r *Report) error {
 	for _, c := range leaves {
 		jc := junitCase{Name: label(c.Checker), Classname: class}
 		switch c.Valid {
-		case check.VerdictValid:
-		case check.VerdictInvalid:
+		case history.VerdictValid:
+		case history.VerdictInvalid:
 			anyInvalid = true
 			jc.Failure = &junitMessage{Message: c.Reason, Type: string(c.Valid), Body: strings.Join(c.Details, "\n")}
 		default:

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -117,8 +116,8 @@ func (m *md) notes(r *Report) {
 	m.p("")
 }
 
-func verdictCell(v check.Verdict) string {
-	if v == check.VerdictInvalid {
+func verdictCell(v history.Verdict) string {
+	if v == history.VerdictInvalid {
 		return "**invalid**"
 	}
 	return string(v)
@@ -139,7 +138,7 @@ func (m *md) checkers(r *Report) {
 	}
 	m.table([]string{"Checker", "Verdict", "Reason"}, rows)
 	for _, c := range leaves {
-		if c.Valid == check.VerdictValid {
+		if c.Valid == history.VerdictValid {
 			continue
 		}
 		m.p("### %s: %s", oneLine(label(c.Checker)), c.Valid)

@@ -3,7 +3,6 @@ package reports
 import (
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -25,8 +24,8 @@ type Report struct {
 	Reason string `json:"reason"`
 	// Verdict is the worst of the checker results; unknown when there are
 	// none.
-	Verdict  check.Verdict  `json:"verdict"`
-	Checkers []check.Result `json:"checkers"`
+	Verdict  history.Verdict  `json:"verdict"`
+	Checkers []history.Result `json:"checkers"`
 	// Start and End bound the run: run.json's Started/Finished, widened to
 	// the first and last record of the history.
 	Start     time.Time    `json:"start"`
@@ -188,10 +187,10 @@ type RegionFigures struct {
 // LeafCheckers returns the checker results with composed results (those
 // with Children, such as check.Compose's "all") replaced by their
 // children, recursively, in order.
-func (r *Report) LeafCheckers() []check.Result {
-	var out []check.Result
-	var walk func([]check.Result)
-	walk = func(rs []check.Result) {
+func (r *Report) LeafCheckers() []history.Result {
+	var out []history.Result
+	var walk func([]history.Result)
+	walk = func(rs []history.Result) {
 		for _, c := range rs {
 			if len(c.Children) > 0 {
 				walk(c.Children)

@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -123,7 +122,7 @@ func TestBuildFailedRun(t *testing.T) {
 
 	assert.Equal(t, SchemaVersion, r.Schema)
 	assert.Equal(t, StatusFailed, r.Status)
-	assert.Equal(t, check.VerdictInvalid, r.Verdict)
+	assert.Equal(t, history.VerdictInvalid, r.Verdict)
 	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
 	assert.Nil(t, r.Run.Checkers, "checkers are moved to Report.Checkers")
 	require.Len(t, r.Checkers, 1)
@@ -258,7 +257,7 @@ func TestAbortedRunWithTruncatedHistory(t *testing.T) {
 	reason := "stop condition: availability of us-east-1 fell to 0.40, below the abort threshold 0.50; faults healed"
 	assert.Equal(t, StatusAborted, r.Status)
 	assert.Equal(t, reason, r.Reason)
-	assert.Equal(t, check.VerdictUnknown, r.Verdict)
+	assert.Equal(t, history.VerdictUnknown, r.Verdict)
 	assert.True(t, r.History.Truncated)
 	assert.Equal(t, 2, r.History.Pending)
 	require.Len(t, r.Faults, 1)
@@ -340,7 +339,7 @@ func TestMarkdownNamesEveryFailedCheckerReason(t *testing.T) {
 	md := markdown(t, r)
 	n := 0
 	for _, c := range r.LeafCheckers() {
-		if c.Valid != check.VerdictInvalid {
+		if c.Valid != history.VerdictInvalid {
 			continue
 		}
 		n++
@@ -356,12 +355,12 @@ func TestMarkdownNamesEveryFailedCheckerReason(t *testing.T) {
 	assert.Contains(t, md, `| availability | **invalid** | region us-east-1 phase observe: availability 0.8750 < SLO 0.9990 \| 4 failed, 1 unknown |`)
 
 	// A hand-made report: every invalid checker, nested or not, is named.
-	rep := &Report{Status: StatusFailed, Reason: "checkers not valid", Verdict: check.VerdictInvalid,
-		Checkers: []check.Result{
-			{Checker: "top", Valid: check.VerdictInvalid, Reason: "reason one"},
-			{Checker: "all", Valid: check.VerdictInvalid, Children: []check.Result{
-				{Checker: "inner", Valid: check.VerdictInvalid, Reason: "reason two"},
-				{Checker: "fine", Valid: check.VerdictValid, Reason: "reason three"},
+	rep := &Report{Status: StatusFailed, Reason: "checkers not valid", Verdict: history.VerdictInvalid,
+		Checkers: []history.Result{
+			{Checker: "top", Valid: history.VerdictInvalid, Reason: "reason one"},
+			{Checker: "all", Valid: history.VerdictInvalid, Children: []history.Result{
+				{Checker: "inner", Valid: history.VerdictInvalid, Reason: "reason two"},
+				{Checker: "fine", Valid: history.VerdictValid, Reason: "reason three"},
 			}},
 		}}
 	md = markdown(t, rep)
@@ -394,11 +393,11 @@ func TestJUnit(t *testing.T) {
 		assert.Equal(t, "kong.split-brain-demo", c.Classname)
 		assert.Equal(t, "3.125", c.Time)
 		switch leaves[i].Valid {
-		case check.VerdictInvalid:
+		case history.VerdictInvalid:
 			require.NotNil(t, c.Failure, c.Name)
 			assert.Equal(t, leaves[i].Reason, c.Failure.Message)
 			assert.Nil(t, c.Skipped)
-		case check.VerdictUnknown:
+		case history.VerdictUnknown:
 			require.NotNil(t, c.Skipped, c.Name)
 			assert.Equal(t, leaves[i].Reason, c.Skipped.Message)
 		default:
@@ -408,7 +407,7 @@ func TestJUnit(t *testing.T) {
 	}
 
 	// Text that is not XML-safe still gives valid XML.
-	r.Checkers = []check.Result{{Checker: `a<b>&"c"`, Valid: check.VerdictInvalid, Reason: "x \x00 < y & \"z\"\nnext"}}
+	r.Checkers = []history.Result{{Checker: `a<b>&"c"`, Valid: history.VerdictInvalid, Reason: "x \x00 < y & \"z\"\nnext"}}
 	s = parseJUnit(t, []byte(junit(t, r)))
 	require.Len(t, s.Cases, 1)
 	assert.Equal(t, `a<b>&"c"`, s.Cases[0].Name)

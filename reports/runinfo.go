@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -61,8 +60,8 @@ type RunInfo struct {
 	// failed checkers).
 	Reason string `json:"reason,omitempty"`
 	// Replay is the command line that replays the run (same seed).
-	Replay   string         `json:"replay,omitempty"`
-	Checkers []check.Result `json:"checkers,omitempty"`
+	Replay   string           `json:"replay,omitempty"`
+	Checkers []history.Result `json:"checkers,omitempty"`
 	// Figures are free-form key figures (replication lag percentiles,
 	// convergence time, ...) that the report copies through; see the
 	// Fig* names for the ones it understands.

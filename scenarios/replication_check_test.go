@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness"
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 )
@@ -30,7 +29,7 @@ func replicationWorld(t *testing.T, name string) *Env {
 }
 
 // replicationVerdict finds one checker's result.
-func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) check.Result {
+func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) history.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
@@ -38,7 +37,7 @@ func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) chec
 		}
 	}
 	t.Fatalf("no %s checker in the verdict", checker)
-	return check.Result{}
+	return history.Result{}
 }
 
 // replicationLog logs a run's checkers and phases.log.
@@ -65,8 +64,8 @@ func TestReplicationCheck(t *testing.T) {
 	require.NoError(t, err)
 	replicationLog(t, out, e.Dir)
 	require.Equal(t, "passed", out.Status, out.Reason)
-	assert.Equal(t, check.VerdictValid, replicationVerdict(t, out, "replication-complete").Valid)
-	assert.Equal(t, check.VerdictValid, replicationVerdict(t, out, "replication-visible-at-read").Valid)
+	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-complete").Valid)
+	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-visible-at-read").Valid)
 
 	r, err := reports.Build(e.Dir)
 	require.NoError(t, err)
@@ -109,7 +108,7 @@ func TestReplicationCheckWithLinksCutFails(t *testing.T) {
 	replicationLog(t, out, e.Dir)
 	require.Equal(t, "failed", out.Status, "the check passed with the links cut for the whole run")
 	c := replicationVerdict(t, out, "replication-complete")
-	require.Equal(t, check.VerdictInvalid, c.Valid)
+	require.Equal(t, history.VerdictInvalid, c.Valid)
 	require.Contains(t, c.Reason, "were never seen in")
 	require.Contains(t, out.Reason, "replication-complete: invalid")
 	sum := loadSummary(t, e.Dir)

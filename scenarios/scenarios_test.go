@@ -17,6 +17,7 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
@@ -97,7 +98,7 @@ func requireHealed(t *testing.T, c topology.Cluster) {
 }
 
 // requireVerdict finds a checker's result.
-func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want check.Verdict) check.Result {
+func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want history.Verdict) history.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
@@ -106,7 +107,7 @@ func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want che
 		}
 	}
 	t.Fatalf("no %s result among %v", checker, out.Verdict.Children)
-	return check.Result{}
+	return history.Result{}
 }
 
 func TestSplitBrain(t *testing.T) {
@@ -123,7 +124,7 @@ func TestSplitBrain(t *testing.T) {
 	require.Len(t, r.Faults, 1)
 	require.NotNil(t, r.Faults[0].TimeToEffectS, "the partition time to effect was not measured")
 	require.NotNil(t, r.Faults[0].TimeToHealS, "the partition time to heal was not measured")
-	iso := requireVerdict(t, out, "split-isolation", check.VerdictValid)
+	iso := requireVerdict(t, out, "split-isolation", history.VerdictValid)
 	require.Positive(t, iso.Figures["written_during_cut.us-east-1"], "us-east-1 wrote nothing during the cut")
 	require.Contains(t, iso.Figures, "convergence_s")
 }
@@ -209,7 +210,7 @@ func TestThunderingHerd(t *testing.T) {
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
 	out, _ := run(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, e, p) })
 	require.Equal(t, "passed", out.Status, out.Reason)
-	requireVerdict(t, out, "shedding", check.VerdictValid)
+	requireVerdict(t, out, "shedding", history.VerdictValid)
 }
 
 func TestMisrouted(t *testing.T) {
@@ -218,7 +219,7 @@ func TestMisrouted(t *testing.T) {
 	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
 	out, _ := run(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, "passed", out.Status, out.Reason)
-	res := requireVerdict(t, out, "home-routing", check.VerdictValid)
+	res := requireVerdict(t, out, "home-routing", history.VerdictValid)
 	for _, path := range []string{"proxied", "redirected", "failover"} {
 		require.Positive(t, res.Figures[path], "no misrouted request went the %s way", path)
 	}
@@ -235,7 +236,7 @@ func TestSplitBrainWithRemoteWritesFails(t *testing.T) {
 		return runSplitBrain(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a split with a cross-region call on every write passed")
-	requireVerdict(t, out, "availability", check.VerdictInvalid)
+	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
 func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
@@ -246,7 +247,7 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 		return runThunderingHerd(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a herd with shedding off passed")
-	r := requireVerdict(t, out, "shedding", check.VerdictInvalid)
+	r := requireVerdict(t, out, "shedding", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "data tier peak")
 }
 
@@ -260,7 +261,7 @@ func TestLatencyMonkeyWithoutTryTimeoutFails(t *testing.T) {
 		return runLatencyMonkey(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "stalled reads with no try timeout passed")
-	r := requireVerdict(t, out, "availability", check.VerdictInvalid)
+	r := requireVerdict(t, out, "availability", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "us-east-1")
 }
 
@@ -274,7 +275,7 @@ func TestChaosMonkeyWithWritesAtAllFails(t *testing.T) {
 		return runChaosMonkey(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "writes at ALL with a dead node passed")
-	requireVerdict(t, out, "availability", check.VerdictInvalid)
+	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
 // Misrouted with the entry gateway's directional table pointing the
@@ -290,7 +291,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "misrouted members served by the wrong region passed")
-	r := requireVerdict(t, out, "home-routing", check.VerdictInvalid)
+	r := requireVerdict(t, out, "home-routing", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "outside their home region without failover")
 }
 
@@ -301,7 +302,7 @@ func TestChaosKongWithoutFailoverFails(t *testing.T) {
 	p.NoFailover, p.Degrade = true, 0.5
 	out, _ := run(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "evacuating a failing region without failover passed")
-	requireVerdict(t, out, "availability", check.VerdictInvalid)
+	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
 // The no-op fault paired with an expectation of harm must fail: proof that
@@ -344,7 +345,7 @@ func TestRealLifeFailoverWithoutEvacuationFails(t *testing.T) {
 		return runRealLifeFailover(ctx, e, p)
 	})
 	require.Equal(t, "failed", out.Status, "a degraded region that was never evacuated passed")
-	r := requireVerdict(t, out, "availability", check.VerdictInvalid)
+	r := requireVerdict(t, out, "availability", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "observe")
 }
 
@@ -380,5 +381,5 @@ func TestChaosGorillaWithRF1Fails(t *testing.T) {
 	p.Times = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
 	require.Equal(t, "failed", out.Status, "a zone outage with RF 1 passed")
-	requireVerdict(t, out, "availability", check.VerdictInvalid)
+	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }

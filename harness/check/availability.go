@@ -52,10 +52,12 @@ type availCount struct{ ok, total, shed int }
 type regionPhase struct{ region, phase string }
 
 // Check implements Checker.
-func (a *Availability) Check(h *history.History) Result { return a.CheckIndex(history.NewIndex(h)) }
+func (a *Availability) Check(h *history.History) history.Result {
+	return a.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (a *Availability) CheckIndex(x *history.Index) Result {
+func (a *Availability) CheckIndex(x *history.Index) history.Result {
 	counts := map[regionPhase]*availCount{}
 	phases := map[string]bool{}
 	shed := 0
@@ -83,9 +85,9 @@ func (a *Availability) CheckIndex(x *history.Index) Result {
 		}
 	}
 
-	r := Result{Checker: a.Name(), Valid: VerdictValid, Figures: map[string]float64{"shed": float64(shed)}}
+	r := history.Result{Checker: a.Name(), Valid: history.VerdictValid, Figures: map[string]float64{"shed": float64(shed)}}
 	if len(counts) == 0 {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no completed user operations"
 		return r
 	}
@@ -130,11 +132,11 @@ func (a *Availability) CheckIndex(x *history.Index) Result {
 	}
 	switch {
 	case len(bad) > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = "below SLO: " + strings.Join(firstN(bad, 3), "; ")
 		r.Details = capDetails(append(bad, thin...), maxDetails)
 	case len(thin) > 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "too few operations: " + strings.Join(firstN(thin, 3), "; ")
 		r.Details = capDetails(append(thin, r.Details...), maxDetails)
 	default:

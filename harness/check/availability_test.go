@@ -19,7 +19,7 @@ func TestAvailability(t *testing.T) {
 			name:    "all ok",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
 			history: func() *history.History { return steady(newHB()).history() },
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"availability.us-east.steady-state": 1, "availability.eu-west.steady-state": 1},
 		},
 		{
@@ -32,7 +32,7 @@ func TestAvailability(t *testing.T) {
 					many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).
 					history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"region eu-west phase inject", "0.9000"},
 			figures: map[string]float64{"availability.eu-west.inject": 0.9, "availability.us-east.inject": 1},
 		},
@@ -42,7 +42,7 @@ func TestAvailability(t *testing.T) {
 			history: func() *history.History {
 				return steady(newHB()).many(5, 10, op{Home: "us-east", Type: history.Info, At: 500, Dur: 5}).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"region us-east phase steady-state"},
 		},
 		{
@@ -51,7 +51,7 @@ func TestAvailability(t *testing.T) {
 			history: func() *history.History {
 				return steady(newHB()).many(60, 10, op{Home: "us-east", Entry: "ap-south", Type: history.Fail, At: 12_000, Dur: 5}).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"region ap-south phase inject"},
 		},
 		{
@@ -63,7 +63,7 @@ func TestAvailability(t *testing.T) {
 					many(10, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
 					history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "shed counts as failure",
@@ -71,7 +71,7 @@ func TestAvailability(t *testing.T) {
 			history: func() *history.History {
 				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: history.Fail, Shed: true, At: 200, Dur: 1}).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"region us-east phase steady-state"},
 		},
 		{
@@ -80,7 +80,7 @@ func TestAvailability(t *testing.T) {
 			history: func() *history.History {
 				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: history.Fail, Shed: true, At: 200, Dur: 1}).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"shed": 5},
 		},
 		{
@@ -92,7 +92,7 @@ func TestAvailability(t *testing.T) {
 					many(10, 10, op{Home: "us-east", At: 500, NoCompletion: true}).
 					history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "too few operations",
@@ -100,14 +100,14 @@ func TestAvailability(t *testing.T) {
 			history: func() *history.History {
 				return steady(newHB()).many(3, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"region eu-west phase inject: 3 operations < 50"},
 		},
 		{
 			name:    "empty history",
 			checker: NewAvailability(0.999),
 			history: func() *history.History { return &history.History{} },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 		},
 	}
 	runCases(t, cases)
@@ -120,7 +120,7 @@ func TestAvailabilityPhaseFromRecordOrTimeline(t *testing.T) {
 	b.many(10, 10, op{Home: "us-east", Region: "us-east", At: 1500, Dur: 5})
 	b.many(10, 10, op{Home: "us-east", Type: history.Fail, At: 1500, Dur: 5, Phase: "observe"})
 	r := (&Availability{SLO: 0.9, MinOps: 1}).Check(b.history())
-	assert.Equal(t, VerdictInvalid, r.Valid)
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Equal(t, 1.0, r.Figures["availability.us-east.inject"])
 	assert.Equal(t, 0.0, r.Figures["availability.us-east.observe"])
 	assert.Contains(t, r.Reason, "region us-east phase observe")

@@ -21,7 +21,7 @@ func BenchmarkCheckersMillionOps(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		r := checkers.Check(h)
-		if r.Valid != VerdictValid {
+		if r.Valid != history.VerdictValid {
 			b.Fatalf("%s: %s", r.Valid, r.Reason)
 		}
 	}
@@ -48,7 +48,7 @@ func BenchmarkCheckersMillionOpsSharedIndex(b *testing.B) {
 	for b.Loop() {
 		x := history.NewIndex(h)
 		for _, c := range checkers {
-			if r := c.(IndexChecker).CheckIndex(x); r.Valid != VerdictValid {
+			if r := c.(IndexChecker).CheckIndex(x); r.Valid != history.VerdictValid {
 				b.Fatalf("%s: %s", r.Checker, r.Reason)
 			}
 		}
@@ -64,7 +64,7 @@ func BenchmarkCheckersScaling(b *testing.B) {
 			checkers := allCheckers()
 			b.ResetTimer()
 			for b.Loop() {
-				if r := checkers.Check(h); r.Valid != VerdictValid {
+				if r := checkers.Check(h); r.Valid != history.VerdictValid {
 					b.Fatalf("%s: %s", r.Valid, r.Reason)
 				}
 			}

@@ -100,7 +100,7 @@ type checkCase struct {
 	name    string
 	checker Checker
 	history func() *history.History
-	want    Verdict
+	want    history.Verdict
 	reason  []string
 	figures map[string]float64
 }

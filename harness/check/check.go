@@ -13,51 +13,10 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 )
 
-// Verdict is a checker's judgement: valid, invalid or unknown. When verdicts
-// are composed the worst wins: invalid over unknown over valid.
-type Verdict string
-
-const (
-	VerdictValid   Verdict = "valid"
-	VerdictUnknown Verdict = "unknown"
-	VerdictInvalid Verdict = "invalid"
-)
-
-func (v Verdict) rank() int {
-	switch v {
-	case VerdictValid:
-		return 0
-	case VerdictUnknown:
-		return 1
-	}
-	return 2
-}
-
-// Worst returns the worse of two verdicts.
-func Worst(a, b Verdict) Verdict {
-	if b.rank() > a.rank() {
-		return b
-	}
-	return a
-}
-
-// Result is a checker's verdict with its reasons and key figures.
-type Result struct {
-	Checker string             `json:"checker"`
-	Valid   Verdict            `json:"valid"`
-	Reason  string             `json:"reason"`
-	Figures map[string]float64 `json:"figures,omitempty"`
-	// Details are short lines an engineer reads to see why (the worst
-	// offenders, the phase that broke it).
-	Details []string `json:"details,omitempty"`
-	// Children holds the results of composed checkers.
-	Children []Result `json:"children,omitempty"`
-}
-
 // Checker judges a recorded history; it never talks to the world.
 type Checker interface {
 	Name() string
-	Check(h *history.History) Result
+	Check(h *history.History) history.Result
 }
 
 // IndexChecker is a Checker that can also judge a prebuilt index, so that
@@ -66,7 +25,7 @@ type Checker interface {
 // CheckIndex(history.NewIndex(h)).
 type IndexChecker interface {
 	Checker
-	CheckIndex(x *history.Index) Result
+	CheckIndex(x *history.Index) history.Result
 }
 
 // Compose runs checkers by name and returns their results under one verdict,
@@ -77,8 +36,8 @@ type Compose []Checker
 func (c Compose) Name() string { return "all" }
 
 // Check implements Checker.
-func (c Compose) Check(h *history.History) Result {
-	r := Result{Checker: c.Name(), Valid: VerdictValid}
+func (c Compose) Check(h *history.History) history.Result {
+	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid}
 	var bad []string
 	var x *history.Index // built once, shared by every checker that can use it
 	for _, ch := range c {
@@ -89,8 +48,8 @@ func (c Compose) Check(h *history.History) Result {
 			ch = indexed{IndexChecker: ic, x: x}
 		}
 		res := safeCheck(ch, h)
-		r.Valid = Worst(r.Valid, res.Valid)
-		if res.Valid != VerdictValid {
+		r.Valid = history.Worst(r.Valid, res.Valid)
+		if res.Valid != history.VerdictValid {
 			bad = append(bad, fmt.Sprintf("%s: %s", res.Checker, res.Valid))
 		}
 		r.Children = append(r.Children, res)
@@ -106,10 +65,10 @@ func (c Compose) Check(h *history.History) Result {
 
 // safeCheck turns a checker's panic into an unknown verdict, so that one
 // broken checker never hides the others' results.
-func safeCheck(c Checker, h *history.History) (r Result) {
+func safeCheck(c Checker, h *history.History) (r history.Result) {
 	defer func() {
 		if p := recover(); p != nil {
-			r = Result{Checker: c.Name(), Valid: VerdictUnknown, Reason: fmt.Sprintf("checker panicked: %v", p)}
+			r = history.Result{Checker: c.Name(), Valid: history.VerdictUnknown, Reason: fmt.Sprintf("checker panicked: %v", p)}
 		}
 	}()
 	r = c.Check(h)

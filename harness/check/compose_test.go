@@ -18,9 +18,9 @@ func TestSyntheticHistoryAllValid(t *testing.T) {
 	h := synthHistory(20_000)
 	r := allCheckers().Check(h)
 	for _, c := range r.Children {
-		assert.Equal(t, VerdictValid, c.Valid, "%s: %s %v", c.Checker, c.Reason, c.Details)
+		assert.Equal(t, history.VerdictValid, c.Valid, "%s: %s %v", c.Checker, c.Reason, c.Details)
 	}
-	require.Equal(t, VerdictValid, r.Valid, r.Reason)
+	require.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 	assert.Equal(t, "all 7 checkers valid", r.Reason)
 }
 
@@ -37,7 +37,7 @@ func TestComposeOneInvalidMakesAllInvalid(t *testing.T) {
 	}
 	require.NotEmpty(t, key)
 	r := allCheckers().Check(h)
-	require.Equal(t, VerdictInvalid, r.Valid)
+	require.Equal(t, history.VerdictInvalid, r.Valid)
 	// Convergence sees the same stale probe, but probing stopped before its
 	// bound had passed, so it cannot tell: unknown, and invalid wins.
 	assert.Equal(t, "convergence: unknown; lost-writes: invalid", r.Reason)
@@ -45,13 +45,13 @@ func TestComposeOneInvalidMakesAllInvalid(t *testing.T) {
 	for _, c := range r.Children {
 		switch c.Checker {
 		case "lost-writes":
-			assert.Equal(t, VerdictInvalid, c.Valid)
+			assert.Equal(t, history.VerdictInvalid, c.Valid)
 			assert.Contains(t, c.Reason, "key "+key+" in region eu-west")
 		case "convergence":
-			assert.Equal(t, VerdictUnknown, c.Valid)
+			assert.Equal(t, history.VerdictUnknown, c.Valid)
 			assert.Contains(t, c.Reason, "key "+key+" in region eu-west")
 		default:
-			assert.Equal(t, VerdictValid, c.Valid, "%s: %s", c.Checker, c.Reason)
+			assert.Equal(t, history.VerdictValid, c.Valid, "%s: %s", c.Checker, c.Reason)
 		}
 	}
 }
@@ -71,23 +71,23 @@ func TestComposeHandMade(t *testing.T) {
 		&Convergence{MaxConvergence: 5 * time.Second},
 	}
 	r := checkers.Check(b.history())
-	require.Equal(t, VerdictValid, r.Valid, r.Reason)
+	require.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 
 	// A session moving region without reason: only that checker fails,
 	// and the whole is invalid.
 	b.add(op{Key: "k1", Session: "s1", Home: "us-east", Region: "eu-west", Version: 1, At: 1500, Dur: 10})
 	r = checkers.Check(b.history())
-	require.Equal(t, VerdictInvalid, r.Valid)
+	require.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Equal(t, "session-stickiness: invalid", r.Reason)
 
 	// Unknown ranks between: adding an unknown checker to a valid set gives
 	// unknown, and invalid still wins over it.
 	r = Compose{&LostWrites{}, &Shedding{}}.Check(newHB().add(
 		op{Name: history.OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 1, 10)).history())
-	assert.Equal(t, VerdictUnknown, r.Valid)
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	r = Compose{&Shedding{}, &LostWrites{}}.Check(newHB().add(
 		op{Name: history.OpWriteProfile, Key: "k1", Version: 1, Dur: 1}, probe("k1", "us-east", 0, 10)).history())
-	assert.Equal(t, VerdictInvalid, r.Valid)
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Equal(t, "lost-writes: invalid; shedding: unknown", r.Reason)
 }
 
@@ -100,7 +100,7 @@ func TestExpectHarm(t *testing.T) {
 			name:    "no-op fault with harm expected must fail",
 			checker: NewExpectHarm(&LostWrites{}),
 			history: harmless,
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"harm expected but lost-writes found none"},
 		},
 		{
@@ -109,20 +109,20 @@ func TestExpectHarm(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
 			},
-			want:   VerdictValid,
+			want:   history.VerdictValid,
 			reason: []string{"harm expected and found by lost-writes", "region eu-west"},
 		},
 		{
 			name:    "unknown stays unknown",
 			checker: NewExpectHarm(&LostWrites{}),
 			history: func() *history.History { return writesK1().history() },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 		},
 		{
 			name:    "whole composition as inner",
 			checker: NewExpectHarm(allCheckers()),
 			history: func() *history.History { return synthHistory(20_000) },
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"all found none"},
 		},
 	}
@@ -132,14 +132,14 @@ func TestExpectHarm(t *testing.T) {
 
 func TestExpectHarmInnerPanicIsUnknown(t *testing.T) {
 	r := NewExpectHarm(panicky{}).Check(&history.History{})
-	assert.Equal(t, VerdictUnknown, r.Valid)
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "checker panicked")
 }
 
 type panicky struct{}
 
-func (panicky) Name() string                  { return "panicky" }
-func (panicky) Check(*history.History) Result { panic("boom") }
+func (panicky) Name() string                          { return "panicky" }
+func (panicky) Check(*history.History) history.Result { panic("boom") }
 
 func TestCheckerNamesStable(t *testing.T) {
 	names := []string{}

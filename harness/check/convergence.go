@@ -61,16 +61,18 @@ func (c *Convergence) heal(h *history.History) (history.Event, bool) {
 }
 
 // Check implements Checker.
-func (c *Convergence) Check(h *history.History) Result { return c.CheckIndex(history.NewIndex(h)) }
+func (c *Convergence) Check(h *history.History) history.Result {
+	return c.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (c *Convergence) CheckIndex(x *history.Index) Result {
-	r := Result{Checker: c.Name(), Valid: VerdictValid, Figures: map[string]float64{
+func (c *Convergence) CheckIndex(x *history.Index) history.Result {
+	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"max_convergence_seconds": c.MaxConvergence.Seconds(),
 	}}
 	heal, ok := c.heal(x.History)
 	if !ok {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no heal (recovered or recover) event"
 		if c.Fault != "" {
 			r.Reason += " for fault " + c.Fault
@@ -86,7 +88,7 @@ func (c *Convergence) CheckIndex(x *history.Index) Result {
 	}
 	r.Figures["probes_after_heal"] = float64(len(probes))
 	if len(probes) == 0 {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("no probes after the heal of %s at %s", heal.Name, heal.Time.UTC().Format(time.RFC3339Nano))
 		return r
 	}
@@ -170,11 +172,11 @@ func (c *Convergence) CheckIndex(x *history.Index) Result {
 		r.Figures["observed_seconds"] = last.Seconds()
 		r.Details = notConv.details()
 		if lower > c.MaxConvergence {
-			r.Valid = VerdictInvalid
+			r.Valid = history.VerdictInvalid
 			r.Reason = fmt.Sprintf("not converged %v after the heal of %s (max %v): %d key/region pairs still stale: %s",
 				lower, heal.Name, c.MaxConvergence, notConv.total, strings.Join(notConv.first(3), "; "))
 		} else {
-			r.Valid = VerdictUnknown
+			r.Valid = history.VerdictUnknown
 			r.Reason = fmt.Sprintf("not converged when probing stopped %v after the heal of %s (max %v): %s",
 				last, heal.Name, c.MaxConvergence, strings.Join(notConv.first(3), "; "))
 		}
@@ -186,11 +188,11 @@ func (c *Convergence) CheckIndex(x *history.Index) Result {
 		r.Reason = fmt.Sprintf("converged %v after the heal of %s (max %v, %d probes, %d stale before)",
 			upper, heal.Name, c.MaxConvergence, len(probes), staleCount)
 	case lower > c.MaxConvergence:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("converged only %v after the heal of %s, more than %v (%d stale probes; last: %s)",
 			upper, heal.Name, c.MaxConvergence, staleCount, lowerLine)
 	default:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("converged between %v and %v after the heal of %s, max %v: probes too sparse to tell",
 			lower, upper, heal.Name, c.MaxConvergence)
 	}

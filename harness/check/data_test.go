@@ -27,7 +27,7 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"acknowledged_writes": 2, "lost.us-east": 0, "lost.eu-west": 0},
 		},
 		{
@@ -38,7 +38,7 @@ func TestLostWrites(t *testing.T) {
 					op{Name: history.OpWriteProfile, Key: "k1", Type: history.Info, Version: 3, At: 950, Dur: 1000},
 					probe("k1", "us-east", 3, 5000), probe("k1", "eu-west", 3, 5000)).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "older version in eu-west",
@@ -46,7 +46,7 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 1, 5000)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"key k1 in region eu-west", "saw version 1 < acknowledged 2", "1 in region eu-west"},
 			figures: map[string]float64{"lost.eu-west": 1, "lost.us-east": 0, "lost": 1},
 		},
@@ -56,7 +56,7 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 0, 5000)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"key k1 in region eu-west"},
 			figures: map[string]float64{"lost.eu-west": 2},
 		},
@@ -66,7 +66,7 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "eu-west", 1, 2000), probe("k1", "eu-west", 2, 6000), probe("k1", "us-east", 2, 5000)).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "appends: newest present covers older",
@@ -77,7 +77,7 @@ func TestLostWrites(t *testing.T) {
 					op{Name: history.OpAppendHistory, Key: "h1", Region: "eu-west", Version: 7, At: 200, Dur: 10},
 					probe("h1", "us-east", 9, 5000), probe("h1", "eu-west", 7, 5000)).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "failed writes are not acknowledged",
@@ -87,7 +87,7 @@ func TestLostWrites(t *testing.T) {
 					op{Name: history.OpWriteProfile, Key: "k1", Type: history.Fail, Version: 9, At: 1000, Dur: 10},
 					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "key never probed in a region",
@@ -97,7 +97,7 @@ func TestLostWrites(t *testing.T) {
 					op{Name: history.OpWriteProfile, Key: "k2", Region: "eu-west", Version: 1, At: 100, Dur: 10},
 					probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), probe("k2", "eu-west", 1, 5000)).history()
 			},
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 			reason:  []string{"key k2 never probed in region us-east"},
 			figures: map[string]float64{"unprobed.us-east": 1},
 		},
@@ -107,7 +107,7 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 1, 500), probe("k1", "eu-west", 1, 500)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"key k1 in region", "1 writes acknowledged after its last probe"},
 		},
 		{
@@ -116,21 +116,21 @@ func TestLostWrites(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"never probed in region ap-south"},
 		},
 		{
 			name:    "no probes",
 			checker: &LostWrites{},
 			history: func() *history.History { return writesK1().history() },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 			reason:  []string{"no probes"},
 		},
 		{
 			name:    "no writes",
 			checker: &LostWrites{},
 			history: func() *history.History { return newHB().add(probe("k1", "us-east", 0, 10)).history() },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 			reason:  []string{"no acknowledged writes"},
 		},
 	}
@@ -150,7 +150,7 @@ func TestStaleReads(t *testing.T) {
 				// v1 acked at 110ms; eu-west misses it 300ms later (190ms stale), then sees it.
 				return writesK1().add(read("k1", "eu-west", 0, 300), read("k1", "eu-west", 1, 700), read("k1", "us-east", 2, 950)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"stale_reads": 1, "stale_beyond_bound": 0, "worst_staleness_ms": 190, "checked_reads": 3},
 		},
 		{
@@ -160,7 +160,7 @@ func TestStaleReads(t *testing.T) {
 				// v2 acked at 910ms; a read at 1000ms returning v1 is 90ms stale.
 				return writesK1().add(read("k1", "eu-west", 1, 1000)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"worst_staleness_ms": 90},
 		},
 		{
@@ -169,7 +169,7 @@ func TestStaleReads(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(read("k1", "eu-west", 1, 905)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"stale_reads": 0},
 		},
 		{
@@ -178,7 +178,7 @@ func TestStaleReads(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().add(read("k1", "us-east", 2, 1000), read("k1", "eu-west", 0, 2000)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"1 reads stale beyond 500ms", "1 in region eu-west", "key k1", "session s-eu-west", "stale for 1.89s"},
 			figures: map[string]float64{"stale_beyond_bound": 1, "stale_beyond_bound.eu-west": 1, "worst_staleness_ms": 1890},
 		},
@@ -190,7 +190,7 @@ func TestStaleReads(t *testing.T) {
 					op{Name: history.OpAppendHistory, Key: "h1", Region: "us-east", Version: 5, At: 0, Dur: 10},
 					op{Name: history.OpReadHistory, Key: "h1", Region: "eu-west", Version: 3, At: 5000, Dur: 10}).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"key h1"},
 		},
 		{
@@ -200,7 +200,7 @@ func TestStaleReads(t *testing.T) {
 				return newHB().add(read("k1", "eu-west", 0, 10),
 					op{Name: history.OpWriteProfile, Key: "k1", Version: 1, At: 100, Dur: 10}).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"no read followed an acknowledged write"},
 		},
 	}
@@ -223,7 +223,7 @@ func TestConvergence(t *testing.T) {
 					probe("k1", "eu-west", 1, 9000)). // before the heal: ignored
 					history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			reason:  []string{"converged 2.005s after the heal of partition"},
 			figures: map[string]float64{"convergence_seconds": 2.005, "stale_probes_after_heal": 1, "probes_after_heal": 4},
 		},
@@ -233,7 +233,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 10_100), probe("k1", "us-east", 2, 10_100)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"convergence_seconds": 0, "first_probe_seconds": 0.105},
 		},
 		{
@@ -242,7 +242,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 17_000), probe("k1", "eu-west", 2, 18_000)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"more than 5s", "key k1 in region eu-west"},
 			figures: map[string]float64{"convergence_seconds": 8.005, "convergence_lower_seconds": 7},
 		},
@@ -252,7 +252,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "us-east", 2, 11_000), probe("k1", "eu-west", 1, 20_000)).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"not converged 10s after", "1 key/region pairs still stale", "key k1 in region eu-west"},
 		},
 		{
@@ -261,7 +261,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 11_000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"not converged when probing stopped"},
 		},
 		{
@@ -270,7 +270,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 1, 11_000), probe("k1", "eu-west", 2, 30_000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"probes too sparse"},
 		},
 		{
@@ -279,7 +279,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().event(history.FaultRecover, "partition", 10_000).add(probe("k1", "eu-west", 2, 11_000)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"convergence_seconds": 0},
 		},
 		{
@@ -288,7 +288,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return writesK1().event(history.FaultInject, "partition", 2000).add(probe("k1", "eu-west", 2, 11_000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"no heal"},
 		},
 		{
@@ -297,7 +297,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 5000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"no probes after the heal of partition"},
 		},
 		{
@@ -306,7 +306,7 @@ func TestConvergence(t *testing.T) {
 			history: func() *history.History {
 				return healed().add(probe("k1", "eu-west", 2, 12_000)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"for fault kill-zone"},
 		},
 	}

@@ -30,36 +30,36 @@ func (e *ExpectHarm) Name() string {
 }
 
 // Check implements Checker.
-func (e *ExpectHarm) Check(h *history.History) Result { return e.check(h, nil) }
+func (e *ExpectHarm) Check(h *history.History) history.Result { return e.check(h, nil) }
 
 // CheckIndex implements IndexChecker: the index is handed on when the inner
 // checker takes one.
-func (e *ExpectHarm) CheckIndex(x *history.Index) Result { return e.check(x.History, x) }
+func (e *ExpectHarm) CheckIndex(x *history.Index) history.Result { return e.check(x.History, x) }
 
-func (e *ExpectHarm) check(h *history.History, x *history.Index) Result {
-	r := Result{Checker: e.Name()}
+func (e *ExpectHarm) check(h *history.History, x *history.Index) history.Result {
+	r := history.Result{Checker: e.Name()}
 	if e.Inner == nil {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no inner checker"
 		return r
 	}
-	var in Result
+	var in history.Result
 	if ic, ok := e.Inner.(IndexChecker); ok && x != nil {
 		in = safeCheck(indexed{ic, x}, h)
 	} else {
 		in = safeCheck(e.Inner, h)
 	}
-	r.Children = []Result{in}
+	r.Children = []history.Result{in}
 	r.Figures = in.Figures
 	switch in.Valid {
-	case VerdictInvalid:
-		r.Valid = VerdictValid
+	case history.VerdictInvalid:
+		r.Valid = history.VerdictValid
 		r.Reason = fmt.Sprintf("harm expected and found by %s: %s", in.Checker, in.Reason)
-	case VerdictValid:
-		r.Valid = VerdictInvalid
+	case history.VerdictValid:
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("harm expected but %s found none (the fault did nothing, or the checker cannot fail): %s", in.Checker, in.Reason)
 	default:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("harm expected but %s could not tell: %s", in.Checker, in.Reason)
 	}
 	return r
@@ -72,7 +72,7 @@ type indexed struct {
 	x *history.Index
 }
 
-func (i indexed) Check(*history.History) Result { return i.CheckIndex(i.x) }
+func (i indexed) Check(*history.History) history.Result { return i.CheckIndex(i.x) }
 
 // Every checker here can judge a shared index.
 var (

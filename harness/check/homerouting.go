@@ -29,10 +29,12 @@ type HomeRouting struct {
 func (c *HomeRouting) Name() string { return "home-routing" }
 
 // Check implements Checker.
-func (c *HomeRouting) Check(h *history.History) Result { return c.CheckIndex(history.NewIndex(h)) }
+func (c *HomeRouting) Check(h *history.History) history.Result {
+	return c.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (c *HomeRouting) CheckIndex(x *history.Index) Result {
+func (c *HomeRouting) CheckIndex(x *history.Index) history.Result {
 	var direct, proxied, redirected, failover, misrouted, away, unexplained int
 	var offenders lines
 	for _, o := range x.Operations {
@@ -63,7 +65,7 @@ func (c *HomeRouting) CheckIndex(x *history.Index) Result {
 			direct++
 		}
 	}
-	r := Result{Checker: c.Name(), Valid: VerdictValid, Figures: map[string]float64{
+	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"direct": float64(direct), "proxied": float64(proxied), "redirected": float64(redirected),
 		"failover": float64(failover), "misrouted": float64(misrouted),
 		"answered_away_from_home": float64(away), "unexplained": float64(unexplained),
@@ -71,7 +73,7 @@ func (c *HomeRouting) CheckIndex(x *history.Index) Result {
 	minMis := max(c.MinMisrouted, 1)
 	switch {
 	case away+unexplained > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		var parts []string
 		if away > 0 {
 			parts = append(parts, fmt.Sprintf("%d requests answered outside their home region without failover", away))
@@ -82,7 +84,7 @@ func (c *HomeRouting) CheckIndex(x *history.Index) Result {
 		r.Reason = strings.Join(parts, "; ")
 		r.Details = offenders.details()
 	case misrouted < minMis:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("%d misrouted requests, fewer than the %d needed to judge the routing", misrouted, minMis)
 	default:
 		r.Reason = fmt.Sprintf("%d misrouted requests all answered correctly: %d proxied, %d redirected, %d in failover; %d direct",

@@ -21,7 +21,7 @@ func TestHomeRouting(t *testing.T) {
 					// failed operations are not judged
 					with(mis(40), func(o *op) { o.Type, o.Region = history.Fail, "us-east" })).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			reason:  []string{"2 misrouted", "1 proxied", "1 redirected"},
 			figures: map[string]float64{"direct": 2, "proxied": 1, "redirected": 1, "misrouted": 2},
 		},
@@ -31,7 +31,7 @@ func TestHomeRouting(t *testing.T) {
 			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region, o.Failover = "us-east", true })).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"failover": 1},
 		},
 		{
@@ -40,7 +40,7 @@ func TestHomeRouting(t *testing.T) {
 			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region, o.Pxy = "us-east", true }), home(10)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"1 requests answered outside their home region without failover"},
 			figures: map[string]float64{"answered_away_from_home": 1},
 		},
@@ -50,7 +50,7 @@ func TestHomeRouting(t *testing.T) {
 			history: func() *history.History {
 				return newHB().add(with(mis(0), func(o *op) { o.Region = "us-west" })).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"without saying how"},
 		},
 		{
@@ -59,7 +59,7 @@ func TestHomeRouting(t *testing.T) {
 			history: func() *history.History {
 				return newHB().add(home(0), with(mis(10), func(o *op) { o.Region, o.Pxy = "us-west", true })).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"fewer than the 2 needed"},
 		},
 	})

@@ -21,8 +21,8 @@ type SplitIsolation struct {
 func (s *SplitIsolation) Name() string { return "split-isolation" }
 
 // Check implements Checker.
-func (s *SplitIsolation) Check(h *history.History) Result {
-	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{}}
+func (s *SplitIsolation) Check(h *history.History) history.Result {
+	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{}}
 	var iso, conv *history.Event
 	for i := range h.Events {
 		switch e := &h.Events[i]; e.Name {
@@ -33,7 +33,7 @@ func (s *SplitIsolation) Check(h *history.History) Result {
 		}
 	}
 	if iso == nil {
-		r.Valid, r.Reason = VerdictUnknown, "no isolation measurement in the history (the partition was not watched, or never healed)"
+		r.Valid, r.Reason = history.VerdictUnknown, "no isolation measurement in the history (the partition was not watched, or never healed)"
 		return r
 	}
 	var bad, ok []string
@@ -57,10 +57,10 @@ func (s *SplitIsolation) Check(h *history.History) Result {
 	}
 	switch {
 	case conv == nil:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = strings.Join(append(bad, "no convergence measurement after the heal"), "; ")
 		if len(bad) > 1 {
-			r.Valid = VerdictInvalid
+			r.Valid = history.VerdictInvalid
 		}
 		return r
 	case conv.Detail["error"] != "":
@@ -77,7 +77,7 @@ func (s *SplitIsolation) Check(h *history.History) Result {
 		}
 	}
 	if len(bad) > 0 {
-		r.Valid, r.Reason = VerdictInvalid, strings.Join(bad, "; ")
+		r.Valid, r.Reason = history.VerdictInvalid, strings.Join(bad, "; ")
 		return r
 	}
 	r.Reason = strings.Join(ok, "; ")

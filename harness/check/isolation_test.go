@@ -23,20 +23,20 @@ func TestSplitIsolation(t *testing.T) {
 	written := map[string]string{"crossed": "0", "written_us-east": "20", "written_us-west": "19"}
 	runCases(t, []checkCase{
 		{name: "apart, then converged", checker: &SplitIsolation{MaxConvergence: time.Minute},
-			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: VerdictValid,
+			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: history.VerdictValid,
 			reason:  []string{"none of 39 markers", "4.2s after the heal"},
 			figures: map[string]float64{"convergence_s": 4.2, "crossed_during_cut": 0, "written_during_cut.us-west": 19}},
 		{name: "markers crossed the cut", checker: &SplitIsolation{},
 			history: hist(map[string]string{"crossed": "3", "written_us-east": "20", "written_us-west": "19"}, map[string]string{"after_heal_ms": "10"}),
-			want:    VerdictInvalid, reason: []string{"3 markers written during the cut were seen across it"}},
+			want:    history.VerdictInvalid, reason: []string{"3 markers written during the cut were seen across it"}},
 		{name: "a region could not write", checker: &SplitIsolation{},
 			history: hist(map[string]string{"crossed": "0", "written_us-east": "20", "written_us-west": "0"}, map[string]string{"after_heal_ms": "10"}),
-			want:    VerdictInvalid, reason: []string{"region us-west wrote nothing"}},
+			want:    history.VerdictInvalid, reason: []string{"region us-west wrote nothing"}},
 		{name: "never converged", checker: &SplitIsolation{},
 			history: hist(written, map[string]string{"error": "us-west holds 3 of us-east's 20 markers", "deadline": "3m0s"}),
-			want:    VerdictInvalid, reason: []string{"holds 3 of"}},
+			want:    history.VerdictInvalid, reason: []string{"holds 3 of"}},
 		{name: "too slow", checker: &SplitIsolation{MaxConvergence: time.Second},
-			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: VerdictInvalid, reason: []string{"(max 1s)"}},
-		{name: "not measured", checker: &SplitIsolation{}, history: hist(nil, nil), want: VerdictUnknown},
+			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: history.VerdictInvalid, reason: []string{"(max 1s)"}},
+		{name: "not measured", checker: &SplitIsolation{}, history: hist(nil, nil), want: history.VerdictUnknown},
 	})
 }

@@ -55,10 +55,10 @@ func NewLatency(baseline string, factor float64) *Latency {
 func (l *Latency) Name() string { return "latency" }
 
 // Check implements Checker.
-func (l *Latency) Check(h *history.History) Result { return l.CheckIndex(history.NewIndex(h)) }
+func (l *Latency) Check(h *history.History) history.Result { return l.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (l *Latency) CheckIndex(x *history.Index) Result {
+func (l *Latency) CheckIndex(x *history.Index) history.Result {
 	pct := l.Percentile
 	if pct <= 0 {
 		pct = 99
@@ -91,7 +91,7 @@ func (l *Latency) CheckIndex(x *history.Index) Result {
 		hs.record(o.Latency())
 	}
 
-	r := Result{Checker: l.Name(), Valid: VerdictValid, Figures: map[string]float64{}}
+	r := history.Result{Checker: l.Name(), Valid: history.VerdictValid, Figures: map[string]float64{}}
 	pname := fmt.Sprintf("p%g", pct)
 	var regions []string
 	seenRegion := map[string]bool{}
@@ -151,11 +151,11 @@ func (l *Latency) CheckIndex(x *history.Index) Result {
 	}
 	switch {
 	case len(bad) > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = "over budget: " + strings.Join(firstN(bad, 3), "; ")
 		r.Details = capDetails(append(bad, thin...), maxDetails)
 	case len(thin) > 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "too little data: " + strings.Join(firstN(thin, 3), "; ")
 		r.Details = capDetails(append(thin, lines...), maxDetails)
 	default:

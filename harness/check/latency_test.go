@@ -21,7 +21,7 @@ func TestLatency(t *testing.T) {
 			history: func() *history.History {
 				return base().many(100, 10, op{Region: "eu-west", At: 10_000, Dur: 15}).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"latency_p99_ms.all.steady-state": 10, "latency_p99_ms.all.inject": 15},
 		},
 		{
@@ -33,7 +33,7 @@ func TestLatency(t *testing.T) {
 					many(100, 10, op{Region: "us-east", At: 20_000, Dur: 50}).
 					history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"phase recover", "p99 50.0", "budget 20.0"},
 		},
 		{
@@ -45,7 +45,7 @@ func TestLatency(t *testing.T) {
 					many(100, 10, op{Region: "eu-west", At: 10_000, Dur: 45}).
 					history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"region eu-west phase inject"},
 		},
 		{
@@ -54,7 +54,7 @@ func TestLatency(t *testing.T) {
 			history: func() *history.History {
 				return base().many(100, 10, op{Region: "us-east", At: 20_000, Dur: 50}).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "failed and shed ops do not count",
@@ -66,7 +66,7 @@ func TestLatency(t *testing.T) {
 					many(50, 10, op{Type: history.OK, Shed: true, At: 10_000, Dur: 500}).
 					history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "no baseline data",
@@ -75,7 +75,7 @@ func TestLatency(t *testing.T) {
 				return newHB().phase("steady-state", 0).phase("inject", 10_000).
 					many(100, 10, op{Region: "us-east", At: 10_000, Dur: 12}).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"baseline phase steady-state: 0 ok operations"},
 		},
 		{
@@ -84,7 +84,7 @@ func TestLatency(t *testing.T) {
 			history: func() *history.History {
 				return base().many(10, 10, op{Region: "us-east", At: 10_000, Dur: 12}).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"phase inject: 10 ok operations < 50"},
 		},
 	}
@@ -95,7 +95,7 @@ func TestLatencyDefaults(t *testing.T) {
 	b := newHB().phase("steady-state", 0).phase("inject", 10_000).
 		many(100, 10, op{Dur: 10}).many(100, 10, op{At: 10_000, Dur: 25})
 	r := (&Latency{}).Check(b.history())
-	if r.Valid != VerdictInvalid {
+	if r.Valid != history.VerdictInvalid {
 		t.Fatalf("zero Latency should default to steady-state x2 at p99: %s %s", r.Valid, r.Reason)
 	}
 }

@@ -46,10 +46,12 @@ func probeRegion(o history.Operation) string {
 }
 
 // Check implements Checker.
-func (l *LostWrites) Check(h *history.History) Result { return l.CheckIndex(history.NewIndex(h)) }
+func (l *LostWrites) Check(h *history.History) history.Result {
+	return l.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (l *LostWrites) CheckIndex(x *history.Index) Result {
+func (l *LostWrites) CheckIndex(x *history.Index) history.Result {
 	writes, nacked := x.AckedWrites()
 	last := map[keyRegion]history.Operation{}
 	regionSet := map[string]bool{}
@@ -79,18 +81,18 @@ func (l *LostWrites) CheckIndex(x *history.Index) Result {
 	}
 	sort.Strings(keys)
 
-	r := Result{Checker: l.Name(), Valid: VerdictValid, Figures: map[string]float64{
+	r := history.Result{Checker: l.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"acknowledged_writes": float64(nacked),
 		"keys":                float64(len(keys)),
 		"probes":              float64(probes),
 	}}
 	if nacked == 0 {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no acknowledged writes to check"
 		return r
 	}
 	if probes == 0 {
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no probes: nothing read back"
 		return r
 	}
@@ -137,7 +139,7 @@ func (l *LostWrites) CheckIndex(x *history.Index) Result {
 	r.Figures["lost"] = float64(totalLost)
 	switch {
 	case totalLost > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		var per []string
 		for _, region := range regions {
 			if lost[region] > 0 {
@@ -148,7 +150,7 @@ func (l *LostWrites) CheckIndex(x *history.Index) Result {
 			strings.Join(per, ", "), strings.Join(lostLines.first(3), "; "))
 		r.Details = append(lostLines.details(), unprobedLines.first(5)...)
 	case unprobedLines.total > 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("none lost, but not every write was probed everywhere: %s", strings.Join(unprobedLines.first(3), "; "))
 		r.Details = unprobedLines.details()
 	default:

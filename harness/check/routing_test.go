@@ -21,7 +21,7 @@ func TestSessionStickiness(t *testing.T) {
 					op{Session: "s1", Region: "eu-west", Type: history.Fail, At: 50, Dur: 5},
 					op{Name: history.OpProbe, Session: "s1", Region: "eu-west", At: 60, Dur: 5}).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"sessions": 2, "moves": 0},
 		},
 		{
@@ -31,7 +31,7 @@ func TestSessionStickiness(t *testing.T) {
 				return newHB().add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100), sess("s1", "eu-west", 200),
 					sess("s2", "us-east", 0), sess("s2", "us-east", 100)).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"1 sessions served by two regions", "s1"},
 			figures: map[string]float64{"violations": 1, "sessions_violating": 1},
 		},
@@ -44,7 +44,7 @@ func TestSessionStickiness(t *testing.T) {
 				o.Pxy = true
 				return b.add(o).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"s1"},
 		},
 		{
@@ -56,7 +56,7 @@ func TestSessionStickiness(t *testing.T) {
 					event(history.FaultHealed, "evacuate", 150).
 					add(sess("s1", "us-east", 200)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"moves": 2, "moves_after_event": 2},
 		},
 		{
@@ -67,7 +67,7 @@ func TestSessionStickiness(t *testing.T) {
 				fo.Failover = true
 				return newHB().add(sess("s1", "us-east", 0), fo, sess("s1", "us-east", 200)).history()
 			},
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"moves_failover": 2},
 		},
 		{
@@ -76,7 +76,7 @@ func TestSessionStickiness(t *testing.T) {
 			history: func() *history.History {
 				return newHB().event(history.FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"s1"},
 		},
 		{
@@ -85,7 +85,7 @@ func TestSessionStickiness(t *testing.T) {
 			history: func() *history.History {
 				return newHB().event(history.FaultInject, "kill", 0).add(sess("s1", "us-east", 1000), sess("s1", "eu-west", 1100)).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "event kinds are configurable",
@@ -93,7 +93,7 @@ func TestSessionStickiness(t *testing.T) {
 			history: func() *history.History {
 				return newHB().event(history.FaultInject, "kill", 50).add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"s1"},
 		},
 		{
@@ -102,7 +102,7 @@ func TestSessionStickiness(t *testing.T) {
 			history: func() *history.History {
 				return newHB().add(sess("s1", "us-east", 0), sess("s2", "eu-west", 0)).history()
 			},
-			want:   VerdictUnknown,
+			want:   history.VerdictUnknown,
 			reason: []string{"no session has two served operations"},
 		},
 	}
@@ -125,7 +125,7 @@ func TestShedding(t *testing.T) {
 			name:    "fast shedding, bounded data tier",
 			checker: c,
 			history: func() *history.History { return load().many(100, 1, shed).history() },
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 			figures: map[string]float64{"shed": 100, "shed_latency_p99_ms": 2, "data_tier_max_rate.eu-west": 10, "data_tier_max_rate.us-east": 10, "data_tier_ops": 60},
 		},
 		{
@@ -136,7 +136,7 @@ func TestShedding(t *testing.T) {
 				slow.Dur = 300
 				return load().many(100, 1, shed).many(5, 1, slow).history()
 			},
-			want:   VerdictInvalid,
+			want:   history.VerdictInvalid,
 			reason: []string{"shed latency p99 300"},
 		},
 		{
@@ -145,7 +145,7 @@ func TestShedding(t *testing.T) {
 			history: func() *history.History {
 				return load().many(100, 1, shed).many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Fail}).history()
 			},
-			want:    VerdictInvalid,
+			want:    history.VerdictInvalid,
 			reason:  []string{"region eu-west data tier peak 50 ops/s"},
 			figures: map[string]float64{"data_tier_max_rate.eu-west": 50},
 		},
@@ -157,26 +157,26 @@ func TestShedding(t *testing.T) {
 					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Cache: true}).
 					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Info}).history()
 			},
-			want: VerdictValid,
+			want: history.VerdictValid,
 		},
 		{
 			name:    "no shed operations",
 			checker: c,
 			history: func() *history.History { return load().history() },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 			reason:  []string{"no shed operations"},
 		},
 		{
 			name:    "rate only, no shedding needed",
 			checker: &Shedding{MaxDataTierRate: 20},
 			history: func() *history.History { return load().history() },
-			want:    VerdictValid,
+			want:    history.VerdictValid,
 		},
 		{
 			name:    "no thresholds",
 			checker: &Shedding{},
 			history: func() *history.History { return load().history() },
-			want:    VerdictUnknown,
+			want:    history.VerdictUnknown,
 		},
 	}
 	runCases(t, cases)

@@ -50,12 +50,12 @@ var DefaultMoveEvents = []history.EventKind{history.TrafficShift, history.FaultI
 func (s *SessionStickiness) Name() string { return "session-stickiness" }
 
 // Check implements Checker.
-func (s *SessionStickiness) Check(h *history.History) Result {
+func (s *SessionStickiness) Check(h *history.History) history.Result {
 	return s.CheckIndex(history.NewIndex(h))
 }
 
 // CheckIndex implements IndexChecker.
-func (s *SessionStickiness) CheckIndex(x *history.Index) Result {
+func (s *SessionStickiness) CheckIndex(x *history.Index) history.Result {
 	kinds := s.MoveEvents
 	if kinds == nil {
 		kinds = DefaultMoveEvents
@@ -127,7 +127,7 @@ func (s *SessionStickiness) CheckIndex(x *history.Index) Result {
 			multi++
 		}
 	}
-	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{
+	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"sessions":              float64(len(sessions)),
 		"sessions_multi_region": float64(multi),
 		"moves":                 float64(moves),
@@ -138,12 +138,12 @@ func (s *SessionStickiness) CheckIndex(x *history.Index) Result {
 	}}
 	switch {
 	case len(badSessions) > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("%d sessions served by two regions without a failover: %s",
 			len(badSessions), strings.Join(firstN(badSessions, 5), ", "))
 		r.Details = offenders.details()
 	case judged == 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no session has two served operations"
 	default:
 		r.Reason = fmt.Sprintf("%d sessions checked, %d region moves, all explained: %d by failover, %d by routing events",

@@ -39,10 +39,10 @@ type Shedding struct {
 func (s *Shedding) Name() string { return "shedding" }
 
 // Check implements Checker.
-func (s *Shedding) Check(h *history.History) Result { return s.CheckIndex(history.NewIndex(h)) }
+func (s *Shedding) Check(h *history.History) history.Result { return s.CheckIndex(history.NewIndex(h)) }
 
 // CheckIndex implements IndexChecker.
-func (s *Shedding) CheckIndex(x *history.Index) Result {
+func (s *Shedding) CheckIndex(x *history.Index) history.Result {
 	pct := s.Percentile
 	if pct <= 0 {
 		pct = 99
@@ -82,7 +82,7 @@ func (s *Shedding) CheckIndex(x *history.Index) Result {
 	sort.Strings(regions)
 
 	pname := fmt.Sprintf("p%g", pct)
-	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{
+	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"shed":          float64(shed.count()),
 		"data_tier_ops": float64(dataOps),
 	}}
@@ -118,14 +118,14 @@ func (s *Shedding) CheckIndex(x *history.Index) Result {
 	}
 	switch {
 	case len(bad) > 0:
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = strings.Join(bad, "; ")
 		r.Details = append(bad, unknown...)
 	case s.MaxShedLatency <= 0 && s.MaxDataTierRate <= 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = "no threshold set"
 	case len(unknown) > 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = strings.Join(unknown, "; ")
 		r.Details = ok
 	default:

@@ -34,10 +34,12 @@ type StaleReads struct {
 func (s *StaleReads) Name() string { return "stale-reads" }
 
 // Check implements Checker.
-func (s *StaleReads) Check(h *history.History) Result { return s.CheckIndex(history.NewIndex(h)) }
+func (s *StaleReads) Check(h *history.History) history.Result {
+	return s.CheckIndex(history.NewIndex(h))
+}
 
 // CheckIndex implements IndexChecker.
-func (s *StaleReads) CheckIndex(x *history.Index) Result {
+func (s *StaleReads) CheckIndex(x *history.Index) history.Result {
 	writes, _ := x.AckedWrites()
 	var reads, checkable, stale, beyond int
 	var worst time.Duration
@@ -83,7 +85,7 @@ func (s *StaleReads) CheckIndex(x *history.Index) Result {
 			}
 		}
 	}
-	r := Result{Checker: s.Name(), Valid: VerdictValid, Figures: map[string]float64{
+	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"reads":              float64(reads),
 		"checked_reads":      float64(checkable),
 		"stale_reads":        float64(stale),
@@ -104,11 +106,11 @@ func (s *StaleReads) CheckIndex(x *history.Index) Result {
 		for _, reg := range regions {
 			per = append(per, fmt.Sprintf("%d in region %s", beyondBy[reg], label(reg)))
 		}
-		r.Valid = VerdictInvalid
+		r.Valid = history.VerdictInvalid
 		r.Reason = fmt.Sprintf("%d reads stale beyond %v (%s); worst: %s", beyond, s.Bound, strings.Join(per, ", "), worstLine)
 		r.Details = offenders.details()
 	case checkable == 0:
-		r.Valid = VerdictUnknown
+		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("no read followed an acknowledged write of its key (%d reads)", reads)
 	default:
 		r.Reason = fmt.Sprintf("%d of %d checked reads stale, all within %v (worst %v)", stale, checkable, s.Bound, worst)

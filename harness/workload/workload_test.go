@@ -573,10 +573,10 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	// the timeline says traffic was shifted.
 	h := &history.History{Ops: sink.all()}
 	r := (&check.SessionStickiness{}).Check(h)
-	assert.Equal(t, check.VerdictInvalid, r.Valid, r.Reason)
+	assert.Equal(t, history.VerdictInvalid, r.Valid, r.Reason)
 	h.Events = []history.Event{{Kind: history.TrafficShift, Time: switchAt, Name: "director: A -> B"}}
 	r = (&check.SessionStickiness{Grace: ttl}).Check(h)
-	assert.Equal(t, check.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 }
 
 // TestWorkloadRedirect: a redirect is followed once, recorded, and makes
