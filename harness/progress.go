@@ -35,7 +35,7 @@ type Progress struct {
 	Stopping bool
 	// Done is set on the last report, with the run's Status.
 	Done   bool
-	Status string
+	Status history.Status
 }
 
 // PhasePlan is how long each timed phase lasts; inject, recover and verify
@@ -217,7 +217,7 @@ func (r *progressReporter) finish(out *Outcome) {
 	}
 	close(r.quit)
 	<-r.done
-	status := "error"
+	status := history.StatusError
 	if out != nil {
 		status = out.Status
 	}

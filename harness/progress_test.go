@@ -77,14 +77,14 @@ func TestExperimentReportsProgress(t *testing.T) {
 	e.Progress = l.report
 	out, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 
 	got := l.all()
 	require.False(t, l.overlap, "the listener was called from two goroutines at once")
 	require.NotEmpty(t, got)
 	last := got[len(got)-1]
 	require.True(t, last.Done, "the last report says the run is over")
-	require.Equal(t, "passed", last.Status)
+	require.Equal(t, history.StatusPassed, last.Status)
 	require.Equal(t, "test", last.Scenario)
 	require.Equal(t, 3*time.Second, last.Plan.Total())
 
@@ -129,12 +129,12 @@ func TestProgressReachesTheRunnerThroughTheContext(t *testing.T) {
 	out, err := e.Run(ctx)
 	cancel()
 	require.NoError(t, err)
-	require.Equal(t, "aborted", out.Status)
+	require.Equal(t, history.StatusAborted, out.Status)
 	got := l.all()
 	require.NotEmpty(t, got)
 	last := got[len(got)-1]
 	require.True(t, last.Done)
-	require.Equal(t, "aborted", last.Status)
+	require.Equal(t, history.StatusAborted, last.Status)
 	stopping := false
 	for _, p := range got {
 		stopping = stopping || p.Stopping
@@ -162,7 +162,7 @@ func TestProgressSaysStoppingWhileTheRunnerHeals(t *testing.T) {
 	e.Progress = l.report
 	out, err := e.Run(context.Background())
 	require.Error(t, err, "the heal failed too")
-	require.Equal(t, "error", out.Status)
+	require.Equal(t, history.StatusError, out.Status)
 	got := l.all()
 	require.GreaterOrEqual(t, len(got), 2)
 	before := got[len(got)-2]

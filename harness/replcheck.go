@@ -13,6 +13,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -915,7 +916,7 @@ func (r *ReplicationRun) Progress() ReplicationProgress {
 }
 
 // Summary aggregates what the check saw. Call it after Converge.
-func (r *ReplicationRun) Summary() ReplicationSummary {
+func (r *ReplicationRun) Summary() history.Replication {
 	c := r.cfg
 	s := newLagStats()
 	early := 0

@@ -49,7 +49,7 @@ func (c ReplicationComplete) Check(h *history.History) history.Result {
 // as it does on a machine whose cores are all busy) that found its record
 // proves less: at ReadAfter the record may not have been visible yet. The
 // share visible at ReadAfter exactly then lies between a lower bound and
-// the share found (see ReplicationSummary.VisibleAtReadLow: the sample's
+// the share found (see history.Replication.VisibleAtReadLow: the sample's
 // lags say how many records a late read found could have been invisible at
 // ReadAfter, at 95 % confidence). The verdict is invalid when even the
 // share found falls short of MinShare, valid when the lower bound reaches
@@ -95,7 +95,7 @@ func (c ReplicationVisibleAtRead) Check(h *history.History) history.Result {
 
 // replicationResult finds the summary a replication checker judges; ok is
 // false when the result r is already the verdict (unknown).
-func replicationResult(name string, h *history.History) (ReplicationSummary, history.Result, bool) {
+func replicationResult(name string, h *history.History) (history.Replication, history.Result, bool) {
 	r := history.Result{Checker: name, Valid: history.VerdictValid, Figures: map[string]float64{}}
 	s, found, err := replicationFromHistory(h)
 	switch {

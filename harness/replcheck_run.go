@@ -72,9 +72,9 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("artifacts folder: %w", err)
 	}
-	info := RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend,
+	info := history.RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend,
 		Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
-	out = &Outcome{Status: "error"}
+	out = &Outcome{Status: history.StatusError}
 	rec, err := history.NewRecorder(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		}
 		p := recover()
 		if p != nil {
-			out.Status, out.Reason = "error", fmt.Sprintf("panic: %v", p)
+			out.Status, out.Reason = history.StatusError, fmt.Sprintf("panic: %v", p)
 		}
 		if wl != nil {
 			if res, _ := wl.Stop(); res != nil {
@@ -118,7 +118,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		stopProgress(out.Status)
 		_ = rec.Close()
 		plog.printf("outcome: %s%s", out.Status, suffix(out.Reason))
-		if out.Status != "passed" && e.Cluster != nil {
+		if out.Status != history.StatusPassed && e.Cluster != nil {
 			lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, history.LogsDir), maxLogBytes)
 			lcancel()
@@ -126,11 +126,11 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		}
 		plog.close()
 		info.Finished, info.Status, info.Reason = time.Now().UTC(), out.Status, out.Reason
-		info.Results = out.Verdict.Children
+		info.Checkers = out.Verdict.Children
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
 			info.Generator = &g
 		}
-		if werr := writeJSON(filepath.Join(e.Dir, history.RunInfoFile), info); werr != nil && err == nil {
+		if werr := history.SaveRunInfo(e.Dir, info); werr != nil && err == nil {
 			err = werr
 		}
 		if p != nil {
@@ -150,7 +150,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	abort := func(why string) (*Outcome, error) {
 		plog.printf("abort: %s", why)
 		rec.Event(history.Event{Kind: history.Abort, Time: time.Now(), Name: why})
-		out.Status, out.Reason = "aborted", why
+		out.Status, out.Reason = history.StatusAborted, why
 		return out, nil
 	}
 	interrupted := func() string { return "interrupted: " + context.Cause(ctx).Error() }
@@ -241,11 +241,11 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	s := run.Summary()
 	plog.printf("replication: %d records, %.3f%% visible at %s, %d missing; lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; write rate %.0f/s",
 		s.Samples, 100*s.VisibleAtRead, cfg.ReadAfter, s.Missing, s.P50, s.P99, s.Max, s.WriteRate)
-	rec.Event(s.event(time.Now()))
+	rec.Event(replicationEvent(s, time.Now()))
 	for k, v := range s.Figures() {
 		info.Figures[k] = v
 	}
-	if err := writeJSON(filepath.Join(e.Dir, history.ReplicationFile), s); err != nil {
+	if err := history.SaveReplication(e.Dir, s); err != nil {
 		return out, err
 	}
 	if err := rec.Flush(); err != nil {
@@ -260,9 +260,9 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 		plog.printf("checker %s: %s%s", r.Checker, r.Valid, suffix(r.Reason))
 	}
 	if out.Verdict.Valid == history.VerdictValid {
-		out.Status = "passed"
+		out.Status = history.StatusPassed
 	} else {
-		out.Status, out.Reason = "failed", out.Verdict.Reason
+		out.Status, out.Reason = history.StatusFailed, out.Verdict.Reason
 	}
 	return out, nil
 }
@@ -284,9 +284,9 @@ type replProgress struct {
 	done chan struct{}
 }
 
-func (r *replProgress) start(ctx context.Context) func(status string) {
+func (r *replProgress) start(ctx context.Context) func(status history.Status) {
 	if r.fn == nil && r.listener == nil {
-		return func(string) {}
+		return func(history.Status) {}
 	}
 	r.mu.Lock()
 	now := time.Now()
@@ -310,7 +310,7 @@ func (r *replProgress) start(ctx context.Context) func(status string) {
 			}
 		}
 	}()
-	return func(status string) {
+	return func(status history.Status) {
 		close(r.quit)
 		<-r.done
 		r.send(func(p *Progress) { p.Done, p.Status = true, status })

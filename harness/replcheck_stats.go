@@ -62,14 +62,6 @@ func recordLag(h *hdrhistogram.Histogram, d time.Duration) {
 var LagBucketBoundsMs = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
 	10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, 7200000}
 
-// LagBucket is one bucket of a lag histogram: Count records with a lag at
-// most UpperMs and above the previous bucket's bound. Its JSON is that of
-// reports.Bucket.
-type LagBucket struct {
-	UpperMs float64 `json:"upper_ms"`
-	Count   int     `json:"count"`
-}
-
 // lagStats gathers a replication check's observations.
 type lagStats struct {
 	// acked is the number of records whose write was acknowledged;
@@ -166,7 +158,7 @@ func (s *lagStats) quantile(q float64) int64 {
 }
 
 // shareBounds bounds the share visible at ReadAfter exactly when reads were
-// issued late (see ReplicationSummary.VisibleAtReadLow).
+// issued late (see history.Replication.VisibleAtReadLow).
 func (s *lagStats) shareBounds() (hard, low float64) {
 	if s.acked == 0 {
 		return 0, 0
@@ -211,7 +203,7 @@ func (s *lagStats) max() int64 {
 // the late records counted one by one, the records visible at the read
 // estimated from the sample (its counts scaled to their number, rounded so
 // that they add up to it exactly). Empty buckets at both ends are dropped.
-func (s *lagStats) buckets() []LagBucket {
+func (s *lagStats) buckets() []history.LagBucket {
 	bounds := LagBucketBoundsMs
 	head := make([]float64, len(bounds))
 	h := s.headLags() // scaled to s.visibleAtRead below: nothing when that is 0
@@ -243,9 +235,9 @@ func (s *lagStats) buckets() []LagBucket {
 	if first < 0 {
 		return nil
 	}
-	out := make([]LagBucket, 0, last-first+1)
+	out := make([]history.LagBucket, 0, last-first+1)
 	for i := first; i <= last; i++ {
-		out = append(out, LagBucket{UpperMs: bounds[i], Count: counts[i]})
+		out = append(out, history.LagBucket{UpperMs: bounds[i], Count: counts[i]})
 	}
 	return out
 }
@@ -288,118 +280,10 @@ func scaleTo(counts []float64, total int) []int {
 	return out
 }
 
-// ReplicationSummary is what a replication check found. Its JSON is a
-// superset of reports.ReplicationLag (replication.json): the first fields
-// are the report's, the others say how the check ran and how exact it is.
-// Durations are in milliseconds.
-type ReplicationSummary struct {
-	// Samples is how many records were followed: every record whose write
-	// was acknowledged.
-	Samples int `json:"samples"`
-	// VisibleAtRead is the share of them the read ReadAfter after the
-	// acknowledgement found, 0..1.
-	VisibleAtRead float64 `json:"visible_at_read"`
-	// Missing counts records never seen in the other region before the
-	// deadline.
-	Missing int `json:"missing"`
-	// Lag percentiles over the records seen (see the method).
-	P50  float64 `json:"p50_ms"`
-	P90  float64 `json:"p90_ms"`
-	P99  float64 `json:"p99_ms"`
-	P999 float64 `json:"p999_ms"`
-	Max  float64 `json:"max_ms"`
-	// Histogram of the lags of the records seen.
-	Histogram []LagBucket `json:"histogram,omitempty"`
-	// AllVisibleAfterMs: every record was seen in the other region at most
-	// this long after its own write was acknowledged (the read's delay for
-	// records visible at the read, the re-read that first saw it for the
-	// late ones); 0 when records are missing.
-	AllVisibleAfterMs float64 `json:"all_visible_after_ms"`
-
-	From             string  `json:"from"`
-	To               string  `json:"to"`
-	Records          int     `json:"records"`
-	WriteConsistency string  `json:"write_consistency"`
-	ReadConsistency  string  `json:"read_consistency"`
-	ReadAfterMs      float64 `json:"read_after_ms"`
-	Concurrency      int     `json:"concurrency"`
-	// Batch is how many records one write carried.
-	Batch int `json:"batch"`
-	// WriteErrors counts records whose write failed after every retry
-	// (they are not followed).
-	WriteErrors int `json:"write_errors"`
-	// ReadErrors counts reads at ReadAfter that failed (their records
-	// count as not visible at the read and are re-read).
-	ReadErrors int `json:"read_errors"`
-	// Late counts records not visible at the read; LateSeen those of them
-	// seen later.
-	Late     int `json:"late"`
-	LateSeen int `json:"late_seen"`
-	// Sampled counts records whose lag was polled from the acknowledgement.
-	Sampled int `json:"sampled"`
-	// PollIntervalMs is the sample's first poll interval; later polls are
-	// 10 % of the time since the acknowledgement apart.
-	PollIntervalMs float64 `json:"poll_interval_ms"`
-	// Read delays: how long after the acknowledgement the read was issued;
-	// ReadsLate counts reads issued more than ReadToleranceMs after they
-	// were due.
-	ReadDelayP50Ms  float64 `json:"read_delay_p50_ms"`
-	ReadDelayP99Ms  float64 `json:"read_delay_p99_ms"`
-	ReadDelayMaxMs  float64 `json:"read_delay_max_ms"`
-	ReadsLate       int     `json:"reads_late"`
-	ReadToleranceMs float64 `json:"read_tolerance_ms"`
-	// VisibleLateReads counts the records found visible by a read issued
-	// late: at ReadAfter exactly they may not have been.
-	VisibleLateReads int `json:"visible_late_reads"`
-	// Bounds of the share visible at ReadAfter exactly. VisibleAtReadMin
-	// counts every record a late read found as not visible. For
-	// VisibleAtReadLow the sample says how many of those could have been:
-	// of the sampled records visible at their read, SampledSlow were not
-	// seen by the polls before ReadAfter; the 95 % upper bound (Wilson) of
-	// that proportion, applied to VisibleLateReads, is subtracted. Both
-	// equal VisibleAtRead when no read was late.
-	VisibleAtReadMin float64 `json:"visible_at_read_min"`
-	VisibleAtReadLow float64 `json:"visible_at_read_low"`
-	SampledVisible   int     `json:"sampled_visible"`
-	SampledSlow      int     `json:"sampled_slow"`
-	// PollLatency: how long a sample poll took (lags are upper bounds by
-	// about one poll).
-	PollLatencyP50Ms float64 `json:"poll_latency_p50_ms"`
-	PollLatencyP99Ms float64 `json:"poll_latency_p99_ms"`
-	// ConfirmedEarly counts records found by a read issued before their
-	// due (the first read of their partition, due for an older record).
-	ConfirmedEarly int `json:"confirmed_early"`
-	// CQL reads the check issued: Reads that settle records at ReadAfter
-	// (about one per partition), SamplePolls of sampled records, Rereads of late
-	// partitions; SampleDropped counts sampled records not polled because
-	// too many polls were under way.
-	Reads         int `json:"reads"`
-	SamplePolls   int `json:"sample_polls"`
-	Rereads       int `json:"rereads"`
-	SampleDropped int `json:"sample_dropped"`
-	// WriteSeconds is the time from the first write to the last
-	// acknowledgement; WriteRate the records acknowledged per second in it.
-	WriteSeconds float64 `json:"write_seconds"`
-	WriteRate    float64 `json:"write_rate"`
-	// SeenAfterWritesMs is how long after the last acknowledgement the last
-	// record was first seen (the reads and re-reads included); 0 when
-	// records are missing.
-	SeenAfterWritesMs float64 `json:"seen_after_writes_ms"`
-	// ConvergeSeconds is how long the late records were re-read after the
-	// writes (and any heal) ended; SeenAfterConvergeMs how long after that
-	// began the last record was first seen (0 when every record was seen
-	// before, or records are missing): after a healed partition, the time
-	// until everything written during it was visible.
-	ConvergeSeconds     float64 `json:"converge_seconds"`
-	SeenAfterConvergeMs float64 `json:"seen_after_converge_ms"`
-	// Method says in words what was measured exactly and what is bounded.
-	Method string `json:"method"`
-}
-
-// summary fills the statistical part of a ReplicationSummary.
-func (s *lagStats) summary() ReplicationSummary {
+// summary fills the statistical part of a history.Replication.
+func (s *lagStats) summary() history.Replication {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
-	r := ReplicationSummary{
+	r := history.Replication{
 		Samples:          s.acked,
 		VisibleAtRead:    s.share(),
 		Missing:          s.missing,
@@ -426,73 +310,24 @@ func (s *lagStats) summary() ReplicationSummary {
 	return r
 }
 
-// Figure names a replication check adds to run.json (the first ones are
-// those package reports builds its replication section from).
-const (
-	FigReplSamples         = "replication.samples"
-	FigReplVisibleAtRead   = "replication.visible_at_read"
-	FigReplMissing         = "replication.missing"
-	FigReplP50             = "replication.p50_ms"
-	FigReplP90             = "replication.p90_ms"
-	FigReplP99             = "replication.p99_ms"
-	FigReplP999            = "replication.p999_ms"
-	FigReplMax             = "replication.max_ms"
-	FigReplAllVisibleAfter = "replication.all_visible_after_ms"
-)
-
-// Figures are the summary as run figures.
-func (r ReplicationSummary) Figures() map[string]float64 {
-	return map[string]float64{
-		FigReplSamples:                       float64(r.Samples),
-		FigReplVisibleAtRead:                 r.VisibleAtRead,
-		FigReplMissing:                       float64(r.Missing),
-		FigReplP50:                           r.P50,
-		FigReplP90:                           r.P90,
-		FigReplP99:                           r.P99,
-		FigReplP999:                          r.P999,
-		FigReplMax:                           r.Max,
-		FigReplAllVisibleAfter:               r.AllVisibleAfterMs,
-		"replication.records":                float64(r.Records),
-		"replication.read_after_ms":          r.ReadAfterMs,
-		"replication.write_errors":           float64(r.WriteErrors),
-		"replication.read_errors":            float64(r.ReadErrors),
-		"replication.late":                   float64(r.Late),
-		"replication.sampled":                float64(r.Sampled),
-		"replication.reads_late":             float64(r.ReadsLate),
-		"replication.visible_late_reads":     float64(r.VisibleLateReads),
-		"replication.visible_at_read_min":    r.VisibleAtReadMin,
-		"replication.visible_at_read_low":    r.VisibleAtReadLow,
-		"replication.poll_latency_p50_ms":    r.PollLatencyP50Ms,
-		"replication.reads":                  float64(r.Reads),
-		"replication.sample_polls":           float64(r.SamplePolls),
-		"replication.rereads":                float64(r.Rereads),
-		"replication.read_delay_p99_ms":      r.ReadDelayP99Ms,
-		"replication.write_seconds":          r.WriteSeconds,
-		"replication.write_rate":             r.WriteRate,
-		"replication.seen_after_writes_ms":   r.SeenAfterWritesMs,
-		"replication.converge_seconds":       r.ConvergeSeconds,
-		"replication.seen_after_converge_ms": r.SeenAfterConvergeMs,
-	}
-}
-
 // The replication summary travels in the history as one note event, so that
 // checkers judge it from the history alone.
-const replicationEvent = "replication-check"
+const replicationNote = "replication-check"
 
-// event encodes the summary's figures as a history event.
-func (r ReplicationSummary) event(at time.Time) history.Event {
+// replicationEvent encodes a summary's figures as a history event.
+func replicationEvent(r history.Replication, at time.Time) history.Event {
 	d := map[string]string{"from": r.From, "to": r.To, "write_consistency": r.WriteConsistency, "read_consistency": r.ReadConsistency}
 	for k, v := range r.Figures() {
 		d[k] = strconv.FormatFloat(v, 'g', -1, 64)
 	}
-	return history.Event{Kind: history.Note, Time: at, Name: replicationEvent, Target: r.From + "->" + r.To, Detail: d}
+	return history.Event{Kind: history.Note, Time: at, Name: replicationNote, Target: r.From + "->" + r.To, Detail: d}
 }
 
 // replicationFromHistory finds the last replication summary in a history.
-func replicationFromHistory(h *history.History) (ReplicationSummary, bool, error) {
+func replicationFromHistory(h *history.History) (history.Replication, bool, error) {
 	for i := len(h.Events) - 1; i >= 0; i-- {
 		e := h.Events[i]
-		if e.Kind != history.Note || e.Name != replicationEvent {
+		if e.Kind != history.Note || e.Name != replicationNote {
 			continue
 		}
 		f := map[string]float64{}
@@ -501,15 +336,15 @@ func replicationFromHistory(h *history.History) (ReplicationSummary, bool, error
 				f[k] = x
 			}
 		}
-		for _, k := range []string{FigReplSamples, FigReplVisibleAtRead, FigReplMissing} {
+		for _, k := range []string{history.FigReplicationSamples, history.FigReplicationVisibleAtRead, history.FigReplicationMissing} {
 			if _, ok := f[k]; !ok {
-				return ReplicationSummary{}, true, fmt.Errorf("the replication-check event has no %s", k)
+				return history.Replication{}, true, fmt.Errorf("the replication-check event has no %s", k)
 			}
 		}
-		return ReplicationSummary{
-			Samples: int(f[FigReplSamples]), VisibleAtRead: f[FigReplVisibleAtRead], Missing: int(f[FigReplMissing]),
-			P50: f[FigReplP50], P90: f[FigReplP90], P99: f[FigReplP99], P999: f[FigReplP999], Max: f[FigReplMax],
-			AllVisibleAfterMs: f[FigReplAllVisibleAfter],
+		return history.Replication{
+			Samples: int(f[history.FigReplicationSamples]), VisibleAtRead: f[history.FigReplicationVisibleAtRead], Missing: int(f[history.FigReplicationMissing]),
+			P50: f[history.FigReplicationP50], P90: f[history.FigReplicationP90], P99: f[history.FigReplicationP99], P999: f[history.FigReplicationP999], Max: f[history.FigReplicationMax],
+			AllVisibleAfterMs: f[history.FigReplicationAllVisibleAfter],
 			From:              e.Detail["from"], To: e.Detail["to"],
 			WriteConsistency: e.Detail["write_consistency"], ReadConsistency: e.Detail["read_consistency"],
 			Records: int(f["replication.records"]), ReadAfterMs: f["replication.read_after_ms"],
@@ -524,5 +359,5 @@ func replicationFromHistory(h *history.History) (ReplicationSummary, bool, error
 			SeenAfterConvergeMs: f["replication.seen_after_converge_ms"],
 		}, true, nil
 	}
-	return ReplicationSummary{}, false, nil
+	return history.Replication{}, false, nil
 }

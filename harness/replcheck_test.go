@@ -123,7 +123,7 @@ func TestLagStatsWithoutSampleUsesReadDelayBound(t *testing.T) {
 	assert.InEpsilon(t, 501.0, float64(s.max())/1000, 0.002)
 	b := s.buckets()
 	require.Len(t, b, 1)
-	assert.Equal(t, LagBucket{UpperMs: 1000, Count: 10}, b[0])
+	assert.Equal(t, history.LagBucket{UpperMs: 1000, Count: 10}, b[0])
 }
 
 func TestLagStatsEmpty(t *testing.T) {
@@ -147,9 +147,9 @@ func TestLagStatsBuckets(t *testing.T) {
 	lagsInto(s, false, 700, 1500, 1500, 2500, 25_000)
 	s.missing = 5
 	got := s.buckets()
-	want := []LagBucket{
-		{5, 2997}, {10, 0}, {20, 1998}, {50, 4995}, {100, 0}, {200, 0}, {500, 0},
-		{1000, 1}, {2000, 2}, {5000, 1}, {10000, 0}, {20000, 0}, {30000, 1},
+	want := []history.LagBucket{
+		{UpperMs: 5, Count: 2997}, {UpperMs: 10, Count: 0}, {UpperMs: 20, Count: 1998}, {UpperMs: 50, Count: 4995}, {UpperMs: 100, Count: 0}, {UpperMs: 200, Count: 0}, {UpperMs: 500, Count: 0},
+		{UpperMs: 1000, Count: 1}, {UpperMs: 2000, Count: 2}, {UpperMs: 5000, Count: 1}, {UpperMs: 10000, Count: 0}, {UpperMs: 20000, Count: 0}, {UpperMs: 30000, Count: 1},
 	}
 	assert.Equal(t, want, got)
 	total := 0
@@ -203,11 +203,11 @@ func TestSummaryAllVisibleAfter(t *testing.T) {
 }
 
 func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
-	sum := ReplicationSummary{Samples: 20000, VisibleAtRead: 0.9995, Missing: 3, P50: 1.5, P90: 3, P99: 40, P999: 700, Max: 900,
+	sum := history.Replication{Samples: 20000, VisibleAtRead: 0.9995, Missing: 3, P50: 1.5, P90: 3, P99: 40, P999: 700, Max: 900,
 		AllVisibleAfterMs: 0, From: "us-east-1", To: "us-west-2", Records: 20000, WriteConsistency: "LOCAL_QUORUM",
 		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, VisibleLateReads: 2, VisibleAtReadLow: 0.9993, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
 		ConvergeSeconds: 12.25}
-	h := &history.History{Events: []history.Event{{Kind: history.Note, Name: "something else"}, sum.event(time.Now())}}
+	h := &history.History{Events: []history.Event{{Kind: history.Note, Name: "something else"}, replicationEvent(sum, time.Now())}}
 	got, found, err := replicationFromHistory(h)
 	require.NoError(t, err)
 	require.True(t, found)
@@ -226,18 +226,18 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 	_, found, err = replicationFromHistory(&history.History{})
 	require.NoError(t, err)
 	assert.False(t, found)
-	bad := history.Event{Kind: history.Note, Name: replicationEvent, Detail: map[string]string{"from": "x"}}
+	bad := history.Event{Kind: history.Note, Name: replicationNote, Detail: map[string]string{"from": "x"}}
 	_, found, err = replicationFromHistory(&history.History{Events: []history.Event{bad}})
 	assert.True(t, found)
 	assert.Error(t, err)
 }
 
-func replHistory(s ReplicationSummary) *history.History {
-	return &history.History{Events: []history.Event{s.event(time.Now())}}
+func replHistory(s history.Replication) *history.History {
+	return &history.History{Events: []history.Event{replicationEvent(s, time.Now())}}
 }
 
 func TestReplicationCheckers(t *testing.T) {
-	good := ReplicationSummary{Samples: 1000, VisibleAtRead: 0.995, VisibleAtReadLow: 0.995, From: "us-east-1", To: "us-west-2", ReadAfterMs: 500,
+	good := history.Replication{Samples: 1000, VisibleAtRead: 0.995, VisibleAtReadLow: 0.995, From: "us-east-1", To: "us-west-2", ReadAfterMs: 500,
 		Late: 5, AllVisibleAfterMs: 740}
 	missing := good
 	missing.Missing, missing.ConvergeSeconds = 7, 20
@@ -255,7 +255,7 @@ func TestReplicationCheckers(t *testing.T) {
 	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
 	r = ReplicationComplete{}.Check(&history.History{})
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
-	r = ReplicationComplete{}.Check(replHistory(ReplicationSummary{WriteErrors: 10, From: "us-east-1"}))
+	r = ReplicationComplete{}.Check(replHistory(history.Replication{WriteErrors: 10, From: "us-east-1"}))
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "no record was acknowledged")
 

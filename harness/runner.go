@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,28 +84,10 @@ type Experiment struct {
 
 // Outcome is what a run found.
 type Outcome struct {
-	Status    string // passed, failed, aborted, error
+	Status    history.Status
 	Reason    string
 	Verdict   history.Result
-	Generator workload.GeneratorReport
-}
-
-// RunInfo is the run.json a report is built from (package reports reads it).
-type RunInfo struct {
-	Scenario    string                    `json:"scenario"`
-	Description string                    `json:"description,omitempty"`
-	World       string                    `json:"world,omitempty"`
-	Profile     string                    `json:"profile,omitempty"`
-	Backend     string                    `json:"backend,omitempty"`
-	Seed        int64                     `json:"seed"`
-	Started     time.Time                 `json:"started"`
-	Finished    time.Time                 `json:"finished"`
-	Status      string                    `json:"status"`
-	Reason      string                    `json:"reason,omitempty"`
-	Replay      string                    `json:"replay"`
-	Results     []history.Result          `json:"checkers,omitempty"`
-	Figures     map[string]float64        `json:"figures,omitempty"`
-	Generator   *workload.GeneratorReport `json:"generator,omitempty"`
+	Generator history.GeneratorReport
 }
 
 // Run executes the experiment. Every injected fault is healed on a fresh
@@ -120,8 +101,8 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("artifacts folder: %w", err)
 	}
-	info := RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
-	out = &Outcome{Status: "error"}
+	info := history.RunInfo{Scenario: e.Name, Description: e.Description, World: e.World, Profile: e.Profile, Backend: e.Backend, Seed: e.Seed, Started: time.Now().UTC(), Replay: e.Replay, Figures: map[string]float64{}}
+	out = &Outcome{Status: history.StatusError}
 	rec, err := history.NewRecorder(filepath.Join(e.Dir, history.HistoryFile))
 	if err != nil {
 		return nil, err
@@ -153,11 +134,11 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 		p := recover()
 		if p != nil {
-			out.Status, out.Reason = "error", fmt.Sprintf("panic: %v", p)
+			out.Status, out.Reason = history.StatusError, fmt.Sprintf("panic: %v", p)
 		}
 		_ = rec.Close()
 		plog.printf("outcome: %s%s", out.Status, suffix(out.Reason))
-		if out.Status != "passed" && e.Cluster != nil {
+		if out.Status != history.StatusPassed && e.Cluster != nil {
 			lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			lerr := CollectLogs(lctx, e.Cluster, filepath.Join(e.Dir, history.LogsDir), maxLogBytes)
 			lcancel()
@@ -165,7 +146,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 		plog.close()
 		info.Finished, info.Status, info.Reason = time.Now().UTC(), out.Status, out.Reason
-		info.Results = out.Verdict.Children
+		info.Checkers = out.Verdict.Children
 		for _, f := range e.Faults {
 			if fr, ok := f.(interface{ Figures() map[string]float64 }); ok {
 				maps.Copy(info.Figures, fr.Figures())
@@ -174,7 +155,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		if g := out.Generator; g.Requested > 0 || g.Started > 0 {
 			info.Generator = &g
 		}
-		if werr := writeJSON(filepath.Join(e.Dir, history.RunInfoFile), info); werr != nil && err == nil {
+		if werr := history.SaveRunInfo(e.Dir, info); werr != nil && err == nil {
 			err = werr
 		}
 		if p != nil {
@@ -232,7 +213,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	abort := func(reason string) (*Outcome, error) {
 		plog.printf("abort: %s", reason)
 		rec.Event(history.Event{Kind: history.Abort, Time: time.Now(), Name: reason})
-		out.Status, out.Reason = "aborted", reason
+		out.Status, out.Reason = history.StatusAborted, reason
 		return out, nil
 	}
 	if reason := e.hold(ctx, wl, e.Steady, plog); reason != "" {
@@ -294,9 +275,9 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 	}
 	switch out.Verdict.Valid {
 	case history.VerdictValid:
-		out.Status = "passed"
+		out.Status = history.StatusPassed
 	default:
-		out.Status, out.Reason = "failed", out.Verdict.Reason
+		out.Status, out.Reason = history.StatusFailed, out.Verdict.Reason
 	}
 	return out, nil
 }
@@ -347,14 +328,6 @@ func (e *Experiment) hold(ctx context.Context, wl *workload.Workload, d time.Dur
 		}
 	}
 	return ""
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, data, 0o644)
 }
 
 func suffix(s string) string {

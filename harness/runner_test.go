@@ -108,10 +108,10 @@ func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	}
 }
 
-func readRunInfo(t *testing.T, dir string) RunInfo {
+func readRunInfo(t *testing.T, dir string) history.RunInfo {
 	data, err := os.ReadFile(filepath.Join(dir, "run.json"))
 	require.NoError(t, err, "run.json must always be written")
-	var info RunInfo
+	var info history.RunInfo
 	require.NoError(t, json.Unmarshal(data, &info))
 	return info
 }
@@ -121,7 +121,7 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	e := testExperiment(t, f)
 	out, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, f.log())
 	h, err := history.Load(filepath.Join(e.Dir, "history.jsonl"))
 	require.NoError(t, err)
@@ -136,10 +136,10 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	require.Equal(t, []string{history.PhaseSteady, history.PhaseInject, "inject", "injected", history.PhaseObserve, history.PhaseRecover, "recover", "recovered", history.PhaseConverge, history.PhaseVerify}, kinds)
 	require.NotEmpty(t, h.Ops)
 	info := readRunInfo(t, e.Dir)
-	require.Equal(t, "passed", info.Status)
+	require.Equal(t, history.StatusPassed, info.Status)
 	require.Equal(t, int64(7), info.Seed)
 	require.Equal(t, "kong run test --seed 7", info.Replay)
-	require.Len(t, info.Results, 1)
+	require.Len(t, info.Checkers, 1)
 
 	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 	require.NoError(t, err, "the run left no per-phase log")
@@ -161,7 +161,7 @@ func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
 	_, err := e.Run(context.Background())
 	require.ErrorContains(t, err, "stuck on nothing was injected but not seen to take effect")
 	require.Contains(t, f.log(), "recover", "an injected fault was left broken")
-	require.Equal(t, "error", readRunInfo(t, e.Dir).Status)
+	require.Equal(t, history.StatusError, readRunInfo(t, e.Dir).Status)
 }
 
 func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
@@ -171,7 +171,7 @@ func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
 	require.PanicsWithValue(t, "verifier bug", func() { _, _ = e.Run(context.Background()) })
 	require.Contains(t, f.log(), "recover")
 	info := readRunInfo(t, e.Dir)
-	require.Equal(t, "error", info.Status)
+	require.Equal(t, history.StatusError, info.Status)
 	require.Contains(t, info.Reason, "panic: verifier bug")
 
 	// Ctrl-C during observe: the run stops, says why, and heals.
@@ -182,7 +182,7 @@ func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
 	go func() { time.Sleep(1500 * time.Millisecond); cancel() }()
 	out, err := e.Run(ctx)
 	require.NoError(t, err)
-	require.Equal(t, "aborted", out.Status)
+	require.Equal(t, history.StatusAborted, out.Status)
 	require.Contains(t, out.Reason, "interrupted")
 	require.Contains(t, g.log(), "recover")
 }
@@ -199,10 +199,10 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 	}}}
 	out, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "aborted", out.Status)
+	require.Equal(t, history.StatusAborted, out.Status)
 	require.Contains(t, out.Reason, "blast radius too large")
 	require.Contains(t, f.log(), "recover")
-	require.Equal(t, "aborted", readRunInfo(t, e.Dir).Status)
+	require.Equal(t, history.StatusAborted, readRunInfo(t, e.Dir).Status)
 
 	floor := SuccessFloor(0.9, 2)
 	require.Empty(t, floor.Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))

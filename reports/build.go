@@ -34,14 +34,14 @@ func Build(dir string) (*Report, error) {
 	}
 	b := &builder{r: newReport()}
 
-	ri, riErr := LoadRunInfo(dir)
+	ri, riErr := history.LoadRunInfo(dir)
 	switch {
 	case riErr == nil:
 	case errors.Is(riErr, fs.ErrNotExist):
 		b.note("run.json is missing: no run metadata and no checker results")
 	default:
 		b.note("run.json could not be read (%v): no run metadata and no checker results", riErr)
-		ri = RunInfo{}
+		ri = history.RunInfo{}
 	}
 	h, hr, hErr := history.LoadLenient(filepath.Join(dir, history.HistoryFile))
 	switch {
@@ -96,7 +96,7 @@ func (b *builder) note(format string, args ...any) {
 
 // run fills run info, checkers, verdict, status, reason and the run's
 // bounds.
-func (b *builder) run(ri RunInfo, h *history.History) {
+func (b *builder) run(ri history.RunInfo, h *history.History) {
 	r := b.r
 	ri.Started, ri.Finished = utc(ri.Started), utc(ri.Finished)
 	if len(ri.Figures) == 0 {
@@ -121,16 +121,16 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 
 	aborts := h.EventsOf(history.Abort)
 	r.Status = ri.Status
-	if !r.Status.known() {
+	if !r.Status.Known() {
 		switch {
 		case len(aborts) > 0:
-			r.Status = StatusAborted
+			r.Status = history.StatusAborted
 		case len(r.Checkers) > 0 && r.Verdict == history.VerdictValid:
-			r.Status = StatusPassed
+			r.Status = history.StatusPassed
 		case len(r.Checkers) > 0:
-			r.Status = StatusFailed
+			r.Status = history.StatusFailed
 		default:
-			r.Status = StatusError
+			r.Status = history.StatusError
 		}
 		if ri.Status == "" {
 			b.note("no status was recorded; taken as %s", r.Status)
@@ -139,7 +139,7 @@ func (b *builder) run(ri RunInfo, h *history.History) {
 		}
 	}
 	r.Reason = ri.Reason
-	if r.Reason == "" && r.Status != StatusPassed {
+	if r.Reason == "" && r.Status != history.StatusPassed {
 		var bad []string
 		for _, c := range leaves {
 			if c.Valid != history.VerdictValid {
@@ -581,7 +581,7 @@ func (b *builder) runFigures(f map[string]float64) {
 
 // replication reads replication.json, else the run's replication figures.
 func (b *builder) replication(dir string, figs map[string]float64) {
-	rl, err := LoadReplication(dir)
+	rl, err := history.LoadReplication(dir)
 	switch {
 	case err == nil:
 		if len(rl.Histogram) == 0 {

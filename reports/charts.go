@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kongchaos/kong/harness/history"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -644,7 +645,7 @@ func chartReplicationCDF(r *Report) (Chart, error) {
 // decades or more (the replication check's buckets run from 1 ms to hours),
 // and returns the lower bound of the first bucket: 0 on a linear axis; on a
 // log axis the bound below it, taken in the ratio of the next bucket.
-func lagAxis(p *plot.Plot, rl *ReplicationLag) float64 {
+func lagAxis(p *plot.Plot, rl *history.Replication) float64 {
 	hs := rl.Histogram
 	if len(hs) == 0 || hs[0].UpperMs <= 0 || hs[len(hs)-1].UpperMs/hs[0].UpperMs < 100 {
 		return 0

@@ -66,7 +66,7 @@ func (d *RunDiff) Regressions() int {
 // Diff compares the key figures and checker verdicts of run a (the
 // reference) and run b.
 func Diff(a, b *Report) *RunDiff {
-	d := &RunDiff{A: a, B: b, StatusRegression: a.Status == StatusPassed && b.Status != StatusPassed}
+	d := &RunDiff{A: a, B: b, StatusRegression: a.Status == history.StatusPassed && b.Status != history.StatusPassed}
 	fa, fb := KeyFigures(a), KeyFigures(b)
 	for i, def := range KeyFigureDefs {
 		d.Figures = append(d.Figures, compareFigure(def, fa[i].Value, fb[i].Value))
@@ -140,7 +140,7 @@ func unionOrder(a, b []string) []string {
 // runLine names a run in one line: its scenario, start, status and reason.
 func runLine(r *Report) string {
 	s := fmt.Sprintf("%s, started %s, %s", label(r.Run.Scenario), absTime(r.Start), statusWord(r.Status))
-	if r.Status != StatusPassed && r.Reason != "" {
+	if r.Status != history.StatusPassed && r.Reason != "" {
 		s += ": " + oneLine(r.Reason)
 	}
 	return s

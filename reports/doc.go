@@ -7,8 +7,8 @@
 //   - history.jsonl: the harness history (operations and timeline events),
 //     read leniently: a truncated last line or a garbled line is skipped and
 //     noted, never fatal;
-//   - run.json: the run's metadata and checker results, a RunInfo;
-//   - replication.json (optional): a ReplicationLag measured by a
+//   - run.json: the run's metadata and checker results, a history.RunInfo;
+//   - replication.json (optional): a history.Replication measured by a
 //     replication check.
 //
 // Build reads them and computes the Report model (phases, fault timeline,

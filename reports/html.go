@@ -207,7 +207,7 @@ type htmlReport struct {
 	Policy      string
 	Style       template.CSS
 	Scenario    string
-	Status      Status
+	Status      history.Status
 	StatusWord  string
 	Passed      bool
 	Verdict     history.Verdict
@@ -246,7 +246,7 @@ func EncodeHTML(w io.Writer, r *Report) error {
 		Scenario:    label(r.Run.Scenario),
 		Status:      r.Status,
 		StatusWord:  statusWord(r.Status),
-		Passed:      r.Status == StatusPassed,
+		Passed:      r.Status == history.StatusPassed,
 		Verdict:     r.Verdict,
 		Reason:      r.Reason,
 		Description: r.Run.Description,

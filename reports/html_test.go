@@ -195,8 +195,8 @@ func TestHTMLFetchesNothing(t *testing.T) {
 // logarithmic and still marks 500 ms.
 func TestReplicationChartsOnALogAxis(t *testing.T) {
 	r, _ := build(t, failedRun)
-	r.Replication = &ReplicationLag{Samples: 1000, VisibleAtRead: 0.99, P50: 3, P90: 12, P99: 180, P999: 900, Max: 4000,
-		Histogram: []Bucket{{UpperMs: 2, Count: 100}, {UpperMs: 5, Count: 400}, {UpperMs: 10, Count: 300}, {UpperMs: 20, Count: 100},
+	r.Replication = &history.Replication{Samples: 1000, VisibleAtRead: 0.99, P50: 3, P90: 12, P99: 180, P999: 900, Max: 4000,
+		Histogram: []history.LagBucket{{UpperMs: 2, Count: 100}, {UpperMs: 5, Count: 400}, {UpperMs: 10, Count: 300}, {UpperMs: 20, Count: 100},
 			{UpperMs: 50, Count: 50}, {UpperMs: 100, Count: 30}, {UpperMs: 200, Count: 10}, {UpperMs: 500, Count: 6},
 			{UpperMs: 1000, Count: 3}, {UpperMs: 5000, Count: 1}}}
 	page := htmlOf(t, r)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kongchaos/kong/harness/history"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -116,8 +117,8 @@ func WriteIndex(dir string) error {
 		return fmt.Errorf("index of %s: %w", dir, err)
 	}
 	return errors.Join(
-		writeFileAtomic(filepath.Join(dir, IndexMarkdownFile), md.Bytes()),
-		writeFileAtomic(filepath.Join(dir, IndexHTMLFile), page.Bytes()))
+		history.WriteFileAtomic(filepath.Join(dir, IndexMarkdownFile), md.Bytes()),
+		history.WriteFileAtomic(filepath.Join(dir, IndexHTMLFile), page.Bytes()))
 }
 
 // indexFigures are the key figures the index shows for each run and
@@ -190,7 +191,7 @@ func indexCounts(runs []RunEntry) string {
 		n[string(e.Report.Status)]++
 	}
 	var parts []string
-	for _, s := range []string{string(StatusPassed), string(StatusFailed), string(StatusAborted), string(StatusError), "unreadable"} {
+	for _, s := range []string{string(history.StatusPassed), string(history.StatusFailed), string(history.StatusAborted), string(history.StatusError), "unreadable"} {
 		if n[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
 		}
@@ -288,10 +289,10 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 	if err != nil {
 		return err
 	}
-	status := StatusPassed
+	status := history.StatusPassed
 	for _, e := range runs {
-		if e.Report == nil || e.Report.Status != StatusPassed {
-			status = StatusFailed
+		if e.Report == nil || e.Report.Status != history.StatusPassed {
+			status = history.StatusFailed
 		}
 	}
 	if len(runs) == 0 {
@@ -299,7 +300,7 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 	}
 	v := struct {
 		Policy, Name, Count, Counts string
-		Status                      Status
+		Status                      history.Status
 		Style                       template.CSS
 		Heads                       []string
 		Rows                        []indexRow

@@ -22,7 +22,7 @@ func laterRun(t *testing.T) *Report {
 	day := 24 * time.Hour
 	r.Start, r.End = r.Start.Add(day), r.End.Add(day)
 	r.Run.Started, r.Run.Finished = r.Run.Started.Add(day), r.Run.Finished.Add(day)
-	r.Status, r.Reason, r.Verdict = StatusPassed, "", history.VerdictValid
+	r.Status, r.Reason, r.Verdict = history.StatusPassed, "", history.VerdictValid
 	var pass func([]history.Result)
 	pass = func(rs []history.Result) {
 		for i := range rs {
@@ -81,8 +81,8 @@ func TestLoadRuns(t *testing.T) {
 	}
 	assert.Equal(t, []string{"split-brain-demo-20250315T090000Z", "chaos-kong-demo-20250314T100000Z",
 		"split-brain-demo-20250314T090000Z", "broken-run"}, dirs, "newest first; the unreadable run last")
-	assert.Equal(t, StatusPassed, runs[0].Report.Status)
-	assert.Equal(t, StatusFailed, runs[2].Report.Status, "built from its artifacts")
+	assert.Equal(t, history.StatusPassed, runs[0].Report.Status)
+	assert.Equal(t, history.StatusFailed, runs[2].Report.Status, "built from its artifacts")
 	assert.Nil(t, runs[3].Report)
 	assert.ErrorContains(t, runs[3].Err, "has neither run.json nor history.jsonl")
 	assert.ErrorContains(t, runs[3].Err, "broken-run/"+JSONFile+": invalid character")

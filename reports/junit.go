@@ -40,11 +40,11 @@ func EncodeJUnit(w io.Writer, r *Report) error {
 		}
 		cases = append(cases, jc)
 	}
-	needRun := len(leaves) == 0 || r.Status == StatusAborted || r.Status == StatusError ||
-		(r.Status == StatusFailed && !anyInvalid)
+	needRun := len(leaves) == 0 || r.Status == history.StatusAborted || r.Status == history.StatusError ||
+		(r.Status == history.StatusFailed && !anyInvalid)
 	if needRun {
 		jc := junitCase{Name: "run", Classname: class}
-		if r.Status == StatusPassed {
+		if r.Status == history.StatusPassed {
 			jc.Skipped = &junitMessage{Message: "no checker results were recorded"}
 		} else {
 			jc.Failure = &junitMessage{Message: fmt.Sprintf("%s: %s", r.Status, r.Reason), Type: string(r.Status),

@@ -68,7 +68,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
 }
 
-func statusWord(s Status) string { return strings.ToUpper(string(s)) }
+func statusWord(s history.Status) string { return strings.ToUpper(string(s)) }
 
 func (m *md) title(r *Report) {
 	m.p("# %s: %s", oneLine(label(r.Run.Scenario)), statusWord(r.Status))
@@ -77,7 +77,7 @@ func (m *md) title(r *Report) {
 		m.p("%s", d)
 		m.p("")
 	}
-	if r.Status != StatusPassed {
+	if r.Status != history.StatusPassed {
 		m.p("**Why it stopped:** %s", oneLine(r.Reason))
 		m.p("")
 	}

@@ -17,11 +17,11 @@ type Report struct {
 	Schema int `json:"schema"`
 	// Run is run.json as written, except that its Checkers are moved to
 	// Report.Checkers (Run.Figures stay, and are also merged into Figures).
-	Run RunInfo `json:"run"`
+	Run history.RunInfo `json:"run"`
 	// Status is the run's status, derived when run.json did not say (see
 	// Notes); Reason says why the run stopped (why it was not passed).
-	Status Status `json:"status"`
-	Reason string `json:"reason"`
+	Status history.Status `json:"status"`
+	Reason string         `json:"reason"`
 	// Verdict is the worst of the checker results; unknown when there are
 	// none.
 	Verdict  history.Verdict  `json:"verdict"`
@@ -47,8 +47,8 @@ type Report struct {
 	// "availability.<region>.<phase>", "latency_p99_ms.<phase>", then
 	// every figure of run.json copied through (a computed figure wins over
 	// one of the same name).
-	Figures     map[string]float64 `json:"figures"`
-	Replication *ReplicationLag    `json:"replication,omitempty"`
+	Figures     map[string]float64   `json:"figures"`
+	Replication *history.Replication `json:"replication,omitempty"`
 	// Notes list what was missing or odd in the artifacts (no checker
 	// results, a truncated history, ...).
 	Notes []string `json:"notes"`

@@ -185,7 +185,7 @@ func hasIndex(dir string) bool {
 // killed) ended at its last write, and one without a recorded start started
 // at the time its folder's name ends with (scenario-20060102T150405Z).
 func runTimes(dir string) (started, ended time.Time) {
-	if ri, err := LoadRunInfo(dir); err == nil {
+	if ri, err := history.LoadRunInfo(dir); err == nil {
 		started, ended = ri.Started, ri.Finished
 	} else if r, err := Load(dir); err == nil {
 		started, ended = r.Start, r.End

@@ -26,8 +26,8 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 		name := scenario + "-" + started.UTC().Format("20060102T150405Z")
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.MkdirAll(p, 0o755))
-		require.NoError(t, SaveRunInfo(p, RunInfo{Scenario: scenario, Seed: 1, Started: started,
-			Finished: started.Add(10 * time.Minute), Status: StatusPassed}))
+		require.NoError(t, history.SaveRunInfo(p, history.RunInfo{Scenario: scenario, Seed: 1, Started: started,
+			Finished: started.Add(10 * time.Minute), Status: history.StatusPassed}))
 		return name
 	}
 	day := 24 * time.Hour

@@ -121,7 +121,7 @@ func TestBuildFailedRun(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
 	assert.Equal(t, SchemaVersion, r.Schema)
-	assert.Equal(t, StatusFailed, r.Status)
+	assert.Equal(t, history.StatusFailed, r.Status)
 	assert.Equal(t, history.VerdictInvalid, r.Verdict)
 	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
 	assert.Nil(t, r.Run.Checkers, "checkers are moved to Report.Checkers")
@@ -255,7 +255,7 @@ func TestAbortedRunWithTruncatedHistory(t *testing.T) {
 		assert.NotZero(t, fi.Size(), f)
 	}
 	reason := "stop condition: availability of us-east-1 fell to 0.40, below the abort threshold 0.50; faults healed"
-	assert.Equal(t, StatusAborted, r.Status)
+	assert.Equal(t, history.StatusAborted, r.Status)
 	assert.Equal(t, reason, r.Reason)
 	assert.Equal(t, history.VerdictUnknown, r.Verdict)
 	assert.True(t, r.History.Truncated)
@@ -299,7 +299,7 @@ func TestAbortedRunWithoutRunInfo(t *testing.T) {
 	r, err := Build(dir)
 	require.NoError(t, err)
 	require.NoError(t, WriteAll(dir, r))
-	assert.Equal(t, StatusAborted, r.Status)
+	assert.Equal(t, history.StatusAborted, r.Status)
 	assert.Equal(t, "aborted: availability of us-east-1 fell to 0.40, below the abort threshold 0.50 (us-east-1)", r.Reason)
 	md := markdown(t, r)
 	assert.Contains(t, md, "run.json is missing")
@@ -355,7 +355,7 @@ func TestMarkdownNamesEveryFailedCheckerReason(t *testing.T) {
 	assert.Contains(t, md, `| availability | **invalid** | region us-east-1 phase observe: availability 0.8750 < SLO 0.9990 \| 4 failed, 1 unknown |`)
 
 	// A hand-made report: every invalid checker, nested or not, is named.
-	rep := &Report{Status: StatusFailed, Reason: "checkers not valid", Verdict: history.VerdictInvalid,
+	rep := &Report{Status: history.StatusFailed, Reason: "checkers not valid", Verdict: history.VerdictInvalid,
 		Checkers: []history.Result{
 			{Checker: "top", Valid: history.VerdictInvalid, Reason: "reason one"},
 			{Checker: "all", Valid: history.VerdictInvalid, Children: []history.Result{
@@ -462,7 +462,7 @@ func TestFaultPairing(t *testing.T) {
 	assert.InDelta(t, 0.7, *r.Faults[1].TimeToHealS, 1e-9, "healing is timed from the first recovery attempt")
 	assert.Contains(t, strings.Join(r.Notes, "\n"), "fault pause on n3: its injection is not in the history")
 	// Without run.json: status error, and the Markdown still renders.
-	assert.Equal(t, StatusError, r.Status)
+	assert.Equal(t, history.StatusError, r.Status)
 	assert.Contains(t, markdown(t, r), "| pause | n3 | not recorded | not seen | not recovered | +4.000s |")
 }
 
@@ -472,12 +472,12 @@ func TestReplicationFromFigures(t *testing.T) {
 	r, err := Build(dir)
 	require.NoError(t, err)
 	require.NotNil(t, r.Replication)
-	assert.Equal(t, &ReplicationLag{P99: 180.5}, r.Replication)
+	assert.Equal(t, &history.Replication{P99: 180.5}, r.Replication)
 
-	ri, err := LoadRunInfo(dir)
+	ri, err := history.LoadRunInfo(dir)
 	require.NoError(t, err)
 	ri.Figures = map[string]float64{"convergence_s": 1}
-	require.NoError(t, SaveRunInfo(dir, ri))
+	require.NoError(t, history.SaveRunInfo(dir, ri))
 	r, err = Build(dir)
 	require.NoError(t, err)
 	assert.Nil(t, r.Replication)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Writer renders a report in one format into one file of the run's
@@ -28,7 +30,7 @@ func (wr Writer) Write(dir string, r *Report) error {
 	if err := wr.Encode(&buf, r); err != nil {
 		return fmt.Errorf("%s report: %w", wr.Name, err)
 	}
-	return writeFileAtomic(filepath.Join(dir, wr.File), buf.Bytes())
+	return history.WriteFileAtomic(filepath.Join(dir, wr.File), buf.Bytes())
 }
 
 // Writers are the formats WriteAll writes, in order. A new format is one
@@ -92,29 +94,4 @@ func Load(dir string) (*Report, error) {
 		return nil, fmt.Errorf("%s: report schema %d; this kong reads schema 1 to %d", path, r.Schema, SchemaVersion)
 	}
 	return &r, nil
-}
-
-// writeFileAtomic writes a file through a temporary file in the same
-// directory and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

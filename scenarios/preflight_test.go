@@ -131,7 +131,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	require.NoError(t, err)
 	plog, _ := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 	t.Logf("run after the leftovers took %s; phases.log:\n%s", time.Since(start).Round(time.Millisecond), plog)
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	for _, want := range left.all() {
 		require.Contains(t, string(plog), "preflight: found "+want, "the run's phases.log does not say it reset %q", want)
 	}

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,7 +62,7 @@ func TestReplicationCheck(t *testing.T) {
 	out, err := s.Run(ctx, e)
 	require.NoError(t, err)
 	replicationLog(t, out, e.Dir)
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-complete").Valid)
 	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-visible-at-read").Valid)
 
@@ -86,9 +85,9 @@ func TestReplicationCheck(t *testing.T) {
 	assert.LessOrEqual(t, rl.P50, rl.P99)
 	assert.LessOrEqual(t, rl.P99, rl.Max)
 	assert.Positive(t, rl.AllVisibleAfterMs)
-	ri, err := reports.LoadRunInfo(e.Dir)
+	ri, err := history.LoadRunInfo(e.Dir)
 	require.NoError(t, err)
-	assert.Equal(t, float64(replicationTestRecords), ri.Figures[reports.FigReplicationSamples])
+	assert.Equal(t, float64(replicationTestRecords), ri.Figures[history.FigReplicationSamples])
 	assert.Positive(t, ri.Figures["replication.write_rate"])
 	md, err := os.ReadFile(filepath.Join(e.Dir, reports.MarkdownFile))
 	require.NoError(t, err)
@@ -106,7 +105,7 @@ func TestReplicationCheckWithLinksCutFails(t *testing.T) {
 		Deadline: 10 * time.Second, Steady: 2 * time.Second})
 	require.NoError(t, err)
 	replicationLog(t, out, e.Dir)
-	require.Equal(t, "failed", out.Status, "the check passed with the links cut for the whole run")
+	require.Equal(t, history.StatusFailed, out.Status, "the check passed with the links cut for the whole run")
 	c := replicationVerdict(t, out, "replication-complete")
 	require.Equal(t, history.VerdictInvalid, c.Valid)
 	require.Contains(t, c.Reason, "were never seen in")
@@ -128,7 +127,7 @@ func TestReplicationCheckDuringSplitBrainConverges(t *testing.T) {
 		Deadline: 5 * time.Minute, Steady: 2 * time.Second})
 	require.NoError(t, err)
 	replicationLog(t, out, e.Dir)
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	sum := loadSummary(t, e.Dir)
 	t.Logf("visible at 500 ms %.3f%%, all seen %.0f ms after the heal, lag p50 %.0f ms max %.0f ms",
 		100*sum.VisibleAtRead, sum.SeenAfterConvergeMs, sum.P50, sum.Max)
@@ -137,36 +136,9 @@ func TestReplicationCheckDuringSplitBrainConverges(t *testing.T) {
 	assert.Positive(t, sum.SeenAfterConvergeMs)
 }
 
-func loadSummary(t *testing.T, dir string) harness.ReplicationSummary {
+func loadSummary(t *testing.T, dir string) history.Replication {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, history.ReplicationFile))
+	s, err := history.LoadReplication(dir)
 	require.NoError(t, err)
-	var s harness.ReplicationSummary
-	require.NoError(t, json.Unmarshal(b, &s))
-	return s
-}
-
-// The summary the harness writes is the replication.json that reports read,
-// and its figures carry the names reports know.
-func TestReplicationSummaryIsTheReportsReplicationFile(t *testing.T) {
-	for h, r := range map[string]string{
-		harness.FigReplSamples: reports.FigReplicationSamples, harness.FigReplVisibleAtRead: reports.FigReplicationVisibleAtRead,
-		harness.FigReplMissing: reports.FigReplicationMissing, harness.FigReplP50: reports.FigReplicationP50,
-		harness.FigReplP90: reports.FigReplicationP90, harness.FigReplP99: reports.FigReplicationP99,
-		harness.FigReplP999: reports.FigReplicationP999, harness.FigReplMax: reports.FigReplicationMax,
-		harness.FigReplAllVisibleAfter: reports.FigReplicationAllVisibleAfter,
-	} {
-		assert.Equal(t, r, h)
-	}
-	s := harness.ReplicationSummary{Samples: 1000, VisibleAtRead: 0.998, Missing: 1, P50: 2.5, P90: 9, P99: 120, P999: 640,
-		Max: 900.5, Histogram: []harness.LagBucket{{UpperMs: 5, Count: 700}, {UpperMs: 1000, Count: 299}}, AllVisibleAfterMs: 0,
-		From: "us-east-1", To: "us-west-2", Records: 1000}
-	dir := t.TempDir()
-	b, err := json.Marshal(s)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, history.ReplicationFile), b, 0o644))
-	got, err := reports.LoadReplication(dir)
-	require.NoError(t, err)
-	assert.Equal(t, &reports.ReplicationLag{Samples: 1000, VisibleAtRead: 0.998, Missing: 1, P50: 2.5, P90: 9, P99: 120, P999: 640,
-		Max: 900.5, Histogram: []reports.Bucket{{UpperMs: 5, Count: 700}, {UpperMs: 1000, Count: 299}}}, got)
+	return *s
 }

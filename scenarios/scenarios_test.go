@@ -71,7 +71,7 @@ func run(t *testing.T, e *Env, f func(context.Context, *Env) (*harness.Outcome, 
 	require.NoError(t, err)
 	require.NoError(t, reports.WriteAll(e.Dir, r))
 	requireHealed(t, e.Cluster)
-	if out.Status != "passed" {
+	if out.Status != history.StatusPassed {
 		plog, _ := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 		t.Logf("phases.log:\n%s", plog)
 	}
@@ -116,7 +116,7 @@ func TestSplitBrain(t *testing.T) {
 	p := splitBrain
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}
 	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runSplitBrain(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	for _, f := range []string{"history.jsonl", "run.json", "phases.log", "report.json", "report.md", "junit.xml"} {
 		_, err := os.Stat(filepath.Join(e.Dir, f))
 		require.NoError(t, err, "the run left no %s", f)
@@ -134,7 +134,7 @@ func TestChaosMonkey(t *testing.T) {
 	p := chaosMonkey
 	p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
 	out, r := run(t, env(t, "chaos-monkey"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosMonkey(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	require.Len(t, r.Faults, 2, "one kill per interval")
 	for _, f := range r.Faults {
 		require.NotNil(t, f.TimeToHealS, "%s on %s was not seen healed", f.Name, f.Target)
@@ -146,7 +146,7 @@ func TestChaosGorilla(t *testing.T) {
 	p := chaosGorilla
 	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
 	out, _ := run(t, env(t, "chaos-gorilla"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 }
 
 func TestChaosKong(t *testing.T) {
@@ -154,7 +154,7 @@ func TestChaosKong(t *testing.T) {
 	p := chaosKong
 	p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
 	out, r := run(t, env(t, "chaos-kong"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	steps := 0
 	for _, ev := range r.Traffic {
 		if ev.Name == "evacuate" {
@@ -171,7 +171,7 @@ func TestLatencyMonkey(t *testing.T) {
 	e := env(t, "latency-monkey")
 	before := gatewayTryTimeouts(t, e.Cluster, "us-east-1")
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	// The protection was at work: stalled reads were sent elsewhere.
 	require.Greater(t, gatewayTryTimeouts(t, e.Cluster, "us-east-1"), before, "no read outlived its try timeout: did the reads stall?")
 }
@@ -209,7 +209,7 @@ func TestThunderingHerd(t *testing.T) {
 	p := thunderingHerd
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
 	out, _ := run(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	requireVerdict(t, out, "shedding", history.VerdictValid)
 }
 
@@ -218,7 +218,7 @@ func TestMisrouted(t *testing.T) {
 	p := misrouted
 	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
 	out, _ := run(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	res := requireVerdict(t, out, "home-routing", history.VerdictValid)
 	for _, path := range []string{"proxied", "redirected", "failover"} {
 		require.Positive(t, res.Figures[path], "no misrouted request went the %s way", path)
@@ -235,7 +235,7 @@ func TestSplitBrainWithRemoteWritesFails(t *testing.T) {
 	out, _ := run(t, env(t, "split-brain-remote-writes"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
 		return runSplitBrain(ctx, e, p)
 	})
-	require.Equal(t, "failed", out.Status, "a split with a cross-region call on every write passed")
+	require.Equal(t, history.StatusFailed, out.Status, "a split with a cross-region call on every write passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
@@ -246,7 +246,7 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 	out, _ := run(t, env(t, "thundering-herd-no-shedding"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
 		return runThunderingHerd(ctx, e, p)
 	})
-	require.Equal(t, "failed", out.Status, "a herd with shedding off passed")
+	require.Equal(t, history.StatusFailed, out.Status, "a herd with shedding off passed")
 	r := requireVerdict(t, out, "shedding", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "data tier peak")
 }
@@ -260,7 +260,7 @@ func TestLatencyMonkeyWithoutTryTimeoutFails(t *testing.T) {
 	out, _ := run(t, env(t, "latency-monkey-no-try-timeout"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
 		return runLatencyMonkey(ctx, e, p)
 	})
-	require.Equal(t, "failed", out.Status, "stalled reads with no try timeout passed")
+	require.Equal(t, history.StatusFailed, out.Status, "stalled reads with no try timeout passed")
 	r := requireVerdict(t, out, "availability", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "us-east-1")
 }
@@ -274,7 +274,7 @@ func TestChaosMonkeyWithWritesAtAllFails(t *testing.T) {
 	out, _ := run(t, env(t, "chaos-monkey-writes-at-all"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
 		return runChaosMonkey(ctx, e, p)
 	})
-	require.Equal(t, "failed", out.Status, "writes at ALL with a dead node passed")
+	require.Equal(t, history.StatusFailed, out.Status, "writes at ALL with a dead node passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
@@ -290,7 +290,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 	p.Rounds = []misroutedRound{{"wrong-home", fault.GatewaySettings{Mode: fault.Ptr("isthmus"), Failover: fault.Ptr(false),
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
-	require.Equal(t, "failed", out.Status, "misrouted members served by the wrong region passed")
+	require.Equal(t, history.StatusFailed, out.Status, "misrouted members served by the wrong region passed")
 	r := requireVerdict(t, out, "home-routing", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "outside their home region without failover")
 }
@@ -301,7 +301,7 @@ func TestChaosKongWithoutFailoverFails(t *testing.T) {
 	p.Times, p.StepWait = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 3*time.Second
 	p.NoFailover, p.Degrade = true, 0.5
 	out, _ := run(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
-	require.Equal(t, "failed", out.Status, "evacuating a failing region without failover passed")
+	require.Equal(t, history.StatusFailed, out.Status, "evacuating a failing region without failover passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
 
@@ -321,7 +321,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	}
 	out, err := x.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, "failed", out.Status, "a harmless run passed a check that expected harm")
+	require.Equal(t, history.StatusFailed, out.Status, "a harmless run passed a check that expected harm")
 }
 
 func TestRealLifeFailover(t *testing.T) {
@@ -330,7 +330,7 @@ func TestRealLifeFailover(t *testing.T) {
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}
 	e := env(t, "real-life-failover")
 	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runRealLifeFailover(ctx, e, p) })
-	require.Equal(t, "passed", out.Status, out.Reason)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	for _, f := range []string{"failover.detection_s", "failover.decision_s", "failover.shift_s"} {
 		require.Contains(t, r.Figures, f, "the run did not measure %s", f)
 	}
@@ -344,7 +344,7 @@ func TestRealLifeFailoverWithoutEvacuationFails(t *testing.T) {
 	out, _ := run(t, env(t, "real-life-failover-no-evacuation"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
 		return runRealLifeFailover(ctx, e, p)
 	})
-	require.Equal(t, "failed", out.Status, "a degraded region that was never evacuated passed")
+	require.Equal(t, history.StatusFailed, out.Status, "a degraded region that was never evacuated passed")
 	r := requireVerdict(t, out, "availability", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "observe")
 }
@@ -380,6 +380,6 @@ func TestChaosGorillaWithRF1Fails(t *testing.T) {
 	p := chaosGorilla
 	p.Times = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
-	require.Equal(t, "failed", out.Status, "a zone outage with RF 1 passed")
+	require.Equal(t, history.StatusFailed, out.Status, "a zone outage with RF 1 passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -223,10 +224,10 @@ func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, 
 		case err != nil:
 			failed = append(failed, s.Name)
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
-		case outcome.Status != "passed":
+		case outcome.Status != history.StatusPassed:
 			failed = append(failed, s.Name)
-			broken = broken || outcome.Status == "failed"
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), filepath.Join(dir, "report.html"))
+			broken = broken || outcome.Status == history.StatusFailed
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), filepath.Join(dir, "report.html"))
 		default:
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.html"))
 		}

@@ -213,7 +213,7 @@ func pastDurations(out string) map[string]time.Duration {
 	if err != nil {
 		return map[string]time.Duration{}
 	}
-	newest := map[string]harness.RunInfo{}
+	newest := map[string]history.RunInfo{}
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -222,7 +222,7 @@ func pastDurations(out string) map[string]time.Duration {
 		if err != nil {
 			continue
 		}
-		var info harness.RunInfo
+		var info history.RunInfo
 		if json.Unmarshal(data, &info) != nil || info.Scenario == "" || info.Finished.Before(info.Started) {
 			continue
 		}

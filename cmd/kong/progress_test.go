@@ -77,7 +77,7 @@ func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
 	p := progressAt(history.PhaseInject, 13*time.Second, 0)
 	p.Stopping = true
 	v.report(p)
-	p.Done, p.Status = true, "aborted"
+	p.Done, p.Status = true, history.StatusAborted
 	v.report(p)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	// steady at 0 s, 5 s and 10 s; inject at 11 s; stopping at 13 s; nothing when done.
@@ -121,14 +121,14 @@ func TestProgressModes(t *testing.T) {
 
 func TestPastDurations(t *testing.T) {
 	out := t.TempDir()
-	write := func(dir string, info harness.RunInfo) {
+	write := func(dir string, info history.RunInfo) {
 		require.NoError(t, os.MkdirAll(filepath.Join(out, dir), 0o755))
 		data, err := json.Marshal(info)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(out, dir, "run.json"), data, 0o644))
 	}
-	run := func(name, status string, start time.Time, took time.Duration) harness.RunInfo {
-		return harness.RunInfo{Scenario: name, Status: status, Started: start, Finished: start.Add(took)}
+	run := func(name string, status history.Status, start time.Time, took time.Duration) history.RunInfo {
+		return history.RunInfo{Scenario: name, Status: status, Started: start, Finished: start.Add(took)}
 	}
 	write("split-brain-1", run("split-brain", "passed", t0, 5*time.Minute))
 	write("split-brain-2", run("split-brain", "failed", t0.Add(time.Hour), 7*time.Minute))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -218,7 +217,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 				return err
 			}
 			printReplicationSummary(cmd.OutOrStdout(), dir)
-			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s%s\nartifacts: %s\n", strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s%s\nartifacts: %s\n", strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), dir)
 			return outcomeError("replication check", outcome)
 		},
 	}
@@ -314,7 +313,7 @@ func replicationProgressPrinter(w io.Writer, interval time.Duration) func(harnes
 
 // printReplicationSummary prints the figures of a run's replication.json.
 func printReplicationSummary(w io.Writer, dir string) {
-	s, err := loadReplicationSummary(dir)
+	s, err := history.LoadReplication(dir)
 	if err != nil {
 		return
 	}
@@ -350,13 +349,4 @@ func printReplicationSummary(w io.Writer, dir string) {
 		}
 		fmt.Fprintln(w)
 	}
-}
-
-func loadReplicationSummary(dir string) (harness.ReplicationSummary, error) {
-	var s harness.ReplicationSummary
-	b, err := os.ReadFile(filepath.Join(dir, history.ReplicationFile))
-	if err != nil {
-		return s, err
-	}
-	return s, json.Unmarshal(b, &s)
 }

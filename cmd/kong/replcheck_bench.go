@@ -23,7 +23,6 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
-	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -362,7 +361,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		return err
 	}
 	use := before.until(sampleCPU(groups))
-	sum, err := loadReplicationSummary(dir)
+	sum, err := history.LoadReplication(dir)
 	if err != nil {
 		return fmt.Errorf("the check left no summary: %w", err)
 	}
@@ -410,7 +409,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	}
 	fmt.Fprintf(out, "replication check wall time: %s (target <= 3m for 1,000,000 records)\n", check.use.wall.Round(100*time.Millisecond))
 	printCheckPhases(out, dir, check.use.wall)
-	fmt.Fprintf(out, "replication check: %s%s\n", strings.ToUpper(outcome.Status), reasonSuffix(outcome))
+	fmt.Fprintf(out, "replication check: %s%s\n", strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome))
 	printReplicationSummary(out, dir)
 	fmt.Fprintf(out, "artifacts: %s\n", dir)
 	return nil
@@ -456,7 +455,7 @@ func printCheckPhases(w io.Writer, dir string, wall time.Duration) {
 	if err != nil {
 		return
 	}
-	ri, err := reports.LoadRunInfo(dir)
+	ri, err := history.LoadRunInfo(dir)
 	if err != nil {
 		return
 	}

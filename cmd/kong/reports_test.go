@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 )
 
@@ -39,8 +40,8 @@ func reportsFolderOf(t *testing.T, agos ...time.Duration) (string, []string) {
 		name := "split-brain-" + started.UTC().Format("20060102T150405Z")
 		dir := filepath.Join(out, name)
 		require.NoError(t, os.MkdirAll(dir, 0o755))
-		require.NoError(t, reports.SaveRunInfo(dir, reports.RunInfo{Scenario: "split-brain", Started: started,
-			Finished: started.Add(time.Minute), Status: reports.StatusPassed}))
+		require.NoError(t, history.SaveRunInfo(dir, history.RunInfo{Scenario: "split-brain", Started: started,
+			Finished: started.Add(time.Minute), Status: history.StatusPassed}))
 		names = append(names, name)
 	}
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "keep-me"), 0o755))

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -97,7 +98,7 @@ could not finish (aborted, interrupted).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\nartifacts: %s\n", spec.Name, strings.ToUpper(outcome.Status), reasonSuffix(outcome), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\nartifacts: %s\n", spec.Name, strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), dir)
 			return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
 		},
 	}
@@ -130,9 +131,9 @@ func stopContext(parent context.Context) (context.Context, context.CancelFunc) {
 // verdict found an invariant broken, and 3 for one that could not finish.
 func outcomeError(what string, o *harness.Outcome) error {
 	switch o.Status {
-	case "passed":
+	case history.StatusPassed:
 		return nil
-	case "failed":
+	case history.StatusFailed:
 		return notHeld(fmt.Errorf("%s failed%s", what, reasonSuffix(o)))
 	}
 	return fmt.Errorf("%s %s%s", what, o.Status, reasonSuffix(o))

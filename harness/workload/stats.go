@@ -260,44 +260,11 @@ func (w *Workload) Latencies() map[string]map[string]*hdrhistogram.Histogram {
 	return out
 }
 
-// GeneratorReport says whether the generator kept the rate it was asked
-// for: requested operations (what the pacer wanted by Elapsed) against
-// started ones, and how many started late.
-type GeneratorReport struct {
-	Elapsed time.Duration
-	// Requested is the number of operations the pacer intended by Elapsed
-	// (bounded by MaxOps), RequestedRate that per second.
-	Requested     float64
-	RequestedRate float64
-	Scheduled     uint64
-	Started       uint64
-	Completed     uint64
-	// AchievedRate is Started per second of Elapsed.
-	AchievedRate float64
-	// Late counts operations that started more than LateThreshold after
-	// they were due; MaxLateness is the worst.
-	Late          uint64
-	LateThreshold time.Duration
-	MaxLateness   time.Duration
-	// Dropped counts operations that were due but never started (the run
-	// stopped while they waited for a worker).
-	Dropped     uint64
-	PeakWorkers int64
-	MaxWorkers  int
-	// Kept is true when the generator started (almost) every requested
-	// operation and (almost) none late; Reason says why or why not.
-	Kept   bool
-	Reason string
-}
-
-// String is the report's reason.
-func (r GeneratorReport) String() string { return r.Reason }
-
 // Report tells whether the generator has kept the requested rate so far
 // (or, after the run, over the run). Safe for concurrent use.
-func (w *Workload) Report() GeneratorReport {
+func (w *Workload) Report() history.GeneratorReport {
 	s := w.stats
-	r := GeneratorReport{Scheduled: s.scheduled.Load(), Started: s.started.Load(),
+	r := history.GeneratorReport{Scheduled: s.scheduled.Load(), Started: s.started.Load(),
 		Completed: s.ok.Load() + s.fail.Load() + s.info.Load(), Late: s.late.Load(),
 		LateThreshold: s.lateThreshold, MaxLateness: time.Duration(s.maxLate.Load()),
 		Dropped: s.dropped.Load(), PeakWorkers: w.nwork.Load(), MaxWorkers: w.cfg.MaxWorkers}
@@ -346,7 +313,7 @@ func (w *Workload) Report() GeneratorReport {
 
 // Result sums up a finished run.
 type Result struct {
-	Generator GeneratorReport
+	Generator history.GeneratorReport
 	// Completions by type; Shed, Redirected, Proxied and Failover count
 	// completions with that flag; Abandoned those cut at the drain deadline.
 	Ops, OK, Fail, Info                 uint64
