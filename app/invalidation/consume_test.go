@@ -56,7 +56,7 @@ func TestConsumerDropsWhatCanNeverBeApplied(t *testing.T) {
 func TestBatchesStayWithinTheSQSLimits(t *testing.T) {
 	p := newPublisher("us-east-1", slog.New(slog.DiscardHandler))
 	west := &link{cut: true}
-	p.add(Target{Region: "us-west-2"}, west.send, 0)
+	require.NoError(t, p.add(Target{Region: "us-west-2"}, west.send, 0, ""))
 	defer p.Close()
 	value := bytes.Repeat([]byte("v"), 90<<10) // 120 KiB in base64: two per batch
 	for i := 1; i <= 12; i++ {
@@ -85,7 +85,7 @@ func TestBatchesStayWithinTheSQSLimits(t *testing.T) {
 func TestOversizedMessagesNeverBlockTheOutbox(t *testing.T) {
 	p := newPublisher("us-east-1", slog.New(slog.DiscardHandler))
 	west := &link{}
-	p.add(Target{Region: "us-west-2"}, west.send, 0)
+	require.NoError(t, p.add(Target{Region: "us-west-2"}, west.send, 0, ""))
 	defer p.Close()
 
 	// A replicated value too large for a message goes as a plain invalidation.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,10 +77,12 @@ type Publisher struct {
 	refused   atomic.Uint64
 }
 
-// queued is a message waiting in an outbox, with the size of its body.
+// queued is a message waiting in an outbox, with the size of its body and
+// its place in the outbox's order (1, 2, ...).
 type queued struct {
 	m    Message
 	size int
+	seq  uint64
 }
 
 // sender delivers one batch, in order, or fails as a whole.
@@ -97,30 +100,59 @@ type outbox struct {
 	fails  uint64
 	limit  int
 	drops  uint64
+	// seq is the last sequence number given; journal, when set, keeps the
+	// outbox across restarts (see journal), journalErrs counts its failed
+	// writes (the message is still queued in memory).
+	seq         uint64
+	journal     *journal
+	journalErrs uint64
 }
 
-// NewPublisher starts one sender per target; Close stops them.
-func NewPublisher(from string, targets []Target, limit int, log *slog.Logger) *Publisher {
+// NewPublisher starts one sender per target; Close stops them. With dir set
+// the outboxes are durable: each target's is journaled in dir (created when
+// missing), and what an earlier publisher on the same dir queued and never
+// delivered is sent first.
+func NewPublisher(from string, targets []Target, limit int, dir string, log *slog.Logger) (*Publisher, error) {
 	p := newPublisher(from, log)
-	for _, t := range targets {
-		p.add(t, sqsSender(t), limit)
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("outbox folder: %w", err)
+		}
 	}
-	return p
+	for _, t := range targets {
+		if err := p.add(t, sqsSender(t), limit, dir); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
-// add starts the sender of one target.
-func (p *Publisher) add(t Target, send sender, limit int) {
+// add starts the sender of one target, with its journal in dir when dir is
+// set.
+func (p *Publisher) add(t Target, send sender, limit int, dir string) error {
 	if limit <= 0 {
 		limit = 1_000_000
 	}
 	o := &outbox{target: t, send: send, limit: limit}
 	o.cond = sync.NewCond(&o.mu)
+	if dir != "" {
+		j, owed, last, err := openJournal(journalPath(dir, t.Region))
+		if err != nil {
+			return err
+		}
+		o.journal, o.items, o.seq = j, owed, last
+		if len(owed) > 0 {
+			p.log.Info("owed invalidations found in the outbox journal; sending them first", "to", t.Region, "messages", len(owed))
+		}
+	}
 	p.queues[t.Region] = o
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		p.run(o)
 	}()
+	return nil
 }
 
 // newPublisher is NewPublisher without targets, for add.
@@ -150,9 +182,16 @@ func (p *Publisher) Publish(m Message) {
 		p.log.Error("invalidation too large for a message; not sent", "key", clip(m.Key), "bytes", size)
 		return
 	}
-	q := queued{m, size}
 	for _, o := range p.queues {
 		o.mu.Lock()
+		o.seq++
+		q := queued{m: m, size: size, seq: o.seq}
+		if o.journal != nil {
+			if err := o.journal.append(journalRecord{Seq: q.seq, Msg: &q.m}); err != nil {
+				o.journalErrs++
+				p.log.Error("outbox journal write failed; the invalidation is queued in memory only", "to", o.target.Region, "err", err)
+			}
+		}
 		if len(o.items) >= o.limit {
 			// Keep the newest: the oldest invalidation of a key is superseded
 			// by a later one for it in most workloads; count what was lost.
@@ -212,7 +251,20 @@ func clip(s string) string {
 	return s[:n] + "..."
 }
 
-// Close stops the senders; messages still queued are abandoned.
+// JournalErrors counts failed writes to the outbox journals.
+func (p *Publisher) JournalErrors() uint64 {
+	var n uint64
+	for _, o := range p.queues {
+		o.mu.Lock()
+		n += o.journalErrs
+		o.mu.Unlock()
+	}
+	return n
+}
+
+// Close stops the senders. Messages still queued are abandoned, unless the
+// outboxes are journaled: then the next publisher on the same folder sends
+// them.
 func (p *Publisher) Close() {
 	close(p.stopped)
 	for _, o := range p.queues {
@@ -221,6 +273,9 @@ func (p *Publisher) Close() {
 		o.mu.Unlock()
 	}
 	p.wg.Wait()
+	for _, o := range p.queues {
+		o.journal.close()
+	}
 }
 
 func (p *Publisher) run(o *outbox) {
@@ -241,6 +296,7 @@ func (p *Publisher) run(o *outbox) {
 		for i := range batch {
 			batch[i] = o.items[i].m
 		}
+		sentUpTo := o.items[n-1].seq
 		o.mu.Unlock()
 
 		select {
@@ -253,8 +309,20 @@ func (p *Publisher) run(o *outbox) {
 		cancel()
 		o.mu.Lock()
 		if err == nil {
-			o.items = o.items[n:]
+			// Remove what was sent by its sequence numbers: Publish may have
+			// dropped the oldest messages meanwhile.
+			k := 0
+			for k < len(o.items) && o.items[k].seq <= sentUpTo {
+				k++
+			}
+			o.items = o.items[k:]
 			o.sent += uint64(n)
+			if o.journal != nil {
+				if jerr := o.journal.acked(sentUpTo, o.items); jerr != nil {
+					o.journalErrs++
+					p.log.Error("outbox journal acknowledgement failed; a restart may send these again", "to", o.target.Region, "err", jerr)
+				}
+			}
 			o.mu.Unlock()
 			backoff = 100 * time.Millisecond
 			continue

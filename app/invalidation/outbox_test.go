@@ -48,7 +48,7 @@ func (l *link) got() []Message {
 func TestOutboxRetriesInOrderUntilDelivered(t *testing.T) {
 	p := newPublisher("us-east-1", slog.New(slog.DiscardHandler))
 	west := &link{cut: true}
-	p.add(Target{Region: "us-west-2"}, west.send, 0)
+	require.NoError(t, p.add(Target{Region: "us-west-2"}, west.send, 0, ""))
 	defer p.Close()
 
 	// Written while the link is cut: kept, not lost, and Publish never blocks.
@@ -78,7 +78,7 @@ func TestOutboxRetriesInOrderUntilDelivered(t *testing.T) {
 func TestOutboxLimitDropsTheOldestAndCountsThem(t *testing.T) {
 	p := newPublisher("us-east-1", slog.New(slog.DiscardHandler))
 	west := &link{cut: true}
-	p.add(Target{Region: "us-west-2"}, west.send, 5)
+	require.NoError(t, p.add(Target{Region: "us-west-2"}, west.send, 5, ""))
 	defer p.Close()
 	for i := 1; i <= 8; i++ {
 		p.Publish(Message{Key: "k", Version: int64(i)})
@@ -93,8 +93,8 @@ func TestOutboxLimitDropsTheOldestAndCountsThem(t *testing.T) {
 func TestEveryTargetGetsItsOwnOutbox(t *testing.T) {
 	p := newPublisher("us-east-1", slog.New(slog.DiscardHandler))
 	west, eu := &link{cut: true}, &link{}
-	p.add(Target{Region: "us-west-2"}, west.send, 0)
-	p.add(Target{Region: "eu-west-1"}, eu.send, 0)
+	require.NoError(t, p.add(Target{Region: "us-west-2"}, west.send, 0, ""))
+	require.NoError(t, p.add(Target{Region: "eu-west-1"}, eu.send, 0, ""))
 	defer p.Close()
 	p.Publish(Message{Key: "k", Version: 1})
 	require.Eventually(t, func() bool { return len(eu.got()) == 1 }, 5*time.Second, 10*time.Millisecond,

@@ -55,6 +55,11 @@ type Config struct {
 	Queue     string                `json:"queue"`
 	Targets   []invalidation.Target `json:"targets"`
 	CacheMode string                `json:"cache_mode,omitempty"`
+	// OutboxDir, when set, makes the invalidations owed to other regions
+	// survive a restart: they are journaled there until delivered (see
+	// invalidation.NewPublisher). `kong serve member` sets it to the folder
+	// of the instance's configuration when the configuration does not.
+	OutboxDir string `json:"outbox_dir,omitempty"`
 	// Timeouts of every dependency.
 	CassandraTimeout time.Duration `json:"cassandra_timeout,omitempty"`
 	CacheTimeout     time.Duration `json:"cache_timeout,omitempty"`
@@ -170,8 +175,12 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		topology.CloseSession(session)
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL,
-		pub: invalidation.NewPublisher(cfg.Region, cfg.Targets, 0, log)}
+	pub, err := invalidation.NewPublisher(cfg.Region, cfg.Targets, 0, cfg.OutboxDir, log)
+	if err != nil {
+		topology.CloseSession(session)
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL, pub: pub}
 	s.faults.Store(&Faults{})
 	return s, nil
 }

@@ -24,11 +24,13 @@ import (
 func offline(t *testing.T) *Service {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
+	pub, err := invalidation.NewPublisher("us-east-1", nil, 0, "", log)
+	require.NoError(t, err)
 	s := &Service{
 		cfg: Config{Region: "us-east-1", Zone: "a", Instance: "i-1", CassandraTimeout: 2 * time.Second,
 			CacheTimeout: 200 * time.Millisecond, CacheMode: ModeInvalidate},
 		log: log,
-		pub: invalidation.NewPublisher("us-east-1", nil, 0, log),
+		pub: pub,
 	}
 	s.faults.Store(&Faults{})
 	t.Cleanup(s.pub.Close)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,9 +18,10 @@ import (
 )
 
 // appCommand is `kong serve NAME --listen ADDR --config FILE` for one of the
-// application's servers: it reads the JSON configuration into a C and runs
-// serve until SIGTERM or SIGINT.
-func appCommand[C any](name, short string, serve func(context.Context, string, C, *slog.Logger) error) *cobra.Command {
+// application's servers: it reads the JSON configuration into a C, lets
+// defaults fill what depends on the file's place, and runs serve until
+// SIGTERM or SIGINT.
+func appCommand[C any](name, short string, serve func(context.Context, string, C, *slog.Logger) error, defaults ...func(cfg *C, configFile string)) *cobra.Command {
 	var listen, config string
 	cmd := &cobra.Command{
 		Use:   name,
@@ -32,6 +34,9 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 			}
 			if err := json.Unmarshal(data, &cfg); err != nil {
 				return fmt.Errorf("%s configuration %s: %w", name, config, err)
+			}
+			for _, d := range defaults {
+				d(&cfg, config)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -48,7 +53,14 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 }
 
 func newServeMember() *cobra.Command {
-	return appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve)
+	return appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve,
+		func(cfg *member.Config, configFile string) {
+			// The outbox of owed invalidations lives beside the instance's
+			// configuration, in its own folder, so that it survives a kill.
+			if cfg.OutboxDir == "" {
+				cfg.OutboxDir = filepath.Join(filepath.Dir(configFile), "outbox")
+			}
+		})
 }
 
 func newServeDirector() *cobra.Command {
