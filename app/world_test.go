@@ -17,6 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
@@ -239,4 +240,69 @@ func TestMemberRefusesBadInputOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusUnsupportedMediaType, resp.StatusCode)
 	require.Equal(t, http.StatusBadRequest, call(t, http.MethodGet, base+"/v1/members/bad%20id/profile", nil).status)
 	require.Equal(t, http.StatusOK, call(t, http.MethodPost, base+"/v1/members/good-1/history", map[string]string{"title": "x"}).status)
+}
+
+// An invalidation owed to a region survives the member service that owed
+// it: with the SQS link to us-west-2 cut, a write in us-east-1 succeeds, the
+// us-east-1 member is SIGKILLed and started again, and once the link is back
+// us-west-2 stops serving the old version from its cache. With an outbox in
+// memory only, us-west-2 served the old version until the cache's TTL.
+func TestOwedInvalidationSurvivesAMemberKill(t *testing.T) {
+	w := startWorld(t)
+	ctx := context.Background()
+	const east, west = "us-east-1", "us-west-2"
+	eastURL, westURL := memberURL(w, east), memberURL(w, west)
+	profile := func(base string) string { return base + "/v1/members/m-owed/profile" }
+
+	r := call(t, http.MethodPut, profile(eastURL), map[string]string{"name": "Ada", "plan": "basic"})
+	require.Equal(t, http.StatusOK, r.status)
+	v1 := r.version
+	waitFor(t, 30*time.Second, "us-west-2 reads the first write", func() bool {
+		r := call(t, http.MethodGet, profile(westURL), nil)
+		return r.status == http.StatusOK && r.version == v1
+	})
+	require.Equal(t, "hit", call(t, http.MethodGet, profile(westURL), nil).cache, "us-west-2 caches the first version")
+
+	sqsLink := ""
+	for _, l := range w.Links() {
+		if l.From == east && l.To == west {
+			for _, name := range l.Proxies {
+				if strings.HasPrefix(name, "sqs.") {
+					sqsLink = name
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, sqsLink, "no SQS link from us-east-1 to us-west-2")
+	proxy, err := toxiclient.NewClient(w.ToxiproxyAPI()).Proxy(sqsLink)
+	require.NoError(t, err)
+	require.NoError(t, proxy.Disable())
+	t.Cleanup(func() { _ = proxy.Enable() })
+
+	r = call(t, http.MethodPut, profile(eastURL), map[string]string{"name": "Ada", "plan": "premium"})
+	require.Equal(t, http.StatusOK, r.status)
+	v2 := r.version
+
+	var eastMember string
+	for _, m := range w.Plan().Members {
+		if m.Region == east {
+			eastMember = m.ID
+		}
+	}
+	require.NoError(t, w.Kill(ctx, eastMember))
+	require.NoError(t, w.Start(ctx, eastMember))
+	waitFor(t, time.Minute, "the us-east-1 member serves again", func() bool {
+		resp, err := http.Get(eastURL + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	require.NoError(t, proxy.Enable())
+	took := waitFor(t, time.Minute, "us-west-2 serves the write its member owed an invalidation for", func() bool {
+		r := call(t, http.MethodGet, profile(westURL), nil)
+		return r.status == http.StatusOK && r.version == v2
+	})
+	t.Logf("the owed invalidation arrived %s after the link came back", took.Round(time.Millisecond))
 }
