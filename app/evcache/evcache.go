@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -39,7 +41,27 @@ type Client struct {
 	local string
 	zones []string // local zone first, then the others in order
 	by    map[string]*memcache.Client
+
+	// A write or delete that failed in a zone leaves that zone's copy behind
+	// the others: the key is deleted there in the background, retried until
+	// it succeeds (see repairLoop).
+	mu       sync.Mutex
+	pending  map[zoneKey]struct{}
+	repaired atomic.Uint64
+	dropped  atomic.Uint64
+	stop     chan struct{}
+	stopped  chan struct{}
 }
+
+// zoneKey is a key to delete in one zone.
+type zoneKey struct{ zone, key string }
+
+// maxPending bounds the repairs waiting; past it a failed zone is left as
+// it is (counted in Repairs).
+const maxPending = 100_000
+
+// repairEvery is how often the waiting repairs are tried.
+const repairEvery = 250 * time.Millisecond
 
 // New builds a client for the zone the caller runs in; zones maps each zone
 // of the region to its memcached servers (host:port).
@@ -50,7 +72,8 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 	if timeout <= 0 {
 		timeout = 200 * time.Millisecond
 	}
-	c := &Client{local: localZone, by: map[string]*memcache.Client{}}
+	c := &Client{local: localZone, by: map[string]*memcache.Client{}, pending: map[zoneKey]struct{}{},
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	c.zones = append(c.zones, localZone)
 	for _, z := range keys(zones) {
 		if z != localZone {
@@ -63,7 +86,67 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 		mc.MaxIdleConns = 64
 		c.by[z] = mc
 	}
+	go c.repairLoop()
 	return c, nil
+}
+
+// Close stops the background repairs.
+func (c *Client) Close() {
+	close(c.stop)
+	<-c.stopped
+}
+
+// Repairs reports the zones' keys waiting to be deleted after a failed
+// write, those deleted so far, and those given up because too many waited.
+func (c *Client) Repairs() (pending int, repaired, dropped uint64) {
+	c.mu.Lock()
+	pending = len(c.pending)
+	c.mu.Unlock()
+	return pending, c.repaired.Load(), c.dropped.Load()
+}
+
+// owe marks key as to be deleted in zone.
+func (c *Client) owe(zone, key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) >= maxPending {
+		c.dropped.Add(1)
+		return
+	}
+	c.pending[zoneKey{zone, key}] = struct{}{}
+}
+
+// repairLoop deletes, every repairEvery, the keys whose write failed in a
+// zone: a zone that missed a write or an invalidation must not serve the
+// older value it still holds once it answers again, and a deleted key is
+// only a miss (the next read fills it from Cassandra).
+func (c *Client) repairLoop() {
+	defer close(c.stopped)
+	tick := time.NewTicker(repairEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		todo := make([]zoneKey, 0, len(c.pending))
+		for zk := range c.pending {
+			todo = append(todo, zk)
+		}
+		c.mu.Unlock()
+		for _, zk := range todo {
+			err := c.by[zk.zone].Delete(zk.key)
+			if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+				continue
+			}
+			c.mu.Lock()
+			delete(c.pending, zk)
+			c.mu.Unlock()
+			c.repaired.Add(1)
+		}
+	}
 }
 
 func keys(m map[string][]string) []string {
@@ -97,7 +180,8 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("evcache get %s: every zone failed: %s", key, strings.Join(errs, "; "))
 }
 
-// Set writes a key to every zone; it fails only when no zone took it.
+// Set writes a key to every zone; it fails only when no zone took it. A zone
+// that did not take it has the key deleted in the background.
 func (c *Client) Set(key string, value []byte, ttl time.Duration) error {
 	return c.each(key, func(mc *memcache.Client) error {
 		return mc.Set(&memcache.Item{Key: key, Value: value, Expiration: int32(ttl / time.Second)})
@@ -122,6 +206,7 @@ func (c *Client) each(key string, f func(*memcache.Client) error) error {
 	for _, z := range c.zones {
 		if err := f(c.by[z]); err != nil {
 			errs = append(errs, z+": "+err.Error())
+			c.owe(z, key)
 		}
 	}
 	if len(errs) == len(c.zones) {

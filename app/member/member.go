@@ -177,6 +177,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	pub, err := invalidation.NewPublisher(cfg.Region, cfg.Targets, 0, cfg.OutboxDir, log)
 	if err != nil {
+		cache.Close()
 		topology.CloseSession(session)
 		return nil, err
 	}
@@ -188,6 +189,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 // Close releases the service's connections.
 func (s *Service) Close() {
 	s.pub.Close()
+	s.cache.Close()
 	topology.CloseSession(s.session)
 }
 
@@ -249,7 +251,8 @@ func (s *Service) Handler() http.Handler {
 			"injected_failures": s.stats.InjectedFails.Load(), "slowed_reads": s.stats.SlowedReads.Load(),
 			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
 			"invalidations_dropped": s.consumed.Dropped.Load(), "invalidations_retried": s.consumed.Retried.Load(),
-			"invalidations_oversized": oversized(s.pub),
+			"invalidations_oversized": oversized(s.pub), "outbox_journal_errors": s.pub.JournalErrors(),
+			"cache_repairs": cacheRepairs(s.cache),
 		})
 	})
 	return mux
@@ -657,6 +660,14 @@ func checkKey(key string) error {
 		return fmt.Errorf("cache key %.60q: %w", key, err)
 	}
 	return nil
+}
+
+func cacheRepairs(c *evcache.Client) map[string]uint64 {
+	if c == nil {
+		return nil
+	}
+	pending, repaired, dropped := c.Repairs()
+	return map[string]uint64{"pending": uint64(pending), "repaired": repaired, "dropped": dropped}
 }
 
 func oversized(p *invalidation.Publisher) map[string]uint64 {

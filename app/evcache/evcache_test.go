@@ -1,0 +1,78 @@
+package evcache
+
+import (
+	"net"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// memcached starts a real memcached on a free loopback port and returns its
+// address and process.
+func memcached(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
+	bin, err := exec.LookPath("memcached")
+	if err != nil {
+		t.Fatalf("memcached not installed (make setup installs it): %v", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "16", "-u", "root")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
+	return addr, cmd
+}
+
+// A zone that missed a write (its memcached paused) must not serve the
+// value it still holds once it answers again: the key is deleted there in
+// the background.
+func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real memcached servers; skipped with -short")
+	}
+	a, _ := memcached(t)
+	b, procB := memcached(t)
+	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Set("p:m1", []byte("v1"), time.Hour))
+
+	require.NoError(t, procB.Process.Signal(syscall.SIGSTOP))
+	require.NoError(t, c.Set("p:m1", []byte("v2"), time.Hour), "one zone took the write")
+	pending, _, _ := c.Repairs()
+	assert.Equal(t, 1, pending, "the zone that missed the write is owed a repair")
+	require.NoError(t, procB.Process.Signal(syscall.SIGCONT))
+
+	zoneB := memcache.New(b)
+	require.Eventually(t, func() bool {
+		_, err := zoneB.Get("p:m1")
+		return err == memcache.ErrCacheMiss
+	}, 10*time.Second, 50*time.Millisecond, "zone b still serves the value it held before the write it missed")
+	it, err := memcache.New(a).Get("p:m1")
+	require.NoError(t, err)
+	assert.Equal(t, "v2", string(it.Value))
+	pending, repaired, dropped := c.Repairs()
+	assert.Zero(t, pending)
+	assert.Equal(t, uint64(1), repaired)
+	assert.Zero(t, dropped)
+}
