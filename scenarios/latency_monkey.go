@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
@@ -85,7 +86,7 @@ func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harn
 			WithStallingReads(p.StallRate, int(p.Stall.Milliseconds())),
 	}
 	if p.NoTryTimeout {
-		parts = append(parts, fault.ChangeGateways(env.Cluster, regions[:1], fault.GatewaySettings{MemberTryMS: fault.Ptr(0)}))
+		parts = append(parts, fault.ChangeGateways(env.Cluster, regions[:1], gateway.Patch{MemberTryMS: new(0)}))
 	}
 	e.Faults = []fault.Fault{fault.Together("latency-monkey", parts...)}
 	e.Checkers = []check.Checker{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
@@ -36,16 +37,16 @@ type misroutedPlan struct {
 
 type misroutedRound struct {
 	Name     string
-	Settings fault.GatewaySettings
+	Settings gateway.Patch
 }
 
 var misrouted = misroutedPlan{
 	Times:    Times{Steady: 15 * time.Second, Observe: 5 * time.Second, Converge: 15 * time.Second},
 	Interval: 15 * time.Second,
 	Rounds: []misroutedRound{
-		{"isthmus", fault.GatewaySettings{Mode: fault.Ptr("isthmus"), Failover: fault.Ptr(false)}},
-		{"redirect", fault.GatewaySettings{Mode: fault.Ptr("redirect"), Failover: fault.Ptr(false)}},
-		{"failover", fault.GatewaySettings{Failover: fault.Ptr(true)}},
+		{"isthmus", gateway.Patch{Mode: new("isthmus"), Failover: new(false)}},
+		{"redirect", gateway.Patch{Mode: new("redirect"), Failover: new(false)}},
+		{"failover", gateway.Patch{Failover: new(true)}},
 	},
 	MinMisrouted: 20,
 }

@@ -14,6 +14,7 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
@@ -287,7 +288,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 	regions := e.Cluster.Spec().RegionNames()
 	p := misrouted
 	p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
-	p.Rounds = []misroutedRound{{"wrong-home", fault.GatewaySettings{Mode: fault.Ptr("isthmus"), Failover: fault.Ptr(false),
+	p.Rounds = []misroutedRound{{"wrong-home", gateway.Patch{Mode: new("isthmus"), Failover: new(false),
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
 	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, history.StatusFailed, out.Status, "misrouted members served by the wrong region passed")

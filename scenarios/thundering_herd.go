@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
@@ -61,7 +62,7 @@ func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*ha
 		Mix: workload.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
 	}, true)
 	e.Faults = []fault.Fault{
-		fault.ChangeGateways(env.Cluster, regions[:1], fault.GatewaySettings{MaxRPS: fault.Ptr(p.Capacity)}),
+		fault.ChangeGateways(env.Cluster, regions[:1], gateway.Patch{MaxRPS: new(p.Capacity)}),
 		surge,
 	}
 	e.Checkers = []check.Checker{

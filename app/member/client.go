@@ -31,9 +31,12 @@ func (a AdminClient) SetFaults(ctx context.Context, f Faults) error {
 	return a.c.Do(ctx, http.MethodPut, "/admin/faults", f, nil)
 }
 
-// String lists the faults set, such as "error_rate=0.5 latency_ms=200";
-// empty when there are none.
+// String lists the faults set, such as "error_rate=0.5 latency_ms=200",
+// or says "none".
 func (f Faults) String() string {
+	if f == (Faults{}) {
+		return "none"
+	}
 	var parts []string
 	if f.ErrorRate != 0 {
 		parts = append(parts, "error_rate="+strconv.FormatFloat(f.ErrorRate, 'g', -1, 64))

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -18,15 +20,6 @@ import (
 // Faults the reference application injects on request, through its admin
 // APIs: dependency errors in member services, and the evacuation of a
 // region (Chaos Kong) through the director and the gateways.
-
-// memberFaults is the body of a member service's GET/PUT /admin/faults.
-type memberFaults struct {
-	ErrorRate        float64 `json:"error_rate"`
-	LatencyMS        int     `json:"latency_ms"`
-	SlowRate         float64 `json:"slow_rate,omitempty"`
-	SlowMS           int     `json:"slow_ms,omitempty"`
-	WriteConsistency string  `json:"write_consistency,omitempty"`
-}
 
 // DependencyFault makes member service instances fail a share of user
 // requests with 503 and/or answer them late, as if a dependency misbehaved,
@@ -37,7 +30,7 @@ type DependencyFault struct {
 	cluster topology.Cluster
 	target  Target
 	members []topology.Component
-	want    memberFaults
+	want    member.Faults
 }
 
 // DependencyErrors injects errorRate (0..1: the share of user requests
@@ -45,7 +38,7 @@ type DependencyFault struct {
 // services of t: all of a region's with Region, a zone's with Zone, or one
 // with Instance. Components of t that are not member services are ignored.
 func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS int) *DependencyFault {
-	return newDependencyFault("dependency-errors", c, t, memberFaults{ErrorRate: errorRate, LatencyMS: latencyMS})
+	return newDependencyFault("dependency-errors", c, t, member.Faults{ErrorRate: errorRate, LatencyMS: latencyMS})
 }
 
 // StallingReads makes the member services of t hold a share (slowRate,
@@ -53,7 +46,7 @@ func DependencyErrors(c topology.Cluster, t Target, errorRate float64, latencyMS
 // stalled now and then (Latency Monkey). The gateway's try timeout is the
 // protection: it sends a stalled read to another instance.
 func StallingReads(c topology.Cluster, t Target, slowRate float64, slowMS int) *DependencyFault {
-	return newDependencyFault("stalling-reads", c, t, memberFaults{SlowRate: slowRate, SlowMS: slowMS})
+	return newDependencyFault("stalling-reads", c, t, member.Faults{SlowRate: slowRate, SlowMS: slowMS})
 }
 
 // WithStallingReads adds stalling reads to the fault (see StallingReads).
@@ -67,10 +60,10 @@ func (f *DependencyFault) WithStallingReads(slowRate float64, slowMS int) *Depen
 // the other regions, a cross-region call on the request path. A broken
 // world: active-active keeps each region's request path local.
 func RemoteWrites(c topology.Cluster, t Target, cl string) *DependencyFault {
-	return newDependencyFault("remote-writes", c, t, memberFaults{WriteConsistency: cl})
+	return newDependencyFault("remote-writes", c, t, member.Faults{WriteConsistency: cl})
 }
 
-func newDependencyFault(name string, c topology.Cluster, t Target, want memberFaults) *DependencyFault {
+func newDependencyFault(name string, c topology.Cluster, t Target, want member.Faults) *DependencyFault {
 	f := &DependencyFault{name: name, cluster: c, target: t, want: want}
 	for _, comp := range t.Components {
 		if comp.Kind == topology.KindMember {
@@ -112,32 +105,32 @@ func (f *DependencyFault) Setup(context.Context) error {
 	if !(f.want.SlowRate >= 0 && f.want.SlowRate <= 1) || f.want.SlowMS < 0 || (f.want.SlowRate > 0) != (f.want.SlowMS > 0) {
 		return fmt.Errorf("%s: slow rate %v must be in [0,1] with a hold of slow_ms %d > 0 (or both 0)", f.name, f.want.SlowRate, f.want.SlowMS)
 	}
-	if f.want == (memberFaults{}) {
+	if f.want == (member.Faults{}) {
 		return fmt.Errorf("%s: an error rate of 0, no latency and no write consistency inject nothing", f.name)
 	}
 	return nil
 }
 
-func (f *DependencyFault) setAll(ctx context.Context, v memberFaults) error {
+func (f *DependencyFault) setAll(ctx context.Context, v member.Faults) error {
 	var errs []error
 	for _, m := range f.members {
-		if err := adminCall(ctx, f.cluster.Secret(), http.MethodPut, "http://"+m.Address+"/admin/faults", v, nil); err != nil {
+		if err := memberAdmin(f.cluster, m).SetFaults(ctx, v); err != nil {
 			errs = append(errs, fmt.Errorf("set the faults of %s: %w", m.ID, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (f *DependencyFault) waitAll(ctx context.Context, v memberFaults) error {
-	what := fmt.Sprintf("member services %s reporting %+v", f.Target(), v)
+func (f *DependencyFault) waitAll(ctx context.Context, v member.Faults) error {
+	what := fmt.Sprintf("member services %s reporting faults %s", f.Target(), v)
 	return pollUntil(ctx, what, func(ctx context.Context) error {
 		for _, m := range f.members {
-			var got memberFaults
-			if err := adminCall(ctx, f.cluster.Secret(), http.MethodGet, "http://"+m.Address+"/admin/faults", nil, &got); err != nil {
+			got, err := memberAdmin(f.cluster, m).Faults(ctx)
+			if err != nil {
 				return err
 			}
 			if got != v {
-				return fmt.Errorf("%s reports %+v", m.ID, got)
+				return fmt.Errorf("%s reports faults %s", m.ID, got)
 			}
 		}
 		return nil
@@ -152,11 +145,11 @@ func (f *DependencyFault) Inject(ctx context.Context) error { return f.setAll(ct
 func (f *DependencyFault) WaitInjected(ctx context.Context) error { return f.waitAll(ctx, f.want) }
 
 // Recover implements Fault: no faults on every member service.
-func (f *DependencyFault) Recover(ctx context.Context) error { return f.setAll(ctx, memberFaults{}) }
+func (f *DependencyFault) Recover(ctx context.Context) error { return f.setAll(ctx, member.Faults{}) }
 
 // WaitRecovered implements Fault: GET /admin/faults shows no faults anywhere.
 func (f *DependencyFault) WaitRecovered(ctx context.Context) error {
-	return f.waitAll(ctx, memberFaults{})
+	return f.waitAll(ctx, member.Faults{})
 }
 
 // Cleanup implements Fault.
@@ -181,9 +174,9 @@ type Evacuation struct {
 	NoFailover bool
 
 	mu        sync.Mutex
-	director  string            // director's base URL
-	receivers map[string]string // other region -> its gateway's base URL
-	before    map[string]bool   // other region -> its failover flag before
+	dir       *director.AdminClient          // nil until Setup found it
+	receivers map[string]gateway.AdminClient // other region -> its gateway
+	before    map[string]bool                // other region -> its failover flag before
 	report    func(history.Event)
 }
 
@@ -231,17 +224,6 @@ func (e *Evacuation) emit(ev history.Event) {
 	}
 }
 
-// gatewayDynamic is the part of a gateway's GET /admin/config read here.
-type gatewayDynamic struct {
-	Region   string `json:"region"`
-	Failover bool   `json:"failover"`
-}
-
-// directorTable is the part of the director's GET /admin/table read here.
-type directorTable struct {
-	Evacuated map[string]float64 `json:"evacuated"`
-}
-
 // Setup implements Fault: the steps are valid, the director and the other
 // regions' gateways are found, and their failover flags are remembered.
 func (e *Evacuation) Setup(ctx context.Context) error {
@@ -268,24 +250,24 @@ func (e *Evacuation) Setup(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.director, e.receivers, e.before = "", map[string]string{}, map[string]bool{}
+	e.dir, e.receivers, e.before = nil, map[string]gateway.AdminClient{}, map[string]bool{}
 	for _, c := range comps {
 		switch {
 		case c.Kind == topology.KindDirector:
-			e.director = "http://" + c.Address
+			e.dir = new(directorAdmin(e.cluster, c.Component))
 		case c.Kind == topology.KindGateway && c.Region != e.region:
-			e.receivers[c.Region] = "http://" + c.Address
+			e.receivers[c.Region] = gatewayAdmin(e.cluster, c.Component)
 		}
 	}
-	if e.director == "" {
+	if e.dir == nil {
 		return fmt.Errorf("evacuate %s: world %s runs no director", e.region, e.cluster.Name())
 	}
 	if len(e.receivers) == 0 {
 		return fmt.Errorf("evacuate %s: no other region runs a gateway to take its users", e.region)
 	}
 	for region, gw := range e.receivers {
-		var cfg gatewayDynamic
-		if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+		cfg, err := gw.Config(ctx)
+		if err != nil {
 			return fmt.Errorf("evacuate %s: read the gateway of %s: %w", e.region, region, err)
 		}
 		e.before[region] = cfg.Failover
@@ -300,7 +282,7 @@ func (e *Evacuation) setFailover(ctx context.Context, want func(region string) b
 	var errs []error
 	for region, gw := range receivers {
 		v := want(region)
-		if err := adminCall(ctx, e.cluster.Secret(), http.MethodPut, gw+"/admin/config", map[string]bool{"failover": v}, nil); err != nil {
+		if _, err := gw.Update(ctx, gateway.Patch{Failover: &v}); err != nil {
 			errs = append(errs, fmt.Errorf("set failover=%v on the gateway of %s: %w", v, region, err))
 			continue
 		}
@@ -314,7 +296,7 @@ func (e *Evacuation) setFailover(ctx context.Context, want func(region string) b
 // director's evacuated fraction through every step.
 func (e *Evacuation) Inject(ctx context.Context) error {
 	e.mu.Lock()
-	director := e.director
+	dir := e.dir
 	e.mu.Unlock()
 	if !e.NoFailover {
 		if err := e.setFailover(ctx, func(string) bool { return true }); err != nil {
@@ -329,8 +311,7 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 			case <-time.After(e.stepWait):
 			}
 		}
-		body := map[string]any{"region": e.region, "fraction": s}
-		if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/evacuate", body, nil); err != nil {
+		if _, err := dir.Evacuate(ctx, e.region, s); err != nil {
 			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
 		}
 		e.emit(history.Event{Kind: history.TrafficShift, Name: "evacuate", Target: e.region,
@@ -354,13 +335,13 @@ func (e *Evacuation) WaitInjected(ctx context.Context) error {
 // every receiving gateway's failover flag back.
 func (e *Evacuation) Recover(ctx context.Context) error {
 	e.mu.Lock()
-	director := e.director
+	dir := e.dir
 	e.mu.Unlock()
-	if director == "" {
+	if dir == nil {
 		return nil // Setup found nothing, so nothing was changed
 	}
 	var errs []error
-	if err := adminCall(ctx, e.cluster.Secret(), http.MethodPost, director+"/admin/restore", map[string]string{"region": e.region}, nil); err != nil {
+	if _, err := dir.Restore(ctx, e.region); err != nil {
 		errs = append(errs, fmt.Errorf("restore %s at the director: %w", e.region, err))
 	} else {
 		e.emit(history.Event{Kind: history.TrafficShift, Name: "restore", Target: e.region})
@@ -384,19 +365,19 @@ func (e *Evacuation) WaitRecovered(ctx context.Context) error {
 
 func (e *Evacuation) waitState(ctx context.Context, what string, fraction float64, failover func(string) bool) error {
 	e.mu.Lock()
-	director, receivers := e.director, e.receivers
+	dir, receivers := e.dir, e.receivers
 	e.mu.Unlock()
 	return pollUntil(ctx, what, func(ctx context.Context) error {
-		var table directorTable
-		if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, director+"/admin/table", nil, &table); err != nil {
+		table, err := dir.Table(ctx)
+		if err != nil {
 			return err
 		}
 		if got := table.Evacuated[e.region]; math.Abs(got-fraction) > 1e-9 {
 			return fmt.Errorf("the director has %s %v evacuated", e.region, got)
 		}
 		for region, gw := range receivers {
-			var cfg gatewayDynamic
-			if err := adminCall(ctx, e.cluster.Secret(), http.MethodGet, gw+"/admin/config", nil, &cfg); err != nil {
+			cfg, err := gw.Config(ctx)
+			if err != nil {
 				return err
 			}
 			if cfg.Failover != failover(region) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -194,11 +193,11 @@ func inspectWorld(ctx context.Context, c topology.Cluster) (findings, error) {
 		case topology.KindToxiproxy:
 			fs, err = inspectLinks(c)
 		case topology.KindMember:
-			fs, err = inspectMember(ctx, c.Secret(), s.Component)
+			fs, err = inspectMember(ctx, c, s.Component)
 		case topology.KindDirector:
-			fs, err = inspectDirector(ctx, c.Secret(), s.Component)
+			fs, err = inspectDirector(ctx, c, s.Component)
 		case topology.KindGateway:
-			fs, err = inspectGateway(ctx, c.Secret(), s.Component)
+			fs, err = inspectGateway(ctx, c, s.Component)
 		}
 		out = append(out, fs...)
 		if err != nil {
@@ -296,45 +295,25 @@ func listSome(names []string) string {
 }
 
 // inspectMember finds a member service's injected faults.
-func inspectMember(ctx context.Context, secret string, m topology.Component) (findings, error) {
-	base := "http://" + m.Address
-	var got memberFaults
-	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/faults", nil, &got); err != nil {
+func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component) (findings, error) {
+	admin := memberAdmin(c, m)
+	got, err := admin.Faults(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
 	}
-	if got == (memberFaults{}) {
+	if got == (member.Faults{}) {
 		return nil, nil
 	}
-	var parts []string
-	if got.ErrorRate != 0 {
-		parts = append(parts, "error_rate="+strconv.FormatFloat(got.ErrorRate, 'g', -1, 64))
-	}
-	if got.LatencyMS != 0 {
-		parts = append(parts, "latency_ms="+strconv.Itoa(got.LatencyMS))
-	}
-	if got.SlowRate != 0 || got.SlowMS != 0 {
-		parts = append(parts, "slow_rate="+strconv.FormatFloat(got.SlowRate, 'g', -1, 64), "slow_ms="+strconv.Itoa(got.SlowMS))
-	}
-	if got.WriteConsistency != "" {
-		parts = append(parts, "write_consistency="+got.WriteConsistency)
-	}
-	return findings{{text: fmt.Sprintf("member %s: %s", m.ID, strings.Join(parts, " ")), fix: func(ctx context.Context) error {
-		return adminCall(ctx, secret, http.MethodPut, base+"/admin/faults", memberFaults{}, nil)
+	return findings{{text: fmt.Sprintf("member %s: %s", m.ID, got), fix: func(ctx context.Context) error {
+		return admin.SetFaults(ctx, member.Faults{})
 	}}}, nil
 }
 
-// directorState is the part of the director's GET /admin/table the
-// preflight reads.
-type directorState struct {
-	Evacuated map[string]float64 `json:"evacuated"`
-	Overrides map[string]string  `json:"overrides"`
-}
-
 // inspectDirector finds evacuated regions and overridden geos.
-func inspectDirector(ctx context.Context, secret string, d topology.Component) (findings, error) {
-	base := "http://" + d.Address
-	var t directorState
-	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/table", nil, &t); err != nil {
+func inspectDirector(ctx context.Context, c topology.Cluster, d topology.Component) (findings, error) {
+	admin := directorAdmin(c, d)
+	t, err := admin.Table(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("read the director's table: %w", err)
 	}
 	var out findings
@@ -342,39 +321,34 @@ func inspectDirector(ctx context.Context, secret string, d topology.Component) (
 		if f := t.Evacuated[r]; f > 0 {
 			out = append(out, finding{text: fmt.Sprintf("director: %s evacuated %s%%", r, strconv.FormatFloat(f*100, 'f', -1, 64)),
 				fix: func(ctx context.Context) error {
-					return adminCall(ctx, secret, http.MethodPost, base+"/admin/restore", map[string]string{"region": r}, nil)
+					_, err := admin.Restore(ctx, r)
+					return err
 				}})
 		}
 	}
 	for _, g := range slices.Sorted(maps.Keys(t.Overrides)) {
 		out = append(out, finding{text: fmt.Sprintf("director: geo %s overridden to %s", g, t.Overrides[g]),
 			fix: func(ctx context.Context) error {
-				return adminCall(ctx, secret, http.MethodDelete, base+"/admin/override?geo="+url.QueryEscape(g), nil, nil)
+				_, err := admin.ClearOverride(ctx, g)
+				return err
 			}})
 	}
 	return out, nil
 }
 
-// gatewayView is a gateway's GET /admin/config: its runtime settings now
-// and those it started with.
-type gatewayView struct {
-	gatewayConfig
-	Initial *gatewayConfig `json:"initial"`
-}
-
 // inspectGateway finds runtime settings that differ from those the gateway
-// started with. A gateway that does not report them (an older kong) is not
-// checked.
-func inspectGateway(ctx context.Context, secret string, g topology.Component) (findings, error) {
-	base := "http://" + g.Address
-	var v gatewayView
-	if err := adminCall(ctx, secret, http.MethodGet, base+"/admin/config", nil, &v); err != nil {
+// started with. A gateway that does not report them (an older kong, with
+// no initial mode) is not checked.
+func inspectGateway(ctx context.Context, c topology.Cluster, g topology.Component) (findings, error) {
+	admin := gatewayAdmin(c, g)
+	v, err := admin.Config(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("read the settings of gateway %s: %w", g.ID, err)
 	}
-	if v.Initial == nil {
+	if v.Initial.Mode == "" {
 		return nil, nil
 	}
-	now, was := v.gatewayConfig, *v.Initial
+	now, was := v.Dynamic, v.Initial
 	var diffs []string
 	diff := func(name, now, was string) {
 		if now != was {
@@ -392,14 +366,9 @@ func inspectGateway(ctx context.Context, secret string, g topology.Component) (f
 	if len(diffs) == 0 {
 		return nil, nil
 	}
-	homes := maps.Clone(was.HomeOverrides)
-	if homes == nil {
-		homes = map[string]string{}
-	}
-	back := GatewaySettings{Mode: &was.Mode, Failover: &was.Failover, MaxRPS: &was.MaxRPS, MaxConcurrency: &was.MaxConcurrency,
-		HomeOverrides: &homes, MemberTryMS: &was.MemberTryMS}
 	return findings{{text: fmt.Sprintf("gateway %s: %s", g.ID, strings.Join(diffs, " ")), fix: func(ctx context.Context) error {
-		return adminCall(ctx, secret, http.MethodPut, base+"/admin/config", back, nil)
+		_, err := admin.Update(ctx, was.Patch())
+		return err
 	}}}, nil
 }
 
@@ -414,11 +383,8 @@ func gatewaysSeeMembers(ctx context.Context, c topology.Cluster) error {
 		if s.Kind != topology.KindGateway || s.State != topology.StateRunning {
 			continue
 		}
-		var members []struct {
-			Instance string `json:"instance"`
-			Healthy  bool   `json:"healthy"`
-		}
-		if err := adminCall(ctx, c.Secret(), http.MethodGet, "http://"+s.Address+"/admin/members", nil, &members); err != nil {
+		members, err := gatewayAdmin(c, s.Component).Members(ctx)
+		if err != nil {
 			return err
 		}
 		for _, m := range members {

@@ -1,18 +1,17 @@
 package fault
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -181,46 +180,18 @@ func anyOfKind(comps []topology.Component, kind string) bool {
 	return false
 }
 
-// faultAdminClient calls the application's admin APIs.
-var faultAdminClient = &http.Client{Timeout: 10 * time.Second}
+// memberAdmin, gatewayAdmin and directorAdmin are the admin clients of a
+// component of c: the typed clients of the application, with c's secret.
+func memberAdmin(c topology.Cluster, m topology.Component) member.AdminClient {
+	return member.NewAdminClient("http://"+m.Address, c.Secret())
+}
 
-// adminCall sends body (if not nil) as JSON, with the world's secret, and
-// decodes a 2xx answer into out (if not nil); any other status is an error
-// with the answer's text.
-func adminCall(ctx context.Context, secret, method, url string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if secret != "" {
-		req.Header.Set(app.SecretHeader, "Bearer "+secret)
-	}
-	resp, err := faultAdminClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(data)))
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("%s %s: decode the answer: %w", method, url, err)
-		}
-	}
-	return nil
+func gatewayAdmin(c topology.Cluster, g topology.Component) gateway.AdminClient {
+	return gateway.NewAdminClient("http://"+g.Address, c.Secret())
+}
+
+func directorAdmin(c topology.Cluster, d topology.Component) director.AdminClient {
+	return director.NewAdminClient("http://"+d.Address, c.Secret())
 }
 
 // answersHTTP checks that an HTTP request to url gets any HTTP answer: the

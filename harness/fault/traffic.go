@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
@@ -23,64 +23,6 @@ import (
 // runtime settings (mode, failover, shedding), the director sending a geo
 // to the wrong region, and a surge of extra users with a cold cache.
 
-// GatewaySettings is the runtime part of a gateway's configuration (its
-// PUT /admin/config); a nil field is left as it is.
-type GatewaySettings struct {
-	Mode           *string `json:"mode,omitempty"`
-	Failover       *bool   `json:"failover,omitempty"`
-	MaxRPS         *int    `json:"max_rps,omitempty"`
-	MaxConcurrency *int    `json:"max_concurrency,omitempty"`
-	// HomeOverrides replaces the gateway's overrides of its directional
-	// table (geo -> home region); an empty map clears them.
-	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
-	// MemberTryMS is the gateway's try timeout of member reads (0: off).
-	MemberTryMS *int `json:"member_try_ms,omitempty"`
-}
-
-// gatewayConfig is the runtime configuration a gateway reports.
-type gatewayConfig struct {
-	Region         string            `json:"region"`
-	Mode           string            `json:"mode"`
-	Failover       bool              `json:"failover"`
-	MaxRPS         int               `json:"max_rps"`
-	MaxConcurrency int               `json:"max_concurrency"`
-	HomeOverrides  map[string]string `json:"home_overrides"`
-	MemberTryMS    int               `json:"member_try_ms"`
-}
-
-func (s GatewaySettings) matches(c gatewayConfig) bool {
-	return (s.Mode == nil || *s.Mode == c.Mode) && (s.Failover == nil || *s.Failover == c.Failover) &&
-		(s.MaxRPS == nil || *s.MaxRPS == c.MaxRPS) && (s.MaxConcurrency == nil || *s.MaxConcurrency == c.MaxConcurrency) &&
-		(s.HomeOverrides == nil || maps.Equal(*s.HomeOverrides, c.HomeOverrides)) &&
-		(s.MemberTryMS == nil || *s.MemberTryMS == c.MemberTryMS)
-}
-
-func (s GatewaySettings) String() string {
-	var parts []string
-	if s.Mode != nil {
-		parts = append(parts, "mode="+*s.Mode)
-	}
-	if s.Failover != nil {
-		parts = append(parts, "failover="+strconv.FormatBool(*s.Failover))
-	}
-	if s.MaxRPS != nil {
-		parts = append(parts, "max_rps="+strconv.Itoa(*s.MaxRPS))
-	}
-	if s.MaxConcurrency != nil {
-		parts = append(parts, "max_concurrency="+strconv.Itoa(*s.MaxConcurrency))
-	}
-	if s.HomeOverrides != nil {
-		parts = append(parts, fmt.Sprintf("home_overrides=%v", *s.HomeOverrides))
-	}
-	if s.MemberTryMS != nil {
-		parts = append(parts, "member_try_ms="+strconv.Itoa(*s.MemberTryMS))
-	}
-	return strings.Join(parts, " ")
-}
-
-// Ptr returns a pointer to v, for GatewaySettings literals.
-func Ptr[T any](v T) *T { return &v }
-
 // GatewayChange sets the runtime settings of the gateways of some regions
 // (a mode, failover, a shedding limit) and puts back what they were on
 // recovery. Scenarios use it to set a region up (the shedding limit of a
@@ -89,15 +31,16 @@ func Ptr[T any](v T) *T { return &v }
 type GatewayChange struct {
 	cluster  topology.Cluster
 	regions  []string
-	settings GatewaySettings
+	settings gateway.Patch
 
 	mu       sync.Mutex
-	gateways map[string]string        // region -> base URL
-	before   map[string]gatewayConfig // region -> settings before
+	gateways map[string]gateway.AdminClient // region -> its gateway
+	before   map[string]gateway.Dynamic     // region -> settings before
 }
 
-// ChangeGateways builds a GatewayChange of the gateways of regions.
-func ChangeGateways(c topology.Cluster, regions []string, s GatewaySettings) *GatewayChange {
+// ChangeGateways builds a GatewayChange of the gateways of regions; the
+// settings s leaves nil are left as they are.
+func ChangeGateways(c topology.Cluster, regions []string, s gateway.Patch) *GatewayChange {
 	return &GatewayChange{cluster: c, regions: append([]string(nil), regions...), settings: s}
 }
 
@@ -114,20 +57,20 @@ func (g *GatewayChange) Args() map[string]string {
 
 // Setup implements Fault: find the gateways and remember their settings.
 func (g *GatewayChange) Setup(ctx context.Context) error {
-	if g.settings == (GatewaySettings{}) {
+	if g.settings == (gateway.Patch{}) {
 		return errors.New("gateway-settings: nothing to change")
 	}
 	gws, err := gatewaysOf(ctx, g.cluster, g.regions)
 	if err != nil {
 		return err
 	}
-	before := map[string]gatewayConfig{}
-	for region, u := range gws {
-		var c gatewayConfig
-		if err := adminCall(ctx, g.cluster.Secret(), http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+	before := map[string]gateway.Dynamic{}
+	for region, gw := range gws {
+		c, err := gw.Config(ctx)
+		if err != nil {
 			return fmt.Errorf("gateway-settings: read the gateway of %s: %w", region, err)
 		}
-		before[region] = c
+		before[region] = c.Dynamic
 	}
 	g.mu.Lock()
 	g.gateways, g.before = gws, before
@@ -135,49 +78,43 @@ func (g *GatewayChange) Setup(ctx context.Context) error {
 	return nil
 }
 
-func (g *GatewayChange) put(ctx context.Context, want func(region string) GatewaySettings) error {
+func (g *GatewayChange) put(ctx context.Context, want func(region string) gateway.Patch) error {
 	g.mu.Lock()
 	gws := g.gateways
 	g.mu.Unlock()
 	var errs []error
-	for region, u := range gws {
-		if err := adminCall(ctx, g.cluster.Secret(), http.MethodPut, u+"/admin/config", want(region), nil); err != nil {
+	for region, gw := range gws {
+		if _, err := gw.Update(ctx, want(region)); err != nil {
 			errs = append(errs, fmt.Errorf("gateway-settings: set %s on the gateway of %s: %w", want(region), region, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (g *GatewayChange) wait(ctx context.Context, want func(region string) GatewaySettings) error {
+func (g *GatewayChange) wait(ctx context.Context, want func(region string) gateway.Patch) error {
 	g.mu.Lock()
 	gws := g.gateways
 	g.mu.Unlock()
 	return pollUntil(ctx, "gateways of "+strings.Join(g.regions, ",")+" reporting their settings", func(ctx context.Context) error {
-		for region, u := range gws {
-			var c gatewayConfig
-			if err := adminCall(ctx, g.cluster.Secret(), http.MethodGet, u+"/admin/config", nil, &c); err != nil {
+		for region, gw := range gws {
+			c, err := gw.Config(ctx)
+			if err != nil {
 				return err
 			}
-			if w := want(region); !w.matches(c) {
-				return fmt.Errorf("the gateway of %s reports %+v, not %s", region, c, w)
+			if w := want(region); !c.Has(w) {
+				return fmt.Errorf("the gateway of %s reports %+v, not %s", region, c.Dynamic, w)
 			}
 		}
 		return nil
 	})
 }
 
-func (g *GatewayChange) wanted(string) GatewaySettings { return g.settings }
+func (g *GatewayChange) wanted(string) gateway.Patch { return g.settings }
 
-func (g *GatewayChange) previous(region string) GatewaySettings {
+func (g *GatewayChange) previous(region string) gateway.Patch {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	b := g.before[region]
-	homes := b.HomeOverrides
-	if homes == nil {
-		homes = map[string]string{}
-	}
-	return GatewaySettings{Mode: &b.Mode, Failover: &b.Failover, MaxRPS: &b.MaxRPS, MaxConcurrency: &b.MaxConcurrency, HomeOverrides: &homes,
-		MemberTryMS: &b.MemberTryMS}
+	return g.before[region].Patch()
 }
 
 // Inject implements Fault.
@@ -195,38 +132,38 @@ func (g *GatewayChange) WaitRecovered(ctx context.Context) error { return g.wait
 // Cleanup implements Fault.
 func (g *GatewayChange) Cleanup(context.Context) error { return nil }
 
-// gatewaysOf maps each of regions to its gateway's base URL.
-func gatewaysOf(ctx context.Context, c topology.Cluster, regions []string) (map[string]string, error) {
+// gatewaysOf maps each of regions to its gateway's admin client.
+func gatewaysOf(ctx context.Context, c topology.Cluster, regions []string) (map[string]gateway.AdminClient, error) {
 	comps, err := worldComponents(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := map[string]gateway.AdminClient{}
 	for _, r := range regions {
 		for _, comp := range comps {
 			if comp.Kind == topology.KindGateway && comp.Region == r {
-				out[r] = "http://" + comp.Address
+				out[r] = gatewayAdmin(c, comp.Component)
 			}
 		}
-		if out[r] == "" {
+		if _, ok := out[r]; !ok {
 			return nil, fmt.Errorf("region %s of world %s runs no gateway (regions: %s)", r, c.Name(), strings.Join(c.Spec().RegionNames(), ", "))
 		}
 	}
 	return out, nil
 }
 
-// directorOf is the base URL of the world's director.
-func directorOf(ctx context.Context, c topology.Cluster) (string, error) {
+// directorOf finds the world's director.
+func directorOf(ctx context.Context, c topology.Cluster) (topology.Component, error) {
 	comps, err := worldComponents(ctx, c)
 	if err != nil {
-		return "", err
+		return topology.Component{}, err
 	}
 	for _, comp := range comps {
 		if comp.Kind == topology.KindDirector {
-			return "http://" + comp.Address, nil
+			return comp.Component, nil
 		}
 	}
-	return "", fmt.Errorf("world %s runs no director", c.Name())
+	return topology.Component{}, fmt.Errorf("world %s runs no director", c.Name())
 }
 
 // Misroute makes the director send the members of one geo to another
@@ -236,7 +173,7 @@ func directorOf(ctx context.Context, c topology.Cluster) (string, error) {
 type Misroute struct {
 	cluster     topology.Cluster
 	geo, region string
-	director    string
+	dir         director.AdminClient
 }
 
 // MisrouteGeo sends the members of geo to region.
@@ -264,18 +201,14 @@ func (m *Misroute) Setup(ctx context.Context) error {
 		return fmt.Errorf("misroute: geo %s already goes to %s", m.geo, m.region)
 	}
 	d, err := directorOf(ctx, m.cluster)
-	m.director = d
+	m.dir = directorAdmin(m.cluster, d)
 	return err
-}
-
-type routeAnswerView struct {
-	Region string `json:"region"`
 }
 
 func (m *Misroute) routesTo(ctx context.Context, want string) error {
 	return pollUntil(ctx, fmt.Sprintf("the director sending geo %s to %s", m.geo, want), func(ctx context.Context) error {
-		var a routeAnswerView
-		if err := adminCall(ctx, m.cluster.Secret(), http.MethodGet, m.director+"/v1/route?geo="+m.geo+"&key=kong-misroute-probe", nil, &a); err != nil {
+		a, err := m.dir.Route(ctx, m.geo, "kong-misroute-probe")
+		if err != nil {
 			return err
 		}
 		if a.Region != want {
@@ -287,7 +220,8 @@ func (m *Misroute) routesTo(ctx context.Context, want string) error {
 
 // Inject implements Fault.
 func (m *Misroute) Inject(ctx context.Context) error {
-	return adminCall(ctx, m.cluster.Secret(), http.MethodPut, m.director+"/admin/override", map[string]string{"geo": m.geo, "region": m.region}, nil)
+	_, err := m.dir.SetOverride(ctx, m.geo, m.region)
+	return err
 }
 
 // WaitInjected implements Fault: the director answers the wrong region.
@@ -295,7 +229,8 @@ func (m *Misroute) WaitInjected(ctx context.Context) error { return m.routesTo(c
 
 // Recover implements Fault.
 func (m *Misroute) Recover(ctx context.Context) error {
-	return adminCall(ctx, m.cluster.Secret(), http.MethodDelete, m.director+"/admin/override?geo="+m.geo, nil, nil)
+	_, err := m.dir.ClearOverride(ctx, m.geo)
+	return err
 }
 
 // WaitRecovered implements Fault: the director sends the geo home again.
@@ -362,7 +297,7 @@ func (s *Surge) Setup(ctx context.Context) error {
 		return err
 	}
 	cfg := s.cfg
-	cfg.Director, cfg.Geos, cfg.GeoWeights = d, []string{s.region}, nil
+	cfg.Director, cfg.Geos, cfg.GeoWeights = "http://"+d.Address, []string{s.region}, nil
 	if cfg.MemberPrefix == "" {
 		cfg.MemberPrefix = "herd"
 	}

@@ -250,27 +250,18 @@ func TestFaultWorld(t *testing.T) {
 
 	t.Run("EvacuateRegion", func(t *testing.T) {
 		heal(t)
-		var director, westGateway string
-		st, err := w.Components(ctx)
+		d, err := directorOf(ctx, w)
 		require.NoError(t, err)
-		for _, c := range st {
-			switch {
-			case c.Kind == topology.KindDirector:
-				director = "http://" + c.Address
-			case c.Kind == topology.KindGateway && c.Region == west:
-				westGateway = "http://" + c.Address
-			}
-		}
+		gws, err := gatewaysOf(ctx, w, []string{west})
+		require.NoError(t, err)
 		route := func() string {
-			var ans struct {
-				Region string `json:"region"`
-			}
-			require.NoError(t, adminCall(ctx, w.Secret(), http.MethodGet, director+"/v1/route?geo="+east+"&key=fault-world", nil, &ans))
+			ans, err := directorAdmin(w, d).Route(ctx, east, "fault-world")
+			require.NoError(t, err)
 			return ans.Region
 		}
 		failover := func() bool {
-			var cfg gatewayDynamic
-			require.NoError(t, adminCall(ctx, w.Secret(), http.MethodGet, westGateway+"/admin/config", nil, &cfg))
+			cfg, err := gws[west].Config(ctx)
+			require.NoError(t, err)
 			return cfg.Failover
 		}
 		require.Equal(t, east, route())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/director"
 )
 
 // Population is the workload's simulated members and their device sessions,
@@ -143,13 +144,6 @@ func NewPopulation(seed uint64, n int, geos []string, weights map[string]float64
 	return p, nil
 }
 
-// routeAnswer is the director's answer to GET /v1/route.
-type routeAnswer struct {
-	Geo     string `json:"geo"`
-	Region  string `json:"region"`
-	Gateway string `json:"gateway"`
-}
-
 // route returns the session's region and gateway, asking the director when
 // the session has none yet, its answer is older than the TTL, or it was
 // marked stale. Concurrent operations of one session share one question.
@@ -189,34 +183,34 @@ func (s *DeviceSession) markStale() {
 	s.mu.Unlock()
 }
 
-func (w *Workload) askDirector(ctx context.Context, s *DeviceSession) (routeAnswer, error) {
+func (w *Workload) askDirector(ctx context.Context, s *DeviceSession) (director.RouteResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.RequestTimeout)
 	defer cancel()
 	u := w.directorURL + "?geo=" + url.QueryEscape(s.Member.Geo) + "&key=" + url.QueryEscape(s.ID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return routeAnswer{}, fmt.Errorf("director: %w", err)
+		return director.RouteResponse{}, fmt.Errorf("director: %w", err)
 	}
 	req.Header.Set(app.HeaderGeo, s.Member.Geo)
 	req.Header.Set(app.HeaderSession, s.ID)
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return routeAnswer{}, fmt.Errorf("director: %w", err)
+		return director.RouteResponse{}, fmt.Errorf("director: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return routeAnswer{}, fmt.Errorf("director: read answer: %w", err)
+		return director.RouteResponse{}, fmt.Errorf("director: read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return routeAnswer{}, fmt.Errorf("director: HTTP %d: %s", resp.StatusCode, firstLine(string(body), 200))
+		return director.RouteResponse{}, fmt.Errorf("director: HTTP %d: %s", resp.StatusCode, firstLine(string(body), 200))
 	}
-	var ans routeAnswer
+	var ans director.RouteResponse
 	if err := json.Unmarshal(body, &ans); err != nil {
-		return routeAnswer{}, fmt.Errorf("director: bad answer %q: %w", firstLine(string(body), 200), err)
+		return director.RouteResponse{}, fmt.Errorf("director: bad answer %q: %w", firstLine(string(body), 200), err)
 	}
 	if ans.Region == "" || ans.Gateway == "" {
-		return routeAnswer{}, fmt.Errorf("director: answer without region or gateway: %s", firstLine(string(body), 200))
+		return director.RouteResponse{}, fmt.Errorf("director: answer without region or gateway: %s", firstLine(string(body), 200))
 	}
 	return ans, nil
 }
