@@ -117,7 +117,7 @@ func (f *lifecycleFault) Cleanup(context.Context) error {
 	return nil
 }
 
-// recorded returns a recorder on a fresh history file and a function that
+// recordedHistory returns a recorder on a fresh history file and a function that
 // closes it and returns the timeline.
 func recordedHistory(t *testing.T) (*history.Recorder, func() []history.Event) {
 	t.Helper()

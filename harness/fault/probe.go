@@ -65,7 +65,7 @@ func pollUntil(ctx context.Context, what string, check func(ctx context.Context)
 	}
 }
 
-// statesOf returns the current status of the given components, by ID.
+// componentStates returns the current status of the given components, by ID.
 func componentStates(ctx context.Context, c topology.Cluster, ids []string) (map[string]topology.Status, error) {
 	all, err := worldComponents(ctx, c)
 	if err != nil {
@@ -83,7 +83,7 @@ func componentStates(ctx context.Context, c topology.Cluster, ids []string) (map
 	return out, nil
 }
 
-// inState checks that every component is in state want.
+// allInState checks that every component is in state want.
 func allInState(ctx context.Context, c topology.Cluster, comps []topology.Component, want topology.State) error {
 	st, err := componentStates(ctx, c, componentIDs(comps))
 	if err != nil {
@@ -105,7 +105,7 @@ func componentIDs(comps []topology.Component) []string {
 	return out
 }
 
-// dial opens and closes a TCP connection to addr.
+// dialTCP opens and closes a TCP connection to addr.
 func dialTCP(ctx context.Context, addr string) error {
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -117,7 +117,7 @@ func dialTCP(ctx context.Context, addr string) error {
 	return conn.Close()
 }
 
-// refuses checks that nothing accepts TCP connections at addr.
+// refusesConnections checks that nothing accepts TCP connections at addr.
 func refusesConnections(ctx context.Context, what, addr string) error {
 	if err := dialTCP(ctx, addr); err == nil {
 		return fmt.Errorf("%s at %s still accepts connections", what, addr)
@@ -170,7 +170,7 @@ func allSeeUp(ctx context.Context, c topology.Cluster) error {
 	return nil
 }
 
-// hasKind reports whether any component is of kind.
+// anyOfKind reports whether any component is of kind.
 func anyOfKind(comps []topology.Component, kind string) bool {
 	for _, c := range comps {
 		if c.Kind == kind {

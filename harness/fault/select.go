@@ -210,7 +210,7 @@ func (s randomSel) Select(ctx context.Context, c topology.Cluster) (Target, erro
 	return Target{Components: pool[:s.n]}, nil
 }
 
-// components lists the world's components, with the context in the error.
+// worldComponents lists the world's components, with the context in the error.
 func worldComponents(ctx context.Context, c topology.Cluster) ([]topology.Status, error) {
 	st, err := c.Components(ctx)
 	if err != nil {
