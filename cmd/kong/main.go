@@ -42,7 +42,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
-	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose())
+	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose(), newFaults())
 	for _, a := range componentActions {
 		root.AddCommand(newComponentAction(a))
 	}
@@ -53,7 +53,7 @@ func newRoot() *cobra.Command {
 // scenarios, reading or comparing reports, help, kong's own app servers).
 func usesWorld(cmd *cobra.Command) bool {
 	switch cmd.CommandPath() {
-	case "kong", "kong list", "kong diff", "kong report", "kong help", "kong setup",
+	case "kong", "kong list", "kong faults", "kong diff", "kong report", "kong help", "kong setup",
 		"kong serve member", "kong serve gateway", "kong serve director", "kong serve link-router", "kong serve toxiproxy":
 		return false
 	}

@@ -21,6 +21,41 @@ import (
 // APIs: dependency errors in member services, and the evacuation of a
 // region (Chaos Kong) through the director and the gateways.
 
+func init() {
+	members := []Scope{ScopeInstance, ScopeZone, ScopeRegion, ScopeWorld}
+	Register(Entry{Name: "dependency-errors", Targets: members,
+		Description: "member services answer a share of user requests 503 and/or late, as if a dependency misbehaved",
+		Params: []Param{{Name: "error_rate", Default: "0.5", Help: "share of user requests answered 503, in [0,1]"},
+			{Name: "latency_ms", Default: "0", Help: "added to every user request"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			return DependencyErrors(c, t, a.Float("error_rate"), a.Int("latency_ms")), nil
+		}})
+	Register(Entry{Name: "stalling-reads", Targets: members,
+		Description: "member services hold a share of user reads before serving them (Latency Monkey's stalled dependency)",
+		Params: []Param{{Name: "slow_rate", Default: "0.05", Help: "share of user reads held, in [0,1]"},
+			{Name: "slow_ms", Default: "3000", Help: "how long a read is held"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			return StallingReads(c, t, a.Float("slow_rate"), a.Int("slow_ms")), nil
+		}})
+	Register(Entry{Name: "remote-writes", Targets: members,
+		Description: "member services write at a consistency that waits for the other regions: a cross-region call on the request path",
+		Params:      []Param{{Name: "write_consistency", Default: "QUORUM", Help: "QUORUM, EACH_QUORUM or ALL instead of LOCAL_QUORUM"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			return RemoteWrites(c, t, a.String("write_consistency")), nil
+		}})
+	Register(Entry{Name: "evacuate-region", Targets: []Scope{ScopeRegion},
+		Description: "move a region's users to the others step by step at the director, the receiving gateways in failover (Chaos Kong)",
+		Params: []Param{{Name: "steps", Default: "0.25,0.5,0.75,1", Help: "evacuated fractions, in (0,1], not decreasing"},
+			{Name: "step_wait", Default: "8s", Help: "pause after each step but the last"},
+			{Name: "no_failover", Default: "false", Help: "leave the receiving gateways' failover flag alone (a broken world)"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			region, err := regionOf(t)
+			e := EvacuateRegion(c, region, a.Floats("steps"), a.Duration("step_wait"))
+			e.NoFailover = a.Bool("no_failover")
+			return e, err
+		}})
+}
+
 // DependencyFault makes member service instances fail a share of user
 // requests with 503 and/or answer them late, as if a dependency misbehaved,
 // through each instance's PUT /admin/faults. Recover sets every instance

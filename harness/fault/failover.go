@@ -9,7 +9,26 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/topology"
 )
+
+func init() {
+	Register(Entry{Name: "real-life-failover", Targets: []Scope{ScopeRegion},
+		Description: "a region's member services degrade; the users' error rate gives it away, the region is evacuated, then restored",
+		Params: []Param{{Name: "error_rate", Default: "0.8", Help: "share of the region's user requests answered 503"},
+			{Name: "latency_ms", Default: "200", Help: "added to each of them"},
+			{Name: "threshold", Default: "0.3", Help: "error rate of the region's users that counts as degraded"},
+			{Name: "window", Default: "3s", Help: "over which the error rate is measured"},
+			{Name: "confirm", Default: "2s", Help: "how long the signal must hold before the evacuation"},
+			{Name: "no_evacuate", Default: "false", Help: "detect and decide, but do not evacuate (a broken world)"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			region, err := regionOf(t)
+			return &SignalFailover{Degrade: DependencyErrors(c, t, a.Float("error_rate"), a.Int("latency_ms")),
+				Evac: EvacuateRegion(c, region, []float64{0.5, 1}, 2*time.Second), Region: region,
+				Threshold: a.Float("threshold"), Window: a.Duration("window"), MinOps: 10, Confirm: a.Duration("confirm"),
+				NoEvacuate: a.Bool("no_evacuate")}, err
+		}})
+}
 
 // SignalFailover is a real-life failover: a region degrades (its member
 // services fail and slow down), the harness notices it from the workload's

@@ -385,6 +385,12 @@ func nilIfEmpty(m map[string]string) map[string]string {
 	return m
 }
 
+func init() {
+	Register(Entry{Name: "noop", Targets: []Scope{ScopeWorld},
+		Description: "break nothing: a scenario that expects harm from it must fail its check",
+		New:         func(topology.Cluster, Target, *Args) (Fault, error) { return Noop{}, nil }})
+}
+
 // Noop is the fault that breaks nothing: a scenario that expects harm from
 // it must fail its check, which proves the checkers can fail.
 type Noop struct{}

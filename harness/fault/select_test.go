@@ -10,8 +10,8 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// listedWorld is a topology.Cluster that only lists components and links,
-// for selector tests; it runs nothing and every other method is unused.
+// listedWorld is a topology.Cluster that only lists components and links
+// and has a spec, for selector and catalogue tests; it runs nothing and every other method is unused.
 type listedWorld struct {
 	topology.Cluster // nil: any other call panics
 	comps            []topology.Status
@@ -19,6 +19,15 @@ type listedWorld struct {
 }
 
 func (w *listedWorld) Name() string { return "listed" }
+
+// Spec is the small profile's: the regions us-east-1 and us-west-2.
+func (w *listedWorld) Spec() *topology.Spec {
+	s, err := topology.Profile("small")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 func (w *listedWorld) Components(context.Context) ([]topology.Status, error) {
 	return slices.Clone(w.comps), nil

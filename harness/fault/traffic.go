@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,44 @@ import (
 // Faults that change how traffic flows rather than what runs: a gateway's
 // runtime settings (mode, failover, shedding), the director sending a geo
 // to the wrong region, and a surge of extra users with a cold cache.
+
+func init() {
+	Register(Entry{Name: "gateway-settings", Targets: []Scope{ScopeRegion},
+		Description: "change the runtime settings of a region's gateway (mode, failover, shedding); put back as they were",
+		Params: []Param{{Name: "mode", Help: "isthmus or redirect, for users of another region"},
+			{Name: "failover", Default: "true", Help: "serve every user locally, whatever their home"},
+			{Name: "max_rps", Help: "maximum accepted request rate (0: unlimited)"},
+			{Name: "max_concurrency", Help: "maximum of user requests in flight (0: unlimited)"},
+			{Name: "member_try_ms", Help: "try timeout of member reads (0: off)"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			region, err := regionOf(t)
+			return ChangeGateways(c, []string{region}, gateway.Patch{Mode: optional(a, "mode", a.String),
+				Failover: optional(a, "failover", a.Bool), MaxRPS: optional(a, "max_rps", a.Int),
+				MaxConcurrency: optional(a, "max_concurrency", a.Int), MemberTryMS: optional(a, "member_try_ms", a.Int)}), err
+		}})
+	Register(Entry{Name: "misroute", Targets: []Scope{ScopeRegion},
+		Description: "the director sends a geo's users to the selected region, which must proxy, redirect or serve them",
+		Params:      []Param{{Name: "geo", Help: "the geo sent there (default: the region after it in the world's order)"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			region, err := regionOf(t)
+			geo := a.String("geo")
+			if geo == "" {
+				regions := c.Spec().RegionNames()
+				geo = regions[(slices.Index(regions, region)+1)%len(regions)]
+			}
+			return MisrouteGeo(c, geo, region), err
+		}})
+	Register(Entry{Name: "surge", Targets: []Scope{ScopeRegion},
+		Description: "a thundering herd: new members of a region's geo arrive at once, optionally after its caches were flushed",
+		Params: []Param{{Name: "rate", Default: "240", Help: "the surge's requests per second"},
+			{Name: "members", Default: "3000", Help: "how many new members"},
+			{Name: "cold_cache", Default: "true", Help: "flush the region's memcached servers first"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			region, err := regionOf(t)
+			cfg := workload.Config{Pacer: workload.Constant(a.Float("rate")), Members: a.Int("members")}
+			return SurgeRegion(c, region, cfg, a.Bool("cold_cache")), err
+		}})
+}
 
 // GatewayChange sets the runtime settings of the gateways of some regions
 // (a mode, failover, a shedding limit) and puts back what they were on

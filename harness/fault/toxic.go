@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,190 +16,73 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// Faults on the cross-region links. A link (topology.Link) is one direction
-// between two regions, and every toxiproxy proxy belongs to exactly one
-// link, so a fault on some links touches nothing else.
-
-// Partition cuts links: it disables every toxiproxy proxy of the links
-// (toxiproxy closes their listeners and drops their connections) and
-// re-enables them to heal. Cutting both directions between two regions is a
-// complete partition between them (split-brain); cutting one direction is an
-// asymmetric partition.
-type Partition struct {
-	cluster topology.Cluster
-	target  Target
-	err     error
-}
-
-// PartitionRegions cuts the links between regions a and b, both directions.
-func PartitionRegions(c topology.Cluster, a, b string) *Partition {
-	t, err := Between(a, b).Select(context.Background(), c)
-	return &Partition{cluster: c, target: t, err: err}
-}
-
-// PartitionLinks cuts the links of t (from Link, Between or All).
-func PartitionLinks(c topology.Cluster, t Target) *Partition {
-	return &Partition{cluster: c, target: t}
-}
-
-// Name implements Fault.
-func (p *Partition) Name() string { return "partition" }
-
-// Target implements Fault.
-func (p *Partition) Target() Target { return p.target }
-
-// ToxiproxyAPI implements LinkFault.
-func (p *Partition) ToxiproxyAPI() string { return p.cluster.ToxiproxyAPI() }
-
-// Setup implements Fault: the target is links, and their proxies exist.
-func (p *Partition) Setup(context.Context) error {
-	if p.err != nil {
-		return p.err
-	}
-	if len(p.target.Links) == 0 || len(p.target.Components) > 0 {
-		return fmt.Errorf("partition needs links to cut, got %s", p.target)
-	}
-	_, err := linkProxies(p.cluster, p.target.Links)
-	return err
-}
-
-// Inject implements Fault: disable every proxy of the links.
-func (p *Partition) Inject(context.Context) error {
-	return eachProxy(p.cluster, p.target.Links, func(px *toxiclient.Proxy) error { return px.Disable() }, "disable")
-}
-
-// WaitInjected implements Fault: toxiproxy lists every proxy of the links as
-// disabled, and a TCP dial to each proxy's listener fails.
-func (p *Partition) WaitInjected(ctx context.Context) error {
-	return pollUntil(ctx, "links "+p.target.String()+" cut: every proxy disabled and refusing connections", func(ctx context.Context) error {
-		proxies, err := linkProxies(p.cluster, p.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
-			if px.Enabled {
-				return fmt.Errorf("proxy %s is still enabled", px.Name)
-			}
-			if err := refusesConnections(ctx, "proxy "+px.Name, px.Listen); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// Recover implements Fault: enable every proxy of the links.
-func (p *Partition) Recover(context.Context) error {
-	return eachProxy(p.cluster, p.target.Links, func(px *toxiclient.Proxy) error {
-		if px.Enabled {
-			return nil
-		}
-		return px.Enable()
-	}, "enable")
-}
-
-// WaitRecovered implements Fault: every proxy is enabled again and the SQS
-// endpoint of each link's destination answers HTTP through the link.
-func (p *Partition) WaitRecovered(ctx context.Context) error {
-	return pollUntil(ctx, "links "+p.target.String()+" carrying traffic again", func(ctx context.Context) error {
-		proxies, err := linkProxies(p.cluster, p.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
-			if !px.Enabled {
-				return fmt.Errorf("proxy %s is still disabled", px.Name)
-			}
-		}
-		return linksAnswer(ctx, p.cluster, p.target.Links)
-	})
-}
-
-// Cleanup implements Fault.
-func (p *Partition) Cleanup(context.Context) error { return nil }
-
-// linksAnswer checks that an HTTP request crosses each link to the SQS
-// endpoint of its destination.
-func linksAnswer(ctx context.Context, c topology.Cluster, links []topology.Link) error {
-	for _, l := range links {
-		ep := c.SQSEndpoint(l.From, l.To)
-		if ep == "" {
-			continue
-		}
-		if err := answersHTTP(ctx, ep); err != nil {
-			return fmt.Errorf("SQS of %s through link %s (%s) does not answer: %w", l.To, l.Name, ep, err)
-		}
-	}
-	return nil
-}
-
-// linkProxies fetches the toxiproxy state of every proxy of the links.
-func linkProxies(c topology.Cluster, links []topology.Link) ([]*toxiclient.Proxy, error) {
-	all, err := toxiclient.NewClient(c.ToxiproxyAPI()).Proxies()
-	if err != nil {
-		return nil, fmt.Errorf("list the proxies at toxiproxy %s: %w", c.ToxiproxyAPI(), err)
-	}
-	var out []*toxiclient.Proxy
-	for _, l := range links {
-		for _, name := range l.Proxies {
-			px, ok := all[name]
-			if !ok {
-				return nil, fmt.Errorf("link %s: toxiproxy %s has no proxy %s", l.Name, c.ToxiproxyAPI(), name)
-			}
-			out = append(out, px)
-		}
-	}
-	return out, nil
-}
-
-// eachProxy runs f on every proxy of the links (a client-bound copy, so that
-// it can change it), all of them even when one fails.
-func eachProxy(c topology.Cluster, links []topology.Link, f func(*toxiclient.Proxy) error, verb string) error {
-	client := toxiclient.NewClient(c.ToxiproxyAPI())
-	var errs []error
-	for _, l := range links {
-		for _, name := range l.Proxies {
-			px, err := client.Proxy(name)
-			if err == nil {
-				err = f(px)
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s proxy %s of link %s: %w", verb, name, l.Name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // ToxicKind is a kind of damage toxiproxy does to a link's traffic.
 type ToxicKind string
 
+// toxicKind is one kind of toxic: the toxiproxy type it uses and its
+// attributes. Adding a kind is one defineToxic: the kind's validation and
+// its catalogue entry ("link-" and its name) follow from the row.
+type toxicKind struct {
+	typ   string // toxiproxy's type
+	about string // what it does, for the catalogue
+	attrs []toxicAttr
+}
+
+// toxicAttr is one of a kind's attributes, in toxiproxy's name and unit.
+type toxicAttr struct {
+	name, unit string
+	required   bool
+	positive   bool  // must be > 0
+	def        int64 // in the catalogue
+}
+
+var toxicKinds = map[ToxicKind]toxicKind{}
+
+func defineToxic(name string, k toxicKind) ToxicKind {
+	toxicKinds[ToxicKind(name)] = k
+	return ToxicKind(name)
+}
+
 // Toxic kinds and their attributes (toxiproxy's names and units).
-const (
+var (
 	// ToxicLatency delays data: "latency" (ms), optional "jitter" (ms).
-	ToxicLatency ToxicKind = "latency"
+	ToxicLatency = defineToxic("latency", toxicKind{typ: "latency", about: "delay every chunk of the links' data by latency (± jitter)",
+		attrs: []toxicAttr{{name: "latency", unit: "ms", required: true, def: 200}, {name: "jitter", unit: "ms"}}})
 	// ToxicJitter is latency with jitter (toxiproxy's latency toxic):
 	// "latency" and "jitter" (ms), each chunk delayed by latency ± jitter.
-	ToxicJitter ToxicKind = "jitter"
+	ToxicJitter = defineToxic("jitter", toxicKind{typ: "latency", about: "delay every chunk of the links' data by latency ± jitter",
+		attrs: []toxicAttr{{name: "latency", unit: "ms", required: true, def: 150}, {name: "jitter", unit: "ms", required: true, positive: true, def: 50}}})
 	// ToxicBandwidth limits throughput: "rate" (KB/s).
-	ToxicBandwidth ToxicKind = "bandwidth"
+	ToxicBandwidth = defineToxic("bandwidth", toxicKind{typ: "bandwidth", about: "limit the links' throughput",
+		attrs: []toxicAttr{{name: "rate", unit: "KB/s", required: true, def: 16}}})
 	// ToxicResetPeer resets connections (TCP RST) after "timeout" (ms).
-	ToxicResetPeer ToxicKind = "reset_peer"
+	ToxicResetPeer = defineToxic("reset_peer", toxicKind{typ: "reset_peer", about: "reset the links' connections (TCP RST) after timeout",
+		attrs: []toxicAttr{{name: "timeout", unit: "ms"}}})
 	// ToxicTimeout stops all data and closes the connection after
 	// "timeout" (ms; 0: never closes, a black hole).
-	ToxicTimeout ToxicKind = "timeout"
+	ToxicTimeout = defineToxic("timeout", toxicKind{typ: "timeout", about: "stop the links' data and close their connections after timeout (0: a black hole)",
+		attrs: []toxicAttr{{name: "timeout", unit: "ms"}}})
 )
 
-// toxicAttrs lists each kind's toxiproxy type, required and optional attributes.
-var toxicAttrs = map[ToxicKind]struct {
-	typ                string
-	required, optional []string
-}{
-	ToxicLatency:   {"latency", []string{"latency"}, []string{"jitter"}},
-	ToxicJitter:    {"latency", []string{"latency", "jitter"}, nil},
-	ToxicBandwidth: {"bandwidth", []string{"rate"}, nil},
-	ToxicResetPeer: {"reset_peer", nil, []string{"timeout"}},
-	ToxicTimeout:   {"timeout", nil, []string{"timeout"}},
+// init registers a catalogue entry for every toxic kind: "link-" and its
+// name, with its attributes as parameters.
+func init() {
+	for kind, k := range toxicKinds {
+		var params []Param
+		for _, a := range k.attrs {
+			params = append(params, Param{Name: a.name, Default: strconv.FormatInt(a.def, 10), Help: "in " + a.unit})
+		}
+		params = append(params, Param{Name: "stream", Default: string(Upstream), Help: "upstream (the link's own direction), downstream or both"},
+			Param{Name: "toxicity", Default: "1", Help: "share of the connections it applies to, in (0,1]"})
+		Register(Entry{Name: "link-" + string(kind), Description: k.about, Targets: []Scope{ScopeLink}, Params: params,
+			New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+				x := Toxic{Kind: kind, Attributes: map[string]int64{}, Stream: Stream(a.String("stream")), Toxicity: a.Float("toxicity")}
+				for _, attr := range k.attrs {
+					x.Attributes[attr.name] = int64(a.Int(attr.name))
+				}
+				return LinkToxic(c, t, x), nil
+			}})
+	}
 }
 
 // Stream is the direction of a link's traffic a toxic applies to.
@@ -319,30 +201,33 @@ func (f *LinkToxicFault) toxicName(stream string) string {
 // valid, the target is links, and their proxies exist.
 func (f *LinkToxicFault) Setup(context.Context) error {
 	x := f.toxic
-	spec, ok := toxicAttrs[x.Kind]
+	spec, ok := toxicKinds[x.Kind]
 	if !ok {
-		kinds := make([]string, 0, len(toxicAttrs))
-		for k := range toxicAttrs {
+		var kinds []string
+		for k := range toxicKinds {
 			kinds = append(kinds, string(k))
 		}
-		sort.Strings(kinds)
+		slices.Sort(kinds)
 		return fmt.Errorf("link toxic %q: unknown kind, use one of %s", x.Kind, strings.Join(kinds, ", "))
 	}
-	for _, a := range spec.required {
-		if _, ok := x.Attributes[a]; !ok {
-			return fmt.Errorf("link toxic %s: attribute %q is required", x.Kind, a)
+	var names []string
+	for _, a := range spec.attrs {
+		names = append(names, a.name)
+		v, given := x.Attributes[a.name]
+		switch {
+		case a.required && !given:
+			return fmt.Errorf("link toxic %s: attribute %q is required", x.Kind, a.name)
+		case a.positive && v <= 0:
+			return fmt.Errorf("link toxic %s: give a %s > 0", x.Kind, a.name)
 		}
 	}
 	for a, v := range x.Attributes {
-		if !slices.Contains(spec.required, a) && !slices.Contains(spec.optional, a) {
-			return fmt.Errorf("link toxic %s: unknown attribute %q (it takes %s)", x.Kind, a, strings.Join(append(slices.Clone(spec.required), spec.optional...), ", "))
+		if !slices.Contains(names, a) {
+			return fmt.Errorf("link toxic %s: unknown attribute %q (it takes %s)", x.Kind, a, strings.Join(names, ", "))
 		}
 		if v < 0 {
 			return fmt.Errorf("link toxic %s: attribute %s=%d must be >= 0", x.Kind, a, v)
 		}
-	}
-	if x.Kind == ToxicJitter && x.Attributes["jitter"] <= 0 {
-		return fmt.Errorf("link toxic jitter: give a jitter > 0 (or use %s)", ToxicLatency)
 	}
 	switch x.Stream {
 	case Upstream, Downstream, BothStreams:
@@ -370,7 +255,7 @@ func (f *LinkToxicFault) attributes() toxiclient.Attributes {
 // Inject implements Fault: add the toxic to every proxy of the links (or
 // update it when a toxic of that name is there already).
 func (f *LinkToxicFault) Inject(context.Context) error {
-	typ := toxicAttrs[f.toxic.Kind].typ
+	typ := toxicKinds[f.toxic.Kind].typ
 	return eachProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
 		for _, stream := range f.streams() {
 			name := f.toxicName(stream)
