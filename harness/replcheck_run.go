@@ -155,7 +155,7 @@ func (e *ReplicationExperiment) Run(ctx context.Context) (out *Outcome, err erro
 	}
 	interrupted := func() string { return "interrupted: " + context.Cause(ctx).Error() }
 
-	if err := preflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
+	if err := runPreflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
 		out.Reason = err.Error()
 		return out, err
 	}

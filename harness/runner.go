@@ -13,6 +13,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
@@ -76,7 +77,7 @@ type Experiment struct {
 	// time left (see Progress); without it, a listener set with WithProgress
 	// on the run's context is.
 	Progress func(Progress)
-	// NoReset makes the preflight (see fault.Preflight, run on Cluster before the
+	// NoReset makes the preflight (see preflight.Check, run on Cluster before the
 	// first phase) refuse a world that is not as it was brought up instead
 	// of resetting it.
 	NoReset bool
@@ -163,7 +164,7 @@ func (e *Experiment) Run(ctx context.Context) (out *Outcome, err error) {
 		}
 	}()
 
-	if err := preflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
+	if err := runPreflight(ctx, e.Cluster, e.NoReset, rec, plog); err != nil {
 		out.Reason = err.Error()
 		return out, err
 	}
@@ -347,15 +348,15 @@ func errString(err error) string {
 // ErrAborted is returned by callers that treat an aborted run as an error.
 var ErrAborted = errors.New("experiment aborted")
 
-// preflight runs fault.Preflight on c (nothing when c is nil) before a run's
+// runPreflight runs preflight.Check on c (nothing when c is nil) before a run's
 // first phase, resetting what it finds unless noReset, and records each
 // finding in the run's phases.log and as a note in its history.
-func preflight(ctx context.Context, c topology.Cluster, noReset bool, rec *history.Recorder, plog *phaseLog) error {
+func runPreflight(ctx context.Context, c topology.Cluster, noReset bool, rec *history.Recorder, plog *phaseLog) error {
 	if c == nil {
 		return nil
 	}
 	start := time.Now()
-	found, err := fault.Preflight(ctx, c, !noReset)
+	found, err := preflight.Check(ctx, c, !noReset)
 	action := "reset"
 	switch {
 	case noReset:

@@ -18,6 +18,7 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -121,7 +122,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	c := e.Cluster
 	t.Cleanup(func() {
 		// Whatever happened, the next test gets a whole world.
-		_, err := fault.Preflight(context.Background(), c, true)
+		_, err := preflight.Check(context.Background(), c, true)
 		require.NoError(t, err)
 	})
 	left := leaveLeftovers(t, c)
@@ -147,7 +148,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 		require.Contains(t, strings.Join(noted, "\n"), want, "the history does not note %q", want)
 	}
 	requireHealed(t, c)
-	found, err := fault.Preflight(context.Background(), c, false)
+	found, err := preflight.Check(context.Background(), c, false)
 	require.NoError(t, err)
 	require.Empty(t, found, "the world is not whole after the run")
 
@@ -157,7 +158,7 @@ func TestPreflightResetsWhatAKilledRunLeft(t *testing.T) {
 	e2 := env(t, "preflight-no-reset")
 	e2.NoReset = true
 	_, err = preflightRun(t, e2)
-	require.ErrorIs(t, err, fault.ErrWorldNotClean)
+	require.ErrorIs(t, err, preflight.ErrWorldNotClean)
 	for _, want := range left.all() {
 		require.Contains(t, err.Error(), want)
 	}

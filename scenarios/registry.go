@@ -43,7 +43,7 @@ type Env struct {
 	Log    *slog.Logger
 	// NoReset refuses to run on a world that a run before left damaged
 	// (links cut, toxics, faults, evacuations, paused processes) instead
-	// of resetting it first (see fault.Preflight).
+	// of resetting it first (see preflight.Check).
 	NoReset bool
 }
 

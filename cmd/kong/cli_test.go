@@ -16,7 +16,7 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -379,7 +379,7 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 	require.Contains(t, string(plog), "preflight: found link "+link+": toxic left-latency")
 	require.Contains(t, string(plog), "preflight: found member "+member+": error_rate=0.5: reset")
 	require.Contains(t, string(plog), "heal partition")
-	found, err := fault.Preflight(ctx, remote, false)
+	found, err := preflight.Check(ctx, remote, false)
 	require.NoError(t, err, "the world is not whole after a run stopped by SIGHUP")
 	require.Empty(t, found)
 	data, err := os.ReadFile(lockPath)

@@ -158,7 +158,7 @@ func (f *DependencyFault) setAll(ctx context.Context, v member.Faults) error {
 
 func (f *DependencyFault) waitAll(ctx context.Context, v member.Faults) error {
 	what := fmt.Sprintf("member services %s reporting faults %s", f.Target(), v)
-	return pollUntil(ctx, what, func(ctx context.Context) error {
+	return PollUntil(ctx, what, func(ctx context.Context) error {
 		for _, m := range f.members {
 			got, err := memberAdmin(f.cluster, m).Faults(ctx)
 			if err != nil {
@@ -402,7 +402,7 @@ func (e *Evacuation) waitState(ctx context.Context, what string, fraction float6
 	e.mu.Lock()
 	dir, receivers := e.dir, e.receivers
 	e.mu.Unlock()
-	return pollUntil(ctx, what, func(ctx context.Context) error {
+	return PollUntil(ctx, what, func(ctx context.Context) error {
 		table, err := dir.Table(ctx)
 		if err != nil {
 			return err

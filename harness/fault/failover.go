@@ -239,7 +239,7 @@ func (s *SignalFailover) WaitInjected(ctx context.Context) error {
 	}
 	// The shift is complete when no user has entered the region for two
 	// seconds (clients trust a route for a while).
-	err := pollUntil(ctx, "no user entering "+s.Region, func(context.Context) error {
+	err := PollUntil(ctx, "no user entering "+s.Region, func(context.Context) error {
 		s.mu.Lock()
 		last := s.entered
 		s.mu.Unlock()

@@ -8,13 +8,15 @@
 // An Injector drives a fault through that lifecycle, remembers what it
 // injected so it can always heal it, and records the timeline in a history.
 // WithFault heals in a defer, on a fresh context, whatever happened.
-// Preflight finds the damage a run that died without healing left in a
-// world, and resets it.
+// The catalogue names every kind of fault with a constructor, for `kong
+// faults`, a configuration or a seeded random schedule.
 //
 // Faults that need more than the lifecycle say so with small optional
 // interfaces: FaultArgs, LinkFault, StepReporter and HistoryUser. The
-// package imports history, topology and workload (for Surge), and nothing
-// else of the harness.
+// package imports history, topology, workload (for Surge) and the app's
+// admin clients, and nothing else of the harness. Its subpackage preflight
+// finds the damage a run that died without healing left in a world, and
+// resets it.
 package fault
 
 import (

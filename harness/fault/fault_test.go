@@ -395,13 +395,13 @@ func TestPollUntilSaysWhatItWaitedFor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	last := errors.New("us-east-1/cassandra/a still sees every node UP")
-	err := pollUntil(ctx, "us-west-2/cassandra/a seen DOWN", func(context.Context) error { return last })
+	err := PollUntil(ctx, "us-west-2/cassandra/a seen DOWN", func(context.Context) error { return last })
 	require.ErrorIs(t, err, last)
 	require.Contains(t, err.Error(), "for us-west-2/cassandra/a seen DOWN")
 	require.Contains(t, err.Error(), "deadline exceeded")
 
 	n := 0
-	require.NoError(t, pollUntil(context.Background(), "third time lucky", func(context.Context) error {
+	require.NoError(t, PollUntil(context.Background(), "third time lucky", func(context.Context) error {
 		if n++; n < 3 {
 			return errors.New("not yet")
 		}

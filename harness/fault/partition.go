@@ -71,7 +71,7 @@ func (p *Partition) Inject(context.Context) error {
 // WaitInjected implements Fault: toxiproxy lists every proxy of the links as
 // disabled, and a TCP dial to each proxy's listener fails.
 func (p *Partition) WaitInjected(ctx context.Context) error {
-	return pollUntil(ctx, "links "+p.target.String()+" cut: every proxy disabled and refusing connections", func(ctx context.Context) error {
+	return PollUntil(ctx, "links "+p.target.String()+" cut: every proxy disabled and refusing connections", func(ctx context.Context) error {
 		proxies, err := linkProxies(p.cluster, p.target.Links)
 		if err != nil {
 			return err
@@ -101,7 +101,7 @@ func (p *Partition) Recover(context.Context) error {
 // WaitRecovered implements Fault: every proxy is enabled again and the SQS
 // endpoint of each link's destination answers HTTP through the link.
 func (p *Partition) WaitRecovered(ctx context.Context) error {
-	return pollUntil(ctx, "links "+p.target.String()+" carrying traffic again", func(ctx context.Context) error {
+	return PollUntil(ctx, "links "+p.target.String()+" carrying traffic again", func(ctx context.Context) error {
 		proxies, err := linkProxies(p.cluster, p.target.Links)
 		if err != nil {
 			return err
@@ -111,27 +111,12 @@ func (p *Partition) WaitRecovered(ctx context.Context) error {
 				return fmt.Errorf("proxy %s is still disabled", px.Name)
 			}
 		}
-		return linksAnswer(ctx, p.cluster, p.target.Links)
+		return LinksAnswer(ctx, p.cluster, p.target.Links)
 	})
 }
 
 // Cleanup implements Fault.
 func (p *Partition) Cleanup(context.Context) error { return nil }
-
-// linksAnswer checks that an HTTP request crosses each link to the SQS
-// endpoint of its destination.
-func linksAnswer(ctx context.Context, c topology.Cluster, links []topology.Link) error {
-	for _, l := range links {
-		ep := c.SQSEndpoint(l.From, l.To)
-		if ep == "" {
-			continue
-		}
-		if err := answersHTTP(ctx, ep); err != nil {
-			return fmt.Errorf("SQS of %s through link %s (%s) does not answer: %w", l.To, l.Name, ep, err)
-		}
-	}
-	return nil
-}
 
 // linkProxies fetches the toxiproxy state of every proxy of the links.
 func linkProxies(c topology.Cluster, links []topology.Link) ([]*toxiclient.Proxy, error) {

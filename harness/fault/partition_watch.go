@@ -200,7 +200,7 @@ func (w *WatchedPartition) converge(ctx context.Context) {
 	want := map[string]int{w.a: w.written[w.a], w.b: w.written[w.b]}
 	healed := w.healed
 	w.mu.Unlock()
-	err := pollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
+	err := PollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
 		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
 			n, err := w.seen(ctx, pair[1], pair[0])
 			if err != nil {

@@ -18,6 +18,8 @@ import (
 // How faults watch the world: every wait polls a real probe (a CQL query, a
 // TCP dial, an admin API) until it answers as expected or its deadline
 // passes, and then says what it waited for and what the last probe said.
+// The exported ones serve the packages that watch the world beside the
+// faults (the preflight, the faults that measure their effect).
 
 const (
 	// faultPoll is the pause between two probes of a wait.
@@ -40,9 +42,9 @@ func seesAllUp(ctx context.Context, addr string) error {
 	return topology.SeesAllUp(ctx, addr)
 }
 
-// pollUntil runs check until it returns nil or ctx ends. A context without
+// PollUntil runs check until it returns nil or ctx ends. A context without
 // a deadline gets faultDefaultWait, so no wait is unbounded.
-func pollUntil(ctx context.Context, what string, check func(ctx context.Context) error) error {
+func PollUntil(ctx context.Context, what string, check func(ctx context.Context) error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, faultDefaultWait)
@@ -83,8 +85,8 @@ func componentStates(ctx context.Context, c topology.Cluster, ids []string) (map
 	return out, nil
 }
 
-// allInState checks that every component is in state want.
-func allInState(ctx context.Context, c topology.Cluster, comps []topology.Component, want topology.State) error {
+// AllInState checks that every component is in state want.
+func AllInState(ctx context.Context, c topology.Cluster, comps []topology.Component, want topology.State) error {
 	st, err := componentStates(ctx, c, componentIDs(comps))
 	if err != nil {
 		return err
@@ -153,8 +155,8 @@ func peersSeeDown(ctx context.Context, c topology.Cluster, victims []topology.Co
 	return nil
 }
 
-// allSeeUp checks that every running Cassandra node sees every node UP.
-func allSeeUp(ctx context.Context, c topology.Cluster) error {
+// AllSeeUp checks that every running Cassandra node sees every node UP.
+func AllSeeUp(ctx context.Context, c topology.Cluster) error {
 	all, err := worldComponents(ctx, c)
 	if err != nil {
 		return err
@@ -178,6 +180,21 @@ func anyOfKind(comps []topology.Component, kind string) bool {
 		}
 	}
 	return false
+}
+
+// LinksAnswer checks that an HTTP request crosses each link to the SQS
+// endpoint of its destination.
+func LinksAnswer(ctx context.Context, c topology.Cluster, links []topology.Link) error {
+	for _, l := range links {
+		ep := c.SQSEndpoint(l.From, l.To)
+		if ep == "" {
+			continue
+		}
+		if err := answersHTTP(ctx, ep); err != nil {
+			return fmt.Errorf("SQS of %s through link %s (%s) does not answer: %w", l.To, l.Name, ep, err)
+		}
+	}
+	return nil
 }
 
 // memberAdmin, gatewayAdmin and directorAdmin are the admin clients of a

@@ -82,7 +82,7 @@ func (k *Kill) Setup(ctx context.Context) error {
 	if k.wholeZone && k.zone == "" {
 		return fmt.Errorf("%s needs the components of one zone (select them with Zone), got %s", k.name, k.target)
 	}
-	return allInState(ctx, k.cluster, comps, topology.StateRunning)
+	return AllInState(ctx, k.cluster, comps, topology.StateRunning)
 }
 
 // Inject implements Fault: SIGKILL every target, all of them even when one
@@ -102,8 +102,8 @@ func (k *Kill) Inject(ctx context.Context) error {
 // Cassandra node's failure detector holds a node DOWN (topology.SeesAllUp).
 func (k *Kill) WaitInjected(ctx context.Context) error {
 	comps := k.target.Components
-	return pollUntil(ctx, fmt.Sprintf("%s stopped and refusing connections, and seen DOWN by its peers", k.target), func(ctx context.Context) error {
-		if err := allInState(ctx, k.cluster, comps, topology.StateStopped); err != nil {
+	return PollUntil(ctx, fmt.Sprintf("%s stopped and refusing connections, and seen DOWN by its peers", k.target), func(ctx context.Context) error {
+		if err := AllInState(ctx, k.cluster, comps, topology.StateStopped); err != nil {
 			return err
 		}
 		for _, c := range comps {
@@ -167,8 +167,8 @@ func startInOrder(ctx context.Context, c topology.Cluster, comps []topology.Comp
 // node sees every node UP.
 func waitRunning(ctx context.Context, c topology.Cluster, t Target, what string) error {
 	comps := t.Components
-	return pollUntil(ctx, t.String()+" "+what, func(ctx context.Context) error {
-		if err := allInState(ctx, c, comps, topology.StateRunning); err != nil {
+	return PollUntil(ctx, t.String()+" "+what, func(ctx context.Context) error {
+		if err := AllInState(ctx, c, comps, topology.StateRunning); err != nil {
 			return err
 		}
 		for _, comp := range comps {
@@ -177,7 +177,7 @@ func waitRunning(ctx context.Context, c topology.Cluster, t Target, what string)
 			}
 		}
 		if anyOfKind(comps, topology.KindCassandra) {
-			return allSeeUp(ctx, c)
+			return AllSeeUp(ctx, c)
 		}
 		return nil
 	})
@@ -204,7 +204,7 @@ func (p *Pause) Setup(ctx context.Context) error {
 	if len(p.target.Components) == 0 || len(p.target.Links) > 0 {
 		return fmt.Errorf("pause-instance needs components to pause, got %s", p.target)
 	}
-	return allInState(ctx, p.cluster, p.target.Components, topology.StateRunning)
+	return AllInState(ctx, p.cluster, p.target.Components, topology.StateRunning)
 }
 
 // Inject implements Fault: SIGSTOP every target.
@@ -221,8 +221,8 @@ func (p *Pause) Inject(ctx context.Context) error {
 // WaitInjected implements Fault: the backend reports every target paused
 // (for the local backend: every thread of the process stopped).
 func (p *Pause) WaitInjected(ctx context.Context) error {
-	return pollUntil(ctx, p.target.String()+" paused", func(ctx context.Context) error {
-		return allInState(ctx, p.cluster, p.target.Components, topology.StatePaused)
+	return PollUntil(ctx, p.target.String()+" paused", func(ctx context.Context) error {
+		return AllInState(ctx, p.cluster, p.target.Components, topology.StatePaused)
 	})
 }
 

@@ -276,7 +276,7 @@ func (f *LinkToxicFault) Inject(context.Context) error {
 // attributes, on every proxy of the links; toxiproxy applies a toxic to the
 // connections already open as well as to new ones.
 func (f *LinkToxicFault) WaitInjected(ctx context.Context) error {
-	return pollUntil(ctx, fmt.Sprintf("toxic %s on every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
+	return PollUntil(ctx, fmt.Sprintf("toxic %s on every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
 		proxies, err := linkProxies(f.cluster, f.target.Links)
 		if err != nil {
 			return err
@@ -331,7 +331,7 @@ func (f *LinkToxicFault) Recover(context.Context) error {
 
 // WaitRecovered implements Fault: no proxy of the links lists the toxic.
 func (f *LinkToxicFault) WaitRecovered(ctx context.Context) error {
-	return pollUntil(ctx, fmt.Sprintf("toxic %s gone from every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
+	return PollUntil(ctx, fmt.Sprintf("toxic %s gone from every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
 		proxies, err := linkProxies(f.cluster, f.target.Links)
 		if err != nil {
 			return err

@@ -134,7 +134,7 @@ func (g *GatewayChange) wait(ctx context.Context, want func(region string) gatew
 	g.mu.Lock()
 	gws := g.gateways
 	g.mu.Unlock()
-	return pollUntil(ctx, "gateways of "+strings.Join(g.regions, ",")+" reporting their settings", func(ctx context.Context) error {
+	return PollUntil(ctx, "gateways of "+strings.Join(g.regions, ",")+" reporting their settings", func(ctx context.Context) error {
 		for region, gw := range gws {
 			c, err := gw.Config(ctx)
 			if err != nil {
@@ -245,7 +245,7 @@ func (m *Misroute) Setup(ctx context.Context) error {
 }
 
 func (m *Misroute) routesTo(ctx context.Context, want string) error {
-	return pollUntil(ctx, fmt.Sprintf("the director sending geo %s to %s", m.geo, want), func(ctx context.Context) error {
+	return PollUntil(ctx, fmt.Sprintf("the director sending geo %s to %s", m.geo, want), func(ctx context.Context) error {
 		a, err := m.dir.Route(ctx, m.geo, "kong-misroute-probe")
 		if err != nil {
 			return err
@@ -380,7 +380,7 @@ func (s *Surge) Inject(ctx context.Context) error {
 
 // WaitInjected implements Fault: the surge's operations are under way.
 func (s *Surge) WaitInjected(ctx context.Context) error {
-	return pollUntil(ctx, "the surge issuing operations", func(context.Context) error {
+	return PollUntil(ctx, "the surge issuing operations", func(context.Context) error {
 		if st := s.wl.Live(); st.Started == 0 {
 			return errors.New("no surge operation started yet")
 		}

@@ -1,4 +1,11 @@
-package fault
+// Package preflight looks at a world before a run: a run that died
+// without healing (SIGKILL, a machine that went down) leaves its damage in
+// the world: links cut, toxics, member faults, an evacuation or an override
+// at the director, gateways in failover, paused or stopped processes. The
+// next run would measure that broken world and call it the scenario's
+// effect, so every run first looks at the world and either resets what it
+// finds (and says so in its phases.log and history) or refuses to run.
+package preflight
 
 import (
 	"context"
@@ -13,27 +20,22 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/topology"
 )
-
-// The preflight: a run that died without healing (SIGKILL, a machine that
-// went down) leaves its damage in the world: links cut, toxics, member
-// faults, an evacuation or an override at the director, gateways in
-// failover, paused or stopped processes. The next run would measure that
-// broken world and call it the scenario's effect, so every run first looks
-// at the world and either resets what it finds (and says so in its
-// phases.log and history) or refuses to run.
 
 // ErrWorldNotClean: the preflight found the world not as it was brought up,
 // and was told not to reset it.
 var ErrWorldNotClean = errors.New("the world is not as it was brought up")
 
-// PreflightTimeout bounds a preflight's reset: restarting a stopped
-// Cassandra node and waiting until every node sees it UP takes the longest.
-const PreflightTimeout = 5 * time.Minute
+// Timeout bounds a preflight's reset: restarting a stopped Cassandra node
+// and waiting until every node sees it UP takes the longest.
+const Timeout = 5 * time.Minute
 
-// Preflight checks that world c is as it was brought up: every component
+// Check checks that world c is as it was brought up: every component
 // running and not paused, every link's proxies present, enabled and free of
 // toxics, no fault set in any member service, nothing evacuated or
 // overridden at the director, every gateway's runtime settings as it
@@ -47,10 +49,10 @@ const PreflightTimeout = 5 * time.Minute
 // healthy. Without reset, findings are an error wrapping ErrWorldNotClean
 // that names each. A link proxy that is missing cannot be reset: that is an
 // error either way.
-func Preflight(ctx context.Context, c topology.Cluster, reset bool) ([]string, error) {
+func Check(ctx context.Context, c topology.Cluster, reset bool) ([]string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, PreflightTimeout)
+		ctx, cancel = context.WithTimeout(ctx, Timeout)
 		defer cancel()
 	}
 	found, err := inspectWorld(ctx, c)
@@ -96,7 +98,7 @@ func Preflight(ctx context.Context, c topology.Cluster, reset bool) ([]string, e
 	if len(errs) > 0 {
 		return all.lines(), errors.Join(errs...)
 	}
-	err = pollUntil(ctx, "world "+c.Name()+" whole again after the preflight's reset", func(ctx context.Context) error {
+	err = fault.PollUntil(ctx, "world "+c.Name()+" whole again after the preflight's reset", func(ctx context.Context) error {
 		left, err := inspectWorld(ctx, c)
 		if err != nil {
 			return err
@@ -104,10 +106,10 @@ func Preflight(ctx context.Context, c topology.Cluster, reset bool) ([]string, e
 		if len(left) > 0 {
 			return fmt.Errorf("still %s", strings.Join(left.lines(), "; "))
 		}
-		if err := linksAnswer(ctx, c, c.Links()); err != nil {
+		if err := fault.LinksAnswer(ctx, c, c.Links()); err != nil {
 			return err
 		}
-		if err := allSeeUp(ctx, c); err != nil {
+		if err := fault.AllSeeUp(ctx, c); err != nil {
 			return err
 		}
 		return gatewaysSeeMembers(ctx, c)
@@ -153,9 +155,9 @@ func (fs findings) dedup() findings {
 // world as it was brought up. The admin APIs of components that do not run
 // are not asked.
 func inspectWorld(ctx context.Context, c topology.Cluster) (findings, error) {
-	st, err := worldComponents(ctx, c)
+	st, err := c.Components(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list the components of world %s: %w", c.Name(), err)
 	}
 	var out findings
 	running := map[string]bool{}
@@ -168,8 +170,8 @@ func inspectWorld(ctx context.Context, c topology.Cluster) (findings, error) {
 				if err := c.Resume(ctx, s.ID); err != nil {
 					return err
 				}
-				return pollUntil(ctx, s.ID+" running", func(ctx context.Context) error {
-					return allInState(ctx, c, []topology.Component{s.Component}, topology.StateRunning)
+				return fault.PollUntil(ctx, s.ID+" running", func(ctx context.Context) error {
+					return fault.AllInState(ctx, c, []topology.Component{s.Component}, topology.StateRunning)
 				})
 			}})
 		default:
@@ -216,7 +218,7 @@ func inspectLinks(c topology.Cluster) (findings, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list the proxies at toxiproxy %s: %w", api, err)
 	}
-	reset := func(context.Context) error { return ResetLinks(api) }
+	reset := func(context.Context) error { return fault.ResetLinks(api) }
 	var out findings
 	var missing []string
 	ofLink := map[string]bool{}
@@ -296,7 +298,7 @@ func listSome(names []string) string {
 
 // inspectMember finds a member service's injected faults.
 func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component) (findings, error) {
-	admin := memberAdmin(c, m)
+	admin := member.NewAdminClient("http://"+m.Address, c.Secret())
 	got, err := admin.Faults(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
@@ -311,7 +313,7 @@ func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component
 
 // inspectDirector finds evacuated regions and overridden geos.
 func inspectDirector(ctx context.Context, c topology.Cluster, d topology.Component) (findings, error) {
-	admin := directorAdmin(c, d)
+	admin := director.NewAdminClient("http://"+d.Address, c.Secret())
 	t, err := admin.Table(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the director's table: %w", err)
@@ -340,7 +342,7 @@ func inspectDirector(ctx context.Context, c topology.Cluster, d topology.Compone
 // started with. A gateway that does not report them (an older kong, with
 // no initial mode) is not checked.
 func inspectGateway(ctx context.Context, c topology.Cluster, g topology.Component) (findings, error) {
-	admin := gatewayAdmin(c, g)
+	admin := gateway.NewAdminClient("http://"+g.Address, c.Secret())
 	v, err := admin.Config(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the settings of gateway %s: %w", g.ID, err)
@@ -375,15 +377,15 @@ func inspectGateway(ctx context.Context, c topology.Cluster, g topology.Componen
 // gatewaysSeeMembers checks that every running gateway sees each of its
 // member instances healthy.
 func gatewaysSeeMembers(ctx context.Context, c topology.Cluster) error {
-	st, err := worldComponents(ctx, c)
+	st, err := c.Components(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("list the components of world %s: %w", c.Name(), err)
 	}
 	for _, s := range st {
 		if s.Kind != topology.KindGateway || s.State != topology.StateRunning {
 			continue
 		}
-		members, err := gatewayAdmin(c, s.Component).Members(ctx)
+		members, err := gateway.NewAdminClient("http://"+s.Address, c.Secret()).Members(ctx)
 		if err != nil {
 			return err
 		}
