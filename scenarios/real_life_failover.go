@@ -7,6 +7,7 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -54,7 +55,7 @@ func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) 
 	if err != nil {
 		return nil, err
 	}
-	e.Faults = []fault.Fault{&fault.SignalFailover{
+	e.Faults = []fault.Fault{&measured.SignalFailover{
 		Degrade:   fault.DependencyErrors(env.Cluster, members, p.ErrorRate, int(p.Latency.Milliseconds())),
 		Evac:      fault.EvacuateRegion(env.Cluster, regions[0], []float64{0.5, 1}, 2*time.Second),
 		Region:    regions[0],

@@ -8,6 +8,7 @@ import (
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -46,7 +47,7 @@ func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Ou
 	if err != nil {
 		return nil, err
 	}
-	watch := fault.WatchPartition(env.Cluster, regions[0], regions[1])
+	watch := measured.WatchPartition(env.Cluster, regions[0], regions[1])
 	var cut fault.Fault = watch
 	if p.RemoteWrites {
 		all, err := fault.All().Select(ctx, env.Cluster)

@@ -49,7 +49,7 @@ func init() {
 			{Name: "step_wait", Default: "8s", Help: "pause after each step but the last"},
 			{Name: "no_failover", Default: "false", Help: "leave the receiving gateways' failover flag alone (a broken world)"}},
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
-			region, err := regionOf(t)
+			region, err := t.Region()
 			e := EvacuateRegion(c, region, a.Floats("steps"), a.Duration("step_wait"))
 			e.NoFailover = a.Bool("no_failover")
 			return e, err

@@ -203,18 +203,3 @@ func optional[T any](a *Args, name string, get func(string) T) *T {
 	}
 	return new(get(name))
 }
-
-// regionOf is the one region a target lies in: its region, or that of all
-// its components.
-func regionOf(t Target) (string, error) {
-	regions := slices.Clone(t.Regions)
-	for _, c := range t.Components {
-		if c.Region != "" && !slices.Contains(regions, c.Region) {
-			regions = append(regions, c.Region)
-		}
-	}
-	if len(regions) != 1 || len(t.Links) > 0 {
-		return "", fmt.Errorf("needs one region, got %s", t)
-	}
-	return regions[0], nil
-}

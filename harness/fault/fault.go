@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,6 +111,21 @@ func (t Target) IDs() []string {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// Region is the one region the target lies in: its region, or that of all
+// its components.
+func (t Target) Region() (string, error) {
+	regions := slices.Clone(t.Regions)
+	for _, c := range t.Components {
+		if c.Region != "" && !slices.Contains(regions, c.Region) {
+			regions = append(regions, c.Region)
+		}
+	}
+	if len(regions) != 1 || len(t.Links) > 0 {
+		return "", fmt.Errorf("needs one region, got %s", t)
+	}
+	return regions[0], nil
 }
 
 // String lists the target as a history records it: component IDs, then link

@@ -33,7 +33,7 @@ func init() {
 			{Name: "max_concurrency", Help: "maximum of user requests in flight (0: unlimited)"},
 			{Name: "member_try_ms", Help: "try timeout of member reads (0: off)"}},
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
-			region, err := regionOf(t)
+			region, err := t.Region()
 			return ChangeGateways(c, []string{region}, gateway.Patch{Mode: optional(a, "mode", a.String),
 				Failover: optional(a, "failover", a.Bool), MaxRPS: optional(a, "max_rps", a.Int),
 				MaxConcurrency: optional(a, "max_concurrency", a.Int), MemberTryMS: optional(a, "member_try_ms", a.Int)}), err
@@ -42,7 +42,7 @@ func init() {
 		Description: "the director sends a geo's users to the selected region, which must proxy, redirect or serve them",
 		Params:      []Param{{Name: "geo", Help: "the geo sent there (default: the region after it in the world's order)"}},
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
-			region, err := regionOf(t)
+			region, err := t.Region()
 			geo := a.String("geo")
 			if geo == "" {
 				regions := c.Spec().RegionNames()
@@ -56,7 +56,7 @@ func init() {
 			{Name: "members", Default: "3000", Help: "how many new members"},
 			{Name: "cold_cache", Default: "true", Help: "flush the region's memcached servers first"}},
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
-			region, err := regionOf(t)
+			region, err := t.Region()
 			cfg := workload.Config{Pacer: workload.Constant(a.Float("rate")), Members: a.Int("members")}
 			return SurgeRegion(c, region, cfg, a.Bool("cold_cache")), err
 		}})

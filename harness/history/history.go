@@ -88,7 +88,7 @@ const (
 )
 
 // Names of the Note events a watched partition records (see
-// fault.WatchPartition): when the two sides were seen to diverge, and when
+// measured.WatchPartition): when the two sides were seen to diverge, and when
 // they converged again.
 const (
 	EventIsolation = "split-isolation"

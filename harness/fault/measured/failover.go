@@ -1,4 +1,4 @@
-package fault
+package measured
 
 import (
 	"context"
@@ -8,23 +8,24 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
 func init() {
-	Register(Entry{Name: "real-life-failover", Targets: []Scope{ScopeRegion},
+	fault.Register(fault.Entry{Name: "real-life-failover", Targets: []fault.Scope{fault.ScopeRegion},
 		Description: "a region's member services degrade; the users' error rate gives it away, the region is evacuated, then restored",
-		Params: []Param{{Name: "error_rate", Default: "0.8", Help: "share of the region's user requests answered 503"},
+		Params: []fault.Param{{Name: "error_rate", Default: "0.8", Help: "share of the region's user requests answered 503"},
 			{Name: "latency_ms", Default: "200", Help: "added to each of them"},
 			{Name: "threshold", Default: "0.3", Help: "error rate of the region's users that counts as degraded"},
 			{Name: "window", Default: "3s", Help: "over which the error rate is measured"},
 			{Name: "confirm", Default: "2s", Help: "how long the signal must hold before the evacuation"},
 			{Name: "no_evacuate", Default: "false", Help: "detect and decide, but do not evacuate (a broken world)"}},
-		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
-			region, err := regionOf(t)
-			return &SignalFailover{Degrade: DependencyErrors(c, t, a.Float("error_rate"), a.Int("latency_ms")),
-				Evac: EvacuateRegion(c, region, []float64{0.5, 1}, 2*time.Second), Region: region,
+		New: func(c topology.Cluster, t fault.Target, a *fault.Args) (fault.Fault, error) {
+			region, err := t.Region()
+			return &SignalFailover{Degrade: fault.DependencyErrors(c, t, a.Float("error_rate"), a.Int("latency_ms")),
+				Evac: fault.EvacuateRegion(c, region, []float64{0.5, 1}, 2*time.Second), Region: region,
 				Threshold: a.Float("threshold"), Window: a.Duration("window"), MinOps: 10, Confirm: a.Duration("confirm"),
 				NoEvacuate: a.Bool("no_evacuate")}, err
 		}})
@@ -41,8 +42,8 @@ func init() {
 // no user entered the region any more), and records each as an event and
 // as run figures.
 type SignalFailover struct {
-	Degrade Fault
-	Evac    *Evacuation
+	Degrade fault.Fault
+	Evac    *fault.Evacuation
 	Region  string
 	// Threshold is the error rate of the region's users, over Window, that
 	// counts as degraded; MinOps the least completions in Window to judge.
@@ -64,31 +65,31 @@ type SignalFailover struct {
 	figures map[string]float64
 }
 
-// Name implements Fault.
+// Name implements fault.Fault.
 func (s *SignalFailover) Name() string { return "real-life-failover" }
 
-// Target implements Fault.
-func (s *SignalFailover) Target() Target { return Target{Regions: []string{s.Region}} }
+// Target implements fault.Fault.
+func (s *SignalFailover) Target() fault.Target { return fault.Target{Regions: []string{s.Region}} }
 
-// Args implements FaultArgs.
+// Args implements fault.FaultArgs.
 func (s *SignalFailover) Args() map[string]string {
 	return map[string]string{"threshold": strconv.FormatFloat(s.Threshold, 'g', -1, 64), "window": s.Window.String(),
 		"confirm": s.Confirm.String(), "evacuate": strconv.FormatBool(!s.NoEvacuate)}
 }
 
-// UseHistory implements HistoryUser: the signal watches the region's
+// UseHistory implements fault.HistoryUser: the signal watches the region's
 // operations, and a Degrade that records its own gets the recorder too.
 func (s *SignalFailover) UseHistory(rec *history.Recorder, phase func() string) {
 	s.mu.Lock()
 	s.rec = rec
 	s.mu.Unlock()
 	rec.Watch(s.observe)
-	if u, ok := s.Degrade.(HistoryUser); ok {
+	if u, ok := s.Degrade.(fault.HistoryUser); ok {
 		u.UseHistory(rec, phase)
 	}
 }
 
-// ReportSteps implements StepReporter through the evacuation.
+// ReportSteps implements fault.StepReporter through the evacuation.
 func (s *SignalFailover) ReportSteps(f func(history.Event)) { s.Evac.ReportSteps(f) }
 
 // observe counts each completed user operation of the region's users.
@@ -168,7 +169,7 @@ func (s *SignalFailover) Figures() map[string]float64 {
 	return out
 }
 
-// Setup implements Fault.
+// Setup implements fault.Fault.
 func (s *SignalFailover) Setup(ctx context.Context) error {
 	if s.Threshold <= 0 || s.Window <= 0 {
 		return errors.New("real-life-failover: a threshold and a window are needed")
@@ -179,10 +180,10 @@ func (s *SignalFailover) Setup(ctx context.Context) error {
 	return errors.Join(s.Degrade.Setup(ctx), s.Evac.Setup(ctx))
 }
 
-// Inject implements Fault: degrade the region.
+// Inject implements fault.Fault: degrade the region.
 func (s *SignalFailover) Inject(ctx context.Context) error { return s.Degrade.Inject(ctx) }
 
-// WaitInjected implements Fault: the degradation takes effect, the signal
+// WaitInjected implements fault.Fault: the degradation takes effect, the signal
 // crosses the threshold and holds, the region is evacuated and its users
 // stop arriving there.
 func (s *SignalFailover) WaitInjected(ctx context.Context) error {
@@ -239,7 +240,7 @@ func (s *SignalFailover) WaitInjected(ctx context.Context) error {
 	}
 	// The shift is complete when no user has entered the region for two
 	// seconds (clients trust a route for a while).
-	err := PollUntil(ctx, "no user entering "+s.Region, func(context.Context) error {
+	err := fault.PollUntil(ctx, "no user entering "+s.Region, func(context.Context) error {
 		s.mu.Lock()
 		last := s.entered
 		s.mu.Unlock()
@@ -262,7 +263,7 @@ func (s *SignalFailover) WaitInjected(ctx context.Context) error {
 	return nil
 }
 
-// Recover implements Fault: heal the degradation, then bring the users back.
+// Recover implements fault.Fault: heal the degradation, then bring the users back.
 func (s *SignalFailover) Recover(ctx context.Context) error {
 	if err := s.Degrade.Recover(ctx); err != nil {
 		return err
@@ -273,10 +274,10 @@ func (s *SignalFailover) Recover(ctx context.Context) error {
 	return s.Evac.Recover(ctx)
 }
 
-// WaitRecovered implements Fault.
+// WaitRecovered implements fault.Fault.
 func (s *SignalFailover) WaitRecovered(ctx context.Context) error { return s.Evac.WaitRecovered(ctx) }
 
-// Cleanup implements Fault.
+// Cleanup implements fault.Fault.
 func (s *SignalFailover) Cleanup(ctx context.Context) error {
 	return errors.Join(s.Degrade.Cleanup(ctx), s.Evac.Cleanup(ctx))
 }

@@ -1,4 +1,11 @@
-package fault
+// Package measured holds the faults that measure what they do instead of
+// leaving it to the workload: a partition that writes markers on both
+// sides and records how many crossed during the cut and when they
+// converged after it (WatchPartition), and a real-life failover that
+// notices a region's degradation from its users' error rate, evacuates it
+// and times each step (SignalFailover). Both record into the run's history
+// as fault.HistoryUser, and heal like every fault.
+package measured
 
 import (
 	"context"
@@ -10,6 +17,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -24,7 +32,8 @@ import (
 // ("converged", with the time since the heal); the SplitIsolation checker
 // judges them.
 type WatchedPartition struct {
-	*Partition
+	*fault.Partition
+	cluster  topology.Cluster
 	a, b     string
 	keyspace string
 	Every    time.Duration
@@ -46,11 +55,11 @@ type WatchedPartition struct {
 
 // WatchPartition cuts the links between a and b and watches the data.
 func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
-	return &WatchedPartition{Partition: PartitionRegions(c, a, b), a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
+	return &WatchedPartition{Partition: fault.PartitionRegions(c, a, b), cluster: c, a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
 		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
 }
 
-// UseHistory implements HistoryUser: the watch records isolation and
+// UseHistory implements fault.HistoryUser: the watch records isolation and
 // convergence events in rec.
 func (w *WatchedPartition) UseHistory(rec *history.Recorder, _ func() string) {
 	w.mu.Lock()
@@ -67,7 +76,7 @@ func (w *WatchedPartition) event(name string, detail map[string]string) {
 	}
 }
 
-// Setup implements Fault: the partition's, then a session per region and
+// Setup implements fault.Fault: the partition's, then a session per region and
 // the markers table.
 func (w *WatchedPartition) Setup(ctx context.Context) error {
 	if err := w.Partition.Setup(ctx); err != nil {
@@ -113,7 +122,7 @@ func (w *WatchedPartition) seen(ctx context.Context, region, src string) (int, e
 	return n, err
 }
 
-// WaitInjected implements Fault: the links are cut; then the markers start.
+// WaitInjected implements fault.Fault: the links are cut; then the markers start.
 func (w *WatchedPartition) WaitInjected(ctx context.Context) error {
 	if err := w.Partition.WaitInjected(ctx); err != nil {
 		return err
@@ -157,7 +166,7 @@ func (w *WatchedPartition) markers(ctx context.Context) {
 	}
 }
 
-// Recover implements Fault: stop the markers, record the isolation, heal.
+// Recover implements fault.Fault: stop the markers, record the isolation, heal.
 func (w *WatchedPartition) Recover(ctx context.Context) error {
 	w.mu.Lock()
 	stop := w.stop
@@ -175,7 +184,7 @@ func (w *WatchedPartition) Recover(ctx context.Context) error {
 	return w.Partition.Recover(ctx)
 }
 
-// WaitRecovered implements Fault: the links carry traffic again; the wait
+// WaitRecovered implements fault.Fault: the links carry traffic again; the wait
 // for the markers to cross starts from here (see WaitConverged).
 func (w *WatchedPartition) WaitRecovered(ctx context.Context) error {
 	if err := w.Partition.WaitRecovered(ctx); err != nil {
@@ -200,7 +209,7 @@ func (w *WatchedPartition) converge(ctx context.Context) {
 	want := map[string]int{w.a: w.written[w.a], w.b: w.written[w.b]}
 	healed := w.healed
 	w.mu.Unlock()
-	err := PollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
+	err := fault.PollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
 		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
 			n, err := w.seen(ctx, pair[1], pair[0])
 			if err != nil {
@@ -241,7 +250,7 @@ func (w *WatchedPartition) WaitConverged(ctx context.Context) error {
 	}
 }
 
-// Cleanup implements Fault: close the sessions once the watch is over.
+// Cleanup implements fault.Fault: close the sessions once the watch is over.
 func (w *WatchedPartition) Cleanup(ctx context.Context) error {
 	w.mu.Lock()
 	stop, done, healed := w.stop, w.done, !w.healed.IsZero()
