@@ -54,7 +54,7 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.
 	if err != nil {
 		return nil, err
 	}
-	victims, err := pickInstances(ctx, env.Cluster, regions[0], p.Kinds, p.Kills, env.Seed)
+	victims, err := fault.RandomPick(p.Kills, fault.Region(regions[0]), p.Kinds, uint64(env.Seed)).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range victims {
+	for _, v := range victims.Components {
 		var f fault.Fault = fault.KillInstance(env.Cluster, fault.Target{Components: []topology.Component{v}})
 		if p.AllReplicas {
 			f = fault.Together("kill-instance-writes-at-all", fault.RemoteWrites(env.Cluster, all, "ALL"), f)

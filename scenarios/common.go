@@ -3,9 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/kongchaos/kong/harness"
@@ -46,40 +44,6 @@ func needRegions(c topology.Cluster, name string, n int) ([]string, error) {
 		return nil, fmt.Errorf("%s needs %d regions; world %s has %v (use --profile default)", name, n, c.Name(), regions)
 	}
 	return regions, nil
-}
-
-// pickInstances draws n components of the given kinds in region, from a
-// source seeded with seed: the same seed picks the same instances of the
-// same world. An instance may be drawn again after it was restarted.
-func pickInstances(ctx context.Context, c topology.Cluster, region string, kinds []string, n int, seed int64) ([]topology.Component, error) {
-	st, err := c.Components(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var cands []topology.Component
-	for _, s := range st {
-		if s.Region == region && slices.Contains(kinds, s.Kind) {
-			cands = append(cands, s.Component)
-		}
-	}
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("region %s of world %s has no %v to pick from", region, c.Name(), kinds)
-	}
-	slices.SortFunc(cands, func(a, b topology.Component) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x6b6f6e67))
-	out := make([]topology.Component, n)
-	for i := range out {
-		out[i] = cands[rng.IntN(len(cands))]
-	}
-	return out, nil
 }
 
 // zoneTarget selects every component of one zone.

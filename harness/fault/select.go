@@ -43,13 +43,14 @@ func Between(a, b string) Selector { return linkSel{a, b, true} }
 // All selects every component and every link of the world.
 func All() Selector { return allSel{} }
 
-// RandomPick selects n components at random among those of the given kinds
-// (every kind when none is given), from a math/rand/v2 PCG source seeded
-// with seed. The candidates are sorted by ID first, so a seed picks the
-// same components from the same world whatever order the backend lists
-// them in.
-func RandomPick(n int, kinds []string, seed uint64) Selector {
-	return randomSel{n: n, kinds: slices.Clone(kinds), seed: seed}
+// RandomPick selects n distinct components at random among the components
+// from selects (All, a Region, a Zone) of the given kinds (every kind when
+// none is given), from a math/rand/v2 PCG source seeded with seed. The
+// candidates are sorted by ID first, so a seed picks the same components
+// from the same world whatever order the backend lists them in; they come
+// in the order drawn.
+func RandomPick(n int, from Selector, kinds []string, seed uint64) Selector {
+	return randomSel{n: n, from: from, kinds: slices.Clone(kinds), seed: seed}
 }
 
 type instanceSel struct{ id string }
@@ -175,6 +176,7 @@ func (allSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
 
 type randomSel struct {
 	n     int
+	from  Selector
 	kinds []string
 	seed  uint64
 }
@@ -184,21 +186,21 @@ func (s randomSel) String() string {
 	if len(s.kinds) > 0 {
 		kinds = strings.Join(s.kinds, "|")
 	}
-	return fmt.Sprintf("random %d of %s (seed %d)", s.n, kinds, s.seed)
+	return fmt.Sprintf("random %d of %s from %s (seed %d)", s.n, kinds, s.from, s.seed)
 }
 
 func (s randomSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
 	if s.n <= 0 {
 		return Target{}, fmt.Errorf("select %s: pick at least one component", s)
 	}
-	comps, err := worldComponents(ctx, c)
+	from, err := s.from.Select(ctx, c)
 	if err != nil {
-		return Target{}, err
+		return Target{}, fmt.Errorf("select %s: %w", s, err)
 	}
 	var pool []topology.Component
-	for _, st := range comps {
-		if len(s.kinds) == 0 || slices.Contains(s.kinds, st.Kind) {
-			pool = append(pool, st.Component)
+	for _, comp := range from.Components {
+		if len(s.kinds) == 0 || slices.Contains(s.kinds, comp.Kind) {
+			pool = append(pool, comp)
 		}
 	}
 	if len(pool) < s.n {

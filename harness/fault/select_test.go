@@ -127,7 +127,7 @@ func TestRandomPickIsDeterministicPerSeed(t *testing.T) {
 	w := twoRegionWorld()
 	ctx := context.Background()
 	pick := func(c topology.Cluster, seed uint64) []string {
-		return selectIDs(t, c, RandomPick(2, []string{topology.KindCassandra, topology.KindMemcached}, seed))
+		return selectIDs(t, c, RandomPick(2, All(), []string{topology.KindCassandra, topology.KindMemcached}, seed))
 	}
 	first := pick(w, 42)
 	require.Len(t, first, 2)
@@ -150,14 +150,37 @@ func TestRandomPickIsDeterministicPerSeed(t *testing.T) {
 	}
 	require.Greater(t, len(distinct), 5, "different seeds pick different components")
 
-	all := selectIDs(t, w, RandomPick(len(w.comps), nil, 7))
+	all := selectIDs(t, w, RandomPick(len(w.comps), All(), nil, 7))
 	require.Len(t, all, len(w.comps), "no kind given: any component")
-	_, err := RandomPick(8, []string{topology.KindCassandra}, 1).Select(ctx, w)
+	_, err := RandomPick(8, All(), []string{topology.KindCassandra}, 1).Select(ctx, w)
 	require.ErrorContains(t, err, "only 7 such components")
-	_, err = RandomPick(0, nil, 1).Select(ctx, w)
+	_, err = RandomPick(0, All(), nil, 1).Select(ctx, w)
 	require.ErrorContains(t, err, "at least one")
-	require.Equal(t, "random 2 of cassandra|memcached (seed 42)",
-		RandomPick(2, []string{topology.KindCassandra, topology.KindMemcached}, 42).String())
+	require.Equal(t, "random 2 of cassandra|memcached from everything (seed 42)",
+		RandomPick(2, All(), []string{topology.KindCassandra, topology.KindMemcached}, 42).String())
+}
+
+// Chaos Monkey's pick: instances of some kinds in one region, each at most
+// once, the same for a seed.
+func TestRandomPickWithinARegion(t *testing.T) {
+	w := twoRegionWorld()
+	kinds := []string{topology.KindMember, topology.KindCassandra}
+	pick := func(seed uint64) []string { return selectIDs(t, w, RandomPick(3, Region("us-west-2"), kinds, seed)) }
+	for seed := uint64(0); seed < 20; seed++ {
+		got := pick(seed)
+		require.Equal(t, got, pick(seed))
+		require.Len(t, got, 3)
+		for _, id := range got {
+			region, kind, _, _ := topology.ParseID(id)
+			require.Equal(t, "us-west-2", region)
+			require.Contains(t, kinds, kind)
+		}
+		require.Len(t, map[string]bool{got[0]: true, got[1]: true, got[2]: true}, 3, "no instance drawn twice")
+	}
+	_, err := RandomPick(7, Region("us-west-2"), kinds, 1).Select(context.Background(), w)
+	require.ErrorContains(t, err, "only 6 such components")
+	_, err = RandomPick(1, Region("eu-west-1"), kinds, 1).Select(context.Background(), w)
+	require.ErrorContains(t, err, "select random 1 of member|cassandra from region eu-west-1 (seed 1): select region eu-west-1: world listed has no such region")
 }
 
 func TestTargetString(t *testing.T) {
