@@ -19,67 +19,59 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 )
 
+// completion is what an operation's outcome is judged by: the answer's
+// status, whether it was shed and the start of its body, or the transport
+// error when there was no answer and whether the request was sent whole.
+type completion struct {
+	write, shed, sent bool
+	status            int
+	body              string
+	err               error
+}
+
+// outcomeRule is one row of the decision table below.
+type outcomeRule struct {
+	match func(c completion) bool
+	typ   history.OpType
+	why   string
+}
+
+// outcomeRules classify an operation's completion; the first rule that
+// matches gives its type. OK: it happened; Fail: it certainly did not;
+// Info: a write that may or may not have happened.
+var outcomeRules = []outcomeRule{
+	{func(c completion) bool { return c.err != nil && (!c.write || !c.sent) }, history.Fail,
+		"no answer to a read, or to a write never completely sent (dial failure, connection refused): nothing was done"},
+	{func(c completion) bool { return c.err != nil }, history.Info,
+		"a sent write that timed out, lost its connection or was abandoned at stop may have been applied"},
+	{func(c completion) bool { return c.status >= 200 && c.status < 300 }, history.OK, "answered 2xx"},
+	{func(c completion) bool { return !c.write && c.status == http.StatusNotFound }, history.OK,
+		`a read's 404 is a valid answer ("no profile yet", Version 0)`},
+	{func(c completion) bool { return !c.write }, history.Fail, "a read changes nothing: refused, it did not happen (4xx, 5xx)"},
+	{func(c completion) bool { return c.shed }, history.Fail,
+		"shed (X-Kong-Shed: 1): refused at the edge with no member touched, also by a peer gateway behind the isthmus"},
+	{func(c completion) bool { return c.status >= 300 && c.status < 500 }, history.Fail,
+		"a 4xx was refused before writing, and a 3xx not followed (a second redirect) wrote nothing"},
+	{func(c completion) bool { return c.status == http.StatusLoopDetected }, history.Fail, "508: the gateway refused to proxy again"},
+	{func(c completion) bool { return c.status == http.StatusBadGateway && onlyDialFailures(c.body) }, history.Fail,
+		"a gateway's 502 naming dial failures only: the request never left the gateway (an isthmus link down)"},
+	{func(c completion) bool {
+		return c.status == http.StatusServiceUnavailable && strings.Contains(c.body, "injected dependency error")
+	}, history.Fail, "a member's injected dependency error: the fault hook runs before the handler"},
+}
+
 // workloadOutcome classifies an operation's completion (the Type of the
-// completion record).
-//
-// OK: the request was answered 2xx; for reads (read-profile, read-history)
-// also 404, a valid answer ("no profile yet", Version 0).
-//
-// Fail: the operation certainly did not happen.
-//
-//   - Reads: every outcome but the above. A read changes nothing, so a read
-//     that was refused or not answered did not happen, whatever the cause
-//     (4xx, 5xx, timeout, connection reset).
-//   - Writes with an answer that proves nothing was written: any 4xx (the
-//     service refused the request before writing: bad body, unknown path)
-//     and a 3xx that was not followed (a second redirect), both answered
-//     without writing; a shed answer (X-Kong-Shed: 1, the 503 above the
-//     maximum traffic level, refused at the edge with no member touched,
-//     also when a peer gateway shed it behind the isthmus); 508 Loop
-//     Detected (the gateway refused to proxy again); a gateway's 502 whose
-//     error names dial failures only (the isthmus link or every member
-//     instance refused the connection, so the request never left the
-//     gateway: an isthmus link that is down); a member's 503 "injected
-//     dependency error" (the fault hook runs before the handler).
-//   - Writes without an answer whose request was never completely written
-//     to a connection (dial failure, connection refused): the server
-//     cannot have acted on it.
-//
-// Info: the outcome of a write is unknown. The request was sent, then timed
-// out or lost its connection before an answer (the per-request timeout, a
-// reset, the run stopped while it was in flight: Error says "abandoned"), or
-// it was answered with any other 5xx: 504 (the gateway gave up waiting),
-// 500, a member's 503 after a Cassandra error (a LOCAL_QUORUM write that
-// timed out may still be applied), a 502 after a connection broke
-// mid-request.
-//
-// Whatever is not positively known to have been refused is Info, so a
-// refinement that stops matching (say, an error text that changed) errs on
-// the safe side.
+// completion record) by outcomeRules. What no rule matches is Info (any
+// other 5xx: 504, 500, a member's 503 after a Cassandra error, a 502 after
+// a connection broke mid-request): whatever is not positively known to
+// have been refused is Info, so a rule that stops matching (say, an error
+// text that changed) errs on the safe side.
 func workloadOutcome(write bool, status int, shed bool, body string, sent bool, transportErr error) history.OpType {
-	if transportErr != nil {
-		if !write || !sent {
-			return history.Fail
+	c := completion{write: write, shed: shed, sent: sent, status: status, body: body, err: transportErr}
+	for _, r := range outcomeRules {
+		if r.match(c) {
+			return r.typ
 		}
-		return history.Info
-	}
-	switch {
-	case status >= 200 && status < 300:
-		return history.OK
-	case !write && status == http.StatusNotFound:
-		return history.OK
-	case !write:
-		return history.Fail
-	case shed:
-		return history.Fail
-	case status >= 300 && status < 500:
-		return history.Fail
-	case status == http.StatusLoopDetected:
-		return history.Fail
-	case status == http.StatusBadGateway && onlyDialFailures(body):
-		return history.Fail
-	case status == http.StatusServiceUnavailable && strings.Contains(body, "injected dependency error"):
-		return history.Fail
 	}
 	return history.Info
 }

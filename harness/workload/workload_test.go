@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -142,6 +143,17 @@ func TestWorkloadOutcomeClassification(t *testing.T) {
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, workloadOutcome(c.write, c.status, c.shed, c.body, c.sent, c.err), c.name)
+	}
+	// Every rule of the table decides at least one of the cases above.
+	decides := make([]bool, len(outcomeRules))
+	for _, c := range cases {
+		in := completion{write: c.write, shed: c.shed, sent: c.sent, status: c.status, body: c.body, err: c.err}
+		if i := slices.IndexFunc(outcomeRules, func(r outcomeRule) bool { return r.match(in) }); i >= 0 {
+			decides[i] = true
+		}
+	}
+	for i, r := range outcomeRules {
+		assert.True(t, decides[i], "no case reaches the rule %q", r.why)
 	}
 }
 
