@@ -67,3 +67,10 @@ func (c Client) Do(ctx context.Context, method, path string, body, out any) erro
 	}
 	return nil
 }
+
+// Call is Do for an answer of type T.
+func Call[T any](ctx context.Context, c Client, method, path string, body any) (T, error) {
+	var out T
+	err := c.Do(ctx, method, path, body, &out)
+	return out, err
+}

@@ -19,46 +19,36 @@ func NewAdminClient(base, secret string) AdminClient {
 
 // Route is GET /v1/route: where the director sends the user key of geo.
 func (a AdminClient) Route(ctx context.Context, geo, key string) (RouteResponse, error) {
-	var r RouteResponse
-	err := a.c.Do(ctx, http.MethodGet, "/v1/route?geo="+url.QueryEscape(geo)+"&key="+url.QueryEscape(key), nil, &r)
-	return r, err
+	return app.Call[RouteResponse](ctx, a.c, http.MethodGet, "/v1/route?geo="+url.QueryEscape(geo)+"&key="+url.QueryEscape(key), nil)
 }
 
 // Table is GET /admin/table: the director's whole state.
 func (a AdminClient) Table(ctx context.Context) (Table, error) {
-	var t Table
-	err := a.c.Do(ctx, http.MethodGet, "/admin/table", nil, &t)
-	return t, err
+	return app.Call[Table](ctx, a.c, http.MethodGet, "/admin/table", nil)
 }
 
 // SetWeights is PUT /admin/weights: geo's distribution over regions.
 func (a AdminClient) SetWeights(ctx context.Context, geo string, weights map[string]float64) (Change, error) {
-	return a.change(ctx, http.MethodPut, "/admin/weights", WeightsRequest{Geo: geo, Weights: weights})
+	return app.Call[Change](ctx, a.c, http.MethodPut, "/admin/weights", WeightsRequest{Geo: geo, Weights: weights})
 }
 
 // SetOverride is PUT /admin/override: every user of geo goes to region.
 func (a AdminClient) SetOverride(ctx context.Context, geo, region string) (Change, error) {
-	return a.change(ctx, http.MethodPut, "/admin/override", OverrideRequest{Geo: geo, Region: region})
+	return app.Call[Change](ctx, a.c, http.MethodPut, "/admin/override", OverrideRequest{Geo: geo, Region: region})
 }
 
 // ClearOverride is DELETE /admin/override: geo follows its weights again.
 func (a AdminClient) ClearOverride(ctx context.Context, geo string) (Change, error) {
-	return a.change(ctx, http.MethodDelete, "/admin/override?geo="+url.QueryEscape(geo), nil)
+	return app.Call[Change](ctx, a.c, http.MethodDelete, "/admin/override?geo="+url.QueryEscape(geo), nil)
 }
 
 // Evacuate is POST /admin/evacuate: fraction (0..1) of region's users go
 // to the other regions.
 func (a AdminClient) Evacuate(ctx context.Context, region string, fraction float64) (Change, error) {
-	return a.change(ctx, http.MethodPost, "/admin/evacuate", EvacuateRequest{Region: region, Fraction: &fraction})
+	return app.Call[Change](ctx, a.c, http.MethodPost, "/admin/evacuate", EvacuateRequest{Region: region, Fraction: &fraction})
 }
 
 // Restore is POST /admin/restore: region gets its users back.
 func (a AdminClient) Restore(ctx context.Context, region string) (Change, error) {
-	return a.change(ctx, http.MethodPost, "/admin/restore", RestoreRequest{Region: region})
-}
-
-func (a AdminClient) change(ctx context.Context, method, path string, body any) (Change, error) {
-	var c Change
-	err := a.c.Do(ctx, method, path, body, &c)
-	return c, err
+	return app.Call[Change](ctx, a.c, http.MethodPost, "/admin/restore", RestoreRequest{Region: region})
 }

@@ -21,24 +21,18 @@ func NewAdminClient(base, secret string) AdminClient {
 
 // Config is GET /admin/config: the configuration in force.
 func (a AdminClient) Config(ctx context.Context) (ConfigView, error) {
-	var v ConfigView
-	err := a.c.Do(ctx, http.MethodGet, "/admin/config", nil, &v)
-	return v, err
+	return app.Call[ConfigView](ctx, a.c, http.MethodGet, "/admin/config", nil)
 }
 
 // Update is PUT /admin/config: it applies p and returns the configuration
 // then in force.
 func (a AdminClient) Update(ctx context.Context, p Patch) (ConfigView, error) {
-	var v ConfigView
-	err := a.c.Do(ctx, http.MethodPut, "/admin/config", p, &v)
-	return v, err
+	return app.Call[ConfigView](ctx, a.c, http.MethodPut, "/admin/config", p)
 }
 
 // Members is GET /admin/members: the member instances and their health.
 func (a AdminClient) Members(ctx context.Context) ([]MemberState, error) {
-	var ms []MemberState
-	err := a.c.Do(ctx, http.MethodGet, "/admin/members", nil, &ms)
-	return ms, err
+	return app.Call[[]MemberState](ctx, a.c, http.MethodGet, "/admin/members", nil)
 }
 
 // Has reports whether d holds every value p sets.

@@ -20,9 +20,7 @@ func NewAdminClient(base, secret string) AdminClient {
 
 // Faults is GET /admin/faults: the faults in force.
 func (a AdminClient) Faults(ctx context.Context) (Faults, error) {
-	var f Faults
-	err := a.c.Do(ctx, http.MethodGet, "/admin/faults", nil, &f)
-	return f, err
+	return app.Call[Faults](ctx, a.c, http.MethodGet, "/admin/faults", nil)
 }
 
 // SetFaults is PUT /admin/faults: f replaces the faults in force (Faults{}
