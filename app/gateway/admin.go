@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,4 +174,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// AdminClient calls a gateway's admin API with the world's secret.
+type AdminClient struct{ c app.Client }
+
+// NewAdminClient returns a client of the gateway at base (scheme://host:port).
+func NewAdminClient(base, secret string) AdminClient {
+	return AdminClient{app.NewClient(base, secret)}
+}
+
+// Config is GET /admin/config: the configuration in force.
+func (a AdminClient) Config(ctx context.Context) (ConfigView, error) {
+	return app.Call[ConfigView](ctx, a.c, http.MethodGet, "/admin/config", nil)
+}
+
+// Update is PUT /admin/config: it applies p and returns the configuration
+// then in force.
+func (a AdminClient) Update(ctx context.Context, p Patch) (ConfigView, error) {
+	return app.Call[ConfigView](ctx, a.c, http.MethodPut, "/admin/config", p)
+}
+
+// Members is GET /admin/members: the member instances and their health.
+func (a AdminClient) Members(ctx context.Context) ([]MemberState, error) {
+	return app.Call[[]MemberState](ctx, a.c, http.MethodGet, "/admin/members", nil)
 }

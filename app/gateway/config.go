@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -120,6 +121,49 @@ type Patch struct {
 func (p Patch) empty() bool {
 	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil && p.HomeOverrides == nil &&
 		p.MemberTryMS == nil
+}
+
+// Has reports whether d holds every value p sets.
+func (d Dynamic) Has(p Patch) bool {
+	return (p.Mode == nil || *p.Mode == d.Mode) && (p.Failover == nil || *p.Failover == d.Failover) &&
+		(p.MaxRPS == nil || *p.MaxRPS == d.MaxRPS) && (p.MaxConcurrency == nil || *p.MaxConcurrency == d.MaxConcurrency) &&
+		(p.HomeOverrides == nil || maps.Equal(*p.HomeOverrides, d.HomeOverrides)) &&
+		(p.MemberTryMS == nil || *p.MemberTryMS == d.MemberTryMS)
+}
+
+// Patch is the patch that puts every runtime setting back to d (its home
+// overrides too: none clears them).
+func (d Dynamic) Patch() Patch {
+	homes := maps.Clone(d.HomeOverrides)
+	if homes == nil {
+		homes = map[string]string{}
+	}
+	return Patch{Mode: &d.Mode, Failover: &d.Failover, MaxRPS: &d.MaxRPS, MaxConcurrency: &d.MaxConcurrency,
+		HomeOverrides: &homes, MemberTryMS: &d.MemberTryMS}
+}
+
+// String lists the settings p changes, such as "mode=redirect failover=false".
+func (p Patch) String() string {
+	var parts []string
+	if p.Mode != nil {
+		parts = append(parts, "mode="+*p.Mode)
+	}
+	if p.Failover != nil {
+		parts = append(parts, "failover="+strconv.FormatBool(*p.Failover))
+	}
+	if p.MaxRPS != nil {
+		parts = append(parts, "max_rps="+strconv.Itoa(*p.MaxRPS))
+	}
+	if p.MaxConcurrency != nil {
+		parts = append(parts, "max_concurrency="+strconv.Itoa(*p.MaxConcurrency))
+	}
+	if p.HomeOverrides != nil {
+		parts = append(parts, fmt.Sprintf("home_overrides=%v", *p.HomeOverrides))
+	}
+	if p.MemberTryMS != nil {
+		parts = append(parts, "member_try_ms="+strconv.Itoa(*p.MemberTryMS))
+	}
+	return strings.Join(parts, " ")
 }
 
 // MaxLevel bounds max_rps and max_concurrency: a limit above it is no limit

@@ -148,6 +148,12 @@ func (e Entry) paramNames() string {
 	return strings.Join(names, ", ")
 }
 
+// OnTarget is the New of an entry that takes no parameters: build makes
+// the fault from the world and the target.
+func OnTarget[F Fault](build func(topology.Cluster, Target) F) func(topology.Cluster, Target, *Args) (Fault, error) {
+	return func(c topology.Cluster, t Target, _ *Args) (Fault, error) { return build(c, t), nil }
+}
+
 // Args are the parameters an entry's New reads by name. Each getter parses
 // one value; what does not parse is an error of Build.
 type Args struct {

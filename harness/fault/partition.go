@@ -17,7 +17,7 @@ import (
 func init() {
 	Register(Entry{Name: "partition", Targets: []Scope{ScopeLink},
 		Description: "cut links: every toxiproxy proxy of the links disabled (both directions between two regions: split-brain)",
-		New:         func(c topology.Cluster, t Target, _ *Args) (Fault, error) { return PartitionLinks(c, t), nil }})
+		New:         OnTarget(PartitionLinks)})
 }
 
 // Partition cuts links: it disables every toxiproxy proxy of the links

@@ -12,13 +12,13 @@ import (
 func init() {
 	Register(Entry{Name: "kill-instance", Targets: []Scope{ScopeInstance},
 		Description: "SIGKILL components (Chaos Monkey); recovered by starting them again, the data tier first",
-		New:         func(c topology.Cluster, t Target, _ *Args) (Fault, error) { return KillInstance(c, t), nil }})
+		New:         OnTarget(KillInstance)})
 	Register(Entry{Name: "kill-zone", Targets: []Scope{ScopeZone},
 		Description: "SIGKILL a zone's Cassandra nodes, memcached servers and member services (Chaos Gorilla)",
-		New:         func(c topology.Cluster, t Target, _ *Args) (Fault, error) { return KillZone(c, t), nil }})
+		New:         OnTarget(KillZone)})
 	Register(Entry{Name: "pause-instance", Targets: []Scope{ScopeInstance},
 		Description: "freeze components with SIGSTOP (a gray failure: sockets held, nothing answered); thawed with SIGCONT",
-		New:         func(c topology.Cluster, t Target, _ *Args) (Fault, error) { return PauseInstance(c, t), nil }})
+		New:         OnTarget(PauseInstance)})
 }
 
 // Kill SIGKILLs components (Chaos Monkey for one instance, Chaos Gorilla for
