@@ -40,8 +40,8 @@ type OverrideRequest struct {
 
 // EvacuateRequest is the body of POST /admin/evacuate.
 type EvacuateRequest struct {
-	Region   string   `json:"region"`
 	Fraction *float64 `json:"fraction"`
+	Region   string   `json:"region"`
 }
 
 // RestoreRequest is the (optional) body of POST /admin/restore.

@@ -348,3 +348,27 @@ func TestAdminClientSteersTheDirector(t *testing.T) {
 	_, err = c.Evacuate(ctx, "mars", 1)
 	require.ErrorContains(t, err, "400 Bad Request")
 }
+
+// The bodies the admin client sends are byte for byte those kong sent
+// before it had a typed client.
+func TestAdminClientBodies(t *testing.T) {
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, r.Method+" "+r.URL.RequestURI()+" "+string(b))
+		_, _ = io.WriteString(w, "{}")
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	c := NewAdminClient(srv.URL, "")
+	mustChange(t)(c.Evacuate(ctx, east, 0.25))
+	mustChange(t)(c.Restore(ctx, east))
+	mustChange(t)(c.SetOverride(ctx, west, east))
+	mustChange(t)(c.ClearOverride(ctx, west))
+	require.Equal(t, []string{
+		`POST /admin/evacuate {"fraction":0.25,"region":"us-east-1"}`,
+		`POST /admin/restore {"region":"us-east-1"}`,
+		`PUT /admin/override {"geo":"us-west-2","region":"us-east-1"}`,
+		`DELETE /admin/override?geo=us-west-2 `,
+	}, bodies)
+}
