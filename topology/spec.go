@@ -39,6 +39,8 @@ type Spec struct {
 	// field path such as "regions[1].zones[0]" to its line in that file.
 	source string
 	lines  map[string]int
+	// profile is the embedded profile the spec came from ("" for a file).
+	profile string
 }
 
 // CassandraSpec configures the Cassandra datacenters (one per region).
@@ -124,6 +126,10 @@ func (s *Spec) Region(name string) (Region, bool) {
 // Source is the file or profile the spec was read from.
 func (s *Spec) Source() string { return s.source }
 
+// ProfileName is the embedded profile the spec was read from, "" when it
+// was read from a file.
+func (s *Spec) ProfileName() string { return s.profile }
+
 // defaults fills what a spec may leave out.
 func defaults() Spec {
 	return Spec{
@@ -156,7 +162,12 @@ func Profile(name string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unknown profile %q: the profiles are %s", name, strings.Join(Profiles(), ", "))
 	}
-	return Parse("profile "+name, data)
+	spec, err := Parse("profile "+name, data)
+	if err != nil {
+		return nil, err
+	}
+	spec.profile = name
+	return spec, nil
 }
 
 // Load reads and validates a spec file.

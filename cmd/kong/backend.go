@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
@@ -20,8 +20,8 @@ import (
 
 // Backends: where a world runs.
 const (
-	backendLocal      = "local"
-	backendContainers = "containers"
+	backendLocal      = local.BackendName
+	backendContainers = containers.BackendName
 )
 
 // backendFlag is the root's --backend: every command that brings up, finds
@@ -38,37 +38,8 @@ func checkBackend(b string) error {
 	return nil
 }
 
-// worldBackend is what the commands need of a backend.
-type worldBackend interface {
-	// name is the backend's name, as --backend spells it.
-	name() string
-	// attach finds a world that is up. release lets go of it; the world
-	// stays up.
-	attach(ctx context.Context, world string) (c topology.Cluster, release func(), err error)
-	// up brings a world up and leaves it running; a failed or interrupted
-	// start removes everything it made.
-	up(cmd *cobra.Command, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error
-	// down removes a world; errNotUp when there was nothing to remove.
-	down(ctx context.Context, world string, grace time.Duration) error
-	// status prints a world's components and links.
-	status(ctx context.Context, out io.Writer, world string) error
-	// logs prints the end of a component's log.
-	logs(ctx context.Context, out io.Writer, world, id string, lines int) error
-	// worlds lists the backend's worlds.
-	worlds(ctx context.Context) ([]string, error)
-	// command spells a kong command on one of the backend's worlds:
-	// command("down", "w") is "kong down --world w" on the local backend.
-	command(verb, world string) string
-	// runLockPath is the file whose lock a run holds on a world that is up
-	// (see lockWorld), its folder made.
-	runLockPath(world string) (string, error)
-}
-
-// errNotUp says a world has nothing to take down.
-var errNotUp = errors.New("world is not up")
-
 // backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
-func backendOf(cmd *cobra.Command) (worldBackend, error) {
+func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 	b, _ := cmd.Flags().GetString("backend")
 	if b == "" {
 		b = backendLocal
@@ -77,165 +48,113 @@ func backendOf(cmd *cobra.Command) (worldBackend, error) {
 		return nil, usage(err)
 	}
 	if b == backendContainers {
-		return containersBackend{home: homeFlag(cmd)}, nil
+		return &containers.Backend{}, nil
 	}
-	return localBackend{home: homeFlag(cmd)}, nil
+	return &local.Backend{Home: homeFlag(cmd)}, nil
+}
+
+// kongCommand spells a kong command on one of the backend's worlds:
+// kongCommand(b, "down", "w") is "kong down --world w" on the local backend.
+func kongCommand(b topology.Backend, verb, world string) string {
+	if b.Name() == backendLocal {
+		return "kong " + verb + " --world " + world
+	}
+	return "kong " + verb + " --backend " + b.Name() + " --world " + world
 }
 
 // needWorld adds to an attach error the command that brings the world up.
-func needWorld(err error, command, world string, b worldBackend, profile string) error {
-	up := b.command("up", world)
+func needWorld(err error, command, world string, b topology.Backend, profile string) error {
+	up := kongCommand(b, "up", world)
 	if profile != "" {
 		up += " --profile " + profile
 	}
 	return fmt.Errorf("%w\n(%s needs a world: `%s`)", err, command, up)
 }
 
-// localBackend runs worlds as processes on this machine, owned by a
-// `kong serve world` process and found through their state under home.
-type localBackend struct{ home string }
-
-func (localBackend) name() string { return backendLocal }
-
-func (b localBackend) attach(_ context.Context, world string) (topology.Cluster, func(), error) {
-	r, err := local.Attach(b.home, world)
-	if err != nil {
-		return nil, nil, err
+// upWorld brings a world up on b and leaves it running, drawing its start,
+// then prints how long each phase took and the world's components. A
+// failed or interrupted (Ctrl-C, SIGTERM, SIGHUP) start removes everything
+// it made.
+func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
+	out := cmd.OutOrStdout()
+	level := slog.LevelWarn
+	switch b := b.(type) {
+	case *local.Backend:
+		if f := cmd.Flags().Lookup(publishFlag); f != nil && f.Changed {
+			return usage(fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag))
+		}
+	case *containers.Backend:
+		publish, err := sf.publishAddress()
+		if err != nil {
+			return usage(err)
+		}
+		b.Publish = publish
+		level = slog.LevelInfo
 	}
-	return r, func() {}, nil
-}
-
-func (b localBackend) up(cmd *cobra.Command, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
-	if f := cmd.Flags().Lookup(publishFlag); f != nil && f.Changed {
-		return usage(fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag))
-	}
-	return up(cmd, world, b.home, spec, sf.args(), timeout)
-}
-
-func (b localBackend) down(_ context.Context, world string, grace time.Duration) error {
-	err := local.DownWorld(b.home, world, grace)
-	if errors.Is(err, local.ErrNotUp) {
-		return fmt.Errorf("%w: %w", errNotUp, err)
-	}
-	return err
-}
-
-func (b localBackend) status(ctx context.Context, out io.Writer, world string) error {
-	return printStatus(ctx, out, b.home, world)
-}
-
-func (b localBackend) logs(_ context.Context, out io.Writer, world, id string, lines int) error {
-	st, err := local.ReadState(b.home, world)
+	ctx, stop := stopContext(ctx)
+	defer stop()
+	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out,
+		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), Progress: upProgress(out)})
 	if err != nil {
 		return err
 	}
-	var ids []string
-	for _, c := range st.Components {
-		ids = append(ids, c.ID)
-		if c.ID == id {
-			return printTail(out, c.Log, lines)
+	fmt.Fprintf(out, "world %s is ready in %s\n", world, started.Took.Round(100*time.Millisecond))
+	for _, p := range started.Phases {
+		fmt.Fprintf(out, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
+	}
+	if err := printWorld(ctx, out, b, world); err != nil {
+		return err
+	}
+	if b.Name() != backendLocal {
+		fmt.Fprintf(out, "take it down with: %s\n", kongCommand(b, "down", world))
+	}
+	return nil
+}
+
+// upProgress draws the start of a world: a bar on stderr when it is a
+// terminal, else a line on out at each change of phase or of the number of
+// components ready.
+func upProgress(out io.Writer) func(topology.UpProgress) {
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	var bar *progressbar.ProgressBar
+	lastPhase, lastReady := "", -1
+	return func(p topology.UpProgress) {
+		if bar == nil {
+			bar = progressbar.DefaultSilent(-1)
+			if tty {
+				bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
+					progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
+			}
 		}
+		if p.Done {
+			_ = bar.Finish()
+			return
+		}
+		if p.Total > 0 && bar.GetMax() != p.Total {
+			bar.ChangeMax(p.Total)
+		}
+		if !tty && (p.Phase != lastPhase || p.Ready != lastReady) {
+			fmt.Fprintf(out, "  %5.1fs  %-16s %d/%d ready\n", p.Elapsed.Seconds(), p.Phase, p.Ready, p.Total)
+		}
+		lastPhase, lastReady = p.Phase, p.Ready
+		bar.Describe(fmt.Sprintf("%-16s", p.Phase))
+		_ = bar.Set(p.Ready)
 	}
-	return fmt.Errorf("unknown component %q: the components are %s", id, strings.Join(ids, ", "))
 }
 
-func (b localBackend) worlds(context.Context) ([]string, error) { return local.Worlds(b.home), nil }
-
-func (localBackend) command(verb, world string) string { return "kong " + verb + " --world " + world }
-
-// runLockPath: the lock lives in the world's state folder, and goes with it.
-func (b localBackend) runLockPath(world string) (string, error) {
-	return local.RunLockPath(b.home, world), nil
-}
-
-// containersBackend runs worlds as Docker containers; any process that
-// reaches the engine finds them by their labels. home holds only their run
-// locks.
-type containersBackend struct{ home string }
-
-func (containersBackend) name() string { return backendContainers }
-
-// engineError says what to do when no engine answers.
-func engineError(err error) error {
-	return fmt.Errorf("%w; start Docker (or point DOCKER_HOST at an engine), or use the local backend: --backend local", err)
-}
-
-func (containersBackend) attach(ctx context.Context, world string) (topology.Cluster, func(), error) {
-	// Finding a world starts nothing: no reaper either.
-	containers.KeepWorlds()
-	if err := containers.CheckEngine(ctx); err != nil {
-		return nil, nil, engineError(err)
+// printWorld prints a world's components and links: on the local backend
+// with each one's pid and health, on the container backend with each one's
+// container and state.
+func printWorld(ctx context.Context, out io.Writer, b topology.Backend, world string) error {
+	if l, ok := b.(*local.Backend); ok {
+		return printStatus(ctx, out, l.Home, world)
 	}
-	w, err := containers.Attach(ctx, world, containers.Options{Images: containers.ImagesFromEnv()})
-	if err != nil {
-		return nil, nil, err
-	}
-	return w, func() { _ = w.Close() }, nil
-}
-
-func (containersBackend) up(cmd *cobra.Command, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
-	publish, err := sf.publishAddress()
-	if err != nil {
-		return usage(err)
-	}
-	return upContainers(cmd, world, spec, publish, timeout)
-}
-
-func (containersBackend) down(ctx context.Context, world string, _ time.Duration) error {
-	containers.KeepWorlds()
-	if err := containers.CheckEngine(ctx); err != nil {
-		return engineError(err)
-	}
-	err := containers.DownWorld(ctx, world)
-	if errors.Is(err, containers.ErrNotUp) {
-		return fmt.Errorf("%w: %w", errNotUp, err)
-	}
-	return err
-}
-
-func (b containersBackend) status(ctx context.Context, out io.Writer, world string) error {
-	c, release, err := b.attach(ctx, world)
+	c, release, err := b.Attach(ctx, world)
 	if err != nil {
 		return err
 	}
 	defer release()
 	return printContainerWorld(ctx, out, c.(*containers.World))
-}
-
-func (b containersBackend) logs(ctx context.Context, out io.Writer, world, id string, lines int) error {
-	c, release, err := b.attach(ctx, world)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return c.(*containers.World).Logs(ctx, id, lines, out)
-}
-
-func (containersBackend) worlds(ctx context.Context) ([]string, error) {
-	containers.KeepWorlds()
-	if err := containers.CheckEngine(ctx); err != nil {
-		return nil, engineError(err)
-	}
-	return containers.Worlds(ctx)
-}
-
-func (containersBackend) command(verb, world string) string {
-	return "kong " + verb + " --backend containers --world " + world
-}
-
-// runLockPath: a container world has no state folder on this machine, so
-// its run lock is a file under the kong home named by backend and world.
-// It guards runs started from this machine (and this home), which is where
-// the engine that runs the world is.
-func (b containersBackend) runLockPath(world string) (string, error) {
-	if err := local.PrepareHome(b.home); err != nil {
-		return "", err
-	}
-	dir := filepath.Join(b.home, "runs")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create %s: %w", dir, err)
-	}
-	return filepath.Join(dir, backendContainers+"-"+world+".lock"), nil
 }
 
 // printContainerWorld prints a container world's components, with each
@@ -266,8 +185,8 @@ func localOnly(cmd *cobra.Command, command string) error {
 	if err != nil {
 		return err
 	}
-	if b.name() != backendLocal {
-		return fmt.Errorf("%s measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on %s", command, b.name())
+	if b.Name() != backendLocal {
+		return fmt.Errorf("%s measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on %s", command, b.Name())
 	}
 	return nil
 }

@@ -97,30 +97,30 @@ finish.`,
 			}
 			var failed []string
 			ownWorld := false
-			cluster, release, err := b.attach(ctx, world)
+			cluster, release, err := b.Attach(ctx, world)
 			if err != nil {
 				spec, serr := sf.load()
 				if serr != nil {
 					return serr
 				}
-				if err := b.up(cmd, world, sf, spec, 15*time.Minute); err != nil {
+				if err := upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute); err != nil {
 					return err
 				}
 				if !keep {
 					defer func() {
 						if len(failed) > 0 && os.Getenv("KONG_KEEP") == "1" {
 							fmt.Fprintf(cmd.OutOrStdout(), "KONG_KEEP=1: world %s stays up for debugging (%s; %s)\n",
-								world, b.command("status", world), b.command("down", world))
+								world, kongCommand(b, "status", world), kongCommand(b, "down", world))
 							return
 						}
-						if err := b.down(context.WithoutCancel(ctx), world, time.Minute); err != nil {
+						if err := b.Down(context.WithoutCancel(ctx), world, time.Minute); err != nil {
 							fmt.Fprintln(cmd.ErrOrStderr(), "down:", err)
 						} else {
 							fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", world)
 						}
 					}()
 				}
-				if cluster, release, err = b.attach(ctx, world); err != nil {
+				if cluster, release, err = b.Attach(ctx, world); err != nil {
 					return err
 				}
 				ownWorld = true

@@ -195,7 +195,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 				return err
 			}
 			world := worldFlag(cmd)
-			cluster, release, err := b.attach(cmd.Context(), world)
+			cluster, release, err := b.Attach(cmd.Context(), world)
 			if err != nil {
 				return needWorld(err, "kong replication-check", world, b, "")
 			}

@@ -73,7 +73,7 @@ the verify phase).`,
 			if !cmd.Flags().Changed("seed") {
 				f.seed = 1
 			}
-			unlock, err := lockWorld(cmd, localBackend{home: home}, world)
+			unlock, err := lockWorld(cmd, &local.Backend{Home: home}, world)
 			if err != nil {
 				return err
 			}

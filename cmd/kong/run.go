@@ -80,7 +80,7 @@ could not finish (aborted, interrupted).`,
 				return err
 			}
 			world := worldFlag(cmd)
-			cluster, release, err := b.attach(cmd.Context(), world)
+			cluster, release, err := b.Attach(cmd.Context(), world)
 			if err != nil {
 				return needWorld(err, "kong run", world, b, spec.Profile)
 			}

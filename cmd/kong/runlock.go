@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -18,8 +19,8 @@ import (
 // it refuse (exit status 3), naming that run; the lock of a run that was
 // killed is free (the kernel let go of it) and is taken over with a note.
 // The returned function releases the lock.
-func lockWorld(cmd *cobra.Command, b worldBackend, world string) (func(), error) {
-	path, err := b.runLockPath(world)
+func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
+	path, err := local.RunLockPathOf(homeFlag(cmd), b.Name(), world)
 	if err != nil {
 		return nil, err
 	}

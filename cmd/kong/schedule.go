@@ -216,21 +216,21 @@ func interruptContext(ctx context.Context, out io.Writer) (context.Context, func
 // world the game day brought up itself and that died since is brought up
 // again; a world it found running is someone else's, and its absence fails
 // the round.
-func worldForRound(ctx context.Context, cmd *cobra.Command, b worldBackend, world string, sf specFlags, own bool) (topology.Cluster, func(), error) {
-	c, release, err := b.attach(ctx, world)
+func worldForRound(ctx context.Context, cmd *cobra.Command, b topology.Backend, world string, sf specFlags, own bool) (topology.Cluster, func(), error) {
+	c, release, err := b.Attach(ctx, world)
 	if err == nil || !own {
 		return c, release, err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "world %s is gone (%v): bringing it up again\n", world, err)
-	if derr := b.down(ctx, world, time.Minute); derr != nil && !errors.Is(derr, errNotUp) {
+	if derr := b.Down(ctx, world, time.Minute); derr != nil && !errors.Is(derr, topology.ErrNotUp) {
 		return nil, nil, fmt.Errorf("clear what is left of world %s: %w", world, derr)
 	}
 	spec, err := sf.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := b.up(cmd, world, sf, spec, 15*time.Minute); err != nil {
+	if err := upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute); err != nil {
 		return nil, nil, err
 	}
-	return b.attach(ctx, world)
+	return b.Attach(ctx, world)
 }

@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
-	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
@@ -74,14 +65,6 @@ func (f *specFlags) load() (*topology.Spec, error) {
 	return spec, usage(err)
 }
 
-func (f *specFlags) args() []string {
-	if f.file != "" {
-		abs, _ := filepath.Abs(f.file)
-		return []string{"--topology", abs}
-	}
-	return []string{"--profile", f.profile}
-}
-
 func worldFlag(cmd *cobra.Command) string {
 	v, _ := cmd.Flags().GetString("world")
 	return v
@@ -93,10 +76,6 @@ func homeFlag(cmd *cobra.Command) string {
 		return local.Home()
 	}
 	return v
-}
-
-func daemonLog(home, world string) string {
-	return filepath.Join(home, "worlds", world+".log")
 }
 
 func newUp() *cobra.Command {
@@ -121,146 +100,13 @@ With --backend containers (or KONG_BACKEND=containers) the same world runs as Do
 			if err != nil {
 				return err
 			}
-			return b.up(cmd, worldFlag(cmd), sf, spec, timeout)
+			return upWorld(cmd.Context(), cmd, b, worldFlag(cmd), sf, spec, timeout)
 		},
 	}
 	sf.register(cmd)
 	sf.registerPublish(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
-}
-
-func up(cmd *cobra.Command, world, home string, spec *topology.Spec, specArgs []string, timeout time.Duration) error {
-	out := cmd.OutOrStdout()
-	if st, err := local.ReadState(home, world); err == nil {
-		if _, aerr := local.Attach(home, world); aerr == nil {
-			return fmt.Errorf("world %s is already up (status %s, owner pid %d): use it, or run `kong down --world %s` first",
-				world, st.Status, st.OwnerPID, world)
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if err := local.PrepareHome(home); err != nil {
-		return err
-	}
-	// kong up fetches what is missing and says so first, as kong setup does:
-	// jars with Maven into the user's cache, memcached with apt-get
-	// (KONG_NO_INSTALL=1: name it and stop instead). The world's owner
-	// itself never installs anything.
-	if missing, cache, err := local.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
-		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
-	}
-	if _, err := local.SetupAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out,
-		slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))); err != nil {
-		return err
-	}
-	logPath := daemonLog(home, world)
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return fmt.Errorf("owner log %s: %w", logPath, err)
-	}
-	defer logf.Close()
-	args := append([]string{"serve", "world", "--world", world, "--home", home, "--timeout", timeout.String()}, specArgs...)
-	daemon := exec.Command(self, args...)
-	daemon.Stdout, daemon.Stderr = logf, logf
-	daemon.Env = append(os.Environ(), "KONG_WORLD_DIR="+local.StateDir(home, world))
-	daemon.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	start := time.Now()
-	if err := daemon.Start(); err != nil {
-		return fmt.Errorf("start the world's owner process: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- daemon.Wait() }()
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
-	defer signal.Stop(sigs)
-	deadline := time.After(timeout)
-
-	fmt.Fprintf(out, "bringing up world %s (%s, %d regions); log: %s\n", world, spec.Source(), len(spec.Regions), logPath)
-	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
-		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
-	if !term.IsTerminal(int(os.Stderr.Fd())) {
-		bar = progressbar.DefaultSilent(-1)
-	}
-	lastPhase, lastReady := "", -1
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	stopWorld := func(why string) error {
-		_ = bar.Finish()
-		fmt.Fprintf(out, "%s: stopping everything world %s started\n", why, world)
-		// Tell the owner first (it may not have written any state yet), then
-		// sweep whatever is left by its marks.
-		_ = daemon.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(60 * time.Second):
-			_ = daemon.Process.Kill()
-			<-exited
-		}
-		if err := local.DownWorld(home, world, 10*time.Second); err != nil && !errors.Is(err, local.ErrNotUp) {
-			fmt.Fprintln(out, "down:", err)
-		}
-		return fmt.Errorf("world %s did not come up: %s", world, why)
-	}
-	for {
-		select {
-		case <-sigs:
-			return stopWorld("interrupted")
-		case <-deadline:
-			st, _ := local.ReadState(home, world)
-			what := "unknown"
-			if st != nil {
-				what = fmt.Sprintf("phase %q, %d of %d components ready", st.Phase, st.Ready, st.Total)
-			}
-			return stopWorld(fmt.Sprintf("not ready after %s (%s); see %s", timeout, what, logPath))
-		case err := <-exited:
-			_ = bar.Finish()
-			return fmt.Errorf("world %s did not come up: %s (exit: %v); log: %s", world, failure(logPath), err, logPath)
-		case <-tick.C:
-			st, err := local.ReadState(home, world)
-			if err != nil {
-				continue
-			}
-			if st.Total > 0 && bar.GetMax() != st.Total {
-				bar.ChangeMax(st.Total)
-			}
-			if !term.IsTerminal(int(os.Stderr.Fd())) && (st.Phase != lastPhase || st.Ready != lastReady) {
-				fmt.Fprintf(out, "  %5.1fs  %-16s %d/%d ready\n", time.Since(start).Seconds(), st.Phase, st.Ready, st.Total)
-			}
-			lastPhase, lastReady = st.Phase, st.Ready
-			bar.Describe(fmt.Sprintf("%-16s", st.Phase))
-			_ = bar.Set(st.Ready)
-			if st.Status == "ready" {
-				_ = bar.Finish()
-				fmt.Fprintf(out, "world %s is ready in %s\n", world, time.Since(start).Round(100*time.Millisecond))
-				for _, p := range st.Phases {
-					fmt.Fprintf(out, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
-				}
-				return printStatus(cmd.Context(), out, home, world)
-			}
-		}
-	}
-}
-
-// failure finds the reason the owner printed before it gave up.
-func failure(logPath string) string {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return "its owner exited"
-	}
-	defer f.Close()
-	reason := "its owner exited"
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "FAILED: ") {
-			reason = strings.TrimPrefix(line, "FAILED: ")
-		}
-	}
-	return reason
 }
 
 func newDown() *cobra.Command {
@@ -277,15 +123,15 @@ and volume (containers backend). With --all, every world of the backend.`,
 			}
 			worlds := []string{worldFlag(cmd)}
 			if all {
-				if worlds, err = b.worlds(cmd.Context()); err != nil {
+				if worlds, err = b.Worlds(cmd.Context()); err != nil {
 					return err
 				}
 			}
 			var errs []error
 			for _, w := range worlds {
-				err := b.down(cmd.Context(), w, 60*time.Second)
+				err := b.Down(cmd.Context(), w, 60*time.Second)
 				switch {
-				case errors.Is(err, errNotUp):
+				case errors.Is(err, topology.ErrNotUp):
 					fmt.Fprintf(cmd.OutOrStdout(), "world %s is not up: nothing to do\n", w)
 				case err != nil:
 					errs = append(errs, err)
@@ -309,7 +155,7 @@ func newStatus() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return b.status(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd))
+			return printWorld(cmd.Context(), cmd.OutOrStdout(), b, worldFlag(cmd))
 		},
 	}
 }
@@ -363,27 +209,11 @@ func newLogs() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return b.logs(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd), args[0], lines)
+			return b.Logs(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd), args[0], lines)
 		},
 	}
 	cmd.Flags().IntVarP(&lines, "lines", "n", 200, "print the last N lines (0 for all)")
 	return cmd
-}
-
-func printTail(out io.Writer, path string, n int) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no log yet at %s", path)
-	}
-	if err != nil {
-		return err
-	}
-	ls := strings.SplitAfter(string(data), "\n")
-	if n > 0 && len(ls) > n+1 {
-		ls = ls[len(ls)-n-1:]
-	}
-	_, err = io.WriteString(out, strings.Join(ls, ""))
-	return err
 }
 
 var componentActions = []struct{ name, short string }{
@@ -404,7 +234,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, release, err := b.attach(cmd.Context(), worldFlag(cmd))
+			r, release, err := b.Attach(cmd.Context(), worldFlag(cmd))
 			if err != nil {
 				return err
 			}

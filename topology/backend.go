@@ -1,0 +1,68 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Backend runs worlds: topology/local as processes on this machine, owned
+// by a `kong serve world` process; topology/containers as Docker
+// containers. A command picks one by name and needs nothing else of it.
+type Backend interface {
+	// Name is the backend's name: "local" or "containers".
+	Name() string
+	// Up brings a world up from spec and leaves it running after this
+	// process is gone. A failed or interrupted (ctx) start removes
+	// everything it made.
+	Up(ctx context.Context, world string, spec *Spec, o UpOptions) (Started, error)
+	// Attach finds a world that is up. release lets go of it; the world
+	// stays up.
+	Attach(ctx context.Context, world string) (c Cluster, release func(), err error)
+	// Down removes a world, giving its servers grace to stop; ErrNotUp
+	// when there was nothing to remove.
+	Down(ctx context.Context, world string, grace time.Duration) error
+	// Worlds lists the backend's worlds.
+	Worlds(ctx context.Context) ([]string, error)
+	// Logs writes the last lines (0: all) of a component's log to w.
+	Logs(ctx context.Context, w io.Writer, world, id string, lines int) error
+}
+
+// ErrNotUp says a world has nothing to take down.
+var ErrNotUp = errors.New("world is not up")
+
+// UpOptions say how Backend.Up goes about a start.
+type UpOptions struct {
+	// Timeout bounds the start: a world not ready by then is removed.
+	Timeout time.Duration
+	// Out is where Up says what it does: what it fetches first, what it
+	// removes after a failed start (nil: nowhere).
+	Out io.Writer
+	// Log receives the backend's own log lines while it starts (nil:
+	// none).
+	Log *slog.Logger
+	// Progress, when set, is told a few times a second how far the start
+	// is, and once with Done before Up returns. The container backend
+	// logs its progress on Log instead.
+	Progress func(UpProgress)
+}
+
+// UpProgress is how far the start of a world is.
+type UpProgress struct {
+	// Elapsed is the time since the start began; Phase the one under way.
+	Elapsed time.Duration
+	Phase   string
+	// Ready of Total components answer.
+	Ready, Total int
+	// Done says the start is over, ready or not.
+	Done bool
+}
+
+// Started is how a start went: the time until every component was ready,
+// and how long each phase took.
+type Started struct {
+	Took   time.Duration
+	Phases []PhaseTime
+}

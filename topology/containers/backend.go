@@ -1,0 +1,141 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// BackendName is the container backend's name, as `kong --backend` spells
+// it.
+const BackendName = "containers"
+
+// Backend runs worlds as Docker containers that outlive the process that
+// started them; any process that reaches the engine finds them by their
+// labels.
+type Backend struct {
+	// Publish is the host address Up publishes the containers' ports on
+	// (the zero address: DefaultPublishAddress).
+	Publish netip.Addr
+}
+
+var _ topology.Backend = (*Backend)(nil)
+
+// Name is BackendName.
+func (*Backend) Name() string { return BackendName }
+
+// engine turns the testcontainers reaper off (a world this backend brings
+// up or finds outlives this process) and checks that an engine answers.
+func engine(ctx context.Context) error {
+	KeepWorlds()
+	if err := CheckEngine(ctx); err != nil {
+		return fmt.Errorf("%w; start Docker (or point DOCKER_HOST at an engine), or use the local backend: --backend local", err)
+	}
+	return nil
+}
+
+// Up brings the world up with Keep set: the images from the environment
+// (ImagesFromEnv), and, unless KONG_IMAGE names one, the kong image built
+// from the repository around the working folder. Without an engine it
+// fails at once.
+func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o topology.UpOptions) (topology.Started, error) {
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if err := engine(ctx); err != nil {
+		return topology.Started{}, err
+	}
+	build := ""
+	if os.Getenv("KONG_IMAGE") == "" {
+		if wd, err := os.Getwd(); err == nil {
+			build = BuildContext(wd)
+		}
+	}
+	images := ImagesFromEnv()
+	publish := b.Publish
+	if !publish.IsValid() {
+		publish = DefaultPublishAddress()
+	}
+	fmt.Fprintf(out, "bringing up world %s (%s, %d regions) as Docker containers, ports published on %s", world, spec.Source(), len(spec.Regions), publish)
+	if build != "" {
+		fmt.Fprintf(out, "; building %s from %s/Dockerfile", images.Kong, build)
+	}
+	fmt.Fprintln(out)
+	start := time.Now()
+	uctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	w, err := Up(uctx, Options{Name: world, Spec: spec, Images: images, BuildContext: build,
+		ReadyTimeout: o.Timeout, PublishAddress: publish, Keep: true, Log: o.Log})
+	if err != nil {
+		why := err.Error()
+		switch {
+		case ctx.Err() != nil:
+			why = "interrupted"
+		case errors.Is(uctx.Err(), context.DeadlineExceeded):
+			why = fmt.Sprintf("not ready after %s: %v", o.Timeout, err)
+		}
+		if w != nil {
+			fmt.Fprintf(out, "%s: removing everything world %s made\n", why, world)
+			if derr := w.Down(); derr != nil {
+				fmt.Fprintln(out, "down:", derr)
+			}
+		}
+		return topology.Started{}, fmt.Errorf("world %s did not come up: %s", world, why)
+	}
+	defer w.Close()
+	s := topology.Started{Took: time.Since(start)}
+	for _, p := range w.Phases() {
+		s.Phases = append(s.Phases, topology.PhaseTime(p))
+	}
+	return s, nil
+}
+
+// Attach finds a world on the engine (starting nothing, no reaper
+// either); release closes this process's hold on it.
+func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, func(), error) {
+	if err := engine(ctx); err != nil {
+		return nil, nil, err
+	}
+	w, err := Attach(ctx, world, Options{Images: ImagesFromEnv()})
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, func() { _ = w.Close() }, nil
+}
+
+// Down is DownWorld; the containers get the engine's own grace.
+func (b *Backend) Down(ctx context.Context, world string, _ time.Duration) error {
+	if err := engine(ctx); err != nil {
+		return err
+	}
+	err := DownWorld(ctx, world)
+	if errors.Is(err, ErrNotUp) {
+		return fmt.Errorf("%w: %w", topology.ErrNotUp, err)
+	}
+	return err
+}
+
+// Worlds lists the worlds on the engine.
+func (b *Backend) Worlds(ctx context.Context) ([]string, error) {
+	if err := engine(ctx); err != nil {
+		return nil, err
+	}
+	return Worlds(ctx)
+}
+
+// Logs writes the end of a component's container log.
+func (b *Backend) Logs(ctx context.Context, w io.Writer, world, id string, lines int) error {
+	c, release, err := b.Attach(ctx, world)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return c.(*World).Logs(ctx, id, lines, w)
+}
