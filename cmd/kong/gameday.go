@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
+	"os/signal"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -78,7 +76,7 @@ finish.`,
 			if err != nil {
 				return usage(err)
 			}
-			if err := checkKeepRuns(keepRuns, len(chosen)); err != nil {
+			if err := gameday.CheckKeepRuns(keepRuns, len(chosen)); err != nil {
 				return err
 			}
 			suite := make([]string, len(chosen))
@@ -91,107 +89,37 @@ finish.`,
 			}
 			ctx, stop := interruptContext(cmd.Context(), cmd.OutOrStdout())
 			defer stop()
-			seedGiven := cmd.Flags().Changed("seed")
-			if !seedGiven {
-				seed = rand.Uint64() >> 1
-			}
-			var failed []string
-			ownWorld := false
-			cluster, release, err := b.Attach(ctx, world)
-			if err != nil {
-				spec, serr := sf.load()
-				if serr != nil {
-					return serr
-				}
-				if err := upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute); err != nil {
-					return err
-				}
-				if !keep {
-					defer func() {
-						if len(failed) > 0 && os.Getenv("KONG_KEEP") == "1" {
-							fmt.Fprintf(cmd.OutOrStdout(), "KONG_KEEP=1: world %s stays up for debugging (%s; %s)\n",
-								world, kongCommand(b, "status", world), kongCommand(b, "down", world))
-							return
-						}
-						if err := b.Down(context.WithoutCancel(ctx), world, time.Minute); err != nil {
-							fmt.Fprintln(cmd.ErrOrStderr(), "down:", err)
-						} else {
-							fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", world)
-						}
-					}()
-				}
-				if cluster, release, err = b.Attach(ctx, world); err != nil {
-					return err
-				}
-				ownWorld = true
-			}
-			defer func() { release() }()
-			if schedule == nil {
-				unlock, err := lockWorld(cmd, b, world)
-				if err != nil {
-					return err
-				}
-				defer unlock()
-				view.past = pastDurations(out)
-				var broken bool
-				failed, broken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
-				pruneRuns(cmd.OutOrStdout(), cmd.ErrOrStderr(), out, keepRuns)
-				if len(failed) > 0 {
-					err := fmt.Errorf("game day: %d of %d scenarios did not hold: %s", len(failed), len(chosen), strings.Join(failed, ", "))
-					if broken {
-						return notHeld(err)
+			res, err := gameday.Run(ctx, gameday.Options{
+				Scenarios: chosen, Backend: b, World: world,
+				Up: func(ctx context.Context) error {
+					spec, err := sf.load()
+					if err != nil {
+						return err
 					}
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "game day: all %d scenarios held\n", len(chosen))
-				return nil
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %s; world %s stays up between rounds; runs and index in %s\n", schedule, world, out)
-			lastBroken := false
-			ran, held := runRounds(ctx, schedule, sched.rounds, wallClock{}, cmd.OutOrStdout(), func(ctx context.Context, n int) bool {
-				if n > 1 && !seedGiven {
-					seed = rand.Uint64() >> 1
-				}
-				c, rel, err := worldForRound(ctx, cmd, b, world, sf, ownWorld)
-				if err != nil {
-					lastBroken = false
-					failed = []string{"world: " + err.Error()}
-					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
-					return false
-				}
-				release()
-				cluster, release = c, rel
-				// The world is locked for a round, not between rounds.
-				unlock, err := lockWorld(cmd, b, world)
-				if err != nil {
-					lastBroken = false
-					failed = []string{"world: " + err.Error()}
-					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %v\n", n, err)
-					return false
-				}
-				defer unlock()
-				view.past = pastDurations(out)
-				failed, lastBroken = runSuite(ctx, cmd, chosen, cluster, out, seed, view, noReset)
-				pruneRuns(cmd.OutOrStdout(), cmd.ErrOrStderr(), out, keepRuns)
-				if len(failed) > 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), "round %d: %d of %d scenarios did not hold: %s\n", n, len(failed), len(chosen), strings.Join(failed, ", "))
-				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "round %d: all %d scenarios held\n", n, len(chosen))
-				}
-				return len(failed) == 0
+					return upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute)
+				},
+				Keep:     keep,
+				KeepHint: kongCommand(b, "status", world) + "; " + kongCommand(b, "down", world),
+				Lock:     func() (func(), error) { return lockWorld(cmd, b, world) },
+				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed int64) (gameday.Ran, error) {
+					if i == 0 {
+						view.past = pastDurations(out)
+					}
+					outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, seed, noReset)
+					view.end()
+					if err != nil {
+						return gameday.Ran{Dir: dir}, err
+					}
+					return gameday.Ran{Status: outcome.Status, Reason: outcome.Reason, Dir: dir}, nil
+				},
+				Seed: seed, SeedGiven: cmd.Flags().Changed("seed"),
+				Out: out, KeepRuns: keepRuns, Schedule: schedule, Rounds: sched.rounds,
+				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 			})
-			switch {
-			case ran == 0:
-				return errors.New("scheduled game day: stopped before its first round")
-			case !held:
-				err := fmt.Errorf("scheduled game day: the last of %d rounds did not hold: %s", ran, strings.Join(failed, ", "))
-				if lastBroken {
-					return notHeld(err)
-				}
-				return err
+			if err != nil && res.Broken {
+				return notHeld(err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "scheduled game day: %d rounds ran, the last one held\n", ran)
-			return nil
+			return err
 		},
 	}
 	sf.register(cmd)
@@ -209,65 +137,78 @@ finish.`,
 	return cmd
 }
 
-// runSuite runs the scenarios one after the other on cluster, then writes
-// the index of runs, and returns the scenarios that did not hold. Once ctx
-// ends (Ctrl-C), the scenario in progress is aborted and healed, and no
-// other starts.
-// runSuite runs the scenarios one after the other; failed names those that
-// did not pass, and broken says some reached a verdict that did not hold.
-func runSuite(ctx context.Context, cmd *cobra.Command, chosen []scenarios.Spec, cluster topology.Cluster, out string, seed uint64, view *progressView, noReset bool) (failed []string, broken bool) {
-	for i, s := range chosen {
-		fmt.Fprintf(cmd.OutOrStdout(), "\n[%d/%d] %s: %s\n", i+1, len(chosen), s.Name, s.Description)
-		outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, int64(seed), noReset)
-		view.end()
-		switch {
-		case err != nil:
-			failed = append(failed, s.Name)
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ERROR: %v\n", s.Name, err)
-		case outcome.Status != history.StatusPassed:
-			failed = append(failed, s.Name)
-			broken = broken || outcome.Status == history.StatusFailed
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), filepath.Join(dir, "report.html"))
-		default:
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(dir, "report.html"))
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if err := reports.WriteIndex(out); err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "index:", err)
-	} else {
-		fmt.Fprintf(cmd.OutOrStdout(), "\nindex of runs: %s (and %s)\n", filepath.Join(out, reports.IndexHTMLFile), reports.IndexMarkdownFile)
-	}
-	return failed, broken
+// scheduleFlags are a game day's --every, --cron and --rounds.
+type scheduleFlags struct {
+	every  time.Duration
+	cron   string
+	rounds int
+	// everySet and cronSet say whether the flags were given at all.
+	everySet, cronSet bool
 }
 
-// checkKeepRuns checks --keep-runs: a round writes one run per scenario,
-// and keeping fewer would remove some of the round's own runs.
-func checkKeepRuns(keep, scenarios int) error {
+// cronHelp says what a cron expression looks like.
+const cronHelp = `five fields: minute hour day-of-month month day-of-week, such as "0 3 * * *" (03:00 every day) or "*/30 * * * 1-5" (every half hour on weekdays); or @hourly, @daily, @weekly, @monthly; CRON_TZ=Europe/Paris in front sets the time zone (default: the machine's)`
+
+// parse checks the flags and returns the schedule, or nil for a single
+// game day. now is used to check that a cron expression ever matches.
+func (f scheduleFlags) parse(now time.Time) (gameday.Schedule, error) {
 	switch {
-	case keep < 0:
-		return fmt.Errorf("--keep-runs %d: give the number of newest runs to keep, or 0 to keep every run", keep)
-	case keep > 0 && keep < scenarios:
-		return fmt.Errorf("--keep-runs %d is fewer than the %d scenarios of a round: their own runs would be removed; give %d or more",
-			keep, scenarios, scenarios)
+	case f.everySet && f.cronSet:
+		return nil, errors.New("--every and --cron are mutually exclusive: give one of them")
+	case f.rounds < 0:
+		return nil, fmt.Errorf("--rounds %d: give a number of rounds, or 0 to run until stopped", f.rounds)
+	case f.rounds > 0 && !f.everySet && !f.cronSet:
+		return nil, errors.New("--rounds needs --every or --cron (without them a game day runs once)")
+	case f.everySet:
+		if f.every <= 0 {
+			return nil, fmt.Errorf("--every %s: give an interval longer than zero, such as --every 6h", f.every)
+		}
+		return gameday.Every(f.every), nil
+	case f.cronSet:
+		expr := strings.TrimSpace(f.cron)
+		if expr == "" {
+			return nil, fmt.Errorf("--cron is empty: give %s", cronHelp)
+		}
+		s, err := gameday.Cron(expr, now)
+		switch {
+		case errors.Is(err, gameday.ErrNeverMatches):
+			return nil, fmt.Errorf("--cron %q never matches a date (such as 30 February)", f.cron)
+		case err != nil:
+			return nil, fmt.Errorf("--cron %q: %v; give %s", f.cron, err, cronHelp)
+		}
+		return s, nil
 	}
-	return nil
+	return nil, nil
 }
 
-// pruneRuns keeps only the keep newest runs of the reports folder out
-// (keep 0: every run) after a game day or one of its rounds, and says what
-// went. A failure to prune is reported, never the round's failure.
-func pruneRuns(stdout, stderr io.Writer, out string, keep int) {
-	if keep <= 0 {
-		return
-	}
-	res, err := reports.Prune(out, reports.PruneOptions{Keep: keep})
-	if n := len(res.Removed); n > 0 {
-		fmt.Fprintf(stdout, "--keep-runs %d: removed the %d oldest runs of %s (oldest %s); index rewritten\n", keep, n, out, res.Removed[0].Dir)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "keep-runs:", err)
+// interruptContext is ctx ended by the first of stopSignals (Ctrl-C,
+// SIGTERM, SIGHUP), which says on out what happens next; later signals are
+// ignored until stop, so that healing and report writing finish.
+func interruptContext(ctx context.Context, out io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, stopSignals...)
+	done := make(chan struct{})
+	go func() {
+		first := true
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-sigs:
+				if first {
+					fmt.Fprintf(out, "\n%s: stopping; the current scenario heals its faults and writes its reports first\n", sig)
+					cancel(fmt.Errorf("%s", sig))
+					first = false
+				} else {
+					fmt.Fprintf(out, "\n%s: still healing and writing reports; kong exits when they are done\n", sig)
+				}
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
 	}
 }

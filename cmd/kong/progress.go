@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -181,28 +182,15 @@ func progressLine(p harness.Progress, i, n int, suiteLeft time.Duration, known b
 	if k, of := p.PhaseNumber(); k > 0 {
 		phase = fmt.Sprintf("%s (%d/%d)", phase, k, of)
 	}
-	fmt.Fprintf(&b, " · %s · %.1f req/s · %.1f%% errors · %s left", phase, p.Live.OpsPerSec, 100*p.Live.ErrorRate, shortDuration(p.Left()))
+	fmt.Fprintf(&b, " · %s · %.1f req/s · %.1f%% errors · %s left", phase, p.Live.OpsPerSec, 100*p.Live.ErrorRate, gameday.ShortDuration(p.Left()))
 	if n > 1 {
 		approx := "~"
 		if !known {
 			approx = "≥ "
 		}
-		fmt.Fprintf(&b, " · game day %s%s left", approx, shortDuration(suiteLeft))
+		fmt.Fprintf(&b, " · game day %s%s left", approx, gameday.ShortDuration(suiteLeft))
 	}
 	return b.String()
-}
-
-// shortDuration renders d to the second, hours and minutes only past an hour.
-func shortDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d >= time.Hour:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 // pastDurations reads the runs under out and returns how long each

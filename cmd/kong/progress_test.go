@@ -37,15 +37,6 @@ func TestProgressLine(t *testing.T) {
 	require.Contains(t, progressLine(harness.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, true), "x · starting · 0.0 req/s")
 }
 
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 1499 * time.Millisecond: "1s", 59 * time.Second: "59s", 61 * time.Second: "1m01s",
-		time.Hour + 5*time.Minute + 40*time.Second: "1h06m", 26 * time.Hour: "26h00m",
-	} {
-		require.Equal(t, want, shortDuration(d), d.String())
-	}
-}
-
 func TestSuiteLeftUsesPastRuns(t *testing.T) {
 	v := &progressView{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
 		past: map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute}}

@@ -109,38 +109,3 @@ func TestReportsPruneCommand(t *testing.T) {
 	}
 	assert.DirExists(t, filepath.Join(out, runs[3]))
 }
-
-// After a round, --keep-runs leaves the newest runs of --out and an index of
-// them; without it, every run stays.
-func TestKeepRunsPrunesAfterARound(t *testing.T) {
-	out, runs := reportsFolderOf(t, 3*time.Hour, 2*time.Hour, time.Hour, time.Minute)
-	var stdout, stderr bytes.Buffer
-	pruneRuns(&stdout, &stderr, out, 0)
-	assert.Empty(t, stdout.String())
-	for _, r := range runs {
-		assert.DirExists(t, filepath.Join(out, r))
-	}
-
-	pruneRuns(&stdout, &stderr, out, 2)
-	assert.Empty(t, stderr.String())
-	assert.Contains(t, stdout.String(), "--keep-runs 2: removed the 2 oldest runs of "+out+" (oldest "+runs[0]+"); index rewritten")
-	assert.NoDirExists(t, filepath.Join(out, runs[0]))
-	assert.NoDirExists(t, filepath.Join(out, runs[1]))
-	assert.DirExists(t, filepath.Join(out, runs[2]))
-	assert.DirExists(t, filepath.Join(out, runs[3]))
-	index, err := os.ReadFile(filepath.Join(out, reports.IndexHTMLFile))
-	require.NoError(t, err)
-	assert.NotContains(t, string(index), runs[0])
-	assert.Contains(t, string(index), runs[3])
-
-	// A folder it must not touch: said, and the round goes on.
-	stdout.Reset()
-	pruneRuns(&stdout, &stderr, t.TempDir(), 2)
-	assert.Contains(t, stderr.String(), "keep-runs: ")
-	assert.Contains(t, stderr.String(), "is not a kong reports folder")
-
-	assert.NoError(t, checkKeepRuns(0, 9))
-	assert.NoError(t, checkKeepRuns(9, 9))
-	assert.ErrorContains(t, checkKeepRuns(3, 9), "--keep-runs 3 is fewer than the 9 scenarios of a round")
-	assert.ErrorContains(t, checkKeepRuns(-1, 9), "--keep-runs -1")
-}
