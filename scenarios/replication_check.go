@@ -77,15 +77,10 @@ type ReplicationOptions struct {
 	Progress func(harness.ReplicationProgress)
 }
 
-// RunReplicationCheck runs the replication check with the given options.
-func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*harness.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "replication-check", 2)
-	if err != nil {
-		return nil, err
-	}
-	if o.Records == 0 {
-		o.Records = replicationRecords
-	}
+// DefaultRegions fills the regions left empty from a world's regions (at
+// least two): records are written in the first region and read in the
+// second, or in the first when the second is From.
+func (o *ReplicationOptions) DefaultRegions(regions []string) {
 	if o.From == "" {
 		o.From = regions[0]
 	}
@@ -95,6 +90,18 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 			o.To = regions[0]
 		}
 	}
+}
+
+// RunReplicationCheck runs the replication check with the given options.
+func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*harness.Outcome, error) {
+	regions, err := needRegions(env.Cluster, "replication-check", 2)
+	if err != nil {
+		return nil, err
+	}
+	if o.Records == 0 {
+		o.Records = replicationRecords
+	}
+	o.DefaultRegions(regions)
 	if o.MinShare == 0 {
 		o.MinShare = 0.99
 	}

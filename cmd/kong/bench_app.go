@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/internal/bench"
 )
 
 func newBenchMember() *cobra.Command {
@@ -29,7 +28,7 @@ func newBenchMember() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			w, done, err := benchWorld(cmd.Context(), "bench-member", spec)
+			w, done, err := bench.World(cmd.Context(), "bench-member", spec, benchLog())
 			defer done(out)
 			if err != nil {
 				return err
@@ -64,7 +63,7 @@ func newBenchMember() *cobra.Command {
 			}
 			url := func(i int) string { return fmt.Sprintf("%s/v1/members/bench-%d/profile", base, i) }
 			fmt.Fprintf(out, "member service in %s at %s: %d members, %d concurrent clients\n", region, base, keys, workers)
-			if _, err := run(keys, workers, func(i int) error {
+			if _, err := bench.Pool(keys, workers, func(i int) error {
 				_, err := do(http.MethodPut, url(i), []byte(`{"name":"bench","plan":"basic"}`))
 				return err
 			}); err != nil {
@@ -87,19 +86,19 @@ func newBenchMember() *cobra.Command {
 				}
 				return err
 			}
-			cold, err := run(keys, workers, read)
+			cold, err := bench.Pool(keys, workers, read)
 			if err != nil {
 				return err
 			}
 			coldMiss := misses.Load()
-			hot, err := run(keys, workers, read)
+			hot, err := bench.Pool(keys, workers, read)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "  %-28s %8.0f req/s  p50 %8s  p99 %8s  (%d of %d were misses)\n", "from Cassandra (cold cache)",
-				cold.rate, cold.p50, cold.p99, coldMiss, keys)
+				cold.Rate, cold.P50, cold.P99, coldMiss, keys)
 			fmt.Fprintf(out, "  %-28s %8.0f req/s  p50 %8s  p99 %8s  (%d of %d were hits)\n", "from cache (warm)",
-				hot.rate, hot.p50, hot.p99, hits.Load(), keys)
+				hot.Rate, hot.P50, hot.P99, hits.Load(), keys)
 			return nil
 		},
 	}
@@ -107,48 +106,4 @@ func newBenchMember() *cobra.Command {
 	cmd.Flags().IntVar(&keys, "members", 5000, "members written, then read twice")
 	cmd.Flags().IntVar(&workers, "clients", 16, "concurrent clients")
 	return cmd
-}
-
-type runResult struct {
-	rate     float64
-	p50, p99 time.Duration
-}
-
-// run calls f for 0..n-1 from workers goroutines and reports the rate and latency.
-func run(n, workers int, f func(int) error) (runResult, error) {
-	var next atomic.Int64
-	lat := make([]time.Duration, n)
-	var first error
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t := time.Now()
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-				lat[i] = time.Since(t)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	return runResult{
-		rate: float64(n) / elapsed.Seconds(),
-		p50:  lat[n/2].Round(10 * time.Microsecond),
-		p99:  lat[n*99/100].Round(10 * time.Microsecond),
-	}, first
 }

@@ -1,0 +1,134 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/procfs"
+)
+
+// proc is /proc; a zero FS (no /proc) makes every figure 0.
+func proc() (procfs.FS, bool) {
+	fs, err := procfs.NewDefaultFS()
+	return fs, err == nil
+}
+
+// ProcessCPUSeconds is the user and system time pid has used, in seconds
+// (0 when it is gone).
+func ProcessCPUSeconds(pid int) float64 {
+	fs, ok := proc()
+	if !ok {
+		return 0
+	}
+	p, err := fs.Proc(pid)
+	if err != nil {
+		return 0
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return 0
+	}
+	return st.CPUTime()
+}
+
+// MachineBusySeconds is the CPU time every core spent busy (not idle, not
+// waiting for I/O).
+func MachineBusySeconds() float64 {
+	fs, ok := proc()
+	if !ok {
+		return 0
+	}
+	st, err := fs.Stat()
+	if err != nil {
+		return 0
+	}
+	c := st.CPUTotal
+	return c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ + c.Steal + c.Guest + c.GuestNice
+}
+
+// ClientCPUSeconds is the user and system time this process has used.
+func ClientCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// RSSBytes is a process's resident set size (0 when it is gone).
+func RSSBytes(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	fs, ok := proc()
+	if !ok {
+		return 0
+	}
+	p, err := fs.Proc(pid)
+	if err != nil {
+		return 0
+	}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0
+	}
+	return int64(st.VmRSS)
+}
+
+// MemTotal is the machine's memory, such as "7.7 GiB RAM".
+func MemTotal() string {
+	fs, ok := proc()
+	if !ok {
+		return "memory unknown"
+	}
+	m, err := fs.Meminfo()
+	if err != nil || m.MemTotalBytes == nil {
+		return "memory unknown"
+	}
+	return fmt.Sprintf("%.1f GiB RAM", float64(*m.MemTotalBytes)/(1<<30))
+}
+
+// LoadAverage is the machine's load average over 1, 5 and 15 minutes, as
+// /proc/loadavg spells it ("" when unknown).
+func LoadAverage() string {
+	fs, ok := proc()
+	if !ok {
+		return ""
+	}
+	l, err := fs.LoadAvg()
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%.2f %.2f %.2f", l.Load1, l.Load5, l.Load15)
+}
+
+// OSName is the PRETTY_NAME of /etc/os-release, else the GOOS.
+func OSName() string {
+	f, err := os.Open("/etc/os-release")
+	if err != nil {
+		return runtime.GOOS
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return runtime.GOOS
+}
+
+// Cores renders sec CPU-seconds over wall: "12.3s (1.54)", the seconds and
+// the average number of cores busy.
+func Cores(sec float64, wall time.Duration) string {
+	if wall <= 0 {
+		return fmt.Sprintf("%.1fs", sec)
+	}
+	return fmt.Sprintf("%.1fs (%.2f)", sec, sec/wall.Seconds())
+}

@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/topology"
+)
+
+// PlainWriteLoop is the replication check's baseline: the driver, a
+// session pinned to the region, the check's table and write
+// (harness.WriteReplicationRecords: the same statement, the same batches),
+// conc goroutines writing n records, nothing else. It returns how long the
+// writes took and how many records failed.
+func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc, batch int, cl gocql.Consistency) (time.Duration, int64, error) {
+	ks := c.Spec().Cassandra.Keyspace
+	s, err := topology.RegionSession(c, region, ks)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer topology.CloseSession(s)
+	if err := s.Query(harness.ReplicationSchema(ks, harness.ReplicationTable)).ExecContext(ctx); err != nil {
+		return 0, 0, err
+	}
+	insert := harness.ReplicationInsert(ks, harness.ReplicationTable)
+	run := fmt.Sprintf("baseline-%d", time.Now().UnixNano())
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				first := int(next.Add(int64(batch)) - int64(batch))
+				if first >= n {
+					return
+				}
+				count := min(batch, n-first)
+				if err := harness.WriteReplicationRecords(ctx, s, insert, run, first, count, cl); err != nil {
+					failed.Add(int64(count))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), failed.Load(), ctx.Err()
+}
+
+// BackgroundLoad starts the workload the replication check runs under
+// (rate operations per second through the director), so that the plain
+// loop writes under it too; stop ends it.
+func BackgroundLoad(ctx context.Context, c topology.Cluster, rate float64, seed uint64) (stop func(), err error) {
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return nil, err
+	}
+	director := ""
+	for _, s := range comps {
+		if s.Kind == topology.KindDirector {
+			director = "http://" + s.Address
+		}
+	}
+	if director == "" {
+		return nil, fmt.Errorf("world %s runs no director", c.Name())
+	}
+	wl, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(),
+		Pacer: workload.Constant(rate), Members: 200, Seed: seed})
+	if err != nil {
+		return nil, err
+	}
+	if err := wl.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() { _, _ = wl.Stop() }, nil
+}
+
+// Row is what one run of the replication bench measured.
+type Row struct {
+	Name   string
+	Use    CPUUse
+	Writes time.Duration
+	Rate   float64
+	Failed int64
+}
+
+// Print says at once what a run measured, so that a long bench that is
+// stopped keeps the runs it finished.
+func (r Row) Print(w io.Writer) {
+	fmt.Fprintf(w, "  %s: wall %s, writing %s, %.0f writes/s, %d failed; CPU: client %s, machine %s",
+		r.Name, r.Use.Wall.Round(100*time.Millisecond), r.Writes.Round(100*time.Millisecond), r.Rate, r.Failed,
+		Cores(r.Use.Client, r.Use.Wall), Cores(r.Use.Machine, r.Use.Wall))
+	groups := make([]string, 0, len(r.Use.ByGroup))
+	for g := range r.Use.ByGroup {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		fmt.Fprintf(w, ", %s %s", g, Cores(r.Use.ByGroup[g], r.Use.Wall))
+	}
+	fmt.Fprintln(w)
+}
+
+// Replication runs the replication check beside plain driver loops writing
+// the same rows, under the same background load, each after the world has
+// quieted down.
+type Replication struct {
+	Cluster topology.Cluster
+	Groups  Groups
+	// From is the region written in; Records, Concurrency, Batch and
+	// WriteConsistency the writes, as the check makes them.
+	From                        string
+	Records, Concurrency, Batch int
+	WriteConsistency            gocql.Consistency
+	// Load is the background load in operations per second; Seed seeds it.
+	Load float64
+	Seed uint64
+	// Baselines is the number of plain loops: 1 before the check, 2
+	// before and after it.
+	Baselines int
+	// Check runs the replication check and returns what it wrote (Writes,
+	// Rate, Failed); the bench measures its CPU.
+	Check func(ctx context.Context) (Row, error)
+	// Progress receives a line as each run starts and ends, and the waits
+	// between runs.
+	Progress io.Writer
+}
+
+// CheckName names the replication check's row.
+const CheckName = "replication check"
+
+// Run measures the world's Cassandra CPU at rest (said on out), then the
+// runs: the rows in the order they ran, and the check's.
+func (b Replication) Run(ctx context.Context, out io.Writer) (rows []Row, check Row, err error) {
+	idle := b.Groups.CassandraCores(ctx, 3*time.Second)
+	fmt.Fprintf(out, "Cassandra at rest: %.2f cores; before each run the bench waits until it is back near that\n\n", idle)
+	settle := func() { b.Groups.Quiesce(ctx, b.Progress, idle, 90*time.Second) }
+	baseline := func(name string) error {
+		settle()
+		fmt.Fprintf(b.Progress, "%s: plain driver loop writing %d records under the background load...\n", name, b.Records)
+		stop, err := BackgroundLoad(ctx, b.Cluster, b.Load, b.Seed)
+		if err != nil {
+			return err
+		}
+		before := b.Groups.Sample()
+		took, failed, err := PlainWriteLoop(ctx, b.Cluster, b.From, b.Records, b.Concurrency, b.Batch, b.WriteConsistency)
+		stop()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		row := Row{Name: name, Use: before.Until(b.Groups.Sample()), Writes: took,
+			Rate: float64(int64(b.Records)-failed) / took.Seconds(), Failed: failed}
+		rows = append(rows, row)
+		row.Print(b.Progress)
+		return nil
+	}
+	if b.Baselines > 0 {
+		if err := baseline("plain loop (before)"); err != nil {
+			return rows, check, err
+		}
+	}
+	settle()
+	fmt.Fprintf(b.Progress, "replication check of %d records...\n", b.Records)
+	before := b.Groups.Sample()
+	check, err = b.Check(ctx)
+	if err != nil {
+		return rows, check, err
+	}
+	check.Name, check.Use = CheckName, before.Until(b.Groups.Sample())
+	rows = append(rows, check)
+	check.Print(b.Progress)
+	if b.Baselines > 1 {
+		if err := baseline("plain loop (after)"); err != nil {
+			return rows, check, err
+		}
+	}
+	return rows, check, nil
+}
