@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -195,7 +194,7 @@ func progressLine(p harness.Progress, i, n int, suiteLeft time.Duration, known b
 
 // pastDurations reads the runs under out and returns how long each
 // scenario's newest run that ran to the end (passed or failed) took.
-// Folders without a readable run.json are skipped.
+// Folders without a readable run.json (history.RunInfoFile) are skipped.
 func pastDurations(out string) map[string]time.Duration {
 	entries, err := os.ReadDir(out)
 	if err != nil {
@@ -206,15 +205,11 @@ func pastDurations(out string) map[string]time.Duration {
 		if !e.IsDir() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(out, e.Name(), history.RunInfoFile))
-		if err != nil {
+		info, err := history.LoadRunInfo(filepath.Join(out, e.Name()))
+		if err != nil || info.Scenario == "" || info.Finished.Before(info.Started) {
 			continue
 		}
-		var info history.RunInfo
-		if json.Unmarshal(data, &info) != nil || info.Scenario == "" || info.Finished.Before(info.Started) {
-			continue
-		}
-		if info.Status != "passed" && info.Status != "failed" {
+		if info.Status != history.StatusPassed && info.Status != history.StatusFailed {
 			continue
 		}
 		if cur, ok := newest[info.Scenario]; !ok || info.Started.After(cur.Started) {

@@ -116,7 +116,7 @@ func TestPastDurations(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(out, dir), 0o755))
 		data, err := json.Marshal(info)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(out, dir, "run.json"), data, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(out, dir, history.RunInfoFile), data, 0o644))
 	}
 	run := func(name string, status history.Status, start time.Time, took time.Duration) history.RunInfo {
 		return history.RunInfo{Scenario: name, Status: status, Started: start, Finished: start.Add(took)}
@@ -127,7 +127,7 @@ func TestPastDurations(t *testing.T) {
 	write("chaos-kong-1", run("chaos-kong", "error", t0, 10*time.Second))
 	write("zone-1", run("zone", "passed", t0, 3*time.Minute))
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "half-written"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(out, "half-written", "run.json"), []byte(`{"scenario": "zo`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "half-written", history.RunInfoFile), []byte(`{"scenario": "zo`), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(out, "index.md"), []byte("# runs"), 0o644))
 
 	require.Equal(t, map[string]time.Duration{"split-brain": 7 * time.Minute, "zone": 3 * time.Minute}, pastDurations(out),
