@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,9 +113,7 @@ func TestPastDurations(t *testing.T) {
 	out := t.TempDir()
 	write := func(dir string, info history.RunInfo) {
 		require.NoError(t, os.MkdirAll(filepath.Join(out, dir), 0o755))
-		data, err := json.Marshal(info)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(out, dir, history.RunInfoFile), data, 0o644))
+		require.NoError(t, history.SaveRunInfo(filepath.Join(out, dir), info))
 	}
 	run := func(name string, status history.Status, start time.Time, took time.Duration) history.RunInfo {
 		return history.RunInfo{Scenario: name, Status: status, Started: start, Finished: start.Add(took)}
