@@ -18,15 +18,21 @@ func proc() (procfs.FS, bool) {
 	return fs, err == nil
 }
 
+// process is /proc/<pid>, when there is one.
+func process(pid int) (procfs.Proc, bool) {
+	fs, ok := proc()
+	if !ok || pid <= 0 {
+		return procfs.Proc{}, false
+	}
+	p, err := fs.Proc(pid)
+	return p, err == nil
+}
+
 // ProcessCPUSeconds is the user and system time pid has used, in seconds
 // (0 when it is gone).
 func ProcessCPUSeconds(pid int) float64 {
-	fs, ok := proc()
+	p, ok := process(pid)
 	if !ok {
-		return 0
-	}
-	p, err := fs.Proc(pid)
-	if err != nil {
 		return 0
 	}
 	st, err := p.Stat()
@@ -63,15 +69,8 @@ func ClientCPUSeconds() float64 {
 
 // RSSBytes is a process's resident set size (0 when it is gone).
 func RSSBytes(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	fs, ok := proc()
+	p, ok := process(pid)
 	if !ok {
-		return 0
-	}
-	p, err := fs.Proc(pid)
-	if err != nil {
 		return 0
 	}
 	st, err := p.NewStatus()
