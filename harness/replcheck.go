@@ -14,6 +14,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -349,8 +350,8 @@ func (c ReplicationCheck) Start(ctx context.Context) (*ReplicationRun, error) {
 func (r *ReplicationRun) Close() {
 	r.closeOnce.Do(func() {
 		r.stopLate()
-		topology.CloseSession(r.wsess)
-		topology.CloseSession(r.rsess)
+		cql.CloseSession(r.wsess)
+		cql.CloseSession(r.rsess)
 	})
 }
 

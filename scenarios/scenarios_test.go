@@ -20,6 +20,7 @@ import (
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/topology"
@@ -357,7 +358,7 @@ func setReplication(t *testing.T, c topology.Cluster, region string, rf int) {
 	spec := c.Spec()
 	s, err := topology.RegionSession(c, spec.RegionNames()[0], spec.Cassandra.Keyspace)
 	require.NoError(t, err)
-	defer topology.CloseSession(s)
+	defer cql.CloseSession(s)
 	repl := "'class': 'NetworkTopologyStrategy'"
 	for _, r := range spec.RegionNames() {
 		n := spec.Cassandra.ReplicationFactor

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/kongchaos/kong/internal/cql"
 )
 
 // ProbeKeyspace replicates to every node of every region, so that a read at
@@ -23,11 +24,11 @@ var ErrSeesDown = errors.New("a node is seen DOWN")
 // detector convicts one, and the error then wraps ErrSeesDown. Any other
 // error (the node does not answer, the read timed out) is returned as is.
 func SeesAllUp(ctx context.Context, addr string) error {
-	s, err := NodeSession(addr)
+	s, err := cql.NodeSession(addr)
 	if err != nil {
 		return err
 	}
-	defer CloseSession(s)
+	defer cql.CloseSession(s)
 	err = s.Query("SELECT k FROM " + ProbeKeyspace + ".probe").Consistency(gocql.All).IterContext(ctx).Close()
 	var un *gocql.RequestErrUnavailable
 	if errors.As(err, &un) {

@@ -24,7 +24,7 @@ import (
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/evcache"
 	"github.com/kongchaos/kong/app/invalidation"
-	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/internal/cql"
 )
 
 // Cache modes.
@@ -188,19 +188,19 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 			return nil, fmt.Errorf("read consistency %q: %w", cfg.ReadConsistency, err)
 		}
 	}
-	session, err := topology.DCSession(cfg.Cassandra, cfg.Region, cfg.Keyspace)
+	session, err := cql.DCSession(cfg.Cassandra, cfg.Region, cfg.Keyspace)
 	if err != nil {
 		return nil, err
 	}
 	cache, err := evcache.New(cfg.Zone, cfg.Memcached, cfg.CacheTimeout)
 	if err != nil {
-		topology.CloseSession(session)
+		cql.CloseSession(session)
 		return nil, err
 	}
 	pub, err := invalidation.NewPublisher(cfg.Region, cfg.Targets, 0, cfg.OutboxDir, log)
 	if err != nil {
 		cache.Close()
-		topology.CloseSession(session)
+		cql.CloseSession(session)
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL, pub: pub}
@@ -212,7 +212,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 func (s *Service) Close() {
 	s.pub.Close()
 	s.cache.Close()
-	topology.CloseSession(s.session)
+	cql.CloseSession(s.session)
 }
 
 // Serve runs the HTTP API on listen and consumes the region's invalidation

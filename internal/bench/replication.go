@@ -13,6 +13,7 @@ import (
 
 	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -27,7 +28,7 @@ func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 	if err != nil {
 		return 0, 0, err
 	}
-	defer topology.CloseSession(s)
+	defer cql.CloseSession(s)
 	if err := s.Query(harness.ReplicationSchema(ks, harness.ReplicationTable)).ExecContext(ctx); err != nil {
 		return 0, 0, err
 	}

@@ -13,6 +13,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -147,11 +148,11 @@ func retry(ctx context.Context, what string, f func(context.Context) error) erro
 }
 
 func execAll(ctx context.Context, addr string, stmts []string) error {
-	sess, err := topology.NodeSession(addr)
+	sess, err := cql.NodeSession(addr)
 	if err != nil {
 		return err
 	}
-	defer topology.CloseSession(sess)
+	defer cql.CloseSession(sess)
 	for _, q := range stmts {
 		if err := sess.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
@@ -162,11 +163,11 @@ func execAll(ctx context.Context, addr string, stmts []string) error {
 
 // checkPeers asks a node for its own and its peers' datacenter and rack.
 func (s Setup) checkPeers(ctx context.Context, n SetupNode) error {
-	sess, err := topology.NodeSession(n.CQL)
+	sess, err := cql.NodeSession(n.CQL)
 	if err != nil {
 		return err
 	}
-	defer topology.CloseSession(sess)
+	defer cql.CloseSession(sess)
 	var dc, rack string
 	if err := sess.Query("SELECT data_center, rack FROM system.local").ScanContext(ctx, &dc, &rack); err != nil {
 		return fmt.Errorf("%s: %w", n.ID, err)

@@ -35,6 +35,7 @@ import (
 	tctoxiproxy "github.com/testcontainers/testcontainers-go/modules/toxiproxy"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -663,11 +664,11 @@ func (w *World) answers(ctx context.Context, c Container) error {
 	}
 	switch c.Kind {
 	case topology.KindCassandra:
-		s, err := topology.NodeSession(comp.Address)
+		s, err := cql.NodeSession(comp.Address)
 		if err != nil {
 			return err
 		}
-		defer topology.CloseSession(s)
+		defer cql.CloseSession(s)
 		var v string
 		return s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v)
 	case topology.KindMemcached:

@@ -12,6 +12,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -55,10 +56,10 @@ func TestWorld(t *testing.T) {
 
 	es, err := topology.RegionSession(w, east, "kong")
 	require.NoError(t, err)
-	defer topology.CloseSession(es)
+	defer cql.CloseSession(es)
 	ws, err := topology.RegionSession(w, west, "kong")
 	require.NoError(t, err)
-	defer topology.CloseSession(ws)
+	defer cql.CloseSession(ws)
 	require.NoError(t, es.Query("CREATE TABLE IF NOT EXISTS kong.containers_test (k text PRIMARY KEY, v text)").Consistency(gocql.Quorum).Exec())
 	require.NoError(t, es.AwaitSchemaAgreement(ctx))
 	seen := func(k string) bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -96,11 +97,11 @@ func (w *World) writeConfig(id string, cfg any) (string, error) {
 // createAppSchema creates the application's tables once, before any member
 // starts (concurrent schema changes from several members could disagree).
 func createAppSchema(ctx context.Context, p *topology.Plan) error {
-	s, err := topology.NodeSession(p.Cassandra[0].Address)
+	s, err := cql.NodeSession(p.Cassandra[0].Address)
 	if err != nil {
 		return err
 	}
-	defer topology.CloseSession(s)
+	defer cql.CloseSession(s)
 	for _, q := range member.Schema(p.Spec.Cassandra.Keyspace) {
 		if err := s.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
 			return fmt.Errorf("%s: %w", q, err)

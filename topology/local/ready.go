@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -80,11 +81,11 @@ func (w *World) waitReady(ctx context.Context, id string) error {
 		})
 	case topology.KindCassandra:
 		err = w.poll(ctx, id, "answering CQL", func(ctx context.Context) error {
-			s, err := topology.NodeSession(c.Address)
+			s, err := cql.NodeSession(c.Address)
 			if err != nil {
 				return err
 			}
-			defer topology.CloseSession(s)
+			defer cql.CloseSession(s)
 			var v string
 			return s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v)
 		})
@@ -160,11 +161,11 @@ func (w *World) waitCluster(ctx context.Context) error {
 
 // checkPeers asks a node for its own and its peers' datacenter and rack.
 func checkPeers(ctx context.Context, p *topology.Plan, n topology.CassandraNode) error {
-	s, err := topology.NodeSession(n.Address)
+	s, err := cql.NodeSession(n.Address)
 	if err != nil {
 		return err
 	}
-	defer topology.CloseSession(s)
+	defer cql.CloseSession(s)
 	var dc, rack string
 	if err := s.Query("SELECT data_center, rack FROM system.local").ScanContext(ctx, &dc, &rack); err != nil {
 		return err
@@ -207,11 +208,11 @@ func checkPeers(ctx context.Context, p *topology.Plan, n topology.CassandraNode)
 const ProbeKeyspace = topology.ProbeKeyspace
 
 func createKeyspaces(ctx context.Context, p *topology.Plan) error {
-	s, err := topology.NodeSession(p.Cassandra[0].Address)
+	s, err := cql.NodeSession(p.Cassandra[0].Address)
 	if err != nil {
 		return err
 	}
-	defer topology.CloseSession(s)
+	defer cql.CloseSession(s)
 	nodes := map[string]int{}
 	for _, n := range p.Cassandra {
 		nodes[n.Region]++

@@ -13,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
@@ -52,9 +53,9 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	// The other region's node, and how many CQL clients it serves before
 	// the east session exists.
 	westNode := w.CQLContactPoints(west)[0]
-	watch, err := topology.NodeSession(westNode)
+	watch, err := cql.NodeSession(westNode)
 	require.NoError(t, err)
-	defer topology.CloseSession(watch)
+	defer cql.CloseSession(watch)
 	clients := func() int {
 		n := 0
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -69,11 +70,11 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	}
 	westS, err := topology.RegionSession(w, west, "")
 	require.NoError(t, err)
-	defer topology.CloseSession(westS)
+	defer cql.CloseSession(westS)
 	before := clients()
 	eastS, err := topology.RegionSession(w, east, ks)
 	require.NoError(t, err)
-	defer topology.CloseSession(eastS)
+	defer cql.CloseSession(eastS)
 	require.NoError(t, eastS.Query("CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text)").Exec())
 	require.NoError(t, eastS.AwaitSchemaAgreement(ctx))
 
@@ -200,7 +201,7 @@ regions:
 	for _, r := range spec.RegionNames() {
 		s, err := topology.RegionSession(w, r, ks)
 		require.NoError(t, err)
-		defer topology.CloseSession(s)
+		defer cql.CloseSession(s)
 		sessions[r] = s
 	}
 	exec := func(s *gocql.Session, q string, args ...any) error {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -106,7 +107,7 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 
 func (w *WatchedPartition) closeLocked() {
 	for _, s := range w.sessions {
-		topology.CloseSession(s)
+		cql.CloseSession(s)
 	}
 	w.sessions = nil
 }

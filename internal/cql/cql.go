@@ -1,0 +1,96 @@
+// Package cql is how kong talks to Cassandra: the session policy (one
+// datacenter, token-aware routing, idempotent retries) that the member
+// service and the harness share, and a Close that never hangs.
+package cql
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// DCSession opens a CQL session that can only ever talk to one datacenter
+// (a region of a kong world), from its contact points (host:port): a DC
+// host filter (no pool to any other node), token-aware routing over
+// DC-aware round robin without remote fallback, and LOCAL_QUORUM by default.
+func DCSession(points []string, region string, keyspace string) (*gocql.Session, error) {
+	cfg, err := clusterConfig(points...)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Keyspace = keyspace
+	cfg.HostFilter = gocql.DataCentreHostFilter(region)
+	cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(region))
+	cfg.Consistency = gocql.LocalQuorum
+	s, err := cfg.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("open CQL session to region %s (%v): %w", region, points, err)
+	}
+	return s, nil
+}
+
+// NodeSession opens a CQL session to exactly one node, whatever its
+// datacenter: it is how the harness asks one node what it sees.
+func NodeSession(addr string) (*gocql.Session, error) {
+	cfg, err := clusterConfig(addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cfg.HostFilter = gocql.WhiteListHostFilter(host)
+	cfg.NumConns = 1
+	cfg.Consistency = gocql.One
+	s, err := cfg.CreateSession()
+	if err != nil {
+		return nil, fmt.Errorf("open CQL session to node %s: %w", addr, err)
+	}
+	return s, nil
+}
+
+func clusterConfig(addrs ...string) (*gocql.ClusterConfig, error) {
+	hosts := make([]string, 0, len(addrs))
+	port := 0
+	for _, a := range addrs {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("CQL address %q: %w", a, err)
+		}
+		port, _ = strconv.Atoi(p)
+		hosts = append(hosts, h)
+	}
+	cfg := gocql.NewCluster(hosts...)
+	cfg.Port = port
+	cfg.ProtoVersion = 5
+	cfg.Timeout = 10 * time.Second
+	cfg.ConnectTimeout = 5 * time.Second
+	cfg.ReconnectInterval = time.Second
+	// Every statement kong issues is idempotent (writes carry their own
+	// timestamps, or rewrite the same row), so a statement whose coordinator
+	// died under it (a node killed by a scenario) is retried on the next
+	// host instead of failing the user's request.
+	cfg.DefaultIdempotence = true
+	cfg.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: 2}
+	return cfg, nil
+}
+
+// CloseSession closes a CQL session without waiting more than a few
+// seconds: the driver's Close can block for good when its control
+// connection's node was killed while it was reconnecting, and a harness
+// that kills nodes on purpose must never hang on that.
+func CloseSession(s *gocql.Session) {
+	if s == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		s.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+}
