@@ -97,6 +97,20 @@ type Cluster interface {
 	Secret() string
 }
 
+// DirectorURL is the base URL of the world's director ("http://host:port").
+func DirectorURL(ctx context.Context, c Cluster) (string, error) {
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list the components of world %s: %w", c.Name(), err)
+	}
+	for _, comp := range comps {
+		if comp.Kind == KindDirector {
+			return "http://" + comp.Address, nil
+		}
+	}
+	return "", fmt.Errorf("world %s runs no director", c.Name())
+}
+
 // ParseID splits a component ID into region, kind and zone (each may be empty).
 func ParseID(id string) (region, kind, zone string, err error) {
 	parts := strings.Split(id, "/")

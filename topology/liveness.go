@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/kongchaos/kong/internal/cql"
@@ -14,6 +15,25 @@ import (
 // creates it (with a table probe (k int PRIMARY KEY, v text)) when it brings
 // a world up, so that SeesAllUp can ask any node.
 const ProbeKeyspace = "kong_probe"
+
+// KeyspaceStatements create a world's keyspaces: the application's
+// (keyspace, with rf replicas in every region) and ProbeKeyspace with its
+// table, replicated to every node (nodes counts the Cassandra nodes of
+// each region).
+func KeyspaceStatements(keyspace string, rf int, regions []string, nodes map[string]int) []string {
+	replication := func(per func(r string) int) string {
+		parts := []string{"'class': 'NetworkTopologyStrategy'"}
+		for _, r := range regions {
+			parts = append(parts, fmt.Sprintf("'%s': %d", r, per(r)))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return []string{
+		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", keyspace, replication(func(string) int { return rf })),
+		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", ProbeKeyspace, replication(func(r string) int { return nodes[r] })),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.probe (k int PRIMARY KEY, v text)", ProbeKeyspace),
+	}
+}
 
 // ErrSeesDown means a node's failure detector holds some node DOWN.
 var ErrSeesDown = errors.New("a node is seen DOWN")

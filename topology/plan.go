@@ -242,5 +242,43 @@ func (p *Plan) Links() []Link {
 	return links
 }
 
+// Proxy is one toxiproxy proxy of a plan, as toxiproxy's configuration file
+// lists it.
+type Proxy struct {
+	Name     string `json:"name"`
+	Listen   string `json:"listen"`
+	Upstream string `json:"upstream"`
+	Enabled  bool   `json:"enabled"`
+}
+
+// Proxies are every proxy of every link: one per Cassandra node and other
+// region (reached through the node's link router, which picks it by the
+// sender's region), and per ordered pair of regions one in front of the
+// receiving region's SQS endpoint and one in front of its gateway (the
+// isthmus).
+func (p *Plan) Proxies() []Proxy {
+	var out []Proxy
+	for _, n := range p.Cassandra {
+		for _, from := range p.Spec.RegionNames() {
+			if listen, ok := n.LinkProxies[from]; ok {
+				out = append(out, Proxy{Name: ProxyName(n.ID, from), Listen: listen, Upstream: n.Extra["storage"], Enabled: true})
+			}
+		}
+	}
+	for _, l := range p.Links() {
+		for _, c := range p.SQS {
+			if c.Region == l.To {
+				out = append(out, Proxy{Name: SQSProxyName(l.From, l.To), Listen: p.SQSLinks[l.Name], Upstream: c.Address, Enabled: true})
+			}
+		}
+		for _, g := range p.Gateways {
+			if g.Region == l.To {
+				out = append(out, Proxy{Name: IsthmusProxyName(l.From, l.To), Listen: p.IsthmusLinks[l.Name], Upstream: g.Address, Enabled: true})
+			}
+		}
+	}
+	return out
+}
+
 // InvalidationQueue names a region's cache invalidation queue.
 func InvalidationQueue(region string) string { return "invalidations-" + region }

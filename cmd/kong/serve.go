@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/topology/linkrouter"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -45,13 +46,13 @@ func newServeToxiproxy() *cobra.Command {
 			server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), logger)
 			errc := make(chan error, 2)
 			if routesFile != "" {
-				routes, err := local.LoadRoutes(routesFile)
+				routes, err := linkrouter.LoadRoutes(routesFile)
 				if err != nil {
 					return err
 				}
 				log := slog.New(slog.NewTextHandler(os.Stdout, nil))
 				go func() {
-					if err := local.ServeRoutes(ctx, routes, log); err != nil {
+					if err := linkrouter.ServeRoutes(ctx, routes, log); err != nil {
 						errc <- err
 					}
 				}()

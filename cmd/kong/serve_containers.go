@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/topology/containers"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 // newServeLinkRouter runs the link routers of a container world: one per
@@ -28,7 +28,7 @@ func newServeLinkRouter() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			routes, err := local.LoadRoutes(routesFile)
+			routes, err := linkrouter.LoadRoutes(routesFile)
 			if err != nil {
 				return err
 			}
@@ -44,7 +44,7 @@ func newServeLinkRouter() *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(cmd.OutOrStdout(), nil))
 			fmt.Fprintf(cmd.OutOrStdout(), "%s on %s\n", containers.RouterReadyLine, strings.Join(addrs, ", "))
-			return local.ServeRoutes(ctx, routes, log)
+			return linkrouter.ServeRoutes(ctx, routes, log)
 		},
 	}
 	cmd.Flags().StringVar(&routesFile, "routes", "", "link routes (JSON), as the container backend writes them")

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology/containers"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 type syncBuffer struct {
@@ -53,7 +53,7 @@ func TestServeLinkRouter(t *testing.T) {
 	defer upstream.Close()
 	listen := freeAddr(t)
 	sender := net.ParseIP("10.116.0.131")
-	routes := []local.Route{{Listen: listen, BySource: map[string]string{sender.String(): upstream.Addr().String()}}}
+	routes := []linkrouter.Route{{Listen: listen, BySource: map[string]string{sender.String(): upstream.Addr().String()}}}
 	data, err := json.Marshal(routes)
 	require.NoError(t, err)
 	file := filepath.Join(t.TempDir(), "routes.json")
@@ -80,7 +80,7 @@ func TestServeLinkRouter(t *testing.T) {
 		return err == nil
 	}, 5*time.Second, 20*time.Millisecond)
 	defer conn.Close()
-	hello := append(local.Handshake(sender, 7000), []byte("rest")...)
+	hello := append(linkrouter.Handshake(sender, 7000), []byte("rest")...)
 	_, err = conn.Write(hello)
 	require.NoError(t, err)
 	up, err := upstream.Accept()

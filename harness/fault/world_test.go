@@ -13,10 +13,10 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 // TestFaultWorld breaks a real world (small profile: two regions of one
@@ -57,7 +57,7 @@ func TestFaultWorld(t *testing.T) {
 		qctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		start := time.Now()
-		_, err := local.SQSClient(w.SQSEndpoint(from, to), to).ListQueues(qctx, &sqs.ListQueuesInput{})
+		_, err := invalidation.Client(w.SQSEndpoint(from, to), to).ListQueues(qctx, &sqs.ListQueuesInput{})
 		return time.Since(start), err
 	}
 	t.Run("KillCassandraNode", func(t *testing.T) {
@@ -196,7 +196,7 @@ func TestFaultWorld(t *testing.T) {
 		// A queue of the test's own, so that no member service reads the
 		// large messages it sends.
 		endpoint := w.SQSEndpoint(east, west)
-		client := local.SQSClient(endpoint, west)
+		client := invalidation.Client(endpoint, west)
 		q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("kong-fault-bandwidth")})
 		require.NoError(t, err)
 		queueURL := endpoint + "/000000000000/kong-fault-bandwidth"

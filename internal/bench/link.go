@@ -12,8 +12,9 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 // EchoLatency are the round trips of the echo bench: straight to the echo
@@ -60,7 +61,7 @@ func Echo(api string, rounds int) (EchoLatency, error) {
 	rctx, stopRouter := context.WithCancel(context.Background())
 	defer stopRouter()
 	go func() {
-		_ = local.ServeRoutes(rctx, []local.Route{{Listen: routerAddr, BySource: map[string]string{sender.String(): proxy.Listen}}},
+		_ = linkrouter.ServeRoutes(rctx, []linkrouter.Route{{Listen: routerAddr, BySource: map[string]string{sender.String(): proxy.Listen}}},
 			slog.New(slog.DiscardHandler))
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -71,7 +72,7 @@ func Echo(api string, rounds int) (EchoLatency, error) {
 		}
 		defer c.Close()
 		if addr == routerAddr {
-			hs := local.Handshake(sender, 7000)
+			hs := linkrouter.Handshake(sender, 7000)
 			if _, err := c.Write(hs); err != nil {
 				return nil, err
 			}
@@ -100,7 +101,7 @@ func Echo(api string, rounds int) (EchoLatency, error) {
 // per pass.
 func SQSLink(ctx context.Context, w topology.Cluster, from, to string, rounds int) (direct, via []time.Duration, err error) {
 	measure := func(endpoint string) ([]time.Duration, error) {
-		c := local.SQSClient(endpoint, to)
+		c := invalidation.Client(endpoint, to)
 		return times(rounds, func() error {
 			_, err := c.ListQueues(ctx, &sqs.ListQueuesInput{})
 			return err

@@ -4,6 +4,7 @@
 package cql
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -93,4 +94,22 @@ func CloseSession(s *gocql.Session) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 	}
+}
+
+// Apply runs schema statements one after the other at QUORUM through the
+// node at addr (host:port), then waits until every node agrees on the
+// schema. The statements must be idempotent (IF NOT EXISTS): a caller
+// retries Apply as a whole.
+func Apply(ctx context.Context, addr string, stmts []string) error {
+	s, err := NodeSession(addr)
+	if err != nil {
+		return err
+	}
+	defer CloseSession(s)
+	for _, q := range stmts {
+		if err := s.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return s.AwaitSchemaAgreement(ctx)
 }

@@ -98,10 +98,10 @@ func TestLayoutPutsEveryComponentOnItsRegionsNetwork(t *testing.T) {
 		tox := l.Network(link.From).Host(hostToxiproxy)
 		require.Equal(t, tox, addrIP(t, l.Plan.SQSLinks[link.Name]), link.Name)
 		require.Equal(t, tox, addrIP(t, l.Plan.IsthmusLinks[link.Name]), link.Name)
-		require.Equal(t, "http://"+l.Plan.SQSLinks[link.Name], SQSEndpoint(l.Plan, link.From, link.To))
+		require.Equal(t, "http://"+l.Plan.SQSLinks[link.Name], topology.PlanAddrs{Plan: l.Plan}.SQSEndpoint(link.From, link.To))
 	}
 	for _, c := range l.Plan.SQS {
-		require.Equal(t, "http://"+c.Address, SQSEndpoint(l.Plan, c.Region, c.Region))
+		require.Equal(t, "http://"+c.Address, topology.PlanAddrs{Plan: l.Plan}.SQSEndpoint(c.Region, c.Region))
 	}
 }
 

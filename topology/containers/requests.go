@@ -17,7 +17,8 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/appconfig"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 // Images are the images a world runs.
@@ -120,7 +121,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	var out []Container
 	tox := Container{Name: ContainerName(l.World, p.Toxiproxy.ID), Service: p.Toxiproxy.ID, Kind: topology.KindToxiproxy, ID: p.Toxiproxy.ID,
 		Image: im.Toxiproxy, Cmd: []string{"-host=0.0.0.0", "-port=" + strconv.Itoa(s.Ports.Toxiproxy), "-config=" + toxiproxyConfigPath},
-		Files:  []File{{Path: toxiproxyConfigPath, Mode: 0o644, Content: mustJSON(ToxiproxyProxies(p))}},
+		Files:  []File{{Path: toxiproxyConfigPath, Mode: 0o644, Content: mustJSON(p.Proxies())}},
 		Labels: componentLabels(l.World, p.Toxiproxy),
 		Ports:  []string{port(s.Ports.Toxiproxy)},
 	}
@@ -136,7 +137,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 		}
 		out = append(out, Container{Name: RouterName(l.World, n.ID), Service: serviceName(n.ID) + "-router", Kind: KindLinkRouter,
 			Image: im.Kong, Cmd: []string{"serve", "link-router", "--routes", routesPath},
-			Files:    []File{{Path: routesPath, Mode: 0o644, Content: mustJSON([]local.Route{route})}},
+			Files:    []File{{Path: routesPath, Mode: 0o644, Content: mustJSON([]linkrouter.Route{route})}},
 			Networks: []Attachment{{l.Links, netip.MustParseAddr(n.Broadcast)}, {l.Network(n.Region), l.RouterRegionIP[n.ID]}},
 			Labels:   routerLabels(l.World, n),
 		})
@@ -169,12 +170,13 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	}
 	var seeds, others []Container
 	for _, n := range p.Cassandra {
+		cfg := cassandraConfig(l.World, p, n)
 		c := Container{Name: ContainerName(l.World, n.ID), Service: serviceName(n.ID), Kind: n.Kind, ID: n.ID, Seed: n.Seed,
 			Image: im.Cassandra,
 			Env: map[string]string{
 				"MAX_HEAP_SIZE": s.Cassandra.Heap,
 				"HEAP_NEWSIZE":  "64M",
-				"JVM_OPTS":      cassandraJVMOpts(n),
+				"JVM_OPTS":      cassandraJVMOpts(n, cfg),
 				// The image's entrypoint also writes these into its own
 				// cassandra.yaml, which kong's replaces.
 				"CASSANDRA_LISTEN_ADDRESS":    n.Listen,
@@ -183,8 +185,8 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 				"CASSANDRA_RACK":              n.Zone,
 			},
 			Files: []File{
-				{Path: cassandraYAMLPath, Mode: 0o644, Content: []byte(cassandraYAML(l.World, p, n))},
-				{Path: cassandraRackDCPath, Mode: 0o644, Content: []byte(cassandraRackDC(n))},
+				{Path: cassandraYAMLPath, Mode: 0o644, Content: []byte(cfg.YAML)},
+				{Path: cassandraRackDCPath, Mode: 0o644, Content: []byte(cfg.RackDC)},
 			},
 			Networks: []Attachment{{l.Network(n.Region), netip.MustParseAddr(n.Listen)}, {l.Links, l.Outbound[n.ID]}},
 			Labels:   componentLabels(l.World, n.Component),
@@ -202,7 +204,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	out = append(append(out, seeds...), others...)
 
 	app := func(c topology.Component, nw Network) error {
-		cfg, err := appConfig(p, c, l.Secret)
+		cfg, err := appconfig.File(p, c, l.Secret)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 func containersOf(t *testing.T, l *Layout) []Container {
@@ -156,6 +156,7 @@ func TestCassandraRequest(t *testing.T) {
 	require.Contains(t, yaml, "listen_address: "+n.Listen+"\n")
 	require.Contains(t, yaml, "broadcast_address: "+n.Broadcast+"\n")
 	require.Contains(t, yaml, "broadcast_rpc_address: "+n.Listen+"\n")
+	require.Contains(t, yaml, "rpc_address: 0.0.0.0\n", "CQL binds every address of the container")
 	require.Contains(t, yaml, "initial_token: '"+n.Token+"'")
 	var seeds []string
 	for _, o := range l.Plan.Cassandra {
@@ -196,9 +197,9 @@ func TestCrossRegionCassandraTrafficCrossesTheLinkOfItsSender(t *testing.T) {
 			l := layout(t, name)
 			cs := containersOf(t, l)
 			tox := byName(t, cs, "kong-toxiproxy")
-			var proxies []ToxiproxyProxy
+			var proxies []topology.Proxy
 			require.NoError(t, json.Unmarshal(fileOf(t, tox, toxiproxyConfigPath), &proxies))
-			byListen := map[string]ToxiproxyProxy{}
+			byListen := map[string]topology.Proxy{}
 			configured := map[string]bool{}
 			for _, p := range proxies {
 				require.NotContains(t, byListen, p.Listen, "two proxies listen on %s", p.Listen)
@@ -217,7 +218,7 @@ func TestCrossRegionCassandraTrafficCrossesTheLinkOfItsSender(t *testing.T) {
 			require.Len(t, proxies, len(linkOf), "toxiproxy has proxies that no link lists")
 
 			for _, to := range l.Plan.Cassandra {
-				var routes []local.Route
+				var routes []linkrouter.Route
 				router := byName(t, cs, RouterName("kong", to.ID))
 				require.NoError(t, json.Unmarshal(fileOf(t, router, routesPath), &routes))
 				require.Len(t, routes, 1)
@@ -245,7 +246,7 @@ func TestCrossRegionCassandraTrafficCrossesTheLinkOfItsSender(t *testing.T) {
 			for _, link := range l.Plan.Links() {
 				sqs := byListen[l.Plan.SQSLinks[link.Name]]
 				require.Equal(t, topology.SQSProxyName(link.From, link.To), sqs.Name)
-				require.Equal(t, strings.TrimPrefix(SQSEndpoint(l.Plan, link.To, link.To), "http://"), sqs.Upstream)
+				require.Equal(t, strings.TrimPrefix(topology.PlanAddrs{Plan: l.Plan}.SQSEndpoint(link.To, link.To), "http://"), sqs.Upstream)
 				isthmus := byListen[l.Plan.IsthmusLinks[link.Name]]
 				require.Equal(t, topology.IsthmusProxyName(link.From, link.To), isthmus.Name)
 			}
@@ -271,9 +272,9 @@ func TestApplicationConfigurations(t *testing.T) {
 	for _, p := range mc.Cassandra {
 		require.True(t, l.Network("us-east-1").Subnet.Contains(addrIP(t, p)), "contact point %s outside the region", p)
 	}
-	require.Equal(t, SQSEndpoint(l.Plan, "us-east-1", "us-east-1"), mc.OwnSQS)
+	require.Equal(t, topology.PlanAddrs{Plan: l.Plan}.SQSEndpoint("us-east-1", "us-east-1"), mc.OwnSQS)
 	require.Len(t, mc.Targets, 1)
-	require.Equal(t, SQSEndpoint(l.Plan, "us-east-1", "us-west-2"), mc.Targets[0].Endpoint)
+	require.Equal(t, topology.PlanAddrs{Plan: l.Plan}.SQSEndpoint("us-east-1", "us-west-2"), mc.Targets[0].Endpoint)
 
 	g := byName(t, cs, "kong-us-east-1-gateway")
 	var gc gateway.Config
@@ -309,17 +310,6 @@ func TestSetupStatements(t *testing.T) {
 	require.Equal(t, "CREATE KEYSPACE IF NOT EXISTS kong WITH replication = {'class': 'NetworkTopologyStrategy', 'us-east-1': 3, 'us-west-2': 3, 'eu-west-1': 3}", stmts[0])
 	require.Contains(t, stmts[1], "CREATE KEYSPACE IF NOT EXISTS kong_probe")
 	require.Contains(t, stmts[2], "kong_probe.probe")
-
-	n := s.Nodes[0]
-	seen := map[string][2]string{}
-	for _, o := range s.Nodes[1:] {
-		seen[o.Broadcast] = [2]string{o.Region, o.Zone}
-	}
-	require.NoError(t, missingPeers(s.Nodes, n, seen))
-	delete(seen, s.Nodes[1].Broadcast)
-	require.ErrorContains(t, missingPeers(s.Nodes, n, seen), "does not know ["+s.Nodes[1].ID+"]")
-	seen[s.Nodes[1].Broadcast] = [2]string{"elsewhere", "a"}
-	require.ErrorContains(t, missingPeers(s.Nodes, n, seen), "in dc elsewhere")
 }
 
 func TestImagesFromEnv(t *testing.T) {

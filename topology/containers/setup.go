@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strings"
 	"time"
-
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // Setup readies a world's Cassandra cluster once every node runs: every node
@@ -24,29 +21,16 @@ import (
 // backend runs it from the host; the compose file runs it in a one-shot
 // container (`kong serve world-setup`).
 type Setup struct {
-	Keyspace          string      `json:"keyspace"`
-	ReplicationFactor int         `json:"replication_factor"`
-	Regions           []string    `json:"regions"`
-	Nodes             []SetupNode `json:"nodes"`
-}
-
-// SetupNode is one Cassandra node as Setup checks it.
-type SetupNode struct {
-	ID     string `json:"id"`
-	Region string `json:"region"`
-	Zone   string `json:"zone"`
-	// CQL is its CQL address, Broadcast its broadcast IP (how peers name it).
-	CQL       string `json:"cql"`
-	Broadcast string `json:"broadcast"`
+	Keyspace          string       `json:"keyspace"`
+	ReplicationFactor int          `json:"replication_factor"`
+	Regions           []string     `json:"regions"`
+	Nodes             []probe.Node `json:"nodes"`
 }
 
 // SetupOf is the setup of a plan.
 func SetupOf(p *topology.Plan) Setup {
-	s := Setup{Keyspace: p.Spec.Cassandra.Keyspace, ReplicationFactor: p.Spec.Cassandra.ReplicationFactor, Regions: p.Spec.RegionNames()}
-	for _, n := range p.Cassandra {
-		s.Nodes = append(s.Nodes, SetupNode{ID: n.ID, Region: n.Region, Zone: n.Zone, CQL: n.Address, Broadcast: n.Broadcast})
-	}
-	return s
+	return Setup{Keyspace: p.Spec.Cassandra.Keyspace, ReplicationFactor: p.Spec.Cassandra.ReplicationFactor,
+		Regions: p.Spec.RegionNames(), Nodes: probe.Nodes(p)}
 }
 
 // LoadSetup reads a setup file.
@@ -65,26 +49,14 @@ func LoadSetup(path string) (Setup, error) {
 	return s, nil
 }
 
-// KeyspaceStatements create the application's keyspace (the spec's
-// replication factor in every region) and the probe keyspace and table
-// (replicated to every node).
+// KeyspaceStatements create the application's keyspace and the probe
+// keyspace and table (topology.KeyspaceStatements).
 func (s Setup) KeyspaceStatements() []string {
 	nodes := map[string]int{}
 	for _, n := range s.Nodes {
 		nodes[n.Region]++
 	}
-	rf := func(per func(r string) int) string {
-		parts := []string{"'class': 'NetworkTopologyStrategy'"}
-		for _, r := range s.Regions {
-			parts = append(parts, fmt.Sprintf("'%s': %d", r, per(r)))
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
-	}
-	return []string{
-		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", s.Keyspace, rf(func(string) int { return s.ReplicationFactor })),
-		fmt.Sprintf("CREATE KEYSPACE IF NOT EXISTS %s WITH replication = %s", topology.ProbeKeyspace, rf(func(r string) int { return nodes[r] })),
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.probe (k int PRIMARY KEY, v text)", topology.ProbeKeyspace),
-	}
+	return topology.KeyspaceStatements(s.Keyspace, s.ReplicationFactor, s.Regions, nodes)
 }
 
 // Run does the setup, retrying each step until it succeeds or ctx ends;
@@ -100,14 +72,14 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 	}{
 		{"every node answering CQL and seeing every other node in its datacenter and rack", func(ctx context.Context) error {
 			for _, n := range s.Nodes {
-				if err := s.checkPeers(ctx, n); err != nil {
+				if err := probe.CQLPeers(ctx, n, s.Nodes); err != nil {
 					return err
 				}
 			}
 			return nil
 		}},
 		{"the keyspaces created through " + first.ID, func(ctx context.Context) error {
-			return execAll(ctx, first.CQL, s.KeyspaceStatements())
+			return cql.Apply(ctx, first.CQL, s.KeyspaceStatements())
 		}},
 		{"every node seeing every node UP", func(ctx context.Context) error {
 			for _, n := range s.Nodes {
@@ -118,7 +90,7 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 			return nil
 		}},
 		{"the application's tables created through " + first.ID, func(ctx context.Context) error {
-			return execAll(ctx, first.CQL, member.Schema(s.Keyspace))
+			return cql.Apply(ctx, first.CQL, member.Schema(s.Keyspace))
 		}},
 	}
 	for _, st := range steps {
@@ -145,67 +117,4 @@ func retry(ctx context.Context, what string, f func(context.Context) error) erro
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-func execAll(ctx context.Context, addr string, stmts []string) error {
-	sess, err := cql.NodeSession(addr)
-	if err != nil {
-		return err
-	}
-	defer cql.CloseSession(sess)
-	for _, q := range stmts {
-		if err := sess.Query(q).Consistency(gocql.Quorum).ExecContext(ctx); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	return sess.AwaitSchemaAgreement(ctx)
-}
-
-// checkPeers asks a node for its own and its peers' datacenter and rack.
-func (s Setup) checkPeers(ctx context.Context, n SetupNode) error {
-	sess, err := cql.NodeSession(n.CQL)
-	if err != nil {
-		return err
-	}
-	defer cql.CloseSession(sess)
-	var dc, rack string
-	if err := sess.Query("SELECT data_center, rack FROM system.local").ScanContext(ctx, &dc, &rack); err != nil {
-		return fmt.Errorf("%s: %w", n.ID, err)
-	}
-	if dc != n.Region || rack != n.Zone {
-		return fmt.Errorf("node %s says it is in dc %s rack %s, want %s/%s", n.ID, dc, rack, n.Region, n.Zone)
-	}
-	seen := map[string][2]string{}
-	iter := sess.Query("SELECT peer, data_center, rack FROM system.peers_v2").IterContext(ctx)
-	var peer net.IP
-	for iter.Scan(&peer, &dc, &rack) {
-		seen[peer.String()] = [2]string{dc, rack}
-	}
-	if err := iter.Close(); err != nil {
-		return fmt.Errorf("%s: %w", n.ID, err)
-	}
-	return missingPeers(s.Nodes, n, seen)
-}
-
-// missingPeers compares what a node sees (broadcast IP -> dc, rack) with
-// the world.
-func missingPeers(nodes []SetupNode, n SetupNode, seen map[string][2]string) error {
-	var missing []string
-	for _, o := range nodes {
-		if o.ID == n.ID {
-			continue
-		}
-		got, ok := seen[o.Broadcast]
-		if !ok {
-			missing = append(missing, o.ID)
-			continue
-		}
-		if got != [2]string{o.Region, o.Zone} {
-			return fmt.Errorf("node %s sees %s in dc %s rack %s, want %s/%s", n.ID, o.ID, got[0], got[1], o.Region, o.Zone)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("node %s does not know %v yet", n.ID, missing)
-	}
-	return nil
 }

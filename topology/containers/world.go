@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,9 +19,6 @@ import (
 	"sync"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -35,9 +31,8 @@ import (
 	tctoxiproxy "github.com/testcontainers/testcontainers-go/modules/toxiproxy"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // KeepWorlds makes the worlds this process brings up outlive it: it turns
@@ -82,6 +77,9 @@ type Options struct {
 
 // World is a running world of containers. It implements topology.Cluster.
 type World struct {
+	// PlanAddrs is the layout's plan; it answers the Cluster methods that
+	// follow from it.
+	topology.PlanAddrs
 	name   string
 	spec   *topology.Spec
 	layout *Layout
@@ -96,7 +94,7 @@ type World struct {
 
 	mu      sync.Mutex
 	closing bool
-	phases  []local.PhaseTime
+	phases  []topology.PhaseTime
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -183,7 +181,7 @@ func newWorld(cli *testcontainers.DockerClient, o Options, slot int) (*World, er
 			}
 		}
 	}
-	w := &World{name: o.Name, spec: o.Spec, layout: l, cs: cs, cli: cli, opts: o, log: o.Log}
+	w := &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, name: o.Name, spec: o.Spec, layout: l, cs: cs, cli: cli, opts: o, log: o.Log}
 	w.logCtx, w.stopLogs = context.WithCancel(context.Background())
 	if o.LogDir != "" {
 		if err := os.MkdirAll(o.LogDir, 0o755); err != nil {
@@ -276,7 +274,7 @@ func (w *World) phaseTimer() func(string) {
 		now := time.Now()
 		if current != "" {
 			w.mu.Lock()
-			w.phases = append(w.phases, local.PhaseTime{Phase: current, Duration: now.Sub(began)})
+			w.phases = append(w.phases, topology.PhaseTime{Phase: current, Duration: now.Sub(began)})
 			w.mu.Unlock()
 			w.log.Info("phase done", "phase", current, "took", now.Sub(began).Round(time.Millisecond))
 		}
@@ -288,10 +286,10 @@ func (w *World) phaseTimer() func(string) {
 }
 
 // Phases reports how long each phase of Up took.
-func (w *World) Phases() []local.PhaseTime {
+func (w *World) Phases() []topology.PhaseTime {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]local.PhaseTime(nil), w.phases...)
+	return append([]topology.PhaseTime(nil), w.phases...)
 }
 
 // buildImage builds Images.Kong from the repository's Dockerfile.
@@ -505,7 +503,7 @@ func (w *World) checkSQSLinks(ctx context.Context) error {
 	for _, l := range p.Links() {
 		ep := w.SQSEndpoint(l.From, l.To)
 		if err := retryFor(ctx, w.opts.ReadyTimeout, "the SQS queue of "+l.To+" through link "+l.Name+" ("+ep+")", func(ctx context.Context) error {
-			return sqsHasQueue(ctx, ep, l.To)
+			return probe.SQSQueue(ctx, ep, l.To)
 		}); err != nil {
 			return err
 		}
@@ -519,20 +517,6 @@ func retryFor(ctx context.Context, d time.Duration, what string, f func(context.
 	return retry(ctx, what, f)
 }
 
-func sqsHasQueue(ctx context.Context, endpoint, region string) error {
-	out, err := local.SQSClient(endpoint, region).ListQueues(ctx, &sqs.ListQueuesInput{})
-	if err != nil {
-		return err
-	}
-	want := topology.InvalidationQueue(region)
-	for _, u := range out.QueueUrls {
-		if strings.HasSuffix(u, "/"+want) {
-			return nil
-		}
-	}
-	return fmt.Errorf("queue %s not listed yet (have %v)", want, out.QueueUrls)
-}
-
 // Name implements topology.Cluster.
 func (w *World) Name() string { return w.name }
 
@@ -543,7 +527,7 @@ func (w *World) Spec() *topology.Spec { return w.spec }
 func (w *World) Layout() *Layout { return w.layout }
 
 // Plan is the world's plan, with container addresses.
-func (w *World) Plan() *topology.Plan { return w.layout.Plan }
+func (w *World) Plan() *topology.Plan { return w.PlanAddrs.Plan }
 
 // Containers lists the world's containers in start order.
 func (w *World) Containers() []Container { return append([]Container(nil), w.cs...) }
@@ -617,7 +601,7 @@ func (w *World) act(ctx context.Context, a Action, c Container) error {
 	case ActionStart:
 		if _, err = w.cli.ContainerStart(ctx, c.Name, client.ContainerStartOptions{}); err == nil {
 			rctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
-			err = retry(rctx, c.ID+" answering again", func(ctx context.Context) error { return w.answers(ctx, c) })
+			err = retry(rctx, c.ID+" "+probe.Asks(c.Kind)+" again", func(ctx context.Context) error { return probe.Answers(ctx, w.component(c.ID)) })
 			cancel()
 		}
 	case ActionStop:
@@ -652,37 +636,14 @@ func (w *World) waitState(ctx context.Context, name string, want topology.State)
 	})
 }
 
-// answers asks a component, at its own address, whether it serves: the
-// same checks as the local backend's.
-func (w *World) answers(ctx context.Context, c Container) error {
-	p := w.layout.Plan
-	var comp topology.Component
-	for _, x := range p.Components() {
-		if x.ID == c.ID {
-			comp = x
+// component is the planned component of an ID, at its own address.
+func (w *World) component(id string) topology.Component {
+	for _, c := range w.Plan().Components() {
+		if c.ID == id {
+			return c
 		}
 	}
-	switch c.Kind {
-	case topology.KindCassandra:
-		s, err := cql.NodeSession(comp.Address)
-		if err != nil {
-			return err
-		}
-		defer cql.CloseSession(s)
-		var v string
-		return s.Query("SELECT release_version FROM system.local").ScanContext(ctx, &v)
-	case topology.KindMemcached:
-		mc := memcache.New(comp.Address)
-		mc.Timeout = 2 * time.Second
-		return mc.Ping()
-	case topology.KindSQS:
-		return sqsHasQueue(ctx, "http://"+comp.Address, comp.Region)
-	case topology.KindToxiproxy:
-		_, err := toxiclient.NewClient(comp.Address).Version()
-		return err
-	default:
-		return httpHealthy(ctx, comp.Address)
-	}
+	return topology.Component{ID: id}
 }
 
 // Start implements topology.Cluster: a paused component is resumed, a
@@ -706,59 +667,8 @@ func (w *World) ZoneContainers(region, zone string) []string {
 	return ZoneContainers(w.name, region, zone, w.cs)
 }
 
-// CQLContactPoints implements topology.Cluster.
-func (w *World) CQLContactPoints(region string) []string {
-	var out []string
-	for _, n := range w.layout.Plan.Cassandra {
-		if n.Region == region {
-			out = append(out, n.Address)
-		}
-	}
-	return out
-}
-
-// MemcachedAddrs implements topology.Cluster.
-func (w *World) MemcachedAddrs(region string) map[string][]string {
-	out := map[string][]string{}
-	for _, c := range w.layout.Plan.Memcached {
-		if c.Region == region {
-			out[c.Zone] = append(out[c.Zone], c.Address)
-		}
-	}
-	return out
-}
-
-// SQSEndpoint implements topology.Cluster.
-func (w *World) SQSEndpoint(from, to string) string { return SQSEndpoint(w.layout.Plan, from, to) }
-
-// SQSEndpoint is region to's SQS endpoint as seen from region from: its own
-// address in its region, a link listener on toxiproxy from elsewhere.
-func SQSEndpoint(p *topology.Plan, from, to string) string {
-	if from == to {
-		for _, c := range p.SQS {
-			if c.Region == to {
-				return "http://" + c.Address
-			}
-		}
-		return ""
-	}
-	if addr, ok := p.SQSLinks[topology.LinkName(from, to)]; ok {
-		return "http://" + addr
-	}
-	return ""
-}
-
-// InvalidationQueue implements topology.Cluster.
-func (w *World) InvalidationQueue(region string) string { return topology.InvalidationQueue(region) }
-
-// ToxiproxyAPI implements topology.Cluster.
-func (w *World) ToxiproxyAPI() string { return w.layout.Plan.Toxiproxy.Address }
-
 // Secret implements topology.Cluster.
 func (w *World) Secret() string { return w.opts.Secret }
-
-// Links implements topology.Cluster.
-func (w *World) Links() []topology.Link { return w.layout.Plan.Links() }
 
 // Down removes every container, network and volume of the world (by its
 // label, so also what a failed start left half-made) and stops following
@@ -1020,23 +930,6 @@ type tcLogger struct{ log *slog.Logger }
 
 func (t tcLogger) Printf(format string, v ...any) {
 	t.log.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "testcontainers")
-}
-
-// httpHealthy checks that an application server answers GET /healthz.
-func httpHealthy(ctx context.Context, addr string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /healthz: %s", resp.Status)
-	}
-	return nil
 }
 
 // BuildContext finds the repository (its go.mod names this module and a

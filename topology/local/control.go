@@ -64,12 +64,12 @@ func (w *World) ServeControl(ctx context.Context) error {
 		_ = w.saveState("", "")
 		rw.WriteHeader(http.StatusNoContent)
 	})
-	l, err := net.Listen("tcp", w.plan.Control)
+	l, err := net.Listen("tcp", w.Plan().Control)
 	if err != nil {
 		return fmt.Errorf("control API of world %s: %w", w.name, err)
 	}
 	w.mu.Lock()
-	w.control = w.plan.Control
+	w.control = w.Plan().Control
 	w.mu.Unlock()
 	_ = w.saveState("", "")
 	srv := &http.Server{Handler: app.RequireSecret(w.secret, http.MaxBytesHandler(mux, 1<<16)), ReadHeaderTimeout: 5 * time.Second,
@@ -89,10 +89,12 @@ func (w *World) ServeControl(ctx context.Context) error {
 // Remote is a world owned by another process, found from its state folder
 // and driven through its control API. It implements topology.Cluster.
 type Remote struct {
+	// PlanAddrs is the world's address plan; it answers the Cluster
+	// methods that follow from it.
+	topology.PlanAddrs
 	home   string
 	secret string
 	state  atomic.Pointer[State] // as last read: Components reads it again
-	plan   *topology.Plan
 	http   *http.Client
 }
 
@@ -115,7 +117,7 @@ func Attach(home, name string) (*Remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Remote{home: home, plan: plan, secret: secret, http: &http.Client{Timeout: 11 * time.Minute}}
+	r := &Remote{PlanAddrs: topology.PlanAddrs{Plan: plan}, home: home, secret: secret, http: &http.Client{Timeout: 11 * time.Minute}}
 	r.state.Store(st)
 	return r, nil
 }
@@ -124,7 +126,7 @@ func Attach(home, name string) (*Remote, error) {
 func (r *Remote) State() *State { return r.state.Load() }
 
 // Plan is the world's address plan.
-func (r *Remote) Plan() *topology.Plan { return r.plan }
+func (r *Remote) Plan() *topology.Plan { return r.PlanAddrs.Plan }
 
 // Name implements topology.Cluster.
 func (r *Remote) Name() string { return r.State().World }
@@ -231,28 +233,8 @@ func (r *Remote) Pause(ctx context.Context, id string) error { return r.do(ctx, 
 // Resume implements topology.Cluster.
 func (r *Remote) Resume(ctx context.Context, id string) error { return r.do(ctx, "resume", id) }
 
-// CQLContactPoints implements topology.Cluster.
-func (r *Remote) CQLContactPoints(region string) []string { return contactPoints(r.plan, region) }
-
-// MemcachedAddrs implements topology.Cluster.
-func (r *Remote) MemcachedAddrs(region string) map[string][]string {
-	return memcachedAddrs(r.plan, region)
-}
-
-// SQSEndpoint implements topology.Cluster.
-func (r *Remote) SQSEndpoint(from, to string) string { return sqsEndpoint(r.plan, from, to) }
-
-// InvalidationQueue implements topology.Cluster.
-func (r *Remote) InvalidationQueue(region string) string { return topology.InvalidationQueue(region) }
-
-// ToxiproxyAPI implements topology.Cluster.
-func (r *Remote) ToxiproxyAPI() string { return r.plan.Toxiproxy.Address }
-
 // Secret implements topology.Cluster.
 func (r *Remote) Secret() string { return r.secret }
-
-// Links implements topology.Cluster.
-func (r *Remote) Links() []topology.Link { return r.plan.Links() }
 
 // Health dials a component's address: the cheapest sign that it answers.
 func Health(ctx context.Context, c topology.Status) string {

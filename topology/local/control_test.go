@@ -42,8 +42,8 @@ func TestControlAPINeedsTheWorldsSecret(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- w.ServeControl(ctx) }()
 	defer func() { cancel(); <-served }()
-	base := "http://" + w.plan.Control
-	require.Eventually(t, func() bool { return dialTCP(w.plan.Control) == nil }, 5*time.Second, 20*time.Millisecond)
+	base := "http://" + w.Plan().Control
+	require.Eventually(t, func() bool { return dialTCP(w.Plan().Control) == nil }, 5*time.Second, 20*time.Millisecond)
 
 	for _, r := range []struct {
 		name, method, path, ctype, auth, body string

@@ -17,21 +17,21 @@ import (
 // State is what a world's state folder says about it; it lets `kong status`,
 // `kong down` and other processes find a world, even after its owner crashed.
 type State struct {
-	World      string            `json:"world"`
-	Slot       int               `json:"slot"`
-	Dir        string            `json:"dir"`
-	OwnerPID   int               `json:"owner_pid"`
-	Status     string            `json:"status"` // starting, ready, failed, stopping
-	Error      string            `json:"error,omitempty"`
-	Spec       *topology.Spec    `json:"spec"`
-	Source     string            `json:"source"`
-	Control    string            `json:"control,omitempty"`
-	Components []topology.Status `json:"components"`
-	Phase      string            `json:"phase,omitempty"`
-	Ready      int               `json:"ready"`
-	Total      int               `json:"total"`
-	Phases     []PhaseTime       `json:"phases,omitempty"`
-	Updated    time.Time         `json:"updated"`
+	World      string               `json:"world"`
+	Slot       int                  `json:"slot"`
+	Dir        string               `json:"dir"`
+	OwnerPID   int                  `json:"owner_pid"`
+	Status     string               `json:"status"` // starting, ready, failed, stopping
+	Error      string               `json:"error,omitempty"`
+	Spec       *topology.Spec       `json:"spec"`
+	Source     string               `json:"source"`
+	Control    string               `json:"control,omitempty"`
+	Components []topology.Status    `json:"components"`
+	Phase      string               `json:"phase,omitempty"`
+	Ready      int                  `json:"ready"`
+	Total      int                  `json:"total"`
+	Phases     []topology.PhaseTime `json:"phases,omitempty"`
+	Updated    time.Time            `json:"updated"`
 }
 
 const (
@@ -90,7 +90,7 @@ func (w *World) claim() error {
 	}
 	slot, err := claimSlot(w.dir, w.name)
 	if err == nil {
-		w.plan, err = topology.NewPlan(w.spec, slot)
+		w.PlanAddrs.Plan, err = topology.NewPlan(w.spec, slot)
 	}
 	if err != nil {
 		w.lockFile.Close()
@@ -113,8 +113,8 @@ func (w *World) saveState(status, errText string) error {
 	if errText != "" {
 		w.errText = errText
 	}
-	st := State{World: w.name, Slot: w.plan.Slot, Dir: w.dir, OwnerPID: os.Getpid(), Status: w.status,
-		Error: w.errText, Spec: w.spec, Source: w.spec.Source(), Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]PhaseTime(nil), w.phases...), Updated: time.Now()}
+	st := State{World: w.name, Slot: w.Plan().Slot, Dir: w.dir, OwnerPID: os.Getpid(), Status: w.status,
+		Error: w.errText, Spec: w.spec, Source: w.spec.Source(), Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]topology.PhaseTime(nil), w.phases...), Updated: time.Now()}
 	w.mu.Unlock()
 	st.Components = w.statuses()
 	data, err := json.MarshalIndent(st, "", "  ")
@@ -179,7 +179,7 @@ func (w *World) Down() error {
 	w.closing = true
 	w.mu.Unlock()
 	w.inflight.Wait()
-	if w.plan != nil {
+	if w.Plan() != nil {
 		_ = w.saveState("stopping", "")
 	}
 	var errs []error

@@ -20,7 +20,11 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
+	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/appconfig"
+	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
 // Options say which world to build and where.
@@ -52,9 +56,11 @@ type Event struct {
 
 // World is a running local world. It implements topology.Cluster.
 type World struct {
+	// PlanAddrs is the world's address plan; it answers the Cluster
+	// methods that follow from it.
+	topology.PlanAddrs
 	name   string
 	spec   *topology.Spec
-	plan   *topology.Plan
 	dir    string
 	home   string
 	assets *Assets
@@ -69,7 +75,7 @@ type World struct {
 	upDone   bool           // Up has finished: restarts do not count as progress
 	procs    map[string]*process
 	order    []string
-	phases   []PhaseTime
+	phases   []topology.PhaseTime
 	done     int
 
 	phase    string
@@ -78,12 +84,6 @@ type World struct {
 	control  string
 	lockFile *os.File
 	secret   string // the world's secret (secret.go)
-}
-
-// PhaseTime is how long one phase of Up took.
-type PhaseTime struct {
-	Phase    string        `json:"phase"`
-	Duration time.Duration `json:"duration"`
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -158,7 +158,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	// start once a seed listens, then every readiness check runs in parallel.
 	phase("servers")
 	var seeds, others []string
-	for _, n := range w.plan.Cassandra {
+	for _, n := range w.Plan().Cassandra {
 		if n.Seed {
 			seeds = append(seeds, n.ID)
 		} else {
@@ -166,10 +166,10 @@ func (w *World) bringUp(ctx context.Context) error {
 		}
 	}
 	var first []string
-	for _, c := range w.plan.SQS {
+	for _, c := range w.Plan().SQS {
 		first = append(first, c.ID)
 	}
-	for _, c := range w.plan.Memcached {
+	for _, c := range w.Plan().Memcached {
 		first = append(first, c.ID)
 	}
 	first = append(first, seeds...)
@@ -202,13 +202,13 @@ func (w *World) bringUp(ctx context.Context) error {
 		return err
 	}
 	phase("application")
-	if err := w.poll(ctx, w.plan.Cassandra[0].ID, "creating the application's tables", func(ctx context.Context) error {
-		return createAppSchema(ctx, w.plan)
+	if err := w.poll(ctx, w.Plan().Cassandra[0].ID, "creating the application's tables", func(ctx context.Context) error {
+		return cql.Apply(ctx, w.Plan().Cassandra[0].Address, member.Schema(w.spec.Cassandra.Keyspace))
 	}); err != nil {
 		return err
 	}
 	var app []string
-	for _, c := range w.plan.Components() {
+	for _, c := range w.Plan().Components() {
 		if c.Kind == topology.KindMember || c.Kind == topology.KindGateway || c.Kind == topology.KindDirector {
 			if _, ok := w.procs[c.ID]; ok {
 				app = append(app, c.ID)
@@ -257,7 +257,7 @@ func (w *World) phaseTimer() func(string) {
 		now := time.Now()
 		if current != "" {
 			w.mu.Lock()
-			w.phases = append(w.phases, PhaseTime{Phase: current, Duration: now.Sub(began)})
+			w.phases = append(w.phases, topology.PhaseTime{Phase: current, Duration: now.Sub(began)})
 			w.mu.Unlock()
 			w.log.Info("phase done", "phase", current, "took", now.Sub(began).Round(time.Millisecond))
 		}
@@ -273,10 +273,10 @@ func (w *World) phaseTimer() func(string) {
 }
 
 // Phases reports how long each phase of Up took.
-func (w *World) Phases() []PhaseTime {
+func (w *World) Phases() []topology.PhaseTime {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]PhaseTime(nil), w.phases...)
+	return append([]topology.PhaseTime(nil), w.phases...)
 }
 
 func (w *World) progress(e Event) {
@@ -310,58 +310,43 @@ func (w *World) defineProcesses() error {
 		w.order = append(w.order, c.ID)
 	}
 	routes := filepath.Join(w.dir, "link-routes.json")
-	if err := WriteRoutes(routes, PlanRoutes(w.plan)); err != nil {
+	if err := linkrouter.WriteRoutes(routes, linkrouter.PlanRoutes(w.Plan())); err != nil {
 		return fmt.Errorf("write link routes: %w", err)
 	}
-	add(w.plan.Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.plan.Toxiproxy.Address, "--routes", routes,
-		"--allow-listen", w.plan.Prefix() + ".0.0/16"})
-	for _, c := range w.plan.SQS {
+	add(w.Plan().Toxiproxy, []string{w.opts.KongBinary, "serve", "toxiproxy", "--listen", w.Plan().Toxiproxy.Address, "--routes", routes,
+		"--allow-listen", w.Plan().Prefix() + ".0.0/16"})
+	for _, c := range w.Plan().SQS {
 		argv, err := elasticMQCommand(w.assets, w.spec, c, w.nodeDir(c.ID))
 		if err != nil {
 			return err
 		}
 		add(c, argv)
 	}
-	for _, c := range w.plan.Memcached {
+	for _, c := range w.Plan().Memcached {
 		add(c, memcachedCommand(w.assets, w.spec, c))
 	}
-	for _, n := range w.plan.Cassandra {
-		argv, err := cassandraCommand(w.assets, w.plan, n, w.name, w.nodeDir(n.ID))
+	for _, n := range w.Plan().Cassandra {
+		argv, err := cassandraCommand(w.assets, w.Plan(), n, w.name, w.nodeDir(n.ID))
 		if err != nil {
 			return err
 		}
 		add(n.Component, argv)
 	}
-	for _, c := range w.plan.Members {
-		cfg := memberConfig(w.plan, c)
-		cfg.AdminSecret = w.secret
-		path, err := w.writeConfig(c.ID, cfg)
+	// Gateways serve regions that have member instances, and the director
+	// a world that has gateways.
+	for _, c := range w.Plan().Components() {
+		switch {
+		case c.Kind == topology.KindMember,
+			c.Kind == topology.KindGateway && len(appconfig.Gateway(w.Plan(), c).Members) > 0,
+			c.Kind == topology.KindDirector && len(w.Plan().Gateways) > 0:
+		default:
+			continue
+		}
+		path, err := w.writeConfig(c)
 		if err != nil {
 			return err
 		}
-		add(c, []string{w.opts.KongBinary, "serve", "member", "--listen", c.Address, "--config", path})
-	}
-	for _, g := range w.plan.Gateways {
-		if len(gatewayConfig(w.plan, g).Members) == 0 {
-			continue // a region without member instances has nothing to serve
-		}
-		cfg := gatewayConfig(w.plan, g)
-		cfg.AdminSecret = w.secret
-		path, err := w.writeConfig(g.ID, cfg)
-		if err != nil {
-			return err
-		}
-		add(g, []string{w.opts.KongBinary, "serve", "gateway", "--listen", g.Address, "--config", path})
-	}
-	if len(w.plan.Gateways) > 0 {
-		d := w.plan.Director
-		cfg := directorConfig(w.plan)
-		cfg.AdminSecret = w.secret
-		path, err := w.writeConfig(d.ID, cfg)
-		if err != nil {
-			return err
-		}
-		add(d, []string{w.opts.KongBinary, "serve", "director", "--listen", d.Address, "--config", path})
+		add(c, []string{w.opts.KongBinary, "serve", c.Kind, "--listen", c.Address, "--config", path})
 	}
 	return nil
 }
@@ -402,7 +387,7 @@ func (w *World) Spec() *topology.Spec { return w.spec }
 func (w *World) Dir() string { return w.dir }
 
 // Plan is the world's address plan.
-func (w *World) Plan() *topology.Plan { return w.plan }
+func (w *World) Plan() *topology.Plan { return w.PlanAddrs.Plan }
 
 // Components implements topology.Cluster.
 func (w *World) Components(context.Context) ([]topology.Status, error) {
@@ -491,91 +476,16 @@ func (w *World) Resume(_ context.Context, id string) error {
 	return p.signal(syscall.SIGCONT)
 }
 
-// CQLContactPoints implements topology.Cluster.
-func (w *World) CQLContactPoints(region string) []string { return contactPoints(w.plan, region) }
-
-// MemcachedAddrs implements topology.Cluster.
-func (w *World) MemcachedAddrs(region string) map[string][]string {
-	return memcachedAddrs(w.plan, region)
-}
-
-// SQSEndpoint implements topology.Cluster.
-func (w *World) SQSEndpoint(from, to string) string { return sqsEndpoint(w.plan, from, to) }
-
-// InvalidationQueue implements topology.Cluster.
-func (w *World) InvalidationQueue(region string) string { return topology.InvalidationQueue(region) }
-
-// ToxiproxyAPI implements topology.Cluster.
-func (w *World) ToxiproxyAPI() string { return w.plan.Toxiproxy.Address }
-
 // Secret implements topology.Cluster.
 func (w *World) Secret() string { return w.secret }
 
-// Links implements topology.Cluster.
-func (w *World) Links() []topology.Link { return w.plan.Links() }
-
-func contactPoints(p *topology.Plan, region string) []string {
-	var out []string
-	for _, n := range p.Cassandra {
-		if n.Region == region {
-			out = append(out, n.Address)
-		}
-	}
-	return out
-}
-
-func memcachedAddrs(p *topology.Plan, region string) map[string][]string {
-	out := map[string][]string{}
-	for _, c := range p.Memcached {
-		if c.Region == region {
-			out[c.Zone] = append(out[c.Zone], c.Address)
-		}
-	}
-	return out
-}
-
-func sqsEndpoint(p *topology.Plan, from, to string) string {
-	if from == to {
-		for _, c := range p.SQS {
-			if c.Region == to {
-				return "http://" + c.Address
-			}
-		}
-		return ""
-	}
-	if addr, ok := p.SQSLinks[topology.LinkName(from, to)]; ok {
-		return "http://" + addr
-	}
-	return ""
-}
-
-// createProxies creates the toxiproxy proxies of every link: one per Cassandra
-// node and other region (the link router at the node's broadcast address
-// picks it by the sender's region), and one in front of every region's SQS
-// endpoint for every other region.
+// createProxies creates the toxiproxy proxies of every link (Plan.Proxies).
 func createProxies(p *topology.Plan) error {
-	client := toxiclient.NewClient(p.Toxiproxy.Address)
 	var proxies []toxiclient.Proxy
-	for _, n := range p.Cassandra {
-		for _, from := range p.Spec.RegionNames() {
-			if listen, ok := n.LinkProxies[from]; ok {
-				proxies = append(proxies, toxiclient.Proxy{Name: topology.ProxyName(n.ID, from),
-					Listen: listen, Upstream: n.Extra["storage"], Enabled: true})
-			}
-		}
+	for _, x := range p.Proxies() {
+		proxies = append(proxies, toxiclient.Proxy{Name: x.Name, Listen: x.Listen, Upstream: x.Upstream, Enabled: x.Enabled})
 	}
-	for _, l := range p.Links() {
-		up := strings.TrimPrefix(sqsEndpoint(p, l.To, l.To), "http://")
-		proxies = append(proxies, toxiclient.Proxy{Name: topology.SQSProxyName(l.From, l.To),
-			Listen: p.SQSLinks[l.Name], Upstream: up, Enabled: true})
-		for _, g := range p.Gateways {
-			if g.Region == l.To {
-				proxies = append(proxies, toxiclient.Proxy{Name: topology.IsthmusProxyName(l.From, l.To),
-					Listen: p.IsthmusLinks[l.Name], Upstream: g.Address, Enabled: true})
-			}
-		}
-	}
-	if _, err := client.Populate(proxies); err != nil {
+	if _, err := toxiclient.NewClient(p.Toxiproxy.Address).Populate(proxies); err != nil {
 		return fmt.Errorf("create toxiproxy links at %s: %w", p.Toxiproxy.Address, err)
 	}
 	return nil
@@ -584,7 +494,7 @@ func createProxies(p *topology.Plan) error {
 // checkPorts makes sure every address the world will listen on is free.
 func (w *World) checkPorts() error {
 	var addrs []string
-	for _, c := range w.plan.Components() {
+	for _, c := range w.Plan().Components() {
 		addrs = append(addrs, c.Address)
 		for role, a := range c.Extra {
 			if role != "storage" || c.Kind == topology.KindCassandra {
@@ -592,16 +502,16 @@ func (w *World) checkPorts() error {
 			}
 		}
 	}
-	addrs = append(addrs, w.plan.Control)
-	for _, n := range w.plan.Cassandra {
+	addrs = append(addrs, w.Plan().Control)
+	for _, n := range w.Plan().Cassandra {
 		for _, a := range n.LinkProxies {
 			addrs = append(addrs, a)
 		}
 	}
-	for _, a := range w.plan.SQSLinks {
+	for _, a := range w.Plan().SQSLinks {
 		addrs = append(addrs, a)
 	}
-	for _, a := range w.plan.IsthmusLinks {
+	for _, a := range w.Plan().IsthmusLinks {
 		addrs = append(addrs, a)
 	}
 	sort.Strings(addrs)

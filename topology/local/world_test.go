@@ -13,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
@@ -120,7 +121,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	}
 	// The SQS link is cut too: a message to us-west-2's queue does not pass.
 	sqsCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	_, err = local.SQSClient(w.SQSEndpoint(east, west), west).ListQueues(sqsCtx, &sqs.ListQueuesInput{})
+	_, err = invalidation.Client(w.SQSEndpoint(east, west), west).ListQueues(sqsCtx, &sqs.ListQueuesInput{})
 	cancel()
 	require.Error(t, err, "the SQS link from us-east-1 to us-west-2 still answers while cut")
 
@@ -134,9 +135,9 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 		}
 		return err
 	})
-	q, err := local.SQSClient(w.SQSEndpoint(east, west), west).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
+	q, err := invalidation.Client(w.SQSEndpoint(east, west), west).GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(w.InvalidationQueue(west))})
 	require.NoError(t, err)
-	_, err = local.SQSClient(w.SQSEndpoint(east, west), west).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("invalidate k")})
+	_, err = invalidation.Client(w.SQSEndpoint(east, west), west).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("invalidate k")})
 	require.NoError(t, err, "send an invalidation from us-east-1 to us-west-2 through the link")
 
 	// 4. The us-east-1 session never opened a connection to the us-west-2 node.
@@ -160,8 +161,8 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	eventually(t, time.Minute, "us-east-1 sees the killed node DOWN", func() error {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := local.AllUp(cctx, eastNode); !errors.Is(err, local.ErrSeesDown) {
-			return fmt.Errorf("AllUp said %v", err)
+		if err := topology.SeesAllUp(cctx, eastNode); !errors.Is(err, topology.ErrSeesDown) {
+			return fmt.Errorf("SeesAllUp said %v", err)
 		}
 		return nil
 	})
@@ -171,7 +172,7 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	eventually(t, 2*time.Minute, "us-east-1 sees the restarted node UP", func() error {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return local.AllUp(cctx, eastNode)
+		return topology.SeesAllUp(cctx, eastNode)
 	})
 	// The region's session lost its only node; it reconnects on its own.
 	eventually(t, time.Minute, "the restarted node serves the data written before", func() error {

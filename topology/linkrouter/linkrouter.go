@@ -1,4 +1,8 @@
-package local
+// Package linkrouter is what stands at each Cassandra node's broadcast
+// address (`kong serve toxiproxy --routes`, `kong serve link-router`) and
+// sends every internode connection through the link of its sender's
+// region, with either backend.
+package linkrouter
 
 import (
 	"context"
