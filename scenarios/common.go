@@ -22,7 +22,7 @@ type Times struct{ Steady, Observe, Converge time.Duration }
 // members, the read-back verifier, a stop condition, and the cluster whose
 // logs a failed run keeps.
 func experiment(ctx context.Context, env *Env, name, description string, t Times, rate float64) (*harness.Experiment, error) {
-	director, err := directorURL(ctx, env.Cluster)
+	director, err := topology.DirectorURL(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/topology"
 )
 
 func init() {
@@ -111,7 +112,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 	if o.Steady == 0 {
 		o.Steady = 5 * time.Second
 	}
-	director, err := directorURL(ctx, env.Cluster)
+	director, err := topology.DirectorURL(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}

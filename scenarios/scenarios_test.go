@@ -312,7 +312,7 @@ func TestChaosKongWithoutFailoverFails(t *testing.T) {
 func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	full(t)
 	e := env(t, "noop")
-	director, err := directorURL(context.Background(), e.Cluster)
+	director, err := topology.DirectorURL(context.Background(), e.Cluster)
 	require.NoError(t, err)
 	x := &harness.Experiment{
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/kongchaos/kong/harness"
@@ -10,7 +9,6 @@ import (
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/topology"
 )
 
 func init() {
@@ -73,18 +71,4 @@ func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Ou
 		&check.SplitIsolation{MaxConvergence: 2 * time.Minute},
 	}
 	return e.Run(ctx)
-}
-
-// directorURL finds the world's director.
-func directorURL(ctx context.Context, c topology.Cluster) (string, error) {
-	comps, err := c.Components(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, comp := range comps {
-		if comp.Kind == topology.KindDirector {
-			return "http://" + comp.Address, nil
-		}
-	}
-	return "", fmt.Errorf("world %s runs no director", c.Name())
 }

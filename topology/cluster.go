@@ -97,18 +97,27 @@ type Cluster interface {
 	Secret() string
 }
 
-// DirectorURL is the base URL of the world's director ("http://host:port").
-func DirectorURL(ctx context.Context, c Cluster) (string, error) {
+// Director finds the world's director among its components.
+func Director(ctx context.Context, c Cluster) (Component, error) {
 	comps, err := c.Components(ctx)
 	if err != nil {
-		return "", fmt.Errorf("list the components of world %s: %w", c.Name(), err)
+		return Component{}, fmt.Errorf("list the components of world %s: %w", c.Name(), err)
 	}
 	for _, comp := range comps {
 		if comp.Kind == KindDirector {
-			return "http://" + comp.Address, nil
+			return comp.Component, nil
 		}
 	}
-	return "", fmt.Errorf("world %s runs no director", c.Name())
+	return Component{}, fmt.Errorf("world %s runs no director", c.Name())
+}
+
+// DirectorURL is the base URL of the world's director ("http://host:port").
+func DirectorURL(ctx context.Context, c Cluster) (string, error) {
+	d, err := Director(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	return "http://" + d.Address, nil
 }
 
 // ParseID splits a component ID into region, kind and zone (each may be empty).

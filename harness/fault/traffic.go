@@ -191,20 +191,6 @@ func gatewaysOf(ctx context.Context, c topology.Cluster, regions []string) (map[
 	return out, nil
 }
 
-// directorOf finds the world's director.
-func directorOf(ctx context.Context, c topology.Cluster) (topology.Component, error) {
-	comps, err := worldComponents(ctx, c)
-	if err != nil {
-		return topology.Component{}, err
-	}
-	for _, comp := range comps {
-		if comp.Kind == topology.KindDirector {
-			return comp.Component, nil
-		}
-	}
-	return topology.Component{}, fmt.Errorf("world %s runs no director", c.Name())
-}
-
 // Misroute makes the director send the members of one geo to another
 // region (a stale DNS answer, a misconfigured client): the entry region's
 // gateway must then proxy them home (isthmus), redirect them, or serve them
@@ -239,7 +225,7 @@ func (m *Misroute) Setup(ctx context.Context) error {
 	if m.geo == m.region {
 		return fmt.Errorf("misroute: geo %s already goes to %s", m.geo, m.region)
 	}
-	d, err := directorOf(ctx, m.cluster)
+	d, err := topology.Director(ctx, m.cluster)
 	m.dir = directorAdmin(m.cluster, d)
 	return err
 }
@@ -331,7 +317,7 @@ func (s *Surge) Setup(ctx context.Context) error {
 	if _, ok := s.cluster.Spec().Region(s.region); !ok {
 		return fmt.Errorf("surge: world %s has no region %s", s.cluster.Name(), s.region)
 	}
-	d, err := directorOf(ctx, s.cluster)
+	d, err := topology.Director(ctx, s.cluster)
 	if err != nil {
 		return err
 	}

@@ -250,7 +250,7 @@ func TestFaultWorld(t *testing.T) {
 
 	t.Run("EvacuateRegion", func(t *testing.T) {
 		heal(t)
-		d, err := directorOf(ctx, w)
+		d, err := topology.Director(ctx, w)
 		require.NoError(t, err)
 		gws, err := gatewaysOf(ctx, w, []string{west})
 		require.NoError(t, err)
