@@ -8,12 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
@@ -161,17 +160,20 @@ func processState(pid int, dir string) topology.State {
 	if !belongsTo(pid, dir) {
 		return topology.StateStopped
 	}
-	leader := threadState("/proc/" + strconv.Itoa(pid) + "/stat")
-	if leader == 'Z' || leader == 'X' || leader == 0 {
+	leader, err := procfs.NewProc(pid)
+	if err != nil {
 		return topology.StateStopped
 	}
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
-	if len(tasks) == 0 {
-		tasks = []string{"/proc/" + strconv.Itoa(pid) + "/stat"}
+	if st := taskState(leader); st == "Z" || st == "X" || st == "" {
+		return topology.StateStopped
 	}
-	for _, t := range tasks {
-		switch threadState(t) {
-		case 'T', 't', 0: // 0: the thread just exited
+	threads, err := procfs.AllThreads(pid)
+	if err != nil || len(threads) == 0 {
+		threads = procfs.Procs{leader}
+	}
+	for _, t := range threads {
+		switch taskState(t) {
+		case "T", "t", "": // "": the thread just exited
 		default:
 			return topology.StateRunning
 		}
@@ -179,17 +181,13 @@ func processState(pid int, dir string) topology.State {
 	return topology.StatePaused
 }
 
-// threadState is the state letter of a /proc stat file, 0 if unreadable.
-func threadState(path string) byte {
-	data, err := os.ReadFile(path)
+// taskState is the state letter of a process or thread, "" if unreadable.
+func taskState(p procfs.Proc) string {
+	st, err := p.Stat()
 	if err != nil {
-		return 0
+		return ""
 	}
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2]
-	}
-	return 0
+	return st.State
 }
 
 func (r *Remote) do(ctx context.Context, action, id string) error {

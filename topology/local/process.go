@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/kongchaos/kong/topology"
 )
@@ -239,30 +241,21 @@ func belongsTo(pid int, stateDir string) bool {
 	if pid <= 0 {
 		return false
 	}
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return false
 	}
-	want := worldEnv + "=" + stateDir
-	for _, kv := range strings.Split(string(env), "\x00") {
-		if kv == want {
-			return true
-		}
-	}
-	return false
+	env, err := p.Environ()
+	return err == nil && slices.Contains(env, worldEnv+"="+stateDir)
 }
 
 // WorldProcesses lists every live process marked with stateDir.
 func WorldProcesses(stateDir string) []int {
-	entries, _ := os.ReadDir("/proc")
+	procs, _ := procfs.AllProcs()
 	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if belongsTo(pid, stateDir) {
-			pids = append(pids, pid)
+	for _, p := range procs {
+		if p.PID != os.Getpid() && belongsTo(p.PID, stateDir) {
+			pids = append(pids, p.PID)
 		}
 	}
 	return pids

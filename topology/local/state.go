@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/kongchaos/kong/topology"
 )
@@ -284,6 +285,10 @@ var ErrNotUp = errors.New("not up")
 // isKongOwner reports whether pid runs `kong serve world` (an owner started
 // by `kong up` that is not marked, such as one from an older kong).
 func isKongOwner(pid int) bool {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && strings.Contains(string(cmdline), "serve\x00world")
+	p, err := procfs.NewProc(pid)
+	if err != nil {
+		return false
+	}
+	args, err := p.CmdLine()
+	return err == nil && strings.Contains(strings.Join(args, "\x00"), "serve\x00world")
 }
