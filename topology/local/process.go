@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/procfs"
 
+	"github.com/kongchaos/kong/internal/logfile"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -22,6 +23,17 @@ import (
 // `kong down` can recognise leftovers after a crash and never kills a
 // stranger that reused a pid.
 const worldEnv = "KONG_WORLD_DIR"
+
+// Each component's console log is capped (logfile.Rotating): once it would
+// grow past consoleLogMax it is renamed to .1 (the .1 before it to .2, and
+// so on up to consoleLogKeep) and a new one is started, so a world's
+// console logs take at most (consoleLogKeep+1) × consoleLogMax each.
+// Cassandra's system.log is capped the same way by logback (see
+// cassandraLogback).
+const (
+	consoleLogMax  = 50 << 20
+	consoleLogKeep = 2
+)
 
 // process supervises one server: it starts it in its own process group with
 // a parent-death signal, so it never outlives its owner.
@@ -54,7 +66,7 @@ func (p *process) start() error {
 	if p.logMax > 0 {
 		logMax, logKeep = p.logMax, p.logKeep
 	}
-	logf, err := openRotatingLog(p.logPath, logMax, logKeep)
+	logf, err := logfile.Open(p.logPath, logMax, logKeep)
 	if err != nil {
 		return fmt.Errorf("open log of %s: %w", p.comp.ID, err)
 	}

@@ -1,4 +1,6 @@
-package local
+// Package logfile is a log file capped in size, for the console output of
+// the servers a local world runs.
+package logfile
 
 import (
 	"bytes"
@@ -7,17 +9,7 @@ import (
 	"sync"
 )
 
-// Each component's console log is capped: once it would grow past
-// consoleLogMax it is renamed to .1 (the .1 before it to .2, and so on up
-// to consoleLogKeep) and a new one is started, so a world's console logs
-// take at most (consoleLogKeep+1) × consoleLogMax each. Cassandra's
-// system.log is capped the same way by logback (see cassandraLogback).
-const (
-	consoleLogMax  = 50 << 20
-	consoleLogKeep = 2
-)
-
-// rotatingLog is a log file capped in size: a write that would take it
+// Rotating is a log file capped in size: a write that would take it
 // past max starts a new file after renaming the old ones (path.1, path.2,
 // ... up to path.keep; older ones are dropped). It splits a write at its
 // last line end that fits, so that lines are whole in each file whenever
@@ -27,7 +19,7 @@ const (
 // and an error there would close the pipe and kill the child with SIGPIPE.
 // A log that cannot be written loses the text instead (the first error is
 // kept, see Err), as a full disk would.
-type rotatingLog struct {
+type Rotating struct {
 	path string
 	max  int64
 	keep int
@@ -39,19 +31,20 @@ type rotatingLog struct {
 	closed bool
 }
 
-// openRotatingLog opens (appends to) the log at path.
-func openRotatingLog(path string, max int64, keep int) (*rotatingLog, error) {
+// Open opens (appends to) the log at path, capped at max bytes, with up
+// to keep older files beside it.
+func Open(path string, max int64, keep int) (*Rotating, error) {
 	if max <= 0 || keep < 0 {
 		return nil, fmt.Errorf("log %s: a cap of %d bytes and %d old files? give a positive cap", path, max, keep)
 	}
-	l := &rotatingLog{path: path, max: max, keep: keep}
+	l := &Rotating{path: path, max: max, keep: keep}
 	if err := l.open(); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-func (l *rotatingLog) open() error {
+func (l *Rotating) open() error {
 	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -66,7 +59,7 @@ func (l *rotatingLog) open() error {
 }
 
 // Write implements io.Writer; it always reports len(p) written.
-func (l *rotatingLog) Write(p []byte) (int, error) {
+func (l *Rotating) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := len(p)
@@ -110,7 +103,7 @@ func (l *rotatingLog) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (l *rotatingLog) write(p []byte) {
+func (l *Rotating) write(p []byte) {
 	if l.f == nil || len(p) == 0 {
 		return
 	}
@@ -119,7 +112,7 @@ func (l *rotatingLog) write(p []byte) {
 	l.fail(err)
 }
 
-func (l *rotatingLog) fail(err error) {
+func (l *Rotating) fail(err error) {
 	if err != nil && l.err == nil {
 		l.err = err
 	}
@@ -128,7 +121,7 @@ func (l *rotatingLog) fail(err error) {
 // rotate renames the log to .1 (and each older one a number up), dropping
 // the oldest, and starts a new one. When a rename fails the current file
 // is truncated instead, so the cap holds.
-func (l *rotatingLog) rotate() {
+func (l *Rotating) rotate() {
 	if l.f != nil {
 		l.fail(l.f.Close())
 		l.f = nil
@@ -154,14 +147,14 @@ func (l *rotatingLog) rotate() {
 }
 
 // Err is the first error met writing, rotating or closing the log.
-func (l *rotatingLog) Err() error {
+func (l *Rotating) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.err
 }
 
 // Close closes the current file.
-func (l *rotatingLog) Close() error {
+func (l *Rotating) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.closed = true
