@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/containers/compose"
 )
 
 // composeFile generates the compose file of a spec: world "kong" (the
@@ -17,7 +18,7 @@ func composeFile(spec *topology.Spec, world string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return containers.Compose(l, containers.DefaultImages())
+	return compose.File(l, containers.DefaultImages())
 }
 
 func newCompose() *cobra.Command {

@@ -15,6 +15,7 @@ import (
 	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/containers/compose"
 )
 
 // The committed docker-compose.yml is `kong compose` of the default profile.
@@ -24,9 +25,9 @@ func TestCommittedComposeFileIsGenerated(t *testing.T) {
 	want, err := composeFile(spec, "kong")
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))
-	require.NoError(t, err, "the repository has no docker-compose.yml: run `%s`", containers.ComposeCommand)
+	require.NoError(t, err, "the repository has no docker-compose.yml: run `%s`", compose.Command)
 	if !bytes.Equal(got, want) {
-		t.Fatalf("docker-compose.yml differs from what `kong compose` generates for the default profile: run `%s` and commit it", containers.ComposeCommand)
+		t.Fatalf("docker-compose.yml differs from what `kong compose` generates for the default profile: run `%s` and commit it", compose.Command)
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package containers runs a topology as Docker containers, with
 // testcontainers-go, behind the same topology.Cluster interface as the local
 // backend, so that every scenario runs unchanged on either. The same layout
-// also writes the docker-compose.yml at the repository's root.
+// also writes the docker-compose.yml at the repository's root (package
+// compose).
 //
 // # The world in containers
 //
@@ -74,8 +75,9 @@
 // addresses added inside a container (NET_ADMIN) behind the engine's back.
 // SQS invalidations and isthmus requests cross toxiproxy too: each region
 // reaches another's SQS endpoint and gateway only at listeners on
-// toxiproxy's address in its own network (SQSEndpoint, the gateway's peer
-// proxy), with the same proxy names as on the local backend.
+// toxiproxy's address in its own network (topology.PlanAddrs.SQSEndpoint,
+// the gateway's peer proxy), with the same proxy names as on the local
+// backend (topology.Plan.Proxies).
 //
 // # Faults
 //
@@ -103,5 +105,5 @@
 // one: the layout (NewLayout, ChooseSlot), the containers and their
 // requests (Containers, Customizers, Request), the files they get, their
 // labels, the mapping of Cluster operations onto container actions
-// (Actions, StateOf, ZoneContainers) and the compose file (Compose).
+// (Actions, StateOf, ZoneContainers).
 package containers

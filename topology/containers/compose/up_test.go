@@ -1,4 +1,4 @@
-package containers
+package compose
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongchaos/kong/topology/containers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,7 +22,7 @@ func TestComposeUp(t *testing.T) {
 		t.Skip("brings up the default world with docker compose; skipped with -short")
 	}
 	ctx := context.Background()
-	cli, err := Connect(ctx)
+	cli, err := containers.Connect(ctx)
 	if err != nil {
 		t.Skip(err.Error())
 	}
@@ -29,11 +30,11 @@ func TestComposeUp(t *testing.T) {
 	if out, err := exec.Command("docker", "compose", "version").CombinedOutput(); err != nil {
 		t.Skipf("docker compose is not installed (docker compose version: %v: %s)", err, out)
 	}
-	if left, err := Leftovers(ctx, cli, "kong"); err != nil || len(left) > 0 {
+	if left, err := containers.Leftovers(ctx, cli, "kong"); err != nil || len(left) > 0 {
 		t.Skipf("world kong is on the engine already (%v %v): this test would take it down", left, err)
 	}
 	wd, _ := os.Getwd()
-	root := BuildContext(wd)
+	root := containers.BuildContext(wd)
 	require.NotEmpty(t, root)
 	file := filepath.Join(root, "docker-compose.yml")
 	compose := func(ctx context.Context, args ...string) ([]byte, error) {
@@ -44,7 +45,7 @@ func TestComposeUp(t *testing.T) {
 	t.Cleanup(func() {
 		out, err := compose(context.Background(), "down", "-v", "--remove-orphans")
 		require.NoError(t, err, "%s", out)
-		left, err := Leftovers(ctx, cli, "kong")
+		left, err := containers.Leftovers(ctx, cli, "kong")
 		require.NoError(t, err)
 		require.Empty(t, left, "docker compose down -v left things of world kong")
 	})

@@ -1,4 +1,4 @@
-package containers
+package compose
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/kongchaos/kong/topology/containers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,7 +19,7 @@ func TestComposeFileLoadsAsDockerComposeReadsIt(t *testing.T) {
 	for _, name := range []string{"small", "default", "global"} {
 		t.Run(name, func(t *testing.T) {
 			l := layout(t, name)
-			data, err := Compose(l, DefaultImages())
+			data, err := File(l, containers.DefaultImages())
 			require.NoError(t, err)
 			project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
 				WorkingDir:  t.TempDir(),

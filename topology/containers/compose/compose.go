@@ -1,4 +1,8 @@
-package containers
+// Package compose writes a container world as a docker-compose.yml: the
+// same containers, networks, addresses, labels and files as the container
+// backend (topology/containers), for people who run worlds with docker
+// compose instead of kong.
+package compose
 
 import (
 	"bytes"
@@ -11,25 +15,26 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
 )
 
-// ComposeCommand is how the committed docker-compose.yml is made again.
-const ComposeCommand = "go run ./cmd/kong compose -o docker-compose.yml"
+// Command is how the committed docker-compose.yml is made again.
+const Command = "go run ./cmd/kong compose -o docker-compose.yml"
 
-// Compose is the docker-compose.yml of a layout: the same containers,
+// File is the docker-compose.yml of a layout: the same containers,
 // networks, addresses, labels and files as the container backend, plus a
 // one-shot setup service (keyspaces, tables, every node UP) that the
 // member services wait for. Files go inline as compose configs, so the
 // file needs nothing beside it but the repository's Dockerfile. Published
 // on 127.0.0.1: the director, each region's gateway and toxiproxy's API.
-func Compose(l *Layout, im Images) ([]byte, error) {
-	cs, err := Containers(l, im)
+func File(l *containers.Layout, im containers.Images) ([]byte, error) {
+	cs, err := containers.Containers(l, im)
 	if err != nil {
 		return nil, err
 	}
-	setup := SetupContainer(l, im)
+	setup := containers.SetupContainer(l, im)
 	// The setup step goes after the last Cassandra node.
-	var all []Container
+	var all []containers.Container
 	for i, c := range cs {
 		all = append(all, c)
 		if c.Kind == topology.KindCassandra && (i+1 == len(cs) || cs[i+1].Kind != topology.KindCassandra) {
@@ -113,7 +118,7 @@ func Compose(l *Layout, im Images) ([]byte, error) {
 		if deps := dependsOn(c, all); deps.len() > 0 {
 			svc.add("depends_on", deps)
 		}
-		if c.Kind == KindSetup {
+		if c.Kind == containers.KindSetup {
 			svc.add("restart", "no")
 		}
 		services.add(c.Service, svc)
@@ -121,11 +126,11 @@ func Compose(l *Layout, im Images) ([]byte, error) {
 
 	networks := newMap()
 	for _, n := range l.Networks() {
-		labels := newMap().add(LabelKind, KindNetwork)
+		labels := newMap().add(containers.LabelKind, containers.KindNetwork)
 		if n.Region != "" {
-			labels.add(LabelRegion, n.Region)
+			labels.add(containers.LabelRegion, n.Region)
 		}
-		labels.add(LabelWorld, l.World)
+		labels.add(containers.LabelWorld, l.World)
 		networks.add(n.Key, newMap().add("name", n.Name).add("labels", labels).
 			add("ipam", newMap().add("config", []*omap{newMap().add("subnet", n.Subnet.String())})))
 	}
@@ -145,7 +150,7 @@ Make it again with: %s
 The same world as `+"`kong up --backend containers`"+`: docker compose up -d --build (Docker Compose
 2.23 or later, for inline configs); it is ready when the director answers on 127.0.0.1:%d/healthz.
 docker compose down -v removes every container, network and volume of it.`,
-		p.Spec.Source(), l.World, ComposeCommand, p.Spec.Ports.Director)
+		p.Spec.Source(), l.World, Command, p.Spec.Ports.Director)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -163,43 +168,43 @@ docker compose down -v removes every container, network and volume of it.`,
 // other nodes after the seeds are healthy), setup after every node is
 // healthy, members after setup, their region's memcached and SQS,
 // gateways after their members, the director after the gateways.
-func dependsOn(c Container, all []Container) *omap {
+func dependsOn(c containers.Container, all []containers.Container) *omap {
 	deps := newMap()
-	need := func(o Container, cond string) {
+	need := func(o containers.Container, cond string) {
 		if o.Service != c.Service {
 			deps.add(o.Service, newMap().add("condition", cond))
 		}
 	}
 	for _, o := range all {
 		switch c.Kind {
-		case KindLinkRouter:
+		case containers.KindLinkRouter:
 			if o.Kind == topology.KindToxiproxy {
 				need(o, "service_started")
 			}
 		case topology.KindCassandra:
 			switch {
-			case o.Kind == topology.KindToxiproxy || o.Kind == KindLinkRouter:
+			case o.Kind == topology.KindToxiproxy || o.Kind == containers.KindLinkRouter:
 				need(o, "service_started")
 			case !c.Seed && o.Kind == topology.KindCassandra && o.Seed:
 				need(o, "service_healthy")
 			}
-		case KindSetup:
+		case containers.KindSetup:
 			if o.Kind == topology.KindCassandra {
 				need(o, "service_healthy")
 			}
 		case topology.KindMember:
 			switch {
-			case o.Kind == KindSetup:
+			case o.Kind == containers.KindSetup:
 				need(o, "service_completed_successfully")
 			case o.Kind == topology.KindToxiproxy:
 				need(o, "service_started")
-			case o.Kind == topology.KindMemcached && o.Labels[LabelRegion] == c.Labels[LabelRegion]:
+			case o.Kind == topology.KindMemcached && o.Labels[containers.LabelRegion] == c.Labels[containers.LabelRegion]:
 				need(o, "service_started")
-			case o.Kind == topology.KindSQS && o.Labels[LabelRegion] == c.Labels[LabelRegion]:
+			case o.Kind == topology.KindSQS && o.Labels[containers.LabelRegion] == c.Labels[containers.LabelRegion]:
 				need(o, "service_healthy")
 			}
 		case topology.KindGateway:
-			if o.Kind == topology.KindToxiproxy || (o.Kind == topology.KindMember && o.Labels[LabelRegion] == c.Labels[LabelRegion]) {
+			if o.Kind == topology.KindToxiproxy || (o.Kind == topology.KindMember && o.Labels[containers.LabelRegion] == c.Labels[containers.LabelRegion]) {
 				need(o, "service_started")
 			}
 		case topology.KindDirector:
