@@ -94,10 +94,24 @@ type World struct {
 
 	mu      sync.Mutex
 	closing bool
-	phases  []topology.PhaseTime
+	phases  topology.PhaseClock
 }
 
 var _ topology.Cluster = (*World)(nil)
+
+// fillDefaults gives the images, readiness timeout and log that were left
+// unset their defaults.
+func (o *Options) fillDefaults() {
+	if o.Images == (Images{}) {
+		o.Images = DefaultImages()
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 5 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
 
 // Up brings a world up and returns when every component answers and the
 // Cassandra cluster is whole. On error it returns the half-built world as
@@ -112,15 +126,7 @@ func Up(ctx context.Context, o Options) (*World, error) {
 	if o.Spec == nil {
 		return nil, errors.New("no topology spec given")
 	}
-	if o.Images == (Images{}) {
-		o.Images = DefaultImages()
-	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 5 * time.Minute
-	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
+	o.fillDefaults()
 	if o.Secret == "" {
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
@@ -192,14 +198,13 @@ func newWorld(cli *testcontainers.DockerClient, o Options, slot int) (*World, er
 }
 
 func (w *World) bringUp(ctx context.Context) error {
-	phase := w.phaseTimer()
 	if w.opts.BuildContext != "" {
-		phase("image")
+		w.beginPhase("image")
 		if err := w.buildImage(ctx); err != nil {
 			return err
 		}
 	}
-	phase("networks")
+	w.beginPhase("networks")
 	if err := w.createNetworks(ctx); err != nil {
 		return err
 	}
@@ -214,20 +219,20 @@ func (w *World) bringUp(ctx context.Context) error {
 		}
 		return out
 	}
-	phase("toxiproxy")
+	w.beginPhase("toxiproxy")
 	if err := w.runAll(ctx, byKind(topology.KindToxiproxy)); err != nil {
 		return err
 	}
 	if err := w.checkReach(ctx); err != nil {
 		return err
 	}
-	phase("link routers")
+	w.beginPhase("link routers")
 	if err := w.runAll(ctx, byKind(KindLinkRouter)); err != nil {
 		return err
 	}
 	// SQS, memcached and the Cassandra seeds boot together; the other
 	// nodes once the seeds answer.
-	phase("servers")
+	w.beginPhase("servers")
 	var first, others []Container
 	for _, c := range byKind(topology.KindSQS, topology.KindMemcached, topology.KindCassandra) {
 		if c.Kind == topology.KindCassandra && !c.Seed {
@@ -240,57 +245,43 @@ func (w *World) bringUp(ctx context.Context) error {
 		return err
 	}
 	if len(others) > 0 {
-		phase("cassandra")
+		w.beginPhase("cassandra")
 		if err := w.runAll(ctx, others); err != nil {
 			return err
 		}
 	}
-	phase("cluster")
+	w.beginPhase("cluster")
 	sctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
 	err := SetupOf(w.layout.Plan).Run(sctx, w.log)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("world %s: %w", w.name, err)
 	}
-	phase("links")
+	w.beginPhase("links")
 	if err := w.checkSQSLinks(ctx); err != nil {
 		return err
 	}
-	phase("application")
+	w.beginPhase("application")
 	for _, kind := range []string{topology.KindMember, topology.KindGateway, topology.KindDirector} {
 		if err := w.runAll(ctx, byKind(kind)); err != nil {
 			return err
 		}
 	}
-	phase("")
+	w.beginPhase("")
 	w.log.Info("world ready", "world", w.name, "phases", w.Phases())
 	return nil
 }
 
-// phaseTimer returns a function that closes the running phase and opens the next.
-func (w *World) phaseTimer() func(string) {
-	current, began := "", time.Now()
-	return func(next string) {
-		now := time.Now()
-		if current != "" {
-			w.mu.Lock()
-			w.phases = append(w.phases, topology.PhaseTime{Phase: current, Duration: now.Sub(began)})
-			w.mu.Unlock()
-			w.log.Info("phase done", "phase", current, "took", now.Sub(began).Round(time.Millisecond))
-		}
-		current, began = next, now
-		if next != "" {
-			w.log.Info("phase", "phase", next)
-		}
+// beginPhase ends the running phase of Up and begins the next ("": none).
+func (w *World) beginPhase(next string) {
+	w.phases.Next(next, w.log)
+	if next != "" {
+		w.log.Info("phase", "phase", next)
 	}
 }
 
 // Phases reports how long each phase of Up took.
-func (w *World) Phases() []topology.PhaseTime {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]topology.PhaseTime(nil), w.phases...)
-}
+func (w *World) Phases() []topology.PhaseTime { return w.phases.Done() }
 
 // buildImage builds Images.Kong from the repository's Dockerfile.
 func (w *World) buildImage(ctx context.Context) error {
@@ -864,15 +855,7 @@ func Attach(ctx context.Context, world string, o Options) (*World, error) {
 			return nil, fmt.Errorf("world %s: network %s has no kong subnet", world, n.Name)
 		}
 		o.Name, o.Spec, o.Secret = world, &spec, n.Labels[LabelSecret]
-		if o.Images == (Images{}) {
-			o.Images = DefaultImages()
-		}
-		if o.ReadyTimeout == 0 {
-			o.ReadyTimeout = 5 * time.Minute
-		}
-		if o.Log == nil {
-			o.Log = slog.New(slog.DiscardHandler)
-		}
+		o.fillDefaults()
 		w, err := newWorld(cli, o, slot)
 		if err != nil {
 			cli.Close()

@@ -115,7 +115,7 @@ func (w *World) saveState(status, errText string) error {
 		w.errText = errText
 	}
 	st := State{World: w.name, Slot: w.Plan().Slot, Dir: w.dir, OwnerPID: os.Getpid(), Status: w.status,
-		Error: w.errText, Spec: w.spec, Source: w.spec.Source(), Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: append([]topology.PhaseTime(nil), w.phases...), Updated: time.Now()}
+		Error: w.errText, Spec: w.spec, Source: w.spec.Source(), Control: w.control, Phase: w.phase, Ready: w.done, Total: len(w.order), Phases: w.phases.Done(), Updated: time.Now()}
 	w.mu.Unlock()
 	st.Components = w.statuses()
 	data, err := json.MarshalIndent(st, "", "  ")

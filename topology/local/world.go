@@ -75,7 +75,7 @@ type World struct {
 	upDone   bool           // Up has finished: restarts do not count as progress
 	procs    map[string]*process
 	order    []string
-	phases   []topology.PhaseTime
+	phases   topology.PhaseClock
 	done     int
 
 	phase    string
@@ -128,8 +128,7 @@ func Up(ctx context.Context, o Options) (*World, error) {
 }
 
 func (w *World) bringUp(ctx context.Context) error {
-	phase := w.phaseTimer()
-	phase("assets")
+	w.beginPhase("assets")
 	var err error
 	// Downloads are not held to the readiness deadline: a first run on a slow
 	// network may take a while, and Ctrl-C still cancels it.
@@ -139,7 +138,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
 	defer cancel()
-	phase("ports")
+	w.beginPhase("ports")
 	if err := w.checkPorts(); err != nil {
 		return err
 	}
@@ -150,13 +149,13 @@ func (w *World) bringUp(ctx context.Context) error {
 		return err
 	}
 
-	phase("toxiproxy")
+	w.beginPhase("toxiproxy")
 	if err := w.startComponent(ctx, topology.KindToxiproxy); err != nil {
 		return err
 	}
 	// SQS, memcached and the Cassandra seeds boot together; the other nodes
 	// start once a seed listens, then every readiness check runs in parallel.
-	phase("servers")
+	w.beginPhase("servers")
 	var seeds, others []string
 	for _, n := range w.Plan().Cassandra {
 		if n.Seed {
@@ -180,7 +179,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	}
 	_ = w.saveState("", "")
 	if len(others) > 0 {
-		phase("cassandra seeds")
+		w.beginPhase("cassandra seeds")
 		if err := w.eachParallel(ctx, seeds, func(ctx context.Context, id string) error {
 			return w.waitPort(ctx, id, w.procs[id].comp.Extra["storage"])
 		}); err != nil {
@@ -193,15 +192,15 @@ func (w *World) bringUp(ctx context.Context) error {
 		}
 		_ = w.saveState("", "")
 	}
-	phase("readiness")
+	w.beginPhase("readiness")
 	if err := w.eachParallel(ctx, append(first, others...), w.waitReady); err != nil {
 		return err
 	}
-	phase("cluster")
+	w.beginPhase("cluster")
 	if err := w.waitCluster(ctx); err != nil {
 		return err
 	}
-	phase("application")
+	w.beginPhase("application")
 	if err := w.poll(ctx, w.Plan().Cassandra[0].ID, "creating the application's tables", func(ctx context.Context) error {
 		return cql.Apply(ctx, w.Plan().Cassandra[0].Address, member.Schema(w.spec.Cassandra.Keyspace))
 	}); err != nil {
@@ -224,7 +223,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	if err := w.eachParallel(ctx, app, w.waitReady); err != nil {
 		return err
 	}
-	phase("")
+	w.beginPhase("")
 	w.mu.Lock()
 	w.upDone = true
 	w.mu.Unlock()
@@ -250,34 +249,20 @@ func (w *World) eachParallel(ctx context.Context, ids []string, f func(context.C
 	return first
 }
 
-// phaseTimer returns a function that closes the running phase and opens the next.
-func (w *World) phaseTimer() func(string) {
-	current, began := "", time.Now()
-	return func(next string) {
-		now := time.Now()
-		if current != "" {
-			w.mu.Lock()
-			w.phases = append(w.phases, topology.PhaseTime{Phase: current, Duration: now.Sub(began)})
-			w.mu.Unlock()
-			w.log.Info("phase done", "phase", current, "took", now.Sub(began).Round(time.Millisecond))
-		}
-		current, began = next, now
-		w.mu.Lock()
-		w.phase = next
-		w.mu.Unlock()
-		if next != "" {
-			_ = w.saveState("", "")
-			w.progress(Event{Phase: next})
-		}
+// beginPhase ends the running phase of Up and begins the next ("": none).
+func (w *World) beginPhase(next string) {
+	w.phases.Next(next, w.log)
+	w.mu.Lock()
+	w.phase = next
+	w.mu.Unlock()
+	if next != "" {
+		_ = w.saveState("", "")
+		w.progress(Event{Phase: next})
 	}
 }
 
 // Phases reports how long each phase of Up took.
-func (w *World) Phases() []topology.PhaseTime {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]topology.PhaseTime(nil), w.phases...)
-}
+func (w *World) Phases() []topology.PhaseTime { return w.phases.Done() }
 
 func (w *World) progress(e Event) {
 	if w.opts.Progress == nil {
