@@ -10,6 +10,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -165,17 +166,31 @@ func SQSQueue(ctx context.Context, endpoint, region string) error {
 // HTTPHealthy asks an application server at addr (host:port) for
 // GET /healthz and is satisfied with 200 OK.
 func HTTPHealthy(ctx context.Context, addr string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	status, err := httpGet(ctx, "http://"+addr+"/healthz", 2*time.Second)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("GET /healthz: %d %s", status, http.StatusText(status))
+	}
+	return err
+}
+
+// HTTPAnswers asks for GET url and is satisfied with any HTTP answer: the
+// path to the server (through a link, for instance) carries traffic.
+func HTTPAnswers(ctx context.Context, url string) error {
+	_, err := httpGet(ctx, url, 3*time.Second)
+	return err
+}
+
+// httpGet sends GET url, waiting at most timeout, reads a little of the
+// answer (so that the connection can be reused) and returns its status.
+func httpGet(ctx context.Context, url string, timeout time.Duration) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /healthz: %s", resp.Status)
-	}
-	return nil
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, resp.Body.Close()
 }
