@@ -50,3 +50,22 @@ func CheckWorldName(name string) error {
 	return fmt.Errorf("%w %q: %s; a world name is 1 to %d lower-case letters, digits and dashes, not starting with a dash (such as kong or east-test)",
 		ErrWorldName, shown, problem, MaxWorldName)
 }
+
+// DefaultWorldName is the name of a world nobody named.
+const DefaultWorldName = "kong"
+
+// CheckUp checks what any backend needs before it brings a world up: a
+// name that CheckWorldName accepts (DefaultWorldName when empty), which it
+// returns, and a spec.
+func CheckUp(name string, spec *Spec) (string, error) {
+	if name == "" {
+		name = DefaultWorldName
+	}
+	if err := CheckWorldName(name); err != nil {
+		return "", err
+	}
+	if spec == nil {
+		return "", errors.New("no topology spec given")
+	}
+	return name, nil
+}

@@ -42,7 +42,7 @@ func KeepWorlds() { os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") }
 
 // Options say which world to build and how.
 type Options struct {
-	// Name is the world's name (default "kong"): its containers, networks
+	// Name is the world's name (default topology.DefaultWorldName, "kong"): its containers, networks
 	// and volumes are named after it and carry it as a label.
 	Name   string
 	Spec   *topology.Spec
@@ -117,14 +117,9 @@ func (o *Options) fillDefaults() {
 // Cassandra cluster is whole. On error it returns the half-built world as
 // well (when anything was created), so that the caller can Down it.
 func Up(ctx context.Context, o Options) (*World, error) {
-	if o.Name == "" {
-		o.Name = "kong"
-	}
-	if err := topology.CheckWorldName(o.Name); err != nil {
+	var err error
+	if o.Name, err = topology.CheckUp(o.Name, o.Spec); err != nil {
 		return nil, err
-	}
-	if o.Spec == nil {
-		return nil, errors.New("no topology spec given")
 	}
 	o.fillDefaults()
 	if o.Secret == "" {

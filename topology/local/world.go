@@ -29,7 +29,7 @@ import (
 
 // Options say which world to build and where.
 type Options struct {
-	// Name is the world's name (default "kong"); it picks the state folder,
+	// Name is the world's name (default topology.DefaultWorldName, "kong"); it picks the state folder,
 	// the address range and the ports.
 	Name string
 	Spec *topology.Spec
@@ -91,14 +91,9 @@ var _ topology.Cluster = (*World)(nil)
 // Up brings a world up and returns when every component is ready. On error
 // it returns the half-built world as well, so the caller can Down it.
 func Up(ctx context.Context, o Options) (*World, error) {
-	if o.Name == "" {
-		o.Name = "kong"
-	}
-	if err := topology.CheckWorldName(o.Name); err != nil {
+	var err error
+	if o.Name, err = topology.CheckUp(o.Name, o.Spec); err != nil {
 		return nil, err
-	}
-	if o.Spec == nil {
-		return nil, errors.New("no topology spec given")
 	}
 	if o.Home == "" {
 		o.Home = Home()
