@@ -90,11 +90,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 		return topology.Started{}, fmt.Errorf("world %s did not come up: %s", world, why)
 	}
 	defer w.Close()
-	s := topology.Started{Took: time.Since(start)}
-	for _, p := range w.Phases() {
-		s.Phases = append(s.Phases, topology.PhaseTime(p))
-	}
-	return s, nil
+	return topology.Started{Took: time.Since(start), Phases: w.Phases()}, nil
 }
 
 // Attach finds a world on the engine (starting nothing, no reaper

@@ -131,11 +131,7 @@ func Launch(ctx context.Context, o LaunchOptions) (topology.Started, error) {
 			progress(topology.UpProgress{Elapsed: time.Since(start), Phase: st.Phase, Ready: st.Ready, Total: st.Total})
 			if ready {
 				progress(topology.UpProgress{Elapsed: time.Since(start), Phase: st.Phase, Ready: st.Ready, Total: st.Total, Done: true})
-				s := topology.Started{Took: time.Since(start)}
-				for _, p := range st.Phases {
-					s.Phases = append(s.Phases, topology.PhaseTime(p))
-				}
-				return s, nil
+				return topology.Started{Took: time.Since(start), Phases: st.Phases}, nil
 			}
 		}
 	}
