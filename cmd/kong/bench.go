@@ -13,7 +13,7 @@ import (
 
 	"github.com/kongchaos/kong/internal/bench"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 func newBench() *cobra.Command {
@@ -42,7 +42,7 @@ func newBenchWorld() *cobra.Command {
 			out := cmd.OutOrStdout()
 			// Fetch first, so that the start-up below measures servers, not downloads.
 			log := benchLog()
-			if _, err := local.EnsureAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
+			if _, err := assets.Ensure(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "machine: %s, %d cores, %s\n", runtime.GOARCH, runtime.NumCPU(), bench.MemTotal())

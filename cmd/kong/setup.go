@@ -5,9 +5,8 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/kongchaos/kong/topology/local/assets"
 	"github.com/spf13/cobra"
-
-	"github.com/kongchaos/kong/topology/local"
 )
 
 func newSetup() *cobra.Command {
@@ -27,7 +26,7 @@ kong up does the same, saying so, before it starts a world; nothing else install
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			out := cmd.OutOrStdout()
-			a, err := local.SetupAssets(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log)
+			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log)
 			if err != nil {
 				return err
 			}
@@ -36,7 +35,7 @@ kong up does the same, saying so, before it starts a world; nothing else install
 			fmt.Fprintf(out, "elasticmq  %s\n", a.ElasticMQLib)
 			fmt.Fprintf(out, "memcached  %s\n", a.Memcached)
 			// The report tests draw the HTML reports in headless Chromium.
-			chromium, err := local.EnsureChromium(cmd.Context(), out, log)
+			chromium, err := assets.EnsureChromium(cmd.Context(), out, log)
 			if err != nil {
 				return err
 			}

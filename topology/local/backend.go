@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // BackendName is the local backend's name, as `kong --backend` spells it.
@@ -61,10 +62,10 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	if err := PrepareHome(b.Home); err != nil {
 		return topology.Started{}, err
 	}
-	if missing, cache, err := JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
+	if missing, cache, err := assets.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
 		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
 	}
-	if _, err := SetupAssets(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log); err != nil {
+	if _, err := assets.Setup(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log); err != nil {
 		return topology.Started{}, err
 	}
 	return Launch(ctx, LaunchOptions{Home: b.Home, World: world, Spec: spec, Exe: exe, Timeout: o.Timeout, Out: out, Progress: o.Progress})

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -25,7 +26,7 @@ func TestCassandraConfigOfTheDefaultWorld(t *testing.T) {
 	require.NoError(t, err)
 	p, err := topology.NewPlan(spec, 7)
 	require.NoError(t, err)
-	a := &Assets{Java: "/assets/java", CassandraLib: "/assets/cassandra-lib", JammAgent: "/assets/jamm.jar"}
+	a := &assets.Paths{Java: "/assets/java", CassandraLib: "/assets/cassandra-lib", JammAgent: "/assets/jamm.jar"}
 	root := t.TempDir()
 	var b strings.Builder
 	for _, n := range p.Cassandra {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // logFiles reads a log and its old files: path, path.1, path.2, ... while
@@ -131,7 +132,7 @@ func TestCassandraLogbackWorksWithItsLogback(t *testing.T) {
 	}
 	spec, err := topology.Profile("default")
 	require.NoError(t, err)
-	cache, err := CacheDir()
+	cache, err := assets.CacheDir()
 	require.NoError(t, err)
 	lib := filepath.Join(cache, "cassandra-"+spec.Cassandra.Version, "lib")
 	var cp []string

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // jvm17Flags are the module flags Cassandra 5.0 lists in its jvm17-server.options;
@@ -44,7 +45,7 @@ var jvm17Flags = []string{
 
 // cassandraCommand writes a node's configuration under dir and returns the
 // command line that starts it.
-func cassandraCommand(a *Assets, p *topology.Plan, n topology.CassandraNode, world, dir string) ([]string, error) {
+func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNode, world, dir string) ([]string, error) {
 	conf := filepath.Join(dir, "conf")
 	for _, d := range []string{conf, filepath.Join(dir, "data"), filepath.Join(dir, "logs"), filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -114,7 +115,7 @@ func cassandraLogback(logDir string, maxBytes int64, keep int) string {
 
 // elasticMQCommand writes a region's ElasticMQ configuration (its own
 // invalidation queue) and returns the command line that starts it.
-func elasticMQCommand(a *Assets, s *topology.Spec, c topology.Component, dir string) ([]string, error) {
+func elasticMQCommand(a *assets.Paths, s *topology.Spec, c topology.Component, dir string) ([]string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ aws { region = "%[4]s", accountId = "000000000000" }
 }
 
 // memcachedCommand is the command line of one memcached server.
-func memcachedCommand(a *Assets, s *topology.Spec, c topology.Component) []string {
+func memcachedCommand(a *assets.Paths, s *topology.Spec, c topology.Component) []string {
 	host, port, _ := net.SplitHostPort(c.Address)
 	argv := []string{a.Memcached, "-l", host, "-p", port, "-U", "0", "-m", strconv.Itoa(s.Memcached.MemoryMB), "-t", "2", "-c", "1024"}
 	if os.Geteuid() == 0 {

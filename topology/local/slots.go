@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kongchaos/kong/internal/flock"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -115,7 +116,7 @@ func lockSlots() (func(), error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), slotLockWait)
 	defer cancel()
-	if err := waitFlock(ctx, f); err != nil {
+	if err := flock.Wait(ctx, f); err != nil {
 		f.Close()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("the slot registry's lock %s has been held for %s (another kong claiming a slot, or a stuck process): find it with `fuser %s`, or set KONG_SLOTS to a folder of your own", path, slotLockWait, path)

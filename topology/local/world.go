@@ -25,6 +25,7 @@ import (
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/appconfig"
 	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // Options say which world to build and where.
@@ -63,7 +64,7 @@ type World struct {
 	spec   *topology.Spec
 	dir    string
 	home   string
-	assets *Assets
+	assets *assets.Paths
 	opts   Options
 	log    *slog.Logger
 	start  time.Time
@@ -127,7 +128,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	var err error
 	// Downloads are not held to the readiness deadline: a first run on a slow
 	// network may take a while, and Ctrl-C still cancels it.
-	w.assets, err = EnsureAssets(ctx, w.spec.Cassandra.Version, w.spec.SQS.ElasticMQVersion, w.log)
+	w.assets, err = assets.Ensure(ctx, w.spec.Cassandra.Version, w.spec.SQS.ElasticMQVersion, w.log)
 	if err != nil {
 		return err
 	}

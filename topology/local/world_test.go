@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -247,4 +249,21 @@ func TestWorldNameAndPortErrors(t *testing.T) {
 	require.ErrorContains(t, err, "world name")
 	_, err = local.Up(context.Background(), local.Options{Name: "ok", Spec: spec, Home: t.TempDir(), KongBinary: "/nonexistent/kong"})
 	require.ErrorContains(t, err, "make build")
+}
+
+// Bringing a world up checks its assets (assets.Ensure) and installs
+// nothing: without Java, Up fails at its assets with an error that says
+// how to get it.
+func TestUpFailsAtItsAssets(t *testing.T) {
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
+	t.Setenv("JAVA_HOME", "")
+	t.Setenv("PATH", t.TempDir())
+	bin := filepath.Join(t.TempDir(), "kong")
+	require.NoError(t, os.WriteFile(bin, nil, 0o755))
+	w, err := local.Up(context.Background(), local.Options{Name: "assets-test", Spec: spec, Home: t.TempDir(), KongBinary: bin})
+	if w != nil {
+		t.Cleanup(func() { require.NoError(t, w.Down()) })
+	}
+	require.ErrorContains(t, err, "java not found: Cassandra 5.0 needs Java 17 (install it with: apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME)")
 }

@@ -1,4 +1,7 @@
-package local
+// Package assets finds, or fetches once into the user's cache, what a
+// local world runs: Java 17 or newer, the Cassandra and ElasticMQ jars,
+// memcached; and, for kong setup, the Chromium the report tests draw in.
+package assets
 
 import (
 	"bytes"
@@ -14,12 +17,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/kongchaos/kong/internal/flock"
 )
 
-// Assets are the programs and jars a local world runs, found or fetched once
+// Paths are the programs and jars a local world runs, found or fetched once
 // into a cache shared by every world on the machine.
-type Assets struct {
+type Paths struct {
 	Java          string // java executable (17 or newer)
 	CassandraLib  string // folder of cassandra-all and its dependencies
 	ElasticMQLib  string // folder of elasticmq-server and its dependencies
@@ -50,29 +54,29 @@ const SetupHint = "run `kong setup` (or `make setup`)"
 // installs before it does. what names the program for a manual install.
 type installer func(ctx context.Context, out io.Writer, pkg, what string, log *slog.Logger) error
 
-// installPackage is the installer of SetupAssets and EnsureChromium (`kong
+// installPackage is the installer of Setup and EnsureChromium (`kong
 // setup`), the one command that changes the system.
 var installPackage installer = aptInstall
 
-// EnsureAssets finds everything a world needs: Java 17+, the Cassandra and
+// Ensure finds everything a world needs: Java 17+, the Cassandra and
 // ElasticMQ jars (fetched with Maven into the user's cache when missing,
 // said in the log) and memcached. It installs nothing on the system: a
 // missing memcached or Java is an error that names it and how to get it.
 // Bringing a world up (kong up, the tests' worlds) goes through here.
-func EnsureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, log *slog.Logger) (*Assets, error) {
-	return ensureAssets(ctx, cassandraVersion, elasticmqVersion, nil, nil, log)
+func Ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, log *slog.Logger) (*Paths, error) {
+	return ensure(ctx, cassandraVersion, elasticmqVersion, nil, nil, log)
 }
 
-// SetupAssets is EnsureAssets for `kong setup`: memcached, when missing, is
+// Setup is Ensure for `kong setup`: memcached, when missing, is
 // installed with apt-get, after a line on out that says so.
-func SetupAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, out io.Writer, log *slog.Logger) (*Assets, error) {
-	return ensureAssets(ctx, cassandraVersion, elasticmqVersion, installPackage, out, log)
+func Setup(ctx context.Context, cassandraVersion, elasticmqVersion string, out io.Writer, log *slog.Logger) (*Paths, error) {
+	return ensure(ctx, cassandraVersion, elasticmqVersion, installPackage, out, log)
 }
 
-// ensureAssets finds or fetches the assets; install, when not nil, installs
+// ensure finds or fetches the assets; install, when not nil, installs
 // what is missing from the system.
-func ensureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string, install installer, out io.Writer, log *slog.Logger) (*Assets, error) {
-	a := &Assets{CassandraVers: cassandraVersion}
+func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, install installer, out io.Writer, log *slog.Logger) (*Paths, error) {
+	a := &Paths{CassandraVers: cassandraVersion}
 	var err error
 	if a.Java, err = findJava(ctx); err != nil {
 		return nil, err
@@ -110,7 +114,7 @@ func ensureAssets(ctx context.Context, cassandraVersion, elasticmqVersion string
 }
 
 // JarsToFetch lists the jars a world of these versions needs that are not
-// in the cache yet (EnsureAssets fetches them), and the cache.
+// in the cache yet (Ensure fetches them), and the cache.
 func JarsToFetch(cassandraVersion, elasticmqVersion string) ([]string, string, error) {
 	cache, err := CacheDir()
 	if err != nil {
@@ -308,7 +312,7 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if err := waitFlock(ctx, f); err != nil {
+	if err := flock.Wait(ctx, f); err != nil {
 		f.Close()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("waiting for the lock %s (another kong holds it): %w", path, err)
@@ -319,22 +323,6 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
-}
-
-// waitFlock takes an exclusive flock on f, trying again every 50 ms until
-// ctx ends (then it returns the context's cause).
-func waitFlock(ctx context.Context, f *os.File) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil || !errors.Is(err, syscall.EWOULDBLOCK) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func tail(out []byte, n int) string {

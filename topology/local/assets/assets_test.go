@@ -1,4 +1,4 @@
-package local
+package assets
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestCacheDirIsTheUsersOwn(t *testing.T) {
 	// here) in a folder nobody chose.
 	fakeJava(t)
 	t.Setenv("PATH", t.TempDir())
-	_, err = EnsureAssets(context.Background(), "5.0.4", "1.6.11", slog.New(slog.DiscardHandler))
+	_, err = Ensure(context.Background(), "5.0.4", "1.6.11", slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "set KONG_CACHE")
 
 	t.Setenv("HOME", "/home/someone")
@@ -100,37 +100,28 @@ func fakeAssets(t *testing.T, spec *topology.Spec) *fakeInstaller {
 	return f
 }
 
-// Bringing a world up installs nothing: without memcached, local.Up fails
-// at its assets with an error that says how to get it, and no installer
-// runs. kong setup installs it, after saying so.
-func TestUpInstallsNothingSetupDoes(t *testing.T) {
+// Bringing a world up (Ensure, which local.Up calls) installs nothing:
+// without memcached it fails with an error that says how to get it, and no
+// installer runs. kong setup (Setup) installs it, after saying so.
+func TestEnsureInstallsNothingSetupDoes(t *testing.T) {
 	spec, err := topology.Profile("small")
 	require.NoError(t, err)
 	inst := fakeAssets(t, spec)
-	bin := filepath.Join(t.TempDir(), "kong")
-	require.NoError(t, os.WriteFile(bin, nil, 0o755))
 
-	w, err := Up(context.Background(), Options{Name: "assets-test", Spec: spec, Home: t.TempDir(), KongBinary: bin})
-	if w != nil {
-		t.Cleanup(func() { require.NoError(t, w.Down()) })
-	}
+	_, err = Ensure(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
 	require.EqualError(t, err, "memcached not found: run `kong setup` (installs Debian's memcached with apt-get) or install it yourself")
 	require.Empty(t, inst.installed, "bringing a world up installed something")
 
-	_, err = EnsureAssets(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
-	require.ErrorContains(t, err, "memcached not found")
-	require.Empty(t, inst.installed)
-
 	inst.allowed = true
 	var out bytes.Buffer
-	a, err := SetupAssets(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, &out, slog.New(slog.DiscardHandler))
+	a, err := Setup(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, &out, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.Equal(t, []string{"memcached"}, inst.installed)
 	require.Equal(t, "installing memcached\n", out.String())
 	require.Equal(t, memcachedPaths[0], a.Memcached)
 
 	// Once it is there, the world's own check finds it.
-	a, err = EnsureAssets(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
+	a, err = Ensure(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.Equal(t, memcachedPaths[0], a.Memcached)
 	require.Len(t, inst.installed, 1)
