@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 		Description: chaosGorillaDescription,
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runChaosGorilla(ctx, env, chaosGorilla)
 		},
 	})
@@ -32,7 +32,7 @@ type chaosGorillaPlan struct {
 
 var chaosGorilla = chaosGorillaPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}, SLO: 0.99}
 
-func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*harness.Outcome, error) {
+func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "chaos-gorilla", 2)
 	if err != nil {
 		return nil, err

@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
 		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runChaosKong(ctx, env, chaosKong)
 		},
 	})
@@ -44,7 +44,7 @@ var chaosKong = chaosKongPlan{
 	Steps: fault.DefaultEvacuationSteps, StepWait: 8 * time.Second, SLO: 0.995,
 }
 
-func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*harness.Outcome, error) {
+func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "chaos-kong", 2)
 	if err != nil {
 		return nil, err

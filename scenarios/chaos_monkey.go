@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -17,7 +17,7 @@ func init() {
 		Profile:     "default",
 		Timeout:     20 * time.Minute,
 		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runChaosMonkey(ctx, env, chaosMonkey)
 		},
 	})
@@ -45,7 +45,7 @@ var chaosMonkey = chaosMonkeyPlan{
 	Kills: 3, Interval: 15 * time.Second, SLO: 0.999, Kinds: []string{topology.KindMember, topology.KindCassandra},
 }
 
-func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*harness.Outcome, error) {
+func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "chaos-monkey", 2)
 	if err != nil {
 		return nil, err

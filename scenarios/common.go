@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/topology"
 )
@@ -21,19 +21,19 @@ type Times struct{ Steady, Observe, Converge time.Duration }
 // artifacts, a steady workload through the director from every region's
 // members, the read-back verifier, a stop condition, and the cluster whose
 // logs a failed run keeps.
-func experiment(ctx context.Context, env *Env, name, description string, t Times, rate float64) (*harness.Experiment, error) {
+func experiment(ctx context.Context, env *Env, name, description string, t Times, rate float64) (*run.Experiment, error) {
 	director, err := topology.DirectorURL(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
 	regions := env.Cluster.Spec().RegionNames()
-	return &harness.Experiment{
-		Name: name, Description: description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
-		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset,
+	return &run.Experiment{
+		Name: name, Description: description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name, Backend: env.Backend,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset, Progress: env.Progress,
 		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
-		Stop:   []harness.StopCondition{harness.SuccessFloor(0.5, 10)},
-		Verify: harness.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
+		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
+		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
 	}, nil
 }
 

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app/gateway"
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -16,7 +16,7 @@ func init() {
 		Description: latencyMonkeyDescription,
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runLatencyMonkey(ctx, env, latencyMonkey)
 		},
 	})
@@ -61,7 +61,7 @@ var latencyMonkey = latencyMonkeyPlan{
 	Budget: 0.98, P99: 2500 * time.Millisecond, Rate: 60,
 }
 
-func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*harness.Outcome, error) {
+func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "latency-monkey", 2)
 	if err != nil {
 		return nil, err

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app/gateway"
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -17,7 +17,7 @@ func init() {
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
 		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runMisrouted(ctx, env, misrouted)
 		},
 	})
@@ -51,7 +51,7 @@ var misrouted = misroutedPlan{
 	MinMisrouted: 20,
 }
 
-func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*harness.Outcome, error) {
+func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "misrouted", 2)
 	if err != nil {
 		return nil, err

@@ -15,11 +15,11 @@ import (
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -103,7 +103,7 @@ func adminPut(t *testing.T, secret, method, url string, body any) {
 // preflightRun is a short run through the runner: steady traffic, a fault
 // that breaks nothing, and an availability check that the leftovers
 // (half of a region's member requests failing) would break.
-func preflightRun(t *testing.T, e *Env) (*harness.Outcome, error) {
+func preflightRun(t *testing.T, e *Env) (*run.Outcome, error) {
 	t.Helper()
 	x, err := experiment(context.Background(), e, "preflight", "a short run after a killed one", Times{Steady: 5 * time.Second, Observe: 5 * time.Second, Converge: 5 * time.Second}, 20)
 	require.NoError(t, err)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -17,7 +17,7 @@ func init() {
 		Description: realLifeFailoverDescription,
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runRealLifeFailover(ctx, env, realLifeFailover)
 		},
 	})
@@ -42,7 +42,7 @@ var realLifeFailover = realLifeFailoverPlan{
 	ErrorRate: 0.8, Latency: 200 * time.Millisecond, Threshold: 0.3, Confirm: 2 * time.Second,
 }
 
-func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) (*harness.Outcome, error) {
+func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "real-life-failover", 2)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -30,7 +30,7 @@ type Spec struct {
 }
 
 // RunFunc runs a scenario in an environment the caller prepared.
-type RunFunc func(ctx context.Context, env *Env) (*harness.Outcome, error)
+type RunFunc func(ctx context.Context, env *Env) (*run.Outcome, error)
 
 // Env is what a scenario gets: filled by the caller (a Go test or kong run).
 type Env struct {
@@ -45,6 +45,12 @@ type Env struct {
 	// (links cut, toxics, faults, evacuations, paused processes) instead
 	// of resetting it first (see preflight.Check).
 	NoReset bool
+	// Backend is where the world runs ("local" or "containers"), for
+	// run.json.
+	Backend string
+	// Progress, when set, is told the run's phase, live traffic and planned
+	// time left (see run.Progress).
+	Progress func(run.Progress)
 }
 
 var (

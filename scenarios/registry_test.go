@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func withRegistry(t *testing.T) {
@@ -19,9 +19,9 @@ func TestRegisterGetAll(t *testing.T) {
 	withRegistry(t)
 	_, err := Get("split-brain")
 	require.ErrorContains(t, err, "no scenarios are registered")
-	run := func(context.Context, *Env) (*harness.Outcome, error) { return nil, nil }
-	Register(Spec{Name: "split-brain", Run: run})
-	Register(Spec{Name: "chaos-gorilla", Profile: "small", Run: run})
+	noop := func(context.Context, *Env) (*run.Outcome, error) { return nil, nil }
+	Register(Spec{Name: "split-brain", Run: noop})
+	Register(Spec{Name: "chaos-gorilla", Profile: "small", Run: noop})
 	s, err := Get("split-brain")
 	require.NoError(t, err)
 	require.Equal(t, "default", s.Profile, "the default profile is filled in")
@@ -37,9 +37,9 @@ func TestRegisterGetAll(t *testing.T) {
 
 func TestRegisterRefusesBadSpecs(t *testing.T) {
 	withRegistry(t)
-	run := func(context.Context, *Env) (*harness.Outcome, error) { return nil, nil }
-	require.PanicsWithValue(t, `scenario name "two words": use lower-case words joined by dashes`, func() { Register(Spec{Name: "two words", Run: run}) })
+	noop := func(context.Context, *Env) (*run.Outcome, error) { return nil, nil }
+	require.PanicsWithValue(t, `scenario name "two words": use lower-case words joined by dashes`, func() { Register(Spec{Name: "two words", Run: noop}) })
 	require.Panics(t, func() { Register(Spec{Name: "no-run"}) })
-	Register(Spec{Name: "once", Run: run})
-	require.PanicsWithValue(t, "scenario once registered twice", func() { Register(Spec{Name: "once", Run: run}) })
+	Register(Spec{Name: "once", Run: noop})
+	require.PanicsWithValue(t, "scenario once registered twice", func() { Register(Spec{Name: "once", Run: noop}) })
 }

@@ -7,11 +7,10 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
-	"github.com/kongchaos/kong/harness/workload"
-	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/harness/replcheck"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -22,7 +21,7 @@ func init() {
 		// A million records at about a thousand a second (what the default
 		// world writes on a 2-core machine), with room for a busy machine.
 		Timeout: 45 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return RunReplicationCheck(ctx, env, ReplicationOptions{})
 		},
 	})
@@ -65,7 +64,7 @@ type ReplicationOptions struct {
 	// (default 2 min).
 	Deadline time.Duration
 	// Concurrency is the number of writes in flight (default 64); Batch
-	// the records one write carries (default 1; see harness.ReplicationCheck).
+	// the records one write carries (default 1; see replcheck.Config).
 	Concurrency, Batch int
 	// MinShare is the share that must be visible at ReadAfter (default
 	// 0.99; not checked during a split brain, where nothing can be).
@@ -75,7 +74,7 @@ type ReplicationOptions struct {
 	Load   float64
 	Steady time.Duration
 	// Progress, when set, is told how the check goes once a second.
-	Progress func(harness.ReplicationProgress)
+	Progress func(replcheck.Progress)
 }
 
 // DefaultRegions fills the regions left empty from a world's regions (at
@@ -94,7 +93,7 @@ func (o *ReplicationOptions) DefaultRegions(regions []string) {
 }
 
 // RunReplicationCheck runs the replication check with the given options.
-func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*harness.Outcome, error) {
+func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "replication-check", 2)
 	if err != nil {
 		return nil, err
@@ -112,18 +111,14 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 	if o.Steady == 0 {
 		o.Steady = 5 * time.Second
 	}
-	director, err := topology.DirectorURL(ctx, env.Cluster)
-	if err != nil {
-		return nil, err
-	}
 	checkers := []check.Checker{
-		harness.ReplicationComplete{},
+		replcheck.Complete{},
 		&check.Availability{SLO: 0.99},
 	}
 	var faults []fault.Fault
 	switch o.During {
 	case "":
-		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
+		checkers = append(checkers, replcheck.VisibleAtRead{MinShare: o.MinShare})
 	case DuringSplitBrain:
 		faults = append(faults, fault.PartitionRegions(env.Cluster, o.From, o.To))
 	case DuringLatency:
@@ -132,7 +127,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 			return nil, err
 		}
 		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
-		checkers = append(checkers, harness.ReplicationVisibleAtRead{MinShare: o.MinShare})
+		checkers = append(checkers, replcheck.VisibleAtRead{MinShare: o.MinShare})
 	default:
 		return nil, fmt.Errorf("replication check during %q: the faults are %s and %s", o.During, DuringSplitBrain, DuringLatency)
 	}
@@ -143,20 +138,22 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 			desc += ", held until the end"
 		}
 	}
-	e := &harness.ReplicationExperiment{
-		Name: "replication-check", Description: desc, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name,
-		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset,
-		Check: harness.ReplicationCheck{
+	e, err := experiment(ctx, env, "replication-check", desc, Times{Steady: o.Steady}, o.Load)
+	if err != nil {
+		return nil, err
+	}
+	// The check reads back its own records, and no stop condition cuts
+	// its measurement short.
+	e.Stop, e.Verify = nil, nil
+	e.Faults, e.HoldFaults, e.Checkers = faults, o.HoldFault, checkers
+	e.Observer = &replcheck.Observer{
+		Config: replcheck.Config{
+			Cluster: env.Cluster, Seed: uint64(env.Seed),
 			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
 			Concurrency: o.Concurrency, Batch: o.Batch, Deadline: o.Deadline,
 		},
-		Workload:   workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(o.Load), Members: 200},
-		Steady:     o.Steady,
-		Faults:     faults,
-		HoldFaults: o.HoldFault,
-		Checkers:   checkers,
-		Progress:   o.Progress,
+		Progress: o.Progress,
 	}
 	return e.Run(ctx)
 }

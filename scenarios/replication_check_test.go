@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
 )
 
@@ -28,7 +28,7 @@ func replicationWorld(t *testing.T, name string) *Env {
 }
 
 // replicationVerdict finds one checker's result.
-func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) history.Result {
+func replicationVerdict(t *testing.T, out *run.Outcome, checker string) history.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
@@ -40,7 +40,7 @@ func replicationVerdict(t *testing.T, out *harness.Outcome, checker string) hist
 }
 
 // replicationLog logs a run's checkers and phases.log.
-func replicationLog(t *testing.T, out *harness.Outcome, dir string) {
+func replicationLog(t *testing.T, out *run.Outcome, dir string) {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)

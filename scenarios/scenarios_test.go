@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app/gateway"
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/internal/worldtest"
@@ -60,9 +60,9 @@ func shortOnly(t *testing.T, name string) {
 	}
 }
 
-// run runs a scenario's run function, logs its checkers, writes its
+// runInDir runs a scenario's run function, logs its checkers, writes its
 // reports, and checks that the world was left whole.
-func run(t *testing.T, e *Env, f func(context.Context, *Env) (*harness.Outcome, error)) (*harness.Outcome, *reports.Report) {
+func runInDir(t *testing.T, e *Env, f func(context.Context, *Env) (*run.Outcome, error)) (*run.Outcome, *reports.Report) {
 	t.Helper()
 	out, err := f(context.Background(), e)
 	require.NoError(t, err)
@@ -100,7 +100,7 @@ func requireHealed(t *testing.T, c topology.Cluster) {
 }
 
 // requireVerdict finds a checker's result.
-func requireVerdict(t *testing.T, out *harness.Outcome, checker string, want history.Verdict) history.Result {
+func requireVerdict(t *testing.T, out *run.Outcome, checker string, want history.Verdict) history.Result {
 	t.Helper()
 	for _, r := range out.Verdict.Children {
 		if r.Checker == checker {
@@ -117,7 +117,7 @@ func TestSplitBrain(t *testing.T) {
 	e := env(t, "split-brain")
 	p := splitBrain
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}
-	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runSplitBrain(ctx, e, p) })
+	out, r := runInDir(t, e, func(ctx context.Context, e *Env) (*run.Outcome, error) { return runSplitBrain(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	for _, f := range []string{"history.jsonl", "run.json", "phases.log", "report.json", "report.md", "junit.xml"} {
 		_, err := os.Stat(filepath.Join(e.Dir, f))
@@ -135,7 +135,7 @@ func TestChaosMonkey(t *testing.T) {
 	shortOnly(t, "chaos-monkey")
 	p := chaosMonkey
 	p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
-	out, r := run(t, env(t, "chaos-monkey"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosMonkey(ctx, e, p) })
+	out, r := runInDir(t, env(t, "chaos-monkey"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runChaosMonkey(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	require.Len(t, r.Faults, 2, "one kill per interval")
 	for _, f := range r.Faults {
@@ -147,7 +147,7 @@ func TestChaosGorilla(t *testing.T) {
 	full(t)
 	p := chaosGorilla
 	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
-	out, _ := run(t, env(t, "chaos-gorilla"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
+	out, _ := runInDir(t, env(t, "chaos-gorilla"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runChaosGorilla(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 }
 
@@ -155,7 +155,7 @@ func TestChaosKong(t *testing.T) {
 	shortOnly(t, "chaos-kong")
 	p := chaosKong
 	p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
-	out, r := run(t, env(t, "chaos-kong"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
+	out, r := runInDir(t, env(t, "chaos-kong"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runChaosKong(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	steps := 0
 	for _, ev := range r.Traffic {
@@ -172,7 +172,7 @@ func TestLatencyMonkey(t *testing.T) {
 	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}
 	e := env(t, "latency-monkey")
 	before := gatewayTryTimeouts(t, e.Cluster, "us-east-1")
-	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
+	out, _ := runInDir(t, e, func(ctx context.Context, e *Env) (*run.Outcome, error) { return runLatencyMonkey(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	// The protection was at work: stalled reads were sent elsewhere.
 	require.Greater(t, gatewayTryTimeouts(t, e.Cluster, "us-east-1"), before, "no read outlived its try timeout: did the reads stall?")
@@ -210,7 +210,7 @@ func TestThunderingHerd(t *testing.T) {
 	shortOnly(t, "thundering-herd")
 	p := thunderingHerd
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
-	out, _ := run(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runThunderingHerd(ctx, e, p) })
+	out, _ := runInDir(t, env(t, "thundering-herd"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runThunderingHerd(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	requireVerdict(t, out, "shedding", history.VerdictValid)
 }
@@ -219,7 +219,7 @@ func TestMisrouted(t *testing.T) {
 	shortOnly(t, "misrouted")
 	p := misrouted
 	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
-	out, _ := run(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
+	out, _ := runInDir(t, env(t, "misrouted"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	res := requireVerdict(t, out, "home-routing", history.VerdictValid)
 	for _, path := range []string{"proxied", "redirected", "failover"} {
@@ -234,7 +234,7 @@ func TestSplitBrainWithRemoteWritesFails(t *testing.T) {
 	full(t)
 	p := splitBrain
 	p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
-	out, _ := run(t, env(t, "split-brain-remote-writes"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+	out, _ := runInDir(t, env(t, "split-brain-remote-writes"), func(ctx context.Context, e *Env) (*run.Outcome, error) {
 		return runSplitBrain(ctx, e, p)
 	})
 	require.Equal(t, history.StatusFailed, out.Status, "a split with a cross-region call on every write passed")
@@ -245,7 +245,7 @@ func TestThunderingHerdWithoutSheddingFails(t *testing.T) {
 	full(t)
 	p := thunderingHerd
 	p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
-	out, _ := run(t, env(t, "thundering-herd-no-shedding"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+	out, _ := runInDir(t, env(t, "thundering-herd-no-shedding"), func(ctx context.Context, e *Env) (*run.Outcome, error) {
 		return runThunderingHerd(ctx, e, p)
 	})
 	require.Equal(t, history.StatusFailed, out.Status, "a herd with shedding off passed")
@@ -259,7 +259,7 @@ func TestLatencyMonkeyWithoutTryTimeoutFails(t *testing.T) {
 	full(t)
 	p := latencyMonkey
 	p.Times, p.NoTryTimeout = Times{Steady: 8 * time.Second, Observe: 30 * time.Second, Converge: 10 * time.Second}, true
-	out, _ := run(t, env(t, "latency-monkey-no-try-timeout"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+	out, _ := runInDir(t, env(t, "latency-monkey-no-try-timeout"), func(ctx context.Context, e *Env) (*run.Outcome, error) {
 		return runLatencyMonkey(ctx, e, p)
 	})
 	require.Equal(t, history.StatusFailed, out.Status, "stalled reads with no try timeout passed")
@@ -273,7 +273,7 @@ func TestChaosMonkeyWithWritesAtAllFails(t *testing.T) {
 	p := chaosMonkey
 	p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
 	p.Kinds, p.AllReplicas = []string{topology.KindCassandra}, true
-	out, _ := run(t, env(t, "chaos-monkey-writes-at-all"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+	out, _ := runInDir(t, env(t, "chaos-monkey-writes-at-all"), func(ctx context.Context, e *Env) (*run.Outcome, error) {
 		return runChaosMonkey(ctx, e, p)
 	})
 	require.Equal(t, history.StatusFailed, out.Status, "writes at ALL with a dead node passed")
@@ -291,7 +291,7 @@ func TestMisroutedWithTheWrongHomeFails(t *testing.T) {
 	p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
 	p.Rounds = []misroutedRound{{"wrong-home", gateway.Patch{Mode: new("isthmus"), Failover: new(false),
 		HomeOverrides: &map[string]string{regions[1]: regions[0]}}}}
-	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runMisrouted(ctx, e, p) })
+	out, _ := runInDir(t, e, func(ctx context.Context, e *Env) (*run.Outcome, error) { return runMisrouted(ctx, e, p) })
 	require.Equal(t, history.StatusFailed, out.Status, "misrouted members served by the wrong region passed")
 	r := requireVerdict(t, out, "home-routing", history.VerdictInvalid)
 	require.Contains(t, r.Reason, "outside their home region without failover")
@@ -302,7 +302,7 @@ func TestChaosKongWithoutFailoverFails(t *testing.T) {
 	p := chaosKong
 	p.Times, p.StepWait = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 3*time.Second
 	p.NoFailover, p.Degrade = true, 0.5
-	out, _ := run(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosKong(ctx, e, p) })
+	out, _ := runInDir(t, env(t, "chaos-kong-no-failover"), func(ctx context.Context, e *Env) (*run.Outcome, error) { return runChaosKong(ctx, e, p) })
 	require.Equal(t, history.StatusFailed, out.Status, "evacuating a failing region without failover passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }
@@ -314,7 +314,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	e := env(t, "noop")
 	director, err := topology.DirectorURL(context.Background(), e.Cluster)
 	require.NoError(t, err)
-	x := &harness.Experiment{
+	x := &run.Experiment{
 		Name: "noop", Seed: e.Seed, Dir: e.Dir, Log: e.Log,
 		Workload: workload.Config{Director: director, Geos: e.Cluster.Spec().RegionNames(), Pacer: workload.Constant(20), Members: 50},
 		Faults:   []fault.Fault{fault.Noop{}},
@@ -331,7 +331,7 @@ func TestRealLifeFailover(t *testing.T) {
 	p := realLifeFailover
 	p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}
 	e := env(t, "real-life-failover")
-	out, r := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runRealLifeFailover(ctx, e, p) })
+	out, r := runInDir(t, e, func(ctx context.Context, e *Env) (*run.Outcome, error) { return runRealLifeFailover(ctx, e, p) })
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	for _, f := range []string{"failover.detection_s", "failover.decision_s", "failover.shift_s"} {
 		require.Contains(t, r.Figures, f, "the run did not measure %s", f)
@@ -343,7 +343,7 @@ func TestRealLifeFailoverWithoutEvacuationFails(t *testing.T) {
 	full(t)
 	p := realLifeFailover
 	p.Times, p.NoEvacuate = Times{Steady: 8 * time.Second, Observe: 12 * time.Second, Converge: 8 * time.Second}, true
-	out, _ := run(t, env(t, "real-life-failover-no-evacuation"), func(ctx context.Context, e *Env) (*harness.Outcome, error) {
+	out, _ := runInDir(t, env(t, "real-life-failover-no-evacuation"), func(ctx context.Context, e *Env) (*run.Outcome, error) {
 		return runRealLifeFailover(ctx, e, p)
 	})
 	require.Equal(t, history.StatusFailed, out.Status, "a degraded region that was never evacuated passed")
@@ -381,7 +381,7 @@ func TestChaosGorillaWithRF1Fails(t *testing.T) {
 	t.Cleanup(func() { setReplication(t, e.Cluster, region, e.Cluster.Spec().Cassandra.ReplicationFactor) })
 	p := chaosGorilla
 	p.Times = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
-	out, _ := run(t, e, func(ctx context.Context, e *Env) (*harness.Outcome, error) { return runChaosGorilla(ctx, e, p) })
+	out, _ := runInDir(t, e, func(ctx context.Context, e *Env) (*run.Outcome, error) { return runChaosGorilla(ctx, e, p) })
 	require.Equal(t, history.StatusFailed, out.Status, "a zone outage with RF 1 passed")
 	requireVerdict(t, out, "availability", history.VerdictInvalid)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 func init() {
@@ -18,7 +18,7 @@ func init() {
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
 		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runSplitBrain(ctx, env, splitBrain)
 		},
 	})
@@ -36,7 +36,7 @@ type splitBrainPlan struct {
 
 var splitBrain = splitBrainPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}}
 
-func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*harness.Outcome, error) {
+func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "split-brain", 2)
 	if err != nil {
 		return nil, err

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app/gateway"
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
 )
 
@@ -18,7 +18,7 @@ func init() {
 		Profile:     "default",
 		Timeout:     15 * time.Minute,
 		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*harness.Outcome, error) {
+		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
 			return runThunderingHerd(ctx, env, thunderingHerd)
 		},
 	})
@@ -47,7 +47,7 @@ var thunderingHerd = thunderingHerdPlan{
 	Capacity: 60, Surge: 4, Bound: 90, ShedP99: 500 * time.Millisecond,
 }
 
-func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*harness.Outcome, error) {
+func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "thundering-herd", 2)
 	if err != nil {
 		return nil, err

@@ -105,7 +105,7 @@ finish.`,
 					if i == 0 {
 						view.past = pastDurations(out)
 					}
-					outcome, dir, err := runScenario(view.scenario(ctx, i), cmd, s, cluster, out, seed, noReset)
+					outcome, dir, err := runScenario(ctx, cmd, s, cluster, out, seed, noReset, view.scenario(i))
 					view.end()
 					if err != nil {
 						return gameday.Ran{Dir: dir}, err

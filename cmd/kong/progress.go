@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +14,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/gameday"
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 // How a run shows its progress (--progress).
@@ -77,20 +76,20 @@ func newProgressView(w io.Writer, mode string, suite []string, past map[string]t
 	return &progressView{w: w, mode: m, every: progressLineEvery, suite: suite, past: past}, nil
 }
 
-// scenario returns ctx with the view listening to the runs of the i-th
-// scenario of the suite.
-func (v *progressView) scenario(ctx context.Context, i int) context.Context {
+// scenario returns the listener of the runs of the i-th scenario of the
+// suite (nil when progress is off).
+func (v *progressView) scenario(i int) func(run.Progress) {
 	v.mu.Lock()
 	v.index, v.lastLine, v.lastPhase, v.stopping = i, time.Time{}, "", false
 	v.mu.Unlock()
 	if v.mode == progressOff {
-		return ctx
+		return nil
 	}
-	return harness.WithProgress(ctx, v.report)
+	return v.report
 }
 
 // report shows one Progress of the current scenario.
-func (v *progressView) report(p harness.Progress) {
+func (v *progressView) report(p run.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	suiteLeft, known := v.suiteLeft(p)
@@ -143,7 +142,7 @@ func (v *progressView) closeBar() {
 // scenario's (from its plan, or from its last run when that says more)
 // and the last run of each scenario after it. known is false when some
 // scenario after it never ran to the end, so the estimate is a lower bound.
-func (v *progressView) suiteLeft(p harness.Progress) (left time.Duration, known bool) {
+func (v *progressView) suiteLeft(p run.Progress) (left time.Duration, known bool) {
 	left, known = p.Left(), true
 	if p.Stopping || p.Done {
 		return 0, true
@@ -164,7 +163,7 @@ func (v *progressView) suiteLeft(p harness.Progress) (left time.Duration, known 
 }
 
 // progressLine renders p of the i-th (0-based) of n scenarios on one line.
-func progressLine(p harness.Progress, i, n int, suiteLeft time.Duration, known bool) string {
+func progressLine(p run.Progress, i, n int, suiteLeft time.Duration, known bool) string {
 	var b strings.Builder
 	if n > 1 {
 		fmt.Fprintf(&b, "[%d/%d] ", i+1, n)

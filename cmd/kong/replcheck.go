@@ -15,8 +15,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/replcheck"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -96,8 +97,8 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 		return o, fmt.Errorf("--deadline %s must be positive", f.deadline)
 	case f.concurrency <= 0:
 		return o, fmt.Errorf("--concurrency %d: at least one write in flight", f.concurrency)
-	case f.batch <= 0 || f.batch > harness.ReplicationPartition || harness.ReplicationPartition%f.batch != 0:
-		return o, fmt.Errorf("--batch %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", f.batch, harness.ReplicationPartition)
+	case f.batch <= 0 || f.batch > replcheck.RecordsPerPartition || replcheck.RecordsPerPartition%f.batch != 0:
+		return o, fmt.Errorf("--batch %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", f.batch, replcheck.RecordsPerPartition)
 	case f.load <= 0:
 		return o, fmt.Errorf("--load %g: the check runs under a background load of at least a fraction of an operation per second", f.load)
 	case f.minShare <= 0 || f.minShare > 1:
@@ -229,7 +230,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 // own artifacts folder, Ctrl-C, SIGTERM and SIGHUP wired to a clean abort
 // that heals the faults, the scenario's timeout, the preflight (a refusal
 // with noReset), and every report written from what the run left.
-func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string, noReset bool) (*harness.Outcome, string, error) {
+func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string, noReset bool) (*run.Outcome, string, error) {
 	spec, err := scenarios.Get("replication-check")
 	if err != nil {
 		return nil, "", err
@@ -262,7 +263,7 @@ func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenari
 // replicationProgressPrinter prints the check's progress on w: one line
 // rewritten in place on a terminal, a line every interval (default 10 s)
 // otherwise.
-func replicationProgressPrinter(w io.Writer, interval time.Duration) func(harness.ReplicationProgress) {
+func replicationProgressPrinter(w io.Writer, interval time.Duration) func(replcheck.Progress) {
 	live := false
 	if fd, ok := w.(interface{ Fd() uintptr }); ok && interval == 0 {
 		live = term.IsTerminal(int(fd.Fd()))
@@ -270,9 +271,9 @@ func replicationProgressPrinter(w io.Writer, interval time.Duration) func(harnes
 	if interval == 0 {
 		interval = 10 * time.Second
 	}
-	var last harness.ReplicationProgress
+	var last replcheck.Progress
 	var lastAt, printed time.Time
-	return func(p harness.ReplicationProgress) {
+	return func(p replcheck.Progress) {
 		now := time.Now()
 		rate := 0.0
 		if !lastAt.IsZero() {
@@ -341,7 +342,7 @@ func printReplicationSummary(w io.Writer, dir string) {
 	}
 	fmt.Fprintf(w, "  lag resolution    sampled lags are upper bounds by one poll (poll latency p50 %.1f ms, p99 %.1f ms)\n", s.PollLatencyP50Ms, s.PollLatencyP99Ms)
 	fmt.Fprintf(w, "  CQL reads         %d settling reads (partitions of %d records), %d polls of %d sampled records, %d re-reads of late partitions\n",
-		s.Reads, harness.ReplicationPartition, s.SamplePolls, s.Sampled, s.Rereads)
+		s.Reads, replcheck.RecordsPerPartition, s.SamplePolls, s.Sampled, s.Rereads)
 	if len(s.Histogram) > 0 {
 		fmt.Fprintf(w, "  histogram        ")
 		for _, b := range s.Histogram {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology/local"
@@ -81,7 +81,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		o.Records, max(1, o.Batch), o.Concurrency, o.From, o.WriteConsistency, o.To, o.ReadConsistency, o.ReadAfter)
 	fmt.Fprintf(out, "the plain loops and the check all run under the background load of %g operations/s through the director\n", o.Load)
 
-	var outcome *harness.Outcome
+	var outcome *run.Outcome
 	var dir string
 	rows, check, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
 		Batch: o.Batch, WriteConsistency: o.WriteConsistency, Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),

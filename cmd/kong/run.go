@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -93,7 +93,7 @@ could not finish (aborted, interrupted).`,
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
-			outcome, dir, err := runScenario(view.scenario(cmd.Context(), 0), cmd, spec, cluster, out, int64(seed), noReset)
+			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, int64(seed), noReset, view.scenario(0))
 			view.end()
 			if err != nil {
 				return err
@@ -129,7 +129,7 @@ func stopContext(parent context.Context) (context.Context, context.CancelFunc) {
 
 // outcomeError is nil for a run that passed, exit status 1 for one whose
 // verdict found an invariant broken, and 3 for one that could not finish.
-func outcomeError(what string, o *harness.Outcome) error {
+func outcomeError(what string, o *run.Outcome) error {
 	switch o.Status {
 	case history.StatusPassed:
 		return nil
@@ -139,7 +139,7 @@ func outcomeError(what string, o *harness.Outcome) error {
 	return fmt.Errorf("%s %s%s", what, o.Status, reasonSuffix(o))
 }
 
-func reasonSuffix(o *harness.Outcome) string {
+func reasonSuffix(o *run.Outcome) string {
 	if o.Reason == "" {
 		return ""
 	}
@@ -149,8 +149,9 @@ func reasonSuffix(o *harness.Outcome) string {
 // runScenario runs spec against cluster with Ctrl-C, SIGTERM and SIGHUP
 // wired to a clean abort (the runner heals every fault), and returns the
 // outcome and its folder. noReset makes the preflight refuse a damaged
-// world instead of resetting it.
-func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64, noReset bool) (*harness.Outcome, string, error) {
+// world instead of resetting it; progress, when set, is told how the run
+// goes.
+func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64, noReset bool, progress func(run.Progress)) (*run.Outcome, string, error) {
 	ctx, stop := stopContext(parent)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
@@ -166,7 +167,7 @@ func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec
 		return nil, "", err
 	}
 	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset, Progress: progress}
 	outcome, err := spec.Run(ctx, env)
 	// The report is written whatever happened, from what the run left.
 	if rerr := writeReport(dir); rerr != nil {

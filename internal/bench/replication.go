@@ -11,7 +11,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
-	"github.com/kongchaos/kong/harness"
+	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
@@ -19,7 +19,7 @@ import (
 
 // PlainWriteLoop is the replication check's baseline: the driver, a
 // session pinned to the region, the check's table and write
-// (harness.WriteReplicationRecords: the same statement, the same batches),
+// (replcheck.WriteRecords: the same statement, the same batches),
 // conc goroutines writing n records, nothing else. It returns how long the
 // writes took and how many records failed.
 func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc, batch int, cl gocql.Consistency) (time.Duration, int64, error) {
@@ -29,10 +29,10 @@ func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 		return 0, 0, err
 	}
 	defer cql.CloseSession(s)
-	if err := s.Query(harness.ReplicationSchema(ks, harness.ReplicationTable)).ExecContext(ctx); err != nil {
+	if err := s.Query(replcheck.Schema(ks, replcheck.Table)).ExecContext(ctx); err != nil {
 		return 0, 0, err
 	}
-	insert := harness.ReplicationInsert(ks, harness.ReplicationTable)
+	insert := replcheck.Insert(ks, replcheck.Table)
 	run := fmt.Sprintf("baseline-%d", time.Now().UnixNano())
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -47,7 +47,7 @@ func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 					return
 				}
 				count := min(batch, n-first)
-				if err := harness.WriteReplicationRecords(ctx, s, insert, run, first, count, cl); err != nil {
+				if err := replcheck.WriteRecords(ctx, s, insert, run, first, count, cl); err != nil {
 					failed.Add(int64(count))
 				}
 			}

@@ -53,7 +53,7 @@ func (w *World) containerLogs(ctx context.Context, c Container, o client.Contain
 // CopyLogs copies the end (at most maxBytes) of every component
 // container's output into dir, one file per component named as the local
 // backend names them (topology.LogFileName). It is how a run's artifacts
-// get the logs of a container world (harness.LogCopier).
+// get the logs of a container world (run.LogCopier).
 func (w *World) CopyLogs(ctx context.Context, dir string, maxBytes int64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

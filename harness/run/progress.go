@@ -1,4 +1,4 @@
-package harness
+package run
 
 import (
 	"context"
@@ -22,9 +22,9 @@ type Progress struct {
 	PhaseStarted time.Time
 	// Now is when this report was made; Left counts from it.
 	Now time.Time
-	// Plan is how long the timed phases last. The replication check's
-	// observe phase (its writes) is planned from its pace so far, so its
-	// Observe grows or shrinks as the run goes on.
+	// Plan is how long the timed phases last. The observe phase of a
+	// PacedObserver (the replication check's writes) is planned from its
+	// pace so far, so its Observe grows or shrinks as the run goes on.
 	Plan PhasePlan
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).
@@ -48,19 +48,14 @@ type PhasePlan struct {
 func (p PhasePlan) Total() time.Duration { return p.Steady + p.Observe + p.Converge }
 
 // of returns how long a phase is planned to last (0 for untimed phases).
-func (p PhasePlan) of(phase string) time.Duration {
-	switch phase {
-	case history.PhaseSteady:
-		return p.Steady
-	case history.PhaseObserve:
-		return p.Observe
-	case history.PhaseConverge:
-		return p.Converge
+func (p PhasePlan) of(name string) time.Duration {
+	for _, ph := range phases {
+		if ph.name == name && ph.planned != nil {
+			return ph.planned(p)
+		}
 	}
 	return 0
 }
-
-var phaseOrder = []string{history.PhaseSteady, history.PhaseInject, history.PhaseObserve, history.PhaseRecover, history.PhaseConverge, history.PhaseVerify}
 
 // Left is how much of the planned time is still ahead at Now: the rest of
 // the current timed phase and every later timed phase. Untimed phases count
@@ -70,8 +65,8 @@ func (p Progress) Left() time.Duration {
 		return 0
 	}
 	at := -1
-	for i, ph := range phaseOrder {
-		if ph == p.Phase {
+	for i, ph := range phases {
+		if ph.name == p.Phase {
 			at = i
 		}
 	}
@@ -79,8 +74,8 @@ func (p Progress) Left() time.Duration {
 		return 0
 	}
 	var left time.Duration
-	for _, ph := range phaseOrder[at+1:] {
-		left += p.Plan.of(ph)
+	for _, ph := range phases[at+1:] {
+		left += p.Plan.of(ph.name)
 	}
 	if at >= 0 {
 		left += max(0, p.Plan.of(p.Phase)-p.Now.Sub(p.PhaseStarted))
@@ -91,55 +86,47 @@ func (p Progress) Left() time.Duration {
 // PhaseNumber is the current phase's place among the phases (1 to 6; 0
 // before the first) and how many there are.
 func (p Progress) PhaseNumber() (int, int) {
-	for i, ph := range phaseOrder {
-		if ph == p.Phase {
-			return i + 1, len(phaseOrder)
+	for i, ph := range phases {
+		if ph.name == p.Phase {
+			return i + 1, len(phases)
 		}
 	}
-	return 0, len(phaseOrder)
-}
-
-type progressKey struct{}
-
-// WithProgress returns a context whose experiments report their progress to
-// fn unless they have a Progress of their own: a caller that runs a
-// scenario (which builds the Experiment itself) reaches its runner this way.
-func WithProgress(ctx context.Context, fn func(Progress)) context.Context {
-	return context.WithValue(ctx, progressKey{}, fn)
-}
-
-func progressFrom(ctx context.Context) func(Progress) {
-	fn, _ := ctx.Value(progressKey{}).(func(Progress))
-	return fn
+	return 0, len(phases)
 }
 
 // progressInterval is how often a run reports between phase changes.
 var progressInterval = time.Second
 
-// progressReporter sends a run's Progress; a nil one (nobody listens)
-// does nothing. The listener is never called from two goroutines at once.
+// progressReporter sends a run's Progress to its listener and to a
+// ReportingObserver; a nil one (nobody listens) does nothing. They are never
+// called from two goroutines at once.
 type progressReporter struct {
-	fn   func(Progress)
-	mu   sync.Mutex // guards p, wl and calls of fn
-	p    Progress
-	wl   *workload.Workload
-	quit chan struct{}
-	done chan struct{}
+	fn     func(Progress)
+	report func(Progress)    // the Observer's, if it reports
+	pace   func() (int, int) // the Observer's, if it is paced
+	mu     sync.Mutex        // guards p, wl and the calls
+	p      Progress
+	wl     *workload.Workload
+	quit   chan struct{}
+	done   chan struct{}
 }
 
 // startProgress begins reporting the run's progress, if anyone listens.
 func (e *Experiment) startProgress(ctx context.Context) *progressReporter {
-	fn := e.Progress
-	if fn == nil {
-		fn = progressFrom(ctx)
+	r := &progressReporter{fn: e.Progress, quit: make(chan struct{}), done: make(chan struct{})}
+	if o, ok := e.Observer.(ReportingObserver); ok {
+		r.report = o.Report
 	}
-	if fn == nil {
+	if o, ok := e.Observer.(PacedObserver); ok {
+		r.pace = o.Pace
+	}
+	if r.fn == nil && r.report == nil {
 		return nil
 	}
 	now := time.Now()
-	r := &progressReporter{fn: fn, quit: make(chan struct{}), done: make(chan struct{}),
-		p: Progress{Scenario: e.Name, Started: now, PhaseStarted: now,
-			Plan: PhasePlan{Steady: e.Steady, Observe: e.Observe, Converge: e.Converge}}}
+	r.p = Progress{
+		Scenario: e.Name, Started: now, PhaseStarted: now,
+		Plan: PhasePlan{Steady: e.Steady, Observe: e.Observe, Converge: e.Converge}}
 	go r.loop(ctx)
 	return r
 }
@@ -181,7 +168,17 @@ func (r *progressReporter) send(change func(*Progress)) {
 	if r.wl != nil {
 		r.p.Live = r.wl.Live()
 	}
-	r.fn(r.p)
+	if r.pace != nil && r.p.Phase == history.PhaseObserve {
+		// The work takes what it takes: plan it from the pace so far.
+		done, total := r.pace()
+		r.p.Plan.Observe = projectedDuration(r.p.Now.Sub(r.p.PhaseStarted), done, total)
+	}
+	if r.fn != nil {
+		r.fn(r.p)
+	}
+	if r.report != nil && (change == nil || r.p.Done) {
+		r.report(r.p)
+	}
 }
 
 // phase reports a phase change.
@@ -222,4 +219,13 @@ func (r *progressReporter) finish(out *Outcome) {
 		status = out.Status
 	}
 	r.send(func(p *Progress) { p.Done, p.Status = true, status })
+}
+
+// projectedDuration is how long a phase lasts in all at the pace so far:
+// done of its total units took took (0 until a unit is done).
+func projectedDuration(took time.Duration, done, total int) time.Duration {
+	if done <= 0 || total <= 0 {
+		return 0
+	}
+	return time.Duration(float64(took) * float64(max(total, done)) / float64(done))
 }

@@ -1,4 +1,4 @@
-package harness
+package run
 
 import (
 	"context"
@@ -84,22 +84,23 @@ func copyTail(src, dst string, max int64) error {
 	return err
 }
 
-// phaseLog is a run's per-phase log (phases.log): one line per phase, fault
+// PhaseLog is a run's per-phase log (phases.log): one line per phase, fault
 // step and stop, with the live traffic at the end of each timed phase.
-type phaseLog struct {
+type PhaseLog struct {
 	f     *os.File
 	start time.Time
 }
 
-func newPhaseLog(path string) *phaseLog {
+func newPhaseLog(path string) *PhaseLog {
 	f, err := os.Create(path)
 	if err != nil {
-		return &phaseLog{start: time.Now()}
+		return &PhaseLog{start: time.Now()}
 	}
-	return &phaseLog{f: f, start: time.Now()}
+	return &PhaseLog{f: f, start: time.Now()}
 }
 
-func (p *phaseLog) printf(format string, args ...any) {
+// Printf adds a line, stamped with the time and the time since the run began.
+func (p *PhaseLog) Printf(format string, args ...any) {
 	if p == nil || p.f == nil {
 		return
 	}
@@ -107,12 +108,12 @@ func (p *phaseLog) printf(format string, args ...any) {
 	fmt.Fprintf(p.f, "%s +%7.1fs  %s\n", now.UTC().Format("15:04:05.000"), now.Sub(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-func (p *phaseLog) live(l workload.LiveStats) {
-	p.printf("  traffic at the end of the phase: %.1f ops/s (%.1f requested), error rate %.2f%%, shed rate %.2f%%, %d in flight",
+func (p *PhaseLog) live(l workload.LiveStats) {
+	p.Printf("  traffic at the end of the phase: %.1f ops/s (%.1f requested), error rate %.2f%%, shed rate %.2f%%, %d in flight",
 		l.OpsPerSec, l.RequestedRate, l.ErrorRate*100, l.ShedRate*100, l.InFlight)
 }
 
-func (p *phaseLog) close() {
+func (p *PhaseLog) close() {
 	if p != nil && p.f != nil {
 		_ = p.f.Close()
 	}

@@ -1,4 +1,4 @@
-package harness
+package run
 
 import (
 	"context"
@@ -106,11 +106,12 @@ func TestExperimentReportsProgress(t *testing.T) {
 	require.Zero(t, last.Left())
 }
 
-func TestProgressReachesTheRunnerThroughTheContext(t *testing.T) {
+func TestInterruptedRunReportsStoppingThenDone(t *testing.T) {
 	var l progressLog
 	e := testExperiment(t, &recordingBreaker{name: "noop"})
 	e.Steady, e.Observe, e.Converge = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
-	ctx, cancel := context.WithCancel(WithProgress(context.Background(), l.report))
+	e.Progress = l.report
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		// Interrupt during observe: the run says it is stopping, then done.
 		for {

@@ -1,4 +1,4 @@
-package harness
+package replcheck
 
 import (
 	"math"
@@ -207,8 +207,8 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 		AllVisibleAfterMs: 0, From: "us-east-1", To: "us-west-2", Records: 20000, WriteConsistency: "LOCAL_QUORUM",
 		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, Late: 10, ReadsLate: 4, VisibleLateReads: 2, VisibleAtReadLow: 0.9993, ReadDelayP99Ms: 503.5, WriteRate: 4321.5,
 		ConvergeSeconds: 12.25}
-	h := &history.History{Events: []history.Event{{Kind: history.Note, Name: "something else"}, replicationEvent(sum, time.Now())}}
-	got, found, err := replicationFromHistory(h)
+	h := &history.History{Events: []history.Event{{Kind: history.Note, Name: "something else"}, noteEvent(sum, time.Now())}}
+	got, found, err := fromHistory(h)
 	require.NoError(t, err)
 	require.True(t, found)
 	assert.Equal(t, sum.Samples, got.Samples)
@@ -223,17 +223,17 @@ func TestReplicationSummaryTravelsInTheHistory(t *testing.T) {
 	assert.Equal(t, sum.WriteRate, got.WriteRate)
 	assert.Equal(t, sum.ConvergeSeconds, got.ConvergeSeconds)
 
-	_, found, err = replicationFromHistory(&history.History{})
+	_, found, err = fromHistory(&history.History{})
 	require.NoError(t, err)
 	assert.False(t, found)
 	bad := history.Event{Kind: history.Note, Name: replicationNote, Detail: map[string]string{"from": "x"}}
-	_, found, err = replicationFromHistory(&history.History{Events: []history.Event{bad}})
+	_, found, err = fromHistory(&history.History{Events: []history.Event{bad}})
 	assert.True(t, found)
 	assert.Error(t, err)
 }
 
 func replHistory(s history.Replication) *history.History {
-	return &history.History{Events: []history.Event{replicationEvent(s, time.Now())}}
+	return &history.History{Events: []history.Event{noteEvent(s, time.Now())}}
 }
 
 func TestReplicationCheckers(t *testing.T) {
@@ -248,18 +248,18 @@ func TestReplicationCheckers(t *testing.T) {
 	harmless := good // 3 late reads found their record: at least 0.992 at 500 ms
 	harmless.ReadsLate, harmless.VisibleLateReads, harmless.VisibleAtReadLow = 4, 3, 0.992
 
-	r := ReplicationComplete{}.Check(replHistory(good))
+	r := Complete{}.Check(replHistory(good))
 	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
-	r = ReplicationComplete{}.Check(replHistory(missing))
+	r = Complete{}.Check(replHistory(missing))
 	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
-	r = ReplicationComplete{}.Check(&history.History{})
+	r = Complete{}.Check(&history.History{})
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
-	r = ReplicationComplete{}.Check(replHistory(history.Replication{WriteErrors: 10, From: "us-east-1"}))
+	r = Complete{}.Check(replHistory(history.Replication{WriteErrors: 10, From: "us-east-1"}))
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "no record was acknowledged")
 
-	at := ReplicationVisibleAtRead{MinShare: 0.99}
+	at := VisibleAtRead{MinShare: 0.99}
 	r = at.Check(replHistory(good))
 	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 	r = at.Check(replHistory(low))
@@ -292,7 +292,7 @@ func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
 
 	var seen []int
 	l.done(3, 0b001, true, 200*time.Millisecond, func(seq int) { seen = append(seen, seq) })
-	assert.Equal(t, []int{3 * recordsPerPartition}, seen)
+	assert.Equal(t, []int{3 * RecordsPerPartition}, seen)
 	assert.Equal(t, 3, l.records())
 	// A failed read sees nothing.
 	l.done(9, 0b1, false, 150*time.Millisecond, func(int) { t.Fatal("a failed read saw a record") })
@@ -328,28 +328,28 @@ func TestReplicationCheckConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	w := specWorld{spec: spec}
 	for _, tc := range []struct {
-		c    ReplicationCheck
+		c    Config
 		want string
 	}{
-		{ReplicationCheck{Cluster: w, From: "eu-west-1", To: "us-west-2", Records: 1}, `region "eu-west-1" is not in world spec-only (regions: [us-east-1 us-west-2])`},
-		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "mars", Records: 1}, `region "mars" is not in world`},
-		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-east-1", Records: 1}, "both us-east-1"},
-		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2"}, "0 records"},
-		{ReplicationCheck{From: "us-east-1", To: "us-west-2", Records: 1}, "no cluster"},
-		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 3}, "batches of 3 records"},
-		{ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 128}, "use 1, 2, 4, 8, 16, 32 or 64"},
+		{Config{Cluster: w, From: "eu-west-1", To: "us-west-2", Records: 1}, `region "eu-west-1" is not in world spec-only (regions: [us-east-1 us-west-2])`},
+		{Config{Cluster: w, From: "us-east-1", To: "mars", Records: 1}, `region "mars" is not in world`},
+		{Config{Cluster: w, From: "us-east-1", To: "us-east-1", Records: 1}, "both us-east-1"},
+		{Config{Cluster: w, From: "us-east-1", To: "us-west-2"}, "0 records"},
+		{Config{From: "us-east-1", To: "us-west-2", Records: 1}, "no cluster"},
+		{Config{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 3}, "batches of 3 records"},
+		{Config{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1, Batch: 128}, "use 1, 2, 4, 8, 16, 32 or 64"},
 	} {
 		err := tc.c.setDefaults()
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
-	c := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1_000_000, Seed: 7}
+	c := Config{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 1_000_000, Seed: 7}
 	require.NoError(t, c.setDefaults())
 	assert.Equal(t, 500*time.Millisecond, c.ReadAfter)
 	assert.Equal(t, "kong", c.Keyspace)
 	assert.Equal(t, 1, c.Batch, "a write per record")
 	assert.Equal(t, 5_000, c.Samples, "0.5 % of a million")
-	small := ReplicationCheck{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 300}
+	small := Config{Cluster: w, From: "us-east-1", To: "us-west-2", Records: 300}
 	require.NoError(t, small.setDefaults())
 	assert.Equal(t, 300, small.Samples, "at most every record")
 }
@@ -358,7 +358,7 @@ func TestReplicationCheckConfiguration(t *testing.T) {
 // the same records.
 func TestReplicationSampleIsSeeded(t *testing.T) {
 	draw := func(seed uint64, n, samples int) []int {
-		r := &ReplicationRun{cfg: ReplicationCheck{Seed: seed}}
+		r := &Check{cfg: Config{Seed: seed}}
 		r.sampleCut = uint64(float64(samples) / float64(n) * float64(^uint64(0)))
 		var out []int
 		for i := range n {

@@ -1,39 +1,14 @@
-package harness
+package replcheck
 
 import (
-	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/kongchaos/kong/harness/history"
 )
-
-// Replication statistics: how the per-record observations of a replication
-// check become the share visible at the read, the lag percentiles, the
-// histogram and the time until everything was visible.
-//
-// What is known of each acknowledged record:
-//
-//   - every record is read once in the other region ReadAfter after its
-//     write was acknowledged: it was visible then, or it was late;
-//   - a seeded sample of the records is polled in the other region from the
-//     acknowledgement on, so their lag is measured (to within the poll
-//     interval) whether or not they were visible at the read;
-//   - every late record is re-read until it is seen or the deadline passes,
-//     so the lag of every late record is measured (to within its re-read
-//     interval), and the records never seen are counted as missing.
-//
-// The records seen fall into two ordered groups: those visible at the read
-// (lag at most the read's delay, about ReadAfter) and the late ones (lag
-// above it). A lag percentile over the records seen is taken from the
-// sample when its rank falls among the records visible at the read (an
-// estimate: the sample stands for all of them), and from the late records
-// themselves when it falls among those (a measurement of each). Missing
-// records are not in the percentiles; Missing counts them.
 
 // Histogram geometry of lags and read delays, in microseconds.
 const (
@@ -62,7 +37,28 @@ func recordLag(h *hdrhistogram.Histogram, d time.Duration) {
 var LagBucketBoundsMs = []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
 	10000, 20000, 30000, 60000, 120000, 300000, 600000, 1800000, 3600000, 7200000}
 
-// lagStats gathers a replication check's observations.
+// lagStats gathers a replication check's observations and turns them into
+// the share visible at the read, the lag percentiles, the histogram and the
+// time until everything was visible.
+//
+// What is known of each acknowledged record:
+//
+//   - every record is read once in the other region ReadAfter after its
+//     write was acknowledged: it was visible then, or it was late;
+//   - a seeded sample of the records is polled in the other region from the
+//     acknowledgement on, so their lag is measured (to within the poll
+//     interval) whether or not they were visible at the read;
+//   - every late record is re-read until it is seen or the deadline passes,
+//     so the lag of every late record is measured (to within its re-read
+//     interval), and the records never seen are counted as missing.
+//
+// The records seen fall into two ordered groups: those visible at the read
+// (lag at most the read's delay, about ReadAfter) and the late ones (lag
+// above it). A lag percentile over the records seen is taken from the
+// sample when its rank falls among the records visible at the read (an
+// estimate: the sample stands for all of them), and from the late records
+// themselves when it falls among those (a measurement of each). Missing
+// records are not in the percentiles; Missing counts them.
 type lagStats struct {
 	// acked is the number of records whose write was acknowledged;
 	// visibleAtRead how many of them the read at ReadAfter found.
@@ -308,56 +304,4 @@ func (s *lagStats) summary() history.Replication {
 		r.AllVisibleAfterMs = float64(s.seenWithin.Microseconds()) / 1000
 	}
 	return r
-}
-
-// The replication summary travels in the history as one note event, so that
-// checkers judge it from the history alone.
-const replicationNote = "replication-check"
-
-// replicationEvent encodes a summary's figures as a history event.
-func replicationEvent(r history.Replication, at time.Time) history.Event {
-	d := map[string]string{"from": r.From, "to": r.To, "write_consistency": r.WriteConsistency, "read_consistency": r.ReadConsistency}
-	for k, v := range r.Figures() {
-		d[k] = strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	return history.Event{Kind: history.Note, Time: at, Name: replicationNote, Target: r.From + "->" + r.To, Detail: d}
-}
-
-// replicationFromHistory finds the last replication summary in a history.
-func replicationFromHistory(h *history.History) (history.Replication, bool, error) {
-	for i := len(h.Events) - 1; i >= 0; i-- {
-		e := h.Events[i]
-		if e.Kind != history.Note || e.Name != replicationNote {
-			continue
-		}
-		f := map[string]float64{}
-		for k, v := range e.Detail {
-			if x, err := strconv.ParseFloat(v, 64); err == nil {
-				f[k] = x
-			}
-		}
-		for _, k := range []string{history.FigReplicationSamples, history.FigReplicationVisibleAtRead, history.FigReplicationMissing} {
-			if _, ok := f[k]; !ok {
-				return history.Replication{}, true, fmt.Errorf("the replication-check event has no %s", k)
-			}
-		}
-		return history.Replication{
-			Samples: int(f[history.FigReplicationSamples]), VisibleAtRead: f[history.FigReplicationVisibleAtRead], Missing: int(f[history.FigReplicationMissing]),
-			P50: f[history.FigReplicationP50], P90: f[history.FigReplicationP90], P99: f[history.FigReplicationP99], P999: f[history.FigReplicationP999], Max: f[history.FigReplicationMax],
-			AllVisibleAfterMs: f[history.FigReplicationAllVisibleAfter],
-			From:              e.Detail["from"], To: e.Detail["to"],
-			WriteConsistency: e.Detail["write_consistency"], ReadConsistency: e.Detail["read_consistency"],
-			Records: int(f["replication.records"]), ReadAfterMs: f["replication.read_after_ms"],
-			WriteErrors: int(f["replication.write_errors"]), ReadErrors: int(f["replication.read_errors"]),
-			Late: int(f["replication.late"]), Sampled: int(f["replication.sampled"]),
-			ReadsLate: int(f["replication.reads_late"]), ReadDelayP99Ms: f["replication.read_delay_p99_ms"],
-			VisibleLateReads: int(f["replication.visible_late_reads"]),
-			VisibleAtReadMin: f["replication.visible_at_read_min"], VisibleAtReadLow: f["replication.visible_at_read_low"],
-			PollLatencyP50Ms: f["replication.poll_latency_p50_ms"],
-			WriteSeconds:     f["replication.write_seconds"], WriteRate: f["replication.write_rate"],
-			SeenAfterWritesMs: f["replication.seen_after_writes_ms"], ConvergeSeconds: f["replication.converge_seconds"],
-			SeenAfterConvergeMs: f["replication.seen_after_converge_ms"],
-		}, true, nil
-	}
-	return history.Replication{}, false, nil
 }

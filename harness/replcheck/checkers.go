@@ -1,4 +1,4 @@
-package harness
+package replcheck
 
 import (
 	"fmt"
@@ -10,17 +10,17 @@ import (
 // recorded in the history (a note event named "replication-check"), so a
 // run can be re-judged from its history without the world.
 
-// ReplicationComplete holds when every record acknowledged in the first
+// Complete holds when every record acknowledged in the first
 // region was seen in the other one before the deadline: nothing missing
 // after convergence. It is unknown when the history holds no replication
 // summary or no record was acknowledged.
-type ReplicationComplete struct{}
+type Complete struct{}
 
 // Name implements Checker.
-func (ReplicationComplete) Name() string { return "replication-complete" }
+func (Complete) Name() string { return "replication-complete" }
 
 // Check implements Checker.
-func (c ReplicationComplete) Check(h *history.History) history.Result {
+func (c Complete) Check(h *history.History) history.Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -41,7 +41,7 @@ func (c ReplicationComplete) Check(h *history.History) history.Result {
 	return r
 }
 
-// ReplicationVisibleAtRead holds when at least MinShare of the records
+// VisibleAtRead holds when at least MinShare of the records
 // acknowledged in the first region were visible in the other one at the
 // read ReadAfter after each write (Netflix's 500 ms experiment).
 //
@@ -54,15 +54,15 @@ func (c ReplicationComplete) Check(h *history.History) history.Result {
 // ReadAfter, at 95 % confidence). The verdict is invalid when even the
 // share found falls short of MinShare, valid when the lower bound reaches
 // it, and unknown in between.
-type ReplicationVisibleAtRead struct {
+type VisibleAtRead struct {
 	MinShare float64
 }
 
 // Name implements Checker.
-func (ReplicationVisibleAtRead) Name() string { return "replication-visible-at-read" }
+func (VisibleAtRead) Name() string { return "replication-visible-at-read" }
 
 // Check implements Checker.
-func (c ReplicationVisibleAtRead) Check(h *history.History) history.Result {
+func (c VisibleAtRead) Check(h *history.History) history.Result {
 	s, r, ok := replicationResult(c.Name(), h)
 	if !ok {
 		return r
@@ -97,7 +97,7 @@ func (c ReplicationVisibleAtRead) Check(h *history.History) history.Result {
 // false when the result r is already the verdict (unknown).
 func replicationResult(name string, h *history.History) (history.Replication, history.Result, bool) {
 	r := history.Result{Checker: name, Valid: history.VerdictValid, Figures: map[string]float64{}}
-	s, found, err := replicationFromHistory(h)
+	s, found, err := fromHistory(h)
 	switch {
 	case err != nil:
 		r.Valid, r.Reason = history.VerdictUnknown, err.Error()

@@ -1,0 +1,100 @@
+package replcheck
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
+)
+
+// Observer is the replication check as the observe step of a
+// run.Experiment (a run.Observer): it starts the check after the
+// preflight (a CQL session in each region, the table), writes the records
+// and reads each one at ReadAfter in the observe phase, re-reads the late
+// ones in the converge phase, and in the verify phase records the summary
+// in the history (for the checkers Complete and VisibleAtRead), writes
+// replication.json and gives run.json the replication figures.
+type Observer struct {
+	// Config is the measurement; its Cluster, From, To and Records are
+	// required.
+	Config Config
+	// Progress, when set, is told how the check goes about once a second.
+	Progress func(Progress)
+
+	check atomic.Pointer[Check] // once started
+	art   run.Artifacts
+}
+
+// Start implements run.Observer.
+func (o *Observer) Start(ctx context.Context, a run.Artifacts) error {
+	c, err := o.Config.Start(ctx)
+	if err != nil {
+		return err
+	}
+	o.art = a
+	o.check.Store(c)
+	cfg := c.cfg
+	a.Log.Printf("replication check: %d records written in %s at %s, read in %s at %s %s after each write, %d writes in flight, table %s.%s, run %s",
+		cfg.Records, cfg.From, cfg.WriteConsistency, cfg.To, cfg.ReadConsistency, cfg.ReadAfter, cfg.Concurrency, cfg.Keyspace, cfg.Table, cfg.RunID)
+	return nil
+}
+
+// Observe implements run.Observer: it writes the records and reads each
+// one at ReadAfter.
+func (o *Observer) Observe(ctx context.Context) error {
+	c := o.check.Load()
+	if err := c.Write(ctx); err != nil {
+		return err
+	}
+	p := c.Progress()
+	o.art.Log.Printf("%d records written (%d failed), %d read at %s: %d visible, %d late", p.Written, p.WriteErrors, p.Read, c.cfg.ReadAfter, p.Visible, p.Read-p.Visible)
+	return nil
+}
+
+// Converge implements run.Observer: it re-reads the late records until
+// every one was seen or the deadline passed.
+func (o *Observer) Converge(ctx context.Context) error {
+	return o.check.Load().Converge(ctx)
+}
+
+// Verify implements run.Observer: the summary goes into phases.log, into
+// the history as a note (see noteEvent) and into replication.json.
+func (o *Observer) Verify(context.Context) (map[string]float64, error) {
+	c := o.check.Load()
+	s := c.Summary()
+	o.art.Log.Printf("replication: %d records, %.3f%% visible at %s, %d missing; lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; write rate %.0f/s",
+		s.Samples, 100*s.VisibleAtRead, c.cfg.ReadAfter, s.Missing, s.P50, s.P99, s.Max, s.WriteRate)
+	o.art.History.Event(noteEvent(s, time.Now()))
+	return s.Figures(), history.SaveReplication(o.art.Dir, s)
+}
+
+// Close implements run.Observer.
+func (o *Observer) Close() {
+	if c := o.check.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// Pace implements run.PacedObserver: the records written, of how many.
+func (o *Observer) Pace() (done, total int) {
+	c := o.check.Load()
+	if c == nil {
+		return 0, 0
+	}
+	p := c.Progress()
+	return p.Written, p.Records
+}
+
+// Report implements run.ReportingObserver: it tells Progress how the
+// check goes, in the run's phase.
+func (o *Observer) Report(p run.Progress) {
+	c := o.check.Load()
+	if o.Progress == nil || c == nil {
+		return
+	}
+	cp := c.Progress()
+	cp.Phase = p.Phase
+	o.Progress(cp)
+}
