@@ -64,7 +64,7 @@ type Options struct {
 
 // A Runner runs the i-th scenario of the suite on cluster with seed, and
 // says how it ended and in which folder.
-type Runner func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed int64) (Ran, error)
+type Runner func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (Ran, error)
 
 // Ran is how a scenario's run ended, and the run's folder.
 type Ran struct {
@@ -236,7 +236,7 @@ func (g *gameDay) runSuite(ctx context.Context) {
 	g.res.Failed, g.res.Broken = nil, false
 	for i, s := range g.Scenarios {
 		fmt.Fprintf(g.Stdout, "\n[%d/%d] %s: %s\n", i+1, len(g.Scenarios), s.Name, s.Description)
-		ran, err := g.Run(ctx, i, s, g.cluster, int64(g.seed))
+		ran, err := g.Run(ctx, i, s, g.cluster, g.seed)
 		switch {
 		case err != nil:
 			g.res.Failed = append(g.res.Failed, s.Name)

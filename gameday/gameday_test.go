@@ -75,7 +75,7 @@ func options(t *testing.T, b topology.Backend, out string, verdicts map[string]h
 		Up:       func(ctx context.Context) error { _, err := b.Up(ctx, "w", nil, topology.UpOptions{}); return err },
 		KeepHint: "look, then take it down",
 		Lock:     func() (func(), error) { return func() {}, nil },
-		Run: func(_ context.Context, _ int, s scenarios.Spec, _ topology.Cluster, _ int64) (Ran, error) {
+		Run: func(_ context.Context, _ int, s scenarios.Spec, _ topology.Cluster, _ uint64) (Ran, error) {
 			st := verdicts[s.Name]
 			return Ran{Status: st, Dir: writeRun(t, out, s.Name, time.Now(), st)}, nil
 		}}
@@ -127,7 +127,7 @@ func TestRoundsBringTheirWorldUpAgain(t *testing.T) {
 	clk := &fakeClock{now: t0}
 	o.Clock = clk
 	run := o.Run
-	o.Run = func(ctx context.Context, i int, s scenarios.Spec, c topology.Cluster, seed int64) (Ran, error) {
+	o.Run = func(ctx context.Context, i int, s scenarios.Spec, c topology.Cluster, seed uint64) (Ran, error) {
 		if i == 1 {
 			b.up = false // the world dies during the first round
 		}

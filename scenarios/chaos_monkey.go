@@ -54,7 +54,7 @@ func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*run.Outc
 	if err != nil {
 		return nil, err
 	}
-	victims, err := fault.RandomPick(p.Kills, fault.Region(regions[0]), p.Kinds, uint64(env.Seed)).Select(ctx, env.Cluster)
+	victims, err := fault.RandomPick(p.Kills, fault.Region(regions[0]), p.Kinds, env.Seed).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ type Env struct {
 	Cluster topology.Cluster
 	// Dir is the run's artifacts folder.
 	Dir  string
-	Seed int64
+	Seed uint64
 	// Replay is the command line that runs the scenario again with this seed.
 	Replay string
 	Log    *slog.Logger

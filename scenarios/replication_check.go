@@ -148,7 +148,7 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 	e.Faults, e.HoldFaults, e.Checkers = faults, o.HoldFault, checkers
 	e.Observer = &replcheck.Observer{
 		Config: replcheck.Config{
-			Cluster: env.Cluster, Seed: uint64(env.Seed),
+			Cluster: env.Cluster, Seed: env.Seed,
 			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
 			Concurrency: o.Concurrency, Batch: o.Batch, Deadline: o.Deadline,

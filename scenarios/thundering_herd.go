@@ -58,7 +58,7 @@ func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*ru
 	}
 	rate := p.Surge * float64(max(p.Capacity, 60))
 	surge := fault.SurgeRegion(env.Cluster, regions[0], workload.Config{
-		Pacer: workload.Constant(rate), Members: 3000, Seed: uint64(env.Seed) + 1,
+		Pacer: workload.Constant(rate), Members: 3000, Seed: env.Seed + 1,
 		Mix: workload.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
 	}, true)
 	e.Faults = []fault.Fault{

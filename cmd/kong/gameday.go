@@ -101,7 +101,7 @@ finish.`,
 				Keep:     keep,
 				KeepHint: kongCommand(b, "status", world) + "; " + kongCommand(b, "down", world),
 				Lock:     func() (func(), error) { return lockWorld(cmd, b, world) },
-				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed int64) (gameday.Ran, error) {
+				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {
 					if i == 0 {
 						view.past = pastDurations(out)
 					}

@@ -249,7 +249,7 @@ func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenari
 		return nil, "", err
 	}
 	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: int64(seed), Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
+	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
 	outcome, err := scenarios.RunReplicationCheck(ctx, env, o)
 	if rerr := writeReport(dir); rerr != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)

@@ -93,7 +93,7 @@ could not finish (aborted, interrupted).`,
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
-			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, int64(seed), noReset, view.scenario(0))
+			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, seed, noReset, view.scenario(0))
 			view.end()
 			if err != nil {
 				return err
@@ -151,7 +151,7 @@ func reasonSuffix(o *run.Outcome) string {
 // outcome and its folder. noReset makes the preflight refuse a damaged
 // world instead of resetting it; progress, when set, is told how the run
 // goes.
-func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed int64, noReset bool, progress func(run.Progress)) (*run.Outcome, string, error) {
+func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed uint64, noReset bool, progress func(run.Progress)) (*run.Outcome, string, error) {
 	ctx, stop := stopContext(parent)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)

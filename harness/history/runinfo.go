@@ -43,7 +43,7 @@ type RunInfo struct {
 	Profile string `json:"profile,omitempty"`
 	// Backend is "local" or "containers".
 	Backend  string    `json:"backend,omitempty"`
-	Seed     int64     `json:"seed"`
+	Seed     uint64    `json:"seed"`
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
 	Status   Status    `json:"status"`

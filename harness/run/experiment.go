@@ -22,7 +22,7 @@ type Experiment struct {
 	Name string
 	// Description, World, Profile and Backend are copied into run.json.
 	Description, World, Profile, Backend string
-	Seed                                 int64
+	Seed                                 uint64
 	// Dir receives history.jsonl, run.json and the per-phase log.
 	Dir      string
 	Workload workload.Config
@@ -181,7 +181,7 @@ func (t *trial) prepare(ctx context.Context) error {
 	}
 	wcfg := e.Workload
 	wcfg.History = t.rec
-	wcfg.Seed = uint64(e.Seed)
+	wcfg.Seed = e.Seed
 	wl, err := workload.New(wcfg)
 	if err != nil {
 		return err

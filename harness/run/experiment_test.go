@@ -137,7 +137,7 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	require.NotEmpty(t, h.Ops)
 	info := readRunInfo(t, e.Dir)
 	require.Equal(t, history.StatusPassed, info.Status)
-	require.Equal(t, int64(7), info.Seed)
+	require.Equal(t, uint64(7), info.Seed)
 	require.Equal(t, "kong run test --seed 7", info.Replay)
 	require.Len(t, info.Checkers, 1)
 
