@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -244,11 +245,7 @@ func (g *gameDay) runSuite(ctx context.Context) {
 		case ran.Status != history.StatusPassed:
 			g.res.Failed = append(g.res.Failed, s.Name)
 			g.res.Broken = g.res.Broken || ran.Status == history.StatusFailed
-			reason := ""
-			if ran.Reason != "" {
-				reason = ": " + ran.Reason
-			}
-			fmt.Fprintf(g.Stdout, "%s: %s%s\n  report: %s\n", s.Name, strings.ToUpper(string(ran.Status)), reason, filepath.Join(ran.Dir, "report.html"))
+			fmt.Fprintf(g.Stdout, "%s: %s\n  report: %s\n", s.Name, run.WithReason(strings.ToUpper(string(ran.Status)), ran.Reason), filepath.Join(ran.Dir, "report.html"))
 		default:
 			fmt.Fprintf(g.Stdout, "%s: PASSED\n  report: %s\n", s.Name, filepath.Join(ran.Dir, "report.html"))
 		}

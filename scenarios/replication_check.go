@@ -13,8 +13,12 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 )
 
-func init() {
-	Register(Spec{
+func init() { Register(ReplicationCheckSpec(ReplicationOptions{})) }
+
+// ReplicationCheckSpec is the replication-check scenario with options o;
+// the registered one has the zero options.
+func ReplicationCheckSpec(o ReplicationOptions) Spec {
+	return Spec{
 		Name:        "replication-check",
 		Description: replicationCheckDescription,
 		Profile:     "default",
@@ -22,9 +26,9 @@ func init() {
 		// world writes on a 2-core machine), with room for a busy machine.
 		Timeout: 45 * time.Minute,
 		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return RunReplicationCheck(ctx, env, ReplicationOptions{})
+			return RunReplicationCheck(ctx, env, o)
 		},
-	})
+	}
 }
 
 const replicationCheckDescription = "Netflix's experiment: write 1,000,000 records in one region at LOCAL_QUORUM and read each one in " +

@@ -57,18 +57,16 @@ func TestReplicationCheck(t *testing.T) {
 	replicationRecords = replicationTestRecords
 	s, err := Get("replication-check")
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
-	defer cancel()
-	out, err := s.Run(ctx, e)
+	res, err := RunInDir(context.Background(), s, e)
 	require.NoError(t, err)
+	out := res.Outcome
 	replicationLog(t, out, e.Dir)
 	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
 	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-complete").Valid)
 	assert.Equal(t, history.VerdictValid, replicationVerdict(t, out, "replication-visible-at-read").Valid)
 
-	r, err := reports.Build(e.Dir)
-	require.NoError(t, err)
-	require.NoError(t, reports.WriteAll(e.Dir, r))
+	require.NoError(t, res.ReportErr)
+	r := res.Report
 	require.NotNil(t, r.Replication, "the report has no replication section")
 	rl := r.Replication
 	t.Logf("replication: %d records, %.3f%% visible at 500 ms, %d missing, p50 %.1f ms p99 %.1f ms max %.1f ms, all visible after %.0f ms",

@@ -38,7 +38,7 @@ func env(t *testing.T, name string) *Env {
 	t.Helper()
 	w := shared.Get(t)
 	dir := filepath.Join(t.TempDir(), name)
-	return &Env{Cluster: w, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42",
+	return &Env{Cluster: w, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42", Backend: worldtest.Backend(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
@@ -60,24 +60,24 @@ func shortOnly(t *testing.T, name string) {
 	}
 }
 
-// runInDir runs a scenario's run function, logs its checkers, writes its
-// reports, and checks that the world was left whole.
-func runInDir(t *testing.T, e *Env, f func(context.Context, *Env) (*run.Outcome, error)) (*run.Outcome, *reports.Report) {
+// runInDir runs a scenario's run function into e.Dir (RunInDir: the run,
+// then its reports), logs its checkers, and checks that the world was left
+// whole.
+func runInDir(t *testing.T, e *Env, f RunFunc) (*run.Outcome, *reports.Report) {
 	t.Helper()
-	out, err := f(context.Background(), e)
+	res, err := RunInDir(context.Background(), Spec{Name: filepath.Base(e.Dir), Run: f}, e)
 	require.NoError(t, err)
+	require.NoError(t, res.ReportErr)
+	out := res.Outcome
 	for _, r := range out.Verdict.Children {
 		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)
 	}
-	r, err := reports.Build(e.Dir)
-	require.NoError(t, err)
-	require.NoError(t, reports.WriteAll(e.Dir, r))
 	requireHealed(t, e.Cluster)
 	if out.Status != history.StatusPassed {
 		plog, _ := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 		t.Logf("phases.log:\n%s", plog)
 	}
-	return out, r
+	return out, res.Report
 }
 
 // requireHealed: every component runs, every link is enabled and carries

@@ -105,7 +105,8 @@ finish.`,
 					if i == 0 {
 						view.past = pastDurations(out)
 					}
-					outcome, dir, err := runScenario(ctx, cmd, s, cluster, out, seed, noReset, view.scenario(i))
+					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.scenario(i)}
+					outcome, dir, err := runScenario(ctx, cmd, s, env, out)
 					view.end()
 					if err != nil {
 						return gameday.Ran{Dir: dir}, err

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -213,12 +209,12 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 				f.seed = rand.Uint64() >> 1
 			}
 			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
-			outcome, dir, err := runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(world, f.seed), f.noReset)
+			outcome, dir, err := runReplicationCheck(cmd, cluster, b.Name(), o, &f)
 			if err != nil {
 				return err
 			}
 			printReplicationSummary(cmd.OutOrStdout(), dir)
-			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s%s\nartifacts: %s\n", strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", statusLine(outcome), dir)
 			return outcomeError("replication check", outcome)
 		},
 	}
@@ -226,38 +222,15 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 	return cmd
 }
 
-// runReplicationCheck runs the check like runScenario runs a scenario: its
-// own artifacts folder, Ctrl-C, SIGTERM and SIGHUP wired to a clean abort
-// that heals the faults, the scenario's timeout, the preflight (a refusal
-// with noReset), and every report written from what the run left.
-func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, o scenarios.ReplicationOptions, out string, seed uint64, replay string, noReset bool) (*run.Outcome, string, error) {
-	spec, err := scenarios.Get("replication-check")
-	if err != nil {
-		return nil, "", err
-	}
-	ctx, stop := stopContext(cmd.Context())
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
-	defer cancel()
-	dir := filepath.Join(out, fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, seed, replay)
-	logf, err := os.Create(filepath.Join(dir, "run.log"))
-	if err != nil {
-		return nil, "", err
-	}
-	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset}
-	outcome, err := scenarios.RunReplicationCheck(ctx, env, o)
-	if rerr := writeReport(dir); rerr != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)
-	}
-	if err != nil {
-		return nil, dir, fmt.Errorf("replication check: %w (artifacts in %s)", err, dir)
-	}
-	return outcome, dir, nil
+// runReplicationCheck runs the check with options o on cluster (of the
+// named backend) as kong run runs a scenario (see runInDir): its own
+// artifacts folder under --out, a clean abort on Ctrl-C, SIGTERM and
+// SIGHUP, the scenario's timeout, the preflight (a refusal with
+// --no-reset), and every report written from what the run left.
+func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend string, o scenarios.ReplicationOptions, f *replicationFlags) (*run.Outcome, string, error) {
+	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: f.replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
+	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, env.Seed, env.Replay)
+	return runInDir(cmd.Context(), cmd, "replication check", scenarios.ReplicationCheckSpec(o), env, f.out)
 }
 
 // replicationProgressPrinter prints the check's progress on w: one line

@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -88,7 +87,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		Check: func(context.Context) (bench.Row, error) {
 			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
 			var err error
-			outcome, dir, err = runReplicationCheck(cmd, cluster, o, f.out, f.seed, f.replay(cluster.Name(), f.seed), f.noReset)
+			outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
 			if err != nil {
 				return bench.Row{}, err
 			}
@@ -136,7 +135,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	}
 	fmt.Fprintf(out, "replication check wall time: %s (target <= 3m for 1,000,000 records)\n", check.Use.Wall.Round(100*time.Millisecond))
 	printCheckPhases(out, dir, check.Use.Wall)
-	fmt.Fprintf(out, "replication check: %s%s\n", strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome))
+	fmt.Fprintf(out, "replication check: %s\n", statusLine(outcome))
 	printReplicationSummary(out, dir)
 	fmt.Fprintf(out, "artifacts: %s\n", dir)
 	return nil

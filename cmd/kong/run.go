@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -19,7 +18,6 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology"
 )
 
 func newList() *cobra.Command {
@@ -93,12 +91,13 @@ could not finish (aborted, interrupted).`,
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Uint64() >> 1
 			}
-			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, cluster, out, seed, noReset, view.scenario(0))
+			env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.scenario(0)}
+			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
 			view.end()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s%s\nartifacts: %s\n", spec.Name, strings.ToUpper(string(outcome.Status)), reasonSuffix(outcome), dir)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, statusLine(outcome), dir)
 			return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
 		},
 	}
@@ -134,49 +133,43 @@ func outcomeError(what string, o *run.Outcome) error {
 	case history.StatusPassed:
 		return nil
 	case history.StatusFailed:
-		return notHeld(fmt.Errorf("%s failed%s", what, reasonSuffix(o)))
+		return notHeld(errors.New(run.WithReason(what+" failed", o.Reason)))
 	}
-	return fmt.Errorf("%s %s%s", what, o.Status, reasonSuffix(o))
+	return errors.New(run.WithReason(fmt.Sprintf("%s %s", what, o.Status), o.Reason))
 }
 
-func reasonSuffix(o *run.Outcome) string {
-	if o.Reason == "" {
-		return ""
-	}
-	return ": " + o.Reason
+// statusLine is how kong prints a run's outcome: its status in capitals,
+// and its reason.
+func statusLine(o *run.Outcome) string {
+	return run.WithReason(strings.ToUpper(string(o.Status)), o.Reason)
 }
 
-// runScenario runs spec against cluster with Ctrl-C, SIGTERM and SIGHUP
-// wired to a clean abort (the runner heals every fault), and returns the
-// outcome and its folder. noReset makes the preflight refuse a damaged
-// world instead of resetting it; progress, when set, is told how the run
-// goes.
-func runScenario(parent context.Context, cmd *cobra.Command, spec scenarios.Spec, cluster topology.Cluster, out string, seed uint64, noReset bool, progress func(run.Progress)) (*run.Outcome, string, error) {
-	ctx, stop := stopContext(parent)
+// runScenario runs a registered scenario as kong run and kong gameday do:
+// it says what runs on which world and the command that replays it, then
+// runs it into a new folder under out (see runInDir).
+func runScenario(ctx context.Context, cmd *cobra.Command, spec scenarios.Spec, env scenarios.Env, out string) (*run.Outcome, string, error) {
+	env.Replay = fmt.Sprintf("kong run %s --seed %d --world %s", spec.Name, env.Seed, env.Cluster.Name())
+	fmt.Fprintf(cmd.OutOrStdout(), "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, env.Cluster.Name(), env.Seed, env.Replay)
+	return runInDir(ctx, cmd, "scenario "+spec.Name, spec, env, out)
+}
+
+// runInDir runs spec with env into a new folder under out (see
+// scenarios.RunInDir), with Ctrl-C, SIGTERM and SIGHUP wired to a clean
+// abort (the runner heals every fault), and returns the outcome and the
+// folder. A report that could not be written is said on stderr; what names
+// the run in the error.
+func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenarios.Spec, env scenarios.Env, out string) (*run.Outcome, string, error) {
+	ctx, stop := stopContext(ctx)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
-	defer cancel()
-	dir := filepath.Join(out, fmt.Sprintf("%s-%s", spec.Name, time.Now().UTC().Format("20060102T150405Z")))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, "", err
-	}
-	replay := fmt.Sprintf("kong run %s --seed %d --world %s", spec.Name, seed, cluster.Name())
-	fmt.Fprintf(cmd.OutOrStdout(), "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, cluster.Name(), seed, replay)
-	logf, err := os.Create(filepath.Join(dir, "run.log"))
-	if err != nil {
-		return nil, "", err
-	}
-	defer logf.Close()
-	env := &scenarios.Env{Cluster: cluster, Dir: dir, Seed: seed, Replay: replay, Log: slog.New(slog.NewTextHandler(logf, nil)), NoReset: noReset, Progress: progress}
-	outcome, err := spec.Run(ctx, env)
-	// The report is written whatever happened, from what the run left.
-	if rerr := writeReport(dir); rerr != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "report:", rerr)
+	env.Dir = scenarios.RunDir(out, spec.Name, time.Now())
+	res, err := scenarios.RunInDir(ctx, spec, &env)
+	if res.ReportErr != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "report:", res.ReportErr)
 	}
 	if err != nil {
-		return nil, dir, fmt.Errorf("scenario %s: %w (artifacts in %s)", spec.Name, err, dir)
+		return nil, env.Dir, fmt.Errorf("%s: %w (artifacts in %s)", what, err, env.Dir)
 	}
-	return outcome, dir, nil
+	return res.Outcome, env.Dir, nil
 }
 
 func writeReport(dir string) error {
