@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -46,15 +47,19 @@ const (
 )
 
 // ReplicationOptions are the knobs of a replication check; the zero value
-// is the registered scenario.
+// is the registered scenario, and a field left zero takes its default (see
+// ReplicationDefaults).
 type ReplicationOptions struct {
 	// Records to write (default replicationRecords).
 	Records int
-	// ReadAfter is how long after its write each record is read (default 500 ms).
+	// ReadAfter is how long after its write each record is read (default
+	// replcheck's, 500 ms).
 	ReadAfter time.Duration
-	// From and To are the write and read regions (default the world's first two).
+	// From and To are the write and read regions (default the world's
+	// first two; see DefaultRegions).
 	From, To string
-	// Consistency levels (default LOCAL_QUORUM writes, LOCAL_ONE reads).
+	// Consistency levels (default replcheck's: LOCAL_QUORUM writes,
+	// LOCAL_ONE reads), among replcheck.WriteLevels and ReadLevels.
 	WriteConsistency, ReadConsistency gocql.Consistency
 	// During names a fault held while the records are written: "" (none),
 	// DuringSplitBrain (every link between From and To cut) or
@@ -65,10 +70,11 @@ type ReplicationOptions struct {
 	During    string
 	HoldFault bool
 	// Deadline bounds the re-reading of late records after the writes
-	// (default 2 min).
+	// (default replcheck's, 2 min).
 	Deadline time.Duration
-	// Concurrency is the number of writes in flight (default 64); Batch
-	// the records one write carries (default 1; see replcheck.Config).
+	// Concurrency is the number of writes in flight (default replcheck's,
+	// 64); Batch the records one write carries (default 1; see
+	// replcheck.Config).
 	Concurrency, Batch int
 	// MinShare is the share that must be visible at ReadAfter (default
 	// 0.99; not checked during a split brain, where nothing can be).
@@ -79,6 +85,51 @@ type ReplicationOptions struct {
 	Steady time.Duration
 	// Progress, when set, is told how the check goes once a second.
 	Progress func(replcheck.Progress)
+}
+
+// ReplicationDefaults are the options the registered scenario runs with
+// (kong replication-check's flags show them), the regions aside (see
+// DefaultRegions).
+func ReplicationDefaults() ReplicationOptions {
+	var o ReplicationOptions
+	o.fill()
+	return o
+}
+
+// fill sets every option left zero, the regions aside, to its default: the
+// check's own from replcheck.Defaults, the scenario's here.
+func (o *ReplicationOptions) fill() {
+	d := replcheck.Defaults()
+	if o.Records == 0 {
+		o.Records = replicationRecords
+	}
+	if o.ReadAfter == 0 {
+		o.ReadAfter = d.ReadAfter
+	}
+	if o.WriteConsistency == 0 {
+		o.WriteConsistency = d.WriteConsistency
+	}
+	if o.ReadConsistency == 0 {
+		o.ReadConsistency = d.ReadConsistency
+	}
+	if o.Deadline == 0 {
+		o.Deadline = d.Deadline
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = d.Concurrency
+	}
+	if o.Batch == 0 {
+		o.Batch = d.Batch
+	}
+	if o.MinShare == 0 {
+		o.MinShare = 0.99
+	}
+	if o.Load == 0 {
+		o.Load = 20
+	}
+	if o.Steady == 0 {
+		o.Steady = 5 * time.Second
+	}
 }
 
 // DefaultRegions fills the regions left empty from a world's regions (at
@@ -96,24 +147,55 @@ func (o *ReplicationOptions) DefaultRegions(regions []string) {
 	}
 }
 
+// Validate checks the options that need no world, as given (a zero is
+// refused, not defaulted). Its errors name an option as name spells it:
+// a command line passes its flags' names; nil spells each option as
+// Validate names it ("records", "read-after", "write-consistency",
+// "read-consistency", "during", "hold-fault", "deadline", "concurrency",
+// "batch", "load", "min-share").
+func (o ReplicationOptions) Validate(name func(option string) string) error {
+	if name == nil {
+		name = func(option string) string { return option }
+	}
+	switch {
+	case o.Records <= 0:
+		return fmt.Errorf("%s %d: write at least one record", name("records"), o.Records)
+	case o.ReadAfter <= 0:
+		return fmt.Errorf("%s %s: the read must come after the write", name("read-after"), o.ReadAfter)
+	case !slices.Contains(replcheck.WriteLevels, o.WriteConsistency):
+		return fmt.Errorf("%s %s is not a consistency level this check writes at; use one of %s", name("write-consistency"), o.WriteConsistency, replcheck.LevelNames(replcheck.WriteLevels))
+	case !slices.Contains(replcheck.ReadLevels, o.ReadConsistency):
+		return fmt.Errorf("%s %s is not a consistency level this check reads at; use one of %s", name("read-consistency"), o.ReadConsistency, replcheck.LevelNames(replcheck.ReadLevels))
+	case o.Deadline <= 0:
+		return fmt.Errorf("%s %s must be positive", name("deadline"), o.Deadline)
+	case o.Concurrency <= 0:
+		return fmt.Errorf("%s %d: at least one write in flight", name("concurrency"), o.Concurrency)
+	case !replcheck.BatchFits(o.Batch):
+		return fmt.Errorf("%s %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", name("batch"), o.Batch, replcheck.RecordsPerPartition)
+	case o.Load <= 0:
+		return fmt.Errorf("%s %g: the check runs under a background load of at least a fraction of an operation per second", name("load"), o.Load)
+	case o.MinShare <= 0 || o.MinShare > 1:
+		return fmt.Errorf("%s %g: a share between 0 and 1", name("min-share"), o.MinShare)
+	case o.HoldFault && o.During == "":
+		return fmt.Errorf("%s needs a %s fault to hold", name("hold-fault"), name("during"))
+	}
+	switch o.During {
+	case "", DuringSplitBrain, DuringLatency:
+		return nil
+	}
+	return fmt.Errorf("%s %q: the faults are %s and %s", name("during"), o.During, DuringSplitBrain, DuringLatency)
+}
+
 // RunReplicationCheck runs the replication check with the given options.
 func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*run.Outcome, error) {
 	regions, err := needRegions(env.Cluster, "replication-check", 2)
 	if err != nil {
 		return nil, err
 	}
-	if o.Records == 0 {
-		o.Records = replicationRecords
-	}
+	o.fill()
 	o.DefaultRegions(regions)
-	if o.MinShare == 0 {
-		o.MinShare = 0.99
-	}
-	if o.Load == 0 {
-		o.Load = 20
-	}
-	if o.Steady == 0 {
-		o.Steady = 5 * time.Second
+	if err := o.Validate(nil); err != nil {
+		return nil, fmt.Errorf("replication check: %w", err)
 	}
 	checkers := []check.Checker{
 		replcheck.Complete{},
@@ -132,8 +214,6 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 		}
 		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
 		checkers = append(checkers, replcheck.VisibleAtRead{MinShare: o.MinShare})
-	default:
-		return nil, fmt.Errorf("replication check during %q: the faults are %s and %s", o.During, DuringSplitBrain, DuringLatency)
 	}
 	desc := replicationCheckDescription
 	if o.During != "" {

@@ -39,85 +39,65 @@ type replicationFlags struct {
 }
 
 func (f *replicationFlags) register(cmd *cobra.Command) {
+	d := scenarios.ReplicationDefaults()
 	fl := cmd.Flags()
-	fl.IntVar(&f.records, "records", 1_000_000, "records to write in the --from region")
-	fl.DurationVar(&f.readAfter, "read-after", 500*time.Millisecond, "how long after its write was acknowledged each record is read in the --to region")
+	fl.IntVar(&f.records, "records", d.Records, "records to write in the --from region")
+	fl.DurationVar(&f.readAfter, "read-after", d.ReadAfter, "how long after its write was acknowledged each record is read in the --to region")
 	fl.StringVar(&f.from, "from", "", "region the records are written in (default: the world's first region)")
 	fl.StringVar(&f.to, "to", "", "region the records are read in (default: the world's second region)")
-	fl.StringVar(&f.writeCL, "write-cl", "LOCAL_QUORUM", "consistency level of the writes")
-	fl.StringVar(&f.readCL, "read-cl", "LOCAL_ONE", "consistency level of the reads")
+	fl.StringVar(&f.writeCL, "write-cl", d.WriteConsistency.String(), "consistency level of the writes")
+	fl.StringVar(&f.readCL, "read-cl", d.ReadConsistency.String(), "consistency level of the reads")
 	fl.StringVar(&f.during, "during", "", "fault held while the records are written, healed before the late ones are re-read: split-brain or latency")
 	fl.BoolVar(&f.holdFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
-	fl.DurationVar(&f.deadline, "deadline", 2*time.Minute, "how long the records not visible at their read are re-read after the writes (and the heal)")
-	fl.IntVar(&f.concurrency, "concurrency", 64, "writes in flight")
-	fl.IntVar(&f.batch, "batch", 1, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
-	fl.Float64Var(&f.load, "load", 20, "background workload through the director, in operations per second")
-	fl.Float64Var(&f.minShare, "min-share", 0.99, "share of records that must be visible at --read-after")
+	fl.DurationVar(&f.deadline, "deadline", d.Deadline, "how long the records not visible at their read are re-read after the writes (and the heal)")
+	fl.IntVar(&f.concurrency, "concurrency", d.Concurrency, "writes in flight")
+	fl.IntVar(&f.batch, "batch", d.Batch, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
+	fl.Float64Var(&f.load, "load", d.Load, "background workload through the director, in operations per second")
+	fl.Float64Var(&f.minShare, "min-share", d.MinShare, "share of records that must be visible at --read-after")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")
 	fl.StringVar(&f.out, "out", "kong-reports", "folder that receives the run's artifacts folder")
 	fl.DurationVar(&f.progressInterval, "progress-every", 0, "how often progress is printed on stderr (default: live on a terminal, every 10 s otherwise)")
 	registerNoResetFlag(cmd, &f.noReset)
 }
 
-// Consistency levels a check accepts. ANY is not one: a write at ANY may be
-// acknowledged with no replica holding it. Serial levels are for
-// lightweight transactions, and EACH_QUORUM is for writes only.
-var (
-	writeLevels = []string{"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"}
-	readLevels  = []string{"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"}
-)
-
-func parseConsistency(flag, value string, allowed []string) (gocql.Consistency, error) {
+// parseConsistency reads a consistency level flag: one of the levels the
+// check accepts (replcheck.WriteLevels, ReadLevels), in any case.
+func parseConsistency(flag, value string, allowed []gocql.Consistency) (gocql.Consistency, error) {
 	v := strings.ToUpper(strings.TrimSpace(value))
 	for _, a := range allowed {
-		if v == a {
-			c, err := gocql.ParseConsistencyWrapper(v)
-			if err != nil {
-				return 0, fmt.Errorf("--%s %s: %w", flag, value, err)
-			}
-			return c, nil
+		if v == a.String() {
+			return a, nil
 		}
 	}
-	return 0, fmt.Errorf("--%s %q is not a consistency level this check uses; use one of %s", flag, value, strings.Join(allowed, ", "))
+	return 0, fmt.Errorf("--%s %q is not a consistency level this check uses; use one of %s", flag, value, replcheck.LevelNames(allowed))
+}
+
+// replicationFlagNames are the flags of the options whose flag is not
+// named after the option (see scenarios.ReplicationOptions.Validate).
+var replicationFlagNames = map[string]string{"write-consistency": "write-cl", "read-consistency": "read-cl"}
+
+// replicationFlag spells an option of the check as its flag.
+func replicationFlag(option string) string {
+	if f, ok := replicationFlagNames[option]; ok {
+		return "--" + f
+	}
+	return "--" + option
 }
 
 // options checks the flags that need no world and returns the options.
 func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
-	var o scenarios.ReplicationOptions
-	switch {
-	case f.records <= 0:
-		return o, fmt.Errorf("--records %d: write at least one record", f.records)
-	case f.readAfter <= 0:
-		return o, fmt.Errorf("--read-after %s: the read must come after the write", f.readAfter)
-	case f.deadline <= 0:
-		return o, fmt.Errorf("--deadline %s must be positive", f.deadline)
-	case f.concurrency <= 0:
-		return o, fmt.Errorf("--concurrency %d: at least one write in flight", f.concurrency)
-	case f.batch <= 0 || f.batch > replcheck.RecordsPerPartition || replcheck.RecordsPerPartition%f.batch != 0:
-		return o, fmt.Errorf("--batch %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", f.batch, replcheck.RecordsPerPartition)
-	case f.load <= 0:
-		return o, fmt.Errorf("--load %g: the check runs under a background load of at least a fraction of an operation per second", f.load)
-	case f.minShare <= 0 || f.minShare > 1:
-		return o, fmt.Errorf("--min-share %g: a share between 0 and 1", f.minShare)
-	case f.holdFault && f.during == "":
-		return o, fmt.Errorf("--hold-fault needs a --during fault to hold")
-	}
-	switch f.during {
-	case "", scenarios.DuringSplitBrain, scenarios.DuringLatency:
-	default:
-		return o, fmt.Errorf("--during %q: the faults are %s and %s", f.during, scenarios.DuringSplitBrain, scenarios.DuringLatency)
-	}
-	wcl, err := parseConsistency("write-cl", f.writeCL, writeLevels)
+	wcl, err := parseConsistency("write-cl", f.writeCL, replcheck.WriteLevels)
 	if err != nil {
-		return o, err
+		return scenarios.ReplicationOptions{}, err
 	}
-	rcl, err := parseConsistency("read-cl", f.readCL, readLevels)
+	rcl, err := parseConsistency("read-cl", f.readCL, replcheck.ReadLevels)
 	if err != nil {
-		return o, err
+		return scenarios.ReplicationOptions{}, err
 	}
-	return scenarios.ReplicationOptions{Records: f.records, ReadAfter: f.readAfter, From: f.from, To: f.to,
+	o := scenarios.ReplicationOptions{Records: f.records, ReadAfter: f.readAfter, From: f.from, To: f.to,
 		WriteConsistency: wcl, ReadConsistency: rcl, During: f.during, HoldFault: f.holdFault, Deadline: f.deadline,
-		Concurrency: f.concurrency, Batch: f.batch, MinShare: f.minShare, Load: f.load}, nil
+		Concurrency: f.concurrency, Batch: f.batch, MinShare: f.minShare, Load: f.load}
+	return o, o.Validate(replicationFlag)
 }
 
 // checkRegions says which region flag names a region the world lacks.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -372,4 +373,24 @@ func TestReplicationSampleIsSeeded(t *testing.T) {
 	assert.InDelta(t, 2000, len(a), 4*math.Sqrt(2000))
 	assert.Equal(t, a, draw(1, 200_000, 2000))
 	assert.NotEqual(t, a, draw(2, 200_000, 2000))
+}
+
+// The defaults a check runs with need no world, so a command line can show
+// them.
+func TestDefaultsNeedNoWorld(t *testing.T) {
+	d := Defaults()
+	assert.Equal(t, 500*time.Millisecond, d.ReadAfter)
+	assert.Equal(t, gocql.LocalQuorum, d.WriteConsistency)
+	assert.Equal(t, gocql.LocalOne, d.ReadConsistency)
+	assert.Equal(t, 2*time.Minute, d.Deadline)
+	assert.Equal(t, 64, d.Concurrency)
+	assert.Equal(t, 1, d.Batch)
+	assert.Equal(t, Table, d.Table)
+	for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
+		assert.True(t, BatchFits(n), n)
+	}
+	for _, n := range []int{-1, 0, 3, 48, 128} {
+		assert.False(t, BatchFits(n), n)
+	}
+	assert.Equal(t, "ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, LOCAL_ONE", LevelNames(ReadLevels))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -67,6 +68,24 @@ type Config struct {
 	// are applied, acknowledged and replicated together. It must divide
 	// RecordsPerPartition.
 	Batch int
+}
+
+// Consistency levels a check accepts for its writes and its reads. ANY is
+// not one: a write at ANY may be acknowledged with no replica holding it.
+// Serial levels are for lightweight transactions, and EACH_QUORUM is for
+// writes only.
+var (
+	WriteLevels = []gocql.Consistency{gocql.One, gocql.Two, gocql.Three, gocql.Quorum, gocql.All, gocql.LocalQuorum, gocql.EachQuorum, gocql.LocalOne}
+	ReadLevels  = []gocql.Consistency{gocql.One, gocql.Two, gocql.Three, gocql.Quorum, gocql.All, gocql.LocalQuorum, gocql.LocalOne}
+)
+
+// LevelNames lists consistency levels as CQL spells them: "ONE, TWO, ...".
+func LevelNames(levels []gocql.Consistency) string {
+	names := make([]string, len(levels))
+	for i, l := range levels {
+		names[i] = l.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // Defaults is the configuration a check runs with when it leaves the
