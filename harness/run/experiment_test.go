@@ -4,24 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/internal/apptest"
 )
 
 // recordingBreaker is a fault of our own that logs its lifecycle calls.
@@ -55,49 +51,9 @@ func (b *recordingBreaker) log() []string {
 	return append([]string(nil), b.calls...)
 }
 
-// newFakeDirector answers GET /v1/route with answer(geo, key), as the
-// workload's tests' director does, without counting the questions.
-func newFakeDirector(t *testing.T, answer func(geo, key string) (string, string)) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/route" {
-			http.NotFound(w, r)
-			return
-		}
-		geo, key := r.URL.Query().Get("geo"), r.URL.Query().Get("key")
-		region, gw := answer(geo, key)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"geo": geo, "region": region, "gateway": gw})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// fakeGateway serves the member API as one region would, locally.
-func fakeGateway(t *testing.T, region string) *httptest.Server {
-	var version atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set(app.HeaderRegion, region)
-		h.Set(app.HeaderZone, region+"a")
-		h.Set(app.HeaderInstance, region+"-i1")
-		h.Set(app.HeaderRoute, app.RouteLocal)
-		h.Set(app.HeaderEntry, region)
-		h.Set(app.HeaderVersion, "1")
-		if r.Method != http.MethodGet {
-			h.Set(app.HeaderVersion, strconv.FormatInt(version.Add(1), 10))
-		} else {
-			h.Set(app.HeaderCache, "hit")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
-	gw := fakeGateway(t, "us-east-1")
-	d := newFakeDirector(t, func(string, string) (string, string) { return "us-east-1", gw.URL })
+	gw := apptest.Gateway(t, "us-east-1")
+	d := apptest.NewDirector(t, func(string, string) (string, string) { return "us-east-1", gw.URL })
 	return &Experiment{
 		Name: "test", Seed: 7, Dir: t.TempDir(),
 		Workload: workload.Config{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: workload.Constant(50), Members: 10},

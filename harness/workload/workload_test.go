@@ -24,6 +24,7 @@ import (
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/internal/apptest"
 )
 
 func TestPopulationDeterministic(t *testing.T) {
@@ -177,7 +178,7 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 
 	var gateway atomic.Pointer[string]
 	gateway.Store(&gw.URL)
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "us-east-1", *gateway.Load() })
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "us-east-1", *gateway.Load() })
 	sink := &memSink{}
 	w := startedWorkload(t, Config{Director: dir.URL, Geos: []string{"us-west-2"}, Members: 1, Seed: 1,
 		History: sink, RequestTimeout: 150 * time.Millisecond, RouteTTL: time.Nanosecond})
@@ -368,8 +369,8 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 		g := gw.URL
 		gateway.Store(&g)
 		w.execute(workloadJob{intended: time.Now(), sess: sess, kind: 0}) // a good answer first
-		dir.setAnswer(func(geo, key string) (string, string) { return "", "" })
-		defer dir.setAnswer(func(geo, key string) (string, string) { return "us-east-1", *gateway.Load() })
+		dir.SetAnswer(func(geo, key string) (string, string) { return "", "" })
+		defer dir.SetAnswer(func(geo, key string) (string, string) { return "us-east-1", *gateway.Load() })
 		errsBefore := w.stats.directorErrors.Load()
 		before := len(sink.all())
 		w.execute(workloadJob{intended: time.Now(), sess: sess, kind: 0})
@@ -393,8 +394,8 @@ func TestWorkloadHistoryRecords(t *testing.T) {
 }
 
 func TestWorkloadPacingAccuracy(t *testing.T) {
-	gw := fakeGateway(t, "r1")
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
+	gw := apptest.Gateway(t, "r1")
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
 	// A late start counts from 250 ms here: the test runs beside real worlds
 	// in CI, where the scheduler can hold a goroutine for tens of ms.
@@ -452,7 +453,7 @@ func TestWorkloadCoordinatedOmission(t *testing.T) {
 		w.Header().Set(app.HeaderRegion, "r1")
 	}))
 	defer gw.Close()
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
 	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"r1"}, Members: 5, Seed: 9,
 		Pacer: Constant(100), Duration: 1500 * time.Millisecond, Workers: 1, MaxWorkers: 1,
@@ -500,7 +501,7 @@ func TestWorkloadPoolGrows(t *testing.T) {
 		w.Header().Set(app.HeaderRegion, "r1")
 	}))
 	defer gw.Close()
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	sink := &memSink{}
 	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"r1"}, Members: 50, Seed: 2,
 		Pacer: Constant(100), Duration: time.Second, Workers: 2, MaxWorkers: 64, History: sink,
@@ -522,8 +523,8 @@ func TestWorkloadPoolGrows(t *testing.T) {
 // TestWorkloadSessionStickinessAndReroute: sessions keep the director's
 // answer for RouteTTL, and follow it when it changes.
 func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
-	gwA, gwB := fakeGateway(t, "A"), fakeGateway(t, "B")
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
+	gwA, gwB := apptest.Gateway(t, "A"), apptest.Gateway(t, "B")
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
 	sink := &memSink{}
 	ttl := 200 * time.Millisecond
 	w, err := New(Config{Director: dir.URL, Geos: []string{"A", "B"}, Members: 3, Seed: 5,
@@ -532,7 +533,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	require.NoError(t, w.Start(context.Background()))
 	time.Sleep(600 * time.Millisecond)
 	switchAt := time.Now()
-	dir.setAnswer(func(geo, key string) (string, string) { return "B", gwB.URL })
+	dir.SetAnswer(func(geo, key string) (string, string) { return "B", gwB.URL })
 	res, err := w.Wait()
 	require.NoError(t, err)
 
@@ -570,7 +571,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 		assert.LessOrEqual(t, changes, 1)
 		moved += changes
 		// The director is asked about once per TTL, not once per operation.
-		calls := dir.callsFor(s.ID)
+		calls := dir.CallsFor(s.ID)
 		assert.Equal(t, asks, calls)
 		assert.LessOrEqual(t, calls, int(1600*time.Millisecond/ttl)+2, "session %s", s.ID)
 		if len(list) > 30 {
@@ -579,7 +580,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	}
 	assert.Greater(t, moved, 0)
 	assert.EqualValues(t, moved, res.RouteChanges)
-	assert.EqualValues(t, dir.total.Load(), res.DirectorCalls)
+	assert.EqualValues(t, dir.Calls(), res.DirectorCalls)
 
 	// The session-stickiness checker sees the moves, and accepts them once
 	// the timeline says traffic was shifted.
@@ -594,7 +595,7 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 // TestWorkloadRedirect: a redirect is followed once, recorded, and makes
 // the session ask the director again.
 func TestWorkloadRedirect(t *testing.T) {
-	gwB := fakeGateway(t, "B")
+	gwB := apptest.Gateway(t, "B")
 	redirectTo := func(target string) *httptest.Server {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Location", target+r.URL.Path)
@@ -605,7 +606,7 @@ func TestWorkloadRedirect(t *testing.T) {
 		return srv
 	}
 	gwA := redirectTo(gwB.URL)
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "A", gwA.URL })
 	sink := &memSink{}
 	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
 		Pacer: Constant(20), Duration: time.Second, History: sink})
@@ -619,12 +620,12 @@ func TestWorkloadRedirect(t *testing.T) {
 		assert.Equal(t, "A", o.Entry(), "entry is where the director sent it")
 	}
 	assert.EqualValues(t, len(ops), res.Redirected)
-	assert.EqualValues(t, len(ops), dir.total.Load(), "asked the director again after each redirect")
+	assert.EqualValues(t, len(ops), dir.Calls(), "asked the director again after each redirect")
 
 	// A second redirect is not followed.
 	loop := redirectTo("http://127.0.0.1:1")
 	gwC := redirectTo(loop.URL)
-	dir.setAnswer(func(geo, key string) (string, string) { return "A", gwC.URL })
+	dir.SetAnswer(func(geo, key string) (string, string) { return "A", gwC.URL })
 	sink2 := &memSink{}
 	_, err = Run(context.Background(), Config{Director: dir.URL, Geos: []string{"B"}, Members: 2, Seed: 1,
 		Pacer: Constant(20), Duration: 300 * time.Millisecond, History: sink2, Mix: OpMix{WriteProfile: 1}})
@@ -656,7 +657,7 @@ func TestWorkloadRecorderPhasesAndStop(t *testing.T) {
 		w.Header().Set(app.HeaderVersion, "7")
 	}))
 	defer gw.Close()
-	dir := newFakeDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
 	path := filepath.Join(t.TempDir(), "history.jsonl")
 	rec, err := history.NewRecorder(path)
 	require.NoError(t, err)
