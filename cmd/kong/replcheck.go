@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -167,35 +166,17 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 			if err != nil {
 				return usage(err)
 			}
-			b, err := backendOf(cmd)
-			if err != nil {
-				return err
-			}
-			world := worldFlag(cmd)
-			cluster, release, err := b.Attach(cmd.Context(), world)
-			if err != nil {
-				return needWorld(err, "kong replication-check", world, b, "")
-			}
-			defer release()
-			if err := checkRegions(cluster, o); err != nil {
-				return usage(err)
-			}
-			unlock, err := lockWorld(cmd, b, world)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			if !cmd.Flags().Changed("seed") {
-				f.seed = rand.Uint64() >> 1
-			}
-			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
-			outcome, dir, err := runReplicationCheck(cmd, cluster, b.Name(), o, &f)
-			if err != nil {
-				return err
-			}
-			printReplicationSummary(cmd.OutOrStdout(), dir)
-			fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", statusLine(outcome), dir)
-			return outcomeError("replication check", outcome)
+			check := func(c topology.Cluster) error { return checkRegions(c, o) }
+			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {
+				o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
+				outcome, dir, err := runReplicationCheck(cmd, env.Cluster, env.Backend, o, &f)
+				if err != nil {
+					return err
+				}
+				printReplicationSummary(cmd.OutOrStdout(), dir)
+				fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", statusLine(outcome), dir)
+				return outcomeError("replication check", outcome)
+			})
 		},
 	}
 	f.register(cmd)

@@ -18,6 +18,7 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
+	"github.com/kongchaos/kong/topology"
 )
 
 func newList() *cobra.Command {
@@ -73,32 +74,16 @@ could not finish (aborted, interrupted).`,
 			if err != nil {
 				return err
 			}
-			b, err := backendOf(cmd)
-			if err != nil {
-				return err
-			}
-			world := worldFlag(cmd)
-			cluster, release, err := b.Attach(cmd.Context(), world)
-			if err != nil {
-				return needWorld(err, "kong run", world, b, spec.Profile)
-			}
-			defer release()
-			unlock, err := lockWorld(cmd, b, world)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			if !cmd.Flags().Changed("seed") {
-				seed = rand.Uint64() >> 1
-			}
-			env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.scenario(0)}
-			outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
-			view.end()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, statusLine(outcome), dir)
-			return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
+			return withWorld(cmd, "kong run", spec.Profile, &seed, nil, func(env scenarios.Env) error {
+				env.NoReset, env.Progress = noReset, view.scenario(0)
+				outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
+				view.end()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, statusLine(outcome), dir)
+				return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
@@ -106,6 +91,39 @@ could not finish (aborted, interrupted).`,
 	registerNoResetFlag(cmd, &noReset)
 	registerProgressFlag(cmd, &progress)
 	return cmd
+}
+
+// withWorld runs fn on the world the command names (--backend, --world),
+// as every command that runs on a world does: it attaches the world (a
+// world that is not up names the kong up command, with profile), lets
+// check look at it first (its error is bad input), takes the world's run
+// lock, and draws the seed unless --seed was given. fn gets the world, its
+// backend and the seed in env; the world and the lock are let go after.
+func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check func(topology.Cluster) error, fn func(env scenarios.Env) error) error {
+	b, err := backendOf(cmd)
+	if err != nil {
+		return err
+	}
+	world := worldFlag(cmd)
+	cluster, release, err := b.Attach(cmd.Context(), world)
+	if err != nil {
+		return needWorld(err, command, world, b, profile)
+	}
+	defer release()
+	if check != nil {
+		if err := check(cluster); err != nil {
+			return usage(err)
+		}
+	}
+	unlock, err := lockWorld(cmd, b, world)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if !cmd.Flags().Changed("seed") {
+		*seed = rand.Uint64() >> 1
+	}
+	return fn(scenarios.Env{Cluster: cluster, Seed: *seed, Backend: b.Name()})
 }
 
 // registerNoResetFlag adds --no-reset, which turns the preflight's reset of
