@@ -71,16 +71,21 @@ type Replication struct {
 	// late: at ReadAfter exactly they may not have been.
 	VisibleLateReads int `json:"visible_late_reads"`
 	// Bounds of the share visible at ReadAfter exactly. VisibleAtReadMin
-	// counts every record a late read found as not visible. For
-	// VisibleAtReadLow the sample says how many of those could have been:
-	// of the sampled records visible at their read, SampledSlow were not
-	// seen by the polls before ReadAfter; the 95 % upper bound (Wilson) of
-	// that proportion, applied to VisibleLateReads, is subtracted. Both
+	// counts every record a late read found as not visible. VisibleAtReadLow
+	// is a 95 % lower bound: of the sampled records that a late read found
+	// (SampledLateRead, a random part of the VisibleLateReads), SampledLateSlow
+	// were not seen by the polls before ReadAfter; the upper end of the 95 %
+	// Wilson interval of that proportion, applied to VisibleLateReads, is
+	// subtracted (all of them when no sampled record was found late). Both
 	// equal VisibleAtRead when no read was late.
 	VisibleAtReadMin float64 `json:"visible_at_read_min"`
 	VisibleAtReadLow float64 `json:"visible_at_read_low"`
-	SampledVisible   int     `json:"sampled_visible"`
-	SampledSlow      int     `json:"sampled_slow"`
+	SampledLateRead  int     `json:"sampled_late_read"`
+	SampledLateSlow  int     `json:"sampled_late_slow"`
+	// SampledVisible counts the sampled records visible at their read,
+	// SampledSlow those of them the polls did not see before ReadAfter.
+	SampledVisible int `json:"sampled_visible"`
+	SampledSlow    int `json:"sampled_slow"`
 	// PollLatency: how long a sample poll took (lags are upper bounds by
 	// about one poll).
 	PollLatencyP50Ms float64 `json:"poll_latency_p50_ms"`

@@ -24,6 +24,7 @@ const (
 	stWriteFailed                   // every attempt failed
 	stVisible                       // visible at the read
 	stLate                          // not visible at the read (or the read failed)
+	stLateRead                      // visible, found by a read issued late
 )
 
 // Check is a replication check under way: Start it, Write the
@@ -456,6 +457,7 @@ func (r *Check) readPartition(ctx context.Context, b uint32, st *readerStats) {
 			}
 			if lateRead {
 				st.visibleLate++
+				r.state[seq] |= stLateRead
 			}
 			r.state[seq] |= stVisible
 			r.readDoneUs[seq] = clampUs(done - ack)
@@ -575,9 +577,16 @@ func (r *Check) Summary() history.Replication {
 			if st&stSampled != 0 {
 				s.sampledVisible++
 				lag := r.sampleUs[seq]
-				if lag < 0 {
+				slow := lag < 0
+				if slow {
 					lag = r.readDoneUs[seq] // not seen by the polls, seen by the read
 					s.sampledSlow++
+				}
+				if st&stLateRead != 0 {
+					s.sampledLateRead++
+					if slow {
+						s.sampledLateSlow++
+					}
 				}
 				recordLag(s.head, time.Duration(lag)*time.Microsecond)
 			}

@@ -69,6 +69,7 @@ func (c VisibleAtRead) Check(h *history.History) history.Result {
 	}
 	r.Figures["visible_at_read"] = s.VisibleAtRead
 	r.Figures["visible_at_read_low"] = s.VisibleAtReadLow
+	r.Figures["visible_at_read_min"] = s.VisibleAtReadMin
 	r.Figures["min_share"] = c.MinShare
 	r.Figures["reads_late"] = float64(s.ReadsLate)
 	switch {
@@ -82,12 +83,12 @@ func (c VisibleAtRead) Check(h *history.History) history.Result {
 			"at %.0f ms the share was between %.3f%% and %.3f%%, and %.3f%% is required",
 			100*s.VisibleAtRead, s.ReadsLate, s.ReadToleranceMs, s.ReadDelayP99Ms, s.ReadAfterMs, 100*s.VisibleAtReadLow, 100*s.VisibleAtRead, 100*c.MinShare)
 	default:
-		r.Reason = fmt.Sprintf("%.3f%% of the records written in %s were visible in %s %.0f ms after their write (at least %.3f%% required)",
-			100*s.VisibleAtRead, s.From, s.To, s.ReadAfterMs, 100*c.MinShare)
+		r.Reason = fmt.Sprintf("at least %.3f%% of the records written in %s were visible in %s %.0f ms after their write (95 %% lower bound; %.3f%% found by reads on time, %.3f%% found at all; at least %.3f%% required)",
+			100*s.VisibleAtReadLow, s.From, s.To, s.ReadAfterMs, 100*s.VisibleAtReadMin, 100*s.VisibleAtRead, 100*c.MinShare)
 		if s.VisibleLateReads > 0 {
-			r.Details = append(r.Details, fmt.Sprintf("%d records were found by reads issued more than %.0f ms late; %d of the %d sampled records visible at their read "+
+			r.Details = append(r.Details, fmt.Sprintf("%d records were found by reads issued more than %.0f ms late; of the %d sampled records a late read found, %d "+
 				"were not seen before %.0f ms, so at %.0f ms exactly at least %.3f%% were visible (95 %% confidence)",
-				s.VisibleLateReads, s.ReadToleranceMs, s.SampledSlow, s.SampledVisible, s.ReadAfterMs, s.ReadAfterMs, 100*s.VisibleAtReadLow))
+				s.VisibleLateReads, s.ReadToleranceMs, s.SampledLateRead, s.SampledLateSlow, s.ReadAfterMs, s.ReadAfterMs, 100*s.VisibleAtReadLow))
 		}
 	}
 	return r

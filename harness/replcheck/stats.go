@@ -80,6 +80,10 @@ type lagStats struct {
 	// sampledSlow those of them the polls did not see before the read was
 	// due (their lag is about ReadAfter or more).
 	sampledVisible, sampledSlow int
+	// sampledLateRead counts sampled records found by a read issued late
+	// (a random part of visibleLate), sampledLateSlow those of them the
+	// polls did not see before the read was due.
+	sampledLateRead, sampledLateSlow int
 	// seenWithin is the longest time after its acknowledgement that a
 	// record was first seen (by the read or a re-read).
 	seenWithin time.Duration
@@ -156,18 +160,27 @@ func (s *lagStats) quantile(q float64) int64 {
 // shareBounds bounds the share visible at ReadAfter exactly when reads were
 // issued late (see history.Replication.VisibleAtReadLow).
 func (s *lagStats) shareBounds() (hard, low float64) {
-	if s.acked == 0 {
+	return shareBounds(s.acked, s.visibleAtRead, s.visibleLate, s.sampledLateRead, s.sampledLateSlow)
+}
+
+// shareBounds bounds the share of acked records visible at ReadAfter
+// exactly, when visible of them were found by reads and visibleLate of
+// those by reads issued late. hard counts every late-found record as not
+// visible. low is a 95 % lower bound: the records to discount are among the
+// late-found ones, so it is their proportion that is bounded, from the
+// sampled records a late read found (sampledLate, of which sampledLateSlow
+// were not visible at ReadAfter). The sample must be drawn independently of
+// when reads ran late; it is (records are sampled when written).
+func shareBounds(acked, visible, visibleLate, sampledLate, sampledLateSlow int) (hard, low float64) {
+	if acked == 0 {
 		return 0, 0
 	}
-	hard = float64(s.visibleAtRead-s.visibleLate) / float64(s.acked)
-	if s.visibleLate == 0 {
+	hard = float64(visible-visibleLate) / float64(acked)
+	if visibleLate == 0 {
 		return hard, hard
 	}
-	if s.sampledVisible == 0 {
-		return hard, hard
-	}
-	p := wilsonUpper(s.sampledSlow, s.sampledVisible)
-	low = (float64(s.visibleAtRead) - p*float64(s.visibleLate)) / float64(s.acked)
+	p := wilsonUpper(sampledLateSlow, sampledLate) // 1 without a sample: low is hard
+	low = (float64(visible) - p*float64(visibleLate)) / float64(acked)
 	return hard, max(hard, low)
 }
 
@@ -298,6 +311,8 @@ func (s *lagStats) summary() history.Replication {
 		VisibleLateReads: s.visibleLate,
 		SampledVisible:   s.sampledVisible,
 		SampledSlow:      s.sampledSlow,
+		SampledLateRead:  s.sampledLateRead,
+		SampledLateSlow:  s.sampledLateSlow,
 	}
 	r.VisibleAtReadMin, r.VisibleAtReadLow = s.shareBounds()
 	if s.missing == 0 && s.acked > 0 {
