@@ -52,12 +52,7 @@ type availCount struct{ ok, total, shed int }
 type regionPhase struct{ region, phase string }
 
 // Check implements Checker.
-func (a *Availability) Check(h *history.History) history.Result {
-	return a.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (a *Availability) CheckIndex(x *history.Index) history.Result {
+func (a *Availability) Check(x *history.Index) history.Result {
 	counts := map[regionPhase]*availCount{}
 	phases := map[string]bool{}
 	shed := 0

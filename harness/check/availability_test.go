@@ -119,7 +119,7 @@ func TestAvailabilityPhaseFromRecordOrTimeline(t *testing.T) {
 	b := newHB().phase("steady-state", 0).phase("inject", 1000)
 	b.many(10, 10, op{Home: "us-east", Region: "us-east", At: 1500, Dur: 5})
 	b.many(10, 10, op{Home: "us-east", Type: history.Fail, At: 1500, Dur: 5, Phase: "observe"})
-	r := (&Availability{SLO: 0.9, MinOps: 1}).Check(b.history())
+	r := (&Availability{SLO: 0.9, MinOps: 1}).Check(history.NewIndex(b.history()))
 	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Equal(t, 1.0, r.Figures["availability.us-east.inject"])
 	assert.Equal(t, 0.0, r.Figures["availability.us-east.observe"])

@@ -109,7 +109,7 @@ func runCases(t *testing.T, cases []checkCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := tc.checker.Check(tc.history())
+			r := tc.checker.Check(history.NewIndex(tc.history()))
 			assert.Equal(t, tc.checker.Name(), r.Checker)
 			require.Equal(t, tc.want, r.Valid, "reason: %s\ndetails: %v\nfigures: %v", r.Reason, r.Details, r.Figures)
 			for _, w := range tc.reason {

@@ -13,19 +13,13 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 )
 
-// Checker judges a recorded history; it never talks to the world.
+// Checker judges a recorded history; it never talks to the world. It reads
+// the history through an index (history.NewIndex: invokes paired with their
+// completions, phases resolved), which several checkers over one history
+// share, so that its operations are paired once.
 type Checker interface {
 	Name() string
-	Check(h *history.History) history.Result
-}
-
-// IndexChecker is a Checker that can also judge a prebuilt index, so that
-// several checkers (or a report) over one history pair its operations once.
-// Every checker in this package implements it; Check(h) is
-// CheckIndex(history.NewIndex(h)).
-type IndexChecker interface {
-	Checker
-	CheckIndex(x *history.Index) history.Result
+	Check(x *history.Index) history.Result
 }
 
 // Compose runs checkers by name and returns their results under one verdict,
@@ -36,18 +30,11 @@ type Compose []Checker
 func (c Compose) Name() string { return "all" }
 
 // Check implements Checker.
-func (c Compose) Check(h *history.History) history.Result {
+func (c Compose) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid}
 	var bad []string
-	var x *history.Index // built once, shared by every checker that can use it
 	for _, ch := range c {
-		if ic, ok := ch.(IndexChecker); ok {
-			if x == nil {
-				x = history.NewIndex(h)
-			}
-			ch = indexed{IndexChecker: ic, x: x}
-		}
-		res := safeCheck(ch, h)
+		res := safeCheck(ch, x)
 		r.Valid = history.Worst(r.Valid, res.Valid)
 		if res.Valid != history.VerdictValid {
 			bad = append(bad, fmt.Sprintf("%s: %s", res.Checker, res.Valid))
@@ -65,13 +52,13 @@ func (c Compose) Check(h *history.History) history.Result {
 
 // safeCheck turns a checker's panic into an unknown verdict, so that one
 // broken checker never hides the others' results.
-func safeCheck(c Checker, h *history.History) (r history.Result) {
+func safeCheck(c Checker, x *history.Index) (r history.Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			r = history.Result{Checker: c.Name(), Valid: history.VerdictUnknown, Reason: fmt.Sprintf("checker panicked: %v", p)}
 		}
 	}()
-	r = c.Check(h)
+	r = c.Check(x)
 	if r.Checker == "" {
 		r.Checker = c.Name()
 	}

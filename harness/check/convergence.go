@@ -61,12 +61,7 @@ func (c *Convergence) heal(h *history.History) (history.Event, bool) {
 }
 
 // Check implements Checker.
-func (c *Convergence) Check(h *history.History) history.Result {
-	return c.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (c *Convergence) CheckIndex(x *history.Index) history.Result {
+func (c *Convergence) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"max_convergence_seconds": c.MaxConvergence.Seconds(),
 	}}

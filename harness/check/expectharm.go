@@ -30,25 +30,14 @@ func (e *ExpectHarm) Name() string {
 }
 
 // Check implements Checker.
-func (e *ExpectHarm) Check(h *history.History) history.Result { return e.check(h, nil) }
-
-// CheckIndex implements IndexChecker: the index is handed on when the inner
-// checker takes one.
-func (e *ExpectHarm) CheckIndex(x *history.Index) history.Result { return e.check(x.History, x) }
-
-func (e *ExpectHarm) check(h *history.History, x *history.Index) history.Result {
+func (e *ExpectHarm) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: e.Name()}
 	if e.Inner == nil {
 		r.Valid = history.VerdictUnknown
 		r.Reason = "no inner checker"
 		return r
 	}
-	var in history.Result
-	if ic, ok := e.Inner.(IndexChecker); ok && x != nil {
-		in = safeCheck(indexed{ic, x}, h)
-	} else {
-		in = safeCheck(e.Inner, h)
-	}
+	in := safeCheck(e.Inner, x)
 	r.Children = []history.Result{in}
 	r.Figures = in.Figures
 	switch in.Valid {
@@ -64,24 +53,3 @@ func (e *ExpectHarm) check(h *history.History, x *history.Index) history.Result 
 	}
 	return r
 }
-
-// indexed adapts an IndexChecker with a prebuilt index to Checker, so that
-// safeCheck's panic guard applies.
-type indexed struct {
-	IndexChecker
-	x *history.Index
-}
-
-func (i indexed) Check(*history.History) history.Result { return i.CheckIndex(i.x) }
-
-// Every checker here can judge a shared index.
-var (
-	_ IndexChecker = (*Availability)(nil)
-	_ IndexChecker = (*Latency)(nil)
-	_ IndexChecker = (*LostWrites)(nil)
-	_ IndexChecker = (*StaleReads)(nil)
-	_ IndexChecker = (*SessionStickiness)(nil)
-	_ IndexChecker = (*Shedding)(nil)
-	_ IndexChecker = (*Convergence)(nil)
-	_ IndexChecker = (*ExpectHarm)(nil)
-)

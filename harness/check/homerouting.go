@@ -29,12 +29,7 @@ type HomeRouting struct {
 func (c *HomeRouting) Name() string { return "home-routing" }
 
 // Check implements Checker.
-func (c *HomeRouting) Check(h *history.History) history.Result {
-	return c.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (c *HomeRouting) CheckIndex(x *history.Index) history.Result {
+func (c *HomeRouting) Check(x *history.Index) history.Result {
 	var direct, proxied, redirected, failover, misrouted, away, unexplained int
 	var offenders lines
 	for _, o := range x.Operations {

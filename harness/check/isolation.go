@@ -21,11 +21,11 @@ type SplitIsolation struct {
 func (s *SplitIsolation) Name() string { return "split-isolation" }
 
 // Check implements Checker.
-func (s *SplitIsolation) Check(h *history.History) history.Result {
+func (s *SplitIsolation) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{}}
 	var iso, conv *history.Event
-	for i := range h.Events {
-		switch e := &h.Events[i]; e.Name {
+	for i := range x.History.Events {
+		switch e := &x.History.Events[i]; e.Name {
 		case history.EventIsolation:
 			iso = e
 		case history.EventConverged:

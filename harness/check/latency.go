@@ -55,10 +55,7 @@ func NewLatency(baseline string, factor float64) *Latency {
 func (l *Latency) Name() string { return "latency" }
 
 // Check implements Checker.
-func (l *Latency) Check(h *history.History) history.Result { return l.CheckIndex(history.NewIndex(h)) }
-
-// CheckIndex implements IndexChecker.
-func (l *Latency) CheckIndex(x *history.Index) history.Result {
+func (l *Latency) Check(x *history.Index) history.Result {
 	pct := l.Percentile
 	if pct <= 0 {
 		pct = 99

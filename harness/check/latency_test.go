@@ -94,7 +94,7 @@ func TestLatency(t *testing.T) {
 func TestLatencyDefaults(t *testing.T) {
 	b := newHB().phase("steady-state", 0).phase("inject", 10_000).
 		many(100, 10, op{Dur: 10}).many(100, 10, op{At: 10_000, Dur: 25})
-	r := (&Latency{}).Check(b.history())
+	r := (&Latency{}).Check(history.NewIndex(b.history()))
 	if r.Valid != history.VerdictInvalid {
 		t.Fatalf("zero Latency should default to steady-state x2 at p99: %s %s", r.Valid, r.Reason)
 	}

@@ -46,12 +46,7 @@ func probeRegion(o history.Operation) string {
 }
 
 // Check implements Checker.
-func (l *LostWrites) Check(h *history.History) history.Result {
-	return l.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (l *LostWrites) CheckIndex(x *history.Index) history.Result {
+func (l *LostWrites) Check(x *history.Index) history.Result {
 	writes, nacked := x.AckedWrites()
 	last := map[keyRegion]history.Operation{}
 	regionSet := map[string]bool{}

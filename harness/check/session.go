@@ -50,12 +50,7 @@ var DefaultMoveEvents = []history.EventKind{history.TrafficShift, history.FaultI
 func (s *SessionStickiness) Name() string { return "session-stickiness" }
 
 // Check implements Checker.
-func (s *SessionStickiness) Check(h *history.History) history.Result {
-	return s.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (s *SessionStickiness) CheckIndex(x *history.Index) history.Result {
+func (s *SessionStickiness) Check(x *history.Index) history.Result {
 	kinds := s.MoveEvents
 	if kinds == nil {
 		kinds = DefaultMoveEvents

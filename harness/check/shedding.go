@@ -39,10 +39,7 @@ type Shedding struct {
 func (s *Shedding) Name() string { return "shedding" }
 
 // Check implements Checker.
-func (s *Shedding) Check(h *history.History) history.Result { return s.CheckIndex(history.NewIndex(h)) }
-
-// CheckIndex implements IndexChecker.
-func (s *Shedding) CheckIndex(x *history.Index) history.Result {
+func (s *Shedding) Check(x *history.Index) history.Result {
 	pct := s.Percentile
 	if pct <= 0 {
 		pct = 99

@@ -34,12 +34,7 @@ type StaleReads struct {
 func (s *StaleReads) Name() string { return "stale-reads" }
 
 // Check implements Checker.
-func (s *StaleReads) Check(h *history.History) history.Result {
-	return s.CheckIndex(history.NewIndex(h))
-}
-
-// CheckIndex implements IndexChecker.
-func (s *StaleReads) CheckIndex(x *history.Index) history.Result {
+func (s *StaleReads) Check(x *history.Index) history.Result {
 	writes, _ := x.AckedWrites()
 	var reads, checkable, stale, beyond int
 	var worst time.Duration

@@ -319,33 +319,33 @@ func TestReplicationCheckers(t *testing.T) {
 	harmless := good // 3 late reads found their record: at least 0.992 at 500 ms
 	harmless.ReadsLate, harmless.VisibleLateReads, harmless.VisibleAtReadLow = 4, 3, 0.992
 
-	r := Complete{}.Check(replHistory(good))
+	r := Complete{}.Check(history.NewIndex(replHistory(good)))
 	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
-	r = Complete{}.Check(replHistory(missing))
+	r = Complete{}.Check(history.NewIndex(replHistory(missing)))
 	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "7 of 1000 records written in us-east-1 were never seen in us-west-2")
-	r = Complete{}.Check(&history.History{})
+	r = Complete{}.Check(history.NewIndex(&history.History{}))
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
-	r = Complete{}.Check(replHistory(history.Replication{WriteErrors: 10, From: "us-east-1"}))
+	r = Complete{}.Check(history.NewIndex(replHistory(history.Replication{WriteErrors: 10, From: "us-east-1"})))
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "no record was acknowledged")
 
 	at := VisibleAtRead{MinShare: 0.99}
-	r = at.Check(replHistory(good))
+	r = at.Check(history.NewIndex(replHistory(good)))
 	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
-	r = at.Check(replHistory(low))
+	r = at.Check(history.NewIndex(replHistory(low)))
 	assert.Equal(t, history.VerdictInvalid, r.Valid)
 	assert.Contains(t, r.Reason, "90.000% of the records written in us-east-1 were visible in us-west-2 500 ms after their write, below the 99.000% required")
-	r = at.Check(replHistory(behind))
+	r = at.Check(history.NewIndex(replHistory(behind)))
 	assert.Equal(t, history.VerdictUnknown, r.Valid, "late reads found 20 %% of the records: the share at 500 ms is not known: %s", r.Reason)
 	assert.Contains(t, r.Reason, "between 79.500% and 99.500%")
-	r = at.Check(replHistory(harmless))
+	r = at.Check(history.NewIndex(replHistory(harmless)))
 	assert.Equal(t, history.VerdictValid, r.Valid, "even without the records late reads found, 99.2 %% were visible: %s", r.Reason)
 	lowAndLate := low
 	lowAndLate.ReadsLate, lowAndLate.VisibleLateReads, lowAndLate.VisibleAtReadLow = 500, 400, 0.5
-	r = at.Check(replHistory(lowAndLate))
+	r = at.Check(history.NewIndex(replHistory(lowAndLate)))
 	assert.Equal(t, history.VerdictInvalid, r.Valid, "below the share even with the late reads")
-	r = at.Check(&history.History{})
+	r = at.Check(history.NewIndex(&history.History{}))
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
 }
 

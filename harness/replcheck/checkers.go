@@ -20,8 +20,8 @@ type Complete struct{}
 func (Complete) Name() string { return "replication-complete" }
 
 // Check implements Checker.
-func (c Complete) Check(h *history.History) history.Result {
-	s, r, ok := replicationResult(c.Name(), h)
+func (c Complete) Check(x *history.Index) history.Result {
+	s, r, ok := replicationResult(c.Name(), x.History)
 	if !ok {
 		return r
 	}
@@ -62,8 +62,8 @@ type VisibleAtRead struct {
 func (VisibleAtRead) Name() string { return "replication-visible-at-read" }
 
 // Check implements Checker.
-func (c VisibleAtRead) Check(h *history.History) history.Result {
-	s, r, ok := replicationResult(c.Name(), h)
+func (c VisibleAtRead) Check(x *history.Index) history.Result {
+	s, r, ok := replicationResult(c.Name(), x.History)
 	if !ok {
 		return r
 	}

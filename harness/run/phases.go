@@ -126,7 +126,7 @@ func (t *trial) verify(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t.out.Verdict = check.Compose(e.Checkers).Check(h)
+	t.out.Verdict = check.Compose(e.Checkers).Check(history.NewIndex(h))
 	for _, r := range t.out.Verdict.Children {
 		t.plog.Printf("checker %s: %s", r.Checker, WithReason(string(r.Valid), r.Reason))
 	}

@@ -585,10 +585,10 @@ func TestWorkloadSessionStickinessAndReroute(t *testing.T) {
 	// The session-stickiness checker sees the moves, and accepts them once
 	// the timeline says traffic was shifted.
 	h := &history.History{Ops: sink.all()}
-	r := (&check.SessionStickiness{}).Check(h)
+	r := (&check.SessionStickiness{}).Check(history.NewIndex(h))
 	assert.Equal(t, history.VerdictInvalid, r.Valid, r.Reason)
 	h.Events = []history.Event{{Kind: history.TrafficShift, Time: switchAt, Name: "director: A -> B"}}
-	r = (&check.SessionStickiness{Grace: ttl}).Check(h)
+	r = (&check.SessionStickiness{Grace: ttl}).Check(history.NewIndex(h))
 	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
 }
 
