@@ -47,6 +47,11 @@ func NewAvailability(slo float64) *Availability {
 // Name implements Checker.
 func (a *Availability) Name() string { return "availability" }
 
+func init() {
+	Register(Entry{Description: "in every phase, at least 99% of each region's user operations succeed",
+		New: func() Checker { return NewAvailability(0.99) }})
+}
+
 type availCount struct{ ok, total, shed int }
 
 type regionPhase struct{ region, phase string }

@@ -48,6 +48,11 @@ type Convergence struct {
 // Name implements Checker.
 func (c *Convergence) Name() string { return "convergence" }
 
+func init() {
+	Register(Entry{Description: "after the heal every region returns the latest acknowledged data within two minutes",
+		New: func() Checker { return &Convergence{MaxConvergence: 2 * time.Minute} }})
+}
+
 func (c *Convergence) heal(h *history.History) (history.Event, bool) {
 	for _, kind := range []history.EventKind{history.FaultHealed, history.FaultRecover} {
 		evs := h.EventsOf(kind)

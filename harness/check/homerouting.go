@@ -28,6 +28,11 @@ type HomeRouting struct {
 // Name implements Checker.
 func (c *HomeRouting) Name() string { return "home-routing" }
 
+func init() {
+	Register(Entry{Description: "each request is answered by its member's home region, or elsewhere only in failover, and says how it got there",
+		New: func() Checker { return &HomeRouting{} }})
+}
+
 // Check implements Checker.
 func (c *HomeRouting) Check(x *history.Index) history.Result {
 	var direct, proxied, redirected, failover, misrouted, away, unexplained int

@@ -20,6 +20,11 @@ type SplitIsolation struct {
 // Name implements Checker.
 func (s *SplitIsolation) Name() string { return "split-isolation" }
 
+func init() {
+	Register(Entry{Description: "no marker crossed a watched partition before its heal, and all crossed within two minutes after",
+		New: func() Checker { return &SplitIsolation{MaxConvergence: 2 * time.Minute} }})
+}
+
 // Check implements Checker.
 func (s *SplitIsolation) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{}}

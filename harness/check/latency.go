@@ -54,6 +54,11 @@ func NewLatency(baseline string, factor float64) *Latency {
 // Name implements Checker.
 func (l *Latency) Name() string { return "latency" }
 
+func init() {
+	Register(Entry{Description: "every phase's p99 latency stays within twice the steady state's",
+		New: func() Checker { return NewLatency(history.PhaseSteady, 2) }})
+}
+
 // Check implements Checker.
 func (l *Latency) Check(x *history.Index) history.Result {
 	pct := l.Percentile

@@ -36,6 +36,11 @@ type LostWrites struct {
 // Name implements Checker.
 func (l *LostWrites) Name() string { return "lost-writes" }
 
+func init() {
+	Register(Entry{Description: "every acknowledged write is seen by the last probe of its key in every region",
+		New: func() Checker { return &LostWrites{} }})
+}
+
 type keyRegion struct{ key, region string }
 
 func probeRegion(o history.Operation) string {

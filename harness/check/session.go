@@ -49,6 +49,11 @@ var DefaultMoveEvents = []history.EventKind{history.TrafficShift, history.FaultI
 // Name implements Checker.
 func (s *SessionStickiness) Name() string { return "session-stickiness" }
 
+func init() {
+	Register(Entry{Description: "a device session stays in one region unless a failover or a traffic shift moved it",
+		New: func() Checker { return &SessionStickiness{} }})
+}
+
 // Check implements Checker.
 func (s *SessionStickiness) Check(x *history.Index) history.Result {
 	kinds := s.MoveEvents

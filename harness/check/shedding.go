@@ -38,6 +38,11 @@ type Shedding struct {
 // Name implements Checker.
 func (s *Shedding) Name() string { return "shedding" }
 
+func init() {
+	Register(Entry{Description: "shed answers come back fast (p99 within 500 ms)",
+		New: func() Checker { return &Shedding{MaxShedLatency: 500 * time.Millisecond} }})
+}
+
 // Check implements Checker.
 func (s *Shedding) Check(x *history.Index) history.Result {
 	pct := s.Percentile

@@ -33,6 +33,11 @@ type StaleReads struct {
 // Name implements Checker.
 func (s *StaleReads) Name() string { return "stale-reads" }
 
+func init() {
+	Register(Entry{Description: "no read misses a write acknowledged more than 500 ms before it",
+		New: func() Checker { return &StaleReads{Bound: 500 * time.Millisecond} }})
+}
+
 // Check implements Checker.
 func (s *StaleReads) Check(x *history.Index) history.Result {
 	writes, _ := x.AckedWrites()

@@ -12,15 +12,17 @@ import (
 // synthHistory generates a deterministic history of about records op
 // records (each operation is an invoke and an ok/fail completion, so about
 // records/2 operations) across two regions and the six scenario phases,
-// shaped like a region evacuation that every checker from allCheckers finds
-// valid:
+// shaped like a region evacuation that every registered checker, with its
+// defaults, finds valid:
 //
 //   - members live in us-east or eu-west, one device session and one profile
 //     and one history key each; 60% profile reads, 15% profile writes, 10%
 //     history appends, 15% history reads; 80% of reads hit the cache;
 //   - during inject/observe, eu-west users are served by us-east in
-//     failover mode, latency rises by a third and 2% of requests are shed
+//     failover mode, latency rises by a third and 0.5% of requests are shed
 //     fast;
+//   - a watched partition's measurements: no marker crossed while the
+//     regions were apart, and every one crossed 1.5 s after the heal;
 //   - writes are visible at once in their own region and 200ms later in the
 //     other; reads return what is visible;
 //   - after the heal every key is probed once in each region and returns its
@@ -52,6 +54,10 @@ func synthHistory(records int) *history.History {
 		history.Event{Kind: history.FaultRecover, Time: recoverAt, Name: "evacuate", Target: "eu-west"},
 		history.Event{Kind: history.TrafficShift, Time: recoverAt.Add(time.Millisecond), Name: "weights", Detail: map[string]string{"eu-west": "1"}},
 		history.Event{Kind: history.FaultHealed, Time: recoverAt.Add(5 * time.Millisecond), Name: "evacuate", Target: "eu-west"},
+		history.Event{Kind: history.Note, Time: recoverAt, Name: history.EventIsolation,
+			Detail: map[string]string{"crossed": "0", "written_us-east": "40", "written_eu-west": "40"}},
+		history.Event{Kind: history.Note, Time: recoverAt.Add(1500 * time.Millisecond), Name: history.EventConverged,
+			Detail: map[string]string{"after_heal_ms": "1500"}},
 	)
 
 	type write struct {
@@ -110,7 +116,7 @@ func synthHistory(records int) *history.History {
 		done.Region, done.Zone, done.Instance = region, region+"a", region+"-gw-1"
 		done.Failover = failover
 		switch {
-		case evac && rng.IntN(50) == 0:
+		case evac && rng.IntN(200) == 0:
 			done.Type, done.Shed, done.Status, done.Error = history.Fail, true, 503, "shed"
 			lat = time.Duration(300+rng.IntN(700)) * time.Microsecond
 		case name == history.OpWriteProfile || name == history.OpAppendHistory:
@@ -153,15 +159,11 @@ func synthHistory(records int) *history.History {
 	return h
 }
 
-// allCheckers is the composition used on synthetic histories.
+// allCheckers composes every registered checker with its defaults.
 func allCheckers() Compose {
-	return Compose{
-		&Availability{SLO: 0.999, MinOps: 100, AllowShed: true},
-		&Latency{Baseline: "steady-state", Factor: 2, Percentile: 99},
-		&LostWrites{},
-		&StaleReads{Bound: 500 * time.Millisecond},
-		&SessionStickiness{},
-		&Shedding{MaxShedLatency: 10 * time.Millisecond, MaxDataTierRate: 5000},
-		&Convergence{MaxConvergence: 30 * time.Second},
+	var c Compose
+	for _, e := range Registered() {
+		c = append(c, e.New())
 	}
+	return c
 }
