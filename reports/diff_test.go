@@ -138,7 +138,7 @@ func TestKeyFigures(t *testing.T) {
 	r.Figures = map[string]float64{KeyReplicationP99: 90}
 	r.Replication = nil
 	r.Checkers = []history.Result{{Checker: "convergence", Valid: history.VerdictValid,
-		Figures: map[string]float64{"convergence_seconds": 3.5}}}
+		Figures: map[string]float64{KeyConvergence: 3.5}}}
 	got = map[string]*float64{}
 	for _, f := range KeyFigures(r) {
 		got[f.Key] = f.Value

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -28,9 +29,8 @@ const (
 	// KeyReplicationP99 is the p99 replication lag in ms.
 	KeyReplicationP99 = "replication.p99_ms"
 	// KeyConvergence is how long after the heal every region agreed, in
-	// seconds: run.json's "convergence_s", else the convergence checker's
-	// "convergence_seconds".
-	KeyConvergence = "convergence_s"
+	// seconds, as the convergence and split-isolation checkers measure it.
+	KeyConvergence = check.FigConvergence
 	// KeyTimeToEffect and KeyTimeToHeal are the longest measured delay of
 	// any fault from its injection to its effect, and from its recovery to
 	// its healing, in seconds.
@@ -131,26 +131,13 @@ func KeyFigures(r *Report) []KeyFigure {
 			}
 		}
 	}
-	for _, k := range []string{KeyLatencySteady, KeyLatencyObserve} {
-		if v, ok := r.Figures[k]; ok {
-			vals[k] = ptr(v)
-		}
+	for _, k := range []string{KeyLatencySteady, KeyLatencyObserve, KeyConvergence} {
+		vals[k] = figure(r, k)
 	}
-	switch {
-	case r.Replication != nil:
+	if r.Replication != nil {
 		vals[KeyReplicationP99] = ptr(r.Replication.P99)
-	case hasFigure(r.Figures, KeyReplicationP99):
-		vals[KeyReplicationP99] = ptr(r.Figures[KeyReplicationP99])
-	}
-	if v, ok := r.Figures[KeyConvergence]; ok {
-		vals[KeyConvergence] = ptr(v)
 	} else {
-		for _, c := range r.LeafCheckers() {
-			if v, ok := c.Figures["convergence_seconds"]; ok {
-				vals[KeyConvergence] = ptr(v)
-				break
-			}
-		}
+		vals[KeyReplicationP99] = figure(r, KeyReplicationP99)
 	}
 	for _, f := range r.Faults {
 		for k, d := range map[string]*float64{KeyTimeToEffect: f.TimeToEffectS, KeyTimeToHeal: f.TimeToHealS} {
@@ -166,9 +153,18 @@ func KeyFigures(r *Report) []KeyFigure {
 	return out
 }
 
-func hasFigure(f map[string]float64, k string) bool {
-	_, ok := f[k]
-	return ok
+// figure is the report's figure named k, else the first checker's figure of
+// that name, else nil.
+func figure(r *Report, k string) *float64 {
+	if v, ok := r.Figures[k]; ok {
+		return ptr(v)
+	}
+	for _, c := range r.LeafCheckers() {
+		if v, ok := c.Figures[k]; ok {
+			return ptr(v)
+		}
+	}
+	return nil
 }
 
 func (c *Counts) add(o Counts) {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
 
@@ -202,7 +203,7 @@ func TestBuildFailedRun(t *testing.T) {
 	assert.Equal(t, 97.0, f["requests"])
 	assert.Equal(t, 2.0, f["shed"])
 	assert.InDelta(t, 89.0/97, f["availability"], 1e-12)
-	assert.Equal(t, 1.25, f["convergence_s"], "copied from run.json")
+	assert.Equal(t, 1.25, f[KeyConvergence], "copied from run.json")
 	assert.Equal(t, 180.5, f["replication.p99_ms"], "copied from run.json")
 	assert.Contains(t, strings.Join(r.Notes, "\n"), "run figure shed is also computed")
 
@@ -476,7 +477,7 @@ func TestReplicationFromFigures(t *testing.T) {
 
 	ri, err := history.LoadRunInfo(dir)
 	require.NoError(t, err)
-	ri.Figures = map[string]float64{"convergence_s": 1}
+	ri.Figures = map[string]float64{KeyConvergence: 1}
 	require.NoError(t, history.SaveRunInfo(dir, ri))
 	r, err = Build(dir)
 	require.NoError(t, err)
@@ -507,5 +508,20 @@ func TestWritersExtensionPoint(t *testing.T) {
 	for _, f := range []string{JSONFile, MarkdownFile, JUnitFile} {
 		_, err := os.Stat(filepath.Join(dir, f))
 		assert.NoError(t, err, f)
+	}
+}
+
+// The checker names a recorded run carries are names checkers register
+// under: a renamed checker would leave old runs' results behind.
+func TestRecordedCheckerNamesAreRegistered(t *testing.T) {
+	registered := map[string]bool{}
+	for _, e := range check.Registered() {
+		registered[e.Name] = true
+	}
+	r, _ := build(t, failedRun)
+	leaves := r.LeafCheckers()
+	require.NotEmpty(t, leaves)
+	for _, c := range leaves {
+		assert.True(t, registered[c.Checker], "%s is not a registered checker", c.Checker)
 	}
 }

@@ -128,7 +128,7 @@ func TestSplitBrain(t *testing.T) {
 	require.NotNil(t, r.Faults[0].TimeToHealS, "the partition time to heal was not measured")
 	iso := requireVerdict(t, out, "split-isolation", history.VerdictValid)
 	require.Positive(t, iso.Figures["written_during_cut.us-east-1"], "us-east-1 wrote nothing during the cut")
-	require.Contains(t, iso.Figures, "convergence_s")
+	require.Contains(t, iso.Figures, check.FigConvergence)
 }
 
 func TestChaosMonkey(t *testing.T) {

@@ -45,6 +45,11 @@ type Convergence struct {
 	Fault string
 }
 
+// FigConvergence names the figure, in seconds, of how long after a heal
+// every region agreed again; the convergence and split-isolation checkers
+// report it.
+const FigConvergence = "convergence_seconds"
+
 // Name implements Checker.
 func (c *Convergence) Name() string { return "convergence" }
 
@@ -182,7 +187,7 @@ func (c *Convergence) Check(x *history.Index) history.Result {
 		}
 		return r
 	}
-	r.Figures["convergence_seconds"] = upper.Seconds()
+	r.Figures[FigConvergence] = upper.Seconds()
 	switch {
 	case upper <= c.MaxConvergence:
 		r.Reason = fmt.Sprintf("converged %v after the heal of %s (max %v, %d probes, %d stale before)",

@@ -73,7 +73,7 @@ func (s *SplitIsolation) Check(x *history.Index) history.Result {
 	default:
 		ms, _ := strconv.ParseInt(conv.Detail["after_heal_ms"], 10, 64)
 		d := time.Duration(ms) * time.Millisecond
-		r.Figures["convergence_s"] = d.Seconds()
+		r.Figures[FigConvergence] = d.Seconds()
 		line := fmt.Sprintf("all crossed %s after the heal (max %s)", d, s.MaxConvergence)
 		if s.MaxConvergence > 0 && d > s.MaxConvergence {
 			bad = append(bad, line)

@@ -25,7 +25,7 @@ func TestSplitIsolation(t *testing.T) {
 		{name: "apart, then converged", checker: &SplitIsolation{MaxConvergence: time.Minute},
 			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: history.VerdictValid,
 			reason:  []string{"none of 39 markers", "4.2s after the heal"},
-			figures: map[string]float64{"convergence_s": 4.2, "crossed_during_cut": 0, "written_during_cut.us-west": 19}},
+			figures: map[string]float64{FigConvergence: 4.2, "crossed_during_cut": 0, "written_during_cut.us-west": 19}},
 		{name: "markers crossed the cut", checker: &SplitIsolation{},
 			history: hist(map[string]string{"crossed": "3", "written_us-east": "20", "written_us-west": "19"}, map[string]string{"after_heal_ms": "10"}),
 			want:    history.VerdictInvalid, reason: []string{"3 markers written during the cut were seen across it"}},
