@@ -410,42 +410,52 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func ptr(v float64) *float64 { return &v }
 
-// operations fills the history stats, the series and the figures.
+// operations fills the history stats, the per-second series and the
+// figures of each phase, from one pass over the operations.
 func (b *builder) operations(h *history.History) {
-	r := b.r
 	x := history.NewIndex(h)
-	st := &r.History
+	st := &b.r.History
 	st.Ops, st.Events = len(h.Ops), len(h.Events)
 	st.Operations, st.Pending, st.Orphans = len(x.Operations), x.Pending, x.Orphans
+	t := b.tally(x)
+	b.series(t)
+	b.phaseFigures(t)
+}
 
-	seconds := 0
-	if !r.Start.IsZero() {
-		seconds = int(r.End.Sub(r.Start)/time.Second) + 1
+// tally is what one pass over the operations counts: the completed user
+// operations, all of them, by phase, by region and phase, and by region and
+// second of the series.
+type tally struct {
+	seconds  int
+	all      acc
+	perPhase map[string]*acc
+	perRP    *history.RegionPhases[acc]
+	perSec   map[regionSec]*acc
+}
+
+type regionSec struct {
+	region string
+	sec    int
+}
+
+// accAt returns m's accumulator for k, made on first use.
+func accAt[K comparable](m map[K]*acc, k K) *acc {
+	a := m[k]
+	if a == nil {
+		a = &acc{}
+		m[k] = a
 	}
-	if seconds > maxSeriesSeconds {
-		b.note("the run lasted %s: the per-second series stop after %d s", r.End.Sub(r.Start).Round(time.Second), maxSeriesSeconds)
-		seconds = maxSeriesSeconds
-	}
-	type regionSec struct {
-		region string
-		sec    int
-	}
-	type regionPhase struct{ region, phase string }
-	perSec := map[regionSec]*acc{}
-	perRP := map[regionPhase]*acc{}
-	perPhase := map[string]*acc{}
-	regions := map[string]bool{}
-	phases := map[string]bool{}
-	var all acc
+	return a
+}
+
+// tally counts the completed user operations, each in the region it
+// entered (else the one that served it) and its phase, and the history
+// stats' completions and probes.
+func (b *builder) tally(x *history.Index) *tally {
+	r, st := b.r, &b.r.History
+	t := &tally{seconds: b.seriesSeconds(), perPhase: map[string]*acc{},
+		perRP: history.NewRegionPhases[acc](x, nil), perSec: map[regionSec]*acc{}}
 	outside, untimed := 0, 0
-	get := func(m map[string]*acc, k string) *acc {
-		a := m[k]
-		if a == nil {
-			a = &acc{}
-			m[k] = a
-		}
-		return a
-	}
 	for _, o := range x.Operations {
 		if o.Completed() {
 			st.Completed++
@@ -463,30 +473,21 @@ func (b *builder) operations(h *history.History) {
 		}
 		region = label(region)
 		phase := x.PhaseOf(o)
-		regions[region], phases[phase] = true, true
-		all.add(o)
-		get(perPhase, phase).add(o)
-		rp := regionPhase{region, phase}
-		if perRP[rp] == nil {
-			perRP[rp] = &acc{}
-		}
-		perRP[rp].add(o)
+		t.all.add(o)
+		accAt(t.perPhase, phase).add(o)
+		t.perRP.At(region, phase).add(o)
 
-		t := o.CompleteTime()
-		if t.IsZero() {
+		done := o.CompleteTime()
+		if done.IsZero() {
 			untimed++
 			continue
 		}
-		sec := int(t.Sub(r.Start) / time.Second)
-		if sec < 0 || sec >= seconds {
+		sec := int(done.Sub(r.Start) / time.Second)
+		if sec < 0 || sec >= t.seconds {
 			outside++
 			continue
 		}
-		k := regionSec{region, sec}
-		if perSec[k] == nil {
-			perSec[k] = &acc{}
-		}
-		perSec[k].add(o)
+		accAt(t.perSec, regionSec{region, sec}).add(o)
 	}
 	if untimed > 0 {
 		b.note("%d operations have no completion time and are left out of the series", untimed)
@@ -494,22 +495,40 @@ func (b *builder) operations(h *history.History) {
 	if outside > 0 {
 		b.note("%d operations completed outside the series and are left out of it", outside)
 	}
-	if st.Present && all.Requests == 0 {
+	if st.Present && t.all.Requests == 0 {
 		b.note("the history holds no completed user operations")
 	}
+	return t
+}
 
-	// Series.
-	r.Series.Start, r.Series.Seconds = r.Start, seconds
-	regionNames := slices.Sorted(maps.Keys(regions))
-	global := make([]GlobalPoint, seconds)
+// seriesSeconds is the length of the per-second series: the run's, at most
+// maxSeriesSeconds.
+func (b *builder) seriesSeconds() int {
+	r := b.r
+	if r.Start.IsZero() {
+		return 0
+	}
+	seconds := int(r.End.Sub(r.Start)/time.Second) + 1
+	if seconds > maxSeriesSeconds {
+		b.note("the run lasted %s: the per-second series stop after %d s", r.End.Sub(r.Start).Round(time.Second), maxSeriesSeconds)
+		seconds = maxSeriesSeconds
+	}
+	return seconds
+}
+
+// series fills the per-second series of each region and of all regions.
+func (b *builder) series(t *tally) {
+	r := b.r
+	r.Series.Start, r.Series.Seconds = r.Start, t.seconds
+	global := make([]GlobalPoint, t.seconds)
 	for i := range global {
 		global[i].T = i
 	}
-	for _, reg := range regionNames {
-		rs := RegionSeries{Region: reg, Points: make([]Point, seconds)}
+	for _, reg := range t.perRP.Regions() {
+		rs := RegionSeries{Region: reg, Points: make([]Point, t.seconds)}
 		for i := range rs.Points {
 			p := Point{T: i}
-			if a := perSec[regionSec{reg, i}]; a != nil {
+			if a := t.perSec[regionSec{reg, i}]; a != nil {
 				p.Counts = a.Counts
 				if q := a.quantiles(50, 99); q != nil {
 					p.P50Ms, p.P99Ms = q[0], q[1]
@@ -527,21 +546,22 @@ func (b *builder) operations(h *history.History) {
 		}
 	}
 	r.Series.Global = global
+}
 
-	// Key figures by phase: timeline order, then phases only operations
-	// name.
-	for _, name := range x.PhaseNames(phases) {
-		a := perPhase[name]
-		if a == nil {
-			a = &acc{}
-		}
+// phaseFigures fills the key figures of each phase (timeline order, then
+// phases only operations name), all regions and per region, and the run's.
+func (b *builder) phaseFigures(t *tally) {
+	r := b.r
+	regions := t.perRP.Regions()
+	for _, name := range t.perRP.Phases() {
+		a := accAt(t.perPhase, name)
 		pf := PhaseFigures{Phase: label(name), Counts: a.Counts, Availability: a.Availability(), Regions: []RegionFigures{}}
 		if q := a.quantiles(50, 99); q != nil {
 			pf.P50Ms, pf.P99Ms = &q[0], &q[1]
 			r.Figures["latency_p99_ms."+pf.Phase] = q[1]
 		}
-		for _, reg := range regionNames {
-			ra := perRP[regionPhase{reg, name}]
+		for _, reg := range regions {
+			ra := t.perRP.Get(reg, name)
 			if ra == nil {
 				continue
 			}
@@ -556,9 +576,9 @@ func (b *builder) operations(h *history.History) {
 		}
 		r.PhaseFigures = append(r.PhaseFigures, pf)
 	}
-	r.Figures["requests"] = float64(all.Requests)
-	r.Figures["shed"] = float64(all.Shed)
-	if av := all.Availability(); av != nil {
+	r.Figures["requests"] = float64(t.all.Requests)
+	r.Figures["shed"] = float64(t.all.Shed)
+	if av := t.all.Availability(); av != nil {
 		r.Figures["availability"] = *av
 	}
 }

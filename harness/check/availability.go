@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/kongchaos/kong/harness/history"
@@ -54,24 +53,15 @@ func init() {
 
 type availCount struct{ ok, total, shed int }
 
-type regionPhase struct{ region, phase string }
-
 // Check implements Checker.
 func (a *Availability) Check(x *history.Index) history.Result {
-	counts := map[regionPhase]*availCount{}
-	phases := map[string]bool{}
+	counts := history.NewRegionPhases[availCount](x, nil)
 	shed := 0
 	for _, o := range x.Operations {
 		if !o.Completed() || o.IsProbe() {
 			continue
 		}
-		k := regionPhase{o.UserRegion(), x.PhaseOf(o)}
-		c := counts[k]
-		if c == nil {
-			c = &availCount{}
-			counts[k] = c
-			phases[k.phase] = true
-		}
+		c := counts.At(o.UserRegion(), x.PhaseOf(o))
 		if o.Shed() {
 			shed++
 			c.shed++
@@ -86,41 +76,24 @@ func (a *Availability) Check(x *history.Index) history.Result {
 	}
 
 	r := history.Result{Checker: a.Name(), Valid: history.VerdictValid, Figures: map[string]float64{"shed": float64(shed)}}
-	if len(counts) == 0 {
+	if counts.Len() == 0 {
 		r.Valid = history.VerdictUnknown
 		r.Reason = "no completed user operations"
 		return r
 	}
-	order := x.PhaseNames(phases)
-	rank := map[string]int{}
-	for i, p := range order {
-		rank[p] = i
-	}
-	keys := make([]regionPhase, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].region != keys[j].region {
-			return keys[i].region < keys[j].region
-		}
-		return rank[keys[i].phase] < rank[keys[j].phase]
-	})
-
 	var bad, thin []string
-	for _, k := range keys {
-		c := counts[k]
+	for k, c := range counts.All() {
 		slo := a.SLO
-		if s, ok := a.PhaseSLO[k.phase]; ok {
+		if s, ok := a.PhaseSLO[k.Phase]; ok {
 			slo = s
 		}
-		where := fmt.Sprintf("region %s phase %s", label(k.region), label(k.phase))
+		where := fmt.Sprintf("region %s phase %s", label(k.Region), label(k.Phase))
 		if c.total == 0 || c.total < a.MinOps {
 			thin = append(thin, fmt.Sprintf("%s: %d operations < %d", where, c.total, a.MinOps))
 			continue
 		}
 		av := float64(c.ok) / float64(c.total)
-		r.Figures[figureName("availability", k.region, k.phase)] = av
+		r.Figures[figureName("availability", k.Region, k.Phase)] = av
 		line := fmt.Sprintf("%s: availability %.4f (%d/%d ok) SLO %.4f", where, av, c.ok, c.total, slo)
 		if c.shed > 0 {
 			line += fmt.Sprintf(", %d shed", c.shed)
@@ -140,7 +113,7 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		r.Reason = "too few operations: " + strings.Join(firstN(thin, 3), "; ")
 		r.Details = capDetails(append(thin, r.Details...), maxDetails)
 	default:
-		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", len(keys))
+		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", counts.Len())
 		r.Details = capDetails(r.Details, maxDetails)
 	}
 	return r

@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -74,40 +73,25 @@ func (l *Latency) Check(x *history.Index) history.Result {
 		factor = 2
 	}
 	minOps := int64(max(l.MinOps, 1))
-	hists := map[regionPhase]*latencyHist{}
-	phases := map[string]bool{}
+	hists := history.NewRegionPhases(x, newLatencyHist)
 	for _, o := range x.Operations {
 		if !o.IsOK() || o.IsProbe() || o.Shed() {
 			continue
 		}
-		k := regionPhase{phase: x.PhaseOf(o)}
+		region := ""
 		if l.ByRegion {
-			k.region = o.Region()
+			region = o.Region()
 		}
-		hs := hists[k]
-		if hs == nil {
-			hs = newLatencyHist()
-			hists[k] = hs
-			phases[k.phase] = true
-		}
-		hs.record(o.Latency())
+		hists.At(region, x.PhaseOf(o)).record(o.Latency())
 	}
 
 	r := history.Result{Checker: l.Name(), Valid: history.VerdictValid, Figures: map[string]float64{}}
 	pname := fmt.Sprintf("p%g", pct)
-	var regions []string
-	seenRegion := map[string]bool{}
-	for k := range hists {
-		if !seenRegion[k.region] {
-			seenRegion[k.region] = true
-			regions = append(regions, k.region)
-		}
-	}
-	sort.Strings(regions)
+	regions := hists.Regions()
 	if len(regions) == 0 {
 		regions = []string{""}
 	}
-	order := x.PhaseNames(phases)
+	order := hists.Phases()
 	judged := func(p string) bool {
 		return p != baseline && (len(l.Phases) == 0 || containsString(l.Phases, p))
 	}
@@ -118,7 +102,7 @@ func (l *Latency) Check(x *history.Index) history.Result {
 		if l.ByRegion {
 			scope = "region " + label(region) + " "
 		}
-		base := hists[regionPhase{region, baseline}]
+		base := hists.Get(region, baseline)
 		if base == nil || base.count() < minOps {
 			n := int64(0)
 			if base != nil {
@@ -133,7 +117,7 @@ func (l *Latency) Check(x *history.Index) history.Result {
 		r.Figures[figureName("latency_"+pname+"_ms", regionFig(l.ByRegion, region), baseline)] = ms(bq)
 		lines = append(lines, fmt.Sprintf("%sbaseline %s %s %v, budget %v", scope, label(baseline), pname, bq, budget))
 		for _, p := range order {
-			hs := hists[regionPhase{region, p}]
+			hs := hists.Get(region, p)
 			if hs == nil || !judged(p) {
 				continue
 			}

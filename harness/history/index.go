@@ -2,6 +2,7 @@ package history
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"sort"
 	"sync"
@@ -10,8 +11,8 @@ import (
 
 // This file holds read-only views over a History that the checkers and the
 // reports share: invokes paired with their completions, phase windows from
-// the timeline and per-key indexes of acknowledged writes. None of it changes
-// the History.
+// the timeline, values grouped by region and phase, and per-key indexes of
+// acknowledged writes. None of it changes the History.
 
 // Operation is one request: its invoke paired with its completion. Either
 // side may be missing: an invoke that never completed (the run stopped while
@@ -326,6 +327,82 @@ func (x *Index) PhaseNames(seen map[string]bool) []string {
 	}
 	sort.Strings(extra)
 	return append(out, extra...)
+}
+
+// RegionPhases holds one value per (region, phase) that operations are
+// counted in, such as the availability checker's counts or a report's
+// figures of a phase in a region, and lists both in order: regions sorted,
+// phases as Index.PhaseNames orders them. The region is the caller's to
+// choose (the user's region, the serving one, or "" for all).
+type RegionPhases[T any] struct {
+	x      *Index
+	newT   func() *T
+	m      map[RegionPhase]*T
+	phases map[string]bool
+}
+
+// RegionPhase is a region and a phase that operations are counted in.
+type RegionPhase struct{ Region, Phase string }
+
+// NewRegionPhases returns an empty grouping over x's phases; newT makes the
+// value of a pair on its first use (nil: a zero T).
+func NewRegionPhases[T any](x *Index, newT func() *T) *RegionPhases[T] {
+	if newT == nil {
+		newT = func() *T { return new(T) }
+	}
+	return &RegionPhases[T]{x: x, newT: newT, m: map[RegionPhase]*T{}, phases: map[string]bool{}}
+}
+
+// At returns the value of (region, phase), made on first use.
+func (g *RegionPhases[T]) At(region, phase string) *T {
+	k := RegionPhase{region, phase}
+	v := g.m[k]
+	if v == nil {
+		v = g.newT()
+		g.m[k] = v
+		g.phases[phase] = true
+	}
+	return v
+}
+
+// Get returns the value of (region, phase), or nil when nothing was counted
+// there.
+func (g *RegionPhases[T]) Get(region, phase string) *T { return g.m[RegionPhase{region, phase}] }
+
+// Len is the number of (region, phase) pairs counted in.
+func (g *RegionPhases[T]) Len() int { return len(g.m) }
+
+// Regions lists the regions counted in, sorted.
+func (g *RegionPhases[T]) Regions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for k := range g.m {
+		if !seen[k.Region] {
+			seen[k.Region] = true
+			out = append(out, k.Region)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Phases lists the timeline's phases in order, then the phases counted in
+// that the timeline does not name, sorted (Index.PhaseNames).
+func (g *RegionPhases[T]) Phases() []string { return g.x.PhaseNames(g.phases) }
+
+// All yields every (region, phase) counted in with its value, by region,
+// then by phase in the order of Phases.
+func (g *RegionPhases[T]) All() iter.Seq2[RegionPhase, *T] {
+	return func(yield func(RegionPhase, *T) bool) {
+		phases := g.Phases()
+		for _, region := range g.Regions() {
+			for _, phase := range phases {
+				if v := g.Get(region, phase); v != nil && !yield(RegionPhase{region, phase}, v) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // KeyWrites indexes the acknowledged writes of one key by acknowledgment

@@ -50,3 +50,28 @@ func TestIndexHistoryPairing(t *testing.T) {
 	assert.True(t, x.Phases[1].End.IsZero())
 	assert.Equal(t, "", x.PhaseAt(t0.Add(-time.Hour)))
 }
+
+func TestRegionPhasesInOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	x := history.NewIndex(&history.History{Events: []history.Event{
+		{Kind: history.PhaseStart, Time: t0, Name: "steady-state"},
+		{Kind: history.PhaseStart, Time: t0.Add(time.Second), Name: "inject"},
+		{Kind: history.PhaseStart, Time: t0.Add(2 * time.Second), Name: "verify"},
+	}})
+	g := history.NewRegionPhases[int](x, nil)
+	for _, k := range []history.RegionPhase{{"us-west", "inject"}, {"us-east", "inject"}, {"us-east", "steady-state"},
+		{"us-east", "unplanned"}, {"us-west", "inject"}} {
+		*g.At(k.Region, k.Phase)++
+	}
+	assert.Equal(t, 4, g.Len())
+	assert.Equal(t, []string{"us-east", "us-west"}, g.Regions())
+	assert.Equal(t, []string{"steady-state", "inject", "verify", "unplanned"}, g.Phases(), "the timeline's, then the others")
+	assert.Nil(t, g.Get("us-west", "verify"))
+	var got []history.RegionPhase
+	var counts []int
+	for k, n := range g.All() {
+		got, counts = append(got, k), append(counts, *n)
+	}
+	assert.Equal(t, []history.RegionPhase{{"us-east", "steady-state"}, {"us-east", "inject"}, {"us-east", "unplanned"}, {"us-west", "inject"}}, got)
+	assert.Equal(t, []int{1, 1, 1, 2}, counts)
+}
