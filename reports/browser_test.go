@@ -21,6 +21,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/reports/chart"
 )
 
 // The pages are opened in a real headless Chromium with the network cut
@@ -173,12 +175,12 @@ func blend(c color.NRGBA) color.Color {
 // in its screenshot: the series (by region or kind), the shaded fault
 // windows, the 500 ms mark, the fault stages.
 var chartColours = map[string][]color.Color{
-	"chart-requests":              {palette[0], palette[1], palette[2], blend(faultShade)},
-	"chart-rates":                 {palette[2], palette[3], palette[1], blend(faultShade)},
-	"chart-latency":               {palette[1], palette[2], blend(faultShade)},
-	"chart-replication-histogram": {palette[0], targetColor},
-	"chart-replication-cdf":       {palette[0], palette[1], targetColor},
-	"chart-cache":                 {palette[1], palette[2], blend(faultShade)},
+	"chart-requests":              {chart.Palette[0], chart.Palette[1], chart.Palette[2], blend(chart.FaultShade)},
+	"chart-rates":                 {chart.Palette[2], chart.Palette[3], chart.Palette[1], blend(chart.FaultShade)},
+	"chart-latency":               {chart.Palette[1], chart.Palette[2], blend(chart.FaultShade)},
+	"chart-replication-histogram": {chart.Palette[0], chart.TargetColor},
+	"chart-replication-cdf":       {chart.Palette[0], chart.Palette[1], chart.TargetColor},
+	"chart-cache":                 {chart.Palette[1], chart.Palette[2], blend(chart.FaultShade)},
 	"chart-faults":                {stageEffect, stageOn, stageHealing, phaseColors[0]},
 }
 
@@ -297,9 +299,9 @@ func TestIndexChartsInBrowser(t *testing.T) {
 	// Scenarios in name order: chaos-kong-demo in the first colour,
 	// split-brain-demo in the second.
 	for id, want := range map[string][]color.Color{
-		"trend-replication":  {palette[1]},
-		"trend-availability": {palette[0], palette[1]},
-		"trend-convergence":  {palette[1]},
+		"trend-replication":  {chart.Palette[1]},
+		"trend-availability": {chart.Palette[0], chart.Palette[1]},
+		"trend-convergence":  {chart.Palette[1]},
 	} {
 		img := screenshot(t, ctx, id+"-svg")
 		if err := checkChart(img, want); err != nil {

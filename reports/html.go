@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports/chart"
 )
 
 // HTMLFile is the HTML report's name in a run's directory.
@@ -217,7 +218,7 @@ type htmlReport struct {
 	Duration    string
 	Checkers    []htmlChecker
 	Figures     []htmlFigure
-	Charts      []Chart
+	Charts      []chart.Chart
 	Faults      [][]string
 	Traffic     [][]string
 	Events      [][]string

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/history"
-	"gonum.org/v1/plot"
+	"github.com/kongchaos/kong/reports/chart"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -304,7 +304,7 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 		Style                       template.CSS
 		Heads                       []string
 		Rows                        []indexRow
-		Charts                      []Chart
+		Charts                      []chart.Chart
 	}{Policy: pagePolicy, Name: name, Count: plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
 		Style: template.CSS(pageStyle), Rows: indexRows(runs), Charts: charts}
 	for _, k := range indexFigures {
@@ -316,7 +316,7 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 // TrendCharts draws the key figures of the runs over time, one series per
 // scenario: replication lag p99, availability during the fault (and its
 // worst region), convergence time.
-func TrendCharts(runs []RunEntry) ([]Chart, error) {
+func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
 	specs := []struct {
 		id, title, caption, yLabel string
 		keys                       []string
@@ -338,10 +338,10 @@ func TrendCharts(runs []RunEntry) ([]Chart, error) {
 		}
 	}
 	slices.Sort(scenarios)
-	var out []Chart
+	var out []chart.Chart
 	for _, s := range specs {
-		c := Chart{ID: s.id, Title: s.title, Caption: s.caption}
-		p := newPlot("run started (UTC)", s.yLabel)
+		c := chart.Chart{ID: s.id, Title: s.title, Caption: s.caption}
+		p := chart.New("run started (UTC)", s.yLabel)
 		var tmin, tmax float64 = math.Inf(1), math.Inf(-1)
 		points := 0
 		for si, sc := range scenarios {
@@ -364,11 +364,11 @@ func TrendCharts(runs []RunEntry) ([]Chart, error) {
 				}
 				slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 				points += len(xys)
-				sty := solid(regionColor(si))
-				glyph := draw.GlyphStyle{Color: regionColor(si), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
+				sty := chart.Solid(chart.Color(si))
+				glyph := draw.GlyphStyle{Color: chart.Color(si), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
 				name := sc
 				if ki > 0 {
-					sty = dashed(regionColor(si))
+					sty = chart.Dashed(chart.Color(si))
 					glyph.Shape = draw.RingGlyph{}
 					name = sc + " (worst region)"
 				}
@@ -392,47 +392,17 @@ func TrendCharts(runs []RunEntry) ([]Chart, error) {
 			pad = 12 * 3600
 		}
 		p.X.Min, p.X.Max = tmin-pad, tmax+pad
-		p.X.Tick.Marker = timeTicks{}
+		p.X.Tick.Marker = chart.TimeTicks{}
 		if s.scale == 100 {
 			p.Y.Max = 100
 		} else {
 			p.Y.Min = 0
 			p.Y.Max *= 1.1
 		}
-		var err error
-		c.SVG, err = renderSVG(p, c.ID, c.Title)
-		if err != nil {
+		if err := c.Draw(p); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
-}
-
-// timeTicks marks round instants (minutes, hours, days) of an axis of Unix
-// seconds, at most about six of them, in UTC.
-type timeTicks struct{}
-
-func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
-	const minute, hour, day = 60.0, 3600.0, 86400.0
-	steps := []float64{minute, 5 * minute, 15 * minute, hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 14 * day, 30 * day, 91 * day, 365 * day}
-	step := steps[len(steps)-1]
-	for _, st := range steps {
-		if (hi-lo)/st <= 6 {
-			step = st
-			break
-		}
-	}
-	format := "Jan 2 15:04"
-	switch {
-	case step >= 30*day:
-		format = "2006-01-02"
-	case step >= day:
-		format = "Jan 2"
-	}
-	var ticks []plot.Tick
-	for t := math.Ceil(lo/step) * step; t <= hi; t += step {
-		ticks = append(ticks, plot.Tick{Value: t, Label: time.Unix(int64(t), 0).UTC().Format(format)})
-	}
-	return ticks
 }
