@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"io/fs"
 	"math"
@@ -225,60 +224,11 @@ func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
 		rows = append(rows, append(cells, row.Values...))
 	}
 	if len(rows) > 0 {
-		m.table(head, rows)
+		m.table(table{Head: head, Rows: rows})
 	}
 	_, err := io.WriteString(w, strings.TrimRight(m.String(), "\n")+"\n")
 	return err
 }
-
-var indexTemplate = template.Must(template.New("index").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{{.Policy}}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Game-day runs: {{.Name}}</title>
-<style>{{.Style}}</style>
-</head>
-<body>
-<header class="outcome status-{{.Status}}">
-<h1>Game-day runs</h1>
-<p class="verdict">{{.Count}} in {{.Name}}: {{.Counts}}.</p>
-</header>
-<main>
-<section id="runs">
-<h2>Runs</h2>
-{{- if .Rows}}
-<table>
-<thead><tr><th>Run</th><th>Scenario</th><th>Started</th><th>Status</th><th>Verdict</th><th>Why</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>
-{{- range .Rows}}
-<tr class="run status-{{.Status}}"><td><a href="{{.HTML}}">{{.Dir}}</a>{{if .Markdown}} (<a href="{{.Markdown}}">md</a>){{end}}</td><td>{{.Scenario}}</td><td>{{.Started}}</td><td class="status">{{.StatusWord}}</td><td class="v-{{.Verdict}}">{{.Verdict}}</td><td>{{.Reason}}</td>{{range .Values}}<td>{{.}}</td>{{end}}</tr>
-{{- end}}
-</tbody>
-</table>
-{{- else}}
-<p>No runs were found.</p>
-{{- end}}
-</section>
-<section id="trends">
-<h2>Trends</h2>
-{{- range .Charts}}
-<figure id="{{.ID}}">
-<h3>{{.Title}}</h3>
-{{- if .SVG}}
-{{.SVG}}
-{{- else}}
-<p class="empty">{{.Empty}}</p>
-{{- end}}
-<figcaption>{{.Caption}}</figcaption>
-</figure>
-{{- end}}
-</section>
-</main>
-</body>
-</html>
-`))
 
 // EncodeIndexHTML renders index.html: the runs of the folder named name,
 // newest first, linked to their reports, and charts of the key figures
@@ -299,14 +249,14 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 		status = ""
 	}
 	v := struct {
-		Policy, Name, Count, Counts string
-		Status                      history.Status
-		Style                       template.CSS
-		Heads                       []string
-		Rows                        []indexRow
-		Charts                      []chart.Chart
-	}{Policy: pagePolicy, Name: name, Count: plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
-		Style: template.CSS(pageStyle), Rows: indexRows(runs), Charts: charts}
+		page
+		Name, Count, Counts string
+		Status              history.Status
+		Heads               []string
+		Rows                []indexRow
+		Charts              []chart.Chart
+	}{page: newPage("Game-day runs: " + name), Name: name, Count: plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
+		Rows: indexRows(runs), Charts: charts}
 	for _, k := range indexFigures {
 		v.Heads = append(v.Heads, defOf(k).Label)
 	}

@@ -3,11 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
-	"maps"
-	"math"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -36,14 +32,14 @@ type md struct{ strings.Builder }
 func (m *md) p(format string, args ...any) { fmt.Fprintf(m, format+"\n", args...) }
 
 // table writes a Markdown table; cells are escaped.
-func (m *md) table(head []string, rows [][]string) {
-	m.p("| %s |", strings.Join(head, " | "))
-	seps := make([]string, len(head))
+func (m *md) table(t table) {
+	m.p("| %s |", strings.Join(t.Head, " | "))
+	seps := make([]string, len(t.Head))
 	for i := range seps {
 		seps[i] = "---"
 	}
 	m.p("| %s |", strings.Join(seps, " | "))
-	for _, row := range rows {
+	for _, row := range t.Rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
 			cells[i] = cell(c)
@@ -83,26 +79,7 @@ func (m *md) title(r *Report) {
 	}
 }
 
-func (m *md) summary(r *Report) {
-	ri := r.Run
-	rows := [][]string{
-		{"Status", statusWord(r.Status)},
-		{"Verdict", string(r.Verdict)},
-		{"Seed", fmt.Sprint(ri.Seed)},
-	}
-	for _, kv := range [][2]string{{"World", ri.World}, {"Profile", ri.Profile}, {"Backend", ri.Backend}} {
-		if kv[1] != "" {
-			rows = append(rows, []string{kv[0], kv[1]})
-		}
-	}
-	rows = append(rows,
-		[]string{"Started", absTime(ri.Started)},
-		[]string{"Finished", absTime(ri.Finished)},
-		[]string{"Duration", secs(r.DurationS)},
-	)
-	rows = append(rows, []string{"History", historySummary(r.History)})
-	m.table([]string{"Run", ""}, rows)
-}
+func (m *md) summary(r *Report) { m.table(runTable(r)) }
 
 func (m *md) notes(r *Report) {
 	if len(r.Notes) == 0 {
@@ -136,7 +113,7 @@ func (m *md) checkers(r *Report) {
 	for _, c := range leaves {
 		rows = append(rows, []string{label(c.Checker), verdictCell(c.Valid), c.Reason})
 	}
-	m.table([]string{"Checker", "Verdict", "Reason"}, rows)
+	m.table(table{Head: []string{"Checker", "Verdict", "Reason"}, Rows: rows})
 	for _, c := range leaves {
 		if c.Valid == history.VerdictValid {
 			continue
@@ -158,11 +135,7 @@ func (m *md) figures(r *Report) {
 	m.p("## Key figures")
 	m.p("")
 	if len(r.Figures) > 0 {
-		rows := [][]string{}
-		for _, k := range slices.Sorted(maps.Keys(r.Figures)) {
-			rows = append(rows, []string{k, num(r.Figures[k])})
-		}
-		m.table([]string{"Figure", "Value"}, rows)
+		m.table(figureTable(r))
 	}
 	if len(r.PhaseFigures) == 0 {
 		m.p("No completed user operations were recorded.")
@@ -171,18 +144,7 @@ func (m *md) figures(r *Report) {
 	}
 	m.p("### By phase")
 	m.p("")
-	var rows [][]string
-	row := func(phase, region string, c Counts, av, p50, p99 *float64) []string {
-		return []string{phase, region, fmt.Sprint(c.Requests), fmt.Sprint(c.OK), fmt.Sprint(c.Fail),
-			fmt.Sprint(c.Info), fmt.Sprint(c.Shed), percent(av), msCell(p50), msCell(p99)}
-	}
-	for _, pf := range r.PhaseFigures {
-		rows = append(rows, row(pf.Phase, "all", pf.Counts, pf.Availability, pf.P50Ms, pf.P99Ms))
-		for _, rf := range pf.Regions {
-			rows = append(rows, row(pf.Phase, rf.Region, rf.Counts, rf.Availability, rf.P50Ms, rf.P99Ms))
-		}
-	}
-	m.table([]string{"Phase", "Region", "Requests", "OK", "Fail", "Info", "Shed", "Availability", "p50 ms", "p99 ms"}, rows)
+	m.table(phaseFigureTable(r))
 }
 
 func (m *md) replication(r *Report) {
@@ -192,15 +154,15 @@ func (m *md) replication(r *Report) {
 	}
 	m.p("## Replication lag")
 	m.p("")
-	m.table([]string{"Samples", "Visible at read", "Missing", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "All visible after ms"},
-		[][]string{{fmt.Sprint(rl.Samples), percent(&rl.VisibleAtRead), fmt.Sprint(rl.Missing), num(rl.P50), num(rl.P90),
-			num(rl.P99), num(rl.P999), num(rl.Max), num(rl.AllVisibleAfterMs)}})
+	m.table(table{Head: []string{"Samples", "Visible at read", "Missing", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "All visible after ms"},
+		Rows: [][]string{{fmt.Sprint(rl.Samples), percent(&rl.VisibleAtRead), fmt.Sprint(rl.Missing), num(rl.P50), num(rl.P90),
+			num(rl.P99), num(rl.P999), num(rl.Max), num(rl.AllVisibleAfterMs)}}})
 	if len(rl.Histogram) > 0 {
 		rows := make([][]string, 0, len(rl.Histogram))
 		for _, b := range rl.Histogram {
 			rows = append(rows, []string{"≤ " + num(b.UpperMs), fmt.Sprint(b.Count)})
 		}
-		m.table([]string{"Lag ms", "Samples"}, rows)
+		m.table(table{Head: []string{"Lag ms", "Samples"}, Rows: rows})
 	}
 }
 
@@ -213,59 +175,18 @@ func (m *md) faults(r *Report) {
 		m.p("No faults were injected.")
 		m.p("")
 	} else {
-		rows := make([][]string, 0, len(r.Faults))
-		for _, f := range r.Faults {
-			rows = append(rows, []string{label(f.Name), label(f.Target),
-				at(r, f.Inject, "not recorded"),
-				after(r, f.Injected, f.TimeToEffectS, "not seen"),
-				at(r, f.Recover, "not recovered"),
-				after(r, f.Recovered, f.TimeToHealS, "not seen")})
-		}
-		m.table([]string{"Fault", "Target", "Inject", "Took effect", "Recover", "Healed"}, rows)
+		m.table(faultTable(r))
 	}
 	if len(r.Traffic) > 0 {
 		m.p("### Traffic changes")
 		m.p("")
-		m.events(r, r.Traffic, false)
+		m.table(trafficTable(r))
 	}
 	if len(r.Events) > 0 {
 		m.p("### Other events")
 		m.p("")
-		m.events(r, r.Events, true)
+		m.table(eventTable(r))
 	}
-}
-
-func (m *md) events(r *Report, evs []history.Event, kind bool) {
-	rows := make([][]string, 0, len(evs))
-	head := []string{"At", "Change", "Target", "Detail"}
-	if kind {
-		head = []string{"At", "Kind", "Event", "Target", "Detail"}
-	}
-	for _, e := range evs {
-		row := []string{rel(r, e.Time)}
-		if kind {
-			row = append(row, string(e.Kind))
-		}
-		rows = append(rows, append(row, e.Name, e.Target, detail(e.Detail)))
-	}
-	m.table(head, rows)
-}
-
-func at(r *Report, t *time.Time, missing string) string {
-	if t == nil {
-		return missing
-	}
-	return rel(r, *t)
-}
-
-func after(r *Report, t *time.Time, d *float64, missing string) string {
-	if t == nil {
-		return missing
-	}
-	if d == nil {
-		return rel(r, *t)
-	}
-	return fmt.Sprintf("%s (after %s)", rel(r, *t), secs(*d))
 }
 
 func (m *md) phases(r *Report) {
@@ -276,11 +197,7 @@ func (m *md) phases(r *Report) {
 		m.p("")
 		return
 	}
-	rows := make([][]string, 0, len(r.Phases))
-	for _, p := range r.Phases {
-		rows = append(rows, []string{label(p.Name), rel(r, p.Start), rel(r, p.End), secs(p.End.Sub(p.Start).Seconds())})
-	}
-	m.table([]string{"Phase", "Start", "End", "Duration"}, rows)
+	m.table(phaseTable(r))
 }
 
 func (m *md) replay(r *Report) {
@@ -297,64 +214,4 @@ func (m *md) replay(r *Report) {
 	m.p("%ssh", fence)
 	m.p("%s", strings.TrimRight(r.Run.Replay, "\n"))
 	m.p("%s", fence)
-}
-
-func detail(d map[string]string) string {
-	parts := make([]string, 0, len(d))
-	for _, k := range slices.Sorted(maps.Keys(d)) {
-		parts = append(parts, k+"="+d[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func absTime(t time.Time) string {
-	if t.IsZero() {
-		return "not recorded"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
-}
-
-func rel(r *Report, t time.Time) string {
-	d := t.Sub(r.Start).Seconds()
-	if d < 0 {
-		return "-" + secs(-d)
-	}
-	return "+" + secs(d)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func secs(s float64) string { return fmt.Sprintf("%.3fs", s) }
-
-// num renders a figure: integers as such, others with six significant
-// digits.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return fmt.Sprint(v)
-	case v == math.Trunc(v) && math.Abs(v) < 1e15:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 1e5:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.6g", v)
-}
-
-func percent(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.3f%%", *v*100)
-}
-
-func msCell(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return fmt.Sprintf("%.1f", *v)
 }

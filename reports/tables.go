@@ -1,0 +1,197 @@
+package reports
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// table is a table of a report, its head and rows of text, as the Markdown
+// and HTML writers both show it.
+type table struct {
+	Head []string
+	Rows [][]string
+	// Totals marks the rows whose second cell is "all" as totals (the HTML
+	// page sets them apart).
+	Totals bool
+}
+
+// runTable says what ran, where, and how it ended.
+func runTable(r *Report) table {
+	ri := r.Run
+	t := table{Head: []string{"Run", ""}, Rows: [][]string{
+		{"Status", statusWord(r.Status)}, {"Verdict", string(r.Verdict)}, {"Seed", fmt.Sprint(ri.Seed)}}}
+	for _, kv := range [][]string{{"World", ri.World}, {"Profile", ri.Profile}, {"Backend", ri.Backend}} {
+		if kv[1] != "" {
+			t.Rows = append(t.Rows, kv)
+		}
+	}
+	t.Rows = append(t.Rows,
+		[]string{"Started", absTime(ri.Started)},
+		[]string{"Finished", absTime(ri.Finished)},
+		[]string{"Duration", secs(r.DurationS)},
+		[]string{"History", historySummary(r.History)})
+	return t
+}
+
+// figureTable lists every figure of the report, by name.
+func figureTable(r *Report) table {
+	t := table{Head: []string{"Figure", "Value"}}
+	for _, k := range slices.Sorted(maps.Keys(r.Figures)) {
+		t.Rows = append(t.Rows, []string{k, num(r.Figures[k])})
+	}
+	return t
+}
+
+// phaseFigureTable gives each phase's counts, availability and latencies,
+// all regions and then each region.
+func phaseFigureTable(r *Report) table {
+	t := table{Head: []string{"Phase", "Region", "Requests", "OK", "Fail", "Info", "Shed", "Availability", "p50 ms", "p99 ms"}, Totals: true}
+	row := func(phase, region string, c Counts, av, p50, p99 *float64) []string {
+		return []string{phase, region, fmt.Sprint(c.Requests), fmt.Sprint(c.OK), fmt.Sprint(c.Fail),
+			fmt.Sprint(c.Info), fmt.Sprint(c.Shed), percent(av), msCell(p50), msCell(p99)}
+	}
+	for _, pf := range r.PhaseFigures {
+		t.Rows = append(t.Rows, row(pf.Phase, "all", pf.Counts, pf.Availability, pf.P50Ms, pf.P99Ms))
+		for _, rf := range pf.Regions {
+			t.Rows = append(t.Rows, row(pf.Phase, rf.Region, rf.Counts, rf.Availability, rf.P50Ms, rf.P99Ms))
+		}
+	}
+	return t
+}
+
+// phaseTable gives each phase's start, end and duration.
+func phaseTable(r *Report) table {
+	t := table{Head: []string{"Phase", "Start", "End", "Duration"}}
+	for _, p := range r.Phases {
+		t.Rows = append(t.Rows, []string{label(p.Name), rel(r, p.Start), rel(r, p.End), secs(p.End.Sub(p.Start).Seconds())})
+	}
+	return t
+}
+
+// faultTable gives each fault's injection, effect, recovery and healing.
+func faultTable(r *Report) table {
+	t := table{Head: []string{"Fault", "Target", "Inject", "Took effect", "Recover", "Healed"}}
+	for _, f := range r.Faults {
+		t.Rows = append(t.Rows, []string{label(f.Name), label(f.Target),
+			at(r, f.Inject, "not recorded"),
+			after(r, f.Injected, f.TimeToEffectS, "not seen"),
+			at(r, f.Recover, "not recovered"),
+			after(r, f.Recovered, f.TimeToHealS, "not seen")})
+	}
+	return t
+}
+
+// trafficTable gives the traffic changes.
+func trafficTable(r *Report) table {
+	t := table{Head: []string{"At", "Change", "Target", "Detail"}}
+	for _, e := range r.Traffic {
+		t.Rows = append(t.Rows, []string{rel(r, e.Time), e.Name, e.Target, detail(e.Detail)})
+	}
+	return t
+}
+
+// eventTable gives the timeline's other events.
+func eventTable(r *Report) table {
+	t := table{Head: []string{"At", "Kind", "Event", "Target", "Detail"}}
+	for _, e := range r.Events {
+		t.Rows = append(t.Rows, []string{rel(r, e.Time), string(e.Kind), e.Name, e.Target, detail(e.Detail)})
+	}
+	return t
+}
+
+func historySummary(hs HistoryStats) string {
+	if !hs.Present {
+		return "missing"
+	}
+	s := fmt.Sprintf("%s (%d completed, %d pending, %s, %s), %s",
+		plural(hs.Operations, "operation"), hs.Completed, hs.Pending,
+		plural(hs.Orphans, "orphan completion"), plural(hs.Probes, "probe"), plural(hs.Events, "event"))
+	if hs.BadLines > 0 {
+		s += "; " + plural(hs.BadLines, "unreadable line") + " skipped"
+	}
+	if hs.Truncated {
+		s += "; truncated at the end"
+	}
+	return s
+}
+
+func at(r *Report, t *time.Time, missing string) string {
+	if t == nil {
+		return missing
+	}
+	return rel(r, *t)
+}
+
+func after(r *Report, t *time.Time, d *float64, missing string) string {
+	if t == nil {
+		return missing
+	}
+	if d == nil {
+		return rel(r, *t)
+	}
+	return fmt.Sprintf("%s (after %s)", rel(r, *t), secs(*d))
+}
+
+func detail(d map[string]string) string {
+	parts := make([]string, 0, len(d))
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		parts = append(parts, k+"="+d[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func absTime(t time.Time) string {
+	if t.IsZero() {
+		return "not recorded"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+}
+
+func rel(r *Report, t time.Time) string {
+	d := t.Sub(r.Start).Seconds()
+	if d < 0 {
+		return "-" + secs(-d)
+	}
+	return "+" + secs(d)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func secs(s float64) string { return fmt.Sprintf("%.3fs", s) }
+
+// num renders a figure: integers as such, others with six significant
+// digits.
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return fmt.Sprint(v)
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 1e5:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.6g", v)
+}
+
+func percent(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f%%", *v*100)
+}
+
+func msCell(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", *v)
+}
