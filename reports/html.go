@@ -60,32 +60,36 @@ type htmlFigure struct{ Key, Label, Value string }
 
 type htmlReport struct {
 	page
-	Scenario     string
-	Status       history.Status
-	StatusWord   string
-	Passed       bool
-	Verdict      history.Verdict
-	Reason       string
-	Description  string
-	Started      string
-	Duration     string
-	Checkers     []htmlChecker
-	Figures      []htmlFigure
-	Charts       []chart.Chart
-	Faults       table
-	Traffic      table
-	Events       table
-	PhaseFigures table
-	Phases       table
-	Run          table
-	Notes        []string
-	AllFigures   table
-	Replay       string
+	Scenario   string
+	Status     history.Status
+	StatusWord string
+	Passed     bool
+	Verdict    history.Verdict
+	Reason     string
+	// GeneratorBehind says how the load generator fell behind its
+	// schedule; empty when it kept it (or did not report).
+	GeneratorBehind string
+	Description     string
+	Started         string
+	Duration        string
+	Checkers        []htmlChecker
+	Figures         []htmlFigure
+	Charts          []chart.Chart
+	Faults          table
+	Traffic         table
+	Events          table
+	PhaseFigures    table
+	Phases          table
+	Run             table
+	Notes           []string
+	AllFigures      table
+	Replay          string
 }
 
 // EncodeHTML renders the report people open first: one self-contained page
 // (no script, nothing fetched) with the outcome and why the run stopped at
-// the top, the checkers, the key figures, charts of the run (requests per
+// the top (and, when it did, that the load generator fell behind its
+// schedule), the checkers, the key figures, charts of the run (requests per
 // region, success, shed and error rates, latency, replication lag, cache
 // hit rate, the fault timeline), the tables of the Markdown summary and the
 // replay command. The output depends on the report only.
@@ -96,26 +100,27 @@ func EncodeHTML(w io.Writer, r *Report) error {
 	}
 	scenario := label(r.Run.Scenario)
 	v := htmlReport{
-		page:         newPage(scenario + ": " + statusWord(r.Status)),
-		Scenario:     scenario,
-		Status:       r.Status,
-		StatusWord:   statusWord(r.Status),
-		Passed:       r.Status == history.StatusPassed,
-		Verdict:      r.Verdict,
-		Reason:       r.Reason,
-		Description:  r.Run.Description,
-		Started:      absTime(r.Start),
-		Duration:     secs(r.DurationS),
-		Charts:       charts,
-		Faults:       faultTable(r),
-		Traffic:      trafficTable(r),
-		Events:       eventTable(r),
-		PhaseFigures: phaseFigureTable(r),
-		Phases:       phaseTable(r),
-		Run:          runTable(r),
-		Notes:        r.Notes,
-		AllFigures:   figureTable(r),
-		Replay:       strings.TrimRight(r.Run.Replay, "\n"),
+		page:            newPage(scenario + ": " + statusWord(r.Status)),
+		Scenario:        scenario,
+		Status:          r.Status,
+		StatusWord:      statusWord(r.Status),
+		Passed:          r.Status == history.StatusPassed,
+		Verdict:         r.Verdict,
+		Reason:          r.Reason,
+		GeneratorBehind: generatorBehind(r),
+		Description:     r.Run.Description,
+		Started:         absTime(r.Start),
+		Duration:        secs(r.DurationS),
+		Charts:          charts,
+		Faults:          faultTable(r),
+		Traffic:         trafficTable(r),
+		Events:          eventTable(r),
+		PhaseFigures:    phaseFigureTable(r),
+		Phases:          phaseTable(r),
+		Run:             runTable(r),
+		Notes:           r.Notes,
+		AllFigures:      figureTable(r),
+		Replay:          strings.TrimRight(r.Run.Replay, "\n"),
 	}
 	for _, c := range r.LeafCheckers() {
 		v.Checkers = append(v.Checkers, htmlChecker{Name: label(c.Checker), Verdict: c.Valid, Reason: c.Reason, Details: c.Details})

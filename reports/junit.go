@@ -22,6 +22,11 @@ import (
 // failure with the stop reason when the run did not pass, a skip when it
 // passed without checker results. A suite with no test case would read as
 // green.
+//
+// The suite's properties say how the run went and where (status, verdict,
+// seed, world, profile, backend, replay, and whether the load generator
+// kept its schedule); a generator that fell behind is also said in the
+// suite's system-out.
 func EncodeJUnit(w io.Writer, r *Report) error {
 	scenario := label(r.Run.Scenario)
 	class := "kong." + scenario
@@ -75,6 +80,12 @@ func EncodeJUnit(w io.Writer, r *Report) error {
 		{"status", string(r.Status)}, {"verdict", string(r.Verdict)}, {"seed", fmt.Sprint(r.Run.Seed)},
 		{"world", r.Run.World}, {"profile", r.Run.Profile}, {"backend", r.Run.Backend}, {"replay", r.Run.Replay},
 	}
+	if g := r.Run.Generator; g != nil {
+		props = append(props, [2]string{"generator", generatorSummary(g)})
+	}
+	if g := generatorBehind(r); g != "" {
+		suite.SystemOut = "The load generator did not keep its schedule: " + g
+	}
 	for _, p := range props {
 		if p[1] != "" {
 			suite.Properties = append(suite.Properties, junitProperty{Name: p[0], Value: p[1]})
@@ -107,6 +118,7 @@ type junitSuite struct {
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
 }
 
 type junitProperty struct {

@@ -9,8 +9,9 @@ import (
 )
 
 // EncodeMarkdown renders the summary people read: the outcome and why the
-// run stopped, the checkers, the key figures, the fault timeline, the phases
-// and the replay command. The output depends on the report only (maps are
+// run stopped (and, when it did, that the load generator fell behind its
+// schedule), the run, the checkers, the key figures, the fault timeline,
+// the phases and the replay command. The output depends on the report only (maps are
 // sorted, times are relative to the run's start or UTC).
 func EncodeMarkdown(w io.Writer, r *Report) error {
 	var m md
@@ -75,6 +76,10 @@ func (m *md) title(r *Report) {
 	}
 	if r.Status != history.StatusPassed {
 		m.p("**Why it stopped:** %s", oneLine(r.Reason))
+		m.p("")
+	}
+	if g := generatorBehind(r); g != "" {
+		m.p("**The load generator did not keep its schedule:** %s", g)
 		m.p("")
 	}
 }

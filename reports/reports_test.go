@@ -525,3 +525,30 @@ func TestRecordedCheckerNamesAreRegistered(t *testing.T) {
 		assert.True(t, registered[c.Checker], "%s is not a registered checker", c.Checker)
 	}
 }
+
+// A run whose load generator fell behind says so at the top of every
+// report; one that kept its schedule says so in its run table only.
+func TestGeneratorReportReachesTheReports(t *testing.T) {
+	r, _ := build(t, failedRun)
+	require.NotNil(t, r.Run.Generator)
+	assert.False(t, r.Run.Generator.Kept)
+	const behind = "The load generator did not keep its schedule:"
+	js := encode(t, func(w *bytes.Buffer) error { return EncodeJSON(w, r) })
+	assert.Contains(t, js, `"generator": {`)
+	assert.Contains(t, js, `"kept": false`)
+	md := markdown(t, r)
+	assert.Less(t, strings.Index(md, "**"+behind+"** started 101 of 120"), strings.Index(md, "| Run |"), "before the run table")
+	assert.Contains(t, htmlOf(t, r), `<p class="warning"><strong>`+behind+`</strong> started 101 of 120`)
+	ju := junit(t, r)
+	assert.Contains(t, ju, `<property name="generator" value="did not keep its schedule: started 101 of 120`)
+	assert.Contains(t, ju, "<system-out>"+behind)
+
+	r, _ = build(t, abortedRun)
+	require.True(t, r.Run.Generator.Kept)
+	assert.NotContains(t, markdown(t, r), behind)
+	assert.Contains(t, markdown(t, r), "| Load generator | kept its schedule: started 35 of 35")
+	assert.NotContains(t, junit(t, r), "<system-out>")
+
+	r.Run.Generator = nil // a run.json without a generator report
+	assert.NotContains(t, markdown(t, r), "Load generator")
+}

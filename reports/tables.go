@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // table is a table of a report, its head and rows of text, as the Markdown
@@ -34,7 +36,35 @@ func runTable(r *Report) table {
 		[]string{"Finished", absTime(ri.Finished)},
 		[]string{"Duration", secs(r.DurationS)},
 		[]string{"History", historySummary(r.History)})
+	if g := ri.Generator; g != nil {
+		t.Rows = append(t.Rows, []string{"Load generator", generatorSummary(g)})
+	}
 	return t
+}
+
+// generatorSummary says whether the load generator kept its schedule and
+// what it started of what was requested.
+func generatorSummary(g *history.GeneratorReport) string {
+	s := fmt.Sprintf("started %d of %.0f requested operations in %s (%.1f/s of %.1f/s); %d late (more than %s, worst %s), %d dropped",
+		g.Started, g.Requested, g.Elapsed.Round(time.Millisecond), g.AchievedRate, g.RequestedRate,
+		g.Late, g.LateThreshold, g.MaxLateness.Round(time.Microsecond), g.Dropped)
+	if g.Kept {
+		return "kept its schedule: " + s
+	}
+	return "did not keep its schedule: " + s
+}
+
+// generatorBehind says how the load generator fell behind its schedule,
+// for the top of a report: the world got less load than the scenario asked
+// for, so its figures may flatter it. It is empty when the generator kept
+// its schedule or did not report.
+func generatorBehind(r *Report) string {
+	g := r.Run.Generator
+	if g == nil || g.Kept {
+		return ""
+	}
+	return strings.TrimPrefix(generatorSummary(g), "did not keep its schedule: ") +
+		". The world got less load than the scenario asked for, so its figures may flatter it."
 }
 
 // figureTable lists every figure of the report, by name.
