@@ -97,29 +97,38 @@ func (b *builder) note(format string, args ...any) {
 // run fills run info, checkers, verdict, status, reason and the run's
 // bounds.
 func (b *builder) run(ri history.RunInfo, h *history.History) {
-	r := b.r
 	ri.Started, ri.Finished = utc(ri.Started), utc(ri.Finished)
 	if len(ri.Figures) == 0 {
 		ri.Figures = nil
 	}
-	r.Checkers = append(r.Checkers, b.normResults(ri.Checkers)...)
+	b.r.Checkers = append(b.r.Checkers, b.normResults(ri.Checkers)...)
 	ri.Checkers = nil
-	r.Run = ri
+	b.r.Run = ri
+	b.verdict()
+	b.status(ri, h.EventsOf(history.Abort))
+	b.bounds(ri, h)
+}
 
+// verdict is the worst of the checkers' verdicts, unknown without any.
+func (b *builder) verdict() {
+	r := b.r
 	r.Verdict = history.VerdictValid
 	for _, c := range r.Checkers {
 		r.Verdict = history.Worst(r.Verdict, c.Valid)
 	}
-	leaves := r.LeafCheckers()
-	for _, c := range leaves {
+	for _, c := range r.LeafCheckers() {
 		r.Verdict = history.Worst(r.Verdict, c.Valid)
 	}
 	if len(r.Checkers) == 0 {
 		r.Verdict = history.VerdictUnknown
 		b.note("no checker results were recorded: the run stopped before its checkers ran, or its runner did not write them")
 	}
+}
 
-	aborts := h.EventsOf(history.Abort)
+// status is run.json's, else derived from the aborts and the verdict; the
+// reason is run.json's, else derived likewise.
+func (b *builder) status(ri history.RunInfo, aborts []history.Event) {
+	r := b.r
 	r.Status = ri.Status
 	if !r.Status.Known() {
 		switch {
@@ -141,7 +150,7 @@ func (b *builder) run(ri history.RunInfo, h *history.History) {
 	r.Reason = ri.Reason
 	if r.Reason == "" && r.Status != history.StatusPassed {
 		var bad []string
-		for _, c := range leaves {
+		for _, c := range r.LeafCheckers() {
 			if c.Valid != history.VerdictValid {
 				bad = append(bad, fmt.Sprintf("%s: %s", c.Checker, c.Valid))
 			}
@@ -157,8 +166,11 @@ func (b *builder) run(ri history.RunInfo, h *history.History) {
 			r.Reason = "no reason was recorded"
 		}
 	}
+}
 
-	// Bounds: run.json's, widened to the history's records.
+// bounds are run.json's start and finish, widened to the history's records.
+func (b *builder) bounds(ri history.RunInfo, h *history.History) {
+	r := b.r
 	var first, last time.Time
 	widen := func(t time.Time) {
 		if t.IsZero() {

@@ -107,22 +107,37 @@ func windowCounts(pts []Point, w chart.Windows, i int) (c Counts, p50, p99 float
 	return c, p50, p99
 }
 
-// regionLines adds a line per region of value over the windows (NaN: no
-// point), named by the region with suffix; it reports whether any region
-// had a point.
-func regionLines(p *plot.Plot, r *Report, w chart.Windows, suffix string, style func(color.Color) draw.LineStyle,
-	value func(c Counts, p50, p99 float64) float64) bool {
-	xs, drawn := w.X(), false
+// regionLine is a line drawn for each region: its name after the region's,
+// its style, and its value in a window (NaN: no point there).
+type regionLine struct {
+	suffix string
+	style  func(color.Color) draw.LineStyle
+	value  func(c Counts, p50, p99 float64) float64
+}
+
+// regionLines adds the lines of each region that has a point on the first
+// of them, in the region's colour; it reports whether any region had one.
+func regionLines(p *plot.Plot, r *Report, w chart.Windows, lines ...regionLine) bool {
+	drawn := false
 	for ri, rs := range r.Series.Regions {
-		ys, any := make([]float64, w.N), false
-		for i := range ys {
-			ys[i] = value(windowCounts(rs.Points, w, i))
-			any = any || !math.IsNaN(ys[i])
+		ys, any := make([][]float64, len(lines)), false
+		for l := range lines {
+			ys[l] = make([]float64, w.N)
 		}
-		if any {
-			chart.Line(p, regionName(rs.Region)+suffix, xs, ys, style(chart.Color(ri)))
-			drawn = true
+		for i := range w.N {
+			c, p50, p99 := windowCounts(rs.Points, w, i)
+			for l, line := range lines {
+				ys[l][i] = line.value(c, p50, p99)
+			}
+			any = any || !math.IsNaN(ys[0][i])
 		}
+		if !any {
+			continue
+		}
+		for l, line := range lines {
+			chart.Line(p, regionName(rs.Region)+line.suffix, w.X(), ys[l], line.style(chart.Color(ri)))
+		}
+		drawn = true
 	}
 	return drawn
 }
@@ -215,21 +230,9 @@ func chartLatency(r *Report) (chart.Chart, error) {
 	if w.K > 1 {
 		c.Caption += fmt.Sprintf(" Each point covers %d seconds: the highest p99 and the mean p50 of its seconds.", w.K)
 	}
-	drawn := false
-	for ri, rs := range r.Series.Regions {
-		p50s, p99s := make([]float64, w.N), make([]float64, w.N)
-		any := false
-		for i := range p50s {
-			_, p50s[i], p99s[i] = windowCounts(rs.Points, w, i)
-			any = any || !math.IsNaN(p99s[i])
-		}
-		if !any {
-			continue
-		}
-		chart.Line(p, regionName(rs.Region)+" p99", w.X(), p99s, chart.Solid(chart.Color(ri)))
-		chart.Line(p, regionName(rs.Region)+" p50", w.X(), p50s, chart.Dashed(chart.Color(ri)))
-		drawn = true
-	}
+	drawn := regionLines(p, r, w,
+		regionLine{" p99", chart.Solid, func(_ Counts, _, p99 float64) float64 { return p99 }},
+		regionLine{" p50", chart.Dashed, func(_ Counts, p50, _ float64) float64 { return p50 }})
 	if !drawn {
 		c.Empty = "No request completed ok: there is no latency to show."
 		return c, nil
@@ -246,12 +249,12 @@ func chartCacheHits(r *Report) (chart.Chart, error) {
 		return c, nil
 	}
 	c.Caption += windowNote(w)
-	drawn := regionLines(p, r, w, "", chart.Solid, func(cnt Counts, _, _ float64) float64 {
+	drawn := regionLines(p, r, w, regionLine{"", chart.Solid, func(cnt Counts, _, _ float64) float64 {
 		if cnt.Reads == 0 {
 			return math.NaN()
 		}
 		return 100 * min(1, float64(cnt.CacheHits)/float64(cnt.Reads))
-	})
+	}})
 	if !drawn {
 		c.Empty = "No user reads were recorded (a report written before reads were counted has none)."
 		return c, nil

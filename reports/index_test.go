@@ -59,7 +59,7 @@ func reportsFolder(t *testing.T) string {
 
 	later := filepath.Join(out, "split-brain-demo-20250315T090000Z")
 	require.NoError(t, os.MkdirAll(later, 0o755))
-	require.NoError(t, WriteJSON(later, laterRun(t)))
+	require.NoError(t, JSONWriter.Write(later, laterRun(t)))
 
 	broken := filepath.Join(out, "broken-run")
 	require.NoError(t, os.MkdirAll(broken, 0o755))
@@ -175,7 +175,7 @@ func TestLoadOrBuild(t *testing.T) {
 
 	// A report.json wins over the artifacts.
 	r.Run.Scenario = "from-report-json"
-	require.NoError(t, WriteJSON(dir, r))
+	require.NoError(t, JSONWriter.Write(dir, r))
 	r, err = LoadOrBuild(dir)
 	require.NoError(t, err)
 	assert.Equal(t, "from-report-json", r.Run.Scenario)

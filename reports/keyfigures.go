@@ -210,13 +210,8 @@ func (d KeyFigureDef) FormatDelta(v float64) string {
 	if v < 0 {
 		sign, v = "-", -v
 	}
-	switch d.Unit {
-	case UnitRatio:
+	if d.Unit == UnitRatio {
 		return fmt.Sprintf("%s%.3f pp", sign, v*100)
-	case UnitMs:
-		return fmt.Sprintf("%s%.1f ms", sign, v)
-	case UnitSeconds:
-		return fmt.Sprintf("%s%.3f s", sign, v)
 	}
 	return sign + d.format(v)
 }

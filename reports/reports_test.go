@@ -222,7 +222,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	for _, name := range []string{failedRun, abortedRun} {
 		t.Run(name, func(t *testing.T) {
 			r, dir := build(t, name)
-			require.NoError(t, WriteJSON(dir, r))
+			require.NoError(t, JSONWriter.Write(dir, r))
 			got, err := Load(dir)
 			require.NoError(t, err)
 			require.Equal(t, r, got)

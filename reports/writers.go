@@ -59,15 +59,6 @@ func WriteAll(dir string, r *Report) error {
 	return errors.Join(errs...)
 }
 
-// WriteJSON writes dir/report.json.
-func WriteJSON(dir string, r *Report) error { return JSONWriter.Write(dir, r) }
-
-// WriteMarkdown writes dir/report.md.
-func WriteMarkdown(dir string, r *Report) error { return MarkdownWriter.Write(dir, r) }
-
-// WriteJUnit writes dir/junit.xml.
-func WriteJUnit(dir string, r *Report) error { return JUnitWriter.Write(dir, r) }
-
 // EncodeJSON renders the report model as JSON, indented by two spaces.
 func EncodeJSON(w io.Writer, r *Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
