@@ -19,6 +19,7 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/prune"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -282,7 +283,7 @@ func pruneRuns(stdout, stderr io.Writer, out string, keep int) {
 	if keep <= 0 {
 		return
 	}
-	res, err := reports.Prune(out, reports.PruneOptions{Keep: keep})
+	res, err := prune.Folder(out, prune.Options{Keep: keep})
 	if n := len(res.Removed); n > 0 {
 		fmt.Fprintf(stdout, "--keep-runs %d: removed the %d oldest runs of %s (oldest %s); index rewritten\n", keep, n, out, res.Removed[0].Dir)
 	}

@@ -17,10 +17,10 @@
 // known: what is missing is listed in Report.Notes.
 //
 // WriteAll writes every format in Writers into the directory (report.json,
-// report.md, junit.xml, and report.html with charts drawn by gonum/plot as
-// inline SVG: one file that fetches nothing); a new format is one more
+// report.md, junit.xml, and report.html with charts drawn as inline SVG by
+// package chart: one file that fetches nothing); a new format is one more
 // Writer in that list. Load reads report.json back. KeyFigures picks the
 // few numbers that say whether a run held; WriteIndex lists every run of a
 // reports folder (index.md, index.html with the trends of those figures),
-// and Diff compares two runs.
+// Diff compares two runs, and package prune removes old runs.
 package reports

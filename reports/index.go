@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,12 +57,12 @@ func LoadOrBuild(dir string) (*Report, error) {
 
 // LoadRuns finds the runs of a reports folder: every folder in it (not a
 // link) that holds a report.json, a run.json or a history.jsonl (regular
-// files, not links), the runs Prune may remove. Each run's report is
+// files, not links), the runs prune.Folder may remove. Each run's report is
 // read, or built when report.json is missing; a run whose report cannot be
 // had is still listed, with its error. Runs are listed newest first (by
 // start, then by folder name).
 func LoadRuns(dir string) ([]RunEntry, error) {
-	names, err := runFolders(dir)
+	names, err := RunFolders(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -355,4 +356,47 @@ func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// RunFolders names the runs' folders directly inside dir: real folders
+// (ReadDir follows no link, so a link to a folder is no folder), not
+// hidden, holding a run's files (IsRun). They are what the index lists and
+// what prune.Folder may remove.
+func RunFolders(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && IsRun(filepath.Join(dir, e.Name())) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// IsRun says whether dir holds a run's own files (as regular files, not
+// links).
+func IsRun(dir string) bool {
+	for _, n := range []string{JSONFile, history.RunInfoFile, history.HistoryFile} {
+		if fi, err := os.Lstat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
+}
+
+// HasIndex says whether dir holds an index kong wrote.
+func HasIndex(dir string) bool {
+	for n, mark := range map[string]string{IndexMarkdownFile: "# Game-day runs", IndexHTMLFile: "<title>Game-day runs"} {
+		fi, err := os.Lstat(filepath.Join(dir, n))
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil && strings.Contains(string(b), mark) {
+			return true
+		}
+	}
+	return false
 }

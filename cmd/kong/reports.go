@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/prune"
 )
 
 // newReports is `kong reports`: what is done to a whole reports folder (the
@@ -43,7 +43,7 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
   kong reports prune --out nightly-reports --older-than 14d --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := reports.PruneOptions{Keep: keep, DryRun: dryRun}
+			o := prune.Options{Keep: keep, DryRun: dryRun}
 			if !cmd.Flags().Changed("keep") && !cmd.Flags().Changed("older-than") {
 				return fmt.Errorf("say which runs go: --keep N (the N newest stay) or --older-than AGE (such as 7d)")
 			}
@@ -68,8 +68,8 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 }
 
 // pruneReports prunes the reports folder out and says what went.
-func pruneReports(w io.Writer, out string, o reports.PruneOptions) error {
-	res, err := reports.Prune(out, o)
+func pruneReports(w io.Writer, out string, o prune.Options) error {
+	res, err := prune.Folder(out, o)
 	verb := "removed"
 	if o.DryRun {
 		verb = "would remove"

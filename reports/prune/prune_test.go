@@ -1,4 +1,4 @@
-package reports
+package prune
 
 import (
 	"os"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports"
 )
 
 // pruneFolder makes a reports folder with runs of various ages (counted
@@ -37,7 +38,7 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	run(out, "split-brain", 12*time.Hour)
 
 	// A real run, recorded long ago (March 2025).
-	require.NoError(t, os.Rename(copyRun(t, failedRun), filepath.Join(out, "split-brain-demo-20250314T090000Z")))
+	require.NoError(t, os.Rename(copyRun(t, "failed-run"), filepath.Join(out, "split-brain-demo-20250314T090000Z")))
 
 	// A run in progress: its history only, being written now.
 	live := filepath.Join(out, "chaos-kong-"+now.Add(-5*time.Minute).UTC().Format("20060102T150405Z"))
@@ -57,8 +58,23 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	require.NoError(t, os.MkdirAll(fake, 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(outside, history.RunInfoFile), filepath.Join(fake, history.RunInfoFile)))
 
-	require.NoError(t, WriteIndex(out))
+	require.NoError(t, reports.WriteIndex(out))
 	return out, outside
+}
+
+// copyRun copies a fixture of the reports' tests into a temporary folder.
+func copyRun(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("..", "testdata", name)
+	es, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range es {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
+	}
+	return dir
 }
 
 func entries(t *testing.T, dir string) []string {
@@ -72,7 +88,7 @@ func entries(t *testing.T, dir string) []string {
 	return names
 }
 
-func prunedDirs(res PruneResult) []string {
+func prunedDirs(res Result) []string {
 	var dirs []string
 	for _, r := range res.Removed {
 		dirs = append(dirs, r.Dir)
@@ -89,19 +105,19 @@ func TestPruneOlderThan(t *testing.T) {
 	old := "split-brain-demo-20250314T090000Z"
 
 	// A dry run says what would go and touches nothing.
-	index, err := os.ReadFile(filepath.Join(out, IndexMarkdownFile))
+	index, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
 	require.NoError(t, err)
-	res, err := Prune(out, PruneOptions{OlderThan: 72 * time.Hour, Now: now, DryRun: true})
+	res, err := Folder(out, Options{OlderThan: 72 * time.Hour, Now: now, DryRun: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{old, nine, five}, prunedDirs(res), "oldest first")
 	assert.Equal(t, 3, res.Kept, "two recent runs and the one in progress")
 	assert.Equal(t, before, entries(t, out))
-	again, err := os.ReadFile(filepath.Join(out, IndexMarkdownFile))
+	again, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
 	require.NoError(t, err)
 	assert.Equal(t, string(index), string(again))
 	assert.Contains(t, string(index), nine)
 
-	res, err = Prune(out, PruneOptions{OlderThan: 72 * time.Hour, Now: now})
+	res, err = Folder(out, Options{OlderThan: 72 * time.Hour, Now: now})
 	require.NoError(t, err)
 	assert.Equal(t, []string{old, nine, five}, prunedDirs(res))
 	assert.Equal(t, 3, res.Kept)
@@ -118,11 +134,11 @@ func TestPruneOlderThan(t *testing.T) {
 	assert.NoError(t, err, "the run a link points to is untouched")
 
 	// The index lists the runs that stay and links to no removed run.
-	runs, err := LoadRuns(out)
+	runs, err := reports.LoadRuns(out)
 	require.NoError(t, err)
-	md, err := os.ReadFile(filepath.Join(out, IndexMarkdownFile))
+	md, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
 	require.NoError(t, err)
-	page, err := os.ReadFile(filepath.Join(out, IndexHTMLFile))
+	page, err := os.ReadFile(filepath.Join(out, reports.IndexHTMLFile))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "3 runs in kong-reports")
 	for _, e := range runs {
@@ -141,11 +157,11 @@ func TestPruneKeep(t *testing.T) {
 	twelve := "split-brain-" + now.Add(-12*time.Hour).UTC().Format("20060102T150405Z")
 	live := "chaos-kong-" + now.Add(-5*time.Minute).UTC().Format("20060102T150405Z")
 
-	res, err := Prune(out, PruneOptions{Keep: 3, Now: now})
+	res, err := Folder(out, Options{Keep: 3, Now: now})
 	require.NoError(t, err)
 	assert.Len(t, res.Removed, 3)
 	assert.Equal(t, 3, res.Kept)
-	runs, err := LoadRuns(out)
+	runs, err := reports.LoadRuns(out)
 	require.NoError(t, err)
 	var dirs []string
 	for _, e := range runs {
@@ -154,7 +170,7 @@ func TestPruneKeep(t *testing.T) {
 	assert.ElementsMatch(t, []string{live, twelve, two}, dirs, "the three newest stay, the run in progress among them")
 
 	// Pruning again removes nothing and keeps the index.
-	res, err = Prune(out, PruneOptions{Keep: 3, Now: now})
+	res, err = Folder(out, Options{Keep: 3, Now: now})
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed)
 	assert.Equal(t, 3, res.Kept)
@@ -165,7 +181,7 @@ func TestPruneKeepAndOlderThanKeepEitherWay(t *testing.T) {
 	out, _ := pruneFolder(t, now)
 	// Keep 1 alone would remove five runs, older than 6 days alone two: with
 	// both, only the runs neither keeps go.
-	res, err := Prune(out, PruneOptions{Keep: 1, OlderThan: 6 * 24 * time.Hour, Now: now, DryRun: true})
+	res, err := Folder(out, Options{Keep: 1, OlderThan: 6 * 24 * time.Hour, Now: now, DryRun: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"split-brain-demo-20250314T090000Z", "chaos-kong-" + now.Add(-9*24*time.Hour).UTC().Format("20060102T150405Z")},
 		prunedDirs(res))
@@ -177,35 +193,35 @@ func TestPruneRefusesWhatIsNotAReportsFolder(t *testing.T) {
 	out, _ := pruneFolder(t, now)
 	run := filepath.Join(out, "split-brain-demo-20250314T090000Z")
 	before := entries(t, run)
-	_, err := Prune(run, PruneOptions{Keep: 1})
+	_, err := Folder(run, Options{Keep: 1})
 	assert.ErrorContains(t, err, "is a run's folder, not a reports folder")
 	assert.Equal(t, before, entries(t, run))
 
 	// A folder with no run and no index of kong's.
 	other := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(other, "photos"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(other, IndexMarkdownFile), []byte("# My notes\n"), 0o644))
-	_, err = Prune(other, PruneOptions{Keep: 1})
+	require.NoError(t, os.WriteFile(filepath.Join(other, reports.IndexMarkdownFile), []byte("# My notes\n"), 0o644))
+	_, err = Folder(other, Options{Keep: 1})
 	assert.ErrorContains(t, err, "is not a kong reports folder")
-	assert.Equal(t, []string{IndexMarkdownFile, "photos"}, entries(t, other))
+	assert.Equal(t, []string{reports.IndexMarkdownFile, "photos"}, entries(t, other))
 
-	_, err = Prune(filepath.Join(out, "notes.txt"), PruneOptions{Keep: 1})
+	_, err = Folder(filepath.Join(out, "notes.txt"), Options{Keep: 1})
 	assert.ErrorContains(t, err, "is not a folder")
-	_, err = Prune(filepath.Join(out, "absent"), PruneOptions{Keep: 1})
+	_, err = Folder(filepath.Join(out, "absent"), Options{Keep: 1})
 	assert.ErrorIs(t, err, os.ErrNotExist)
 
 	// Options that say nothing, or nonsense.
-	_, err = Prune(out, PruneOptions{})
+	_, err = Folder(out, Options{})
 	assert.ErrorContains(t, err, "say which runs go")
-	_, err = Prune(out, PruneOptions{Keep: -1})
+	_, err = Folder(out, Options{Keep: -1})
 	assert.ErrorContains(t, err, "keep -1 runs?")
-	_, err = Prune(out, PruneOptions{OlderThan: -time.Hour})
+	_, err = Folder(out, Options{OlderThan: -time.Hour})
 	assert.ErrorContains(t, err, "give a positive age")
 
 	// An empty reports folder (its index only) is one: nothing to remove.
 	empty := t.TempDir()
-	require.NoError(t, WriteIndex(empty))
-	res, err := Prune(empty, PruneOptions{Keep: 1})
+	require.NoError(t, reports.WriteIndex(empty))
+	res, err := Folder(empty, Options{Keep: 1})
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed)
 }

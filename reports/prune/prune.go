@@ -1,4 +1,10 @@
-package reports
+// Package prune removes old runs from a kong reports folder and rewrites
+// its index, so that it links to no removed run. It is the only part of the
+// reports that deletes anything: a run is a folder directly inside the
+// reports folder, not a symbolic link, that holds a run's own files
+// (reports.IsRun); nothing else is ever removed, and links are never
+// followed.
+package prune
 
 import (
 	"cmp"
@@ -11,12 +17,13 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports"
 )
 
-// PruneOptions say which runs of a reports folder Prune removes. With both
+// Options say which runs of a reports folder Folder removes. With both
 // Keep and OlderThan, a run goes only when neither keeps it: it is not among
 // the Keep newest and it ended more than OlderThan ago.
-type PruneOptions struct {
+type Options struct {
 	// Keep keeps the Keep newest runs (by start); 0 sets no such limit.
 	Keep int
 	// OlderThan removes the runs that ended more than OlderThan before Now;
@@ -28,8 +35,8 @@ type PruneOptions struct {
 	DryRun bool
 }
 
-// PrunedRun is a run Prune removed (or, in a dry run, would remove).
-type PrunedRun struct {
+// Run is a run Folder removed (or, in a dry run, would remove).
+type Run struct {
 	// Dir is the run's folder name inside the reports folder.
 	Dir string
 	// Started and Ended are when the run started and ended, as far as its
@@ -37,24 +44,23 @@ type PrunedRun struct {
 	Started, Ended time.Time
 }
 
-// PruneResult is what Prune did.
-type PruneResult struct {
+// Result is what Folder did.
+type Result struct {
 	// Removed are the runs removed (or that would be, in a dry run), oldest
 	// first.
-	Removed []PrunedRun
+	Removed []Run
 	// Kept is how many runs stay.
 	Kept int
 }
 
-// Prune removes old runs from the reports folder dir and rewrites its index
-// (index.md, index.html) from the runs that stay, so that it links to no
-// removed run. A run is a folder directly inside dir, not a symbolic link,
-// that holds a regular report.json, run.json or history.jsonl; nothing else
-// is ever removed, and symbolic links are never followed. Prune refuses a
-// folder that is not a kong reports folder: one that is itself a run, or
-// that holds neither kong's index nor any run.
-func Prune(dir string, o PruneOptions) (PruneResult, error) {
-	var res PruneResult
+// Folder removes old runs from the reports folder dir and rewrites its
+// index (index.md, index.html) from the runs that stay. A run is a folder
+// directly inside dir, not a symbolic link, that holds a regular
+// report.json, run.json or history.jsonl. Folder refuses a folder that is
+// not a kong reports folder: one that is itself a run, or that holds
+// neither kong's index nor any run.
+func Folder(dir string, o Options) (Result, error) {
+	var res Result
 	if o.Keep < 0 {
 		return res, fmt.Errorf("prune %s: keep %d runs? give 1 or more", dir, o.Keep)
 	}
@@ -72,7 +78,7 @@ func Prune(dir string, o PruneOptions) (PruneResult, error) {
 		return res, err
 	}
 	// Newest first, as the index lists them.
-	slices.SortStableFunc(runs, func(a, b PrunedRun) int {
+	slices.SortStableFunc(runs, func(a, b Run) int {
 		if c := b.Started.Compare(a.Started); c != 0 {
 			return c
 		}
@@ -103,33 +109,15 @@ func Prune(dir string, o PruneOptions) (PruneResult, error) {
 		removed = append(removed, r)
 	}
 	res.Removed = removed
-	if err := WriteIndex(dir); err != nil {
+	if err := reports.WriteIndex(dir); err != nil {
 		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)
 }
 
-// runFolders names the runs' folders directly inside dir: real folders
-// (ReadDir follows no link, so a link to a folder is no folder), not
-// hidden, holding a run's files (isRun). They are what the index lists and
-// what Prune may remove.
-func runFolders(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && isRun(filepath.Join(dir, e.Name())) {
-			names = append(names, e.Name())
-		}
-	}
-	return names, nil
-}
-
 // findRuns lists the runs of the reports folder dir with when they started
 // and ended, after checking that dir is one.
-func findRuns(dir string) ([]PrunedRun, error) {
+func findRuns(dir string) ([]Run, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -137,47 +125,22 @@ func findRuns(dir string) ([]PrunedRun, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	if isRun(dir) {
+	if reports.IsRun(dir) {
 		return nil, fmt.Errorf("%s is a run's folder, not a reports folder: give the folder that holds the runs (such as kong-reports)", dir)
 	}
-	names, err := runFolders(dir)
+	names, err := reports.RunFolders(dir)
 	if err != nil {
 		return nil, err
 	}
-	var runs []PrunedRun
+	var runs []Run
 	for _, name := range names {
 		started, ended := runTimes(filepath.Join(dir, name))
-		runs = append(runs, PrunedRun{Dir: name, Started: started, Ended: ended})
+		runs = append(runs, Run{Dir: name, Started: started, Ended: ended})
 	}
-	if len(runs) == 0 && !hasIndex(dir) {
-		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, IndexHTMLFile, IndexMarkdownFile)
+	if len(runs) == 0 && !reports.HasIndex(dir) {
+		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, reports.IndexHTMLFile, reports.IndexMarkdownFile)
 	}
 	return runs, nil
-}
-
-// isRun says whether dir holds a run's own files (as regular files, not
-// links).
-func isRun(dir string) bool {
-	for _, n := range []string{JSONFile, history.RunInfoFile, history.HistoryFile} {
-		if fi, err := os.Lstat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
-}
-
-// hasIndex says whether dir holds an index kong wrote.
-func hasIndex(dir string) bool {
-	for n, mark := range map[string]string{IndexMarkdownFile: "# Game-day runs", IndexHTMLFile: "<title>Game-day runs"} {
-		fi, err := os.Lstat(filepath.Join(dir, n))
-		if err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil && strings.Contains(string(b), mark) {
-			return true
-		}
-	}
-	return false
 }
 
 // runTimes says when the run in dir started and ended: from run.json, else
@@ -187,7 +150,7 @@ func hasIndex(dir string) bool {
 func runTimes(dir string) (started, ended time.Time) {
 	if ri, err := history.LoadRunInfo(dir); err == nil {
 		started, ended = ri.Started, ri.Finished
-	} else if r, err := Load(dir); err == nil {
+	} else if r, err := reports.Load(dir); err == nil {
 		started, ended = r.Start, r.End
 	}
 	if ended.IsZero() {
@@ -228,7 +191,7 @@ func removeRun(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", sub, err)
 	}
-	if !fi.IsDir() || !isRun(sub) {
+	if !fi.IsDir() || !reports.IsRun(sub) {
 		return fmt.Errorf("remove %s: no longer a run's folder, left alone", sub)
 	}
 	if err := os.RemoveAll(sub); err != nil {
