@@ -259,39 +259,26 @@ func (b *builder) timeline(h *history.History) {
 	}
 
 	type key struct{ name, target string }
-	open := map[key][]int{}
-	// stage returns the field of a fault that an event kind sets.
-	stage := func(f *Fault, k history.EventKind) **time.Time {
-		switch k {
-		case history.FaultInject:
-			return &f.Inject
-		case history.FaultEffect:
-			return &f.Injected
-		case history.FaultRecover:
-			return &f.Recover
-		}
-		return &f.Recovered
-	}
-	order := []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}
-	for _, e := range h.EventsOf(order...) {
-		k := key{e.Name, e.Target}
-		s := slices.Index(order, e.Kind)
+	open := map[key][]int{} // each fault's injections, in r.Faults
+	for _, e := range h.EventsOf(faultStages...) {
+		k, s := key{e.Name, e.Target}, slices.Index(faultStages, e.Kind)
 		idx := -1
-		if e.Kind != history.FaultInject {
+		if s > 0 {
 			// The earliest injection still waiting for this stage and no
 			// later one.
-		find:
 			for _, i := range open[k] {
-				for _, later := range order[s:] {
-					if *stage(&r.Faults[i], later) != nil {
-						continue find
-					}
+				if r.Faults[i].awaits(s) {
+					idx = i
+					break
 				}
-				idx = i
-				break
 			}
-			if idx < 0 && retry(r.Faults, open[k], s, order, stage) {
-				continue
+			// A repeated stage of the latest injection (no later stage seen
+			// yet), as when a failed recovery is tried again: the first time
+			// is kept.
+			if n := len(open[k]); idx < 0 && n > 0 {
+				if latest := &r.Faults[open[k][n-1]]; *latest.stage(s) != nil && latest.awaits(s+1) {
+					continue
+				}
 			}
 		}
 		if idx < 0 {
@@ -301,7 +288,7 @@ func (b *builder) timeline(h *history.History) {
 		}
 		f := &r.Faults[idx]
 		t := e.Time
-		*stage(f, e.Kind) = &t
+		*f.stage(s) = &t
 		for dk, dv := range e.Detail {
 			if _, ok := f.Detail[dk]; !ok {
 				if f.Detail == nil {
@@ -328,19 +315,19 @@ func (b *builder) timeline(h *history.History) {
 	}
 }
 
-// retry reports whether an event of stage s repeats that stage of the
-// latest injection of its fault (no later stage seen yet), as when a failed
-// recovery is tried again: the first time is kept.
-func retry(faults []Fault, idxs []int, s int, order []history.EventKind, stage func(*Fault, history.EventKind) **time.Time) bool {
-	if len(idxs) == 0 {
-		return false
-	}
-	f := &faults[idxs[len(idxs)-1]]
-	if *stage(f, order[s]) == nil {
-		return false
-	}
-	for _, later := range order[s+1:] {
-		if *stage(f, later) != nil {
+// faultStages are the events of a fault's lifecycle, in order: the stages
+// of a Fault.
+var faultStages = []history.EventKind{history.FaultInject, history.FaultEffect, history.FaultRecover, history.FaultHealed}
+
+// stage is the instant of f's stage s (an index in faultStages).
+func (f *Fault) stage(s int) **time.Time {
+	return [...]**time.Time{&f.Inject, &f.Injected, &f.Recover, &f.Recovered}[s]
+}
+
+// awaits reports whether f has seen neither stage s nor any after it.
+func (f *Fault) awaits(s int) bool {
+	for ; s < len(faultStages); s++ {
+		if *f.stage(s) != nil {
 			return false
 		}
 	}

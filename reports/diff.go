@@ -71,9 +71,11 @@ func Diff(a, b *Report) *RunDiff {
 	for i, def := range KeyFigureDefs {
 		d.Figures = append(d.Figures, compareFigure(def, fa[i].Value, fb[i].Value))
 	}
-	va, vb := verdicts(a), verdicts(b)
-	for _, name := range unionOrder(va.order, vb.order) {
-		x, y := va.m[name], vb.m[name]
+	va, names := verdicts(a)
+	vb, namesB := verdicts(b)
+	names = append(names, slices.DeleteFunc(namesB, func(n string) bool { return slices.Contains(names, n) })...)
+	for _, name := range names {
+		x, y := va[name], vb[name]
 		if x == y {
 			continue
 		}
@@ -108,33 +110,19 @@ func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
 	return c
 }
 
-type verdictSet struct {
-	m     map[string]history.Verdict
-	order []string
-}
-
-func verdicts(r *Report) verdictSet {
-	s := verdictSet{m: map[string]history.Verdict{}}
+// verdicts are r's checker verdicts by name (the worst of a repeated
+// name), and the names in order.
+func verdicts(r *Report) (map[string]history.Verdict, []string) {
+	m, names := map[string]history.Verdict{}, []string(nil)
 	for _, c := range r.LeafCheckers() {
 		name := label(c.Checker)
-		if prev, dup := s.m[name]; dup {
-			s.m[name] = history.Worst(prev, c.Valid)
+		if v, seen := m[name]; seen {
+			m[name] = history.Worst(v, c.Valid)
 			continue
 		}
-		s.order = append(s.order, name)
-		s.m[name] = c.Valid
+		m[name], names = c.Valid, append(names, name)
 	}
-	return s
-}
-
-func unionOrder(a, b []string) []string {
-	out := append([]string(nil), a...)
-	for _, n := range b {
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out
+	return m, names
 }
 
 // runLine names a run in one line: its scenario, start, status and reason.

@@ -17,8 +17,6 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports/chart"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 )
 
 // Files of a reports folder's index.
@@ -145,11 +143,11 @@ func defOf(key string) KeyFigureDef {
 
 // indexRow is a run's row in the index, in text.
 type indexRow struct {
-	Dir, HTML, Markdown      string
-	Scenario, Started        string
-	Status, StatusWord       string
-	Verdict, Reason, Figures string
-	Values                   []string
+	Dir, HTML, Markdown string
+	Scenario, Started   string
+	Status, StatusWord  string
+	Verdict, Reason     string
+	Values              []string
 }
 
 func indexRows(runs []RunEntry) []indexRow {
@@ -206,10 +204,8 @@ func indexCounts(runs []RunEntry) string {
 // newest first.
 func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
 	var m md
-	m.p("# Game-day runs")
-	m.p("")
-	m.p("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", plural(len(runs), "run"), name, indexCounts(runs))
-	m.p("")
+	m.para("# Game-day runs")
+	m.para("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", plural(len(runs), "run"), name, indexCounts(runs))
 	head := []string{"Run", "Scenario", "Started", "Status", "Verdict", "Why"}
 	for _, k := range indexFigures {
 		head = append(head, defOf(k).Label)
@@ -268,19 +264,6 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 // scenario: replication lag p99, availability during the fault (and its
 // worst region), convergence time.
 func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
-	specs := []struct {
-		id, title, caption, yLabel string
-		keys                       []string
-		scale                      float64
-	}{
-		{"trend-replication", "Replication lag p99 across runs", "The p99 replication lag of each run that measured it, by scenario.",
-			"replication lag p99 (ms)", []string{KeyReplicationP99}, 1},
-		{"trend-availability", "Availability during the fault across runs",
-			"Availability of the requests of each run's inject and observe phases, all regions (solid) and in the worst region (dashed), by scenario.",
-			"% ok while the fault was on", []string{KeyAvailabilityFault, KeyAvailabilityFaultWorst}, 100},
-		{"trend-convergence", "Convergence time across runs", "How long after the heal every region agreed, in each run that measured it, by scenario.",
-			"convergence (s)", []string{KeyConvergence}, 1},
-	}
 	// Scenarios in a fixed order, each with its colour in every chart.
 	var scenarios []string
 	for _, e := range runs {
@@ -290,72 +273,78 @@ func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
 	}
 	slices.Sort(scenarios)
 	var out []chart.Chart
-	for _, s := range specs {
-		c := chart.Chart{ID: s.id, Title: s.title, Caption: s.caption}
-		p := chart.New("run started (UTC)", s.yLabel)
-		var tmin, tmax float64 = math.Inf(1), math.Inf(-1)
-		points := 0
-		for si, sc := range scenarios {
-			for ki, key := range s.keys {
-				var xys plotter.XYs
-				for _, e := range runs {
-					if e.Report == nil || label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
-						continue
-					}
-					f := keyFigure(e.Report, key)
-					if f.Value == nil {
-						continue
-					}
-					x := float64(e.Report.Start.Unix())
-					xys = append(xys, plotter.XY{X: x, Y: *f.Value * s.scale})
-					tmin, tmax = min(tmin, x), max(tmax, x)
-				}
-				if len(xys) == 0 {
-					continue
-				}
-				slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
-				points += len(xys)
-				sty := chart.Solid(chart.Color(si))
-				glyph := draw.GlyphStyle{Color: chart.Color(si), Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-				name := sc
-				if ki > 0 {
-					sty = chart.Dashed(chart.Color(si))
-					glyph.Shape = draw.RingGlyph{}
-					name = sc + " (worst region)"
-				}
-				l, sp, err := plotter.NewLinePoints(xys)
-				if err != nil {
-					return nil, fmt.Errorf("chart %s: %w", s.id, err)
-				}
-				l.LineStyle, sp.GlyphStyle = sty, glyph
-				p.Add(l, sp)
-				p.Legend.Add(name, l, sp)
-			}
-		}
-		if points == 0 {
-			c.Empty = "No run in this folder measured it."
-			out = append(out, c)
-			continue
-		}
-		// A day either side of a single run; a little room otherwise.
-		pad := max((tmax-tmin)*0.05, 0)
-		if pad == 0 {
-			pad = 12 * 3600
-		}
-		p.X.Min, p.X.Max = tmin-pad, tmax+pad
-		p.X.Tick.Marker = chart.TimeTicks{}
-		if s.scale == 100 {
-			p.Y.Max = 100
-		} else {
-			p.Y.Min = 0
-			p.Y.Max *= 1.1
-		}
-		if err := c.Draw(p); err != nil {
+	for _, t := range trends {
+		c, err := t.draw(runs, scenarios)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// trend is a chart of key figures across runs: each key's value, times
+// scale, at each run's start.
+type trend struct {
+	id, title, caption, yLabel string
+	keys                       []string
+	scale                      float64
+}
+
+var trends = []trend{
+	{"trend-replication", "Replication lag p99 across runs", "The p99 replication lag of each run that measured it, by scenario.",
+		"replication lag p99 (ms)", []string{KeyReplicationP99}, 1},
+	{"trend-availability", "Availability during the fault across runs",
+		"Availability of the requests of each run's inject and observe phases, all regions (solid) and in the worst region (dashed), by scenario.",
+		"% ok while the fault was on", []string{KeyAvailabilityFault, KeyAvailabilityFaultWorst}, 100},
+	{"trend-convergence", "Convergence time across runs", "How long after the heal every region agreed, in each run that measured it, by scenario.",
+		"convergence (s)", []string{KeyConvergence}, 1},
+}
+
+// draw draws a series per scenario and key (the keys after the first are
+// the scenario's worst region).
+func (t trend) draw(runs []RunEntry, scenarios []string) (chart.Chart, error) {
+	c := chart.Chart{ID: t.id, Title: t.title, Caption: t.caption}
+	p := chart.New("run started (UTC)", t.yLabel)
+	tmin, tmax := math.Inf(1), math.Inf(-1)
+	for si, sc := range scenarios {
+		for ki, key := range t.keys {
+			var xys plotter.XYs
+			for _, e := range runs {
+				if e.Report == nil || label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
+					continue
+				}
+				if f := keyFigure(e.Report, key); f.Value != nil {
+					x := float64(e.Report.Start.Unix())
+					xys = append(xys, plotter.XY{X: x, Y: *f.Value * t.scale})
+					tmin, tmax = min(tmin, x), max(tmax, x)
+				}
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+			name := sc
+			if ki > 0 {
+				name = sc + " (worst region)"
+			}
+			if err := chart.Points(p, name, xys, chart.Color(si), ki > 0); err != nil {
+				return c, fmt.Errorf("chart %s: %w", t.id, err)
+			}
+		}
+	}
+	if math.IsInf(tmin, 1) {
+		c.Empty = "No run in this folder measured it."
+		return c, nil
+	}
+	chart.TimeAxis(p, tmin, tmax)
+	if t.scale == 100 {
+		p.Y.Max = 100
+	} else {
+		p.Y.Min = 0
+		p.Y.Max *= 1.1
+	}
+	return c, c.Draw(p)
 }
 
 // RunFolders names the runs' folders directly inside dir: real folders

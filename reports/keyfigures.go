@@ -107,25 +107,21 @@ func KeyFigures(r *Report) []KeyFigure {
 	}
 	var fault Counts
 	regions := map[string]*Counts{}
-	var order []string
 	for _, pf := range r.PhaseFigures {
 		if pf.Phase != history.PhaseInject && pf.Phase != history.PhaseObserve {
 			continue
 		}
 		fault.add(pf.Counts)
 		for _, rf := range pf.Regions {
-			c := regions[rf.Region]
-			if c == nil {
-				c = &Counts{}
-				regions[rf.Region] = c
-				order = append(order, rf.Region)
+			if regions[rf.Region] == nil {
+				regions[rf.Region] = &Counts{}
 			}
-			c.add(rf.Counts)
+			regions[rf.Region].add(rf.Counts)
 		}
 	}
 	vals[KeyAvailabilityFault] = fault.Availability()
-	for _, reg := range order {
-		if av := regions[reg].Availability(); av != nil {
+	for _, c := range regions {
+		if av := c.Availability(); av != nil {
 			if w := vals[KeyAvailabilityFaultWorst]; w == nil || *av < *w {
 				vals[KeyAvailabilityFaultWorst] = av
 			}

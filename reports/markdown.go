@@ -11,8 +11,8 @@ import (
 // EncodeMarkdown renders the summary people read: the outcome and why the
 // run stopped (and, when it did, that the load generator fell behind its
 // schedule), the run, the checkers, the key figures, the fault timeline,
-// the phases and the replay command. The output depends on the report only (maps are
-// sorted, times are relative to the run's start or UTC).
+// the phases and the replay command. The output depends on the report only
+// (maps are sorted, times are relative to the run's start or UTC).
 func EncodeMarkdown(w io.Writer, r *Report) error {
 	var m md
 	m.title(r)
@@ -31,6 +31,9 @@ func EncodeMarkdown(w io.Writer, r *Report) error {
 type md struct{ strings.Builder }
 
 func (m *md) p(format string, args ...any) { fmt.Fprintf(m, format+"\n", args...) }
+
+// para writes a block (a heading, a paragraph) and the blank line after it.
+func (m *md) para(format string, args ...any) { m.p(format+"\n", args...) }
 
 // table writes a Markdown table; cells are escaped.
 func (m *md) table(t table) {
@@ -68,19 +71,15 @@ func oneLine(s string) string {
 func statusWord(s history.Status) string { return strings.ToUpper(string(s)) }
 
 func (m *md) title(r *Report) {
-	m.p("# %s: %s", oneLine(label(r.Run.Scenario)), statusWord(r.Status))
-	m.p("")
+	m.para("# %s: %s", oneLine(label(r.Run.Scenario)), statusWord(r.Status))
 	if d := oneLine(r.Run.Description); d != "" {
-		m.p("%s", d)
-		m.p("")
+		m.para("%s", d)
 	}
 	if r.Status != history.StatusPassed {
-		m.p("**Why it stopped:** %s", oneLine(r.Reason))
-		m.p("")
+		m.para("**Why it stopped:** %s", oneLine(r.Reason))
 	}
 	if g := generatorBehind(r); g != "" {
-		m.p("**The load generator did not keep its schedule:** %s", g)
-		m.p("")
+		m.para("**The load generator did not keep its schedule:** %s", g)
 	}
 }
 
@@ -90,8 +89,7 @@ func (m *md) notes(r *Report) {
 	if len(r.Notes) == 0 {
 		return
 	}
-	m.p("## Notes")
-	m.p("")
+	m.para("## Notes")
 	for _, n := range r.Notes {
 		m.p("- %s", oneLine(n))
 	}
@@ -106,12 +104,10 @@ func verdictCell(v history.Verdict) string {
 }
 
 func (m *md) checkers(r *Report) {
-	m.p("## Checkers")
-	m.p("")
+	m.para("## Checkers")
 	leaves := r.LeafCheckers()
 	if len(leaves) == 0 {
-		m.p("No checker results were recorded.")
-		m.p("")
+		m.para("No checker results were recorded.")
 		return
 	}
 	rows := make([][]string, 0, len(leaves))
@@ -123,10 +119,8 @@ func (m *md) checkers(r *Report) {
 		if c.Valid == history.VerdictValid {
 			continue
 		}
-		m.p("### %s: %s", oneLine(label(c.Checker)), c.Valid)
-		m.p("")
-		m.p("%s", oneLine(c.Reason))
-		m.p("")
+		m.para("### %s: %s", oneLine(label(c.Checker)), c.Valid)
+		m.para("%s", oneLine(c.Reason))
 		for _, d := range c.Details {
 			m.p("- %s", oneLine(d))
 		}
@@ -137,18 +131,15 @@ func (m *md) checkers(r *Report) {
 }
 
 func (m *md) figures(r *Report) {
-	m.p("## Key figures")
-	m.p("")
+	m.para("## Key figures")
 	if len(r.Figures) > 0 {
 		m.table(figureTable(r))
 	}
 	if len(r.PhaseFigures) == 0 {
-		m.p("No completed user operations were recorded.")
-		m.p("")
+		m.para("No completed user operations were recorded.")
 		return
 	}
-	m.p("### By phase")
-	m.p("")
+	m.para("### By phase")
 	m.table(phaseFigureTable(r))
 }
 
@@ -157,8 +148,7 @@ func (m *md) replication(r *Report) {
 	if rl == nil {
 		return
 	}
-	m.p("## Replication lag")
-	m.p("")
+	m.para("## Replication lag")
 	m.table(table{Head: []string{"Samples", "Visible at read", "Missing", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "All visible after ms"},
 		Rows: [][]string{{fmt.Sprint(rl.Samples), percent(&rl.VisibleAtRead), fmt.Sprint(rl.Missing), num(rl.P50), num(rl.P90),
 			num(rl.P99), num(rl.P999), num(rl.Max), num(rl.AllVisibleAfterMs)}}})
@@ -172,42 +162,34 @@ func (m *md) replication(r *Report) {
 }
 
 func (m *md) faults(r *Report) {
-	m.p("## Fault timeline")
-	m.p("")
-	m.p("Times are relative to the start of the run (%s).", absTime(r.Start))
-	m.p("")
+	m.para("## Fault timeline")
+	m.para("Times are relative to the start of the run (%s).", absTime(r.Start))
 	if len(r.Faults) == 0 {
-		m.p("No faults were injected.")
-		m.p("")
+		m.para("No faults were injected.")
 	} else {
 		m.table(faultTable(r))
 	}
 	if len(r.Traffic) > 0 {
-		m.p("### Traffic changes")
-		m.p("")
+		m.para("### Traffic changes")
 		m.table(trafficTable(r))
 	}
 	if len(r.Events) > 0 {
-		m.p("### Other events")
-		m.p("")
+		m.para("### Other events")
 		m.table(eventTable(r))
 	}
 }
 
 func (m *md) phases(r *Report) {
-	m.p("## Phases")
-	m.p("")
+	m.para("## Phases")
 	if len(r.Phases) == 0 {
-		m.p("No phases were recorded.")
-		m.p("")
+		m.para("No phases were recorded.")
 		return
 	}
 	m.table(phaseTable(r))
 }
 
 func (m *md) replay(r *Report) {
-	m.p("## Replay")
-	m.p("")
+	m.para("## Replay")
 	if strings.TrimSpace(r.Run.Replay) == "" {
 		m.p("No replay command was recorded.")
 		return

@@ -187,19 +187,17 @@ type RegionFigures struct {
 // LeafCheckers returns the checker results with composed results (those
 // with Children, such as check.Compose's "all") replaced by their
 // children, recursively, in order.
-func (r *Report) LeafCheckers() []history.Result {
+func (r *Report) LeafCheckers() []history.Result { return leaves(r.Checkers) }
+
+func leaves(rs []history.Result) []history.Result {
 	var out []history.Result
-	var walk func([]history.Result)
-	walk = func(rs []history.Result) {
-		for _, c := range rs {
-			if len(c.Children) > 0 {
-				walk(c.Children)
-				continue
-			}
+	for _, c := range rs {
+		if len(c.Children) > 0 {
+			out = append(out, leaves(c.Children)...)
+		} else {
 			out = append(out, c)
 		}
 	}
-	walk(r.Checkers)
 	return out
 }
 

@@ -208,6 +208,23 @@ func Line(p *plot.Plot, name string, xs, ys []float64, sty draw.LineStyle) {
 	}
 }
 
+// Points adds a line through xys with a dot at each point, and one legend
+// entry named name; a secondary series is dashed, with rings for dots.
+func Points(p *plot.Plot, name string, xys plotter.XYs, c color.Color, secondary bool) error {
+	sty, glyph := Solid(c), draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
+	if secondary {
+		sty, glyph.Shape = Dashed(c), draw.RingGlyph{}
+	}
+	l, sp, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	l.LineStyle, sp.GlyphStyle = sty, glyph
+	p.Add(l, sp)
+	p.Legend.Add(name, l, sp)
+	return nil
+}
+
 // XYs pairs xs with ys.
 func XYs(xs, ys []float64) plotter.XYs {
 	out := make(plotter.XYs, len(xs))

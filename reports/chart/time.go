@@ -37,12 +37,23 @@ func (w Windows) X() []float64 {
 	return xs
 }
 
-// TimeTicks marks round instants (minutes, hours, days) of an axis of Unix
-// seconds, at most about six of them, in UTC.
-type TimeTicks struct{}
+// TimeAxis spans the x axis, of Unix seconds, over [tmin, tmax] with a
+// little room (half a day either side of a single instant), and marks it
+// with round instants.
+func TimeAxis(p *plot.Plot, tmin, tmax float64) {
+	pad := max((tmax-tmin)*0.05, 0)
+	if pad == 0 {
+		pad = 12 * 3600
+	}
+	p.X.Min, p.X.Max = tmin-pad, tmax+pad
+	p.X.Tick.Marker = timeTicks{}
+}
 
-// Ticks implements plot.Ticker.
-func (TimeTicks) Ticks(lo, hi float64) []plot.Tick {
+// timeTicks marks round instants (minutes, hours, days) of an axis of Unix
+// seconds, at most about six of them, in UTC.
+type timeTicks struct{}
+
+func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
 	const minute, hour, day = 60.0, 3600.0, 86400.0
 	steps := []float64{minute, 5 * minute, 15 * minute, hour, 3 * hour, 6 * hour, 12 * hour, day, 2 * day, 7 * day, 14 * day, 30 * day, 91 * day, 365 * day}
 	step := steps[len(steps)-1]
