@@ -402,9 +402,7 @@ func chartFaults(r *Report) (chart.Chart, error) {
 	names[rows-1] = "phases"
 	h := &chart.Boxes{}
 	phases := &chart.Boxes{Line: draw.LineStyle{Color: color.White, Width: vg.Points(1)}}
-	var lx, ly []float64
-	var lt []string
-	var right []bool
+	var labels []chart.Label
 	end := r.DurationS
 	const half = 0.26
 	bar := func(b *chart.Boxes, x0, x1, y float64, col color.Color) {
@@ -415,7 +413,7 @@ func chartFaults(r *Report) (chart.Chart, error) {
 		y := float64(rows - 1)
 		bar(phases, x0, x1, y, phaseColors[i%2])
 		if end > 0 && (x1-x0)/end > 0.08 {
-			lx, ly, lt, right = append(lx, x0+end*0.005), append(ly, y-0.1), append(lt, ph.Name), append(right, false)
+			labels = append(labels, chart.Label{X: x0 + end*0.005, Y: y - 0.1, Text: ph.Name})
 		}
 	}
 	for i, f := range r.Faults {
@@ -459,16 +457,15 @@ func chartFaults(r *Report) (chart.Chart, error) {
 		}
 		// The label sits above its bar, from the injection, or ending at
 		// the bar's end when the injection is late in the run.
+		l := chart.Label{X: t0, Y: y + half + 0.06, Text: text}
 		if end > 0 && t0/end > 0.45 {
-			lx, right = append(lx, last), append(right, true)
-		} else {
-			lx, right = append(lx, t0), append(right, false)
+			l.X, l.Right = last, true
 		}
-		ly, lt = append(ly, y+half+0.06), append(lt, text)
+		labels = append(labels, l)
 	}
 	p.Add(phases, h)
-	if len(lt) > 0 {
-		if err := chart.Labels(p, lx, ly, lt, right); err != nil {
+	if len(labels) > 0 {
+		if err := chart.Labels(p, labels); err != nil {
 			return c, fmt.Errorf("chart %s: %w", c.ID, err)
 		}
 	}

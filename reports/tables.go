@@ -149,6 +149,7 @@ func historySummary(hs HistoryStats) string {
 	return s
 }
 
+// at is t relative to the run's start, or missing when t is nil.
 func at(r *Report, t *time.Time, missing string) string {
 	if t == nil {
 		return missing
@@ -156,12 +157,10 @@ func at(r *Report, t *time.Time, missing string) string {
 	return rel(r, *t)
 }
 
+// after is t relative to the run's start and the delay d that led to it.
 func after(r *Report, t *time.Time, d *float64, missing string) string {
-	if t == nil {
-		return missing
-	}
-	if d == nil {
-		return rel(r, *t)
+	if t == nil || d == nil {
+		return at(r, t, missing)
 	}
 	return fmt.Sprintf("%s (after %s)", rel(r, *t), secs(*d))
 }

@@ -12,6 +12,14 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 )
 
+// Names of the report files written into a run's folder, beside the files
+// the run wrote (history.HistoryFile, history.RunInfoFile, ...).
+const (
+	JSONFile     = "report.json"
+	MarkdownFile = "report.md"
+	JUnitFile    = "junit.xml"
+)
+
 // Writer renders a report in one format into one file of the run's
 // directory.
 type Writer struct {

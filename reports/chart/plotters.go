@@ -146,17 +146,28 @@ func (s Swatch) Thumbnail(c *draw.Canvas) {
 	c.FillPolygon(s.Color, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }
 
-// Labels adds texts at (xs, ys) in 9-point type, each starting at its point
-// or, where right is set, ending there. They do not narrow the plot area to
+// Label is a text at (X, Y), starting there or, when Right is set, ending
+// there.
+type Label struct {
+	X, Y  float64
+	Text  string
+	Right bool
+}
+
+// Labels adds labels in 9-point type. They do not narrow the plot area to
 // fit: they may run past the data.
-func Labels(p *plot.Plot, xs, ys []float64, texts []string, right []bool) error {
-	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: XYs(xs, ys), Labels: texts})
+func Labels(p *plot.Plot, ls []Label) error {
+	xys, texts := make(plotter.XYs, len(ls)), make([]string, len(ls))
+	for i, l := range ls {
+		xys[i], texts[i] = plotter.XY{X: l.X, Y: l.Y}, l.Text
+	}
+	labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
 	if err != nil {
 		return err
 	}
 	for i := range labels.TextStyle {
 		labels.TextStyle[i].Font.Size = vg.Points(9)
-		if right[i] {
+		if ls[i].Right {
 			labels.TextStyle[i].XAlign = draw.XRight
 		}
 	}
