@@ -1,8 +1,9 @@
-// Package check judges a recorded history. A Checker reads a history and
-// returns a Result whose verdict is valid, invalid or unknown; Compose runs
-// several and the worst verdict wins; ExpectHarm inverts one, to prove that
-// it can fail. A checker never talks to the world: the package imports
-// history and nothing else of kong.
+// Package check judges a recorded history. A Checker reads a history (its
+// index) and returns a Result whose verdict is valid, invalid or unknown;
+// Compose runs several and the worst verdict wins; ExpectHarm inverts one,
+// to prove that it can fail. Each checker's file registers it (Register), so
+// Registered lists them all. A checker never talks to the world: the
+// package imports history and nothing else of kong.
 package check
 
 import (
