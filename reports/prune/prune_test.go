@@ -38,7 +38,7 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	run(out, "split-brain", 12*time.Hour)
 
 	// A real run, recorded long ago (March 2025).
-	require.NoError(t, os.Rename(copyRun(t, "failed-run"), filepath.Join(out, "split-brain-demo-20250314T090000Z")))
+	require.NoError(t, os.CopyFS(filepath.Join(out, "split-brain-demo-20250314T090000Z"), os.DirFS("../testdata/failed-run")))
 
 	// A run in progress: its history only, being written now.
 	live := filepath.Join(out, "chaos-kong-"+now.Add(-5*time.Minute).UTC().Format("20060102T150405Z"))
@@ -60,21 +60,6 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 
 	require.NoError(t, reports.WriteIndex(out))
 	return out, outside
-}
-
-// copyRun copies a fixture of the reports' tests into a temporary folder.
-func copyRun(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "testdata", name)
-	es, err := os.ReadDir(src)
-	require.NoError(t, err)
-	for _, e := range es {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
-	}
-	return dir
 }
 
 func entries(t *testing.T, dir string) []string {
