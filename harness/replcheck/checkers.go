@@ -3,8 +3,16 @@ package replcheck
 import (
 	"fmt"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 )
+
+func init() {
+	check.Register(check.Entry{Description: "every record acknowledged in the writing region is seen in the other one before the deadline",
+		New: func() check.Checker { return Complete{} }})
+	check.Register(check.Entry{Description: "at least 99% of the records are visible in the other region 500 ms after their write (95% lower bound)",
+		New: func() check.Checker { return VisibleAtRead{MinShare: 0.99} }})
+}
 
 // Checkers of a replication check. They judge the summary that the check
 // recorded in the history (a note event named "replication-check"), so a
