@@ -301,8 +301,8 @@ func chartReplicationCDF(r *Report) (chart.Chart, error) {
 		return chart.Chart{}, nil
 	}
 	c := chart.Chart{ID: "chart-replication-cdf", Title: "Replication lag: cumulative distribution",
-		Caption: fmt.Sprintf("Share of the writes readable in another region within a given lag (the steps from the histogram, the dots at the recorded percentiles); %s were visible at the first read, and the dashed line marks 500 ms.",
-			percent(&rl.VisibleAtRead))}
+		Caption: fmt.Sprintf("Share of the writes readable in another region within a given lag (the steps from the histogram, the dots at the recorded percentiles); %s, and the dashed line marks 500 ms.",
+			visibleAtReadWords(rl))}
 	p := chart.New("replication lag (ms)", "% of writes visible")
 	entries := 0
 	if len(rl.Histogram) > 0 {
@@ -497,4 +497,14 @@ func faultRowName(f Fault) string {
 		t = t[:27] + "…"
 	}
 	return label(f.Name) + " " + t
+}
+
+// visibleAtReadWords says what share was visible at the first read, with
+// the bounds a replication check measured.
+func visibleAtReadWords(rl *history.Replication) string {
+	if rl.ReadAfterMs == 0 {
+		return percent(&rl.VisibleAtRead) + " were visible at the first read"
+	}
+	return fmt.Sprintf("at %s ms at least %s were visible (95 %% lower bound; %s found by reads on time, %s found at all)",
+		num(rl.ReadAfterMs), percent(&rl.VisibleAtReadLow), percent(&rl.VisibleAtReadMin), percent(&rl.VisibleAtRead))
 }

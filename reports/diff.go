@@ -69,6 +69,9 @@ func Diff(a, b *Report) *RunDiff {
 	d := &RunDiff{A: a, B: b, StatusRegression: a.Status == history.StatusPassed && b.Status != history.StatusPassed}
 	fa, fb := KeyFigures(a), KeyFigures(b)
 	for i, def := range KeyFigureDefs {
+		if def.WhenMeasured && fa[i].Value == nil && fb[i].Value == nil {
+			continue
+		}
 		d.Figures = append(d.Figures, compareFigure(def, fa[i].Value, fb[i].Value))
 	}
 	va, names := verdicts(a)

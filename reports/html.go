@@ -80,6 +80,7 @@ type htmlReport struct {
 	Events          table
 	PhaseFigures    table
 	Phases          table
+	Replication     table
 	Run             table
 	Notes           []string
 	AllFigures      table
@@ -117,6 +118,7 @@ func EncodeHTML(w io.Writer, r *Report) error {
 		Events:          eventTable(r),
 		PhaseFigures:    phaseFigureTable(r),
 		Phases:          phaseTable(r),
+		Replication:     replicationTable(r),
 		Run:             runTable(r),
 		Notes:           r.Notes,
 		AllFigures:      figureTable(r),
@@ -126,6 +128,9 @@ func EncodeHTML(w io.Writer, r *Report) error {
 		v.Checkers = append(v.Checkers, htmlChecker{Name: label(c.Checker), Verdict: c.Valid, Reason: c.Reason, Details: c.Details})
 	}
 	for _, f := range KeyFigures(r) {
+		if f.WhenMeasured && f.Value == nil {
+			continue
+		}
 		v.Figures = append(v.Figures, htmlFigure{Key: f.Key, Label: f.Label, Value: f.Format(f.Value)})
 	}
 	return reportTemplate.Execute(w, v)

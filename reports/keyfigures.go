@@ -28,6 +28,14 @@ const (
 	KeyLatencyObserve = "latency_p99_ms.observe"
 	// KeyReplicationP99 is the p99 replication lag in ms.
 	KeyReplicationP99 = "replication.p99_ms"
+	// The share of the replication check's records visible in the other
+	// region at the read (500 ms), side by side: found by reads issued on
+	// time (a hard lower bound), its 95 % lower bound (the figure the
+	// verdict uses), and found by any read, late ones included (an upper
+	// bound when reads ran late).
+	KeyReplicationOnTime     = "replication.visible_at_read_min"
+	KeyReplicationLowBound   = "replication.visible_at_read_low"
+	KeyReplicationFoundAtAll = history.FigReplicationVisibleAtRead
 	// KeyConvergence is how long after the heal every region agreed, in
 	// seconds, as the convergence and split-isolation checkers measure it.
 	KeyConvergence = check.FigConvergence
@@ -69,6 +77,10 @@ type KeyFigureDef struct {
 	Better Better
 	AbsTol float64
 	RelTol float64
+	// WhenMeasured figures are left out of a report's key figures, and of a
+	// diff, where the runs did not measure them (the replication check's
+	// shares, in a run without one).
+	WhenMeasured bool
 }
 
 // KeyFigureDefs are the key figures, in the order they are shown.
@@ -80,6 +92,9 @@ var KeyFigureDefs = []KeyFigureDef{
 	{Key: KeyLatencySteady, Label: "Latency p99, steady state", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyLatencyObserve, Label: "Latency p99, under the fault", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyReplicationP99, Label: "Replication lag p99", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
+	{Key: KeyReplicationOnTime, WhenMeasured: true, Label: "Visible at the read, found on time", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyReplicationLowBound, WhenMeasured: true, Label: "Visible at the read, 95 % lower bound", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyReplicationFoundAtAll, WhenMeasured: true, Label: "Visible at the read, found at all", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
 	{Key: KeyConvergence, Label: "Convergence time", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.25, RelTol: 0.1},
 	{Key: KeyTimeToEffect, Label: "Longest time to effect", Unit: UnitSeconds, Better: Neutral},
 	{Key: KeyTimeToHeal, Label: "Longest time to heal", Unit: UnitSeconds, Better: LowerIsBetter, AbsTol: 0.25, RelTol: 0.1},
@@ -130,10 +145,16 @@ func KeyFigures(r *Report) []KeyFigure {
 	for _, k := range []string{KeyLatencySteady, KeyLatencyObserve, KeyConvergence} {
 		vals[k] = figure(r, k)
 	}
-	if r.Replication != nil {
-		vals[KeyReplicationP99] = ptr(r.Replication.P99)
+	if rl := r.Replication; rl != nil {
+		vals[KeyReplicationP99] = ptr(rl.P99)
+		vals[KeyReplicationFoundAtAll] = ptr(rl.VisibleAtRead)
+		if rl.ReadAfterMs > 0 { // measured by a replication check: the bounds are known
+			vals[KeyReplicationOnTime], vals[KeyReplicationLowBound] = ptr(rl.VisibleAtReadMin), ptr(rl.VisibleAtReadLow)
+		}
 	} else {
-		vals[KeyReplicationP99] = figure(r, KeyReplicationP99)
+		for _, k := range []string{KeyReplicationP99, KeyReplicationOnTime, KeyReplicationLowBound, KeyReplicationFoundAtAll} {
+			vals[k] = figure(r, k)
+		}
 	}
 	for _, f := range r.Faults {
 		for k, d := range map[string]*float64{KeyTimeToEffect: f.TimeToEffectS, KeyTimeToHeal: f.TimeToHealS} {

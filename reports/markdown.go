@@ -149,9 +149,7 @@ func (m *md) replication(r *Report) {
 		return
 	}
 	m.para("## Replication lag")
-	m.table(table{Head: []string{"Samples", "Visible at read", "Missing", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "All visible after ms"},
-		Rows: [][]string{{fmt.Sprint(rl.Samples), percent(&rl.VisibleAtRead), fmt.Sprint(rl.Missing), num(rl.P50), num(rl.P90),
-			num(rl.P99), num(rl.P999), num(rl.Max), num(rl.AllVisibleAfterMs)}}})
+	m.table(replicationTable(r))
 	if len(rl.Histogram) > 0 {
 		rows := make([][]string, 0, len(rl.Histogram))
 		for _, b := range rl.Histogram {

@@ -224,3 +224,24 @@ func msCell(v *float64) string {
 	}
 	return fmt.Sprintf("%.1f", *v)
 }
+
+// replicationTable is the replication check's share visible at the read
+// with its bounds side by side, and the lag distribution.
+func replicationTable(r *Report) table {
+	rl := r.Replication
+	if rl == nil {
+		return table{}
+	}
+	at := "the read"
+	if rl.ReadAfterMs > 0 {
+		at = num(rl.ReadAfterMs) + " ms"
+	}
+	low, onTime := "-", "-"
+	if rl.ReadAfterMs > 0 {
+		low, onTime = percent(&rl.VisibleAtReadLow), percent(&rl.VisibleAtReadMin)
+	}
+	return table{Head: []string{"Samples", "Visible at " + at + ": found on time", "95 % lower bound", "found at all", "Missing",
+		"p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "All visible after ms"},
+		Rows: [][]string{{fmt.Sprint(rl.Samples), onTime, low, percent(&rl.VisibleAtRead), fmt.Sprint(rl.Missing),
+			num(rl.P50), num(rl.P90), num(rl.P99), num(rl.P999), num(rl.Max), num(rl.AllVisibleAfterMs)}}}
+}
