@@ -8,47 +8,58 @@ import (
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/cql"
+	"github.com/kongchaos/kong/topology"
 )
 
 func init() {
 	Register(Spec{
-		Name:        "chaos-gorilla",
-		Description: chaosGorillaDescription,
-		Profile:     "default",
-		Timeout:     20 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runChaosGorilla(ctx, env, chaosGorilla)
-		},
+		Name: "chaos-gorilla",
+		Description: "kill every component of one zone of a region (Cassandra, memcached, member services), hold, restore: " +
+			"the region keeps serving on its other zones (LOCAL_QUORUM with RF 3), the zone rejoins, nothing is lost",
+		MinRegions: 2,
+		Timeout:    20 * time.Minute,
+		Run:        chaosGorilla.run,
+		Quick: with(chaosGorilla, func(p *chaosGorillaPlan) {
+			p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
+		}).run,
+		Broken: []Variant{{
+			Name:    "rf-1",
+			Broken:  "the keyspace at RF 1 in the region that loses a zone: the zone takes the keys whose only replica lived there",
+			Checker: "availability", Reason: "region us-east-1 phase observe",
+			Leaves: "the data written at RF 1 has one replica in the region until a repair",
+			Run: with(chaosGorilla, func(p *chaosGorillaPlan) {
+				p.Times, p.ReplicationFactor = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, 1
+			}).run,
+		}},
 	})
 }
-
-const chaosGorillaDescription = "kill every component of one zone of a region (Cassandra, memcached, member services), hold, restore: " +
-	"the region keeps serving on its other zones (LOCAL_QUORUM with RF 3), the zone rejoins, nothing is lost"
 
 type chaosGorillaPlan struct {
 	Times
 	SLO float64
+	// ReplicationFactor, when above 0, sets the keyspace's replication
+	// factor in the region that loses a zone for the whole run, read-back
+	// included, and the spec's back after it (a broken world at 1).
+	ReplicationFactor int
 }
 
 var chaosGorilla = chaosGorillaPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}, SLO: 0.99}
 
-func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "chaos-gorilla", 2)
+func (p chaosGorillaPlan) run(ctx context.Context, s Spec, env *Env) (out *run.Outcome, err error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
+	regions := env.Cluster.Spec().RegionNames()
 	r, _ := env.Cluster.Spec().Region(regions[0])
 	if len(r.Zones) < 2 {
-		return nil, fmt.Errorf("chaos-gorilla kills a zone and needs a region with several; %s of world %s has %v (use --profile default)",
-			r.Name, env.Cluster.Name(), r.Zones)
+		return nil, fmt.Errorf("%s kills a zone and needs a region with several; %s of world %s has %v (use --profile default)",
+			s.Name, r.Name, env.Cluster.Name(), r.Zones)
 	}
 	// The last zone: the first holds the seeds.
 	zone := r.Zones[len(r.Zones)-1]
-	e, err := experiment(ctx, env, "chaos-gorilla", chaosGorillaDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
-	t, err := zoneTarget(ctx, env.Cluster, r.Name, zone)
+	t, err := fault.Zone(r.Name, zone).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -58,5 +69,40 @@ func runChaosGorilla(ctx context.Context, env *Env, p chaosGorillaPlan) (*run.Ou
 		&check.LostWrites{Regions: regions},
 		&check.Convergence{MaxConvergence: 3 * time.Minute},
 	}
+	if p.ReplicationFactor > 0 {
+		if err := setReplication(ctx, env.Cluster, r.Name, p.ReplicationFactor); err != nil {
+			return nil, err
+		}
+		defer func() {
+			restore, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if rerr := setReplication(restore, env.Cluster, r.Name, env.Cluster.Spec().Cassandra.ReplicationFactor); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
 	return e.Run(ctx)
+}
+
+// setReplication sets the keyspace's replication factor in one region to rf
+// (ALTER KEYSPACE), keeping the spec's in the others.
+func setReplication(ctx context.Context, c topology.Cluster, region string, rf int) error {
+	spec := c.Spec()
+	s, err := topology.RegionSession(c, spec.RegionNames()[0], spec.Cassandra.Keyspace)
+	if err != nil {
+		return err
+	}
+	defer cql.CloseSession(s)
+	repl := "'class': 'NetworkTopologyStrategy'"
+	for _, r := range spec.RegionNames() {
+		n := spec.Cassandra.ReplicationFactor
+		if r == region {
+			n = rf
+		}
+		repl += fmt.Sprintf(", '%s': %d", r, n)
+	}
+	if err := s.Query(fmt.Sprintf("ALTER KEYSPACE %s WITH replication = {%s}", spec.Cassandra.Keyspace, repl)).WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("set the replication factor of keyspace %s in %s to %d: %w", spec.Cassandra.Keyspace, region, rf, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/kongchaos/kong/harness/check"
@@ -11,32 +12,46 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "chaos-kong",
-		Description: chaosKongDescription,
-		Profile:     "default",
-		Timeout:     20 * time.Minute,
-		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runChaosKong(ctx, env, chaosKong)
-		},
+		Name: "chaos-kong",
+		Description: "evacuate one region gradually at the director (each step waits for the other regions to absorb it), " +
+			"keep it empty, then return to the even split: users keep being served (99.5%), sessions move only with the shifts",
+		MinRegions: 2,
+		Timeout:    20 * time.Minute,
+		Short:      true,
+		Run:        chaosKong.run,
+		Quick: with(chaosKong, func(p *chaosKongPlan) {
+			p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
+		}).run,
+		Broken: []Variant{{
+			Name: "no-failover",
+			Broken: "the receiving gateways left out of failover mode, and the evacuated region failing half its requests once empty: " +
+				"its users, sent to the other region, are proxied back to it",
+			// The evacuated region is healthy until its last step, so the
+			// harm is where failover alone protects: the receiving region,
+			// with the region empty.
+			Checker: "availability", Reason: "region us-west-2 phase observe",
+			Run: with(chaosKong, func(p *chaosKongPlan) {
+				p.Times, p.StepWait = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 3*time.Second
+				p.NoFailover, p.DegradeEmptied = true, 0.5
+			}).run,
+		}},
 	})
 }
-
-const chaosKongDescription = "evacuate one region gradually at the director (each step waits for the other regions to absorb it), " +
-	"keep it empty, then return to the even split: users keep being served (99.5%), sessions move only with the shifts"
 
 type chaosKongPlan struct {
 	Times
 	Steps    []float64
 	StepWait time.Duration
 	SLO      float64
-	// Failover sets the receiving gateways' failover mode during the
-	// evacuation (the normal plan); off, they proxy the evacuated region's
-	// users back to it.
+	// NoFailover leaves the receiving gateways out of failover mode during
+	// the evacuation (the normal plan sets it): they proxy the evacuated
+	// region's users back to it.
 	NoFailover bool
-	// Degrade, when above 0, makes the evacuated region's member services
-	// answer that share of requests with errors during the evacuation.
-	Degrade float64
+	// DegradeEmptied, when above 0, makes the evacuated region's member
+	// services answer that share of requests with errors once the region
+	// has been empty for StepWait, until the recovery: only the receiving
+	// gateways' failover then keeps its users from it.
+	DegradeEmptied float64
 }
 
 var chaosKong = chaosKongPlan{
@@ -44,24 +59,30 @@ var chaosKong = chaosKongPlan{
 	Steps: fault.DefaultEvacuationSteps, StepWait: 8 * time.Second, SLO: 0.995,
 }
 
-func runChaosKong(ctx context.Context, env *Env, p chaosKongPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "chaos-kong", 2)
+func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "chaos-kong", chaosKongDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
+	regions := env.Cluster.Spec().RegionNames()
+	steps := p.Steps
+	if p.DegradeEmptied > 0 {
+		// The last step once more, StepWait later: the region is held
+		// empty that long (a session asks the director every second)
+		// before its errors begin.
+		steps = append(slices.Clone(steps), steps[len(steps)-1])
 	}
-	evac := fault.EvacuateRegion(env.Cluster, regions[0], p.Steps, p.StepWait)
+	evac := fault.EvacuateRegion(env.Cluster, regions[0], steps, p.StepWait)
 	evac.NoFailover = p.NoFailover
 	var f fault.Fault = evac
-	if p.Degrade > 0 {
-		t, err := regionTarget(ctx, env.Cluster, regions[0])
+	if p.DegradeEmptied > 0 {
+		t, err := fault.Region(regions[0]).Select(ctx, env.Cluster)
 		if err != nil {
 			return nil, err
 		}
-		f = fault.Together("degraded-evacuation", fault.DependencyErrors(env.Cluster, t, p.Degrade, 0), evac)
+		// Together injects in order and recovers in reverse: the errors
+		// begin after the last step and end before the region returns.
+		f = fault.Together("evacuation-then-degraded", evac, fault.DependencyErrors(env.Cluster, t, p.DegradeEmptied, 0))
 	}
 	e.Faults = []fault.Fault{f}
 	e.Checkers = []check.Checker{

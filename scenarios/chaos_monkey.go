@@ -12,19 +12,27 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "chaos-monkey",
-		Description: chaosMonkeyDescription,
-		Profile:     "default",
-		Timeout:     20 * time.Minute,
-		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runChaosMonkey(ctx, env, chaosMonkey)
-		},
+		Name: "chaos-monkey",
+		Description: "kill random member-service instances and Cassandra nodes of one region, one at a time at intervals, " +
+			"under steady load: each region stays at 99.9% availability and no acknowledged write is lost",
+		MinRegions: 2,
+		Timeout:    20 * time.Minute,
+		Short:      true,
+		Run:        chaosMonkey.run,
+		Quick: with(chaosMonkey, func(p *chaosMonkeyPlan) {
+			p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
+		}).run,
+		Broken: []Variant{{
+			Name:    "writes-at-all",
+			Broken:  "member services that write at ALL while a Cassandra node is killed: one dead replica fails every write",
+			Checker: "availability", Reason: "region us-east-1 phase inject",
+			Run: with(chaosMonkey, func(p *chaosMonkeyPlan) {
+				p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
+				p.Kinds, p.AllReplicas = []string{topology.KindCassandra}, true
+			}).run,
+		}},
 	})
 }
-
-const chaosMonkeyDescription = "kill random member-service instances and Cassandra nodes of one region, one at a time at intervals, " +
-	"under steady load: each region stays at 99.9% availability and no acknowledged write is lost"
 
 // chaosMonkeyPlan is what the chaos-monkey scenario does; tests change it.
 type chaosMonkeyPlan struct {
@@ -45,15 +53,12 @@ var chaosMonkey = chaosMonkeyPlan{
 	Kills: 3, Interval: 15 * time.Second, SLO: 0.999, Kinds: []string{topology.KindMember, topology.KindCassandra},
 }
 
-func runChaosMonkey(ctx context.Context, env *Env, p chaosMonkeyPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "chaos-monkey", 2)
+func (p chaosMonkeyPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "chaos-monkey", chaosMonkeyDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
+	regions := env.Cluster.Spec().RegionNames()
 	victims, err := fault.RandomPick(p.Kills, fault.Region(regions[0]), p.Kinds, env.Seed).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err

@@ -12,19 +12,26 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "latency-monkey",
-		Description: latencyMonkeyDescription,
-		Profile:     "default",
-		Timeout:     15 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runLatencyMonkey(ctx, env, latencyMonkey)
-		},
+		Name: "latency-monkey",
+		Description: "latency and jitter on some of the cross-region Cassandra and SQS connections, and errors, " +
+			"latency and stalled reads on one region's member services: nothing cascades (the gateway sends a stalled read to another " +
+			"instance), p99 stays within the configured timeouts, errors stay within the budget",
+		MinRegions: 2,
+		Timeout:    15 * time.Minute,
+		Run:        latencyMonkey.run,
+		Quick: with(latencyMonkey, func(p *latencyMonkeyPlan) {
+			p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}
+		}).run,
+		Broken: []Variant{{
+			Name:    "no-try-timeout",
+			Broken:  "the gateway's try timeout switched off: stalled reads wait for their instance until the member timeout and fail",
+			Checker: "availability", Reason: "region us-east-1 phase observe",
+			Run: with(latencyMonkey, func(p *latencyMonkeyPlan) {
+				p.Times, p.NoTryTimeout = Times{Steady: 8 * time.Second, Observe: 30 * time.Second, Converge: 10 * time.Second}, true
+			}).run,
+		}},
 	})
 }
-
-const latencyMonkeyDescription = "latency and jitter on some of the cross-region Cassandra and SQS connections, and errors, " +
-	"latency and stalled reads on one region's member services: nothing cascades (the gateway sends a stalled read to another " +
-	"instance), p99 stays within the configured timeouts, errors stay within the budget"
 
 type latencyMonkeyPlan struct {
 	Times
@@ -61,20 +68,17 @@ var latencyMonkey = latencyMonkeyPlan{
 	Budget: 0.98, P99: 2500 * time.Millisecond, Rate: 60,
 }
 
-func runLatencyMonkey(ctx context.Context, env *Env, p latencyMonkeyPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "latency-monkey", 2)
+func (p latencyMonkeyPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, p.Rate)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "latency-monkey", latencyMonkeyDescription, p.Times, p.Rate)
-	if err != nil {
-		return nil, err
-	}
+	regions := env.Cluster.Spec().RegionNames()
 	links, err := fault.Between(regions[0], regions[1]).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
-	members, err := regionTarget(ctx, env.Cluster, regions[0])
+	members, err := fault.Region(regions[0]).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -12,19 +12,28 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "misrouted",
-		Description: misroutedDescription,
-		Profile:     "default",
-		Timeout:     15 * time.Minute,
-		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runMisrouted(ctx, env, misrouted)
-		},
+		Name: "misrouted",
+		Description: "the director sends one region's members to the other region, whose gateway runs in isthmus, then " +
+			"redirect, then failover mode: every request is answered by the member's home region unless in failover, and says how",
+		MinRegions: 2,
+		Timeout:    15 * time.Minute,
+		Short:      true,
+		Run:        misrouted.run,
+		Quick: with(misrouted, func(p *misroutedPlan) {
+			p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
+		}).run,
+		Broken: []Variant{{
+			Name:    "wrong-home",
+			Broken:  "the entry gateway's directional table pointing the misrouted geo at the wrong region (itself), failover off",
+			Checker: "home-routing", Reason: "outside their home region without failover",
+			Run: with(misrouted, func(p *misroutedPlan) {
+				p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
+				p.Rounds = []misroutedRound{{"wrong-home", gateway.Patch{Mode: new("isthmus"), Failover: new(false)}}}
+				p.WrongHome = true
+			}).run,
+		}},
 	})
 }
-
-const misroutedDescription = "the director sends one region's members to the other region, whose gateway runs in isthmus, then " +
-	"redirect, then failover mode: every request is answered by the member's home region unless in failover, and says how"
 
 type misroutedPlan struct {
 	Times
@@ -33,6 +42,10 @@ type misroutedPlan struct {
 	// Settings are the receiving gateway's settings for each round.
 	Rounds       []misroutedRound
 	MinMisrouted int
+	// WrongHome points the receiving gateway's directional table at itself
+	// for the misrouted geo in every round (a broken world): it serves
+	// those members away from their home.
+	WrongHome bool
 }
 
 type misroutedRound struct {
@@ -51,19 +64,20 @@ var misrouted = misroutedPlan{
 	MinMisrouted: 20,
 }
 
-func runMisrouted(ctx context.Context, env *Env, p misroutedPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "misrouted", 2)
+func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "misrouted", misroutedDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
+	regions := env.Cluster.Spec().RegionNames()
 	// regions[1]'s members are sent to regions[0].
 	for _, r := range p.Rounds {
+		settings := r.Settings
+		if p.WrongHome {
+			settings.HomeOverrides = &map[string]string{regions[1]: regions[0]}
+		}
 		e.Faults = append(e.Faults, fault.Together("misrouted-"+r.Name,
-			fault.ChangeGateways(env.Cluster, regions[:1], r.Settings),
+			fault.ChangeGateways(env.Cluster, regions[:1], settings),
 			fault.MisrouteGeo(env.Cluster, regions[1], regions[0])))
 	}
 	e.Interval = p.Interval

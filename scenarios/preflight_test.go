@@ -105,7 +105,7 @@ func adminPut(t *testing.T, secret, method, url string, body any) {
 // (half of a region's member requests failing) would break.
 func preflightRun(t *testing.T, e *Env) (*run.Outcome, error) {
 	t.Helper()
-	x, err := experiment(context.Background(), e, "preflight", "a short run after a killed one", Times{Steady: 5 * time.Second, Observe: 5 * time.Second, Converge: 5 * time.Second}, 20)
+	x, err := experiment(context.Background(), Spec{Name: "preflight", Description: "a short run after a killed one"}, e, Times{Steady: 5 * time.Second, Observe: 5 * time.Second, Converge: 5 * time.Second}, 20)
 	require.NoError(t, err)
 	x.Faults = []fault.Fault{fault.Noop{}}
 	x.Checkers = []check.Checker{&check.Availability{SLO: 0.99}, &check.LostWrites{Regions: e.Cluster.Spec().RegionNames()}}

@@ -13,19 +13,26 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "real-life-failover",
-		Description: realLifeFailoverDescription,
-		Profile:     "default",
-		Timeout:     15 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runRealLifeFailover(ctx, env, realLifeFailover)
-		},
+		Name: "real-life-failover",
+		Description: "one region's member services degrade (errors and latency on most requests); the harness " +
+			"detects it from the users' error rate, evacuates the region, and restores it after the fault is healed: users are served " +
+			"again once the traffic has moved; detection, decision and shift times are measured",
+		MinRegions: 2,
+		Timeout:    15 * time.Minute,
+		Run:        realLifeFailover.run,
+		Quick: with(realLifeFailover, func(p *realLifeFailoverPlan) {
+			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}
+		}).run,
+		Broken: []Variant{{
+			Name:    "no-evacuation",
+			Broken:  "the automation that evacuates a degraded region switched off: its users stay on it",
+			Checker: "availability", Reason: "region us-east-1 phase observe",
+			Run: with(realLifeFailover, func(p *realLifeFailoverPlan) {
+				p.Times, p.NoEvacuate = Times{Steady: 8 * time.Second, Observe: 12 * time.Second, Converge: 8 * time.Second}, true
+			}).run,
+		}},
 	})
 }
-
-const realLifeFailoverDescription = "one region's member services degrade (errors and latency on most requests); the harness " +
-	"detects it from the users' error rate, evacuates the region, and restores it after the fault is healed: users are served " +
-	"again once the traffic has moved; detection, decision and shift times are measured"
 
 type realLifeFailoverPlan struct {
 	Times
@@ -42,16 +49,13 @@ var realLifeFailover = realLifeFailoverPlan{
 	ErrorRate: 0.8, Latency: 200 * time.Millisecond, Threshold: 0.3, Confirm: 2 * time.Second,
 }
 
-func runRealLifeFailover(ctx context.Context, env *Env, p realLifeFailoverPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "real-life-failover", 2)
+func (p realLifeFailoverPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "real-life-failover", realLifeFailoverDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
-	members, err := regionTarget(ctx, env.Cluster, regions[0])
+	regions := env.Cluster.Spec().RegionNames()
+	members, err := fault.Region(regions[0]).Select(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}

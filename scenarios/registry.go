@@ -13,24 +13,47 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// Spec is one game day: what it needs and how it runs. Adding a scenario is
-// one file that calls Register from init.
+// Spec is one game day: what it needs, how it runs, and the broken worlds
+// it must catch. Adding a scenario is one file that calls Register from
+// init; `kong run`, `kong gameday` and the Go tests (TestScenarios) take it
+// from there.
 type Spec struct {
 	// Name is the scenario's name in kong run NAME, such as "split-brain".
-	Name        string
+	Name string
+	// Description says what breaks and what must hold; it is the run's
+	// description in run.json and the reports.
 	Description string
 	// Profile is the topology profile the scenario needs (default, small, global).
 	Profile string
+	// MinRegions is the fewest regions a world needs for the scenario (see
+	// Fits).
+	MinRegions int
 	// Timeout bounds the whole run, healing included.
 	Timeout time.Duration
 	// Short marks scenarios that `go test -short` runs.
 	Short bool
 	// Run wires faults, workload and checkers through the runner.
 	Run RunFunc
+	// Quick runs the scenario as the Go tests do: shorter phases (or fewer
+	// records), to keep CI within its time. Nil: Run.
+	Quick RunFunc
+	// Broken are the scenario's broken worlds, each of which a named checker
+	// must catch; the Go tests run every one beside the healthy run.
+	Broken []Variant
 }
 
-// RunFunc runs a scenario in an environment the caller prepared.
-type RunFunc func(ctx context.Context, env *Env) (*run.Outcome, error)
+// RunFunc runs a scenario in an environment the caller prepared; s is the
+// spec it runs under (its name and description go into run.json).
+type RunFunc func(ctx context.Context, s Spec, env *Env) (*run.Outcome, error)
+
+// Fits says why a world is too small for the scenario (fewer regions than
+// MinRegions), or nil.
+func (s Spec) Fits(c topology.Cluster) error {
+	if regions := c.Spec().RegionNames(); len(regions) < s.MinRegions {
+		return fmt.Errorf("%s needs %d regions; world %s has %v (use --profile default)", s.Name, s.MinRegions, c.Name(), regions)
+	}
+	return nil
+}
 
 // Env is what a scenario gets: filled by the caller (a Go test or kong run).
 type Env struct {
@@ -58,16 +81,26 @@ var (
 	registry = map[string]Spec{}
 )
 
-// Register adds a scenario; a duplicate or malformed spec is a programming
-// error and panics at init.
+// Register adds a scenario; a duplicate or malformed spec (or variant) is
+// a programming error and panics at init.
 func Register(s Spec) {
 	mu.Lock()
 	defer mu.Unlock()
 	switch {
-	case s.Name == "" || strings.ContainsAny(s.Name, " \t/"):
+	case !wellNamed(s.Name):
 		panic(fmt.Sprintf("scenario name %q: use lower-case words joined by dashes", s.Name))
 	case s.Run == nil:
 		panic(fmt.Sprintf("scenario %s has no Run", s.Name))
+	}
+	seen := map[string]bool{}
+	for _, v := range s.Broken {
+		if err := v.check(s); err != nil {
+			panic(fmt.Sprintf("scenario %s: %v", s.Name, err))
+		}
+		if seen[v.Name] {
+			panic(fmt.Sprintf("scenario %s: broken world %s declared twice", s.Name, v.Name))
+		}
+		seen[v.Name] = true
 	}
 	if _, dup := registry[s.Name]; dup {
 		panic(fmt.Sprintf("scenario %s registered twice", s.Name))
@@ -78,7 +111,16 @@ func Register(s Spec) {
 	if s.Timeout == 0 {
 		s.Timeout = 15 * time.Minute
 	}
+	if s.Quick == nil {
+		s.Quick = s.Run
+	}
 	registry[s.Name] = s
+}
+
+// wellNamed says whether a scenario's or a variant's name is lower-case
+// words joined by dashes (no space, no slash: a Go subtest's name).
+func wellNamed(name string) bool {
+	return name != "" && !strings.ContainsAny(name, " \t/")
 }
 
 // All lists the scenarios by name.

@@ -20,25 +20,37 @@ func init() { Register(ReplicationCheckSpec(ReplicationOptions{})) }
 // the registered one has the zero options.
 func ReplicationCheckSpec(o ReplicationOptions) Spec {
 	return Spec{
-		Name:        "replication-check",
-		Description: replicationCheckDescription,
-		Profile:     "default",
+		Name: "replication-check",
+		Description: "Netflix's experiment: write 1,000,000 records in one region at LOCAL_QUORUM and read each one in " +
+			"the other region at LOCAL_ONE 500 ms after its write, under a background load: at least 99 % visible at 500 ms, " +
+			"none missing after convergence, with the distribution of replication lag",
+		Profile:    "default",
+		MinRegions: 2,
 		// A million records at about a thousand a second (what the default
 		// world writes on a 2-core machine), with room for a busy machine.
 		Timeout: 45 * time.Minute,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return RunReplicationCheck(ctx, env, o)
-		},
+		Run:     o.run,
+		Quick: with(o, func(o *ReplicationOptions) {
+			if o.Records == 0 {
+				o.Records = replicationQuickRecords
+			}
+		}).run,
+		Broken: []Variant{{
+			Name:    "links-cut",
+			Broken:  "every link between the two regions cut for the whole run (--during split-brain --hold-fault): no record can cross",
+			Checker: "replication-complete", Reason: "were never seen in",
+			Run: ReplicationOptions{Records: 2000, During: DuringSplitBrain, HoldFault: true,
+				Deadline: 10 * time.Second, Steady: 2 * time.Second}.run,
+		}},
 	}
 }
 
-const replicationCheckDescription = "Netflix's experiment: write 1,000,000 records in one region at LOCAL_QUORUM and read each one in " +
-	"the other region at LOCAL_ONE 500 ms after its write, under a background load: at least 99 % visible at 500 ms, " +
-	"none missing after convergence, with the distribution of replication lag"
-
-// replicationRecords is how many records the registered scenario writes
-// (the default game day writes a million; the Go tests set fewer).
-var replicationRecords = 1_000_000
+// replicationRecords is how many records the registered scenario (the game
+// day) writes, replicationQuickRecords how many the Go tests write.
+const (
+	replicationRecords      = 1_000_000
+	replicationQuickRecords = 20_000
+)
 
 // Fault names of ReplicationOptions.During.
 const (
@@ -186,14 +198,10 @@ func (o ReplicationOptions) Validate(name func(option string) string) error {
 	return fmt.Errorf("%s %q: the faults are %s and %s", name("during"), o.During, DuringSplitBrain, DuringLatency)
 }
 
-// RunReplicationCheck runs the replication check with the given options.
-func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "replication-check", 2)
-	if err != nil {
-		return nil, err
-	}
+// run runs the replication check with options o.
+func (o ReplicationOptions) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
 	o.fill()
-	o.DefaultRegions(regions)
+	o.DefaultRegions(env.Cluster.Spec().RegionNames())
 	if err := o.Validate(nil); err != nil {
 		return nil, fmt.Errorf("replication check: %w", err)
 	}
@@ -215,14 +223,13 @@ func RunReplicationCheck(ctx context.Context, env *Env, o ReplicationOptions) (*
 		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
 		checkers = append(checkers, replcheck.VisibleAtRead{MinShare: o.MinShare})
 	}
-	desc := replicationCheckDescription
 	if o.During != "" {
-		desc += fmt.Sprintf("; during %s between %s and %s", o.During, o.From, o.To)
+		s.Description += fmt.Sprintf("; during %s between %s and %s", o.During, o.From, o.To)
 		if o.HoldFault {
-			desc += ", held until the end"
+			s.Description += ", held until the end"
 		}
 	}
-	e, err := experiment(ctx, env, "replication-check", desc, Times{Steady: o.Steady}, o.Load)
+	e, err := experiment(ctx, s, env, Times{Steady: o.Steady}, o.Load)
 	if err != nil {
 		return nil, err
 	}

@@ -34,10 +34,14 @@ type Result struct {
 }
 
 // RunInDir runs spec with env into env.Dir, which it makes, within the
-// spec's Timeout (none when 0). The run logs into run.log in the folder
+// spec's Timeout (none when 0); a world the spec does not fit (see
+// Spec.Fits) is refused first. The run logs into run.log in the folder
 // when env.Log is nil. Every report is built and written into the folder
 // from what the run left, whatever happened; the error is the run's own.
 func RunInDir(ctx context.Context, spec Spec, env *Env) (Result, error) {
+	if err := spec.Fits(env.Cluster); err != nil {
+		return Result{}, err
+	}
 	if err := os.MkdirAll(env.Dir, 0o755); err != nil {
 		return Result{}, err
 	}
@@ -56,7 +60,7 @@ func RunInDir(ctx context.Context, spec Spec, env *Env) (Result, error) {
 		withLog.Log = slog.New(slog.NewTextHandler(logf, nil))
 		env = &withLog
 	}
-	out, err := spec.Run(ctx, env)
+	out, err := spec.Run(ctx, spec, env)
 	res := Result{Outcome: out}
 	res.Report, res.ReportErr = reports.Build(env.Dir)
 	if res.ReportErr == nil {

@@ -13,19 +13,26 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "split-brain",
-		Description: splitBrainDescription,
-		Profile:     "default",
-		Timeout:     15 * time.Minute,
-		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runSplitBrain(ctx, env, splitBrain)
-		},
+		Name: "split-brain",
+		Description: "sever every link between two regions under steady load, then heal: each region keeps serving " +
+			"its own users, and every acknowledged write is readable everywhere after convergence",
+		MinRegions: 2,
+		Timeout:    15 * time.Minute,
+		Short:      true,
+		Run:        splitBrain.run,
+		Quick: with(splitBrain, func(p *splitBrainPlan) {
+			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}
+		}).run,
+		Broken: []Variant{{
+			Name:    "remote-writes",
+			Broken:  "member services that write at QUORUM: every write waits for the region across the cut",
+			Checker: "availability", Reason: "below SLO",
+			Run: with(splitBrain, func(p *splitBrainPlan) {
+				p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
+			}).run,
+		}},
 	})
 }
-
-const splitBrainDescription = "sever every link between two regions under steady load, then heal: each region keeps serving " +
-	"its own users, and every acknowledged write is readable everywhere after convergence"
 
 type splitBrainPlan struct {
 	Times
@@ -36,15 +43,12 @@ type splitBrainPlan struct {
 
 var splitBrain = splitBrainPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}}
 
-func runSplitBrain(ctx context.Context, env *Env, p splitBrainPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "split-brain", 2)
+func (p splitBrainPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "split-brain", splitBrainDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
+	regions := env.Cluster.Spec().RegionNames()
 	watch := measured.WatchPartition(env.Cluster, regions[0], regions[1])
 	var cut fault.Fault = watch
 	if p.RemoteWrites {

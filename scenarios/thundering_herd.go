@@ -13,19 +13,29 @@ import (
 
 func init() {
 	Register(Spec{
-		Name:        "thundering-herd",
-		Description: thunderingHerdDescription,
-		Profile:     "default",
-		Timeout:     15 * time.Minute,
-		Short:       true,
-		Run: func(ctx context.Context, env *Env) (*run.Outcome, error) {
-			return runThunderingHerd(ctx, env, thunderingHerd)
-		},
+		Name: "thundering-herd",
+		Description: "a surge of new members at several times a region's maximum traffic level, with its caches flushed: " +
+			"the gateway sheds the excess fast, the data tier's request rate stays under its bound, the region recovers",
+		MinRegions: 2,
+		Timeout:    15 * time.Minute,
+		Short:      true,
+		Run:        thunderingHerd.run,
+		Quick: with(thunderingHerd, func(p *thunderingHerdPlan) {
+			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
+		}).run,
+		Broken: []Variant{{
+			Name:    "no-shedding",
+			Broken:  "the gateway's shedding switched off (no maximum rate): the whole surge reaches the data tier",
+			Checker: "shedding", Reason: "data tier peak",
+			// The admitted surge overloads the region, which may fail
+			// requests too.
+			AlsoInvalid: []string{"availability"},
+			Run: with(thunderingHerd, func(p *thunderingHerdPlan) {
+				p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
+			}).run,
+		}},
 	})
 }
-
-const thunderingHerdDescription = "a surge of new members at several times a region's maximum traffic level, with its caches flushed: " +
-	"the gateway sheds the excess fast, the data tier's request rate stays under its bound, the region recovers"
 
 type thunderingHerdPlan struct {
 	Times
@@ -47,15 +57,12 @@ var thunderingHerd = thunderingHerdPlan{
 	Capacity: 60, Surge: 4, Bound: 90, ShedP99: 500 * time.Millisecond,
 }
 
-func runThunderingHerd(ctx context.Context, env *Env, p thunderingHerdPlan) (*run.Outcome, error) {
-	regions, err := needRegions(env.Cluster, "thundering-herd", 2)
+func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+	e, err := experiment(ctx, s, env, p.Times, 40)
 	if err != nil {
 		return nil, err
 	}
-	e, err := experiment(ctx, env, "thundering-herd", thunderingHerdDescription, p.Times, 40)
-	if err != nil {
-		return nil, err
-	}
+	regions := env.Cluster.Spec().RegionNames()
 	rate := p.Surge * float64(max(p.Capacity, 60))
 	surge := fault.SurgeRegion(env.Cluster, regions[0], workload.Config{
 		Pacer: workload.Constant(rate), Members: 3000, Seed: env.Seed + 1,

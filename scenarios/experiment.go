@@ -1,0 +1,44 @@
+package scenarios
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/topology"
+)
+
+// Times are the durations of a scenario's timed phases; the Go tests
+// shorten them (see Spec.Quick).
+type Times struct{ Steady, Observe, Converge time.Duration }
+
+// experiment is the part every scenario shares: the run's identity (the
+// spec's name and description) and artifacts, a steady workload at rate
+// requests/s through the director from every region's members, the
+// read-back verifier, a stop condition, and the cluster whose logs a
+// failed run keeps.
+func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*run.Experiment, error) {
+	director, err := topology.DirectorURL(ctx, env.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	regions := env.Cluster.Spec().RegionNames()
+	return &run.Experiment{
+		Name: s.Name, Description: s.Description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name, Backend: env.Backend,
+		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset, Progress: env.Progress,
+		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
+		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
+		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
+		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
+	}, nil
+}
+
+// with is a copy of a scenario's plan p changed by change: a plan for the
+// Go tests (shorter phases) or for a broken world.
+func with[P any](p P, change func(*P)) P {
+	change(&p)
+	return p
+}
