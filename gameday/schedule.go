@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kongchaos/kong/internal/progress"
 )
 
 // A scheduled game day runs the suite in rounds: Every at once and then
@@ -112,7 +115,7 @@ func runRounds(ctx context.Context, s Schedule, limit int, clk Clock, out io.Wri
 	slot := s.First(clk.Now())
 	for n := 1; ; n++ {
 		if wait := slot.Sub(clk.Now()); wait > 0 {
-			fmt.Fprintf(out, "\nround %d starts at %s (in %s); Ctrl-C stops\n", n, slot.Format("2006-01-02 15:04:05 MST"), ShortDuration(wait))
+			fmt.Fprintf(out, "\nround %d starts at %s (in %s); Ctrl-C stops\n", n, slot.Format("2006-01-02 15:04:05 MST"), progress.ShortDuration(wait))
 			if !clk.SleepUntil(ctx, slot) {
 				fmt.Fprintf(out, "scheduled game day stopped while waiting for round %d\n", n)
 				return ran, held
@@ -149,16 +152,47 @@ func skippedSlots(s Schedule, prev, next time.Time) int {
 	return n
 }
 
-// ShortDuration renders d to the second, hours and minutes only past an
-// hour.
-func ShortDuration(d time.Duration) string {
-	d = d.Round(time.Second)
+// ScheduleFlags are a game day's --every, --cron and --rounds, as given.
+type ScheduleFlags struct {
+	Every  time.Duration
+	Cron   string
+	Rounds int
+	// EverySet and CronSet say whether the flags were given at all.
+	EverySet, CronSet bool
+}
+
+// cronHelp says what a cron expression looks like.
+const cronHelp = `five fields: minute hour day-of-month month day-of-week, such as "0 3 * * *" (03:00 every day) or "*/30 * * * 1-5" (every half hour on weekdays); or @hourly, @daily, @weekly, @monthly; CRON_TZ=Europe/Paris in front sets the time zone (default: the machine's)`
+
+// Schedule checks the flags and returns the schedule, or nil for a single
+// game day; its errors name the flags. now is used to check that a cron
+// expression ever matches.
+func (f ScheduleFlags) Schedule(now time.Time) (Schedule, error) {
 	switch {
-	case d >= time.Hour:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case f.EverySet && f.CronSet:
+		return nil, errors.New("--every and --cron are mutually exclusive: give one of them")
+	case f.Rounds < 0:
+		return nil, fmt.Errorf("--rounds %d: give a number of rounds, or 0 to run until stopped", f.Rounds)
+	case f.Rounds > 0 && !f.EverySet && !f.CronSet:
+		return nil, errors.New("--rounds needs --every or --cron (without them a game day runs once)")
+	case f.EverySet:
+		if f.Every <= 0 {
+			return nil, fmt.Errorf("--every %s: give an interval longer than zero, such as --every 6h", f.Every)
+		}
+		return Every(f.Every), nil
+	case f.CronSet:
+		expr := strings.TrimSpace(f.Cron)
+		if expr == "" {
+			return nil, fmt.Errorf("--cron is empty: give %s", cronHelp)
+		}
+		s, err := Cron(expr, now)
+		switch {
+		case errors.Is(err, ErrNeverMatches):
+			return nil, fmt.Errorf("--cron %q never matches a date (such as 30 February)", f.Cron)
+		case err != nil:
+			return nil, fmt.Errorf("--cron %q: %v; give %s", f.Cron, err, cronHelp)
+		}
+		return s, nil
 	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
+	return nil, nil
 }

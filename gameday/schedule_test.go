@@ -143,11 +143,39 @@ func TestRoundsStopWhenInterrupted(t *testing.T) {
 	require.False(t, held)
 }
 
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 1499 * time.Millisecond: "1s", 59 * time.Second: "59s", 61 * time.Second: "1m01s",
-		time.Hour + 5*time.Minute + 40*time.Second: "1h06m", 26 * time.Hour: "26h00m",
+func TestScheduleFlagsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    ScheduleFlags
+		err  string
+	}{
+		{"both", ScheduleFlags{Every: time.Hour, EverySet: true, Cron: "0 3 * * *", CronSet: true}, "--every and --cron are mutually exclusive"},
+		{"zero interval", ScheduleFlags{Every: 0, EverySet: true}, "--every 0s: give an interval longer than zero"},
+		{"negative interval", ScheduleFlags{Every: -time.Minute, EverySet: true}, "--every -1m0s"},
+		{"empty cron", ScheduleFlags{Cron: " ", CronSet: true}, "--cron is empty: give five fields"},
+		{"too few fields", ScheduleFlags{Cron: "0 3 *", CronSet: true}, `--cron "0 3 *": expected exactly 5 fields, found 3`},
+		{"six fields", ScheduleFlags{Cron: "0 0 3 * * *", CronSet: true}, "expected exactly 5 fields, found 6"},
+		{"out of range", ScheduleFlags{Cron: "61 * * * *", CronSet: true}, "above maximum"},
+		{"not a number", ScheduleFlags{Cron: "x * * * *", CronSet: true}, `--cron "x * * * *"`},
+		{"never", ScheduleFlags{Cron: "0 0 30 2 *", CronSet: true}, "never matches a date"},
+		{"rounds without a schedule", ScheduleFlags{Rounds: 3}, "--rounds needs --every or --cron"},
+		{"negative rounds", ScheduleFlags{Rounds: -1, EverySet: true, Every: time.Hour}, "--rounds -1"},
 	} {
-		require.Equal(t, want, ShortDuration(d), d.String())
+		s, err := c.f.Schedule(t0)
+		require.Error(t, err, c.name)
+		require.Contains(t, err.Error(), c.err, c.name)
+		require.Nil(t, s, c.name)
 	}
+
+	s, err := ScheduleFlags{}.Schedule(t0)
+	require.NoError(t, err)
+	require.Nil(t, s, "without --every or --cron a game day runs once")
+
+	s, err = ScheduleFlags{Every: 6 * time.Hour, EverySet: true, Rounds: 4}.Schedule(t0)
+	require.NoError(t, err)
+	require.Equal(t, "every 6h0m0s", s.String())
+
+	s, err = ScheduleFlags{Cron: "CRON_TZ=UTC 0 3 * * *", CronSet: true}.Schedule(t0)
+	require.NoError(t, err)
+	require.Equal(t, `cron "CRON_TZ=UTC 0 3 * * *"`, s.String())
 }

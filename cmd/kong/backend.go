@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
@@ -94,7 +92,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	ctx, stop := stopContext(ctx)
 	defer stop()
 	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out,
-		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), Progress: upProgress(out)})
+		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), Progress: progress.Up(out)})
 	if err != nil {
 		return err
 	}
@@ -109,37 +107,6 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 		fmt.Fprintf(out, "take it down with: %s\n", kongCommand(b, "down", world))
 	}
 	return nil
-}
-
-// upProgress draws the start of a world: a bar on stderr when it is a
-// terminal, else a line on out at each change of phase or of the number of
-// components ready.
-func upProgress(out io.Writer) func(topology.UpProgress) {
-	tty := term.IsTerminal(int(os.Stderr.Fd()))
-	var bar *progressbar.ProgressBar
-	lastPhase, lastReady := "", -1
-	return func(p topology.UpProgress) {
-		if bar == nil {
-			bar = progressbar.DefaultSilent(-1)
-			if tty {
-				bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("starting"),
-					progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
-			}
-		}
-		if p.Done {
-			_ = bar.Finish()
-			return
-		}
-		if p.Total > 0 && bar.GetMax() != p.Total {
-			bar.ChangeMax(p.Total)
-		}
-		if !tty && (p.Phase != lastPhase || p.Ready != lastReady) {
-			fmt.Fprintf(out, "  %5.1fs  %-16s %d/%d ready\n", p.Elapsed.Seconds(), p.Phase, p.Ready, p.Total)
-		}
-		lastPhase, lastReady = p.Phase, p.Ready
-		bar.Describe(fmt.Sprintf("%-16s", p.Phase))
-		_ = bar.Set(p.Ready)
-	}
 }
 
 // printWorld prints a world's components and links: on the local backend

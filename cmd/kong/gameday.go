@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/gameday"
+	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -22,8 +23,8 @@ func newGameday() *cobra.Command {
 	var names, out string
 	var seed uint64
 	var keep, noReset bool
-	var progress string
-	var sched scheduleFlags
+	var progressMode string
+	var sched gameday.ScheduleFlags
 	var keepRuns int
 	cmd := &cobra.Command{
 		Use:   "gameday",
@@ -71,8 +72,8 @@ finish.`,
 			if len(chosen) == 0 {
 				return errors.New("no scenarios to run")
 			}
-			sched.everySet, sched.cronSet = cmd.Flags().Changed("every"), cmd.Flags().Changed("cron")
-			schedule, err := sched.parse(time.Now())
+			sched.EverySet, sched.CronSet = cmd.Flags().Changed("every"), cmd.Flags().Changed("cron")
+			schedule, err := sched.Schedule(time.Now())
 			if err != nil {
 				return usage(err)
 			}
@@ -83,7 +84,7 @@ finish.`,
 			for k, sp := range chosen {
 				suite[k] = sp.Name
 			}
-			view, err := newProgressView(cmd.OutOrStdout(), progress, suite, nil)
+			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, suite, nil)
 			if err != nil {
 				return err
 			}
@@ -103,18 +104,18 @@ finish.`,
 				Lock:     func() (func(), error) { return lockWorld(cmd, b, world) },
 				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {
 					if i == 0 {
-						view.past = pastDurations(out)
+						view.SetPast(progress.PastDurations(out))
 					}
-					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.scenario(i)}
+					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.Scenario(i)}
 					outcome, dir, err := runScenario(ctx, cmd, s, env, out)
-					view.end()
+					view.End()
 					if err != nil {
 						return gameday.Ran{Dir: dir}, err
 					}
 					return gameday.Ran{Status: outcome.Status, Reason: outcome.Reason, Dir: dir}, nil
 				},
 				Seed: seed, SeedGiven: cmd.Flags().Changed("seed"),
-				Out: out, KeepRuns: keepRuns, Schedule: schedule, Rounds: sched.rounds,
+				Out: out, KeepRuns: keepRuns, Schedule: schedule, Rounds: sched.Rounds,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 			})
 			if err != nil && res.Broken {
@@ -130,56 +131,12 @@ finish.`,
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep a world this game day brought up")
 	registerNoResetFlag(cmd, &noReset)
-	registerProgressFlag(cmd, &progress)
-	cmd.Flags().DurationVar(&sched.every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
-	cmd.Flags().StringVar(&sched.cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
-	cmd.Flags().IntVar(&sched.rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
+	registerProgressFlag(cmd, &progressMode)
+	cmd.Flags().DurationVar(&sched.Every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
+	cmd.Flags().StringVar(&sched.Cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
+	cmd.Flags().IntVar(&sched.Rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
 	cmd.Flags().IntVar(&keepRuns, "keep-runs", 0, "after the game day (each round, with --every or --cron) keep only the N newest runs in --out (0: keep every run)")
 	return cmd
-}
-
-// scheduleFlags are a game day's --every, --cron and --rounds.
-type scheduleFlags struct {
-	every  time.Duration
-	cron   string
-	rounds int
-	// everySet and cronSet say whether the flags were given at all.
-	everySet, cronSet bool
-}
-
-// cronHelp says what a cron expression looks like.
-const cronHelp = `five fields: minute hour day-of-month month day-of-week, such as "0 3 * * *" (03:00 every day) or "*/30 * * * 1-5" (every half hour on weekdays); or @hourly, @daily, @weekly, @monthly; CRON_TZ=Europe/Paris in front sets the time zone (default: the machine's)`
-
-// parse checks the flags and returns the schedule, or nil for a single
-// game day. now is used to check that a cron expression ever matches.
-func (f scheduleFlags) parse(now time.Time) (gameday.Schedule, error) {
-	switch {
-	case f.everySet && f.cronSet:
-		return nil, errors.New("--every and --cron are mutually exclusive: give one of them")
-	case f.rounds < 0:
-		return nil, fmt.Errorf("--rounds %d: give a number of rounds, or 0 to run until stopped", f.rounds)
-	case f.rounds > 0 && !f.everySet && !f.cronSet:
-		return nil, errors.New("--rounds needs --every or --cron (without them a game day runs once)")
-	case f.everySet:
-		if f.every <= 0 {
-			return nil, fmt.Errorf("--every %s: give an interval longer than zero, such as --every 6h", f.every)
-		}
-		return gameday.Every(f.every), nil
-	case f.cronSet:
-		expr := strings.TrimSpace(f.cron)
-		if expr == "" {
-			return nil, fmt.Errorf("--cron is empty: give %s", cronHelp)
-		}
-		s, err := gameday.Cron(expr, now)
-		switch {
-		case errors.Is(err, gameday.ErrNeverMatches):
-			return nil, fmt.Errorf("--cron %q never matches a date (such as 30 February)", f.cron)
-		case err != nil:
-			return nil, fmt.Errorf("--cron %q: %v; give %s", f.cron, err, cronHelp)
-		}
-		return s, nil
-	}
-	return nil, nil
 }
 
 // interruptContext is ctx ended by the first of stopSignals (Ctrl-C,

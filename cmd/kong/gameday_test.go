@@ -3,49 +3,9 @@ package main
 import (
 	"bytes"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-var t0 = time.Date(2026, 5, 1, 14, 7, 30, 0, time.UTC)
-
-func TestScheduleFlagsAreChecked(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		f    scheduleFlags
-		err  string
-	}{
-		{"both", scheduleFlags{every: time.Hour, everySet: true, cron: "0 3 * * *", cronSet: true}, "--every and --cron are mutually exclusive"},
-		{"zero interval", scheduleFlags{every: 0, everySet: true}, "--every 0s: give an interval longer than zero"},
-		{"negative interval", scheduleFlags{every: -time.Minute, everySet: true}, "--every -1m0s"},
-		{"empty cron", scheduleFlags{cron: " ", cronSet: true}, "--cron is empty: give five fields"},
-		{"too few fields", scheduleFlags{cron: "0 3 *", cronSet: true}, `--cron "0 3 *": expected exactly 5 fields, found 3`},
-		{"six fields", scheduleFlags{cron: "0 0 3 * * *", cronSet: true}, "expected exactly 5 fields, found 6"},
-		{"out of range", scheduleFlags{cron: "61 * * * *", cronSet: true}, "above maximum"},
-		{"not a number", scheduleFlags{cron: "x * * * *", cronSet: true}, `--cron "x * * * *"`},
-		{"never", scheduleFlags{cron: "0 0 30 2 *", cronSet: true}, "never matches a date"},
-		{"rounds without a schedule", scheduleFlags{rounds: 3}, "--rounds needs --every or --cron"},
-		{"negative rounds", scheduleFlags{rounds: -1, everySet: true, every: time.Hour}, "--rounds -1"},
-	} {
-		s, err := c.f.parse(t0)
-		require.Error(t, err, c.name)
-		require.Contains(t, err.Error(), c.err, c.name)
-		require.Nil(t, s, c.name)
-	}
-
-	s, err := scheduleFlags{}.parse(t0)
-	require.NoError(t, err)
-	require.Nil(t, s, "without --every or --cron a game day runs once")
-
-	s, err = scheduleFlags{every: 6 * time.Hour, everySet: true, rounds: 4}.parse(t0)
-	require.NoError(t, err)
-	require.Equal(t, "every 6h0m0s", s.String())
-
-	s, err = scheduleFlags{cron: "CRON_TZ=UTC 0 3 * * *", cronSet: true}.parse(t0)
-	require.NoError(t, err)
-	require.Equal(t, `cron "CRON_TZ=UTC 0 3 * * *"`, s.String())
-}
 
 func TestGamedayRefusesBadScheduleBeforeTouchingAWorld(t *testing.T) {
 	home := t.TempDir()

@@ -8,11 +8,11 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -168,7 +168,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 			}
 			check := func(c topology.Cluster) error { return checkRegions(c, o) }
 			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {
-				o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
+				o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 				outcome, dir, err := runReplicationCheck(cmd, env.Cluster, env.Backend, o, &f)
 				if err != nil {
 					return err
@@ -192,58 +192,6 @@ func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend s
 	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: f.replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
 	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, env.Seed, env.Replay)
 	return runInDir(cmd.Context(), cmd, "replication check", scenarios.ReplicationCheckSpec(o), env, f.out)
-}
-
-// replicationProgressPrinter prints the check's progress on w: one line
-// rewritten in place on a terminal, a line every interval (default 10 s)
-// otherwise.
-func replicationProgressPrinter(w io.Writer, interval time.Duration) func(replcheck.Progress) {
-	live := false
-	if fd, ok := w.(interface{ Fd() uintptr }); ok && interval == 0 {
-		live = term.IsTerminal(int(fd.Fd()))
-	}
-	if interval == 0 {
-		interval = 10 * time.Second
-	}
-	var last replcheck.Progress
-	var lastAt, printed time.Time
-	return func(p replcheck.Progress) {
-		now := time.Now()
-		rate := 0.0
-		if !lastAt.IsZero() {
-			if d := now.Sub(lastAt).Seconds(); d > 0 {
-				rate = float64(p.Written-last.Written) / d
-			}
-		}
-		readRate := 0.0
-		if !lastAt.IsZero() {
-			if d := now.Sub(lastAt).Seconds(); d > 0 {
-				readRate = float64(p.Read-last.Read) / d
-			}
-		}
-		last, lastAt = p, now
-		if !live && now.Sub(printed) < interval {
-			return
-		}
-		printed = now
-		visible := 0.0
-		if p.Read > 0 {
-			visible = 100 * float64(p.Visible) / float64(p.Read)
-		}
-		line := fmt.Sprintf("%-8s %6s  written %d/%d (%.0f/s)  read %d (%.0f/s, %.2f%% visible)  late %d",
-			p.Phase, p.Elapsed.Round(time.Second), p.Written, p.Records, rate, p.Read, readRate, visible, p.Late)
-		if p.WriteErrors > 0 {
-			line += fmt.Sprintf("  write errors %d", p.WriteErrors)
-		}
-		if live {
-			fmt.Fprintf(w, "\r\033[K%s", line)
-			if p.Phase == history.PhaseVerify {
-				fmt.Fprintln(w)
-			}
-			return
-		}
-		fmt.Fprintln(w, line)
-	}
 }
 
 // printReplicationSummary prints the figures of a run's replication.json.

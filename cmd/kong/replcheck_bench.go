@@ -14,6 +14,7 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
+	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -85,7 +86,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	rows, check, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
 		Batch: o.Batch, WriteConsistency: o.WriteConsistency, Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
 		Check: func(context.Context) (bench.Row, error) {
-			o.Progress = replicationProgressPrinter(cmd.ErrOrStderr(), f.progressInterval)
+			o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 			var err error
 			outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
 			if err != nil {

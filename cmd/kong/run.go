@@ -16,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -43,7 +44,7 @@ func newList() *cobra.Command {
 
 func newRun() *cobra.Command {
 	var seed uint64
-	var out, progress string
+	var out, progressMode string
 	var noReset bool
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
@@ -70,14 +71,14 @@ could not finish (aborted, interrupted).`,
 			if err != nil {
 				return usage(err)
 			}
-			view, err := newProgressView(cmd.OutOrStdout(), progress, []string{spec.Name}, nil)
+			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, []string{spec.Name}, nil)
 			if err != nil {
 				return err
 			}
 			return withWorld(cmd, "kong run", spec.Profile, &seed, nil, func(env scenarios.Env) error {
-				env.NoReset, env.Progress = noReset, view.scenario(0)
+				env.NoReset, env.Progress = noReset, view.Scenario(0)
 				outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
-				view.end()
+				view.End()
 				if err != nil {
 					return err
 				}
@@ -89,7 +90,7 @@ could not finish (aborted, interrupted).`,
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the run's randomness (printed when not given; the same seed replays the same faults)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
 	registerNoResetFlag(cmd, &noReset)
-	registerProgressFlag(cmd, &progress)
+	registerProgressFlag(cmd, &progressMode)
 	return cmd
 }
 

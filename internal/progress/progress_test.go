@@ -1,4 +1,4 @@
-package main
+package progress
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"github.com/kongchaos/kong/harness/workload"
 )
 
+var t0 = time.Date(2026, 5, 1, 14, 7, 30, 0, time.UTC)
+
 var plan = run.PhasePlan{Steady: 30 * time.Second, Observe: 2 * time.Minute, Converge: time.Minute}
 
 func progressAt(phase string, sinceStart, inPhase time.Duration) run.Progress {
@@ -25,18 +27,18 @@ func progressAt(phase string, sinceStart, inPhase time.Duration) run.Progress {
 func TestProgressLine(t *testing.T) {
 	p := progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)
 	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ~14m05s left",
-		progressLine(p, 1, 3, 14*time.Minute+5*time.Second, true))
+		Line(p, 1, 3, 14*time.Minute+5*time.Second, true))
 	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 2m00s left",
-		progressLine(p, 1, 3, 2*time.Minute, false))
+		Line(p, 1, 3, 2*time.Minute, false))
 	// kong run: one scenario, no game day.
-	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", progressLine(p, 0, 1, 0, true))
+	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", Line(p, 0, 1, 0, true))
 	p.Stopping = true
-	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", progressLine(p, 0, 1, 0, true))
-	require.Contains(t, progressLine(run.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, true), "x · starting · 0.0 req/s")
+	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", Line(p, 0, 1, 0, true))
+	require.Contains(t, Line(run.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, true), "x · starting · 0.0 req/s")
 }
 
 func TestSuiteLeftUsesPastRuns(t *testing.T) {
-	v := &progressView{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
+	v := &View{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
 		past: map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute}}
 	// 2 minutes in, the plan says 2 min left, the last run says 4: take 4.
 	left, known := v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
@@ -53,9 +55,9 @@ func TestSuiteLeftUsesPastRuns(t *testing.T) {
 
 func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
 	var out bytes.Buffer
-	v, err := newProgressView(&out, progressLines, []string{"split-brain"}, nil)
+	v, err := NewView(&out, Lines, []string{"split-brain"}, nil)
 	require.NoError(t, err)
-	require.NotNil(t, v.scenario(0), "the view listens to the run")
+	require.NotNil(t, v.Scenario(0), "the view listens to the run")
 	for s := 0; s <= 12; s++ {
 		ph := history.PhaseSteady
 		if s >= 11 {
@@ -79,9 +81,9 @@ func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
 
 func TestProgressBarIsDrawnAndCleared(t *testing.T) {
 	var out bytes.Buffer
-	v, err := newProgressView(&out, progressBar, []string{"a", "split-brain"}, nil)
+	v, err := NewView(&out, Bar, []string{"a", "split-brain"}, nil)
 	require.NoError(t, err)
-	v.scenario(1)
+	v.Scenario(1)
 	v.report(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
 	require.Contains(t, out.String(), "[2/2] split-brain · observe (3/6)")
 	require.NotNil(t, v.bar)
@@ -93,18 +95,18 @@ func TestProgressBarIsDrawnAndCleared(t *testing.T) {
 
 func TestProgressModes(t *testing.T) {
 	var buf bytes.Buffer
-	m, err := progressMode(progressAuto, &buf)
+	m, err := Mode(Auto, &buf)
 	require.NoError(t, err)
-	require.Equal(t, progressLines, m, "a writer that is no terminal gets lines")
-	m, err = progressMode(progressOff, &buf)
+	require.Equal(t, Lines, m, "a writer that is no terminal gets lines")
+	m, err = Mode(Off, &buf)
 	require.NoError(t, err)
-	require.Equal(t, progressOff, m)
-	_, err = progressMode("fancy", &buf)
+	require.Equal(t, Off, m)
+	_, err = Mode("fancy", &buf)
 	require.EqualError(t, err, `--progress "fancy": use one of auto, bar, lines, off`)
 
-	v, err := newProgressView(&buf, progressOff, []string{"a"}, nil)
+	v, err := NewView(&buf, Off, []string{"a"}, nil)
 	require.NoError(t, err)
-	require.Nil(t, v.scenario(0), "off adds no listener")
+	require.Nil(t, v.Scenario(0), "off adds no listener")
 }
 
 func TestPastDurations(t *testing.T) {
@@ -125,7 +127,16 @@ func TestPastDurations(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(out, "half-written", history.RunInfoFile), []byte(`{"scenario": "zo`), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(out, "index.md"), []byte("# runs"), 0o644))
 
-	require.Equal(t, map[string]time.Duration{"split-brain": 7 * time.Minute, "zone": 3 * time.Minute}, pastDurations(out),
+	require.Equal(t, map[string]time.Duration{"split-brain": 7 * time.Minute, "zone": 3 * time.Minute}, PastDurations(out),
 		"the newest run that went to the end counts; aborted runs, errors and unreadable ones do not")
-	require.Empty(t, pastDurations(filepath.Join(out, "absent")))
+	require.Empty(t, PastDurations(filepath.Join(out, "absent")))
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 1499 * time.Millisecond: "1s", 59 * time.Second: "59s", 61 * time.Second: "1m01s",
+		time.Hour + 5*time.Minute + 40*time.Second: "1h06m", 26 * time.Hour: "26h00m",
+	} {
+		require.Equal(t, want, ShortDuration(d), d.String())
+	}
 }
