@@ -1,0 +1,25 @@
+package replcheck
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/history"
+)
+
+func TestWriteSummary(t *testing.T) {
+	var b bytes.Buffer
+	WriteSummary(&b, history.Replication{Samples: 1000, From: "us-east-1", To: "us-west-2", WriteConsistency: "LOCAL_QUORUM",
+		ReadConsistency: "LOCAL_ONE", ReadAfterMs: 500, WriteRate: 2000, VisibleAtRead: 0.999, Late: 1, LateSeen: 1,
+		P50: 12, P90: 30, P99: 80, P999: 300, Max: 612, AllVisibleAfterMs: 612, SeenAfterWritesMs: 40,
+		Histogram: []history.LagBucket{{UpperMs: 10, Count: 400}, {UpperMs: 1000, Count: 600}}})
+	out := b.String()
+	require.Contains(t, out, "1000 records written in us-east-1 (LOCAL_QUORUM, 2000/s), read in us-west-2 (LOCAL_ONE) 500 ms after each write:")
+	require.Contains(t, out, "  visible at 500 ms  99.9000% (1 late, 1 of them seen later)\n")
+	require.Contains(t, out, "  all visible       within 612 ms of each write")
+	require.Contains(t, out, " ≤10ms:400 ≤1000ms:600\n")
+	require.NotContains(t, out, "convergence", "no convergence line without a fault healed")
+	require.NotContains(t, out, "to a batch")
+}
