@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"runtime"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,39 +51,13 @@ func newBenchWorld() *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			took := time.Since(start)
-			comps, _ := w.Components(ctx)
-			fmt.Fprintf(out, "\nstart-up of %s (%d components, jars cached): %s\n", spec.Source(), len(comps), took.Round(10*time.Millisecond))
-			for _, p := range w.Phases() {
-				fmt.Fprintf(out, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
-			}
-
-			fmt.Fprintf(out, "\nresident memory right after start-up:\n")
-			byKind := map[string]int64{}
-			var total int64
-			for _, c := range comps {
-				rss := bench.RSSBytes(c.PID)
-				byKind[c.Kind] += rss
-				total += rss
-			}
-			kinds := make([]string, 0, len(byKind))
-			for k := range byKind {
-				kinds = append(kinds, k)
-			}
-			sort.Strings(kinds)
-			for _, k := range kinds {
-				fmt.Fprintf(out, "  %-10s %8.0f MiB\n", k, float64(byKind[k])/(1<<20))
-			}
-			fmt.Fprintf(out, "  %-10s %8.0f MiB\n", "total", float64(total)/(1<<20))
-
+			bench.MeasureStartup(ctx, w, time.Since(start)).Write(out)
 			fmt.Fprintf(out, "\nlatency added by a toxiproxy link with no toxics (%d round trips each):\n", rounds)
 			echo, err := bench.Echo(w.ToxiproxyAPI(), rounds)
 			if err != nil {
 				return err
 			}
-			printLatency(out, "tcp echo direct", echo.Direct, nil)
-			printLatency(out, "tcp echo via link proxy", echo.Proxy, echo.Direct)
-			printLatency(out, "tcp echo via link router + proxy", echo.Routed, echo.Direct)
+			echo.Write(out)
 			regions := spec.RegionNames()
 			if len(regions) < 2 {
 				return nil
@@ -95,8 +67,8 @@ func newBenchWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printLatency(out, "sqs ListQueues direct", direct, nil)
-			printLatency(out, "sqs via "+topology.LinkName(from, to), via, direct)
+			bench.WriteLatency(out, "sqs ListQueues direct", direct, nil)
+			bench.WriteLatency(out, "sqs via "+topology.LinkName(from, to), via, direct)
 			return nil
 		},
 	}
@@ -105,12 +77,33 @@ func newBenchWorld() *cobra.Command {
 	return cmd
 }
 
-func printLatency(out io.Writer, name string, lat, base []time.Duration) {
-	p := bench.Percentile
-	line := fmt.Sprintf("  %-34s p50 %8s  p99 %8s", name, p(lat, 0.5).Round(time.Microsecond), p(lat, 0.99).Round(time.Microsecond))
-	if base != nil {
-		line += fmt.Sprintf("   added p50 %8s  p99 %8s", (p(lat, 0.5) - p(base, 0.5)).Round(time.Microsecond),
-			(p(lat, 0.99) - p(base, 0.99)).Round(time.Microsecond))
+func newBenchMember() *cobra.Command {
+	var sf specFlags
+	var keys, workers int
+	cmd := &cobra.Command{
+		Use:   "member",
+		Short: "Member service reads served from cache vs from Cassandra: requests per second and p99 of each",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := sf.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			w, done, err := bench.World(cmd.Context(), "bench-member", spec, benchLog())
+			defer done(out)
+			if err != nil {
+				return err
+			}
+			reads, err := bench.Members(cmd.Context(), w, spec.Regions[0].Name, keys, workers, out)
+			if err != nil {
+				return err
+			}
+			reads.Write(out)
+			return nil
+		},
 	}
-	fmt.Fprintln(out, line)
+	sf.register(cmd)
+	cmd.Flags().IntVar(&keys, "members", 5000, "members written, then read twice")
+	cmd.Flags().IntVar(&workers, "clients", 16, "concurrent clients")
+	return cmd
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"path/filepath"
 	"runtime"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,7 +80,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 
 	var outcome *run.Outcome
 	var dir string
-	rows, check, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
+	res, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
 		Batch: o.Batch, WriteConsistency: o.WriteConsistency, Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
 		Check: func(context.Context) (bench.Row, error) {
 			o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
@@ -102,85 +99,12 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		return err
 	}
 
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	names := groups.Names()
-	head := "\twall\twriting\twrites/s\tfailed\tclient CPU"
-	for _, g := range names {
-		head += "\t" + g + " CPU"
-	}
-	fmt.Fprintln(tw, head+"\tmachine busy\t")
-	for _, r := range rows {
-		line := fmt.Sprintf("%s\t%s\t%s\t%.0f\t%d\t%s", r.Name, r.Use.Wall.Round(100*time.Millisecond), r.Writes.Round(100*time.Millisecond),
-			r.Rate, r.Failed, bench.Cores(r.Use.Client, r.Use.Wall))
-		for _, g := range names {
-			line += "\t" + bench.Cores(r.Use.ByGroup[g], r.Use.Wall)
-		}
-		fmt.Fprintln(tw, line+"\t"+bench.Cores(r.Use.Machine, r.Use.Wall)+"\t")
-	}
-	if err := tw.Flush(); err != nil {
+	if err := res.Write(out); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "(CPU as core-seconds and, in brackets, the average number of cores busy over the wall time)")
-
-	var baseRate float64
-	n := 0
-	for _, r := range rows {
-		if r.Name != check.Name {
-			baseRate += r.Rate
-			n++
-		}
-	}
-	if n > 0 {
-		baseRate /= float64(n)
-		fmt.Fprintf(out, "\nwrite rate: replication check %.0f/s, plain loop %.0f/s (mean of %d): ratio %.3f (target >= 0.9)\n", check.Rate, baseRate, n, check.Rate/baseRate)
-	}
-	fmt.Fprintf(out, "replication check wall time: %s (target <= 3m for 1,000,000 records)\n", check.Use.Wall.Round(100*time.Millisecond))
-	printCheckPhases(out, dir, check.Use.Wall)
+	bench.WriteCheckPhases(out, dir, res.Check.Use.Wall)
 	fmt.Fprintf(out, "replication check: %s\n", statusLine(outcome))
 	printReplicationSummary(out, dir)
 	fmt.Fprintf(out, "artifacts: %s\n", dir)
 	return nil
-}
-
-// printCheckPhases prints how long each phase of the check took, from its
-// history; what is left of the wall time went to the reports.
-func printCheckPhases(w io.Writer, dir string, wall time.Duration) {
-	h, err := history.Load(filepath.Join(dir, history.HistoryFile))
-	if err != nil {
-		return
-	}
-	ri, err := history.LoadRunInfo(dir)
-	if err != nil {
-		return
-	}
-	var starts []history.Event
-	for _, e := range h.Events {
-		if e.Kind == history.PhaseStart {
-			starts = append(starts, e)
-		}
-	}
-	if len(starts) == 0 {
-		return
-	}
-	fmt.Fprint(w, "replication check phases:")
-	var sum time.Duration
-	for i, e := range starts {
-		end := ri.Finished
-		if i+1 < len(starts) {
-			end = starts[i+1].Time
-		}
-		d := end.Sub(e.Time)
-		sum += d
-		label := e.Name
-		switch e.Name {
-		case history.PhaseObserve:
-			label = "observe (writes and reads)"
-		case history.PhaseConverge:
-			label = "converge (late records)"
-		case history.PhaseVerify:
-			label = "verify (statistics, checkers, logs)"
-		}
-		fmt.Fprintf(w, " %s %s,", label, d.Round(10*time.Millisecond))
-	}
-	fmt.Fprintf(w, " set-up and reports %s\n", max(0, wall-sum).Round(10*time.Millisecond))
 }

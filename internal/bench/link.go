@@ -151,3 +151,23 @@ func Percentile(lat []time.Duration, q float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[int(q*float64(len(s)-1))]
 }
+
+// WriteLatency prints the p50 and p99 of lat on one line named name, and
+// what they add to those of base when base is not nil.
+func WriteLatency(w io.Writer, name string, lat, base []time.Duration) {
+	p := Percentile
+	line := fmt.Sprintf("  %-34s p50 %8s  p99 %8s", name, p(lat, 0.5).Round(time.Microsecond), p(lat, 0.99).Round(time.Microsecond))
+	if base != nil {
+		line += fmt.Sprintf("   added p50 %8s  p99 %8s", (p(lat, 0.5) - p(base, 0.5)).Round(time.Microsecond),
+			(p(lat, 0.99) - p(base, 0.99)).Round(time.Microsecond))
+	}
+	fmt.Fprintln(w, line)
+}
+
+// Write prints the echo's round trips, direct and through the link, and
+// what the link adds.
+func (e EchoLatency) Write(w io.Writer) {
+	WriteLatency(w, "tcp echo direct", e.Direct, nil)
+	WriteLatency(w, "tcp echo via link proxy", e.Proxy, e.Direct)
+	WriteLatency(w, "tcp echo via link router + proxy", e.Routed, e.Direct)
+}

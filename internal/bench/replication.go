@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/cql"
@@ -139,9 +142,23 @@ type Replication struct {
 // CheckName names the replication check's row.
 const CheckName = "replication check"
 
+// ReplicationResult is what the replication bench measured: a row per
+// run in the order they ran, among them the check's.
+type ReplicationResult struct {
+	Rows  []Row
+	Check Row
+	// Groups are the process groups whose CPU each row holds (Groups.Names).
+	Groups []string
+}
+
 // Run measures the world's Cassandra CPU at rest (said on out), then the
-// runs: the rows in the order they ran, and the check's.
-func (b Replication) Run(ctx context.Context, out io.Writer) (rows []Row, check Row, err error) {
+// runs.
+func (b Replication) Run(ctx context.Context, out io.Writer) (ReplicationResult, error) {
+	rows, check, err := b.run(ctx, out)
+	return ReplicationResult{Rows: rows, Check: check, Groups: b.Groups.Names()}, err
+}
+
+func (b Replication) run(ctx context.Context, out io.Writer) (rows []Row, check Row, err error) {
 	idle := b.Groups.CassandraCores(ctx, 3*time.Second)
 	fmt.Fprintf(out, "Cassandra at rest: %.2f cores; before each run the bench waits until it is back near that\n\n", idle)
 	settle := func() { b.Groups.Quiesce(ctx, b.Progress, idle, 90*time.Second) }
@@ -185,4 +202,87 @@ func (b Replication) Run(ctx context.Context, out io.Writer) (rows []Row, check 
 		}
 	}
 	return rows, check, nil
+}
+
+// Write prints the rows as a table (wall time, writes, CPU of the client,
+// of each group and of the machine), then the check's write rate beside the
+// plain loops' mean and its wall time, each beside its target.
+func (r ReplicationResult) Write(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "\twall\twriting\twrites/s\tfailed\tclient CPU"
+	for _, g := range r.Groups {
+		head += "\t" + g + " CPU"
+	}
+	fmt.Fprintln(tw, head+"\tmachine busy\t")
+	for _, row := range r.Rows {
+		line := fmt.Sprintf("%s\t%s\t%s\t%.0f\t%d\t%s", row.Name, row.Use.Wall.Round(100*time.Millisecond), row.Writes.Round(100*time.Millisecond),
+			row.Rate, row.Failed, Cores(row.Use.Client, row.Use.Wall))
+		for _, g := range r.Groups {
+			line += "\t" + Cores(row.Use.ByGroup[g], row.Use.Wall)
+		}
+		fmt.Fprintln(tw, line+"\t"+Cores(row.Use.Machine, row.Use.Wall)+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "(CPU as core-seconds and, in brackets, the average number of cores busy over the wall time)")
+
+	var baseRate float64
+	n := 0
+	for _, row := range r.Rows {
+		if row.Name != r.Check.Name {
+			baseRate += row.Rate
+			n++
+		}
+	}
+	if n > 0 {
+		baseRate /= float64(n)
+		fmt.Fprintf(w, "\nwrite rate: replication check %.0f/s, plain loop %.0f/s (mean of %d): ratio %.3f (target >= 0.9)\n", r.Check.Rate, baseRate, n, r.Check.Rate/baseRate)
+	}
+	fmt.Fprintf(w, "replication check wall time: %s (target <= 3m for 1,000,000 records)\n", r.Check.Use.Wall.Round(100*time.Millisecond))
+	return nil
+}
+
+// WriteCheckPhases prints how long each phase of the replication check
+// whose run folder is dir took, from its history; what is left of wall (the
+// check's wall time) went to the set-up and the reports.
+func WriteCheckPhases(w io.Writer, dir string, wall time.Duration) {
+	h, err := history.Load(filepath.Join(dir, history.HistoryFile))
+	if err != nil {
+		return
+	}
+	ri, err := history.LoadRunInfo(dir)
+	if err != nil {
+		return
+	}
+	var starts []history.Event
+	for _, e := range h.Events {
+		if e.Kind == history.PhaseStart {
+			starts = append(starts, e)
+		}
+	}
+	if len(starts) == 0 {
+		return
+	}
+	fmt.Fprint(w, "replication check phases:")
+	var sum time.Duration
+	for i, e := range starts {
+		end := ri.Finished
+		if i+1 < len(starts) {
+			end = starts[i+1].Time
+		}
+		d := end.Sub(e.Time)
+		sum += d
+		label := e.Name
+		switch e.Name {
+		case history.PhaseObserve:
+			label = "observe (writes and reads)"
+		case history.PhaseConverge:
+			label = "converge (late records)"
+		case history.PhaseVerify:
+			label = "verify (statistics, checkers, logs)"
+		}
+		fmt.Fprintf(w, " %s %s,", label, d.Round(10*time.Millisecond))
+	}
+	fmt.Fprintf(w, " set-up and reports %s\n", max(0, wall-sum).Round(10*time.Millisecond))
 }

@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// What kong bench prints of each result.
+func TestResultsWrite(t *testing.T) {
+	var b bytes.Buffer
+	Startup{Source: "profile default", Components: 3, Took: 41234 * time.Millisecond,
+		Phases: []topology.PhaseTime{{Phase: "cassandra", Duration: 30 * time.Second}},
+		RSS:    map[string]int64{"memcached": 8 << 20, "cassandra": 600 << 20}}.Write(&b)
+	require.Equal(t, "\nstart-up of profile default (3 components, jars cached): 41.23s\n  cassandra        30s\n"+
+		"\nresident memory right after start-up:\n  cassandra       600 MiB\n  memcached         8 MiB\n  total           608 MiB\n", b.String())
+
+	b.Reset()
+	ms := []time.Duration{time.Millisecond, 2 * time.Millisecond}
+	WriteLatency(&b, "direct", ms, nil)
+	WriteLatency(&b, "via", []time.Duration{3 * time.Millisecond, 3 * time.Millisecond}, ms)
+	require.Equal(t, "  direct                             p50      1ms  p99      1ms\n"+
+		"  via                                p50      3ms  p99      3ms   added p50      2ms  p99      2ms\n", b.String())
+
+	b.Reset()
+	MemberReads{Members: 10, Cold: PoolResult{Rate: 100}, ColdMisses: 10, WarmHits: 9}.Write(&b)
+	require.Contains(t, b.String(), "from Cassandra (cold cache)")
+	require.Contains(t, b.String(), "(9 of 10 were hits)")
+
+	b.Reset()
+	wall := 10 * time.Second
+	r := ReplicationResult{Groups: []string{"cassandra a"}, Rows: []Row{
+		{Name: "plain loop (before)", Rate: 1000, Use: CPUUse{Wall: wall}},
+		{Name: CheckName, Rate: 950, Use: CPUUse{Wall: wall}}}}
+	r.Check = r.Rows[1]
+	require.NoError(t, r.Write(&b))
+	require.Contains(t, b.String(), "cassandra a CPU")
+	require.Contains(t, b.String(), "ratio 0.950 (target >= 0.9)")
+	require.Equal(t, 3, strings.Count(strings.Split(b.String(), "(CPU as")[0], "\n"), "a head and a line per row")
+}
