@@ -53,6 +53,7 @@ func (s *shelf) Down(context.Context, string, time.Duration) error {
 func (*shelf) Worlds(context.Context) ([]string, error) { return nil, nil }
 
 func (*shelf) Logs(context.Context, io.Writer, string, string, int) error { return nil }
+func (*shelf) Status(context.Context, io.Writer, string) error            { return nil }
 
 // writeRun writes the folder of a run under out, as the runner does.
 func writeRun(t *testing.T, out, scenario string, started time.Time, status history.Status) string {

@@ -28,6 +28,9 @@ type Backend interface {
 	Worlds(ctx context.Context) ([]string, error)
 	// Logs writes the last lines (0: all) of a component's log to w.
 	Logs(ctx context.Context, w io.Writer, world, id string, lines int) error
+	// Status writes the world's components, each with what the backend
+	// knows of it, and its links, as kong status prints them.
+	Status(ctx context.Context, w io.Writer, world string) error
 }
 
 // ErrNotUp says a world has nothing to take down.

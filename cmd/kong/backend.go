@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,47 +98,11 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	for _, p := range started.Phases {
 		fmt.Fprintf(out, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
 	}
-	if err := printWorld(ctx, out, b, world); err != nil {
+	if err := b.Status(ctx, out, world); err != nil {
 		return err
 	}
 	if b.Name() != backendLocal {
 		fmt.Fprintf(out, "take it down with: %s\n", kongCommand(b, "down", world))
-	}
-	return nil
-}
-
-// printWorld prints a world's components and links: on the local backend
-// with each one's pid and health, on the container backend with each one's
-// container and state.
-func printWorld(ctx context.Context, out io.Writer, b topology.Backend, world string) error {
-	if l, ok := b.(*local.Backend); ok {
-		return printStatus(ctx, out, l.Home, world)
-	}
-	c, release, err := b.Attach(ctx, world)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return printContainerWorld(ctx, out, c.(*containers.World))
-}
-
-// printContainerWorld prints a container world's components, with each
-// one's container and state, and its links.
-func printContainerWorld(ctx context.Context, out io.Writer, w *containers.World) error {
-	comps, err := w.Components(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "world %s (containers), toxiproxy %s\n", w.Name(), w.ToxiproxyAPI())
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tZONE\tCOMPONENT\tADDRESS\tCONTAINER\tSTATE")
-	for _, c := range comps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dash(c.Region), dash(c.Zone), c.ID, c.Address, containers.ContainerName(w.Name(), c.ID), c.State)
-	}
-	tw.Flush()
-	fmt.Fprintln(out, "links:")
-	for _, l := range w.Links() {
-		fmt.Fprintf(out, "  %-24s %d proxies\n", l.Name, len(l.Proxies))
 	}
 	return nil
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -155,45 +153,9 @@ func newStatus() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printWorld(cmd.Context(), cmd.OutOrStdout(), b, worldFlag(cmd))
+			return b.Status(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd))
 		},
 	}
-}
-
-func printStatus(ctx context.Context, out io.Writer, home, world string) error {
-	st, err := local.ReadState(home, world)
-	if err != nil {
-		return err
-	}
-	r, err := local.Attach(home, world)
-	if err != nil {
-		return err
-	}
-	comps, _ := r.Components(ctx)
-	fmt.Fprintf(out, "world %s (%s), status %s, owner pid %d, toxiproxy %s, control %s\n",
-		world, st.Source, st.Status, st.OwnerPID, r.ToxiproxyAPI(), st.Control)
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tZONE\tCOMPONENT\tADDRESS\tPID\tHEALTH")
-	for _, c := range comps {
-		pid := "-"
-		if c.PID > 0 {
-			pid = fmt.Sprint(c.PID)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dash(c.Region), dash(c.Zone), c.ID, c.Address, pid, local.Health(ctx, c))
-	}
-	tw.Flush()
-	fmt.Fprintln(out, "links:")
-	for _, l := range r.Links() {
-		fmt.Fprintf(out, "  %-24s %d proxies\n", l.Name, len(l.Proxies))
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func newLogs() *cobra.Command {
