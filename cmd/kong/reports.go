@@ -3,10 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,7 +47,7 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 				return fmt.Errorf("--keep %d: give 1 or more (the newest runs that stay)", keep)
 			}
 			if cmd.Flags().Changed("older-than") {
-				age, err := parseAge(olderThan)
+				age, err := prune.ParseAge(olderThan)
 				if err != nil {
 					return fmt.Errorf("--older-than %q: %w", olderThan, err)
 				}
@@ -70,55 +66,8 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 // pruneReports prunes the reports folder out and says what went.
 func pruneReports(w io.Writer, out string, o prune.Options) error {
 	res, err := prune.Folder(out, o)
-	verb := "removed"
-	if o.DryRun {
-		verb = "would remove"
-	}
-	for _, r := range res.Removed {
-		fmt.Fprintf(w, "%s %s (started %s)\n", verb, filepath.Join(out, r.Dir), startedText(r.Started))
-	}
-	switch {
-	case o.DryRun:
-		fmt.Fprintf(w, "dry run: %d of %d runs would go, %d would stay; nothing was removed\n",
-			len(res.Removed), len(res.Removed)+res.Kept, res.Kept)
-	case len(res.Removed) > 0:
-		fmt.Fprintf(w, "%d runs removed from %s, %d stay; index rewritten\n", len(res.Removed), out, res.Kept)
-	case err == nil:
-		fmt.Fprintf(w, "nothing to remove from %s: %d runs stay\n", out, res.Kept)
+	if err == nil || o.DryRun || len(res.Removed) > 0 {
+		res.Write(w)
 	}
 	return err
-}
-
-func startedText(t time.Time) string {
-	if t.IsZero() {
-		return "unknown"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-// parseAge reads an age: a Go duration (72h, 90m) with days allowed in
-// front (7d, 1d12h).
-func parseAge(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i >= 0 {
-		n, err := strconv.ParseUint(s[:i], 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("give an age such as 72h, 7d or 1d12h")
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-	}
-	var rest time.Duration
-	if s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("give an age such as 72h, 7d or 1d12h")
-		}
-		rest = d
-	}
-	age := days + rest
-	if age <= 0 || rest < 0 {
-		return 0, fmt.Errorf("give an age longer than zero, such as 72h or 7d")
-	}
-	return age, nil
 }

@@ -14,21 +14,6 @@ import (
 	"github.com/kongchaos/kong/reports"
 )
 
-func TestParseAge(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"72h": 72 * time.Hour, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
-		" 2d ": 48 * time.Hour, "0d30m": 30 * time.Minute,
-	} {
-		got, err := parseAge(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	for _, in := range []string{"", "0", "0d", "d", "-1d", "1.5d", "7days", "1d-2h", "-3h", "soon"} {
-		_, err := parseAge(in)
-		assert.Error(t, err, in)
-	}
-}
-
 // reportsFolderOf makes a reports folder holding runs that started the
 // given durations ago (each lasting a minute), with its index.
 func reportsFolderOf(t *testing.T, agos ...time.Duration) (string, []string) {

@@ -30,10 +30,7 @@ kong up does the same, saying so, before it starts a world; nothing else install
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "java       %s\n", a.Java)
-			fmt.Fprintf(out, "cassandra  %s (%s)\n", a.CassandraLib, a.CassandraVers)
-			fmt.Fprintf(out, "elasticmq  %s\n", a.ElasticMQLib)
-			fmt.Fprintf(out, "memcached  %s\n", a.Memcached)
+			a.Write(out)
 			// The report tests draw the HTML reports in headless Chromium.
 			chromium, err := assets.EnsureChromium(cmd.Context(), out, log)
 			if err != nil {

@@ -10,9 +10,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +48,9 @@ type Run struct {
 
 // Result is what Folder did.
 type Result struct {
+	// Dir is the reports folder; DryRun says nothing was removed.
+	Dir    string
+	DryRun bool
 	// Removed are the runs removed (or that would be, in a dry run), oldest
 	// first.
 	Removed []Run
@@ -60,7 +65,7 @@ type Result struct {
 // not a kong reports folder: one that is itself a run, or that holds
 // neither kong's index nor any run.
 func Folder(dir string, o Options) (Result, error) {
-	var res Result
+	res := Result{Dir: dir, DryRun: o.DryRun}
 	if o.Keep < 0 {
 		return res, fmt.Errorf("prune %s: keep %d runs? give 1 or more", dir, o.Keep)
 	}
@@ -198,4 +203,55 @@ func removeRun(dir, name string) error {
 		return fmt.Errorf("remove %s: %w", sub, err)
 	}
 	return nil
+}
+
+// Write says which runs went (or would go, in a dry run) and how many stay.
+func (r Result) Write(w io.Writer) {
+	verb := "removed"
+	if r.DryRun {
+		verb = "would remove"
+	}
+	for _, run := range r.Removed {
+		started := "unknown"
+		if !run.Started.IsZero() {
+			started = run.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		fmt.Fprintf(w, "%s %s (started %s)\n", verb, filepath.Join(r.Dir, run.Dir), started)
+	}
+	switch {
+	case r.DryRun:
+		fmt.Fprintf(w, "dry run: %d of %d runs would go, %d would stay; nothing was removed\n",
+			len(r.Removed), len(r.Removed)+r.Kept, r.Kept)
+	case len(r.Removed) > 0:
+		fmt.Fprintf(w, "%d runs removed from %s, %d stay; index rewritten\n", len(r.Removed), r.Dir, r.Kept)
+	default:
+		fmt.Fprintf(w, "nothing to remove from %s: %d runs stay\n", r.Dir, r.Kept)
+	}
+}
+
+// ParseAge reads an age, such as Options.OlderThan: a Go duration
+// (72h, 90m) with days allowed in front (7d, 1d12h).
+func ParseAge(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i >= 0 {
+		n, err := strconv.ParseUint(s[:i], 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("give an age such as 72h, 7d or 1d12h")
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+	}
+	var rest time.Duration
+	if s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("give an age such as 72h, 7d or 1d12h")
+		}
+		rest = d
+	}
+	age := days + rest
+	if age <= 0 || rest < 0 {
+		return 0, fmt.Errorf("give an age longer than zero, such as 72h or 7d")
+	}
+	return age, nil
 }

@@ -210,3 +210,18 @@ func TestPruneRefusesWhatIsNotAReportsFolder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed)
 }
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"72h": 72 * time.Hour, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
+		" 2d ": 48 * time.Hour, "0d30m": 30 * time.Minute,
+	} {
+		got, err := ParseAge(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "0", "0d", "d", "-1d", "1.5d", "7days", "1d-2h", "-3h", "soon"} {
+		_, err := ParseAge(in)
+		assert.Error(t, err, in)
+	}
+}

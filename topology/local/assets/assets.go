@@ -32,6 +32,14 @@ type Paths struct {
 	CassandraVers string
 }
 
+// Write says where each of them is, as kong setup prints them.
+func (p *Paths) Write(w io.Writer) {
+	fmt.Fprintf(w, "java       %s\n", p.Java)
+	fmt.Fprintf(w, "cassandra  %s (%s)\n", p.CassandraLib, p.CassandraVers)
+	fmt.Fprintf(w, "elasticmq  %s\n", p.ElasticMQLib)
+	fmt.Fprintf(w, "memcached  %s\n", p.Memcached)
+}
+
 // CacheDir is where fetched jars live: $KONG_CACHE, else kong in the user's
 // own cache folder ($XDG_CACHE_HOME, else ~/.cache). It is never a shared
 // folder such as /tmp, where another user could plant the jars a world runs:
