@@ -2,22 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/Shopify/toxiproxy/v2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/app/gateway"
+	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -26,8 +26,25 @@ func newServe() *cobra.Command {
 		Use:   "serve",
 		Short: "Run one of kong's own servers (started by the topology backends)",
 	}
-	serve.AddCommand(newServeToxiproxy(), newServeWorld(), newServeMember(), newServeGateway(), newServeDirector(), newServeLinkRouter(), newServeWorldSetup())
+	serve.AddCommand(newServeToxiproxy(), newServeWorld(),
+		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve,
+			func(cfg *member.Config, configFile string) {
+				// The outbox of owed invalidations lives beside the instance's
+				// configuration, in its own folder, so that it survives a kill.
+				if cfg.OutboxDir == "" {
+					cfg.OutboxDir = filepath.Join(filepath.Dir(configFile), "outbox")
+				}
+			}),
+		appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve),
+		appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve),
+		newServeLinkRouter(), newServeWorldSetup())
 	return serve
+}
+
+// serveContext is the context of a server: ended by SIGINT or SIGTERM
+// (and the other signals given).
+func serveContext(parent context.Context, more ...os.Signal) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, append([]os.Signal{os.Interrupt, syscall.SIGTERM}, more...)...)
 }
 
 func newServeToxiproxy() *cobra.Command {
@@ -40,39 +57,9 @@ func newServeToxiproxy() *cobra.Command {
 			if err != nil {
 				return usage(fmt.Errorf("--allow-listen %q: %w (give a block such as 127.116.0.0/16)", allowListen, err))
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			ctx, stop := serveContext(cmd.Context(), syscall.SIGHUP)
 			defer stop()
-			logger := zerolog.New(os.Stdout).With().Timestamp().Logger().Level(zerolog.InfoLevel)
-			server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), logger)
-			errc := make(chan error, 2)
-			if routesFile != "" {
-				routes, err := linkrouter.LoadRoutes(routesFile)
-				if err != nil {
-					return err
-				}
-				log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-				go func() {
-					if err := linkrouter.ServeRoutes(ctx, routes, log); err != nil {
-						errc <- err
-					}
-				}()
-			}
-			// toxiproxy's own routes, behind a guard that keeps every proxy's
-			// listener inside the allowed block.
-			srv := &http.Server{Addr: listen, Handler: local.GuardToxiproxy(allowed, server.Routes()),
-				ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: time.Minute}
-			go func() { errc <- srv.ListenAndServe() }()
-			select {
-			case err := <-errc:
-				if err != nil && !errors.Is(err, http.ErrServerClosed) {
-					return fmt.Errorf("toxiproxy API on %s: %w", listen, err)
-				}
-				return nil
-			case <-ctx.Done():
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				return errors.Join(srv.Shutdown(sctx), server.Shutdown())
-			}
+			return local.ServeToxiproxy(ctx, listen, allowed, routesFile, os.Stdout)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8474", "address of the toxiproxy HTTP API (loopback)")
@@ -92,7 +79,7 @@ func newServeWorld() *cobra.Command {
 		Short:  "Own a world: start it, serve its control API, stop it on SIGTERM",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := serveContext(context.Background())
 			defer stop()
 			spec, err := sf.load()
 			if err != nil {
@@ -102,29 +89,95 @@ func newServeWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-			w, err := local.Up(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, Log: log, ReadyTimeout: timeout})
-			if err != nil {
-				if derr := w.Down(); derr != nil {
-					log.Error("down after failed start", "err", derr)
-				}
-				fmt.Printf("FAILED: %v\n", err)
-				return err
-			}
-			defer func() {
-				if err := w.Down(); err != nil {
-					log.Error("down", "err", err)
-				}
-				log.Info("world stopped")
-			}()
-			log.Info("world ready", "world", w.Name(), "phases", w.Phases())
-			if err := w.ServeControl(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return nil
+			return local.Own(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, ReadyTimeout: timeout}, os.Stdout)
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
+	return cmd
+}
+
+// appCommand is `kong serve NAME --listen ADDR --config FILE` for one of the
+// application's servers: it reads the JSON configuration into a C, lets
+// defaults fill what depends on the file's place, and runs serve until
+// SIGTERM or SIGINT.
+func appCommand[C any](name, short string, serve func(context.Context, string, C, *slog.Logger) error, defaults ...func(cfg *C, configFile string)) *cobra.Command {
+	var listen, config string
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg C
+			data, err := os.ReadFile(config)
+			if err != nil {
+				return fmt.Errorf("%s configuration: %w", name, err)
+			}
+			if err := json.Unmarshal(data, &cfg); err != nil {
+				return fmt.Errorf("%s configuration %s: %w", name, config, err)
+			}
+			for _, d := range defaults {
+				d(&cfg, config)
+			}
+			ctx, stop := serveContext(context.Background())
+			defer stop()
+			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+			log.Info("serving", "server", name, "listen", listen)
+			return serve(ctx, listen, cfg, log)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to serve on (loopback)")
+	cmd.Flags().StringVar(&config, "config", "", "JSON configuration file")
+	_ = cmd.MarkFlagRequired("listen")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+// newServeLinkRouter runs the link routers of a container world: one per
+// Cassandra node, listening at the node's broadcast address.
+func newServeLinkRouter() *cobra.Command {
+	var routesFile string
+	cmd := &cobra.Command{
+		Use:   "link-router",
+		Short: "Route Cassandra internode connections through the link of the sender's region (container backend)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := serveContext(cmd.Context())
+			defer stop()
+			return containers.ServeLinkRouter(ctx, routesFile, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&routesFile, "routes", "", "link routes (JSON), as the container backend writes them")
+	_ = cmd.MarkFlagRequired("routes")
+	return cmd
+}
+
+// newServeWorldSetup is compose's one-shot setup step: it waits for the
+// Cassandra cluster to be whole and creates the keyspaces and tables.
+func newServeWorldSetup() *cobra.Command {
+	var configFile string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "world-setup",
+		Short: "Wait for a world's Cassandra nodes, then create its keyspaces and tables (docker compose)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := serveContext(cmd.Context())
+			defer stop()
+			s, err := containers.LoadSetup(configFile)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if err := s.Run(ctx, slog.New(slog.NewTextHandler(cmd.OutOrStdout(), nil))); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "world setup done")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "setup (JSON), as `kong compose` writes it")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
+	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
