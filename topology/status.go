@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 )
 
 // WriteStatus writes a world as kong status prints it: title, a table of
@@ -26,6 +27,13 @@ func WriteStatus(w io.Writer, title string, comps []Status, cols [2]string, cell
 		fmt.Fprintf(w, "  %-24s %d proxies\n", l.Name, len(l.Proxies))
 	}
 	return nil
+}
+
+// WritePhases writes how long each phase of a start took, a line each.
+func WritePhases(w io.Writer, phases []PhaseTime) {
+	for _, p := range phases {
+		fmt.Fprintf(w, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
+	}
 }
 
 // dash is s, or "-" for nothing.

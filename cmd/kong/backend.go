@@ -95,9 +95,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 		return err
 	}
 	fmt.Fprintf(out, "world %s is ready in %s\n", world, started.Took.Round(100*time.Millisecond))
-	for _, p := range started.Phases {
-		fmt.Fprintf(out, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
-	}
+	topology.WritePhases(out, started.Phases)
 	if err := b.Status(ctx, out, world); err != nil {
 		return err
 	}

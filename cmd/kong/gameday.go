@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
@@ -88,7 +84,7 @@ finish.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := interruptContext(cmd.Context(), cmd.OutOrStdout())
+			ctx, stop := gameday.InterruptContext(cmd.Context(), cmd.OutOrStdout(), stopSignals...)
 			defer stop()
 			res, err := gameday.Run(ctx, gameday.Options{
 				Scenarios: chosen, Backend: b, World: world,
@@ -137,36 +133,4 @@ finish.`,
 	cmd.Flags().IntVar(&sched.Rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
 	cmd.Flags().IntVar(&keepRuns, "keep-runs", 0, "after the game day (each round, with --every or --cron) keep only the N newest runs in --out (0: keep every run)")
 	return cmd
-}
-
-// interruptContext is ctx ended by the first of stopSignals (Ctrl-C,
-// SIGTERM, SIGHUP), which says on out what happens next; later signals are
-// ignored until stop, so that healing and report writing finish.
-func interruptContext(ctx context.Context, out io.Writer) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stopSignals...)
-	done := make(chan struct{})
-	go func() {
-		first := true
-		for {
-			select {
-			case <-done:
-				return
-			case sig := <-sigs:
-				if first {
-					fmt.Fprintf(out, "\n%s: stopping; the current scenario heals its faults and writes its reports first\n", sig)
-					cancel(fmt.Errorf("%s", sig))
-					first = false
-				} else {
-					fmt.Fprintf(out, "\n%s: still healing and writing reports; kong exits when they are done\n", sig)
-				}
-			}
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancel(nil)
-	}
 }

@@ -38,17 +38,11 @@ const publishFlag = "publish-address"
 
 // publishAddress is --publish-address ("" for the default).
 func (f *specFlags) publishAddress() (netip.Addr, error) {
-	if f.publish == "" {
-		return containers.DefaultPublishAddress(), nil
-	}
-	a, err := netip.ParseAddr(f.publish)
+	a, err := containers.ParsePublishAddress(f.publish)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("--%s %q: not an IP address (such as 127.0.0.1, or 0.0.0.0 for every interface)", publishFlag, f.publish)
+		return a, fmt.Errorf("--%s %w", publishFlag, err)
 	}
-	if a.Zone() != "" {
-		return netip.Addr{}, fmt.Errorf("--%s %q: give an address without a zone", publishFlag, f.publish)
-	}
-	return a.Unmap(), nil
+	return a, nil
 }
 
 // load reads the topology; a bad file or profile is bad input (exit 2).

@@ -62,9 +62,7 @@ func MeasureStartup(ctx context.Context, w *local.World, took time.Duration) Sta
 // kind of component and of them all.
 func (s Startup) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nstart-up of %s (%d components, jars cached): %s\n", s.Source, s.Components, s.Took.Round(10*time.Millisecond))
-	for _, p := range s.Phases {
-		fmt.Fprintf(w, "  %-16s %s\n", p.Phase, p.Duration.Round(10*time.Millisecond))
-	}
+	topology.WritePhases(w, s.Phases)
 	fmt.Fprintf(w, "\nresident memory right after start-up:\n")
 	var total int64
 	for _, k := range slices.Sorted(maps.Keys(s.RSS)) {

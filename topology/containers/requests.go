@@ -289,6 +289,22 @@ func splitPort(addr string) (string, int, error) {
 // memcached, SQS, the admin APIs) answers on the machine's other interfaces.
 func DefaultPublishAddress() netip.Addr { return netip.AddrFrom4([4]byte{127, 0, 0, 1}) }
 
+// ParsePublishAddress reads an address to publish the containers' ports on
+// ("" for DefaultPublishAddress): an IP address without a zone.
+func ParsePublishAddress(s string) (netip.Addr, error) {
+	if s == "" {
+		return DefaultPublishAddress(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q: not an IP address (such as 127.0.0.1, or 0.0.0.0 for every interface)", s)
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("%q: give an address without a zone", s)
+	}
+	return a.Unmap(), nil
+}
+
 // Customizers turn a container into testcontainers options: name, command,
 // environment, files, labels, exposed ports, volumes and tmpfs, and its
 // networks with a fixed address on each (all given at creation, which
