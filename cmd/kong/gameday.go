@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,17 +52,9 @@ finish.`,
 				return err
 			}
 			world := worldFlag(cmd)
-			var chosen []scenarios.Spec
-			if names == "" {
-				chosen = scenarios.All()
-			} else {
-				for _, n := range strings.Split(names, ",") {
-					s, err := scenarios.Get(strings.TrimSpace(n))
-					if err != nil {
-						return usage(err)
-					}
-					chosen = append(chosen, s)
-				}
+			chosen, err := scenarios.Named(names)
+			if err != nil {
+				return usage(err)
 			}
 			if len(chosen) == 0 {
 				return errors.New("no scenarios to run")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,17 +21,10 @@ import (
 // replicationFlags are the flags of kong replication-check (and of the
 // check that kong bench replication runs).
 type replicationFlags struct {
-	records          int
-	readAfter        time.Duration
-	from, to         string
+	// o holds every option as given but the consistency levels, read from
+	// writeCL and readCL (see options).
+	o                scenarios.ReplicationOptions
 	writeCL, readCL  string
-	during           string
-	holdFault        bool
-	deadline         time.Duration
-	concurrency      int
-	batch            int
-	load             float64
-	minShare         float64
 	seed             uint64
 	out              string
 	progressInterval time.Duration
@@ -38,21 +32,21 @@ type replicationFlags struct {
 }
 
 func (f *replicationFlags) register(cmd *cobra.Command) {
-	d := scenarios.ReplicationDefaults()
+	d, o := scenarios.ReplicationDefaults(), &f.o
 	fl := cmd.Flags()
-	fl.IntVar(&f.records, "records", d.Records, "records to write in the --from region")
-	fl.DurationVar(&f.readAfter, "read-after", d.ReadAfter, "how long after its write was acknowledged each record is read in the --to region")
-	fl.StringVar(&f.from, "from", "", "region the records are written in (default: the world's first region)")
-	fl.StringVar(&f.to, "to", "", "region the records are read in (default: the world's second region)")
+	fl.IntVar(&o.Records, "records", d.Records, "records to write in the --from region")
+	fl.DurationVar(&o.ReadAfter, "read-after", d.ReadAfter, "how long after its write was acknowledged each record is read in the --to region")
+	fl.StringVar(&o.From, "from", "", "region the records are written in (default: the world's first region)")
+	fl.StringVar(&o.To, "to", "", "region the records are read in (default: the world's second region)")
 	fl.StringVar(&f.writeCL, "write-cl", d.WriteConsistency.String(), "consistency level of the writes")
 	fl.StringVar(&f.readCL, "read-cl", d.ReadConsistency.String(), "consistency level of the reads")
-	fl.StringVar(&f.during, "during", "", "fault held while the records are written, healed before the late ones are re-read: split-brain or latency")
-	fl.BoolVar(&f.holdFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
-	fl.DurationVar(&f.deadline, "deadline", d.Deadline, "how long the records not visible at their read are re-read after the writes (and the heal)")
-	fl.IntVar(&f.concurrency, "concurrency", d.Concurrency, "writes in flight")
-	fl.IntVar(&f.batch, "batch", d.Batch, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
-	fl.Float64Var(&f.load, "load", d.Load, "background workload through the director, in operations per second")
-	fl.Float64Var(&f.minShare, "min-share", d.MinShare, "share of records that must be visible at --read-after")
+	fl.StringVar(&o.During, "during", "", "fault held while the records are written, healed before the late ones are re-read: split-brain or latency")
+	fl.BoolVar(&o.HoldFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
+	fl.DurationVar(&o.Deadline, "deadline", d.Deadline, "how long the records not visible at their read are re-read after the writes (and the heal)")
+	fl.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "writes in flight")
+	fl.IntVar(&o.Batch, "batch", d.Batch, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
+	fl.Float64Var(&o.Load, "load", d.Load, "background workload through the director, in operations per second")
+	fl.Float64Var(&o.MinShare, "min-share", d.MinShare, "share of records that must be visible at --read-after")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")
 	fl.StringVar(&f.out, "out", "kong-reports", "folder that receives the run's artifacts folder")
 	fl.DurationVar(&f.progressInterval, "progress-every", 0, "how often progress is printed on stderr (default: live on a terminal, every 10 s otherwise)")
@@ -93,9 +87,8 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 	if err != nil {
 		return scenarios.ReplicationOptions{}, err
 	}
-	o := scenarios.ReplicationOptions{Records: f.records, ReadAfter: f.readAfter, From: f.from, To: f.to,
-		WriteConsistency: wcl, ReadConsistency: rcl, During: f.during, HoldFault: f.holdFault, Deadline: f.deadline,
-		Concurrency: f.concurrency, Batch: f.batch, MinShare: f.minShare, Load: f.load}
+	o := f.o
+	o.WriteConsistency, o.ReadConsistency = wcl, rcl
 	return o, o.Validate(replicationFlag)
 }
 
@@ -103,14 +96,7 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 func checkRegions(c topology.Cluster, o scenarios.ReplicationOptions) error {
 	regions := c.Spec().RegionNames()
 	for _, r := range []struct{ flag, name string }{{"from", o.From}, {"to", o.To}} {
-		if r.name == "" {
-			continue
-		}
-		found := false
-		for _, x := range regions {
-			found = found || x == r.name
-		}
-		if !found {
+		if r.name != "" && !slices.Contains(regions, r.name) {
 			return fmt.Errorf("--%s %s: world %s has no such region; its regions are %s", r.flag, r.name, c.Name(), strings.Join(regions, ", "))
 		}
 	}
@@ -123,17 +109,17 @@ func checkRegions(c topology.Cluster, o scenarios.ReplicationOptions) error {
 // replay is the command line that runs the same check again.
 func (f *replicationFlags) replay(world string, seed uint64) string {
 	b := fmt.Sprintf("kong replication-check --world %s --records %d --read-after %s --write-cl %s --read-cl %s --seed %d",
-		world, f.records, f.readAfter, strings.ToUpper(f.writeCL), strings.ToUpper(f.readCL), seed)
-	for _, x := range []struct{ flag, v string }{{"from", f.from}, {"to", f.to}, {"during", f.during}} {
+		world, f.o.Records, f.o.ReadAfter, strings.ToUpper(f.writeCL), strings.ToUpper(f.readCL), seed)
+	for _, x := range []struct{ flag, v string }{{"from", f.o.From}, {"to", f.o.To}, {"during", f.o.During}} {
 		if x.v != "" {
 			b += fmt.Sprintf(" --%s %s", x.flag, x.v)
 		}
 	}
-	if f.holdFault {
+	if f.o.HoldFault {
 		b += " --hold-fault"
 	}
-	if f.batch > 1 {
-		b += fmt.Sprintf(" --batch %d", f.batch)
+	if f.o.Batch > 1 {
+		b += fmt.Sprintf(" --batch %d", f.o.Batch)
 	}
 	return b
 }

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,17 +26,7 @@ func newList() *cobra.Command {
 		Use:   "list",
 		Short: "List the game-day scenarios",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all := scenarios.All()
-			if len(all) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no scenarios are registered in this build")
-				return nil
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SCENARIO\tPROFILE\tTIMEOUT\tDESCRIPTION")
-			for _, s := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Profile, s.Timeout, s.Description)
-			}
-			return tw.Flush()
+			return scenarios.WriteList(cmd.OutOrStdout())
 		},
 	}
 }

@@ -1,0 +1,42 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Named returns the scenarios of a comma-separated list of names, in its
+// order, or every registered one when names is empty; the error of the
+// first name not registered lists the known ones.
+func Named(names string) ([]Spec, error) {
+	if names == "" {
+		return All(), nil
+	}
+	var specs []Spec
+	for _, n := range strings.Split(names, ",") {
+		s, err := Get(strings.TrimSpace(n))
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, s)
+	}
+	return specs, nil
+}
+
+// WriteList writes the registered scenarios as kong list prints them: a
+// line each with its profile, timeout and description.
+func WriteList(w io.Writer) error {
+	all := All()
+	if len(all) == 0 {
+		_, err := fmt.Fprintln(w, "no scenarios are registered in this build")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tPROFILE\tTIMEOUT\tDESCRIPTION")
+	for _, s := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Profile, s.Timeout, s.Description)
+	}
+	return tw.Flush()
+}
