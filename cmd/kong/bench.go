@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,9 +10,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
-	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local/assets"
+	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/scenarios"
+	"github.com/kongchaos/kong/topology/local"
 )
 
 func newBench() *cobra.Command {
@@ -37,39 +41,7 @@ func newBenchWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			// Fetch first, so that the start-up below measures servers, not downloads.
-			log := benchLog()
-			if _, err := assets.Ensure(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "machine: %s, %d cores, %s\n", runtime.GOARCH, runtime.NumCPU(), bench.MemTotal())
-			start := time.Now()
-			w, done, err := bench.World(cmd.Context(), "bench-"+spec.Name, spec, log)
-			defer done(out)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			bench.MeasureStartup(ctx, w, time.Since(start)).Write(out)
-			fmt.Fprintf(out, "\nlatency added by a toxiproxy link with no toxics (%d round trips each):\n", rounds)
-			echo, err := bench.Echo(w.ToxiproxyAPI(), rounds)
-			if err != nil {
-				return err
-			}
-			echo.Write(out)
-			regions := spec.RegionNames()
-			if len(regions) < 2 {
-				return nil
-			}
-			from, to := regions[0], regions[1]
-			direct, via, err := bench.SQSLink(ctx, w, from, to, rounds/10)
-			if err != nil {
-				return err
-			}
-			bench.WriteLatency(out, "sqs ListQueues direct", direct, nil)
-			bench.WriteLatency(out, "sqs via "+topology.LinkName(from, to), via, direct)
-			return nil
+			return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog())
 		},
 	}
 	sf.register(cmd)
@@ -88,22 +60,104 @@ func newBenchMember() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			w, done, err := bench.World(cmd.Context(), "bench-member", spec, benchLog())
-			defer done(out)
-			if err != nil {
-				return err
-			}
-			reads, err := bench.Members(cmd.Context(), w, spec.Regions[0].Name, keys, workers, out)
-			if err != nil {
-				return err
-			}
-			reads.Write(out)
-			return nil
+			return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog())
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().IntVar(&keys, "members", 5000, "members written, then read twice")
 	cmd.Flags().IntVar(&workers, "clients", 16, "concurrent clients")
 	return cmd
+}
+
+func newBenchReplication() *cobra.Command {
+	var f replicationFlags
+	var baselines int
+	cmd := &cobra.Command{
+		Use:   "replication",
+		Short: "The replication check beside a plain driver loop writing the same rows: wall time, write rates, where the time goes",
+		Long: `Against a world that is up (kong up), run a plain gocql loop that writes --records records into the
+replication check's table (same statement and batches, same concurrency, same region and
+consistency level, under the same background load), then the replication check itself (kong
+replication-check with the same flags), then the plain loop again (--baselines 2, the default, so that neither side profits from
+running first). It prints the wall time and write rate of each, the ratio of the check's write rate
+to the plain loop's, and where the time went: this process's CPU (getrusage), each region's
+Cassandra CPU and the rest of the world's (from /proc/<pid>/stat), the whole machine's (from
+/proc/stat: other worlds on the machine show there), and the check's phases (the checkers' time is
+the verify phase).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := f.options()
+			if err != nil {
+				return usage(err)
+			}
+			if baselines < 0 || baselines > 2 {
+				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)
+			}
+			world, home := worldFlag(cmd), homeFlag(cmd)
+			cluster, err := local.Attach(home, world)
+			if err != nil {
+				return fmt.Errorf("%w\n(kong bench replication needs a world: `kong up --world %s --profile default`)", err, world)
+			}
+			if err := checkRegions(cluster, o); err != nil {
+				return err
+			}
+			o.DefaultRegions(cluster.Spec().RegionNames())
+			if !cmd.Flags().Changed("seed") {
+				f.seed = 1
+			}
+			unlock, err := lockWorld(cmd, &local.Backend{Home: home}, world)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			return benchReplication(cmd, cluster, f, o, baselines)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&baselines, "baselines", 2, "plain driver loops: 1 before the check, 2 before and after it")
+	return cmd
+}
+
+func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFlags, o scenarios.ReplicationOptions, baselines int) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	groups, err := bench.WorldGroups(ctx, cluster)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "machine: %d cores, %s, %s; load average at start %s\n", runtime.NumCPU(), bench.MemTotal(), bench.OSName(), bench.LoadAverage())
+	fmt.Fprintf(out, "world %s (%s): %d Cassandra nodes\n", cluster.Name(), cluster.Spec().Name, len(groups[bench.CassandraGroup(o.From)])+len(groups[bench.CassandraGroup(o.To)]))
+	fmt.Fprintf(out, "%d records, %d to a write, %d writes in flight, written in %s at %s, read in %s at %s %s after each write;\n",
+		o.Records, max(1, o.Batch), o.Concurrency, o.From, o.WriteConsistency, o.To, o.ReadConsistency, o.ReadAfter)
+	fmt.Fprintf(out, "the plain loops and the check all run under the background load of %g operations/s through the director\n", o.Load)
+
+	var outcome *run.Outcome
+	var dir string
+	res, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
+		Batch: o.Batch, WriteConsistency: o.WriteConsistency, Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
+		Check: func(context.Context) (bench.Row, error) {
+			o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
+			var err error
+			outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
+			if err != nil {
+				return bench.Row{}, err
+			}
+			sum, err := history.LoadReplication(dir)
+			if err != nil {
+				return bench.Row{}, fmt.Errorf("the check left no summary: %w", err)
+			}
+			return bench.Row{Writes: time.Duration(sum.WriteSeconds * float64(time.Second)), Rate: sum.WriteRate, Failed: int64(sum.WriteErrors)}, nil
+		}}.Run(ctx, out)
+	if err != nil {
+		return err
+	}
+
+	if err := res.Write(out); err != nil {
+		return err
+	}
+	bench.WriteCheckPhases(out, dir, res.Check.Use.Wall)
+	fmt.Fprintf(out, "replication check: %s\n", statusLine(outcome))
+	printReplicationSummary(out, dir)
+	fmt.Fprintf(out, "artifacts: %s\n", dir)
+	return nil
 }

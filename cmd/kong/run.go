@@ -16,9 +16,9 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/progress"
-	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/local"
 )
 
 func newList() *cobra.Command {
@@ -180,29 +180,37 @@ func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenari
 	return res.Outcome, env.Dir, nil
 }
 
-func writeReport(dir string) error {
-	r, err := reports.Build(dir)
+// lockWorld takes the run lock of a world that is up for the command under
+// way, so that no other run (kong run, kong gameday, kong
+// replication-check) faults it at the same time. A run in progress makes
+// it refuse (exit status 3), naming that run; the lock of a run that was
+// killed is free (the kernel let go of it) and is taken over with a note.
+// The returned function releases the lock.
+func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
+	path, err := local.RunLockPathOf(homeFlag(cmd), b.Name(), world)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return reports.WriteAll(dir, r)
+	l, err := local.LockRun(path, local.RunHolder{PID: os.Getpid(), Command: commandLine(), Started: time.Now().UTC()})
+	if errors.Is(err, local.ErrWorldBusy) {
+		return nil, fmt.Errorf("world %s refused: %w; one run at a time: wait until it ends, or stop it (Ctrl-C or SIGTERM: it heals its faults and writes its reports first)", world, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if l.Stale != nil {
+		fmt.Fprintf(cmd.OutOrStdout(), "world %s: the run lock of %s was stale (that run ended without letting go of it: killed?); taken over, and the preflight resets what that run left\n", world, l.Stale)
+	}
+	return func() { _ = l.Release() }, nil
 }
 
-func newReport() *cobra.Command {
-	return &cobra.Command{
-		Use:   "report DIR",
-		Short: "Rebuild every report format of a run from its history and run.json, without a world",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := writeReport(args[0]); err != nil {
-				return err
-			}
-			var files []string
-			for _, w := range reports.Writers {
-				files = append(files, w.File)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s in %s\n", strings.Join(files, ", "), args[0])
-			return nil
-		},
-	}
+// commandLine is this process's command line, as a person would type it.
+func commandLine() string {
+	return strings.TrimSpace("kong " + strings.Join(os.Args[1:], " "))
+}
+
+// registerProgressFlag adds --progress to cmd.
+func registerProgressFlag(cmd *cobra.Command, mode *string) {
+	cmd.Flags().StringVar(mode, "progress", progress.Auto,
+		"how to show progress: auto (a bar on a terminal, else a line every 5 s and on each phase change), bar, lines, off")
 }

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // World brings a world up in a temporary home for a benchmark, with this
@@ -70,4 +72,60 @@ func (s Startup) Write(w io.Writer) {
 		total += s.RSS[k]
 	}
 	fmt.Fprintf(w, "  %-10s %8.0f MiB\n", "total", float64(total)/(1<<20))
+}
+
+// RunWorld is kong bench world: it fetches what a local world of spec runs
+// (so that the start-up measures servers, not downloads), brings the world
+// up in a temporary home, and writes on out the machine, the start-up (see
+// Startup), and the latency a link adds to a TCP echo (rounds round trips
+// each) and, with two regions or more, to SQS calls; the world is taken
+// down at the end.
+func RunWorld(ctx context.Context, out io.Writer, spec *topology.Spec, rounds int, log *slog.Logger) error {
+	// Fetch first, so that the start-up below measures servers, not downloads.
+	if _, err := assets.Ensure(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, log); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "machine: %s, %d cores, %s\n", runtime.GOARCH, runtime.NumCPU(), MemTotal())
+	start := time.Now()
+	w, done, err := World(ctx, "bench-"+spec.Name, spec, log)
+	defer done(out)
+	if err != nil {
+		return err
+	}
+	MeasureStartup(ctx, w, time.Since(start)).Write(out)
+	fmt.Fprintf(out, "\nlatency added by a toxiproxy link with no toxics (%d round trips each):\n", rounds)
+	echo, err := Echo(w.ToxiproxyAPI(), rounds)
+	if err != nil {
+		return err
+	}
+	echo.Write(out)
+	regions := spec.RegionNames()
+	if len(regions) < 2 {
+		return nil
+	}
+	from, to := regions[0], regions[1]
+	direct, via, err := SQSLink(ctx, w, from, to, rounds/10)
+	if err != nil {
+		return err
+	}
+	WriteLatency(out, "sqs ListQueues direct", direct, nil)
+	WriteLatency(out, "sqs via "+topology.LinkName(from, to), via, direct)
+	return nil
+}
+
+// RunMembers is kong bench member: it brings a local world of spec up in a
+// temporary home, measures the member reads of its first region (see
+// Members) and writes them on out; the world is taken down at the end.
+func RunMembers(ctx context.Context, out io.Writer, spec *topology.Spec, members, clients int, log *slog.Logger) error {
+	w, done, err := World(ctx, "bench-member", spec, log)
+	defer done(out)
+	if err != nil {
+		return err
+	}
+	reads, err := Members(ctx, w, spec.Regions[0].Name, members, clients, out)
+	if err != nil {
+		return err
+	}
+	reads.Write(out)
+	return nil
 }
