@@ -44,7 +44,8 @@ func TestDiffCommand(t *testing.T) {
 	a := fixtureRun(t, "failed-run")
 	out, err := k.run("diff", a, a)
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "Replication lag p99            180.5 ms  180.5 ms  +0.0 ms    +0.0%\n")
+	assert.Regexp(t, `Replication lag p99 +180\.5 ms +180\.5 ms +\+0\.0 ms +\+0\.0%\n`, out)
+	assert.Regexp(t, `Visible at the read, 95 % lower bound +96\.520% +96\.520%`, out, "the replication check's share is diffed with its bounds")
 	assert.Contains(t, out, "\nno regression\n")
 
 	// B: the same run with a slower replication (its report.json says so;
@@ -60,7 +61,7 @@ func TestDiffCommand(t *testing.T) {
 
 	out, err = k.run("diff", a, b)
 	require.NoError(t, err, "without --fail-on-regression the exit status is 0: %s", out)
-	assert.Contains(t, out, "Replication lag p99            180.5 ms  420.0 ms  +239.5 ms  +132.7%   REGRESSION")
+	assert.Regexp(t, `Replication lag p99 +180\.5 ms +420\.0 ms +\+239\.5 ms +\+132\.7% +REGRESSION`, out)
 	assert.Contains(t, out, "\n1 regression\n")
 
 	out, err = k.run("diff", "--fail-on-regression", a, b)
