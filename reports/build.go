@@ -69,7 +69,7 @@ func Build(dir string) (*Report, error) {
 	b.timeline(h)
 	b.operations(h)
 	b.runFigures(ri.Figures)
-	b.replication(dir, ri.Figures)
+	b.replication(dir)
 	return b.r, nil
 }
 
@@ -598,8 +598,10 @@ func (b *builder) runFigures(f map[string]float64) {
 	}
 }
 
-// replication reads replication.json, else the run's replication figures.
-func (b *builder) replication(dir string, figs map[string]float64) {
+// replication reads replication.json, the replication check's summary: the
+// one source of the report's replication section (a run without it may
+// still carry the lag p99 as a run figure, which the key figures read).
+func (b *builder) replication(dir string) {
 	rl, err := history.LoadReplication(dir)
 	switch {
 	case err == nil:
@@ -610,35 +612,6 @@ func (b *builder) replication(dir string, figs map[string]float64) {
 		return
 	case !errors.Is(err, fs.ErrNotExist):
 		b.note("replication.json could not be read (%v)", err)
-	}
-	b.r.Replication = replicationFromFigures(figs)
-}
-
-// replicationFromFigures builds the replication section from run figures,
-// or returns nil when they hold none.
-func replicationFromFigures(f map[string]float64) *history.Replication {
-	names := []string{history.FigReplicationSamples, history.FigReplicationVisibleAtRead, history.FigReplicationMissing,
-		history.FigReplicationP50, history.FigReplicationP90, history.FigReplicationP99, history.FigReplicationP999,
-		history.FigReplicationMax, history.FigReplicationAllVisibleAfter}
-	found := false
-	for _, n := range names {
-		if _, ok := f[n]; ok {
-			found = true
-		}
-	}
-	if !found {
-		return nil
-	}
-	return &history.Replication{
-		Samples:           int(f[history.FigReplicationSamples]),
-		VisibleAtRead:     f[history.FigReplicationVisibleAtRead],
-		Missing:           int(f[history.FigReplicationMissing]),
-		P50:               f[history.FigReplicationP50],
-		P90:               f[history.FigReplicationP90],
-		P99:               f[history.FigReplicationP99],
-		P999:              f[history.FigReplicationP999],
-		Max:               f[history.FigReplicationMax],
-		AllVisibleAfterMs: f[history.FigReplicationAllVisibleAfter],
 	}
 }
 

@@ -467,22 +467,24 @@ func TestFaultPairing(t *testing.T) {
 	assert.Contains(t, markdown(t, r), "| pause | n3 | not recorded | not seen | not recovered | +4.000s |")
 }
 
-func TestReplicationFromFigures(t *testing.T) {
+// The replication section comes from replication.json alone; without it a
+// run's replication figure still reaches the key figures.
+func TestReplicationSectionNeedsItsFile(t *testing.T) {
 	dir := copyRun(t, failedRun)
 	require.NoError(t, os.Remove(filepath.Join(dir, history.ReplicationFile)))
 	r, err := Build(dir)
 	require.NoError(t, err)
-	require.NotNil(t, r.Replication)
-	assert.Equal(t, &history.Replication{P99: 180.5}, r.Replication)
-
-	ri, err := history.LoadRunInfo(dir)
-	require.NoError(t, err)
-	ri.Figures = map[string]float64{KeyConvergence: 1}
-	require.NoError(t, history.SaveRunInfo(dir, ri))
-	r, err = Build(dir)
-	require.NoError(t, err)
 	assert.Nil(t, r.Replication)
 	assert.NotContains(t, markdown(t, r), "## Replication lag")
+	for _, f := range KeyFigures(r) {
+		switch f.Key {
+		case KeyReplicationP99:
+			require.NotNil(t, f.Value, "the run figure")
+			assert.Equal(t, 180.5, *f.Value)
+		case KeyReplicationLowBound, KeyReplicationOnTime:
+			assert.Nil(t, f.Value, "no replication check summary: no bounds")
+		}
+	}
 }
 
 // An extra writer is written by WriteAll, and one failing writer does not
