@@ -303,7 +303,7 @@ func (b *builder) timeline(h *history.History) {
 		f.TimeToEffectS = delay(f.Inject, f.Injected)
 		f.TimeToHealS = delay(f.Recover, f.Recovered)
 		if f.Inject == nil {
-			b.note("fault %s on %s: its injection is not in the history", label(f.Name), label(f.Target))
+			b.note("fault %s on %s: its injection is not in the history", Label(f.Name), Label(f.Target))
 		}
 	}
 
@@ -470,7 +470,7 @@ func (b *builder) tally(x *history.Index) *tally {
 		if region == "" {
 			region = o.Region()
 		}
-		region = label(region)
+		region = Label(region)
 		phase := x.PhaseOf(o)
 		t.all.add(o)
 		accAt(t.perPhase, phase).add(o)
@@ -554,7 +554,7 @@ func (b *builder) phaseFigures(t *tally) {
 	regions := t.perRP.Regions()
 	for _, name := range t.perRP.Phases() {
 		a := accAt(t.perPhase, name)
-		pf := PhaseFigures{Phase: label(name), Counts: a.Counts, Availability: a.Availability(), Regions: []RegionFigures{}}
+		pf := PhaseFigures{Phase: Label(name), Counts: a.Counts, Availability: a.Availability(), Regions: []RegionFigures{}}
 		if q := a.quantiles(50, 99); q != nil {
 			pf.P50Ms, pf.P99Ms = &q[0], &q[1]
 			r.Figures["latency_p99_ms."+pf.Phase] = q[1]
@@ -622,8 +622,8 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// label renders an empty name as "-", as the harness does in figure names.
-func label(s string) string {
+// Label renders an empty name as "-", as the harness does in figure names.
+func Label(s string) string {
 	if s == "" {
 		return "-"
 	}

@@ -490,13 +490,13 @@ func chartFaults(r *Report) (chart.Chart, error) {
 
 func faultRowName(f Fault) string {
 	if f.Target == "" {
-		return label(f.Name)
+		return Label(f.Name)
 	}
 	t := f.Target
 	if len(t) > 28 {
 		t = t[:27] + "…"
 	}
-	return label(f.Name) + " " + t
+	return Label(f.Name) + " " + t
 }
 
 // visibleAtReadWords says what share was visible at the first read, with

@@ -99,18 +99,18 @@ func EncodeHTML(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	scenario := label(r.Run.Scenario)
+	scenario := Label(r.Run.Scenario)
 	v := htmlReport{
-		page:            newPage(scenario + ": " + statusWord(r.Status)),
+		page:            newPage(scenario + ": " + StatusWord(r.Status)),
 		Scenario:        scenario,
 		Status:          r.Status,
-		StatusWord:      statusWord(r.Status),
+		StatusWord:      StatusWord(r.Status),
 		Passed:          r.Status == history.StatusPassed,
 		Verdict:         r.Verdict,
 		Reason:          r.Reason,
 		GeneratorBehind: generatorBehind(r),
 		Description:     r.Run.Description,
-		Started:         absTime(r.Start),
+		Started:         AbsTime(r.Start),
 		Duration:        secs(r.DurationS),
 		Charts:          charts,
 		Faults:          faultTable(r),
@@ -125,7 +125,7 @@ func EncodeHTML(w io.Writer, r *Report) error {
 		Replay:          strings.TrimRight(r.Run.Replay, "\n"),
 	}
 	for _, c := range r.LeafCheckers() {
-		v.Checkers = append(v.Checkers, htmlChecker{Name: label(c.Checker), Verdict: c.Valid, Reason: c.Reason, Details: c.Details})
+		v.Checkers = append(v.Checkers, htmlChecker{Name: Label(c.Checker), Verdict: c.Valid, Reason: c.Reason, Details: c.Details})
 	}
 	for _, f := range KeyFigures(r) {
 		if f.WhenMeasured && f.Value == nil {

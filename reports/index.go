@@ -165,9 +165,9 @@ func indexRows(runs []RunEntry) []indexRow {
 			rows = append(rows, row)
 			continue
 		}
-		row.Scenario = label(r.Run.Scenario)
-		row.Started = absTime(r.Start)
-		row.Status, row.StatusWord = string(r.Status), statusWord(r.Status)
+		row.Scenario = Label(r.Run.Scenario)
+		row.Started = AbsTime(r.Start)
+		row.Status, row.StatusWord = string(r.Status), StatusWord(r.Status)
 		row.Verdict = string(r.Verdict)
 		row.Reason = r.Reason
 		for _, k := range indexFigures {
@@ -205,7 +205,7 @@ func indexCounts(runs []RunEntry) string {
 func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
 	var m md
 	m.para("# Game-day runs")
-	m.para("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", plural(len(runs), "run"), name, indexCounts(runs))
+	m.para("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", Plural(len(runs), "run"), name, indexCounts(runs))
 	head := []string{"Run", "Scenario", "Started", "Status", "Verdict", "Why"}
 	for _, k := range indexFigures {
 		head = append(head, defOf(k).Label)
@@ -252,7 +252,7 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 		Heads               []string
 		Rows                []indexRow
 		Charts              []chart.Chart
-	}{page: newPage("Game-day runs: " + name), Name: name, Count: plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
+	}{page: newPage("Game-day runs: " + name), Name: name, Count: Plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
 		Rows: indexRows(runs), Charts: charts}
 	for _, k := range indexFigures {
 		v.Heads = append(v.Heads, defOf(k).Label)
@@ -267,8 +267,8 @@ func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
 	// Scenarios in a fixed order, each with its colour in every chart.
 	var scenarios []string
 	for _, e := range runs {
-		if e.Report != nil && !slices.Contains(scenarios, label(e.Report.Run.Scenario)) {
-			scenarios = append(scenarios, label(e.Report.Run.Scenario))
+		if e.Report != nil && !slices.Contains(scenarios, Label(e.Report.Run.Scenario)) {
+			scenarios = append(scenarios, Label(e.Report.Run.Scenario))
 		}
 	}
 	slices.Sort(scenarios)
@@ -311,7 +311,7 @@ func (t trend) draw(runs []RunEntry, scenarios []string) (chart.Chart, error) {
 		for ki, key := range t.keys {
 			var xys plotter.XYs
 			for _, e := range runs {
-				if e.Report == nil || label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
+				if e.Report == nil || Label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
 					continue
 				}
 				if f := keyFigure(e.Report, key); f.Value != nil {

@@ -28,13 +28,13 @@ import (
 // kept its schedule); a generator that fell behind is also said in the
 // suite's system-out.
 func EncodeJUnit(w io.Writer, r *Report) error {
-	scenario := label(r.Run.Scenario)
+	scenario := Label(r.Run.Scenario)
 	class := "kong." + scenario
 	leaves := r.LeafCheckers()
 	var cases []junitCase
 	anyInvalid := false
 	for _, c := range leaves {
-		jc := junitCase{Name: label(c.Checker), Classname: class}
+		jc := junitCase{Name: Label(c.Checker), Classname: class}
 		switch c.Valid {
 		case history.VerdictValid:
 		case history.VerdictInvalid:

@@ -63,20 +63,21 @@ func cell(s string) string {
 	return s
 }
 
-// oneLine collapses line breaks for a paragraph.
-func oneLine(s string) string {
+// OneLine collapses line breaks for a paragraph.
+func OneLine(s string) string {
 	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
 }
 
-func statusWord(s history.Status) string { return strings.ToUpper(string(s)) }
+// StatusWord is a run status as the reports print it: in capitals.
+func StatusWord(s history.Status) string { return strings.ToUpper(string(s)) }
 
 func (m *md) title(r *Report) {
-	m.para("# %s: %s", oneLine(label(r.Run.Scenario)), statusWord(r.Status))
-	if d := oneLine(r.Run.Description); d != "" {
+	m.para("# %s: %s", OneLine(Label(r.Run.Scenario)), StatusWord(r.Status))
+	if d := OneLine(r.Run.Description); d != "" {
 		m.para("%s", d)
 	}
 	if r.Status != history.StatusPassed {
-		m.para("**Why it stopped:** %s", oneLine(r.Reason))
+		m.para("**Why it stopped:** %s", OneLine(r.Reason))
 	}
 	if g := generatorBehind(r); g != "" {
 		m.para("**The load generator did not keep its schedule:** %s", g)
@@ -91,7 +92,7 @@ func (m *md) notes(r *Report) {
 	}
 	m.para("## Notes")
 	for _, n := range r.Notes {
-		m.p("- %s", oneLine(n))
+		m.p("- %s", OneLine(n))
 	}
 	m.p("")
 }
@@ -112,17 +113,17 @@ func (m *md) checkers(r *Report) {
 	}
 	rows := make([][]string, 0, len(leaves))
 	for _, c := range leaves {
-		rows = append(rows, []string{label(c.Checker), verdictCell(c.Valid), c.Reason})
+		rows = append(rows, []string{Label(c.Checker), verdictCell(c.Valid), c.Reason})
 	}
 	m.table(table{Head: []string{"Checker", "Verdict", "Reason"}, Rows: rows})
 	for _, c := range leaves {
 		if c.Valid == history.VerdictValid {
 			continue
 		}
-		m.para("### %s: %s", oneLine(label(c.Checker)), c.Valid)
-		m.para("%s", oneLine(c.Reason))
+		m.para("### %s: %s", OneLine(Label(c.Checker)), c.Valid)
+		m.para("%s", OneLine(c.Reason))
 		for _, d := range c.Details {
-			m.p("- %s", oneLine(d))
+			m.p("- %s", OneLine(d))
 		}
 		if len(c.Details) > 0 {
 			m.p("")
@@ -161,7 +162,7 @@ func (m *md) replication(r *Report) {
 
 func (m *md) faults(r *Report) {
 	m.para("## Fault timeline")
-	m.para("Times are relative to the start of the run (%s).", absTime(r.Start))
+	m.para("Times are relative to the start of the run (%s).", AbsTime(r.Start))
 	if len(r.Faults) == 0 {
 		m.para("No faults were injected.")
 	} else {

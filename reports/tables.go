@@ -25,15 +25,15 @@ type table struct {
 func runTable(r *Report) table {
 	ri := r.Run
 	t := table{Head: []string{"Run", ""}, Rows: [][]string{
-		{"Status", statusWord(r.Status)}, {"Verdict", string(r.Verdict)}, {"Seed", fmt.Sprint(ri.Seed)}}}
+		{"Status", StatusWord(r.Status)}, {"Verdict", string(r.Verdict)}, {"Seed", fmt.Sprint(ri.Seed)}}}
 	for _, kv := range [][]string{{"World", ri.World}, {"Profile", ri.Profile}, {"Backend", ri.Backend}} {
 		if kv[1] != "" {
 			t.Rows = append(t.Rows, kv)
 		}
 	}
 	t.Rows = append(t.Rows,
-		[]string{"Started", absTime(ri.Started)},
-		[]string{"Finished", absTime(ri.Finished)},
+		[]string{"Started", AbsTime(ri.Started)},
+		[]string{"Finished", AbsTime(ri.Finished)},
 		[]string{"Duration", secs(r.DurationS)},
 		[]string{"History", historySummary(r.History)})
 	if g := ri.Generator; g != nil {
@@ -97,7 +97,7 @@ func phaseFigureTable(r *Report) table {
 func phaseTable(r *Report) table {
 	t := table{Head: []string{"Phase", "Start", "End", "Duration"}}
 	for _, p := range r.Phases {
-		t.Rows = append(t.Rows, []string{label(p.Name), rel(r, p.Start), rel(r, p.End), secs(p.End.Sub(p.Start).Seconds())})
+		t.Rows = append(t.Rows, []string{Label(p.Name), rel(r, p.Start), rel(r, p.End), secs(p.End.Sub(p.Start).Seconds())})
 	}
 	return t
 }
@@ -106,7 +106,7 @@ func phaseTable(r *Report) table {
 func faultTable(r *Report) table {
 	t := table{Head: []string{"Fault", "Target", "Inject", "Took effect", "Recover", "Healed"}}
 	for _, f := range r.Faults {
-		t.Rows = append(t.Rows, []string{label(f.Name), label(f.Target),
+		t.Rows = append(t.Rows, []string{Label(f.Name), Label(f.Target),
 			at(r, f.Inject, "not recorded"),
 			after(r, f.Injected, f.TimeToEffectS, "not seen"),
 			at(r, f.Recover, "not recovered"),
@@ -138,10 +138,10 @@ func historySummary(hs HistoryStats) string {
 		return "missing"
 	}
 	s := fmt.Sprintf("%s (%d completed, %d pending, %s, %s), %s",
-		plural(hs.Operations, "operation"), hs.Completed, hs.Pending,
-		plural(hs.Orphans, "orphan completion"), plural(hs.Probes, "probe"), plural(hs.Events, "event"))
+		Plural(hs.Operations, "operation"), hs.Completed, hs.Pending,
+		Plural(hs.Orphans, "orphan completion"), Plural(hs.Probes, "probe"), Plural(hs.Events, "event"))
 	if hs.BadLines > 0 {
-		s += "; " + plural(hs.BadLines, "unreadable line") + " skipped"
+		s += "; " + Plural(hs.BadLines, "unreadable line") + " skipped"
 	}
 	if hs.Truncated {
 		s += "; truncated at the end"
@@ -173,7 +173,8 @@ func detail(d map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
-func absTime(t time.Time) string {
+// AbsTime is a time as the reports print it: UTC, to the millisecond.
+func AbsTime(t time.Time) string {
 	if t.IsZero() {
 		return "not recorded"
 	}
@@ -188,7 +189,8 @@ func rel(r *Report, t time.Time) string {
 	return "+" + secs(d)
 }
 
-func plural(n int, word string) string {
+// Plural is "1 word" or "n words".
+func Plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/diff"
 	"github.com/kongchaos/kong/reports/prune"
 )
 
@@ -122,7 +123,7 @@ the exit status is non-zero when anything regressed (for CI).`,
 			if err != nil {
 				return fmt.Errorf("run B: %w", err)
 			}
-			d := reports.Diff(a, b)
+			d := diff.Compare(a, b)
 			if err := d.Encode(cmd.OutOrStdout(), args[0], args[1]); err != nil {
 				return err
 			}

@@ -1,4 +1,7 @@
-package reports
+// Package diff compares two runs, as kong diff does: each key figure of the
+// reports side by side with its change, flagged when it got worse by more
+// than its tolerance, and the checkers whose verdict changed.
+package diff
 
 import (
 	"fmt"
@@ -9,19 +12,20 @@ import (
 	"text/tabwriter"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports"
 )
 
 // FigureChange is one key figure of two runs, A (the earlier or reference
 // run) and B.
 type FigureChange struct {
-	KeyFigureDef
+	reports.KeyFigureDef
 	A, B *float64
 	// Delta is B - A and Relative is Delta / |A|; nil when a side is
 	// missing (Relative also when A is 0).
 	Delta    *float64
 	Relative *float64
 	// Regression is set when the figure got worse by more than its
-	// tolerance (KeyFigureDef.AbsTol and RelTol); Improvement when it got
+	// tolerance (reports.KeyFigureDef.AbsTol and RelTol); Improvement when it got
 	// better by as much.
 	Regression  bool
 	Improvement bool
@@ -37,7 +41,7 @@ type CheckerChange struct {
 
 // RunDiff compares two runs.
 type RunDiff struct {
-	A, B     *Report
+	A, B     *reports.Report
 	Figures  []FigureChange
 	Checkers []CheckerChange
 	// StatusRegression is set when A passed and B did not.
@@ -63,12 +67,12 @@ func (d *RunDiff) Regressions() int {
 	return n
 }
 
-// Diff compares the key figures and checker verdicts of run a (the
+// Compare compares the key figures and checker verdicts of run a (the
 // reference) and run b.
-func Diff(a, b *Report) *RunDiff {
+func Compare(a, b *reports.Report) *RunDiff {
 	d := &RunDiff{A: a, B: b, StatusRegression: a.Status == history.StatusPassed && b.Status != history.StatusPassed}
-	fa, fb := KeyFigures(a), KeyFigures(b)
-	for i, def := range KeyFigureDefs {
+	fa, fb := reports.KeyFigures(a), reports.KeyFigures(b)
+	for i, def := range reports.KeyFigureDefs {
 		if def.WhenMeasured && fa[i].Value == nil && fb[i].Value == nil {
 			continue
 		}
@@ -88,7 +92,7 @@ func Diff(a, b *Report) *RunDiff {
 	return d
 }
 
-func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
+func compareFigure(def reports.KeyFigureDef, a, b *float64) FigureChange {
 	c := FigureChange{KeyFigureDef: def, A: a, B: b}
 	if a == nil || b == nil {
 		return c
@@ -96,13 +100,13 @@ func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
 	delta := *b - *a
 	c.Delta = &delta
 	if *a != 0 {
-		c.Relative = ptr(delta / math.Abs(*a))
+		c.Relative = new(delta / math.Abs(*a))
 	}
 	worse := delta
 	switch def.Better {
-	case HigherIsBetter:
+	case reports.HigherIsBetter:
 		worse = -delta
-	case Neutral:
+	case reports.Neutral:
 		return c
 	}
 	beyond := func(v float64) bool {
@@ -115,10 +119,10 @@ func compareFigure(def KeyFigureDef, a, b *float64) FigureChange {
 
 // verdicts are r's checker verdicts by name (the worst of a repeated
 // name), and the names in order.
-func verdicts(r *Report) (map[string]history.Verdict, []string) {
+func verdicts(r *reports.Report) (map[string]history.Verdict, []string) {
 	m, names := map[string]history.Verdict{}, []string(nil)
 	for _, c := range r.LeafCheckers() {
-		name := label(c.Checker)
+		name := reports.Label(c.Checker)
 		if v, seen := m[name]; seen {
 			m[name] = history.Worst(v, c.Valid)
 			continue
@@ -129,10 +133,10 @@ func verdicts(r *Report) (map[string]history.Verdict, []string) {
 }
 
 // runLine names a run in one line: its scenario, start, status and reason.
-func runLine(r *Report) string {
-	s := fmt.Sprintf("%s, started %s, %s", label(r.Run.Scenario), absTime(r.Start), statusWord(r.Status))
+func runLine(r *reports.Report) string {
+	s := fmt.Sprintf("%s, started %s, %s", reports.Label(r.Run.Scenario), reports.AbsTime(r.Start), reports.StatusWord(r.Status))
 	if r.Status != history.StatusPassed && r.Reason != "" {
-		s += ": " + oneLine(r.Reason)
+		s += ": " + reports.OneLine(r.Reason)
 	}
 	return s
 }
@@ -145,7 +149,7 @@ func (d *RunDiff) Encode(w io.Writer, nameA, nameB string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "A: %s\n   %s\nB: %s\n   %s\n\n", nameA, runLine(d.A), nameB, runLine(d.B))
 	if d.A.Run.Scenario != d.B.Run.Scenario {
-		fmt.Fprintf(&b, "note: the runs are of different scenarios (%s, %s)\n\n", label(d.A.Run.Scenario), label(d.B.Run.Scenario))
+		fmt.Fprintf(&b, "note: the runs are of different scenarios (%s, %s)\n\n", reports.Label(d.A.Run.Scenario), reports.Label(d.B.Run.Scenario))
 	}
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
@@ -178,7 +182,7 @@ func (d *RunDiff) Encode(w io.Writer, nameA, nameB string) error {
 		if d.StatusRegression {
 			flag = "  REGRESSION"
 		}
-		fmt.Fprintf(&b, "\nstatus: %s -> %s%s\n", statusWord(d.A.Status), statusWord(d.B.Status), flag)
+		fmt.Fprintf(&b, "\nstatus: %s -> %s%s\n", reports.StatusWord(d.A.Status), reports.StatusWord(d.B.Status), flag)
 	}
 	if len(d.Checkers) > 0 {
 		fmt.Fprintf(&b, "\ncheckers whose verdict changed:\n")
@@ -194,7 +198,7 @@ func (d *RunDiff) Encode(w io.Writer, nameA, nameB string) error {
 	case 0:
 		fmt.Fprintf(&b, "\nno regression\n")
 	default:
-		fmt.Fprintf(&b, "\n%s\n", plural(n, "regression"))
+		fmt.Fprintf(&b, "\n%s\n", reports.Plural(n, "regression"))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
