@@ -207,6 +207,7 @@ func (o ReplicationOptions) run(ctx context.Context, s Spec, env *Env) (*run.Out
 	}
 	checkers := []check.Checker{
 		replcheck.Complete{},
+		replcheck.WriteErrors{Budget: replcheck.WriteErrorBudget},
 		&check.Availability{SLO: 0.99},
 	}
 	var faults []fault.Fault

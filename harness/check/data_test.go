@@ -90,6 +90,21 @@ func TestLostWrites(t *testing.T) {
 			want: history.VerdictValid,
 		},
 		{
+			// A write that timed out is neither lost nor dropped unseen:
+			// it is counted and named, and not judged.
+			name:    "writes of unknown outcome are counted, not judged",
+			checker: &LostWrites{},
+			history: func() *history.History {
+				return writesK1().add(
+					op{Name: history.OpWriteProfile, Key: "k1", Type: history.Info, At: 1000, Dur: 5000},
+					op{Name: history.OpAppendHistory, Key: "h9", Type: history.Info, At: 1000, Dur: 5000},
+					probe("k1", "us-east", 2, 7000), probe("k1", "eu-west", 2, 7000)).history()
+			},
+			want:    history.VerdictValid,
+			reason:  []string{"all 2 acknowledged writes", "2 writes of unknown outcome not judged"},
+			figures: map[string]float64{"unknown_outcome_writes": 2, "acknowledged_writes": 2, "lost": 0},
+		},
+		{
 			name:    "key never probed in a region",
 			checker: &LostWrites{},
 			history: func() *history.History {

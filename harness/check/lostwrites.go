@@ -24,6 +24,14 @@ import (
 // then that the newest acknowledged append is there or superseded, which
 // cannot tell that an older append in between went missing.
 //
+// A write whose outcome is unknown (completed info: it timed out, lost its
+// connection or was abandoned at stop) is neither acknowledged nor lost: it
+// may or may not have been applied, and it carries no version to look for.
+// It is not judged, but counted (figure unknown_outcome_writes) and named in
+// the details, so that it does not drop out unseen. When it was applied,
+// its version supersedes the acknowledged ones, so a probe showing it still
+// covers them.
+//
 // The verdict is invalid if any write is lost in any region; else unknown if
 // any write was not probed in some region, there are no probes or no
 // acknowledged writes; else valid.
@@ -58,8 +66,11 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	for _, r := range l.Regions {
 		regionSet[r] = true
 	}
-	probes := 0
+	probes, unknownOutcome := 0, 0
 	for _, o := range x.Operations {
+		if o.IsWrite() && o.Type() == history.Info && o.Key() != "" {
+			unknownOutcome++
+		}
 		if !o.IsOK() || !o.IsProbe() {
 			continue
 		}
@@ -82,10 +93,15 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	sort.Strings(keys)
 
 	r := history.Result{Checker: l.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
-		"acknowledged_writes": float64(nacked),
-		"keys":                float64(len(keys)),
-		"probes":              float64(probes),
+		"acknowledged_writes":    float64(nacked),
+		"keys":                   float64(len(keys)),
+		"probes":                 float64(probes),
+		"unknown_outcome_writes": float64(unknownOutcome),
 	}}
+	var unknownLine []string
+	if unknownOutcome > 0 {
+		unknownLine = []string{fmt.Sprintf("%d writes of unknown outcome (timed out, connection lost or abandoned) are not judged: they may or may not have been applied", unknownOutcome)}
+	}
 	if nacked == 0 {
 		r.Valid = history.VerdictUnknown
 		r.Reason = "no acknowledged writes to check"
@@ -148,14 +164,18 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		}
 		r.Reason = fmt.Sprintf("%d of %d acknowledged writes lost (%s): %s", totalLost, nacked,
 			strings.Join(per, ", "), strings.Join(lostLines.first(3), "; "))
-		r.Details = append(lostLines.details(), unprobedLines.first(5)...)
+		r.Details = append(append(lostLines.details(), unprobedLines.first(5)...), unknownLine...)
 	case unprobedLines.total > 0:
 		r.Valid = history.VerdictUnknown
 		r.Reason = fmt.Sprintf("none lost, but not every write was probed everywhere: %s", strings.Join(unprobedLines.first(3), "; "))
-		r.Details = unprobedLines.details()
+		r.Details = append(unprobedLines.details(), unknownLine...)
 	default:
 		r.Reason = fmt.Sprintf("all %d acknowledged writes (%d keys) seen in all %d probed regions (%s)",
 			nacked, len(keys), len(regions), strings.Join(regions, ", "))
+		if unknownOutcome > 0 {
+			r.Reason += fmt.Sprintf("; %d writes of unknown outcome not judged", unknownOutcome)
+		}
+		r.Details = unknownLine
 	}
 	return r
 }

@@ -44,9 +44,16 @@ type Replication struct {
 	Concurrency      int     `json:"concurrency"`
 	// Batch is how many records one write carried.
 	Batch int `json:"batch"`
-	// WriteErrors counts records whose write failed after every retry
-	// (they are not followed).
+	// WriteErrors counts records whose write was refused at every attempt
+	// (they were not applied, and are not followed).
 	WriteErrors int `json:"write_errors"`
+	// WriteTimeouts counts records whose write was never acknowledged and
+	// timed out at least once (or lost its connection): the outcome is
+	// unknown, so they are followed like acknowledged ones but counted
+	// apart, neither in Samples nor in Missing; WriteTimeoutsSeen those of
+	// them seen in the other region (their write was applied).
+	WriteTimeouts     int `json:"write_timeouts,omitempty"`
+	WriteTimeoutsSeen int `json:"write_timeouts_seen,omitempty"`
 	// ReadErrors counts reads at ReadAfter that failed (their records
 	// count as not visible at the read and are re-read).
 	ReadErrors int `json:"read_errors"`
@@ -157,6 +164,8 @@ func (r Replication) Figures() map[string]float64 {
 		"replication.records":                float64(r.Records),
 		"replication.read_after_ms":          r.ReadAfterMs,
 		"replication.write_errors":           float64(r.WriteErrors),
+		"replication.write_timeouts":         float64(r.WriteTimeouts),
+		"replication.write_timeouts_seen":    float64(r.WriteTimeoutsSeen),
 		"replication.read_errors":            float64(r.ReadErrors),
 		"replication.late":                   float64(r.Late),
 		"replication.sampled":                float64(r.Sampled),

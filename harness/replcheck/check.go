@@ -21,7 +21,8 @@ import (
 const (
 	stSampled     uint8 = 1 << iota // polled from its acknowledgement
 	stAcked                         // the write was acknowledged
-	stWriteFailed                   // every attempt failed
+	stWriteFailed                   // every attempt failed, none with an unknown outcome
+	stTimedOut                      // no attempt was acknowledged and one timed out: the outcome is unknown
 	stVisible                       // visible at the read
 	stLate                          // not visible at the read (or the read failed)
 	stLateRead                      // visible, found by a read issued late
@@ -50,11 +51,12 @@ type Check struct {
 	sampleUs   []int32
 	lateUs     []int32
 
-	// Per partition: the records acknowledged and those settled by a read
-	// (bit i is record bucket*64+i), and whether a read of it is under way
-	// (readBusy) and must then be made again (readAgain).
-	acked, settled []atomic.Uint64
-	readState      []atomic.Uint32
+	// Per partition: the records followed (acknowledged, or timed out) and
+	// those settled by a read (bit i is record bucket*64+i), and whether a
+	// read of it is under way (readBusy) and must then be made again
+	// (readAgain).
+	followed, settled []atomic.Uint64
+	readState         []atomic.Uint32
 
 	sampleCut uint64 // a record is sampled when its hash is below it
 	next      atomic.Int64
@@ -68,6 +70,7 @@ type Check struct {
 	lateDone  chan struct{}
 
 	written, writeErrors, writeRetries atomic.Int64
+	writeTimeouts                      atomic.Int64
 	readCount, visible, readErrors     atomic.Int64
 	lateSeen, sampleDropped            atomic.Int64
 	reads, samplePolls, rereads        atomic.Int64 // CQL reads issued
@@ -140,7 +143,7 @@ func (c Config) Start(ctx context.Context) (*Check, error) {
 	r.late.init(n)
 	r.pollLatency = newLagHist()
 	parts := (n + RecordsPerPartition - 1) / RecordsPerPartition
-	r.acked = make([]atomic.Uint64, parts)
+	r.followed = make([]atomic.Uint64, parts)
 	r.settled = make([]atomic.Uint64, parts)
 	r.readState = make([]atomic.Uint32, parts)
 	return r, nil
@@ -222,6 +225,12 @@ func (r *Check) Write(ctx context.Context) error {
 // LOCAL_QUORUM by default, retrying a failed write Config.WriteRetries
 // times. The acknowledgement time of each record is kept, and the record is
 // handed to the read scheduler (and, when sampled, to a sampler).
+//
+// A write that no attempt got acknowledged failed (WriteErrors) when every
+// attempt was refused, and timed out (WriteTimeouts) when an attempt timed
+// out or lost its connection (see outcomeUnknown): such a write may have
+// been applied, so its records are followed like acknowledged ones, from
+// the end of the last attempt, and Summary says how many of them were seen.
 func (r *Check) writer(ctx context.Context) {
 	c := r.cfg
 	for ctx.Err() == nil {
@@ -231,6 +240,7 @@ func (r *Check) writer(ctx context.Context) {
 		}
 		count := min(c.Batch, r.n-first)
 		var err error
+		unknown := false
 		for attempt := 0; attempt <= c.WriteRetries; attempt++ {
 			if attempt > 0 {
 				r.writeRetries.Add(1)
@@ -239,46 +249,74 @@ func (r *Check) writer(ctx context.Context) {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
+			unknown = unknown || outcomeUnknown(err)
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+			ack := r.now()
+			for {
+				last := r.lastAck.Load()
+				if int64(ack) <= last || r.lastAck.CompareAndSwap(last, int64(ack)) {
+					break
+				}
+			}
+			r.written.Add(int64(count))
+			if !r.follow(ctx, first, count, ack, stAcked) {
+				return
+			}
+		case unknown && ctx.Err() == nil:
+			r.writeTimeouts.Add(int64(count))
+			if !r.follow(ctx, first, count, r.now(), stTimedOut) {
+				return
+			}
+		default:
 			for seq := first; seq < first+count; seq++ {
 				r.state[seq] |= stWriteFailed
 			}
 			r.writeErrors.Add(int64(count))
-			continue
-		}
-		ack := r.now()
-		for {
-			last := r.lastAck.Load()
-			if int64(ack) <= last || r.lastAck.CompareAndSwap(last, int64(ack)) {
-				break
-			}
-		}
-		for seq := first; seq < first+count; seq++ {
-			r.ack[seq] = int64(ack)
-			st := stAcked
-			if r.sampled(seq) {
-				st |= stSampled
-			}
-			r.state[seq] = st
-			if st&stSampled != 0 {
-				r.sample(ctx, seq, ack)
-			}
-		}
-		bits := (uint64(1)<<count - 1) << (first % RecordsPerPartition)
-		if count == RecordsPerPartition {
-			bits = ^uint64(0)
-		}
-		r.acked[first/RecordsPerPartition].Or(bits)
-		r.written.Add(int64(count))
-		for seq := first; seq < first+count; seq++ {
-			select {
-			case r.due <- uint32(seq):
-			case <-ctx.Done():
-				return
-			}
 		}
 	}
+}
+
+// follow hands records first .. first+count-1, written (state stAcked) or
+// timed out (stTimedOut) at time at, to the read scheduler, and the
+// sampled acknowledged ones to a sampler. It returns false if ctx ended.
+func (r *Check) follow(ctx context.Context, first, count int, at time.Duration, state uint8) bool {
+	for seq := first; seq < first+count; seq++ {
+		r.ack[seq] = int64(at)
+		st := state
+		if state == stAcked && r.sampled(seq) {
+			st |= stSampled
+		}
+		r.state[seq] = st
+		if st&stSampled != 0 {
+			r.sample(ctx, seq, at)
+		}
+	}
+	bits := (uint64(1)<<count - 1) << (first % RecordsPerPartition)
+	if count == RecordsPerPartition {
+		bits = ^uint64(0)
+	}
+	r.followed[first/RecordsPerPartition].Or(bits)
+	for seq := first; seq < first+count; seq++ {
+		select {
+		case r.due <- uint32(seq):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// outcomeUnknown says whether a failed write may have been applied all
+// the same: it timed out (at the coordinator, or with no answer in the
+// driver's time) or its connection closed while it waited for the answer.
+// A refusal (unavailable, overloaded, a bad request) or a write that never
+// found a connection was not applied.
+func outcomeUnknown(err error) bool {
+	var wt *gocql.RequestErrWriteTimeout
+	return errors.As(err, &wt) || errors.Is(err, gocql.ErrTimeoutNoResponse) ||
+		errors.Is(err, gocql.ErrConnectionClosed) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // sample polls one record in region To from its acknowledgement until it
@@ -425,7 +463,7 @@ func (r *Check) reader(ctx context.Context, st *readerStats) {
 // early ones are counted (ConfirmedEarly).
 func (r *Check) readPartition(ctx context.Context, b uint32, st *readerStats) {
 	c := r.cfg
-	mask := r.acked[b].Load() &^ r.settled[b].Load()
+	mask := r.followed[b].Load() &^ r.settled[b].Load()
 	if mask == 0 {
 		return
 	}
@@ -435,7 +473,7 @@ func (r *Check) readPartition(ctx context.Context, b uint32, st *readerStats) {
 	if err != nil {
 		r.readErrors.Add(1)
 	}
-	var settle, lateMask uint64
+	var settle, lateMask, lateUnknown uint64
 	for m := mask; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		seq := int(b)*RecordsPerPartition + i
@@ -446,6 +484,18 @@ func (r *Check) readPartition(ctx context.Context, b uint32, st *readerStats) {
 			continue // not due yet: read again at its due
 		}
 		settle |= 1 << i
+		if r.state[seq]&stTimedOut != 0 {
+			// Its write timed out: only whether and when it is seen
+			// counts, not in the figures of the acknowledged records.
+			if found {
+				r.state[seq] |= stVisible
+				r.readDoneUs[seq] = clampUs(done - ack)
+			} else {
+				r.state[seq] |= stLate
+				lateUnknown |= 1 << i
+			}
+			continue
+		}
 		recordLag(st.delay, delay)
 		lateRead := delay > c.ReadAfter+c.ReadTolerance
 		if lateRead {
@@ -468,9 +518,8 @@ func (r *Check) readPartition(ctx context.Context, b uint32, st *readerStats) {
 		}
 		r.readCount.Add(1)
 	}
-	if lateMask != 0 {
-		r.late.add(b, lateMask, done)
-	}
+	r.late.add(b, lateMask, done)
+	r.late.addUnknown(b, lateUnknown, done)
 	r.settled[b].Or(settle)
 }
 
@@ -489,8 +538,9 @@ func (r *Check) readBucket(ctx context.Context, bucket uint32) (uint64, error) {
 	return mask, it.Close()
 }
 
-// Converge re-reads the late records until every one was seen, the
-// deadline passed or ctx ended. Call it after Write (and after healing any
+// Converge re-reads the late records until every acknowledged one was
+// seen, the deadline passed or ctx ended (records whose write timed out
+// are re-read meanwhile, but not waited for). Call it after Write (and after healing any
 // fault: the re-reads start over at once).
 func (r *Check) Converge(ctx context.Context) error {
 	if r.epoch.IsZero() {
@@ -505,7 +555,7 @@ func (r *Check) Converge(ctx context.Context) error {
 	defer tick.Stop()
 	var err error
 wait:
-	for r.late.len() > 0 {
+	for r.late.owedRecords() > 0 {
 		select {
 		case <-deadline.C:
 			break wait
@@ -525,9 +575,11 @@ type Progress struct {
 	// Phase is the experiment's phase (set by ReplicationExperiment).
 	Phase   string
 	Elapsed time.Duration
-	// Records to write; Written acknowledged; WriteErrors failed.
-	Records, Written, WriteErrors int
-	// Read at ReadAfter, of which Visible; Late not seen yet.
+	// Records to write; Written acknowledged; WriteErrors failed;
+	// WriteTimeouts timed out (outcome unknown).
+	Records, Written, WriteErrors, WriteTimeouts int
+	// Read at ReadAfter, of which Visible; Late not seen yet (acknowledged
+	// records only).
 	Read, Visible, Late int
 	// Converging is set once the late records are re-read until the deadline.
 	Converging bool
@@ -536,10 +588,10 @@ type Progress struct {
 // Progress says how far the check got; safe to call at any time.
 func (r *Check) Progress() Progress {
 	p := Progress{Records: r.n, Written: int(r.written.Load()), WriteErrors: int(r.writeErrors.Load()),
-		Read: int(r.readCount.Load()), Visible: int(r.visible.Load()), Converging: r.converging.Load() > 0}
+		WriteTimeouts: int(r.writeTimeouts.Load()), Read: int(r.readCount.Load()), Visible: int(r.visible.Load()), Converging: r.converging.Load() > 0}
 	if !r.epoch.IsZero() {
 		p.Elapsed = r.now()
-		p.Late = r.late.records()
+		p.Late = r.late.owedRecords()
 	}
 	return p
 }
@@ -559,8 +611,16 @@ func (r *Check) Summary() history.Replication {
 	r.mu.Unlock()
 	sampled := 0
 	var lastSeen time.Duration
+	timeouts, timeoutsSeen := 0, 0
 	for seq := range r.n {
 		st := r.state[seq]
+		if st&stTimedOut != 0 {
+			timeouts++
+			if st&stVisible != 0 || r.lateUs[seq] >= 0 {
+				timeoutsSeen++
+			}
+			continue
+		}
 		if st&stAcked == 0 {
 			continue
 		}
@@ -613,6 +673,7 @@ func (r *Check) Summary() history.Replication {
 	out.Concurrency = c.Concurrency
 	out.Batch = c.Batch
 	out.WriteErrors = int(r.writeErrors.Load())
+	out.WriteTimeouts, out.WriteTimeoutsSeen = timeouts, timeoutsSeen
 	out.ReadErrors = int(r.readErrors.Load())
 	out.Sampled = sampled
 	out.PollIntervalMs = ms(c.PollInterval)
@@ -646,7 +707,8 @@ func (r *Check) Summary() history.Replication {
 	}
 	out.Method = fmt.Sprintf("%s; every record settled in %s by a read issued %s after its write was acknowledged in %s or earlier (one read settles every record of a partition of %d it finds, "+
 		"and those it does not find once due; a record found early would have been found at its due on the same replica); %d sampled records polled from the acknowledgement (gap %s, then 10%% of the elapsed time) give the lag of the records visible at the read (an estimate); "+
-		"every late record re-read until seen (gap 20%% of the time since it was found late, at least %s) gives its own lag (measured); lags are upper bounds: the completion of the first read that saw the record",
+		"every late record re-read until seen (gap 20%% of the time since it was found late, at least %s) gives its own lag (measured); lags are upper bounds: the completion of the first read that saw the record; "+
+		"a record whose write timed out (outcome unknown) is read and re-read the same way from the end of its last attempt, and counted apart: seen (it was applied) or not",
 		writes, c.To, c.ReadAfter, c.From, RecordsPerPartition, sampled, c.PollInterval, lateMinGap)
 	return out
 }

@@ -356,7 +356,7 @@ func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
 	l.add(3, 0b010, 120*time.Millisecond) // merged into partition 3
 	l.add(9, 0b1, 110*time.Millisecond)
 	assert.Equal(t, 2, l.len())
-	assert.Equal(t, 4, l.records())
+	assert.Equal(t, 4, l.owedRecords())
 	assert.Empty(t, l.dueFor(99*time.Millisecond, 10))
 	assert.Equal(t, []uint32{3, 9}, l.dueFor(110*time.Millisecond, 10), "in order of their next re-read")
 	assert.Empty(t, l.dueFor(time.Hour, 10), "partitions being re-read are not due again")
@@ -364,7 +364,7 @@ func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
 	var seen []int
 	l.done(3, 0b001, true, 200*time.Millisecond, func(seq int) { seen = append(seen, seq) })
 	assert.Equal(t, []int{3 * RecordsPerPartition}, seen)
-	assert.Equal(t, 3, l.records())
+	assert.Equal(t, 3, l.owedRecords())
 	// A failed read sees nothing.
 	l.done(9, 0b1, false, 150*time.Millisecond, func(int) { t.Fatal("a failed read saw a record") })
 	// Partition 9: late since 110 ms, re-read at 150 ms: next after the minimum gap.
@@ -381,7 +381,7 @@ func TestLateSetRereadsWithGrowingGaps(t *testing.T) {
 	assert.Equal(t, []uint32{3}, l.dueFor(11*time.Second, 10))
 	l.done(3, 0b110, true, 11*time.Second+time.Millisecond, func(int) {})
 	assert.Equal(t, 0, l.len())
-	assert.Equal(t, 0, l.records())
+	assert.Equal(t, 0, l.owedRecords())
 }
 
 // specWorld is a topology.Cluster with only a name and a spec, for

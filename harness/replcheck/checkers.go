@@ -43,8 +43,9 @@ func (c Complete) Check(x *history.Index) history.Result {
 	}
 	r.Reason = fmt.Sprintf("all %d records written in %s were seen in %s, each within %.0f ms of its write",
 		s.Samples, s.From, s.To, s.AllVisibleAfterMs)
-	if s.WriteErrors > 0 {
-		r.Details = append(r.Details, fmt.Sprintf("%d writes failed after every retry and were not followed", s.WriteErrors))
+	if s.WriteErrors > 0 || s.WriteTimeouts > 0 {
+		r.Details = append(r.Details, fmt.Sprintf("%d records were not acknowledged and are not judged here (see %s): %d refused, %d timed out",
+			s.WriteErrors+s.WriteTimeouts, WriteErrors{}.Name(), s.WriteErrors, s.WriteTimeouts))
 	}
 	return r
 }

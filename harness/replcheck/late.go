@@ -20,15 +20,22 @@ import (
 // is re-read at once and the gaps count from then (rereadAll). The lag of
 // each late record is therefore measured to within its re-read gap.
 // Records never seen are missing.
+//
+// Records whose write timed out (its outcome unknown) are re-read the same
+// way, but nothing waits for them: owed counts only the acknowledged
+// records not seen yet, and convergence ends when it is 0.
 type lateSet struct {
 	mu      sync.Mutex
 	buckets map[uint32]*lateBucket
 	queue   lateQueue
+	owed    int
 }
 
 type lateBucket struct {
 	bucket uint32
 	mask   uint64
+	// unknown marks the records of mask whose write's outcome is unknown.
+	unknown uint64
 	// since is when the partition's oldest late record was found late (or
 	// convergence began); next when it is re-read next (since the epoch).
 	since, next time.Duration
@@ -61,14 +68,31 @@ func (q *lateQueue) Pop() any {
 
 func (l *lateSet) init(int) { l.buckets = map[uint32]*lateBucket{} }
 
+// add adds acknowledged late records (mask) of a partition.
 func (l *lateSet) add(bucket uint32, mask uint64, at time.Duration) {
+	l.addRecords(bucket, mask, 0, at)
+}
+
+// addUnknown adds late records of a partition whose write timed out: they
+// are re-read like the others, but they are not owed.
+func (l *lateSet) addUnknown(bucket uint32, mask uint64, at time.Duration) {
+	l.addRecords(bucket, mask, mask, at)
+}
+
+func (l *lateSet) addRecords(bucket uint32, mask, unknown uint64, at time.Duration) {
+	if mask == 0 {
+		return
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if b, ok := l.buckets[bucket]; ok {
+		l.owed += bits.OnesCount64(mask &^ unknown &^ b.mask)
 		b.mask |= mask
+		b.unknown |= unknown
 		return
 	}
-	b := &lateBucket{bucket: bucket, mask: mask, since: at, next: at}
+	l.owed += bits.OnesCount64(mask &^ unknown)
+	b := &lateBucket{bucket: bucket, mask: mask, unknown: unknown, since: at, next: at}
 	l.buckets[bucket] = b
 	heap.Push(&l.queue, b)
 }
@@ -79,15 +103,11 @@ func (l *lateSet) len() int {
 	return len(l.buckets)
 }
 
-// records counts the late records not seen yet.
-func (l *lateSet) records() int {
+// owedRecords counts the acknowledged late records not seen yet.
+func (l *lateSet) owedRecords() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := 0
-	for _, b := range l.buckets {
-		n += bits.OnesCount64(b.mask)
-	}
-	return n
+	return l.owed
 }
 
 // dueFor takes the partitions due for a re-read at now (at most max) off
@@ -112,7 +132,9 @@ func (l *lateSet) done(bucket uint32, seen uint64, ok bool, at time.Duration, se
 		for m := b.mask & seen; m != 0; m &= m - 1 {
 			seenRecord(int(bucket)*RecordsPerPartition + bits.TrailingZeros64(m))
 		}
+		l.owed -= bits.OnesCount64(b.mask & seen &^ b.unknown)
 		b.mask &^= seen
+		b.unknown &^= seen
 	}
 	if b.mask == 0 {
 		delete(l.buckets, bucket)
