@@ -24,6 +24,15 @@ import (
 // The verdict is invalid if any (region, phase) with at least MinOps
 // operations is below its SLO, else unknown if any (region, phase) has
 // between 1 and MinOps-1 operations or there are none at all, else valid.
+//
+// Availability counts only the requests that were sent. When the history's
+// generator report (history.EventGenerator) says the generator did not
+// keep its schedule, requests it sent late may have met the system after a
+// fault instead of during it, and requests still due at the stop were
+// never sent: a verdict that would be valid is then unknown, with the
+// generator's reason. An invalid verdict stays invalid (the failures it
+// counts happened). An operation belongs to the phase of its intended time
+// (see history.Index.PhaseOf).
 type Availability struct {
 	// SLO is the least acceptable availability, e.g. 0.999.
 	SLO float64
@@ -103,6 +112,14 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		}
 		r.Details = append(r.Details, line)
 	}
+	gen, genFound, genErr := x.History.Generator()
+	if genFound && genErr == nil {
+		r.Figures["generator_kept"] = 0
+		if gen.Kept {
+			r.Figures["generator_kept"] = 1
+		}
+		r.Figures["generator_dropped"] = float64(gen.Dropped)
+	}
 	switch {
 	case len(bad) > 0:
 		r.Valid = history.VerdictInvalid
@@ -115,6 +132,19 @@ func (a *Availability) Check(x *history.Index) history.Result {
 	default:
 		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", counts.Len())
 		r.Details = capDetails(r.Details, maxDetails)
+	}
+	switch {
+	case genErr != nil:
+		r.Details = append(r.Details, genErr.Error())
+	case genFound && !gen.Kept:
+		why := fmt.Sprintf("the load generator did not keep its schedule, so availability counts only what it sent "+
+			"(requests it sent late may have missed a fault; %d due at the stop were never sent): %s", gen.Dropped, gen.Reason)
+		if r.Valid == history.VerdictValid {
+			r.Valid = history.VerdictUnknown
+			r.Reason = why + "; measured: " + r.Reason
+		} else {
+			r.Details = append([]string{why}, r.Details...)
+		}
 	}
 	return r
 }

@@ -125,3 +125,59 @@ func TestAvailabilityPhaseFromRecordOrTimeline(t *testing.T) {
 	assert.Equal(t, 0.0, r.Figures["availability.us-east.observe"])
 	assert.Contains(t, r.Reason, "region us-east phase observe")
 }
+
+// generatorNote adds the generator report the runner records when the
+// traffic stops.
+func generatorNote(b *hb, kept bool) *hb {
+	g := history.GeneratorReport{Requested: 200, Started: 150, Dropped: 50, Kept: kept,
+		Reason: "the generator was the bottleneck: started 150 of 200 requested operations"}
+	if kept {
+		g.Started, g.Dropped, g.Reason = 200, 0, "the generator kept the requested rate"
+	}
+	b.h.Events = append(b.h.Events, g.Event(b.at(20_000)))
+	return b
+}
+
+// Availability counts what was sent: when the generator did not keep its
+// schedule, a pass is not known (requests it delayed may have missed the
+// fault), and the report says why.
+func TestAvailabilityUnknownWhenTheGeneratorFellBehind(t *testing.T) {
+	healthy := func() *hb {
+		return newHB().phase("steady-state", 0).phase("inject", 10_000).
+			many(100, 10, op{Home: "us-east", Region: "us-east", Dur: 5}).
+			many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5})
+	}
+	a := &Availability{SLO: 0.99, MinOps: 50}
+	r := a.Check(history.NewIndex(generatorNote(healthy(), true).history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, 1.0, r.Figures["generator_kept"])
+
+	r = a.Check(history.NewIndex(generatorNote(healthy(), false).history()))
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
+	assert.Contains(t, r.Reason, "the load generator did not keep its schedule")
+	assert.Contains(t, r.Reason, "50 due at the stop were never sent")
+	assert.Contains(t, r.Reason, "started 150 of 200 requested operations")
+	assert.Equal(t, 50.0, r.Figures["generator_dropped"])
+
+	broken := generatorNote(healthy(), false).many(20, 10, op{Home: "us-east", Type: history.Fail, At: 11_000, Dur: 5})
+	r = a.Check(history.NewIndex(broken.history()))
+	assert.Equal(t, history.VerdictInvalid, r.Valid, "the failures it saw happened")
+	assert.Contains(t, r.Details[0], "the load generator did not keep its schedule")
+}
+
+// A request due in inject that a stalled generator sent in observe is
+// judged in inject.
+func TestAvailabilityByIntendedTime(t *testing.T) {
+	b := newHB().phase("steady-state", 0).phase("inject", 10_000).phase("observe", 20_000).
+		many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).
+		many(100, 10, op{Home: "us-east", Region: "us-east", At: 20_000, Dur: 5})
+	// Ten failures due at 19.9 s, sent at 21 s.
+	for i := range 10 {
+		b.add(op{Home: "us-east", Type: history.Fail, At: 21_000 + i, Dur: 5, Phase: "observe"})
+		b.h.Ops[len(b.h.Ops)-2].Due = b.at(19_900 + i)
+	}
+	r := (&Availability{SLO: 0.95, MinOps: 50}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
+	assert.InDelta(t, 100.0/110, r.Figures["availability.us-east.inject"], 1e-9)
+	assert.Equal(t, 1.0, r.Figures["availability.us-east.observe"])
+}

@@ -67,9 +67,14 @@ type Op struct {
 	Status     int    `json:"status,omitempty"`
 	Error      string `json:"error,omitempty"`
 	// Latency is corrected for coordinated omission: measured from when the
-	// request was due by the pacer, not from when it was sent.
+	// request was due by the pacer (Due), not from when it was sent.
 	Latency time.Duration `json:"latency,omitempty"`
-	// Phase is the scenario phase during which the operation was invoked.
+	// Due is when the pacer scheduled the request (its intended time); a
+	// generator that fell behind sends it later, at Time. Zero when the
+	// request had no schedule (probes).
+	Due time.Time `json:"due,omitzero"`
+	// Phase is the scenario phase during which the operation was invoked
+	// (Index.PhaseOf attributes it to the phase of Due instead).
 	Phase string `json:"phase,omitempty"`
 }
 

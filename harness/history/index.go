@@ -151,6 +151,18 @@ func (o Operation) InvokeTime() time.Time {
 	return o.Completion.Time.Add(-o.Completion.Latency)
 }
 
+// Due is when the request was scheduled (zero when it had no schedule):
+// the invoke's, else the completion's.
+func (o Operation) Due() time.Time {
+	if o.Invoke != nil && !o.Invoke.Due.IsZero() {
+		return o.Invoke.Due
+	}
+	if o.Completion != nil {
+		return o.Completion.Due
+	}
+	return time.Time{}
+}
+
 // CompleteTime is when the request completed (zero when pending).
 func (o Operation) CompleteTime() time.Time {
 	if o.Completion == nil {
@@ -299,9 +311,18 @@ func (x *Index) PhaseAt(t time.Time) string {
 	return ph[i-1].Name
 }
 
-// PhaseOf returns the operation's phase: its recorded Phase, else the phase
-// under way when it was invoked.
+// PhaseOf returns the operation's phase: the phase under way when it was
+// due (Due, its intended time) when the timeline names one, else its
+// recorded Phase, else the phase under way when it was invoked. A request
+// a stalled generator sent late belongs to the phase it was meant for: it
+// would otherwise meet the system after a fault and be judged in the next
+// phase.
 func (x *Index) PhaseOf(o Operation) string {
+	if due := o.Due(); !due.IsZero() {
+		if p := x.PhaseAt(due); p != "" {
+			return p
+		}
+	}
 	if p := o.ident(func(p *Op) string { return p.Phase }); p != "" {
 		return p
 	}

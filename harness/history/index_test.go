@@ -75,3 +75,25 @@ func TestRegionPhasesInOrder(t *testing.T) {
 	assert.Equal(t, []history.RegionPhase{{"us-east", "steady-state"}, {"us-east", "inject"}, {"us-east", "unplanned"}, {"us-west", "inject"}}, got)
 	assert.Equal(t, []int{1, 1, 1, 2}, counts)
 }
+
+// A request a stalled generator sent late belongs to the phase it was due
+// in, not the one it was sent in.
+func TestPhaseOfIsThePhaseOfTheIntendedTime(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &history.History{Ops: []history.Op{
+		// Due in inject, sent (and recorded) in observe.
+		{Type: history.Invoke, Time: t0.Add(12 * time.Second), Due: t0.Add(9 * time.Second), Process: 1, Seq: 1, Op: history.OpReadProfile, Phase: "observe"},
+		{Type: history.Fail, Time: t0.Add(12100 * time.Millisecond), Process: 1, Seq: 1},
+		// No due time (a probe, an old history): the recorded phase.
+		{Type: history.Invoke, Time: t0.Add(12 * time.Second), Process: 2, Seq: 1, Op: history.OpReadProfile, Phase: "observe"},
+	}, Events: []history.Event{
+		{Kind: history.PhaseStart, Time: t0, Name: "steady-state"},
+		{Kind: history.PhaseStart, Time: t0.Add(5 * time.Second), Name: "inject"},
+		{Kind: history.PhaseStart, Time: t0.Add(10 * time.Second), Name: "observe"},
+	}}
+	x := history.NewIndex(h)
+	require.Len(t, x.Operations, 2)
+	assert.Equal(t, t0.Add(9*time.Second), x.Operations[0].Due())
+	assert.Equal(t, "inject", x.PhaseOf(x.Operations[0]))
+	assert.Equal(t, "observe", x.PhaseOf(x.Operations[1]))
+}

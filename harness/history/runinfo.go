@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -102,8 +103,9 @@ type GeneratorReport struct {
 	Late          uint64        `json:"late"`
 	LateThreshold time.Duration `json:"late_threshold_ns"`
 	MaxLateness   time.Duration `json:"max_lateness_ns"`
-	// Dropped counts operations that were due but never started (the run
-	// stopped while they waited for a worker).
+	// Dropped counts operations that were due but never started: the
+	// backlog at stop of a generator that fell behind (they were neither
+	// sent nor judged).
 	Dropped     uint64 `json:"dropped"`
 	PeakWorkers int64  `json:"peak_workers"`
 	MaxWorkers  int    `json:"max_workers"`
@@ -115,3 +117,34 @@ type GeneratorReport struct {
 
 // String is the report's reason.
 func (r GeneratorReport) String() string { return r.Reason }
+
+// EventGenerator names the note event the runner records when the traffic
+// stops: the generator report, so that checkers, which see only the
+// history, can tell whether the world got the load it was meant to.
+const EventGenerator = "generator"
+
+// Event is the report as a history note (History.Generator reads it back).
+func (r GeneratorReport) Event(at time.Time) Event {
+	d := map[string]string{"kept": strconv.FormatBool(r.Kept), "reason": r.Reason}
+	if b, err := json.Marshal(r); err == nil {
+		d["report"] = string(b)
+	}
+	return Event{Kind: Note, Time: at, Name: EventGenerator, Detail: d}
+}
+
+// Generator returns the last generator report the history holds; found is
+// false when it holds none (a run without traffic, or one recorded before
+// the report travelled in the history).
+func (h *History) Generator() (r GeneratorReport, found bool, err error) {
+	for i := len(h.Events) - 1; i >= 0; i-- {
+		e := h.Events[i]
+		if e.Kind != Note || e.Name != EventGenerator {
+			continue
+		}
+		if err := json.Unmarshal([]byte(e.Detail["report"]), &r); err != nil {
+			return GeneratorReport{}, true, fmt.Errorf("the generator event holds no readable report: %w", err)
+		}
+		return r, true, nil
+	}
+	return GeneratorReport{}, false, nil
+}

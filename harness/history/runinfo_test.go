@@ -46,3 +46,20 @@ func TestLoadRunInfoNamesTheBrokenFile(t *testing.T) {
 	_, err := LoadRunInfo(dir)
 	require.ErrorContains(t, err, RunInfoFile)
 }
+
+func TestGeneratorReportTravelsInTheHistory(t *testing.T) {
+	g := GeneratorReport{Elapsed: time.Minute, Requested: 6000, Started: 5400, Late: 12, Dropped: 600, Kept: false,
+		Reason: "the generator was the bottleneck: started 5400 of 6000 requested operations"}
+	h := &History{Events: []Event{{Kind: Note, Name: "something else"}, g.Event(time.Now())}}
+	got, found, err := h.Generator()
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, g, got)
+	_, found, err = (&History{}).Generator()
+	require.NoError(t, err)
+	assert.False(t, found)
+	bad := Event{Kind: Note, Name: EventGenerator, Detail: map[string]string{"report": "{"}}
+	_, found, err = (&History{Events: []Event{bad}}).Generator()
+	assert.True(t, found)
+	assert.Error(t, err)
+}

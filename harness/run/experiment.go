@@ -211,7 +211,9 @@ func (t *trial) abort(why string) {
 	t.out.Status, t.out.Reason = history.StatusAborted, why
 }
 
-// stopTraffic stops the workload, once, and keeps its generator report.
+// stopTraffic stops the workload, once, and keeps its generator report,
+// in the outcome and in the history (for the checkers: see
+// history.EventGenerator).
 func (t *trial) stopTraffic() {
 	if t.wl == nil || t.stopped {
 		return
@@ -219,6 +221,7 @@ func (t *trial) stopTraffic() {
 	t.stopped = true
 	if res, _ := t.wl.Stop(); res != nil {
 		t.out.Generator = res.Generator
+		t.rec.Event(res.Generator.Event(time.Now()))
 	}
 }
 

@@ -56,7 +56,10 @@ func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	d := apptest.NewDirector(t, func(string, string) (string, string) { return "us-east-1", gw.URL })
 	return &Experiment{
 		Name: "test", Seed: 7, Dir: t.TempDir(),
-		Workload: workload.Config{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: workload.Constant(50), Members: 10},
+		// A late start counts from 250 ms: the generator's report feeds
+		// the availability verdict, and these tests run beside others.
+		Workload: workload.Config{Director: d.URL, Geos: []string{"us-east-1"}, Pacer: workload.Constant(50), Members: 10,
+			LateThreshold: 250 * time.Millisecond},
 		Faults:   []fault.Fault{f},
 		Checkers: []check.Checker{&check.Availability{SLO: 0.99}},
 		Steady:   time.Second, Observe: time.Second, Converge: time.Second,
@@ -89,7 +92,13 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 		}
 		kinds = append(kinds, name)
 	}
-	require.Equal(t, []string{history.PhaseSteady, history.PhaseInject, "inject", "injected", history.PhaseObserve, history.PhaseRecover, "recover", "recovered", history.PhaseConverge, history.PhaseVerify}, kinds)
+	require.Equal(t, []string{history.PhaseSteady, history.PhaseInject, "inject", "injected", history.PhaseObserve, history.PhaseRecover, "recover", "recovered", history.PhaseConverge, "note", history.PhaseVerify}, kinds)
+	// The generator's report reaches the checkers through the history, as
+	// the note recorded when the traffic stopped.
+	g, found, err := h.Generator()
+	require.NoError(t, err)
+	require.True(t, found, "the history holds the generator report")
+	require.Equal(t, out.Generator, g)
 	require.NotEmpty(t, h.Ops)
 	info := readRunInfo(t, e.Dir)
 	require.Equal(t, history.StatusPassed, info.Status)

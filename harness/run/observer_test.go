@@ -125,7 +125,7 @@ func TestObserverRunsTheObserveAndConvergePhases(t *testing.T) {
 			notes = append(notes, ev.Name)
 		}
 	}
-	require.Equal(t, []string{"counted"}, notes)
+	require.Equal(t, []string{history.EventGenerator, "counted"}, notes, "the generator report when the traffic stopped, then the Observer's")
 	plog, err := os.ReadFile(filepath.Join(e.Dir, history.PhaseLogFile))
 	require.NoError(t, err)
 	last := -1

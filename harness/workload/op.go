@@ -107,7 +107,7 @@ func (w *Workload) execute(j workloadJob) {
 		key = "history/" + m.ID
 	}
 	inv := history.Op{Type: history.Invoke, Time: begin, Process: w.cfg.ProcessBase + s.Index, Op: name,
-		Member: m.ID, Key: key, Session: s.ID, Home: m.Geo, Phase: w.Phase()}
+		Member: m.ID, Key: key, Session: s.ID, Home: m.Geo, Due: j.intended, Phase: w.Phase()}
 	region, gateway, rerr := w.route(w.reqCtx, s)
 	inv.Entry = region
 	// Seq is taken and the invoke written under the session's lock, so that

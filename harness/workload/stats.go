@@ -297,6 +297,16 @@ func (w *Workload) Report() history.GeneratorReport {
 		r.RequestedRate = r.Requested / sec
 		r.AchievedRate = float64(r.Started) / sec
 	}
+	if ended {
+		// Every operation due by the end that never started was dropped:
+		// the one the scheduler held when the run stopped, and those it
+		// never drew because it had fallen behind its pacer (the backlog
+		// at stop). Read after the drain, when every operation drawn has
+		// started.
+		if due := uint64(math.Floor(r.Requested + 1e-9)); due > r.Started {
+			r.Dropped = max(r.Dropped, due-r.Started)
+		}
+	}
 	short := r.Requested - float64(r.Started)
 	shortOK := short <= math.Max(2, w.cfg.RateTolerance*r.Requested)
 	lateOK := float64(r.Late) <= w.cfg.LateTolerance*float64(r.Started)

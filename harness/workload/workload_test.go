@@ -493,6 +493,44 @@ func TestWorkloadCoordinatedOmission(t *testing.T) {
 	assert.EqualValues(t, 1, g.PeakWorkers)
 }
 
+// TestWorkloadBacklogAtStopIsDropped: one worker, a server that hangs; the
+// operations that fall due while the worker waits are never drawn, and at
+// the stop they are counted as dropped (due, never started), with the due
+// time of each operation started recorded in its invoke.
+func TestWorkloadBacklogAtStopIsDropped(t *testing.T) {
+	t0 := time.Now()
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if time.Since(t0) > 300*time.Millisecond {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+		w.Header().Set(app.HeaderRegion, "r1")
+	}))
+	defer gw.Close()
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", gw.URL })
+	sink := &memSink{}
+	w, err := New(Config{Director: dir.URL, Geos: []string{"r1"}, Members: 5, Seed: 5,
+		Pacer: Constant(100), Workers: 1, MaxWorkers: 1, RouteTTL: time.Minute, History: sink,
+		DrainTimeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(context.Background()))
+	time.Sleep(time.Second)
+	res, err := w.Stop()
+	require.NoError(t, err)
+	g := res.Generator
+	assert.False(t, g.Kept, g.Reason)
+	assert.Greater(t, g.Dropped, uint64(40), "about 70 operations fell due while the worker hung: %s", g.Reason)
+	assert.InDelta(t, g.Requested-float64(g.Started), float64(g.Dropped), 1, "dropped is every operation due and never started")
+	for _, o := range sink.operations(t) {
+		require.False(t, o.Invoke.Due.IsZero(), "the invoke records when the operation was due")
+		assert.WithinDuration(t, intended(o), o.Invoke.Due, time.Microsecond)
+	}
+}
+
 // TestWorkloadPoolGrows: a slow server needs more workers than the pool
 // starts with; the pool grows and nothing starts late.
 func TestWorkloadPoolGrows(t *testing.T) {
