@@ -487,7 +487,11 @@ type HistoryEntry struct {
 	Title string `json:"title"`
 }
 
-// History is a member's viewing history, newest first.
+// HistoryPage is how many entries a viewing history shows: the newest.
+const HistoryPage = 100
+
+// History is a member's viewing history, newest first (at most HistoryPage
+// entries).
 type History struct {
 	Member  string         `json:"member"`
 	Entries []HistoryEntry `json:"entries"`
@@ -565,7 +569,7 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
 	h := History{Member: id, Entries: []HistoryEntry{}}
-	iter := s.session.Query(`SELECT at, title FROM history WHERE member = ? LIMIT 100`, id).Consistency(s.readCL).IterContext(ctx)
+	iter := s.session.Query(`SELECT at, title FROM history WHERE member = ? LIMIT `+strconv.Itoa(HistoryPage), id).Consistency(s.readCL).IterContext(ctx)
 	var e HistoryEntry
 	for iter.Scan(&e.At, &e.Title) {
 		h.Entries = append(h.Entries, e)

@@ -1,8 +1,11 @@
 package check
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -326,4 +329,52 @@ func TestConvergence(t *testing.T) {
 		},
 	}
 	runCases(t, cases)
+}
+
+// shows makes the last operation added a probe of a viewing history that
+// showed these entries.
+func shows(b *hb, cut bool, entries ...int64) *hb {
+	done := &b.h.Ops[len(b.h.Ops)-1]
+	done.Entries, done.EntriesCut = entries, cut
+	if len(entries) > 0 {
+		done.Version = slices.Max(entries)
+	}
+	return b
+}
+
+// Appends are checked as a set: every acknowledged one, not only the newest.
+func TestLostWritesAppendsAsASet(t *testing.T) {
+	appends := func() *hb {
+		return newHB().add(
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 10, At: 100, Dur: 10},
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 20, At: 200, Dur: 10},
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 30, At: 300, Dur: 10})
+	}
+	// The newest is there, the middle one is gone.
+	b := shows(appends().add(probe("history/m1", "us-east", 0, 5000)), false, 30, 20, 10)
+	b = shows(b.add(probe("history/m1", "eu-west", 0, 5000)), false, 30, 10)
+	r := (&LostWrites{}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictInvalid, r.Valid, r.Reason)
+	assert.Contains(t, r.Reason, "key history/m1 in region eu-west: acknowledged append 20 is absent from the last probe (2 entries shown)")
+	assert.Equal(t, 1.0, r.Figures["appends_absent"])
+	assert.Equal(t, 1.0, r.Figures["lost.eu-west"])
+	assert.Equal(t, 5.0, r.Figures["appends_present"])
+
+	// Shown only by the second probe in eu-west: late, not lost.
+	b = shows(appends().add(probe("history/m1", "us-east", 0, 5000)), false, 30, 20, 10)
+	b = shows(b.add(probe("history/m1", "eu-west", 0, 5000)), false, 30, 10)
+	b = shows(b.add(probe("history/m1", "eu-west", 0, 7000)), false, 30, 20, 10)
+	r = (&LostWrites{}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, 1.0, r.Figures["appends_late"])
+	assert.InDelta(t, 6.795, r.Figures["appends_late_max_seconds"], 1e-9, "visible by the completion of the probe at 7 s, acknowledged at 0.21 s")
+	assert.Contains(t, r.Details, "1 acknowledged appends were shown only by a later probe than the first (late), at most 6.8 s after their acknowledgement")
+
+	// A full page shows only the newest entries: an older append cannot be
+	// looked for, and is counted apart.
+	b = shows(appends().add(probe("history/m1", "us-east", 0, 5000)), true, 30, 20)
+	b = shows(b.add(probe("history/m1", "eu-west", 0, 5000)), true, 30, 20)
+	r = (&LostWrites{}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, 2.0, r.Figures["appends_beyond_page"])
 }

@@ -2,8 +2,11 @@ package check
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -20,9 +23,16 @@ import (
 // there. A probe's region is the region that served it (else its entry or
 // home).
 //
-// For appends the probe's version is the newest entry present; the check is
-// then that the newest acknowledged append is there or superseded, which
-// cannot tell that an older append in between went missing.
+// Appends to a viewing history are checked as a set (Jepsen's set-full)
+// when the probe recorded the entries it showed (Op.Entries): each
+// acknowledged append is present (shown by the first probe of its key in
+// that region after it was acknowledged), late (shown only by a later
+// probe: it became visible by that probe's completion, and the figures say
+// how long after its acknowledgement) or absent from the last probe, which
+// makes it lost. An append older than every entry of a cut page (the
+// service shows only its newest entries) cannot be seen and is counted
+// apart, not judged. A probe without entries is judged by its version
+// alone: the newest acknowledged append there or superseded.
 //
 // A write whose outcome is unknown (completed info: it timed out, lost its
 // connection or was abandoned at stop) is neither acknowledged nor lost: it
@@ -66,6 +76,7 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	for _, r := range l.Regions {
 		regionSet[r] = true
 	}
+	shown := map[keyRegion][]history.Operation{} // probes that recorded their entries
 	probes, unknownOutcome := 0, 0
 	for _, o := range x.Operations {
 		if o.IsWrite() && o.Type() == history.Info && o.Key() != "" {
@@ -79,6 +90,9 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		regionSet[k.region] = true
 		if p, ok := last[k]; !ok || !o.InvokeTime().Before(p.InvokeTime()) {
 			last[k] = o
+		}
+		if e, cut := o.Entries(); len(e) > 0 || cut {
+			shown[k] = append(shown[k], o)
 		}
 	}
 	regions := make([]string, 0, len(regionSet))
@@ -116,6 +130,7 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	lost := map[string]int{}
 	unprobed := map[string]int{}
 	var lostLines, unprobedLines lines
+	var set appendSet
 	for _, key := range keys {
 		kw := writes[key]
 		for _, region := range regions {
@@ -129,6 +144,11 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 			if late := kw.Len() - n; late > 0 {
 				unprobed[region] += late
 				unprobedLines.add("key %s in region %s: %d writes acknowledged after its last probe", key, label(region), late)
+			}
+			if e, cut := p.Entries(); len(e) > 0 || cut {
+				k := keyRegion{key, region}
+				lost[region] += set.check(kw, n, k, p, shown[k], &lostLines)
+				continue
 			}
 			if n == 0 || kw.Max[n-1] <= p.Version() {
 				continue
@@ -153,6 +173,7 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		}
 	}
 	r.Figures["lost"] = float64(totalLost)
+	set.figures(r.Figures)
 	switch {
 	case totalLost > 0:
 		r.Valid = history.VerdictInvalid
@@ -177,5 +198,75 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		}
 		r.Details = unknownLine
 	}
+	if set.late > 0 {
+		r.Details = append(r.Details, fmt.Sprintf("%d acknowledged appends were shown only by a later probe than the first (late), at most %.1f s after their acknowledgement",
+			set.late, set.lateMax.Seconds()))
+	}
+	if set.beyondPage > 0 {
+		r.Details = append(r.Details, fmt.Sprintf("%d acknowledged appends are older than every entry of a full page and could not be looked for", set.beyondPage))
+	}
 	return r
+}
+
+// appendSet counts the acknowledged appends checked as a set.
+type appendSet struct {
+	checked, present, late, absent, beyondPage int
+	lateMax                                    time.Duration
+}
+
+// check judges the first n acknowledged appends of a key (kw) in one
+// region against the probes that showed its entries there (shown), the
+// last one last; it returns how many are absent (lost).
+func (s *appendSet) check(kw *history.KeyWrites, n int, k keyRegion, last history.Operation, shown []history.Operation, lost *lines) int {
+	sort.SliceStable(shown, func(i, j int) bool { return shown[i].InvokeTime().Before(shown[j].InvokeTime()) })
+	entries, cut := last.Entries()
+	oldest := int64(math.MinInt64)
+	if cut && len(entries) > 0 {
+		oldest = slices.Min(entries)
+	}
+	absent := 0
+	for i := range n {
+		v, ack := kw.Version[i], time.Unix(0, kw.Ack[i])
+		if v < oldest {
+			s.beyondPage++
+			continue
+		}
+		s.checked++
+		if !slices.Contains(entries, v) {
+			absent++
+			lost.add("key %s in region %s: acknowledged append %d is absent from the last probe (%d entries shown)", k.key, label(k.region), v, len(entries))
+			continue
+		}
+		first := true
+		for _, p := range shown {
+			if p.InvokeTime().Before(ack) {
+				continue
+			}
+			if e, _ := p.Entries(); slices.Contains(e, v) {
+				if first {
+					s.present++
+				} else {
+					s.late++
+					s.lateMax = max(s.lateMax, p.CompleteTime().Sub(ack))
+				}
+				break
+			}
+			first = false
+		}
+	}
+	s.absent += absent
+	return absent
+}
+
+// figures adds the set's counts to a result's figures, when appends were
+// checked as a set.
+func (s *appendSet) figures(f map[string]float64) {
+	if s.checked == 0 && s.beyondPage == 0 {
+		return
+	}
+	f["appends_present"] = float64(s.present)
+	f["appends_late"] = float64(s.late)
+	f["appends_absent"] = float64(s.absent)
+	f["appends_beyond_page"] = float64(s.beyondPage)
+	f["appends_late_max_seconds"] = s.lateMax.Seconds()
 }

@@ -69,6 +69,12 @@ type Op struct {
 	// Latency is corrected for coordinated omission: measured from when the
 	// request was due by the pacer (Due), not from when it was sent.
 	Latency time.Duration `json:"latency,omitempty"`
+	// Entries, for a probe of a viewing history, are the versions of the
+	// entries it showed (each entry's write timestamp), newest first: every
+	// acknowledged append is looked for among them. EntriesCut says the
+	// service showed only its page of newest entries and more may exist.
+	Entries    []int64 `json:"entries,omitempty"`
+	EntriesCut bool    `json:"entries_cut,omitempty"`
 	// Due is when the pacer scheduled the request (its intended time); a
 	// generator that fell behind sends it later, at Time. Zero when the
 	// request had no schedule (probes).

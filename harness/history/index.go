@@ -151,6 +151,16 @@ func (o Operation) InvokeTime() time.Time {
 	return o.Completion.Time.Add(-o.Completion.Latency)
 }
 
+// Entries are the versions of the entries a probe of a viewing history
+// showed, and whether the page it showed was cut (see Op.Entries); nil
+// when it recorded none.
+func (o Operation) Entries() (versions []int64, cut bool) {
+	if o.Completion == nil {
+		return nil, false
+	}
+	return o.Completion.Entries, o.Completion.EntriesCut
+}
+
 // Due is when the request was scheduled (zero when it had no schedule):
 // the invoke's, else the completion's.
 func (o Operation) Due() time.Time {

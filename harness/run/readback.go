@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
@@ -28,7 +30,10 @@ var ReadBackDeadline = 60 * time.Second
 // less than its newest acknowledged version (or fails) is probed again,
 // with growing pauses, until it does or ReadBackDeadline passes: a write
 // that arrives late is slow, not lost; one still missing at the deadline is
-// lost (LostWrites judges the last probe).
+// lost (LostWrites judges the last probe). A viewing history is read back
+// as a set: its probe records every entry it shows (Op.Entries), and it is
+// probed again until every acknowledged append is among them, not only the
+// newest.
 func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *history.Recorder) error {
 	if workers <= 0 {
 		workers = 16
@@ -41,7 +46,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		if err != nil {
 			return err
 		}
-		keys, newest := acknowledgedKeys(h)
+		keys, newest, appends := acknowledgedKeys(h)
 		comps, err := c.Components(ctx)
 		if err != nil {
 			return err
@@ -82,7 +87,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 						n := next
 						seq.Unlock()
 						done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
-						if done.Type != history.OK || done.Version < newest[j.key] {
+						if done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key]) {
 							mu.Lock()
 							again = append(again, j)
 							mu.Unlock()
@@ -116,10 +121,12 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 	}
 }
 
-// acknowledgedKeys lists the keys of writes that completed ok, and the
-// newest version acknowledged for each.
-func acknowledgedKeys(h *history.History) ([]string, map[string]int64) {
+// acknowledgedKeys lists the keys of writes that completed ok, the newest
+// version acknowledged for each, and the version of every acknowledged
+// append by key.
+func acknowledgedKeys(h *history.History) ([]string, map[string]int64, map[string][]int64) {
 	newest := map[string]int64{}
+	appends := map[string][]int64{}
 	var keys []string
 	for _, op := range h.Ops {
 		if op.Type == history.OK && (op.Op == history.OpWriteProfile || op.Op == history.OpAppendHistory) && op.Key != "" {
@@ -128,9 +135,33 @@ func acknowledgedKeys(h *history.History) ([]string, map[string]int64) {
 				keys = append(keys, op.Key)
 			}
 			newest[op.Key] = max(v, op.Version)
+			if op.Op == history.OpAppendHistory {
+				appends[op.Key] = append(appends[op.Key], op.Version)
+			}
 		}
 	}
-	return keys, newest
+	return keys, newest, appends
+}
+
+// missingAppend says whether an ok probe of a viewing history misses one of
+// the acknowledged appends it could show (those older than a cut page
+// cannot be shown).
+func missingAppend(done history.Op, appends []int64) bool {
+	if done.Type != history.OK || len(appends) == 0 {
+		return false
+	}
+	shown := make(map[int64]bool, len(done.Entries))
+	oldest := int64(math.MaxInt64)
+	for _, v := range done.Entries {
+		shown[v] = true
+		oldest = min(oldest, v)
+	}
+	for _, v := range appends {
+		if !shown[v] && (!done.EntriesCut || v >= oldest) {
+			return true
+		}
+	}
+	return false
 }
 
 // probePath maps a workload key ("profile/<id>", "history/<id>") to its URL path.
@@ -164,6 +195,15 @@ func readBackOne(ctx context.Context, client *http.Client, rec *history.Recorder
 		var resp *http.Response
 		resp, err = client.Do(req)
 		if err == nil {
+			if resp.StatusCode == http.StatusOK && strings.HasPrefix(key, "history/") {
+				var h member.History
+				if json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h) == nil {
+					for _, e := range h.Entries {
+						done.Entries = append(done.Entries, e.At)
+					}
+					done.EntriesCut = len(h.Entries) >= member.HistoryPage
+				}
+			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			done.Status = resp.StatusCode
