@@ -40,11 +40,27 @@ type Availability struct {
 	// region is being evacuated; 0 accepts anything).
 	PhaseSLO map[string]float64
 	// MinOps is the least number of operations for a (region, phase) to be
-	// judged; fewer give unknown.
+	// judged; fewer give unknown. When it is 0 (as scenarios build it), a
+	// pair with fewer than DefaultMinOps operations is not judged at all
+	// (see DefaultMinOps) instead.
 	MinOps int
 	// AllowShed leaves shed responses out instead of counting them failed.
 	AllowShed bool
 }
+
+// DefaultMinOps is the least number of operations of a (region, phase)
+// that an Availability with no MinOps judges; a pair with fewer is listed as
+// not judged and counts for nothing.
+//
+// Why not judged rather than unknown: such a pair is a near-empty phase
+// that the scenario made so (the recover phase after an interval fault
+// lasts a fraction of a second), not evidence that went missing, and an
+// unknown verdict would fail the run as surely as an invalid one. Why a
+// floor at all: at an SLO of 99.9 % a single failure among fewer than 1000
+// operations breaks it, and among a handful that failure is the one request
+// in flight as the fault healed, not a measure of the phase. Twenty
+// operations is about half a second of a scenario's traffic.
+const DefaultMinOps = 20
 
 // NewAvailability returns an Availability checker with the given SLO and a
 // MinOps of 100.
@@ -90,13 +106,17 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		r.Reason = "no completed user operations"
 		return r
 	}
-	var bad, thin []string
+	var bad, thin, unjudged []string
 	for k, c := range counts.All() {
 		slo := a.SLO
 		if s, ok := a.PhaseSLO[k.Phase]; ok {
 			slo = s
 		}
 		where := fmt.Sprintf("region %s phase %s", label(k.Region), label(k.Phase))
+		if a.MinOps == 0 && c.total < DefaultMinOps {
+			unjudged = append(unjudged, fmt.Sprintf("%s not judged: %d operations (%d ok) < %d", where, c.total, c.ok, DefaultMinOps))
+			continue
+		}
 		if c.total == 0 || c.total < a.MinOps {
 			thin = append(thin, fmt.Sprintf("%s: %d operations < %d", where, c.total, a.MinOps))
 			continue
@@ -124,14 +144,21 @@ func (a *Availability) Check(x *history.Index) history.Result {
 	case len(bad) > 0:
 		r.Valid = history.VerdictInvalid
 		r.Reason = "below SLO: " + strings.Join(firstN(bad, 3), "; ")
-		r.Details = capDetails(append(bad, thin...), maxDetails)
+		r.Details = capDetails(append(append(bad, thin...), unjudged...), maxDetails)
+	case len(unjudged) == counts.Len():
+		r.Valid = history.VerdictUnknown
+		r.Reason = "too few operations to judge any region and phase: " + strings.Join(firstN(unjudged, 3), "; ")
+		r.Details = capDetails(unjudged, maxDetails)
 	case len(thin) > 0:
 		r.Valid = history.VerdictUnknown
 		r.Reason = "too few operations: " + strings.Join(firstN(thin, 3), "; ")
 		r.Details = capDetails(append(thin, r.Details...), maxDetails)
 	default:
-		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", counts.Len())
-		r.Details = capDetails(r.Details, maxDetails)
+		r.Reason = fmt.Sprintf("all %d region/phase pairs at or above SLO", counts.Len()-len(unjudged))
+		if len(unjudged) > 0 {
+			r.Reason += fmt.Sprintf(" (%d with fewer than %d operations not judged)", len(unjudged), DefaultMinOps)
+		}
+		r.Details = capDetails(append(r.Details, unjudged...), maxDetails)
 	}
 	switch {
 	case genErr != nil:

@@ -181,3 +181,31 @@ func TestAvailabilityByIntendedTime(t *testing.T) {
 	assert.InDelta(t, 100.0/110, r.Figures["availability.us-east.inject"], 1e-9)
 	assert.Equal(t, 1.0, r.Figures["availability.us-east.observe"])
 }
+
+// A near-empty phase (the recover phase after an interval fault) is not
+// judged at 99.9 % on a handful of operations when no minimum was asked for:
+// it is listed as not judged; the phases with enough operations are judged.
+func TestAvailabilityLeavesNearEmptyPhasesUnjudged(t *testing.T) {
+	b := newHB().phase("steady-state", 0).phase("recover", 10_000).phase("converge", 10_300).
+		many(100, 10, op{Home: "us-east", Region: "us-east", Dur: 5}).
+		many(4, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).
+		add(op{Home: "us-east", Type: history.Fail, At: 10_100, Dur: 5}).
+		many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_300, Dur: 5})
+	r := (&Availability{SLO: 0.999}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Contains(t, r.Reason, "all 2 region/phase pairs at or above SLO (1 with fewer than 20 operations not judged)")
+	assert.Contains(t, r.Details, "region us-east phase recover not judged: 5 operations (4 ok) < 20")
+	assert.NotContains(t, r.Figures, "availability.us-east.recover")
+
+	// Twenty operations and one failure: judged, and below 99.9 %.
+	b.many(15, 10, op{Home: "us-east", Region: "us-east", At: 10_150, Dur: 5})
+	r = (&Availability{SLO: 0.999}).Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictInvalid, r.Valid)
+	assert.Contains(t, r.Reason, "region us-east phase recover: availability 0.9500")
+
+	// Nothing judged at all: unknown.
+	few := newHB().phase("steady-state", 0).many(5, 10, op{Home: "us-east", Region: "us-east", Dur: 5})
+	r = (&Availability{SLO: 0.999}).Check(history.NewIndex(few.history()))
+	assert.Equal(t, history.VerdictUnknown, r.Valid)
+	assert.Contains(t, r.Reason, "too few operations to judge any region and phase")
+}

@@ -150,6 +150,21 @@ func TestShedding(t *testing.T) {
 			figures: map[string]float64{"data_tier_max_rate.eu-west": 50},
 		},
 		{
+			// 60 requests issued over three seconds, held back by a stall
+			// and completed together: the data tier saw 20 a second.
+			name:    "a burst of completions after a stall is counted by the second it was issued",
+			checker: c,
+			history: func() *history.History {
+				b := load().many(100, 1, shed)
+				for i := range 60 {
+					b.add(op{Region: "eu-west", At: 3000 + 50*i, Dur: 6000 - 50*i})
+				}
+				return b.history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 20},
+		},
+		{
 			name:    "cache hits and info do not reach the data tier",
 			checker: c,
 			history: func() *history.History {

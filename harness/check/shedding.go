@@ -19,8 +19,11 @@ import (
 // fail, was not shed, not answered from the cache and is not a probe (info
 // completions are left out: whether they got there is unknown). Such
 // operations are counted per region (the serving region, else entry or
-// home) per second of completion time; the busiest second of each region
-// must be at most MaxDataTierRate.
+// home) per second in which they were issued (invoked): that is when the
+// request reached the data tier, give or take the gateway. Counted by
+// completion, requests that a stall held back and that complete together
+// would look like a burst the data tier never saw. The busiest second of
+// each region must be at most MaxDataTierRate.
 //
 // A zero threshold disables its part. The verdict is the worst of the
 // enabled parts: invalid over the bound; unknown when a part has no data (no
@@ -68,7 +71,7 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 			continue
 		}
 		dataOps++
-		perSecond[regionSecond{probeRegion(o), o.CompleteTime().Unix()}]++
+		perSecond[regionSecond{probeRegion(o), o.InvokeTime().Unix()}]++
 	}
 	peak := map[string]int{}
 	peakAt := map[string]int64{}

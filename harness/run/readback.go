@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kongchaos/kong/app"
@@ -18,8 +19,9 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// ReadBackDeadline bounds how long ReadBack keeps probing a key whose
-// newest acknowledged version is not yet visible in a region.
+// ReadBackDeadline bounds how long, after every key was probed once,
+// ReadBack keeps probing a key whose acknowledged writes are not yet all
+// visible in a region.
 var ReadBackDeadline = 60 * time.Second
 
 // ReadBack is the verify step that checks that no acknowledged write was
@@ -28,7 +30,8 @@ var ReadBackDeadline = 60 * time.Second
 // own gateway as a user at home there would, and records each read as a
 // probe for the checkers (LostWrites, Convergence). A key whose probe shows
 // less than its newest acknowledged version (or fails) is probed again,
-// with growing pauses, until it does or ReadBackDeadline passes: a write
+// with growing pauses, until it does or ReadBackDeadline has passed since
+// every key was probed once (see readBackRounds): a write
 // that arrives late is slow, not lost; one still missing at the deadline is
 // lost (LostWrites judges the last probe). A viewing history is read back
 // as a set: its probe records every entry it shows (Op.Entries), and it is
@@ -60,65 +63,76 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		if len(gateways) == 0 {
 			return fmt.Errorf("world %s has no gateways to read back through", c.Name())
 		}
-		type job struct{ region, key string }
-		var pending []job
+		var pending []readBackJob
 		for region := range gateways {
 			for _, k := range keys {
-				pending = append(pending, job{region, k})
+				pending = append(pending, readBackJob{region, k})
 			}
 		}
 		client := &http.Client{Timeout: 10 * time.Second}
-		var seq sync.Mutex
-		next := uint64(0)
-		deadline := time.Now().Add(ReadBackDeadline)
-		pause := 500 * time.Millisecond
-		for len(pending) > 0 {
-			jobs := make(chan job)
-			var mu sync.Mutex
-			var again []job
-			var wg sync.WaitGroup
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for j := range jobs {
-						seq.Lock()
-						next++
-						n := next
-						seq.Unlock()
-						done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, n)
-						if done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key]) {
-							mu.Lock()
-							again = append(again, j)
-							mu.Unlock()
-						}
-					}
-				}()
-			}
-			for _, j := range pending {
-				select {
-				case jobs <- j:
-				case <-ctx.Done():
-				}
-			}
-			close(jobs)
-			wg.Wait()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			pending = again
-			if len(pending) == 0 || time.Now().Add(pause).After(deadline) {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(pause):
-			}
-			pause = min(2*pause, 8*time.Second)
-		}
-		return nil
+		var seq atomic.Uint64
+		return readBackRounds(ctx, pending, workers, ReadBackDeadline, 500*time.Millisecond, func(j readBackJob) bool {
+			done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, seq.Add(1))
+			return done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key])
+		})
 	}
+}
+
+// readBackJob is one key to read back in one region.
+type readBackJob struct{ region, key string }
+
+// readBackRounds probes every job once with workers in parallel, then, in
+// rounds with growing pauses (from pause, doubling, at most 8 s), again
+// those whose probe asked for it (again), until none does or deadline has
+// passed since the first round ended. The deadline counts from there, not
+// from the start: the first round of thousands of keys can take a good
+// part of a minute, and every key is owed the same time to converge.
+func readBackRounds(ctx context.Context, pending []readBackJob, workers int, deadline, pause time.Duration, again func(readBackJob) bool) error {
+	var until time.Time
+	for len(pending) > 0 {
+		jobs := make(chan readBackJob)
+		var mu sync.Mutex
+		var next []readBackJob
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					if again(j) {
+						mu.Lock()
+						next = append(next, j)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for _, j := range pending {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if until.IsZero() {
+			until = time.Now().Add(deadline)
+		}
+		pending = next
+		if len(pending) == 0 || time.Now().Add(pause).After(until) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 8*time.Second)
+	}
+	return nil
 }
 
 // acknowledgedKeys lists the keys of writes that completed ok, the newest

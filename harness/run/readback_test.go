@@ -1,9 +1,14 @@
 package run
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -33,4 +38,27 @@ func TestMissingAppend(t *testing.T) {
 	assert.False(t, missingAppend(ok(true, 30, 20), a), "10 is older than a full page")
 	assert.True(t, missingAppend(ok(true, 30, 10), a))
 	assert.False(t, missingAppend(history.Op{Type: history.Fail}, a), "a failed probe is retried for its type, not here")
+}
+
+// A first round longer than the deadline still leaves every key its time to
+// converge: the deadline counts from the end of the first round, not from
+// the start of the read-back.
+func TestReadBackDeadlineCountsAfterTheFirstRound(t *testing.T) {
+	var jobs []readBackJob
+	for i := range 40 {
+		jobs = append(jobs, readBackJob{"us-east-1", fmt.Sprintf("profile/m%d", i)})
+	}
+	var mu sync.Mutex
+	probes := map[readBackJob]int{}
+	err := readBackRounds(context.Background(), jobs, 1, 100*time.Millisecond, 10*time.Millisecond, func(j readBackJob) bool {
+		time.Sleep(5 * time.Millisecond) // 40 keys: a first round of 200 ms, twice the deadline
+		mu.Lock()
+		defer mu.Unlock()
+		probes[j]++
+		return probes[j] < 2 // stale at the first probe, fresh at the second
+	})
+	require.NoError(t, err)
+	for _, j := range jobs {
+		assert.Equal(t, 2, probes[j], "key %s was probed again until it converged", j.key)
+	}
 }
