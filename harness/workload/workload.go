@@ -109,7 +109,12 @@ type Config struct {
 	// cancelling them (default RequestTimeout + 1 s).
 	DrainTimeout time.Duration
 	// LateThreshold is the lateness (actual start after intended start)
-	// beyond which an operation counts as late (default 10 ms).
+	// beyond which an operation counts as late (default 250 ms). Operations
+	// are judged in the phase of their intended start, so a small lateness
+	// changes no verdict; what does is a generator that stalls for a good
+	// part of a second, pushing requests past an outage (availability is
+	// then unknown). The default is that, not the scheduler's jitter on a
+	// busy machine.
 	LateThreshold time.Duration
 	// LateTolerance is the share of late operations up to which the
 	// generator still counts as having kept the rate (default 0.01), and
@@ -169,7 +174,7 @@ func (c *Config) setDefaults() error {
 		c.DrainTimeout = c.RequestTimeout + time.Second
 	}
 	if c.LateThreshold <= 0 {
-		c.LateThreshold = 10 * time.Millisecond
+		c.LateThreshold = 250 * time.Millisecond
 	}
 	if c.LateTolerance <= 0 {
 		c.LateTolerance = 0.01

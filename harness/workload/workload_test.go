@@ -457,7 +457,7 @@ func TestWorkloadCoordinatedOmission(t *testing.T) {
 	sink := &memSink{}
 	res, err := Run(context.Background(), Config{Director: dir.URL, Geos: []string{"r1"}, Members: 5, Seed: 9,
 		Pacer: Constant(100), Duration: 1500 * time.Millisecond, Workers: 1, MaxWorkers: 1,
-		RouteTTL: time.Minute, History: sink})
+		RouteTTL: time.Minute, History: sink, LateThreshold: 10 * time.Millisecond})
 	require.NoError(t, err)
 	require.NotZero(t, stallEnd.Load())
 	s0, s1 := time.Unix(0, stallStart.Load()), time.Unix(0, stallEnd.Load())
