@@ -3,6 +3,7 @@ package topology
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -68,4 +69,24 @@ type UpProgress struct {
 type Started struct {
 	Took   time.Duration
 	Phases []PhaseTime
+}
+
+// Command spells a kong command on one of b's worlds: Command(b, "down", "w")
+// is "kong down --world w" on the local backend, and names the backend on
+// any other.
+func Command(b Backend, verb, world string) string {
+	if b.Name() == "local" {
+		return "kong " + verb + " --world " + world
+	}
+	return "kong " + verb + " --backend " + b.Name() + " --world " + world
+}
+
+// NeedWorld adds to an error attaching world the command that brings it up
+// (with profile, when one is named): command needs the world.
+func NeedWorld(err error, command, world string, b Backend, profile string) error {
+	up := Command(b, "up", world)
+	if profile != "" {
+		up += " --profile " + profile
+	}
+	return fmt.Errorf("%w\n(%s needs a world: `%s`)", err, command, up)
 }

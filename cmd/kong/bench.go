@@ -156,7 +156,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 		return err
 	}
 	bench.WriteCheckPhases(out, dir, res.Check.Use.Wall)
-	fmt.Fprintf(out, "replication check: %s\n", statusLine(outcome))
+	fmt.Fprintf(out, "replication check: %s\n", outcome)
 	printReplicationSummary(out, dir)
 	fmt.Fprintf(out, "artifacts: %s\n", dir)
 	return nil

@@ -160,7 +160,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 					return err
 				}
 				printReplicationSummary(cmd.OutOrStdout(), dir)
-				fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", statusLine(outcome), dir)
+				fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", outcome, dir)
 				return outcomeError("replication check", outcome)
 			})
 		},

@@ -71,7 +71,7 @@ could not finish (aborted, interrupted).`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, statusLine(outcome), dir)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, outcome, dir)
 				return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
 			})
 		},
@@ -97,7 +97,7 @@ func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check 
 	world := worldFlag(cmd)
 	cluster, release, err := b.Attach(cmd.Context(), world)
 	if err != nil {
-		return needWorld(err, command, world, b, profile)
+		return topology.NeedWorld(err, command, world, b, profile)
 	}
 	defer release()
 	if check != nil {
@@ -146,12 +146,6 @@ func outcomeError(what string, o *run.Outcome) error {
 	return errors.New(run.WithReason(fmt.Sprintf("%s %s", what, o.Status), o.Reason))
 }
 
-// statusLine is how kong prints a run's outcome: its status in capitals,
-// and its reason.
-func statusLine(o *run.Outcome) string {
-	return run.WithReason(strings.ToUpper(string(o.Status)), o.Reason)
-}
-
 // runScenario runs a registered scenario as kong run and kong gameday do:
 // it says what runs on which world and the command that replays it, then
 // runs it into a new folder under out (see runInDir).
@@ -187,14 +181,7 @@ func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenari
 // killed is free (the kernel let go of it) and is taken over with a note.
 // The returned function releases the lock.
 func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
-	path, err := local.RunLockPathOf(homeFlag(cmd), b.Name(), world)
-	if err != nil {
-		return nil, err
-	}
-	l, err := local.LockRun(path, local.RunHolder{PID: os.Getpid(), Command: commandLine(), Started: time.Now().UTC()})
-	if errors.Is(err, local.ErrWorldBusy) {
-		return nil, fmt.Errorf("world %s refused: %w; one run at a time: wait until it ends, or stop it (Ctrl-C or SIGTERM: it heals its faults and writes its reports first)", world, err)
-	}
+	l, err := local.LockWorldRun(homeFlag(cmd), b.Name(), world, commandLine())
 	if err != nil {
 		return nil, err
 	}

@@ -244,24 +244,6 @@ func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 	return &local.Backend{Home: homeFlag(cmd)}, nil
 }
 
-// kongCommand spells a kong command on one of the backend's worlds:
-// kongCommand(b, "down", "w") is "kong down --world w" on the local backend.
-func kongCommand(b topology.Backend, verb, world string) string {
-	if b.Name() == backendLocal {
-		return "kong " + verb + " --world " + world
-	}
-	return "kong " + verb + " --backend " + b.Name() + " --world " + world
-}
-
-// needWorld adds to an attach error the command that brings the world up.
-func needWorld(err error, command, world string, b topology.Backend, profile string) error {
-	up := kongCommand(b, "up", world)
-	if profile != "" {
-		up += " --profile " + profile
-	}
-	return fmt.Errorf("%w\n(%s needs a world: `%s`)", err, command, up)
-}
-
 // upWorld brings a world up on b and leaves it running, drawing its start,
 // then prints how long each phase took and the world's components. A
 // failed or interrupted (Ctrl-C, SIGTERM, SIGHUP) start removes everything
@@ -295,7 +277,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 		return err
 	}
 	if b.Name() != backendLocal {
-		fmt.Fprintf(out, "take it down with: %s\n", kongCommand(b, "down", world))
+		fmt.Fprintf(out, "take it down with: %s\n", topology.Command(b, "down", world))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,12 @@ type Outcome struct {
 	Reason    string
 	Verdict   history.Result
 	Generator history.GeneratorReport
+}
+
+// String is the outcome as kong prints it: its status in capitals, and its
+// reason.
+func (o *Outcome) String() string {
+	return WithReason(strings.ToUpper(string(o.Status)), o.Reason)
 }
 
 // WithReason is what, followed by ": " and the reason when there is one:

@@ -124,3 +124,20 @@ func (l *RunLock) Release() error {
 	l.f = nil
 	return errors.Join(terr, cerr)
 }
+
+// LockWorldRun takes the run lock of a world that is up on backend under
+// home, for the run command (as a person typed it), so that no other run
+// faults the world at the same time. A run in progress makes it refuse,
+// naming that run and what to do; the lock of a run that was killed is
+// taken over, and the returned lock's Stale names that run.
+func LockWorldRun(home, backend, world, command string) (*RunLock, error) {
+	path, err := RunLockPathOf(home, backend, world)
+	if err != nil {
+		return nil, err
+	}
+	l, err := LockRun(path, RunHolder{PID: os.Getpid(), Command: command, Started: time.Now().UTC()})
+	if errors.Is(err, ErrWorldBusy) {
+		return nil, fmt.Errorf("world %s refused: %w; one run at a time: wait until it ends, or stop it (Ctrl-C or SIGTERM: it heals its faults and writes its reports first)", world, err)
+	}
+	return l, err
+}
