@@ -94,3 +94,17 @@ func Load(dir string) (*Report, error) {
 	}
 	return &r, nil
 }
+
+// Rebuild builds a run's report from the files in dir and writes every
+// format there; it returns the files it wrote.
+func Rebuild(dir string) ([]string, error) {
+	r, err := Build(dir)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]string, 0, len(Writers))
+	for _, w := range Writers {
+		files = append(files, w.File)
+	}
+	return files, WriteAll(dir, r)
+}

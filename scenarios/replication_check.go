@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -142,6 +143,40 @@ func (o *ReplicationOptions) fill() {
 	if o.Steady == 0 {
 		o.Steady = 5 * time.Second
 	}
+}
+
+// CheckRegions says which of From and To (spelled as their options by
+// name, e.g. "--from") names a region world lacks, or that they are the
+// same region.
+func (o ReplicationOptions) CheckRegions(world string, regions []string, name func(option string) string) error {
+	for _, r := range []struct{ option, region string }{{"from", o.From}, {"to", o.To}} {
+		if r.region != "" && !slices.Contains(regions, r.region) {
+			return fmt.Errorf("%s %s: world %s has no such region; its regions are %s", name(r.option), r.region, world, strings.Join(regions, ", "))
+		}
+	}
+	if o.From != "" && o.From == o.To {
+		return fmt.Errorf("%s and %s are both %s: the check reads in another region than it writes", name("from"), name("to"), o.From)
+	}
+	return nil
+}
+
+// Replay is the kong command line that runs the same check again on world
+// with seed.
+func (o ReplicationOptions) Replay(world string, seed uint64) string {
+	b := fmt.Sprintf("kong replication-check --world %s --records %d --read-after %s --write-cl %s --read-cl %s --seed %d",
+		world, o.Records, o.ReadAfter, o.WriteConsistency, o.ReadConsistency, seed)
+	for _, x := range []struct{ flag, v string }{{"from", o.From}, {"to", o.To}, {"during", o.During}} {
+		if x.v != "" {
+			b += fmt.Sprintf(" --%s %s", x.flag, x.v)
+		}
+	}
+	if o.HoldFault {
+		b += " --hold-fault"
+	}
+	if o.Batch > 1 {
+		b += fmt.Sprintf(" --batch %d", o.Batch)
+	}
+	return b
 }
 
 // DefaultRegions fills the regions left empty from a world's regions (at

@@ -3,11 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/history"
@@ -53,18 +50,6 @@ func (f *replicationFlags) register(cmd *cobra.Command) {
 	registerNoResetFlag(cmd, &f.noReset)
 }
 
-// parseConsistency reads a consistency level flag: one of the levels the
-// check accepts (replcheck.WriteLevels, ReadLevels), in any case.
-func parseConsistency(flag, value string, allowed []gocql.Consistency) (gocql.Consistency, error) {
-	v := strings.ToUpper(strings.TrimSpace(value))
-	for _, a := range allowed {
-		if v == a.String() {
-			return a, nil
-		}
-	}
-	return 0, fmt.Errorf("--%s %q is not a consistency level this check uses; use one of %s", flag, value, replcheck.LevelNames(allowed))
-}
-
 // replicationFlagNames are the flags of the options whose flag is not
 // named after the option (see scenarios.ReplicationOptions.Validate).
 var replicationFlagNames = map[string]string{"write-consistency": "write-cl", "read-consistency": "read-cl"}
@@ -79,11 +64,11 @@ func replicationFlag(option string) string {
 
 // options checks the flags that need no world and returns the options.
 func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
-	wcl, err := parseConsistency("write-cl", f.writeCL, replcheck.WriteLevels)
+	wcl, err := replcheck.ParseLevel("--write-cl", f.writeCL, replcheck.WriteLevels)
 	if err != nil {
 		return scenarios.ReplicationOptions{}, err
 	}
-	rcl, err := parseConsistency("read-cl", f.readCL, replcheck.ReadLevels)
+	rcl, err := replcheck.ParseLevel("--read-cl", f.readCL, replcheck.ReadLevels)
 	if err != nil {
 		return scenarios.ReplicationOptions{}, err
 	}
@@ -94,34 +79,7 @@ func (f *replicationFlags) options() (scenarios.ReplicationOptions, error) {
 
 // checkRegions says which region flag names a region the world lacks.
 func checkRegions(c topology.Cluster, o scenarios.ReplicationOptions) error {
-	regions := c.Spec().RegionNames()
-	for _, r := range []struct{ flag, name string }{{"from", o.From}, {"to", o.To}} {
-		if r.name != "" && !slices.Contains(regions, r.name) {
-			return fmt.Errorf("--%s %s: world %s has no such region; its regions are %s", r.flag, r.name, c.Name(), strings.Join(regions, ", "))
-		}
-	}
-	if o.From != "" && o.From == o.To {
-		return fmt.Errorf("--from and --to are both %s: the check reads in another region than it writes", o.From)
-	}
-	return nil
-}
-
-// replay is the command line that runs the same check again.
-func (f *replicationFlags) replay(world string, seed uint64) string {
-	b := fmt.Sprintf("kong replication-check --world %s --records %d --read-after %s --write-cl %s --read-cl %s --seed %d",
-		world, f.o.Records, f.o.ReadAfter, strings.ToUpper(f.writeCL), strings.ToUpper(f.readCL), seed)
-	for _, x := range []struct{ flag, v string }{{"from", f.o.From}, {"to", f.o.To}, {"during", f.o.During}} {
-		if x.v != "" {
-			b += fmt.Sprintf(" --%s %s", x.flag, x.v)
-		}
-	}
-	if f.o.HoldFault {
-		b += " --hold-fault"
-	}
-	if f.o.Batch > 1 {
-		b += fmt.Sprintf(" --batch %d", f.o.Batch)
-	}
-	return b
+	return o.CheckRegions(c.Name(), c.Spec().RegionNames(), replicationFlag)
 }
 
 func newReplicationCheck() *cobra.Command {
@@ -175,7 +133,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 // SIGHUP, the scenario's timeout, the preflight (a refusal with
 // --no-reset), and every report written from what the run left.
 func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend string, o scenarios.ReplicationOptions, f *replicationFlags) (*run.Outcome, string, error) {
-	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: f.replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
+	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: o.Replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
 	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, env.Seed, env.Replay)
 	return runInDir(cmd.Context(), cmd, "replication check", scenarios.ReplicationCheckSpec(o), env, f.out)
 }

@@ -59,7 +59,8 @@ func TestReplicationCheckFlags(t *testing.T) {
 }
 
 func TestReplicationCheckReplayLine(t *testing.T) {
-	f := replicationArgs(t, "--records", "5000", "--to", "us-west-2", "--during", "latency", "--batch", "8")
+	o, err := replicationArgs(t, "--records", "5000", "--to", "us-west-2", "--during", "latency", "--batch", "8").options()
+	require.NoError(t, err)
 	assert.Equal(t, "kong replication-check --world w --records 5000 --read-after 500ms --write-cl LOCAL_QUORUM --read-cl LOCAL_ONE --seed 9"+
-		" --to us-west-2 --during latency --batch 8", f.replay("w", 9))
+		" --to us-west-2 --during latency --batch 8", o.Replay("w", 9))
 }

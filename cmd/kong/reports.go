@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,26 +11,15 @@ import (
 	"github.com/kongchaos/kong/reports/prune"
 )
 
-func writeReport(dir string) error {
-	r, err := reports.Build(dir)
-	if err != nil {
-		return err
-	}
-	return reports.WriteAll(dir, r)
-}
-
 func newReport() *cobra.Command {
 	return &cobra.Command{
 		Use:   "report DIR",
 		Short: "Rebuild every report format of a run from its history and run.json, without a world",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := writeReport(args[0]); err != nil {
+			files, err := reports.Rebuild(args[0])
+			if err != nil {
 				return err
-			}
-			var files []string
-			for _, w := range reports.Writers {
-				files = append(files, w.File)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s in %s\n", strings.Join(files, ", "), args[0])
 			return nil
@@ -83,7 +71,7 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 				}
 				o.OlderThan = age
 			}
-			return pruneReports(cmd.OutOrStdout(), out, o)
+			return prune.Tell(cmd.OutOrStdout(), out, o)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "the reports folder")
@@ -91,15 +79,6 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 	cmd.Flags().StringVar(&olderThan, "older-than", "", "remove the runs that ended more than AGE ago (such as 72h, 7d or 1d12h)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list the runs that would go, remove nothing")
 	return cmd
-}
-
-// pruneReports prunes the reports folder out and says what went.
-func pruneReports(w io.Writer, out string, o prune.Options) error {
-	res, err := prune.Folder(out, o)
-	if err == nil || o.DryRun || len(res.Removed) > 0 {
-		res.Write(w)
-	}
-	return err
 }
 
 func newDiff() *cobra.Command {
@@ -115,15 +94,10 @@ report.json, or built from its history and run.json when that is missing. With -
 the exit status is non-zero when anything regressed (for CI).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := reports.LoadOrBuild(args[0])
+			d, err := diff.Folders(args[0], args[1])
 			if err != nil {
-				return fmt.Errorf("run A: %w", err)
+				return err
 			}
-			b, err := reports.LoadOrBuild(args[1])
-			if err != nil {
-				return fmt.Errorf("run B: %w", err)
-			}
-			d := diff.Compare(a, b)
 			if err := d.Encode(cmd.OutOrStdout(), args[0], args[1]); err != nil {
 				return err
 			}

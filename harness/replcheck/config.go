@@ -88,6 +88,18 @@ func LevelNames(levels []gocql.Consistency) string {
 	return strings.Join(names, ", ")
 }
 
+// ParseLevel reads a consistency level given as option: one of allowed
+// (WriteLevels, ReadLevels), in any case.
+func ParseLevel(option, value string, allowed []gocql.Consistency) (gocql.Consistency, error) {
+	v := strings.ToUpper(strings.TrimSpace(value))
+	for _, a := range allowed {
+		if v == a.String() {
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("%s %q is not a consistency level this check uses; use one of %s", option, value, LevelNames(allowed))
+}
+
 // Defaults is the configuration a check runs with when it leaves the
 // settings out (kong replication-check's flags show them): reads 500 ms
 // after each write, writes at LOCAL_QUORUM and reads at LOCAL_ONE, 64

@@ -67,6 +67,20 @@ func (d *RunDiff) Regressions() int {
 	return n
 }
 
+// Folders compares the runs in folders a and b, each read from its
+// report.json or built from its history and run.json.
+func Folders(a, b string) (*RunDiff, error) {
+	ra, err := reports.LoadOrBuild(a)
+	if err != nil {
+		return nil, fmt.Errorf("run A: %w", err)
+	}
+	rb, err := reports.LoadOrBuild(b)
+	if err != nil {
+		return nil, fmt.Errorf("run B: %w", err)
+	}
+	return Compare(ra, rb), nil
+}
+
 // Compare compares the key figures and checker verdicts of run a (the
 // reference) and run b.
 func Compare(a, b *reports.Report) *RunDiff {

@@ -205,6 +205,16 @@ func removeRun(dir, name string) error {
 	return nil
 }
 
+// Tell prunes dir as Folder does and writes to w what went (or would go):
+// also after an error, when some runs went already.
+func Tell(w io.Writer, dir string, o Options) error {
+	res, err := Folder(dir, o)
+	if err == nil || o.DryRun || len(res.Removed) > 0 {
+		res.Write(w)
+	}
+	return err
+}
+
 // Write says which runs went (or would go, in a dry run) and how many stay.
 func (r Result) Write(w io.Writer) {
 	verb := "removed"
