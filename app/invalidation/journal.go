@@ -119,11 +119,16 @@ func (j *journal) append(rec journalRecord) error {
 	return err
 }
 
-// acked records that every message up to seq was delivered; with nothing
-// owed any more (or a journal grown past compactBytes) it starts the file
-// afresh with what is still owed.
+// acked records that every message up to seq was delivered. With nothing
+// owed any more the file is emptied in place (one truncate: this runs after
+// every delivered batch); a journal grown past compactBytes is rewritten
+// with what is still owed.
 func (j *journal) acked(seq uint64, owed []queued) error {
-	if len(owed) == 0 || j.size > compactBytes {
+	switch {
+	case len(owed) == 0:
+		j.size = 0
+		return j.f.Truncate(0) // O_APPEND: the next record goes to the start
+	case j.size > compactBytes:
 		return j.rewrite(owed)
 	}
 	return j.append(journalRecord{Ack: seq})
