@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -93,10 +91,10 @@ the verify phase).`,
 			if baselines < 0 || baselines > 2 {
 				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)
 			}
-			world, home := worldFlag(cmd), homeFlag(cmd)
-			cluster, err := local.Attach(home, world)
+			b, world := &local.Backend{Home: homeFlag(cmd)}, worldFlag(cmd)
+			cluster, err := local.Attach(b.Home, world)
 			if err != nil {
-				return fmt.Errorf("%w\n(kong bench replication needs a world: `kong up --world %s --profile default`)", err, world)
+				return topology.NeedWorld(err, "kong bench replication", world, b, "default")
 			}
 			if err := checkRegions(cluster, o); err != nil {
 				return err
@@ -105,7 +103,7 @@ the verify phase).`,
 			if !cmd.Flags().Changed("seed") {
 				f.seed = 1
 			}
-			unlock, err := lockWorld(cmd, &local.Backend{Home: home}, world)
+			unlock, err := lockWorld(cmd, b, world)
 			if err != nil {
 				return err
 			}
@@ -118,46 +116,31 @@ the verify phase).`,
 	return cmd
 }
 
+// benchReplication runs the bench (see bench.Replication) with the check
+// run as kong replication-check runs it, and prints what it measured.
 func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFlags, o scenarios.ReplicationOptions, baselines int) error {
-	ctx := cmd.Context()
-	out := cmd.OutOrStdout()
+	ctx, out := cmd.Context(), cmd.OutOrStdout()
 	groups, err := bench.WorldGroups(ctx, cluster)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "machine: %d cores, %s, %s; load average at start %s\n", runtime.NumCPU(), bench.MemTotal(), bench.OSName(), bench.LoadAverage())
-	fmt.Fprintf(out, "world %s (%s): %d Cassandra nodes\n", cluster.Name(), cluster.Spec().Name, len(groups[bench.CassandraGroup(o.From)])+len(groups[bench.CassandraGroup(o.To)]))
-	fmt.Fprintf(out, "%d records, %d to a write, %d writes in flight, written in %s at %s, read in %s at %s %s after each write;\n",
-		o.Records, max(1, o.Batch), o.Concurrency, o.From, o.WriteConsistency, o.To, o.ReadConsistency, o.ReadAfter)
-	fmt.Fprintf(out, "the plain loops and the check all run under the background load of %g operations/s through the director\n", o.Load)
-
 	var outcome *run.Outcome
 	var dir string
-	res, err := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, Records: o.Records, Concurrency: o.Concurrency,
-		Batch: o.Batch, WriteConsistency: o.WriteConsistency, Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
+	b := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, To: o.To, Records: o.Records, Concurrency: o.Concurrency,
+		Batch: o.Batch, WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency, ReadAfter: o.ReadAfter,
+		Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
 		Check: func(context.Context) (bench.Row, error) {
 			o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 			var err error
-			outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
-			if err != nil {
+			if outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f); err != nil {
 				return bench.Row{}, err
 			}
-			sum, err := history.LoadReplication(dir)
-			if err != nil {
-				return bench.Row{}, fmt.Errorf("the check left no summary: %w", err)
-			}
-			return bench.Row{Writes: time.Duration(sum.WriteSeconds * float64(time.Second)), Rate: sum.WriteRate, Failed: int64(sum.WriteErrors)}, nil
-		}}.Run(ctx, out)
+			return bench.CheckRow(dir)
+		}}
+	b.WriteHeader(out)
+	res, err := b.Run(ctx, out)
 	if err != nil {
 		return err
 	}
-
-	if err := res.Write(out); err != nil {
-		return err
-	}
-	bench.WriteCheckPhases(out, dir, res.Check.Use.Wall)
-	fmt.Fprintf(out, "replication check: %s\n", outcome)
-	printReplicationSummary(out, dir)
-	fmt.Fprintf(out, "artifacts: %s\n", dir)
-	return nil
+	return res.Report(out, dir, outcome)
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/progress"
@@ -117,7 +115,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 				if err != nil {
 					return err
 				}
-				printReplicationSummary(cmd.OutOrStdout(), dir)
+				replcheck.WriteSummaryOf(cmd.OutOrStdout(), dir)
 				fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", outcome, dir)
 				return outcomeError("replication check", outcome)
 			})
@@ -136,11 +134,4 @@ func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend s
 	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: o.Replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
 	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, env.Seed, env.Replay)
 	return runInDir(cmd.Context(), cmd, "replication check", scenarios.ReplicationCheckSpec(o), env, f.out)
-}
-
-// printReplicationSummary prints the figures of a run's replication.json.
-func printReplicationSummary(w io.Writer, dir string) {
-	if s, err := history.LoadReplication(dir); err == nil {
-		replcheck.WriteSummary(w, *s)
-	}
 }

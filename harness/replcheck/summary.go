@@ -7,6 +7,15 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 )
 
+// WriteSummaryOf writes the figures of the replication check whose run
+// folder is dir (see WriteSummary); nothing when it left no
+// replication.json.
+func WriteSummaryOf(w io.Writer, dir string) {
+	if s, err := history.LoadReplication(dir); err == nil {
+		WriteSummary(w, *s)
+	}
+}
+
 // WriteSummary writes the figures of a replication check's summary (its
 // replication.json) as kong prints them after the check.
 func WriteSummary(w io.Writer, s history.Replication) {

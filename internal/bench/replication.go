@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/replcheck"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
@@ -125,6 +127,11 @@ type Replication struct {
 	From                        string
 	Records, Concurrency, Batch int
 	WriteConsistency            gocql.Consistency
+	// To is the region the check reads in, ReadAfter after each write
+	// with ReadConsistency (said in the header; the plain loops only write).
+	To              string
+	ReadConsistency gocql.Consistency
+	ReadAfter       time.Duration
 	// Load is the background load in operations per second; Seed seeds it.
 	Load float64
 	Seed uint64
@@ -137,6 +144,29 @@ type Replication struct {
 	// Progress receives a line as each run starts and ends, and the waits
 	// between runs.
 	Progress io.Writer
+}
+
+// WriteHeader says what the bench runs on and what it writes: the machine
+// (cores, memory, system, load average), the world and its Cassandra nodes
+// in the two regions, the records and how they are written and read, and
+// the background load.
+func (b Replication) WriteHeader(w io.Writer) {
+	fmt.Fprintf(w, "machine: %d cores, %s, %s; load average at start %s\n", runtime.NumCPU(), MemTotal(), OSName(), LoadAverage())
+	fmt.Fprintf(w, "world %s (%s): %d Cassandra nodes\n", b.Cluster.Name(), b.Cluster.Spec().Name, len(b.Groups[CassandraGroup(b.From)])+len(b.Groups[CassandraGroup(b.To)]))
+	fmt.Fprintf(w, "%d records, %d to a write, %d writes in flight, written in %s at %s, read in %s at %s %s after each write;\n",
+		b.Records, max(1, b.Batch), b.Concurrency, b.From, b.WriteConsistency, b.To, b.ReadConsistency, b.ReadAfter)
+	fmt.Fprintf(w, "the plain loops and the check all run under the background load of %g operations/s through the director\n", b.Load)
+}
+
+// CheckRow is the row of the replication check whose run folder is dir,
+// from its replication.json: how long it wrote, at what rate, and how many
+// records failed.
+func CheckRow(dir string) (Row, error) {
+	sum, err := history.LoadReplication(dir)
+	if err != nil {
+		return Row{}, fmt.Errorf("the check left no summary: %w", err)
+	}
+	return Row{Writes: time.Duration(sum.WriteSeconds * float64(time.Second)), Rate: sum.WriteRate, Failed: int64(sum.WriteErrors)}, nil
 }
 
 // CheckName names the replication check's row.
@@ -240,6 +270,20 @@ func (r ReplicationResult) Write(w io.Writer) error {
 		fmt.Fprintf(w, "\nwrite rate: replication check %.0f/s, plain loop %.0f/s (mean of %d): ratio %.3f (target >= 0.9)\n", r.Check.Rate, baseRate, n, r.Check.Rate/baseRate)
 	}
 	fmt.Fprintf(w, "replication check wall time: %s (target <= 3m for 1,000,000 records)\n", r.Check.Use.Wall.Round(100*time.Millisecond))
+	return nil
+}
+
+// Report prints the result (Write), then the check's, whose run folder
+// is dir: how long each of its phases took (WriteCheckPhases), its
+// outcome, its figures (replcheck.WriteSummaryOf) and the folder.
+func (r ReplicationResult) Report(w io.Writer, dir string, outcome *run.Outcome) error {
+	if err := r.Write(w); err != nil {
+		return err
+	}
+	WriteCheckPhases(w, dir, r.Check.Use.Wall)
+	fmt.Fprintf(w, "replication check: %s\n", outcome)
+	replcheck.WriteSummaryOf(w, dir)
+	fmt.Fprintf(w, "artifacts: %s\n", dir)
 	return nil
 }
 

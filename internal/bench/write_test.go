@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -42,4 +44,24 @@ func TestResultsWrite(t *testing.T) {
 	require.Contains(t, b.String(), "cassandra a CPU")
 	require.Contains(t, b.String(), "ratio 0.950 (target >= 0.9)")
 	require.Equal(t, 3, strings.Count(strings.Split(b.String(), "(CPU as")[0], "\n"), "a head and a line per row")
+}
+
+// The check's row comes from its replication.json; the report after the
+// table names its outcome and its folder, and gives its figures.
+func TestCheckRowAndReport(t *testing.T) {
+	dir := t.TempDir()
+	_, err := CheckRow(dir)
+	require.ErrorContains(t, err, "the check left no summary")
+	require.NoError(t, history.SaveReplication(dir, history.Replication{Samples: 1000, From: "us-east-1", To: "us-west-2",
+		WriteSeconds: 2.5, WriteRate: 400, WriteErrors: 3}))
+	row, err := CheckRow(dir)
+	require.NoError(t, err)
+	require.Equal(t, Row{Writes: 2500 * time.Millisecond, Rate: 400, Failed: 3}, row)
+
+	var b bytes.Buffer
+	row.Name = CheckName
+	require.NoError(t, ReplicationResult{Rows: []Row{row}, Check: row}.Report(&b, dir, &run.Outcome{Status: history.StatusPassed}))
+	require.Contains(t, b.String(), "replication check: PASSED\n")
+	require.Contains(t, b.String(), "1000 records written in us-east-1")
+	require.True(t, strings.HasSuffix(b.String(), "artifacts: "+dir+"\n"), b.String())
 }
