@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -51,6 +52,11 @@ type UpOptions struct {
 	// is, and once with Done before Up returns. The container backend
 	// logs its progress on Log instead.
 	Progress func(UpProgress)
+	// Publish is the host address the container backend publishes the
+	// world's ports on (the zero address: its default, 127.0.0.1). The
+	// local backend's servers listen on loopback addresses only: it
+	// ignores Publish.
+	Publish netip.Addr
 }
 
 // UpProgress is how far the start of a world is.

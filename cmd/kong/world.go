@@ -47,6 +47,19 @@ func (f *specFlags) publishAddress() (netip.Addr, error) {
 	return a, nil
 }
 
+// publishOn is --publish-address for a world that b brings up: the
+// container backend's; the local backend's servers listen on loopback
+// addresses only, and refuse it.
+func (f *specFlags) publishOn(cmd *cobra.Command, b topology.Backend) (netip.Addr, error) {
+	if b.Name() == backendContainers {
+		return f.publishAddress()
+	}
+	if cmd.Flags().Changed(publishFlag) {
+		return netip.Addr{}, fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag)
+	}
+	return netip.Addr{}, nil
+}
+
 // load reads the topology; a bad file or profile is bad input (exit 2).
 func (f *specFlags) load() (*topology.Spec, error) {
 	var spec *topology.Spec
@@ -250,23 +263,18 @@ func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 // it made.
 func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
 	out := cmd.OutOrStdout()
+	publish, err := sf.publishOn(cmd, b)
+	if err != nil {
+		return usage(err)
+	}
 	level := slog.LevelWarn
-	switch b := b.(type) {
-	case *local.Backend:
-		if f := cmd.Flags().Lookup(publishFlag); f != nil && f.Changed {
-			return usage(fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag))
-		}
-	case *containers.Backend:
-		publish, err := sf.publishAddress()
-		if err != nil {
-			return usage(err)
-		}
-		b.Publish = publish
+	if b.Name() == backendContainers {
+		// The container backend logs its progress.
 		level = slog.LevelInfo
 	}
 	ctx, stop := stopContext(ctx)
 	defer stop()
-	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out,
+	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out, Publish: publish,
 		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), Progress: progress.Up(out)})
 	if err != nil {
 		return err

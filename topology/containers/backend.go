@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"time"
 
@@ -19,11 +18,7 @@ const BackendName = "containers"
 // Backend runs worlds as Docker containers that outlive the process that
 // started them; any process that reaches the engine finds them by their
 // labels.
-type Backend struct {
-	// Publish is the host address Up publishes the containers' ports on
-	// (the zero address: DefaultPublishAddress).
-	Publish netip.Addr
-}
+type Backend struct{}
 
 var _ topology.Backend = (*Backend)(nil)
 
@@ -59,7 +54,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 		}
 	}
 	images := ImagesFromEnv()
-	publish := b.Publish
+	publish := o.Publish
 	if !publish.IsValid() {
 		publish = DefaultPublishAddress()
 	}
