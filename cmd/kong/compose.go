@@ -6,20 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/containers/compose"
 )
 
-// composeFile generates the compose file of a spec: world "kong" (the
-// default world name) in the slot its name picks, with the default images.
-func composeFile(spec *topology.Spec, world string) ([]byte, error) {
-	l, err := containers.NewLayout(world, spec, topology.SlotFor(world))
-	if err != nil {
-		return nil, err
-	}
-	return compose.File(l, containers.DefaultImages())
-}
+// composeFile is the compose file of a spec's world (see
+// compose.WorldFile).
+var composeFile = compose.WorldFile
 
 func newCompose() *cobra.Command {
 	var sf specFlags

@@ -21,6 +21,17 @@ import (
 // Command is how the committed docker-compose.yml is made again.
 const Command = "go run ./cmd/kong compose -o docker-compose.yml"
 
+// WorldFile is the docker-compose.yml of world (named as kong names
+// worlds) from spec, in the address slot the world's name picks, with the
+// default images: what `kong compose` writes.
+func WorldFile(spec *topology.Spec, world string) ([]byte, error) {
+	l, err := containers.NewLayout(world, spec, topology.SlotFor(world))
+	if err != nil {
+		return nil, err
+	}
+	return File(l, containers.DefaultImages())
+}
+
 // File is the docker-compose.yml of a layout: the same containers,
 // networks, addresses, labels and files as the container backend, plus a
 // one-shot setup service (keyspaces, tables, every node UP) that the
