@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,12 +58,22 @@ type Config struct {
 	CacheMode string                `json:"cache_mode,omitempty"`
 	// OutboxDir, when set, makes the invalidations owed to other regions
 	// survive a restart: they are journaled there until delivered (see
-	// invalidation.NewPublisher). `kong serve member` sets it to the folder
-	// of the instance's configuration when the configuration does not.
+	// invalidation.NewPublisher). `kong serve member` sets it beside the
+	// instance's configuration when the configuration does not (see
+	// OutboxBeside).
 	OutboxDir string `json:"outbox_dir,omitempty"`
 	// Timeouts of every dependency.
 	CassandraTimeout time.Duration `json:"cassandra_timeout,omitempty"`
 	CacheTimeout     time.Duration `json:"cache_timeout,omitempty"`
+}
+
+// OutboxBeside sets OutboxDir, when the configuration leaves it unset, to
+// the folder "outbox" beside configFile, the file the configuration was
+// read from: the instance's own folder, which survives a kill.
+func (c *Config) OutboxBeside(configFile string) {
+	if c.OutboxDir == "" {
+		c.OutboxDir = filepath.Join(filepath.Dir(configFile), "outbox")
+	}
 }
 
 // Service serves the member API.

@@ -269,3 +269,14 @@ func TestAdminClientSetsAndReadsTheFaults(t *testing.T) {
 	require.ErrorContains(t, NewAdminClient(srv.URL, "").SetFaults(ctx, f), "401")
 	require.ErrorContains(t, c.SetFaults(ctx, Faults{ErrorRate: 2}), "400 Bad Request")
 }
+
+// The outbox lives beside the configuration unless the configuration
+// names one.
+func TestOutboxBeside(t *testing.T) {
+	var c Config
+	c.OutboxBeside("/w/member-a/config.json")
+	require.Equal(t, "/w/member-a/outbox", c.OutboxDir)
+	c = Config{OutboxDir: "/elsewhere"}
+	c.OutboxBeside("/w/member-a/config.json")
+	require.Equal(t, "/elsewhere", c.OutboxDir)
+}

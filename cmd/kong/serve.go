@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -27,14 +26,7 @@ func newServe() *cobra.Command {
 		Short: "Run one of kong's own servers (started by the topology backends)",
 	}
 	serve.AddCommand(newServeToxiproxy(), newServeWorld(),
-		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve,
-			func(cfg *member.Config, configFile string) {
-				// The outbox of owed invalidations lives beside the instance's
-				// configuration, in its own folder, so that it survives a kill.
-				if cfg.OutboxDir == "" {
-					cfg.OutboxDir = filepath.Join(filepath.Dir(configFile), "outbox")
-				}
-			}),
+		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve, (*member.Config).OutboxBeside),
 		appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve),
 		appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve),
 		newServeLinkRouter(), newServeWorldSetup())
