@@ -36,9 +36,8 @@ type Options struct {
 	Up func(ctx context.Context) error
 	// Keep keeps a world the game day brought up; without it the world is
 	// taken down at the end, unless KONG_KEEP=1 and a scenario did not
-	// hold: KeepHint then tells how to look at it and take it down.
-	Keep     bool
-	KeepHint string
+	// hold: it then says how to look at it and take it down.
+	Keep bool
 	// Lock takes the world's run lock for a game day (scheduled: for each
 	// round); unlock releases it.
 	Lock func() (unlock func(), err error)
@@ -220,7 +219,8 @@ func (g *gameDay) worldForRound(ctx context.Context) (topology.Cluster, func(), 
 // KONG_KEEP=1 after a scenario that did not hold, says it stays up.
 func (g *gameDay) takeDown(ctx context.Context) {
 	if len(g.res.Failed) > 0 && os.Getenv("KONG_KEEP") == "1" {
-		fmt.Fprintf(g.Stdout, "KONG_KEEP=1: world %s stays up for debugging (%s)\n", g.World, g.KeepHint)
+		fmt.Fprintf(g.Stdout, "KONG_KEEP=1: world %s stays up for debugging (%s)\n", g.World,
+			topology.Command(g.Backend, "status", g.World)+"; "+topology.Command(g.Backend, "down", g.World))
 		return
 	}
 	if err := g.Backend.Down(context.WithoutCancel(ctx), g.World, time.Minute); err != nil {

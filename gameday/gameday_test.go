@@ -73,9 +73,8 @@ func options(t *testing.T, b topology.Backend, out string, verdicts map[string]h
 		suite = append(suite, scenarios.Spec{Name: name, Description: "the " + name + " scenario"})
 	}
 	return Options{Scenarios: suite, Backend: b, World: "w", Out: out, Stdout: stdout, Stderr: stdout,
-		Up:       func(ctx context.Context) error { _, err := b.Up(ctx, "w", nil, topology.UpOptions{}); return err },
-		KeepHint: "look, then take it down",
-		Lock:     func() (func(), error) { return func() {}, nil },
+		Up:   func(ctx context.Context) error { _, err := b.Up(ctx, "w", nil, topology.UpOptions{}); return err },
+		Lock: func() (func(), error) { return func() {}, nil },
 		Run: func(_ context.Context, _ int, s scenarios.Spec, _ topology.Cluster, _ uint64) (Ran, error) {
 			st := verdicts[s.Name]
 			return Ran{Status: st, Dir: writeRun(t, out, s.Name, time.Now(), st)}, nil
@@ -106,7 +105,7 @@ func TestRunOwnsTheWorldItBroughtUp(t *testing.T) {
 	require.EqualError(t, err, "game day: 1 of 2 scenarios did not hold: split-brain")
 	assert.True(t, res.Broken, "a verdict did not hold")
 	assert.True(t, b.up, "KONG_KEEP=1 keeps the world")
-	assert.Contains(t, stdout.String(), "KONG_KEEP=1: world w stays up for debugging (look, then take it down)")
+	assert.Contains(t, stdout.String(), "KONG_KEEP=1: world w stays up for debugging (kong status --backend shelf --world w; kong down --backend shelf --world w)")
 
 	// A world it found is someone else's: it stays up whatever happened.
 	stdout.Reset()

@@ -86,9 +86,8 @@ finish.`,
 					}
 					return upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute)
 				},
-				Keep:     keep,
-				KeepHint: topology.Command(b, "status", world) + "; " + topology.Command(b, "down", world),
-				Lock:     func() (func(), error) { return lockWorld(cmd, b, world) },
+				Keep: keep,
+				Lock: func() (func(), error) { return lockWorld(cmd, b, world) },
 				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {
 					if i == 0 {
 						view.SetPast(progress.PastDurations(out))
