@@ -55,6 +55,12 @@ func (s Spec) Fits(c topology.Cluster) error {
 	return nil
 }
 
+// Replay is the kong command line that runs the scenario again on world
+// with seed.
+func (s Spec) Replay(world string, seed uint64) string {
+	return fmt.Sprintf("kong run %s --seed %d --world %s", s.Name, seed, world)
+}
+
 // Env is what a scenario gets: filled by the caller (a Go test or kong run).
 type Env struct {
 	Cluster topology.Cluster

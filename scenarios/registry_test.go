@@ -28,6 +28,7 @@ func TestRegisterGetAll(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "default", s.Profile, "the default profile is filled in")
 	require.NotZero(t, s.Timeout)
+	require.Equal(t, "kong run split-brain --seed 7 --world w", s.Replay("w", 7))
 	_, err = Get("chaos-kongg")
 	require.EqualError(t, err, `unknown scenario "chaos-kongg": the scenarios are chaos-gorilla, split-brain (see kong list)`)
 	var names []string

@@ -150,7 +150,7 @@ func outcomeError(what string, o *run.Outcome) error {
 // it says what runs on which world and the command that replays it, then
 // runs it into a new folder under out (see runInDir).
 func runScenario(ctx context.Context, cmd *cobra.Command, spec scenarios.Spec, env scenarios.Env, out string) (*run.Outcome, string, error) {
-	env.Replay = fmt.Sprintf("kong run %s --seed %d --world %s", spec.Name, env.Seed, env.Cluster.Name())
+	env.Replay = spec.Replay(env.Cluster.Name(), env.Seed)
 	fmt.Fprintf(cmd.OutOrStdout(), "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, env.Cluster.Name(), env.Seed, env.Replay)
 	return runInDir(ctx, cmd, "scenario "+spec.Name, spec, env, out)
 }
