@@ -25,6 +25,15 @@ func Named(names string) ([]Spec, error) {
 	return specs, nil
 }
 
+// Names are the specs' names, in their order.
+func Names(specs []Spec) []string {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return names
+}
+
 // WriteList writes the registered scenarios as kong list prints them: a
 // line each with its profile, timeout and description.
 func WriteList(w io.Writer) error {

@@ -149,10 +149,7 @@ func Get(name string) (Spec, error) {
 	if ok {
 		return s, nil
 	}
-	var names []string
-	for _, s := range All() {
-		names = append(names, s.Name)
-	}
+	names := Names(All())
 	if len(names) == 0 {
 		return Spec{}, fmt.Errorf("unknown scenario %q: no scenarios are registered in this build", name)
 	}

@@ -31,11 +31,7 @@ func TestRegisterGetAll(t *testing.T) {
 	require.Equal(t, "kong run split-brain --seed 7 --world w", s.Replay("w", 7))
 	_, err = Get("chaos-kongg")
 	require.EqualError(t, err, `unknown scenario "chaos-kongg": the scenarios are chaos-gorilla, split-brain (see kong list)`)
-	var names []string
-	for _, s := range All() {
-		names = append(names, s.Name)
-	}
-	require.Equal(t, []string{"chaos-gorilla", "split-brain"}, names)
+	require.Equal(t, []string{"chaos-gorilla", "split-brain"}, Names(All()))
 }
 
 func TestRegisterRefusesBadSpecs(t *testing.T) {

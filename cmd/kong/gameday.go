@@ -67,11 +67,7 @@ finish.`,
 			if err := gameday.CheckKeepRuns(keepRuns, len(chosen)); err != nil {
 				return err
 			}
-			suite := make([]string, len(chosen))
-			for k, sp := range chosen {
-				suite[k] = sp.Name
-			}
-			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, suite, nil)
+			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, scenarios.Names(chosen), nil)
 			if err != nil {
 				return err
 			}
