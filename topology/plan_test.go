@@ -45,6 +45,16 @@ func bigSpec(t testing.TB) *Spec {
 	return s
 }
 
+// everySpec is every profile by name, and bigSpec as "big".
+func everySpec(t testing.TB) map[string]*Spec {
+	t.Helper()
+	specs := map[string]*Spec{"big": bigSpec(t)}
+	for _, name := range Profiles() {
+		specs[name] = mustProfile(t, name)
+	}
+	return specs
+}
+
 // planAddresses lists every host:port a plan binds, labelled by what binds it.
 func planAddresses(p *Plan) map[string][]string {
 	out := map[string][]string{}
@@ -324,11 +334,7 @@ func TestPlanTokens(t *testing.T) {
 }
 
 func TestPlanOneSeedPerRegion(t *testing.T) {
-	specs := map[string]*Spec{"big": bigSpec(t)}
-	for _, name := range Profiles() {
-		specs[name] = mustProfile(t, name)
-	}
-	for name, s := range specs {
+	for name, s := range everySpec(t) {
 		t.Run(name, func(t *testing.T) {
 			p := mustPlan(t, s, 0)
 			seeds := map[string][]string{}
@@ -353,11 +359,7 @@ func TestPlanOneSeedPerRegion(t *testing.T) {
 }
 
 func TestPlanLinks(t *testing.T) {
-	specs := map[string]*Spec{"big": bigSpec(t)}
-	for _, name := range Profiles() {
-		specs[name] = mustProfile(t, name)
-	}
-	for name, s := range specs {
+	for name, s := range everySpec(t) {
 		t.Run(name, func(t *testing.T) {
 			p := mustPlan(t, s, 0)
 			links := p.Links()
@@ -508,11 +510,7 @@ func TestPlanPerZoneOverride(t *testing.T) {
 }
 
 func TestPlanComponentIDsUnique(t *testing.T) {
-	specs := map[string]*Spec{"big": bigSpec(t)}
-	for _, name := range Profiles() {
-		specs[name] = mustProfile(t, name)
-	}
-	for name, s := range specs {
+	for name, s := range everySpec(t) {
 		p := mustPlan(t, s, 0)
 		seen := map[string]bool{}
 		for _, c := range p.Components() {

@@ -195,12 +195,10 @@ func TestStatsSeriesCounts(t *testing.T) {
 		}
 	}
 	accepted := 5 + 4 + 2 + 3 + 1 + (5 - shed)
-	want := Point{Accepted: accepted, Shed: shed, Local: 5 + 1 + (5 - shed), Proxied: 4, Redirected: 2, Failover: 3, Errors: 1}
-	assert.Equal(t, want, sum)
+	want := Counts{Accepted: accepted, Shed: shed, Local: 5 + 1 + (5 - shed), Proxied: 4, Redirected: 2, Failover: 3, Errors: 1}
+	assert.Equal(t, Point{Counts: want}, sum)
 	assert.Positive(t, withLatency)
-	tot := rep.Totals
-	assert.Equal(t, Totals{Accepted: want.Accepted, Shed: want.Shed, Local: want.Local, Proxied: want.Proxied,
-		Redirected: want.Redirected, Failover: want.Failover, Errors: want.Errors}, tot)
+	assert.Equal(t, Totals{Counts: want}, rep.Totals)
 
 	// Prometheus exposes the same counters and a latency histogram.
 	r = get(t, es.URL+"/metrics", "")

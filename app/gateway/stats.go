@@ -100,23 +100,21 @@ func (s *series) add(now time.Time, counter int) {
 // gateway itself (502, 504, 508); shed requests are counted in Shed only.
 // Latency covers accepted requests, measured in the gateway (ms).
 type Point struct {
-	T          int64 `json:"t"`
-	Accepted   int64 `json:"accepted"`
-	Shed       int64 `json:"shed"`
-	Local      int64 `json:"local"`
-	Proxied    int64 `json:"proxied"`
-	Redirected int64 `json:"redirected"`
-	Failover   int64 `json:"failover"`
-	Errors     int64 `json:"errors"`
-	Retries    int64 `json:"retries"`
-	// TryTimeouts are reads abandoned after the try timeout (and retried).
-	TryTimeouts int64   `json:"try_timeouts"`
-	P50ms       float64 `json:"p50_ms"`
-	P99ms       float64 `json:"p99_ms"`
+	T int64 `json:"t"`
+	Counts
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
 }
 
 // Totals are the counters since the gateway started.
 type Totals struct {
+	Counts
+	InFlight int64 `json:"in_flight"`
+}
+
+// Counts are the gateway's request counters: over one second in a Point,
+// since the start in Totals.
+type Counts struct {
 	Accepted   int64 `json:"accepted"`
 	Shed       int64 `json:"shed"`
 	Local      int64 `json:"local"`
@@ -127,7 +125,6 @@ type Totals struct {
 	Retries    int64 `json:"retries"`
 	// TryTimeouts are reads abandoned after the try timeout (and retried).
 	TryTimeouts int64 `json:"try_timeouts"`
-	InFlight    int64 `json:"in_flight"`
 }
 
 // StatsReport is the body of GET /admin/stats.
@@ -139,7 +136,7 @@ type StatsReport struct {
 	Totals  Totals  `json:"totals"`
 }
 
-func fill(c *[nCounters]int64, p *Point) {
+func fill(c *[nCounters]int64, p *Counts) {
 	p.Accepted, p.Shed, p.Local, p.Proxied = c[cAccepted], c[cShed], c[cLocal], c[cProxied]
 	p.Redirected, p.Failover, p.Errors, p.Retries = c[cRedirected], c[cFailover], c[cErrors], c[cRetries]
 	p.TryTimeouts = c[cTryTimeouts]
@@ -161,7 +158,7 @@ func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 		for k := range c {
 			c[k] = sl.c[k].Load()
 		}
-		fill(&c, p)
+		fill(&c, &p.Counts)
 		var n int64
 		for k := range hist {
 			hist[k] = sl.lat[k].Load()
@@ -176,11 +173,8 @@ func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 	for k := range c {
 		c[k] = s.totals[k].Load()
 	}
-	var p Point
-	fill(&c, &p)
-	t := Totals{Accepted: p.Accepted, Shed: p.Shed, Local: p.Local, Proxied: p.Proxied,
-		Redirected: p.Redirected, Failover: p.Failover, Errors: p.Errors, Retries: p.Retries,
-		TryTimeouts: p.TryTimeouts}
+	var t Totals
+	fill(&c, &t.Counts)
 	return pts, t
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,34 +280,29 @@ func (e *Evacuation) Setup(ctx context.Context) error {
 		return fmt.Errorf("evacuate %s: world %s has no such region (its regions are %s)",
 			e.region, e.cluster.Name(), strings.Join(e.cluster.Spec().RegionNames(), ", "))
 	}
-	comps, err := worldComponents(ctx, e.cluster)
-	if err != nil {
-		return err
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.dir, e.receivers, e.before = nil, map[string]gateway.AdminClient{}, map[string]bool{}
-	for _, c := range comps {
-		switch {
-		case c.Kind == topology.KindDirector:
-			e.dir = new(directorAdmin(e.cluster, c.Component))
-		case c.Kind == topology.KindGateway && c.Region != e.region:
-			e.receivers[c.Region] = gatewayAdmin(e.cluster, c.Component)
-		}
+	e.dir, e.receivers, e.before = nil, nil, map[string]bool{}
+	d, err := topology.Director(ctx, e.cluster)
+	if err != nil {
+		return fmt.Errorf("evacuate %s: %w", e.region, err)
 	}
-	if e.dir == nil {
-		return fmt.Errorf("evacuate %s: world %s runs no director", e.region, e.cluster.Name())
-	}
-	if len(e.receivers) == 0 {
+	others := slices.DeleteFunc(e.cluster.Spec().RegionNames(), func(r string) bool { return r == e.region })
+	if len(others) == 0 {
 		return fmt.Errorf("evacuate %s: no other region runs a gateway to take its users", e.region)
 	}
-	for region, gw := range e.receivers {
+	receivers, err := gatewaysOf(ctx, e.cluster, others)
+	if err != nil {
+		return fmt.Errorf("evacuate %s: %w", e.region, err)
+	}
+	for region, gw := range receivers {
 		cfg, err := gw.Config(ctx)
 		if err != nil {
 			return fmt.Errorf("evacuate %s: read the gateway of %s: %w", e.region, region, err)
 		}
 		e.before[region] = cfg.Failover
 	}
+	e.dir, e.receivers = new(directorAdmin(e.cluster, d)), receivers
 	return nil
 }
 

@@ -72,19 +72,12 @@ func (p *Partition) Inject(context.Context) error {
 // disabled, and a TCP dial to each proxy's listener fails.
 func (p *Partition) WaitInjected(ctx context.Context) error {
 	return PollUntil(ctx, "links "+p.target.String()+" cut: every proxy disabled and refusing connections", func(ctx context.Context) error {
-		proxies, err := linkProxies(p.cluster, p.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
+		return everyProxy(p.cluster, p.target.Links, func(px *toxiclient.Proxy) error {
 			if px.Enabled {
 				return fmt.Errorf("proxy %s is still enabled", px.Name)
 			}
-			if err := refusesConnections(ctx, "proxy "+px.Name, px.Listen); err != nil {
-				return err
-			}
-		}
-		return nil
+			return refusesConnections(ctx, "proxy "+px.Name, px.Listen)
+		})
 	})
 }
 
@@ -102,14 +95,14 @@ func (p *Partition) Recover(context.Context) error {
 // endpoint of each link's destination answers HTTP through the link.
 func (p *Partition) WaitRecovered(ctx context.Context) error {
 	return PollUntil(ctx, "links "+p.target.String()+" carrying traffic again", func(ctx context.Context) error {
-		proxies, err := linkProxies(p.cluster, p.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
+		err := everyProxy(p.cluster, p.target.Links, func(px *toxiclient.Proxy) error {
 			if !px.Enabled {
 				return fmt.Errorf("proxy %s is still disabled", px.Name)
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		return LinksAnswer(ctx, p.cluster, p.target.Links)
 	})
@@ -135,6 +128,21 @@ func linkProxies(c topology.Cluster, links []topology.Link) ([]*toxiclient.Proxy
 		}
 	}
 	return out, nil
+}
+
+// everyProxy checks every proxy of the links as toxiproxy lists it now, and
+// returns the first complaint of check.
+func everyProxy(c topology.Cluster, links []topology.Link, check func(*toxiclient.Proxy) error) error {
+	proxies, err := linkProxies(c, links)
+	if err != nil {
+		return err
+	}
+	for _, px := range proxies {
+		if err := check(px); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // eachProxy runs f on every proxy of the links (a client-bound copy, so that

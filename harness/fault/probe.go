@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // How faults watch the world: every wait polls a real probe (a CQL query, a
@@ -51,20 +50,11 @@ func PollUntil(ctx context.Context, what string, check func(ctx context.Context)
 		defer cancel()
 	}
 	start := time.Now()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, faultProbeTimeout)
-		last := check(pctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waited %s for %s, gave up (%v); last probe: %w",
-				time.Since(start).Round(time.Millisecond), what, context.Cause(ctx), last)
-		case <-time.After(faultPoll):
-		}
+	if last := probe.Poll(ctx, faultProbeTimeout, faultPoll, check); last != nil {
+		return fmt.Errorf("waited %s for %s, gave up (%v); last probe: %w",
+			time.Since(start).Round(time.Millisecond), what, context.Cause(ctx), last)
 	}
+	return nil
 }
 
 // componentStates returns the current status of the given components, by ID.
@@ -190,7 +180,7 @@ func LinksAnswer(ctx context.Context, c topology.Cluster, links []topology.Link)
 		if ep == "" {
 			continue
 		}
-		if err := answersHTTP(ctx, ep); err != nil {
+		if err := probe.HTTPAnswers(ctx, ep); err != nil {
 			return fmt.Errorf("SQS of %s through link %s (%s) does not answer: %w", l.To, l.Name, ep, err)
 		}
 	}
@@ -209,20 +199,4 @@ func gatewayAdmin(c topology.Cluster, g topology.Component) gateway.AdminClient 
 
 func directorAdmin(c topology.Cluster, d topology.Component) director.AdminClient {
 	return director.NewAdminClient("http://"+d.Address, c.Secret())
-}
-
-// answersHTTP checks that an HTTP request to url gets any HTTP answer: the
-// path to the server (through a link, for instance) carries traffic.
-func answersHTTP(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.Body.Close()
 }

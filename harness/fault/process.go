@@ -88,10 +88,16 @@ func (k *Kill) Setup(ctx context.Context) error {
 // Inject implements Fault: SIGKILL every target, all of them even when one
 // fails.
 func (k *Kill) Inject(ctx context.Context) error {
+	return eachComponent(ctx, k.target.Components, "kill", k.cluster.Kill)
+}
+
+// eachComponent runs act (a Cluster method such as Kill or Pause) on every
+// component, all of them even when one fails; verb names act in the errors.
+func eachComponent(ctx context.Context, comps []topology.Component, verb string, act func(ctx context.Context, id string) error) error {
 	var errs []error
-	for _, c := range k.target.Components {
-		if err := k.cluster.Kill(ctx, c.ID); err != nil {
-			errs = append(errs, fmt.Errorf("kill %s: %w", c.ID, err))
+	for _, c := range comps {
+		if err := act(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", verb, c.ID, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -209,13 +215,7 @@ func (p *Pause) Setup(ctx context.Context) error {
 
 // Inject implements Fault: SIGSTOP every target.
 func (p *Pause) Inject(ctx context.Context) error {
-	var errs []error
-	for _, c := range p.target.Components {
-		if err := p.cluster.Pause(ctx, c.ID); err != nil {
-			errs = append(errs, fmt.Errorf("pause %s: %w", c.ID, err))
-		}
-	}
-	return errors.Join(errs...)
+	return eachComponent(ctx, p.target.Components, "pause", p.cluster.Pause)
 }
 
 // WaitInjected implements Fault: the backend reports every target paused

@@ -277,18 +277,14 @@ func (f *LinkToxicFault) Inject(context.Context) error {
 // connections already open as well as to new ones.
 func (f *LinkToxicFault) WaitInjected(ctx context.Context) error {
 	return PollUntil(ctx, fmt.Sprintf("toxic %s on every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
-		proxies, err := linkProxies(f.cluster, f.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
+		return everyProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
 			for _, stream := range f.streams() {
 				if err := f.hasToxic(px, stream); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 
@@ -332,11 +328,7 @@ func (f *LinkToxicFault) Recover(context.Context) error {
 // WaitRecovered implements Fault: no proxy of the links lists the toxic.
 func (f *LinkToxicFault) WaitRecovered(ctx context.Context) error {
 	return PollUntil(ctx, fmt.Sprintf("toxic %s gone from every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
-		proxies, err := linkProxies(f.cluster, f.target.Links)
-		if err != nil {
-			return err
-		}
-		for _, px := range proxies {
+		return everyProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
 			for _, stream := range f.streams() {
 				for _, t := range px.ActiveToxics {
 					if t.Name == f.toxicName(stream) {
@@ -344,8 +336,8 @@ func (f *LinkToxicFault) WaitRecovered(ctx context.Context) error {
 					}
 				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 }
 

@@ -42,17 +42,6 @@ func TestFaultWorld(t *testing.T) {
 		t.Cleanup(func() { require.NoError(t, in.Heal(context.Background()), "heal after the subtest") })
 	}
 	cql := func(region string) string { return w.CQLContactPoints(region)[0] }
-	stateOf := func(t *testing.T, id string) topology.State {
-		st, err := w.Components(ctx)
-		require.NoError(t, err)
-		for _, s := range st {
-			if s.ID == id {
-				return s.State
-			}
-		}
-		t.Fatalf("no component %s", id)
-		return ""
-	}
 	listQueues := func(from, to string, timeout time.Duration) (time.Duration, error) {
 		qctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -65,11 +54,11 @@ func TestFaultWorld(t *testing.T) {
 		victim := west + "/cassandra/a"
 		f := KillInstance(w, sel(t, Instance(victim)))
 		require.NoError(t, in.Inject(ctx, f))
-		require.Equal(t, topology.StateStopped, stateOf(t, victim))
+		require.Equal(t, topology.StateStopped, worldtest.StateOf(t, w, victim))
 		require.ErrorIs(t, topology.SeesAllUp(ctx, cql(east)), topology.ErrSeesDown, "the us-east-1 node sees the victim DOWN")
 
 		require.NoError(t, in.Recover(ctx, f))
-		require.Equal(t, topology.StateRunning, stateOf(t, victim))
+		require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, victim))
 		require.NoError(t, topology.SeesAllUp(ctx, cql(east)), "the us-east-1 node sees the victim UP again")
 		require.NoError(t, topology.SeesAllUp(ctx, cql(west)), "the restarted node sees every node UP")
 	})
@@ -99,11 +88,11 @@ func TestFaultWorld(t *testing.T) {
 		mc.Timeout = 500 * time.Millisecond
 		require.NoError(t, mc.Ping())
 		require.NoError(t, WithFault(ctx, PauseInstance(w, tg), rec, func(ctx context.Context) error {
-			require.Equal(t, topology.StatePaused, stateOf(t, id))
+			require.Equal(t, topology.StatePaused, worldtest.StateOf(t, w, id))
 			require.Error(t, mc.Ping(), "a paused memcached answers nothing")
 			return nil
 		}))
-		require.Equal(t, topology.StateRunning, stateOf(t, id))
+		require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, id))
 		require.NoError(t, mc.Ping())
 	})
 
@@ -282,12 +271,12 @@ func TestFaultWorld(t *testing.T) {
 		f := KillZone(w, tg)
 		require.NoError(t, in.Inject(ctx, f))
 		for _, id := range tg.IDs() {
-			require.Equal(t, topology.StateStopped, stateOf(t, id))
+			require.Equal(t, topology.StateStopped, worldtest.StateOf(t, w, id))
 		}
 		require.ErrorIs(t, topology.SeesAllUp(ctx, cql(west)), topology.ErrSeesDown)
 		require.NoError(t, in.Recover(ctx, f))
 		for _, id := range tg.IDs() {
-			require.Equal(t, topology.StateRunning, stateOf(t, id))
+			require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, id))
 		}
 		require.NoError(t, topology.SeesAllUp(ctx, cql(west)))
 		resp, err := http.Get("http://" + tg.Components[1].Address + "/healthz")

@@ -83,6 +83,21 @@ func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
 	}
 }
 
+// StateOf is the state c reports for its component id; the test fails
+// when c has no such component.
+func StateOf(t *testing.T, c topology.Cluster, id string) topology.State {
+	t.Helper()
+	st, err := c.Components(context.Background())
+	require.NoError(t, err)
+	for _, s := range st {
+		if s.ID == id {
+			return s.State
+		}
+	}
+	t.Fatalf("world %s has no component %s", c.Name(), id)
+	return ""
+}
+
 // Shared is one real world for every test of a test binary: TestMain calls
 // RunShared, and each test calls Get (any backend) or Local (the local
 // backend's world, for tests that read its plan or processes).

@@ -104,17 +104,8 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 
 // retry runs f until it succeeds or ctx ends.
 func retry(ctx context.Context, what string, f func(context.Context) error) error {
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := f(cctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("never got %s (%v): last try said %v", what, context.Cause(ctx), err)
-		case <-time.After(time.Second):
-		}
+	if last := probe.Poll(ctx, 20*time.Second, time.Second, f); last != nil {
+		return fmt.Errorf("never got %s (%v): last try said %v", what, context.Cause(ctx), last)
 	}
+	return nil
 }

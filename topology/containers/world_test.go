@@ -1,4 +1,4 @@
-package containers
+package containers_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/internal/cql"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers"
 )
 
 // TestWorld brings a two-region world up as containers and breaks it: a
@@ -27,20 +28,22 @@ func TestWorld(t *testing.T) {
 		t.Skip("brings up real Cassandra, memcached, LocalStack and toxiproxy containers; skipped with -short")
 	}
 	ctx := context.Background()
-	if err := CheckEngine(ctx); err != nil {
+	if err := containers.CheckEngine(ctx); err != nil {
 		t.Skip(err.Error())
 	}
 	const name = "test-containers"
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
 	wd, _ := os.Getwd()
 	uctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
-	w, err := Up(uctx, Options{Name: name, Spec: profile(t, "small"), Images: ImagesFromEnv(), BuildContext: BuildContext(wd), LogDir: t.TempDir()})
+	w, err := containers.Up(uctx, containers.Options{Name: name, Spec: spec, Images: containers.ImagesFromEnv(), BuildContext: containers.BuildContext(wd), LogDir: t.TempDir()})
 	t.Cleanup(func() {
 		require.NoError(t, w.Down())
-		cli, err := Connect(ctx)
+		cli, err := containers.Connect(ctx)
 		require.NoError(t, err)
 		defer cli.Close()
-		left, err := Leftovers(ctx, cli, name)
+		left, err := containers.Leftovers(ctx, cli, name)
 		require.NoError(t, err)
 		require.Empty(t, left, "world %s left things on the engine", name)
 	})
@@ -70,20 +73,7 @@ func TestWorld(t *testing.T) {
 	require.Eventually(t, func() bool { return seen("before") }, 30*time.Second, 100*time.Millisecond, "a write in %s never reached %s", east, west)
 
 	// Split-brain: every proxy of both links disabled.
-	tox := toxiclient.NewClient(w.ToxiproxyAPI())
-	setLinks := func(enabled bool) {
-		for _, l := range w.Links() {
-			for _, p := range l.Proxies {
-				proxy, err := tox.Proxy(p)
-				require.NoError(t, err)
-				if enabled {
-					require.NoError(t, proxy.Enable())
-				} else {
-					require.NoError(t, proxy.Disable())
-				}
-			}
-		}
-	}
+	setLinks := func(enabled bool) { worldtest.SetLinks(t, w, east, west, enabled) }
 	setLinks(false)
 	healed := false
 	defer func() {
@@ -102,29 +92,18 @@ func TestWorld(t *testing.T) {
 	require.Eventually(t, func() bool { return seen("during") }, 2*time.Minute, 500*time.Millisecond, "the heal did not deliver the write")
 	require.Eventually(t, func() bool { return topology.SeesAllUp(ctx, eastNode) == nil }, 2*time.Minute, time.Second)
 
-	stateOf := func(id string) topology.State {
-		st, err := w.Components(ctx)
-		require.NoError(t, err)
-		for _, s := range st {
-			if s.ID == id {
-				return s.State
-			}
-		}
-		t.Fatalf("no component %s", id)
-		return ""
-	}
 	cache := "us-west-2/memcached/a"
 	require.NoError(t, w.Kill(ctx, cache))
-	require.Equal(t, topology.StateStopped, stateOf(cache))
+	require.Equal(t, topology.StateStopped, worldtest.StateOf(t, w, cache))
 	require.NoError(t, w.Start(ctx, cache))
-	require.Equal(t, topology.StateRunning, stateOf(cache))
+	require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, cache))
 
 	m := "us-east-1/member/a"
 	require.NoError(t, w.Pause(ctx, m))
-	require.Equal(t, topology.StatePaused, stateOf(m))
+	require.Equal(t, topology.StatePaused, worldtest.StateOf(t, w, m))
 	require.ErrorContains(t, w.Pause(ctx, "us-east-1/member/z"), "unknown component")
 	require.NoError(t, w.Resume(ctx, m))
-	require.Equal(t, topology.StateRunning, stateOf(m))
+	require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, m))
 
 	resp, err := http.Get("http://" + w.Plan().Director.Address + "/healthz")
 	require.NoError(t, err)

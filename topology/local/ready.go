@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -14,25 +15,28 @@ import (
 // poll runs check until it succeeds, the process exits, or ctx ends; the
 // error then says what never became ready and why.
 func (w *World) poll(ctx context.Context, id, what string, check func(context.Context) error) error {
-	p := w.procs[id]
-	exited := p.exited()
-	var last error
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
+	exited := w.procs[id].exited()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
 		select {
 		case <-exited:
-			return fmt.Errorf("%s exited before it was %s: see its log %s (last check: %v)", id, what, w.LogPath(id), last)
+			cancel(errExited)
 		case <-ctx.Done():
-			return fmt.Errorf("%s never became %s (%v): last check said %v; see its log %s", id, what, context.Cause(ctx), last, w.LogPath(id))
-		case <-time.After(250 * time.Millisecond):
 		}
+	}()
+	last := probe.Poll(ctx, 10*time.Second, 250*time.Millisecond, check)
+	switch {
+	case last == nil:
+		return nil
+	case errors.Is(context.Cause(ctx), errExited):
+		return fmt.Errorf("%s exited before it was %s: see its log %s (last check: %v)", id, what, w.LogPath(id), last)
 	}
+	return fmt.Errorf("%s never became %s (%v): last check said %v; see its log %s", id, what, context.Cause(ctx), last, w.LogPath(id))
 }
+
+// errExited ends a poll whose process exited.
+var errExited = errors.New("the process exited")
 
 // waitPort waits until a component accepts TCP connections on addr.
 func (w *World) waitPort(ctx context.Context, id, addr string) error {

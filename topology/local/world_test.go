@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app/invalidation"
@@ -29,18 +30,11 @@ func startWorld(t *testing.T, name, profile string) *local.World {
 	return worldtest.Start(t, name, spec)
 }
 
-// eventually retries f until it succeeds or the deadline passes.
+// eventually retries f until it succeeds or the deadline passes, and
+// fails with f's last error.
 func eventually(t *testing.T, within time.Duration, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("%s: not true after %s: %v", what, within, err)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.NoError(c, f()) }, within, 250*time.Millisecond, what)
 }
 
 func setLinks(t *testing.T, w *local.World, a, b string, enabled bool) {
