@@ -67,6 +67,7 @@ func (p chaosGorillaPlan) run(ctx context.Context, s Spec, env *Env) (out *run.O
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.SLO},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 		&check.Convergence{MaxConvergence: 3 * time.Minute},
 	}
 	if p.ReplicationFactor > 0 {

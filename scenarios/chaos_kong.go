@@ -7,6 +7,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 )
 
@@ -87,8 +88,11 @@ func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 	e.Faults = []fault.Fault{f}
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.SLO},
-		&check.SessionStickiness{Grace: 2 * time.Second},
+		// Only the director's shifts move a session, and only the way
+		// they point: away from the evacuated region, back on its return.
+		&check.SessionStickiness{Grace: 2 * time.Second, Directed: true, MoveEvents: []history.EventKind{history.TrafficShift}},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

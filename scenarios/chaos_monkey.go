@@ -78,6 +78,7 @@ func (p chaosMonkeyPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcom
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.SLO},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/topology"
 )
 
 func init() {
@@ -28,6 +29,14 @@ func init() {
 			Checker: "availability", Reason: "region us-east-1 phase observe",
 			Run: with(latencyMonkey, func(p *latencyMonkeyPlan) {
 				p.Times, p.NoTryTimeout = Times{Steady: 8 * time.Second, Observe: 30 * time.Second, Converge: 10 * time.Second}, true
+			}).run,
+		}, {
+			Name: "stalled-gateway",
+			Broken: "the first region's gateway stalls (paused) for 3 s, where no retry can route around it: " +
+				"the requests of those seconds are answered, late",
+			Checker: "latency", Reason: "region us-east-1 phase inject",
+			Run: with(latencyMonkey, func(p *latencyMonkeyPlan) {
+				p.Times, p.StallGateway = Times{Steady: 8 * time.Second, Observe: 5 * time.Second, Converge: 10 * time.Second}, 3*time.Second
 			}).run,
 		}},
 	})
@@ -52,6 +61,10 @@ type latencyMonkeyPlan struct {
 	// the faults last. A broken world: stalled reads then wait until the
 	// member timeout and fail.
 	NoTryTimeout bool
+	// StallGateway, when set, replaces the faults by a pause of the first
+	// region's gateway for that long, in the inject phase (a broken world:
+	// its requests wait, then complete late).
+	StallGateway time.Duration
 	// Rate is the workload's request rate (per second).
 	Rate float64
 	// Budget is the least availability; P99 the bound of every phase's p99
@@ -93,10 +106,19 @@ func (p latencyMonkeyPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outc
 		parts = append(parts, fault.ChangeGateways(env.Cluster, regions[:1], gateway.Patch{MemberTryMS: new(0)}))
 	}
 	e.Faults = []fault.Fault{fault.Together("latency-monkey", parts...)}
+	if p.StallGateway > 0 {
+		gw, err := fault.RandomPick(1, fault.Region(regions[0]), []string{topology.KindGateway}, env.Seed).Select(ctx, env.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		e.Faults, e.Interval = []fault.Fault{fault.PauseInstance(env.Cluster, gw)}, p.StallGateway
+	}
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: p.Budget},
-		&check.Latency{Factor: 1, Floor: p.P99},
+		// Every phase of every region, the steady state included.
+		&check.Latency{Max: p.P99, ByRegion: true},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

@@ -85,6 +85,7 @@ func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		&check.HomeRouting{MinMisrouted: p.MinMisrouted},
 		&check.Availability{SLO: 0.99},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

@@ -73,6 +73,7 @@ func (p realLifeFailoverPlan) run(ctx context.Context, s Spec, env *Env) (*run.O
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

@@ -42,6 +42,19 @@ func ReplicationCheckSpec(o ReplicationOptions) Spec {
 			Checker: "replication-complete", Reason: "were never seen in",
 			Run: ReplicationOptions{Records: 2000, During: DuringSplitBrain, HoldFault: true,
 				Deadline: 10 * time.Second, Steady: 2 * time.Second}.run,
+		}, {
+			Name:    "slow-link",
+			Broken:  "700 ms of latency on the links between the two regions while the records are written (--during latency --link-latency 700ms): each record crosses, late",
+			Checker: "replication-visible-at-read", Reason: "below the",
+			Run: ReplicationOptions{Records: 2000, During: DuringLatency, LinkLatency: 700 * time.Millisecond,
+				Deadline: 20 * time.Second, Steady: 2 * time.Second}.run,
+		}, {
+			Name: "remote-writes",
+			Broken: "the check's writes at EACH_QUORUM while the links are cut (--write-cl EACH_QUORUM --during split-brain): " +
+				"every write waits for the region across the cut, and fails",
+			Checker: "replication-write-errors", Reason: "over the budget",
+			Run: ReplicationOptions{Records: 500, During: DuringSplitBrain, WriteConsistency: gocql.EachQuorum,
+				Deadline: 5 * time.Second, Steady: 2 * time.Second}.run,
 		}},
 	}
 }
@@ -76,12 +89,15 @@ type ReplicationOptions struct {
 	WriteConsistency, ReadConsistency gocql.Consistency
 	// During names a fault held while the records are written: "" (none),
 	// DuringSplitBrain (every link between From and To cut) or
-	// DuringLatency (150 ms ± 50 ms on those links). It is healed after the
+	// DuringLatency (LinkLatency, ± a third of it, on those links). It is healed after the
 	// last read at ReadAfter, before the late records are re-read until the
 	// deadline; HoldFault keeps it until the end (a world that cannot
 	// converge).
 	During    string
 	HoldFault bool
+	// LinkLatency is the latency DuringLatency adds to the links (default
+	// 150 ms).
+	LinkLatency time.Duration
 	// Deadline bounds the re-reading of late records after the writes
 	// (default replcheck's, 2 min).
 	Deadline time.Duration
@@ -137,6 +153,9 @@ func (o *ReplicationOptions) fill() {
 	if o.MinShare == 0 {
 		o.MinShare = 0.99
 	}
+	if o.LinkLatency == 0 {
+		o.LinkLatency = 150 * time.Millisecond
+	}
 	if o.Load == 0 {
 		o.Load = 20
 	}
@@ -173,6 +192,9 @@ func (o ReplicationOptions) Replay(world string, seed uint64) string {
 	if o.HoldFault {
 		b += " --hold-fault"
 	}
+	if o.During == DuringLatency {
+		b += fmt.Sprintf(" --link-latency %s", o.LinkLatency)
+	}
 	if o.Batch > 1 {
 		b += fmt.Sprintf(" --batch %d", o.Batch)
 	}
@@ -198,7 +220,7 @@ func (o *ReplicationOptions) DefaultRegions(regions []string) {
 // refused, not defaulted). Its errors name an option as name spells it:
 // a command line passes its flags' names; nil spells each option as
 // Validate names it ("records", "read-after", "write-consistency",
-// "read-consistency", "during", "hold-fault", "deadline", "concurrency",
+// "read-consistency", "during", "hold-fault", "link-latency", "deadline", "concurrency",
 // "batch", "load", "min-share").
 func (o ReplicationOptions) Validate(name func(option string) string) error {
 	if name == nil {
@@ -223,6 +245,10 @@ func (o ReplicationOptions) Validate(name func(option string) string) error {
 		return fmt.Errorf("%s %g: the check runs under a background load of at least a fraction of an operation per second", name("load"), o.Load)
 	case o.MinShare <= 0 || o.MinShare > 1:
 		return fmt.Errorf("%s %g: a share between 0 and 1", name("min-share"), o.MinShare)
+	case o.LinkLatency <= 0:
+		return fmt.Errorf("%s %s must be positive", name("link-latency"), o.LinkLatency)
+	case o.LinkLatency != ReplicationDefaults().LinkLatency && o.During != DuringLatency:
+		return fmt.Errorf("%s is the latency of %s %s", name("link-latency"), name("during"), DuringLatency)
 	case o.HoldFault && o.During == "":
 		return fmt.Errorf("%s needs a %s fault to hold", name("hold-fault"), name("during"))
 	}
@@ -244,6 +270,7 @@ func (o ReplicationOptions) run(ctx context.Context, s Spec, env *Env) (*run.Out
 		replcheck.Complete{},
 		replcheck.WriteErrors{Budget: replcheck.WriteErrorBudget},
 		&check.Availability{SLO: 0.99},
+		&check.StaleReads{Bound: time.Second},
 	}
 	var faults []fault.Fault
 	switch o.During {
@@ -256,7 +283,7 @@ func (o ReplicationOptions) run(ctx context.Context, s Spec, env *Env) (*run.Out
 		if err != nil {
 			return nil, err
 		}
-		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(150*time.Millisecond, 50*time.Millisecond)))
+		faults = append(faults, fault.LinkToxic(env.Cluster, links, fault.JitterToxic(o.LinkLatency, o.LinkLatency/3)))
 		checkers = append(checkers, replcheck.VisibleAtRead{MinShare: o.MinShare})
 	}
 	if o.During != "" {

@@ -30,6 +30,13 @@ func init() {
 			Run: with(splitBrain, func(p *splitBrainPlan) {
 				p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
 			}).run,
+		}, {
+			Name:    "leaky-cut",
+			Broken:  "a cut that leaves Cassandra's links up (a firewall rule that missed the storage port): the regions still replicate",
+			Checker: "split-isolation", Reason: "were seen across it before the heal",
+			Run: with(splitBrain, func(p *splitBrainPlan) {
+				p.Times, p.Leaky = Times{Steady: 5 * time.Second, Observe: 10 * time.Second, Converge: 15 * time.Second}, true
+			}).run,
 		}},
 	})
 }
@@ -39,6 +46,9 @@ type splitBrainPlan struct {
 	// RemoteWrites makes every member service write at QUORUM: each write
 	// waits for the other region (a broken world).
 	RemoteWrites bool
+	// Leaky leaves the Cassandra proxies of the links up (a broken world):
+	// only the SQS and isthmus proxies are cut.
+	Leaky bool
 }
 
 var splitBrain = splitBrainPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}}
@@ -50,6 +60,9 @@ func (p splitBrainPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome
 	}
 	regions := env.Cluster.Spec().RegionNames()
 	watch := measured.WatchPartition(env.Cluster, regions[0], regions[1])
+	if p.Leaky {
+		watch = measured.WatchLeakyPartition(env.Cluster, regions[0], regions[1])
+	}
 	var cut fault.Fault = watch
 	if p.RemoteWrites {
 		all, err := fault.All().Select(ctx, env.Cluster)
@@ -70,6 +83,7 @@ func (p splitBrainPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome
 	e.Checkers = []check.Checker{
 		&check.Availability{SLO: 0.99},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 		// Convergence is measured by the markers, from the heal; the
 		// read-back runs after the converge phase, too late to time it.
 		&check.SplitIsolation{MaxConvergence: 2 * time.Minute},

@@ -76,6 +76,7 @@ func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 		&check.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound},
 		&check.Availability{SLO: 0.99, AllowShed: true},
 		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
 	}
 	return e.Run(ctx)
 }

@@ -46,7 +46,11 @@ type Config struct {
 	// filtered to the region's datacenter.
 	Cassandra []string `json:"cassandra"`
 	Keyspace  string   `json:"keyspace"`
-	// ReadConsistency is LOCAL_ONE (default), LOCAL_QUORUM or ONE... as gocql names them.
+	// ReadConsistency is LOCAL_QUORUM (default), LOCAL_ONE or ONE... as
+	// gocql names them. LOCAL_QUORUM reads overlap LOCAL_QUORUM writes, so
+	// a read that misses the cache returns every write acknowledged before
+	// it even when a replica came back from a crash and has not had its
+	// hints yet; at LOCAL_ONE it may be that replica (a stale read).
 	ReadConsistency string `json:"read_consistency,omitempty"`
 	// Memcached maps each zone of the region to its servers.
 	Memcached map[string][]string `json:"memcached"`
@@ -192,7 +196,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.CacheMode != ModeInvalidate && cfg.CacheMode != ModeReplicate {
 		return nil, fmt.Errorf("cache mode %q: use %s or %s", cfg.CacheMode, ModeInvalidate, ModeReplicate)
 	}
-	readCL := gocql.LocalOne
+	readCL := gocql.LocalQuorum
 	if cfg.ReadConsistency != "" {
 		var err error
 		if readCL, err = gocql.ParseConsistencyWrapper(cfg.ReadConsistency); err != nil {

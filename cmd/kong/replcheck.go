@@ -37,6 +37,7 @@ func (f *replicationFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.readCL, "read-cl", d.ReadConsistency.String(), "consistency level of the reads")
 	fl.StringVar(&o.During, "during", "", "fault held while the records are written, healed before the late ones are re-read: split-brain or latency")
 	fl.BoolVar(&o.HoldFault, "hold-fault", false, "keep the --during fault until the end: nothing can converge, and the check must fail")
+	fl.DurationVar(&o.LinkLatency, "link-latency", d.LinkLatency, "latency (± a third of it) that --during latency adds to the links")
 	fl.DurationVar(&o.Deadline, "deadline", d.Deadline, "how long the records not visible at their read are re-read after the writes (and the heal)")
 	fl.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "writes in flight")
 	fl.IntVar(&o.Batch, "batch", d.Batch, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")

@@ -48,6 +48,8 @@ func TestReplicationCheckFlags(t *testing.T) {
 		{[]string{"--read-after", "0s"}, "--read-after 0s"},
 		{[]string{"--during", "flood"}, `--during "flood": the faults are split-brain and latency`},
 		{[]string{"--hold-fault"}, "--hold-fault needs a --during fault"},
+		{[]string{"--link-latency", "0s", "--during", "latency"}, "--link-latency 0s must be positive"},
+		{[]string{"--link-latency", "700ms", "--during", "split-brain"}, "--link-latency is the latency of --during latency"},
 		{[]string{"--batch", "3"}, "--batch 3: a batch stays within one partition of 64 records"},
 		{[]string{"--concurrency", "0"}, "--concurrency 0"},
 		{[]string{"--min-share", "1.5"}, "--min-share 1.5"},
@@ -62,5 +64,5 @@ func TestReplicationCheckReplayLine(t *testing.T) {
 	o, err := replicationArgs(t, "--records", "5000", "--to", "us-west-2", "--during", "latency", "--batch", "8").options()
 	require.NoError(t, err)
 	assert.Equal(t, "kong replication-check --world w --records 5000 --read-after 500ms --write-cl LOCAL_QUORUM --read-cl LOCAL_ONE --seed 9"+
-		" --to us-west-2 --during latency --batch 8", o.Replay("w", 9))
+		" --to us-west-2 --during latency --link-latency 150ms --batch 8", o.Replay("w", 9))
 }

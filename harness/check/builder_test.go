@@ -28,6 +28,13 @@ func (b *hb) event(kind history.EventKind, name string, ms int) *hb {
 	return b
 }
 
+// shift adds a traffic shift of an evacuation (history.ShiftEvacuate or
+// history.ShiftRestore) of region.
+func (b *hb) shift(name, region string, ms int) *hb {
+	b.h.Events = append(b.h.Events, history.Event{Kind: history.TrafficShift, Name: name, Target: region, Time: b.at(ms)})
+	return b
+}
+
 func (b *hb) phase(name string, ms int) *hb { return b.event(history.PhaseStart, name, ms) }
 
 // op is one operation to add: invoked at At ms, completed Dur ms later.

@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +15,12 @@ import (
 // in one region during the cut was seen in the other before the heal (the
 // regions really were apart, and each went on writing), and after the heal
 // every marker crossed within MaxConvergence.
+//
+// "None crossed" counts only when it was measured: a region none of whose
+// reads of the other's markers answered during the cut (figure
+// reads_during_cut_<region>) makes the verdict unknown, since a read that
+// fails sees nothing whether or not the markers crossed. A measurement
+// without reads recorded (older histories) is judged on the markers alone.
 type SplitIsolation struct {
 	MaxConvergence time.Duration
 }
@@ -45,19 +53,35 @@ func (s *SplitIsolation) Check(x *history.Index) history.Result {
 	crossed, _ := strconv.Atoi(iso.Detail["crossed"])
 	r.Figures["crossed_during_cut"] = float64(crossed)
 	written := 0
-	for k, v := range iso.Detail {
+	var unread []string
+	for _, k := range slices.Sorted(maps.Keys(iso.Detail)) {
+		n, _ := strconv.Atoi(iso.Detail[k])
 		if region, found := strings.CutPrefix(k, "written_"); found {
-			n, _ := strconv.Atoi(v)
 			written += n
 			r.Figures[figureName("written_during_cut", region)] = float64(n)
 			if n == 0 {
 				bad = append(bad, fmt.Sprintf("region %s wrote nothing during the cut", region))
 			}
 		}
+		if region, found := strings.CutPrefix(k, "read_"); found {
+			r.Figures[figureName("reads_during_cut", region)] = float64(n)
+			if n == 0 {
+				unread = append(unread, region)
+			}
+		}
 	}
-	if crossed > 0 {
+	switch {
+	case crossed > 0:
 		bad = append(bad, fmt.Sprintf("%d markers written during the cut were seen across it before the heal: the regions were not apart", crossed))
-	} else {
+	case len(unread) > 0:
+		r.Valid = history.VerdictUnknown
+		r.Reason = fmt.Sprintf("no read of the other region's markers answered in region %s during the cut: isolation was not measured",
+			strings.Join(unread, ", "))
+		if len(bad) > 0 {
+			r.Valid, r.Reason = history.VerdictInvalid, strings.Join(bad, "; ")+"; "+r.Reason
+		}
+		return r
+	default:
 		ok = append(ok, fmt.Sprintf("none of %d markers written during the cut crossed it", written))
 	}
 	switch {

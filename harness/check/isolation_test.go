@@ -38,5 +38,17 @@ func TestSplitIsolation(t *testing.T) {
 		{name: "too slow", checker: &SplitIsolation{MaxConvergence: time.Second},
 			history: hist(written, map[string]string{"after_heal_ms": "4200"}), want: history.VerdictInvalid, reason: []string{"(max 1s)"}},
 		{name: "not measured", checker: &SplitIsolation{}, history: hist(nil, nil), want: history.VerdictUnknown},
+		{name: "apart, every region's reads answered", checker: &SplitIsolation{MaxConvergence: time.Minute},
+			history: hist(map[string]string{"crossed": "0", "written_us-east": "20", "written_us-west": "19", "read_us-east": "19", "read_us-west": "20"},
+				map[string]string{"after_heal_ms": "4200"}), want: history.VerdictValid,
+			figures: map[string]float64{"reads_during_cut.us-east": 19, "reads_during_cut.us-west": 20}},
+		{name: "no read answered in a region: nothing measured there", checker: &SplitIsolation{MaxConvergence: time.Minute},
+			history: hist(map[string]string{"crossed": "0", "written_us-east": "20", "written_us-west": "19", "read_us-east": "19", "read_us-west": "0"},
+				map[string]string{"after_heal_ms": "4200"}), want: history.VerdictUnknown,
+			reason: []string{"no read of the other region's markers answered in region us-west", "not measured"}},
+		{name: "unread and a region that wrote nothing", checker: &SplitIsolation{MaxConvergence: time.Minute},
+			history: hist(map[string]string{"crossed": "0", "written_us-east": "0", "written_us-west": "19", "read_us-east": "0", "read_us-west": "0"},
+				map[string]string{"after_heal_ms": "4200"}), want: history.VerdictInvalid,
+			reason: []string{"region us-east wrote nothing", "region us-east, us-west"}},
 	})
 }

@@ -42,6 +42,11 @@ type Latency struct {
 	// Phases, when set, limits the phases judged (the baseline is always
 	// measured).
 	Phases []string
+	// Max, when set, is an absolute budget instead of one relative to the
+	// baseline: every phase, the baseline itself included, must keep its
+	// percentile within Max (Factor and Floor are then unused). A slow
+	// steady state cannot raise it.
+	Max time.Duration
 }
 
 // NewLatency returns a Latency checker comparing p99 of every phase with the
@@ -93,7 +98,7 @@ func (l *Latency) Check(x *history.Index) history.Result {
 	}
 	order := hists.Phases()
 	judged := func(p string) bool {
-		return p != baseline && (len(l.Phases) == 0 || containsString(l.Phases, p))
+		return (p != baseline || l.Max > 0) && (len(l.Phases) == 0 || containsString(l.Phases, p))
 	}
 
 	var bad, thin, lines []string
@@ -112,8 +117,10 @@ func (l *Latency) Check(x *history.Index) history.Result {
 			continue
 		}
 		bq := base.quantile(pct)
-		budget := time.Duration(float64(bq) * factor)
-		budget = max(budget, l.Floor)
+		budget := max(time.Duration(float64(bq)*factor), l.Floor)
+		if l.Max > 0 {
+			budget = l.Max
+		}
 		r.Figures[figureName("latency_"+pname+"_ms", regionFig(l.ByRegion, region), baseline)] = ms(bq)
 		lines = append(lines, fmt.Sprintf("%sbaseline %s %s %v, budget %v", scope, label(baseline), pname, bq, budget))
 		for _, p := range order {
@@ -144,6 +151,9 @@ func (l *Latency) Check(x *history.Index) history.Result {
 		r.Valid = history.VerdictUnknown
 		r.Reason = "too little data: " + strings.Join(firstN(thin, 3), "; ")
 		r.Details = capDetails(append(thin, lines...), maxDetails)
+	case l.Max > 0:
+		r.Reason = fmt.Sprintf("every phase's %s within %v", pname, l.Max)
+		r.Details = capDetails(lines, maxDetails)
 	default:
 		r.Reason = fmt.Sprintf("every phase's %s within %.2fx the %s baseline", pname, factor, label(baseline))
 		r.Details = capDetails(lines, maxDetails)

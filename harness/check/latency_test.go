@@ -57,6 +57,34 @@ func TestLatency(t *testing.T) {
 			want: history.VerdictValid,
 		},
 		{
+			name:    "an absolute budget judges the steady state too",
+			checker: &Latency{Max: 8 * time.Millisecond},
+			history: func() *history.History {
+				return base().many(100, 10, op{Region: "us-east", At: 10_000, Dur: 5}).history()
+			},
+			want:   history.VerdictInvalid,
+			reason: []string{"phase steady-state", "p99 10.0", "budget 8ms"},
+		},
+		{
+			name:    "an absolute budget is not raised by a slow steady state",
+			checker: &Latency{Factor: 1, Floor: 5 * time.Millisecond, Max: 12 * time.Millisecond, ByRegion: true},
+			history: func() *history.History {
+				return base().many(100, 10, op{Region: "us-east", At: 10_000, Dur: 11}).
+					many(100, 10, op{Region: "eu-west", At: 10_000, Dur: 13}).history()
+			},
+			want:   history.VerdictInvalid,
+			reason: []string{"region eu-west phase inject", "budget 12ms"},
+		},
+		{
+			name:    "within an absolute budget",
+			checker: &Latency{Max: 12 * time.Millisecond, ByRegion: true},
+			history: func() *history.History {
+				return base().many(100, 10, op{Region: "us-east", At: 10_000, Dur: 11}).history()
+			},
+			want:   history.VerdictValid,
+			reason: []string{"every phase's p99 within 12ms"},
+		},
+		{
 			name:    "failed and shed ops do not count",
 			checker: NewLatency("steady-state", 2),
 			history: func() *history.History {

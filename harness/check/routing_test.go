@@ -97,6 +97,51 @@ func TestSessionStickiness(t *testing.T) {
 			reason: []string{"s1"},
 		},
 		{
+			name:    "directed: moves away from an evacuated region and back on its restore",
+			checker: &SessionStickiness{Directed: true},
+			history: func() *history.History {
+				return newHB().shift(history.ShiftEvacuate, "us-east", 50).
+					add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).
+					shift(history.ShiftRestore, "us-east", 150).
+					add(sess("s1", "us-east", 200)).history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"moves": 2, "moves_after_event": 2},
+		},
+		{
+			name:    "directed: a bounce back during an evacuation",
+			checker: &SessionStickiness{Directed: true},
+			history: func() *history.History {
+				return newHB().shift(history.ShiftEvacuate, "us-east", 50).
+					add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).
+					shift(history.ShiftEvacuate, "us-east", 150).
+					add(sess("s1", "us-east", 200)).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"1 sessions served by two regions", "s1"},
+			figures: map[string]float64{"moves": 2, "moves_after_event": 1, "violations": 1},
+		},
+		{
+			name:    "directed: a failover answer excuses nothing",
+			checker: &SessionStickiness{Directed: true},
+			history: func() *history.History {
+				fo := sess("s1", "eu-west", 100)
+				fo.Failover = true
+				return newHB().event(history.TrafficShift, "gateway-failover", 50).add(sess("s1", "us-east", 0), fo).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"s1"},
+			figures: map[string]float64{"moves_failover": 0, "violations": 1},
+		},
+		{
+			name:    "directed: a fault event still excuses any move",
+			checker: &SessionStickiness{Directed: true},
+			history: func() *history.History {
+				return newHB().event(history.FaultInject, "kill", 50).add(sess("s1", "us-east", 0), sess("s1", "eu-west", 100)).history()
+			},
+			want: history.VerdictValid,
+		},
+		{
 			name:    "no session with two ops",
 			checker: &SessionStickiness{},
 			history: func() *history.History {

@@ -31,6 +31,16 @@ import (
 // Proxied and Redirected flags alone excuse nothing. Any other change of
 // region is a violation and names the session.
 //
+// With Directed, a move is excused only by a routing event that points the
+// way it went, and the Failover flag excuses nothing (a gateway in failover
+// serves the sessions that reach it; it sends none anywhere): a traffic
+// shift history.ShiftEvacuate of region X excuses moves away from X, a
+// history.ShiftRestore of X moves to X, a traffic shift of any other name
+// (a gateway put in failover) excuses no move, and an event of another
+// kind in MoveEvents excuses any move as above. A director that bounces
+// sessions between regions, or sends them the wrong way, is then caught
+// even while an evacuation shifts traffic every few seconds.
+//
 // The verdict is invalid on any violation; unknown if no session has two
 // served operations; else valid.
 type SessionStickiness struct {
@@ -41,6 +51,9 @@ type SessionStickiness struct {
 	// earlier operation was invoked still explains the move (routing
 	// changes take a while to reach every client).
 	Grace time.Duration
+	// Directed excuses a move only by an event that points its way (see
+	// above), never by the Failover flag alone.
+	Directed bool
 }
 
 // DefaultMoveEvents are the event kinds that may move a session by default.
@@ -60,14 +73,20 @@ func (s *SessionStickiness) Check(x *history.Index) history.Result {
 	if kinds == nil {
 		kinds = DefaultMoveEvents
 	}
-	var evTimes []int64
-	for _, e := range x.History.EventsOf(kinds...) {
-		evTimes = append(evTimes, e.Time.UnixNano())
+	evs := x.History.EventsOf(kinds...)
+	evTimes := make([]int64, len(evs))
+	for i, e := range evs {
+		evTimes[i] = e.Time.UnixNano()
 	}
-	// eventIn reports whether an event lies in (lo, hi].
-	eventIn := func(lo, hi int64) bool {
-		i := sort.Search(len(evTimes), func(i int) bool { return evTimes[i] > lo })
-		return i < len(evTimes) && evTimes[i] <= hi
+	// eventIn reports whether an event in (lo, hi] explains a move from ra
+	// to rb.
+	eventIn := func(lo, hi int64, ra, rb string) bool {
+		for i := sort.Search(len(evTimes), func(i int) bool { return evTimes[i] > lo }); i < len(evTimes) && evTimes[i] <= hi; i++ {
+			if !s.Directed || movesTowards(evs[i], ra, rb) {
+				return true
+			}
+		}
+		return false
 	}
 
 	bySession := map[string][]int32{}
@@ -110,16 +129,16 @@ func (s *SessionStickiness) Check(x *history.Index) history.Result {
 			moved = true
 			moves++
 			switch {
-			case a.Failover() || b.Failover():
+			case !s.Directed && (a.Failover() || b.Failover()):
 				byFailover++
-			case eventIn(a.InvokeTime().Add(-s.Grace).UnixNano(), b.CompleteTime().UnixNano()):
+			case eventIn(a.InvokeTime().Add(-s.Grace).UnixNano(), b.CompleteTime().UnixNano(), ra, rb):
 				byEvent++
 			default:
 				if !bad {
 					badSessions = append(badSessions, sess)
 				}
 				bad = true
-				offenders.add("session %s moved from region %s to region %s at %s with no failover or routing event in between",
+				offenders.add("session %s moved from region %s to region %s at %s with no failover or routing event that moves it so in between",
 					sess, label(ra), label(rb), b.InvokeTime().UTC().Format(time.RFC3339Nano))
 			}
 		}
@@ -150,4 +169,19 @@ func (s *SessionStickiness) Check(x *history.Index) history.Result {
 			judged, moves, byFailover, byEvent)
 	}
 	return r
+}
+
+// movesTowards says whether event e can send a session from region ra to
+// region rb (SessionStickiness.Directed).
+func movesTowards(e history.Event, ra, rb string) bool {
+	if e.Kind != history.TrafficShift {
+		return true
+	}
+	switch e.Name {
+	case history.ShiftEvacuate:
+		return e.Target == ra
+	case history.ShiftRestore:
+		return e.Target == rb
+	}
+	return false
 }

@@ -345,7 +345,7 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 		if _, err := dir.Evacuate(ctx, e.region, s); err != nil {
 			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
 		}
-		e.emit(history.Event{Kind: history.TrafficShift, Name: "evacuate", Target: e.region,
+		e.emit(history.Event{Kind: history.TrafficShift, Name: history.ShiftEvacuate, Target: e.region,
 			Detail: map[string]string{"fraction": strconv.FormatFloat(s, 'g', -1, 64)}})
 	}
 	return nil
@@ -375,7 +375,7 @@ func (e *Evacuation) Recover(ctx context.Context) error {
 	if _, err := dir.Restore(ctx, e.region); err != nil {
 		errs = append(errs, fmt.Errorf("restore %s at the director: %w", e.region, err))
 	} else {
-		e.emit(history.Event{Kind: history.TrafficShift, Name: "restore", Target: e.region})
+		e.emit(history.Event{Kind: history.TrafficShift, Name: history.ShiftRestore, Target: e.region})
 	}
 	errs = append(errs, e.setFailover(ctx, e.failoverBefore))
 	return errors.Join(errs...)

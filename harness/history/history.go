@@ -106,6 +106,14 @@ const (
 	EventConverged = "split-converged"
 )
 
+// Names of the TrafficShift events of an evacuation (fault.Evacuation),
+// with the region as Target: a step that moves users away from it, and its
+// return to the even split.
+const (
+	ShiftEvacuate = "evacuate"
+	ShiftRestore  = "restore"
+)
+
 // Phases of every experiment, in order.
 const (
 	PhaseSteady   = "steady-state"

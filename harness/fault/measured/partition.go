@@ -29,7 +29,9 @@ import (
 // datacenter) and reads the other region's markers (LOCAL_ONE); after the
 // heal it keeps reading until each region holds every marker of the other.
 // It records, as events of the run, how many markers crossed during the cut
-// (none should: "isolation") and when all had crossed after the heal
+// (none should: "isolation"), how many reads of the other region's markers
+// answered in each region (an isolation no read measured proves nothing),
+// and when all had crossed after the heal
 // ("converged", with the time since the heal); the SplitIsolation checker
 // judges them.
 type WatchedPartition struct {
@@ -46,6 +48,7 @@ type WatchedPartition struct {
 	sessions map[string]*gocql.Session
 	run      string
 	written  map[string]int // region -> markers written during the cut
+	read     map[string]int // region -> reads of the other's markers that answered
 	crossed  int            // markers seen across during the cut
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
@@ -56,7 +59,32 @@ type WatchedPartition struct {
 
 // WatchPartition cuts the links between a and b and watches the data.
 func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
-	return &WatchedPartition{Partition: fault.PartitionRegions(c, a, b), cluster: c, a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
+	return watch(c, a, b, fault.PartitionRegions(c, a, b))
+}
+
+// WatchLeakyPartition cuts the proxies of the links between a and b except
+// Cassandra's, and watches the data as WatchPartition does: a cut that
+// leaves the storage links up (a firewall rule that missed a port), so the
+// markers cross it. A broken world for the isolation checker.
+func WatchLeakyPartition(c topology.Cluster, a, b string) *WatchedPartition {
+	t, err := fault.Between(a, b).Select(context.Background(), c)
+	if err != nil {
+		return watch(c, a, b, fault.PartitionRegions(c, a, b))
+	}
+	for i, l := range t.Links {
+		var kept []string
+		for _, name := range l.Proxies {
+			if name == topology.SQSProxyName(l.From, l.To) || name == topology.IsthmusProxyName(l.From, l.To) {
+				kept = append(kept, name)
+			}
+		}
+		t.Links[i].Proxies = kept
+	}
+	return watch(c, a, b, fault.PartitionLinks(c, t))
+}
+
+func watch(c topology.Cluster, a, b string, p *fault.Partition) *WatchedPartition {
+	return &WatchedPartition{Partition: p, cluster: c, a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
 		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
 }
 
@@ -100,7 +128,7 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 		return fmt.Errorf("watch partition: markers table: %w", err)
 	}
 	w.run = strconv.FormatInt(time.Now().UnixNano(), 36)
-	w.written = map[string]int{}
+	w.written, w.read = map[string]int{}, map[string]int{}
 	w.done = make(chan struct{})
 	return nil
 }
@@ -153,8 +181,9 @@ func (w *WatchedPartition) markers(ctx context.Context) {
 				w.written[src]++
 				w.mu.Unlock()
 			}
-			if n, err := w.seen(ctx, dst, src); err == nil && n > 0 {
+			if n, err := w.seen(ctx, dst, src); err == nil {
 				w.mu.Lock()
+				w.read[dst]++
 				w.crossed = max(w.crossed, n)
 				w.mu.Unlock()
 			}
@@ -176,8 +205,10 @@ func (w *WatchedPartition) Recover(ctx context.Context) error {
 		stop()
 		w.wg.Wait()
 		w.mu.Lock()
-		detail := map[string]string{"crossed": strconv.Itoa(w.crossed),
-			"written_" + w.a: strconv.Itoa(w.written[w.a]), "written_" + w.b: strconv.Itoa(w.written[w.b])}
+		detail := map[string]string{"crossed": strconv.Itoa(w.crossed)}
+		for _, r := range []string{w.a, w.b} {
+			detail["written_"+r], detail["read_"+r] = strconv.Itoa(w.written[r]), strconv.Itoa(w.read[r])
+		}
 		w.stop = nil
 		w.mu.Unlock()
 		w.event(history.EventIsolation, detail)
