@@ -33,6 +33,13 @@ func init() {
 			Run: with(thunderingHerd, func(p *thunderingHerdPlan) {
 				p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
 			}).run,
+		}, {
+			Name:    "over-shedding",
+			Broken:  "the gateway's limiter set far below what the region serves (5 requests/s): it sheds its regular users with the surge",
+			Checker: "shedding", Reason: "goodput too low",
+			Run: with(thunderingHerd, func(p *thunderingHerdPlan) {
+				p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 5
+			}).run,
 		}},
 	})
 }
@@ -46,6 +53,9 @@ type thunderingHerdPlan struct {
 	Surge    float64
 	// Bound is the data tier's request rate bound, per second.
 	Bound float64
+	// Goodput is the least rate, per second, of requests the region must
+	// still serve while it sheds (half its maximum traffic level).
+	Goodput float64
 	// ShedP99 bounds the p99 latency of shed answers (corrected for
 	// coordinated omission, so it includes the load generator's own delays
 	// on a busy machine).
@@ -54,7 +64,7 @@ type thunderingHerdPlan struct {
 
 var thunderingHerd = thunderingHerdPlan{
 	Times:    Times{Steady: 15 * time.Second, Observe: 20 * time.Second, Converge: 20 * time.Second},
-	Capacity: 60, Surge: 4, Bound: 90, ShedP99: 500 * time.Millisecond,
+	Capacity: 60, Surge: 4, Bound: 90, Goodput: 30, ShedP99: 500 * time.Millisecond,
 }
 
 func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
@@ -73,7 +83,7 @@ func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 		surge,
 	}
 	e.Checkers = []check.Checker{
-		&check.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound},
+		&check.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound, MinGoodput: p.Goodput},
 		&check.Availability{SLO: 0.99, AllowShed: true},
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},

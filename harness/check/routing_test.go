@@ -233,6 +233,28 @@ func TestShedding(t *testing.T) {
 			want:    history.VerdictValid,
 		},
 		{
+			name:    "goodput while shedding",
+			checker: &Shedding{MinGoodput: 8},
+			history: func() *history.History { return load().many(30, 100, shed).history() },
+			want:    history.VerdictValid,
+			reason:  []string{"region eu-west served 10.3 ops/s while it shed (30 admitted in 2.9 s; min 8)"},
+		},
+		{
+			name:    "a gateway that sheds nearly everything",
+			checker: &Shedding{MaxShedLatency: 10 * time.Millisecond, MaxDataTierRate: 20, MinGoodput: 20},
+			history: func() *history.History { return load().many(30, 100, shed).history() },
+			want:    history.VerdictInvalid,
+			reason:  []string{"region eu-west served 10.3 ops/s while it shed", "goodput too low"},
+			figures: map[string]float64{"goodput_while_shedding.eu-west": 30 / 2.9},
+		},
+		{
+			name:    "goodput needs shedding to judge",
+			checker: &Shedding{MinGoodput: 8},
+			history: func() *history.History { return load().history() },
+			want:    history.VerdictUnknown,
+			reason:  []string{"no region shed"},
+		},
+		{
 			name:    "no thresholds",
 			checker: &Shedding{},
 			history: func() *history.History { return load().history() },

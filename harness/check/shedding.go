@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +27,13 @@ import (
 // would look like a burst the data tier never saw. The busiest second of
 // each region must be at most MaxDataTierRate.
 //
+// Goodput: shedding must not turn away what the region can serve. For
+// each region that shed, the user operations it admitted (completed ok,
+// not shed, not a probe) and that were invoked between its first and its
+// last shed answer's invocation, per second of that window, must average at
+// least MinGoodput: a gateway that sheds nearly everything keeps its shed
+// answers fast and its data tier idle, and fails here.
+//
 // A zero threshold disables its part. The verdict is the worst of the
 // enabled parts: invalid over the bound; unknown when a part has no data (no
 // shed operations, no data-tier operations) or no part is enabled.
@@ -36,6 +45,9 @@ type Shedding struct {
 	// MaxDataTierRate bounds the operations per second that reach the data
 	// tier of any one region.
 	MaxDataTierRate float64
+	// MinGoodput is the least rate, per second, of user operations a
+	// region admits and serves while it sheds.
+	MinGoodput float64
 }
 
 // Name implements Checker.
@@ -59,12 +71,20 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 	}
 	perSecond := map[regionSecond]int{}
 	dataOps := 0
+	type window struct{ first, last int64 }
+	shedding := map[string]*window{} // region -> when it shed
 	for _, o := range x.Operations {
 		if !o.Completed() || o.IsProbe() {
 			continue
 		}
 		if o.Shed() {
 			shed.record(o.Latency())
+			at, reg := o.InvokeTime().UnixNano(), probeRegion(o)
+			if w := shedding[reg]; w == nil {
+				shedding[reg] = &window{at, at}
+			} else {
+				w.first, w.last = min(w.first, at), max(w.last, at)
+			}
 			continue
 		}
 		if t := o.Type(); (t != history.OK && t != history.Fail) || o.CacheHit() {
@@ -121,12 +141,35 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 			}
 		}
 	}
+	if s.MinGoodput > 0 {
+		if len(shedding) == 0 {
+			unknown = append(unknown, "no region shed: no goodput to judge")
+		}
+		for _, reg := range slices.Sorted(maps.Keys(shedding)) {
+			w := shedding[reg]
+			admitted := 0
+			for _, o := range x.Operations {
+				if at := o.InvokeTime().UnixNano(); o.IsOK() && !o.IsProbe() && !o.Shed() && at >= w.first && at <= w.last && probeRegion(o) == reg {
+					admitted++
+				}
+			}
+			secs := max(time.Duration(w.last-w.first).Seconds(), 1)
+			rate := float64(admitted) / secs
+			r.Figures[figureName("goodput_while_shedding", reg)] = rate
+			line := fmt.Sprintf("region %s served %.1f ops/s while it shed (%d admitted in %.1f s; min %g)", label(reg), rate, admitted, secs, s.MinGoodput)
+			if rate < s.MinGoodput {
+				bad = append(bad, line+": goodput too low")
+			} else {
+				ok = append(ok, line)
+			}
+		}
+	}
 	switch {
 	case len(bad) > 0:
 		r.Valid = history.VerdictInvalid
 		r.Reason = strings.Join(bad, "; ")
 		r.Details = append(bad, unknown...)
-	case s.MaxShedLatency <= 0 && s.MaxDataTierRate <= 0:
+	case s.MaxShedLatency <= 0 && s.MaxDataTierRate <= 0 && s.MinGoodput <= 0:
 		r.Valid = history.VerdictUnknown
 		r.Reason = "no threshold set"
 	case len(unknown) > 0:
