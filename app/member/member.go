@@ -116,7 +116,8 @@ func (c Config) writeTimeout() time.Duration {
 	return 2*MaxFaultMS*time.Millisecond + 2*c.CassandraTimeout + 4*c.CacheTimeout + 10*time.Second
 }
 
-// Faults make the service misbehave on purpose (dependency errors).
+// Faults make the service misbehave on purpose: dependency errors and
+// delays, and switches that each break one protection (a broken world).
 type Faults struct {
 	ErrorRate float64 `json:"error_rate"` // share of user requests answered 503
 	LatencyMS int     `json:"latency_ms"` // added to user requests
@@ -130,6 +131,15 @@ type Faults struct {
 	// cross-region call on the request path (the design mistake
 	// active-active avoids).
 	WriteConsistency string `json:"write_consistency,omitempty"`
+
+	// The switches below each break one protection of the application: a
+	// broken world to run a game day in.
+
+	// DropWriteRate is the share of user writes (profile PUT, history
+	// append) answered exactly as if they succeeded (200, a fresh version,
+	// the same body) but stored nowhere: no Cassandra write, no cache
+	// write, no invalidation. A node that silently drops writes.
+	DropWriteRate float64 `json:"drop_write_rate,omitempty"`
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -160,6 +170,9 @@ func (f Faults) String() string {
 	}
 	if f.WriteConsistency != "" {
 		parts = append(parts, "write_consistency="+f.WriteConsistency)
+	}
+	if f.DropWriteRate != 0 {
+		parts = append(parts, "drop_write_rate="+strconv.FormatFloat(f.DropWriteRate, 'g', -1, 64))
 	}
 	return strings.Join(parts, " ")
 }
@@ -387,7 +400,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
-	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional)}`
+	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
+		`"drop_write_rate": 0..1}`
 	var f Faults
 	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
 		return f, err
@@ -400,6 +414,8 @@ func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
 		return bad("error_rate %v is not in 0..1", f.ErrorRate)
 	case !(f.SlowRate >= 0 && f.SlowRate <= 1):
 		return bad("slow_rate %v is not in 0..1", f.SlowRate)
+	case !(f.DropWriteRate >= 0 && f.DropWriteRate <= 1):
+		return bad("drop_write_rate %v is not in 0..1", f.DropWriteRate)
 	case f.LatencyMS < 0 || f.LatencyMS > MaxFaultMS:
 		return bad("latency_ms %d is not in 0..%d", f.LatencyMS, MaxFaultMS)
 	case f.SlowMS < 0 || f.SlowMS > MaxFaultMS:
@@ -446,11 +462,11 @@ func (s *Service) user(o op) http.HandlerFunc {
 		case opGetProfile:
 			err = s.getProfile(w, r, req.id)
 		case opPutProfile:
-			err = s.putProfile(w, r, req.id, req.profile)
+			err = s.putProfile(w, r, f, req.id, req.profile)
 		case opGetHistory:
 			err = s.getHistory(w, r, req.id)
 		case opAppendHistory:
-			err = s.appendHistory(w, r, req.id, req.entry)
+			err = s.appendHistory(w, r, f, req.id, req.entry)
 		}
 		if err != nil {
 			writeError(w, err)
@@ -558,8 +574,11 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) 
 	return respond(w, "miss", p.Version, p)
 }
 
-func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, id string, p Profile) error {
+func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, f *Faults, id string, p Profile) error {
 	p.Member, p.Version = id, s.version()
+	if f.dropsWrite() {
+		return respond(w, "", p.Version, p)
+	}
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
@@ -597,8 +616,11 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	return respond(w, "miss", h.Version, h)
 }
 
-func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, id string, e HistoryEntry) error {
+func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Faults, id string, e HistoryEntry) error {
 	e.At = s.version()
+	if f.dropsWrite() {
+		return respond(w, "", e.At, e)
+	}
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
@@ -610,6 +632,11 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, id strin
 	_ = s.cache.SetIfNewer(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
 	s.invalidate(historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
+}
+
+// dropsWrite draws whether a user write is dropped (Faults.DropWriteRate).
+func (f *Faults) dropsWrite() bool {
+	return f.DropWriteRate > 0 && rand.Float64() < f.DropWriteRate
 }
 
 // fill caches a value read or written here unless the cache holds something

@@ -303,12 +303,19 @@ func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component
 	if err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
 	}
-	if got == (member.Faults{}) {
-		return nil, nil
-	}
-	return findings{{text: fmt.Sprintf("member %s: %s", m.ID, got), fix: func(ctx context.Context) error {
+	return memberFindings(m.ID, got, func(ctx context.Context) error {
 		return admin.SetFaults(ctx, member.Faults{})
-	}}}, nil
+	}), nil
+}
+
+// memberFindings is what member id's faults got amount to: nothing when
+// none is set, else one finding that names every fault and switch set
+// (member.Faults.String) and resets them all with reset.
+func memberFindings(id string, got member.Faults, reset func(context.Context) error) findings {
+	if got == (member.Faults{}) {
+		return nil
+	}
+	return findings{{text: fmt.Sprintf("member %s: %s", id, got), fix: reset}}
 }
 
 // inspectDirector finds evacuated regions and overridden geos.
