@@ -140,6 +140,10 @@ type Faults struct {
 	// the same body) but stored nowhere: no Cassandra write, no cache
 	// write, no invalidation. A node that silently drops writes.
 	DropWriteRate float64 `json:"drop_write_rate,omitempty"`
+	// NoInvalidations stores and caches writes here as usual but tells no
+	// other region about them (no invalidation, no replicated value): the
+	// other regions keep serving what their caches hold.
+	NoInvalidations bool `json:"no_invalidations,omitempty"`
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -173,6 +177,9 @@ func (f Faults) String() string {
 	}
 	if f.DropWriteRate != 0 {
 		parts = append(parts, "drop_write_rate="+strconv.FormatFloat(f.DropWriteRate, 'g', -1, 64))
+	}
+	if f.NoInvalidations {
+		parts = append(parts, "no_invalidations=true")
 	}
 	return strings.Join(parts, " ")
 }
@@ -401,7 +408,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
 	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
-		`"drop_write_rate": 0..1}`
+		`"drop_write_rate": 0..1, "no_invalidations": false}`
 	var f Faults
 	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
 		return f, err
@@ -587,7 +594,7 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, f *Faults, 
 		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
 	}
 	s.fill(profileKey(id), p.Version, p)
-	s.invalidate(profileKey(id), p.Version, p)
+	s.invalidate(f, profileKey(id), p.Version, p)
 	return respond(w, "", p.Version, p)
 }
 
@@ -630,7 +637,7 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Fault
 	}
 	// The cached list is now short of this entry: tombstone it here and elsewhere.
 	_ = s.cache.SetIfNewer(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
-	s.invalidate(historyKey(id), e.At, nil)
+	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
 }
 
@@ -684,8 +691,12 @@ func cachedVersion(data []byte) int64 {
 	return h.Version
 }
 
-// invalidate tells every other region about a write, without waiting.
-func (s *Service) invalidate(key string, version int64, value any) {
+// invalidate tells every other region about a write, without waiting
+// (unless Faults.NoInvalidations says not to).
+func (s *Service) invalidate(f *Faults, key string, version int64, value any) {
+	if f.NoInvalidations {
+		return
+	}
 	m := invalidation.Message{Key: key, Version: version}
 	if s.cfg.CacheMode == ModeReplicate && value != nil {
 		m.Value, _ = json.Marshal(value)

@@ -103,6 +103,7 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 		{"faults: slow hold above the cap", "PUT", "/admin/faults", jsonType, `{"slow_rate": 0.1, "slow_ms": 86400000}`, 400, "slow_ms 86400000"},
 		{"faults: bad consistency", "PUT", "/admin/faults", jsonType, `{"write_consistency": "SOMETIMES"}`, 400, "write_consistency"},
 		{"faults: drop rate above 1", "PUT", "/admin/faults", jsonType, `{"drop_write_rate": 2}`, 400, "drop_write_rate 2 is not in 0..1"},
+		{"faults: switch not a bool", "PUT", "/admin/faults", jsonType, `{"no_invalidations": 1}`, 400, "bad JSON"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,10 +120,10 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 	// what they name).
 	a := serve(h, "PUT", "/admin/faults", "application/json; charset=utf-8",
 		`{"error_rate": 1, "latency_ms": 30000, "slow_rate": 0.5, "slow_ms": 3000, "write_consistency": "QUORUM", `+
-			`"drop_write_rate": 0.01}`)
+			`"drop_write_rate": 0.01, "no_invalidations": true}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, Faults{ErrorRate: 1, LatencyMS: 30000, SlowRate: 0.5, SlowMS: 3000, WriteConsistency: "QUORUM",
-		DropWriteRate: 0.01}, *s.faults.Load())
+		DropWriteRate: 0.01, NoInvalidations: true}, *s.faults.Load())
 }
 
 // A bad request is refused before the injected faults: it neither waits
@@ -232,7 +233,7 @@ func FuzzFaults(f *testing.F) {
 	f.Add(jsonType, `{"slow_rate": 0.05, "slow_ms": 3000, "write_consistency": "EACH_QUORUM"}`)
 	f.Add(jsonType, `{"latency_ms": 1e400}`)
 	f.Add(jsonType, `{"error_rate": -0}`)
-	f.Add(jsonType, `{"drop_write_rate": 0.01}`)
+	f.Add(jsonType, `{"drop_write_rate": 0.01, "no_invalidations": true}`)
 	f.Add("text/plain", `{}`)
 	f.Add(jsonType, `{}`)
 	f.Fuzz(func(t *testing.T, ctype, body string) {
@@ -364,4 +365,14 @@ func TestDroppedWritesAreAnsweredButStoredNowhere(t *testing.T) {
 
 	assert.Zero(t, s.stats.CassandraOps.Load())
 	assert.Equal(t, map[string]int{"us-west-2": 0}, s.pub.Backlog(), "a dropped write was announced to another region")
+}
+
+// NoInvalidations: a write's invalidation is not queued for the other
+// regions; without it, it is.
+func TestNoInvalidationsQueuesNothing(t *testing.T) {
+	s := offline(t, deadTarget(t))
+	s.invalidate(&Faults{NoInvalidations: true}, "p:m1", 1, nil)
+	assert.Equal(t, map[string]int{"us-west-2": 0}, s.pub.Backlog())
+	s.invalidate(&Faults{}, "p:m1", 2, nil)
+	assert.Equal(t, map[string]int{"us-west-2": 1}, s.pub.Backlog())
 }

@@ -20,8 +20,9 @@ import (
 
 // Faults the reference application injects on request, through its admin
 // APIs: dependency errors in member services, the member services'
-// broken-world switch (dropped writes), and the evacuation of a region
-// (Chaos Kong) through the director and the gateways.
+// broken-world switches (dropped writes, no invalidations), and the
+// evacuation of a region (Chaos Kong) through the director and the
+// gateways.
 
 func init() {
 	members := []Scope{ScopeInstance, ScopeZone, ScopeRegion, ScopeWorld}
@@ -51,6 +52,9 @@ func init() {
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
 			return DroppedWrites(c, t, a.Float("rate")), nil
 		}})
+	Register(Entry{Name: "no-invalidations", Targets: members,
+		Description: "member services send no cross-region invalidation for their writes: other regions keep their cached values",
+		New:         OnTarget(NoInvalidations)})
 	Register(Entry{Name: "evacuate-region", Targets: []Scope{ScopeRegion},
 		Description: "move a region's users to the others step by step at the director, the receiving gateways in failover (Chaos Kong)",
 		Params: []Param{{Name: "steps", Default: "0.25,0.5,0.75,1", Help: "evacuated fractions, in (0,1], not decreasing"},
@@ -115,6 +119,13 @@ func DroppedWrites(c topology.Cluster, t Target, rate float64) *DependencyFault 
 	return newDependencyFault("dropped-writes", c, t, member.Faults{DropWriteRate: rate})
 }
 
+// NoInvalidations makes the member services of t store and cache their
+// writes as usual but tell no other region about them. A broken world: the
+// other regions serve what their caches held before the write.
+func NoInvalidations(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("no-invalidations", c, t, member.Faults{NoInvalidations: true})
+}
+
 func newDependencyFault(name string, c topology.Cluster, t Target, want member.Faults) *DependencyFault {
 	f := &DependencyFault{name: name, cluster: c, target: t, want: want}
 	for _, comp := range t.Components {
@@ -144,6 +155,9 @@ func (f *DependencyFault) Args() map[string]string {
 	}
 	if f.want.DropWriteRate > 0 {
 		args["drop_write_rate"] = strconv.FormatFloat(f.want.DropWriteRate, 'g', -1, 64)
+	}
+	if f.want.NoInvalidations {
+		args["no_invalidations"] = "true"
 	}
 	return args
 }

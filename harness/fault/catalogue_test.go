@@ -67,7 +67,8 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 		f.(FaultArgs).Args())
 
 	for name, want := range map[string]map[string]string{
-		"dropped-writes": {"drop_write_rate": "0.01"},
+		"dropped-writes":   {"drop_write_rate": "0.01"},
+		"no-invalidations": {"no_invalidations": "true"},
 	} {
 		f, err = Build(ctx, w, name, Zone("us-west-2", "b"), nil)
 		require.NoError(t, err)

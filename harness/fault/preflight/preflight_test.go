@@ -27,6 +27,7 @@ func TestEveryMemberSwitchLeftOnIsFound(t *testing.T) {
 	require.Nil(t, memberFindings("us-east-1/member/a", member.Faults{}, nil))
 	for want, f := range map[string]member.Faults{
 		"drop_write_rate=0.01":  {DropWriteRate: 0.01},
+		"no_invalidations=true": {NoInvalidations: true},
 		"error_rate=0.5":        {ErrorRate: 0.5},
 		"write_consistency=ALL": {WriteConsistency: "ALL"},
 	} {
