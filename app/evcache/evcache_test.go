@@ -76,3 +76,34 @@ func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
 	assert.Equal(t, uint64(1), repaired)
 	assert.Zero(t, dropped)
 }
+
+// SetIfNewerLocal writes the local zone only: the other zone keeps the
+// value it held, while SetIfNewer writes both.
+func TestSetIfNewerLocalLeavesTheOtherZonesAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real memcached servers; skipped with -short")
+	}
+	a, _ := memcached(t)
+	b, _ := memcached(t)
+	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	defer c.Close()
+	version := func(v []byte) int64 { n, _ := strconv.ParseInt(string(v), 10, 64); return n }
+	value := func(addr string) string {
+		it, err := memcache.New(addr).Get("p:m1")
+		require.NoError(t, err)
+		return string(it.Value)
+	}
+	require.NoError(t, c.SetIfNewer("p:m1", []byte("1"), 1, version, time.Hour))
+	assert.Equal(t, "1", value(a))
+	assert.Equal(t, "1", value(b))
+
+	require.NoError(t, c.SetIfNewerLocal("p:m1", []byte("2"), 2, version, time.Hour))
+	assert.Equal(t, "2", value(a), "the local zone took the write")
+	assert.Equal(t, "1", value(b), "the other zone was written too")
+	pending, _, _ := c.Repairs()
+	assert.Zero(t, pending, "a zone left out on purpose is owed no repair")
+
+	require.NoError(t, c.SetIfNewer("p:m1", []byte("3"), 3, version, time.Hour))
+	assert.Equal(t, "3", value(b))
+}

@@ -144,6 +144,11 @@ type Faults struct {
 	// other region about them (no invalidation, no replicated value): the
 	// other regions keep serving what their caches hold.
 	NoInvalidations bool `json:"no_invalidations,omitempty"`
+	// CacheOneZone sends the cache writes of a user write (the new value,
+	// a history's tombstone) to this member's zone only, not to the other
+	// zones of its region (evcache's SetIfNewerLocal): members of the other
+	// zones keep serving the value cached before the write.
+	CacheOneZone bool `json:"cache_one_zone,omitempty"`
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -180,6 +185,9 @@ func (f Faults) String() string {
 	}
 	if f.NoInvalidations {
 		parts = append(parts, "no_invalidations=true")
+	}
+	if f.CacheOneZone {
+		parts = append(parts, "cache_one_zone=true")
 	}
 	return strings.Join(parts, " ")
 }
@@ -408,7 +416,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
 	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
-		`"drop_write_rate": 0..1, "no_invalidations": false}`
+		`"drop_write_rate": 0..1, "no_invalidations": false, "cache_one_zone": false}`
 	var f Faults
 	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
 		return f, err
@@ -577,7 +585,7 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) 
 	if err != nil {
 		return fmt.Errorf("read profile of %s from Cassandra: %w", id, err)
 	}
-	s.fill(profileKey(id), p.Version, p)
+	s.fill(s.cache.SetIfNewer, profileKey(id), p.Version, p)
 	return respond(w, "miss", p.Version, p)
 }
 
@@ -593,7 +601,7 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, f *Faults, 
 		id, p.Name, p.Plan, p.Version).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
 		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
 	}
-	s.fill(profileKey(id), p.Version, p)
+	s.fill(s.cacheWrite(f), profileKey(id), p.Version, p)
 	s.invalidate(f, profileKey(id), p.Version, p)
 	return respond(w, "", p.Version, p)
 }
@@ -619,7 +627,7 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("read history of %s from Cassandra: %w", id, err)
 	}
-	s.fill(historyKey(id), h.Version, h)
+	s.fill(s.cache.SetIfNewer, historyKey(id), h.Version, h)
 	return respond(w, "miss", h.Version, h)
 }
 
@@ -636,7 +644,7 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Fault
 		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
 	}
 	// The cached list is now short of this entry: tombstone it here and elsewhere.
-	_ = s.cache.SetIfNewer(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
+	_ = s.cacheWrite(f)(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
 	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
 }
@@ -646,13 +654,27 @@ func (f *Faults) dropsWrite() bool {
 	return f.DropWriteRate > 0 && rand.Float64() < f.DropWriteRate
 }
 
-// fill caches a value read or written here unless the cache holds something
-// newer (a later write, or the tombstone of an invalidation that overtook a
-// slow read); a cache failure is not the user's problem.
-func (s *Service) fill(key string, version int64, v any) {
+// cacheSet writes a cache key unless the cache holds a version at least as
+// new: evcache's SetIfNewer (every zone) or SetIfNewerLocal (this zone).
+type cacheSet func(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error
+
+// cacheWrite is how the cache writes of a user write go out: to every zone
+// of the region, or to this zone only under Faults.CacheOneZone.
+func (s *Service) cacheWrite(f *Faults) cacheSet {
+	if f.CacheOneZone {
+		return s.cache.SetIfNewerLocal
+	}
+	return s.cache.SetIfNewer
+}
+
+// fill caches a value read or written here, through set, unless the cache
+// holds something newer (a later write, or the tombstone of an
+// invalidation that overtook a slow read); a cache failure is not the
+// user's problem.
+func (s *Service) fill(set cacheSet, key string, version int64, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
-		if err := s.cache.SetIfNewer(key, data, version, cachedVersion, time.Hour); err != nil {
+		if err := set(key, data, version, cachedVersion, time.Hour); err != nil {
 			s.log.Debug("cache fill failed", "key", key, "err", err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/evcache"
 	"github.com/kongchaos/kong/app/invalidation"
 )
 
@@ -103,7 +104,7 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 		{"faults: slow hold above the cap", "PUT", "/admin/faults", jsonType, `{"slow_rate": 0.1, "slow_ms": 86400000}`, 400, "slow_ms 86400000"},
 		{"faults: bad consistency", "PUT", "/admin/faults", jsonType, `{"write_consistency": "SOMETIMES"}`, 400, "write_consistency"},
 		{"faults: drop rate above 1", "PUT", "/admin/faults", jsonType, `{"drop_write_rate": 2}`, 400, "drop_write_rate 2 is not in 0..1"},
-		{"faults: switch not a bool", "PUT", "/admin/faults", jsonType, `{"no_invalidations": 1}`, 400, "bad JSON"},
+		{"faults: switch not a bool", "PUT", "/admin/faults", jsonType, `{"cache_one_zone": 1}`, 400, "bad JSON"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -120,10 +121,10 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 	// what they name).
 	a := serve(h, "PUT", "/admin/faults", "application/json; charset=utf-8",
 		`{"error_rate": 1, "latency_ms": 30000, "slow_rate": 0.5, "slow_ms": 3000, "write_consistency": "QUORUM", `+
-			`"drop_write_rate": 0.01, "no_invalidations": true}`)
+			`"drop_write_rate": 0.01, "no_invalidations": true, "cache_one_zone": true}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, Faults{ErrorRate: 1, LatencyMS: 30000, SlowRate: 0.5, SlowMS: 3000, WriteConsistency: "QUORUM",
-		DropWriteRate: 0.01, NoInvalidations: true}, *s.faults.Load())
+		DropWriteRate: 0.01, NoInvalidations: true, CacheOneZone: true}, *s.faults.Load())
 }
 
 // A bad request is refused before the injected faults: it neither waits
@@ -233,7 +234,7 @@ func FuzzFaults(f *testing.F) {
 	f.Add(jsonType, `{"slow_rate": 0.05, "slow_ms": 3000, "write_consistency": "EACH_QUORUM"}`)
 	f.Add(jsonType, `{"latency_ms": 1e400}`)
 	f.Add(jsonType, `{"error_rate": -0}`)
-	f.Add(jsonType, `{"drop_write_rate": 0.01, "no_invalidations": true}`)
+	f.Add(jsonType, `{"drop_write_rate": 0.01, "no_invalidations": true, "cache_one_zone": true}`)
 	f.Add("text/plain", `{}`)
 	f.Add(jsonType, `{}`)
 	f.Fuzz(func(t *testing.T, ctype, body string) {
@@ -375,4 +376,24 @@ func TestNoInvalidationsQueuesNothing(t *testing.T) {
 	assert.Equal(t, map[string]int{"us-west-2": 0}, s.pub.Backlog())
 	s.invalidate(&Faults{}, "p:m1", 2, nil)
 	assert.Equal(t, map[string]int{"us-west-2": 1}, s.pub.Backlog())
+}
+
+// CacheOneZone sends the cache writes of a user write to this member's
+// zone only. The zones' memcached addresses here are where nothing listens:
+// each zone a write tries fails and is owed a repair, which tells the zones
+// a write went to.
+func TestCacheOneZoneWritesTheLocalZoneOnly(t *testing.T) {
+	s := offline(t)
+	cache, err := evcache.New("a", map[string][]string{"a": {deadAddr(t)}, "b": {deadAddr(t)}, "c": {deadAddr(t)}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(cache.Close)
+	s.cache = cache
+	zonesTried := func(f *Faults, key string) int {
+		before, _, _ := cache.Repairs()
+		require.Error(t, s.cacheWrite(f)(key, tombstone(1), 1, cachedVersion, tombstoneTTL), "no zone answers")
+		after, _, _ := cache.Repairs()
+		return after - before
+	}
+	assert.Equal(t, 3, zonesTried(&Faults{}, "h:m1"), "a write goes to every zone")
+	assert.Equal(t, 1, zonesTried(&Faults{CacheOneZone: true}, "h:m2"), "under cache_one_zone, to this zone only")
 }

@@ -20,9 +20,9 @@ import (
 
 // Faults the reference application injects on request, through its admin
 // APIs: dependency errors in member services, the member services'
-// broken-world switches (dropped writes, no invalidations), and the
-// evacuation of a region (Chaos Kong) through the director and the
-// gateways.
+// broken-world switches (dropped writes, no invalidations, the cache
+// written in one zone), and the evacuation of a region (Chaos Kong)
+// through the director and the gateways.
 
 func init() {
 	members := []Scope{ScopeInstance, ScopeZone, ScopeRegion, ScopeWorld}
@@ -55,6 +55,9 @@ func init() {
 	Register(Entry{Name: "no-invalidations", Targets: members,
 		Description: "member services send no cross-region invalidation for their writes: other regions keep their cached values",
 		New:         OnTarget(NoInvalidations)})
+	Register(Entry{Name: "cache-one-zone", Targets: members,
+		Description: "member services write the cache of a user write in their own zone only: other zones keep the old value",
+		New:         OnTarget(CacheOneZone)})
 	Register(Entry{Name: "evacuate-region", Targets: []Scope{ScopeRegion},
 		Description: "move a region's users to the others step by step at the director, the receiving gateways in failover (Chaos Kong)",
 		Params: []Param{{Name: "steps", Default: "0.25,0.5,0.75,1", Help: "evacuated fractions, in (0,1], not decreasing"},
@@ -126,6 +129,13 @@ func NoInvalidations(c topology.Cluster, t Target) *DependencyFault {
 	return newDependencyFault("no-invalidations", c, t, member.Faults{NoInvalidations: true})
 }
 
+// CacheOneZone makes the member services of t write the cache of a user
+// write in their own zone only. A broken world: members of the other zones
+// serve the value cached before the write.
+func CacheOneZone(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("cache-one-zone", c, t, member.Faults{CacheOneZone: true})
+}
+
 func newDependencyFault(name string, c topology.Cluster, t Target, want member.Faults) *DependencyFault {
 	f := &DependencyFault{name: name, cluster: c, target: t, want: want}
 	for _, comp := range t.Components {
@@ -158,6 +168,9 @@ func (f *DependencyFault) Args() map[string]string {
 	}
 	if f.want.NoInvalidations {
 		args["no_invalidations"] = "true"
+	}
+	if f.want.CacheOneZone {
+		args["cache_one_zone"] = "true"
 	}
 	return args
 }

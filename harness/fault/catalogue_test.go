@@ -69,6 +69,7 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	for name, want := range map[string]map[string]string{
 		"dropped-writes":   {"drop_write_rate": "0.01"},
 		"no-invalidations": {"no_invalidations": "true"},
+		"cache-one-zone":   {"cache_one_zone": "true"},
 	} {
 		f, err = Build(ctx, w, name, Zone("us-west-2", "b"), nil)
 		require.NoError(t, err)
@@ -102,7 +103,7 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	_, err = Build(ctx, w, "evacuate-region", All(), nil)
 	require.ErrorContains(t, err, "needs one region")
 	_, err = Build(ctx, w, "chaos-everything", All(), nil)
-	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has dependency-errors, dropped-writes, evacuate-region`)
+	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has cache-one-zone, dependency-errors, dropped-writes, evacuate-region`)
 }
 
 func TestAToxicKindIsOneRow(t *testing.T) {

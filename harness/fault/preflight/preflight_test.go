@@ -28,6 +28,7 @@ func TestEveryMemberSwitchLeftOnIsFound(t *testing.T) {
 	for want, f := range map[string]member.Faults{
 		"drop_write_rate=0.01":  {DropWriteRate: 0.01},
 		"no_invalidations=true": {NoInvalidations: true},
+		"cache_one_zone=true":   {CacheOneZone: true},
 		"error_rate=0.5":        {ErrorRate: 0.5},
 		"write_consistency=ALL": {WriteConsistency: "ALL"},
 	} {
