@@ -91,6 +91,11 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"settings": "max_rps=60"}, f.(FaultArgs).Args())
 
+	f, err = Build(ctx, w, "ignore-geo", Region("us-west-2"), nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"settings": "ignore_geo=true"}, f.(FaultArgs).Args())
+	require.Equal(t, Target{Regions: []string{"us-west-2"}}, f.Target())
+
 	f, err = Build(ctx, w, "misroute", Region("us-west-2"), nil)
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"geo": "us-east-1", "to": "us-west-2"}, f.(FaultArgs).Args())

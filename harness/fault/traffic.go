@@ -21,8 +21,9 @@ import (
 )
 
 // Faults that change how traffic flows rather than what runs: a gateway's
-// runtime settings (mode, failover, shedding), the director sending a geo
-// to the wrong region, and a surge of extra users with a cold cache.
+// runtime settings (mode, failover, shedding, ignoring the users' geo), the
+// director sending a geo to the wrong region, and a surge of extra users
+// with a cold cache.
 
 func init() {
 	Register(Entry{Name: "gateway-settings", Targets: []Scope{ScopeRegion},
@@ -37,6 +38,12 @@ func init() {
 			return ChangeGateways(c, []string{region}, gateway.Patch{Mode: optional(a, "mode", a.String),
 				Failover: optional(a, "failover", a.Bool), MaxRPS: optional(a, "max_rps", a.Int),
 				MaxConcurrency: optional(a, "max_concurrency", a.Int), MemberTryMS: optional(a, "member_try_ms", a.Int)}), err
+		}})
+	Register(Entry{Name: "ignore-geo", Targets: []Scope{ScopeRegion},
+		Description: "a region's gateway ignores X-Kong-Geo and serves every user as its own, answering as their home region",
+		New: func(c topology.Cluster, t Target, _ *Args) (Fault, error) {
+			region, err := t.Region()
+			return IgnoreGeo(c, []string{region}), err
 		}})
 	Register(Entry{Name: "misroute", Targets: []Scope{ScopeRegion},
 		Description: "the director sends a geo's users to the selected region, which must proxy, redirect or serve them",
@@ -68,6 +75,7 @@ func init() {
 // thundering herd, the mode of misrouted traffic) and broken-world tests to
 // switch a protection off.
 type GatewayChange struct {
+	name     string
 	cluster  topology.Cluster
 	regions  []string
 	settings gateway.Patch
@@ -80,11 +88,22 @@ type GatewayChange struct {
 // ChangeGateways builds a GatewayChange of the gateways of regions; the
 // settings s leaves nil are left as they are.
 func ChangeGateways(c topology.Cluster, regions []string, s gateway.Patch) *GatewayChange {
-	return &GatewayChange{cluster: c, regions: append([]string(nil), regions...), settings: s}
+	return &GatewayChange{name: "gateway-settings", cluster: c, regions: append([]string(nil), regions...), settings: s}
+}
+
+// IgnoreGeo makes the gateways of regions ignore X-Kong-Geo: they serve
+// every user locally, as if their region were the user's home, and mark
+// the answer a home one (X-Kong-Route: local, no failover). A broken world:
+// users of another region are served from data their home did not write.
+// Recover puts the setting back as it was.
+func IgnoreGeo(c topology.Cluster, regions []string) *GatewayChange {
+	g := ChangeGateways(c, regions, gateway.Patch{IgnoreGeo: new(true)})
+	g.name = "ignore-geo"
+	return g
 }
 
 // Name implements Fault.
-func (g *GatewayChange) Name() string { return "gateway-settings" }
+func (g *GatewayChange) Name() string { return g.name }
 
 // Target implements Fault.
 func (g *GatewayChange) Target() Target { return Target{Regions: g.regions} }
@@ -97,7 +116,7 @@ func (g *GatewayChange) Args() map[string]string {
 // Setup implements Fault: find the gateways and remember their settings.
 func (g *GatewayChange) Setup(ctx context.Context) error {
 	if g.settings == (gateway.Patch{}) {
-		return errors.New("gateway-settings: nothing to change")
+		return errors.New(g.name + ": nothing to change")
 	}
 	gws, err := gatewaysOf(ctx, g.cluster, g.regions)
 	if err != nil {
@@ -107,7 +126,7 @@ func (g *GatewayChange) Setup(ctx context.Context) error {
 	for region, gw := range gws {
 		c, err := gw.Config(ctx)
 		if err != nil {
-			return fmt.Errorf("gateway-settings: read the gateway of %s: %w", region, err)
+			return fmt.Errorf("%s: read the gateway of %s: %w", g.name, region, err)
 		}
 		before[region] = c.Dynamic
 	}
@@ -124,7 +143,7 @@ func (g *GatewayChange) put(ctx context.Context, want func(region string) gatewa
 	var errs []error
 	for region, gw := range gws {
 		if _, err := gw.Update(ctx, want(region)); err != nil {
-			errs = append(errs, fmt.Errorf("gateway-settings: set %s on the gateway of %s: %w", want(region), region, err))
+			errs = append(errs, fmt.Errorf("%s: set %s on the gateway of %s: %w", g.name, want(region), region, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -369,6 +369,7 @@ func inspectGateway(ctx context.Context, c topology.Cluster, g topology.Componen
 	diff("max_rps", strconv.Itoa(now.MaxRPS), strconv.Itoa(was.MaxRPS))
 	diff("max_concurrency", strconv.Itoa(now.MaxConcurrency), strconv.Itoa(was.MaxConcurrency))
 	diff("member_try_ms", strconv.Itoa(now.MemberTryMS), strconv.Itoa(was.MemberTryMS))
+	diff("ignore_geo", strconv.FormatBool(now.IgnoreGeo), strconv.FormatBool(was.IgnoreGeo))
 	if len(now.HomeOverrides) > 0 || len(was.HomeOverrides) > 0 {
 		diff("home_overrides", fmt.Sprint(now.HomeOverrides), fmt.Sprint(was.HomeOverrides))
 	}
