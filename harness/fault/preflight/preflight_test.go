@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
@@ -105,4 +106,32 @@ func TestEveryGatewaySettingLeftChangedIsFound(t *testing.T) {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 		require.True(t, covered[name], "no row changes the gateway's %s: would the preflight find it?", name)
 	}
+}
+
+// A director left evacuated, overridden or bouncing sessions is found,
+// named, and reset.
+func TestDirectorLeftChangedIsFound(t *testing.T) {
+	ctx := context.Background()
+	w := secretWorld{secret: "s3cret"}
+	d, err := director.New(director.Config{AdminSecret: w.secret, Regions: []director.Region{
+		{Name: "us-east-1", Gateway: "http://127.0.0.1:1"}, {Name: "us-west-2", Gateway: "http://127.0.0.1:2"}}})
+	require.NoError(t, err)
+	comp := served(t, w, "director", topology.KindDirector, d.Handler(nil))
+
+	d.SetBounce(true)
+	_, err = d.Evacuate("us-west-2", 0.5)
+	require.NoError(t, err)
+	_, err = d.SetOverride("us-east-1", "us-west-2")
+	require.NoError(t, err)
+	fs, err := inspectDirector(ctx, w, comp)
+	require.NoError(t, err)
+	require.Equal(t, []string{"director: us-west-2 evacuated 50%", "director: geo us-east-1 overridden to us-west-2",
+		"director: bouncing sessions"}, fs.lines())
+	for _, f := range fs {
+		require.NoError(t, f.fix(ctx), f.text)
+	}
+	fs, err = inspectDirector(ctx, w, comp)
+	require.NoError(t, err)
+	require.Empty(t, fs.lines())
+	require.False(t, d.Table().Bounce)
 }
