@@ -43,18 +43,27 @@ func memcached(t *testing.T) (string, *exec.Cmd) {
 	return addr, cmd
 }
 
+// twoZones starts a real memcached for each of the zones a and b (the test
+// is skipped with -short) and returns a client of zone a, the servers'
+// addresses and zone b's process.
+func twoZones(t *testing.T) (c *Client, a, b string, procB *exec.Cmd) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real memcached servers; skipped with -short")
+	}
+	a, _ = memcached(t)
+	b, procB = memcached(t)
+	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c, a, b, procB
+}
+
 // A zone that missed a write (its memcached paused) must not serve the
 // value it still holds once it answers again: the key is deleted there in
 // the background.
 func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real memcached servers; skipped with -short")
-	}
-	a, _ := memcached(t)
-	b, procB := memcached(t)
-	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
-	require.NoError(t, err)
-	defer c.Close()
+	c, a, b, procB := twoZones(t)
 	require.NoError(t, c.Set("p:m1", []byte("v1"), time.Hour))
 
 	require.NoError(t, procB.Process.Signal(syscall.SIGSTOP))
@@ -80,14 +89,7 @@ func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
 // SetIfNewerLocal writes the local zone only: the other zone keeps the
 // value it held, while SetIfNewer writes both.
 func TestSetIfNewerLocalLeavesTheOtherZonesAlone(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real memcached servers; skipped with -short")
-	}
-	a, _ := memcached(t)
-	b, _ := memcached(t)
-	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
-	require.NoError(t, err)
-	defer c.Close()
+	c, a, b, _ := twoZones(t)
 	version := func(v []byte) int64 { n, _ := strconv.ParseInt(string(v), 10, 64); return n }
 	value := func(addr string) string {
 		it, err := memcache.New(addr).Get("p:m1")
