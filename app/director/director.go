@@ -3,6 +3,7 @@ package director
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ const (
 	ChangeClearOverride ChangeKind = "clear-override" // a geo's override was removed
 	ChangeEvacuate      ChangeKind = "evacuate"       // a region's evacuated fraction was set
 	ChangeRestore       ChangeKind = "restore"        // one region (or all) back to fraction 0
+	ChangeBounce        ChangeKind = "bounce"         // session bouncing switched on or off
 )
 
 // Change is one entry of the change log: what changed, when, and the
@@ -62,6 +64,9 @@ type Table struct {
 	Effective map[string]map[string]float64 `json:"effective"`
 	// Traffic is each region's share of the total expected load.
 	Traffic map[string]float64 `json:"traffic"`
+	// Bounce is set while the director bounces sessions (SetBounce):
+	// Route then ignores the effective table.
+	Bounce bool `json:"bounce,omitempty"`
 }
 
 // Director answers which region's gateway a client should use. Its methods
@@ -78,18 +83,24 @@ type Director struct {
 	weights   [][]float64 // per geo, per region, normalized
 	override  []int       // per geo: forced region index, or -1
 	evacuated []float64   // per region
+	bouncing  bool        // SetBounce
 	changes   []Change    // the last maxChanges changes, oldest first
 	seq       int         // changes recorded since the start, dropped ones included
 	maxKeep   int         // maxChanges (tests lower it)
 	last      time.Time
 
-	snap atomic.Pointer[snapshot]
+	snap     atomic.Pointer[snapshot]
+	sessions sessionRegions // while bouncing
 }
 
 // snapshot is an immutable effective table that Route reads without a lock.
 type snapshot struct {
 	eff  [][]float64 // per geo, per region
 	only []int       // per geo: the single region with a positive share, or -1
+	// bounce: Route answers each session with the region after the one it
+	// gave it last, among taking (the regions not fully evacuated).
+	bounce bool
+	taking []int
 }
 
 // New validates cfg and returns a director that sends every geo to its home
@@ -132,7 +143,11 @@ func (d *Director) Route(geo, key string) (Region, error) {
 	if !ok {
 		return Region{}, d.unknownGeo(geo)
 	}
-	r := d.snap.Load().pick(g, key, d.seeds)
+	s := d.snap.Load()
+	r := s.pick(g, key, d.seeds)
+	if s.bounce {
+		r = d.sessions.next(key, r, s.taking)
+	}
 	d.m.routes[g][r].Inc()
 	return d.w.regions[r], nil
 }
@@ -155,6 +170,45 @@ func (s *snapshot) pick(g int, key string, seeds []uint64) int {
 		}
 	}
 	return best
+}
+
+// sessionRegions remembers the region last given to each session while the
+// director bounces sessions.
+type sessionRegions struct {
+	mu   sync.Mutex
+	last map[string]int // session key -> region index
+}
+
+// maxBounceSessions bounds the sessions remembered; past it they are all
+// forgotten (each then starts again from its usual region).
+const maxBounceSessions = 100_000
+
+// next is the region after the one last given to key, in the order of
+// taking (round robin), and remembers it. A session not seen yet starts
+// after usual, the region it gets when sessions do not bounce.
+func (b *sessionRegions) next(key string, usual int, taking []int) int {
+	if len(taking) == 0 {
+		return usual
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	last, ok := b.last[key]
+	if !ok {
+		last = usual
+	}
+	r := taking[(slices.Index(taking, last)+1)%len(taking)]
+	if b.last == nil || len(b.last) >= maxBounceSessions {
+		b.last = map[string]int{}
+	}
+	b.last[key] = r
+	return r
+}
+
+// forget drops every session's last region.
+func (b *sessionRegions) forget() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.last = nil
 }
 
 // hashString is 64-bit FNV-1a.
@@ -320,6 +374,25 @@ func (d *Director) Restore(region string) (Change, error) {
 	return d.record(ChangeRestore, "", desc), nil
 }
 
+// SetBounce switches session bouncing on or off. While it is on, Route
+// answers each request of a session with another region than the one it
+// gave that session last: the next, round robin, of the regions taking
+// traffic (not fully evacuated), whatever the weights, overrides and
+// stickiness say. A broken world: a director that bounces sessions between
+// regions, each request landing where the session's last writes may not
+// have arrived yet.
+func (d *Director) SetBounce(on bool) Change {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.bouncing = on
+	d.sessions.forget()
+	desc := "bounce sessions: off, every session follows the table again"
+	if on {
+		desc = "bounce sessions: on, each answer to a session another region than its last"
+	}
+	return d.record(ChangeBounce, "", desc)
+}
+
 // Table returns the current state and effective table.
 func (d *Director) Table() Table {
 	d.mu.Lock()
@@ -330,6 +403,7 @@ func (d *Director) Table() Table {
 		Home: map[string]string{}, Gateway: map[string]string{}, Capacity: map[string]float64{},
 		Load: map[string]float64{}, Weights: map[string]map[string]float64{}, Overrides: map[string]string{},
 		Evacuated: map[string]float64{}, Effective: d.effectiveMap(s), Traffic: d.trafficMap(s),
+		Bounce: d.bouncing,
 	}
 	for r, reg := range w.regions {
 		t.Regions = append(t.Regions, reg.Name)
@@ -480,7 +554,12 @@ func (d *Director) compute() *snapshot {
 		}
 	}
 
-	s := &snapshot{eff: make([][]float64, ng), only: make([]int, ng)}
+	s := &snapshot{eff: make([][]float64, ng), only: make([]int, ng), bounce: d.bouncing}
+	for r, f := range d.evacuated {
+		if f < 1 {
+			s.taking = append(s.taking, r)
+		}
+	}
 	for g := range base {
 		eff := make([]float64, nr)
 		for from, share := range base[g] {

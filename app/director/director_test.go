@@ -567,3 +567,42 @@ func BenchmarkRoute(b *testing.B) {
 		})
 	})
 }
+
+// While bouncing, each answer to a session is another region than its
+// last, round robin over the regions taking traffic, whatever the table
+// says; off, the session is back on its usual region.
+func TestBounceSendsEachSessionElsewhereEveryTime(t *testing.T) {
+	d := mustNew(t, global())
+	usual := func(geo, key string) string {
+		r, err := d.Route(geo, key)
+		require.NoError(t, err)
+		return r.Name
+	}
+	require.Equal(t, east, usual(east, "s1"))
+
+	c := d.SetBounce(true)
+	assert.Equal(t, ChangeBounce, c.Kind)
+	assert.True(t, d.Table().Bounce)
+	var got []string
+	for range 6 {
+		got = append(got, usual(east, "s1"))
+	}
+	assert.Equal(t, []string{west, eu, east, west, eu, east}, got, "round robin from the session's usual region")
+	first := usual(west, "s2")
+	assert.Equal(t, []string{eu, east}, []string{first, usual(west, "s2")}, "each session has its own turn, from its usual region")
+
+	// A fully evacuated region takes no session.
+	mustChange(t)(d.Evacuate(west, 1))
+	got = got[:0]
+	for range 4 {
+		got = append(got, usual(east, "s1"))
+	}
+	assert.Equal(t, []string{eu, east, eu, east}, got)
+
+	c = d.SetBounce(false)
+	assert.Equal(t, ChangeBounce, c.Kind)
+	assert.False(t, d.Table().Bounce)
+	for range 3 {
+		assert.Equal(t, east, usual(east, "s1"), "sticky again")
+	}
+}

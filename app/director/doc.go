@@ -13,7 +13,9 @@
 //
 // Route is deterministic per key (a device session id): weighted rendezvous
 // hashing keeps a session on its region until the distribution changes, and
-// then moves it only away from a region whose share shrank. Every change is
+// then moves it only away from a region whose share shrank. A broken-world
+// switch, bounce, makes Route answer each session with another region than
+// the one it gave it last, round robin over the regions taking traffic. Every change is
 // appended to a change log with its time and the resulting effective table,
 // for reports to draw the traffic shift; the log keeps the last MaxChanges
 // (1000) changes and counts the ones it dropped.
@@ -28,6 +30,7 @@
 //	DELETE /admin/override?geo=G  -> Change
 //	POST   /admin/evacuate        {"region", "fraction"} -> Change
 //	POST   /admin/restore         {"region"} or no body (every region) -> Change
+//	PUT    /admin/bounce          {"bounce": true|false} -> Change
 //	GET    /admin/changes[?since=seq] -> {"changes": [Change...], "dropped": n}
 //	GET    /healthz               -> ok
 //	GET    /metrics               -> Prometheus text

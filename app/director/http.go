@@ -49,6 +49,11 @@ type RestoreRequest struct {
 	Region string `json:"region,omitempty"`
 }
 
+// BounceRequest is the body of PUT /admin/bounce.
+type BounceRequest struct {
+	Bounce *bool `json:"bounce"`
+}
+
 // ChangesResponse answers GET /admin/changes.
 type ChangesResponse struct {
 	Changes []Change `json:"changes"`
@@ -137,6 +142,7 @@ func (d *Director) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("DELETE /admin/override", h.clearOverride)
 	mux.HandleFunc("POST /admin/evacuate", h.evacuate)
 	mux.HandleFunc("POST /admin/restore", h.restore)
+	mux.HandleFunc("PUT /admin/bounce", h.bounce)
 	mux.HandleFunc("GET /admin/changes", h.changes)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -230,6 +236,20 @@ func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.answer(w)(h.d.Restore(req.Region))
+}
+
+func (h *handler) bounce(w http.ResponseWriter, r *http.Request) {
+	var req BounceRequest
+	const want = `{"bounce": true|false}`
+	if err := decode(w, r, &req, want, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Bounce == nil {
+		writeError(w, fmt.Errorf("%w: missing bounce: send %s", ErrInvalid, want))
+		return
+	}
+	h.answer(w)(h.d.SetBounce(*req.Bounce), nil)
 }
 
 // changes answers GET /admin/changes, optionally only the entries after
@@ -357,6 +377,13 @@ func (a AdminClient) ClearOverride(ctx context.Context, geo string) (Change, err
 // to the other regions.
 func (a AdminClient) Evacuate(ctx context.Context, region string, fraction float64) (Change, error) {
 	return app.Call[Change](ctx, a.c, http.MethodPost, "/admin/evacuate", EvacuateRequest{Region: region, Fraction: &fraction})
+}
+
+// SetBounce is PUT /admin/bounce: on, each answer to a session is another
+// region than its last (Director.SetBounce); off, sessions follow the
+// table again.
+func (a AdminClient) SetBounce(ctx context.Context, on bool) (Change, error) {
+	return app.Call[Change](ctx, a.c, http.MethodPut, "/admin/bounce", BounceRequest{Bounce: &on})
 }
 
 // Restore is POST /admin/restore: region gets its users back.

@@ -218,6 +218,30 @@ func TestHTTPEvacuateAndRestore(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.body)
 }
 
+func TestHTTPBounce(t *testing.T) {
+	d := mustNew(t, twoRegions())
+	h := d.Handler(nil)
+	r := call(t, h, "PUT", "/admin/bounce", `{"bounce": true}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	var c Change
+	require.NoError(t, json.Unmarshal([]byte(r.body), &c))
+	assert.Equal(t, ChangeBounce, c.Kind)
+	assert.Contains(t, call(t, h, "GET", "/admin/table", "").body, `"bounce":true`)
+	regions := map[string]int{}
+	for range 4 {
+		var rr RouteResponse
+		require.NoError(t, json.Unmarshal([]byte(call(t, h, "GET", "/v1/route", "", app.HeaderGeo, east, app.HeaderSession, "s").body), &rr))
+		regions[rr.Region]++
+	}
+	assert.Equal(t, map[string]int{east: 2, west: 2}, regions, "the session bounced between the regions")
+
+	requireError(t, call(t, h, "PUT", "/admin/bounce", `{}`), 400, "missing bounce")
+	requireError(t, call(t, h, "PUT", "/admin/bounce", `{"bounce": "yes"}`), 400, "bad body")
+	r = call(t, h, "PUT", "/admin/bounce", `{"bounce": false}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.NotContains(t, call(t, h, "GET", "/admin/table", "").body, "bounce", "off, the table is as it was")
+}
+
 func TestHTTPChanges(t *testing.T) {
 	d := mustNew(t, twoRegions())
 	h := d.Handler(nil)
@@ -343,6 +367,15 @@ func TestAdminClientSteersTheDirector(t *testing.T) {
 	require.Empty(t, tb.Overrides)
 	require.Equal(t, map[string]float64{east: 0.5, west: 0.5}, tb.Weights[east])
 
+	mustChange(t)(c.SetBounce(ctx, true))
+	tb, err = c.Table(ctx)
+	require.NoError(t, err)
+	require.True(t, tb.Bounce)
+	mustChange(t)(c.SetBounce(ctx, false))
+	tb, err = c.Table(ctx)
+	require.NoError(t, err)
+	require.False(t, tb.Bounce)
+
 	_, err = NewAdminClient(srv.URL, "").Table(ctx)
 	require.ErrorContains(t, err, "401")
 	_, err = c.Evacuate(ctx, "mars", 1)
@@ -365,10 +398,12 @@ func TestAdminClientBodies(t *testing.T) {
 	mustChange(t)(c.Restore(ctx, east))
 	mustChange(t)(c.SetOverride(ctx, west, east))
 	mustChange(t)(c.ClearOverride(ctx, west))
+	mustChange(t)(c.SetBounce(ctx, true))
 	require.Equal(t, []string{
 		`POST /admin/evacuate {"fraction":0.25,"region":"us-east-1"}`,
 		`POST /admin/restore {"region":"us-east-1"}`,
 		`PUT /admin/override {"geo":"us-west-2","region":"us-east-1"}`,
 		`DELETE /admin/override?geo=us-west-2 `,
+		`PUT /admin/bounce {"bounce":true}`,
 	}, bodies)
 }

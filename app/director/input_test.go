@@ -66,6 +66,9 @@ func TestHTTPRefusesHostileInput(t *testing.T) {
 		{"evacuate: NaN-ish fraction", "POST", "/admin/evacuate", "application/json", `{"region": "us-east-1", "fraction": 1e999}`, 400, "bad body"},
 		{"weights: negative", "PUT", "/admin/weights", "application/json", `{"geo": "us-east-1", "weights": {"us-east-1": -1}}`, 400, ""},
 		{"override: unknown region", "PUT", "/admin/override", "application/json", `{"geo": "us-east-1", "region": "mars"}`, 400, "mars"},
+		{"bounce: form post", "PUT", "/admin/bounce", form, "bounce=true", 415, "application/json"},
+		{"bounce: no switch", "PUT", "/admin/bounce", "application/json", `{}`, 400, "missing bounce"},
+		{"bounce: unknown field", "PUT", "/admin/bounce", "application/json", `{"bounce": true, "every": 2}`, 400, `unknown field "every"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,9 +95,11 @@ func FuzzDirectorAdmin(f *testing.F) {
 	f.Add(uint8(3), "application/json", `{"region": "us-west-2"}`)
 	f.Add(uint8(0), "application/json", `{"geo": "us-east-1", "weights": {"us-east-1": 1e308, "us-west-2": 1e308}}`)
 	f.Add(uint8(2), "application/x-www-form-urlencoded", `region=us-east-1&fraction=1`)
+	f.Add(uint8(4), "application/json", `{"bounce": true}`)
 	f.Fuzz(func(t *testing.T, which uint8, ctype, body string) {
 		routes := []struct{ method, path string }{
 			{"PUT", "/admin/weights"}, {"PUT", "/admin/override"}, {"POST", "/admin/evacuate"}, {"POST", "/admin/restore"},
+			{"PUT", "/admin/bounce"},
 		}
 		route := routes[int(which)%len(routes)]
 		d := mustNew(t, twoRegions())

@@ -1,7 +1,8 @@
 // Package evcache is an EVCache-style client over a region's memcached
 // servers: every zone holds a full copy, reads go to the local zone first and
 // fall back to another zone when a server does not answer, writes and deletes
-// go to every zone.
+// go to every zone (SetIfNewerLocal, a broken world's write, goes to the
+// local zone only).
 package evcache
 
 import (
@@ -183,14 +184,14 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 // Set writes a key to every zone; it fails only when no zone took it. A zone
 // that did not take it has the key deleted in the background.
 func (c *Client) Set(key string, value []byte, ttl time.Duration) error {
-	return c.each(key, func(mc *memcache.Client) error {
+	return c.each(c.zones, key, func(mc *memcache.Client) error {
 		return mc.Set(&memcache.Item{Key: key, Value: value, Expiration: int32(ttl / time.Second)})
 	})
 }
 
 // Delete removes a key from every zone; a key absent from a zone is fine.
 func (c *Client) Delete(key string) error {
-	return c.each(key, func(mc *memcache.Client) error {
+	return c.each(c.zones, key, func(mc *memcache.Client) error {
 		if err := mc.Delete(key); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 			return err
 		}
@@ -198,18 +199,20 @@ func (c *Client) Delete(key string) error {
 	})
 }
 
-func (c *Client) each(key string, f func(*memcache.Client) error) error {
+// each runs f on the memcached of each of zones; it fails only when every
+// zone failed, and a zone that failed has key deleted in the background.
+func (c *Client) each(zones []string, key string, f func(*memcache.Client) error) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
 	var errs []string
-	for _, z := range c.zones {
+	for _, z := range zones {
 		if err := f(c.by[z]); err != nil {
 			errs = append(errs, z+": "+err.Error())
 			c.owe(z, key)
 		}
 	}
-	if len(errs) == len(c.zones) {
+	if len(errs) == len(zones) {
 		return fmt.Errorf("evcache %s: every zone failed: %s", key, strings.Join(errs, "; "))
 	}
 	return nil
@@ -220,7 +223,19 @@ func (c *Client) each(key string, f func(*memcache.Client) error) error {
 // uses memcached's add and compare-and-swap, so a slow read that refills
 // the cache can never overwrite a newer value or an invalidation's tombstone.
 func (c *Client) SetIfNewer(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
-	return c.each(key, func(mc *memcache.Client) error {
+	return c.setIfNewer(c.zones, key, value, version, versionOf, ttl)
+}
+
+// SetIfNewerLocal is SetIfNewer in the local zone only: the other zones
+// keep what they hold, and their readers the value from before. A broken
+// world (member.Faults.CacheOneZone): EVCache writes every zone so that a
+// reader in any zone sees the write.
+func (c *Client) SetIfNewerLocal(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
+	return c.setIfNewer(c.zones[:1], key, value, version, versionOf, ttl)
+}
+
+func (c *Client) setIfNewer(zones []string, key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
+	return c.each(zones, key, func(mc *memcache.Client) error {
 		for try := 0; try < 5; try++ {
 			it, err := mc.Get(key)
 			switch {

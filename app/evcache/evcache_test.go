@@ -43,18 +43,27 @@ func memcached(t *testing.T) (string, *exec.Cmd) {
 	return addr, cmd
 }
 
+// twoZones starts a real memcached for each of the zones a and b (the test
+// is skipped with -short) and returns a client of zone a, the servers'
+// addresses and zone b's process.
+func twoZones(t *testing.T) (c *Client, a, b string, procB *exec.Cmd) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real memcached servers; skipped with -short")
+	}
+	a, _ = memcached(t)
+	b, procB = memcached(t)
+	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c, a, b, procB
+}
+
 // A zone that missed a write (its memcached paused) must not serve the
 // value it still holds once it answers again: the key is deleted there in
 // the background.
 func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts real memcached servers; skipped with -short")
-	}
-	a, _ := memcached(t)
-	b, procB := memcached(t)
-	c, err := New("a", map[string][]string{"a": {a}, "b": {b}}, 100*time.Millisecond)
-	require.NoError(t, err)
-	defer c.Close()
+	c, a, b, procB := twoZones(t)
 	require.NoError(t, c.Set("p:m1", []byte("v1"), time.Hour))
 
 	require.NoError(t, procB.Process.Signal(syscall.SIGSTOP))
@@ -75,4 +84,28 @@ func TestAZoneThatMissedAWriteIsRepaired(t *testing.T) {
 	assert.Zero(t, pending)
 	assert.Equal(t, uint64(1), repaired)
 	assert.Zero(t, dropped)
+}
+
+// SetIfNewerLocal writes the local zone only: the other zone keeps the
+// value it held, while SetIfNewer writes both.
+func TestSetIfNewerLocalLeavesTheOtherZonesAlone(t *testing.T) {
+	c, a, b, _ := twoZones(t)
+	version := func(v []byte) int64 { n, _ := strconv.ParseInt(string(v), 10, 64); return n }
+	value := func(addr string) string {
+		it, err := memcache.New(addr).Get("p:m1")
+		require.NoError(t, err)
+		return string(it.Value)
+	}
+	require.NoError(t, c.SetIfNewer("p:m1", []byte("1"), 1, version, time.Hour))
+	assert.Equal(t, "1", value(a))
+	assert.Equal(t, "1", value(b))
+
+	require.NoError(t, c.SetIfNewerLocal("p:m1", []byte("2"), 2, version, time.Hour))
+	assert.Equal(t, "2", value(a), "the local zone took the write")
+	assert.Equal(t, "1", value(b), "the other zone was written too")
+	pending, _, _ := c.Repairs()
+	assert.Zero(t, pending, "a zone left out on purpose is owed no repair")
+
+	require.NoError(t, c.SetIfNewer("p:m1", []byte("3"), 3, version, time.Hour))
+	assert.Equal(t, "3", value(b))
 }

@@ -140,7 +140,7 @@ func (g *Gateway) putConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g.ConfigView())
 }
 
-const patchFields = "mode, failover, max_rps, max_concurrency, home_overrides, member_try_ms"
+const patchFields = "mode, failover, max_rps, max_concurrency, home_overrides, member_try_ms, ignore_geo"
 
 func decodePatch(body []byte) (Patch, error) {
 	var p Patch

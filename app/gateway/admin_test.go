@@ -101,6 +101,20 @@ func TestAdminConfigAtRuntime(t *testing.T) {
 	st, v = putConfig(t, es.URL, `{"member_try_ms":250}`)
 	require.Equal(t, http.StatusOK, st, v)
 	assert.EqualValues(t, 250, v["member_try_ms"])
+
+	// ignore_geo shows only while it is set; the initial settings never
+	// show it.
+	assert.NotContains(t, v, "ignore_geo")
+	st, v = putConfig(t, es.URL, `{"ignore_geo":true}`)
+	require.Equal(t, http.StatusOK, st, v)
+	assert.Equal(t, true, v["ignore_geo"])
+	assert.NotContains(t, v["initial"], "ignore_geo")
+	assert.Equal(t, app.RouteLocal, get(t, es.URL+"/v1/p", "CA").header.Get(app.HeaderRoute))
+	before := eg.Dynamic()
+	before.IgnoreGeo = false
+	_, err := eg.Update(before.Patch())
+	require.NoError(t, err)
+	assert.False(t, eg.Dynamic().IgnoreGeo, "the patch back to earlier settings clears ignore_geo")
 }
 
 func TestAdminConfigConcurrentWithTraffic(t *testing.T) {

@@ -99,12 +99,17 @@ type Dynamic struct {
 	// costs a read one try, not the whole member timeout. 0: no try
 	// timeout, a read waits for its instance until the member timeout.
 	MemberTryMS int `json:"member_try_ms"`
+	// IgnoreGeo serves every request here as if this region were its
+	// home, whatever its X-Kong-Geo says, and marks the answer local (not
+	// failover): a broken world, where a gateway claims a home answer for
+	// users whose home is another region.
+	IgnoreGeo bool `json:"ignore_geo,omitempty"`
 }
 
 func (d Dynamic) equal(o Dynamic) bool {
 	return d.Mode == o.Mode && d.Failover == o.Failover && d.MaxRPS == o.MaxRPS &&
 		d.MaxConcurrency == o.MaxConcurrency && maps.Equal(d.HomeOverrides, o.HomeOverrides) &&
-		d.MemberTryMS == o.MemberTryMS
+		d.MemberTryMS == o.MemberTryMS && d.IgnoreGeo == o.IgnoreGeo
 }
 
 // Patch is a partial update of Dynamic; nil fields are left unchanged.
@@ -116,11 +121,12 @@ type Patch struct {
 	// HomeOverrides, when present, replaces every override ({} clears them).
 	HomeOverrides *map[string]string `json:"home_overrides,omitempty"`
 	MemberTryMS   *int               `json:"member_try_ms,omitempty"`
+	IgnoreGeo     *bool              `json:"ignore_geo,omitempty"`
 }
 
 func (p Patch) empty() bool {
 	return p.Mode == nil && p.Failover == nil && p.MaxRPS == nil && p.MaxConcurrency == nil && p.HomeOverrides == nil &&
-		p.MemberTryMS == nil
+		p.MemberTryMS == nil && p.IgnoreGeo == nil
 }
 
 // Has reports whether d holds every value p sets.
@@ -128,7 +134,7 @@ func (d Dynamic) Has(p Patch) bool {
 	return (p.Mode == nil || *p.Mode == d.Mode) && (p.Failover == nil || *p.Failover == d.Failover) &&
 		(p.MaxRPS == nil || *p.MaxRPS == d.MaxRPS) && (p.MaxConcurrency == nil || *p.MaxConcurrency == d.MaxConcurrency) &&
 		(p.HomeOverrides == nil || maps.Equal(*p.HomeOverrides, d.HomeOverrides)) &&
-		(p.MemberTryMS == nil || *p.MemberTryMS == d.MemberTryMS)
+		(p.MemberTryMS == nil || *p.MemberTryMS == d.MemberTryMS) && (p.IgnoreGeo == nil || *p.IgnoreGeo == d.IgnoreGeo)
 }
 
 // Patch is the patch that puts every runtime setting back to d (its home
@@ -139,7 +145,7 @@ func (d Dynamic) Patch() Patch {
 		homes = map[string]string{}
 	}
 	return Patch{Mode: &d.Mode, Failover: &d.Failover, MaxRPS: &d.MaxRPS, MaxConcurrency: &d.MaxConcurrency,
-		HomeOverrides: &homes, MemberTryMS: &d.MemberTryMS}
+		HomeOverrides: &homes, MemberTryMS: &d.MemberTryMS, IgnoreGeo: &d.IgnoreGeo}
 }
 
 // String lists the settings p changes, such as "mode=redirect failover=false".
@@ -162,6 +168,9 @@ func (p Patch) String() string {
 	}
 	if p.MemberTryMS != nil {
 		parts = append(parts, "member_try_ms="+strconv.Itoa(*p.MemberTryMS))
+	}
+	if p.IgnoreGeo != nil {
+		parts = append(parts, "ignore_geo="+strconv.FormatBool(*p.IgnoreGeo))
 	}
 	return strings.Join(parts, " ")
 }
@@ -190,6 +199,9 @@ func (d Dynamic) apply(p Patch, c *Config) (Dynamic, error) {
 	}
 	if p.Failover != nil {
 		d.Failover = *p.Failover
+	}
+	if p.IgnoreGeo != nil {
+		d.IgnoreGeo = *p.IgnoreGeo
 	}
 	if p.MaxRPS != nil {
 		if err := validLevel("max_rps", *p.MaxRPS); err != nil {

@@ -11,7 +11,8 @@
 //     request is answered at once with 503, Retry-After: 1 and
 //     X-Kong-Shed: 1, and no member is touched. 0 means unlimited.
 //  2. The member's home region is Homes[X-Kong-Geo]; a missing or unknown
-//     geo counts as this region's own member.
+//     geo counts as this region's own member, and so does every geo while
+//     ignore_geo is set (a broken world: see Dynamic.IgnoreGeo).
 //  3. Home is this region -> served by a member instance of this region
 //     (X-Kong-Route: local). Home is elsewhere and the region is in failover
 //     mode -> served locally as well (X-Kong-Route: failover).
@@ -65,7 +66,7 @@
 // "Authorization: Bearer <secret>" (Config.AdminSecret, app.GuardAdmin).
 //
 //	GET  /admin/config   current configuration (JSON, see ConfigView)
-//	PUT  /admin/config   partial update: {"mode","failover","max_rps","max_concurrency","home_overrides","member_try_ms"}
+//	PUT  /admin/config   partial update: {"mode","failover","max_rps","max_concurrency","home_overrides","member_try_ms","ignore_geo"}
 //	GET  /admin/members  member instances and their health
 //	GET  /admin/stats    per-second series for the last 300 s (see StatsReport)
 //	GET  /metrics        Prometheus text format
@@ -74,7 +75,7 @@
 // PUT /admin/config takes any subset of
 //
 //	{"mode": "isthmus"|"redirect", "failover": bool, "max_rps": int >= 0, "max_concurrency": int >= 0,
-//	 "home_overrides": {"geo": "region"}, "member_try_ms": int >= 0 (0: no try timeout)}
+//	 "home_overrides": {"geo": "region"}, "member_try_ms": int >= 0 (0: no try timeout), "ignore_geo": bool}
 //
 // and answers 200 with the new ConfigView, or 400 with {"error": "..."} (an
 // unknown field, a wrong type, a bad value, an empty object; a home override

@@ -143,7 +143,7 @@ func (g *Gateway) Update(p Patch) (Dynamic, error) {
 	if !nd.equal(old) {
 		g.log.Info("gateway config changed", "region", g.cfg.Region,
 			"mode", nd.Mode, "failover", nd.Failover, "max_rps", nd.MaxRPS, "max_concurrency", nd.MaxConcurrency,
-			"home_overrides", nd.HomeOverrides, "member_try_ms", nd.MemberTryMS)
+			"home_overrides", nd.HomeOverrides, "member_try_ms", nd.MemberTryMS, "ignore_geo", nd.IgnoreGeo)
 	}
 	return nd, nil
 }
@@ -199,7 +199,7 @@ func (g *Gateway) serveUser(w http.ResponseWriter, r *http.Request) {
 	g.count(start, cAccepted)
 
 	home := g.cfg.Region
-	if geo := r.Header.Get(app.HeaderGeo); geo != "" {
+	if geo := r.Header.Get(app.HeaderGeo); geo != "" && !d.IgnoreGeo {
 		if h, ok := d.HomeOverrides[geo]; ok {
 			home = h
 		} else if h, ok := g.cfg.Homes[geo]; ok {

@@ -287,6 +287,30 @@ func TestFailoverServesLocally(t *testing.T) {
 	assert.Equal(t, int64(1), st.Local)
 }
 
+// With ignore_geo a gateway serves a user whose home is another region
+// here and marks the answer a local one: the protection of routing by
+// X-Kong-Geo is off.
+func TestIgnoreGeoServesEveryoneAsAHomeUser(t *testing.T) {
+	eg, _, es, _, em, wm := twoRegions(t, Config{}, Config{})
+	_, err := eg.Update(Patch{IgnoreGeo: ptr(true)})
+	require.NoError(t, err)
+	r := get(t, es.URL+"/v1/profile/42", "CA")
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, []string{app.RouteLocal}, r.header.Values(app.HeaderRoute), "no isthmus, no failover mark")
+	assert.Equal(t, east, r.header.Get(app.HeaderRegion))
+	assert.Equal(t, int64(1), em.hits.Load())
+	assert.Zero(t, wm.hits.Load(), "the home region is never asked")
+	assert.Equal(t, int64(1), eg.Stats(10).Totals.Local)
+	assert.Zero(t, eg.Stats(10).Totals.Failover+eg.Stats(10).Totals.Proxied)
+
+	// Off again: the user goes home over the isthmus.
+	_, err = eg.Update(Patch{IgnoreGeo: ptr(false)})
+	require.NoError(t, err)
+	r = get(t, es.URL+"/v1/profile/42", "CA")
+	assert.Equal(t, []string{app.RouteIsthmus, app.RouteLocal}, r.header.Values(app.HeaderRoute))
+	assert.Equal(t, west, r.header.Get(app.HeaderRegion))
+}
+
 func TestLoopGuard(t *testing.T) {
 	// The regions' tables disagree: each thinks CA lives in the other.
 	eg, wg, es, _, em, wm := twoRegions(t,

@@ -116,7 +116,8 @@ func (c Config) writeTimeout() time.Duration {
 	return 2*MaxFaultMS*time.Millisecond + 2*c.CassandraTimeout + 4*c.CacheTimeout + 10*time.Second
 }
 
-// Faults make the service misbehave on purpose (dependency errors).
+// Faults make the service misbehave on purpose: dependency errors and
+// delays, and switches that each break one protection (a broken world).
 type Faults struct {
 	ErrorRate float64 `json:"error_rate"` // share of user requests answered 503
 	LatencyMS int     `json:"latency_ms"` // added to user requests
@@ -130,6 +131,24 @@ type Faults struct {
 	// cross-region call on the request path (the design mistake
 	// active-active avoids).
 	WriteConsistency string `json:"write_consistency,omitempty"`
+
+	// The switches below each break one protection of the application: a
+	// broken world to run a game day in.
+
+	// DropWriteRate is the share of user writes (profile PUT, history
+	// append) answered exactly as if they succeeded (200, a fresh version,
+	// the same body) but stored nowhere: no Cassandra write, no cache
+	// write, no invalidation. A node that silently drops writes.
+	DropWriteRate float64 `json:"drop_write_rate,omitempty"`
+	// NoInvalidations stores and caches writes here as usual but tells no
+	// other region about them (no invalidation, no replicated value): the
+	// other regions keep serving what their caches hold.
+	NoInvalidations bool `json:"no_invalidations,omitempty"`
+	// CacheOneZone sends the cache writes of a user write (the new value,
+	// a history's tombstone) to this member's zone only, not to the other
+	// zones of its region (evcache's SetIfNewerLocal): members of the other
+	// zones keep serving the value cached before the write.
+	CacheOneZone bool `json:"cache_one_zone,omitempty"`
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -160,6 +179,15 @@ func (f Faults) String() string {
 	}
 	if f.WriteConsistency != "" {
 		parts = append(parts, "write_consistency="+f.WriteConsistency)
+	}
+	if f.DropWriteRate != 0 {
+		parts = append(parts, "drop_write_rate="+strconv.FormatFloat(f.DropWriteRate, 'g', -1, 64))
+	}
+	if f.NoInvalidations {
+		parts = append(parts, "no_invalidations=true")
+	}
+	if f.CacheOneZone {
+		parts = append(parts, "cache_one_zone=true")
 	}
 	return strings.Join(parts, " ")
 }
@@ -387,7 +415,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
-	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional)}`
+	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
+		`"drop_write_rate": 0..1, "no_invalidations": false, "cache_one_zone": false}`
 	var f Faults
 	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
 		return f, err
@@ -400,6 +429,8 @@ func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
 		return bad("error_rate %v is not in 0..1", f.ErrorRate)
 	case !(f.SlowRate >= 0 && f.SlowRate <= 1):
 		return bad("slow_rate %v is not in 0..1", f.SlowRate)
+	case !(f.DropWriteRate >= 0 && f.DropWriteRate <= 1):
+		return bad("drop_write_rate %v is not in 0..1", f.DropWriteRate)
 	case f.LatencyMS < 0 || f.LatencyMS > MaxFaultMS:
 		return bad("latency_ms %d is not in 0..%d", f.LatencyMS, MaxFaultMS)
 	case f.SlowMS < 0 || f.SlowMS > MaxFaultMS:
@@ -446,11 +477,11 @@ func (s *Service) user(o op) http.HandlerFunc {
 		case opGetProfile:
 			err = s.getProfile(w, r, req.id)
 		case opPutProfile:
-			err = s.putProfile(w, r, req.id, req.profile)
+			err = s.putProfile(w, r, f, req.id, req.profile)
 		case opGetHistory:
 			err = s.getHistory(w, r, req.id)
 		case opAppendHistory:
-			err = s.appendHistory(w, r, req.id, req.entry)
+			err = s.appendHistory(w, r, f, req.id, req.entry)
 		}
 		if err != nil {
 			writeError(w, err)
@@ -554,12 +585,15 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) 
 	if err != nil {
 		return fmt.Errorf("read profile of %s from Cassandra: %w", id, err)
 	}
-	s.fill(profileKey(id), p.Version, p)
+	s.fill(s.cache.SetIfNewer, profileKey(id), p.Version, p)
 	return respond(w, "miss", p.Version, p)
 }
 
-func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, id string, p Profile) error {
+func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, f *Faults, id string, p Profile) error {
 	p.Member, p.Version = id, s.version()
+	if f.dropsWrite() {
+		return respond(w, "", p.Version, p)
+	}
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
@@ -567,8 +601,8 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, id string, 
 		id, p.Name, p.Plan, p.Version).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
 		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
 	}
-	s.fill(profileKey(id), p.Version, p)
-	s.invalidate(profileKey(id), p.Version, p)
+	s.fill(s.cacheWrite(f), profileKey(id), p.Version, p)
+	s.invalidate(f, profileKey(id), p.Version, p)
 	return respond(w, "", p.Version, p)
 }
 
@@ -593,12 +627,15 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("read history of %s from Cassandra: %w", id, err)
 	}
-	s.fill(historyKey(id), h.Version, h)
+	s.fill(s.cache.SetIfNewer, historyKey(id), h.Version, h)
 	return respond(w, "miss", h.Version, h)
 }
 
-func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, id string, e HistoryEntry) error {
+func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Faults, id string, e HistoryEntry) error {
 	e.At = s.version()
+	if f.dropsWrite() {
+		return respond(w, "", e.At, e)
+	}
 	ctx, cancel := s.cqlCtx(r)
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
@@ -607,18 +644,37 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, id strin
 		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
 	}
 	// The cached list is now short of this entry: tombstone it here and elsewhere.
-	_ = s.cache.SetIfNewer(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
-	s.invalidate(historyKey(id), e.At, nil)
+	_ = s.cacheWrite(f)(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
+	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
 }
 
-// fill caches a value read or written here unless the cache holds something
-// newer (a later write, or the tombstone of an invalidation that overtook a
-// slow read); a cache failure is not the user's problem.
-func (s *Service) fill(key string, version int64, v any) {
+// dropsWrite draws whether a user write is dropped (Faults.DropWriteRate).
+func (f *Faults) dropsWrite() bool {
+	return f.DropWriteRate > 0 && rand.Float64() < f.DropWriteRate
+}
+
+// cacheSet writes a cache key unless the cache holds a version at least as
+// new: evcache's SetIfNewer (every zone) or SetIfNewerLocal (this zone).
+type cacheSet func(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error
+
+// cacheWrite is how the cache writes of a user write go out: to every zone
+// of the region, or to this zone only under Faults.CacheOneZone.
+func (s *Service) cacheWrite(f *Faults) cacheSet {
+	if f.CacheOneZone {
+		return s.cache.SetIfNewerLocal
+	}
+	return s.cache.SetIfNewer
+}
+
+// fill caches a value read or written here, through set, unless the cache
+// holds something newer (a later write, or the tombstone of an
+// invalidation that overtook a slow read); a cache failure is not the
+// user's problem.
+func (s *Service) fill(set cacheSet, key string, version int64, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
-		if err := s.cache.SetIfNewer(key, data, version, cachedVersion, time.Hour); err != nil {
+		if err := set(key, data, version, cachedVersion, time.Hour); err != nil {
 			s.log.Debug("cache fill failed", "key", key, "err", err)
 		}
 	}
@@ -657,8 +713,12 @@ func cachedVersion(data []byte) int64 {
 	return h.Version
 }
 
-// invalidate tells every other region about a write, without waiting.
-func (s *Service) invalidate(key string, version int64, value any) {
+// invalidate tells every other region about a write, without waiting
+// (unless Faults.NoInvalidations says not to).
+func (s *Service) invalidate(f *Faults, key string, version int64, value any) {
+	if f.NoInvalidations {
+		return
+	}
 	m := invalidation.Message{Key: key, Version: version}
 	if s.cfg.CacheMode == ModeReplicate && value != nil {
 		m.Value, _ = json.Marshal(value)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +18,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/evcache"
 	"github.com/kongchaos/kong/app/invalidation"
 )
 
 // offline is a member service with no Cassandra session and no cache: a
 // request that reaches either panics (nil pointer), so a test that passes
-// through it shows the request was refused before any backend call.
-func offline(t *testing.T) *Service {
+// through it shows the request was refused before any backend call. Its
+// invalidations go to targets (none by default).
+func offline(t *testing.T, targets ...invalidation.Target) *Service {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	pub, err := invalidation.NewPublisher("us-east-1", nil, 0, "", log)
+	pub, err := invalidation.NewPublisher("us-east-1", targets, 0, "", log)
 	require.NoError(t, err)
 	s := &Service{
 		cfg: Config{Region: "us-east-1", Zone: "a", Instance: "i-1", CassandraTimeout: 2 * time.Second,
@@ -98,6 +103,8 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 		{"faults: latency overflowing", "PUT", "/admin/faults", jsonType, `{"latency_ms": 9223372036854775807}`, 400, "latency_ms"},
 		{"faults: slow hold above the cap", "PUT", "/admin/faults", jsonType, `{"slow_rate": 0.1, "slow_ms": 86400000}`, 400, "slow_ms 86400000"},
 		{"faults: bad consistency", "PUT", "/admin/faults", jsonType, `{"write_consistency": "SOMETIMES"}`, 400, "write_consistency"},
+		{"faults: drop rate above 1", "PUT", "/admin/faults", jsonType, `{"drop_write_rate": 2}`, 400, "drop_write_rate 2 is not in 0..1"},
+		{"faults: switch not a bool", "PUT", "/admin/faults", jsonType, `{"cache_one_zone": 1}`, 400, "bad JSON"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -113,9 +120,11 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 	// The same endpoint takes a good body (so the refusals above are for
 	// what they name).
 	a := serve(h, "PUT", "/admin/faults", "application/json; charset=utf-8",
-		`{"error_rate": 1, "latency_ms": 30000, "slow_rate": 0.5, "slow_ms": 3000, "write_consistency": "QUORUM"}`)
+		`{"error_rate": 1, "latency_ms": 30000, "slow_rate": 0.5, "slow_ms": 3000, "write_consistency": "QUORUM", `+
+			`"drop_write_rate": 0.01, "no_invalidations": true, "cache_one_zone": true}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
-	assert.Equal(t, Faults{ErrorRate: 1, LatencyMS: 30000, SlowRate: 0.5, SlowMS: 3000, WriteConsistency: "QUORUM"}, *s.faults.Load())
+	assert.Equal(t, Faults{ErrorRate: 1, LatencyMS: 30000, SlowRate: 0.5, SlowMS: 3000, WriteConsistency: "QUORUM",
+		DropWriteRate: 0.01, NoInvalidations: true, CacheOneZone: true}, *s.faults.Load())
 }
 
 // A bad request is refused before the injected faults: it neither waits
@@ -225,6 +234,7 @@ func FuzzFaults(f *testing.F) {
 	f.Add(jsonType, `{"slow_rate": 0.05, "slow_ms": 3000, "write_consistency": "EACH_QUORUM"}`)
 	f.Add(jsonType, `{"latency_ms": 1e400}`)
 	f.Add(jsonType, `{"error_rate": -0}`)
+	f.Add(jsonType, `{"drop_write_rate": 0.01, "no_invalidations": true, "cache_one_zone": true}`)
 	f.Add("text/plain", `{}`)
 	f.Add(jsonType, `{}`)
 	f.Fuzz(func(t *testing.T, ctype, body string) {
@@ -244,6 +254,7 @@ func FuzzFaults(f *testing.F) {
 		require.True(t, now.SlowRate >= 0 && now.SlowRate <= 1, "%v", now)
 		require.True(t, now.LatencyMS >= 0 && now.LatencyMS <= MaxFaultMS, "%v", now)
 		require.True(t, now.SlowMS >= 0 && now.SlowMS <= MaxFaultMS, "%v", now)
+		require.True(t, now.DropWriteRate >= 0 && now.DropWriteRate <= 1, "%v", now)
 	})
 }
 
@@ -279,4 +290,110 @@ func TestOutboxBeside(t *testing.T) {
 	c = Config{OutboxDir: "/elsewhere"}
 	c.OutboxBeside("/w/member-a/config.json")
 	require.Equal(t, "/elsewhere", c.OutboxDir)
+}
+
+// Every fault set alone shows in Faults.String by its JSON name: a
+// preflight that finds a member's faults names each one it resets.
+func TestEveryFaultIsNamed(t *testing.T) {
+	typ := reflect.TypeFor[Faults]()
+	for i := range typ.NumField() {
+		field := typ.Field(i)
+		var f Faults
+		v := reflect.ValueOf(&f).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.Float64:
+			v.SetFloat(0.25)
+		case reflect.Int:
+			v.SetInt(7)
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.String:
+			v.SetString("QUORUM")
+		default:
+			t.Fatalf("field %s: kind %s has no test value", field.Name, v.Kind())
+		}
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		assert.Contains(t, f.String(), name+"=", "field %s", field.Name)
+	}
+}
+
+// deadAddr is a loopback address where nothing listens.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// deadTarget is another region's invalidation queue that never answers:
+// what is published for it stays in the backlog.
+func deadTarget(t *testing.T) invalidation.Target {
+	return invalidation.Target{Region: "us-west-2", Endpoint: "http://" + deadAddr(t), Queue: "invalidations"}
+}
+
+// A dropped write is answered as a stored one (200, a fresh version, the
+// same body) but reaches neither Cassandra (the offline service has none:
+// it would panic) nor the cache nor the other regions.
+func TestDroppedWritesAreAnsweredButStoredNowhere(t *testing.T) {
+	s := offline(t, deadTarget(t))
+	s.faults.Store(&Faults{DropWriteRate: 1})
+	h := s.Handler()
+
+	req := httptest.NewRequest("PUT", "/v1/members/m1/profile", strings.NewReader(`{"name": "Ada", "plan": "basic"}`))
+	req.Header.Set("Content-Type", jsonType)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var p Profile
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	assert.Equal(t, Profile{Member: "m1", Name: "Ada", Plan: "basic", Version: p.Version}, p)
+	assert.Positive(t, p.Version)
+	assert.Equal(t, strconv.FormatInt(p.Version, 10), rec.Header().Get(app.HeaderVersion))
+	assert.Empty(t, rec.Header().Get(app.HeaderCache), "a write says nothing of the cache")
+
+	req = httptest.NewRequest("POST", "/v1/members/m1/history", strings.NewReader(`{"title": "t1"}`))
+	req.Header.Set("Content-Type", jsonType)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var e HistoryEntry
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e))
+	assert.Equal(t, "t1", e.Title)
+	assert.Greater(t, e.At, p.Version, "versions still increase")
+	assert.Equal(t, strconv.FormatInt(e.At, 10), rec.Header().Get(app.HeaderVersion))
+
+	assert.Zero(t, s.stats.CassandraOps.Load())
+	assert.Equal(t, map[string]int{"us-west-2": 0}, s.pub.Backlog(), "a dropped write was announced to another region")
+}
+
+// NoInvalidations: a write's invalidation is not queued for the other
+// regions; without it, it is.
+func TestNoInvalidationsQueuesNothing(t *testing.T) {
+	s := offline(t, deadTarget(t))
+	s.invalidate(&Faults{NoInvalidations: true}, "p:m1", 1, nil)
+	assert.Equal(t, map[string]int{"us-west-2": 0}, s.pub.Backlog())
+	s.invalidate(&Faults{}, "p:m1", 2, nil)
+	assert.Equal(t, map[string]int{"us-west-2": 1}, s.pub.Backlog())
+}
+
+// CacheOneZone sends the cache writes of a user write to this member's
+// zone only. The zones' memcached addresses here are where nothing listens:
+// each zone a write tries fails and is owed a repair, which tells the zones
+// a write went to.
+func TestCacheOneZoneWritesTheLocalZoneOnly(t *testing.T) {
+	s := offline(t)
+	cache, err := evcache.New("a", map[string][]string{"a": {deadAddr(t)}, "b": {deadAddr(t)}, "c": {deadAddr(t)}}, 100*time.Millisecond)
+	require.NoError(t, err)
+	t.Cleanup(cache.Close)
+	s.cache = cache
+	zonesTried := func(f *Faults, key string) int {
+		before, _, _ := cache.Repairs()
+		require.Error(t, s.cacheWrite(f)(key, tombstone(1), 1, cachedVersion, tombstoneTTL), "no zone answers")
+		after, _, _ := cache.Repairs()
+		return after - before
+	}
+	assert.Equal(t, 3, zonesTried(&Faults{}, "h:m1"), "a write goes to every zone")
+	assert.Equal(t, 1, zonesTried(&Faults{CacheOneZone: true}, "h:m2"), "under cache_one_zone, to this zone only")
 }

@@ -22,6 +22,7 @@ func TestFaultsListsTheCatalogue(t *testing.T) {
 	}
 	require.Regexp(t, `(?m)^link-latency +link +.* latency=200 jitter=0 stream=upstream toxicity=1$`, out)
 	require.Regexp(t, `(?m)^dependency-errors +instance,zone,region,world +.* error_rate=0.5 latency_ms=0$`, out)
+	require.Regexp(t, `(?m)^dropped-writes +instance,zone,region,world +.* rate=0.01$`, out)
 }
 
 func TestFaultsShowsOne(t *testing.T) {

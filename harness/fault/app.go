@@ -19,8 +19,10 @@ import (
 )
 
 // Faults the reference application injects on request, through its admin
-// APIs: dependency errors in member services, and the evacuation of a
-// region (Chaos Kong) through the director and the gateways.
+// APIs: dependency errors in member services, the member services'
+// broken-world switches (dropped writes, no invalidations, the cache
+// written in one zone), and the evacuation of a region (Chaos Kong)
+// through the director and the gateways.
 
 func init() {
 	members := []Scope{ScopeInstance, ScopeZone, ScopeRegion, ScopeWorld}
@@ -44,6 +46,18 @@ func init() {
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
 			return RemoteWrites(c, t, a.String("write_consistency")), nil
 		}})
+	Register(Entry{Name: "dropped-writes", Targets: members,
+		Description: "member services answer a share of user writes as stored but store them nowhere (a node that silently drops writes)",
+		Params:      []Param{{Name: "rate", Default: "0.01", Help: "share of user writes dropped, in [0,1]"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			return DroppedWrites(c, t, a.Float("rate")), nil
+		}})
+	Register(Entry{Name: "no-invalidations", Targets: members,
+		Description: "member services send no cross-region invalidation for their writes: other regions keep their cached values",
+		New:         OnTarget(NoInvalidations)})
+	Register(Entry{Name: "cache-one-zone", Targets: members,
+		Description: "member services write the cache of a user write in their own zone only: other zones keep the old value",
+		New:         OnTarget(CacheOneZone)})
 	Register(Entry{Name: "evacuate-region", Targets: []Scope{ScopeRegion},
 		Description: "move a region's users to the others step by step at the director, the receiving gateways in failover (Chaos Kong)",
 		Params: []Param{{Name: "steps", Default: "0.25,0.5,0.75,1", Help: "evacuated fractions, in (0,1], not decreasing"},
@@ -59,8 +73,9 @@ func init() {
 
 // DependencyFault makes member service instances fail a share of user
 // requests with 503 and/or answer them late, as if a dependency misbehaved,
-// through each instance's PUT /admin/faults. Recover sets every instance
-// back to no faults.
+// or turns on one of their broken-world switches, through each instance's
+// PUT /admin/faults (member.Faults). Recover sets every instance back to no
+// faults.
 type DependencyFault struct {
 	name    string
 	cluster topology.Cluster
@@ -99,6 +114,28 @@ func RemoteWrites(c topology.Cluster, t Target, cl string) *DependencyFault {
 	return newDependencyFault("remote-writes", c, t, member.Faults{WriteConsistency: cl})
 }
 
+// DroppedWrites makes the member services of t answer a share (rate,
+// 0..1) of user writes exactly as if they were stored, and store them
+// nowhere: no Cassandra write, no cache write, no invalidation. A broken
+// world: a node that silently drops one write in a hundred.
+func DroppedWrites(c topology.Cluster, t Target, rate float64) *DependencyFault {
+	return newDependencyFault("dropped-writes", c, t, member.Faults{DropWriteRate: rate})
+}
+
+// NoInvalidations makes the member services of t store and cache their
+// writes as usual but tell no other region about them. A broken world: the
+// other regions serve what their caches held before the write.
+func NoInvalidations(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("no-invalidations", c, t, member.Faults{NoInvalidations: true})
+}
+
+// CacheOneZone makes the member services of t write the cache of a user
+// write in their own zone only. A broken world: members of the other zones
+// serve the value cached before the write.
+func CacheOneZone(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("cache-one-zone", c, t, member.Faults{CacheOneZone: true})
+}
+
 func newDependencyFault(name string, c topology.Cluster, t Target, want member.Faults) *DependencyFault {
 	f := &DependencyFault{name: name, cluster: c, target: t, want: want}
 	for _, comp := range t.Components {
@@ -126,6 +163,15 @@ func (f *DependencyFault) Args() map[string]string {
 		args["slow_rate"] = strconv.FormatFloat(f.want.SlowRate, 'g', -1, 64)
 		args["slow_ms"] = strconv.Itoa(f.want.SlowMS)
 	}
+	if f.want.DropWriteRate > 0 {
+		args["drop_write_rate"] = strconv.FormatFloat(f.want.DropWriteRate, 'g', -1, 64)
+	}
+	if f.want.NoInvalidations {
+		args["no_invalidations"] = "true"
+	}
+	if f.want.CacheOneZone {
+		args["cache_one_zone"] = "true"
+	}
 	return args
 }
 
@@ -141,8 +187,11 @@ func (f *DependencyFault) Setup(context.Context) error {
 	if !(f.want.SlowRate >= 0 && f.want.SlowRate <= 1) || f.want.SlowMS < 0 || (f.want.SlowRate > 0) != (f.want.SlowMS > 0) {
 		return fmt.Errorf("%s: slow rate %v must be in [0,1] with a hold of slow_ms %d > 0 (or both 0)", f.name, f.want.SlowRate, f.want.SlowMS)
 	}
+	if !(f.want.DropWriteRate >= 0 && f.want.DropWriteRate <= 1) {
+		return fmt.Errorf("%s: drop write rate %v must be in [0,1]", f.name, f.want.DropWriteRate)
+	}
 	if f.want == (member.Faults{}) {
-		return fmt.Errorf("%s: an error rate of 0, no latency and no write consistency inject nothing", f.name)
+		return fmt.Errorf("%s: an error rate of 0, no latency, no write consistency and no switch inject nothing", f.name)
 	}
 	return nil
 }

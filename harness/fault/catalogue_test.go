@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
@@ -65,6 +66,22 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	require.Equal(t, map[string]string{"error_rate": "0.25", "latency_ms": "40", "selected": "us-west-2/cassandra/b,us-west-2/member/b,us-west-2/memcached/b"},
 		f.(FaultArgs).Args())
 
+	for name, want := range map[string]map[string]string{
+		"dropped-writes":   {"drop_write_rate": "0.01"},
+		"no-invalidations": {"no_invalidations": "true"},
+		"cache-one-zone":   {"cache_one_zone": "true"},
+	} {
+		f, err = Build(ctx, w, name, Zone("us-west-2", "b"), nil)
+		require.NoError(t, err)
+		require.Equal(t, []string{"us-west-2/member/b"}, f.Target().IDs(), name)
+		maps.Copy(want, map[string]string{"error_rate": "0", "latency_ms": "0",
+			"selected": "us-west-2/cassandra/b,us-west-2/member/b,us-west-2/memcached/b"})
+		require.Equal(t, want, f.(FaultArgs).Args(), name)
+	}
+	f, err = Build(ctx, w, "dropped-writes", All(), map[string]string{"rate": "0.5"})
+	require.NoError(t, err)
+	require.Equal(t, "0.5", f.(FaultArgs).Args()["drop_write_rate"])
+
 	f, err = Build(ctx, w, "link-jitter", Link("us-west-2", "us-east-1"), map[string]string{"jitter": "20", "stream": "both"})
 	require.NoError(t, err)
 	require.Equal(t, Toxic{Kind: ToxicJitter, Attributes: map[string]int64{"latency": 150, "jitter": 20}, Stream: BothStreams, Toxicity: 1},
@@ -73,6 +90,15 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	f, err = Build(ctx, w, "gateway-settings", Region("us-west-2"), map[string]string{"failover": "", "max_rps": "60"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"settings": "max_rps=60"}, f.(FaultArgs).Args())
+
+	f, err = Build(ctx, w, "ignore-geo", Region("us-west-2"), nil)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"settings": "ignore_geo=true"}, f.(FaultArgs).Args())
+	require.Equal(t, Target{Regions: []string{"us-west-2"}}, f.Target())
+
+	f, err = Build(ctx, w, "bounce-sessions", All(), nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"director"}, f.Target().IDs())
 
 	f, err = Build(ctx, w, "misroute", Region("us-west-2"), nil)
 	require.NoError(t, err)
@@ -86,7 +112,7 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	_, err = Build(ctx, w, "evacuate-region", All(), nil)
 	require.ErrorContains(t, err, "needs one region")
 	_, err = Build(ctx, w, "chaos-everything", All(), nil)
-	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has dependency-errors, evacuate-region`)
+	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has bounce-sessions, cache-one-zone, dependency-errors, dropped-writes, evacuate-region`)
 }
 
 func TestAToxicKindIsOneRow(t *testing.T) {

@@ -21,8 +21,9 @@ import (
 )
 
 // Faults that change how traffic flows rather than what runs: a gateway's
-// runtime settings (mode, failover, shedding), the director sending a geo
-// to the wrong region, and a surge of extra users with a cold cache.
+// runtime settings (mode, failover, shedding, ignoring the users' geo), the
+// director sending a geo to the wrong region or bouncing sessions between
+// regions, and a surge of extra users with a cold cache.
 
 func init() {
 	Register(Entry{Name: "gateway-settings", Targets: []Scope{ScopeRegion},
@@ -38,6 +39,12 @@ func init() {
 				Failover: optional(a, "failover", a.Bool), MaxRPS: optional(a, "max_rps", a.Int),
 				MaxConcurrency: optional(a, "max_concurrency", a.Int), MemberTryMS: optional(a, "member_try_ms", a.Int)}), err
 		}})
+	Register(Entry{Name: "ignore-geo", Targets: []Scope{ScopeRegion},
+		Description: "a region's gateway ignores X-Kong-Geo and serves every user as its own, answering as their home region",
+		New: func(c topology.Cluster, t Target, _ *Args) (Fault, error) {
+			region, err := t.Region()
+			return IgnoreGeo(c, []string{region}), err
+		}})
 	Register(Entry{Name: "misroute", Targets: []Scope{ScopeRegion},
 		Description: "the director sends a geo's users to the selected region, which must proxy, redirect or serve them",
 		Params:      []Param{{Name: "geo", Help: "the geo sent there (default: the region after it in the world's order)"}},
@@ -50,6 +57,9 @@ func init() {
 			}
 			return MisrouteGeo(c, geo, region), err
 		}})
+	Register(Entry{Name: "bounce-sessions", Targets: []Scope{ScopeWorld},
+		Description: "the director answers each request of a session with another region than its last, ignoring stickiness and weights",
+		New:         OnTarget(BounceSessions)})
 	Register(Entry{Name: "surge", Targets: []Scope{ScopeRegion},
 		Description: "a thundering herd: new members of a region's geo arrive at once, optionally after its caches were flushed",
 		Params: []Param{{Name: "rate", Default: "240", Help: "the surge's requests per second"},
@@ -68,6 +78,7 @@ func init() {
 // thundering herd, the mode of misrouted traffic) and broken-world tests to
 // switch a protection off.
 type GatewayChange struct {
+	name     string
 	cluster  topology.Cluster
 	regions  []string
 	settings gateway.Patch
@@ -80,11 +91,22 @@ type GatewayChange struct {
 // ChangeGateways builds a GatewayChange of the gateways of regions; the
 // settings s leaves nil are left as they are.
 func ChangeGateways(c topology.Cluster, regions []string, s gateway.Patch) *GatewayChange {
-	return &GatewayChange{cluster: c, regions: append([]string(nil), regions...), settings: s}
+	return &GatewayChange{name: "gateway-settings", cluster: c, regions: append([]string(nil), regions...), settings: s}
+}
+
+// IgnoreGeo makes the gateways of regions ignore X-Kong-Geo: they serve
+// every user locally, as if their region were the user's home, and mark
+// the answer a home one (X-Kong-Route: local, no failover). A broken world:
+// users of another region are served from data their home did not write.
+// Recover puts the setting back as it was.
+func IgnoreGeo(c topology.Cluster, regions []string) *GatewayChange {
+	g := ChangeGateways(c, regions, gateway.Patch{IgnoreGeo: new(true)})
+	g.name = "ignore-geo"
+	return g
 }
 
 // Name implements Fault.
-func (g *GatewayChange) Name() string { return "gateway-settings" }
+func (g *GatewayChange) Name() string { return g.name }
 
 // Target implements Fault.
 func (g *GatewayChange) Target() Target { return Target{Regions: g.regions} }
@@ -97,7 +119,7 @@ func (g *GatewayChange) Args() map[string]string {
 // Setup implements Fault: find the gateways and remember their settings.
 func (g *GatewayChange) Setup(ctx context.Context) error {
 	if g.settings == (gateway.Patch{}) {
-		return errors.New("gateway-settings: nothing to change")
+		return errors.New(g.name + ": nothing to change")
 	}
 	gws, err := gatewaysOf(ctx, g.cluster, g.regions)
 	if err != nil {
@@ -107,7 +129,7 @@ func (g *GatewayChange) Setup(ctx context.Context) error {
 	for region, gw := range gws {
 		c, err := gw.Config(ctx)
 		if err != nil {
-			return fmt.Errorf("gateway-settings: read the gateway of %s: %w", region, err)
+			return fmt.Errorf("%s: read the gateway of %s: %w", g.name, region, err)
 		}
 		before[region] = c.Dynamic
 	}
@@ -124,7 +146,7 @@ func (g *GatewayChange) put(ctx context.Context, want func(region string) gatewa
 	var errs []error
 	for region, gw := range gws {
 		if _, err := gw.Update(ctx, want(region)); err != nil {
-			errs = append(errs, fmt.Errorf("gateway-settings: set %s on the gateway of %s: %w", want(region), region, err))
+			errs = append(errs, fmt.Errorf("%s: set %s on the gateway of %s: %w", g.name, want(region), region, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -263,6 +285,77 @@ func (m *Misroute) WaitRecovered(ctx context.Context) error { return m.routesTo(
 
 // Cleanup implements Fault.
 func (m *Misroute) Cleanup(context.Context) error { return nil }
+
+// SessionBounce makes the director bounce sessions: each answer to a
+// session is another region than the one it gave it last, round robin over
+// the regions taking traffic, whatever the weights and stickiness say
+// (PUT /admin/bounce). A broken world: a session's reads land in a region
+// its last writes may not have reached. Recover switches it off.
+type SessionBounce struct {
+	cluster topology.Cluster
+	target  Target
+	dir     []topology.Component // the director, when t has it
+}
+
+// BounceSessions builds a SessionBounce of the director of t (All() has
+// it).
+func BounceSessions(c topology.Cluster, t Target) *SessionBounce {
+	b := &SessionBounce{cluster: c, target: t}
+	for _, comp := range t.Components {
+		if comp.Kind == topology.KindDirector {
+			b.dir = append(b.dir, comp)
+		}
+	}
+	return b
+}
+
+// Name implements Fault.
+func (b *SessionBounce) Name() string { return "bounce-sessions" }
+
+// Target implements Fault: the director.
+func (b *SessionBounce) Target() Target { return Target{Components: b.dir} }
+
+// Setup implements Fault: the target has the director.
+func (b *SessionBounce) Setup(context.Context) error {
+	if len(b.dir) != 1 {
+		return fmt.Errorf("bounce-sessions: %d directors in %s, want the one of the world", len(b.dir), b.target)
+	}
+	return nil
+}
+
+func (b *SessionBounce) set(ctx context.Context, on bool) error {
+	_, err := directorAdmin(b.cluster, b.dir[0]).SetBounce(ctx, on)
+	return err
+}
+
+func (b *SessionBounce) wait(ctx context.Context, on bool) error {
+	return PollUntil(ctx, fmt.Sprintf("the director reporting bounce=%v", on), func(ctx context.Context) error {
+		t, err := directorAdmin(b.cluster, b.dir[0]).Table(ctx)
+		if err != nil {
+			return err
+		}
+		if t.Bounce != on {
+			return fmt.Errorf("the director reports bounce=%v", t.Bounce)
+		}
+		return nil
+	})
+}
+
+// Inject implements Fault.
+func (b *SessionBounce) Inject(ctx context.Context) error { return b.set(ctx, true) }
+
+// WaitInjected implements Fault: the director's table says it bounces.
+func (b *SessionBounce) WaitInjected(ctx context.Context) error { return b.wait(ctx, true) }
+
+// Recover implements Fault.
+func (b *SessionBounce) Recover(ctx context.Context) error { return b.set(ctx, false) }
+
+// WaitRecovered implements Fault: the director's table says it does not
+// bounce.
+func (b *SessionBounce) WaitRecovered(ctx context.Context) error { return b.wait(ctx, false) }
+
+// Cleanup implements Fault.
+func (b *SessionBounce) Cleanup(context.Context) error { return nil }
 
 // Surge is a thundering herd: a second workload of new members (whose data
 // no cache holds) arrives at once at a rate several times a region's

@@ -1,10 +1,11 @@
 // Package preflight looks at a world before a run: a run that died
 // without healing (SIGKILL, a machine that went down) leaves its damage in
-// the world: links cut, toxics, member faults, an evacuation or an override
-// at the director, gateways in failover, paused or stopped processes. The
-// next run would measure that broken world and call it the scenario's
-// effect, so every run first looks at the world and either resets what it
-// finds (and says so in its phases.log and history) or refuses to run.
+// the world: links cut, toxics, member faults, an evacuation, an override
+// or bouncing sessions at the director, gateways in failover, paused or
+// stopped processes. The next run would measure that broken world and call
+// it the scenario's effect, so every run first looks at the world and
+// either resets what it finds (and says so in its phases.log and history)
+// or refuses to run.
 package preflight
 
 import (
@@ -38,8 +39,8 @@ const Timeout = 5 * time.Minute
 // Check checks that world c is as it was brought up: every component
 // running and not paused, every link's proxies present, enabled and free of
 // toxics, no fault set in any member service, nothing evacuated or
-// overridden at the director, every gateway's runtime settings as it
-// started. It returns what it found, one line each, such as
+// overridden at the director and no session bouncing, every gateway's
+// runtime settings as it started. It returns what it found, one line each, such as
 // "link us-east-1->us-west-2: cut (5 of 5 proxies disabled)".
 //
 // With reset, it puts each thing back (resumes or starts components, resets
@@ -303,15 +304,23 @@ func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component
 	if err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
 	}
-	if got == (member.Faults{}) {
-		return nil, nil
-	}
-	return findings{{text: fmt.Sprintf("member %s: %s", m.ID, got), fix: func(ctx context.Context) error {
+	return memberFindings(m.ID, got, func(ctx context.Context) error {
 		return admin.SetFaults(ctx, member.Faults{})
-	}}}, nil
+	}), nil
 }
 
-// inspectDirector finds evacuated regions and overridden geos.
+// memberFindings is what member id's faults got amount to: nothing when
+// none is set, else one finding that names every fault and switch set
+// (member.Faults.String) and resets them all with reset.
+func memberFindings(id string, got member.Faults, reset func(context.Context) error) findings {
+	if got == (member.Faults{}) {
+		return nil
+	}
+	return findings{{text: fmt.Sprintf("member %s: %s", id, got), fix: reset}}
+}
+
+// inspectDirector finds evacuated regions, overridden geos and bouncing
+// sessions.
 func inspectDirector(ctx context.Context, c topology.Cluster, d topology.Component) (findings, error) {
 	admin := director.NewAdminClient("http://"+d.Address, c.Secret())
 	t, err := admin.Table(ctx)
@@ -334,6 +343,12 @@ func inspectDirector(ctx context.Context, c topology.Cluster, d topology.Compone
 				_, err := admin.ClearOverride(ctx, g)
 				return err
 			}})
+	}
+	if t.Bounce {
+		out = append(out, finding{text: "director: bouncing sessions", fix: func(ctx context.Context) error {
+			_, err := admin.SetBounce(ctx, false)
+			return err
+		}})
 	}
 	return out, nil
 }
@@ -362,6 +377,7 @@ func inspectGateway(ctx context.Context, c topology.Cluster, g topology.Componen
 	diff("max_rps", strconv.Itoa(now.MaxRPS), strconv.Itoa(was.MaxRPS))
 	diff("max_concurrency", strconv.Itoa(now.MaxConcurrency), strconv.Itoa(was.MaxConcurrency))
 	diff("member_try_ms", strconv.Itoa(now.MemberTryMS), strconv.Itoa(was.MemberTryMS))
+	diff("ignore_geo", strconv.FormatBool(now.IgnoreGeo), strconv.FormatBool(was.IgnoreGeo))
 	if len(now.HomeOverrides) > 0 || len(was.HomeOverrides) > 0 {
 		diff("home_overrides", fmt.Sprint(now.HomeOverrides), fmt.Sprint(was.HomeOverrides))
 	}
