@@ -20,9 +20,7 @@ func init() {
 		Timeout:    20 * time.Minute,
 		Short:      true,
 		Run:        chaosKong.run,
-		Quick: with(chaosKong, func(p *chaosKongPlan) {
-			p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
-		}).run,
+		Quick:      chaosKongQuick.run,
 		Broken: []Variant{{
 			Name: "no-failover",
 			Broken: "the receiving gateways left out of failover mode, and the evacuated region failing half its requests once empty: " +
@@ -35,9 +33,31 @@ func init() {
 				p.Times, p.StepWait = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 3*time.Second
 				p.NoFailover, p.DegradeEmptied = true, 0.5
 			}).run,
+		}, {
+			Name:    "bounce-sessions",
+			Broken:  "a director that sends each request of a session to the next region in turn, ignoring stickiness and weights",
+			Checker: "session-stickiness", Reason: "without a shift that moved them so",
+			// Bounced sessions reach gateways of regions they do not live
+			// in, and may be served worse there.
+			AlsoInvalid: []string{"availability"},
+			Run:         switched(chaosKongQuick.run, Switch{Fault: "bounce-sessions", On: fault.All()}),
+		}, {
+			Name: "no-invalidations",
+			Broken: "member services that send no invalidation for their writes: users back in their region after the evacuation " +
+				"read what its caches held before it",
+			Checker: "stale-reads", Reason: "reads stale beyond",
+			// The read-back reads through the same caches.
+			AlsoInvalid: []string{"lost-writes"},
+			Run:         switched(chaosKongQuick.run, Switch{Fault: "no-invalidations", On: fault.All()}),
 		}},
 	})
 }
+
+// chaosKongQuick is the plan of the Go tests, and of the broken worlds
+// that differ from it by a switch only.
+var chaosKongQuick = with(chaosKong, func(p *chaosKongPlan) {
+	p.Times, p.StepWait = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
+})
 
 type chaosKongPlan struct {
 	Times

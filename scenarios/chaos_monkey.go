@@ -19,9 +19,7 @@ func init() {
 		Timeout:    20 * time.Minute,
 		Short:      true,
 		Run:        chaosMonkey.run,
-		Quick: with(chaosMonkey, func(p *chaosMonkeyPlan) {
-			p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
-		}).run,
+		Quick:      chaosMonkeyQuick.run,
 		Broken: []Variant{{
 			Name:    "writes-at-all",
 			Broken:  "member services that write at ALL while a Cassandra node is killed: one dead replica fails every write",
@@ -30,6 +28,18 @@ func init() {
 				p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
 				p.Kinds, p.AllReplicas = []string{topology.KindCassandra}, true
 			}).run,
+		}, {
+			Name:    "dropped-writes",
+			Broken:  "member services that answer one write in a hundred as stored and store it nowhere (a node that silently drops writes)",
+			Checker: "lost-writes", Reason: "acknowledged writes lost",
+			Run: switched(chaosMonkeyQuick.run, Switch{Fault: "dropped-writes", On: fault.All(), Params: map[string]string{"rate": "0.01"}}),
+		}, {
+			Name:    "cache-one-zone",
+			Broken:  "member services that write a user's new value in their own zone's cache only: the other zones keep serving the old one",
+			Checker: "stale-reads", Reason: "reads stale beyond",
+			// The read-back reads through the caches too.
+			AlsoInvalid: []string{"lost-writes"},
+			Run:         switched(chaosMonkeyQuick.run, Switch{Fault: "cache-one-zone", On: fault.All()}),
 		}},
 	})
 }
@@ -47,6 +57,12 @@ type chaosMonkeyPlan struct {
 	// broken world).
 	AllReplicas bool
 }
+
+// chaosMonkeyQuick is the plan of the Go tests, and of the broken worlds
+// that differ from it by a switch only.
+var chaosMonkeyQuick = with(chaosMonkey, func(p *chaosMonkeyPlan) {
+	p.Times, p.Kills, p.Interval = Times{Steady: 10 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
+})
 
 var chaosMonkey = chaosMonkeyPlan{
 	Times: Times{Steady: 20 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second},

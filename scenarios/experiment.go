@@ -2,9 +2,11 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
@@ -18,19 +20,27 @@ type Times struct{ Steady, Observe, Converge time.Duration }
 // experiment is the part every scenario shares: the run's identity (the
 // spec's name and description) and artifacts, a steady workload at rate
 // requests/s through the director from every region's members, the
-// read-back verifier, a stop condition, and the cluster whose logs a
-// failed run keeps.
+// read-back verifier, a stop condition, the cluster whose logs a failed
+// run keeps, and the environment's switches.
 func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*run.Experiment, error) {
 	director, err := topology.DirectorURL(ctx, env.Cluster)
 	if err != nil {
 		return nil, err
 	}
 	regions := env.Cluster.Spec().RegionNames()
+	var switches []fault.Fault
+	for _, sw := range env.Switches {
+		f, err := fault.Build(ctx, env.Cluster, sw.Fault, sw.On, sw.Params)
+		if err != nil {
+			return nil, fmt.Errorf("switch %s: %w", sw.Fault, err)
+		}
+		switches = append(switches, f)
+	}
 	return &run.Experiment{
 		Name: s.Name, Description: s.Description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name, Backend: env.Backend,
 		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset, Progress: env.Progress,
 		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
-		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge,
+		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge, Switches: switches,
 		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
 		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
 	}, nil

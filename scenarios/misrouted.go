@@ -19,9 +19,7 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Short:      true,
 		Run:        misrouted.run,
-		Quick: with(misrouted, func(p *misroutedPlan) {
-			p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
-		}).run,
+		Quick:      misroutedQuick.run,
 		Broken: []Variant{{
 			Name:    "wrong-home",
 			Broken:  "the entry gateway's directional table pointing the misrouted geo at the wrong region (itself), failover off",
@@ -31,9 +29,20 @@ func init() {
 				p.Rounds = []misroutedRound{{"wrong-home", gateway.Patch{Mode: new("isthmus"), Failover: new(false)}}}
 				p.WrongHome = true
 			}).run,
+		}, {
+			Name:    "ignore-geo",
+			Broken:  "the receiving gateway ignoring the member's geo: it serves every user as its own, and says so",
+			Checker: "home-routing", Reason: "outside their home region without failover",
+			Run: switched(misroutedQuick.run, Switch{Fault: "ignore-geo", On: fault.Region("us-east-1")}),
 		}},
 	})
 }
+
+// misroutedQuick is the plan of the Go tests, and of the broken worlds
+// that differ from it by a switch only.
+var misroutedQuick = with(misrouted, func(p *misroutedPlan) {
+	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
+})
 
 type misroutedPlan struct {
 	Times

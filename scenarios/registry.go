@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
@@ -80,6 +82,26 @@ type Env struct {
 	// Progress, when set, is told the run's phase, live traffic and planned
 	// time left (see run.Progress).
 	Progress func(run.Progress)
+	// Switches break the world for the whole run (see run.Experiment's
+	// Switches): a broken world's switch, from the fault catalogue.
+	Switches []Switch
+}
+
+// Switch is a fault of the catalogue (kong faults) on what On selects,
+// with Params (the others take their defaults), turned on for a whole run.
+type Switch struct {
+	Fault  string
+	On     fault.Selector
+	Params map[string]string
+}
+
+// switched runs f with the switches sw on for the whole run.
+func switched(f RunFunc, sw ...Switch) RunFunc {
+	return func(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
+		e := *env
+		e.Switches = append(slices.Clone(env.Switches), sw...)
+		return f(ctx, s, &e)
+	}
 }
 
 var (

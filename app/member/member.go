@@ -131,6 +131,11 @@ type Faults struct {
 	// cross-region call on the request path (the design mistake
 	// active-active avoids).
 	WriteConsistency string `json:"write_consistency,omitempty"`
+	// ReadConsistency replaces the configured read level (LOCAL_QUORUM) on
+	// the reads that miss the cache: LOCAL_ONE may read a replica back from
+	// a crash before its hints arrive, and return an acknowledged write's
+	// predecessor (a stale read).
+	ReadConsistency string `json:"read_consistency,omitempty"`
 
 	// The switches below each break one protection of the application: a
 	// broken world to run a game day in.
@@ -161,6 +166,17 @@ func (s *Service) writeCL() gocql.Consistency {
 	return gocql.LocalQuorum
 }
 
+// readConsistency is the consistency of the reads that miss the cache: the
+// configured level unless a fault says.
+func (s *Service) readConsistency() gocql.Consistency {
+	if f := s.faults.Load(); f.ReadConsistency != "" {
+		if cl, err := gocql.ParseConsistencyWrapper(f.ReadConsistency); err == nil {
+			return cl
+		}
+	}
+	return s.readCL
+}
+
 // String lists the faults set, such as "error_rate=0.5 latency_ms=200",
 // or says "none".
 func (f Faults) String() string {
@@ -179,6 +195,9 @@ func (f Faults) String() string {
 	}
 	if f.WriteConsistency != "" {
 		parts = append(parts, "write_consistency="+f.WriteConsistency)
+	}
+	if f.ReadConsistency != "" {
+		parts = append(parts, "read_consistency="+f.ReadConsistency)
 	}
 	if f.DropWriteRate != 0 {
 		parts = append(parts, "drop_write_rate="+strconv.FormatFloat(f.DropWriteRate, 'g', -1, 64))
@@ -436,9 +455,12 @@ func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
 	case f.SlowMS < 0 || f.SlowMS > MaxFaultMS:
 		return bad("slow_ms %d is not in 0..%d", f.SlowMS, MaxFaultMS)
 	}
-	if f.WriteConsistency != "" {
-		if _, err := gocql.ParseConsistencyWrapper(f.WriteConsistency); err != nil {
-			return f, &httpError{http.StatusBadRequest, "faults: write_consistency: " + err.Error()}
+	for field, cl := range map[string]string{"write_consistency": f.WriteConsistency, "read_consistency": f.ReadConsistency} {
+		if cl == "" {
+			continue
+		}
+		if _, err := gocql.ParseConsistencyWrapper(cl); err != nil {
+			return f, &httpError{http.StatusBadRequest, "faults: " + field + ": " + err.Error()}
 		}
 	}
 	return f, nil
@@ -578,7 +600,7 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) 
 	s.stats.CassandraOps.Add(1)
 	p := Profile{Member: id}
 	err := s.session.Query(`SELECT name, plan, WRITETIME(name) FROM profiles WHERE member = ?`, id).
-		Consistency(s.readCL).ScanContext(ctx, &p.Name, &p.Plan, &p.Version)
+		Consistency(s.readConsistency()).ScanContext(ctx, &p.Name, &p.Plan, &p.Version)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return &httpError{http.StatusNotFound, "no profile for member " + id}
 	}
@@ -618,7 +640,7 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	defer cancel()
 	s.stats.CassandraOps.Add(1)
 	h := History{Member: id, Entries: []HistoryEntry{}}
-	iter := s.session.Query(`SELECT at, title FROM history WHERE member = ? LIMIT `+strconv.Itoa(HistoryPage), id).Consistency(s.readCL).IterContext(ctx)
+	iter := s.session.Query(`SELECT at, title FROM history WHERE member = ? LIMIT `+strconv.Itoa(HistoryPage), id).Consistency(s.readConsistency()).IterContext(ctx)
 	var e HistoryEntry
 	for iter.Scan(&e.At, &e.Title) {
 		h.Entries = append(h.Entries, e)

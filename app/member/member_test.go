@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -103,6 +105,7 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 		{"faults: latency overflowing", "PUT", "/admin/faults", jsonType, `{"latency_ms": 9223372036854775807}`, 400, "latency_ms"},
 		{"faults: slow hold above the cap", "PUT", "/admin/faults", jsonType, `{"slow_rate": 0.1, "slow_ms": 86400000}`, 400, "slow_ms 86400000"},
 		{"faults: bad consistency", "PUT", "/admin/faults", jsonType, `{"write_consistency": "SOMETIMES"}`, 400, "write_consistency"},
+		{"faults: bad read consistency", "PUT", "/admin/faults", jsonType, `{"read_consistency": "OFTEN"}`, 400, "read_consistency"},
 		{"faults: drop rate above 1", "PUT", "/admin/faults", jsonType, `{"drop_write_rate": 2}`, 400, "drop_write_rate 2 is not in 0..1"},
 		{"faults: switch not a bool", "PUT", "/admin/faults", jsonType, `{"cache_one_zone": 1}`, 400, "bad JSON"},
 	}
@@ -396,4 +399,16 @@ func TestCacheOneZoneWritesTheLocalZoneOnly(t *testing.T) {
 	}
 	assert.Equal(t, 3, zonesTried(&Faults{}, "h:m1"), "a write goes to every zone")
 	assert.Equal(t, 1, zonesTried(&Faults{CacheOneZone: true}, "h:m2"), "under cache_one_zone, to this zone only")
+}
+
+// A read that misses the cache is at the configured level (LOCAL_QUORUM by
+// default) unless the weak-reads switch names another.
+func TestReadConsistencyFollowsTheFault(t *testing.T) {
+	s := offline(t, deadTarget(t))
+	s.readCL = gocql.LocalQuorum
+	assert.Equal(t, gocql.LocalQuorum, s.readConsistency())
+	s.faults.Store(&Faults{ReadConsistency: "LOCAL_ONE"})
+	assert.Equal(t, gocql.LocalOne, s.readConsistency())
+	s.faults.Store(&Faults{})
+	assert.Equal(t, gocql.LocalQuorum, s.readConsistency())
 }

@@ -158,8 +158,12 @@ func (s *SessionStickiness) Check(x *history.Index) history.Result {
 	switch {
 	case len(badSessions) > 0:
 		r.Valid = history.VerdictInvalid
-		r.Reason = fmt.Sprintf("%d sessions served by two regions without a failover: %s",
-			len(badSessions), strings.Join(firstN(badSessions, 5), ", "))
+		why := "a failover"
+		if s.Directed {
+			why = "a shift that moved them so"
+		}
+		r.Reason = fmt.Sprintf("%d sessions served by two regions without %s: %s",
+			len(badSessions), why, strings.Join(firstN(badSessions, 5), ", "))
 		r.Details = offenders.details()
 	case judged == 0:
 		r.Valid = history.VerdictUnknown

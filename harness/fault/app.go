@@ -46,6 +46,12 @@ func init() {
 		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
 			return RemoteWrites(c, t, a.String("write_consistency")), nil
 		}})
+	Register(Entry{Name: "weak-reads", Targets: members,
+		Description: "member services read at a level that may miss an acknowledged write on a cache miss (a replica back from a crash, before its hints)",
+		Params:      []Param{{Name: "read_consistency", Default: "LOCAL_ONE", Help: "LOCAL_ONE or ONE instead of LOCAL_QUORUM"}},
+		New: func(c topology.Cluster, t Target, a *Args) (Fault, error) {
+			return WeakReads(c, t, a.String("read_consistency")), nil
+		}})
 	Register(Entry{Name: "dropped-writes", Targets: members,
 		Description: "member services answer a share of user writes as stored but store them nowhere (a node that silently drops writes)",
 		Params:      []Param{{Name: "rate", Default: "0.01", Help: "share of user writes dropped, in [0,1]"}},
@@ -114,6 +120,14 @@ func RemoteWrites(c topology.Cluster, t Target, cl string) *DependencyFault {
 	return newDependencyFault("remote-writes", c, t, member.Faults{WriteConsistency: cl})
 }
 
+// WeakReads makes the member services of t read at consistency cl
+// (LOCAL_ONE) instead of LOCAL_QUORUM when a read misses the cache. A
+// broken world: a replica that was down answers before its hints arrive,
+// with an acknowledged write's predecessor.
+func WeakReads(c topology.Cluster, t Target, cl string) *DependencyFault {
+	return newDependencyFault("weak-reads", c, t, member.Faults{ReadConsistency: cl})
+}
+
 // DroppedWrites makes the member services of t answer a share (rate,
 // 0..1) of user writes exactly as if they were stored, and store them
 // nowhere: no Cassandra write, no cache write, no invalidation. A broken
@@ -158,6 +172,9 @@ func (f *DependencyFault) Args() map[string]string {
 		"latency_ms": strconv.Itoa(f.want.LatencyMS), "selected": f.target.String()}
 	if f.want.WriteConsistency != "" {
 		args["write_consistency"] = f.want.WriteConsistency
+	}
+	if f.want.ReadConsistency != "" {
+		args["read_consistency"] = f.want.ReadConsistency
 	}
 	if f.want.SlowRate > 0 {
 		args["slow_rate"] = strconv.FormatFloat(f.want.SlowRate, 'g', -1, 64)

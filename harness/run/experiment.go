@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,11 @@ type Experiment struct {
 	Dir      string
 	Workload workload.Config
 	Faults   []fault.Fault
+	// Switches are faults that break the world for the whole run (a broken
+	// world's switch, such as member services that read at LOCAL_ONE):
+	// injected after the preflight, before the steady phase, and healed
+	// when the run ends, after the verdict and after every fault.
+	Switches []fault.Fault
 	// HoldFaults keeps the faults through recover and converge instead of
 	// healing them in recover (a world that cannot converge: the checkers
 	// must fail); they are healed when the run ends.
@@ -108,6 +114,7 @@ type trial struct {
 	plog      *PhaseLog
 	prog      *progressReporter
 	injectors []*fault.Injector // one per fault: each remembers what it injected and heals it
+	switches  []*fault.Injector // one per switch, likewise
 	wl        *workload.Workload
 	// observing is set once the Observer started (it is then closed).
 	observing bool
@@ -137,6 +144,9 @@ func (e *Experiment) begin(ctx context.Context) (*trial, error) {
 	for i := range t.injectors {
 		t.injectors[i] = fault.NewInjector(rec)
 	}
+	for range e.Switches {
+		t.switches = append(t.switches, fault.NewInjector(rec))
+	}
 	t.plog.Printf("run %s: seed %d, world %s; replay: %s", e.Name, e.Seed, e.World, e.Replay)
 	t.prog = e.startProgress(ctx)
 	return t, nil
@@ -163,7 +173,8 @@ func (t *trial) run(ctx context.Context) error {
 }
 
 // prepare runs the preflight, starts the Observer, gives the faults that
-// record their own events the history, and builds the workload.
+// record their own events the history, turns the switches on, and builds
+// the workload.
 func (t *trial) prepare(ctx context.Context) error {
 	e := t.e
 	if err := runPreflight(ctx, e.Cluster, e.NoReset, t.rec, t.plog); err != nil {
@@ -184,6 +195,11 @@ func (t *trial) prepare(ctx context.Context) error {
 				}
 				return ""
 			})
+		}
+	}
+	for i, f := range e.Switches {
+		if err := t.injectOne(ctx, t.switches[i], f); err != nil {
+			return fmt.Errorf("switch: %w", err)
 		}
 	}
 	wcfg := e.Workload
@@ -280,19 +296,21 @@ func (t *trial) finish(ctx context.Context, p any, err error) error {
 	return err
 }
 
-// healAll heals, last injected first, every fault still injected.
+// healAll heals, last injected first, every fault and then every switch
+// still injected.
 func (t *trial) healAll(ctx context.Context) error {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fault.DefaultHealTimeout)
 	defer cancel()
 	var err error
-	for i := len(t.injectors) - 1; i >= 0; i-- {
-		f, _, ok := t.injectors[i].Active()
+	all := append(slices.Clone(t.switches), t.injectors...)
+	for i := len(all) - 1; i >= 0; i-- {
+		f, _, ok := all[i].Active()
 		if !ok {
 			continue
 		}
 		t.prog.stopping()
 		t.plog.Printf("heal %s on %s after the run stopped", f.Name(), f.Target())
-		if herr := t.injectors[i].Heal(hctx); herr != nil {
+		if herr := all[i].Heal(hctx); herr != nil {
 			t.plog.Printf("heal %s failed: %v", f.Name(), herr)
 			if err == nil {
 				err = fmt.Errorf("heal: %w", herr)

@@ -174,3 +174,29 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 	require.NotEmpty(t, floor.Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.5}))
 	require.Empty(t, SuccessFloor(0.9, 2).Check(workload.LiveStats{OpsPerSec: 10, ErrorRate: 0.01}))
 }
+
+// A switch is on for the whole run: injected before the steady phase and
+// healed at the end, after the verdict and after the faults; also when the
+// run fails on the way.
+func TestExperimentSwitchesSpanTheRun(t *testing.T) {
+	for _, failStage := range []string{"", "wait-injected"} {
+		f := &recordingBreaker{name: "noop", failStage: failStage}
+		sw := &recordingBreaker{name: "switch"}
+		e := testExperiment(t, f)
+		e.Switches = []fault.Fault{sw}
+		_, _ = e.Run(context.Background())
+		require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, sw.log(), "fault failing at %q", failStage)
+		plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
+		require.NoError(t, err)
+		last := -1
+		want := []string{"inject switch", "phase " + history.PhaseSteady, "inject noop", "heal noop", "heal switch on nothing after the run stopped"}
+		if failStage == "" {
+			want = []string{"inject switch", "phase " + history.PhaseSteady, "inject noop", "recover noop", "checker ", "heal switch on nothing after the run stopped"}
+		}
+		for _, w := range want {
+			i := strings.Index(string(plog), w)
+			require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", w, plog)
+			last = i
+		}
+	}
+}

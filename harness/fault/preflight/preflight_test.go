@@ -34,11 +34,12 @@ func TestFindingsReadAsOneLineEach(t *testing.T) {
 func TestEveryMemberSwitchLeftOnIsFound(t *testing.T) {
 	require.Nil(t, memberFindings("us-east-1/member/a", member.Faults{}, nil))
 	for want, f := range map[string]member.Faults{
-		"drop_write_rate=0.01":  {DropWriteRate: 0.01},
-		"no_invalidations=true": {NoInvalidations: true},
-		"cache_one_zone=true":   {CacheOneZone: true},
-		"error_rate=0.5":        {ErrorRate: 0.5},
-		"write_consistency=ALL": {WriteConsistency: "ALL"},
+		"drop_write_rate=0.01":       {DropWriteRate: 0.01},
+		"no_invalidations=true":      {NoInvalidations: true},
+		"cache_one_zone=true":        {CacheOneZone: true},
+		"error_rate=0.5":             {ErrorRate: 0.5},
+		"write_consistency=ALL":      {WriteConsistency: "ALL"},
+		"read_consistency=LOCAL_ONE": {ReadConsistency: "LOCAL_ONE"},
 	} {
 		reset := false
 		fs := memberFindings("us-east-1/member/a", f, func(context.Context) error { reset = true; return nil })
