@@ -306,3 +306,65 @@ func TestOwedInvalidationSurvivesAMemberKill(t *testing.T) {
 	})
 	t.Logf("the owed invalidation arrived %s after the link came back", took.Round(time.Millisecond))
 }
+
+// The admin read shows what each source of a region holds, apart: its
+// Cassandra at LOCAL_QUORUM and each zone's memcached with no fallback, so
+// that one zone's stale copy is seen even though a user would meet it only
+// by chance.
+func TestAdminReadShowsEachSource(t *testing.T) {
+	w := startWorld(t)
+	const east = "us-east-1"
+	base := memberURL(w, east)
+	admin := member.NewAdminClient(base, w.Secret())
+	ctx := context.Background()
+	zones := w.MemcachedAddrs(east)
+	require.GreaterOrEqual(t, len(zones), 2, "the small world has two zones in %s", east)
+
+	r := call(t, http.MethodPut, base+"/v1/members/mread/profile", map[string]string{"name": "Ada", "plan": "basic"})
+	require.Equal(t, http.StatusOK, r.status)
+	got, err := admin.Read(ctx, member.KindProfile, "mread", member.SourceStore)
+	require.NoError(t, err)
+	require.Equal(t, member.Stored{Kind: member.KindProfile, Member: "mread", Source: member.SourceStore, Found: true, Version: r.version}, got)
+	for zone := range zones {
+		got, err := admin.Read(ctx, member.KindProfile, "mread", "cache:"+zone)
+		require.NoError(t, err)
+		require.True(t, got.Found, "zone %s caches the write", zone)
+		require.Equal(t, r.version, got.Version, "zone %s", zone)
+	}
+
+	// One zone holding an older copy is seen there, and only there.
+	var stale string
+	for zone := range zones {
+		stale = zone
+		break
+	}
+	old, _ := json.Marshal(member.Profile{Member: "mread", Name: "Ada", Plan: "old", Version: r.version - 1})
+	require.NoError(t, memcache.New(zones[stale]...).Set(&memcache.Item{Key: "p:mread", Value: old}))
+	for zone := range zones {
+		got, err := admin.Read(ctx, member.KindProfile, "mread", "cache:"+zone)
+		require.NoError(t, err)
+		if zone == stale {
+			require.Equal(t, r.version-1, got.Version, "the stale zone's copy")
+		} else {
+			require.Equal(t, r.version, got.Version, "zone %s", zone)
+		}
+	}
+
+	// A history: the store lists its entries; an append tombstones the
+	// caches.
+	a := call(t, http.MethodPost, base+"/v1/members/mread/history", map[string]string{"title": "t1"})
+	require.Equal(t, http.StatusOK, a.status)
+	got, err = admin.Read(ctx, member.KindHistory, "mread", member.SourceStore)
+	require.NoError(t, err)
+	require.Equal(t, []int64{a.version}, got.Entries)
+	require.Equal(t, a.version, got.Version)
+	got, err = admin.Read(ctx, member.KindHistory, "mread", "cache:"+stale)
+	require.NoError(t, err)
+	require.True(t, got.Tombstone, "the append left a tombstone")
+	require.False(t, got.Found)
+
+	_, err = admin.Read(ctx, member.KindProfile, "mread", "cache:nowhere")
+	require.ErrorContains(t, err, `no zone "nowhere"`)
+	_, err = member.NewAdminClient(base, "wrong").Read(ctx, member.KindProfile, "mread", member.SourceStore)
+	require.Error(t, err, "the admin read needs the world's secret")
+}

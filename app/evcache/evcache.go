@@ -181,6 +181,26 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("evcache get %s: every zone failed: %s", key, strings.Join(errs, "; "))
 }
 
+// GetZone reads a key from one zone's memcached only, with no fallback:
+// what a reader in that zone would find (ErrMiss when it holds nothing).
+func (c *Client) GetZone(zone, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	mc, ok := c.by[zone]
+	if !ok {
+		return nil, fmt.Errorf("evcache: no zone %q (the zones are %s)", zone, strings.Join(c.zones, ", "))
+	}
+	it, err := mc.Get(key)
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return nil, ErrMiss
+	case err != nil:
+		return nil, fmt.Errorf("evcache get %s in zone %s: %w", key, zone, err)
+	}
+	return it.Value, nil
+}
+
 // Set writes a key to every zone; it fails only when no zone took it. A zone
 // that did not take it has the key deleted in the background.
 func (c *Client) Set(key string, value []byte, ttl time.Duration) error {

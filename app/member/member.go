@@ -328,6 +328,7 @@ func (s *Service) Handler() http.Handler {
 		s.faults.Store(&f)
 		writeJSON(w, http.StatusOK, f)
 	})
+	mux.HandleFunc("GET /admin/read/{kind}/{id}", s.readStored)
 	mux.HandleFunc("GET /admin/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"requests": s.stats.Requests.Load(), "cache_hits": s.stats.CacheHits.Load(),

@@ -72,6 +72,9 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 		reason                            string
 	}{
 		{"space in id", "GET", "/v1/members/a%20b/profile", "", "", 400, "member id"},
+		{"read: unknown kind", "GET", "/admin/read/wishlist/m1?source=store", "", "", 400, "kind \"wishlist\""},
+		{"read: unknown source", "GET", "/admin/read/profile/m1?source=disk", "", "", 400, "source \"disk\""},
+		{"read: bad id", "GET", "/admin/read/history/a%00b?source=store", "", "", 400, "is not allowed"},
 		{"id too long", "GET", "/v1/members/" + strings.Repeat("m", 129) + "/history", "", "", 400, "more than 128"},
 		{"non-ASCII id", "GET", "/v1/members/%C3%A9/profile", "", "", 400, "is not allowed"},
 		{"control byte in id", "GET", "/v1/members/a%00b/history", "", "", 400, "is not allowed"},

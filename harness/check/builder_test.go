@@ -54,6 +54,8 @@ type op struct {
 	Shed, Cache, Failover, Pxy bool
 	Redir                      bool
 	NoInvoke, NoCompletion     bool
+	// Source is a probe's source (history.Op.Source).
+	Source string
 }
 
 func (b *hb) add(ops ...op) *hb {
@@ -76,7 +78,7 @@ func (b *hb) add(ops ...op) *hb {
 		}
 		done := history.Op{Type: o.Type, Time: b.at(o.At + o.Dur), Process: 1, Seq: b.seq, Op: o.Name, Key: o.Key,
 			Session: o.Session, Region: o.Region, Version: o.Version, Latency: lat,
-			Shed: o.Shed, CacheHit: o.Cache, Failover: o.Failover, Proxied: o.Pxy, Redirected: o.Redir}
+			Shed: o.Shed, CacheHit: o.Cache, Failover: o.Failover, Proxied: o.Pxy, Redirected: o.Redir, Source: o.Source}
 		if o.NoInvoke {
 			done.Home, done.Entry, done.Phase = o.Home, o.Entry, o.Phase
 		} else {

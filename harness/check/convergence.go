@@ -20,7 +20,10 @@ import (
 // newest version of that key acknowledged before it was invoked (a key never
 // written is always fresh), else stale.
 //
-// Probes are followed per (key, region), in invoke order. A pair whose last
+// Probes are followed per (key, region), in invoke order; a probe of one
+// source of a region (its Cassandra, one zone's cache: history.Op.Source)
+// is followed apart, as a place of its own, and a cache probe that found
+// nothing is left out. A pair whose last
 // probe was stale never converged in what was observed. For a pair that was
 // stale and then fresh, the completion of its first fresh probe after its
 // last stale one is when it was seen converged. The convergence time
@@ -39,8 +42,16 @@ import (
 // tell), when some pair's last probe was stale but less than MaxConvergence
 // after the heal (probing stopped early), or when there is no heal event or
 // no probe after it.
+//
+// Probes may run while users still write (probing from the heal, under the
+// traffic): a write acknowledged less than Grace before a probe was invoked
+// is not yet owed to it, as ordinary replication lag and cache invalidation
+// may hide it for that long (the stale-read bound).
 type Convergence struct {
 	MaxConvergence time.Duration
+	// Grace is how long after its acknowledgement a write is not yet owed
+	// to a probe (0: owed at once).
+	Grace time.Duration
 	// Fault, when set, names the fault whose heal is measured.
 	Fault string
 }
@@ -87,7 +98,8 @@ func (c *Convergence) Check(x *history.Index) history.Result {
 	writes, _ := x.AckedWrites()
 	var probes []history.Operation
 	for _, o := range x.Operations {
-		if o.IsOK() && o.IsProbe() && !o.InvokeTime().Before(heal.Time) {
+		// A zone's cache that holds nothing of a key has nothing stale.
+		if o.IsOK() && o.IsProbe() && !o.InvokeTime().Before(heal.Time) && (!o.IsCacheProbe() || o.CacheHit()) {
 			probes = append(probes, o)
 		}
 	}
@@ -120,7 +132,7 @@ func (c *Convergence) Check(x *history.Index) history.Result {
 		}
 		stale := false
 		if kw := writes[k.key]; kw != nil {
-			if want, ok := kw.NewestBefore(p.InvokeTime().UnixNano()); ok && p.Version() < want {
+			if want, ok := kw.NewestBefore(p.InvokeTime().Add(-c.Grace).UnixNano()); ok && p.Version() < want {
 				stale = true
 				staleCount++
 				st.staleLine = fmt.Sprintf("probe of key %s in region %s at %s saw version %d < acknowledged %d",

@@ -44,6 +44,53 @@ func TestLostWrites(t *testing.T) {
 			want: history.VerdictValid,
 		},
 		{
+			// The gateway's probe is served from a cache that still holds
+			// the write; the region's Cassandra lost it.
+			name:    "lost in a region's store though its gateway still shows it",
+			checker: &LostWrites{},
+			history: func() *history.History {
+				store := probe("k1", "us-east", 1, 5000)
+				store.Source = history.SourceStore
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), store).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"key k1 in region us-east store", "saw version 1 < acknowledged 2"},
+			figures: map[string]float64{"lost.us-east store": 1, "lost.us-east": 0},
+		},
+		{
+			name:    "a zone's cache holds a stale copy",
+			checker: &LostWrites{},
+			history: func() *history.History {
+				cached := func(zone string, v int64, hit bool) op {
+					o := probe("k1", "us-east", v, 5100)
+					o.Source, o.Cache = history.SourceCache+zone, hit
+					return o
+				}
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000),
+					cached("a", 2, true), cached("b", 1, true), cached("c", 0, false)).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"1 stale cached copies", "key k1 in us-east cache:b: cached version 1 < acknowledged 2"},
+			figures: map[string]float64{"stale_cached_copies": 1, "lost": 0},
+		},
+		{
+			name:    "caches that hold nothing or the newest are fine",
+			checker: &LostWrites{},
+			history: func() *history.History {
+				cached := func(zone string, v int64, hit bool) op {
+					o := probe("k1", "us-east", v, 5100)
+					o.Source, o.Cache = history.SourceCache+zone, hit
+					return o
+				}
+				store := probe("k1", "eu-west", 2, 5000)
+				store.Source = history.SourceStore
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), store,
+					cached("a", 2, true), cached("b", 0, false)).history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"stale_cached_copies": 0},
+		},
+		{
 			name:    "older version in eu-west",
 			checker: &LostWrites{},
 			history: func() *history.History {
@@ -272,6 +319,30 @@ func TestConvergence(t *testing.T) {
 			},
 			want:   history.VerdictInvalid,
 			reason: []string{"not converged 10s after", "1 key/region pairs still stale", "key k1 in region eu-west"},
+		},
+		{
+			// Probing under the traffic: a write acknowledged 200 ms before
+			// a probe in the other region is ordinary replication lag.
+			name:    "a write just acknowledged is not yet owed to a probe within the grace",
+			checker: &Convergence{MaxConvergence: 5 * time.Second, Grace: time.Second},
+			history: func() *history.History {
+				return healed().add(probe("k1", "eu-west", 2, 10_500),
+					op{Name: history.OpWriteProfile, Key: "k1", Region: "us-east", Version: 3, At: 19_790, Dur: 10},
+					probe("k1", "eu-west", 2, 20_000)).history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"stale_probes_after_heal": 0},
+		},
+		{
+			name:    "without the grace the same probe is stale",
+			checker: c,
+			history: func() *history.History {
+				return healed().add(probe("k1", "eu-west", 2, 10_500),
+					op{Name: history.OpWriteProfile, Key: "k1", Region: "us-east", Version: 3, At: 19_790, Dur: 10},
+					probe("k1", "eu-west", 2, 20_000)).history()
+			},
+			want:   history.VerdictInvalid,
+			reason: []string{"not converged"},
 		},
 		{
 			name:    "still stale when probing stopped early",

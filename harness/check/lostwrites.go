@@ -1,7 +1,9 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -61,11 +63,23 @@ func init() {
 
 type keyRegion struct{ key, region string }
 
+// A probe that read one source of its region (history.Op.Source) counts
+// as a place of its own, named after both, such as "us-east-1 store":
+// the region's Cassandra read at LOCAL_QUORUM must hold every acknowledged
+// write as its gateway does, so a loss that a cache still hides is found.
+// A probe of one zone's cache judges only what that cache holds: a value
+// older than a write acknowledged before the probe is a stale copy (a user
+// served by that zone reads it), and a miss or a tombstone holds nothing
+// to judge.
 func probeRegion(o history.Operation) string {
-	if r := o.Region(); r != "" {
-		return r
+	r := o.Region()
+	if r == "" {
+		r = o.UserRegion()
 	}
-	return o.UserRegion()
+	if src := o.Source(); src != "" {
+		return r + " " + src
+	}
+	return r
 }
 
 // Check implements Checker.
@@ -76,13 +90,23 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	for _, r := range l.Regions {
 		regionSet[r] = true
 	}
-	shown := map[keyRegion][]history.Operation{} // probes that recorded their entries
+	shown := map[keyRegion][]history.Operation{}    // probes that recorded their entries
+	lastCached := map[keyRegion]history.Operation{} // cache probes that found a value
 	probes, unknownOutcome := 0, 0
 	for _, o := range x.Operations {
 		if o.IsWrite() && o.Type() == history.Info && o.Key() != "" {
 			unknownOutcome++
 		}
 		if !o.IsOK() || !o.IsProbe() {
+			continue
+		}
+		if o.IsCacheProbe() {
+			if o.CacheHit() {
+				k := keyRegion{o.Key(), probeRegion(o)}
+				if p, ok := lastCached[k]; !ok || !o.InvokeTime().Before(p.InvokeTime()) {
+					lastCached[k] = o
+				}
+			}
 			continue
 		}
 		probes++
@@ -174,7 +198,14 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	}
 	r.Figures["lost"] = float64(totalLost)
 	set.figures(r.Figures)
+	staleCopies, staleLines := staleCached(writes, lastCached)
+	r.Figures["stale_cached_copies"] = float64(staleCopies)
 	switch {
+	case staleCopies > 0 && totalLost == 0:
+		r.Valid = history.VerdictInvalid
+		r.Reason = fmt.Sprintf("%d stale cached copies: a zone's cache still serves a value older than an acknowledged write: %s",
+			staleCopies, strings.Join(staleLines.first(3), "; "))
+		r.Details = append(staleLines.details(), unknownLine...)
 	case totalLost > 0:
 		r.Valid = history.VerdictInvalid
 		var per []string
@@ -185,6 +216,10 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		}
 		r.Reason = fmt.Sprintf("%d of %d acknowledged writes lost (%s): %s", totalLost, nacked,
 			strings.Join(per, ", "), strings.Join(lostLines.first(3), "; "))
+		if staleCopies > 0 {
+			r.Reason += fmt.Sprintf("; and %d stale cached copies", staleCopies)
+			lostLines.keep = append(lostLines.keep, staleLines.first(3)...)
+		}
 		r.Details = append(append(lostLines.details(), unprobedLines.first(5)...), unknownLine...)
 	case unprobedLines.total > 0:
 		r.Valid = history.VerdictUnknown
@@ -269,4 +304,27 @@ func (s *appendSet) figures(f map[string]float64) {
 	f["appends_absent"] = float64(s.absent)
 	f["appends_beyond_page"] = float64(s.beyondPage)
 	f["appends_late_max_seconds"] = s.lateMax.Seconds()
+}
+
+// staleCached counts the keys whose last cache probe in a place found a
+// value older than the newest write acknowledged before that probe.
+func staleCached(writes map[string]*history.KeyWrites, last map[keyRegion]history.Operation) (int, lines) {
+	var out lines
+	keys := slices.SortedFunc(maps.Keys(last), func(a, b keyRegion) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.region, b.region))
+	})
+	n := 0
+	for _, k := range keys {
+		p, kw := last[k], writes[k.key]
+		if kw == nil {
+			continue
+		}
+		acked := kw.AckedBefore(p.InvokeTime().UnixNano())
+		if acked == 0 || kw.Max[acked-1] <= p.Version() {
+			continue
+		}
+		n++
+		out.add("key %s in %s: cached version %d < acknowledged %d", k.key, k.region, p.Version(), kw.Max[acked-1])
+	}
+	return n, out
 }

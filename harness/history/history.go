@@ -82,7 +82,19 @@ type Op struct {
 	// Phase is the scenario phase during which the operation was invoked
 	// (Index.PhaseOf attributes it to the phase of Due instead).
 	Phase string `json:"phase,omitempty"`
+	// Source, for a probe, is what it read in Region: "" through the
+	// region's gateway, as a user at home there would; SourceStore the
+	// region's Cassandra at LOCAL_QUORUM; SourceCache+zone one zone's
+	// cache (CacheHit says whether it held a value; a miss or an
+	// invalidation's tombstone holds none).
+	Source string `json:"source,omitempty"`
 }
+
+// Sources of a probe (Op.Source) other than the gateway.
+const (
+	SourceStore = "store"
+	SourceCache = "cache:"
+)
 
 // EventKind is the kind of a timeline event.
 type EventKind string

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -212,6 +213,14 @@ func (o Operation) IsUserRead() bool {
 
 // IsProbe reports whether the operation is a harness read-back.
 func (o Operation) IsProbe() bool { return o.Name() == OpProbe }
+
+// Source is what a probe read (Op.Source): "" through a gateway.
+func (o Operation) Source() string { return o.result(func(p *Op) string { return p.Source }) }
+
+// IsCacheProbe reports whether the operation is a probe of one zone's cache.
+func (o Operation) IsCacheProbe() bool {
+	return o.IsProbe() && strings.HasPrefix(o.Source(), SourceCache)
+}
 
 // PhaseWindow is a scenario phase and its [Start, End) window; End is zero
 // for the last phase, which lasts until the end of the history (a report

@@ -49,6 +49,12 @@ type Experiment struct {
 	Stop     []StopCondition
 	// Verify runs after the traffic stops (read-backs recorded as probes).
 	Verify func(ctx context.Context, rec *history.Recorder) error
+	// ProbeFromHeal runs Verify once more from the start of the converge
+	// phase, under the traffic, so that the probes time the convergence
+	// from the heal (the Convergence checker) instead of from after the
+	// converge phase; the verify phase waits for it, then runs Verify as
+	// usual.
+	ProbeFromHeal bool
 	// Observer, when set, is the experiment's own measurement: it runs the
 	// observe and converge phases instead of Observe and Converge, and
 	// records what it found in the verify phase (see Observer).
@@ -118,6 +124,10 @@ type trial struct {
 	wl        *workload.Workload
 	// observing is set once the Observer started (it is then closed).
 	observing bool
+	// early is the outcome of the Verify run from the heal (ProbeFromHeal),
+	// nil when there is none or it was waited for; stopEarly cancels it.
+	early     chan error
+	stopEarly context.CancelFunc
 	// stopped is set once the traffic stopped.
 	stopped bool
 	// current is the phase the run is in, for the faults that record it.
@@ -257,6 +267,12 @@ func (t *trial) stopTraffic() {
 // error of its own.
 func (t *trial) finish(ctx context.Context, p any, err error) error {
 	e, out := t.e, t.out
+	if t.early != nil {
+		// The run ended before its verify phase: stop the read-back from
+		// the heal before the history closes.
+		t.stopEarly()
+		<-t.early
+	}
 	t.stopTraffic()
 	if herr := t.healAll(ctx); herr != nil && err == nil {
 		err = herr

@@ -200,3 +200,35 @@ func TestExperimentSwitchesSpanTheRun(t *testing.T) {
 		}
 	}
 }
+
+// With ProbeFromHeal the verify step also runs from the start of the
+// converge phase, under the traffic, and the verify phase waits for it
+// before running it again.
+func TestExperimentProbesFromTheHeal(t *testing.T) {
+	e := testExperiment(t, &recordingBreaker{name: "noop"})
+	var mu sync.Mutex
+	var phases []string
+	e.Verify = func(ctx context.Context, rec *history.Recorder) error {
+		require.NoError(t, rec.Flush())
+		h, err := history.Load(filepath.Join(e.Dir, "history.jsonl"))
+		require.NoError(t, err)
+		last := ""
+		for _, ev := range h.Events {
+			if ev.Kind == history.PhaseStart {
+				last = ev.Name
+			}
+		}
+		mu.Lock()
+		phases = append(phases, last)
+		mu.Unlock()
+		return nil
+	}
+	e.ProbeFromHeal = true
+	out, err := e.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
+	require.Equal(t, []string{history.PhaseConverge, history.PhaseVerify}, phases)
+	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
+	require.NoError(t, err)
+	require.Contains(t, string(plog), "read-back from the heal done")
+}

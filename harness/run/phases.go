@@ -89,6 +89,12 @@ func (t *trial) recover(ctx context.Context) (string, error) {
 }
 
 func (t *trial) converge(ctx context.Context) (string, error) {
+	if t.e.ProbeFromHeal && t.e.Verify != nil {
+		early, stop := context.WithCancel(ctx)
+		t.early, t.stopEarly = make(chan error, 1), stop
+		t.plog.Printf("read-back from the heal, under the traffic")
+		go func() { t.early <- t.e.Verify(early, t.rec) }()
+	}
 	var why string
 	var err error
 	if t.e.Observer == nil {
@@ -107,6 +113,15 @@ func (t *trial) converge(ctx context.Context) (string, error) {
 
 func (t *trial) verify(ctx context.Context) (string, error) {
 	e := t.e
+	if t.early != nil {
+		err := <-t.early
+		t.early = nil
+		t.stopEarly()
+		if err != nil {
+			return "", fmt.Errorf("verify from the heal: %w", err)
+		}
+		t.plog.Printf("read-back from the heal done")
+	}
 	if e.Verify != nil {
 		if err := e.Verify(ctx, t.rec); err != nil {
 			return "", fmt.Errorf("verify: %w", err)

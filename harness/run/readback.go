@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,15 @@ var ReadBackDeadline = 60 * time.Second
 // as a set: its probe records every entry it shows (Op.Entries), and it is
 // probed again until every acknowledged append is among them, not only the
 // newest.
+//
+// Then, since a cache can hide what its region lost, and one zone's stale
+// cache is met by a user only by chance, every key is read again in every
+// region from each source apart, through a member service's admin read:
+// the region's Cassandra at LOCAL_QUORUM (Op.Source "store"), and each
+// zone's memcached ("cache:<zone>"). Each is a probe of its own, probed
+// again like the others until it shows the newest acknowledged version
+// (a cache: a miss or a tombstone also ends it, as they hold nothing
+// stale); LostWrites and Convergence judge them as places of their own.
 func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *history.Recorder) error {
 	if workers <= 0 {
 		workers = 16
@@ -55,9 +65,20 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 			return err
 		}
 		gateways := map[string]string{}
+		admins := map[string]member.AdminClient{}
+		zones := map[string][]string{}
 		for _, comp := range comps {
-			if comp.Kind == topology.KindGateway {
+			switch comp.Kind {
+			case topology.KindGateway:
 				gateways[comp.Region] = "http://" + comp.Address
+			case topology.KindMember:
+				if _, ok := admins[comp.Region]; !ok {
+					admins[comp.Region] = member.NewAdminClient("http://"+comp.Address, c.Secret())
+				}
+			case topology.KindMemcached:
+				if !slices.Contains(zones[comp.Region], comp.Zone) {
+					zones[comp.Region] = append(zones[comp.Region], comp.Zone)
+				}
 			}
 		}
 		if len(gateways) == 0 {
@@ -65,21 +86,39 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		}
 		var pending []readBackJob
 		for region := range gateways {
-			for _, k := range keys {
-				pending = append(pending, readBackJob{region, k})
+			sources := []string{""}
+			if _, ok := admins[region]; ok {
+				sources = append(sources, history.SourceStore)
+				for _, z := range zones[region] {
+					sources = append(sources, history.SourceCache+z)
+				}
+			}
+			for _, src := range sources {
+				for _, k := range keys {
+					pending = append(pending, readBackJob{region, k, src})
+				}
 			}
 		}
 		client := &http.Client{Timeout: 10 * time.Second}
 		var seq atomic.Uint64
 		return readBackRounds(ctx, pending, workers, ReadBackDeadline, 500*time.Millisecond, func(j readBackJob) bool {
-			done := readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, seq.Add(1))
+			var done history.Op
+			if j.source == "" {
+				done = readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, seq.Add(1))
+			} else {
+				done = readSourceOne(ctx, admins[j.region], rec, j, seq.Add(1))
+			}
+			if strings.HasPrefix(j.source, history.SourceCache) && done.Type == history.OK && !done.CacheHit {
+				return false // nothing cached: nothing stale
+			}
 			return done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key])
 		})
 	}
 }
 
-// readBackJob is one key to read back in one region.
-type readBackJob struct{ region, key string }
+// readBackJob is one key to read back in one region, through its gateway
+// (source "") or from one of its sources (history.Op.Source).
+type readBackJob struct{ region, key, source string }
 
 // readBackRounds probes every job once with workers in parallel, then, in
 // rounds with growing pauses (from pause, doubling, at most 8 s), again
@@ -239,6 +278,37 @@ func readBackOne(ctx context.Context, client *http.Client, rec *history.Recorder
 	}
 	if done.Region == "" {
 		done.Region = region
+	}
+	rec.Op(done)
+	return done
+}
+
+// readSourceOne reads a key from one source of a region through a member
+// service's admin read, and records it as a probe of that source.
+func readSourceOne(ctx context.Context, admin member.AdminClient, rec *history.Recorder, j readBackJob, seq uint64) history.Op {
+	kind, id, ok := strings.Cut(j.key, "/")
+	if !ok {
+		return history.Op{Type: history.OK, Version: math.MaxInt64}
+	}
+	inv := history.Op{Type: history.Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: history.OpProbe, Key: j.key,
+		Home: j.region, Entry: j.region, Phase: history.PhaseVerify, Source: j.source}
+	rec.Op(inv)
+	done := inv
+	// The member's admin read names its sources as the history does.
+	got, err := admin.Read(ctx, kind, id, j.source)
+	done.Time, done.Latency, done.Region = time.Now(), time.Since(inv.Time), j.region
+	if err != nil {
+		done.Type, done.Error = history.Fail, err.Error()
+		rec.Op(done)
+		return done
+	}
+	done.Type, done.Version, done.Entries = history.OK, got.Version, got.Entries
+	done.EntriesCut = len(got.Entries) >= member.HistoryPage
+	if strings.HasPrefix(j.source, history.SourceCache) {
+		done.CacheHit = got.Found
+		if !got.Found {
+			done.Version, done.Entries = 0, nil
+		}
 	}
 	rec.Op(done)
 	return done

@@ -46,7 +46,7 @@ func TestMissingAppend(t *testing.T) {
 func TestReadBackDeadlineCountsAfterTheFirstRound(t *testing.T) {
 	var jobs []readBackJob
 	for i := range 40 {
-		jobs = append(jobs, readBackJob{"us-east-1", fmt.Sprintf("profile/m%d", i)})
+		jobs = append(jobs, readBackJob{region: "us-east-1", key: fmt.Sprintf("profile/m%d", i)})
 	}
 	var mu sync.Mutex
 	probes := map[readBackJob]int{}
