@@ -75,6 +75,8 @@ type Publisher struct {
 	// plain invalidations instead; refused counts messages too large even so.
 	oversized atomic.Uint64
 	refused   atomic.Uint64
+	// volatile keeps new messages in memory only (see SetVolatile).
+	volatile atomic.Bool
 }
 
 // queued is a message waiting in an outbox, with the size of its body and
@@ -186,7 +188,7 @@ func (p *Publisher) Publish(m Message) {
 		o.mu.Lock()
 		o.seq++
 		q := queued{m: m, size: size, seq: o.seq}
-		if o.journal != nil {
+		if o.journal != nil && !p.volatile.Load() {
 			if err := o.journal.append(journalRecord{Seq: q.seq, Msg: &q.m}); err != nil {
 				o.journalErrs++
 				p.log.Error("outbox journal write failed; the invalidation is queued in memory only", "to", o.target.Region, "err", err)
@@ -250,6 +252,12 @@ func clip(s string) string {
 	}
 	return s[:n] + "..."
 }
+
+// SetVolatile(true) queues the messages published from now on in memory
+// only, not in the outboxes' journals: a process killed while it owes them
+// loses them, as an outbox without a journal does. A broken world
+// (member.Faults.VolatileOutbox); SetVolatile(false) journals again.
+func (p *Publisher) SetVolatile(v bool) { p.volatile.Store(v) }
 
 // JournalErrors counts failed writes to the outbox journals.
 func (p *Publisher) JournalErrors() uint64 {

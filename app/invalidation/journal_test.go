@@ -79,3 +79,25 @@ func TestJournalSkipsATornLastLine(t *testing.T) {
 func TestJournalNamesStayInTheirFolder(t *testing.T) {
 	assert.Equal(t, filepath.Join("/d", "outbox-.._x_y.jsonl"), journalPath("/d", "../x/y"))
 }
+
+// A volatile outbox (SetVolatile: a broken world) queues in memory only:
+// what it owed when the process died is gone, as before the journal; what
+// was journaled before it turned volatile is still owed.
+func TestVolatileOutboxLosesWhatItOwedAtTheKill(t *testing.T) {
+	dir := t.TempDir()
+	west := &link{}
+	west.set(true) // the link is cut: everything stays owed
+	first := journaled(t, dir, west.send)
+	first.Publish(Message{Key: "k", Version: 1})
+	first.SetVolatile(true)
+	for i := 2; i <= 5; i++ {
+		first.Publish(Message{Key: "k", Version: int64(i)})
+	}
+	require.Equal(t, 5, first.Backlog()["us-west-2"])
+	first.Close()
+
+	owed, _, err := replayJournal(journalPath(dir, "us-west-2"))
+	require.NoError(t, err)
+	require.Len(t, owed, 1, "a volatile outbox journaled what it queued")
+	assert.Equal(t, int64(1), owed[0].m.Version)
+}

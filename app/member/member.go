@@ -154,6 +154,11 @@ type Faults struct {
 	// zones of its region (evcache's SetIfNewerLocal): members of the other
 	// zones keep serving the value cached before the write.
 	CacheOneZone bool `json:"cache_one_zone,omitempty"`
+	// VolatileOutbox keeps the invalidations this member owes the other
+	// regions in memory only, not in its outbox journal: killed while it
+	// owes some (their SQS link cut), it loses them, and their caches keep
+	// the old value (invalidation.Publisher.SetVolatile).
+	VolatileOutbox bool `json:"volatile_outbox,omitempty"`
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -207,6 +212,9 @@ func (f Faults) String() string {
 	}
 	if f.CacheOneZone {
 		parts = append(parts, "cache_one_zone=true")
+	}
+	if f.VolatileOutbox {
+		parts = append(parts, "volatile_outbox=true")
 	}
 	return strings.Join(parts, " ")
 }
@@ -326,6 +334,7 @@ func (s *Service) Handler() http.Handler {
 			return
 		}
 		s.faults.Store(&f)
+		s.pub.SetVolatile(f.VolatileOutbox)
 		writeJSON(w, http.StatusOK, f)
 	})
 	mux.HandleFunc("GET /admin/read/{kind}/{id}", s.readStored)

@@ -61,6 +61,9 @@ func init() {
 	Register(Entry{Name: "no-invalidations", Targets: members,
 		Description: "member services send no cross-region invalidation for their writes: other regions keep their cached values",
 		New:         OnTarget(NoInvalidations)})
+	Register(Entry{Name: "volatile-outbox", Targets: members,
+		Description: "member services keep the invalidations they owe other regions in memory only: killed while they owe some, they lose them",
+		New:         OnTarget(VolatileOutbox)})
 	Register(Entry{Name: "cache-one-zone", Targets: members,
 		Description: "member services write the cache of a user write in their own zone only: other zones keep the old value",
 		New:         OnTarget(CacheOneZone)})
@@ -143,6 +146,14 @@ func NoInvalidations(c topology.Cluster, t Target) *DependencyFault {
 	return newDependencyFault("no-invalidations", c, t, member.Faults{NoInvalidations: true})
 }
 
+// VolatileOutbox makes the member services of t keep the invalidations
+// they owe other regions in memory only, not in their outbox journal. A
+// broken world: a member killed while its SQS link is cut loses what it
+// owed, and the other regions' caches keep the old values.
+func VolatileOutbox(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("volatile-outbox", c, t, member.Faults{VolatileOutbox: true})
+}
+
 // CacheOneZone makes the member services of t write the cache of a user
 // write in their own zone only. A broken world: members of the other zones
 // serve the value cached before the write.
@@ -188,6 +199,9 @@ func (f *DependencyFault) Args() map[string]string {
 	}
 	if f.want.CacheOneZone {
 		args["cache_one_zone"] = "true"
+	}
+	if f.want.VolatileOutbox {
+		args["volatile_outbox"] = "true"
 	}
 	return args
 }

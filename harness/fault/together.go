@@ -3,9 +3,13 @@ package fault
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/topology"
 )
 
 // Combined is several faults injected and recovered as one: set up and
@@ -109,4 +113,46 @@ func (c *Combined) WaitRecovered(ctx context.Context) error {
 // Cleanup implements Fault.
 func (c *Combined) Cleanup(ctx context.Context) error {
 	return c.each(true, func(f Fault) error { return f.Cleanup(ctx) })
+}
+
+// Delayed is a fault injected a while after it is asked to be: in a
+// Together after another part, the time for the first to matter (writes
+// that owe invalidations across a cut link, before a kill).
+type Delayed struct {
+	Fault
+	wait time.Duration
+}
+
+// After delays f's injection by wait.
+func After(wait time.Duration, f Fault) *Delayed { return &Delayed{Fault: f, wait: wait} }
+
+// Inject implements Fault: wait, then inject.
+func (d *Delayed) Inject(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d.wait):
+	}
+	return d.Fault.Inject(ctx)
+}
+
+// Args implements FaultArgs: the delayed fault's, and the wait.
+func (d *Delayed) Args() map[string]string {
+	args := map[string]string{"after": d.wait.String()}
+	if a, ok := d.Fault.(FaultArgs); ok {
+		maps.Copy(args, a.Args())
+	}
+	return args
+}
+
+// OnlyProxies keeps, of each link of t, the proxies keep accepts (such as
+// the SQS proxies alone: a cut of the invalidations' path only).
+func OnlyProxies(t Target, keep func(proxy string) bool) Target {
+	links := make([]topology.Link, len(t.Links))
+	for i, l := range t.Links {
+		l.Proxies = slices.DeleteFunc(slices.Clone(l.Proxies), func(p string) bool { return !keep(p) })
+		links[i] = l
+	}
+	t.Links = links
+	return t
 }

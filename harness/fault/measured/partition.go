@@ -71,15 +71,10 @@ func WatchLeakyPartition(c topology.Cluster, a, b string) *WatchedPartition {
 	if err != nil {
 		return watch(c, a, b, fault.PartitionRegions(c, a, b))
 	}
-	for i, l := range t.Links {
-		var kept []string
-		for _, name := range l.Proxies {
-			if name == topology.SQSProxyName(l.From, l.To) || name == topology.IsthmusProxyName(l.From, l.To) {
-				kept = append(kept, name)
-			}
-		}
-		t.Links[i].Proxies = kept
-	}
+	t = fault.OnlyProxies(t, func(p string) bool {
+		return p == topology.SQSProxyName(a, b) || p == topology.SQSProxyName(b, a) ||
+			p == topology.IsthmusProxyName(a, b) || p == topology.IsthmusProxyName(b, a)
+	})
 	return watch(c, a, b, fault.PartitionLinks(c, t))
 }
 

@@ -40,6 +40,7 @@ func TestEveryMemberSwitchLeftOnIsFound(t *testing.T) {
 		"error_rate=0.5":             {ErrorRate: 0.5},
 		"write_consistency=ALL":      {WriteConsistency: "ALL"},
 		"read_consistency=LOCAL_ONE": {ReadConsistency: "LOCAL_ONE"},
+		"volatile_outbox=true":       {VolatileOutbox: true},
 	} {
 		reset := false
 		fs := memberFindings("us-east-1/member/a", f, func(context.Context) error { reset = true; return nil })
