@@ -32,7 +32,9 @@ func init() {
 			Name:    "dropped-writes",
 			Broken:  "member services that answer one write in a hundred as stored and store it nowhere (a node that silently drops writes)",
 			Checker: "lost-writes", Reason: "acknowledged writes lost",
-			Run: switched(chaosMonkeyQuick.run, Switch{Fault: "dropped-writes", On: fault.All(), Params: map[string]string{"rate": "0.01"}}),
+			// A user who reads a dropped write back reads the one before it.
+			AlsoInvalid: []string{"stale-reads"},
+			Run:         switched(chaosMonkeyQuick.run, Switch{Fault: "dropped-writes", On: fault.All(), Params: map[string]string{"rate": "0.01"}}),
 		}, {
 			Name:    "cache-one-zone",
 			Broken:  "member services that write a user's new value in their own zone's cache only: the other zones keep serving the old one",
