@@ -22,6 +22,14 @@ func probe(key, region string, version int64, at int) op {
 	return op{Name: history.OpProbe, Key: key, Region: region, Version: version, At: at, Dur: 5}
 }
 
+// cachedProbe is a probe of k1 in zone's cache of us-east at 5.1 s: hit says
+// whether the cache held a value (version), else it held nothing.
+func cachedProbe(zone string, version int64, hit bool) op {
+	o := probe("k1", "us-east", version, 5100)
+	o.Source, o.Cache = history.SourceCache+zone, hit
+	return o
+}
+
 func TestLostWrites(t *testing.T) {
 	cases := []checkCase{
 		{
@@ -61,13 +69,8 @@ func TestLostWrites(t *testing.T) {
 			name:    "a zone's cache holds a stale copy",
 			checker: &LostWrites{},
 			history: func() *history.History {
-				cached := func(zone string, v int64, hit bool) op {
-					o := probe("k1", "us-east", v, 5100)
-					o.Source, o.Cache = history.SourceCache+zone, hit
-					return o
-				}
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000),
-					cached("a", 2, true), cached("b", 1, true), cached("c", 0, false)).history()
+					cachedProbe("a", 2, true), cachedProbe("b", 1, true), cachedProbe("c", 0, false)).history()
 			},
 			want:    history.VerdictInvalid,
 			reason:  []string{"1 stale cached copies", "key k1 in us-east cache:b: cached version 1 < acknowledged 2"},
@@ -77,15 +80,10 @@ func TestLostWrites(t *testing.T) {
 			name:    "caches that hold nothing or the newest are fine",
 			checker: &LostWrites{},
 			history: func() *history.History {
-				cached := func(zone string, v int64, hit bool) op {
-					o := probe("k1", "us-east", v, 5100)
-					o.Source, o.Cache = history.SourceCache+zone, hit
-					return o
-				}
 				store := probe("k1", "eu-west", 2, 5000)
 				store.Source = history.SourceStore
 				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 2, 5000), store,
-					cached("a", 2, true), cached("b", 0, false)).history()
+					cachedProbe("a", 2, true), cachedProbe("b", 0, false)).history()
 			},
 			want:    history.VerdictValid,
 			figures: map[string]float64{"stale_cached_copies": 0},
