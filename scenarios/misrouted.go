@@ -91,7 +91,8 @@ func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 	}
 	e.Interval = p.Interval
 	e.Checkers = []check.Checker{
-		&check.HomeRouting{MinMisrouted: p.MinMisrouted},
+		// Failover answers are the failover round's, and no other's.
+		&check.HomeRouting{MinMisrouted: p.MinMisrouted, FailoverDuring: []string{"misrouted-failover"}},
 		&check.Availability{SLO: 0.99},
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,13 @@ type HomeRouting struct {
 	// other than home) for the check to be meaningful; fewer give unknown.
 	// 0 means 1.
 	MinMisrouted int
+	// FailoverDuring, when set, names the faults during which a failover
+	// answer is expected: one is excused only when its request was invoked
+	// while such a fault was in force (from its injection to its recovery,
+	// as the history's fault events say). A gateway in failover outside
+	// them (a round that should proxy or redirect) is then a violation,
+	// however its answers are marked.
+	FailoverDuring []string
 }
 
 // Name implements Checker.
@@ -35,8 +43,9 @@ func init() {
 
 // Check implements Checker.
 func (c *HomeRouting) Check(x *history.Index) history.Result {
-	var direct, proxied, redirected, failover, misrouted, away, unexplained int
+	var direct, proxied, redirected, failover, misrouted, away, unexplained, untimely int
 	var offenders lines
+	windows := faultWindows(x.History, c.FailoverDuring)
 	for _, o := range x.Operations {
 		if !o.IsOK() || o.IsProbe() || o.Home() == "" || o.Region() == "" {
 			continue
@@ -47,6 +56,10 @@ func (c *HomeRouting) Check(x *history.Index) history.Result {
 		}
 		at := o.InvokeTime().UTC().Format(time.RFC3339Nano)
 		switch {
+		case served != home && o.Failover() && c.FailoverDuring != nil && !windows.contain(o.InvokeTime()):
+			untimely++
+			offenders.add("%s of member %s (home %s) was answered by region %s in failover outside %s, at %s",
+				o.Name(), o.Member(), home, served, strings.Join(c.FailoverDuring, ", "), at)
 		case served != home && o.Failover():
 			failover++
 		case served != home:
@@ -68,11 +81,11 @@ func (c *HomeRouting) Check(x *history.Index) history.Result {
 	r := history.Result{Checker: c.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
 		"direct": float64(direct), "proxied": float64(proxied), "redirected": float64(redirected),
 		"failover": float64(failover), "misrouted": float64(misrouted),
-		"answered_away_from_home": float64(away), "unexplained": float64(unexplained),
+		"answered_away_from_home": float64(away), "unexplained": float64(unexplained), "failover_out_of_turn": float64(untimely),
 	}}
 	minMis := max(c.MinMisrouted, 1)
 	switch {
-	case away+unexplained > 0:
+	case away+unexplained+untimely > 0:
 		r.Valid = history.VerdictInvalid
 		var parts []string
 		if away > 0 {
@@ -80,6 +93,9 @@ func (c *HomeRouting) Check(x *history.Index) history.Result {
 		}
 		if unexplained > 0 {
 			parts = append(parts, fmt.Sprintf("%d misrouted requests answered at home without saying how", unexplained))
+		}
+		if untimely > 0 {
+			parts = append(parts, fmt.Sprintf("%d requests answered in failover outside %s", untimely, strings.Join(c.FailoverDuring, ", ")))
 		}
 		r.Reason = strings.Join(parts, "; ")
 		r.Details = offenders.details()
@@ -91,4 +107,39 @@ func (c *HomeRouting) Check(x *history.Index) history.Result {
 			misrouted, proxied, redirected, failover, direct)
 	}
 	return r
+}
+
+// windows are the spans during which some fault was in force.
+type windows [][2]time.Time
+
+func (w windows) contain(t time.Time) bool {
+	for _, s := range w {
+		if !t.Before(s[0]) && (s[1].IsZero() || !t.After(s[1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// faultWindows are the spans from the injection (FaultInject) of each fault
+// named in names to its recovery seen to take effect (FaultHealed, else
+// FaultRecover; open when neither came).
+func faultWindows(h *history.History, names []string) windows {
+	var out windows
+	open := map[string]int{}
+	for _, e := range h.Events {
+		if !slices.Contains(names, e.Name) {
+			continue
+		}
+		switch e.Kind {
+		case history.FaultInject:
+			open[e.Name] = len(out)
+			out = append(out, [2]time.Time{e.Time})
+		case history.FaultRecover, history.FaultHealed:
+			if i, ok := open[e.Name]; ok {
+				out[i][1] = e.Time
+			}
+		}
+	}
+	return out
 }

@@ -35,6 +35,29 @@ func TestHomeRouting(t *testing.T) {
 			figures: map[string]float64{"failover": 1},
 		},
 		{
+			name:    "failover answers only while the failover round is in force",
+			checker: &HomeRouting{FailoverDuring: []string{"misrouted-failover"}},
+			history: func() *history.History {
+				fo := func(at int) op { return with(mis(at), func(o *op) { o.Region, o.Failover = "us-east", true }) }
+				return newHB().event(history.FaultInject, "misrouted-failover", 100).add(fo(200)).
+					event(history.FaultHealed, "misrouted-failover", 300).add(fo(400)).
+					event(history.FaultInject, "misrouted-isthmus", 500).add(fo(600)).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"2 requests answered in failover outside misrouted-failover"},
+			figures: map[string]float64{"failover": 1, "failover_out_of_turn": 2},
+		},
+		{
+			name:    "failover answers within the failover round",
+			checker: &HomeRouting{FailoverDuring: []string{"misrouted-failover"}},
+			history: func() *history.History {
+				fo := func(at int) op { return with(mis(at), func(o *op) { o.Region, o.Failover = "us-east", true }) }
+				return newHB().event(history.FaultInject, "misrouted-failover", 100).add(fo(200), fo(250)).history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"failover": 2, "failover_out_of_turn": 0},
+		},
+		{
 			name:    "served by the wrong region without failover",
 			checker: &HomeRouting{},
 			history: func() *history.History {
