@@ -34,6 +34,13 @@ func init() {
 			Broken:  "the receiving gateway ignoring the member's geo: it serves every user as its own, and says so",
 			Checker: "home-routing", Reason: "outside their home region without failover",
 			Run: switched(misroutedQuick.run, Switch{Fault: "ignore-geo", On: fault.Region("us-east-1")}),
+		}, {
+			Name:    "failover-in-isthmus",
+			Broken:  "the receiving gateway left in failover mode through the isthmus round (a switch an operator forgot): it serves the misrouted users itself",
+			Checker: "home-routing", Reason: "answered in failover outside misrouted-failover",
+			Run: with(misroutedQuick, func(p *misroutedPlan) {
+				p.Rounds = []misroutedRound{{"isthmus", gateway.Patch{Mode: new("isthmus"), Failover: new(true)}}}
+			}).run,
 		}},
 	})
 }
