@@ -228,6 +228,9 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 	default:
 		r.Reason = fmt.Sprintf("all %d acknowledged writes (%d keys) seen in all %d probed regions (%s)",
 			nacked, len(keys), len(regions), strings.Join(regions, ", "))
+		if len(lastCached) > 0 {
+			r.Reason += fmt.Sprintf("; none of the %d cached copies found stale", len(lastCached))
+		}
 		if unknownOutcome > 0 {
 			r.Reason += fmt.Sprintf("; %d writes of unknown outcome not judged", unknownOutcome)
 		}
