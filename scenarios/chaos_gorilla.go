@@ -29,7 +29,7 @@ func init() {
 			// with it when the zone is killed before the commit log's
 			// periodic sync: RF 1 loses data as well as availability.
 			AlsoInvalid: []string{"lost-writes"},
-			Leaves: "the data written at RF 1 has one replica in the region until a repair",
+			Leaves:      "the data written at RF 1 has one replica in the region until a repair",
 			Run: with(chaosGorilla, func(p *chaosGorillaPlan) {
 				p.Times, p.ReplicationFactor = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, 1
 			}).run,
