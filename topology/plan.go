@@ -70,6 +70,22 @@ func (p *Plan) ip(block, host int) string {
 	return fmt.Sprintf("%s.%d.%d", p.Prefix(), block, host)
 }
 
+// zonal appends to list the instances of kind that region runs in each of
+// its zones, numbered on from *n in address block block, all on one port.
+func (p *Plan) zonal(list []Component, region Region, kind string, block int, n *int, port int) []Component {
+	for _, zone := range region.Zones {
+		for k := 0; k < p.Spec.Count(region, kind); k++ {
+			*n++
+			list = append(list, Component{
+				ID: instanceID(region.Name, kind, zone, k), Kind: kind,
+				Region: region.Name, Zone: zone,
+				Address: net.JoinHostPort(p.ip(block, *n), strconv.Itoa(port)),
+			})
+		}
+	}
+	return list
+}
+
 // Address blocks inside a world's /16.
 const (
 	blockService   = 0 // toxiproxy API, control API
@@ -139,26 +155,8 @@ func NewPlan(s *Spec, slot int) (*Plan, error) {
 				inDC++
 			}
 		}
-		for _, zone := range region.Zones {
-			for k := 0; k < s.Count(region, KindMember); k++ {
-				member++
-				p.Members = append(p.Members, Component{
-					ID: instanceID(region.Name, KindMember, zone, k), Kind: KindMember,
-					Region: region.Name, Zone: zone,
-					Address: net.JoinHostPort(p.ip(blockMember, member), port(s.Ports.Member)),
-				})
-			}
-		}
-		for _, zone := range region.Zones {
-			for k := 0; k < s.Count(region, KindMemcached); k++ {
-				cache++
-				p.Memcached = append(p.Memcached, Component{
-					ID: instanceID(region.Name, KindMemcached, zone, k), Kind: KindMemcached,
-					Region: region.Name, Zone: zone,
-					Address: net.JoinHostPort(p.ip(blockMemcached, cache), port(s.Ports.Memcached)),
-				})
-			}
-		}
+		p.Members = p.zonal(p.Members, region, KindMember, blockMember, &member, s.Ports.Member)
+		p.Memcached = p.zonal(p.Memcached, region, KindMemcached, blockMemcached, &cache, s.Ports.Memcached)
 	}
 	link := 0
 	for _, from := range s.Regions {

@@ -176,21 +176,24 @@ func NewLayout(world string, spec *topology.Spec, slot int) (*Layout, error) {
 		l.Outbound[n.ID] = l.Links.Host(hostNodeOutbound + i)
 		l.RouterRegionIP[n.ID] = net.Host(hostRouterRegion + k)
 	}
-	for i := range plan.Memcached {
-		c := &plan.Memcached[i]
-		k := next(topology.KindMemcached, c.Region)
-		if k >= perRegion {
-			return nil, fmt.Errorf("region %s: the container backend runs at most %d memcached servers per region", c.Region, perRegion)
+	// zonal gives each member instance or memcached server the next host of
+	// its region's network from host on.
+	zonal := func(list []topology.Component, what string, host, port int) error {
+		for i := range list {
+			c := &list[i]
+			k := next(c.Kind, c.Region)
+			if k >= perRegion {
+				return fmt.Errorf("region %s: the container backend runs at most %d %s per region", c.Region, perRegion, what)
+			}
+			c.Address = hp(l.Regions[regionIndex[c.Region]].Host(host+k), port)
 		}
-		c.Address = hp(l.Regions[regionIndex[c.Region]].Host(hostMemcached+k), ports.Memcached)
+		return nil
 	}
-	for i := range plan.Members {
-		c := &plan.Members[i]
-		k := next(topology.KindMember, c.Region)
-		if k >= perRegion {
-			return nil, fmt.Errorf("region %s: the container backend runs at most %d member instances per region", c.Region, perRegion)
-		}
-		c.Address = hp(l.Regions[regionIndex[c.Region]].Host(hostMember+k), ports.Member)
+	if err := zonal(plan.Memcached, "memcached servers", hostMemcached, ports.Memcached); err != nil {
+		return nil, err
+	}
+	if err := zonal(plan.Members, "member instances", hostMember, ports.Member); err != nil {
+		return nil, err
 	}
 	for _, from := range spec.Regions {
 		for _, to := range spec.Regions {
