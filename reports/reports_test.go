@@ -35,13 +35,7 @@ func copyRun(t *testing.T, name string) string {
 	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Join("testdata", name)
-	entries, err := os.ReadDir(src)
-	require.NoError(t, err)
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
-	}
+	require.NoError(t, os.CopyFS(dir, os.DirFS(src)))
 	return dir
 }
 

@@ -15,14 +15,7 @@ func fixtureRun(t *testing.T, name string) string {
 	t.Helper()
 	src := filepath.Join("..", "..", "reports", "testdata", name)
 	dir := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	entries, err := os.ReadDir(src)
-	require.NoError(t, err)
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
-	}
+	require.NoError(t, os.CopyFS(dir, os.DirFS(src)))
 	return dir
 }
 
