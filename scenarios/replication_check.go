@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -132,39 +133,17 @@ func ReplicationDefaults() ReplicationOptions {
 // check's own from replcheck.Defaults, the scenario's here.
 func (o *ReplicationOptions) fill() {
 	d := replcheck.Defaults()
-	if o.Records == 0 {
-		o.Records = replicationRecords
-	}
-	if o.ReadAfter == 0 {
-		o.ReadAfter = d.ReadAfter
-	}
-	if o.WriteConsistency == 0 {
-		o.WriteConsistency = d.WriteConsistency
-	}
-	if o.ReadConsistency == 0 {
-		o.ReadConsistency = d.ReadConsistency
-	}
-	if o.Deadline == 0 {
-		o.Deadline = d.Deadline
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = d.Concurrency
-	}
-	if o.Batch == 0 {
-		o.Batch = d.Batch
-	}
-	if o.MinShare == 0 {
-		o.MinShare = 0.99
-	}
-	if o.LinkLatency == 0 {
-		o.LinkLatency = 150 * time.Millisecond
-	}
-	if o.Load == 0 {
-		o.Load = 20
-	}
-	if o.Steady == 0 {
-		o.Steady = 5 * time.Second
-	}
+	o.Records = cmp.Or(o.Records, replicationRecords)
+	o.ReadAfter = cmp.Or(o.ReadAfter, d.ReadAfter)
+	o.WriteConsistency = cmp.Or(o.WriteConsistency, d.WriteConsistency)
+	o.ReadConsistency = cmp.Or(o.ReadConsistency, d.ReadConsistency)
+	o.Deadline = cmp.Or(o.Deadline, d.Deadline)
+	o.Concurrency = cmp.Or(o.Concurrency, d.Concurrency)
+	o.Batch = cmp.Or(o.Batch, d.Batch)
+	o.MinShare = cmp.Or(o.MinShare, 0.99)
+	o.LinkLatency = cmp.Or(o.LinkLatency, 150*time.Millisecond)
+	o.Load = cmp.Or(o.Load, 20)
+	o.Steady = cmp.Or(o.Steady, 5*time.Second)
 }
 
 // CheckRegions says which of From and To (spelled as their options by
