@@ -1,41 +1,22 @@
 package gameday
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer that the signal's goroutine and the test
-// share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // A closed terminal or SSH session sends SIGHUP: the first one stops it cleanly, a second one
 // does not cut the healing short.
 func TestSIGHUPEndsAGameDaysContext(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	ctx, stop := InterruptContext(context.Background(), &out, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
