@@ -75,6 +75,20 @@ func readRunInfo(t *testing.T, dir string) history.RunInfo {
 	return info
 }
 
+// requirePhaseLog requires the run in dir to have left a per-phase log
+// that holds each of wants, in that order.
+func requirePhaseLog(t *testing.T, dir string, wants ...string) {
+	t.Helper()
+	plog, err := os.ReadFile(filepath.Join(dir, history.PhaseLogFile))
+	require.NoError(t, err, "the run left no per-phase log")
+	last := -1
+	for _, want := range wants {
+		i := strings.Index(string(plog), want)
+		require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", want, plog)
+		last = i
+	}
+}
+
 func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	f := &recordingBreaker{name: "noop"}
 	e := testExperiment(t, f)
@@ -106,16 +120,9 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 	require.Equal(t, "kong run test --seed 7", info.Replay)
 	require.Len(t, info.Checkers, 1)
 
-	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
-	require.NoError(t, err, "the run left no per-phase log")
-	last := -1
-	for _, want := range []string{"phase " + history.PhaseSteady, "traffic at the end of the phase", "phase " + history.PhaseInject, "inject noop",
-		"noop took effect", "phase " + history.PhaseObserve, "recover noop", "noop healed", "phase " + history.PhaseConverge,
-		"traffic stopped", "phase " + history.PhaseVerify, "checker ", "outcome: passed"} {
-		i := strings.Index(string(plog), want)
-		require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", want, plog)
-		last = i
-	}
+	requirePhaseLog(t, e.Dir, "phase "+history.PhaseSteady, "traffic at the end of the phase", "phase "+history.PhaseInject, "inject noop",
+		"noop took effect", "phase "+history.PhaseObserve, "recover noop", "noop healed", "phase "+history.PhaseConverge,
+		"traffic stopped", "phase "+history.PhaseVerify, "checker ", "outcome: passed")
 	_, err = os.Stat(filepath.Join(e.Dir, "logs"))
 	require.True(t, os.IsNotExist(err), "a passed run copied component logs")
 }
@@ -186,18 +193,11 @@ func TestExperimentSwitchesSpanTheRun(t *testing.T) {
 		e.Switches = []fault.Fault{sw}
 		_, _ = e.Run(context.Background())
 		require.Equal(t, []string{"setup", "inject", "wait-injected", "recover", "wait-recovered", "cleanup"}, sw.log(), "fault failing at %q", failStage)
-		plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
-		require.NoError(t, err)
-		last := -1
 		want := []string{"inject switch", "phase " + history.PhaseSteady, "inject noop", "heal noop", "heal switch on nothing after the run stopped"}
 		if failStage == "" {
 			want = []string{"inject switch", "phase " + history.PhaseSteady, "inject noop", "recover noop", "checker ", "heal switch on nothing after the run stopped"}
 		}
-		for _, w := range want {
-			i := strings.Index(string(plog), w)
-			require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", w, plog)
-			last = i
-		}
+		requirePhaseLog(t, e.Dir, want...)
 	}
 }
 

@@ -3,9 +3,7 @@ package run
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -126,16 +124,9 @@ func TestObserverRunsTheObserveAndConvergePhases(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{history.EventGenerator, "counted"}, notes, "the generator report when the traffic stopped, then the Observer's")
-	plog, err := os.ReadFile(filepath.Join(e.Dir, history.PhaseLogFile))
-	require.NoError(t, err)
-	last := -1
-	for _, want := range []string{"counting 10 units", "phase " + history.PhaseObserve, "phase " + history.PhaseRecover,
-		"faults held through the convergence", "phase " + history.PhaseConverge, "traffic stopped", "phase " + history.PhaseVerify,
-		"heal held on", "outcome: passed"} {
-		i := strings.Index(string(plog), want)
-		require.Greater(t, i, last, "phases.log lacks %q after the previous step:\n%s", want, plog)
-		last = i
-	}
+	requirePhaseLog(t, e.Dir, "counting 10 units", "phase "+history.PhaseObserve, "phase "+history.PhaseRecover,
+		"faults held through the convergence", "phase "+history.PhaseConverge, "traffic stopped", "phase "+history.PhaseVerify,
+		"heal held on", "outcome: passed")
 }
 
 // An Observer that fails to start ends the run in error, and is not closed.
