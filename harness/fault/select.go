@@ -80,25 +80,16 @@ type zoneSel struct{ region, zone string }
 func (s zoneSel) String() string { return "zone " + s.region + "/" + s.zone }
 
 func (s zoneSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
-	comps, err := worldComponents(ctx, c)
-	if err != nil {
-		return Target{}, err
-	}
-	var t Target
-	zones := map[string]bool{}
-	for _, st := range comps {
-		if st.Zone != "" {
-			zones[st.Region+"/"+st.Zone] = true
-		}
-		if st.Region == s.region && st.Zone == s.zone && slices.Contains(zoneKinds, st.Kind) {
-			t.Components = append(t.Components, st.Component)
-		}
-	}
-	if len(t.Components) == 0 {
-		return Target{}, fmt.Errorf("select %s: world %s has no component in that zone (its zones are %s)", s, c.Name(), strings.Join(sortedSet(zones), ", "))
-	}
-	sortByID(t.Components)
-	return t, nil
+	return selectIn(ctx, c, s, "has no component in that zone (its zones are %s)",
+		func(st topology.Status) string {
+			if st.Zone == "" {
+				return ""
+			}
+			return st.Region + "/" + st.Zone
+		},
+		func(st topology.Status) bool {
+			return st.Region == s.region && st.Zone == s.zone && slices.Contains(zoneKinds, st.Kind)
+		})
 }
 
 type regionSel struct{ region string }
@@ -106,22 +97,32 @@ type regionSel struct{ region string }
 func (s regionSel) String() string { return "region " + s.region }
 
 func (s regionSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
+	return selectIn(ctx, c, s, "has no such region (its regions are %s)",
+		func(st topology.Status) string { return st.Region },
+		func(st topology.Status) bool { return st.Region == s.region })
+}
+
+// selectIn is the target of every component of world c that in takes, in
+// the order of their IDs. place names where a component is ("" for
+// nowhere): when in takes none, the error, none, lists the places world c
+// has.
+func selectIn(ctx context.Context, c topology.Cluster, s Selector, none string, place func(topology.Status) string, in func(topology.Status) bool) (Target, error) {
 	comps, err := worldComponents(ctx, c)
 	if err != nil {
 		return Target{}, err
 	}
 	var t Target
-	regions := map[string]bool{}
+	places := map[string]bool{}
 	for _, st := range comps {
-		if st.Region != "" {
-			regions[st.Region] = true
+		if p := place(st); p != "" {
+			places[p] = true
 		}
-		if st.Region == s.region {
+		if in(st) {
 			t.Components = append(t.Components, st.Component)
 		}
 	}
 	if len(t.Components) == 0 {
-		return Target{}, fmt.Errorf("select %s: world %s has no such region (its regions are %s)", s, c.Name(), strings.Join(sortedSet(regions), ", "))
+		return Target{}, fmt.Errorf("select %s: world %s "+none, s, c.Name(), strings.Join(sortedSet(places), ", "))
 	}
 	sortByID(t.Components)
 	return t, nil
