@@ -245,13 +245,10 @@ func (in *Injector) Inject(ctx context.Context, f Fault) error {
 		return fmt.Errorf("inject %s on %s: %w", f.Name(), target, err)
 	}
 	injected := in.now()
-	wctx, cancel := in.waitContext(ctx)
-	defer cancel()
-	if err := f.WaitInjected(wctx); err != nil {
-		in.note(f, "not seen injected: "+err.Error())
-		return fmt.Errorf("%s on %s was injected but not seen to take effect: %w", f.Name(), target, err)
+	seen, err := in.wait(ctx, f, target, f.WaitInjected, "injected", "was injected but not seen to take effect")
+	if err != nil {
+		return err
 	}
-	seen := in.now()
 	in.event(history.Event{Kind: history.FaultEffect, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
 		"time_to_effect":    seen.Sub(in.injectAt).String(),
 		"time_to_effect_ms": strconv.FormatInt(seen.Sub(in.injectAt).Milliseconds(), 10),
@@ -317,13 +314,10 @@ func (in *Injector) recoverActive(ctx context.Context) error {
 		in.note(f, "recover failed: "+err.Error())
 		return fmt.Errorf("recover %s on %s: %w", f.Name(), target, err)
 	}
-	wctx, cancel := in.waitContext(ctx)
-	defer cancel()
-	if err := f.WaitRecovered(wctx); err != nil {
-		in.note(f, "not seen recovered: "+err.Error())
-		return fmt.Errorf("%s on %s was recovered but not seen healed: %w", f.Name(), target, err)
+	seen, err := in.wait(ctx, f, target, f.WaitRecovered, "recovered", "was recovered but not seen healed")
+	if err != nil {
+		return err
 	}
-	seen := in.now()
 	in.event(history.Event{Kind: history.FaultHealed, Time: seen, Name: f.Name(), Target: target, Detail: map[string]string{
 		"time_to_recover":    seen.Sub(start).String(),
 		"time_to_recover_ms": strconv.FormatInt(seen.Sub(start).Milliseconds(), 10),
@@ -334,6 +328,20 @@ func (in *Injector) recoverActive(ctx context.Context) error {
 		return fmt.Errorf("clean up %s on %s: %w", f.Name(), target, err)
 	}
 	return nil
+}
+
+// wait runs wait (f's WaitInjected or WaitRecovered) within the wait
+// timeout and returns when it saw the world so. When it gives up, it notes
+// that f was not seen as state, and its error says that f on target then
+// failed.
+func (in *Injector) wait(ctx context.Context, f Fault, target string, wait func(context.Context) error, state, failed string) (time.Time, error) {
+	wctx, cancel := in.waitContext(ctx)
+	defer cancel()
+	if err := wait(wctx); err != nil {
+		in.note(f, "not seen "+state+": "+err.Error())
+		return time.Time{}, fmt.Errorf("%s on %s %s: %w", f.Name(), target, failed, err)
+	}
+	return in.now(), nil
 }
 
 func (in *Injector) waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
