@@ -169,25 +169,29 @@ func interrupted(ctx context.Context) string {
 // injectOne injects one fault through its injector, which records the
 // inject and its measured effect.
 func (t *trial) injectOne(ctx context.Context, in *fault.Injector, f fault.Fault) error {
-	t.plog.Printf("inject %s on %s", f.Name(), f.Target())
-	start := time.Now()
-	if err := in.Inject(ctx, f); err != nil {
-		t.plog.Printf("inject %s failed: %v", f.Name(), err)
-		return fmt.Errorf("fault %s: %w", f.Name(), err)
-	}
-	t.plog.Printf("%s took effect after %s", f.Name(), time.Since(start).Round(time.Millisecond))
-	return nil
+	return t.faultStep(ctx, f, in.Inject, faultWords{start: "inject", failed: "inject", err: "fault", done: "took effect"})
 }
 
 // heal recovers one fault and waits until the recovery took effect.
 func (t *trial) heal(ctx context.Context, in *fault.Injector, f fault.Fault) error {
-	t.plog.Printf("recover %s on %s", f.Name(), f.Target())
+	return t.faultStep(ctx, f, in.Recover, faultWords{start: "recover", failed: "heal", err: "heal", done: "healed"})
+}
+
+// faultWords are what the per-phase log says of a fault step: "<start> f
+// on target", "<failed> f failed: ...", "f <done> after 1.2s"; the step's
+// error is "<err> f: ...".
+type faultWords struct{ start, failed, err, done string }
+
+// faultStep runs step (an injector's Inject or Recover) on f and logs it,
+// and how long it took, in the per-phase log.
+func (t *trial) faultStep(ctx context.Context, f fault.Fault, step func(context.Context, fault.Fault) error, w faultWords) error {
+	t.plog.Printf("%s %s on %s", w.start, f.Name(), f.Target())
 	start := time.Now()
-	if err := in.Recover(ctx, f); err != nil {
-		t.plog.Printf("heal %s failed: %v", f.Name(), err)
-		return fmt.Errorf("heal %s: %w", f.Name(), err)
+	if err := step(ctx, f); err != nil {
+		t.plog.Printf("%s %s failed: %v", w.failed, f.Name(), err)
+		return fmt.Errorf("%s %s: %w", w.err, f.Name(), err)
 	}
-	t.plog.Printf("%s healed after %s", f.Name(), time.Since(start).Round(time.Millisecond))
+	t.plog.Printf("%s %s after %s", f.Name(), w.done, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
