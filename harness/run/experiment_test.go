@@ -20,36 +20,49 @@ import (
 	"github.com/kongchaos/kong/internal/apptest"
 )
 
-// recordingBreaker is a fault of our own that logs its lifecycle calls.
-type recordingBreaker struct {
-	mu        sync.Mutex
-	name      string
-	calls     []string
-	failStage string
+// steps records the lifecycle calls of a fault or Observer of our own, in
+// order, and fails the one named fail.
+type steps struct {
+	mu    sync.Mutex
+	calls []string
+	fail  string
 }
 
-func (b *recordingBreaker) Name() string         { return b.name }
-func (b *recordingBreaker) Target() fault.Target { return fault.Target{} }
-func (b *recordingBreaker) step(s string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.calls = append(b.calls, s)
-	if s == b.failStage {
+func (l *steps) step(s string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, s)
+	if s == l.fail {
 		return errors.New(s + " failed")
 	}
 	return nil
 }
+
+func (l *steps) log() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.calls...)
+}
+
+// recordingBreaker is a fault of our own that logs its lifecycle calls.
+type recordingBreaker struct {
+	steps
+	name string
+}
+
+// failingAt is a recordingBreaker whose step stage fails.
+func failingAt(name, stage string) *recordingBreaker {
+	return &recordingBreaker{name: name, steps: steps{fail: stage}}
+}
+
+func (b *recordingBreaker) Name() string                        { return b.name }
+func (b *recordingBreaker) Target() fault.Target                { return fault.Target{} }
 func (b *recordingBreaker) Setup(context.Context) error         { return b.step("setup") }
 func (b *recordingBreaker) Inject(context.Context) error        { return b.step("inject") }
 func (b *recordingBreaker) WaitInjected(context.Context) error  { return b.step("wait-injected") }
 func (b *recordingBreaker) Recover(context.Context) error       { return b.step("recover") }
 func (b *recordingBreaker) WaitRecovered(context.Context) error { return b.step("wait-recovered") }
 func (b *recordingBreaker) Cleanup(context.Context) error       { return b.step("cleanup") }
-func (b *recordingBreaker) log() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.calls...)
-}
 
 func testExperiment(t *testing.T, f *recordingBreaker) *Experiment {
 	gw := apptest.Gateway(t, "us-east-1")
@@ -128,7 +141,7 @@ func TestExperimentRunsThePhasesAndHeals(t *testing.T) {
 }
 
 func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
-	f := &recordingBreaker{name: "stuck", failStage: "wait-injected"}
+	f := failingAt("stuck", "wait-injected")
 	e := testExperiment(t, f)
 	_, err := e.Run(context.Background())
 	require.ErrorContains(t, err, "stuck on nothing was injected but not seen to take effect")
@@ -187,7 +200,7 @@ func TestStopConditionAbortsTheRun(t *testing.T) {
 // run fails on the way.
 func TestExperimentSwitchesSpanTheRun(t *testing.T) {
 	for _, failStage := range []string{"", "wait-injected"} {
-		f := &recordingBreaker{name: "noop", failStage: failStage}
+		f := failingAt("noop", failStage)
 		sw := &recordingBreaker{name: "switch"}
 		e := testExperiment(t, f)
 		e.Switches = []fault.Fault{sw}

@@ -2,9 +2,7 @@ package run
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +14,11 @@ import (
 // countingObserver is an Observer of our own: it counts units of work in
 // observe, logs its steps, and records a note the checkers could judge.
 type countingObserver struct {
-	mu      sync.Mutex
-	steps   []string
+	steps
 	done    int
 	total   int
 	reports []Progress
 	art     Artifacts
-	failIn  string
-}
-
-func (o *countingObserver) step(s string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.steps = append(o.steps, s)
-	if s == o.failIn {
-		return errors.New(s + " failed")
-	}
-	return nil
 }
 
 func (o *countingObserver) Start(_ context.Context, a Artifacts) error {
@@ -79,7 +65,7 @@ func (o *countingObserver) Report(p Progress) {
 func (o *countingObserver) log() ([]string, []Progress) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]string(nil), o.steps...), append([]Progress(nil), o.reports...)
+	return append([]string(nil), o.calls...), append([]Progress(nil), o.reports...)
 }
 
 // An Observer takes the observe and converge phases of the one runner; its
@@ -132,7 +118,7 @@ func TestObserverRunsTheObserveAndConvergePhases(t *testing.T) {
 // An Observer that fails to start ends the run in error, and is not closed.
 func TestObserverThatCannotStartEndsTheRun(t *testing.T) {
 	e := testExperiment(t, &recordingBreaker{name: "noop"})
-	o := &countingObserver{total: 1, failIn: "start"}
+	o := &countingObserver{total: 1, steps: steps{fail: "start"}}
 	e.Observer = o
 	_, err := e.Run(context.Background())
 	require.ErrorContains(t, err, "start failed")

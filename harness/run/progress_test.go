@@ -158,7 +158,7 @@ func TestNoListenerNoReporter(t *testing.T) {
 // still recovering with no traffic.
 func TestProgressSaysStoppingWhileTheRunnerHeals(t *testing.T) {
 	var l progressLog
-	e := testExperiment(t, &recordingBreaker{name: "noop", failStage: "wait-recovered"})
+	e := testExperiment(t, failingAt("noop", "wait-recovered"))
 	e.Steady, e.Observe, e.Converge = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
 	e.Progress = l.report
 	out, err := e.Run(context.Background())
