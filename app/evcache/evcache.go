@@ -8,7 +8,8 @@ package evcache
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,7 +69,7 @@ const repairEvery = 250 * time.Millisecond
 // of the region to its memcached servers (host:port).
 func New(localZone string, zones map[string][]string, timeout time.Duration) (*Client, error) {
 	if len(zones[localZone]) == 0 {
-		return nil, fmt.Errorf("evcache: no memcached servers for local zone %q (have %v)", localZone, keys(zones))
+		return nil, fmt.Errorf("evcache: no memcached servers for local zone %q (have %v)", localZone, slices.Sorted(maps.Keys(zones)))
 	}
 	if timeout <= 0 {
 		timeout = 200 * time.Millisecond
@@ -76,7 +77,7 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 	c := &Client{local: localZone, by: map[string]*memcache.Client{}, pending: map[zoneKey]struct{}{},
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	c.zones = append(c.zones, localZone)
-	for _, z := range keys(zones) {
+	for _, z := range slices.Sorted(maps.Keys(zones)) {
 		if z != localZone {
 			c.zones = append(c.zones, z)
 		}
@@ -148,15 +149,6 @@ func (c *Client) repairLoop() {
 			c.repaired.Add(1)
 		}
 	}
-}
-
-func keys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Get reads a key from the local zone, falling back to the next zone when a

@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -122,7 +123,7 @@ func selectIn(ctx context.Context, c topology.Cluster, s Selector, none string, 
 		}
 	}
 	if len(t.Components) == 0 {
-		return Target{}, fmt.Errorf("select %s: world %s "+none, s, c.Name(), strings.Join(sortedSet(places), ", "))
+		return Target{}, fmt.Errorf("select %s: world %s "+none, s, c.Name(), strings.Join(slices.Sorted(maps.Keys(places)), ", "))
 	}
 	sortByID(t.Components)
 	return t, nil
@@ -224,13 +225,4 @@ func worldComponents(ctx context.Context, c topology.Cluster) ([]topology.Status
 
 func sortByID(cs []topology.Component) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

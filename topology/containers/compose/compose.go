@@ -7,8 +7,9 @@ package compose
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,7 +77,7 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 		}
 		if len(c.Env) > 0 {
 			env := newMap()
-			for _, k := range sortedKeys(c.Env) {
+			for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 				env.add(k, escape(c.Env[k]))
 			}
 			if c.Kind == topology.KindSQS {
@@ -85,7 +86,7 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 			svc.add("environment", env)
 		}
 		labels := newMap()
-		for _, k := range sortedKeys(c.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 			labels.add(k, c.Labels[k])
 		}
 		svc.add("labels", labels)
@@ -111,7 +112,7 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 			for _, v := range c.Volumes {
 				vs = append(vs, v.Name+":"+v.Target)
 				vl := newMap()
-				for _, k := range sortedKeys(v.Labels) {
+				for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
 					vl.add(k, v.Labels[k])
 				}
 				volumes.add(v.Name, newMap().add("name", v.Name).add("labels", vl))
@@ -119,7 +120,7 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 			svc.add("volumes", vs)
 		}
 		if len(c.Tmpfs) > 0 {
-			svc.add("tmpfs", sortedKeys(c.Tmpfs))
+			svc.add("tmpfs", slices.Sorted(maps.Keys(c.Tmpfs)))
 		}
 		if c.Health != "" {
 			svc.add("healthcheck", newMap().
@@ -331,13 +332,4 @@ func quoteIfNeeded(s string) yaml.Style {
 		return yaml.DoubleQuotedStyle
 	}
 	return 0
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
