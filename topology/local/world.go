@@ -417,44 +417,35 @@ func (w *World) Start(ctx context.Context, id string) error {
 
 // Stop implements topology.Cluster.
 func (w *World) Stop(_ context.Context, id string) error {
-	p, ok := w.procs[id]
-	if !ok {
-		return w.unknown(id)
-	}
-	if err := p.stop(30 * time.Second); err != nil {
-		return err
-	}
-	return w.saveState("", "")
+	return w.onProcess(id, true, func(p *process) error { return p.stop(30 * time.Second) })
 }
 
 // Kill implements topology.Cluster.
 func (w *World) Kill(_ context.Context, id string) error {
-	p, ok := w.procs[id]
-	if !ok {
-		return w.unknown(id)
-	}
-	if err := p.kill(); err != nil {
-		return err
-	}
-	return w.saveState("", "")
+	return w.onProcess(id, true, (*process).kill)
 }
 
 // Pause implements topology.Cluster.
 func (w *World) Pause(_ context.Context, id string) error {
-	p, ok := w.procs[id]
-	if !ok {
-		return w.unknown(id)
-	}
-	return p.signal(syscall.SIGSTOP)
+	return w.onProcess(id, false, func(p *process) error { return p.signal(syscall.SIGSTOP) })
 }
 
 // Resume implements topology.Cluster.
 func (w *World) Resume(_ context.Context, id string) error {
+	return w.onProcess(id, false, func(p *process) error { return p.signal(syscall.SIGCONT) })
+}
+
+// onProcess runs act on the process of component id and, when save is set
+// and act succeeded, saves the world's state (which processes run).
+func (w *World) onProcess(id string, save bool, act func(*process) error) error {
 	p, ok := w.procs[id]
 	if !ok {
 		return w.unknown(id)
 	}
-	return p.signal(syscall.SIGCONT)
+	if err := act(p); err != nil || !save {
+		return err
+	}
+	return w.saveState("", "")
 }
 
 // Secret implements topology.Cluster.
