@@ -44,26 +44,22 @@ func (o Operation) last() *Op {
 	return o.Invoke
 }
 
-func (o Operation) ident(f func(*Op) string) string {
-	if o.Invoke != nil {
-		if s := f(o.Invoke); s != "" {
-			return s
-		}
-	}
-	if o.Completion != nil {
-		return f(o.Completion)
-	}
-	return ""
-}
+// ident is f of the invoke, or of the completion where the invoke has
+// none: what the request asked for.
+func (o Operation) ident(f func(*Op) string) string { return firstOf(f, o.Invoke, o.Completion) }
 
-func (o Operation) result(f func(*Op) string) string {
-	if o.Completion != nil {
-		if s := f(o.Completion); s != "" {
-			return s
+// result is f of the completion, or of the invoke where the completion has
+// none: what the answer said.
+func (o Operation) result(f func(*Op) string) string { return firstOf(f, o.Completion, o.Invoke) }
+
+// firstOf is the first f of ops, the nil ones aside, that is not empty.
+func firstOf(f func(*Op) string, ops ...*Op) string {
+	for _, op := range ops {
+		if op != nil {
+			if s := f(op); s != "" {
+				return s
+			}
 		}
-	}
-	if o.Invoke != nil {
-		return f(o.Invoke)
 	}
 	return ""
 }
