@@ -17,6 +17,8 @@ import (
 // shorten them (see Spec.Quick).
 type Times struct{ Steady, Observe, Converge time.Duration }
 
+func (t *Times) set(to Times) { *t = to }
+
 // experiment is the part every scenario shares: the run's identity (the
 // spec's name and description) and artifacts, a steady workload at rate
 // requests/s through the director from every region's members, the
@@ -50,5 +52,15 @@ func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*
 // Go tests (shorter phases) or for a broken world.
 func with[P any](p P, change func(*P)) P {
 	change(&p)
+	return p
+}
+
+// shorter is a copy of a scenario's plan p with the phase times t: the plan
+// the Go tests run (Spec.Quick).
+func shorter[P any, PP interface {
+	*P
+	set(Times)
+}](p P, t Times) P {
+	PP(&p).set(t)
 	return p
 }

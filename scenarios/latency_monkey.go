@@ -20,9 +20,7 @@ func init() {
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
 		Run:        latencyMonkey.run,
-		Quick: with(latencyMonkey, func(p *latencyMonkeyPlan) {
-			p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}
-		}).run,
+		Quick:      shorter(latencyMonkey, Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-try-timeout",
 			Broken:  "the gateway's try timeout switched off: stalled reads wait for their instance until the member timeout and fail",

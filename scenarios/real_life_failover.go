@@ -20,9 +20,7 @@ func init() {
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
 		Run:        realLifeFailover.run,
-		Quick: with(realLifeFailover, func(p *realLifeFailoverPlan) {
-			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}
-		}).run,
+		Quick:      shorter(realLifeFailover, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-evacuation",
 			Broken:  "the automation that evacuates a degraded region switched off: its users stay on it",

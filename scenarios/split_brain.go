@@ -20,9 +20,7 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Short:      true,
 		Run:        splitBrain.run,
-		Quick: with(splitBrain, func(p *splitBrainPlan) {
-			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}
-		}).run,
+		Quick:      shorter(splitBrain, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "remote-writes",
 			Broken:  "member services that write at QUORUM: every write waits for the region across the cut",

@@ -20,9 +20,7 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Short:      true,
 		Run:        thunderingHerd.run,
-		Quick: with(thunderingHerd, func(p *thunderingHerdPlan) {
-			p.Times = Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}
-		}).run,
+		Quick:      shorter(thunderingHerd, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-shedding",
 			Broken:  "the gateway's shedding switched off (no maximum rate): the whole surge reaches the data tier",
