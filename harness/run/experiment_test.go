@@ -149,6 +149,18 @@ func TestExperimentHealsWhenTheFaultNeverTakesEffect(t *testing.T) {
 	require.Equal(t, history.StatusError, readRunInfo(t, e.Dir).Status)
 }
 
+// requireInterrupted runs e and interrupts it (Ctrl-C) after 1.5 s: the
+// run must end aborted, saying it was interrupted.
+func requireInterrupted(t *testing.T, e *Experiment) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(1500 * time.Millisecond); cancel() }()
+	out, err := e.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, history.StatusAborted, out.Status)
+	require.Contains(t, out.Reason, "interrupted")
+}
+
 func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
 	f := &recordingBreaker{name: "p"}
 	e := testExperiment(t, f)
@@ -163,12 +175,7 @@ func TestExperimentHealsOnPanicAndCancel(t *testing.T) {
 	g := &recordingBreaker{name: "c"}
 	e = testExperiment(t, g)
 	e.Observe = time.Minute
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(1500 * time.Millisecond); cancel() }()
-	out, err := e.Run(ctx)
-	require.NoError(t, err)
-	require.Equal(t, history.StatusAborted, out.Status)
-	require.Contains(t, out.Reason, "interrupted")
+	requireInterrupted(t, e)
 	require.Contains(t, g.log(), "recover")
 }
 

@@ -132,12 +132,7 @@ func TestObserverInterruptedAborts(t *testing.T) {
 	e := testExperiment(t, &recordingBreaker{name: "noop"})
 	o := &countingObserver{total: 1000}
 	e.Observer = o
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(1500 * time.Millisecond); cancel() }()
-	out, err := e.Run(ctx)
-	require.NoError(t, err)
-	require.Equal(t, history.StatusAborted, out.Status)
-	require.Contains(t, out.Reason, "interrupted")
+	requireInterrupted(t, e)
 	steps, _ := o.log()
 	require.Equal(t, []string{"start", "close"}, steps)
 }
