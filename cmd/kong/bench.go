@@ -34,13 +34,9 @@ func newBenchWorld() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "world",
 		Short: "Start-up time per phase, resident memory, and the latency a toxiproxy link adds",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := sf.load()
-			if err != nil {
-				return err
-			}
+		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog())
-		},
+		}),
 	}
 	sf.register(cmd)
 	cmd.Flags().IntVar(&rounds, "rounds", 5000, "round trips per latency measurement")
@@ -53,13 +49,9 @@ func newBenchMember() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "member",
 		Short: "Member service reads served from cache vs from Cassandra: requests per second and p99 of each",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := sf.load()
-			if err != nil {
-				return err
-			}
+		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog())
-		},
+		}),
 	}
 	sf.register(cmd)
 	cmd.Flags().IntVar(&keys, "members", 5000, "members written, then read twice")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers/compose"
 )
 
@@ -27,11 +28,7 @@ the default profile; a test fails when they differ.`,
 		Example: `  kong compose -o docker-compose.yml
   kong compose --profile small | docker compose -f - up -d --wait`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := sf.load()
-			if err != nil {
-				return err
-			}
+		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			data, err := composeFile(spec, worldFlag(cmd))
 			if err != nil {
 				return err
@@ -45,7 +42,7 @@ the default profile; a test fails when they differ.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, world %s)\n", out, spec.Source(), worldFlag(cmd))
 			return nil
-		},
+		}),
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")

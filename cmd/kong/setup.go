@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
 	"github.com/spf13/cobra"
 )
@@ -19,11 +20,7 @@ jars (with Maven, into $KONG_CACHE or ~/.cache/kong), and Debian's memcached and
 system-wide with apt-get (as root, or with sudo -n) when they are missing; a line says so before each
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
 kong up does the same, saying so, before it starts a world; nothing else installs anything.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := sf.load()
-			if err != nil {
-				return err
-			}
+		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			out := cmd.OutOrStdout()
 			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log)
@@ -38,7 +35,7 @@ kong up does the same, saying so, before it starts a world; nothing else install
 			}
 			fmt.Fprintf(out, "chromium   %s\n", chromium)
 			return nil
-		},
+		}),
 	}
 	sf.register(cmd)
 	return cmd

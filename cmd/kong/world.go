@@ -72,6 +72,18 @@ func (f *specFlags) load() (*topology.Spec, error) {
 	return spec, usage(err)
 }
 
+// run is a command's RunE that loads the topology first and hands it to
+// do.
+func (f *specFlags) run(do func(cmd *cobra.Command, spec *topology.Spec) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		spec, err := f.load()
+		if err != nil {
+			return err
+		}
+		return do(cmd, spec)
+	}
+}
+
 func worldFlag(cmd *cobra.Command) string {
 	v, _ := cmd.Flags().GetString("world")
 	return v
