@@ -13,15 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/internal/kongbin"
-	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/containers/compose"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // The committed docker-compose.yml is `kong compose` of the default profile.
 func TestCommittedComposeFileIsGenerated(t *testing.T) {
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "default")
 	want, err := composeFile(spec, "kong")
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yml"))

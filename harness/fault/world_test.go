@@ -17,14 +17,14 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // TestFaultWorld breaks a real world (small profile: two regions of one
 // zone) with every kind of fault, checks that each takes effect and heals,
 // and that the timeline records it. Skipped with -short.
 func TestFaultWorld(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	w := worldtest.Start(t, "test-faults", spec)
 	const east, west = "us-east-1", "us-west-2"
 	ctx := context.Background()

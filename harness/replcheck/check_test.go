@@ -12,6 +12,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 func lagsInto(s *lagStats, head bool, ms ...float64) {
@@ -395,8 +396,7 @@ func (w specWorld) Name() string         { return "spec-only" }
 func (w specWorld) Spec() *topology.Spec { return w.spec }
 
 func TestReplicationCheckConfiguration(t *testing.T) {
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "default")
 	w := specWorld{spec: spec}
 	for _, tc := range []struct {
 		c    Config

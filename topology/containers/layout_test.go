@@ -11,12 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 func profile(t *testing.T, name string) *topology.Spec {
 	t.Helper()
-	s, err := topology.Profile(name)
-	require.NoError(t, err)
+	s := topologytest.Profile(t, name)
 	return s
 }
 

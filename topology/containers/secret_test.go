@@ -7,14 +7,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // TestAppConfigsCarryTheWorldsSecret: every member service, gateway and
 // director of a container world guards its admin endpoints with the world's
 // secret; a layout without one (the compose file) leaves them open.
 func TestAppConfigsCarryTheWorldsSecret(t *testing.T) {
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "default")
 	for _, secret := range []string{"0123abcd", ""} {
 		l, err := NewLayout("kong", spec, 3)
 		require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // TestWorld brings a two-region world up as containers and breaks it: a
@@ -32,8 +33,7 @@ func TestWorld(t *testing.T) {
 		t.Skip(err.Error())
 	}
 	const name = "test-containers"
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	wd, _ := os.Getwd()
 	uctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()

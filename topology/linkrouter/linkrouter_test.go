@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 func handshake(ip net.IP, port uint16) []byte { return Handshake(ip, port) }
@@ -93,10 +93,7 @@ func TestRouterForwardsBySenderRegion(t *testing.T) {
 }
 
 func TestPlanRoutes(t *testing.T) {
-	spec, err := topology.Profile("global")
-	require.NoError(t, err)
-	p, err := topology.NewPlan(spec, 3)
-	require.NoError(t, err)
+	p := topologytest.Plan(t, "global", 3)
 	routes := PlanRoutes(p)
 	require.Len(t, routes, len(p.Cassandra))
 	for i, n := range p.Cassandra {

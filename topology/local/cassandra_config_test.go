@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -22,10 +22,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // arguments as a set (their order means nothing to the JVM; they are
 // sorted, one a line).
 func TestCassandraConfigOfTheDefaultWorld(t *testing.T) {
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
-	p, err := topology.NewPlan(spec, 7)
-	require.NoError(t, err)
+	p := topologytest.Plan(t, "default", 7)
 	a := &assets.Paths{Java: "/assets/java", CassandraLib: "/assets/cassandra-lib", JammAgent: "/assets/jamm.jar"}
 	root := t.TempDir()
 	var b strings.Builder

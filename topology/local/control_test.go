@@ -13,6 +13,7 @@ import (
 
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // TestControlAPINeedsTheWorldsSecret: nobody without the world's secret
@@ -20,8 +21,7 @@ import (
 // own client, which reads the secret from the state folder, does.
 func TestControlAPINeedsTheWorldsSecret(t *testing.T) {
 	t.Setenv("KONG_SLOTS", t.TempDir())
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	home := filepath.Join(t.TempDir(), "home")
 	require.NoError(t, PrepareHome(home))
 	const name = "ctl-test"

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // owner writes a stand-in for `kong serve world`: a shell script.
@@ -27,8 +28,7 @@ func owner(t *testing.T, script string) string {
 func TestLaunchReportsAnOwnerThatGaveUpAndStopsOneInterrupted(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
 	require.NoError(t, PrepareHome(home))
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	var out bytes.Buffer
 	var done int
 	o := LaunchOptions{Home: home, World: "w", Spec: spec, Timeout: time.Minute, Out: &out,
@@ -39,7 +39,7 @@ func TestLaunchReportsAnOwnerThatGaveUpAndStopsOneInterrupted(t *testing.T) {
 		}}
 
 	o.Exe = owner(t, `echo "FAILED: no memcached"; exit 1`)
-	_, err = Launch(context.Background(), o)
+	_, err := Launch(context.Background(), o)
 	require.ErrorContains(t, err, "world w did not come up: no memcached (exit: exit status 1); log: "+OwnerLog(home, "w"))
 	require.Contains(t, out.String(), "bringing up world w (profile small, ")
 	require.Equal(t, 1, done)
@@ -56,13 +56,12 @@ func TestLaunchReportsAnOwnerThatGaveUpAndStopsOneInterrupted(t *testing.T) {
 }
 
 func TestOwnerArgsReadTheSpecAgain(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	require.Equal(t, []string{"--profile", "small"}, OwnerArgs(spec))
 
 	file := filepath.Join(t.TempDir(), "w.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("cassandra:\n  replication_factor: 1\nregions:\n  - name: r1\n    zones: [a]\n"), 0o644))
-	spec, err = topology.Load(file)
+	spec, err := topology.Load(file)
 	require.NoError(t, err)
 	require.Equal(t, []string{"--topology", file}, OwnerArgs(spec))
 }

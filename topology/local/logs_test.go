@@ -15,6 +15,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // logFiles reads a log and its old files: path, path.1, path.2, ... while
@@ -130,8 +131,7 @@ func TestCassandraLogbackWorksWithItsLogback(t *testing.T) {
 	if err != nil {
 		t.Skip("no java")
 	}
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "default")
 	cache, err := assets.CacheDir()
 	require.NoError(t, err)
 	lib := filepath.Join(cache, "cassandra-"+spec.Cassandra.Version, "lib")

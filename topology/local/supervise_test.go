@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // These tests need no servers: they supervise `sleep` and hold flocks.
@@ -141,14 +142,13 @@ func TestSlotsAreSharedAndReclaimed(t *testing.T) {
 
 func TestSecondOwnerOfAWorldIsRefused(t *testing.T) {
 	t.Setenv("KONG_SLOTS", t.TempDir())
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	home := t.TempDir()
 	first := &World{name: "twice", spec: spec, home: home, dir: StateDir(home, "twice"), procs: map[string]*process{}}
 	require.NoError(t, first.claim())
 	defer first.Down()
 	second := &World{name: "twice", spec: spec, home: home, dir: StateDir(home, "twice"), procs: map[string]*process{}}
-	err = second.claim()
+	err := second.claim()
 	require.ErrorContains(t, err, "world twice is already up")
 	require.ErrorContains(t, err, "kong down --world twice")
 }

@@ -21,12 +21,12 @@ import (
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 func startWorld(t *testing.T, name, profile string) *local.World {
 	t.Helper()
-	spec, err := topology.Profile(profile)
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, profile)
 	return worldtest.Start(t, name, spec)
 }
 
@@ -237,9 +237,8 @@ regions:
 }
 
 func TestWorldNameAndPortErrors(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
-	_, err = local.Up(context.Background(), local.Options{Name: "Bad_Name", Spec: spec, Home: t.TempDir(), KongBinary: "/bin/true"})
+	spec := topologytest.Profile(t, "small")
+	_, err := local.Up(context.Background(), local.Options{Name: "Bad_Name", Spec: spec, Home: t.TempDir(), KongBinary: "/bin/true"})
 	require.ErrorContains(t, err, "world name")
 	_, err = local.Up(context.Background(), local.Options{Name: "ok", Spec: spec, Home: t.TempDir(), KongBinary: "/nonexistent/kong"})
 	require.ErrorContains(t, err, "make build")
@@ -249,8 +248,7 @@ func TestWorldNameAndPortErrors(t *testing.T) {
 // nothing: without Java, Up fails at its assets with an error that says
 // how to get it.
 func TestUpFailsAtItsAssets(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	t.Setenv("JAVA_HOME", "")
 	t.Setenv("PATH", t.TempDir())
 	bin := filepath.Join(t.TempDir(), "kong")

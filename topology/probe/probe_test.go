@@ -10,16 +10,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // A node is satisfied once it knows every other node of the world in its
 // datacenter and rack.
 func TestMissingPeers(t *testing.T) {
-	spec, err := topology.Profile("global")
-	require.NoError(t, err)
-	p, err := topology.NewPlan(spec, 3)
-	require.NoError(t, err)
+	p := topologytest.Plan(t, "global", 3)
 	nodes := Nodes(p)
 	require.Len(t, nodes, len(p.Cassandra))
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/topologytest"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 )
@@ -49,8 +50,7 @@ type composeFile struct {
 
 func layout(t *testing.T, name string) *containers.Layout {
 	t.Helper()
-	spec, err := topology.Profile(name)
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, name)
 	l, err := containers.NewLayout("kong", spec, 7)
 	require.NoError(t, err)
 	return l

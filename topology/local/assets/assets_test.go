@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/topologytest"
 )
 
 // The cache is $KONG_CACHE, else kong in the user's own cache folder; with
@@ -104,11 +105,10 @@ func fakeAssets(t *testing.T, spec *topology.Spec) *fakeInstaller {
 // without memcached it fails with an error that says how to get it, and no
 // installer runs. kong setup (Setup) installs it, after saying so.
 func TestEnsureInstallsNothingSetupDoes(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	inst := fakeAssets(t, spec)
 
-	_, err = Ensure(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
+	_, err := Ensure(context.Background(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
 	require.EqualError(t, err, "memcached not found: run `kong setup` (installs Debian's memcached with apt-get) or install it yourself")
 	require.Empty(t, inst.installed, "bringing a world up installed something")
 
@@ -149,8 +149,7 @@ func TestMavenChecksStrictly(t *testing.T) {
 // kong up says which jars it fetches first: those the cache has not
 // completed.
 func TestJarsToFetch(t *testing.T) {
-	spec, err := topology.Profile("small")
-	require.NoError(t, err)
+	spec := topologytest.Profile(t, "small")
 	cache := t.TempDir()
 	t.Setenv("KONG_CACHE", cache)
 	missing, dir, err := JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion)
