@@ -256,19 +256,14 @@ func (f *LinkToxicFault) attributes() toxiclient.Attributes {
 // update it when a toxic of that name is there already).
 func (f *LinkToxicFault) Inject(context.Context) error {
 	typ := toxicKinds[f.toxic.Kind].typ
-	return eachProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
-		for _, stream := range f.streams() {
-			name := f.toxicName(stream)
-			_, err := px.AddToxic(name, typ, stream, float32(f.toxic.Toxicity), f.attributes())
-			var api *toxiclient.ApiError
-			if errors.As(err, &api) && api.Status == http.StatusConflict {
-				_, err = px.UpdateToxic(name, float32(f.toxic.Toxicity), f.attributes())
-			}
-			if err != nil {
-				return fmt.Errorf("toxic %s: %w", name, err)
-			}
+	return f.eachStream(func(px *toxiclient.Proxy, stream string) error {
+		name := f.toxicName(stream)
+		_, err := px.AddToxic(name, typ, stream, float32(f.toxic.Toxicity), f.attributes())
+		var api *toxiclient.ApiError
+		if errors.As(err, &api) && api.Status == http.StatusConflict {
+			_, err = px.UpdateToxic(name, float32(f.toxic.Toxicity), f.attributes())
 		}
-		return nil
+		return err
 	}, "add a toxic to")
 }
 
@@ -276,16 +271,7 @@ func (f *LinkToxicFault) Inject(context.Context) error {
 // attributes, on every proxy of the links; toxiproxy applies a toxic to the
 // connections already open as well as to new ones.
 func (f *LinkToxicFault) WaitInjected(ctx context.Context) error {
-	return PollUntil(ctx, fmt.Sprintf("toxic %s on every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
-		return everyProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
-			for _, stream := range f.streams() {
-				if err := f.hasToxic(px, stream); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
+	return f.pollStreams(ctx, "on", f.hasToxic)
 }
 
 func (f *LinkToxicFault) hasToxic(px *toxiclient.Proxy, stream string) error {
@@ -310,30 +296,51 @@ func (f *LinkToxicFault) hasToxic(px *toxiclient.Proxy, stream string) error {
 // Recover implements Fault: remove the toxic from every proxy of the links
 // (a toxic already gone is fine).
 func (f *LinkToxicFault) Recover(context.Context) error {
-	return eachProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
-		for _, stream := range f.streams() {
-			err := px.RemoveToxic(f.toxicName(stream))
-			var api *toxiclient.ApiError
-			if errors.As(err, &api) && api.Status == http.StatusNotFound {
-				err = nil
-			}
-			if err != nil {
-				return fmt.Errorf("toxic %s: %w", f.toxicName(stream), err)
-			}
+	return f.eachStream(func(px *toxiclient.Proxy, stream string) error {
+		err := px.RemoveToxic(f.toxicName(stream))
+		var api *toxiclient.ApiError
+		if errors.As(err, &api) && api.Status == http.StatusNotFound {
+			return nil
 		}
-		return nil
+		return err
 	}, "remove a toxic from")
 }
 
 // WaitRecovered implements Fault: no proxy of the links lists the toxic.
 func (f *LinkToxicFault) WaitRecovered(ctx context.Context) error {
-	return PollUntil(ctx, fmt.Sprintf("toxic %s gone from every proxy of links %s", f.toxic.Kind, f.target), func(context.Context) error {
+	return f.pollStreams(ctx, "gone from", func(px *toxiclient.Proxy, stream string) error {
+		for _, t := range px.ActiveToxics {
+			if t.Name == f.toxicName(stream) {
+				return fmt.Errorf("proxy %s still has toxic %s", px.Name, t.Name)
+			}
+		}
+		return nil
+	})
+}
+
+// eachStream does do to the toxic of each stream on every proxy of the
+// links (see eachProxy; verb says what it does, for its error); an error
+// names the toxic.
+func (f *LinkToxicFault) eachStream(do func(px *toxiclient.Proxy, stream string) error, verb string) error {
+	return eachProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
+		for _, stream := range f.streams() {
+			if err := do(px, stream); err != nil {
+				return fmt.Errorf("toxic %s: %w", f.toxicName(stream), err)
+			}
+		}
+		return nil
+	}, verb)
+}
+
+// pollStreams waits until check holds of the toxic of each stream on every
+// proxy of the links; where says where the toxic is waited for ("on",
+// "gone from").
+func (f *LinkToxicFault) pollStreams(ctx context.Context, where string, check func(px *toxiclient.Proxy, stream string) error) error {
+	return PollUntil(ctx, fmt.Sprintf("toxic %s %s every proxy of links %s", f.toxic.Kind, where, f.target), func(context.Context) error {
 		return everyProxy(f.cluster, f.target.Links, func(px *toxiclient.Proxy) error {
 			for _, stream := range f.streams() {
-				for _, t := range px.ActiveToxics {
-					if t.Name == f.toxicName(stream) {
-						return fmt.Errorf("proxy %s still has toxic %s", px.Name, t.Name)
-					}
+				if err := check(px, stream); err != nil {
+					return err
 				}
 			}
 			return nil
