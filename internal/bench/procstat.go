@@ -18,25 +18,30 @@ func proc() (procfs.FS, bool) {
 	return fs, err == nil
 }
 
-// process is /proc/<pid>, when there is one.
-func process(pid int) (procfs.Proc, bool) {
+// fromProcess is what read finds in /proc/<pid>, when there is one and
+// read can read it.
+func fromProcess[T any](pid int, read func(procfs.Proc) (T, error)) (T, bool) {
+	var zero T
 	fs, ok := proc()
 	if !ok || pid <= 0 {
-		return procfs.Proc{}, false
+		return zero, false
 	}
 	p, err := fs.Proc(pid)
-	return p, err == nil
+	if err != nil {
+		return zero, false
+	}
+	v, err := read(p)
+	if err != nil {
+		return zero, false
+	}
+	return v, true
 }
 
 // ProcessCPUSeconds is the user and system time pid has used, in seconds
 // (0 when it is gone).
 func ProcessCPUSeconds(pid int) float64 {
-	p, ok := process(pid)
+	st, ok := fromProcess(pid, procfs.Proc.Stat)
 	if !ok {
-		return 0
-	}
-	st, err := p.Stat()
-	if err != nil {
 		return 0
 	}
 	return st.CPUTime()
@@ -69,12 +74,8 @@ func ClientCPUSeconds() float64 {
 
 // RSSBytes is a process's resident set size (0 when it is gone).
 func RSSBytes(pid int) int64 {
-	p, ok := process(pid)
+	st, ok := fromProcess(pid, procfs.Proc.NewStatus)
 	if !ok {
-		return 0
-	}
-	st, err := p.NewStatus()
-	if err != nil {
 		return 0
 	}
 	return int64(st.VmRSS)
