@@ -35,6 +35,17 @@ func newKongCLI(t *testing.T) *kongCLI {
 	return &kongCLI{t: t, bin: bin, home: t.TempDir()}
 }
 
+// newWorldCLI is newKongCLI for a test that brings world up (skipped with
+// -short); the world is brought down after the test.
+func newWorldCLI(t *testing.T, world string) *kongCLI {
+	if testing.Short() {
+		t.Skip("brings up a real world; skipped with -short")
+	}
+	k := newKongCLI(t)
+	t.Cleanup(func() { _, _ = k.run("down", "--world", world) })
+	return k
+}
+
 func (k *kongCLI) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(k.bin, append([]string{"--home", k.home}, args...)...)
 	cmd.Env = append(os.Environ(), "KONG_HOME="+k.home)
@@ -86,12 +97,8 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 }
 
 func TestUpStatusLogsCrashDown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("brings up a real world; skipped with -short")
-	}
-	k := newKongCLI(t)
 	const world = "test-cli"
-	t.Cleanup(func() { _, _ = k.run("down", "--world", world) })
+	k := newWorldCLI(t, world)
 
 	out, err := k.run("up", "--profile", "small", "--world", world)
 	require.NoError(t, err, out)
@@ -157,12 +164,8 @@ func TestUpStatusLogsCrashDown(t *testing.T) {
 }
 
 func TestCtrlCDuringUpStopsEverything(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real world; skipped with -short")
-	}
-	k := newKongCLI(t)
 	const world = "test-ctrlc"
-	t.Cleanup(func() { _, _ = k.run("down", "--world", world) })
+	k := newWorldCLI(t, world)
 
 	cmd := k.command("up", "--profile", "small", "--world", world)
 	var out bytes.Buffer
