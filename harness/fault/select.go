@@ -81,7 +81,7 @@ type zoneSel struct{ region, zone string }
 func (s zoneSel) String() string { return "zone " + s.region + "/" + s.zone }
 
 func (s zoneSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
-	return selectIn(ctx, c, s, "has no component in that zone (its zones are %s)",
+	return selectIn(ctx, c, s, "component in that zone", "zones",
 		func(st topology.Status) string {
 			if st.Zone == "" {
 				return ""
@@ -98,32 +98,33 @@ type regionSel struct{ region string }
 func (s regionSel) String() string { return "region " + s.region }
 
 func (s regionSel) Select(ctx context.Context, c topology.Cluster) (Target, error) {
-	return selectIn(ctx, c, s, "has no such region (its regions are %s)",
+	return selectIn(ctx, c, s, "such region", "regions",
 		func(st topology.Status) string { return st.Region },
 		func(st topology.Status) bool { return st.Region == s.region })
 }
 
 // selectIn is the target of every component of world c that in takes, in
 // the order of their IDs. place names where a component is ("" for
-// nowhere): when in takes none, the error, none, lists the places world c
-// has.
-func selectIn(ctx context.Context, c topology.Cluster, s Selector, none string, place func(topology.Status) string, in func(topology.Status) bool) (Target, error) {
+// nowhere): when in takes none, the error says world c has no what, and
+// lists its places (zones, regions).
+func selectIn(ctx context.Context, c topology.Cluster, s Selector, what, places string,
+	place func(topology.Status) string, in func(topology.Status) bool) (Target, error) {
 	comps, err := worldComponents(ctx, c)
 	if err != nil {
 		return Target{}, err
 	}
 	var t Target
-	places := map[string]bool{}
+	seen := map[string]bool{}
 	for _, st := range comps {
 		if p := place(st); p != "" {
-			places[p] = true
+			seen[p] = true
 		}
 		if in(st) {
 			t.Components = append(t.Components, st.Component)
 		}
 	}
 	if len(t.Components) == 0 {
-		return Target{}, fmt.Errorf("select %s: world %s "+none, s, c.Name(), strings.Join(slices.Sorted(maps.Keys(places)), ", "))
+		return Target{}, fmt.Errorf("select %s: world %s has no %s (its %s are %s)", s, c.Name(), what, places, strings.Join(slices.Sorted(maps.Keys(seen)), ", "))
 	}
 	sortByID(t.Components)
 	return t, nil
