@@ -32,11 +32,7 @@ func ReplicationCheckSpec(o ReplicationOptions) Spec {
 		// world writes on a 2-core machine), with room for a busy machine.
 		Timeout: 45 * time.Minute,
 		Run:     o.run,
-		Quick: with(o, func(o *ReplicationOptions) {
-			if o.Records == 0 {
-				o.Records = replicationQuickRecords
-			}
-		}).run,
+		Quick:   with(o, func(o *ReplicationOptions) { o.Records = cmp.Or(o.Records, replicationQuickRecords) }).run,
 		Broken: []Variant{{
 			Name:    "links-cut",
 			Broken:  "every link between the two regions cut for the whole run (--during split-brain --hold-fault): no record can cross",
