@@ -49,6 +49,12 @@ func TestFaultWorld(t *testing.T) {
 		_, err := invalidation.Client(w.SQSEndpoint(from, to), to).ListQueues(qctx, &sqs.ListQueuesInput{})
 		return time.Since(start), err
 	}
+	// withToxic runs during with the toxic x on the link from us-east-1 to
+	// us-west-2, and heals it after.
+	withToxic := func(t *testing.T, x Toxic, during func(ctx context.Context) error) {
+		t.Helper()
+		require.NoError(t, WithFault(ctx, LinkToxic(w, sel(t, Link(east, west)), x), rec, during))
+	}
 	t.Run("KillCassandraNode", func(t *testing.T) {
 		heal(t)
 		victim := west + "/cassandra/a"
@@ -127,10 +133,9 @@ func TestFaultWorld(t *testing.T) {
 
 	t.Run("LinkLatency", func(t *testing.T) {
 		heal(t)
-		f := LinkToxic(w, sel(t, Link(east, west)), LatencyToxic(200*time.Millisecond))
 		_, err := listQueues(east, west, 10*time.Second) // warm the connection
 		require.NoError(t, err)
-		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+		withToxic(t, LatencyToxic(200*time.Millisecond), func(ctx context.Context) error {
 			for range 3 {
 				took, err := listQueues(east, west, 10*time.Second)
 				require.NoError(t, err)
@@ -140,7 +145,7 @@ func TestFaultWorld(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("the other direction, not slowed, took %s", took)
 			return nil
-		}))
+		})
 		fastest := time.Hour
 		for range 3 {
 			took, err := listQueues(east, west, 10*time.Second)
@@ -154,28 +159,26 @@ func TestFaultWorld(t *testing.T) {
 	// from us-east-1 to us-west-2 and gone after the heal.
 	t.Run("LinkResetPeer", func(t *testing.T) {
 		heal(t)
-		f := LinkToxic(w, sel(t, Link(east, west)), ResetPeerToxic(0))
-		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+		withToxic(t, ResetPeerToxic(0), func(ctx context.Context) error {
 			_, err := listQueues(east, west, 5*time.Second)
 			require.Error(t, err, "ListQueues through a link that resets every connection")
 			t.Logf("through the resetting link: %v", err)
 			return nil
-		}))
+		})
 		_, err := listQueues(east, west, 10*time.Second)
 		require.NoError(t, err, "the link carries connections again after the heal")
 	})
 
 	t.Run("LinkTimeout", func(t *testing.T) {
 		heal(t)
-		f := LinkToxic(w, sel(t, Link(east, west)), TimeoutToxic(0))
-		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+		withToxic(t, TimeoutToxic(0), func(ctx context.Context) error {
 			took, err := listQueues(east, west, 2*time.Second)
 			require.Error(t, err, "a black-holed link answers nothing until the caller gives up")
 			require.GreaterOrEqual(t, took, 1900*time.Millisecond, "gave up before the deadline: %v", err)
 			_, err = listQueues(west, east, 10*time.Second)
 			require.NoError(t, err, "the other direction is not black-holed")
 			return nil
-		}))
+		})
 		_, err := listQueues(east, west, 10*time.Second)
 		require.NoError(t, err)
 	})
@@ -200,13 +203,12 @@ func TestFaultWorld(t *testing.T) {
 			return time.Since(start)
 		}
 		send(10 * time.Second) // warm the connection
-		f := LinkToxic(w, sel(t, Link(east, west)), BandwidthToxic(16))
-		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+		withToxic(t, BandwidthToxic(16), func(ctx context.Context) error {
 			took := send(30 * time.Second)
 			t.Logf("48 KiB through a link limited to 16 KB/s took %s", took)
 			require.GreaterOrEqual(t, took, 2*time.Second, "48 KiB at 16 KB/s takes about 3 s")
 			return nil
-		}))
+		})
 		took := send(10 * time.Second)
 		require.Less(t, took, 2*time.Second, "the link's bandwidth is back after the heal")
 	})
@@ -217,8 +219,7 @@ func TestFaultWorld(t *testing.T) {
 		heal(t)
 		x := LatencyToxic(400 * time.Millisecond)
 		x.Toxicity = 0.5
-		f := LinkToxic(w, sel(t, Link(east, west)), x)
-		require.NoError(t, WithFault(ctx, f, rec, func(ctx context.Context) error {
+		withToxic(t, x, func(ctx context.Context) error {
 			const n = 30
 			slow := 0
 			for range n {
@@ -234,7 +235,7 @@ func TestFaultWorld(t *testing.T) {
 			require.GreaterOrEqual(t, slow, 5, "too few connections slowed")
 			require.LessOrEqual(t, slow, 25, "too many connections slowed")
 			return nil
-		}))
+		})
 	})
 
 	t.Run("EvacuateRegion", func(t *testing.T) {
