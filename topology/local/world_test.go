@@ -147,6 +147,11 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	// 6. Kill a node: its peer sees it DOWN; restart it: its peer sees it UP.
 	victim := fmt.Sprintf("%s/cassandra/a", west)
 	eastNode := w.CQLContactPoints(east)[0]
+	// The commit log syncs every 10 s (commitlog_sync: periodic, see
+	// topology's Cassandra configuration): a write the node took less than
+	// that before a SIGKILL may die with it, as on a real crash. Let the
+	// replayed write reach the disk first; this step is about the restart.
+	time.Sleep(11 * time.Second)
 	require.NoError(t, w.Kill(ctx, victim))
 	st, _ := w.Components(ctx)
 	for _, c := range st {
