@@ -64,7 +64,7 @@ type chaosGorillaPlan struct {
 }
 
 var chaosGorilla = chaosGorillaPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second},
-	SLO: 0.99, Convergence: 10 * time.Second}
+	SLO: 0.99, Convergence: 3 * time.Second}
 
 func (p chaosGorillaPlan) run(ctx context.Context, s Spec, env *Env) (out *run.Outcome, err error) {
 	e, err := experiment(ctx, s, env, p.Times, 40)
