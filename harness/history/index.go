@@ -214,9 +214,11 @@ func (o Operation) IsProbe() bool { return o.Name() == OpProbe }
 func (o Operation) Source() string { return o.result(func(p *Op) string { return p.Source }) }
 
 // IsCacheProbe reports whether the operation is a probe of one zone's cache.
-func (o Operation) IsCacheProbe() bool {
-	return o.IsProbe() && strings.HasPrefix(o.Source(), SourceCache)
-}
+func (o Operation) IsCacheProbe() bool { return o.IsProbe() && IsCacheSource(o.Source()) }
+
+// IsCacheSource reports whether a probe's source (Op.Source) is one zone's
+// cache.
+func IsCacheSource(source string) bool { return strings.HasPrefix(source, SourceCache) }
 
 // PhaseWindow is a scenario phase and its [Start, End) window; End is zero
 // for the last phase, which lasts until the end of the history (a report

@@ -108,7 +108,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 			} else {
 				done = readSourceOne(ctx, admins[j.region], rec, j, seq.Add(1))
 			}
-			if strings.HasPrefix(j.source, history.SourceCache) && done.Type == history.OK && !done.CacheHit {
+			if history.IsCacheSource(j.source) && done.Type == history.OK && !done.CacheHit {
 				return false // nothing cached: nothing stale
 			}
 			return done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key])
@@ -233,12 +233,18 @@ func probePath(key string) (string, bool) {
 // probeProcess keeps probe records apart from the workload's sessions.
 const probeProcess = -1
 
+// probeInvoke is the invoke record of a probe of key in region, now.
+func probeInvoke(region, key string, seq uint64) history.Op {
+	return history.Op{Type: history.Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: history.OpProbe, Key: key,
+		Home: region, Entry: region, Phase: history.PhaseVerify}
+}
+
 func readBackOne(ctx context.Context, client *http.Client, rec *history.Recorder, gateway, region, key string, seq uint64) history.Op {
 	path, ok := probePath(key)
 	if !ok {
 		return history.Op{Type: history.OK, Version: math.MaxInt64} // not a key a probe can read
 	}
-	inv := history.Op{Type: history.Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: history.OpProbe, Key: key, Home: region, Entry: region, Phase: history.PhaseVerify}
+	inv := probeInvoke(region, key, seq)
 	rec.Op(inv)
 	done := inv
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gateway+path, nil)
@@ -290,8 +296,8 @@ func readSourceOne(ctx context.Context, admin member.AdminClient, rec *history.R
 	if !ok {
 		return history.Op{Type: history.OK, Version: math.MaxInt64}
 	}
-	inv := history.Op{Type: history.Invoke, Time: time.Now(), Process: probeProcess, Seq: seq, Op: history.OpProbe, Key: j.key,
-		Home: j.region, Entry: j.region, Phase: history.PhaseVerify, Source: j.source}
+	inv := probeInvoke(j.region, j.key, seq)
+	inv.Source = j.source
 	rec.Op(inv)
 	done := inv
 	// The member's admin read names its sources as the history does.
@@ -304,7 +310,7 @@ func readSourceOne(ctx context.Context, admin member.AdminClient, rec *history.R
 	}
 	done.Type, done.Version, done.Entries = history.OK, got.Version, got.Entries
 	done.EntriesCut = len(got.Entries) >= member.HistoryPage
-	if strings.HasPrefix(j.source, history.SourceCache) {
+	if history.IsCacheSource(j.source) {
 		done.CacheHit = got.Found
 		if !got.Found {
 			done.Version, done.Entries = 0, nil
