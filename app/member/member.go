@@ -339,15 +339,7 @@ func (s *Service) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /admin/read/{kind}/{id}", s.readStored)
 	mux.HandleFunc("GET /admin/stats", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
-			"requests": s.stats.Requests.Load(), "cache_hits": s.stats.CacheHits.Load(),
-			"cassandra_ops": s.stats.CassandraOps.Load(), "invalidations_applied": s.stats.Invalidations.Load(),
-			"injected_failures": s.stats.InjectedFails.Load(), "slowed_reads": s.stats.SlowedReads.Load(),
-			"invalidation_backlog": s.pub.Backlog(), "invalidation_sends": s.pub.Stats(),
-			"invalidations_dropped": s.consumed.Dropped.Load(), "invalidations_retried": s.consumed.Retried.Load(),
-			"invalidations_oversized": oversized(s.pub), "outbox_journal_errors": s.pub.JournalErrors(),
-			"cache_repairs": cacheRepairs(s.cache),
-		})
+		writeJSON(w, http.StatusOK, s.statsReport())
 	})
 	return mux
 }
@@ -793,19 +785,6 @@ func checkKey(key string) error {
 		return fmt.Errorf("cache key %.60q: %w", key, err)
 	}
 	return nil
-}
-
-func cacheRepairs(c *evcache.Client) map[string]uint64 {
-	if c == nil {
-		return nil
-	}
-	pending, repaired, dropped := c.Repairs()
-	return map[string]uint64{"pending": uint64(pending), "repaired": repaired, "dropped": dropped}
-}
-
-func oversized(p *invalidation.Publisher) map[string]uint64 {
-	downgraded, refused := p.Oversized()
-	return map[string]uint64{"downgraded": downgraded, "refused": refused}
 }
 
 func respond(w http.ResponseWriter, cache string, version int64, body any) error {

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,6 +33,14 @@ func (b *hb) event(kind history.EventKind, name string, ms int) *hb {
 // history.ShiftRestore) of region.
 func (b *hb) shift(name, region string, ms int) *hb {
 	b.h.Events = append(b.h.Events, history.Event{Kind: history.TrafficShift, Name: name, Target: region, Time: b.at(ms)})
+	return b
+}
+
+// tier adds a data-tier sample of region at ms: its member services had
+// sent ops Cassandra queries so far.
+func (b *hb) tier(region string, ms int, ops uint64) *hb {
+	b.h.Events = append(b.h.Events, history.Event{Kind: history.Note, Name: history.EventDataTier, Target: region, Time: b.at(ms),
+		Detail: map[string]string{"cassandra_ops": strconv.FormatUint(ops, 10), "members": "2"}})
 	return b
 }
 

@@ -155,11 +155,15 @@ func TestSessionStickiness(t *testing.T) {
 }
 
 func TestShedding(t *testing.T) {
-	// 10 data-tier ops per second in each region over 3 seconds.
+	// Each region's clients: 10 operations a second over 3 seconds. Its
+	// data tier: 10 queries a second, sampled every second.
 	load := func() *hb {
 		b := newHB()
 		for _, region := range []string{"us-east", "eu-west"} {
 			b.many(30, 100, op{Region: region, At: 0, Dur: 5})
+			for s := range 4 {
+				b.tier(region, 1000*s, uint64(100+10*s))
+			}
 		}
 		return b
 	}
@@ -171,7 +175,8 @@ func TestShedding(t *testing.T) {
 			checker: c,
 			history: func() *history.History { return load().many(100, 1, shed).history() },
 			want:    history.VerdictValid,
-			figures: map[string]float64{"shed": 100, "shed_latency_p99_ms": 2, "data_tier_max_rate.eu-west": 10, "data_tier_max_rate.us-east": 10, "data_tier_ops": 60},
+			figures: map[string]float64{"shed": 100, "shed_latency_p99_ms": 2, "data_tier_max_rate.eu-west": 10, "data_tier_max_rate.us-east": 10,
+				"data_tier_queries.eu-west": 30},
 		},
 		{
 			name:    "slow shedding",
@@ -187,37 +192,57 @@ func TestShedding(t *testing.T) {
 		{
 			name:    "thundering herd on the eu-west data tier",
 			checker: c,
-			history: func() *history.History {
-				return load().many(100, 1, shed).many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Fail}).history()
-			},
+			history: func() *history.History { return load().many(100, 1, shed).tier("eu-west", 4000, 180).history() },
 			want:    history.VerdictInvalid,
-			reason:  []string{"region eu-west data tier peak 50 ops/s"},
-			figures: map[string]float64{"data_tier_max_rate.eu-west": 50},
+			reason:  []string{"region eu-west data tier peak 50 queries/s"},
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 50, "data_tier_max_rate.us-east": 10},
 		},
 		{
-			// 60 requests issued over three seconds, held back by a stall
-			// and completed together: the data tier saw 20 a second.
-			name:    "a burst of completions after a stall is counted by the second it was issued",
+			// The clients saw 400 operations a second complete in eu-west;
+			// the data tier counted 10 queries a second (the cache served
+			// the rest, or a stall released them together): the data
+			// tier's own count is judged.
+			name:    "the clients' completions are not the data tier's load",
 			checker: c,
 			history: func() *history.History {
-				b := load().many(100, 1, shed)
-				for i := range 60 {
-					b.add(op{Region: "eu-west", At: 3000 + 50*i, Dur: 6000 - 50*i})
-				}
-				return b.history()
+				return load().many(100, 1, shed).many(400, 1, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Fail}).history()
 			},
 			want:    history.VerdictValid,
-			figures: map[string]float64{"data_tier_max_rate.eu-west": 20},
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 10},
 		},
 		{
-			name:    "cache hits and info do not reach the data tier",
+			// A member service restarted between 3 s and 4 s: its counter
+			// began again, the sum fell. That interval is left out, the
+			// next one counts.
+			name:    "a restarted member service's counter",
 			checker: c,
 			history: func() *history.History {
-				return load().many(100, 1, shed).
-					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Cache: true}).
-					many(40, 10, op{Region: "eu-west", At: 1000, Dur: 5, Type: history.Info}).history()
+				return load().many(100, 1, shed).tier("eu-west", 4000, 40).tier("eu-west", 5000, 75).history()
 			},
-			want: history.VerdictValid,
+			want:    history.VerdictInvalid,
+			reason:  []string{"region eu-west data tier peak 35 queries/s"},
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 35},
+		},
+		{
+			// A sample 100 ms after the last (the final one, at cleanup)
+			// is no rate of its own: 5 queries in 100 ms are not 50 a
+			// second; they are measured with the next sample.
+			name:    "a sample too close to the last is measured with the next",
+			checker: c,
+			history: func() *history.History {
+				return load().many(100, 1, shed).tier("eu-west", 3100, 135).tier("eu-west", 4000, 145).history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"data_tier_max_rate.eu-west": 15},
+		},
+		{
+			name:    "no data-tier samples",
+			checker: &Shedding{MaxDataTierRate: 20},
+			history: func() *history.History {
+				return newHB().many(30, 100, op{Region: "eu-west", At: 0, Dur: 5}).history()
+			},
+			want:   history.VerdictUnknown,
+			reason: []string{"no data-tier samples"},
 		},
 		{
 			name:    "no shed operations",

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,15 +18,18 @@ import (
 // Shed answers: the Percentile (p99 by default) of the latency of completed
 // shed operations (any type) must be at most MaxShedLatency.
 //
-// Data tier: an operation reached the data tier when it completed ok or
-// fail, was not shed, not answered from the cache and is not a probe (info
-// completions are left out: whether they got there is unknown). Such
-// operations are counted per region (the serving region, else entry or
-// home) per second in which they were issued (invoked): that is when the
-// request reached the data tier, give or take the gateway. Counted by
-// completion, requests that a stall held back and that complete together
-// would look like a burst the data tier never saw. The busiest second of
-// each region must be at most MaxDataTierRate.
+// Data tier: measured where the data tier is, not on the clients: the
+// history's samples of each region's count of Cassandra queries sent by
+// its member services (history.EventDataTier, recorded by fault.Surge
+// every second). The rate of an interval between two samples of a region
+// at least half a second apart is the count's increase over the interval's
+// length; an interval in which the count fell (a member service restarted,
+// its counter began again) is left out. The busiest interval of each
+// region must be at most MaxDataTierRate. Clients cannot tell this: a
+// cache miss costs the data tier one query or several, a request the
+// gateway proxied to another region costs that region's, and completions
+// that a stall held back arrive together as a burst the data tier never
+// saw.
 //
 // Goodput: shedding must not turn away what the region can serve. For
 // each region that shed, the user operations it admitted (completed ok,
@@ -65,51 +69,26 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 		pct = 99
 	}
 	shed := newLatencyHist()
-	type regionSecond struct {
-		region string
-		sec    int64
-	}
-	perSecond := map[regionSecond]int{}
-	dataOps := 0
 	type window struct{ first, last int64 }
 	shedding := map[string]*window{} // region -> when it shed
 	for _, o := range x.Operations {
-		if !o.Completed() || o.IsProbe() {
+		if !o.Completed() || o.IsProbe() || !o.Shed() {
 			continue
 		}
-		if o.Shed() {
-			shed.record(o.Latency())
-			at, reg := o.InvokeTime().UnixNano(), probeRegion(o)
-			if w := shedding[reg]; w == nil {
-				shedding[reg] = &window{at, at}
-			} else {
-				w.first, w.last = min(w.first, at), max(w.last, at)
-			}
-			continue
-		}
-		if t := o.Type(); (t != history.OK && t != history.Fail) || o.CacheHit() {
-			continue
-		}
-		dataOps++
-		perSecond[regionSecond{probeRegion(o), o.InvokeTime().Unix()}]++
-	}
-	peak := map[string]int{}
-	peakAt := map[string]int64{}
-	for k, n := range perSecond {
-		if n > peak[k.region] || (n == peak[k.region] && k.sec < peakAt[k.region]) {
-			peak[k.region], peakAt[k.region] = n, k.sec
+		shed.record(o.Latency())
+		at, reg := o.InvokeTime().UnixNano(), probeRegion(o)
+		if w := shedding[reg]; w == nil {
+			shedding[reg] = &window{at, at}
+		} else {
+			w.first, w.last = min(w.first, at), max(w.last, at)
 		}
 	}
-	regions := make([]string, 0, len(peak))
-	for reg := range peak {
-		regions = append(regions, reg)
-	}
-	sort.Strings(regions)
+	tier := dataTierRates(x.History.Events)
+	regions := slices.Sorted(maps.Keys(tier))
 
 	pname := fmt.Sprintf("p%g", pct)
 	r := history.Result{Checker: s.Name(), Valid: history.VerdictValid, Figures: map[string]float64{
-		"shed":          float64(shed.count()),
-		"data_tier_ops": float64(dataOps),
+		"shed": float64(shed.count()),
 	}}
 	var bad, unknown, ok []string
 	if s.MaxShedLatency > 0 {
@@ -127,14 +106,16 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 		}
 	}
 	if s.MaxDataTierRate > 0 {
-		if dataOps == 0 {
-			unknown = append(unknown, "no operations reached the data tier")
+		if len(regions) == 0 {
+			unknown = append(unknown, "no data-tier samples (the member services' Cassandra query counts) in the history")
 		}
 		for _, reg := range regions {
-			r.Figures[figureName("data_tier_max_rate", reg)] = float64(peak[reg])
-			line := fmt.Sprintf("region %s data tier peak %d ops/s at %s (max %g)", label(reg), peak[reg],
-				time.Unix(peakAt[reg], 0).UTC().Format(time.RFC3339), s.MaxDataTierRate)
-			if float64(peak[reg]) > s.MaxDataTierRate {
+			t := tier[reg]
+			r.Figures[figureName("data_tier_max_rate", reg)] = t.peak
+			r.Figures[figureName("data_tier_queries", reg)] = float64(t.queries)
+			line := fmt.Sprintf("region %s data tier peak %.0f queries/s at %s (max %g; %d queries in %d samples)", label(reg), t.peak,
+				t.peakAt.UTC().Format(time.RFC3339), s.MaxDataTierRate, t.queries, t.samples)
+			if t.peak > s.MaxDataTierRate {
 				bad = append(bad, line)
 			} else {
 				ok = append(ok, line)
@@ -180,4 +161,61 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 		r.Reason = strings.Join(ok, "; ")
 	}
 	return r
+}
+
+// tierRate is what a region's data-tier samples show: the busiest
+// interval's rate and when it ended, the queries counted over all the
+// intervals judged, and the samples.
+type tierRate struct {
+	peak    float64
+	peakAt  time.Time
+	queries uint64
+	samples int
+}
+
+// dataTierRates reads the history.EventDataTier samples of each region
+// with at least one interval to judge (see Shedding).
+func dataTierRates(events []history.Event) map[string]tierRate {
+	type sample struct {
+		at  time.Time
+		ops uint64
+	}
+	byRegion := map[string][]sample{}
+	for _, e := range events {
+		if e.Kind != history.Note || e.Name != history.EventDataTier {
+			continue
+		}
+		n, err := strconv.ParseUint(e.Detail["cassandra_ops"], 10, 64)
+		if err != nil {
+			continue
+		}
+		byRegion[e.Target] = append(byRegion[e.Target], sample{e.Time, n})
+	}
+	out := map[string]tierRate{}
+	for reg, ss := range byRegion {
+		sort.SliceStable(ss, func(i, j int) bool { return ss[i].at.Before(ss[j].at) })
+		t := tierRate{samples: len(ss)}
+		judged := false
+		prev := ss[0]
+		for _, cur := range ss[1:] {
+			dt := cur.at.Sub(prev.at)
+			if dt < 500*time.Millisecond {
+				continue // too short to be a rate: measured with the next
+			}
+			if cur.ops >= prev.ops {
+				d := cur.ops - prev.ops
+				rate := float64(d) / dt.Seconds()
+				t.queries += d
+				if !judged || rate > t.peak {
+					t.peak, t.peakAt = rate, cur.at
+				}
+				judged = true
+			}
+			prev = cur
+		}
+		if judged {
+			out[reg] = t
+		}
+	}
+	return out
 }

@@ -360,17 +360,20 @@ func (b *SessionBounce) Cleanup(context.Context) error { return nil }
 // Surge is a thundering herd: a second workload of new members (whose data
 // no cache holds) arrives at once at a rate several times a region's
 // capacity, optionally after the region's caches were flushed. Its
-// operations go into the run's history like the main workload's.
+// operations go into the run's history like the main workload's. From its
+// injection until its cleanup it samples the region's data tier (the
+// member services' Cassandra query counts) into the history, every second.
 type Surge struct {
 	cluster    topology.Cluster
 	region     string
 	cfg        workload.Config
 	flushCache bool
 
-	mu    sync.Mutex
-	rec   *history.Recorder
-	phase func() string
-	wl    *workload.Workload
+	mu      sync.Mutex
+	rec     *history.Recorder
+	phase   func() string
+	wl      *workload.Workload
+	sampler *dataTierSampler
 }
 
 // SurgeRegion builds a surge of cfg's traffic (its Pacer, Members, Seed...)
@@ -436,8 +439,14 @@ func (s *Surge) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Inject implements Fault: flush the region's caches, then start the surge.
+// Inject implements Fault: start sampling the region's data tier, flush
+// the region's caches, then start the surge.
 func (s *Surge) Inject(ctx context.Context) error {
+	s.mu.Lock()
+	if s.sampler == nil {
+		s.sampler = startDataTier(s.cluster, s.region, s.rec, dataTierEvery)
+	}
+	s.mu.Unlock()
 	if s.flushCache {
 		var servers []string
 		for _, addrs := range s.cluster.MemcachedAddrs(s.region) {
@@ -491,5 +500,15 @@ func (s *Surge) WaitRecovered(ctx context.Context) error {
 	}
 }
 
-// Cleanup implements Fault.
-func (s *Surge) Cleanup(context.Context) error { return nil }
+// Cleanup implements Fault: a last data-tier sample, then the sampling
+// stops.
+func (s *Surge) Cleanup(context.Context) error {
+	s.mu.Lock()
+	d := s.sampler
+	s.sampler = nil
+	s.mu.Unlock()
+	if d != nil {
+		d.Stop()
+	}
+	return nil
+}

@@ -118,6 +118,13 @@ const (
 	EventConverged = "split-converged"
 )
 
+// EventDataTier names the Note events of a data-tier sample (see
+// fault.Surge): Target is the region, Detail["cassandra_ops"] the sum of
+// the Cassandra queries its member services had sent since they started,
+// and Detail["members"] how many answered (a sample is recorded only when
+// all did).
+const EventDataTier = "data-tier"
+
 // Names of the TrafficShift events of an evacuation (fault.Evacuation),
 // with the region as Target: a step that moves users away from it, and its
 // return to the even split.
