@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// WriteStatus writes a world as kong status prints it: title, a table of
-// the components (region, zone, ID, address, and the two columns the
-// backend names in cols, filled by cells), and the links with the number
-// of proxies of each.
-func WriteStatus(w io.Writer, title string, comps []Status, cols [2]string, cells func(Status) [2]string, links []Link) error {
+// WriteStatus writes a world's components as kong status prints them:
+// title, then a table of the components (region, zone, ID, address, and the
+// two columns the backend names in cols, filled by cells). The links and
+// the rest of the world's fault state follow it (preflight.State).
+func WriteStatus(w io.Writer, title string, comps []Status, cols [2]string, cells func(Status) [2]string) error {
 	fmt.Fprintln(w, title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "REGION\tZONE\tCOMPONENT\tADDRESS\t%s\t%s\n", cols[0], cols[1])
@@ -19,14 +19,7 @@ func WriteStatus(w io.Writer, title string, comps []Status, cols [2]string, cell
 		x := cells(c)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dash(c.Region), dash(c.Zone), c.ID, c.Address, x[0], x[1])
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "links:")
-	for _, l := range links {
-		fmt.Fprintf(w, "  %-24s %d proxies\n", l.Name, len(l.Proxies))
-	}
-	return nil
+	return tw.Flush()
 }
 
 // WritePhases writes how long each phase of a start took, a line each.

@@ -332,7 +332,27 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 		}
 	}
 
-	out, err := k.run("run", "split-brain", "--world", world, "--out", reports, "--progress", "off", "--no-reset")
+	// And a link cut the other way. kong status shows the three.
+	back := topology.LinkName(regions[1], regions[0])
+	for _, l := range remote.Links() {
+		if l.Name == back {
+			for _, name := range l.Proxies {
+				p, err := client.Proxy(name)
+				require.NoError(t, err)
+				require.NoError(t, p.Disable())
+			}
+		}
+	}
+	out, err := k.run("status", "--world", world)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "fault state: NOT clean, ")
+	require.Contains(t, out, "  - link "+back+": cut (")
+	require.Contains(t, out, "  - member "+member+": error_rate=0.5")
+	require.Regexp(t, `(?m)^`+regexpQuote(back)+`\s+\d+\s+cut\s+-$`, out)
+	require.Regexp(t, `(?m)^`+regexpQuote(link)+`\s+(\d+)\s+ok\s+left-latency \(latency, upstream; latency=100\) on \d+ of \d+ proxies$`, out)
+	require.Regexp(t, `(?m)^director:\n  geo `, out)
+
+	out, err = k.run("run", "split-brain", "--world", world, "--out", reports, "--progress", "off", "--no-reset")
 	require.Equal(t, 3, exitStatus(t, err), "a run on a damaged world with --no-reset: %s", out)
 	require.Contains(t, out, fmt.Sprintf("the run lock of `kong --home %s run split-brain --world %s --out %s --progress off` (pid %d", k.home, world, reports, killed.Process.Pid))
 	require.Contains(t, out, "was stale")
@@ -385,6 +405,10 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 	found, err := preflight.Check(ctx, remote, false)
 	require.NoError(t, err, "the world is not whole after a run stopped by SIGHUP")
 	require.Empty(t, found)
+	out, err = k.run("status", "--world", world)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "fault state: clean")
+	require.Regexp(t, `(?m)^`+regexpQuote(back)+`\s+\d+\s+ok\s+-$`, out)
 	data, err := os.ReadFile(lockPath)
 	require.NoError(t, err)
 	require.Empty(t, strings.TrimSpace(string(data)), "the run stopped by SIGHUP did not let go of the world")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
@@ -168,13 +169,28 @@ and volume (containers backend). With --all, every world of the backend.`,
 func newStatus() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show every component of a world: region, zone, address, pid, health",
+		Short: "Show a world: every component (region, zone, address, pid, health) and its fault state",
+		Long: `Show a world: every component with its region, zone, address, pid and health (running, paused,
+stopped), then its fault state: a summary line, "clean" or each thing that differs from the world as
+it was brought up (what the next kong run would reset); each link's proxies, cut or not, with their
+toxics and attributes; each gateway's mode, failover flag and limits; the director's routing of each
+geo, its overrides and evacuations.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
-			return b.Status(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd))
+			ctx, out, world := cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd)
+			if err := b.Status(ctx, out, world); err != nil {
+				return err
+			}
+			c, release, err := b.Attach(ctx, world)
+			if err != nil {
+				return err
+			}
+			defer release()
+			st, err := preflight.Inspect(ctx, c)
+			return errors.Join(st.Write(out), err)
 		},
 	}
 }

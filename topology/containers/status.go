@@ -29,5 +29,5 @@ func (w *World) WriteStatus(ctx context.Context, out io.Writer) error {
 	title := fmt.Sprintf("world %s (containers), toxiproxy %s", w.Name(), w.ToxiproxyAPI())
 	return topology.WriteStatus(out, title, comps, [2]string{"CONTAINER", "STATE"}, func(c topology.Status) [2]string {
 		return [2]string{ContainerName(w.Name(), c.ID), string(c.State)}
-	}, w.Links())
+	})
 }

@@ -29,5 +29,5 @@ func (b *Backend) Status(ctx context.Context, w io.Writer, world string) error {
 			pid = strconv.Itoa(c.PID)
 		}
 		return [2]string{pid, Health(ctx, c)}
-	}, r.Links())
+	})
 }

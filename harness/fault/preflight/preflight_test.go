@@ -137,3 +137,42 @@ func TestDirectorLeftChangedIsFound(t *testing.T) {
 	require.Empty(t, fs.lines())
 	require.False(t, d.Table().Bounce)
 }
+
+// kong status's fault state: a summary that names what differs from the
+// world as brought up, each link cut or not with its toxics, the gateways'
+// settings and the director's routing.
+func TestStateWrite(t *testing.T) {
+	st := State{
+		Links: []LinkState{
+			{Name: "us-east-1->us-west-2", Proxies: 5, Disabled: 5},
+			{Name: "us-west-2->us-east-1", Proxies: 5, Disabled: 2, Toxics: []string{"lag (latency, downstream; latency=150) on 5 of 5 proxies"}},
+		},
+		Gateways: []GatewayState{{ID: "us-east-1/gateway", Region: "us-east-1", Dynamic: gateway.Dynamic{Mode: "isthmus", Failover: true, MaxRPS: 60}}},
+		Director: &director.Table{Regions: []string{"us-east-1", "us-west-2"}, Geos: []string{"east", "west"},
+			Home:      map[string]string{"east": "us-east-1", "west": "us-west-2"},
+			Effective: map[string]map[string]float64{"east": {"us-east-1": 1.0 / 3, "us-west-2": 2.0 / 3}, "west": {"us-west-2": 1}},
+			Overrides: map[string]string{"west": "us-west-2"}, Evacuated: map[string]float64{"us-east-1": 0.25}},
+		Findings: []string{"link us-east-1->us-west-2: cut (5 of 5 proxies disabled)", "director: us-east-1 evacuated 25%"},
+	}
+	var b strings.Builder
+	require.NoError(t, st.Write(&b))
+	require.Equal(t, `fault state: NOT clean, 2 thing(s) differ from the world as brought up (the next kong run resets them; --no-reset refuses):
+  - link us-east-1->us-west-2: cut (5 of 5 proxies disabled)
+  - director: us-east-1 evacuated 25%
+LINK                  PROXIES  STATE                                 TOXICS
+us-east-1->us-west-2  5        cut                                   -
+us-west-2->us-east-1  5        partly cut (2 of 5 proxies disabled)  lag (latency, downstream; latency=150) on 5 of 5 proxies
+
+GATEWAY            MODE     FAILOVER  MAX_RPS  MAX_CONCURRENCY  TRY_MS  IGNORE_GEO  HOME_OVERRIDES
+us-east-1/gateway  isthmus  true      60       0                0       false       -
+director:
+  geo east         home us-east-1    routes to us-east-1 33.3%, us-west-2 66.7%
+  geo west         home us-west-2    routes to us-west-2 100% (overridden to us-west-2)
+  region us-east-1 evacuated 25%
+`, b.String())
+
+	b.Reset()
+	require.NoError(t, State{Links: []LinkState{{Name: "a->b", Proxies: 2}}}.Write(&b))
+	require.Contains(t, b.String(), "fault state: clean")
+	require.Contains(t, b.String(), "a->b  2        ok     -")
+}
