@@ -224,4 +224,3 @@ func mapOrDash(m map[string]string) string {
 	}
 	return strings.Join(parts, ",")
 }
-
