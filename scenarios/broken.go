@@ -1,10 +1,15 @@
 package scenarios
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
@@ -104,4 +109,105 @@ func result(out *run.Outcome, checker string) (history.Result, bool) {
 		}
 	}
 	return history.Result{}, false
+}
+
+// Caught is what a broken world's run showed beside the healthy run of its
+// scenario, as the Go tests recorded it (RecordCaught): the README's table
+// of broken worlds is generated from these records, and a record that does
+// not show what its variant claims (Variant.Shows) fails that table's test.
+type Caught struct {
+	Scenario string `json:"scenario"`
+	Variant  string `json:"variant"`
+	Checker  string `json:"checker"`
+	// Healthy is Checker's verdict in the healthy run, Verdict and Reason
+	// its verdict and reason in the broken run.
+	Healthy history.Verdict `json:"healthy"`
+	Verdict history.Verdict `json:"verdict"`
+	Reason  string          `json:"reason"`
+	// AlsoInvalid are the other checkers the broken run found invalid.
+	AlsoInvalid []string `json:"also_invalid,omitempty"`
+	Seed        uint64   `json:"seed"`
+	// Date is the day of the run, YYYY-MM-DD.
+	Date string `json:"date"`
+}
+
+// CaughtFile is the file of records, in the scenarios package's folder.
+// `KONG_RECORD_BROKEN=1 go test -run TestScenarios ./scenarios` rewrites the
+// records of the broken worlds it runs (add -run 'TestScenarios/NAME/' for
+// one scenario's), and `go generate ./scenarios` the README's table.
+const CaughtFile = "testdata/broken-worlds.json"
+
+// Catch makes the record of a run of v beside the healthy run of its
+// scenario.
+func (v Variant) Catch(scenario string, seed uint64, healthy, broken *run.Outcome, at time.Time) Caught {
+	c := Caught{Scenario: scenario, Variant: v.Name, Checker: v.Checker, Seed: seed, Date: at.UTC().Format(time.DateOnly)}
+	if h, ok := result(healthy, v.Checker); ok {
+		c.Healthy = h.Valid
+	}
+	for _, r := range broken.Verdict.Children {
+		switch {
+		case r.Checker == v.Checker:
+			c.Verdict, c.Reason = r.Valid, r.Reason
+		case r.Valid == history.VerdictInvalid:
+			c.AlsoInvalid = append(c.AlsoInvalid, r.Checker)
+		}
+	}
+	return c
+}
+
+// Shows says how a record fails to show what v claims, or nil: its checker
+// was valid in the healthy run and invalid in the broken one, for v.Reason,
+// and no checker outside v.AlsoInvalid was invalid too.
+func (v Variant) Shows(c Caught) error {
+	var errs []error
+	if c.Checker != v.Checker {
+		errs = append(errs, fmt.Errorf("recorded for checker %s, not %s", c.Checker, v.Checker))
+	}
+	if c.Healthy != history.VerdictValid {
+		errs = append(errs, fmt.Errorf("%s was %q in the healthy run", c.Checker, c.Healthy))
+	}
+	if c.Verdict != history.VerdictInvalid || !strings.Contains(c.Reason, v.Reason) {
+		errs = append(errs, fmt.Errorf("%s was %q in the broken run, for %q, not invalid for %q", c.Checker, c.Verdict, c.Reason, v.Reason))
+	}
+	for _, other := range c.AlsoInvalid {
+		if !slices.Contains(v.AlsoInvalid, other) {
+			errs = append(errs, fmt.Errorf("%s was invalid in the broken run too", other))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ReadCaught reads a file of records (none when it does not exist).
+func ReadCaught(path string) ([]Caught, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cs []Caught
+	if err := json.Unmarshal(b, &cs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cs, nil
+}
+
+// RecordCaught puts c into the file of records at path, in place of an
+// earlier record of the same broken world, ordered by scenario and name.
+func RecordCaught(path string, c Caught) error {
+	cs, err := ReadCaught(path)
+	if err != nil {
+		return err
+	}
+	cs = slices.DeleteFunc(cs, func(o Caught) bool { return o.Scenario == c.Scenario && o.Variant == c.Variant })
+	cs = append(cs, c)
+	slices.SortFunc(cs, func(a, b Caught) int {
+		return cmp.Or(strings.Compare(a.Scenario, b.Scenario), strings.Compare(a.Variant, b.Variant))
+	})
+	b, err := json.MarshalIndent(cs, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -55,6 +55,8 @@ func full(t *testing.T) {
 // asks of it. Then each of its broken worlds runs with the same seed and
 // must be caught by exactly its checker, for its reason, a checker the
 // healthy run found valid (Variant.Judge). -short runs the Short ones.
+// With KONG_RECORD_BROKEN=1 each broken world caught is recorded in
+// CaughtFile, for the README's table.
 func TestScenarios(t *testing.T) {
 	for _, s := range inRunOrder(All()) {
 		t.Run(s.Name, func(t *testing.T) {
@@ -85,6 +87,9 @@ func TestScenarios(t *testing.T) {
 					broken, r := runInDir(t, bs, v.Run, e)
 					require.NoError(t, v.Judge(healthy, broken), "%s: %s", name, v.Broken)
 					after(broken, r)
+					if os.Getenv("KONG_RECORD_BROKEN") == "1" {
+						require.NoError(t, RecordCaught(CaughtFile, v.Catch(s.Name, e.Seed, healthy, broken, time.Now())))
+					}
 				})
 			}
 		})

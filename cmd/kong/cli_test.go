@@ -118,6 +118,20 @@ func TestUpStatusLogsCrashDown(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "the components are")
 
+	// Cassandra's own tools, as ccm runs them.
+	out, err = k.run("nodetool", "--world", world, "us-east-1", "status")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "Datacenter: us-west-2")
+	require.Regexp(t, `(?m)^UN\s+127\.`, out)
+	out, err = k.run("cqlsh", "--world", world, "us-west-2/cassandra/a", "-e", "SELECT data_center FROM system.local")
+	require.NoError(t, err, out)
+	require.Regexp(t, `(?m)^\s*us-west-2\s*$`, out)
+	out, err = k.run("nodetool", "--world", world, "eu-nowhere", "status")
+	require.Error(t, err)
+	require.Contains(t, out, "has no Cassandra node or region \"eu-nowhere\": name a region (us-east-1, us-west-2)")
+	out, err = k.run("nodetool", "--world", world, "us-east-1", "no-such-command")
+	require.NotZero(t, exitStatus(t, err), out)
+
 	// A second `kong up` of the same world is refused, not doubled.
 	out, err = k.run("up", "--profile", "small", "--world", world)
 	require.Error(t, err)

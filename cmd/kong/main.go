@@ -44,7 +44,9 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
-	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose(), newFaults())
+	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose(), newFaults(),
+		newTool("nodetool", "Run Cassandra's nodetool (from the world's jars) against a node, over its JMX port"),
+		newTool("cqlsh", "Run cqlsh (Cassandra 5.0's, from PyPI into the cache when missing) against a node"))
 	for _, a := range componentActions {
 		root.AddCommand(newComponentAction(a))
 	}

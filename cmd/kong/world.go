@@ -170,11 +170,6 @@ func newStatus() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show a world: every component (region, zone, address, pid, health) and its fault state",
-		Long: `Show a world: every component with its region, zone, address, pid and health (running, paused,
-stopped), then its fault state: a summary line, "clean" or each thing that differs from the world as
-it was brought up (what the next kong run would reset); each link's proxies, cut or not, with their
-toxics and attributes; each gateway's mode, failover flag and limits; the director's routing of each
-geo, its overrides and evacuations.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
