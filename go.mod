@@ -30,6 +30,7 @@ require (
 	github.com/testcontainers/testcontainers-go/modules/toxiproxy v0.43.0
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/term v0.44.0
+	golang.org/x/time v0.11.0
 	gonum.org/v1/plot v0.17.0
 )
 
