@@ -127,7 +127,7 @@ func setReplication(ctx context.Context, c topology.Cluster, region string, rf i
 		}
 		repl += fmt.Sprintf(", '%s': %d", r, n)
 	}
-	if err := s.Query(fmt.Sprintf("ALTER KEYSPACE %s WITH replication = {%s}", spec.Cassandra.Keyspace, repl)).WithContext(ctx).Exec(); err != nil {
+	if err := s.Query(fmt.Sprintf("ALTER KEYSPACE %s WITH replication = {%s}", spec.Cassandra.Keyspace, repl)).ExecContext(ctx); err != nil {
 		return fmt.Errorf("set the replication factor of keyspace %s in %s to %d: %w", spec.Cassandra.Keyspace, region, rf, err)
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"syscall"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 //go:embed profiles/*.yaml
@@ -230,7 +230,7 @@ func Parse(source string, data []byte) (*Spec, error) {
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)
 
-// yamlError turns a yaml.v3 error into "source:line: message" lines, one
+// yamlError turns a YAML decoder error into "source:line: message" lines, one
 // per problem, in the same form as validation errors.
 func yamlError(source string, err error) error {
 	var msgs []string

@@ -110,10 +110,10 @@
 // accepted requests answered 5xx, by a member or by the gateway (502, 504,
 // 508, or a 5xx relayed from a peer gateway, its shedding included);
 // latency = accepted requests, measured in the gateway, bucketed by the
-// second they completed, about 3 % precision. /metrics exposes the same
-// counters as kong_gateway_{accepted,shed,local,proxied,redirected,failover,
-// errors,member_retries}_total{region}, the histogram
-// kong_gateway_request_duration_seconds{region,route}, and the gauges
+// second they completed, within 1 % (an HDR histogram per second).
+// /metrics exposes the same counters as
+// kong_gateway_{accepted,shed,local,proxied,redirected,failover,errors,member_retries}_total{region},
+// the histogram kong_gateway_request_duration_seconds{region,route}, and the gauges
 // kong_gateway_in_flight_requests, kong_gateway_member_up{zone,instance} and
 // kong_gateway_failover_mode.
 package gateway

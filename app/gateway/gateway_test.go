@@ -454,17 +454,24 @@ func TestTokenBucket(t *testing.T) {
 	assert.Equal(t, 100, burstFor(1000))
 }
 
-func TestLatencyBuckets(t *testing.T) {
-	prev := -1
-	for us := int64(0); us < 1<<22; us += 1 + us/50 {
-		i := latBucket(us)
-		require.GreaterOrEqual(t, i, prev, "monotonic at %d", us)
-		prev = i
-		mid := latMid(i)
-		require.InDelta(t, float64(us), mid, float64(us)*0.04+1, "bucket %d for %dµs", i, us)
+func TestSecondQuantiles(t *testing.T) {
+	var sl secSlot
+	p50, p99 := sl.quantiles()
+	assert.Zero(t, p50+p99, "no latency recorded")
+	// 1..1000 ms: the p50 is 500 ms, the p99 990 ms, within 1 %.
+	for ms := 1; ms <= 1000; ms++ {
+		sl.record(time.Duration(ms) * time.Millisecond)
 	}
-	assert.Equal(t, latBuckets-1, latBucket(1<<40))
-	assert.Equal(t, 0, latBucket(-5))
+	p50, p99 = sl.quantiles()
+	assert.InEpsilon(t, 500, p50, 0.01)
+	assert.InEpsilon(t, 990, p99, 0.01)
+	// Beyond an hour is clamped to it; below zero to zero.
+	var long secSlot
+	long.record(3 * time.Hour)
+	long.record(-time.Second)
+	p50, p99 = long.quantiles()
+	assert.Zero(t, p50)
+	assert.InEpsilon(t, float64(time.Hour/time.Millisecond), p99, 0.01)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -3,37 +3,29 @@ package gateway
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // tokenBucket admits MaxRPS requests per second with a burst of
-// burstFor(MaxRPS). The rate is passed on every call so that a runtime
-// change takes effect on the next request; a change refills the bucket.
+// burstFor(MaxRPS) (a rate.Limiter). The rate is passed on every call so
+// that a runtime change takes effect on the next request; a change starts
+// a new, full bucket.
 type tokenBucket struct {
-	mu     sync.Mutex
-	rate   int
-	burst  float64
-	tokens float64
-	last   time.Time
+	mu   sync.Mutex
+	rate int
+	lim  *rate.Limiter
 }
 
-func (b *tokenBucket) allow(now time.Time, rate int) bool {
+func (b *tokenBucket) allow(now time.Time, rps int) bool {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if rate != b.rate || b.last.IsZero() {
-		b.rate = rate
-		b.burst = float64(burstFor(rate))
-		b.tokens = b.burst
-		b.last = now
+	if rps != b.rate || b.lim == nil {
+		b.rate = rps
+		b.lim = rate.NewLimiter(rate.Limit(rps), burstFor(rps))
 	}
-	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = min(b.burst, b.tokens+dt.Seconds()*float64(rate))
-		b.last = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return true
-	}
-	return false
+	lim := b.lim
+	b.mu.Unlock()
+	return lim.AllowN(now, 1)
 }
 
 // shedReason says why admit refused a request ("" = admitted).

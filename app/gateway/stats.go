@@ -1,12 +1,11 @@
 package gateway
 
 import (
-	"math"
-	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/kongchaos/kong/app"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -28,44 +27,45 @@ const (
 	nCounters
 )
 
-// Latency buckets (µs), log-linear with 16 sub-buckets per power of two
-// (about 3 % precision), from 0 to ~35 min.
+// Per-second latency histograms hold microseconds, 1 µs to 1 h (longer
+// is clamped), with two significant digits (within 1 %).
 const (
-	latSubBits  = 4
-	latSub      = 1 << latSubBits
-	latBuckets  = 2*latSub + 27*latSub
+	latMaxUs    = int64(time.Hour / time.Microsecond)
+	latSigFigs  = 2
 	ringSeconds = StatsWindow + 4
 )
-
-func latBucket(us int64) int {
-	if us < 2*latSub {
-		return int(max(us, 0))
-	}
-	shift := bits.Len64(uint64(us)) - (latSubBits + 1)
-	idx := 2*latSub + (shift-1)*latSub + int(us>>shift) - latSub
-	return min(idx, latBuckets-1)
-}
-
-// latMid is the middle of a bucket, in µs.
-func latMid(idx int) float64 {
-	if idx < 2*latSub {
-		return float64(idx)
-	}
-	k := idx - 2*latSub
-	shift := k/latSub + 1
-	m := int64(k%latSub + latSub)
-	lo, hi := m<<shift, (m+1)<<shift
-	return float64(lo+hi-1) / 2
-}
 
 type secSlot struct {
 	sec atomic.Int64
 	c   [nCounters]atomic.Int64
-	lat [latBuckets]atomic.Int64
+	mu  sync.Mutex              // guards lat
+	lat *hdrhistogram.Histogram // nil until the second's first accepted request completes
+}
+
+// record adds one accepted request's latency to the second's histogram.
+func (sl *secSlot) record(d time.Duration) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.lat == nil {
+		sl.lat = hdrhistogram.New(1, latMaxUs, latSigFigs)
+	}
+	_ = sl.lat.RecordValue(min(max(d.Microseconds(), 0), latMaxUs)) // in range: no error
+}
+
+// quantiles are the second's p50 and p99 in ms, rounded to µs (0 without
+// latencies).
+func (sl *secSlot) quantiles() (p50, p99 float64) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.lat == nil || sl.lat.TotalCount() == 0 {
+		return 0, 0
+	}
+	return float64(sl.lat.ValueAtQuantile(50)) / 1000, float64(sl.lat.ValueAtQuantile(99)) / 1000
 }
 
 // series holds per-second counters and latency histograms for the last
-// StatsWindow seconds, lock-free on the request path.
+// StatsWindow seconds: counters are lock-free on the request path, and
+// each second's histogram has its own lock.
 type series struct {
 	mu     sync.Mutex // serializes slot roll-over only
 	ring   [ringSeconds]secSlot
@@ -80,9 +80,11 @@ func (s *series) slot(sec int64) *secSlot {
 			for i := range sl.c {
 				sl.c[i].Store(0)
 			}
-			for i := range sl.lat {
-				sl.lat[i].Store(0)
+			sl.mu.Lock()
+			if sl.lat != nil {
+				sl.lat.Reset()
 			}
+			sl.mu.Unlock()
 			sl.sec.Store(sec)
 		}
 		s.mu.Unlock()
@@ -145,7 +147,6 @@ func fill(c *[nCounters]int64, p *Counts) {
 func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 	end := now.Unix()
 	pts := make([]Point, window)
-	var hist [latBuckets]int64
 	for i := range pts {
 		sec := end - int64(window-1-i)
 		p := &pts[i]
@@ -159,15 +160,7 @@ func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 			c[k] = sl.c[k].Load()
 		}
 		fill(&c, &p.Counts)
-		var n int64
-		for k := range hist {
-			hist[k] = sl.lat[k].Load()
-			n += hist[k]
-		}
-		if n > 0 {
-			p.P50ms = quantile(&hist, n, 0.50)
-			p.P99ms = quantile(&hist, n, 0.99)
-		}
+		p.P50ms, p.P99ms = sl.quantiles()
 	}
 	var c [nCounters]int64
 	for k := range c {
@@ -176,19 +169,6 @@ func (s *series) report(now time.Time, window int) ([]Point, Totals) {
 	var t Totals
 	fill(&c, &t.Counts)
 	return pts, t
-}
-
-// quantile returns the q-quantile in ms, rounded to µs.
-func quantile(h *[latBuckets]int64, n int64, q float64) float64 {
-	rank := max(int64(math.Ceil(q*float64(n))), 1)
-	var cum int64
-	for i, v := range h {
-		cum += v
-		if cum >= rank {
-			return math.Round(latMid(i)) / 1000
-		}
-	}
-	return 0
 }
 
 // metrics are the Prometheus series on GET /metrics (one registry per gateway).
@@ -283,6 +263,6 @@ func (g *Gateway) finish(start time.Time, route int, obs prometheus.Observer, st
 		g.series.totals[cErrors].Add(1)
 		g.metrics.counters[cErrors].Inc()
 	}
-	sl.lat[latBucket(d.Microseconds())].Add(1)
+	sl.record(d)
 	obs.Observe(d.Seconds())
 }

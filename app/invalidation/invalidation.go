@@ -67,7 +67,6 @@ func Client(endpoint, region string) *sqs.Client {
 type Publisher struct {
 	from    string
 	log     *slog.Logger
-	mu      sync.Mutex
 	queues  map[string]*outbox
 	wg      sync.WaitGroup
 	stopped chan struct{}
@@ -97,7 +96,6 @@ type outbox struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	items  []queued
-	url    string
 	sent   uint64
 	fails  uint64
 	limit  int

@@ -23,13 +23,13 @@ kong up does the same, saying so, before it starts a world; nothing else install
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 			out := cmd.OutOrStdout()
-			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log)
+			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
 			if err != nil {
 				return err
 			}
 			a.Write(out)
 			// The report tests draw the HTML reports in headless Chromium.
-			chromium, err := assets.EnsureChromium(cmd.Context(), out, log)
+			chromium, err := assets.EnsureChromium(cmd.Context(), cmd.ErrOrStderr(), log)
 			if err != nil {
 				return err
 			}

@@ -30,20 +30,6 @@ type Operation struct {
 	Completion *Op
 }
 
-func (o Operation) first() *Op {
-	if o.Invoke != nil {
-		return o.Invoke
-	}
-	return o.Completion
-}
-
-func (o Operation) last() *Op {
-	if o.Completion != nil {
-		return o.Completion
-	}
-	return o.Invoke
-}
-
 // ident is f of the invoke, or of the completion where the invoke has
 // none: what the request asked for.
 func (o Operation) ident(f func(*Op) string) string { return firstOf(f, o.Invoke, o.Completion) }

@@ -23,7 +23,7 @@ func DCSession(points []string, region string, keyspace string) (*gocql.Session,
 		return nil, err
 	}
 	cfg.Keyspace = keyspace
-	cfg.HostFilter = gocql.DataCentreHostFilter(region)
+	cfg.HostFilter = gocql.DataCenterHostFilter(region)
 	cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(region))
 	cfg.Consistency = gocql.LocalQuorum
 	s, err := cfg.CreateSession()

@@ -161,8 +161,9 @@ func TestBuildContextIsTheRepository(t *testing.T) {
 	require.Empty(t, BuildContext(t.TempDir()))
 }
 
-// The kong image is built with the Go version the module asks for, from a
-// context that keeps every file the build embeds.
+// The kong image is built with the Go toolchain the module names (its
+// toolchain line, else its go line), from a context that keeps every file
+// the build embeds.
 func TestDockerfileMatchesTheModule(t *testing.T) {
 	wd, err := os.Getwd()
 	require.NoError(t, err)
@@ -172,13 +173,19 @@ func TestDockerfileMatchesTheModule(t *testing.T) {
 	require.NoError(t, err)
 	docker, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)
-	var goVersion string
+	var goVersion, toolchain string
 	for _, line := range strings.Split(string(mod), "\n") {
 		if v, ok := strings.CutPrefix(line, "go "); ok {
 			goVersion = strings.TrimSpace(v)
 		}
+		if v, ok := strings.CutPrefix(line, "toolchain go"); ok {
+			toolchain = strings.TrimSpace(v)
+		}
 	}
 	require.NotEmpty(t, goVersion)
+	if toolchain != "" {
+		goVersion = toolchain
+	}
 	require.Contains(t, string(docker), "ARG GO_VERSION="+goVersion+"\n", "the Dockerfile builds with another Go than go.mod's %s", goVersion)
 	require.Contains(t, string(docker), "./cmd/kong")
 	ignore, err := os.ReadFile(filepath.Join(root, ".dockerignore"))

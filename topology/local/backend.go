@@ -34,9 +34,10 @@ var _ topology.Backend = (*Backend)(nil)
 func (*Backend) Name() string { return BackendName }
 
 // Up refuses a world that is already up, fetches what is missing first,
-// saying so on o.Out (the jars with Maven into the user's cache, memcached
-// with apt-get; KONG_NO_INSTALL=1 names it and stops instead: the owner
-// itself never installs anything), then launches the world's owner.
+// saying so (the jars with Maven into the user's cache, on o.Out; memcached
+// with apt-get, after a line on stderr with the command; KONG_NO_INSTALL=1
+// names it and stops instead: the owner itself never installs anything),
+// then launches the world's owner.
 func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o topology.UpOptions) (topology.Started, error) {
 	out, log := o.Out, o.Log
 	if out == nil {
@@ -65,7 +66,9 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	if missing, cache, err := assets.JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion); err == nil && len(missing) > 0 {
 		fmt.Fprintf(out, "first fetching %s with Maven into %s\n", strings.Join(missing, " and "), cache)
 	}
-	if _, err := assets.Setup(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, out, log); err != nil {
+	// An install of a missing package (memcached) is announced on stderr,
+	// apart from the start's own account on out.
+	if _, err := assets.Setup(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, os.Stderr, log); err != nil {
 		return topology.Started{}, err
 	}
 	return Launch(ctx, LaunchOptions{Home: b.Home, World: world, Spec: spec, Exe: exe, Timeout: o.Timeout, Out: out, Progress: o.Progress})

@@ -118,7 +118,7 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 		w.sessions[r] = s
 	}
 	if err := w.sessions[w.a].Query(`CREATE TABLE IF NOT EXISTS split_markers (run text, src text, seq int, PRIMARY KEY ((run, src), seq))`).
-		WithContext(ctx).Exec(); err != nil {
+		ExecContext(ctx); err != nil {
 		w.closeLocked()
 		return fmt.Errorf("watch partition: markers table: %w", err)
 	}
@@ -142,7 +142,7 @@ func (w *WatchedPartition) seen(ctx context.Context, region, src string) (int, e
 	w.mu.Unlock()
 	var n int
 	err := s.Query(`SELECT COUNT(*) FROM split_markers WHERE run = ? AND src = ?`, w.run, src).
-		Consistency(gocql.LocalOne).WithContext(ctx).Scan(&n)
+		Consistency(gocql.LocalOne).ScanContext(ctx, &n)
 	return n, err
 }
 
@@ -171,7 +171,7 @@ func (w *WatchedPartition) markers(ctx context.Context) {
 			s, seq := w.sessions[src], w.written[src]
 			w.mu.Unlock()
 			if err := s.Query(`INSERT INTO split_markers (run, src, seq) VALUES (?, ?, ?)`, w.run, src, seq).
-				Consistency(gocql.LocalQuorum).WithContext(ctx).Exec(); err == nil {
+				Consistency(gocql.LocalQuorum).ExecContext(ctx); err == nil {
 				w.mu.Lock()
 				w.written[src]++
 				w.mu.Unlock()

@@ -10,7 +10,7 @@ import (
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/topologytest"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 type composeFile struct {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,6 +137,32 @@ func TestAptInstallWithNoInstall(t *testing.T) {
 	require.ErrorContains(t, err, "KONG_NO_INSTALL is set")
 	require.ErrorContains(t, err, "apt-get install -y memcached")
 	require.Empty(t, out.String())
+}
+
+// apt-get's installer names the exact command and why on out before it
+// runs it (without sudo as root), and a failed install is an error that
+// says what failed and how to install by hand. The apt-get here is a
+// script on PATH that refuses.
+func TestAptInstallSaysWhatItRuns(t *testing.T) {
+	t.Setenv("KONG_NO_INSTALL", "")
+	bin := t.TempDir()
+	apt := filepath.Join(bin, "apt-get")
+	require.NoError(t, os.WriteFile(apt, []byte("#!/bin/sh\necho \"E: refused $*\"\nexit 100\n"), 0o755))
+	t.Setenv("PATH", bin)
+	var out bytes.Buffer
+	err := aptInstall(context.Background(), &out, "memcached", "memcached 1.6", slog.New(slog.DiscardHandler))
+	require.Error(t, err)
+	cmd := apt + " install -y -q memcached"
+	if os.Geteuid() != 0 {
+		cmd = "sudo -n " + cmd
+	}
+	lines := strings.Split(out.String(), "\n")
+	require.Equal(t, "memcached is missing: installing Debian's memcached system-wide with: "+cmd, lines[0])
+	require.ErrorContains(t, err, "memcached is not installed and \""+cmd+"\" failed")
+	require.ErrorContains(t, err, "install it by hand: sudo apt-get install -y memcached")
+	if os.Geteuid() == 0 {
+		require.ErrorContains(t, err, "E: refused install -y -q memcached", "apt-get's own words are in the error")
+	}
 }
 
 // Maven fetches with strict checksums.
