@@ -363,7 +363,7 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 	require.Contains(t, out, "  - link "+back+": cut (")
 	require.Contains(t, out, "  - member "+member+": error_rate=0.5")
 	require.Regexp(t, `(?m)^`+regexpQuote(back)+`\s+\d+\s+cut\s+-$`, out)
-	require.Regexp(t, `(?m)^`+regexpQuote(link)+`\s+(\d+)\s+ok\s+left-latency \(latency, upstream; latency=100\) on \d+ of \d+ proxies$`, out)
+	require.Regexp(t, `(?m)^`+regexpQuote(link)+`\s+(\d+)\s+ok\s+left-latency \(latency, upstream; jitter=0 latency=100\) on \d+ of \d+ proxies$`, out)
 	require.Regexp(t, `(?m)^director:\n  geo `, out)
 
 	out, err = k.run("run", "split-brain", "--world", world, "--out", reports, "--progress", "off", "--no-reset")
