@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/term"
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/topology"
 )
 
 var t0 = time.Date(2026, 5, 1, 14, 7, 30, 0, time.UTC)
@@ -139,4 +141,18 @@ func TestShortDuration(t *testing.T) {
 	} {
 		require.Equal(t, want, ShortDuration(d), d.String())
 	}
+}
+
+// Before the components are known, kong up's lines say what the assets
+// phase checks instead of "0/0 ready".
+func TestUpLines(t *testing.T) {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		t.Skip("draws a bar on a terminal")
+	}
+	var b strings.Builder
+	up := Up(&b)
+	up(topology.UpProgress{Elapsed: 100 * time.Millisecond, Phase: "assets"})
+	up(topology.UpProgress{Elapsed: 5 * time.Second, Phase: "cassandra", Ready: 2, Total: 6})
+	up(topology.UpProgress{Done: true})
+	require.Equal(t, "    0.1s  assets           checking java, the cached jars and memcached\n    5.0s  cassandra        2/6 ready\n", b.String())
 }

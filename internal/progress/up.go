@@ -34,10 +34,19 @@ func Up(out io.Writer) func(topology.UpProgress) {
 			bar.ChangeMax(p.Total)
 		}
 		if !tty && (p.Phase != lastPhase || p.Ready != lastReady) {
-			fmt.Fprintf(out, "  %5.1fs  %-16s %d/%d ready\n", p.Elapsed.Seconds(), p.Phase, p.Ready, p.Total)
+			fmt.Fprintf(out, "  %5.1fs  %-16s %s\n", p.Elapsed.Seconds(), p.Phase, upCount(p))
 		}
 		lastPhase, lastReady = p.Phase, p.Ready
 		bar.Describe(fmt.Sprintf("%-16s", p.Phase))
 		_ = bar.Set(p.Ready)
 	}
+}
+
+// upCount says how many components are ready, or, before the components
+// are known (the assets phase: java, the jars, memcached), what is checked.
+func upCount(p topology.UpProgress) string {
+	if p.Total == 0 {
+		return "checking java, the cached jars and memcached"
+	}
+	return fmt.Sprintf("%d/%d ready", p.Ready, p.Total)
 }
