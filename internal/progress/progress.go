@@ -100,8 +100,8 @@ func (v *View) Scenario(i int) func(run.Progress) {
 func (v *View) report(p run.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	suiteLeft, known := v.suiteLeft(p)
-	line := Line(p, v.index, len(v.suite), suiteLeft, known)
+	suiteLeft, untimed := v.suiteLeft(p)
+	line := Line(p, v.index, len(v.suite), suiteLeft, untimed)
 	switch v.mode {
 	case Bar:
 		if p.Done {
@@ -148,12 +148,13 @@ func (v *View) closeBar() {
 
 // suiteLeft estimates the time left of the whole suite at p: the current
 // scenario's (from its plan, or from its last run when that says more)
-// and the last run of each scenario after it. known is false when some
-// scenario after it never ran to the end, so the estimate is a lower bound.
-func (v *View) suiteLeft(p run.Progress) (left time.Duration, known bool) {
-	left, known = p.Left(), true
+// and the last run of each scenario after it. untimed counts the scenarios
+// after it that never ran to the end: with any, the estimate is a lower
+// bound.
+func (v *View) suiteLeft(p run.Progress) (left time.Duration, untimed int) {
+	left = p.Left()
 	if p.Stopping || p.Done {
-		return 0, true
+		return 0, 0
 	}
 	if v.index < len(v.suite) {
 		if d, ok := v.past[v.suite[v.index]]; ok && !p.Started.IsZero() {
@@ -163,16 +164,18 @@ func (v *View) suiteLeft(p run.Progress) (left time.Duration, known bool) {
 	for _, name := range v.suite[min(v.index+1, len(v.suite)):] {
 		d, ok := v.past[name]
 		if !ok {
-			known = false
+			untimed++
 		}
 		left += d
 	}
-	return left, known
+	return left, untimed
 }
 
 // Line renders p of the i-th (0-based) of n scenarios on one line, with
-// the time left of the suite when n > 1 (a lower bound unless known).
-func Line(p run.Progress, i, n int, suiteLeft time.Duration, known bool) string {
+// the time left of the suite when n > 1: an estimate from the scenarios'
+// last runs, or a lower bound that says how many scenarios after this one
+// it leaves out (untimed: they never ran to the end in this folder).
+func Line(p run.Progress, i, n int, suiteLeft time.Duration, untimed int) string {
 	var b strings.Builder
 	if n > 1 {
 		fmt.Fprintf(&b, "[%d/%d] ", i+1, n)
@@ -190,12 +193,11 @@ func Line(p run.Progress, i, n int, suiteLeft time.Duration, known bool) string 
 		phase = fmt.Sprintf("%s (%d/%d)", phase, k, of)
 	}
 	fmt.Fprintf(&b, " · %s · %.1f req/s · %.1f%% errors · %s left", phase, p.Live.OpsPerSec, 100*p.Live.ErrorRate, ShortDuration(p.Left()))
-	if n > 1 {
-		approx := "~"
-		if !known {
-			approx = "≥ "
-		}
-		fmt.Fprintf(&b, " · game day %s%s left", approx, ShortDuration(suiteLeft))
+	switch {
+	case n > 1 && untimed > 0:
+		fmt.Fprintf(&b, " · game day ≥ %s left + %d scenario(s) not timed yet", ShortDuration(suiteLeft), untimed)
+	case n > 1:
+		fmt.Fprintf(&b, " · game day ~%s left", ShortDuration(suiteLeft))
 	}
 	return b.String()
 }
