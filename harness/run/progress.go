@@ -26,6 +26,9 @@ type Progress struct {
 	// PacedObserver (the replication check's writes) is planned from its
 	// pace so far, so its Observe grows or shrinks as the run goes on.
 	Plan PhasePlan
+	// WorkDone of WorkTotal is a PacedObserver's pace in its observe phase
+	// (the replication check's records written); zero otherwise.
+	WorkDone, WorkTotal int
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).
 	Live workload.LiveStats
@@ -171,6 +174,7 @@ func (r *progressReporter) send(change func(*Progress)) {
 	if r.pace != nil && r.p.Phase == history.PhaseObserve {
 		// The work takes what it takes: plan it from the pace so far.
 		done, total := r.pace()
+		r.p.WorkDone, r.p.WorkTotal = done, total
 		r.p.Plan.Observe = projectedDuration(r.p.Now.Sub(r.p.PhaseStarted), done, total)
 	}
 	if r.fn != nil {

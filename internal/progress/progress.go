@@ -192,7 +192,11 @@ func Line(p run.Progress, i, n int, suiteLeft time.Duration, untimed int) string
 	if k, of := p.PhaseNumber(); k > 0 {
 		phase = fmt.Sprintf("%s (%d/%d)", phase, k, of)
 	}
-	fmt.Fprintf(&b, " · %s · %.1f req/s · %.1f%% errors · %s left", phase, p.Live.OpsPerSec, 100*p.Live.ErrorRate, ShortDuration(p.Left()))
+	fmt.Fprintf(&b, " · %s", phase)
+	if p.WorkTotal > 0 {
+		fmt.Fprintf(&b, " · %d/%d done (%.1f%%)", p.WorkDone, p.WorkTotal, 100*float64(p.WorkDone)/float64(p.WorkTotal))
+	}
+	fmt.Fprintf(&b, " · %.1f req/s · %.1f%% errors · %s left", p.Live.OpsPerSec, 100*p.Live.ErrorRate, ShortDuration(p.Left()))
 	switch {
 	case n > 1 && untimed > 0:
 		fmt.Fprintf(&b, " · game day ≥ %s left + %d scenario(s) not timed yet", ShortDuration(suiteLeft), untimed)

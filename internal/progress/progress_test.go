@@ -34,6 +34,10 @@ func TestProgressLine(t *testing.T) {
 		Line(p, 1, 3, 2*time.Minute, 1))
 	// kong run: one scenario, no game day.
 	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", Line(p, 0, 1, 0, 0))
+	// A paced observer's work (the replication check's records written).
+	w := p
+	w.WorkDone, w.WorkTotal = 250_000, 1_000_000
+	require.Equal(t, "split-brain · observe (3/6) · 250000/1000000 done (25.0%) · 39.8 req/s · 0.4% errors · 2m00s left", Line(w, 0, 1, 0, 0))
 	p.Stopping = true
 	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", Line(p, 0, 1, 0, 0))
 	require.Contains(t, Line(run.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, 0), "x · starting · 0.0 req/s")
