@@ -72,6 +72,9 @@ type Env struct {
 	// Replay is the command line that runs the scenario again with this seed.
 	Replay string
 	Log    *slog.Logger
+	// LogLevel is the level of the run.log that RunInDir writes when Log
+	// is nil (the zero value: info).
+	LogLevel slog.Level
 	// NoReset refuses to run on a world that a run before left damaged
 	// (links cut, toxics, faults, evacuations, paused processes) instead
 	// of resetting it first (see preflight.Check).

@@ -57,7 +57,7 @@ func RunInDir(ctx context.Context, spec Spec, env *Env) (Result, error) {
 		}
 		defer logf.Close()
 		withLog := *env
-		withLog.Log = slog.New(slog.NewTextHandler(logf, nil))
+		withLog.Log = slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: env.LogLevel}))
 		env = &withLog
 	}
 	out, err := spec.Run(ctx, spec, env)

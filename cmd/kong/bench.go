@@ -24,9 +24,9 @@ func newBench() *cobra.Command {
 	return cmd
 }
 
-func benchLog() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
+// benchLog is the benchmarks' log on stderr: warnings, unless --log-level
+// says otherwise.
+func benchLog(cmd *cobra.Command) *slog.Logger { return newLogger(cmd, os.Stderr, slog.LevelWarn) }
 
 func newBenchWorld() *cobra.Command {
 	var sf specFlags
@@ -35,7 +35,7 @@ func newBenchWorld() *cobra.Command {
 		Use:   "world",
 		Short: "Start-up time per phase, resident memory, and the latency a toxiproxy link adds",
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog())
+			return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog(cmd))
 		}),
 	}
 	sf.register(cmd)
@@ -50,7 +50,7 @@ func newBenchMember() *cobra.Command {
 		Use:   "member",
 		Short: "Member service reads served from cache vs from Cassandra: requests per second and p99 of each",
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog())
+			return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog(cmd))
 		}),
 	}
 	sf.register(cmd)

@@ -4,23 +4,35 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/output"
 )
 
 // newFaults is `kong faults [NAME]`: the fault catalogue, or one fault.
 func newFaults() *cobra.Command {
-	return &cobra.Command{
-		Use:   "faults [NAME]",
-		Short: "List the faults kong can inject (the catalogue), or show one",
-		Args:  cobra.MaximumNArgs(1),
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:               "faults [NAME]",
+		Short:             "List the faults kong can inject (the catalogue), or show one",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: complete.Arg(complete.Faults),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
+				if asJSON {
+					return output.Encode(cmd.OutOrStdout(), output.NewFaults(fault.Catalogue()...))
+				}
 				return fault.WriteCatalogue(cmd.OutOrStdout())
 			}
 			e, err := fault.Lookup(args[0])
 			if err != nil {
 				return usage(err)
 			}
+			if asJSON {
+				return output.Encode(cmd.OutOrStdout(), output.NewFaults(e))
+			}
 			return e.Write(cmd.OutOrStdout())
 		},
 	}
+	registerJSONFlag(cmd, &asJSON, "the catalogue (or the one fault)")
+	return cmd
 }

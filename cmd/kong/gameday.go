@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/gameday"
+	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -17,7 +19,7 @@ func newGameday() *cobra.Command {
 	var sf specFlags
 	var names, out string
 	var seed uint64
-	var keep, noReset bool
+	var keep, noReset, asJSON bool
 	var progressMode string
 	var sched gameday.ScheduleFlags
 	var keepRuns int
@@ -45,13 +47,16 @@ of --out stay: the older ones are removed as by kong reports prune --keep N, and
 
 Exit status: 0 every scenario held, 1 one ran and an invariant did not hold, 2 bad input, 3 the world
 could not be reached or used (busy with another run, refused by the preflight) or a run could not
-finish.`,
+finish.
+
+With --json, what kong gameday says goes to stderr, and stdout gets one JSON document when the game
+day ends: each run's folder, status, checkers' verdicts and key figures (schema kong.gameday/v1).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
-			world := worldFlag(cmd)
+			world, stdout := worldFlag(cmd), jsonToStdout(cmd, asJSON)
 			chosen, err := scenarios.Named(names)
 			if err != nil {
 				return usage(err)
@@ -71,6 +76,7 @@ finish.`,
 			if err != nil {
 				return err
 			}
+			doc := output.NewGameday(world, out)
 			ctx, stop := gameday.InterruptContext(cmd.Context(), cmd.OutOrStdout(), stopSignals...)
 			defer stop()
 			res, err := gameday.Run(ctx, gameday.Options{
@@ -87,10 +93,14 @@ finish.`,
 				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {
 					if i == 0 {
 						view.SetPast(progress.PastDurations(out))
+						doc.Rounds++
 					}
 					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.Scenario(i)}
 					outcome, dir, err := runScenario(ctx, cmd, s, env, out)
 					view.End()
+					if asJSON {
+						doc.Runs = append(doc.Runs, output.GamedayRun{Round: doc.Rounds, RunResult: output.ReadRun(dir, s.Name, err)})
+					}
 					if err != nil {
 						return gameday.Ran{Dir: dir}, err
 					}
@@ -100,6 +110,11 @@ finish.`,
 				Out: out, KeepRuns: keepRuns, Schedule: schedule, Rounds: sched.Rounds,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 			})
+			if asJSON {
+				if err := output.Encode(stdout, doc.End(res, err)); err != nil {
+					return err
+				}
+			}
 			if err != nil && res.Broken {
 				return notHeld(err)
 			}
@@ -117,6 +132,8 @@ finish.`,
 	cmd.Flags().DurationVar(&sched.Every, "every", 0, "run the game day in rounds, one every DURATION (such as 6h), the first at once")
 	cmd.Flags().StringVar(&sched.Cron, "cron", "", `run the game day in rounds at the times of a 5-field cron expression (such as "0 3 * * *")`)
 	cmd.Flags().IntVar(&sched.Rounds, "rounds", 0, "with --every or --cron: stop after this many rounds (0: until Ctrl-C or SIGTERM)")
+	registerJSONFlag(cmd, &asJSON, "the game day's runs and outcome")
+	_ = cmd.RegisterFlagCompletionFunc("scenarios", complete.ScenarioList)
 	cmd.Flags().IntVar(&keepRuns, "keep-runs", 0, "after the game day (each round, with --every or --cron) keep only the N newest runs in --out (0: keep every run)")
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -33,6 +34,9 @@ func newRoot() *cobra.Command {
 	// container label or a process: parents' hooks run before a child's own.
 	cobra.EnableTraverseRunHooks = true
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkLogLevel(cmd); err != nil {
+			return err
+		}
 		if !usesWorld(cmd) {
 			return nil
 		}
@@ -44,7 +48,11 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
-	root.AddCommand(newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose(), newFaults(),
+	_ = root.RegisterFlagCompletionFunc("world", complete.Flag(complete.Worlds(backendOf)))
+	_ = root.RegisterFlagCompletionFunc("backend", complete.Flag(complete.Fixed(backendLocal, backendContainers)))
+	logLevelFlag(root)
+	versionFlag(root)
+	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), newServe(), newCompose(), newFaults(),
 		newTool("nodetool", "Run Cassandra's nodetool (from the world's jars) against a node, over its JMX port"),
 		newTool("cqlsh", "Run cqlsh (Cassandra 5.0's, from PyPI into the cache when missing) against a node"))
 	for _, a := range componentActions {
@@ -57,11 +65,16 @@ func newRoot() *cobra.Command {
 // scenarios, reading or comparing reports, help, kong's own app servers).
 func usesWorld(cmd *cobra.Command) bool {
 	switch cmd.CommandPath() {
-	case "kong", "kong list", "kong faults", "kong diff", "kong report", "kong help", "kong setup",
+	case "kong", "kong version", "kong list", "kong faults", "kong diff", "kong report", "kong help", "kong setup",
 		"kong serve member", "kong serve gateway", "kong serve director", "kong serve link-router", "kong serve toxiproxy":
 		return false
 	}
-	return !strings.HasPrefix(cmd.CommandPath(), "kong completion") && !strings.HasPrefix(cmd.CommandPath(), "kong reports")
+	for _, p := range []string{"kong completion", "kong __complete", "kong reports"} {
+		if strings.HasPrefix(cmd.CommandPath(), p) {
+			return false
+		}
+	}
+	return true
 }
 
 func envOr(key, def string) string {

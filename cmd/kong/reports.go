@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/reports"
 	"github.com/kongchaos/kong/reports/diff"
 	"github.com/kongchaos/kong/reports/prune"
@@ -13,9 +15,10 @@ import (
 
 func newReport() *cobra.Command {
 	return &cobra.Command{
-		Use:   "report DIR",
-		Short: "Rebuild every report format of a run from its history and run.json, without a world",
-		Args:  cobra.ExactArgs(1),
+		Use:               "report DIR",
+		Short:             "Rebuild every report format of a run from its history and run.json, without a world",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: complete.Dirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files, err := reports.Rebuild(args[0])
 			if err != nil {
@@ -82,7 +85,7 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 }
 
 func newDiff() *cobra.Command {
-	var failOnRegression bool
+	var failOnRegression, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "diff RUN_A RUN_B",
 		Short: "Compare the key figures of two runs side by side, flagging regressions",
@@ -91,14 +94,21 @@ fault, shed, latency p99, replication lag p99, convergence time, times to effect
 side with the change from RUN_A to RUN_B, absolute and relative, and the checkers whose verdict
 changed. A figure that got worse beyond its tolerance is flagged REGRESSION. Each run is read from its
 report.json, or built from its history and run.json when that is missing. With --fail-on-regression
-the exit status is non-zero when anything regressed (for CI).`,
-		Args: cobra.ExactArgs(2),
+the exit status is non-zero when anything regressed (for CI). With --json the comparison is one JSON
+document (schema kong.diff/v1).`,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: complete.Dirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := diff.Folders(args[0], args[1])
 			if err != nil {
 				return err
 			}
-			if err := d.Encode(cmd.OutOrStdout(), args[0], args[1]); err != nil {
+			if asJSON {
+				err = output.Encode(cmd.OutOrStdout(), output.NewDiff(d, args[0], args[1]))
+			} else {
+				err = d.Encode(cmd.OutOrStdout(), args[0], args[1])
+			}
+			if err != nil {
 				return err
 			}
 			if n := d.Regressions(); failOnRegression && n > 0 {
@@ -108,5 +118,6 @@ the exit status is non-zero when anything regressed (for CI).`,
 		},
 	}
 	cmd.Flags().BoolVar(&failOnRegression, "fail-on-regression", false, "exit non-zero when RUN_B regressed from RUN_A")
+	registerJSONFlag(cmd, &asJSON, "the comparison")
 	return cmd
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -22,19 +26,25 @@ import (
 )
 
 func newList() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the game-day scenarios",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				return output.Encode(cmd.OutOrStdout(), output.NewList(scenarios.All()))
+			}
 			return scenarios.WriteList(cmd.OutOrStdout())
 		},
 	}
+	registerJSONFlag(cmd, &asJSON, "the scenarios")
+	return cmd
 }
 
 func newRun() *cobra.Command {
 	var seed uint64
 	var out, progressMode string
-	var noReset bool
+	var noReset, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
 		Short: "Run one game-day scenario against a world that is up (kong up), and write its report",
@@ -53,13 +63,18 @@ SSH session) stop a run cleanly: its faults are healed and its reports written b
 
 Exit status: 0 the scenario held, 1 it ran and an invariant did not hold, 2 bad input, 3 the world
 could not be reached or used (not up, busy with another run, refused by the preflight) or the run
-could not finish (aborted, interrupted).`,
-		Args: cobra.ExactArgs(1),
+could not finish (aborted, interrupted).
+
+With --json, what kong run says goes to stderr, and stdout gets one JSON document when the run
+ends: its folder, status, each checker's verdict and the key figures (schema kong.run/v1).`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: complete.Arg(complete.Scenarios),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := scenarios.Get(args[0])
 			if err != nil {
 				return usage(err)
 			}
+			stdout := jsonToStdout(cmd, asJSON)
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, []string{spec.Name}, nil)
 			if err != nil {
 				return err
@@ -68,6 +83,11 @@ could not finish (aborted, interrupted).`,
 				env.NoReset, env.Progress = noReset, view.Scenario(0)
 				outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
 				view.End()
+				if asJSON {
+					if err := output.Encode(stdout, output.Run{Schema: output.RunSchema, RunResult: output.ReadRun(dir, spec.Name, err)}); err != nil {
+						return err
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -80,7 +100,19 @@ could not finish (aborted, interrupted).`,
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder that receives one artifacts folder per run")
 	registerNoResetFlag(cmd, &noReset)
 	registerProgressFlag(cmd, &progressMode)
+	registerJSONFlag(cmd, &asJSON, "the run's outcome")
 	return cmd
+}
+
+// jsonToStdout keeps stdout for the JSON document of a command run with
+// --json (asJSON): everything else the command prints goes to stderr. It
+// returns stdout.
+func jsonToStdout(cmd *cobra.Command, asJSON bool) io.Writer {
+	stdout := cmd.OutOrStdout()
+	if asJSON {
+		cmd.SetOut(cmd.ErrOrStderr())
+	}
+	return stdout
 }
 
 // withWorld runs fn on the world the command names (--backend, --world),
@@ -164,6 +196,7 @@ func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenari
 	ctx, stop := stopContext(ctx)
 	defer stop()
 	env.Dir = scenarios.RunDir(out, spec.Name, time.Now())
+	env.LogLevel = logLevel(cmd, slog.LevelInfo)
 	res, err := scenarios.RunInDir(ctx, spec, &env)
 	if res.ReportErr != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "report:", res.ReportErr)
@@ -200,4 +233,5 @@ func commandLine() string {
 func registerProgressFlag(cmd *cobra.Command, mode *string) {
 	cmd.Flags().StringVar(mode, "progress", progress.Auto,
 		"how to show progress: auto (a bar on a terminal, else a line every 5 s and on each phase change), bar, lines, off")
+	_ = cmd.RegisterFlagCompletionFunc("progress", complete.Flag(complete.Fixed(progress.Auto, progress.Bar, progress.Lines, progress.Off)))
 }

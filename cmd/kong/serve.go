@@ -112,7 +112,7 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 			}
 			ctx, stop := serveContext(context.Background())
 			defer stop()
-			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+			log := newLogger(cmd, os.Stdout, slog.LevelInfo)
 			log.Info("serving", "server", name, "listen", listen)
 			return serve(ctx, listen, cfg, log)
 		},
@@ -161,7 +161,7 @@ func newServeWorldSetup() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			if err := s.Run(ctx, slog.New(slog.NewTextHandler(cmd.OutOrStdout(), nil))); err != nil {
+			if err := s.Run(ctx, newLogger(cmd, cmd.OutOrStdout(), slog.LevelInfo)); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "world setup done")

@@ -21,7 +21,7 @@ system-wide with apt-get (as root, or with sudo -n) when they are missing; a lin
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
 kong up does the same, saying so, before it starts a world; nothing else installs anything.`,
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			log := newLogger(cmd, os.Stderr, slog.LevelInfo)
 			out := cmd.OutOrStdout()
 			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/fault/preflight"
+	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
@@ -28,6 +30,7 @@ type specFlags struct {
 func (f *specFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
 	cmd.Flags().StringVar(&f.file, "topology", "", "topology YAML file (overrides --profile)")
+	_ = cmd.RegisterFlagCompletionFunc("profile", complete.Flag(complete.Fixed(topology.Profiles()...)))
 }
 
 // registerPublish adds --publish-address to a command that brings a world
@@ -167,7 +170,8 @@ and volume (containers backend). With --all, every world of the backend.`,
 }
 
 func newStatus() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show a world: every component (region, zone, address, pid, health) and its fault state",
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -176,8 +180,10 @@ func newStatus() *cobra.Command {
 				return err
 			}
 			ctx, out, world := cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd)
-			if err := b.Status(ctx, out, world); err != nil {
-				return err
+			if !asJSON {
+				if err := b.Status(ctx, out, world); err != nil {
+					return err
+				}
 			}
 			c, release, err := b.Attach(ctx, world)
 			if err != nil {
@@ -185,9 +191,19 @@ func newStatus() *cobra.Command {
 			}
 			defer release()
 			st, err := preflight.Inspect(ctx, c)
-			return errors.Join(st.Write(out), err)
+			if !asJSON {
+				return errors.Join(st.Write(out), err)
+			}
+			comps, cerr := c.Components(ctx)
+			var health func(topology.Status) string
+			if b.Name() == backendLocal {
+				health = func(s topology.Status) string { return local.Health(ctx, s) }
+			}
+			return errors.Join(cerr, output.Encode(out, output.NewStatus(world, b.Name(), c.ToxiproxyAPI(), comps, health, st)), err)
 		},
 	}
+	registerJSONFlag(cmd, &asJSON, "the world's components and fault state")
+	return cmd
 }
 
 func newLogs() *cobra.Command {
@@ -197,7 +213,8 @@ func newLogs() *cobra.Command {
 		Short: "Print a component's log (Cassandra's system.log, the console log of others)",
 		Example: `  kong logs us-east-1/cassandra/a
   kong logs toxiproxy -n 0`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldFlag)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
@@ -220,9 +237,10 @@ var componentActions = []struct{ name, short string }{
 
 func newComponentAction(a struct{ name, short string }) *cobra.Command {
 	return &cobra.Command{
-		Use:   a.name + " COMPONENT",
-		Short: a.short,
-		Args:  cobra.ExactArgs(1),
+		Use:               a.name + " COMPONENT",
+		Short:             a.short,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldFlag)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
@@ -298,7 +316,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	ctx, stop := stopContext(ctx)
 	defer stop()
 	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out, Publish: publish,
-		Log: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})), Progress: progress.Up(out)})
+		Log: newLogger(cmd, cmd.ErrOrStderr(), level), Progress: progress.Up(out)})
 	if err != nil {
 		return err
 	}

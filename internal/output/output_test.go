@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/gateway"
+	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/harness/history"
@@ -75,12 +77,15 @@ func TestRun(t *testing.T) {
 }
 
 func TestGameday(t *testing.T) {
-	golden(t, "gameday.json", Gameday{Schema: GamedaySchema, World: "kong", Out: "kong-reports", Index: "kong-reports/index.html",
-		Rounds: 1, Status: history.StatusFailed, Failed: []string{"split-brain"}, Runs: []GamedayRun{
-			{Round: 1, RunResult: NewRunResult("kong-reports/split-brain-20250101T120000Z", report(t, "failed-run"))},
-			{Round: 1, RunResult: NewRunResult("kong-reports/chaos-kong-20250101T121500Z", report(t, "aborted-run"))},
-			{Round: 1, RunResult: Unreported("kong-reports/latency-20250101T123000Z", "latency", os.ErrNotExist)},
-		}})
+	g := NewGameday("kong", "kong-reports")
+	g.Rounds = 1
+	g.Runs = append(g.Runs,
+		GamedayRun{Round: 1, RunResult: NewRunResult("kong-reports/split-brain-20250101T120000Z", report(t, "failed-run"))},
+		GamedayRun{Round: 1, RunResult: NewRunResult("kong-reports/chaos-kong-20250101T121500Z", report(t, "aborted-run"))},
+		GamedayRun{Round: 1, RunResult: Unreported("kong-reports/latency-20250101T123000Z", "latency", os.ErrNotExist)})
+	golden(t, "gameday.json", g.End(gameday.Result{Rounds: 1, Failed: []string{"split-brain", "chaos-kong", "latency"}, Broken: true}, errors.New("3 scenarios did not pass")))
+	assert.Equal(t, history.StatusPassed, NewGameday("kong", "out").End(gameday.Result{Rounds: 1}, nil).Status)
+	assert.Equal(t, history.StatusError, NewGameday("kong", "out").End(gameday.Result{Rounds: 1, Failed: []string{"world kong"}}, errors.New("world kong is not up")).Status)
 }
 
 func TestDiff(t *testing.T) {

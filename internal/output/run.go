@@ -1,8 +1,10 @@
 package output
 
 import (
+	"path/filepath"
 	"time"
 
+	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 )
@@ -115,8 +117,45 @@ type Gameday struct {
 	Runs   []GamedayRun   `json:"runs"`
 }
 
+// NewGameday is the document of a game day on world whose runs go into the
+// reports folder out, before its first run.
+func NewGameday(world, out string) *Gameday {
+	return &Gameday{Schema: GamedaySchema, World: world, Out: out, Index: filepath.Join(out, reports.IndexHTMLFile),
+		Failed: []string{}, Runs: []GamedayRun{}}
+}
+
+// End says how the game day ended, from what gameday.Run returned, and
+// returns g.
+func (g *Gameday) End(res gameday.Result, err error) *Gameday {
+	switch {
+	case err == nil:
+		g.Status = history.StatusPassed
+	case res.Broken:
+		g.Status = history.StatusFailed
+	default:
+		g.Status = history.StatusError
+	}
+	g.Failed = orEmpty(res.Failed)
+	return g
+}
+
 // GamedayRun is a run of a game day and the round it ran in (from 1).
 type GamedayRun struct {
 	Round int `json:"round"`
 	RunResult
+}
+
+// ReadRun is the run in dir as its report tells it (report.json, or built
+// from the folder's history and run.json); a run that left no report is
+// Unreported, with runErr (the run's own error) as its reason when there
+// is one.
+func ReadRun(dir, scenario string, runErr error) RunResult {
+	r, err := reports.LoadOrBuild(dir)
+	if err != nil {
+		if runErr != nil {
+			err = runErr
+		}
+		return Unreported(dir, scenario, err)
+	}
+	return NewRunResult(dir, r)
 }

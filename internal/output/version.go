@@ -1,6 +1,7 @@
 package output
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 // VersionSchema names the document of kong version --json.
@@ -95,6 +97,18 @@ func NewVersion(info *debug.BuildInfo, spec *topology.Spec, memcached string, im
 		}
 	}
 	return v
+}
+
+// Current is the version of this kong: its build, the versions the
+// default profile pins, the memcached installed here and the images of
+// $KONG_*_IMAGE or the default ones.
+func Current(ctx context.Context) (Version, error) {
+	info, _ := debug.ReadBuildInfo()
+	spec, err := topology.Profile("default")
+	if err != nil {
+		return Version{}, err
+	}
+	return NewVersion(info, spec, assets.MemcachedVersion(ctx), containers.ImagesFromEnv()), nil
 }
 
 // Write prints the version as kong version does.
