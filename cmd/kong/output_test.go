@@ -119,4 +119,5 @@ func TestCompletion(t *testing.T) {
 	assert.Equal(t, []string{"small"}, completions(t, "up", "--profile", "sm"))
 	assert.Empty(t, completions(t, "status", "--world", ""), "no world is up under an empty home")
 	assert.Empty(t, completions(t, "logs", "--world", "absent", ""), "an absent world has no components")
+	assert.Empty(t, completions(t, "nodetool", "--world", "absent", ""), "nor regions or nodes")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -16,7 +17,8 @@ import (
 // after REGION|NODE passed through, its exit status kong's.
 func newTool(name, short string) *cobra.Command {
 	cmd := &cobra.Command{Use: name + " REGION|NODE [ARGS...]", Short: short, Args: cobra.MinimumNArgs(1),
-		Example: "  kong " + name + " us-east-1 " + map[string]string{"nodetool": "status", "cqlsh": `-e "DESCRIBE KEYSPACES"`}[name],
+		ValidArgsFunction: complete.Arg(complete.Nodes(backendOf, worldFlag)),
+		Example:           "  kong " + name + " us-east-1 " + map[string]string{"nodetool": "status", "cqlsh": `-e "DESCRIBE KEYSPACES"`}[name],
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
 			lb, ok := b.(*local.Backend)

@@ -93,6 +93,31 @@ func Worlds(backend Backend) Names {
 // Components are the components of the world the command names (kong
 // logs COMPONENT, kong stop COMPONENT), each with its state.
 func Components(backend Backend, world func(cmd *cobra.Command) string) Names {
+	return inWorld(backend, world, func(_ topology.Cluster, comps []topology.Status) []cobra.Completion {
+		var out []cobra.Completion
+		for _, s := range comps {
+			out = append(out, cobra.CompletionWithDesc(s.ID, string(s.State)))
+		}
+		return out
+	})
+}
+
+// Nodes are what kong nodetool and kong cqlsh take: the regions of the
+// world the command names, then its Cassandra nodes.
+func Nodes(backend Backend, world func(cmd *cobra.Command) string) Names {
+	return inWorld(backend, world, func(c topology.Cluster, comps []topology.Status) []cobra.Completion {
+		out := c.Spec().RegionNames()
+		for _, s := range comps {
+			if s.Kind == topology.KindCassandra {
+				out = append(out, cobra.CompletionWithDesc(s.ID, string(s.State)))
+			}
+		}
+		return out
+	})
+}
+
+// inWorld are the names that names finds in the world the command names.
+func inWorld(backend Backend, world func(cmd *cobra.Command) string, names func(topology.Cluster, []topology.Status) []cobra.Completion) Names {
 	return func(cmd *cobra.Command) ([]cobra.Completion, error) {
 		b, err := backend(cmd)
 		if err != nil {
@@ -104,11 +129,10 @@ func Components(backend Backend, world func(cmd *cobra.Command) string) Names {
 		}
 		defer release()
 		comps, err := c.Components(cmd.Context())
-		var out []cobra.Completion
-		for _, s := range comps {
-			out = append(out, cobra.CompletionWithDesc(s.ID, string(s.State)))
+		if err != nil {
+			return nil, err
 		}
-		return out, err
+		return names(c, comps), nil
 	}
 }
 
