@@ -10,6 +10,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
+	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -26,7 +27,7 @@ func newBench() *cobra.Command {
 
 // benchLog is the benchmarks' log on stderr: warnings, unless --log-level
 // says otherwise.
-func benchLog(cmd *cobra.Command) *slog.Logger { return newLogger(cmd, os.Stderr, slog.LevelWarn) }
+func benchLog(cmd *cobra.Command) *slog.Logger { return clilog.New(cmd, os.Stderr, slog.LevelWarn) }
 
 func newBenchWorld() *cobra.Command {
 	var sf specFlags

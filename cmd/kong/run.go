@@ -17,6 +17,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
@@ -196,7 +197,7 @@ func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenari
 	ctx, stop := stopContext(ctx)
 	defer stop()
 	env.Dir = scenarios.RunDir(out, spec.Name, time.Now())
-	env.LogLevel = logLevel(cmd, slog.LevelInfo)
+	env.LogLevel = clilog.Level(cmd, slog.LevelInfo)
 	res, err := scenarios.RunInDir(ctx, spec, &env)
 	if res.ReportErr != nil {
 		fmt.Fprintln(cmd.ErrOrStderr(), "report:", res.ReportErr)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ system-wide with apt-get (as root, or with sudo -n) when they are missing; a lin
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
 kong up does the same, saying so, before it starts a world; nothing else installs anything.`,
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			log := newLogger(cmd, os.Stderr, slog.LevelInfo)
+			log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
 			out := cmd.OutOrStdout()
 			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/fault/preflight"
+	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
@@ -316,7 +317,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	ctx, stop := stopContext(ctx)
 	defer stop()
 	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out, Publish: publish,
-		Log: newLogger(cmd, cmd.ErrOrStderr(), level), Progress: progress.Up(out)})
+		Log: clilog.New(cmd, cmd.ErrOrStderr(), level), Progress: progress.Up(out)})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,10 @@
-package main
+// Package serve is `kong serve`: the entry points of the servers kong
+// starts as processes of their own (the topology backends run them): the
+// owner of a local world, the embedded toxiproxy, the reference
+// application's member service, gateway and director, and the container
+// backend's link router and world setup. Each runs until SIGTERM or
+// SIGINT.
+package serve
 
 import (
 	"context"
@@ -8,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,11 +23,15 @@ import (
 	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/internal/clilog"
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
 
-func newServe() *cobra.Command {
+// Command is `kong serve` with its subcommands; the root's persistent
+// --world and --home flags name the world an owner serves.
+func Command() *cobra.Command {
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run one of kong's own servers (started by the topology backends)",
@@ -47,7 +58,7 @@ func newServeToxiproxy() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			allowed, err := netip.ParsePrefix(allowListen)
 			if err != nil {
-				return usage(fmt.Errorf("--allow-listen %q: %w (give a block such as 127.116.0.0/16)", allowListen, err))
+				return fmt.Errorf("--allow-listen %q: %w (give a block such as 127.116.0.0/16)", allowListen, err)
 			}
 			ctx, stop := serveContext(cmd.Context(), syscall.SIGHUP)
 			defer stop()
@@ -64,7 +75,7 @@ func newServeToxiproxy() *cobra.Command {
 // world (they die with it), serves the control API, and tears the world down
 // on SIGTERM or SIGINT.
 func newServeWorld() *cobra.Command {
-	var sf specFlags
+	var profile, file string
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:    "world",
@@ -73,7 +84,10 @@ func newServeWorld() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := serveContext(context.Background())
 			defer stop()
-			spec, err := sf.load()
+			spec, err := topology.Profile(profile)
+			if file != "" {
+				spec, err = topology.Load(file)
+			}
 			if err != nil {
 				return err
 			}
@@ -81,10 +95,16 @@ func newServeWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return local.Own(ctx, local.Options{Name: worldFlag(cmd), Home: homeFlag(cmd), Spec: spec, KongBinary: self, ReadyTimeout: timeout}, os.Stdout)
+			world, _ := cmd.Flags().GetString("world")
+			home, _ := cmd.Flags().GetString("home")
+			if home == "" {
+				home = local.Home()
+			}
+			return local.Own(ctx, local.Options{Name: world, Home: home, Spec: spec, KongBinary: self, ReadyTimeout: timeout}, os.Stdout)
 		},
 	}
-	sf.register(cmd)
+	cmd.Flags().StringVar(&profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
+	cmd.Flags().StringVar(&file, "topology", "", "topology YAML file (overrides --profile)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }
@@ -112,7 +132,7 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 			}
 			ctx, stop := serveContext(context.Background())
 			defer stop()
-			log := newLogger(cmd, os.Stdout, slog.LevelInfo)
+			log := clilog.New(cmd, os.Stdout, slog.LevelInfo)
 			log.Info("serving", "server", name, "listen", listen)
 			return serve(ctx, listen, cfg, log)
 		},
@@ -161,7 +181,7 @@ func newServeWorldSetup() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			if err := s.Run(ctx, newLogger(cmd, cmd.OutOrStdout(), slog.LevelInfo)); err != nil {
+			if err := s.Run(ctx, clilog.New(cmd, cmd.OutOrStdout(), slog.LevelInfo)); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "world setup done")

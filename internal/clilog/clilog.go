@@ -1,0 +1,29 @@
+// Package clilog is the logger of kong's commands: a text logger at the
+// level of the root's --log-level flag (debug, info, warn, error), or at
+// the command's own default when the flag is not given.
+package clilog
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Levels are the levels --log-level takes.
+var Levels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+// Level is the level --log-level names, or def when it is not given.
+func Level(cmd *cobra.Command, def slog.Level) slog.Level {
+	v, _ := cmd.Flags().GetString("log-level")
+	if l, ok := Levels[strings.ToLower(v)]; ok {
+		return l
+	}
+	return def
+}
+
+// New is a text logger on w at the level of --log-level, or def.
+func New(cmd *cobra.Command, w io.Writer, def slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: Level(cmd, def)}))
+}
