@@ -21,6 +21,13 @@ import (
 // (availability of the admitted traffic; the Shedding checker judges the
 // shed ones).
 //
+// Besides one figure per judged (region, phase), the result says what was
+// judged in one number: FigJudged is the availability of the pair that
+// came nearest its SLO (or fell furthest below it), FigJudgedSLO that SLO,
+// and FigShedExcluded is 1 when shed operations were left out (0 when they
+// counted as failures). A pair whose SLO is 0 accepts anything (measured,
+// not judged) and is not among them.
+//
 // The verdict is invalid if any (region, phase) with at least MinOps
 // operations is below its SLO, else unknown if any (region, phase) has
 // between 1 and MinOps-1 operations or there are none at all, else valid.
@@ -76,6 +83,14 @@ func init() {
 		New: func() Checker { return NewAvailability(0.99) }})
 }
 
+// Figures of an Availability result that say what was judged: see
+// Availability.
+const (
+	FigJudged       = "judged"
+	FigJudgedSLO    = "judged_slo"
+	FigShedExcluded = "shed_excluded"
+)
+
 type availCount struct{ ok, total, shed int }
 
 // Check implements Checker.
@@ -101,6 +116,10 @@ func (a *Availability) Check(x *history.Index) history.Result {
 	}
 
 	r := history.Result{Checker: a.Name(), Valid: history.VerdictValid, Figures: map[string]float64{"shed": float64(shed)}}
+	r.Figures[FigShedExcluded] = 0
+	if a.AllowShed {
+		r.Figures[FigShedExcluded] = 1
+	}
 	if counts.Len() == 0 {
 		r.Valid = history.VerdictUnknown
 		r.Reason = "no completed user operations"
@@ -129,6 +148,9 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		}
 		if av < slo {
 			bad = append(bad, line)
+		}
+		if j, ok := r.Figures[FigJudged]; slo > 0 && (!ok || av-slo < j-r.Figures[FigJudgedSLO]) {
+			r.Figures[FigJudged], r.Figures[FigJudgedSLO] = av, slo
 		}
 		r.Details = append(r.Details, line)
 	}

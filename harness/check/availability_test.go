@@ -20,7 +20,8 @@ func TestAvailability(t *testing.T) {
 			checker: &Availability{SLO: 0.99, MinOps: 50},
 			history: func() *history.History { return steady(newHB()).history() },
 			want:    history.VerdictValid,
-			figures: map[string]float64{"availability.us-east.steady-state": 1, "availability.eu-west.steady-state": 1},
+			figures: map[string]float64{"availability.us-east.steady-state": 1, "availability.eu-west.steady-state": 1,
+				FigJudged: 1, FigJudgedSLO: 0.99, FigShedExcluded: 0},
 		},
 		{
 			name:    "eu-west fails during inject",
@@ -34,7 +35,7 @@ func TestAvailability(t *testing.T) {
 			},
 			want:    history.VerdictInvalid,
 			reason:  []string{"region eu-west phase inject", "0.9000"},
-			figures: map[string]float64{"availability.eu-west.inject": 0.9, "availability.us-east.inject": 1},
+			figures: map[string]float64{"availability.eu-west.inject": 0.9, "availability.us-east.inject": 1, FigJudged: 0.9, FigJudgedSLO: 0.99},
 		},
 		{
 			name:    "info counts against",
@@ -64,6 +65,21 @@ func TestAvailability(t *testing.T) {
 					history()
 			},
 			want: history.VerdictValid,
+			// Nearest its SLO: steady state at 1 against 0.99, not inject
+			// at 0.9 against 0.5.
+			figures: map[string]float64{"availability.eu-west.inject": 0.9, FigJudged: 1, FigJudgedSLO: 0.99},
+		},
+		{
+			name:    "a phase with SLO 0 is measured, not judged",
+			checker: &Availability{SLO: 0.99, MinOps: 50, PhaseSLO: map[string]float64{"inject": 0}},
+			history: func() *history.History {
+				return steady(newHB()).
+					many(20, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
+					many(80, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
+					history()
+			},
+			want:    history.VerdictValid,
+			figures: map[string]float64{"availability.eu-west.inject": 0.2, FigJudged: 1, FigJudgedSLO: 0.99},
 		},
 		{
 			name:    "shed counts as failure",
@@ -81,7 +97,7 @@ func TestAvailability(t *testing.T) {
 				return steady(newHB()).many(5, 10, op{Home: "us-east", Region: "us-east", Type: history.Fail, Shed: true, At: 200, Dur: 1}).history()
 			},
 			want:    history.VerdictValid,
-			figures: map[string]float64{"shed": 5},
+			figures: map[string]float64{"shed": 5, FigJudged: 1, FigJudgedSLO: 0.99, FigShedExcluded: 1},
 		},
 		{
 			name:    "probes and pending invokes ignored",
