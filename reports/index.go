@@ -119,9 +119,29 @@ func WriteIndex(dir string) error {
 		history.WriteFileAtomic(filepath.Join(dir, IndexHTMLFile), page.Bytes()))
 }
 
-// indexFigures are the key figures the index shows for each run and
-// follows across runs.
-var indexFigures = []string{KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
+// indexFigures are the key figures the index shows for each run, in its
+// columns: first the availability the run's checker judged (with its SLO),
+// then the shed share, then the pooled availability while the fault was on
+// (all requests, not judged).
+var indexFigures = []string{KeyAvailabilityJudged, KeyShedRate, KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
+
+// indexValue is a run's cell of the key figure k in the index: the judged
+// availability says over what ("of admitted" when shed requests were left
+// out) and against which SLO.
+func indexValue(r *Report, k string) string {
+	f := keyFigure(r, k)
+	v := f.Format(f.Value)
+	if k != KeyAvailabilityJudged || f.Value == nil {
+		return v
+	}
+	if ShedExcluded(r) {
+		v += " of admitted"
+	}
+	if slo := keyFigure(r, KeyAvailabilityJudgedSLO); slo.Value != nil {
+		v += " (SLO " + slo.Format(slo.Value) + ")"
+	}
+	return v
+}
 
 func keyFigure(r *Report, key string) KeyFigure {
 	for _, f := range KeyFigures(r) {
@@ -171,8 +191,7 @@ func indexRows(runs []RunEntry) []indexRow {
 		row.Verdict = string(r.Verdict)
 		row.Reason = r.Reason
 		for _, k := range indexFigures {
-			f := keyFigure(r, k)
-			row.Values = append(row.Values, f.Format(f.Value))
+			row.Values = append(row.Values, indexValue(r, k))
 		}
 		rows = append(rows, row)
 	}
@@ -294,8 +313,9 @@ type trend struct {
 var trends = []trend{
 	{"trend-replication", "Replication lag p99 across runs", "The p99 replication lag of each run that measured it, by scenario.",
 		"replication lag p99 (ms)", []string{KeyReplicationP99}, 1},
-	{"trend-availability", "Availability during the fault across runs",
-		"Availability of the requests of each run's inject and observe phases, all regions (solid) and in the worst region (dashed), by scenario.",
+	{"trend-availability", "Availability during the fault across runs, all requests (not judged)",
+		"Availability of all the requests of each run's inject and observe phases, shed ones counted as failed, all regions (solid) " +
+			"and in the worst region (dashed), by scenario: not the figure the availability checker judged (see the table).",
 		"% ok while the fault was on", []string{KeyAvailabilityFault, KeyAvailabilityFaultWorst}, 100},
 	{"trend-convergence", "Convergence time across runs", "How long after the heal every region agreed, in each run that measured it, by scenario.",
 		"convergence (s)", []string{KeyConvergence}, 1},

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // laterRun is the failed-run fixture as if run again a day later: it
-// passed (every checker valid), its replication lag p99 grew to 250 ms and it converged in
+// passed (every checker valid, the judged availability 99.95 %), its replication lag p99 grew to 250 ms and it converged in
 // 0.75 s.
 func laterRun(t *testing.T) *Report {
 	t.Helper()
@@ -27,6 +28,9 @@ func laterRun(t *testing.T) *Report {
 	pass = func(rs []history.Result) {
 		for i := range rs {
 			rs[i].Valid = history.VerdictValid
+			if rs[i].Checker == "availability" { // every pair at or above its SLO of 99.9 %
+				rs[i].Figures[check.FigJudged] = 0.9995
+			}
 			pass(rs[i].Children)
 		}
 	}
@@ -188,4 +192,78 @@ func TestLoadOrBuild(t *testing.T) {
 
 	_, err = LoadOrBuild(t.TempDir())
 	assert.ErrorContains(t, err, "not a run's artifacts directory")
+}
+
+// herdRun writes a run like thundering-herd's into a folder of out: a
+// surge on us-east-1 whose gateway sheds most of it while every admitted
+// request succeeds, judged by an availability checker that leaves shed
+// requests out.
+func herdRun(t *testing.T, out string) {
+	t.Helper()
+	dir := filepath.Join(out, "thundering-herd-20250316T090000Z")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	rec, err := history.NewRecorder(filepath.Join(dir, history.HistoryFile))
+	require.NoError(t, err)
+	start := time.Date(2025, 3, 16, 9, 0, 0, 0, time.UTC)
+	seq := uint64(0)
+	req := func(at time.Duration, phase, region string, shed bool) {
+		seq++
+		inv := history.Op{Type: history.Invoke, Time: start.Add(at), Process: 1, Seq: seq, Op: "read-profile",
+			Home: region, Entry: region, Phase: phase, Due: start.Add(at)}
+		done := inv
+		done.Type, done.Time, done.Region, done.Status, done.Latency = history.OK, inv.Time.Add(5*time.Millisecond), region, 200, 5*time.Millisecond
+		if shed {
+			done.Type, done.Shed, done.Status = history.Fail, true, 429
+		}
+		rec.Op(inv)
+		rec.Op(done)
+	}
+	for i, phase := range []string{history.PhaseSteady, history.PhaseInject, history.PhaseObserve} {
+		at := time.Duration(i) * 10 * time.Second
+		rec.Event(history.Event{Kind: history.PhaseStart, Time: start.Add(at), Name: phase})
+		for j := range 100 {
+			at := at + time.Duration(j)*50*time.Millisecond
+			req(at, phase, "us-east-1", false)
+			req(at, phase, "us-west-2", false)
+			if phase != history.PhaseSteady { // the surge: three of four shed
+				for range 3 {
+					req(at, phase, "us-east-1", true)
+				}
+			}
+		}
+	}
+	require.NoError(t, rec.Close())
+	h, err := history.Load(filepath.Join(dir, history.HistoryFile))
+	require.NoError(t, err)
+	res := (&check.Availability{SLO: 0.99, AllowShed: true}).Check(history.NewIndex(h))
+	require.Equal(t, history.VerdictValid, res.Valid, res.Reason)
+	require.NoError(t, history.SaveRunInfo(dir, history.RunInfo{Scenario: "thundering-herd", Started: start,
+		Finished: start.Add(30 * time.Second), Status: history.StatusPassed, Checkers: []history.Result{res}}))
+}
+
+// A run that sheds most of a surge and serves every admitted request shows,
+// beside PASSED, the availability its checker judged (of the admitted
+// requests, against its SLO), the shed share in its own column, and the
+// pooled figure (shed counted as failed) only after them, as not judged.
+func TestIndexShowsTheJudgedAvailability(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "kong-reports")
+	herdRun(t, out)
+	runs, err := LoadRuns(out)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.NoError(t, runs[0].Err)
+	r := runs[0].Report
+	assert.Equal(t, history.StatusPassed, r.Status)
+	judged := keyFigure(r, KeyAvailabilityJudged)
+	require.NotNil(t, judged.Value)
+	assert.Equal(t, 1.0, *judged.Value)
+	assert.Equal(t, 0.99, *keyFigure(r, KeyAvailabilityJudgedSLO).Value)
+	assert.InDelta(t, 600.0/1200, *keyFigure(r, KeyShedRate).Value, 1e-12)
+	assert.InDelta(t, 400.0/1000, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: shed counted as failed")
+
+	var md bytes.Buffer
+	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
+	assert.Contains(t, md.String(), "| Verdict | Why | Availability judged (worst region × phase) | Shed (of all requests) | "+
+		"All requests during the fault (not judged) |")
+	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% of admitted (SLO 99.000%) | 50.000% | 40.000% |")
 }

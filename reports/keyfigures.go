@@ -12,10 +12,19 @@ import (
 // the top of the HTML report, followed across runs by the index and
 // compared by Diff.
 const (
-	// KeyAvailability is OK / requests over the whole run, 0..1.
+	// KeyAvailabilityJudged is the availability the run's availability
+	// checker judged: that of the (region, phase) pair that came nearest its
+	// SLO (check.FigJudged), over the admitted requests when the checker
+	// left shed ones out. KeyAvailabilityJudgedSLO is the SLO it was held
+	// to. Both are nil for a run whose checker did not record them.
+	KeyAvailabilityJudged    = "availability.judged"
+	KeyAvailabilityJudgedSLO = "availability.judged.slo"
+	// KeyAvailability is OK / requests over the whole run, 0..1, shed
+	// requests counted as failed: all requests, not what was judged.
 	KeyAvailability = "availability"
 	// KeyAvailabilityFault is the availability of the requests of the
-	// inject and observe phases (while the fault was on), all regions.
+	// inject and observe phases (while the fault was on), all regions,
+	// shed requests counted as failed: all requests, not what was judged.
 	KeyAvailabilityFault = "availability.fault"
 	// KeyAvailabilityFaultWorst is the lowest availability of one region
 	// over the inject and observe phases.
@@ -79,16 +88,19 @@ type KeyFigureDef struct {
 	RelTol float64
 	// WhenMeasured figures are left out of a report's key figures, and of a
 	// diff, where the runs did not measure them (the replication check's
-	// shares, in a run without one).
+	// shares, in a run without one; the judged availability, in a run
+	// without an availability checker or from before it recorded one).
 	WhenMeasured bool
 }
 
 // KeyFigureDefs are the key figures, in the order they are shown.
 var KeyFigureDefs = []KeyFigureDef{
-	{Key: KeyAvailability, Label: "Availability", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
-	{Key: KeyAvailabilityFault, Label: "Availability during the fault", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
-	{Key: KeyAvailabilityFaultWorst, Label: "Worst region during the fault", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
-	{Key: KeyShedRate, Label: "Shed", Unit: UnitRatio, Better: LowerIsBetter, AbsTol: 0.001},
+	{Key: KeyAvailabilityJudged, WhenMeasured: true, Label: "Availability judged (worst region × phase)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyAvailabilityJudgedSLO, WhenMeasured: true, Label: "SLO it was judged against", Unit: UnitRatio, Better: Neutral},
+	{Key: KeyShedRate, Label: "Shed (of all requests)", Unit: UnitRatio, Better: LowerIsBetter, AbsTol: 0.001},
+	{Key: KeyAvailability, Label: "All requests (not judged)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyAvailabilityFault, Label: "All requests during the fault (not judged)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
+	{Key: KeyAvailabilityFaultWorst, Label: "Worst region during the fault (not judged)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
 	{Key: KeyLatencySteady, Label: "Latency p99, steady state", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyLatencyObserve, Label: "Latency p99, under the fault", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
 	{Key: KeyReplicationP99, Label: "Replication lag p99", Unit: UnitMs, Better: LowerIsBetter, AbsTol: 1, RelTol: 0.1},
@@ -118,6 +130,14 @@ func KeyFigures(r *Report) []KeyFigure {
 		vals[KeyRequests] = ptr(n)
 		if n > 0 {
 			vals[KeyShedRate] = ptr(r.Figures["shed"] / n)
+		}
+	}
+	if c, ok := availabilityChecker(r); ok {
+		if v, ok := c.Figures[check.FigJudged]; ok {
+			vals[KeyAvailabilityJudged] = ptr(v)
+		}
+		if v, ok := c.Figures[check.FigJudgedSLO]; ok {
+			vals[KeyAvailabilityJudgedSLO] = ptr(v)
 		}
 	}
 	var fault Counts
@@ -182,6 +202,23 @@ func figure(r *Report, k string) *float64 {
 		}
 	}
 	return nil
+}
+
+// availabilityChecker is the result of the run's availability checker.
+func availabilityChecker(r *Report) (history.Result, bool) {
+	for _, c := range r.LeafCheckers() {
+		if c.Checker == (&check.Availability{}).Name() {
+			return c, true
+		}
+	}
+	return history.Result{}, false
+}
+
+// ShedExcluded says whether the run's availability checker left shed
+// requests out of the availability it judged (check.FigShedExcluded).
+func ShedExcluded(r *Report) bool {
+	c, _ := availabilityChecker(r)
+	return c.Figures[check.FigShedExcluded] == 1
 }
 
 func (c *Counts) add(o Counts) {

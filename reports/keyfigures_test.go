@@ -16,6 +16,9 @@ func TestKeyFigures(t *testing.T) {
 	}
 	// inject + observe: 4 + 28 requests, 25 ok (see TestBuildFailedRun for
 	// observe; inject is 4 of 4 ok).
+	// The availability checker's own figures: what it judged.
+	assert.Equal(t, 0.875, *got[KeyAvailabilityJudged])
+	assert.Equal(t, 0.999, *got[KeyAvailabilityJudgedSLO])
 	require.NotNil(t, got[KeyAvailabilityFault])
 	assert.InDelta(t, 25.0/32, *got[KeyAvailabilityFault], 1e-12)
 	assert.InDelta(t, 11.0/16, *got[KeyAvailabilityFaultWorst], 1e-12, "us-east-1")
@@ -42,4 +45,5 @@ func TestKeyFigures(t *testing.T) {
 	assert.Equal(t, 90.0, *got[KeyReplicationP99])
 	assert.Nil(t, got[KeyRequests])
 	assert.Nil(t, got[KeyShedRate])
+	assert.Nil(t, got[KeyAvailabilityJudged], "no availability checker")
 }

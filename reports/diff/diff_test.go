@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
 	"github.com/stretchr/testify/assert"
@@ -27,8 +28,8 @@ func failedRun(t *testing.T) *reports.Report {
 	return r
 }
 
-// laterRun is the failed run a day later, passed, with a slower
-// replication and a faster convergence.
+// laterRun is the failed run a day later, passed (its judged availability
+// 99.95 %), with a slower replication and a faster convergence.
 func laterRun(t *testing.T) *reports.Report {
 	t.Helper()
 	r := failedRun(t)
@@ -40,6 +41,9 @@ func laterRun(t *testing.T) *reports.Report {
 	pass = func(rs []history.Result) {
 		for i := range rs {
 			rs[i].Valid = history.VerdictValid
+			if rs[i].Checker == "availability" { // every pair at or above its SLO of 99.9 %
+				rs[i].Figures[check.FigJudged] = 0.9995
+			}
 			pass(rs[i].Children)
 		}
 	}
@@ -94,6 +98,9 @@ func TestDiff(t *testing.T) {
 	av := change(t, d, reports.KeyAvailabilityFault)
 	assert.Equal(t, 0.0, *av.Delta)
 	assert.False(t, av.Regression || av.Improvement)
+	judged := change(t, d, reports.KeyAvailabilityJudged)
+	assert.InDelta(t, 0.9995-0.875, *judged.Delta, 1e-9)
+	assert.True(t, judged.Improvement, "the judged availability rose to 99.95 %")
 
 	// failed -> passed, invalid checkers -> valid: no regression there.
 	assert.False(t, d.StatusRegression)
@@ -112,14 +119,15 @@ func TestDiff(t *testing.T) {
 	assert.True(t, d.StatusRegression)
 	assert.True(t, change(t, d, reports.KeyConvergence).Regression, "0.75 s -> 1.25 s")
 	assert.True(t, change(t, d, reports.KeyReplicationP99).Improvement)
-	assert.Equal(t, 1+1+3, d.Regressions(), "status, convergence, three checkers no longer valid")
+	assert.True(t, change(t, d, reports.KeyAvailabilityJudged).Regression, "99.95 % -> 87.5 %")
+	assert.Equal(t, 1+1+1+3, d.Regressions(), "status, convergence, judged availability, three checkers no longer valid")
 	buf.Reset()
 	require.NoError(t, d.Encode(&buf, "B", "A"))
 	assert.Contains(t, buf.String(), "status: PASSED -> FAILED  REGRESSION")
 	assert.Contains(t, buf.String(), "  availability: valid -> invalid  REGRESSION")
 	assert.Contains(t, buf.String(), "  latency: valid -> unknown  REGRESSION")
 	assert.Contains(t, buf.String(), "  shedding: valid -> invalid  REGRESSION")
-	assert.Contains(t, buf.String(), "\n5 regressions\n")
+	assert.Contains(t, buf.String(), "\n6 regressions\n")
 }
 
 // A change within a figure's tolerance is noise, not a regression.
@@ -146,7 +154,11 @@ func TestDiffTolerances(t *testing.T) {
 		{reports.KeyAvailability, 0.9990, 0.9986, false, false}, // -0.04 pp
 		{reports.KeyAvailability, 0.9990, 0.9980, true, false},  // -0.1 pp
 		{reports.KeyAvailabilityFault, 0.95, 0.99, false, true},
-		{reports.KeyConvergence, 2, 2.15, false, false}, // +0.15 s
+		{reports.KeyAvailabilityJudged, 0.9995, 0.9992, false, false}, // -0.03 pp
+		{reports.KeyAvailabilityJudged, 0.9995, 0.9950, true, false},
+		{reports.KeyAvailabilityJudged, 0.95, 1, false, true},
+		{reports.KeyAvailabilityJudgedSLO, 0.999, 0.99, false, false}, // neutral
+		{reports.KeyConvergence, 2, 2.15, false, false},               // +0.15 s
 		{reports.KeyConvergence, 2, 3, true, false},
 		{reports.KeyConvergence, 0, 1, true, false}, // from nothing: the absolute bound alone
 		{reports.KeyShedRate, 0, 0.01, true, false},
