@@ -121,23 +121,24 @@ func WriteIndex(dir string) error {
 
 // indexFigures are the key figures the index shows for each run, in its
 // columns: first the availability the run's checker judged (with its SLO),
-// then the shed share, then the pooled availability while the fault was on
+// then the degraded region's users (in the scenarios that have one) and the
+// shed share, then the pooled availability while the fault was on
 // (all requests, not judged).
-var indexFigures = []string{KeyAvailabilityJudged, KeyShedRate, KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
+var indexFigures = []string{KeyAvailabilityJudged, KeyAvailabilityDegraded, KeyShedRate, KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
 
-// indexValue is a run's cell of the key figure k in the index: the judged
-// availability says over what ("of admitted" when shed requests were left
-// out) and against which SLO.
+// indexValue is a run's cell of the key figure k in the index: the
+// checker's availabilities say over what ("of admitted" when shed requests
+// were left out), the judged one also against which SLO.
 func indexValue(r *Report, k string) string {
 	f := keyFigure(r, k)
 	v := f.Format(f.Value)
-	if k != KeyAvailabilityJudged || f.Value == nil {
+	if f.Value == nil || (k != KeyAvailabilityJudged && k != KeyAvailabilityDegraded) {
 		return v
 	}
 	if ShedExcluded(r) {
 		v += " of admitted"
 	}
-	if slo := keyFigure(r, KeyAvailabilityJudgedSLO); slo.Value != nil {
+	if slo := keyFigure(r, KeyAvailabilityJudgedSLO); k == KeyAvailabilityJudged && slo.Value != nil {
 		v += " (SLO " + slo.Format(slo.Value) + ")"
 	}
 	return v

@@ -194,56 +194,89 @@ func TestLoadOrBuild(t *testing.T) {
 	assert.ErrorContains(t, err, "not a run's artifacts directory")
 }
 
-// herdRun writes a run like thundering-herd's into a folder of out: a
-// surge on us-east-1 whose gateway sheds most of it while every admitted
-// request succeeds, judged by an availability checker that leaves shed
-// requests out.
-func herdRun(t *testing.T, out string) {
+// request is one completed user request of a fixture run: its user's home
+// region, the region the director sent it to, and how it ended.
+type request struct {
+	home, entry string
+	fail, shed  bool
+}
+
+// fixtureRun writes a passed run of scenario into a folder of out: three
+// phases of ten seconds (steady state, inject, observe), each with the
+// requests traffic gives it, every 50 ms a hundred times, judged by a.
+func fixtureRun(t *testing.T, out, scenario string, a *check.Availability, traffic func(phase string) []request) {
 	t.Helper()
-	dir := filepath.Join(out, "thundering-herd-20250316T090000Z")
+	start := time.Date(2025, 3, 16, 9, 0, 0, 0, time.UTC)
+	dir := filepath.Join(out, scenario+"-20250316T090000Z")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	rec, err := history.NewRecorder(filepath.Join(dir, history.HistoryFile))
 	require.NoError(t, err)
-	start := time.Date(2025, 3, 16, 9, 0, 0, 0, time.UTC)
 	seq := uint64(0)
-	req := func(at time.Duration, phase, region string, shed bool) {
-		seq++
-		inv := history.Op{Type: history.Invoke, Time: start.Add(at), Process: 1, Seq: seq, Op: "read-profile",
-			Home: region, Entry: region, Phase: phase, Due: start.Add(at)}
-		done := inv
-		done.Type, done.Time, done.Region, done.Status, done.Latency = history.OK, inv.Time.Add(5*time.Millisecond), region, 200, 5*time.Millisecond
-		if shed {
-			done.Type, done.Shed, done.Status = history.Fail, true, 429
-		}
-		rec.Op(inv)
-		rec.Op(done)
-	}
 	for i, phase := range []string{history.PhaseSteady, history.PhaseInject, history.PhaseObserve} {
-		at := time.Duration(i) * 10 * time.Second
-		rec.Event(history.Event{Kind: history.PhaseStart, Time: start.Add(at), Name: phase})
+		rec.Event(history.Event{Kind: history.PhaseStart, Time: start.Add(time.Duration(i) * 10 * time.Second), Name: phase})
 		for j := range 100 {
-			at := at + time.Duration(j)*50*time.Millisecond
-			req(at, phase, "us-east-1", false)
-			req(at, phase, "us-west-2", false)
-			if phase != history.PhaseSteady { // the surge: three of four shed
-				for range 3 {
-					req(at, phase, "us-east-1", true)
+			at := start.Add(time.Duration(i)*10*time.Second + time.Duration(j)*50*time.Millisecond)
+			for _, q := range traffic(phase) {
+				seq++
+				inv := history.Op{Type: history.Invoke, Time: at, Process: 1, Seq: seq, Op: "read-profile",
+					Home: q.home, Entry: q.entry, Phase: phase, Due: at}
+				done := inv
+				done.Type, done.Time, done.Region, done.Status, done.Latency = history.OK, at.Add(5*time.Millisecond), q.entry, 200, 5*time.Millisecond
+				if q.fail || q.shed {
+					done.Type, done.Region, done.Shed, done.Status = history.Fail, "", q.shed, 503
 				}
+				rec.Op(inv)
+				rec.Op(done)
 			}
 		}
 	}
 	require.NoError(t, rec.Close())
 	h, err := history.Load(filepath.Join(dir, history.HistoryFile))
 	require.NoError(t, err)
-	res := (&check.Availability{SLO: 0.99, AllowShed: true}).Check(history.NewIndex(h))
+	res := a.Check(history.NewIndex(h))
 	require.Equal(t, history.VerdictValid, res.Valid, res.Reason)
-	require.NoError(t, history.SaveRunInfo(dir, history.RunInfo{Scenario: "thundering-herd", Started: start,
+	require.NoError(t, history.SaveRunInfo(dir, history.RunInfo{Scenario: scenario, Started: start,
 		Finished: start.Add(30 * time.Second), Status: history.StatusPassed, Checkers: []history.Result{res}}))
+}
+
+// herdRun is a run like thundering-herd's: a surge on us-east-1 whose
+// gateway sheds three of its four requests while every admitted one
+// succeeds, judged by an availability checker that leaves shed requests
+// out.
+func herdRun(t *testing.T, out string) {
+	fixtureRun(t, out, "thundering-herd", &check.Availability{SLO: 0.99, AllowShed: true, Degraded: "us-east-1"},
+		func(phase string) []request {
+			qs := []request{{home: "us-east-1", entry: "us-east-1"}, {home: "us-west-2", entry: "us-west-2"}}
+			if phase != history.PhaseSteady {
+				for range 3 {
+					qs = append(qs, request{home: "us-east-1", entry: "us-east-1", shed: true})
+				}
+			}
+			return qs
+		})
+}
+
+// failoverRun is a run like real-life-failover's: us-east-1 degrades (its
+// users' requests fail) until, in the observe phase, its users are sent to
+// us-west-2 and served there; the inject phase is measured, not judged.
+func failoverRun(t *testing.T, out string) {
+	fixtureRun(t, out, "real-life-failover",
+		&check.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}, Degraded: "us-east-1"},
+		func(phase string) []request {
+			switch phase {
+			case history.PhaseInject:
+				return []request{{home: "us-east-1", entry: "us-east-1", fail: true}, {home: "us-west-2", entry: "us-west-2"}}
+			case history.PhaseObserve:
+				return []request{{home: "us-east-1", entry: "us-west-2"}, {home: "us-west-2", entry: "us-west-2"}}
+			}
+			return []request{{home: "us-east-1", entry: "us-east-1"}, {home: "us-west-2", entry: "us-west-2"}}
+		})
 }
 
 // A run that sheds most of a surge and serves every admitted request shows,
 // beside PASSED, the availability its checker judged (of the admitted
-// requests, against its SLO), the shed share in its own column, and the
+// requests, against its SLO), the surged region's users and the shed share
+// in their own columns, and the
 // pooled figure (shed counted as failed) only after them, as not judged.
 func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "kong-reports")
@@ -258,12 +291,33 @@ func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 	require.NotNil(t, judged.Value)
 	assert.Equal(t, 1.0, *judged.Value)
 	assert.Equal(t, 0.99, *keyFigure(r, KeyAvailabilityJudgedSLO).Value)
+	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityDegraded).Value, "the surged region's admitted requests")
 	assert.InDelta(t, 600.0/1200, *keyFigure(r, KeyShedRate).Value, 1e-12)
 	assert.InDelta(t, 400.0/1000, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: shed counted as failed")
 
 	var md bytes.Buffer
 	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
-	assert.Contains(t, md.String(), "| Verdict | Why | Availability judged (worst region × phase) | Shed (of all requests) | "+
+	assert.Contains(t, md.String(), "| Verdict | Why | Availability judged (worst region × phase) | "+
+		"Degraded region's users (worst judged phase) | Shed (of all requests) | "+
 		"All requests during the fault (not judged) |")
-	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% of admitted (SLO 99.000%) | 50.000% | 40.000% |")
+	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% of admitted (SLO 99.000%) | 100.000% of admitted | 50.000% | 40.000% |")
+}
+
+// A failover whose degraded region failed until its users moved shows,
+// beside PASSED, what the checker judged (every phase but the measured
+// inject), and the moved users' availability in its own column; the pooled
+// figure of the fault, inject included, only after them, as not judged.
+func TestIndexShowsTheMovedUsers(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "kong-reports")
+	failoverRun(t, out)
+	runs, err := LoadRuns(out)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	r := runs[0].Report
+	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityJudged).Value)
+	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityDegraded).Value)
+	assert.InDelta(t, 0.75, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: the inject phase's failures count")
+	var md bytes.Buffer
+	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
+	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% (SLO 99.000%) | 100.000% | 0.000% | 75.000% |")
 }

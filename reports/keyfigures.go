@@ -19,6 +19,11 @@ const (
 	// to. Both are nil for a run whose checker did not record them.
 	KeyAvailabilityJudged    = "availability.judged"
 	KeyAvailabilityJudgedSLO = "availability.judged.slo"
+	// KeyAvailabilityDegraded is, in a scenario whose fault degrades or
+	// evacuates one region, the availability that region's users saw
+	// wherever they were sent, in its lowest judged phase
+	// (check.FigDegraded); nil in the others.
+	KeyAvailabilityDegraded = "availability.degraded_region"
 	// KeyAvailability is OK / requests over the whole run, 0..1, shed
 	// requests counted as failed: all requests, not what was judged.
 	KeyAvailability = "availability"
@@ -97,6 +102,7 @@ type KeyFigureDef struct {
 var KeyFigureDefs = []KeyFigureDef{
 	{Key: KeyAvailabilityJudged, WhenMeasured: true, Label: "Availability judged (worst region × phase)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
 	{Key: KeyAvailabilityJudgedSLO, WhenMeasured: true, Label: "SLO it was judged against", Unit: UnitRatio, Better: Neutral},
+	{Key: KeyAvailabilityDegraded, WhenMeasured: true, Label: "Degraded region's users (worst judged phase)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
 	{Key: KeyShedRate, Label: "Shed (of all requests)", Unit: UnitRatio, Better: LowerIsBetter, AbsTol: 0.001},
 	{Key: KeyAvailability, Label: "All requests (not judged)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
 	{Key: KeyAvailabilityFault, Label: "All requests during the fault (not judged)", Unit: UnitRatio, Better: HigherIsBetter, AbsTol: 0.0005},
@@ -138,6 +144,9 @@ func KeyFigures(r *Report) []KeyFigure {
 		}
 		if v, ok := c.Figures[check.FigJudgedSLO]; ok {
 			vals[KeyAvailabilityJudgedSLO] = ptr(v)
+		}
+		if v, ok := c.Figures[check.FigDegraded]; ok {
+			vals[KeyAvailabilityDegraded] = ptr(v)
 		}
 	}
 	var fault Counts

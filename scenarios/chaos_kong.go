@@ -107,7 +107,7 @@ func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 	}
 	e.Faults = []fault.Fault{f}
 	e.Checkers = []check.Checker{
-		&check.Availability{SLO: p.SLO},
+		&check.Availability{SLO: p.SLO, Degraded: regions[0]},
 		// Only the director's shifts move a session, and only the way
 		// they point: away from the evacuated region, back on its return.
 		&check.SessionStickiness{Grace: 2 * time.Second, Directed: true, MoveEvents: []history.EventKind{history.TrafficShift}},

@@ -69,7 +69,7 @@ func (p realLifeFailoverPlan) run(ctx context.Context, s Spec, env *Env) (*run.O
 	// the users moved, they must be served.
 	e.Stop = nil
 	e.Checkers = []check.Checker{
-		&check.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}},
+		&check.Availability{SLO: 0.99, PhaseSLO: map[string]float64{history.PhaseInject: 0}, Degraded: regions[0]},
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},
 	}

@@ -82,7 +82,7 @@ func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 	}
 	e.Checkers = []check.Checker{
 		&check.Shedding{MaxShedLatency: p.ShedP99, MaxDataTierRate: p.Bound, MinGoodput: p.Goodput},
-		&check.Availability{SLO: 0.99, AllowShed: true},
+		&check.Availability{SLO: 0.99, AllowShed: true, Degraded: regions[0]},
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},
 	}

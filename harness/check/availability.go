@@ -53,6 +53,13 @@ type Availability struct {
 	MinOps int
 	// AllowShed leaves shed responses out instead of counting them failed.
 	AllowShed bool
+	// Degraded names the region the scenario's fault degrades or
+	// evacuates, if one: the availability its users saw (by their home
+	// region, wherever the director sent them), counted like the pairs', is
+	// recorded per judged phase as "degraded.<phase>" and at its lowest as
+	// FigDegraded. It is reported, not judged on its own: those users are
+	// judged in the pairs of the regions they were sent to.
+	Degraded string
 }
 
 // DefaultMinOps is the least number of operations of a (region, phase)
@@ -89,6 +96,7 @@ const (
 	FigJudged       = "judged"
 	FigJudgedSLO    = "judged_slo"
 	FigShedExcluded = "shed_excluded"
+	FigDegraded     = "degraded_min"
 )
 
 type availCount struct{ ok, total, shed int }
@@ -96,6 +104,7 @@ type availCount struct{ ok, total, shed int }
 // Check implements Checker.
 func (a *Availability) Check(x *history.Index) history.Result {
 	counts := history.NewRegionPhases[availCount](x, nil)
+	degraded := map[string]*availCount{} // phase -> the Degraded region's users
 	shed := 0
 	for _, o := range x.Operations {
 		if !o.Completed() || o.IsProbe() {
@@ -104,14 +113,15 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		c := counts.At(o.UserRegion(), x.PhaseOf(o))
 		if o.Shed() {
 			shed++
-			c.shed++
-			if a.AllowShed {
-				continue
-			}
 		}
-		c.total++
-		if o.IsOK() && !o.Shed() {
-			c.ok++
+		a.count(c, o)
+		if a.Degraded != "" && o.Home() == a.Degraded {
+			d := degraded[x.PhaseOf(o)]
+			if d == nil {
+				d = &availCount{}
+				degraded[x.PhaseOf(o)] = d
+			}
+			a.count(d, o)
 		}
 	}
 
@@ -125,12 +135,10 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		r.Reason = "no completed user operations"
 		return r
 	}
+	a.degradedFigures(r.Figures, degraded)
 	var bad, thin, unjudged []string
 	for k, c := range counts.All() {
-		slo := a.SLO
-		if s, ok := a.PhaseSLO[k.Phase]; ok {
-			slo = s
-		}
+		slo := a.slo(k.Phase)
 		where := fmt.Sprintf("region %s phase %s", label(k.Region), label(k.Phase))
 		if a.MinOps == 0 && c.total < DefaultMinOps {
 			unjudged = append(unjudged, fmt.Sprintf("%s not judged: %d operations (%d ok) < %d", where, c.total, c.ok, DefaultMinOps))
@@ -196,6 +204,48 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		}
 	}
 	return r
+}
+
+// count adds a completed user operation to c.
+func (a *Availability) count(c *availCount, o history.Operation) {
+	if o.Shed() {
+		c.shed++
+		if a.AllowShed {
+			return
+		}
+	}
+	c.total++
+	if o.IsOK() && !o.Shed() {
+		c.ok++
+	}
+}
+
+// slo is the SLO of a phase.
+func (a *Availability) slo(phase string) float64 {
+	if s, ok := a.PhaseSLO[phase]; ok {
+		return s
+	}
+	return a.SLO
+}
+
+// degradedFigures records the availability of the Degraded region's users
+// in each judged phase (SLO above 0) with enough operations, and the
+// lowest of them.
+func (a *Availability) degradedFigures(figs map[string]float64, byPhase map[string]*availCount) {
+	least := a.MinOps
+	if least == 0 {
+		least = DefaultMinOps
+	}
+	for phase, c := range byPhase {
+		if a.slo(phase) <= 0 || c.total == 0 || c.total < least {
+			continue
+		}
+		av := float64(c.ok) / float64(c.total)
+		figs[figureName("degraded", phase)] = av
+		if m, ok := figs[FigDegraded]; !ok || av < m {
+			figs[FigDegraded] = av
+		}
+	}
 }
 
 // firstN returns at most n leading elements, noting how many more there are.

@@ -225,3 +225,28 @@ func TestAvailabilityLeavesNearEmptyPhasesUnjudged(t *testing.T) {
 	assert.Equal(t, history.VerdictUnknown, r.Valid)
 	assert.Contains(t, r.Reason, "too few operations to judge any region and phase")
 }
+
+// The users of the Degraded region are followed wherever the director sent
+// them: their availability in each judged phase is recorded beside the
+// pairs', the measured-only phase (SLO 0) left out.
+func TestAvailabilityFollowsTheDegradedRegionsUsers(t *testing.T) {
+	b := newHB().phase("steady-state", 0).phase("inject", 10_000).phase("observe", 20_000).
+		many(100, 10, op{Home: "us-east", Entry: "us-east", Region: "us-east", Dur: 5}).
+		many(100, 10, op{Home: "eu-west", Entry: "eu-west", Region: "eu-west", Dur: 5}).
+		many(80, 10, op{Home: "us-east", Entry: "us-east", Type: history.Fail, At: 10_000, Dur: 5}).
+		many(97, 10, op{Home: "us-east", Entry: "eu-west", Region: "eu-west", At: 20_000, Dur: 5}).
+		many(3, 10, op{Home: "us-east", Entry: "eu-west", Type: history.Fail, At: 21_000, Dur: 5}).
+		many(100, 10, op{Home: "eu-west", Entry: "eu-west", Region: "eu-west", At: 20_000, Dur: 5})
+	a := &Availability{SLO: 0.95, PhaseSLO: map[string]float64{"inject": 0}, Degraded: "us-east"}
+	r := a.Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Equal(t, 1.0, r.Figures["degraded.steady-state"])
+	assert.InDelta(t, 0.97, r.Figures["degraded.observe"], 1e-12, "the moved users, served from eu-west")
+	assert.NotContains(t, r.Figures, "degraded.inject", "measured, not judged")
+	assert.InDelta(t, 0.97, r.Figures[FigDegraded], 1e-12)
+	assert.InDelta(t, 0.985, r.Figures[FigJudged], 1e-12, "eu-west in observe: its own users and the moved ones")
+	assert.Equal(t, 0.95, r.Figures[FigJudgedSLO])
+
+	r = (&Availability{SLO: 0.95}).Check(history.NewIndex(b.history()))
+	assert.NotContains(t, r.Figures, FigDegraded, "no Degraded region")
+}
