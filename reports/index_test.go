@@ -273,19 +273,28 @@ func failoverRun(t *testing.T, out string) {
 		})
 }
 
-// A run that sheds most of a surge and serves every admitted request shows,
-// beside PASSED, the availability its checker judged (of the admitted
-// requests, against its SLO), the surged region's users and the shed share
-// in their own columns, and the
-// pooled figure (shed counted as failed) only after them, as not judged.
-func TestIndexShowsTheJudgedAvailability(t *testing.T) {
+// indexOfOne is the report and the index.md of a reports folder holding
+// the one run that write writes.
+func indexOfOne(t *testing.T, write func(t *testing.T, out string)) (*Report, string) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "kong-reports")
-	herdRun(t, out)
+	write(t, out)
 	runs, err := LoadRuns(out)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
 	require.NoError(t, runs[0].Err)
-	r := runs[0].Report
+	var md bytes.Buffer
+	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
+	return runs[0].Report, md.String()
+}
+
+// A run that sheds most of a surge and serves every admitted request shows,
+// beside PASSED, the availability its checker judged (of the admitted
+// requests, against its SLO), the surged region's users and the shed share
+// in their own columns, and the pooled figure (shed counted as failed) only
+// after them, as not judged.
+func TestIndexShowsTheJudgedAvailability(t *testing.T) {
+	r, md := indexOfOne(t, herdRun)
 	assert.Equal(t, history.StatusPassed, r.Status)
 	judged := keyFigure(r, KeyAvailabilityJudged)
 	require.NotNil(t, judged.Value)
@@ -295,12 +304,10 @@ func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 	assert.InDelta(t, 600.0/1200, *keyFigure(r, KeyShedRate).Value, 1e-12)
 	assert.InDelta(t, 400.0/1000, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: shed counted as failed")
 
-	var md bytes.Buffer
-	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
-	assert.Contains(t, md.String(), "| Verdict | Why | Availability judged (worst region × phase) | "+
+	assert.Contains(t, md, "| Verdict | Why | Availability judged (worst region × phase) | "+
 		"Degraded region's users (worst judged phase) | Shed (of all requests) | "+
 		"All requests during the fault (not judged) |")
-	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% of admitted (SLO 99.000%) | 100.000% of admitted | 50.000% | 40.000% |")
+	assert.Contains(t, md, "| PASSED | valid |   | 100.000% of admitted (SLO 99.000%) | 100.000% of admitted | 50.000% | 40.000% |")
 }
 
 // A failover whose degraded region failed until its users moved shows,
@@ -308,16 +315,9 @@ func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 // inject), and the moved users' availability in its own column; the pooled
 // figure of the fault, inject included, only after them, as not judged.
 func TestIndexShowsTheMovedUsers(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "kong-reports")
-	failoverRun(t, out)
-	runs, err := LoadRuns(out)
-	require.NoError(t, err)
-	require.Len(t, runs, 1)
-	r := runs[0].Report
+	r, md := indexOfOne(t, failoverRun)
 	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityJudged).Value)
 	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityDegraded).Value)
 	assert.InDelta(t, 0.75, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: the inject phase's failures count")
-	var md bytes.Buffer
-	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
-	assert.Contains(t, md.String(), "| PASSED | valid |   | 100.000% (SLO 99.000%) | 100.000% | 0.000% | 75.000% |")
+	assert.Contains(t, md, "| PASSED | valid |   | 100.000% (SLO 99.000%) | 100.000% | 0.000% | 75.000% |")
 }
