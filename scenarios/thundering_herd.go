@@ -7,6 +7,7 @@ import (
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/fault/measured"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/harness/workload"
 )
@@ -72,7 +73,7 @@ func (p thunderingHerdPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 	}
 	regions := env.Cluster.Spec().RegionNames()
 	rate := p.Surge * float64(max(p.Capacity, 60))
-	surge := fault.SurgeRegion(env.Cluster, regions[0], workload.Config{
+	surge := measured.SurgeRegion(env.Cluster, regions[0], workload.Config{
 		Pacer: workload.Constant(rate), Members: 3000, Seed: env.Seed + 1,
 		Mix: workload.OpMix{ReadProfile: 80, WriteProfile: 10, AppendHistory: 5, ReadHistory: 5},
 	}, true)

@@ -20,7 +20,7 @@ import (
 //
 // Data tier: measured where the data tier is, not on the clients: the
 // history's samples of each region's count of Cassandra queries sent by
-// its member services (history.EventDataTier, recorded by fault.Surge
+// its member services (history.EventDataTier, recorded by measured.Surge
 // every second). The rate of an interval between two samples of a region
 // at least half a second apart is the count's increase over the interval's
 // length; an interval in which the count fell (a member service restarted,

@@ -119,7 +119,7 @@ const (
 )
 
 // EventDataTier names the Note events of a data-tier sample (see
-// fault.Surge): Target is the region, Detail["cassandra_ops"] the sum of
+// measured.Surge): Target is the region, Detail["cassandra_ops"] the sum of
 // the Cassandra queries its member services had sent since they started,
 // and Detail["members"] how many answered (a sample is recorded only when
 // all did).

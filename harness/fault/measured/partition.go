@@ -3,8 +3,9 @@
 // sides and records how many crossed during the cut and when they
 // converged after it (WatchPartition), and a real-life failover that
 // notices a region's degradation from its users' error rate, evacuates it
-// and times each step (SignalFailover). Both record into the run's history
-// as fault.HistoryUser, and heal like every fault.
+// and times each step (SignalFailover), and a thundering herd that samples
+// the load its region's data tier sees while it lasts (Surge). Each records
+// into the run's history as fault.HistoryUser, and heals like every fault.
 package measured
 
 import (
