@@ -21,9 +21,12 @@ func newTool(name, short string) *cobra.Command {
 		Example:           "  kong " + name + " us-east-1 " + map[string]string{"nodetool": "status", "cqlsh": `-e "DESCRIBE KEYSPACES"`}[name],
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
+			if err != nil {
+				return err
+			}
 			lb, ok := b.(*local.Backend)
-			if err != nil || !ok {
-				return errors.Join(err, usage(errors.New("kong "+name+" runs against local worlds; in a containers world, docker exec into the node's container")))
+			if !ok {
+				return usage(errors.New("kong " + name + " runs against local worlds; in a containers world, docker exec into the node's container"))
 			}
 			tool := lb.Nodetool
 			if name == "cqlsh" {
