@@ -24,7 +24,7 @@ import (
 // Nodetool returns the command that runs nodetool args against target of
 // world: a Cassandra node's component ID, or a region (its first node).
 func (b *Backend) Nodetool(ctx context.Context, world, target string, args []string) (*exec.Cmd, error) {
-	r, node, err := b.toolTarget(world, target)
+	r, node, err := b.toolTarget(ctx, world, target)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (b *Backend) Nodetool(ctx context.Context, world, target string, args []str
 // (a node's component ID, or a region: its first node), installing cqlsh
 // first when it is missing (assets.EnsureCqlsh; progress on out).
 func (b *Backend) Cqlsh(ctx context.Context, world, target string, args []string, out io.Writer) (*exec.Cmd, error) {
-	_, node, err := b.toolTarget(world, target)
+	_, node, err := b.toolTarget(ctx, world, target)
 	if err != nil {
 		return nil, err
 	}
@@ -74,12 +74,12 @@ func (b *Backend) Cqlsh(ctx context.Context, world, target string, args []string
 }
 
 // toolTarget finds a Cassandra node of world by component ID or region.
-func (b *Backend) toolTarget(world, target string) (*Remote, topology.Component, error) {
+func (b *Backend) toolTarget(ctx context.Context, world, target string) (*Remote, topology.Component, error) {
 	r, err := Attach(b.Home, world)
 	if err != nil {
 		return nil, topology.Component{}, err
 	}
-	comps, _ := r.Components(context.Background())
+	comps, _ := r.Components(ctx)
 	var ids []string
 	for _, c := range comps {
 		if c.Kind != topology.KindCassandra {

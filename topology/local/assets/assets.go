@@ -89,14 +89,7 @@ func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, inst
 	if a.Java, err = findJava(ctx); err != nil {
 		return nil, err
 	}
-	cache, err := CacheDir()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return nil, fmt.Errorf("create cache folder %s: %w (set KONG_CACHE to a writable folder)", cache, err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, ".lock"))
+	cache, unlock, err := lockCache(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +304,19 @@ func aptInstall(ctx context.Context, out io.Writer, pkg, what string, log *slog.
 			pkg, strings.Join(argv, " "), err, tail(got, 10), pkg)
 	}
 	return nil
+}
+
+// lockCache creates the cache folder when missing and locks it, so that
+// concurrent kong processes fetch and install into it once.
+func lockCache(ctx context.Context) (cache string, unlock func(), err error) {
+	if cache, err = CacheDir(); err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", nil, fmt.Errorf("create cache folder %s: %w (set KONG_CACHE to a writable folder)", cache, err)
+	}
+	unlock, err = lockFile(ctx, filepath.Join(cache, ".lock"))
+	return cache, unlock, err
 }
 
 // lockFile takes an exclusive lock on path, waiting until ctx ends, so that

@@ -27,14 +27,7 @@ func EnsureCqlsh(ctx context.Context, out io.Writer, log *slog.Logger) (string, 
 		}
 		return p, nil
 	}
-	cache, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", fmt.Errorf("create cache folder %s: %w (set KONG_CACHE to a writable folder)", cache, err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, ".lock"))
+	cache, unlock, err := lockCache(ctx)
 	if err != nil {
 		return "", err
 	}
