@@ -19,6 +19,7 @@ func init() {
 			"the region keeps serving on its other zones (LOCAL_QUORUM with RF 3), the zone rejoins, nothing is lost",
 		MinRegions: 2,
 		Timeout:    20 * time.Minute,
+		Planned:    chaosGorilla.Total(),
 		Run:        chaosGorilla.run,
 		Quick:      chaosGorillaQuick.run,
 		Broken: []Variant{{

@@ -18,6 +18,7 @@ func init() {
 			"keep it empty, then return to the even split: users keep being served (99.5%), sessions move only with the shifts",
 		MinRegions: 2,
 		Timeout:    20 * time.Minute,
+		Planned:    chaosKong.Total(),
 		Short:      true,
 		Run:        chaosKong.run,
 		Quick:      chaosKongQuick.run,

@@ -17,6 +17,7 @@ func init() {
 			"under steady load: each region stays at 99.9% availability and no acknowledged write is lost",
 		MinRegions: 2,
 		Timeout:    20 * time.Minute,
+		Planned:    chaosMonkey.Total(),
 		Short:      true,
 		Run:        chaosMonkey.run,
 		Quick:      chaosMonkeyQuick.run,

@@ -22,6 +22,7 @@ func init() {
 			"99% availability, nothing lost, no stale copy left in any cache, no read staler than 1 s",
 		MinRegions: 2,
 		Timeout:    20 * time.Minute,
+		Planned:    combinedFaults.Total(),
 		Run:        combinedFaults.run,
 		Quick:      combinedFaultsQuick.run,
 		Broken: []Variant{{

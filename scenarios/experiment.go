@@ -19,6 +19,9 @@ type Times struct{ Steady, Observe, Converge time.Duration }
 
 func (t *Times) set(to Times) { *t = to }
 
+// Total is the time of the timed phases together.
+func (t Times) Total() time.Duration { return t.Steady + t.Observe + t.Converge }
+
 // experiment is the part every scenario shares: the run's identity (the
 // spec's name and description) and artifacts, a steady workload at rate
 // requests/s through the director from every region's members, the

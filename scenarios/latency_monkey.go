@@ -19,6 +19,7 @@ func init() {
 			"instance), p99 stays within the configured timeouts, errors stay within the budget",
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
+		Planned:    latencyMonkey.Total(),
 		Run:        latencyMonkey.run,
 		Quick:      shorter(latencyMonkey, Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{

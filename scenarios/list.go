@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // Named returns the scenarios of a comma-separated list of names, in its
@@ -32,6 +33,16 @@ func Names(specs []Spec) []string {
 		names[i] = s.Name
 	}
 	return names
+}
+
+// Planned is how long each spec's timed phases are planned to take, by
+// name (see Spec.Planned).
+func Planned(specs []Spec) map[string]time.Duration {
+	planned := make(map[string]time.Duration, len(specs))
+	for _, s := range specs {
+		planned[s.Name] = s.Planned
+	}
+	return planned
 }
 
 // WriteList writes the registered scenarios as kong list prints them: a

@@ -17,6 +17,7 @@ func init() {
 			"redirect, then failover mode: every request is answered by the member's home region unless in failover, and says how",
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
+		Planned:    misrouted.Total(),
 		Short:      true,
 		Run:        misrouted.run,
 		Quick:      misroutedQuick.run,

@@ -19,6 +19,7 @@ func init() {
 			"again once the traffic has moved; detection, decision and shift times are measured",
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
+		Planned:    realLifeFailover.Total(),
 		Run:        realLifeFailover.run,
 		Quick:      shorter(realLifeFailover, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{

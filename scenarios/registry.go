@@ -32,6 +32,12 @@ type Spec struct {
 	MinRegions int
 	// Timeout bounds the whole run, healing included.
 	Timeout time.Duration
+	// Planned is how long the timed phases of the full run (Run) are
+	// planned to take. kong gameday's time left counts it for a scenario
+	// that never ran to the end in its folder, as a lower bound: the
+	// phases that take what they take (injecting, recovering, the
+	// read-back) are not in it.
+	Planned time.Duration
 	// Short marks scenarios that `go test -short` runs.
 	Short bool
 	// Run wires faults, workload and checkers through the runner.

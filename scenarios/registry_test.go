@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -136,4 +137,16 @@ func TestVariantJudge(t *testing.T) {
 			require.ErrorContains(t, v.Judge(row.healthy, row.broken), row.want)
 		})
 	}
+}
+
+// Every scenario says how long its timed phases are planned to take, so
+// that a game day's first round can estimate its time left.
+func TestEveryScenarioIsPlanned(t *testing.T) {
+	for _, s := range All() {
+		require.Positive(t, s.Planned, "%s: set Spec.Planned", s.Name)
+		require.Less(t, s.Planned, s.Timeout, "%s: its plan fits in its timeout", s.Name)
+	}
+	rc, err := Get("replication-check")
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second+1000*time.Second, rc.Planned, "the default check's million records at a thousand a second, after its steady phase")
 }

@@ -31,6 +31,7 @@ func ReplicationCheckSpec(o ReplicationOptions) Spec {
 		// A million records at about a thousand a second (what the default
 		// world writes on a 2-core machine), with room for a busy machine.
 		Timeout: 45 * time.Minute,
+		Planned: o.planned(),
 		Run:     o.run,
 		Quick:   with(o, func(o *ReplicationOptions) { o.Records = cmp.Or(o.Records, replicationQuickRecords) }).run,
 		Broken: []Variant{{
@@ -140,6 +141,18 @@ func (o *ReplicationOptions) fill() {
 	o.LinkLatency = cmp.Or(o.LinkLatency, 150*time.Millisecond)
 	o.Load = cmp.Or(o.Load, 20)
 	o.Steady = cmp.Or(o.Steady, 5*time.Second)
+}
+
+// plannedWriteRate is the records per second the replication check is
+// planned to write at: about what the default world writes on a 2-core
+// machine.
+const plannedWriteRate = 1000
+
+// planned is how long the check is planned to take: its steady phase and
+// its records at plannedWriteRate.
+func (o ReplicationOptions) planned() time.Duration {
+	o.fill()
+	return o.Steady + time.Duration(o.Records)*time.Second/plannedWriteRate
 }
 
 // CheckRegions says which of From and To (spelled as their options by

@@ -18,6 +18,7 @@ func init() {
 			"its own users, and every acknowledged write is readable everywhere after convergence",
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
+		Planned:    splitBrain.Total(),
 		Short:      true,
 		Run:        splitBrain.run,
 		Quick:      shorter(splitBrain, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}).run,

@@ -19,6 +19,7 @@ func init() {
 			"the gateway sheds the excess fast, the data tier's request rate stays under its bound, the region recovers",
 		MinRegions: 2,
 		Timeout:    15 * time.Minute,
+		Planned:    thunderingHerd.Total(),
 		Short:      true,
 		Run:        thunderingHerd.run,
 		Quick:      shorter(thunderingHerd, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}).run,

@@ -76,6 +76,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			if err != nil {
 				return err
 			}
+			view.SetPlanned(scenarios.Planned(chosen))
 			doc := output.NewGameday(world, out)
 			ctx, stop := gameday.InterruptContext(cmd.Context(), cmd.OutOrStdout(), stopSignals...)
 			defer stop()

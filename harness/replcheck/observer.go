@@ -2,6 +2,7 @@ package replcheck
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -77,14 +78,25 @@ func (o *Observer) Close() {
 	}
 }
 
-// Pace implements run.PacedObserver: the records written, of how many.
-func (o *Observer) Pace() (done, total int) {
+// Pace implements run.PacedObserver: the records written, of how many,
+// and the share of those read so far that were seen at the read.
+func (o *Observer) Pace() run.Pace {
 	c := o.check.Load()
 	if c == nil {
-		return 0, 0
+		return run.Pace{}
 	}
-	p := c.Progress()
-	return p.Written, p.Records
+	return c.Progress().Pace(c.cfg.To, c.cfg.ReadAfter)
+}
+
+// Pace is p as the progress of a run shows it: the records written of how
+// many, and the share of the records read so far in region to that were
+// seen at the read, readAfter after their write.
+func (p Progress) Pace(to string, readAfter time.Duration) run.Pace {
+	pace := run.Pace{Done: p.Written, Total: p.Records, What: "records written"}
+	if p.Read > 0 {
+		pace.Note = fmt.Sprintf("%.2f%% seen in %s at %s", 100*float64(p.Visible)/float64(p.Read), to, readAfter)
+	}
+	return pace
 }
 
 // Report implements run.ReportingObserver: it tells Progress how the

@@ -3,6 +3,7 @@ package replcheck
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -22,4 +23,14 @@ func TestWriteSummary(t *testing.T) {
 	require.Contains(t, out, " ≤10ms:400 ≤1000ms:600\n")
 	require.NotContains(t, out, "convergence", "no convergence line without a fault healed")
 	require.NotContains(t, out, "to a batch")
+}
+
+func TestProgressPaceSaysWhatWasWrittenAndSeen(t *testing.T) {
+	p := Progress{Records: 1_000_000, Written: 250_000, Read: 240_000, Visible: 239_928}
+	got := p.Pace("us-west-2", 500*time.Millisecond)
+	require.Equal(t, 250_000, got.Done)
+	require.Equal(t, 1_000_000, got.Total)
+	require.Equal(t, "records written", got.What)
+	require.Equal(t, "99.97% seen in us-west-2 at 500ms", got.Note)
+	require.Empty(t, Progress{Records: 10, Written: 3}.Pace("us-west-2", time.Second).Note, "nothing read yet: no share to tell")
 }

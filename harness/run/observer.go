@@ -38,7 +38,15 @@ type Observer interface {
 type PacedObserver interface {
 	Observer
 	// Pace says how much of the observe phase's work is done, of how much.
-	Pace() (done, total int)
+	Pace() Pace
+}
+
+// Pace is how far a PacedObserver's observe phase got: Done of Total units
+// of work (What names them, such as "records written"), and a Note on how
+// the work goes (such as the share of the records seen so far), or "".
+type Pace struct {
+	Done, Total int
+	What, Note  string
 }
 
 // ReportingObserver is an Observer with progress of its own to report: the

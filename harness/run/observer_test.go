@@ -50,10 +50,10 @@ func (o *countingObserver) Verify(context.Context) (map[string]float64, error) {
 
 func (o *countingObserver) Close() { _ = o.step("close") }
 
-func (o *countingObserver) Pace() (int, int) {
+func (o *countingObserver) Pace() Pace {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.done, o.total
+	return Pace{Done: o.done, Total: o.total, What: "counted"}
 }
 
 func (o *countingObserver) Report(p Progress) {

@@ -26,9 +26,11 @@ type Progress struct {
 	// PacedObserver (the replication check's writes) is planned from its
 	// pace so far, so its Observe grows or shrinks as the run goes on.
 	Plan PhasePlan
-	// WorkDone of WorkTotal is a PacedObserver's pace in its observe phase
-	// (the replication check's records written); zero otherwise.
-	WorkDone, WorkTotal int
+	// Work is a PacedObserver's pace in its observe phase (the replication
+	// check's records written); zero otherwise. WorkRate is its units per
+	// second over the last paceWindow (0 until it is measured).
+	Work     Pace
+	WorkRate float64
 	// Live is the workload's traffic (zero before it starts; its rates fall
 	// to zero after it stops).
 	Live workload.LiveStats
@@ -105,9 +107,10 @@ var progressInterval = time.Second
 // called from two goroutines at once.
 type progressReporter struct {
 	fn     func(Progress)
-	report func(Progress)    // the Observer's, if it reports
-	pace   func() (int, int) // the Observer's, if it is paced
-	mu     sync.Mutex        // guards p, wl and the calls
+	report func(Progress) // the Observer's, if it reports
+	pace   func() Pace    // the Observer's, if it is paced
+	paced  []paceSample   // the pace of the last paceWindow
+	mu     sync.Mutex     // guards p, wl and the calls
 	p      Progress
 	wl     *workload.Workload
 	quit   chan struct{}
@@ -172,10 +175,16 @@ func (r *progressReporter) send(change func(*Progress)) {
 		r.p.Live = r.wl.Live()
 	}
 	if r.pace != nil && r.p.Phase == history.PhaseObserve {
-		// The work takes what it takes: plan it from the pace so far.
-		done, total := r.pace()
-		r.p.WorkDone, r.p.WorkTotal = done, total
-		r.p.Plan.Observe = projectedDuration(r.p.Now.Sub(r.p.PhaseStarted), done, total)
+		// The work takes what it takes: plan what is left of it at its
+		// recent rate (at the average rate until there is one).
+		w := r.pace()
+		r.paced = recentPace(append(r.paced, paceSample{r.p.Now, w.Done}), r.p.Now)
+		r.p.Work, r.p.WorkRate = w, paceRate(r.paced)
+		took := r.p.Now.Sub(r.p.PhaseStarted)
+		r.p.Plan.Observe = projectedDuration(took, w.Done, w.Total)
+		if r.p.WorkRate > 0 {
+			r.p.Plan.Observe = took + time.Duration(float64(max(0, w.Total-w.Done))/r.p.WorkRate*float64(time.Second))
+		}
 	}
 	if r.fn != nil {
 		r.fn(r.p)
@@ -223,6 +232,41 @@ func (r *progressReporter) finish(out *Outcome) {
 		status = out.Status
 	}
 	r.send(func(p *Progress) { p.Done, p.Status = true, status })
+}
+
+// paceWindow is how far back the rate of a PacedObserver's work is
+// measured: long enough to smooth its bursts, short enough to follow a
+// world that slows down as it fills.
+const paceWindow = 10 * time.Second
+
+// paceSample is how much work was done at a moment.
+type paceSample struct {
+	at   time.Time
+	done int
+}
+
+// recentPace drops the samples older than paceWindow at now, keeping the
+// newest of those as the window's start.
+func recentPace(s []paceSample, now time.Time) []paceSample {
+	i := 0
+	for i+1 < len(s) && now.Sub(s[i+1].at) >= paceWindow {
+		i++
+	}
+	return s[i:]
+}
+
+// paceRate is the units per second between the first and the last sample,
+// or 0 when they are less than a second apart.
+func paceRate(s []paceSample) float64 {
+	if len(s) < 2 {
+		return 0
+	}
+	first, last := s[0], s[len(s)-1]
+	d := last.at.Sub(first.at).Seconds()
+	if d < 1 {
+		return 0
+	}
+	return float64(last.done-first.done) / d
 }
 
 // projectedDuration is how long a phase lasts in all at the pace so far:

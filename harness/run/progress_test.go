@@ -181,3 +181,25 @@ func TestProjectedDurationPlansTheRestAtThePaceSoFar(t *testing.T) {
 		Plan: PhasePlan{Steady: 5 * time.Second, Observe: projectedDuration(time.Minute, 250, 1000)}}
 	require.Equal(t, 3*time.Minute, p.Left(), "three quarters of the writes are still ahead")
 }
+
+func TestPaceRateFollowsTheLastTenSeconds(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	var samples []paceSample
+	require.Zero(t, paceRate(samples), "no samples: no rate")
+	// 2,000 units a second for 30 s, then 500 a second.
+	done := 0
+	for s := 0; s <= 40; s++ {
+		samples = recentPace(append(samples, paceSample{at(s), done}), at(s))
+		if s == 0 {
+			require.Zero(t, paceRate(samples), "one sample: no rate yet")
+		}
+		if s < 30 {
+			done += 2000
+		} else {
+			done += 500
+		}
+	}
+	require.Equal(t, at(30), samples[0].at, "the window starts ten seconds back")
+	require.InDelta(t, 500, paceRate(samples), 0.01, "the rate of the last ten seconds, not the average (%d over 40 s)", done)
+	require.Zero(t, paceRate([]paceSample{{at(0), 0}, {at(0).Add(500 * time.Millisecond), 900}}), "less than a second apart: no rate")
+}

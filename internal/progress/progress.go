@@ -6,6 +6,7 @@
 package progress
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -57,13 +58,14 @@ type View struct {
 	suite []string
 
 	mu sync.Mutex
-	// past is how long each scenario took when it last ran to the end.
-	past      map[string]time.Duration
-	index     int // 0-based position in suite
-	bar       *progressbar.ProgressBar
-	lastLine  time.Time
-	lastPhase string
-	stopping  bool
+	// past is how long each scenario took when it last ran to the end,
+	// planned how long its timed phases are planned to take.
+	past, planned map[string]time.Duration
+	index         int // 0-based position in suite
+	bar           *progressbar.ProgressBar
+	lastLine      time.Time
+	lastPhase     string
+	stopping      bool
 }
 
 // NewView is the view of suite on w in mode (see Mode); past is how long
@@ -84,6 +86,15 @@ func (v *View) SetPast(past map[string]time.Duration) {
 	v.past = past
 }
 
+// SetPlanned sets how long each scenario's timed phases are planned to
+// take (scenarios.Spec.Planned): the estimate of a scenario that never ran
+// to the end.
+func (v *View) SetPlanned(planned map[string]time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.planned = planned
+}
+
 // Scenario returns the listener of the runs of the i-th scenario of the
 // suite (nil when progress is off).
 func (v *View) Scenario(i int) func(run.Progress) {
@@ -100,8 +111,7 @@ func (v *View) Scenario(i int) func(run.Progress) {
 func (v *View) report(p run.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	suiteLeft, untimed := v.suiteLeft(p)
-	line := Line(p, v.index, len(v.suite), suiteLeft, untimed)
+	line := Line(p, v.index, len(v.suite), v.suiteLeft(p))
 	switch v.mode {
 	case Bar:
 		if p.Done {
@@ -146,36 +156,51 @@ func (v *View) closeBar() {
 	}
 }
 
+// Estimate is the time left of a game day. Left counts, for each scenario
+// still to run (the current one included), how long its last run took;
+// for one that never ran to the end in the folder, the time its timed
+// phases are planned to take: ByPlan counts those, and with any the
+// estimate is a lower bound (the plan leaves out the phases that take
+// what they take: injecting, recovering, the read-back). Untimed counts
+// the scenarios with neither, which add nothing.
+type Estimate struct {
+	Left            time.Duration
+	ByPlan, Untimed int
+}
+
 // suiteLeft estimates the time left of the whole suite at p: the current
 // scenario's (from its plan, or from its last run when that says more)
-// and the last run of each scenario after it. untimed counts the scenarios
-// after it that never ran to the end: with any, the estimate is a lower
-// bound.
-func (v *View) suiteLeft(p run.Progress) (left time.Duration, untimed int) {
-	left = p.Left()
+// and each scenario's after it (see Estimate).
+func (v *View) suiteLeft(p run.Progress) Estimate {
+	var e Estimate
 	if p.Stopping || p.Done {
-		return 0, 0
+		return e
 	}
+	e.Left = p.Left()
 	if v.index < len(v.suite) {
 		if d, ok := v.past[v.suite[v.index]]; ok && !p.Started.IsZero() {
-			left = max(left, d-p.Now.Sub(p.Started))
+			e.Left = max(e.Left, d-p.Now.Sub(p.Started))
+		} else if !ok {
+			e.ByPlan++
 		}
 	}
 	for _, name := range v.suite[min(v.index+1, len(v.suite)):] {
-		d, ok := v.past[name]
-		if !ok {
-			untimed++
+		if d, ok := v.past[name]; ok {
+			e.Left += d
+		} else if d, ok := v.planned[name]; ok && d > 0 {
+			e.Left += d
+			e.ByPlan++
+		} else {
+			e.Untimed++
 		}
-		left += d
 	}
-	return left, untimed
+	return e
 }
 
 // Line renders p of the i-th (0-based) of n scenarios on one line, with
-// the time left of the suite when n > 1: an estimate from the scenarios'
-// last runs, or a lower bound that says how many scenarios after this one
-// it leaves out (untimed: they never ran to the end in this folder).
-func Line(p run.Progress, i, n int, suiteLeft time.Duration, untimed int) string {
+// the time left of the suite when n > 1 (see Estimate): "~" when every
+// scenario's last run is known, "≥" with how it was made otherwise.
+func Line(p run.Progress, i, n int, suite Estimate) string {
 	var b strings.Builder
 	if n > 1 {
 		fmt.Fprintf(&b, "[%d/%d] ", i+1, n)
@@ -193,17 +218,35 @@ func Line(p run.Progress, i, n int, suiteLeft time.Duration, untimed int) string
 		phase = fmt.Sprintf("%s (%d/%d)", phase, k, of)
 	}
 	fmt.Fprintf(&b, " · %s", phase)
-	if p.WorkTotal > 0 {
-		fmt.Fprintf(&b, " · %d/%d done (%.1f%%)", p.WorkDone, p.WorkTotal, 100*float64(p.WorkDone)/float64(p.WorkTotal))
+	if w := p.Work; w.Total > 0 {
+		fmt.Fprintf(&b, " · %d/%d %s (%.1f%%)", w.Done, w.Total, cmp.Or(w.What, "done"), 100*float64(w.Done)/float64(w.Total))
+		if p.WorkRate > 0 {
+			fmt.Fprintf(&b, " at %.0f/s", p.WorkRate)
+		}
+		if w.Note != "" {
+			fmt.Fprintf(&b, " · %s", w.Note)
+		}
 	}
 	fmt.Fprintf(&b, " · %.1f req/s · %.1f%% errors · %s left", p.Live.OpsPerSec, 100*p.Live.ErrorRate, ShortDuration(p.Left()))
-	switch {
-	case n > 1 && untimed > 0:
-		fmt.Fprintf(&b, " · game day ≥ %s left + %d scenario(s) not timed yet", ShortDuration(suiteLeft), untimed)
-	case n > 1:
-		fmt.Fprintf(&b, " · game day ~%s left", ShortDuration(suiteLeft))
+	if n > 1 {
+		b.WriteString(suite.String())
 	}
 	return b.String()
+}
+
+// String renders e as the end of a progress line.
+func (e Estimate) String() string {
+	if e.ByPlan == 0 && e.Untimed == 0 {
+		return fmt.Sprintf(" · game day ~%s left", ShortDuration(e.Left))
+	}
+	var how []string
+	if e.ByPlan > 0 {
+		how = append(how, fmt.Sprintf("%d scenario(s) by their phase plan only", e.ByPlan))
+	}
+	if e.Untimed > 0 {
+		how = append(how, fmt.Sprintf("%d not timed at all", e.Untimed))
+	}
+	return fmt.Sprintf(" · game day ≥ %s left (%s)", ShortDuration(e.Left), strings.Join(how, ", "))
 }
 
 // ShortDuration renders d to the second, hours and minutes only past an

@@ -29,34 +29,52 @@ func progressAt(phase string, sinceStart, inPhase time.Duration) run.Progress {
 func TestProgressLine(t *testing.T) {
 	p := progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)
 	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ~14m05s left",
-		Line(p, 1, 3, 14*time.Minute+5*time.Second, 0))
-	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 2m00s left + 1 scenario(s) not timed yet",
-		Line(p, 1, 3, 2*time.Minute, 1))
+		Line(p, 1, 3, Estimate{Left: 14*time.Minute + 5*time.Second}))
+	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 9m00s left (2 scenario(s) by their phase plan only)",
+		Line(p, 1, 3, Estimate{Left: 9 * time.Minute, ByPlan: 2}))
+	require.Equal(t, "[2/3] split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left · game day ≥ 2m00s left (1 scenario(s) by their phase plan only, 1 not timed at all)",
+		Line(p, 1, 3, Estimate{Left: 2 * time.Minute, ByPlan: 1, Untimed: 1}))
 	// kong run: one scenario, no game day.
-	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", Line(p, 0, 1, 0, 0))
+	require.Equal(t, "split-brain · observe (3/6) · 39.8 req/s · 0.4% errors · 2m00s left", Line(p, 0, 1, Estimate{}))
 	// A paced observer's work (the replication check's records written).
 	w := p
-	w.WorkDone, w.WorkTotal = 250_000, 1_000_000
-	require.Equal(t, "split-brain · observe (3/6) · 250000/1000000 done (25.0%) · 39.8 req/s · 0.4% errors · 2m00s left", Line(w, 0, 1, 0, 0))
+	w.Work = run.Pace{Done: 250_000, Total: 1_000_000}
+	require.Equal(t, "split-brain · observe (3/6) · 250000/1000000 done (25.0%) · 39.8 req/s · 0.4% errors · 2m00s left", Line(w, 0, 1, Estimate{}))
+	// With what the work is, its rate and a note (kong gameday's
+	// replication-check).
+	w.Work.What, w.Work.Note, w.WorkRate = "records written", "99.97% seen in us-west-2 at 500ms", 1480.4
+	require.Equal(t, "split-brain · observe (3/6) · 250000/1000000 records written (25.0%) at 1480/s · 99.97% seen in us-west-2 at 500ms · 39.8 req/s · 0.4% errors · 2m00s left", Line(w, 0, 1, Estimate{}))
 	p.Stopping = true
-	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", Line(p, 0, 1, 0, 0))
-	require.Contains(t, Line(run.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, 0, 0), "x · starting · 0.0 req/s")
+	require.Equal(t, "split-brain · stopping: healing faults and writing what the run knows", Line(p, 0, 1, Estimate{}))
+	require.Contains(t, Line(run.Progress{Scenario: "x", Plan: plan, Now: t0}, 0, 1, Estimate{}), "x · starting · 0.0 req/s")
 }
 
-func TestSuiteLeftUsesPastRuns(t *testing.T) {
+func TestSuiteLeftUsesPastRunsThenPlans(t *testing.T) {
 	v := &View{suite: []string{"a", "split-brain", "c", "d"}, index: 1,
-		past: map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute}}
+		past:    map[string]time.Duration{"split-brain": 6 * time.Minute, "c": 5 * time.Minute, "d": 4 * time.Minute},
+		planned: map[string]time.Duration{"split-brain": 90 * time.Second, "c": 2 * time.Minute, "d": time.Minute}}
 	// 2 minutes in, the plan says 2 min left, the last run says 4: take 4.
-	left, untimed := v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
-	require.Zero(t, untimed)
-	require.Equal(t, 4*time.Minute+5*time.Minute+4*time.Minute, left)
+	require.Equal(t, Estimate{Left: 4*time.Minute + 5*time.Minute + 4*time.Minute},
+		v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)))
 	// Past the last run's length, the plan still counts.
-	left, _ = v.suiteLeft(progressAt(history.PhaseConverge, 10*time.Minute, 0))
-	require.Equal(t, time.Minute+9*time.Minute, left)
-	// A scenario that never ran makes the estimate a lower bound.
+	require.Equal(t, Estimate{Left: time.Minute + 9*time.Minute}, v.suiteLeft(progressAt(history.PhaseConverge, 10*time.Minute, 0)))
+	// A scenario that never ran counts by its plan, and makes the estimate
+	// a lower bound.
 	delete(v.past, "d")
-	_, untimed = v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute))
-	require.Equal(t, 1, untimed)
+	require.Equal(t, Estimate{Left: 4*time.Minute + 5*time.Minute + time.Minute, ByPlan: 1},
+		v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)))
+	// One with no plan either adds nothing and is counted apart.
+	delete(v.planned, "d")
+	require.Equal(t, Estimate{Left: 4*time.Minute + 5*time.Minute, Untimed: 1},
+		v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)))
+	// The current scenario never ran: its own plan, by plan.
+	delete(v.past, "split-brain")
+	require.Equal(t, Estimate{Left: 2*time.Minute + 5*time.Minute, ByPlan: 1, Untimed: 1},
+		v.suiteLeft(progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)))
+	// A run that stops has nothing left to estimate.
+	stopping := progressAt(history.PhaseObserve, 2*time.Minute, time.Minute)
+	stopping.Stopping = true
+	require.Equal(t, Estimate{}, v.suiteLeft(stopping))
 }
 
 func TestProgressLinesOnPhaseChangesAndEveryFewSeconds(t *testing.T) {
