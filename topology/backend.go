@@ -96,3 +96,22 @@ func NeedWorld(err error, command, world string, b Backend, profile string) erro
 	}
 	return fmt.Errorf("%w\n(%s needs a world: `%s`)", err, command, up)
 }
+
+// DownWorlds takes each of worlds down on b, each with grace, and says on
+// out what became of it: down, or not up (nothing to do). It returns the
+// errors of the worlds that could not be taken down.
+func DownWorlds(ctx context.Context, b Backend, worlds []string, grace time.Duration, out io.Writer) error {
+	var errs []error
+	for _, w := range worlds {
+		err := b.Down(ctx, w, grace)
+		switch {
+		case errors.Is(err, ErrNotUp):
+			fmt.Fprintf(out, "world %s is not up: nothing to do\n", w)
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			fmt.Fprintf(out, "world %s is down\n", w)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/bench"
 	"github.com/kongchaos/kong/internal/clilog"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -79,7 +80,7 @@ the verify phase).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			if baselines < 0 || baselines > 2 {
 				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)

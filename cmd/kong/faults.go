@@ -5,6 +5,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 )
 
@@ -25,7 +26,7 @@ func newFaults() *cobra.Command {
 			}
 			e, err := fault.Lookup(args[0])
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			if asJSON {
 				return output.Encode(cmd.OutOrStdout(), output.NewFaults(e))

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/internal/exitstatus"
 )
 
 func TestFaultsListsTheCatalogue(t *testing.T) {
@@ -34,5 +35,5 @@ func TestFaultsShowsOne(t *testing.T) {
 
 	_, err = runKong(t, "faults", "unplug-the-machine")
 	require.ErrorContains(t, err, `no fault "unplug-the-machine" in the catalogue`)
-	require.Equal(t, exitUsage, exitCode(err))
+	require.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
 }

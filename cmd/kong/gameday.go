@@ -9,6 +9,7 @@ import (
 
 	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
@@ -59,7 +60,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			world, stdout := worldFlag(cmd), jsonToStdout(cmd, asJSON)
 			chosen, err := scenarios.Named(names)
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			if len(chosen) == 0 {
 				return errors.New("no scenarios to run")
@@ -67,7 +68,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			sched.EverySet, sched.CronSet = cmd.Flags().Changed("every"), cmd.Flags().Changed("cron")
 			schedule, err := sched.Schedule(time.Now())
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			if err := gameday.CheckKeepRuns(keepRuns, len(chosen)); err != nil {
 				return err
@@ -117,7 +118,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 				}
 			}
 			if err != nil && res.Broken {
-				return notHeld(err)
+				return exitstatus.Failed(err)
 			}
 			return err
 		},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 )
 
 // logLevelFlag is the root's --log-level: the level of every log kong
@@ -25,7 +26,7 @@ func logLevelFlag(root *cobra.Command) {
 func checkLogLevel(cmd *cobra.Command) error {
 	v, _ := cmd.Flags().GetString("log-level")
 	if _, ok := clilog.Levels[strings.ToLower(v)]; v != "" && !ok {
-		return usage(fmt.Errorf("--log-level (or KONG_LOG_LEVEL) %q: give debug, info, warn or error", v))
+		return exitstatus.Usage(fmt.Errorf("--log-level (or KONG_LOG_LEVEL) %q: give debug, info, warn or error", v))
 	}
 	return nil
 }

@@ -3,23 +3,23 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/internal/backends"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/serve"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 func main() {
 	if err := newRoot().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "kong:", err)
-		os.Exit(exitCode(err))
+		os.Exit(exitstatus.Of(err))
 	}
 }
 
@@ -30,7 +30,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return exitstatus.Usage(err) })
 	// Every command's world name is checked before it reaches a path, a
 	// container label or a process: parents' hooks run before a child's own.
 	cobra.EnableTraverseRunHooks = true
@@ -42,7 +42,7 @@ func newRoot() *cobra.Command {
 			return nil
 		}
 		if err := topology.CheckWorldName(worldFlag(cmd)); err != nil {
-			return usage(fmt.Errorf("--world (or KONG_WORLD): %w", err))
+			return exitstatus.Usage(fmt.Errorf("--world (or KONG_WORLD): %w", err))
 		}
 		return nil
 	}
@@ -50,7 +50,7 @@ func newRoot() *cobra.Command {
 	backendFlag(root)
 	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
 	_ = root.RegisterFlagCompletionFunc("world", complete.Flag(complete.Worlds(backendOf)))
-	_ = root.RegisterFlagCompletionFunc("backend", complete.Flag(complete.Fixed(backendLocal, backendContainers)))
+	_ = root.RegisterFlagCompletionFunc("backend", complete.Flag(complete.Fixed(backends.Names()...)))
 	logLevelFlag(root)
 	versionFlag(root)
 	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), serve.Command(), newCompose(), newFaults(),
@@ -83,67 +83,4 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
-}
-
-// kong's exit statuses, stable for CI to tell a broken system from a
-// broken run:
-const (
-	// exitHeld: every invariant held (or the command did what it was asked).
-	exitHeld = 0
-	// exitNotHeld: a scenario ran to its verdict and an invariant did not hold.
-	exitNotHeld = 1
-	// exitUsage: bad usage or bad input: an unknown command, flag or
-	// scenario, a bad world name or home, a malformed topology file.
-	exitUsage = 2
-	// exitWorld: the world could not be brought up or reached, or kong
-	// could not finish the run (aborted, interrupted, infrastructure).
-	exitWorld = 3
-)
-
-// exitError carries the status kong exits with.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// usage marks err as bad usage or bad input (exit status 2).
-func usage(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &exitError{code: exitUsage, err: err}
-}
-
-// notHeld marks err as an invariant that did not hold (exit status 1).
-func notHeld(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &exitError{code: exitNotHeld, err: err}
-}
-
-// exitCode is the status kong exits with for err.
-func exitCode(err error) int {
-	if err == nil {
-		return exitHeld
-	}
-	var e *exitError
-	if errors.As(err, &e) {
-		return e.code
-	}
-	switch {
-	case errors.Is(err, topology.ErrWorldName), errors.Is(err, local.ErrNotKongHome), errors.Is(err, local.ErrNotWorldFolder):
-		return exitUsage
-	}
-	// cobra's own complaints about the command line.
-	msg := err.Error()
-	for _, p := range []string{"unknown command ", "unknown flag: ", "unknown shorthand flag: ", "accepts ", "requires at least ", "requires at most ", "invalid argument ", "flag needs an argument", "required flag(s) "} {
-		if strings.HasPrefix(msg, p) {
-			return exitUsage
-		}
-	}
-	return exitWorld
 }

@@ -9,33 +9,20 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
-	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/internal/exitstatus"
 )
 
-func TestExitCodes(t *testing.T) {
-	require.Equal(t, exitHeld, exitCode(nil))
+func TestOutcomeExitCodes(t *testing.T) {
+	require.Equal(t, exitstatus.Held, exitstatus.Of(nil))
 	require.Nil(t, outcomeError("scenario x", &run.Outcome{Status: history.StatusPassed}))
 	// A verdict that did not hold is 1, wrapped or not.
 	failed := outcomeError("scenario x", &run.Outcome{Status: history.StatusFailed, Reason: "availability 97% < 99%"})
-	require.Equal(t, exitNotHeld, exitCode(failed))
-	require.Equal(t, exitNotHeld, exitCode(fmt.Errorf("game day: %w", failed)))
+	require.Equal(t, exitstatus.NotHeld, exitstatus.Of(failed))
+	require.Equal(t, exitstatus.NotHeld, exitstatus.Of(fmt.Errorf("game day: %w", failed)))
 	require.ErrorContains(t, failed, "availability 97% < 99%")
 	// A run that could not finish is 3, as is a world that is not there.
-	require.Equal(t, exitWorld, exitCode(outcomeError("scenario x", &run.Outcome{Status: history.StatusAborted, Reason: "interrupted"})))
-	require.Equal(t, exitWorld, exitCode(errors.New("world kong is not up")))
-	// Bad input is 2, however deep.
-	for _, err := range []error{
-		usage(errors.New("unknown scenario")),
-		fmt.Errorf("down: %w", topology.CheckWorldName("..")),
-		fmt.Errorf("x: %w", local.ErrNotKongHome),
-		local.ErrNotWorldFolder,
-		errors.New(`unknown command "x" for "kong"`),
-		errors.New("unknown flag: --x"),
-		errors.New("accepts 1 arg(s), received 0"),
-	} {
-		require.Equal(t, exitUsage, exitCode(err), "%v", err)
-	}
-	require.Nil(t, usage(nil))
-	require.Nil(t, notHeld(nil))
+	require.Equal(t, exitstatus.World, exitstatus.Of(outcomeError("scenario x", &run.Outcome{Status: history.StatusAborted, Reason: "interrupted"})))
+	require.Equal(t, exitstatus.World, exitstatus.Of(errors.New("world kong is not up")))
+	// Bad input is 2 (see exitstatus.TestOf).
+	require.Equal(t, exitstatus.BadInput, exitstatus.Of(exitstatus.Usage(errors.New("unknown scenario"))))
 }

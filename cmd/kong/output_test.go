@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/scenarios"
 )
@@ -78,12 +79,12 @@ func TestLogLevel(t *testing.T) {
 	for bad, args := range map[string][]string{"loud": {"--log-level", "loud", "list"}, "trace": {"list", "--log-level", "trace"}} {
 		_, err = runKong(t, args...)
 		require.ErrorContains(t, err, `--log-level (or KONG_LOG_LEVEL) "`+bad+`": give debug, info, warn or error`)
-		require.Equal(t, exitUsage, exitCode(err))
+		require.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
 	}
 	t.Setenv("KONG_LOG_LEVEL", "noisy")
 	_, err = runKong(t, "list")
 	require.ErrorContains(t, err, `"noisy"`)
-	require.Equal(t, exitUsage, exitCode(err))
+	require.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
 }
 
 // completions is what kong's hidden __complete command offers for args (the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -107,7 +108,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			check := func(c topology.Cluster) error { return checkRegions(c, o) }
 			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
@@ -73,7 +74,7 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 		RunE: func(cmd *cobra.Command, args []string) error {
 			spec, err := scenarios.Get(args[0])
 			if err != nil {
-				return usage(err)
+				return exitstatus.Usage(err)
 			}
 			stdout := jsonToStdout(cmd, asJSON)
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, []string{spec.Name}, nil)
@@ -135,7 +136,7 @@ func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check 
 	defer release()
 	if check != nil {
 		if err := check(cluster); err != nil {
-			return usage(err)
+			return exitstatus.Usage(err)
 		}
 	}
 	unlock, err := lockWorld(cmd, b, world)
@@ -174,7 +175,7 @@ func outcomeError(what string, o *run.Outcome) error {
 	case history.StatusPassed:
 		return nil
 	case history.StatusFailed:
-		return notHeld(errors.New(run.WithReason(what+" failed", o.Reason)))
+		return exitstatus.Failed(errors.New(run.WithReason(what+" failed", o.Reason)))
 	}
 	return errors.New(run.WithReason(fmt.Sprintf("%s %s", what, o.Status), o.Reason))
 }

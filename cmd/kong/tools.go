@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -26,7 +27,7 @@ func newTool(name, short string) *cobra.Command {
 			}
 			lb, ok := b.(*local.Backend)
 			if !ok {
-				return usage(errors.New("kong " + name + " runs against local worlds; in a containers world, docker exec into the node's container"))
+				return exitstatus.Usage(errors.New("kong " + name + " runs against local worlds; in a containers world, docker exec into the node's container"))
 			}
 			tool := lb.Nodetool
 			if name == "cqlsh" {
@@ -40,7 +41,7 @@ func newTool(name, short string) *cobra.Command {
 			}
 			c.Stdin, c.Stdout, c.Stderr = os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if err, x := c.Run(), (*exec.ExitError)(nil); errors.As(err, &x) {
-				return &exitError{code: x.ExitCode(), err: errors.New(name + " " + x.String())}
+				return exitstatus.With(x.ExitCode(), errors.New(name+" "+x.String()))
 			} else {
 				return err
 			}

@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/fault/preflight"
+	"github.com/kongchaos/kong/internal/backends"
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/topology"
@@ -56,7 +58,7 @@ func (f *specFlags) publishAddress() (netip.Addr, error) {
 // container backend's; the local backend's servers listen on loopback
 // addresses only, and refuse it.
 func (f *specFlags) publishOn(cmd *cobra.Command, b topology.Backend) (netip.Addr, error) {
-	if b.Name() == backendContainers {
+	if b.Name() == backends.Containers {
 		return f.publishAddress()
 	}
 	if cmd.Flags().Changed(publishFlag) {
@@ -74,7 +76,7 @@ func (f *specFlags) load() (*topology.Spec, error) {
 	} else {
 		spec, err = topology.Profile(f.profile)
 	}
-	return spec, usage(err)
+	return spec, exitstatus.Usage(err)
 }
 
 // run is a command's RunE that loads the topology first and hands it to
@@ -151,19 +153,7 @@ and volume (containers backend). With --all, every world of the backend.`,
 					return err
 				}
 			}
-			var errs []error
-			for _, w := range worlds {
-				err := b.Down(cmd.Context(), w, 60*time.Second)
-				switch {
-				case errors.Is(err, topology.ErrNotUp):
-					fmt.Fprintf(cmd.OutOrStdout(), "world %s is not up: nothing to do\n", w)
-				case err != nil:
-					errs = append(errs, err)
-				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "world %s is down\n", w)
-				}
-			}
-			return errors.Join(errs...)
+			return topology.DownWorlds(cmd.Context(), b, worlds, 60*time.Second, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "take down every world of the backend (local: under the home folder)")
@@ -197,7 +187,7 @@ func newStatus() *cobra.Command {
 			}
 			comps, cerr := c.Components(ctx)
 			var health func(topology.Status) string
-			if b.Name() == backendLocal {
+			if b.Name() == backends.Local {
 				health = func(s topology.Status) string { return local.Health(ctx, s) }
 			}
 			return errors.Join(cerr, output.Encode(out, output.NewStatus(world, b.Name(), c.ToxiproxyAPI(), comps, health, st)), err)
@@ -264,39 +254,18 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 	}
 }
 
-// Backends: where a world runs.
-const (
-	backendLocal      = local.BackendName
-	backendContainers = containers.BackendName
-)
-
 // backendFlag is the root's --backend: every command that brings up, finds
 // or takes down a world asks it where.
 func backendFlag(cmd *cobra.Command) {
-	cmd.PersistentFlags().String("backend", envOr("KONG_BACKEND", backendLocal),
+	cmd.PersistentFlags().String("backend", envOr("KONG_BACKEND", backends.Local),
 		"where worlds run: local (processes on this machine) or containers (Docker, with testcontainers-go); default $KONG_BACKEND, else local")
-}
-
-func checkBackend(b string) error {
-	if b != backendLocal && b != backendContainers {
-		return fmt.Errorf("unknown backend %q: the backends are local and containers", b)
-	}
-	return nil
 }
 
 // backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
 func backendOf(cmd *cobra.Command) (topology.Backend, error) {
-	b, _ := cmd.Flags().GetString("backend")
-	if b == "" {
-		b = backendLocal
-	}
-	if err := checkBackend(b); err != nil {
-		return nil, usage(err)
-	}
-	if b == backendContainers {
-		return &containers.Backend{}, nil
-	}
-	return &local.Backend{Home: homeFlag(cmd)}, nil
+	name, _ := cmd.Flags().GetString("backend")
+	b, err := backends.Open(name, homeFlag(cmd))
+	return b, exitstatus.Usage(err)
 }
 
 // upWorld brings a world up on b and leaves it running, drawing its start,
@@ -307,10 +276,10 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	out := cmd.OutOrStdout()
 	publish, err := sf.publishOn(cmd, b)
 	if err != nil {
-		return usage(err)
+		return exitstatus.Usage(err)
 	}
 	level := slog.LevelWarn
-	if b.Name() == backendContainers {
+	if b.Name() == backends.Containers {
 		// The container backend logs its progress.
 		level = slog.LevelInfo
 	}
@@ -326,7 +295,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	if err := b.Status(ctx, out, world); err != nil {
 		return err
 	}
-	if b.Name() != backendLocal {
+	if b.Name() != backends.Local {
 		fmt.Fprintf(out, "take it down with: %s\n", topology.Command(b, "down", world))
 	}
 	return nil
@@ -339,7 +308,7 @@ func localOnly(cmd *cobra.Command, command string) error {
 	if err != nil {
 		return err
 	}
-	if b.Name() != backendLocal {
+	if b.Name() != backends.Local {
 		return fmt.Errorf("%s measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on %s", command, b.Name())
 	}
 	return nil
