@@ -21,7 +21,7 @@ import (
 func ReportCharts(r *Report) ([]chart.Chart, error) {
 	var out []chart.Chart
 	for _, f := range []func(*Report) (chart.Chart, error){
-		chartRequests, chartRates, chartLatency, chartReplicationHistogram, chartReplicationCDF, chartCacheHits, chartFaults,
+		chartRequests, chartRates, chartLatency, chartReplicationHistogram, chartReplicationCDF, chartReplicationEvidence, chartCacheHits, chartFaults,
 	} {
 		c, err := f(r)
 		if err != nil {
@@ -507,4 +507,76 @@ func visibleAtReadWords(rl *history.Replication) string {
 	}
 	return fmt.Sprintf("at %s ms at least %s were visible (95 %% lower bound; %s found by reads on time, %s found at all)",
 		num(rl.ReadAfterMs), percent(&rl.VisibleAtReadLow), percent(&rl.VisibleAtReadMin), percent(&rl.VisibleAtRead))
+}
+
+// evidencePanel is the height of one panel of the evidence chart.
+const evidencePanel = 1.5 * vg.Inch
+
+// chartReplicationEvidence draws the lag of a replication check second by
+// second above what the nodes said over the same seconds, so that a tail
+// can be matched to its cause.
+func chartReplicationEvidence(r *Report) (chart.Chart, error) {
+	rl := r.Replication
+	if rl == nil || len(rl.Timeline) == 0 {
+		return chart.Chart{}, nil
+	}
+	c := chart.Chart{ID: "chart-replication-evidence", Title: "Replication lag and the nodes' evidence over time",
+		Caption: "From the top, by the second of the writes: the longest lag measured among the records written in it, and how many of them were not visible at the read; " +
+			"then what the Cassandra nodes said of themselves over the same seconds: the longest MutationStage queue, hint files and compactions of any node, " +
+			"the internode messages all nodes dropped, and each GC pause a node logged."}
+	const x = "seconds since the first write"
+	secs, lag, late := make([]float64, len(rl.Timeline)), make([]float64, len(rl.Timeline)), make([]float64, len(rl.Timeline))
+	for i, s := range rl.Timeline {
+		secs[i], late[i], lag[i] = float64(s.Second), float64(s.Late), math.NaN()
+		if s.MaxLagMs > 0 {
+			lag[i] = s.MaxLagMs
+		}
+	}
+	pLag := chart.New("", "longest lag (ms)")
+	chart.Line(pLag, "longest lag measured", secs, lag, chart.Solid(chart.Palette[0]))
+	pLate := chart.New("", "records")
+	chart.Line(pLate, "late at the read", secs, late, chart.Solid(chart.Palette[1]))
+	panels := []*plot.Plot{pLag, pLate}
+	if ev := rl.Evidence; ev != nil && len(ev.Samples) > 0 {
+		at, pending, hints, compactions, dropped := evidenceTicks(ev)
+		pTasks := chart.New("", "tasks, files")
+		chart.Line(pTasks, "MutationStage pending", at, pending, chart.Solid(chart.Palette[2]))
+		chart.Line(pTasks, "hint files", at, hints, chart.Dashed(chart.Palette[3]))
+		chart.Line(pTasks, "compactions", at, compactions, chart.Dashed(chart.Palette[4]))
+		pDropped := chart.New("", "messages")
+		chart.Line(pDropped, "dropped (all nodes)", at, dropped, chart.Solid(chart.Palette[5]))
+		pGC := chart.New(x, "GC pause (ms)")
+		var gx, gy []float64
+		for _, g := range ev.GC {
+			gx, gy = append(gx, g.At), append(gy, g.Ms)
+		}
+		if len(gx) > 0 {
+			sc, err := plotter.NewScatter(chart.XYs(gx, gy))
+			if err != nil {
+				return c, fmt.Errorf("chart %s: %w", c.ID, err)
+			}
+			sc.GlyphStyle = draw.GlyphStyle{Color: chart.Palette[6], Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
+			pGC.Add(sc)
+			pGC.Legend.Add("GC pause logged", sc)
+		}
+		nodes := map[string]bool{}
+		for _, s := range ev.Samples {
+			nodes[s.Node] = true
+		}
+		switch {
+		case ev.LogsRead < len(nodes):
+			c.Caption += fmt.Sprintf(" The logs of %d of the %d nodes could not be read: their GC pauses are unknown.", len(nodes)-ev.LogsRead, len(nodes))
+		case len(gx) == 0:
+			c.Caption += " No node logged a GC pause."
+		}
+		pGC.X.Min, pGC.X.Max = 0, secs[len(secs)-1]
+		panels = append(panels, pTasks, pDropped, pGC)
+	} else {
+		pLate.X.Label.Text = x
+		c.Caption += " The nodes' evidence was not sampled in this run."
+	}
+	for _, p := range panels {
+		p.Y.Min = 0
+	}
+	return c, c.DrawStack(panels, chart.Width, evidencePanel)
 }

@@ -81,6 +81,9 @@ type htmlReport struct {
 	PhaseFigures    table
 	Phases          table
 	Replication     table
+	Evidence        table
+	EvidenceNote    string
+	EvidenceUnread  []string
 	Run             table
 	Notes           []string
 	AllFigures      table
@@ -119,10 +122,14 @@ func EncodeHTML(w io.Writer, r *Report) error {
 		PhaseFigures:    phaseFigureTable(r),
 		Phases:          phaseTable(r),
 		Replication:     replicationTable(r),
+		Evidence:        evidenceTable(r),
 		Run:             runTable(r),
 		Notes:           r.Notes,
 		AllFigures:      figureTable(r),
 		Replay:          strings.TrimRight(r.Run.Replay, "\n"),
+	}
+	if len(v.Evidence.Rows) > 0 {
+		v.EvidenceNote, v.EvidenceUnread = evidenceNote(r.Replication), r.Replication.Evidence.Unread
 	}
 	for _, c := range r.LeafCheckers() {
 		v.Checkers = append(v.Checkers, htmlChecker{Name: Label(c.Checker), Verdict: c.Valid, Reason: c.Reason, Details: c.Details})

@@ -158,6 +158,17 @@ func (m *md) replication(r *Report) {
 		}
 		m.table(table{Head: []string{"Lag ms", "Samples"}, Rows: rows})
 	}
+	if t := evidenceTable(r); len(t.Rows) > 0 {
+		m.para("### The nodes' evidence")
+		m.para("%s", evidenceNote(rl))
+		m.table(t)
+		for _, u := range rl.Evidence.Unread {
+			m.p("- not read: %s", u)
+		}
+		if len(rl.Evidence.Unread) > 0 {
+			m.p("")
+		}
+	}
 }
 
 func (m *md) faults(r *Report) {

@@ -252,9 +252,28 @@ var shows = map[string]func(t *testing.T, e *Env) func(out *run.Outcome, r *repo
 		require.NoError(t, err)
 		assert.Equal(t, float64(replicationQuickRecords), ri.Figures[history.FigReplicationSamples])
 		assert.Positive(t, ri.Figures["replication.write_rate"])
+		// The lag second by second counts every record, and every node
+		// said what it was doing over the same seconds.
+		written := 0
+		for _, sec := range rl.Timeline {
+			written += sec.Written
+		}
+		assert.Equal(t, replicationQuickRecords, written, "the timeline counts every record")
+		require.NotNil(t, rl.Evidence, "the nodes' evidence was not sampled")
+		nodes := map[string]int{}
+		for _, s := range rl.Evidence.Samples {
+			nodes[s.Node]++
+		}
+		want := 0
+		for _, region := range e.Cluster.Spec().RegionNames() {
+			want += len(e.Cluster.CQLContactPoints(region))
+		}
+		assert.Len(t, nodes, want, "a sample of every node: %v (unread: %v)", nodes, rl.Evidence.Unread)
+		assert.Equal(t, want, rl.Evidence.LogsRead, "every node's logs were read for GC pauses (unread: %v)", rl.Evidence.Unread)
 		md, err := os.ReadFile(filepath.Join(e.Dir, reports.MarkdownFile))
 		require.NoError(t, err)
 		assert.Contains(t, string(md), "## Replication lag")
+		assert.Contains(t, string(md), "### The nodes' evidence")
 	}),
 	// Nothing crossed the cut links, and every record is missing.
 	"replication-check/links-cut": afterRun(func(t *testing.T, e *Env, out *run.Outcome, _ *reports.Report) {

@@ -125,6 +125,10 @@ type Replication struct {
 	SeenAfterConvergeMs float64 `json:"seen_after_converge_ms"`
 	// Method says in words what was measured exactly and what is bounded.
 	Method string `json:"method"`
+	// Timeline is the lag second by second of the writes, and Evidence the
+	// nodes' own figures over the same seconds (nil when not sampled).
+	Timeline []LagSecond   `json:"timeline,omitempty"`
+	Evidence *NodeEvidence `json:"evidence,omitempty"`
 }
 
 // LagBucket is one bucket of a lag histogram: Count records with a lag at

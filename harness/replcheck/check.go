@@ -160,6 +160,23 @@ func (r *Check) Close() {
 
 func (r *Check) now() time.Duration { return time.Since(r.epoch) }
 
+// Epoch is when the first write began (zero before Write): the time the
+// check's timeline counts from.
+func (r *Check) Epoch() time.Time { return r.epoch }
+
+// timeline gathers the lag second by second of the writes.
+type timeline struct{ seconds []history.LagSecond }
+
+// second is the second of the writes acknowledged at ack (since the
+// epoch), added with the seconds before it when new.
+func (t *timeline) second(ack time.Duration) *history.LagSecond {
+	i := int(max(ack, 0) / time.Second)
+	for len(t.seconds) <= i {
+		t.seconds = append(t.seconds, history.LagSecond{Second: len(t.seconds)})
+	}
+	return &t.seconds[i]
+}
+
 // sampled says whether record seq is in the seeded sample.
 func (r *Check) sampled(seq int) bool {
 	if r.sampleCut == 0 {
@@ -612,6 +629,7 @@ func (r *Check) Summary() history.Replication {
 	sampled := 0
 	var lastSeen time.Duration
 	timeouts, timeoutsSeen := 0, 0
+	var tl timeline
 	for seq := range r.n {
 		st := r.state[seq]
 		if st&stTimedOut != 0 {
@@ -626,6 +644,8 @@ func (r *Check) Summary() history.Replication {
 		}
 		s.acked++
 		ack := time.Duration(r.ack[seq])
+		sec := tl.second(ack)
+		sec.Written++
 		if st&stSampled != 0 {
 			sampled++
 		}
@@ -634,6 +654,9 @@ func (r *Check) Summary() history.Replication {
 		case st&stVisible != 0:
 			s.visibleAtRead++
 			seenAfter = r.readDoneUs[seq]
+			if lag := r.sampleUs[seq]; st&stSampled != 0 && lag >= 0 {
+				sec.MaxLagMs = max(sec.MaxLagMs, float64(lag)/1000)
+			}
 			if st&stSampled != 0 {
 				s.sampledVisible++
 				lag := r.sampleUs[seq]
@@ -651,14 +674,18 @@ func (r *Check) Summary() history.Replication {
 				recordLag(s.head, time.Duration(lag)*time.Microsecond)
 			}
 		case st&stLate != 0:
+			sec.Late++
 			if lag := r.lateUs[seq]; lag >= 0 {
 				recordLag(s.tail, time.Duration(lag)*time.Microsecond)
 				seenAfter = lag
+				sec.MaxLagMs = max(sec.MaxLagMs, float64(lag)/1000)
 			} else {
 				s.missing++
+				sec.Missing++
 			}
 		default:
 			s.missing++ // acknowledged but never read (the run was stopped)
+			sec.Missing++
 		}
 		if seenAfter >= 0 {
 			d := time.Duration(seenAfter) * time.Microsecond
@@ -667,6 +694,7 @@ func (r *Check) Summary() history.Replication {
 		}
 	}
 	out := s.summary()
+	out.Timeline = tl.seconds
 	out.From, out.To, out.Records = c.From, c.To, c.Records
 	out.WriteConsistency, out.ReadConsistency = c.WriteConsistency.String(), c.ReadConsistency.String()
 	out.ReadAfterMs = ms(c.ReadAfter)

@@ -24,8 +24,9 @@ type Observer struct {
 	// Progress, when set, is told how the check goes about once a second.
 	Progress func(Progress)
 
-	check atomic.Pointer[Check] // once started
-	art   run.Artifacts
+	check    atomic.Pointer[Check] // once started
+	art      run.Artifacts
+	evidence *evidenceSampler // while the records are written and re-read
 }
 
 // Start implements run.Observer.
@@ -46,6 +47,11 @@ func (o *Observer) Start(ctx context.Context, a run.Artifacts) error {
 // one at ReadAfter.
 func (o *Observer) Observe(ctx context.Context) error {
 	c := o.check.Load()
+	ev, err := startEvidence(ctx, c.cfg.Cluster, EvidenceInterval)
+	if err != nil {
+		o.art.Log.Printf("the nodes' evidence is not sampled: %v", err)
+	}
+	o.evidence = ev
 	if err := c.Write(ctx); err != nil {
 		return err
 	}
@@ -65,6 +71,13 @@ func (o *Observer) Converge(ctx context.Context) error {
 func (o *Observer) Verify(context.Context) (map[string]float64, error) {
 	c := o.check.Load()
 	s := c.Summary()
+	if o.evidence != nil {
+		s.Evidence = o.evidence.finish(c.Epoch())
+		o.evidence = nil
+		for _, u := range s.Evidence.Unread {
+			o.art.Log.Printf("evidence: could not read %s", u)
+		}
+	}
 	o.art.Log.Printf("replication: %d records, %.3f%% visible at %s, %d missing; lag p50 %.1f ms, p99 %.1f ms, max %.1f ms; write rate %.0f/s",
 		s.Samples, 100*s.VisibleAtRead, c.cfg.ReadAfter, s.Missing, s.P50, s.P99, s.Max, s.WriteRate)
 	o.art.History.Event(noteEvent(s, time.Now()))
@@ -73,6 +86,9 @@ func (o *Observer) Verify(context.Context) (map[string]float64, error) {
 
 // Close implements run.Observer.
 func (o *Observer) Close() {
+	if o.evidence != nil {
+		o.evidence.close()
+	}
 	if c := o.check.Load(); c != nil {
 		c.Close()
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"math"
 	"regexp"
 	"strings"
 
@@ -102,18 +103,63 @@ func (c *Chart) Draw(p *plot.Plot) error { return c.DrawSize(p, Width, Height) }
 // to the reader's sans-serif when Liberation is not installed.
 func (c *Chart) DrawSize(p *plot.Plot, w, h vg.Length) error {
 	canvas := vgsvg.New(w, h)
+	drawWithLegend(draw.New(canvas), p)
+	return c.finish(canvas)
+}
+
+// DrawStack draws ps one above the other into c.SVG, each w by panelH,
+// with the same x range (the widest of theirs): panels of one time axis.
+// Each panel's legend stands to its right, and every panel is as wide as
+// the one with the widest legend, so that their x axes line up.
+func (c *Chart) DrawStack(ps []*plot.Plot, w, panelH vg.Length) error {
+	if len(ps) == 0 {
+		return fmt.Errorf("chart %s: no panels", c.ID)
+	}
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	for _, p := range ps {
+		xmin, xmax = min(xmin, p.X.Min), max(xmax, p.X.Max)
+	}
+	canvas := vgsvg.New(w, panelH*vg.Length(len(ps)))
 	dc := draw.New(canvas)
-	// The legend gets a column of its own on the right, so that it never
-	// hides data.
+	var legendW vg.Length
+	for _, p := range ps {
+		legendW = max(legendW, p.Legend.Rectangle(dc).Size().X)
+	}
+	for i, p := range ps {
+		p.X.Min, p.X.Max = xmin, xmax
+		// The canvas's y grows upwards: panel i's bottom is n-1-i
+		// panels up, its top i panels down.
+		panel := draw.Crop(dc, 0, 0, panelH*vg.Length(len(ps)-1-i), -panelH*vg.Length(i))
+		drawLegendColumn(panel, p, legendW)
+	}
+	return c.finish(canvas)
+}
+
+// legendGap is the room around the legend's column.
+const legendGap = 12
+
+// drawWithLegend draws p into dc, its legend in a column of its own on the
+// right, so that it never hides data.
+func drawWithLegend(dc draw.Canvas, p *plot.Plot) {
+	drawLegendColumn(dc, p, p.Legend.Rectangle(dc).Size().X)
+}
+
+// drawLegendColumn draws p into dc with a column lw wide on the right for
+// its legend (none when lw is 0).
+func drawLegendColumn(dc draw.Canvas, p *plot.Plot, lw vg.Length) {
 	leg := p.Legend
 	p.Legend = plot.NewLegend()
-	if lw := leg.Rectangle(dc).Size().X; lw > 0 {
-		const gap = 12
-		p.Draw(draw.Crop(dc, 0, -(lw + vg.Points(2*gap)), 0, 0))
-		leg.Draw(draw.Crop(dc, w-lw-vg.Points(gap), 0, 0, -vg.Points(gap)))
-	} else {
+	if lw <= 0 {
 		p.Draw(dc)
+		return
 	}
+	w := dc.Max.X - dc.Min.X
+	p.Draw(draw.Crop(dc, 0, -(lw + vg.Points(2*legendGap)), 0, 0))
+	leg.Draw(draw.Crop(dc, w-lw-vg.Points(legendGap), 0, 0, -vg.Points(legendGap)))
+}
+
+// finish renders canvas into c.SVG.
+func (c *Chart) finish(canvas *vgsvg.Canvas) error {
 	var buf bytes.Buffer
 	if _, err := canvas.WriteTo(&buf); err != nil {
 		return fmt.Errorf("chart %s: %w", c.ID, err)

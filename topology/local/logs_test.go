@@ -103,8 +103,12 @@ func TestCassandraLogbackRollsSystemLog(t *testing.T) {
 		} `xml:"root"`
 	}
 	require.NoError(t, xml.Unmarshal([]byte(conf), &doc))
-	require.Len(t, doc.Appenders, 1)
-	a := doc.Appenders[0]
+	require.Len(t, doc.Appenders, 2)
+	a, cqlLog := doc.Appenders[0], doc.Appenders[1]
+	// The second fills system_views.system_logs, where the replication
+	// check reads the GC pauses.
+	assert.Equal(t, "org.apache.cassandra.utils.logging.VirtualTableAppender", cqlLog.Class)
+	assert.Equal(t, "CQLLOG", cqlLog.Name, "the name Cassandra looks it up by")
 	assert.Equal(t, "ch.qos.logback.core.rolling.RollingFileAppender", a.Class)
 	assert.Equal(t, filepath.Join(logs, "system.log"), a.File)
 	assert.Equal(t, "ch.qos.logback.core.rolling.FixedWindowRollingPolicy", a.Rolling.Class)
@@ -116,8 +120,9 @@ func TestCassandraLogbackRollsSystemLog(t *testing.T) {
 	assert.Equal(t, "1 second", a.Trigger.Increment)
 	assert.Equal(t, "%-5level [%thread] %date{ISO8601} %F:%L - %msg%n", a.Pattern)
 	assert.Equal(t, "INFO", doc.Root.Level)
-	require.Len(t, doc.Root.Refs, 1)
+	require.Len(t, doc.Root.Refs, 2)
 	assert.Equal(t, a.Name, doc.Root.Refs[0].Ref)
+	assert.Equal(t, cqlLog.Name, doc.Root.Refs[1].Ref)
 }
 
 // The configuration rolls the log in the logback that Cassandra ships: a
@@ -135,13 +140,12 @@ func TestCassandraLogbackWorksWithItsLogback(t *testing.T) {
 	cache, err := assets.CacheDir()
 	require.NoError(t, err)
 	lib := filepath.Join(cache, "cassandra-"+spec.Cassandra.Version, "lib")
-	var cp []string
-	for _, pat := range []string{"logback-core-*.jar", "logback-classic-*.jar", "slf4j-api-*.jar"} {
-		m, _ := filepath.Glob(filepath.Join(lib, pat))
-		if len(m) != 1 {
+	// Every jar of Cassandra's: the second appender is Cassandra's own.
+	cp := []string{filepath.Join(lib, "*")}
+	for _, pat := range []string{"logback-core-*.jar", "logback-classic-*.jar", "slf4j-api-*.jar", "cassandra-all-*.jar"} {
+		if m, _ := filepath.Glob(filepath.Join(lib, pat)); len(m) != 1 {
 			t.Skipf("no %s in %s (make setup fetches it)", pat, lib)
 		}
-		cp = append(cp, m[0])
 	}
 	dir := t.TempDir()
 	logs := filepath.Join(dir, "logs")

@@ -91,7 +91,10 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 // logDir, capped like the console logs: past maxBytes it becomes
 // system.log.1 (the .1 before it .2, and so on up to keep). logback-core,
 // which Cassandra ships, rolls it; it checks the size at most once a
-// second, so the file may run past the cap by a second of logging.
+// second, so the file may run past the cap by a second of logging. The
+// same lines (INFO and up) also fill the node's system_views.system_logs
+// (Cassandra's VirtualTableAppender, which keeps the newest 50,000), where
+// the replication check reads the GC pauses the node logged.
 func cassandraLogback(logDir string, maxBytes int64, keep int) string {
 	log := filepath.Join(logDir, "system.log")
 	return fmt.Sprintf(`<configuration scan="false">
@@ -108,7 +111,10 @@ func cassandraLogback(logDir string, maxBytes int64, keep int) string {
     </triggeringPolicy>
     <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>
   </appender>
-  <root level="INFO"><appender-ref ref="SYSTEMLOG"/></root>
+  <appender name="CQLLOG" class="org.apache.cassandra.utils.logging.VirtualTableAppender">
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
+  </appender>
+  <root level="INFO"><appender-ref ref="SYSTEMLOG"/><appender-ref ref="CQLLOG"/></root>
 </configuration>
 `, log, max(keep, 1), maxBytes)
 }
