@@ -106,6 +106,9 @@ type ReplicationOptions struct {
 	// 64); Batch the records one write carries (default 1; see
 	// replcheck.Config).
 	Concurrency, Batch int
+	// Rate paces the writes open loop at this many records per second (0,
+	// the default: unpaced; see replcheck.Config).
+	Rate float64
 	// MinShare is the share that must be visible at ReadAfter (default
 	// 0.99; not checked during a split brain, where nothing can be).
 	MinShare float64
@@ -189,6 +192,9 @@ func (o ReplicationOptions) Replay(world string, seed uint64) string {
 	if o.Batch > 1 {
 		b += fmt.Sprintf(" --batch %d", o.Batch)
 	}
+	if o.Rate > 0 {
+		b += fmt.Sprintf(" --rate %g", o.Rate)
+	}
 	return b
 }
 
@@ -230,6 +236,8 @@ func (o ReplicationOptions) Validate(name func(option string) string) error {
 		return fmt.Errorf("%s %s must be positive", name("deadline"), o.Deadline)
 	case o.Concurrency <= 0:
 		return fmt.Errorf("%s %d: at least one write in flight", name("concurrency"), o.Concurrency)
+	case o.Rate < 0:
+		return fmt.Errorf("%s %g: give a rate in records per second, or 0 to write as fast as the writes in flight go", name("rate"), o.Rate)
 	case !replcheck.BatchFits(o.Batch):
 		return fmt.Errorf("%s %d: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", name("batch"), o.Batch, replcheck.RecordsPerPartition)
 	case o.Load <= 0:
@@ -296,7 +304,7 @@ func (o ReplicationOptions) run(ctx context.Context, s Spec, env *Env) (*run.Out
 			Cluster: env.Cluster, Seed: env.Seed,
 			From: o.From, To: o.To, Records: o.Records, ReadAfter: o.ReadAfter,
 			WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency,
-			Concurrency: o.Concurrency, Batch: o.Batch, Deadline: o.Deadline,
+			Concurrency: o.Concurrency, Batch: o.Batch, Rate: o.Rate, Deadline: o.Deadline,
 		},
 		Progress: o.Progress,
 	}

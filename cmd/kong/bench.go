@@ -120,7 +120,7 @@ func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 	}
 	var outcome *run.Outcome
 	var dir string
-	b := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, To: o.To, Records: o.Records, Concurrency: o.Concurrency,
+	b := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, To: o.To, Records: o.Records, Concurrency: o.Concurrency, Rate: o.Rate,
 		Batch: o.Batch, WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency, ReadAfter: o.ReadAfter,
 		Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
 		Check: func(context.Context) (bench.Row, error) {

@@ -42,6 +42,7 @@ func (f *replicationFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&o.Deadline, "deadline", d.Deadline, "how long the records not visible at their read are re-read after the writes (and the heal)")
 	fl.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "writes in flight")
 	fl.IntVar(&o.Batch, "batch", d.Batch, "records per write: 1 (a write per record), or 2 to 64 records of one partition in an unlogged batch")
+	fl.Float64Var(&o.Rate, "rate", d.Rate, "write the records open loop at this many per second, each write at its own time (0: unpaced, as fast as --concurrency writes in flight go)")
 	fl.Float64Var(&o.Load, "load", d.Load, "background workload through the director, in operations per second")
 	fl.Float64Var(&o.MinShare, "min-share", d.MinShare, "share of records that must be visible at --read-after")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the run (the lag sample, the background load; printed when not given)")

@@ -52,6 +52,7 @@ func TestReplicationCheckFlags(t *testing.T) {
 		{[]string{"--link-latency", "700ms", "--during", "split-brain"}, "--link-latency is the latency of --during latency"},
 		{[]string{"--batch", "3"}, "--batch 3: a batch stays within one partition of 64 records"},
 		{[]string{"--concurrency", "0"}, "--concurrency 0"},
+		{[]string{"--rate", "-5"}, "--rate -5: give a rate in records per second"},
 		{[]string{"--min-share", "1.5"}, "--min-share 1.5"},
 	} {
 		_, err := replicationArgs(t, tc.args...).options()
@@ -61,8 +62,8 @@ func TestReplicationCheckFlags(t *testing.T) {
 }
 
 func TestReplicationCheckReplayLine(t *testing.T) {
-	o, err := replicationArgs(t, "--records", "5000", "--to", "us-west-2", "--during", "latency", "--batch", "8").options()
+	o, err := replicationArgs(t, "--records", "5000", "--to", "us-west-2", "--during", "latency", "--batch", "8", "--rate", "3000").options()
 	require.NoError(t, err)
 	assert.Equal(t, "kong replication-check --world w --records 5000 --read-after 500ms --write-cl LOCAL_QUORUM --read-cl LOCAL_ONE --seed 9"+
-		" --to us-west-2 --during latency --link-latency 150ms --batch 8", o.Replay("w", 9))
+		" --to us-west-2 --during latency --link-latency 150ms --batch 8 --rate 3000", o.Replay("w", 9))
 }

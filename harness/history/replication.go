@@ -112,6 +112,12 @@ type Replication struct {
 	// acknowledgement; WriteRate the records acknowledged per second in it.
 	WriteSeconds float64 `json:"write_seconds"`
 	WriteRate    float64 `json:"write_rate"`
+	// RateAsked is the pace the writes were asked to keep, in records per
+	// second (0: unpaced); WritesLate counts the writes (batches) sent more
+	// than ReadToleranceMs after their time, the latest WriteLateMaxMs late.
+	RateAsked      float64 `json:"rate_asked,omitempty"`
+	WritesLate     int     `json:"writes_late,omitempty"`
+	WriteLateMaxMs float64 `json:"write_late_max_ms,omitempty"`
 	// SeenAfterWritesMs is how long after the last acknowledgement the last
 	// record was first seen (the reads and re-reads included); 0 when
 	// records are missing.

@@ -75,6 +75,7 @@ type Check struct {
 	lateSeen, sampleDropped            atomic.Int64
 	reads, samplePolls, rereads        atomic.Int64 // CQL reads issued
 	lastAck                            atomic.Int64
+	writesLate, writeLateMax           atomic.Int64 // paced batches sent late, and the latest
 	writeStart, writeEnd               time.Duration
 	convergeStart, convergeEnd         time.Duration
 	converging                         atomic.Int64 // convergeStart+1 once Converge began
@@ -219,15 +220,19 @@ func (r *Check) Write(ctx context.Context) error {
 		r.schedule(ctx)
 	}()
 	r.writeStart = r.now()
-	var wg sync.WaitGroup
-	for range c.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.writer(ctx)
-		}()
+	if c.Rate > 0 {
+		r.pacedWrites(ctx)
+	} else {
+		var wg sync.WaitGroup
+		for range c.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.writer(ctx)
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	r.writeEnd = time.Duration(r.lastAck.Load())
 	close(r.due)
 	<-schedDone
@@ -255,44 +260,115 @@ func (r *Check) writer(ctx context.Context) {
 		if first >= r.n {
 			return
 		}
-		count := min(c.Batch, r.n-first)
-		var err error
-		unknown := false
-		for attempt := 0; attempt <= c.WriteRetries; attempt++ {
-			if attempt > 0 {
-				r.writeRetries.Add(1)
-			}
-			err = WriteRecords(ctx, r.wsess, r.insert, c.RunID, first, count, c.WriteConsistency)
-			if err == nil || ctx.Err() != nil {
-				break
-			}
-			unknown = unknown || outcomeUnknown(err)
-		}
-		switch {
-		case err == nil:
-			ack := r.now()
-			for {
-				last := r.lastAck.Load()
-				if int64(ack) <= last || r.lastAck.CompareAndSwap(last, int64(ack)) {
-					break
-				}
-			}
-			r.written.Add(int64(count))
-			if !r.follow(ctx, first, count, ack, stAcked) {
-				return
-			}
-		case unknown && ctx.Err() == nil:
-			r.writeTimeouts.Add(int64(count))
-			if !r.follow(ctx, first, count, r.now(), stTimedOut) {
-				return
-			}
-		default:
-			for seq := first; seq < first+count; seq++ {
-				r.state[seq] |= stWriteFailed
-			}
-			r.writeErrors.Add(int64(count))
+		if !r.writeBatch(ctx, first, min(c.Batch, r.n-first)) {
+			return
 		}
 	}
+}
+
+// pacedWrites writes the records open loop at Config.Rate records per
+// second (see PaceWrites); Concurrency caps the writes in flight.
+func (r *Check) pacedWrites(ctx context.Context) {
+	c := r.cfg
+	late, worst := PaceWrites(ctx, r.n, c.Batch, c.Rate, c.Concurrency, c.ReadTolerance, func(ctx context.Context, first, count int) {
+		r.writeBatch(ctx, first, count)
+	})
+	r.writesLate.Store(int64(late))
+	r.writeLateMax.Store(int64(worst))
+}
+
+// PaceWrites writes records 0 .. n-1, batch to a write, open loop at rate
+// records per second: each write is sent at its own time (its first
+// record / rate after the call), in its own goroutine, whether or not the
+// writes before it were answered; inFlight only caps the writes under way.
+// It returns when every write returned (or ctx ended), with how many were
+// sent more than tolerance after their time (the cap was reached, or the
+// machine could not keep up) and the latest of them: the rate kept is then
+// below the rate asked. The replication check and the plain loop it is
+// measured against are paced by it.
+func PaceWrites(ctx context.Context, n, batch int, rate float64, inFlight int, tolerance time.Duration,
+	write func(ctx context.Context, first, count int)) (late int, worst time.Duration) {
+	slots := make(chan struct{}, max(inFlight, 1))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := time.Now()
+	for first := 0; first < n; first += batch {
+		due := paceDue(first, rate)
+		if wait := due - time.Since(start); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return late, worst
+			case <-t.C:
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return late, worst
+		}
+		if behind := time.Since(start) - due; behind > tolerance {
+			late++
+			worst = max(worst, behind)
+		}
+		wg.Add(1)
+		go func(first int) {
+			defer func() { <-slots; wg.Done() }()
+			write(ctx, first, min(batch, n-first))
+		}(first)
+	}
+	return late, worst
+}
+
+// storeMax raises a to v when v is more.
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		cur := a.Load()
+		if v <= cur || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
+}
+
+// paceDue is when the write of record first is due, after the writes
+// began, at rate records per second.
+func paceDue(first int, rate float64) time.Duration {
+	return time.Duration(float64(first) / rate * float64(time.Second))
+}
+
+// writeBatch writes records first .. first+count-1 (see writer); it
+// returns false if ctx ended while the records were handed on.
+func (r *Check) writeBatch(ctx context.Context, first, count int) bool {
+	c := r.cfg
+	var err error
+	unknown := false
+	for attempt := 0; attempt <= c.WriteRetries; attempt++ {
+		if attempt > 0 {
+			r.writeRetries.Add(1)
+		}
+		err = WriteRecords(ctx, r.wsess, r.insert, c.RunID, first, count, c.WriteConsistency)
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		unknown = unknown || outcomeUnknown(err)
+	}
+	switch {
+	case err == nil:
+		ack := r.now()
+		storeMax(&r.lastAck, int64(ack))
+		r.written.Add(int64(count))
+		return r.follow(ctx, first, count, ack, stAcked)
+	case unknown && ctx.Err() == nil:
+		r.writeTimeouts.Add(int64(count))
+		return r.follow(ctx, first, count, r.now(), stTimedOut)
+	default:
+		for seq := first; seq < first+count; seq++ {
+			r.state[seq] |= stWriteFailed
+		}
+		r.writeErrors.Add(int64(count))
+	}
+	return ctx.Err() == nil
 }
 
 // follow hands records first .. first+count-1, written (state stAcked) or
@@ -716,6 +792,9 @@ func (r *Check) Summary() history.Replication {
 	out.Reads = int(r.reads.Load() - rereads) // readBucket counts the re-reads too
 	out.SamplePolls = int(r.samplePolls.Load())
 	out.Rereads = int(rereads)
+	out.RateAsked = c.Rate
+	out.WritesLate = int(r.writesLate.Load())
+	out.WriteLateMaxMs = ms(time.Duration(r.writeLateMax.Load()))
 	if d := r.writeEnd - r.writeStart; d > 0 {
 		out.WriteSeconds = d.Seconds()
 		out.WriteRate = float64(s.acked) / d.Seconds()

@@ -68,6 +68,11 @@ type Config struct {
 	// are applied, acknowledged and replicated together. It must divide
 	// RecordsPerPartition.
 	Batch int
+	// Rate paces the writes open loop at this many records per second (0:
+	// unpaced, as fast as Concurrency writes in flight go): the world is
+	// measured below its saturation, and Concurrency only caps the writes
+	// in flight.
+	Rate float64
 }
 
 // Consistency levels a check accepts for its writes and its reads. ANY is
@@ -194,6 +199,9 @@ func (c *Config) setDefaults() error {
 		c.Samples = 0
 	default:
 		c.Samples = min(c.Samples, c.Records)
+	}
+	if c.Rate < 0 {
+		return fmt.Errorf("replication check: a rate of %g records/s; give a rate above 0, or 0 to write unpaced", c.Rate)
 	}
 	if !BatchFits(c.Batch) {
 		return fmt.Errorf("replication check: batches of %d records: a batch stays within one partition of %d records, so use 1, 2, 4, 8, 16, 32 or 64", c.Batch, RecordsPerPartition)

@@ -25,6 +25,10 @@ func WriteSummary(w io.Writer, s history.Replication) {
 	}
 	fmt.Fprintf(w, "\n%d records written in %s (%s%s, %.0f/s), read in %s (%s) %.0f ms after each write:\n",
 		s.Samples, s.From, s.WriteConsistency, per, s.WriteRate, s.To, s.ReadConsistency, s.ReadAfterMs)
+	if s.RateAsked > 0 {
+		fmt.Fprintf(w, "  pace              %.0f records/s asked, %.0f/s kept; %d writes sent more than %.0f ms after their time (the latest %.0f ms)\n",
+			s.RateAsked, s.WriteRate, s.WritesLate, s.ReadToleranceMs, s.WriteLateMaxMs)
+	}
 	fmt.Fprintf(w, "  visible at %.0f ms  %.4f%% (%d late, %d of them seen later)\n", s.ReadAfterMs, 100*s.VisibleAtRead, s.Late, s.LateSeen)
 	fmt.Fprintf(w, "  missing           %d\n", s.Missing)
 	fmt.Fprintf(w, "  lag               p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  p99.9 %.1f ms  max %.1f ms\n", s.P50, s.P90, s.P99, s.P999, s.Max)

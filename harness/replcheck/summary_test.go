@@ -25,6 +25,22 @@ func TestWriteSummary(t *testing.T) {
 	require.NotContains(t, out, "to a batch")
 }
 
+func TestWriteSummaryOfAPacedCheck(t *testing.T) {
+	var b bytes.Buffer
+	WriteSummary(&b, history.Replication{Samples: 1000, From: "us-east-1", To: "us-west-2", WriteRate: 2950, RateAsked: 3000,
+		WritesLate: 12, WriteLateMaxMs: 140, ReadToleranceMs: 25, ReadAfterMs: 500})
+	require.Contains(t, b.String(), "  pace              3000 records/s asked, 2950/s kept; 12 writes sent more than 25 ms after their time (the latest 140 ms)\n")
+	b.Reset()
+	WriteSummary(&b, history.Replication{Samples: 1000, WriteRate: 2950})
+	require.NotContains(t, b.String(), "pace", "an unpaced check has no pace to tell")
+}
+
+func TestPaceDue(t *testing.T) {
+	require.Zero(t, paceDue(0, 3000))
+	require.Equal(t, time.Second, paceDue(3000, 3000))
+	require.Equal(t, 16*time.Millisecond/3, paceDue(16, 3000), "a batch of 16 at 3000/s every 5.33 ms")
+}
+
 func TestProgressPaceSaysWhatWasWrittenAndSeen(t *testing.T) {
 	p := Progress{Records: 1_000_000, Written: 250_000, Read: 240_000, Visible: 239_928}
 	got := p.Pace("us-west-2", 500*time.Millisecond)

@@ -25,9 +25,11 @@ import (
 // PlainWriteLoop is the replication check's baseline: the driver, a
 // session pinned to the region, the check's table and write
 // (replcheck.WriteRecords: the same statement, the same batches),
-// conc goroutines writing n records, nothing else. It returns how long the
-// writes took and how many records failed.
-func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc, batch int, cl gocql.Consistency) (time.Duration, int64, error) {
+// conc goroutines writing n records, nothing else; at rate records per
+// second when rate > 0, paced open loop as the check paces its writes
+// (replcheck.PaceWrites, conc writes in flight at most). It returns how
+// long the writes took and how many records failed.
+func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, conc, batch int, rate float64, cl gocql.Consistency) (time.Duration, int64, error) {
 	ks := c.Spec().Cassandra.Keyspace
 	s, err := topology.RegionSession(c, region, ks)
 	if err != nil {
@@ -40,8 +42,16 @@ func PlainWriteLoop(ctx context.Context, c topology.Cluster, region string, n, c
 	insert := replcheck.Insert(ks, replcheck.Table)
 	run := fmt.Sprintf("baseline-%d", time.Now().UnixNano())
 	var next, failed atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
+	if rate > 0 {
+		replcheck.PaceWrites(ctx, n, batch, rate, conc, time.Hour, func(ctx context.Context, first, count int) {
+			if err := replcheck.WriteRecords(ctx, s, insert, run, first, count, cl); err != nil {
+				failed.Add(int64(count))
+			}
+		})
+		return time.Since(start), failed.Load(), ctx.Err()
+	}
+	var wg sync.WaitGroup
 	for range conc {
 		wg.Add(1)
 		go func() {
@@ -126,7 +136,10 @@ type Replication struct {
 	// WriteConsistency the writes, as the check makes them.
 	From                        string
 	Records, Concurrency, Batch int
-	WriteConsistency            gocql.Consistency
+	// Rate paces the writes of the check and of the plain loops alike
+	// (records per second; 0: unpaced).
+	Rate             float64
+	WriteConsistency gocql.Consistency
 	// To is the region the check reads in, ReadAfter after each write
 	// with ReadConsistency (said in the header; the plain loops only write).
 	To              string
@@ -153,8 +166,12 @@ type Replication struct {
 func (b Replication) WriteHeader(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d cores, %s, %s; load average at start %s\n", runtime.NumCPU(), MemTotal(), OSName(), LoadAverage())
 	fmt.Fprintf(w, "world %s (%s): %d Cassandra nodes\n", b.Cluster.Name(), b.Cluster.Spec().Name, len(b.Groups[CassandraGroup(b.From)])+len(b.Groups[CassandraGroup(b.To)]))
-	fmt.Fprintf(w, "%d records, %d to a write, %d writes in flight, written in %s at %s, read in %s at %s %s after each write;\n",
-		b.Records, max(1, b.Batch), b.Concurrency, b.From, b.WriteConsistency, b.To, b.ReadConsistency, b.ReadAfter)
+	pace := "unpaced"
+	if b.Rate > 0 {
+		pace = fmt.Sprintf("paced at %g records/s", b.Rate)
+	}
+	fmt.Fprintf(w, "%d records, %d to a write, %d writes in flight (%s), written in %s at %s, read in %s at %s %s after each write;\n",
+		b.Records, max(1, b.Batch), b.Concurrency, pace, b.From, b.WriteConsistency, b.To, b.ReadConsistency, b.ReadAfter)
 	fmt.Fprintf(w, "the plain loops and the check all run under the background load of %g operations/s through the director\n", b.Load)
 }
 
@@ -200,7 +217,7 @@ func (b Replication) run(ctx context.Context, out io.Writer) (rows []Row, check 
 			return err
 		}
 		before := b.Groups.Sample()
-		took, failed, err := PlainWriteLoop(ctx, b.Cluster, b.From, b.Records, b.Concurrency, b.Batch, b.WriteConsistency)
+		took, failed, err := PlainWriteLoop(ctx, b.Cluster, b.From, b.Records, b.Concurrency, b.Batch, b.Rate, b.WriteConsistency)
 		stop()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
