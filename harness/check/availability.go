@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -193,6 +194,8 @@ func (a *Availability) Check(x *history.Index) history.Result {
 	switch {
 	case genErr != nil:
 		r.Details = append(r.Details, genErr.Error())
+	case genFound && !gen.Kept && gen.RateKept && lateOutsideFaults(x.History, gen, &r):
+		// Late, but not while anything was broken: nothing was missed.
 	case genFound && !gen.Kept:
 		why := fmt.Sprintf("the load generator did not keep its schedule, so availability counts only what it sent "+
 			"(requests it sent late may have missed a fault; %d due at the stop were never sent): %s", gen.Dropped, gen.Reason)
@@ -204,6 +207,75 @@ func (a *Availability) Check(x *history.Index) history.Result {
 		}
 	}
 	return r
+}
+
+// lateOutsideFaults says whether the requests a generator that kept its
+// rate sent late could not have missed a fault: of the requests due while
+// the world was disturbed (from the first fault injected or traffic
+// shifted to the last healed or shifted, to the end when a fault was never
+// healed), at most the generator's tolerance started late. Then it notes
+// the lateness in r's details and the verdict stands: a late request's
+// latency counts from its due time.
+func lateOutsideFaults(h *history.History, gen history.GeneratorReport, r *history.Result) bool {
+	from, to, disturbed := disturbedSpan(h)
+	due, late := 0, 0
+	for _, o := range h.Ops {
+		if o.Type != history.Invoke || o.Due.IsZero() {
+			continue
+		}
+		if !disturbed || o.Due.Before(from) || (!to.IsZero() && o.Due.After(to)) {
+			continue
+		}
+		due++
+		if o.Time.Sub(o.Due) > gen.LateThreshold {
+			late++
+		}
+	}
+	if float64(late) > gen.LateTolerance*float64(due) {
+		return false
+	}
+	where := "no fault was injected and no traffic shifted"
+	if disturbed {
+		where = fmt.Sprintf("%d of the %d requests due while the world was disturbed (faults, traffic shifts) were late", late, due)
+	}
+	r.Details = append(r.Details, fmt.Sprintf("the load generator sent %d requests more than %s late, but %s: none can have missed a fault, "+
+		"and each one's latency counts from when it was due (%s)", gen.Late, gen.LateThreshold, where, gen.Reason))
+	return true
+}
+
+// disturbedSpan is the span during which the world was disturbed: from the
+// first fault injected or traffic shift to the last fault recovered or
+// healed or traffic shift (to is zero, open, when a fault injected was
+// never recovered). ok is false when nothing disturbed it.
+func disturbedSpan(h *history.History) (from, to time.Time, ok bool) {
+	open := map[string]int{}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case history.FaultInject, history.TrafficShift:
+			if !ok || e.Time.Before(from) {
+				from = e.Time
+			}
+			ok = true
+			if e.Kind == history.FaultInject {
+				open[e.Name]++
+			}
+		}
+		switch e.Kind {
+		case history.FaultRecover, history.FaultHealed, history.TrafficShift:
+			if e.Time.After(to) {
+				to = e.Time
+			}
+			if e.Kind != history.TrafficShift && open[e.Name] > 0 {
+				open[e.Name] = 0
+			}
+		}
+	}
+	for _, n := range open {
+		if n > 0 {
+			return from, time.Time{}, ok
+		}
+	}
+	return from, to, ok
 }
 
 // count adds a completed user operation to c.

@@ -1,7 +1,9 @@
 package check
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
@@ -249,4 +251,55 @@ func TestAvailabilityFollowsTheDegradedRegionsUsers(t *testing.T) {
 
 	r = (&Availability{SLO: 0.95}).Check(history.NewIndex(b.history()))
 	assert.NotContains(t, r.Figures, FigDegraded, "no Degraded region")
+}
+
+// A generator that kept its rate but sent some requests late: when none
+// of the late ones was due while the world was disturbed, none can have
+// missed a fault, and availability is judged; when they were due during a
+// fault, it is unknown as before.
+func TestAvailabilityJudgedWhenLateRequestsMissedNoFault(t *testing.T) {
+	lateNote := func(b *hb) *hb {
+		g := history.GeneratorReport{Requested: 210, Started: 210, Late: 10, LateThreshold: 250 * time.Millisecond,
+			LateTolerance: 0.01, RateKept: true, Reason: "the generator was the bottleneck: started 210 of 210 requested operations; 10 started more than 250ms late"}
+		b.h.Events = append(b.h.Events, g.Event(b.at(30_000)))
+		return b
+	}
+	// Ten requests sent 1 s after they were due, at 5.0 to 5.9 s.
+	world := func(faultAt int) *hb {
+		b := newHB().phase("steady-state", 0).phase("observe", 10_000).
+			many(100, 10, op{Home: "us-east", Region: "us-east", Dur: 5}).
+			many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5})
+		for i := range 10 {
+			b.add(op{Home: "us-east", Region: "us-east", At: 6_000 + 100*i, Dur: 5})
+			b.h.Ops[len(b.h.Ops)-2].Due = b.at(5_000 + 100*i)
+		}
+		for i, o := range b.h.Ops {
+			if o.Type == history.Invoke && o.Due.IsZero() {
+				b.h.Ops[i].Due = o.Time // sent on time
+			}
+		}
+		if faultAt >= 0 {
+			b.event(history.FaultInject, "kill-instance", faultAt).event(history.FaultHealed, "kill-instance", faultAt+4_000)
+		}
+		return lateNote(b)
+	}
+	a := &Availability{SLO: 0.99, MinOps: 50}
+
+	r := a.Check(history.NewIndex(world(-1).history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Contains(t, strings.Join(r.Details, "\n"), "the load generator sent 10 requests more than 250ms late, but no fault was injected")
+
+	r = a.Check(history.NewIndex(world(10_000).history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, "the late requests were due before the fault: %s", r.Reason)
+	assert.Contains(t, strings.Join(r.Details, "\n"), "0 of the 100 requests due while the world was disturbed (faults, traffic shifts) were late")
+
+	r = a.Check(history.NewIndex(world(4_000).history()))
+	assert.Equal(t, history.VerdictUnknown, r.Valid, "late requests due during the fault may have missed it")
+	assert.Contains(t, r.Reason, "the load generator did not keep its schedule")
+
+	// A fault never healed leaves the world disturbed to the end.
+	b := world(-1)
+	b.event(history.FaultInject, "partition", 3_000)
+	r = a.Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictUnknown, r.Valid, r.Reason)
 }

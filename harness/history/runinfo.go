@@ -111,8 +111,12 @@ type GeneratorReport struct {
 	MaxWorkers  int    `json:"max_workers"`
 	// Kept is true when the generator started (almost) every requested
 	// operation and (almost) none late; Reason says why or why not.
-	Kept   bool   `json:"kept"`
-	Reason string `json:"reason"`
+	// RateKept says it started (almost) every requested operation, late or
+	// not; LateTolerance is the share of late operations it allows.
+	Kept          bool    `json:"kept"`
+	RateKept      bool    `json:"rate_kept"`
+	LateTolerance float64 `json:"late_tolerance"`
+	Reason        string  `json:"reason"`
 }
 
 // String is the report's reason.

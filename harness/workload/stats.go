@@ -310,7 +310,7 @@ func (w *Workload) Report() history.GeneratorReport {
 	short := r.Requested - float64(r.Started)
 	shortOK := short <= math.Max(2, w.cfg.RateTolerance*r.Requested)
 	lateOK := float64(r.Late) <= w.cfg.LateTolerance*float64(r.Started)
-	r.Kept = shortOK && lateOK
+	r.Kept, r.RateKept, r.LateTolerance = shortOK && lateOK, shortOK, w.cfg.LateTolerance
 	verdict := "the generator kept the requested rate"
 	if !r.Kept {
 		verdict = "the generator was the bottleneck"
