@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,6 +64,7 @@ func newBenchMember() *cobra.Command {
 
 func newBenchReplication() *cobra.Command {
 	var f replicationFlags
+	var sw sweepFlags
 	var baselines int
 	cmd := &cobra.Command{
 		Use:   "replication",
@@ -102,12 +104,54 @@ the verify phase).`,
 				return err
 			}
 			defer unlock()
+			if sw.on {
+				return sweepReplication(cmd, cluster, f, o, sw)
+			}
 			return benchReplication(cmd, cluster, f, o, baselines)
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().IntVar(&baselines, "baselines", 2, "plain driver loops: 1 before the check, 2 before and after it")
+	cmd.Flags().BoolVar(&sw.on, "sweep", false, "find the knee instead: replication checks of --step each at rising --rates (paced), for each of --batches, until the share visible at --read-after falls below --min-share")
+	cmd.Flags().StringVar(&sw.rates, "rates", "500,1000,1500,2000,3000,4000,6000,8000,12000", "with --sweep: the rates tried, in records per second")
+	cmd.Flags().StringVar(&sw.batches, "batches", "1,16,64", "with --sweep: the records to a write tried")
+	cmd.Flags().DurationVar(&sw.step, "step", 30*time.Second, "with --sweep: how long each step writes")
 	return cmd
+}
+
+// sweepFlags are kong bench replication's --sweep and its steps.
+type sweepFlags struct {
+	on             bool
+	rates, batches string
+	step           time.Duration
+}
+
+// sweepReplication runs the sweep (bench.Sweep): each step a replication
+// check paced at its rate for --step, into its own folder under --out;
+// then the table and the knee.
+func sweepReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFlags, o scenarios.ReplicationOptions, sf sweepFlags) error {
+	rates, err := bench.ParseRates(sf.rates)
+	if err != nil {
+		return exitstatus.Usage(fmt.Errorf("--rates: %w", err))
+	}
+	batches, err := bench.ParseBatches(sf.batches)
+	if err != nil {
+		return exitstatus.Usage(fmt.Errorf("--batches: %w", err))
+	}
+	groups, err := bench.WorldGroups(cmd.Context(), cluster)
+	if err != nil {
+		return err
+	}
+	sw := bench.Sweep{Steps: bench.SweepPlan(batches, rates), MinShare: o.MinShare, Progress: cmd.ErrOrStderr(),
+		Run: groups.SweepStepRunner(func(_ context.Context, s bench.SweepStep) (string, error) {
+			step := o
+			step.Rate, step.Batch, step.Records = s.Rate, s.Batch, max(1, int(s.Rate*sf.step.Seconds()))
+			_, dir, err := runReplicationCheck(cmd, cluster, local.BackendName, step, &f)
+			return dir, err
+		})}
+	results := sw.Do(cmd.Context())
+	bench.WriteSweep(cmd.OutOrStdout(), results, o.MinShare)
+	return cmd.Context().Err()
 }
 
 // benchReplication runs the bench (see bench.Replication) with the check
