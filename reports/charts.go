@@ -339,13 +339,9 @@ func chartReplicationCDF(r *Report) (chart.Chart, error) {
 		}
 	}
 	if len(qx) > 0 {
-		sc, err := plotter.NewScatter(chart.XYs(qx, qy))
-		if err != nil {
+		if err := chart.Dots(p, "p50, p90, p99, p99.9, max", qx, qy, chart.Palette[1], 3); err != nil {
 			return c, fmt.Errorf("chart %s: %w", c.ID, err)
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: chart.Palette[1], Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
-		p.Add(sc)
-		p.Legend.Add("p50, p90, p99, p99.9, max", sc)
 		entries++
 	}
 	if entries == 0 {
@@ -551,13 +547,9 @@ func chartReplicationEvidence(r *Report) (chart.Chart, error) {
 			gx, gy = append(gx, g.At), append(gy, g.Ms)
 		}
 		if len(gx) > 0 {
-			sc, err := plotter.NewScatter(chart.XYs(gx, gy))
-			if err != nil {
+			if err := chart.Dots(pGC, "GC pause logged", gx, gy, chart.Palette[6], 2.5); err != nil {
 				return c, fmt.Errorf("chart %s: %w", c.ID, err)
 			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: chart.Palette[6], Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}
-			pGC.Add(sc)
-			pGC.Legend.Add("GC pause logged", sc)
 		}
 		nodes := map[string]bool{}
 		for _, s := range ev.Samples {

@@ -244,3 +244,16 @@ func XYs(xs, ys []float64) plotter.XYs {
 	}
 	return out
 }
+
+// Dots adds a dot of colour c and radius r (in points) at each point, with
+// one legend entry named name.
+func Dots(p *plot.Plot, name string, xs, ys []float64, c color.Color, r float64) error {
+	sc, err := plotter.NewScatter(XYs(xs, ys))
+	if err != nil {
+		return err
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(r), Shape: draw.CircleGlyph{}}
+	p.Add(sc)
+	p.Legend.Add(name, sc)
+	return nil
+}
