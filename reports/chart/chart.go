@@ -108,9 +108,10 @@ func (c *Chart) DrawSize(p *plot.Plot, w, h vg.Length) error {
 }
 
 // DrawStack draws ps one above the other into c.SVG, each w by panelH,
-// with the same x range (the widest of theirs): panels of one time axis.
-// Each panel's legend stands to its right, and every panel is as wide as
-// the one with the widest legend, so that their x axes line up.
+// with the same x range (the widest of theirs) and their plotting areas
+// aligned (plot.Align): panels of one time axis. Each panel's legend stands
+// to its right, in a column as wide as the widest legend. A panel whose
+// values are all zero shows 0 to 1.
 func (c *Chart) DrawStack(ps []*plot.Plot, w, panelH vg.Length) error {
 	if len(ps) == 0 {
 		return fmt.Errorf("chart %s: no panels", c.ID)
@@ -122,15 +123,30 @@ func (c *Chart) DrawStack(ps []*plot.Plot, w, panelH vg.Length) error {
 	canvas := vgsvg.New(w, panelH*vg.Length(len(ps)))
 	dc := draw.New(canvas)
 	var legendW vg.Length
-	for _, p := range ps {
-		legendW = max(legendW, p.Legend.Rectangle(dc).Size().X)
-	}
+	grid := make([][]*plot.Plot, len(ps))
+	legends := make([]plot.Legend, len(ps))
 	for i, p := range ps {
+		legendW = max(legendW, p.Legend.Rectangle(dc).Size().X)
 		p.X.Min, p.X.Max = xmin, xmax
-		// The canvas's y grows upwards: panel i's bottom is n-1-i
-		// panels up, its top i panels down.
-		panel := draw.Crop(dc, 0, 0, panelH*vg.Length(len(ps)-1-i), -panelH*vg.Length(i))
-		drawLegendColumn(panel, p, legendW)
+		if p.Y.Max <= p.Y.Min {
+			p.Y.Max = p.Y.Min + 1
+		}
+		legends[i], p.Legend = p.Legend, plot.NewLegend()
+		grid[i] = []*plot.Plot{p}
+	}
+	right := vg.Length(0)
+	if legendW > 0 {
+		right = legendW + vg.Points(2*legendGap)
+	}
+	cells := plot.Align(grid, draw.Tiles{Rows: len(ps), Cols: 1}, draw.Crop(dc, 0, -right, 0, 0))
+	for i, p := range ps {
+		p.Draw(cells[i][0])
+		if legendW > 0 {
+			// The canvas's y grows upwards: panel i's bottom is n-1-i
+			// panels up, its top i panels down.
+			row := draw.Crop(dc, 0, 0, panelH*vg.Length(len(ps)-1-i), -panelH*vg.Length(i))
+			legends[i].Draw(draw.Crop(row, w-legendW-vg.Points(legendGap), 0, 0, -vg.Points(legendGap)))
+		}
 	}
 	return c.finish(canvas)
 }
