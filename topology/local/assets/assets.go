@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/kongchaos/kong/internal/flock"
 )
@@ -96,11 +97,11 @@ func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, inst
 	defer unlock()
 
 	a.CassandraLib = filepath.Join(cache, "cassandra-"+cassandraVersion, "lib")
-	if err := fetchJars(ctx, a.CassandraLib, "org.apache.cassandra", "cassandra-all", cassandraVersion, log); err != nil {
+	if err := fetchJars(ctx, a.CassandraLib, "org.apache.cassandra", "cassandra-all", cassandraVersion, out, log); err != nil {
 		return nil, err
 	}
 	a.ElasticMQLib = filepath.Join(cache, "elasticmq-"+elasticmqVersion, "lib")
-	if err := fetchJars(ctx, a.ElasticMQLib, "org.elasticmq", "elasticmq-server_2.13", elasticmqVersion, log); err != nil {
+	if err := fetchJars(ctx, a.ElasticMQLib, "org.elasticmq", "elasticmq-server_2.13", elasticmqVersion, out, log); err != nil {
 		return nil, err
 	}
 	jamm, _ := filepath.Glob(filepath.Join(a.CassandraLib, "jamm-*.jar"))
@@ -159,8 +160,9 @@ func findJava(ctx context.Context) (string, error) {
 }
 
 // fetchJars copies group:artifact:version and its runtime dependencies into
-// dir with Maven, unless a previous fetch completed.
-func fetchJars(ctx context.Context, dir, group, artifact, version string, log *slog.Logger) error {
+// dir with Maven, unless a previous fetch completed; while Maven runs, out
+// (when not nil) is told every few seconds how much has arrived.
+func fetchJars(ctx context.Context, dir, group, artifact, version string, out io.Writer, log *slog.Logger) error {
 	done := filepath.Join(dir, ".complete")
 	if _, err := os.Stat(done); err == nil {
 		return nil
@@ -190,16 +192,66 @@ func fetchJars(ctx context.Context, dir, group, artifact, version string, log *s
 	// -C: strict checksums, a jar whose checksum does not match fails the fetch.
 	cmd := exec.CommandContext(ctx, mvn, mavenArgs(dir)...)
 	cmd.Dir = work
-	out, err := cmd.CombinedOutput()
+	stop := watchFetch(dir, artifact+" "+version, out, fetchReportEvery)
+	mvnOut, err := cmd.CombinedOutput()
+	stop()
 	if err != nil {
 		return fmt.Errorf("could not fetch %s:%s:%s with Maven from Maven Central (check the network and ~/.m2/settings.xml): %w\n%s",
-			group, artifact, version, err, tail(out, 20))
+			group, artifact, version, err, tail(mvnOut, 20))
 	}
 	jars, _ := filepath.Glob(filepath.Join(dir, artifact+"-*.jar"))
 	if len(jars) == 0 {
 		return fmt.Errorf("maven finished but %s-%s.jar is not in %s", artifact, version, dir)
 	}
 	return os.WriteFile(done, []byte(version+"\n"), 0o644)
+}
+
+// fetchReportEvery is how often a fetch says how much has arrived.
+const fetchReportEvery = 5 * time.Second
+
+// watchFetch tells out every interval how many jars, and how many MiB,
+// have arrived in dir, and once more, with the time it took, when the
+// returned stop is called. A nil out watches nothing.
+func watchFetch(dir, what string, out io.Writer, every time.Duration) (stop func()) {
+	if out == nil {
+		return func() {}
+	}
+	start := time.Now()
+	quit, done := make(chan struct{}), make(chan struct{})
+	say := func(suffix string) {
+		jars, size := jarsIn(dir)
+		fmt.Fprintf(out, "  %s: %d jars, %.1f MiB%s\n", what, jars, float64(size)/(1<<20), suffix)
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				say(" so far")
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		say(fmt.Sprintf(" in %s", time.Since(start).Round(time.Second)))
+	}
+}
+
+// jarsIn counts the jars in dir and their bytes.
+func jarsIn(dir string) (jars int, size int64) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), ".jar") {
+			jars++
+			size += info.Size()
+		}
+	}
+	return jars, size
 }
 
 // mavenArgs fetch the pom's dependencies into dir, with strict checksums.

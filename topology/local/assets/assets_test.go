@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/internal/syncbuf"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/topologytest"
 )
@@ -189,4 +191,19 @@ func TestJarsToFetch(t *testing.T) {
 	missing, _, err = JarsToFetch(spec.Cassandra.Version, spec.SQS.ElasticMQVersion)
 	require.NoError(t, err)
 	require.Empty(t, missing)
+}
+
+// A fetch says how much has arrived while Maven runs, and in all at the end.
+func TestWatchFetchSaysHowMuchArrived(t *testing.T) {
+	dir := t.TempDir()
+	var out syncbuf.Buffer
+	stop := watchFetch(dir, "cassandra-all 5.0.9", &out, 10*time.Millisecond)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.jar"), make([]byte, 1<<20), 0o644))
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "1 jars, 1.0 MiB so far") }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.jar"), make([]byte, 1<<20), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a jar"), 0o644))
+	stop()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Regexp(t, `^  cassandra-all 5\.0\.9: 2 jars, 2\.0 MiB in \d+s$`, lines[len(lines)-1])
+	require.NotPanics(t, func() { watchFetch(dir, "x", nil, time.Millisecond)() }, "nowhere to say it: nothing watched")
 }
