@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -150,8 +151,7 @@ func sweepReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFl
 			return dir, err
 		})}
 	results := sw.Do(cmd.Context())
-	bench.WriteSweep(cmd.OutOrStdout(), results, o.MinShare)
-	return cmd.Context().Err()
+	return errors.Join(bench.ReportSweep(cmd.OutOrStdout(), f.out, results, o.MinShare), cmd.Context().Err())
 }
 
 // benchReplication runs the bench (see bench.Replication) with the check

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,4 +108,28 @@ func TestSweepStepRunnerReadsTheStepsSummary(t *testing.T) {
 	boom := errors.New("world is not up")
 	r = Groups{}.SweepStepRunner(func(context.Context, SweepStep) (string, error) { return "", boom })(context.Background(), SweepStep{})
 	assert.ErrorIs(t, r.Err, boom)
+}
+
+func TestReportSweepLeavesTheTableAndTheCurve(t *testing.T) {
+	sw := Sweep{Steps: SweepPlan([]int{1, 16}, []float64{1000, 2000, 4000, 8000}), MinShare: 0.99, Run: world}
+	results := sw.Do(context.Background())
+	dir := filepath.Join(t.TempDir(), "sweep")
+	var out bytes.Buffer
+	require.NoError(t, ReportSweep(&out, dir, results, 0.99))
+	assert.Contains(t, out.String(), "knee: 4000 records/s kept, 16 to a write")
+	assert.Contains(t, out.String(), "sweep: "+filepath.Join(dir, SweepMarkdown))
+	md, err := os.ReadFile(filepath.Join(dir, SweepMarkdown))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "| 16 | 4000/s | 4000/s |")
+	page, err := os.ReadFile(filepath.Join(dir, SweepPage))
+	require.NoError(t, err)
+	for _, legend := range []string{">1 to a write<", ">16 to a write<", ">99.0 % required<", ">lag p99 (ms)<"} {
+		assert.True(t, strings.Contains(string(page), legend), "the curve has %s", legend)
+	}
+	assert.NotContains(t, string(page), "http://example", "nothing fetched")
+
+	// Nothing ran (Ctrl-C before the first step): nothing to leave.
+	none := filepath.Join(t.TempDir(), "none")
+	require.NoError(t, ReportSweep(&out, none, nil, 0.99))
+	assert.NoDirExists(t, none)
 }

@@ -246,7 +246,7 @@ func XYs(xs, ys []float64) plotter.XYs {
 }
 
 // Dots adds a dot of colour c and radius r (in points) at each point, with
-// one legend entry named name.
+// one legend entry named name (none when name is empty).
 func Dots(p *plot.Plot, name string, xs, ys []float64, c color.Color, r float64) error {
 	sc, err := plotter.NewScatter(XYs(xs, ys))
 	if err != nil {
@@ -254,6 +254,8 @@ func Dots(p *plot.Plot, name string, xs, ys []float64, c color.Color, r float64)
 	}
 	sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(r), Shape: draw.CircleGlyph{}}
 	p.Add(sc)
-	p.Legend.Add(name, sc)
+	if name != "" {
+		p.Legend.Add(name, sc)
+	}
 	return nil
 }
