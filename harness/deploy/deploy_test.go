@@ -1,0 +1,259 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/deploy/canary"
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/topology"
+)
+
+// world is the member service instances of two regions of two zones with
+// two instances each, as a plan lists them, with a memcached among them
+// that a rollout must leave alone.
+func world() []topology.Component {
+	var cs []topology.Component
+	for _, r := range []string{"us-east-1", "us-west-2"} {
+		for _, z := range []string{"a", "b"} {
+			for i := range 2 {
+				cs = append(cs, topology.Component{ID: r + "/member/" + z + string(rune('0'+i)), Kind: topology.KindMember, Region: r, Zone: z})
+			}
+		}
+		cs = append(cs, topology.Component{ID: r + "/memcached/a", Kind: topology.KindMemcached, Region: r, Zone: "a"})
+	}
+	return cs
+}
+
+func TestStages(t *testing.T) {
+	st, err := Stages(world(), Plan{Analysis: 30 * time.Second, Bake: time.Minute})
+	require.NoError(t, err)
+	require.Len(t, st, 3)
+	assert.Equal(t, Stage{
+		Name: "canary", Region: "us-east-1", Instances: []string{"us-east-1/member/a0"},
+		Canary: true, Baseline: []string{"us-east-1/member/a1", "us-east-1/member/b0", "us-east-1/member/b1"},
+		Bake: 30 * time.Second,
+	}, st[0])
+	assert.Equal(t, Stage{Name: "us-east-1", Region: "us-east-1", Instances: []string{"us-east-1/member/a1", "us-east-1/member/b0", "us-east-1/member/b1"}, Bake: time.Minute}, st[1])
+	assert.Equal(t, "us-west-2", st[2].Region)
+	assert.Len(t, st[2].Instances, 4)
+	assert.Zero(t, st[2].Bake, "nothing follows the last stage")
+
+	st, err = Stages(world(), Plan{Regions: []string{"us-west-2", "us-east-1"}, CanaryZone: "b"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"us-west-2/member/b0"}, st[0].Instances)
+	assert.Equal(t, []string{"us-west-2/member/a0", "us-west-2/member/a1", "us-west-2/member/b1"}, st[1].Instances)
+	assert.Equal(t, "us-east-1", st[2].Region)
+
+	for _, bad := range []struct {
+		plan Plan
+		want string
+	}{
+		{Plan{Regions: []string{"eu-west-1"}}, `region "eu-west-1" has no member service instances`},
+		{Plan{Regions: []string{"us-east-1", "us-east-1"}}, "named twice"},
+		{Plan{CanaryZone: "c"}, `zone "c" of region us-east-1 has no member service instance`},
+	} {
+		_, err := Stages(world(), bad.plan)
+		assert.ErrorContains(t, err, bad.want)
+	}
+	_, err = Stages(world()[:1], Plan{})
+	assert.ErrorContains(t, err, "a canary needs at least one other instance")
+	_, err = Stages(nil, Plan{})
+	assert.ErrorContains(t, err, "no member service instances")
+}
+
+// fleet records which version each instance runs; deploying bad to failOn
+// fails.
+type fleet struct {
+	mu       sync.Mutex
+	versions map[string]string
+	order    []string
+	failOn   string
+	cancel   func() // called on the first deploy of cancelOn
+	cancelOn string
+}
+
+func (f *fleet) Deploy(ctx context.Context, inst, version string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.order = append(f.order, inst+"@"+version)
+	if inst == f.cancelOn && f.cancel != nil {
+		f.cancel()
+		f.cancel = nil
+	}
+	if inst == f.failOn && version != "v1" {
+		f.versions[inst] = "broken"
+		return errors.New("health check failed after 30s")
+	}
+	f.versions[inst] = version
+	return nil
+}
+
+func (f *fleet) running(version string) []string {
+	var out []string
+	for inst, v := range f.versions {
+		if v == version {
+			out = append(out, inst)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// metrics gives instances on a slow version slower latencies and errors.
+type metrics struct {
+	f    *fleet
+	slow string
+	rng  *rand.Rand
+}
+
+func (m *metrics) Samples(_ context.Context, instances []string, _, _ time.Time) (map[string][]float64, error) {
+	out := map[string][]float64{}
+	for _, inst := range instances {
+		factor, errRate := 1.0, 0.0
+		if m.f.versions[inst] == m.slow {
+			factor, errRate = 2, 0.2
+		}
+		for range 100 {
+			out["latency"] = append(out["latency"], factor*20*math.Exp(0.5*m.rng.NormFloat64()))
+			e := 0.0
+			if m.rng.Float64() < errRate {
+				e = 1
+			}
+			out["errors"] = append(out["errors"], e)
+		}
+	}
+	return out, nil
+}
+
+func pipeline(t *testing.T, slow string) (*Pipeline, *fleet, *[]history.Event) {
+	t.Helper()
+	f := &fleet{versions: map[string]string{}}
+	for _, c := range world() {
+		if c.Kind == topology.KindMember {
+			f.versions[c.ID] = "v1"
+		}
+	}
+	st, err := Stages(world(), Plan{Analysis: 30 * time.Second, Bake: time.Minute})
+	require.NoError(t, err)
+	var events []history.Event
+	clock := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	p := &Pipeline{
+		Stages: st, Fleet: f,
+		Metrics: &metrics{f: f, slow: slow, rng: rand.New(rand.NewPCG(1, 2))},
+		Judge: []canary.Metric{
+			{Name: "errors", Harm: canary.Increase, Floor: 0.01, Critical: true},
+			{Name: "latency", Harm: canary.Increase, Tolerance: 0.2},
+		},
+		Record: func(e history.Event) { events = append(events, e) },
+		now:    func() time.Time { return clock },
+		sleep: func(ctx context.Context, d time.Duration) error {
+			clock = clock.Add(d)
+			return ctx.Err()
+		},
+	}
+	return p, f, &events
+}
+
+func names(events []history.Event) []string {
+	var out []string
+	for _, e := range events {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func TestPipelinePromotesAGoodVersion(t *testing.T) {
+	p, f, events := pipeline(t, "none")
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision, res.Reason)
+	assert.Equal(t, 3, res.Stages)
+	assert.Equal(t, []string{"us-east-1", "us-west-2"}, res.Reached)
+	assert.Len(t, res.Deployed, 8)
+	assert.Empty(t, f.running("v1"), "every instance took v2")
+	require.NotNil(t, res.Judgement)
+	assert.Equal(t, canary.VerdictPass, res.Judgement.Verdict, res.Judgement.Reason)
+	assert.Equal(t, "us-east-1/member/a0@v2", f.order[0], "the canary goes first")
+	assert.Contains(t, names(*events), EventJudgement)
+	assert.Equal(t, EventDone, names(*events)[len(*events)-1])
+}
+
+func TestPipelineRollsBackABadCanary(t *testing.T) {
+	p, f, events := pipeline(t, "v2")
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err, "a failed canary is a decision, not an error")
+	assert.Equal(t, RolledBack, res.Decision)
+	assert.Contains(t, res.Reason, "canary fail: critical metric errors high")
+	assert.Equal(t, []string{"us-east-1"}, res.Reached, "the defect never reached a second region")
+	assert.Empty(t, res.Deployed)
+	assert.Empty(t, f.running("v2"))
+	assert.Equal(t, []string{"us-east-1/member/a0@v2", "us-east-1/member/a0@v1"}, f.order)
+	assert.Zero(t, res.Stages)
+	assert.Contains(t, names(*events), EventRollback)
+	// Without its analysis the same defect goes everywhere.
+	p, f, _ = pipeline(t, "v2")
+	p.NoAnalysis = true
+	res, err = p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision)
+	assert.Equal(t, []string{"us-east-1", "us-west-2"}, res.Reached)
+	assert.Len(t, f.running("v2"), 8)
+}
+
+func TestPipelineRollsBackAFailedDeploy(t *testing.T) {
+	p, f, _ := pipeline(t, "none")
+	f.failOn = "us-east-1/member/b0"
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.ErrorContains(t, err, "deploy v2 to us-east-1/member/b0: health check failed")
+	assert.Equal(t, RolledBack, res.Decision)
+	assert.Equal(t, 1, res.Stages, "the canary stage completed")
+	assert.Empty(t, f.running("v2"))
+	assert.Empty(t, f.running("broken"), "the half-deployed instance went back too")
+	assert.Len(t, f.running("v1"), 8)
+}
+
+func TestPipelineHealsWhenCancelled(t *testing.T) {
+	p, f, _ := pipeline(t, "none")
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel, f.cancelOn = cancel, "us-east-1/member/b0"
+	res, err := p.Run(ctx, "v2", "v1")
+	require.NoError(t, err, "the rollback ran on its own context")
+	assert.Equal(t, Interrupted, res.Decision)
+	assert.Empty(t, f.running("v2"))
+	assert.Len(t, f.running("v1"), 8)
+}
+
+func TestPipelineMarginalCanary(t *testing.T) {
+	p, _, _ := pipeline(t, "v2")
+	// Only latency judged, and leniently: a canary twice as slow fails its
+	// one metric, so its score is 0; with a second metric that passes the
+	// score is 50, still a failure; make the thresholds marginal at 50.
+	p.Judge = []canary.Metric{{Name: "latency", Harm: canary.Increase}, {Name: "errors", Harm: canary.Decrease}}
+	p.Thresholds = canary.Thresholds{Pass: 95, Marginal: 50, Alpha: 0.02}
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	require.NotNil(t, res.Judgement)
+	assert.Equal(t, canary.VerdictMarginal, res.Judgement.Verdict, res.Judgement.Reason)
+	assert.Equal(t, RolledBack, res.Decision, "marginal is rolled back by default")
+
+	p, _, _ = pipeline(t, "v2")
+	p.Judge = []canary.Metric{{Name: "latency", Harm: canary.Increase}, {Name: "errors", Harm: canary.Decrease}}
+	p.Thresholds = canary.Thresholds{Pass: 95, Marginal: 50, Alpha: 0.02}
+	p.OnMarginal = true
+	res, err = p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision)
+}
