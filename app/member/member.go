@@ -69,6 +69,10 @@ type Config struct {
 	// Timeouts of every dependency.
 	CassandraTimeout time.Duration `json:"cassandra_timeout,omitempty"`
 	CacheTimeout     time.Duration `json:"cache_timeout,omitempty"`
+	// Release is the version the instance runs and the defects it carries
+	// (BaseVersion and none when empty). `kong serve member` reads it from
+	// the release file beside the configuration (ReadReleaseBeside).
+	Release Release `json:"release,omitzero"`
 }
 
 // OutboxBeside sets OutboxDir, when the configuration leaves it unset, to
@@ -78,6 +82,20 @@ func (c *Config) OutboxBeside(configFile string) {
 	if c.OutboxDir == "" {
 		c.OutboxDir = filepath.Join(filepath.Dir(configFile), "outbox")
 	}
+}
+
+// Beside fills what the configuration takes from the instance's folder,
+// the one of configFile: the outbox (OutboxBeside) and, unless the
+// configuration names one, the release deployed to the instance
+// (ReadReleaseBeside).
+func (c *Config) Beside(configFile string) error {
+	c.OutboxBeside(configFile)
+	if c.Release.Version != "" {
+		return nil
+	}
+	r, err := ReadReleaseBeside(configFile)
+	c.Release = r
+	return err
 }
 
 // Service serves the member API.
@@ -90,7 +108,13 @@ type Service struct {
 	readCL  gocql.Consistency
 
 	lastVersion atomic.Int64
-	faults      atomic.Pointer[Faults]
+	// faults are those in force: the release's defects with the run-time
+	// faults (set) on top.
+	faults atomic.Pointer[Faults]
+	set    atomic.Pointer[Faults]
+	// lastProfile is the profile served last, for Faults.WrongMemberRate.
+	lastProfile atomic.Pointer[Profile]
+	requests    requestLog
 	stats       Stats
 	consumed    invalidation.ConsumerStats
 }
@@ -145,6 +169,11 @@ type Faults struct {
 	// the same body) but stored nowhere: no Cassandra write, no cache
 	// write, no invalidation. A node that silently drops writes.
 	DropWriteRate float64 `json:"drop_write_rate,omitempty"`
+	// WrongMemberRate is the share of profile reads answered with the
+	// profile this instance served last for another member, as if it
+	// were the asked member's: a wrong answer that error rates and
+	// latencies do not show.
+	WrongMemberRate float64 `json:"wrong_member_rate,omitempty"`
 	// NoInvalidations stores and caches writes here as usual but tells no
 	// other region about them (no invalidation, no replicated value): the
 	// other regions keep serving what their caches hold.
@@ -159,6 +188,14 @@ type Faults struct {
 	// owes some (their SQS link cut), it loses them, and their caches keep
 	// the old value (invalidation.Publisher.SetVolatile).
 	VolatileOutbox bool `json:"volatile_outbox,omitempty"`
+}
+
+// setFaults puts f in force on top of the release's defects.
+func (s *Service) setFaults(f Faults) {
+	s.set.Store(&f)
+	inForce := s.cfg.Release.Defects.With(f)
+	s.faults.Store(&inForce)
+	s.pub.SetVolatile(inForce.VolatileOutbox)
 }
 
 // writeCL is the consistency of writes: LOCAL_QUORUM unless a fault says.
@@ -207,6 +244,9 @@ func (f Faults) String() string {
 	if f.DropWriteRate != 0 {
 		parts = append(parts, "drop_write_rate="+strconv.FormatFloat(f.DropWriteRate, 'g', -1, 64))
 	}
+	if f.WrongMemberRate != 0 {
+		parts = append(parts, "wrong_member_rate="+strconv.FormatFloat(f.WrongMemberRate, 'g', -1, 64))
+	}
 	if f.NoInvalidations {
 		parts = append(parts, "no_invalidations=true")
 	}
@@ -251,6 +291,12 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 	if cfg.CacheMode != ModeInvalidate && cfg.CacheMode != ModeReplicate {
 		return nil, fmt.Errorf("cache mode %q: use %s or %s", cfg.CacheMode, ModeInvalidate, ModeReplicate)
 	}
+	if cfg.Release.Version == "" {
+		cfg.Release.Version = BaseVersion
+	}
+	if err := cfg.Release.Validate(); err != nil {
+		return nil, err
+	}
 	readCL := gocql.LocalQuorum
 	if cfg.ReadConsistency != "" {
 		var err error
@@ -274,7 +320,7 @@ func New(cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log, session: session, cache: cache, readCL: readCL, pub: pub}
-	s.faults.Store(&Faults{})
+	s.setFaults(Faults{})
 	return s, nil
 }
 
@@ -326,17 +372,23 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/members/{id}/history", s.user(opGetHistory))
 	mux.HandleFunc("POST /v1/members/{id}/history", s.user(opAppendHistory))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.faults.Load()) })
+	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) {
+		f := Faults{}
+		if set := s.set.Load(); set != nil {
+			f = *set
+		}
+		writeJSON(w, http.StatusOK, f)
+	})
 	mux.HandleFunc("PUT /admin/faults", func(w http.ResponseWriter, r *http.Request) {
 		f, err := parseFaults(w, r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		s.faults.Store(&f)
-		s.pub.SetVolatile(f.VolatileOutbox)
+		s.setFaults(f)
 		writeJSON(w, http.StatusOK, f)
 	})
+	mux.HandleFunc("GET /admin/requests", s.requestsReport)
 	mux.HandleFunc("GET /admin/read/{kind}/{id}", s.readStored)
 	mux.HandleFunc("GET /admin/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.statsReport())
@@ -353,6 +405,21 @@ const (
 	opGetHistory
 	opAppendHistory
 )
+
+// String names the operation by its route.
+func (o op) String() string {
+	switch o {
+	case opGetProfile:
+		return "GET profile"
+	case opPutProfile:
+		return "PUT profile"
+	case opGetHistory:
+		return "GET history"
+	case opAppendHistory:
+		return "POST history"
+	}
+	return "op(" + strconv.Itoa(int(o)) + ")"
+}
 
 // request is a user request, parsed and validated.
 type request struct {
@@ -434,46 +501,67 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 	return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: bad JSON (%v): send %s", what, err, want)}
 }
 
+// faultsWanted is the shape of a faults body, for the errors that refuse one.
+const faultsWanted = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
+	`"drop_write_rate": 0..1, "wrong_member_rate": 0..1, "no_invalidations": false, "cache_one_zone": false}`
+
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
-	const want = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
-		`"drop_write_rate": 0..1, "no_invalidations": false, "cache_one_zone": false}`
 	var f Faults
-	if err := decodeJSON(w, r, &f, "faults", want); err != nil {
+	if err := decodeJSON(w, r, &f, "faults", faultsWanted); err != nil {
 		return f, err
 	}
-	bad := func(format string, a ...any) (Faults, error) {
-		return f, &httpError{http.StatusBadRequest, "faults: " + fmt.Sprintf(format, a...) + ": send " + want}
-	}
-	switch {
-	case !(f.ErrorRate >= 0 && f.ErrorRate <= 1):
-		return bad("error_rate %v is not in 0..1", f.ErrorRate)
-	case !(f.SlowRate >= 0 && f.SlowRate <= 1):
-		return bad("slow_rate %v is not in 0..1", f.SlowRate)
-	case !(f.DropWriteRate >= 0 && f.DropWriteRate <= 1):
-		return bad("drop_write_rate %v is not in 0..1", f.DropWriteRate)
-	case f.LatencyMS < 0 || f.LatencyMS > MaxFaultMS:
-		return bad("latency_ms %d is not in 0..%d", f.LatencyMS, MaxFaultMS)
-	case f.SlowMS < 0 || f.SlowMS > MaxFaultMS:
-		return bad("slow_ms %d is not in 0..%d", f.SlowMS, MaxFaultMS)
-	}
-	for field, cl := range map[string]string{"write_consistency": f.WriteConsistency, "read_consistency": f.ReadConsistency} {
-		if cl == "" {
-			continue
-		}
-		if _, err := gocql.ParseConsistencyWrapper(cl); err != nil {
-			return f, &httpError{http.StatusBadRequest, "faults: " + field + ": " + err.Error()}
-		}
+	if err := f.Validate(); err != nil {
+		return f, &httpError{http.StatusBadRequest, "faults: " + err.Error() + ": send " + faultsWanted}
 	}
 	return f, nil
+}
+
+// Validate refuses rates outside 0..1, delays outside 0..MaxFaultMS and
+// consistency levels gocql does not know.
+func (f Faults) Validate() error {
+	type rate struct {
+		name string
+		v    float64
+	}
+	for _, r := range []rate{{"error_rate", f.ErrorRate}, {"slow_rate", f.SlowRate},
+		{"drop_write_rate", f.DropWriteRate}, {"wrong_member_rate", f.WrongMemberRate}} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return fmt.Errorf("%s %v is not in 0..1", r.name, r.v)
+		}
+	}
+	type delay struct {
+		name string
+		ms   int
+	}
+	for _, d := range []delay{{"latency_ms", f.LatencyMS}, {"slow_ms", f.SlowMS}} {
+		if d.ms < 0 || d.ms > MaxFaultMS {
+			return fmt.Errorf("%s %d is not in 0..%d", d.name, d.ms, MaxFaultMS)
+		}
+	}
+	for _, cl := range [][2]string{{"write_consistency", f.WriteConsistency}, {"read_consistency", f.ReadConsistency}} {
+		if cl[1] == "" {
+			continue
+		}
+		if _, err := gocql.ParseConsistencyWrapper(cl[1]); err != nil {
+			return fmt.Errorf("%s: %w", cl[0], err)
+		}
+	}
+	return nil
 }
 
 // user serves a user request: identity headers, validation, injected
 // faults, counters. A request is validated before anything else, so that a
 // bad one never waits for a fault or reaches Cassandra or the cache.
 func (s *Service) user(o op) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(rw http.ResponseWriter, r *http.Request) {
 		s.stats.Requests.Add(1)
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		defer func() {
+			s.requests.add(RequestSample{At: start, Op: o.String(), Status: w.status,
+				LatencyMS: float64(time.Since(start).Microseconds()) / 1000})
+		}()
 		w.Header().Set(app.HeaderRegion, s.cfg.Region)
 		w.Header().Set(app.HeaderZone, s.cfg.Zone)
 		w.Header().Set(app.HeaderInstance, s.cfg.Instance)
@@ -499,7 +587,7 @@ func (s *Service) user(o op) http.HandlerFunc {
 		}
 		switch req.op {
 		case opGetProfile:
-			err = s.getProfile(w, r, req.id)
+			err = s.getProfile(w, r, f, req.id)
 		case opPutProfile:
 			err = s.putProfile(w, r, f, req.id, req.profile)
 		case opGetHistory:
@@ -589,11 +677,17 @@ func (s *Service) cqlCtx(r *http.Request) (context.Context, context.CancelFunc) 
 	return context.WithTimeout(r.Context(), s.cfg.CassandraTimeout)
 }
 
-func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) error {
+func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, f *Faults, id string) error {
+	if f.WrongMemberRate > 0 && rand.Float64() < f.WrongMemberRate {
+		if p := s.lastProfile.Load(); p != nil && p.Member != id {
+			return respond(w, "", p.Version, *p)
+		}
+	}
 	if data, _, err := s.cache.Get(profileKey(id)); err == nil && !isTombstone(data) {
 		var p Profile
 		if json.Unmarshal(data, &p) == nil {
 			s.stats.CacheHits.Add(1)
+			s.lastProfile.Store(&p)
 			return respond(w, "hit", p.Version, p)
 		}
 	}
@@ -610,6 +704,7 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, id string) 
 		return fmt.Errorf("read profile of %s from Cassandra: %w", id, err)
 	}
 	s.fill(s.cache.SetIfNewer, profileKey(id), p.Version, p)
+	s.lastProfile.Store(&p)
 	return respond(w, "miss", p.Version, p)
 }
 

@@ -10,6 +10,8 @@ import (
 // StatsReport is the body of GET /admin/stats: what the service did since
 // it started. Counters start at zero with each process.
 type StatsReport struct {
+	// Version is the release the instance runs.
+	Version   string `json:"version"`
 	Requests  uint64 `json:"requests"`
 	CacheHits uint64 `json:"cache_hits"`
 	// CassandraOps counts the queries the service sent to Cassandra: the
@@ -47,6 +49,7 @@ type CacheRepairs struct {
 
 func (s *Service) statsReport() StatsReport {
 	r := StatsReport{
+		Version:  s.cfg.Release.Version,
 		Requests: s.stats.Requests.Load(), CacheHits: s.stats.CacheHits.Load(),
 		CassandraOps: s.stats.CassandraOps.Load(), InvalidationsApplied: s.stats.Invalidations.Load(),
 		InjectedFailures: s.stats.InjectedFails.Load(), SlowedReads: s.stats.SlowedReads.Load(),

@@ -37,7 +37,7 @@ func Command() *cobra.Command {
 		Short: "Run one of kong's own servers (started by the topology backends)",
 	}
 	serve.AddCommand(newServeToxiproxy(), newServeWorld(),
-		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve, (*member.Config).OutboxBeside),
+		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve, (*member.Config).Beside),
 		appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve),
 		appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve),
 		newServeLinkRouter(), newServeWorldSetup())
@@ -113,7 +113,7 @@ func newServeWorld() *cobra.Command {
 // application's servers: it reads the JSON configuration into a C, lets
 // defaults fill what depends on the file's place, and runs serve until
 // SIGTERM or SIGINT.
-func appCommand[C any](name, short string, serve func(context.Context, string, C, *slog.Logger) error, defaults ...func(cfg *C, configFile string)) *cobra.Command {
+func appCommand[C any](name, short string, serve func(context.Context, string, C, *slog.Logger) error, defaults ...func(cfg *C, configFile string) error) *cobra.Command {
 	var listen, config string
 	cmd := &cobra.Command{
 		Use:   name,
@@ -128,7 +128,9 @@ func appCommand[C any](name, short string, serve func(context.Context, string, C
 				return fmt.Errorf("%s configuration %s: %w", name, config, err)
 			}
 			for _, d := range defaults {
-				d(&cfg, config)
+				if err := d(&cfg, config); err != nil {
+					return fmt.Errorf("%s configuration: %w", name, err)
+				}
 			}
 			ctx, stop := serveContext(context.Background())
 			defer stop()
