@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/kongchaos/kong/app"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -52,6 +54,13 @@ func (w *World) ServeControl(ctx context.Context) error {
 			err = w.Pause(r.Context(), id)
 		case "resume":
 			err = w.Resume(r.Context(), id)
+		case "deploy":
+			var rel member.Release
+			if err = json.NewDecoder(r.Body).Decode(&rel); err != nil {
+				http.Error(rw, "deploy: the body is not a release: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			err = w.Deploy(r.Context(), id, rel)
 		default:
 			http.Error(rw, "unknown action "+r.PathValue("action"), http.StatusNotFound)
 			return
@@ -191,6 +200,12 @@ func taskState(p procfs.Proc) string {
 }
 
 func (r *Remote) do(ctx context.Context, action, id string) error {
+	return r.post(ctx, action, id, nil)
+}
+
+// post asks the owner to act on component id, with body (JSON) when not
+// nil.
+func (r *Remote) post(ctx context.Context, action, id string, body any) error {
 	st := r.State()
 	if st.Control == "" {
 		if st.Status == "starting" {
@@ -199,7 +214,15 @@ func (r *Remote) do(ctx context.Context, action, id string) error {
 		return fmt.Errorf("world %s has no control API: its owner (pid %d) is a program such as a test, not `kong up`; it drives the world itself", st.World, st.OwnerPID)
 	}
 	u := "http://" + st.Control + "/v1/" + action + "?id=" + url.QueryEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	var payload io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		payload = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, payload)
 	if err != nil {
 		return err
 	}
@@ -230,6 +253,12 @@ func (r *Remote) Pause(ctx context.Context, id string) error { return r.do(ctx, 
 
 // Resume implements topology.Cluster.
 func (r *Remote) Resume(ctx context.Context, id string) error { return r.do(ctx, "resume", id) }
+
+// Deploy restarts member service instance id on release rel (see
+// World.Deploy), through the owner.
+func (r *Remote) Deploy(ctx context.Context, id string, rel member.Release) error {
+	return r.post(ctx, "deploy", id, rel)
+}
 
 // Secret implements topology.Cluster.
 func (r *Remote) Secret() string { return r.secret }
