@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/backends"
 	"github.com/kongchaos/kong/internal/bench"
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/exitstatus"
@@ -23,7 +24,13 @@ import (
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure kong against its targets, each beside a baseline from the same run",
 		// The benchmarks read the world's processes from /proc.
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return localOnly(cmd, cmd.CommandPath()) }}
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := backendOf(cmd)
+			if err != nil {
+				return err
+			}
+			return backends.LocalOnly(b, cmd.CommandPath())
+		}}
 	cmd.AddCommand(newBenchWorld(), newBenchMember(), newBenchReplication())
 	return cmd
 }

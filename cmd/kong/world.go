@@ -233,11 +233,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldFlag)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := backendOf(cmd)
-			if err != nil {
-				return err
-			}
-			r, release, err := b.Attach(cmd.Context(), worldFlag(cmd))
+			r, release, err := attach(cmd)
 			if err != nil {
 				return err
 			}
@@ -252,6 +248,15 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// attach finds the world the command names (--backend, --world).
+func attach(cmd *cobra.Command) (topology.Cluster, func(), error) {
+	b, err := backendOf(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.Attach(cmd.Context(), worldFlag(cmd))
 }
 
 // backendFlag is the root's --backend: every command that brings up, finds
@@ -297,19 +302,6 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 	}
 	if b.Name() != backends.Local {
 		fmt.Fprintf(out, "take it down with: %s\n", topology.Command(b, "down", world))
-	}
-	return nil
-}
-
-// localOnly refuses a command that measures this machine's processes on
-// another backend.
-func localOnly(cmd *cobra.Command, command string) error {
-	b, err := backendOf(cmd)
-	if err != nil {
-		return err
-	}
-	if b.Name() != backends.Local {
-		return fmt.Errorf("%s measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on %s", command, b.Name())
 	}
 	return nil
 }

@@ -31,3 +31,12 @@ func Open(name, home string) (topology.Backend, error) {
 	}
 	return nil, fmt.Errorf("unknown backend %q: the backends are local and containers", name)
 }
+
+// LocalOnly refuses a command that measures this machine's processes on
+// another backend than local.
+func LocalOnly(b topology.Backend, command string) error {
+	if b.Name() != Local {
+		return fmt.Errorf("%s measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on %s", command, b.Name())
+	}
+	return nil
+}

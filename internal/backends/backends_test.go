@@ -18,3 +18,13 @@ func TestOpen(t *testing.T) {
 	_, err := Open("kubernetes", t.TempDir())
 	require.EqualError(t, err, `unknown backend "kubernetes": the backends are local and containers`)
 }
+
+func TestLocalOnly(t *testing.T) {
+	local, err := Open(Local, t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, LocalOnly(local, "kong bench world"))
+	containers, err := Open(Containers, t.TempDir())
+	require.NoError(t, err)
+	require.EqualError(t, LocalOnly(containers, "kong bench world"),
+		"kong bench world measures the world's processes on this machine (their CPU from /proc): it runs on the local backend only, not on containers")
+}

@@ -1,0 +1,221 @@
+// Package deploycmd is `kong deploy`: a release of the member service
+// rolled out through a running world by harness/deploy's pipeline, with
+// users' traffic while it runs so that the canary has something to be
+// judged on.
+package deploycmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kongchaos/kong/harness/deploy"
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/workload"
+	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/topology"
+)
+
+// Attach finds the world the command's flags name; release lets it go.
+type Attach func(cmd *cobra.Command) (c topology.Cluster, release func(), err error)
+
+type options struct {
+	plan       deploy.Plan
+	traffic    float64
+	noAnalysis bool
+	onMarginal bool
+	list, json bool
+}
+
+// Command is `kong deploy VERSION`.
+func Command(attach Attach) *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:   "deploy VERSION",
+		Short: "Roll a version of the member service out through a world: a canary judged against its region, then region by region, rolled back when the canary fails",
+		Long: `Deploy rolls VERSION of the member service out through a running world, instance by
+instance, as Netflix's Mimir did: first a canary (one instance of one zone of the first
+region), judged after --analysis against the instances of its region still on the old
+version (errors and latency, each by a Mann-Whitney U test); then the rest of that region;
+then each next region after --bake. A canary that fails (or is marginal, unless
+--on-marginal) is rolled back with everything deployed, and the command exits 1.
+
+While it runs, kong sends users' traffic at --traffic requests per second, so that the
+canary has requests to be judged on. kong deploy --list shows the versions it knows.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.list {
+				return cobra.NoArgs(cmd, args)
+			}
+			return exitstatus.Usage(cobra.ExactArgs(1)(cmd, args))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			versions := deploy.DefaultVersions()
+			if o.list {
+				return list(cmd.OutOrStdout(), versions)
+			}
+			if _, err := versions.Release(args[0]); err != nil {
+				return exitstatus.Usage(err)
+			}
+			c, release, err := attach(cmd)
+			if err != nil {
+				return err
+			}
+			defer release()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			res, err := run(ctx, cmd.OutOrStdout(), c, versions, args[0], o)
+			if o.json && res != nil {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(res)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.plan.Regions, "regions", nil, "the regions in the order they take the version (default: the world's order)")
+	f.StringVar(&o.plan.CanaryZone, "canary-zone", "", "the zone of the first region whose first instance is the canary (default: its first zone)")
+	f.DurationVar(&o.plan.Analysis, "analysis", 30*time.Second, "how long the canary serves before it is judged")
+	f.DurationVar(&o.plan.Bake, "bake", 30*time.Second, "how long each region runs the version before the next one takes it")
+	f.Float64Var(&o.traffic, "traffic", 40, "users' requests per second sent while the rollout runs (0: none; the canary then needs real users)")
+	f.BoolVar(&o.noAnalysis, "no-analysis", false, "skip the canary analysis (the pipeline without its safeguard)")
+	f.BoolVar(&o.onMarginal, "on-marginal", false, "go on after a marginal canary instead of rolling it back")
+	f.BoolVar(&o.list, "list", false, "list the versions kong can deploy and their defects")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func list(out io.Writer, vs deploy.Versions) error {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tDEFECTS")
+	for _, name := range vs.Names() {
+		fmt.Fprintf(tw, "%s\t%s\n", name, vs[name].Defects)
+	}
+	return tw.Flush()
+}
+
+func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
+	releaser, ok := c.(deploy.Releaser)
+	if !ok {
+		return nil, fmt.Errorf("world %s runs on a backend that cannot deploy releases yet: use a local world (kong up)", c.Name())
+	}
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var members []topology.Component
+	for _, s := range comps {
+		if s.Kind == topology.KindMember {
+			members = append(members, s.Component)
+		}
+	}
+	stages, err := deploy.Stages(members, o.plan)
+	if err != nil {
+		return nil, exitstatus.Usage(err)
+	}
+	admins, err := deploy.WorldAdmins(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := current(ctx, members, admins)
+	if err != nil {
+		return nil, err
+	}
+	if previous == version {
+		return nil, fmt.Errorf("every member service instance of world %s already runs %s", c.Name(), version)
+	}
+	if o.traffic > 0 {
+		stopTraffic, err := traffic(ctx, c, o.traffic)
+		if err != nil {
+			return nil, err
+		}
+		defer stopTraffic()
+	}
+	p := &deploy.Pipeline{
+		Stages: stages, Fleet: deploy.WorldFleet{World: releaser, Versions: versions, Admins: admins},
+		Metrics: deploy.InstanceMetrics{Admins: admins}, Judge: deploy.DefaultJudge(),
+		NoAnalysis: o.noAnalysis, OnMarginal: o.onMarginal,
+		Record: func(e history.Event) { printEvent(out, e) },
+	}
+	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, previous, c.Name(), len(stages))
+	res, err := p.Run(ctx, version, previous)
+	if err != nil {
+		return &res, err
+	}
+	if res.Decision != deploy.Promoted {
+		return &res, exitstatus.Failed(fmt.Errorf("deploy of %s %s: %s", version, res.Decision, res.Reason))
+	}
+	fmt.Fprintf(out, "%s runs on every member service instance of world %s\n", version, c.Name())
+	return &res, nil
+}
+
+// current is the version every instance runs; instances that disagree are
+// an error, since a rollout rolls back to one version.
+func current(ctx context.Context, members []topology.Component, admins deploy.Admins) (string, error) {
+	by := map[string][]string{}
+	for _, m := range members {
+		a, err := admins(m.ID)
+		if err != nil {
+			return "", err
+		}
+		st, err := a.Stats(ctx)
+		if err != nil {
+			return "", fmt.Errorf("the version of %s: %w", m.ID, err)
+		}
+		by[st.Version] = append(by[st.Version], m.ID)
+	}
+	if len(by) == 1 {
+		for v := range by {
+			return v, nil
+		}
+	}
+	var parts []string
+	for v, ids := range by {
+		parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(ids, ", ")))
+	}
+	sort.Strings(parts)
+	return "", errors.New("the member service instances run different versions (" + strings.Join(parts, "; ") + "): deploy one version to all of them first")
+}
+
+// traffic sends users' requests through the world's director until the
+// returned function is called.
+func traffic(ctx context.Context, c topology.Cluster, rate float64) (func(), error) {
+	director, err := topology.DirectorURL(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	w, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(), Pacer: workload.Constant(rate), Seed: uint64(time.Now().UnixNano())})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		return nil, err
+	}
+	return func() { _, _ = w.Stop() }, nil
+}
+
+func printEvent(out io.Writer, e history.Event) {
+	keys := make([]string, 0, len(e.Detail))
+	for k := range e.Detail {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %-16s %s", e.Time.Format("15:04:05"), e.Name, e.Target)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%q", k, e.Detail[k])
+	}
+	fmt.Fprintln(out, b.String())
+}
