@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/kongchaos/kong/harness/history"
 )
@@ -155,8 +156,17 @@ func evidenceTable(r *Report) table {
 
 // evidenceNote says how to read the evidence table.
 func evidenceNote(rl *history.Replication) string {
-	return fmt.Sprintf("Around the late writes: from %d s before each second whose writes were not visible at the read until its longest lag had passed. "+
+	note := fmt.Sprintf("Around the late writes: from %d s before each second whose writes were not visible at the read until its longest lag had passed. "+
 		"The nodes were asked every %s ms; source: %s.", evidenceSlack, num(rl.Evidence.IntervalMs), rl.Evidence.Source)
+	ev := rl.Evidence
+	switch {
+	case ev.SettleSeconds == 0:
+	case ev.Settled:
+		note += fmt.Sprintf(" After the re-reads the check waited %.0f s until no node had hint files, pending mutations or compactions.", ev.SettleSeconds)
+	default:
+		note += fmt.Sprintf(" After the re-reads the check waited %.0f s for the nodes to be quiet, and they were not: %s.", ev.SettleSeconds, strings.Join(ev.Busy, "; "))
+	}
+	return note
 }
 
 // evidenceTicks gathers the samples by sampling round (the nodes of one

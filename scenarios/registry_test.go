@@ -148,6 +148,6 @@ func TestEveryScenarioIsPlanned(t *testing.T) {
 	}
 	rc, err := Get("replication-check")
 	require.NoError(t, err)
-	require.Equal(t, 5*time.Second+1_000_000*time.Second/3000, rc.Planned, "the game day's million records at its pace, after its steady phase")
+	require.Equal(t, 5*time.Second+1_000_000*time.Second/1500, rc.Planned, "the game day's million records at its pace, after its steady phase")
 	require.Equal(t, 5*time.Second+1000*time.Second, ReplicationOptions{}.planned(), "unpaced: at a thousand a second")
 }

@@ -270,6 +270,9 @@ var shows = map[string]func(t *testing.T, e *Env) func(out *run.Outcome, r *repo
 		}
 		assert.Len(t, nodes, want, "a sample of every node: %v (unread: %v)", nodes, rl.Evidence.Unread)
 		assert.Equal(t, want, rl.Evidence.LogsRead, "every node's logs were read for GC pauses (unread: %v)", rl.Evidence.Unread)
+		// The check waited for a quiet world before it ended, and said so.
+		assert.Positive(t, rl.Evidence.SettleSeconds)
+		assert.Equal(t, len(rl.Evidence.Busy) == 0, rl.Evidence.Settled)
 		md, err := os.ReadFile(filepath.Join(e.Dir, reports.MarkdownFile))
 		require.NoError(t, err)
 		assert.Contains(t, string(md), "## Replication lag")

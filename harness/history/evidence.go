@@ -34,6 +34,14 @@ type NodeEvidence struct {
 	Unread []string `json:"unread,omitempty"`
 	// Source says where each figure comes from.
 	Source string `json:"source"`
+	// SettleSeconds is how long after the re-reads the check waited for
+	// the world to be quiet again (no node with hint files, pending
+	// mutations or compactions), so that the next run does not start on a
+	// world still busy with this one's million records; Settled says
+	// whether it was quiet by the bound, and Busy what still was if not.
+	SettleSeconds float64  `json:"settle_seconds"`
+	Settled       bool     `json:"settled"`
+	Busy          []string `json:"busy,omitempty"`
 }
 
 // NodeSample is one node's figures at one moment. The counts that only

@@ -161,6 +161,14 @@ const (
 
 // Figures are the summary as run figures.
 func (r Replication) Figures() map[string]float64 {
+	figs := r.figures()
+	if r.Evidence != nil {
+		figs["replication.settle_seconds"] = r.Evidence.SettleSeconds
+	}
+	return figs
+}
+
+func (r Replication) figures() map[string]float64 {
 	return map[string]float64{
 		FigReplicationSamples:                float64(r.Samples),
 		FigReplicationVisibleAtRead:          r.VisibleAtRead,

@@ -190,6 +190,62 @@ func (e *evidenceSampler) sampleNode(n *evidenceNode) {
 	e.mu.Unlock()
 }
 
+// SettleBound is how long a replication check waits at most, after its
+// re-reads, for the world to be quiet again.
+const SettleBound = 2 * time.Minute
+
+// settle waits until a round of samples taken after it began shows every
+// node quiet (no hint files, no pending mutations, no compactions), or
+// until bound has passed or ctx ends; it returns how long it waited and,
+// when the world was not quiet by then, what was still busy. The sampler
+// keeps sampling at its interval meanwhile.
+func (e *evidenceSampler) settle(ctx context.Context, bound time.Duration) (time.Duration, []string) {
+	start := time.Now()
+	tick := time.NewTicker(e.interval / 2)
+	defer tick.Stop()
+	var busy []string
+	for {
+		var ok bool
+		if ok, busy = e.quietSince(start); ok {
+			return time.Since(start), nil
+		}
+		if time.Since(start) >= bound {
+			return time.Since(start), busy
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), append(busy, "the wait was cut short: "+ctx.Err().Error())
+		case <-e.done:
+			return time.Since(start), append(busy, "the sampling had stopped")
+		case <-tick.C:
+		}
+	}
+}
+
+// quietSince says whether every node's latest sample taken after t shows
+// it quiet, and otherwise what is busy or not yet sampled.
+func (e *evidenceSampler) quietSince(t time.Time) (bool, []string) {
+	e.mu.Lock()
+	latest := map[string]history.NodeSample{}
+	for _, ts := range e.samples {
+		if !ts.at.Before(t) {
+			latest[ts.s.Node] = ts.s
+		}
+	}
+	e.mu.Unlock()
+	var busy []string
+	for _, n := range e.nodes {
+		s, ok := latest[n.id]
+		switch {
+		case !ok:
+			busy = append(busy, n.id+": not sampled yet")
+		case s.HintFiles > 0 || s.MutationPending > 0 || s.Compactions > 0:
+			busy = append(busy, fmt.Sprintf("%s: %d hint files, %d mutations pending, %d compactions", n.id, s.HintFiles, s.MutationPending, s.Compactions))
+		}
+	}
+	return len(busy) == 0, busy
+}
+
 // halt stops the sampling (once) and waits for the sample under way.
 func (e *evidenceSampler) halt() {
 	e.stopOnce.Do(func() { close(e.stop) })

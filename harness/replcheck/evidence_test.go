@@ -45,3 +45,42 @@ func TestEvidenceSamplerCountsWhatItCouldNotRead(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestSettleWaitsForEveryNodeToBeQuiet(t *testing.T) {
+	a, b := "us-east-1/cassandra/a", "us-west-2/cassandra/a"
+	e := &evidenceSampler{interval: 20 * time.Millisecond, unread: map[string]*unreadTable{}, stop: make(chan struct{}), done: make(chan struct{}),
+		nodes: []*evidenceNode{{id: a}, {id: b}}}
+	add := func(s history.NodeSample) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.samples = append(e.samples, timedSample{time.Now(), s})
+	}
+	// Quiet samples from before the wait began do not count.
+	add(history.NodeSample{Node: a})
+	add(history.NodeSample{Node: b})
+	start := time.Now()
+	ok, busy := e.quietSince(start.Add(time.Millisecond))
+	require.False(t, ok)
+	require.Equal(t, []string{a + ": not sampled yet", b + ": not sampled yet"}, busy)
+
+	// One node replays hints, then is quiet: the wait ends once both are.
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		add(history.NodeSample{Node: a})
+		add(history.NodeSample{Node: b, HintFiles: 3, Compactions: 1})
+		time.Sleep(60 * time.Millisecond)
+		add(history.NodeSample{Node: b})
+	}()
+	took, busy := e.settle(t.Context(), 5*time.Second)
+	require.Empty(t, busy)
+	require.GreaterOrEqual(t, took, 80*time.Millisecond, "it waited for the hints")
+
+	// A node that stays busy: the wait ends at its bound, saying why.
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		add(history.NodeSample{Node: a, MutationPending: 7})
+	}()
+	took, busy = e.settle(t.Context(), 50*time.Millisecond)
+	require.GreaterOrEqual(t, took, 50*time.Millisecond)
+	require.Contains(t, busy, a+": 0 hint files, 7 mutations pending, 0 compactions")
+}

@@ -3,6 +3,7 @@ package replcheck
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,10 +24,18 @@ type Observer struct {
 	Config Config
 	// Progress, when set, is told how the check goes about once a second.
 	Progress func(Progress)
+	// Settle bounds the wait, after the re-reads, until no Cassandra node
+	// has hint files, pending mutations or compactions (see Converge); 0:
+	// no wait.
+	Settle time.Duration
 
 	check    atomic.Pointer[Check] // once started
 	art      run.Artifacts
 	evidence *evidenceSampler // while the records are written and re-read
+	// What the wait for a quiet world found (see Converge).
+	settled    bool
+	settleTook time.Duration
+	busy       []string
 }
 
 // Start implements run.Observer.
@@ -61,9 +70,25 @@ func (o *Observer) Observe(ctx context.Context) error {
 }
 
 // Converge implements run.Observer: it re-reads the late records until
-// every one was seen or the deadline passed.
+// every one was seen or the deadline passed, then waits (up to
+// SettleBound) until the nodes are quiet again: a million records leave
+// hints to replay, memtables to flush and sstables to compact, and the run
+// that follows must not start on a world still busy with them.
 func (o *Observer) Converge(ctx context.Context) error {
-	return o.check.Load().Converge(ctx)
+	if err := o.check.Load().Converge(ctx); err != nil {
+		return err
+	}
+	if o.evidence == nil || o.Settle <= 0 {
+		return nil
+	}
+	took, busy := o.evidence.settle(ctx, o.Settle)
+	o.settled, o.settleTook, o.busy = len(busy) == 0, took, busy
+	if len(busy) > 0 {
+		o.art.Log.Printf("the world was not quiet %s after the re-reads: %s", took.Round(time.Second), strings.Join(busy, "; "))
+	} else {
+		o.art.Log.Printf("the world was quiet again %s after the re-reads", took.Round(time.Second))
+	}
+	return nil
 }
 
 // Verify implements run.Observer: the summary goes into phases.log, into
@@ -73,6 +98,7 @@ func (o *Observer) Verify(context.Context) (map[string]float64, error) {
 	s := c.Summary()
 	if o.evidence != nil {
 		s.Evidence = o.evidence.finish(c.Epoch())
+		s.Evidence.SettleSeconds, s.Evidence.Settled, s.Evidence.Busy = o.settleTook.Seconds(), o.settled, o.busy
 		o.evidence = nil
 		for _, u := range s.Evidence.Unread {
 			o.art.Log.Printf("evidence: could not read %s", u)
