@@ -19,7 +19,7 @@ func latencies(r *rand.Rand, n int, median, factor float64) []float64 {
 	return out
 }
 
-// errors draws n requests' outcomes, 1 for an error, at rate p.
+// errs draws n requests' outcomes, 1 for an error, at rate p.
 func errs(r *rand.Rand, n int, p float64) []float64 {
 	out := make([]float64, n)
 	for i := range out {
