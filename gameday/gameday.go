@@ -18,7 +18,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 	"github.com/kongchaos/kong/reports/prune"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -254,10 +254,10 @@ func (g *gameDay) runSuite(ctx context.Context) {
 			break
 		}
 	}
-	if err := reports.WriteIndex(g.Out); err != nil {
+	if err := index.Write(g.Out); err != nil {
 		fmt.Fprintln(g.Stderr, "index:", err)
 	} else {
-		fmt.Fprintf(g.Stdout, "\nindex of runs: %s (and %s)\n", filepath.Join(g.Out, reports.IndexHTMLFile), reports.IndexMarkdownFile)
+		fmt.Fprintf(g.Stdout, "\nindex of runs: %s (and %s)\n", filepath.Join(g.Out, index.HTMLFile), index.MarkdownFile)
 	}
 	pruneRuns(g.Stdout, g.Stderr, g.Out, g.KeepRuns)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -96,7 +96,7 @@ func TestRunOwnsTheWorldItBroughtUp(t *testing.T) {
 	assert.Contains(t, stdout.String(), "[2/2] chaos-kong: the chaos-kong scenario")
 	assert.Contains(t, stdout.String(), "game day: all 2 scenarios held")
 	assert.Contains(t, stdout.String(), "world w is down")
-	assert.FileExists(t, filepath.Join(out, reports.IndexHTMLFile))
+	assert.FileExists(t, filepath.Join(out, index.HTMLFile))
 
 	t.Setenv("KONG_KEEP", "1")
 	stdout.Reset()
@@ -150,7 +150,7 @@ func TestKeepRunsPrunesAfterARound(t *testing.T) {
 	for _, ago := range []time.Duration{3 * time.Hour, 2 * time.Hour, time.Hour, time.Minute} {
 		runs = append(runs, filepath.Base(writeRun(t, out, "split-brain", time.Now().Add(-ago), history.StatusPassed)))
 	}
-	require.NoError(t, reports.WriteIndex(out))
+	require.NoError(t, index.Write(out))
 	var stdout, stderr bytes.Buffer
 	pruneRuns(&stdout, &stderr, out, 0)
 	assert.Empty(t, stdout.String())
@@ -165,10 +165,10 @@ func TestKeepRunsPrunesAfterARound(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(out, runs[1]))
 	assert.DirExists(t, filepath.Join(out, runs[2]))
 	assert.DirExists(t, filepath.Join(out, runs[3]))
-	index, err := os.ReadFile(filepath.Join(out, reports.IndexHTMLFile))
+	page, err := os.ReadFile(filepath.Join(out, index.HTMLFile))
 	require.NoError(t, err)
-	assert.NotContains(t, string(index), runs[0])
-	assert.Contains(t, string(index), runs[3])
+	assert.NotContains(t, string(page), runs[0])
+	assert.Contains(t, string(page), runs[3])
 
 	// A folder it must not touch: said, and the round goes on.
 	stdout.Reset()

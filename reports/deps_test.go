@@ -30,10 +30,10 @@ func kongDeps(t *testing.T, pkg string) []string {
 // but the history, the checkers and their own packages; the charts draw
 // and know nothing of kong.
 func TestReportsNeverTalkToTheWorld(t *testing.T) {
-	for _, pkg := range []string{".", "./prune", "./diff"} {
+	for _, pkg := range []string{".", "./index", "./prune", "./diff"} {
 		for _, dep := range kongDeps(t, pkg) {
 			require.Contains(t, []string{"github.com/kongchaos/kong/reports", "github.com/kongchaos/kong/reports/chart",
-				"github.com/kongchaos/kong/reports/prune", "github.com/kongchaos/kong/reports/diff", "github.com/kongchaos/kong/harness/history",
+				"github.com/kongchaos/kong/reports/index", "github.com/kongchaos/kong/reports/prune", "github.com/kongchaos/kong/reports/diff", "github.com/kongchaos/kong/harness/history",
 				"github.com/kongchaos/kong/harness/check"}, dep, "%s links it", pkg)
 		}
 	}

@@ -20,7 +20,7 @@
 // report.md, junit.xml, and report.html with charts drawn as inline SVG by
 // package chart: one file that fetches nothing); a new format is one more
 // Writer in that list. Load reads report.json back. KeyFigures picks the
-// few numbers that say whether a run held; WriteIndex lists every run of a
+// few numbers that say whether a run held; package index lists every run of a
 // reports folder (index.md, index.html with the trends of those figures),
 // Diff compares two runs, and package prune removes old runs.
 package reports

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports/internal/pagetest"
 )
 
 // A run whose writes of seconds 10 and 11 were late by up to 12 s, while
@@ -78,7 +79,7 @@ func TestEvidenceInTheReports(t *testing.T) {
 	assert.Equal(t, "the other seconds", tab.Rows[1][0])
 
 	page := htmlOf(t, r)
-	svg := charts(page)["chart-replication-evidence"]
+	svg := pagetest.Charts(page)["chart-replication-evidence"]
 	require.NotEmpty(t, svg, "the evidence chart")
 	for _, legend := range []string{"longest lag measured", "late at the read", "MutationStage pending", "dropped (all nodes)", "GC pause logged"} {
 		assert.Contains(t, svg, ">"+legend+"<", legend)

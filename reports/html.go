@@ -18,35 +18,40 @@ var HTMLWriter = Writer{Name: "html", File: HTMLFile, Encode: EncodeHTML}
 
 func init() { Writers = append(Writers, HTMLWriter) }
 
-// pageStyle is the style sheet of the HTML pages (report and index).
+// pageStyle is the style sheet of the HTML pages (the report, and the index
+// of package index).
 //
 //go:embed page.css
 var pageStyle string
 
-// pageTemplates are the HTML pages: the report, the index, and the parts
-// they share.
+// pageTemplates are the report's page and the parts every page shares.
 //
-//go:embed page.tmpl report.tmpl index.tmpl
+//go:embed page.tmpl report.tmpl
 var pageTemplates embed.FS
 
-var (
-	reportTemplate = template.Must(template.New("report.tmpl").ParseFS(pageTemplates, "report.tmpl", "page.tmpl"))
-	indexTemplate  = template.Must(template.New("index.tmpl").ParseFS(pageTemplates, "index.tmpl", "page.tmpl"))
-)
+var reportTemplate = template.Must(template.New("report.tmpl").ParseFS(pageTemplates, "report.tmpl", "page.tmpl"))
+
+// PageTemplate parses a page's template, named name, with the parts every
+// page shares: "head" (the head and style sheet of a Page), "table" and
+// "charts". It panics on a bad template, as a package's variable.
+func PageTemplate(name, text string) *template.Template {
+	return template.Must(template.Must(template.New(name).Parse(text)).ParseFS(pageTemplates, "page.tmpl"))
+}
 
 // pagePolicy forbids the page every fetch: it is one file that works
 // offline, and a browser enforces that nothing slipped in.
 const pagePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-// page is what every page's head needs.
-type page struct {
+// Page is what every page's head needs; a page's value embeds it.
+type Page struct {
 	Policy string
 	Style  template.CSS
 	Title  string
 }
 
-func newPage(title string) page {
-	return page{Policy: pagePolicy, Style: template.CSS(pageStyle), Title: title}
+// NewPage is the head of a page titled title.
+func NewPage(title string) Page {
+	return Page{Policy: pagePolicy, Style: template.CSS(pageStyle), Title: title}
 }
 
 type htmlChecker struct {
@@ -59,7 +64,7 @@ type htmlChecker struct {
 type htmlFigure struct{ Key, Label, Value string }
 
 type htmlReport struct {
-	page
+	Page
 	Scenario   string
 	Status     history.Status
 	StatusWord string
@@ -104,7 +109,7 @@ func EncodeHTML(w io.Writer, r *Report) error {
 	}
 	scenario := Label(r.Run.Scenario)
 	v := htmlReport{
-		page:            newPage(scenario + ": " + StatusWord(r.Status)),
+		Page:            NewPage(scenario + ": " + StatusWord(r.Status)),
 		Scenario:        scenario,
 		Status:          r.Status,
 		StatusWord:      StatusWord(r.Status),

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -12,32 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports/internal/pagetest"
 )
 
 func htmlOf(t *testing.T, r *Report) string {
 	return encode(t, func(w *bytes.Buffer) error { return EncodeHTML(w, r) })
-}
-
-var svgElement = regexp.MustCompile(`(?s)<svg id="([^"]+)".*?</svg>`)
-
-var styleElement = regexp.MustCompile(`(?s)<style>.*?</style>`)
-
-// skeleton replaces every inline chart, and the style sheet, by a
-// placeholder: the golden files hold the page's text and structure; the
-// charts are checked on their own (and drawn by a browser in
-// TestHTMLChartsInBrowser).
-func skeleton(page string) string {
-	page = styleElement.ReplaceAllString(page, `<style>…</style>`)
-	return svgElement.ReplaceAllString(page, `<svg id="$1">…</svg>`)
-}
-
-// charts returns each inline chart by id.
-func charts(page string) map[string]string {
-	out := map[string]string{}
-	for _, m := range svgElement.FindAllStringSubmatch(page, -1) {
-		out[strings.TrimSuffix(m[1], "-svg")] = m[0]
-	}
-	return out
 }
 
 func TestHTMLGolden(t *testing.T) {
@@ -45,7 +23,7 @@ func TestHTMLGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r, dir := build(t, name)
 			page := htmlOf(t, r)
-			golden(t, name+".report.html", skeleton(page))
+			golden(t, name+".report.html", pagetest.Skeleton(page))
 
 			// WriteAll writes the same bytes, and building again gives the
 			// same page, charts included (nothing depends on map order or
@@ -64,7 +42,7 @@ func TestHTMLGolden(t *testing.T) {
 func TestHTMLChartsHoldTheData(t *testing.T) {
 	r, _ := build(t, failedRun)
 	page := htmlOf(t, r)
-	got := charts(page)
+	got := pagetest.Charts(page)
 	want := []string{"chart-requests", "chart-rates", "chart-latency", "chart-replication-histogram",
 		"chart-replication-cdf", "chart-cache", "chart-faults"}
 	for _, id := range want {
@@ -138,7 +116,7 @@ func TestHTMLEscapes(t *testing.T) {
 	assert.NotContains(t, page, "<img")
 	assert.NotContains(t, page, "<i>east</i>")
 	assert.Contains(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;")
-	assert.Empty(t, externalRefs(page))
+	assert.Empty(t, pagetest.ExternalRefs(page))
 }
 
 // A run with neither history nor checkers still gets a page, which says
@@ -151,43 +129,21 @@ func TestHTMLWithoutHistory(t *testing.T) {
 	page := htmlOf(t, r)
 	assert.Contains(t, page, "No completed user operations were recorded.")
 	assert.Contains(t, page, `<p class="empty">`)
-	assert.Empty(t, externalRefs(page))
-}
-
-// externalRefs lists what in a page could make a browser fetch something:
-// attributes that load a resource, CSS imports and urls, scripts, links,
-// and any absolute URL other than the SVG namespaces.
-func externalRefs(page string) []string {
-	var out []string
-	for _, re := range []*regexp.Regexp{
-		regexp.MustCompile(`(?i)<[a-z][^>]*\s(src|href|xlink:href|srcset|poster|data|action|background)\s*=\s*["']?[^"'\s>]*`),
-		regexp.MustCompile(`(?i)url\(`),
-		regexp.MustCompile(`(?i)@import`),
-		regexp.MustCompile(`(?i)<(script|link|iframe|object|embed|img|video|audio|source)\b`),
-		regexp.MustCompile(`(?i)(https?|ftp|wss?)://[^"'\s<>)]*`),
-	} {
-		for _, m := range re.FindAllString(page, -1) {
-			if m == "http://www.w3.org/2000/svg" || m == "http://www.w3.org/1999/xlink" {
-				continue
-			}
-			out = append(out, strings.TrimSpace(m))
-		}
-	}
-	return out
+	assert.Empty(t, pagetest.ExternalRefs(page))
 }
 
 func TestHTMLFetchesNothing(t *testing.T) {
 	for _, name := range []string{failedRun, abortedRun} {
 		r, _ := build(t, name)
 		page := htmlOf(t, r)
-		assert.Empty(t, externalRefs(page), name)
+		assert.Empty(t, pagetest.ExternalRefs(page), name)
 		assert.Contains(t, page, `<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;`)
 	}
 	// The check finds what it is for.
 	for _, bad := range []string{`<img src="http://example.invalid/x.png">`, `<link rel="stylesheet" href="x.css">`,
 		`<style>@import "x.css"</style>`, `<div style="background: url(x.png)">`, `<script src="app.js"></script>`,
 		`<image xlink:href="https://example.invalid/x.png"/>`} {
-		assert.NotEmpty(t, externalRefs("<p>ok</p>"+bad), bad)
+		assert.NotEmpty(t, pagetest.ExternalRefs("<p>ok</p>"+bad), bad)
 	}
 }
 
@@ -200,7 +156,7 @@ func TestReplicationChartsOnALogAxis(t *testing.T) {
 			{UpperMs: 50, Count: 50}, {UpperMs: 100, Count: 30}, {UpperMs: 200, Count: 10}, {UpperMs: 500, Count: 6},
 			{UpperMs: 1000, Count: 3}, {UpperMs: 5000, Count: 1}}}
 	page := htmlOf(t, r)
-	got := charts(page)
+	got := pagetest.Charts(page)
 	for _, id := range []string{"chart-replication-histogram", "chart-replication-cdf"} {
 		svg := got[id]
 		require.NotEmpty(t, svg, id)

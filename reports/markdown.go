@@ -63,6 +63,14 @@ func cell(s string) string {
 	return s
 }
 
+// MarkdownTable is a Markdown table of head and rows, its cells escaped,
+// and the blank line after it.
+func MarkdownTable(head []string, rows [][]string) string {
+	var m md
+	m.table(table{Head: head, Rows: rows})
+	return m.String()
+}
+
 // OneLine collapses line breaks for a paragraph.
 func OneLine(s string) string {
 	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports/internal/pagetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -65,15 +66,7 @@ func junit(t *testing.T, r *Report) string {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./reports -update to create the golden files")
-	assert.Equal(t, string(want), got, "%s differs from the golden file (go test ./reports -update rewrites it)", name)
+	pagetest.Golden(t, filepath.Join("testdata", "golden", name), got, *update, "go test ./reports -update")
 }
 
 func TestGolden(t *testing.T) {
@@ -547,4 +540,27 @@ func TestGeneratorReportReachesTheReports(t *testing.T) {
 
 	r.Run.Generator = nil // a run.json without a generator report
 	assert.NotContains(t, markdown(t, r), "Load generator")
+}
+
+func TestLoadOrBuild(t *testing.T) {
+	dir := copyRun(t, failedRun)
+	r, err := LoadOrBuild(dir)
+	require.NoError(t, err, "no report.json: built")
+	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
+
+	// A report.json wins over the artifacts.
+	r.Run.Scenario = "from-report-json"
+	require.NoError(t, JSONWriter.Write(dir, r))
+	r, err = LoadOrBuild(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "from-report-json", r.Run.Scenario)
+
+	// An unreadable report.json: built again from the artifacts.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, JSONFile), []byte(`{"schema": 99}`), 0o644))
+	r, err = LoadOrBuild(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
+
+	_, err = LoadOrBuild(t.TempDir())
+	assert.ErrorContains(t, err, "not a run's artifacts directory")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -107,4 +108,22 @@ func Rebuild(dir string) ([]string, error) {
 		files = append(files, w.File)
 	}
 	return files, WriteAll(dir, r)
+}
+
+// LoadOrBuild reads a run's report.json, or builds the report from its
+// artifacts when report.json is missing or cannot be read (a run killed
+// before its report was written, or one written by a newer kong).
+func LoadOrBuild(dir string) (*Report, error) {
+	r, lerr := Load(dir)
+	if lerr == nil {
+		return r, nil
+	}
+	r, err := Build(dir)
+	if err != nil {
+		if errors.Is(lerr, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, errors.Join(lerr, err)
+	}
+	return r, nil
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 )
 
 // reportsFolderOf makes a reports folder holding runs that started the
@@ -30,7 +30,7 @@ func reportsFolderOf(t *testing.T, agos ...time.Duration) (string, []string) {
 		names = append(names, name)
 	}
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "keep-me"), 0o755))
-	require.NoError(t, reports.WriteIndex(out))
+	require.NoError(t, index.Write(out))
 	return out, names
 }
 
@@ -63,10 +63,10 @@ func TestReportsPruneCommand(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(out, runs[0]))
 	assert.NoDirExists(t, filepath.Join(out, runs[1]))
 	assert.DirExists(t, filepath.Join(out, "keep-me"))
-	index, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
+	md, err := os.ReadFile(filepath.Join(out, index.MarkdownFile))
 	require.NoError(t, err)
-	assert.NotContains(t, string(index), runs[0])
-	assert.Contains(t, string(index), runs[3])
+	assert.NotContains(t, string(md), runs[0])
+	assert.Contains(t, string(md), runs[3])
 
 	got, err = runKong(t, "reports", "prune", "--out", out, "--keep", "1")
 	require.NoError(t, err, got)

@@ -7,6 +7,7 @@ import (
 	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 )
 
 // RunSchema names the document kong run --json prints when the run ends.
@@ -120,7 +121,7 @@ type Gameday struct {
 // NewGameday is the document of a game day on world whose runs go into the
 // reports folder out, before its first run.
 func NewGameday(world, out string) *Gameday {
-	return &Gameday{Schema: GamedaySchema, World: world, Out: out, Index: filepath.Join(out, reports.IndexHTMLFile),
+	return &Gameday{Schema: GamedaySchema, World: world, Out: out, Index: filepath.Join(out, index.HTMLFile),
 		Failed: []string{}, Runs: []GamedayRun{}}
 }
 

@@ -6,11 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/internal/fixture"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,40 +17,9 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/diff.txt")
 
 // failedRun is the report of the reports' failed-run fixture, built in a
-// copy of it (building writes nothing, but the fixture stays untouched).
+// copy of it.
 func failedRun(t *testing.T) *reports.Report {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("..", "testdata", "failed-run"))))
-	r, err := reports.Build(dir)
-	require.NoError(t, err)
-	return r
-}
-
-// laterRun is the failed run a day later, passed (its judged availability
-// 99.95 %), with a slower replication and a faster convergence.
-func laterRun(t *testing.T) *reports.Report {
-	t.Helper()
-	r := failedRun(t)
-	day := 24 * time.Hour
-	r.Start, r.End = r.Start.Add(day), r.End.Add(day)
-	r.Run.Started, r.Run.Finished = r.Run.Started.Add(day), r.Run.Finished.Add(day)
-	r.Status, r.Reason, r.Verdict = history.StatusPassed, "", history.VerdictValid
-	var pass func([]history.Result)
-	pass = func(rs []history.Result) {
-		for i := range rs {
-			rs[i].Valid = history.VerdictValid
-			if rs[i].Checker == "availability" { // every pair at or above its SLO of 99.9 %
-				rs[i].Figures[check.FigJudged] = 0.9995
-			}
-			pass(rs[i].Children)
-		}
-	}
-	pass(r.Checkers)
-	rl := *r.Replication
-	rl.P99 = 250
-	r.Replication = &rl
-	r.Figures[reports.KeyConvergence] = 0.75
+	r, _ := fixture.Build(t, fixture.FailedRun)
 	return r
 }
 
@@ -79,7 +47,7 @@ func change(t *testing.T, d *RunDiff, key string) FigureChange {
 }
 
 func TestDiff(t *testing.T) {
-	a, b := failedRun(t), laterRun(t)
+	a, b := failedRun(t), fixture.Later(t)
 	d := Compare(a, b)
 	require.Len(t, d.Figures, len(reports.KeyFigureDefs)-1, "all but the degraded region's users, measured by neither run")
 

@@ -2,7 +2,7 @@
 // its index, so that it links to no removed run. It is the only part of the
 // reports that deletes anything: a run is a folder directly inside the
 // reports folder, not a symbolic link, that holds a run's own files
-// (reports.IsRun); nothing else is ever removed, and links are never
+// (index.IsRun); nothing else is ever removed, and links are never
 // followed.
 package prune
 
@@ -20,6 +20,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 )
 
 // Options say which runs of a reports folder Folder removes. With both
@@ -114,7 +115,7 @@ func Folder(dir string, o Options) (Result, error) {
 		removed = append(removed, r)
 	}
 	res.Removed = removed
-	if err := reports.WriteIndex(dir); err != nil {
+	if err := index.Write(dir); err != nil {
 		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)
@@ -130,10 +131,10 @@ func findRuns(dir string) ([]Run, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	if reports.IsRun(dir) {
+	if index.IsRun(dir) {
 		return nil, fmt.Errorf("%s is a run's folder, not a reports folder: give the folder that holds the runs (such as kong-reports)", dir)
 	}
-	names, err := reports.RunFolders(dir)
+	names, err := index.RunFolders(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +143,8 @@ func findRuns(dir string) ([]Run, error) {
 		started, ended := runTimes(filepath.Join(dir, name))
 		runs = append(runs, Run{Dir: name, Started: started, Ended: ended})
 	}
-	if len(runs) == 0 && !reports.HasIndex(dir) {
-		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, reports.IndexHTMLFile, reports.IndexMarkdownFile)
+	if len(runs) == 0 && !index.Exists(dir) {
+		return nil, fmt.Errorf("%s is not a kong reports folder: it holds neither %s nor %s nor any run's folder", dir, index.HTMLFile, index.MarkdownFile)
 	}
 	return runs, nil
 }
@@ -196,7 +197,7 @@ func removeRun(dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", sub, err)
 	}
-	if !fi.IsDir() || !reports.IsRun(sub) {
+	if !fi.IsDir() || !index.IsRun(sub) {
 		return fmt.Errorf("remove %s: no longer a run's folder, left alone", sub)
 	}
 	if err := os.RemoveAll(sub); err != nil {

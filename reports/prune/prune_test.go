@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/index"
 )
 
 // pruneFolder makes a reports folder with runs of various ages (counted
@@ -58,7 +58,7 @@ func pruneFolder(t *testing.T, now time.Time) (out, outside string) {
 	require.NoError(t, os.MkdirAll(fake, 0o755))
 	require.NoError(t, os.Symlink(filepath.Join(outside, history.RunInfoFile), filepath.Join(fake, history.RunInfoFile)))
 
-	require.NoError(t, reports.WriteIndex(out))
+	require.NoError(t, index.Write(out))
 	return out, outside
 }
 
@@ -90,17 +90,17 @@ func TestPruneOlderThan(t *testing.T) {
 	old := "split-brain-demo-20250314T090000Z"
 
 	// A dry run says what would go and touches nothing.
-	index, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
+	written, err := os.ReadFile(filepath.Join(out, index.MarkdownFile))
 	require.NoError(t, err)
 	res, err := Folder(out, Options{OlderThan: 72 * time.Hour, Now: now, DryRun: true})
 	require.NoError(t, err)
 	assert.Equal(t, []string{old, nine, five}, prunedDirs(res), "oldest first")
 	assert.Equal(t, 3, res.Kept, "two recent runs and the one in progress")
 	assert.Equal(t, before, entries(t, out))
-	again, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
+	again, err := os.ReadFile(filepath.Join(out, index.MarkdownFile))
 	require.NoError(t, err)
-	assert.Equal(t, string(index), string(again))
-	assert.Contains(t, string(index), nine)
+	assert.Equal(t, string(written), string(again))
+	assert.Contains(t, string(written), nine)
 
 	res, err = Folder(out, Options{OlderThan: 72 * time.Hour, Now: now})
 	require.NoError(t, err)
@@ -119,11 +119,11 @@ func TestPruneOlderThan(t *testing.T) {
 	assert.NoError(t, err, "the run a link points to is untouched")
 
 	// The index lists the runs that stay and links to no removed run.
-	runs, err := reports.LoadRuns(out)
+	runs, err := index.Load(out)
 	require.NoError(t, err)
-	md, err := os.ReadFile(filepath.Join(out, reports.IndexMarkdownFile))
+	md, err := os.ReadFile(filepath.Join(out, index.MarkdownFile))
 	require.NoError(t, err)
-	page, err := os.ReadFile(filepath.Join(out, reports.IndexHTMLFile))
+	page, err := os.ReadFile(filepath.Join(out, index.HTMLFile))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "3 runs in kong-reports")
 	for _, e := range runs {
@@ -146,7 +146,7 @@ func TestPruneKeep(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, res.Removed, 3)
 	assert.Equal(t, 3, res.Kept)
-	runs, err := reports.LoadRuns(out)
+	runs, err := index.Load(out)
 	require.NoError(t, err)
 	var dirs []string
 	for _, e := range runs {
@@ -185,10 +185,10 @@ func TestPruneRefusesWhatIsNotAReportsFolder(t *testing.T) {
 	// A folder with no run and no index of kong's.
 	other := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(other, "photos"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(other, reports.IndexMarkdownFile), []byte("# My notes\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(other, index.MarkdownFile), []byte("# My notes\n"), 0o644))
 	_, err = Folder(other, Options{Keep: 1})
 	assert.ErrorContains(t, err, "is not a kong reports folder")
-	assert.Equal(t, []string{reports.IndexMarkdownFile, "photos"}, entries(t, other))
+	assert.Equal(t, []string{index.MarkdownFile, "photos"}, entries(t, other))
 
 	_, err = Folder(filepath.Join(out, "notes.txt"), Options{Keep: 1})
 	assert.ErrorContains(t, err, "is not a folder")
@@ -205,7 +205,7 @@ func TestPruneRefusesWhatIsNotAReportsFolder(t *testing.T) {
 
 	// An empty reports folder (its index only) is one: nothing to remove.
 	empty := t.TempDir()
-	require.NoError(t, reports.WriteIndex(empty))
+	require.NoError(t, index.Write(empty))
 	res, err := Folder(empty, Options{Keep: 1})
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed)

@@ -1,12 +1,17 @@
-package reports
+// Package index lists the runs of a reports folder: index.md and
+// index.html, every run found there with its scenario, start, verdict and
+// key figures, linked to its reports, and (in index.html) the trends of
+// those figures across runs. It reads the runs' files only, as package
+// reports does; package prune keeps a folder's index when it removes runs.
+package index
 
 import (
 	"bytes"
 	"cmp"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,66 +19,57 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/reports/chart"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/chart"
 )
+
+// pageText is index.html's template.
+//
+//go:embed index.tmpl
+var pageText string
+
+var pageTemplate = reports.PageTemplate("index.tmpl", pageText)
 
 // Files of a reports folder's index.
 const (
-	IndexMarkdownFile = "index.md"
-	IndexHTMLFile     = "index.html"
+	MarkdownFile = "index.md"
+	HTMLFile     = "index.html"
 )
 
-// RunEntry is one run found in a reports folder.
-type RunEntry struct {
+// Run is one run found in a reports folder.
+type Run struct {
 	// Dir is the run's folder name inside the reports folder.
 	Dir string
 	// Report is the run's report; nil when it could not be read, and then
 	// Err says why.
-	Report *Report
+	Report *reports.Report
 	Err    error
 }
 
-// LoadOrBuild reads a run's report.json, or builds the report from its
-// artifacts when report.json is missing or cannot be read (a run killed
-// before its report was written, or one written by a newer kong).
-func LoadOrBuild(dir string) (*Report, error) {
-	r, lerr := Load(dir)
-	if lerr == nil {
-		return r, nil
-	}
-	r, err := Build(dir)
-	if err != nil {
-		if errors.Is(lerr, fs.ErrNotExist) {
-			return nil, err
-		}
-		return nil, errors.Join(lerr, err)
-	}
-	return r, nil
-}
-
-// LoadRuns finds the runs of a reports folder: every folder in it (not a
+// Load finds the runs of a reports folder: every folder in it (not a
 // link) that holds a report.json, a run.json or a history.jsonl (regular
 // files, not links), the runs prune.Folder may remove. Each run's report is
 // read, or built when report.json is missing; a run whose report cannot be
 // had is still listed, with its error. Runs are listed newest first (by
 // start, then by folder name).
-func LoadRuns(dir string) ([]RunEntry, error) {
+func Load(dir string) ([]Run, error) {
 	names, err := RunFolders(dir)
 	if err != nil {
 		return nil, err
 	}
-	var runs []RunEntry
+	var runs []Run
 	for _, name := range names {
-		r, err := LoadOrBuild(filepath.Join(dir, name))
+		r, err := reports.LoadOrBuild(filepath.Join(dir, name))
 		if err != nil {
 			// Paths in the folder's terms: the index is read from it.
 			err = &runError{msg: strings.ReplaceAll(err.Error(), filepath.Clean(dir)+string(filepath.Separator), ""), err: err}
 		}
-		runs = append(runs, RunEntry{Dir: name, Report: r, Err: err})
+		runs = append(runs, Run{Dir: name, Report: r, Err: err})
 	}
-	slices.SortStableFunc(runs, func(a, b RunEntry) int {
+	slices.SortStableFunc(runs, func(a, b Run) int {
 		var ta, tb time.Time
 		if a.Report != nil {
 			ta = a.Report.Start
@@ -98,25 +94,25 @@ type runError struct {
 func (e *runError) Error() string { return e.msg }
 func (e *runError) Unwrap() error { return e.err }
 
-// WriteIndex writes index.md and index.html into a reports folder: every
+// Write writes index.md and index.html into a reports folder: every
 // run found there with its scenario, start, verdict and links to its
 // reports, and (in index.html) charts of the key figures across runs.
-func WriteIndex(dir string) error {
-	runs, err := LoadRuns(dir)
+func Write(dir string) error {
+	runs, err := Load(dir)
 	if err != nil {
 		return fmt.Errorf("index of %s: %w", dir, err)
 	}
 	name := filepath.Base(filepath.Clean(dir))
 	var md, page bytes.Buffer
-	if err := EncodeIndexMarkdown(&md, name, runs); err != nil {
+	if err := EncodeMarkdown(&md, name, runs); err != nil {
 		return fmt.Errorf("index of %s: %w", dir, err)
 	}
-	if err := EncodeIndexHTML(&page, name, runs); err != nil {
+	if err := EncodeHTML(&page, name, runs); err != nil {
 		return fmt.Errorf("index of %s: %w", dir, err)
 	}
 	return errors.Join(
-		history.WriteFileAtomic(filepath.Join(dir, IndexMarkdownFile), md.Bytes()),
-		history.WriteFileAtomic(filepath.Join(dir, IndexHTMLFile), page.Bytes()))
+		history.WriteFileAtomic(filepath.Join(dir, MarkdownFile), md.Bytes()),
+		history.WriteFileAtomic(filepath.Join(dir, HTMLFile), page.Bytes()))
 }
 
 // indexFigures are the key figures the index shows for each run, in its
@@ -124,42 +120,42 @@ func WriteIndex(dir string) error {
 // then the degraded region's users (in the scenarios that have one) and the
 // shed share, then the pooled availability while the fault was on
 // (all requests, not judged).
-var indexFigures = []string{KeyAvailabilityJudged, KeyAvailabilityDegraded, KeyShedRate, KeyAvailabilityFault, KeyReplicationP99, KeyConvergence}
+var indexFigures = []string{reports.KeyAvailabilityJudged, reports.KeyAvailabilityDegraded, reports.KeyShedRate, reports.KeyAvailabilityFault, reports.KeyReplicationP99, reports.KeyConvergence}
 
 // indexValue is a run's cell of the key figure k in the index: the
 // checker's availabilities say over what ("of admitted" when shed requests
 // were left out), the judged one also against which SLO.
-func indexValue(r *Report, k string) string {
+func indexValue(r *reports.Report, k string) string {
 	f := keyFigure(r, k)
 	v := f.Format(f.Value)
-	if f.Value == nil || (k != KeyAvailabilityJudged && k != KeyAvailabilityDegraded) {
+	if f.Value == nil || (k != reports.KeyAvailabilityJudged && k != reports.KeyAvailabilityDegraded) {
 		return v
 	}
-	if ShedExcluded(r) {
+	if reports.ShedExcluded(r) {
 		v += " of admitted"
 	}
-	if slo := keyFigure(r, KeyAvailabilityJudgedSLO); k == KeyAvailabilityJudged && slo.Value != nil {
+	if slo := keyFigure(r, reports.KeyAvailabilityJudgedSLO); k == reports.KeyAvailabilityJudged && slo.Value != nil {
 		v += " (SLO " + slo.Format(slo.Value) + ")"
 	}
 	return v
 }
 
-func keyFigure(r *Report, key string) KeyFigure {
-	for _, f := range KeyFigures(r) {
+func keyFigure(r *reports.Report, key string) reports.KeyFigure {
+	for _, f := range reports.KeyFigures(r) {
 		if f.Key == key {
 			return f
 		}
 	}
-	return KeyFigure{}
+	return reports.KeyFigure{}
 }
 
-func defOf(key string) KeyFigureDef {
-	for _, d := range KeyFigureDefs {
+func defOf(key string) reports.KeyFigureDef {
+	for _, d := range reports.KeyFigureDefs {
 		if d.Key == key {
 			return d
 		}
 	}
-	return KeyFigureDef{Key: key, Label: key}
+	return reports.KeyFigureDef{Key: key, Label: key}
 }
 
 // indexRow is a run's row in the index, in text.
@@ -171,10 +167,10 @@ type indexRow struct {
 	Values              []string
 }
 
-func indexRows(runs []RunEntry) []indexRow {
+func indexRows(runs []Run) []indexRow {
 	rows := make([]indexRow, 0, len(runs))
 	for _, e := range runs {
-		row := indexRow{Dir: e.Dir, HTML: e.Dir + "/" + HTMLFile, Markdown: e.Dir + "/" + MarkdownFile}
+		row := indexRow{Dir: e.Dir, HTML: e.Dir + "/" + reports.HTMLFile, Markdown: e.Dir + "/" + reports.MarkdownFile}
 		r := e.Report
 		if r == nil {
 			row.HTML, row.Markdown = e.Dir+"/", ""
@@ -186,9 +182,9 @@ func indexRows(runs []RunEntry) []indexRow {
 			rows = append(rows, row)
 			continue
 		}
-		row.Scenario = Label(r.Run.Scenario)
-		row.Started = AbsTime(r.Start)
-		row.Status, row.StatusWord = string(r.Status), StatusWord(r.Status)
+		row.Scenario = reports.Label(r.Run.Scenario)
+		row.Started = reports.AbsTime(r.Start)
+		row.Status, row.StatusWord = string(r.Status), reports.StatusWord(r.Status)
 		row.Verdict = string(r.Verdict)
 		row.Reason = r.Reason
 		for _, k := range indexFigures {
@@ -199,7 +195,7 @@ func indexRows(runs []RunEntry) []indexRow {
 	return rows
 }
 
-func indexCounts(runs []RunEntry) string {
+func indexCounts(runs []Run) string {
 	n := map[string]int{}
 	for _, e := range runs {
 		if e.Report == nil {
@@ -220,12 +216,12 @@ func indexCounts(runs []RunEntry) string {
 	return strings.Join(parts, ", ")
 }
 
-// EncodeIndexMarkdown renders index.md: the runs of the folder named name,
+// EncodeMarkdown renders index.md: the runs of the folder named name,
 // newest first.
-func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
-	var m md
-	m.para("# Game-day runs")
-	m.para("%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).", Plural(len(runs), "run"), name, indexCounts(runs))
+func EncodeMarkdown(w io.Writer, name string, runs []Run) error {
+	var m strings.Builder
+	fmt.Fprintf(&m, "# Game-day runs\n\n%s in %s: %s. The charts of the key figures across runs are in [index.html](index.html).\n\n",
+		reports.Plural(len(runs), "run"), name, indexCounts(runs))
 	head := []string{"Run", "Scenario", "Started", "Status", "Verdict", "Why"}
 	for _, k := range indexFigures {
 		head = append(head, defOf(k).Label)
@@ -241,17 +237,17 @@ func EncodeIndexMarkdown(w io.Writer, name string, runs []RunEntry) error {
 		rows = append(rows, append(cells, row.Values...))
 	}
 	if len(rows) > 0 {
-		m.table(table{Head: head, Rows: rows})
+		m.WriteString(reports.MarkdownTable(head, rows))
 	}
 	_, err := io.WriteString(w, strings.TrimRight(m.String(), "\n")+"\n")
 	return err
 }
 
-// EncodeIndexHTML renders index.html: the runs of the folder named name,
+// EncodeHTML renders index.html: the runs of the folder named name,
 // newest first, linked to their reports, and charts of the key figures
 // across runs (replication lag p99, availability during the fault,
 // convergence time), one series per scenario.
-func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
+func EncodeHTML(w io.Writer, name string, runs []Run) error {
 	charts, err := TrendCharts(runs)
 	if err != nil {
 		return err
@@ -266,29 +262,29 @@ func EncodeIndexHTML(w io.Writer, name string, runs []RunEntry) error {
 		status = ""
 	}
 	v := struct {
-		page
+		reports.Page
 		Name, Count, Counts string
 		Status              history.Status
 		Heads               []string
 		Rows                []indexRow
 		Charts              []chart.Chart
-	}{page: newPage("Game-day runs: " + name), Name: name, Count: Plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
+	}{Page: reports.NewPage("Game-day runs: " + name), Name: name, Count: reports.Plural(len(runs), "run"), Counts: indexCounts(runs), Status: status,
 		Rows: indexRows(runs), Charts: charts}
 	for _, k := range indexFigures {
 		v.Heads = append(v.Heads, defOf(k).Label)
 	}
-	return indexTemplate.Execute(w, v)
+	return pageTemplate.Execute(w, v)
 }
 
 // TrendCharts draws the key figures of the runs over time, one series per
 // scenario: replication lag p99, availability during the fault (and its
 // worst region), convergence time.
-func TrendCharts(runs []RunEntry) ([]chart.Chart, error) {
+func TrendCharts(runs []Run) ([]chart.Chart, error) {
 	// Scenarios in a fixed order, each with its colour in every chart.
 	var scenarios []string
 	for _, e := range runs {
-		if e.Report != nil && !slices.Contains(scenarios, Label(e.Report.Run.Scenario)) {
-			scenarios = append(scenarios, Label(e.Report.Run.Scenario))
+		if e.Report != nil && !slices.Contains(scenarios, reports.Label(e.Report.Run.Scenario)) {
+			scenarios = append(scenarios, reports.Label(e.Report.Run.Scenario))
 		}
 	}
 	slices.Sort(scenarios)
@@ -313,18 +309,18 @@ type trend struct {
 
 var trends = []trend{
 	{"trend-replication", "Replication lag p99 across runs", "The p99 replication lag of each run that measured it, by scenario.",
-		"replication lag p99 (ms)", []string{KeyReplicationP99}, 1},
+		"replication lag p99 (ms)", []string{reports.KeyReplicationP99}, 1},
 	{"trend-availability", "Availability during the fault across runs, all requests (not judged)",
 		"Availability of all the requests of each run's inject and observe phases, shed ones counted as failed, all regions (solid) " +
 			"and in the worst region (dashed), by scenario: not the figure the availability checker judged (see the table).",
-		"% ok while the fault was on", []string{KeyAvailabilityFault, KeyAvailabilityFaultWorst}, 100},
+		"% ok while the fault was on", []string{reports.KeyAvailabilityFault, reports.KeyAvailabilityFaultWorst}, 100},
 	{"trend-convergence", "Convergence time across runs", "How long after the heal every region agreed, in each run that measured it, by scenario.",
-		"convergence (s)", []string{KeyConvergence}, 1},
+		"convergence (s)", []string{reports.KeyConvergence}, 1},
 }
 
 // draw draws a series per scenario and key (the keys after the first are
 // the scenario's worst region).
-func (t trend) draw(runs []RunEntry, scenarios []string) (chart.Chart, error) {
+func (t trend) draw(runs []Run, scenarios []string) (chart.Chart, error) {
 	c := chart.Chart{ID: t.id, Title: t.title, Caption: t.caption}
 	p := chart.New("run started (UTC)", t.yLabel)
 	tmin, tmax := math.Inf(1), math.Inf(-1)
@@ -332,7 +328,7 @@ func (t trend) draw(runs []RunEntry, scenarios []string) (chart.Chart, error) {
 		for ki, key := range t.keys {
 			var xys plotter.XYs
 			for _, e := range runs {
-				if e.Report == nil || Label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
+				if e.Report == nil || reports.Label(e.Report.Run.Scenario) != sc || e.Report.Start.IsZero() {
 					continue
 				}
 				if f := keyFigure(e.Report, key); f.Value != nil {
@@ -389,7 +385,7 @@ func RunFolders(dir string) ([]string, error) {
 // IsRun says whether dir holds a run's own files (as regular files, not
 // links).
 func IsRun(dir string) bool {
-	for _, n := range []string{JSONFile, history.RunInfoFile, history.HistoryFile} {
+	for _, n := range []string{reports.JSONFile, history.RunInfoFile, history.HistoryFile} {
 		if fi, err := os.Lstat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
@@ -397,9 +393,9 @@ func IsRun(dir string) bool {
 	return false
 }
 
-// HasIndex says whether dir holds an index kong wrote.
-func HasIndex(dir string) bool {
-	for n, mark := range map[string]string{IndexMarkdownFile: "# Game-day runs", IndexHTMLFile: "<title>Game-day runs"} {
+// Exists says whether dir holds an index kong wrote.
+func Exists(dir string) bool {
+	for n, mark := range map[string]string{MarkdownFile: "# Game-day runs", HTMLFile: "<title>Game-day runs"} {
 		fi, err := os.Lstat(filepath.Join(dir, n))
 		if err != nil || !fi.Mode().IsRegular() {
 			continue

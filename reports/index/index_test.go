@@ -1,45 +1,33 @@
-package reports
+package index
 
 import (
 	"bytes"
+	"flag"
+	"image/color"
 	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
-	"github.com/kongchaos/kong/harness/history"
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/harness/check"
+	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/reports"
+	"github.com/kongchaos/kong/reports/chart"
+	"github.com/kongchaos/kong/reports/internal/fixture"
+	"github.com/kongchaos/kong/reports/internal/pagetest"
 )
 
-// laterRun is the failed-run fixture as if run again a day later: it
-// passed (every checker valid, the judged availability 99.95 %), its replication lag p99 grew to 250 ms and it converged in
-// 0.75 s.
-func laterRun(t *testing.T) *Report {
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
 	t.Helper()
-	r, _ := build(t, failedRun)
-	day := 24 * time.Hour
-	r.Start, r.End = r.Start.Add(day), r.End.Add(day)
-	r.Run.Started, r.Run.Finished = r.Run.Started.Add(day), r.Run.Finished.Add(day)
-	r.Status, r.Reason, r.Verdict = history.StatusPassed, "", history.VerdictValid
-	var pass func([]history.Result)
-	pass = func(rs []history.Result) {
-		for i := range rs {
-			rs[i].Valid = history.VerdictValid
-			if rs[i].Checker == "availability" { // every pair at or above its SLO of 99.9 %
-				rs[i].Figures[check.FigJudged] = 0.9995
-			}
-			pass(rs[i].Children)
-		}
-	}
-	pass(r.Checkers)
-	rl := *r.Replication
-	rl.P99 = 250
-	r.Replication = &rl
-	r.Figures[KeyConvergence] = 0.75
-	return r
+	pagetest.Golden(t, filepath.Join("testdata", "golden", name), got, *update, "go test ./reports/index -update")
 }
 
 // reportsFolder makes a reports folder: the failed run with its artifacts
@@ -52,22 +40,22 @@ func reportsFolder(t *testing.T) string {
 	require.NoError(t, os.MkdirAll(out, 0o755))
 	place := func(name, src string) string {
 		dir := filepath.Join(out, name)
-		require.NoError(t, os.Rename(copyRun(t, src), dir))
+		require.NoError(t, os.Rename(fixture.Copy(t, src), dir))
 		return dir
 	}
-	place("split-brain-demo-20250314T090000Z", failedRun)
-	aborted := place("chaos-kong-demo-20250314T100000Z", abortedRun)
-	r, err := Build(aborted)
+	place("split-brain-demo-20250314T090000Z", fixture.FailedRun)
+	aborted := place("chaos-kong-demo-20250314T100000Z", fixture.AbortedRun)
+	r, err := reports.Build(aborted)
 	require.NoError(t, err)
-	require.NoError(t, WriteAll(aborted, r))
+	require.NoError(t, reports.WriteAll(aborted, r))
 
 	later := filepath.Join(out, "split-brain-demo-20250315T090000Z")
 	require.NoError(t, os.MkdirAll(later, 0o755))
-	require.NoError(t, JSONWriter.Write(later, laterRun(t)))
+	require.NoError(t, reports.JSONWriter.Write(later, fixture.Later(t)))
 
 	broken := filepath.Join(out, "broken-run")
 	require.NoError(t, os.MkdirAll(broken, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(broken, JSONFile), []byte("{not json"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(broken, reports.JSONFile), []byte("{not json"), 0o644))
 
 	require.NoError(t, os.MkdirAll(filepath.Join(out, "not-a-run"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(out, ".hidden"), 0o755))
@@ -75,9 +63,9 @@ func reportsFolder(t *testing.T) string {
 	return out
 }
 
-func TestLoadRuns(t *testing.T) {
+func TestLoad(t *testing.T) {
 	out := reportsFolder(t)
-	runs, err := LoadRuns(out)
+	runs, err := Load(out)
 	require.NoError(t, err)
 	var dirs []string
 	for _, e := range runs {
@@ -89,10 +77,10 @@ func TestLoadRuns(t *testing.T) {
 	assert.Equal(t, history.StatusFailed, runs[2].Report.Status, "built from its artifacts")
 	assert.Nil(t, runs[3].Report)
 	assert.ErrorContains(t, runs[3].Err, "has neither run.json nor history.jsonl")
-	assert.ErrorContains(t, runs[3].Err, "broken-run/"+JSONFile+": invalid character")
+	assert.ErrorContains(t, runs[3].Err, "broken-run/"+reports.JSONFile+": invalid character")
 	assert.NotContains(t, runs[3].Err.Error(), out, "paths are relative to the folder")
 
-	_, err = LoadRuns(filepath.Join(out, "absent"))
+	_, err = Load(filepath.Join(out, "absent"))
 	assert.Error(t, err)
 }
 
@@ -100,18 +88,18 @@ func TestLoadRuns(t *testing.T) {
 // references allowed.
 func indexRefs(page string) []string {
 	anchors := regexp.MustCompile(`<a href="[^":]+">`)
-	return externalRefs(anchors.ReplaceAllString(page, "<a>"))
+	return pagetest.ExternalRefs(anchors.ReplaceAllString(page, "<a>"))
 }
 
-func TestWriteIndex(t *testing.T) {
+func TestWrite(t *testing.T) {
 	out := reportsFolder(t)
-	require.NoError(t, WriteIndex(out))
-	md, err := os.ReadFile(filepath.Join(out, IndexMarkdownFile))
+	require.NoError(t, Write(out))
+	md, err := os.ReadFile(filepath.Join(out, MarkdownFile))
 	require.NoError(t, err)
-	page, err := os.ReadFile(filepath.Join(out, IndexHTMLFile))
+	page, err := os.ReadFile(filepath.Join(out, HTMLFile))
 	require.NoError(t, err)
 	golden(t, "index.md", string(md))
-	golden(t, "index.html", skeleton(string(page)))
+	golden(t, "index.html", pagetest.Skeleton(string(page)))
 
 	for _, want := range []string{
 		"4 runs in kong-reports: 1 passed, 1 failed, 1 aborted, 1 unreadable.",
@@ -127,7 +115,7 @@ func TestWriteIndex(t *testing.T) {
 	assert.NotEmpty(t, indexRefs(p+`<img src="x.png">`))
 
 	// Trends: one series per scenario, a point per run that measured it.
-	got := charts(p)
+	got := pagetest.Charts(p)
 	require.Len(t, got, 3)
 	rep := got["trend-replication"]
 	assert.Contains(t, rep, ">split-brain-demo<")
@@ -143,16 +131,16 @@ func TestWriteIndex(t *testing.T) {
 	assert.Contains(t, got["trend-convergence"], ">split-brain-demo<")
 
 	// Writing it again gives the same files (runs are found, not appended).
-	require.NoError(t, WriteIndex(out))
-	again, err := os.ReadFile(filepath.Join(out, IndexHTMLFile))
+	require.NoError(t, Write(out))
+	again, err := os.ReadFile(filepath.Join(out, HTMLFile))
 	require.NoError(t, err)
 	assert.Equal(t, page, again)
 }
 
 func TestTrendChartPoints(t *testing.T) {
-	a, _ := build(t, failedRun)
-	b := laterRun(t)
-	runs := []RunEntry{{Dir: "b", Report: b}, {Dir: "a", Report: a}, {Dir: "x", Err: os.ErrNotExist}}
+	a, _ := fixture.Build(t, fixture.FailedRun)
+	b := fixture.Later(t)
+	runs := []Run{{Dir: "b", Report: b}, {Dir: "a", Report: a}, {Dir: "x", Err: os.ErrNotExist}}
 	charts, err := TrendCharts(runs)
 	require.NoError(t, err)
 	require.Len(t, charts, 3)
@@ -167,31 +155,8 @@ func TestTrendChartPoints(t *testing.T) {
 		assert.Equal(t, "No run in this folder measured it.", c.Empty)
 	}
 	var buf bytes.Buffer
-	require.NoError(t, EncodeIndexHTML(&buf, "empty", nil))
+	require.NoError(t, EncodeHTML(&buf, "empty", nil))
 	assert.Contains(t, buf.String(), "No runs were found.")
-}
-
-func TestLoadOrBuild(t *testing.T) {
-	dir := copyRun(t, failedRun)
-	r, err := LoadOrBuild(dir)
-	require.NoError(t, err, "no report.json: built")
-	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
-
-	// A report.json wins over the artifacts.
-	r.Run.Scenario = "from-report-json"
-	require.NoError(t, JSONWriter.Write(dir, r))
-	r, err = LoadOrBuild(dir)
-	require.NoError(t, err)
-	assert.Equal(t, "from-report-json", r.Run.Scenario)
-
-	// An unreadable report.json: built again from the artifacts.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, JSONFile), []byte(`{"schema": 99}`), 0o644))
-	r, err = LoadOrBuild(dir)
-	require.NoError(t, err)
-	assert.Equal(t, "split-brain-demo", r.Run.Scenario)
-
-	_, err = LoadOrBuild(t.TempDir())
-	assert.ErrorContains(t, err, "not a run's artifacts directory")
 }
 
 // request is one completed user request of a fixture run: its user's home
@@ -275,16 +240,16 @@ func failoverRun(t *testing.T, out string) {
 
 // indexOfOne is the report and the index.md of a reports folder holding
 // the one run that write writes.
-func indexOfOne(t *testing.T, write func(t *testing.T, out string)) (*Report, string) {
+func indexOfOne(t *testing.T, write func(t *testing.T, out string)) (*reports.Report, string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "kong-reports")
 	write(t, out)
-	runs, err := LoadRuns(out)
+	runs, err := Load(out)
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
 	require.NoError(t, runs[0].Err)
 	var md bytes.Buffer
-	require.NoError(t, EncodeIndexMarkdown(&md, "kong-reports", runs))
+	require.NoError(t, EncodeMarkdown(&md, "kong-reports", runs))
 	return runs[0].Report, md.String()
 }
 
@@ -296,13 +261,13 @@ func indexOfOne(t *testing.T, write func(t *testing.T, out string)) (*Report, st
 func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 	r, md := indexOfOne(t, herdRun)
 	assert.Equal(t, history.StatusPassed, r.Status)
-	judged := keyFigure(r, KeyAvailabilityJudged)
+	judged := keyFigure(r, reports.KeyAvailabilityJudged)
 	require.NotNil(t, judged.Value)
 	assert.Equal(t, 1.0, *judged.Value)
-	assert.Equal(t, 0.99, *keyFigure(r, KeyAvailabilityJudgedSLO).Value)
-	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityDegraded).Value, "the surged region's admitted requests")
-	assert.InDelta(t, 600.0/1200, *keyFigure(r, KeyShedRate).Value, 1e-12)
-	assert.InDelta(t, 400.0/1000, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: shed counted as failed")
+	assert.Equal(t, 0.99, *keyFigure(r, reports.KeyAvailabilityJudgedSLO).Value)
+	assert.Equal(t, 1.0, *keyFigure(r, reports.KeyAvailabilityDegraded).Value, "the surged region's admitted requests")
+	assert.InDelta(t, 600.0/1200, *keyFigure(r, reports.KeyShedRate).Value, 1e-12)
+	assert.InDelta(t, 400.0/1000, *keyFigure(r, reports.KeyAvailabilityFault).Value, 1e-12, "pooled: shed counted as failed")
 
 	assert.Contains(t, md, "| Verdict | Why | Availability judged (worst region × phase) | "+
 		"Degraded region's users (worst judged phase) | Shed (of all requests) | "+
@@ -316,8 +281,32 @@ func TestIndexShowsTheJudgedAvailability(t *testing.T) {
 // figure of the fault, inject included, only after them, as not judged.
 func TestIndexShowsTheMovedUsers(t *testing.T) {
 	r, md := indexOfOne(t, failoverRun)
-	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityJudged).Value)
-	assert.Equal(t, 1.0, *keyFigure(r, KeyAvailabilityDegraded).Value)
-	assert.InDelta(t, 0.75, *keyFigure(r, KeyAvailabilityFault).Value, 1e-12, "pooled: the inject phase's failures count")
+	assert.Equal(t, 1.0, *keyFigure(r, reports.KeyAvailabilityJudged).Value)
+	assert.Equal(t, 1.0, *keyFigure(r, reports.KeyAvailabilityDegraded).Value)
+	assert.InDelta(t, 0.75, *keyFigure(r, reports.KeyAvailabilityFault).Value, 1e-12, "pooled: the inject phase's failures count")
 	assert.Contains(t, md, "| PASSED | valid |   | 100.000% (SLO 99.000%) | 100.000% | 0.000% | 75.000% |")
+}
+
+func TestChartsInBrowser(t *testing.T) {
+	ctx := pagetest.Browser(t)
+	out := reportsFolder(t)
+	require.NoError(t, Write(out))
+	file := filepath.Join(out, HTMLFile)
+	assert.Empty(t, pagetest.FetchesBeyond(pagetest.OpenPage(t, ctx, file), file), "the index fetched something")
+
+	// Scenarios in name order: chaos-kong-demo in the first colour,
+	// split-brain-demo in the second.
+	for id, want := range map[string][]color.Color{
+		"trend-replication":  {chart.Palette[1]},
+		"trend-availability": {chart.Palette[0], chart.Palette[1]},
+		"trend-convergence":  {chart.Palette[1]},
+	} {
+		img := pagetest.Screenshot(t, ctx, id+"-svg")
+		if err := pagetest.CheckChart(img, want); err != nil {
+			t.Errorf("%s: %v (screenshot: %s)", id, err, pagetest.KeepScreenshot(t, id, img))
+		}
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("tr.run").length`))
+	require.NoError(t, err)
+	assert.Equal(t, 4, rows)
 }
