@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +101,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	g := &gameDay{Options: o, seed: o.Seed}
 	if !o.SeedGiven {
-		g.seed = rand.Uint64() >> 1
+		g.seed = history.NewSeed()
 	}
 	cluster, release, err := o.Backend.Attach(ctx, o.World)
 	if err != nil {
@@ -168,7 +167,7 @@ func (g *gameDay) scheduled(ctx context.Context) (Result, error) {
 // round runs round n of a scheduled game day and says whether it held.
 func (g *gameDay) round(ctx context.Context, n int) bool {
 	if n > 1 && !g.SeedGiven {
-		g.seed = rand.Uint64() >> 1
+		g.seed = history.NewSeed()
 	}
 	worldFailed := func(err error) bool {
 		g.res = Result{Failed: []string{"world: " + err.Error()}}

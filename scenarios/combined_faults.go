@@ -3,12 +3,12 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
 )
@@ -122,7 +122,7 @@ func (p combinedFaultsPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 // schedule draws p.Random faults from combinedPool with the run's seed,
 // each on a target drawn with it too.
 func (p combinedFaultsPlan) schedule(ctx context.Context, env *Env) ([]fault.Fault, error) {
-	rng := rand.New(rand.NewPCG(env.Seed, 0x636f6d62))
+	rng := history.Rand(env.Seed, "combined-faults.schedule")
 	regions := env.Cluster.Spec().RegionNames()
 	var out []fault.Fault
 	for i := range p.Random {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"strings"
@@ -145,7 +144,7 @@ func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check 
 	}
 	defer unlock()
 	if !cmd.Flags().Changed("seed") {
-		*seed = rand.Uint64() >> 1
+		*seed = history.NewSeed()
 	}
 	return fn(scenarios.Env{Cluster: cluster, Seed: *seed, Backend: b.Name()})
 }

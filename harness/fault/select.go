@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -46,7 +46,7 @@ func All() Selector { return allSel{} }
 
 // RandomPick selects n distinct components at random among the components
 // from selects (All, a Region, a Zone) of the given kinds (every kind when
-// none is given), from a math/rand/v2 PCG source seeded with seed. The
+// none is given), from history.Rand with seed. The
 // candidates are sorted by ID first, so a seed picks the same components
 // from the same world whatever order the backend lists them in; they come
 // in the order drawn.
@@ -210,7 +210,7 @@ func (s randomSel) Select(ctx context.Context, c topology.Cluster) (Target, erro
 		return Target{}, fmt.Errorf("select %s: world %s has only %d such components", s, c.Name(), len(pool))
 	}
 	sortByID(pool)
-	r := rand.New(rand.NewPCG(s.seed, s.seed^0x6b6f6e67)) // "kong"
+	r := history.Rand(s.seed, "fault.RandomPick")
 	r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	return Target{Components: pool[:s.n]}, nil
 }

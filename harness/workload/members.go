@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/director"
+	"github.com/kongchaos/kong/harness/history"
 )
 
 // Population is the workload's simulated members and their device sessions,
@@ -120,7 +120,7 @@ func NewPopulation(seed uint64, n int, geos []string, weights map[string]float64
 	if total <= 0 {
 		return nil, fmt.Errorf("population: geo weights %v add up to 0", weights)
 	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x5eed_9e37_79b9_7f4a))
+	rng := history.Rand(seed, "workload.members")
 	p := &Population{Members: make([]*SimMember, 0, n)}
 	for i := 0; i < n; i++ {
 		x := rng.Float64() * total

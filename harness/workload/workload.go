@@ -391,7 +391,7 @@ const maxSchedulerSleep = 250 * time.Millisecond
 
 func (w *Workload) schedule(ctx context.Context) {
 	start := w.stats.start()
-	rng := rand.New(rand.NewPCG(w.cfg.Seed^0x0b5e_55ed_c0ff_ee00, w.cfg.Seed+1))
+	rng := history.Rand(w.cfg.Seed, "workload.schedule")
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
