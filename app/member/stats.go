@@ -10,8 +10,10 @@ import (
 // StatsReport is the body of GET /admin/stats: what the service did since
 // it started. Counters start at zero with each process.
 type StatsReport struct {
-	// Version is the release the instance runs.
+	// Version is the release the instance runs, and Defects the defects
+	// it carries (none for a good release).
 	Version   string `json:"version"`
+	Defects   Faults `json:"defects,omitzero"`
 	Requests  uint64 `json:"requests"`
 	CacheHits uint64 `json:"cache_hits"`
 	// CassandraOps counts the queries the service sent to Cassandra: the
@@ -49,7 +51,7 @@ type CacheRepairs struct {
 
 func (s *Service) statsReport() StatsReport {
 	r := StatsReport{
-		Version:  s.cfg.Release.Version,
+		Version: s.cfg.Release.Version, Defects: s.cfg.Release.Defects,
 		Requests: s.stats.Requests.Load(), CacheHits: s.stats.CacheHits.Load(),
 		CassandraOps: s.stats.CassandraOps.Load(), InvalidationsApplied: s.stats.Invalidations.Load(),
 		InjectedFailures: s.stats.InjectedFails.Load(), SlowedReads: s.stats.SlowedReads.Load(),

@@ -38,18 +38,20 @@ const Timeout = 5 * time.Minute
 
 // Check checks that world c is as it was brought up: every component
 // running and not paused, every link's proxies present, enabled and free of
-// toxics, no fault set in any member service, nothing evacuated or
-// overridden at the director and no session bouncing, every gateway's
-// runtime settings as it started. It returns what it found, one line each, such as
-// "link us-east-1->us-west-2: cut (5 of 5 proxies disabled)".
+// toxics, no fault set in any member service and each running the base
+// release, nothing evacuated or overridden at the director and no session
+// bouncing, every gateway's runtime settings as it started. It returns what
+// it found, one line each, such as "link us-east-1->us-west-2: cut (5 of 5
+// proxies disabled)".
 //
-// With reset, it puts each thing back (resumes or starts components, resets
-// toxiproxy, clears member faults, restores the director and the gateways),
-// then waits until the world is seen whole: nothing found any more, every
-// Cassandra node seeing every node UP and every gateway seeing its members
-// healthy. Without reset, findings are an error wrapping ErrWorldNotClean
-// that names each. A link proxy that is missing cannot be reset: that is an
-// error either way.
+// With reset, it puts each thing back (resumes or starts components,
+// deploys the base release to members on another, resets toxiproxy, clears
+// member faults, restores the director and the gateways), then waits until
+// the world is seen whole: nothing found any more, every Cassandra node
+// seeing every node UP and every gateway seeing its members healthy.
+// Without reset, findings are an error wrapping ErrWorldNotClean that names
+// each. A link proxy that is missing cannot be reset: that is an error
+// either way.
 func Check(ctx context.Context, c topology.Cluster, reset bool) ([]string, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -297,16 +299,49 @@ func listSome(names []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }
 
-// inspectMember finds a member service's injected faults.
+// releaser is a world that deploys member service releases (as
+// deploy.Releaser says): it restarts an instance on a release.
+type releaser interface {
+	Deploy(ctx context.Context, id string, r member.Release) error
+}
+
+// inspectMember finds a member service's injected faults, and a release
+// other than the base version deployed to it (a deploy that a run left
+// behind: its version, good or defective, is not the world as brought up).
 func inspectMember(ctx context.Context, c topology.Cluster, m topology.Component) (findings, error) {
 	admin := member.NewAdminClient("http://"+m.Address, c.Secret())
 	got, err := admin.Faults(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the faults of member %s: %w", m.ID, err)
 	}
-	return memberFindings(m.ID, got, func(ctx context.Context) error {
+	found := memberFindings(m.ID, got, func(ctx context.Context) error {
 		return admin.SetFaults(ctx, member.Faults{})
-	}), nil
+	})
+	st, err := admin.Stats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the version of member %s: %w", m.ID, err)
+	}
+	return append(found, releaseFindings(c, m.ID, st)...), nil
+}
+
+// releaseFindings is a finding when member id runs another release than
+// the base version, reset by deploying the base version to it.
+func releaseFindings(c topology.Cluster, id string, st member.StatsReport) findings {
+	if st.Version == "" || st.Version == member.BaseVersion {
+		return nil
+	}
+	text := fmt.Sprintf("member %s: runs release %s", id, st.Version)
+	if st.Defects != (member.Faults{}) {
+		text += " (defects: " + st.Defects.String() + ")"
+	}
+	return findings{{text: text + ", not " + member.BaseVersion, kind: topology.KindMember, component: true,
+		fix: func(ctx context.Context) error {
+			r, ok := c.(releaser)
+			if !ok {
+				return fmt.Errorf("world %s cannot deploy releases: bring it up again", c.Name())
+			}
+			return r.Deploy(ctx, id, member.Release{Version: member.BaseVersion})
+		}}}
 }
 
 // memberFindings is what member id's faults got amount to: nothing when

@@ -70,6 +70,40 @@ func served(t *testing.T, w secretWorld, id, kind string, h http.Handler) topolo
 
 // A gateway left with any runtime setting changed is found, named, and put
 // back as it started: every field of gateway.Dynamic is one row here.
+// A member left on another release than the base one is found, with its
+// defects, and reset by deploying the base release; a world that cannot
+// deploy says so instead of waiting.
+func TestReleaseLeftDeployedIsFound(t *testing.T) {
+	require.Nil(t, releaseFindings(nil, "us-east-1/member/a", member.StatsReport{Version: member.BaseVersion}))
+	require.Nil(t, releaseFindings(nil, "us-east-1/member/a", member.StatsReport{}), "an instance that does not say its version")
+	w := &deployingWorld{}
+	fs := releaseFindings(w, "us-east-1/member/a", member.StatsReport{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.3}})
+	require.Equal(t, []string{"member us-east-1/member/a: runs release v2-errors (defects: error_rate=0.3), not v1"}, fs.lines())
+	require.True(t, fs[0].component, "a restart: done before the admin APIs are read again")
+	require.NoError(t, fs[0].fix(context.Background()))
+	require.Equal(t, []string{"us-east-1/member/a v1"}, w.deployed)
+
+	fs = releaseFindings(namedWorld{}, "us-east-1/member/a", member.StatsReport{Version: "v2"})
+	require.Equal(t, []string{"member us-east-1/member/a: runs release v2, not v1"}, fs.lines())
+	require.ErrorContains(t, fs[0].fix(context.Background()), "cannot deploy releases")
+}
+
+// namedWorld is a world that cannot deploy releases (as a container world).
+type namedWorld struct{ topology.Cluster }
+
+func (namedWorld) Name() string { return "kong" }
+
+// deployingWorld is a world that records the releases deployed to it.
+type deployingWorld struct {
+	namedWorld
+	deployed []string
+}
+
+func (w *deployingWorld) Deploy(_ context.Context, id string, r member.Release) error {
+	w.deployed = append(w.deployed, id+" "+r.Version)
+	return nil
+}
+
 func TestEveryGatewaySettingLeftChangedIsFound(t *testing.T) {
 	ctx := context.Background()
 	w := secretWorld{secret: "s3cret"}
@@ -148,6 +182,8 @@ func TestStateWrite(t *testing.T) {
 			{Name: "us-west-2->us-east-1", Proxies: 5, Disabled: 2, Toxics: []string{"lag (latency, downstream; latency=150) on 5 of 5 proxies"}},
 		},
 		Gateways: []GatewayState{{ID: "us-east-1/gateway", Region: "us-east-1", Dynamic: gateway.Dynamic{Mode: "isthmus", Failover: true, MaxRPS: 60}}},
+		Members: []MemberState{{ID: "us-east-1/member/a", Version: "v2-errors", Defects: "error_rate=0.3"},
+			{ID: "us-east-1/member/b", Version: "v1"}},
 		Director: &director.Table{Regions: []string{"us-east-1", "us-west-2"}, Geos: []string{"east", "west"},
 			Home:      map[string]string{"east": "us-east-1", "west": "us-west-2"},
 			Effective: map[string]map[string]float64{"east": {"us-east-1": 1.0 / 3, "us-west-2": 2.0 / 3}, "west": {"us-west-2": 1}},
@@ -165,6 +201,10 @@ us-west-2->us-east-1  5        partly cut (2 of 5 proxies disabled)  lag (latenc
 
 GATEWAY            MODE     FAILOVER  MAX_RPS  MAX_CONCURRENCY  TRY_MS  IGNORE_GEO  HOME_OVERRIDES
 us-east-1/gateway  isthmus  true      60       0                0       false       -
+
+MEMBER              VERSION    DEFECTS
+us-east-1/member/a  v2-errors  error_rate=0.3
+us-east-1/member/b  v1         -
 director:
   geo east         home us-east-1    routes to us-east-1 33.3%, us-west-2 66.7%
   geo west         home us-west-2    routes to us-west-2 100% (overridden to us-west-2)

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kongchaos/kong/app/director"
 	"github.com/kongchaos/kong/app/gateway"
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -28,7 +30,9 @@ type State struct {
 	// Director is the director's table; nil when no director answered.
 	Director *director.Table `json:"director,omitempty"`
 	Gateways []GatewayState  `json:"gateways"`
-	Findings []string        `json:"findings"`
+	// Members are the release each member service instance runs.
+	Members  []MemberState `json:"members"`
+	Findings []string      `json:"findings"`
 	// Unread says what could not be read (a component that did not
 	// answer); the rest is shown.
 	Unread []string `json:"unread,omitempty"`
@@ -60,6 +64,14 @@ type GatewayState struct {
 	ID     string `json:"id"`
 	Region string `json:"region"`
 	gateway.Dynamic
+}
+
+// MemberState is the release a member service instance runs, and the
+// defects the release carries ("" for none).
+type MemberState struct {
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Defects string `json:"defects,omitempty"`
 }
 
 // Inspect reads world c's fault state. It changes nothing.
@@ -97,6 +109,17 @@ func Inspect(ctx context.Context, c topology.Cluster) (State, error) {
 				continue
 			}
 			st.Gateways = append(st.Gateways, GatewayState{ID: s.ID, Region: s.Region, Dynamic: v.Dynamic})
+		case topology.KindMember:
+			r, err := member.NewAdminClient("http://"+s.Address, c.Secret()).Stats(ctx)
+			if err != nil {
+				st.Unread = append(st.Unread, fmt.Sprintf("member %s: %v", s.ID, err))
+				continue
+			}
+			m := MemberState{ID: s.ID, Version: r.Version}
+			if r.Defects != (member.Faults{}) {
+				m.Defects = r.Defects.String()
+			}
+			st.Members = append(st.Members, m)
 		}
 	}
 	return st, nil
@@ -144,7 +167,7 @@ func linkStates(c topology.Cluster) ([]LinkState, error) {
 func (st State) Write(w io.Writer) error {
 	switch {
 	case len(st.Findings) == 0 && len(st.Unread) == 0:
-		fmt.Fprintln(w, "fault state: clean (as brought up: no link cut or slowed, nothing paused or stopped, no member fault, no evacuation, gateways as started)")
+		fmt.Fprintln(w, "fault state: clean (as brought up: no link cut or slowed, nothing paused or stopped, no member fault or release other than "+member.BaseVersion+", no evacuation, gateways as started)")
 	case len(st.Findings) == 0:
 		fmt.Fprintln(w, "fault state: unknown: some of the world could not be read")
 	default:
@@ -169,6 +192,12 @@ func (st State) Write(w io.Writer) error {
 		fmt.Fprintln(tw, "\nGATEWAY\tMODE\tFAILOVER\tMAX_RPS\tMAX_CONCURRENCY\tTRY_MS\tIGNORE_GEO\tHOME_OVERRIDES")
 		for _, g := range st.Gateways {
 			fmt.Fprintf(tw, "%s\t%s\t%t\t%d\t%d\t%d\t%t\t%s\n", g.ID, g.Mode, g.Failover, g.MaxRPS, g.MaxConcurrency, g.MemberTryMS, g.IgnoreGeo, mapOrDash(g.HomeOverrides))
+		}
+	}
+	if len(st.Members) > 0 {
+		fmt.Fprintln(tw, "\nMEMBER\tVERSION\tDEFECTS")
+		for _, m := range st.Members {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.ID, m.Version, cmp.Or(m.Defects, "-"))
 		}
 	}
 	if err := tw.Flush(); err != nil {
