@@ -187,8 +187,8 @@ func TestPipelinePromotesAGoodVersion(t *testing.T) {
 	require.NotNil(t, res.Judgement)
 	assert.Equal(t, canary.VerdictPass, res.Judgement.Verdict, res.Judgement.Reason)
 	assert.Equal(t, "us-east-1/member/a0@v2", f.order[0], "the canary goes first")
-	assert.Contains(t, names(*events), EventJudgement)
-	assert.Equal(t, EventDone, names(*events)[len(*events)-1])
+	assert.Contains(t, names(*events), history.EventCanaryJudgement)
+	assert.Equal(t, history.EventDeployDone, names(*events)[len(*events)-1])
 }
 
 func TestPipelineRollsBackABadCanary(t *testing.T) {
@@ -202,7 +202,7 @@ func TestPipelineRollsBackABadCanary(t *testing.T) {
 	assert.Empty(t, f.running("v2"))
 	assert.Equal(t, []string{"us-east-1/member/a0@v2", "us-east-1/member/a0@v1"}, f.order)
 	assert.Zero(t, res.Stages)
-	assert.Contains(t, names(*events), EventRollback)
+	assert.Contains(t, names(*events), history.EventDeployRollback)
 	// Without its analysis the same defect goes everywhere.
 	p, f, _ = pipeline(t, "v2")
 	p.NoAnalysis = true

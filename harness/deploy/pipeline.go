@@ -50,6 +50,8 @@ type Pipeline struct {
 	// that a cancelled rollout still heals (2 minutes when zero).
 	RollbackTimeout time.Duration
 
+	// regionOf is each deployed instance's region, for the events.
+	regionOf map[string]string
 	// now and sleep are the clock; tests replace them.
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -87,16 +89,6 @@ type Result struct {
 	Rollback time.Duration `json:"rollback,omitempty"`
 }
 
-// Names of the Note events a rollout records; Target is the instance or
-// region, Detail says the version and what was decided.
-const (
-	EventStage     = "deploy-stage"
-	EventInstance  = "deploy-instance"
-	EventJudgement = "canary-judgement"
-	EventRollback  = "deploy-rollback"
-	EventDone      = "deploy-done"
-)
-
 // Run rolls version out over the pipeline's stages, replacing previous.
 // An error is returned only when the rollout could not be carried out or
 // healed (a deploy or a rollback failed); a canary that fails its analysis
@@ -115,7 +107,7 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 	res := Result{Version: version, Previous: previous}
 	var deployed []string
 	for _, st := range p.Stages {
-		p.event(EventStage, st.Region, map[string]string{
+		p.event(history.EventDeployStage, st.Region, map[string]string{
 			"stage": st.Name, "version": version, "instances": strings.Join(st.Instances, ","),
 		})
 		for _, inst := range st.Instances {
@@ -124,11 +116,15 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			}
 			// An instance half-restarted is rolled back with the rest.
 			deployed = append(deployed, inst)
+			if p.regionOf == nil {
+				p.regionOf = map[string]string{}
+			}
+			p.regionOf[inst] = st.Region
 			if len(res.Reached) == 0 || res.Reached[len(res.Reached)-1] != st.Region {
 				res.Reached = append(res.Reached, st.Region)
 			}
 			err := p.Fleet.Deploy(ctx, inst, version)
-			p.event(EventInstance, inst, map[string]string{"version": version, "stage": st.Name, "error": errText(err)})
+			p.event(history.EventDeployInstance, inst, map[string]string{"version": version, "region": st.Region, "stage": st.Name, "error": errText(err)})
 			if err != nil {
 				if ctx.Err() != nil {
 					return p.rollback(ctx, res, deployed, Interrupted, "cancelled during stage "+st.Name)
@@ -151,7 +147,7 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 				return p.rollback(ctx, res, deployed, RolledBack, "canary analysis could not run: "+err.Error())
 			}
 			res.Judgement = &j
-			p.event(EventJudgement, st.Region, map[string]string{
+			p.event(history.EventCanaryJudgement, st.Region, map[string]string{
 				"verdict": string(j.Verdict), "score": strconv.FormatFloat(j.Score, 'f', 1, 64),
 				"reason": j.Reason, "canary": strings.Join(st.Instances, ","), "baseline": strings.Join(st.Baseline, ","),
 			})
@@ -162,7 +158,7 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 		res.Stages++
 	}
 	res.Decision, res.Reason, res.Deployed = Promoted, fmt.Sprintf("%d stages took %s", res.Stages, version), deployed
-	p.event(EventDone, "", map[string]string{"version": version, "decision": string(res.Decision), "reason": res.Reason})
+	p.event(history.EventDeployDone, "", map[string]string{"version": version, "decision": string(res.Decision), "reason": res.Reason})
 	return res, nil
 }
 
@@ -194,13 +190,13 @@ func (p *Pipeline) rollback(ctx context.Context, res Result, deployed []string, 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	start := p.now()
-	p.event(EventRollback, "", map[string]string{"version": res.Previous, "reason": reason, "instances": strings.Join(deployed, ",")})
+	p.event(history.EventDeployRollback, "", map[string]string{"version": res.Previous, "reason": reason, "instances": strings.Join(deployed, ",")})
 	var errs []error
 	var stuck []string
 	for i := len(deployed) - 1; i >= 0; i-- {
 		inst := deployed[i]
 		err := p.Fleet.Deploy(rctx, inst, res.Previous)
-		p.event(EventInstance, inst, map[string]string{"version": res.Previous, "stage": "rollback", "error": errText(err)})
+		p.event(history.EventDeployInstance, inst, map[string]string{"version": res.Previous, "region": p.regionOf[inst], "stage": "rollback", "error": errText(err)})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("roll %s back to %s: %w", inst, res.Previous, err))
 			stuck = append(stuck, inst)
@@ -208,7 +204,7 @@ func (p *Pipeline) rollback(ctx context.Context, res Result, deployed []string, 
 	}
 	res.Rollback = p.now().Sub(start)
 	res.Deployed = stuck
-	p.event(EventDone, "", map[string]string{
+	p.event(history.EventDeployDone, "", map[string]string{
 		"version": res.Version, "decision": string(d), "reason": reason,
 		"rollback": res.Rollback.String(), "stuck": strings.Join(stuck, ","),
 	})

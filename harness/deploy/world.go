@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -114,6 +115,109 @@ func (f WorldFleet) Deploy(ctx context.Context, instance, version string) error 
 		return fmt.Errorf("%s restarted on %s but says it runs %q", instance, version, stats.Version)
 	}
 	return nil
+}
+
+// World is a world's member service instances as a rollout sees them: the
+// world that deploys to them, and their admin clients.
+type World struct {
+	Releaser Releaser
+	Members  []topology.Component
+	Admins   Admins
+}
+
+// OpenWorld finds world c's member service instances. It refuses a world
+// whose backend cannot deploy releases.
+func OpenWorld(ctx context.Context, c topology.Cluster) (*World, error) {
+	releaser, ok := c.(Releaser)
+	if !ok {
+		return nil, fmt.Errorf("world %s runs on a backend that cannot deploy releases yet: use a local world (kong up)", c.Name())
+	}
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the components of world %s: %w", c.Name(), err)
+	}
+	w := &World{Releaser: releaser}
+	for _, s := range comps {
+		if s.Kind == topology.KindMember {
+			w.Members = append(w.Members, s.Component)
+		}
+	}
+	if w.Admins, err = WorldAdmins(ctx, c); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Pipeline is a rollout over stages through the world, with versions from
+// versions, each canary judged by DefaultJudge on the instances' own
+// records of their requests (InstanceMetrics).
+func (w *World) Pipeline(stages []Stage, versions Versions) *Pipeline {
+	return &Pipeline{
+		Stages: stages, Fleet: WorldFleet{World: w.Releaser, Versions: versions, Admins: w.Admins},
+		Metrics: InstanceMetrics{Admins: w.Admins}, Judge: DefaultJudge(),
+	}
+}
+
+// Versions reads the version each instance runs, by instance ID.
+func (w *World) Versions(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, m := range w.Members {
+		a, err := w.Admins(m.ID)
+		if err != nil {
+			return nil, err
+		}
+		st, err := a.Stats(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the version of %s: %w", m.ID, err)
+		}
+		out[m.ID] = st.Version
+	}
+	return out, nil
+}
+
+// Current is the version every instance runs; instances that disagree are
+// an error, since a rollout rolls back to one version.
+func (w *World) Current(ctx context.Context) (string, error) {
+	vs, err := w.Versions(ctx)
+	if err != nil {
+		return "", err
+	}
+	by := map[string][]string{}
+	for id, v := range vs {
+		by[v] = append(by[v], id)
+	}
+	if len(by) == 1 {
+		for v := range by {
+			return v, nil
+		}
+	}
+	var parts []string
+	for v, ids := range by {
+		slices.Sort(ids)
+		parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(ids, ", ")))
+	}
+	slices.Sort(parts)
+	return "", errors.New("the member service instances run different versions (" + strings.Join(parts, "; ") + "): deploy one version to all of them first")
+}
+
+// Reset deploys release r to every instance that runs another version, one
+// at a time, and returns the instances it moved.
+func (w *World) Reset(ctx context.Context, r member.Release) ([]string, error) {
+	vs, err := w.Versions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, m := range w.Members {
+		if vs[m.ID] == r.Version {
+			continue
+		}
+		if err := w.Releaser.Deploy(ctx, m.ID, r); err != nil {
+			return moved, fmt.Errorf("deploy %s to %s: %w", r.Version, m.ID, err)
+		}
+		moved = append(moved, m.ID)
+	}
+	return moved, nil
 }
 
 // Names of the metrics InstanceMetrics gives.

@@ -125,6 +125,29 @@ const (
 // all did).
 const EventDataTier = "data-tier"
 
+// Names of the Note events a rollout of the member service records (see
+// deploy.Pipeline). Detail["version"] is the version concerned:
+//   - EventDeployStage: a stage begins; Target its region, Detail["stage"]
+//     and Detail["instances"] (comma-separated);
+//   - EventDeployInstance: an instance restarted on the version; Target the
+//     instance, Detail["region"], Detail["stage"] ("rollback" in a
+//     rollback) and Detail["error"] when it did not serve it;
+//   - EventCanaryJudgement: the canary analysis; Target the region,
+//     Detail["verdict"], ["score"], ["reason"], ["canary"], ["baseline"];
+//   - EventDeployRollback: a rollback begins, to Detail["version"], of
+//     Detail["instances"], for Detail["reason"];
+//   - EventDeployDone: the rollout ended; Detail["decision"] (promoted,
+//     rolled-back, interrupted), ["reason"], and after a rollback
+//     ["rollback"] (its duration) and ["stuck"] (instances it could not
+//     move back).
+const (
+	EventDeployStage     = "deploy-stage"
+	EventDeployInstance  = "deploy-instance"
+	EventCanaryJudgement = "canary-judgement"
+	EventDeployRollback  = "deploy-rollback"
+	EventDeployDone      = "deploy-done"
+)
+
 // Names of the TrafficShift events of an evacuation (fault.Evacuation),
 // with the region as Target: a step that moves users away from it, and its
 // return to the even split.

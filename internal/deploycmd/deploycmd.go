@@ -7,13 +7,11 @@ package deploycmd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -107,29 +105,15 @@ func list(out io.Writer, vs deploy.Versions) error {
 }
 
 func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
-	releaser, ok := c.(deploy.Releaser)
-	if !ok {
-		return nil, fmt.Errorf("world %s runs on a backend that cannot deploy releases yet: use a local world (kong up)", c.Name())
-	}
-	comps, err := c.Components(ctx)
+	w, err := deploy.OpenWorld(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	var members []topology.Component
-	for _, s := range comps {
-		if s.Kind == topology.KindMember {
-			members = append(members, s.Component)
-		}
-	}
-	stages, err := deploy.Stages(members, o.plan)
+	stages, err := deploy.Stages(w.Members, o.plan)
 	if err != nil {
 		return nil, exitstatus.Usage(err)
 	}
-	admins, err := deploy.WorldAdmins(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	previous, err := current(ctx, members, admins)
+	previous, err := w.Current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +127,9 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 		}
 		defer stopTraffic()
 	}
-	p := &deploy.Pipeline{
-		Stages: stages, Fleet: deploy.WorldFleet{World: releaser, Versions: versions, Admins: admins},
-		Metrics: deploy.InstanceMetrics{Admins: admins}, Judge: deploy.DefaultJudge(),
-		NoAnalysis: o.noAnalysis, OnMarginal: o.onMarginal,
-		Record: func(e history.Event) { printEvent(out, e) },
-	}
+	p := w.Pipeline(stages, versions)
+	p.NoAnalysis, p.OnMarginal = o.noAnalysis, o.onMarginal
+	p.Record = func(e history.Event) { printEvent(out, e) }
 	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, previous, c.Name(), len(stages))
 	res, err := p.Run(ctx, version, previous)
 	if err != nil {
@@ -159,34 +140,6 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 	}
 	fmt.Fprintf(out, "%s runs on every member service instance of world %s\n", version, c.Name())
 	return &res, nil
-}
-
-// current is the version every instance runs; instances that disagree are
-// an error, since a rollout rolls back to one version.
-func current(ctx context.Context, members []topology.Component, admins deploy.Admins) (string, error) {
-	by := map[string][]string{}
-	for _, m := range members {
-		a, err := admins(m.ID)
-		if err != nil {
-			return "", err
-		}
-		st, err := a.Stats(ctx)
-		if err != nil {
-			return "", fmt.Errorf("the version of %s: %w", m.ID, err)
-		}
-		by[st.Version] = append(by[st.Version], m.ID)
-	}
-	if len(by) == 1 {
-		for v := range by {
-			return v, nil
-		}
-	}
-	var parts []string
-	for v, ids := range by {
-		parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(ids, ", ")))
-	}
-	sort.Strings(parts)
-	return "", errors.New("the member service instances run different versions (" + strings.Join(parts, "; ") + "): deploy one version to all of them first")
 }
 
 // traffic sends users' requests through the world's director until the
