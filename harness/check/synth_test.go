@@ -23,6 +23,8 @@ import (
 //     fast;
 //   - a watched partition's measurements: no marker crossed while the
 //     regions were apart, and every one crossed 1.5 s after the heal;
+//   - in observe, a defective release's canary is rolled back from us-east
+//     and the good release then reaches every member service instance;
 //   - writes are visible at once in their own region and 200ms later in the
 //     other; reads return what is visible;
 //   - after the heal every key is probed once in each region and returns its
@@ -151,6 +153,11 @@ func synthHistory(records int) *history.History {
 			ops = append(ops, inv, done)
 		}
 	}
+	rollouts := &hb{t0: phaseAt(2)}
+	stages := map[string][]string{"us-east": {"us-east/member/a", "us-east/member/b"}, "eu-west": {"eu-west/member/a", "eu-west/member/b"}}
+	ms := rolloutEvents(rollouts, 0, 1, "v2-errors", "v1", "fail", stages, regions, true)
+	rolloutEvents(rollouts, ms, 1, "v2", "v1", "pass", stages, regions, false)
+	h.Events = append(h.Events, rollouts.h.Events...)
 	h.Events = append(h.Events, history.Event{Kind: history.PhaseStart, Time: t0.Add(runLen).Add(500 * time.Millisecond), Name: "verify"})
 	// Records reach the file in time order, invokes and completions
 	// interleaved as they happen.
