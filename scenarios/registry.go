@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/harness/deploy"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
@@ -38,6 +39,9 @@ type Spec struct {
 	// phases that take what they take (injecting, recovering, the
 	// read-back) are not in it.
 	Planned time.Duration
+	// Deploys marks scenarios that deploy member service releases: they
+	// need a world whose backend can (deploy.Releaser; see Fits).
+	Deploys bool
 	// Short marks scenarios that `go test -short` runs.
 	Short bool
 	// Run wires faults, workload and checkers through the runner.
@@ -54,11 +58,14 @@ type Spec struct {
 // spec it runs under (its name and description go into run.json).
 type RunFunc func(ctx context.Context, s Spec, env *Env) (*run.Outcome, error)
 
-// Fits says why a world is too small for the scenario (fewer regions than
-// MinRegions), or nil.
+// Fits says why a world cannot run the scenario (fewer regions than
+// MinRegions; a scenario that Deploys on a backend that cannot), or nil.
 func (s Spec) Fits(c topology.Cluster) error {
 	if regions := c.Spec().RegionNames(); len(regions) < s.MinRegions {
 		return fmt.Errorf("%s needs %d regions; world %s has %v (use --profile default)", s.Name, s.MinRegions, c.Name(), regions)
+	}
+	if _, ok := c.(deploy.Releaser); s.Deploys && !ok {
+		return fmt.Errorf("%s deploys member service releases, which world %s's backend cannot do yet: run it on a local world (kong up)", s.Name, c.Name())
 	}
 	return nil
 }

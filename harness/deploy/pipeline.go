@@ -10,6 +10,7 @@ import (
 
 	"github.com/kongchaos/kong/harness/deploy/canary"
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 // Fleet moves member service instances from one version to another.
@@ -98,7 +99,7 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 		p.now = time.Now
 	}
 	if p.sleep == nil {
-		p.sleep = sleep
+		p.sleep = run.Sleep
 	}
 	th := p.Thresholds
 	if th == (canary.Thresholds{}) {
@@ -228,18 +229,4 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

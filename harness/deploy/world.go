@@ -31,7 +31,7 @@ func DefaultVersions() Versions {
 	for _, r := range []member.Release{
 		{Version: member.BaseVersion},
 		{Version: "v2"},
-		{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.3}},
+		{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.1}},
 		{Version: "v2-slow", Defects: member.Faults{LatencyMS: 150}},
 		{Version: "v2-wrong-member", Defects: member.Faults{WrongMemberRate: 0.05}},
 		{Version: "v2-lost-writes", Defects: member.Faults{DropWriteRate: 0.05}},

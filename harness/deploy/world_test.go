@@ -101,7 +101,7 @@ func TestWorldFleet(t *testing.T) {
 
 	require.NoError(t, f.Deploy(context.Background(), "a", "v2-errors"))
 	assert.Equal(t, "v2-errors", v)
-	assert.Equal(t, member.Release{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.3}}, r.deployed[0])
+	assert.Equal(t, member.Release{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.1}}, r.deployed[0])
 
 	assert.ErrorContains(t, f.Deploy(context.Background(), "a", "v7"), `unknown version "v7": the versions are v1, v2, v2-errors, v2-lost-writes, v2-slow, v2-wrong-member`)
 

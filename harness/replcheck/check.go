@@ -13,6 +13,7 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 )
@@ -454,7 +455,7 @@ func (r *Check) sample(ctx context.Context, seq int, ack time.Duration) {
 			if wait <= 0 {
 				return
 			}
-			if !sleepCtx(ctx, wait) {
+			if run.Sleep(ctx, wait) != nil {
 				return
 			}
 		}
@@ -491,7 +492,7 @@ func (r *Check) schedule(ctx context.Context) {
 			return
 		}
 		due := time.Duration(r.ack[seq]) + c.ReadAfter
-		if !sleepCtx(ctx, due-r.now()) {
+		if run.Sleep(ctx, due-r.now()) != nil {
 			return
 		}
 		b := seq / RecordsPerPartition
@@ -829,21 +830,6 @@ func clampUs(d time.Duration) int32 {
 		return 1<<31 - 1
 	}
 	return int32(us)
-}
-
-// sleepCtx sleeps for d unless ctx ends first (then it returns false).
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // ms renders a duration in milliseconds for the summary's figures.

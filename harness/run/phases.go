@@ -249,3 +249,19 @@ func runPreflight(ctx context.Context, c topology.Cluster, noReset bool, rec *hi
 	}
 	return nil
 }
+
+// Sleep waits d, or until ctx ends first and then returns its error: the
+// wait of a phase's step, an observer's hold or a rollout's bake.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

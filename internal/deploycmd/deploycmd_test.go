@@ -37,7 +37,7 @@ func TestDeployList(t *testing.T) {
 	assert.False(t, attached)
 	assert.Contains(t, out, "VERSION")
 	assert.Regexp(t, `(?m)^v1\s+none$`, out)
-	assert.Regexp(t, `(?m)^v2-errors\s+error_rate=0.3$`, out)
+	assert.Regexp(t, `(?m)^v2-errors\s+error_rate=0.1$`, out)
 	assert.Regexp(t, `(?m)^v2-lost-writes\s+drop_write_rate=0.05$`, out)
 }
 
