@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/deploy/canary"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/topology"
@@ -256,4 +257,36 @@ func TestPipelineMarginalCanary(t *testing.T) {
 	res, err = p.Run(context.Background(), "v2", "v1")
 	require.NoError(t, err)
 	assert.Equal(t, Promoted, res.Decision)
+}
+
+// The deploy checker reads what the pipeline records: a defective version
+// rolled back from its canary, then a good one promoted, hold; the same
+// defect without the analysis does not.
+func TestDeployCheckerJudgesThePipelinesEvents(t *testing.T) {
+	judge := func(noAnalysis bool) history.Result {
+		p, f, events := pipeline(t, "v2-errors")
+		p.NoAnalysis = noAnalysis
+		bad, err := p.Run(context.Background(), "v2-errors", "v1")
+		require.NoError(t, err)
+		previous := "v1"
+		if bad.Decision == Promoted {
+			previous = "v2-errors"
+		}
+		good, err := p.Run(context.Background(), "v2", previous)
+		require.NoError(t, err)
+		require.Equal(t, Promoted, good.Decision, good.Reason)
+		require.Len(t, f.running("v2"), 8)
+		d := &check.Deploy{Bad: "v2-errors", Good: "v2", MaxExposure: 2 * time.Minute}
+		return d.Check(history.NewIndex(&history.History{Events: *events}))
+	}
+	r := judge(false)
+	require.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Contains(t, r.Reason, "v2-errors rolled back from us-east-1 after 30s (the canary analysis said fail")
+	assert.Contains(t, r.Reason, "v2 reached all 8 instances")
+	assert.Equal(t, 30.0, r.Figures["bad_exposure_s"])
+
+	r = judge(true)
+	require.Equal(t, history.VerdictInvalid, r.Valid, r.Reason)
+	assert.Contains(t, r.Reason, "v2-errors reached 2 regions (us-east-1, us-west-2): no canary analysis ran")
+	assert.Contains(t, r.Reason, "v2-errors was promoted, not rolled back")
 }
