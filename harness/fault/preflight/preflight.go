@@ -85,14 +85,21 @@ func Check(ctx context.Context, c topology.Cluster, reset bool) ([]string, error
 	if found, err = inspectWorld(ctx, c); err != nil {
 		return all.lines(), err
 	}
+	// The second look also finds what the first could not read (a member
+	// that was stopped left on another release): a component fix seen only
+	// now runs too.
+	fixed := map[string]bool{}
+	for _, f := range all {
+		fixed[f.text] = true
+	}
 	for _, f := range found {
-		if !f.component {
+		if !f.component || !fixed[f.text] {
 			all = append(all, f)
 		}
 	}
 	all = all.dedup()
 	for _, f := range found {
-		if f.fix != nil && !f.component {
+		if f.fix != nil && (!f.component || !fixed[f.text]) {
 			if err := f.fix(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("reset %s: %w", f.text, err))
 			}

@@ -68,8 +68,6 @@ func served(t *testing.T, w secretWorld, id, kind string, h http.Handler) topolo
 	return topology.Component{ID: id, Kind: kind, Address: strings.TrimPrefix(srv.URL, "http://")}
 }
 
-// A gateway left with any runtime setting changed is found, named, and put
-// back as it started: every field of gateway.Dynamic is one row here.
 // A member left on another release than the base one is found, with its
 // defects, and reset by deploying the base release; a world that cannot
 // deploy says so instead of waiting.
@@ -104,6 +102,8 @@ func (w *deployingWorld) Deploy(_ context.Context, id string, r member.Release) 
 	return nil
 }
 
+// A gateway left with any runtime setting changed is found, named, and put
+// back as it started: every field of gateway.Dynamic is one row here.
 func TestEveryGatewaySettingLeftChangedIsFound(t *testing.T) {
 	ctx := context.Background()
 	w := secretWorld{secret: "s3cret"}
