@@ -5,6 +5,47 @@
 // everything the harness needs to judge it travels in the headers below.
 package app
 
+import "net/url"
+
+// The member API, as the member service serves it and as the gateway, the
+// harness and the benchmarks call it: a member's profile (GET, PUT
+// ProfileWrite) and viewing history (GET, POST HistoryWrite), and every
+// server's health check.
+const (
+	// PathHealth answers 200 "ok" on the member service, the gateway and
+	// the director.
+	PathHealth = "/healthz"
+	// ResourceProfile and ResourceHistory are a member's two resources.
+	ResourceProfile = "profile"
+	ResourceHistory = "history"
+)
+
+// membersPath is the prefix of every member resource.
+const membersPath = "/v1/members/"
+
+// MemberPath is the path of resource (ResourceProfile or ResourceHistory)
+// of member id.
+func MemberPath(id, resource string) string {
+	return membersPath + url.PathEscape(id) + "/" + resource
+}
+
+// MemberRoute is the pattern (net/http.ServeMux) the member service serves
+// method on resource with; the member id is its {id} wildcard.
+func MemberRoute(method, resource string) string {
+	return method + " " + membersPath + "{id}/" + resource
+}
+
+// ProfileWrite is the body of a profile's PUT.
+type ProfileWrite struct {
+	Name string `json:"name"`
+	Plan string `json:"plan"`
+}
+
+// HistoryWrite is the body of a viewing's POST to a history.
+type HistoryWrite struct {
+	Title string `json:"title"`
+}
+
 // Request headers a client sends.
 const (
 	// HeaderGeo is the client's geo; its directional record gives the

@@ -144,7 +144,7 @@ func (d *Director) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /admin/restore", h.restore)
 	mux.HandleFunc("PUT /admin/bounce", h.bounce)
 	mux.HandleFunc("GET /admin/changes", h.changes)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+app.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok"))
 	})

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kongchaos/kong/app"
 )
 
 // instance is one member instance and its health as the gateway sees it.
@@ -134,7 +136,7 @@ func (g *Gateway) checkHealth(ctx context.Context, in *instance) {
 	cctx, cancel := context.WithTimeout(ctx, g.cfg.Timeouts.Health)
 	defer cancel()
 	ok, reason := true, ""
-	req, err := http.NewRequestWithContext(cctx, http.MethodGet, in.BaseURL+"/healthz", nil)
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, in.BaseURL+app.PathHealth, nil)
 	if err == nil {
 		var resp *http.Response
 		resp, err = g.healthClient.Do(req)

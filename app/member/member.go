@@ -379,11 +379,11 @@ func Serve(ctx context.Context, listen string, cfg Config, log *slog.Logger) err
 // Handler is the service's HTTP API.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/members/{id}/profile", s.user(opGetProfile))
-	mux.HandleFunc("PUT /v1/members/{id}/profile", s.user(opPutProfile))
-	mux.HandleFunc("GET /v1/members/{id}/history", s.user(opGetHistory))
-	mux.HandleFunc("POST /v1/members/{id}/history", s.user(opAppendHistory))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc(app.MemberRoute(http.MethodGet, app.ResourceProfile), s.user(opGetProfile))
+	mux.HandleFunc(app.MemberRoute(http.MethodPut, app.ResourceProfile), s.user(opPutProfile))
+	mux.HandleFunc(app.MemberRoute(http.MethodGet, app.ResourceHistory), s.user(opGetHistory))
+	mux.HandleFunc(app.MemberRoute(http.MethodPost, app.ResourceHistory), s.user(opAppendHistory))
+	mux.HandleFunc("GET "+app.PathHealth, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("GET /admin/faults", func(w http.ResponseWriter, _ *http.Request) {
 		f := Faults{}
 		if set := s.set.Load(); set != nil {
@@ -437,8 +437,8 @@ func (o op) String() string {
 type request struct {
 	op      op
 	id      string
-	profile Profile      // opPutProfile
-	entry   HistoryEntry // opAppendHistory
+	profile app.ProfileWrite // opPutProfile
+	entry   app.HistoryWrite // opAppendHistory
 }
 
 // parseRequest validates a user request before anything is done for it: the
@@ -601,11 +601,11 @@ func (s *Service) user(o op) http.HandlerFunc {
 		case opGetProfile:
 			err = s.getProfile(w, r, f, req.id)
 		case opPutProfile:
-			err = s.putProfile(w, r, f, req.id, req.profile)
+			err = s.putProfile(w, r, f, req.id, Profile{Name: req.profile.Name, Plan: req.profile.Plan})
 		case opGetHistory:
 			err = s.getHistory(w, r, req.id)
 		case opAppendHistory:
-			err = s.appendHistory(w, r, f, req.id, req.entry)
+			err = s.appendHistory(w, r, f, req.id, HistoryEntry{Title: req.entry.Title})
 		}
 		if err != nil {
 			writeError(w, err)

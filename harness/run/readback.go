@@ -224,8 +224,8 @@ func probePath(key string) (string, bool) {
 		return "", false
 	}
 	switch kind {
-	case "profile", "history":
-		return "/v1/members/" + id + "/" + kind, true
+	case app.ResourceProfile, app.ResourceHistory:
+		return app.MemberPath(id, kind), true
 	}
 	return "", false
 }

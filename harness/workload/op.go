@@ -142,22 +142,17 @@ func (w *Workload) call(done *history.Op, j workloadJob, gateway string) {
 	var body []byte
 	switch j.kind {
 	case 0:
-		method, suffix = http.MethodGet, "/profile"
+		method, suffix = http.MethodGet, app.ResourceProfile
 	case 1:
-		method, suffix = http.MethodPut, "/profile"
-		body, _ = json.Marshal(struct {
-			Name string `json:"name"`
-			Plan string `json:"plan"`
-		}{Name: "Member " + m.ID, Plan: workloadPlans[j.arg%uint32(len(workloadPlans))]})
+		method, suffix = http.MethodPut, app.ResourceProfile
+		body, _ = json.Marshal(app.ProfileWrite{Name: "Member " + m.ID, Plan: workloadPlans[j.arg%uint32(len(workloadPlans))]})
 	case 2:
-		method, suffix = http.MethodPost, "/history"
-		body, _ = json.Marshal(struct {
-			Title string `json:"title"`
-		}{Title: "title-" + strconv.FormatUint(uint64(j.arg%100000), 10)})
+		method, suffix = http.MethodPost, app.ResourceHistory
+		body, _ = json.Marshal(app.HistoryWrite{Title: "title-" + strconv.FormatUint(uint64(j.arg%100000), 10)})
 	default:
-		method, suffix = http.MethodGet, "/history"
+		method, suffix = http.MethodGet, app.ResourceHistory
 	}
-	u := strings.TrimRight(gateway, "/") + "/v1/members/" + url.PathEscape(m.ID) + suffix
+	u := strings.TrimRight(gateway, "/") + app.MemberPath(m.ID, suffix)
 
 	for attempt := 0; ; attempt++ {
 		a := w.attempt(method, u, body, j.sess)

@@ -58,7 +58,7 @@ func Members(ctx context.Context, w *local.World, region string, members, client
 		}
 		return resp.Header.Get(app.HeaderCache), nil
 	}
-	url := func(i int) string { return fmt.Sprintf("%s/v1/members/bench-%d/profile", base, i) }
+	url := func(i int) string { return base + app.MemberPath(fmt.Sprintf("bench-%d", i), app.ResourceProfile) }
 	fmt.Fprintf(out, "member service in %s at %s: %d members, %d concurrent clients\n", region, base, members, clients)
 	if _, err := Pool(members, clients, func(i int) error {
 		_, err := do(http.MethodPut, url(i), []byte(`{"name":"bench","plan":"basic"}`))

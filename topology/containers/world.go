@@ -31,6 +31,7 @@ import (
 	tctoxiproxy "github.com/testcontainers/testcontainers-go/modules/toxiproxy"
 	"github.com/testcontainers/testcontainers-go/wait"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/probe"
 )
@@ -429,7 +430,7 @@ func kindCustomizers(c Container, deadline time.Duration) []testcontainers.Conta
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForLog(RouterReadyLine))}
 	default: // the application
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
-			wait.ForHTTP("/healthz").WithPort(c.Ports[0]))}
+			wait.ForHTTP(app.PathHealth).WithPort(c.Ports[0]))}
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
 
+	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/invalidation"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
@@ -61,7 +62,7 @@ func Asks(kind string) string {
 	case topology.KindToxiproxy:
 		return "answering its API"
 	}
-	return "answering GET /healthz"
+	return "answering GET " + app.PathHealth
 }
 
 // CQL asks the Cassandra node at addr (its CQL address) for its release.
@@ -166,9 +167,9 @@ func SQSQueue(ctx context.Context, endpoint, region string) error {
 // HTTPHealthy asks an application server at addr (host:port) for
 // GET /healthz and is satisfied with 200 OK.
 func HTTPHealthy(ctx context.Context, addr string) error {
-	status, err := httpGet(ctx, "http://"+addr+"/healthz", 2*time.Second)
+	status, err := httpGet(ctx, "http://"+addr+app.PathHealth, 2*time.Second)
 	if err == nil && status != http.StatusOK {
-		err = fmt.Errorf("GET /healthz: %d %s", status, http.StatusText(status))
+		err = fmt.Errorf("GET %s: %d %s", app.PathHealth, status, http.StatusText(status))
 	}
 	return err
 }
