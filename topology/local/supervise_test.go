@@ -1,6 +1,7 @@
 package local
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,8 @@ func TestProcessLifecycle(t *testing.T) {
 	require.Eventually(t, func() bool { return belongsTo(pid, dir) }, 5*time.Second, 10*time.Millisecond,
 		"the process is not marked with its world")
 	require.Equal(t, []int{pid}, WorldProcesses(dir))
+	// It runs WorldNice below the harness (kong's own process).
+	require.Equal(t, min(niceOf(t, os.Getpid())+WorldNice, 19), niceOf(t, pid))
 
 	require.NoError(t, p.signal(syscall.SIGSTOP))
 	require.Equal(t, topology.StatePaused, p.state())
@@ -166,4 +169,16 @@ func sameSlotNames(t *testing.T) (string, string) {
 	}
 	t.Fatal("no two names share a slot")
 	return "", ""
+}
+
+// niceOf reads a process's niceness from /proc (field 19 of its stat).
+func niceOf(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	require.NoError(t, err)
+	// The command, field 2, is in parentheses and may hold spaces.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	n, err := strconv.Atoi(fields[16])
+	require.NoError(t, err)
+	return n
 }
