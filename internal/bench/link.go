@@ -44,7 +44,13 @@ func Echo(api string, rounds int) (EchoLatency, error) {
 		}
 	}()
 	client := toxiclient.NewClient(api)
-	proxy, err := client.CreateProxy("bench.echo", "127.0.0.1:0", l.Addr().String())
+	// A world's toxiproxy listens only on its own addresses: the bench's
+	// proxy takes one beside the API's.
+	host, _, err := net.SplitHostPort(api)
+	if err != nil {
+		return lat, fmt.Errorf("toxiproxy API %q: %w", api, err)
+	}
+	proxy, err := client.CreateProxy("bench.echo", net.JoinHostPort(host, "0"), l.Addr().String())
 	if err != nil {
 		return lat, fmt.Errorf("create bench proxy: %w", err)
 	}
