@@ -278,14 +278,13 @@ type Stats struct {
 const SpeculativeRetry = "MIN(99p,200ms)"
 
 // Schema creates the member tables; run it once per world, before members
-// start. It also sets the tables' options on a world made before them.
+// start. (Every world starts from empty data folders, so the tables always
+// get their options here.)
 func Schema(keyspace string) []string {
 	opts := fmt.Sprintf("speculative_retry = '%s'", SpeculativeRetry)
 	return []string{
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.profiles (member text PRIMARY KEY, name text, plan text) WITH %s`, keyspace, opts),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.history (member text, at bigint, title text, PRIMARY KEY (member, at)) WITH CLUSTERING ORDER BY (at DESC) AND %s`, keyspace, opts),
-		fmt.Sprintf(`ALTER TABLE %s.profiles WITH %s`, keyspace, opts),
-		fmt.Sprintf(`ALTER TABLE %s.history WITH %s`, keyspace, opts),
 	}
 }
 

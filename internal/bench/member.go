@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,10 +59,11 @@ func Members(ctx context.Context, w *local.World, region string, members, client
 		}
 		return resp.Header.Get(app.HeaderCache), nil
 	}
+	profile, _ := json.Marshal(app.ProfileWrite{Name: "bench", Plan: "basic"})
 	url := func(i int) string { return base + app.MemberPath(fmt.Sprintf("bench-%d", i), app.ResourceProfile) }
 	fmt.Fprintf(out, "member service in %s at %s: %d members, %d concurrent clients\n", region, base, members, clients)
 	if _, err := Pool(members, clients, func(i int) error {
-		_, err := do(http.MethodPut, url(i), []byte(`{"name":"bench","plan":"basic"}`))
+		_, err := do(http.MethodPut, url(i), profile)
 		return err
 	}); err != nil {
 		return res, err

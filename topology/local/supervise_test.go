@@ -1,7 +1,6 @@
 package local
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/procfs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/topology"
@@ -171,14 +171,12 @@ func sameSlotNames(t *testing.T) (string, string) {
 	return "", ""
 }
 
-// niceOf reads a process's niceness from /proc (field 19 of its stat).
+// niceOf reads a process's niceness from /proc.
 func niceOf(t *testing.T, pid int) int {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	require.NoError(t, err)
-	// The command, field 2, is in parentheses and may hold spaces.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-	n, err := strconv.Atoi(fields[16])
+	st, err := p.Stat()
 	require.NoError(t, err)
-	return n
+	return int(st.Nice)
 }
