@@ -120,3 +120,48 @@ request_timeout: 10000ms
 		},
 	}
 }
+
+// CassandraJava17Flags are the module flags Cassandra 5.0 lists in its jvm17-server.options;
+// without the java.io and sun.nio.ch opens it does not start. Both backends
+// (and kong's Cassandra image) start it with them.
+var CassandraJava17Flags = []string{
+	"-Djdk.attach.allowAttachSelf=true",
+	"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+	"--add-exports", "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
+	"--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
+	"--add-exports", "java.rmi/sun.rmi.server=ALL-UNNAMED",
+	"--add-exports", "java.sql/java.sql=ALL-UNNAMED",
+	"--add-exports", "java.base/java.lang.ref=ALL-UNNAMED",
+	"--add-exports", "jdk.unsupported/sun.misc=ALL-UNNAMED",
+	"--add-exports", "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+	"--add-exports", "jdk.attach/sun.tools.attach=ALL-UNNAMED",
+	"--add-opens", "java.base/java.lang.module=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.loader=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.reflect=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.math=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.module=ALL-UNNAMED",
+	"--add-opens", "java.base/jdk.internal.util.jar=ALL-UNNAMED",
+	"--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+	"--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+	"--add-opens", "java.base/java.io=ALL-UNNAMED",
+	"--add-opens", "java.base/java.lang.reflect=ALL-UNNAMED",
+	"--add-opens", "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+	"--add-opens", "java.base/java.lang=ALL-UNNAMED",
+	"--add-opens", "java.base/java.util=ALL-UNNAMED",
+	"-Dio.netty.tryReflectionSetAccessible=true",
+	"-Dio.netty.allocator.useCacheForAllThreads=true",
+	"-Dio.netty.allocator.maxOrder=11",
+}
+
+// CassandraJVMFlags are the heap-independent flags every Cassandra node
+// of a world starts with: G1 with short pauses, a small code cache and
+// stack, C1 only (a node of a one-machine world never runs long enough for
+// C2 to pay), no shared perf memory, and an exit on OutOfMemoryError.
+var CassandraJVMFlags = []string{
+	"-Xss256k",
+	"-XX:+UseG1GC", "-XX:+ParallelRefProcEnabled", "-XX:MaxTenuringThreshold=1",
+	"-XX:MaxGCPauseMillis=300", "-XX:InitiatingHeapOccupancyPercent=70",
+	"-XX:+PerfDisableSharedMem", "-XX:MaxDirectMemorySize=256M",
+	"-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=64m", "-XX:+ExitOnOutOfMemoryError",
+}

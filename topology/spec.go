@@ -130,12 +130,19 @@ func (s *Spec) Source() string { return s.source }
 // was read from a file.
 func (s *Spec) ProfileName() string { return s.profile }
 
+// The versions a spec runs unless it names others (and that kong's own
+// container images hold).
+const (
+	DefaultCassandraVersion = "5.0.9"
+	DefaultElasticMQVersion = "1.6.16"
+)
+
 // defaults fills what a spec may leave out.
 func defaults() Spec {
 	return Spec{
-		Cassandra: CassandraSpec{Version: "5.0.9", Heap: "512M", ReplicationFactor: 3, Keyspace: "kong"},
+		Cassandra: CassandraSpec{Version: DefaultCassandraVersion, Heap: "512M", ReplicationFactor: 3, Keyspace: "kong"},
 		Memcached: MemcachedSpec{MemoryMB: 64},
-		SQS:       SQSSpec{ElasticMQVersion: "1.6.16", Heap: "128M"},
+		SQS:       SQSSpec{ElasticMQVersion: DefaultElasticMQVersion, Heap: "128M"},
 		Ports: Ports{
 			Storage: 7000, CQL: 9042, Memcached: 11211, SQS: 9324,
 			Toxiproxy: 8474, Control: 8475, Base: 17000,

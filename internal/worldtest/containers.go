@@ -77,7 +77,7 @@ func upContainers(ctx context.Context, name string, spec *topology.Spec, dir str
 		build = containers.BuildContext(wd)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return containers.Up(ctx, containers.Options{Name: name, Spec: spec, Images: containers.ImagesFromEnv(),
+	return containers.Up(ctx, containers.Options{Name: name, Spec: spec,
 		BuildContext: build, LogDir: dir, Log: log})
 }
 

@@ -35,10 +35,11 @@ func engine(ctx context.Context) error {
 	return nil
 }
 
-// Up brings the world up with Keep set: the images from the environment
-// (ImagesFromEnv), and, unless KONG_IMAGE names one, the kong image built
-// from the repository around the working folder. Without an engine it
-// fails at once.
+// Up brings the world up with Keep set: each role's image as
+// images.Choose picks it (pulled when the engine lacks it, else an error
+// that names `kong images build`), and, unless KONG_IMAGE names one, the
+// kong image built from the kong executable of the source tree around the
+// working folder. Without an engine it fails at once.
 func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o topology.UpOptions) (topology.Started, error) {
 	out := o.Out
 	if out == nil {
@@ -53,20 +54,19 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 			build = BuildContext(wd)
 		}
 	}
-	images := ImagesFromEnv()
 	publish := o.Publish
 	if !publish.IsValid() {
 		publish = DefaultPublishAddress()
 	}
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions) as Docker containers, ports published on %s", world, spec.Source(), len(spec.Regions), publish)
 	if build != "" {
-		fmt.Fprintf(out, "; building %s from %s/Dockerfile", images.Kong, build)
+		fmt.Fprintf(out, "; kong's image from the kong built in %s", build)
 	}
 	fmt.Fprintln(out)
 	start := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	w, err := Up(uctx, Options{Name: world, Spec: spec, Images: images, BuildContext: build,
+	w, err := Up(uctx, Options{Name: world, Spec: spec, BuildContext: build,
 		ReadyTimeout: o.Timeout, PublishAddress: publish, Keep: true, Log: o.Log})
 	if err != nil {
 		why := err.Error()

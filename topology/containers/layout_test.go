@@ -139,18 +139,6 @@ func TestSlotOfIsTheInverseOfSubnet(t *testing.T) {
 	require.Equal(t, -1, slotOf(netip.MustParsePrefix("172.17.0.0/16")))
 }
 
-func TestSplitImage(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"kongchaos/kong:dev":           {"kongchaos/kong", "dev"},
-		"kong":                         {"kong", "latest"},
-		"registry:5000/kong":           {"registry:5000/kong", "latest"},
-		"registry:5000/kongchaos/x:v1": {"registry:5000/kongchaos/x", "v1"},
-	} {
-		repo, tag := splitImage(in)
-		require.Equal(t, want, [2]string{repo, tag}, in)
-	}
-}
-
 func TestBuildContextIsTheRepository(t *testing.T) {
 	wd, err := os.Getwd()
 	require.NoError(t, err)

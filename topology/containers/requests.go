@@ -18,6 +18,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/appconfig"
+	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
@@ -32,17 +33,28 @@ type Images struct {
 	Kong string
 }
 
-// DefaultImages are the images of the world: Cassandra 5.0,
-// memcached 1.6, LocalStack for SQS, toxiproxy 2.12.0 (the version compiled
-// into kong) and kong's own image.
+// DefaultImages are the official images (images.Official): Cassandra
+// 5.0, memcached 1.6, LocalStack for SQS, toxiproxy 2.12.0 (the version
+// compiled into kong) and kong's own image.
 func DefaultImages() Images {
-	return Images{
-		Cassandra: "cassandra:5.0",
-		Memcached: "memcached:1.6",
-		SQS:       "localstack/localstack:4.4",
-		Toxiproxy: "ghcr.io/shopify/toxiproxy:2.12.0",
-		Kong:      "kongchaos/kong:dev",
+	return imagesOf(nil)
+}
+
+// imagesOf are the chosen images, the official ones for roles not chosen.
+func imagesOf(choices []images.Choice) Images {
+	im := Images{
+		Cassandra: images.Official[images.RoleCassandra],
+		Memcached: images.Official[images.RoleMemcached],
+		SQS:       images.Official[images.RoleSQS],
+		Toxiproxy: images.Official[images.RoleToxiproxy],
+		Kong:      images.Official[images.RoleKong],
 	}
+	field := map[string]*string{images.RoleCassandra: &im.Cassandra, images.RoleMemcached: &im.Memcached,
+		images.RoleSQS: &im.SQS, images.RoleToxiproxy: &im.Toxiproxy, images.RoleKong: &im.Kong}
+	for _, c := range choices {
+		*field[c.Role] = c.Image
+	}
+	return im
 }
 
 // ImagesFromEnv are the default images with the overrides of KONG_IMAGE
@@ -51,8 +63,8 @@ func DefaultImages() Images {
 func ImagesFromEnv() Images {
 	im := DefaultImages()
 	for env, field := range map[string]*string{
-		"KONG_IMAGE": &im.Kong, "KONG_CASSANDRA_IMAGE": &im.Cassandra, "KONG_MEMCACHED_IMAGE": &im.Memcached,
-		"KONG_SQS_IMAGE": &im.SQS, "KONG_TOXIPROXY_IMAGE": &im.Toxiproxy,
+		images.Env[images.RoleKong]: &im.Kong, images.Env[images.RoleCassandra]: &im.Cassandra, images.Env[images.RoleMemcached]: &im.Memcached,
+		images.Env[images.RoleSQS]: &im.SQS, images.Env[images.RoleToxiproxy]: &im.Toxiproxy,
 	} {
 		if v := os.Getenv(env); v != "" {
 			*field = v

@@ -33,6 +33,7 @@ import (
 
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/probe"
 )
 
@@ -48,9 +49,10 @@ type Options struct {
 	Name   string
 	Spec   *topology.Spec
 	Images Images
-	// BuildContext, when set, is the repository whose Dockerfile builds
-	// Images.Kong before anything starts (the engine's build cache makes a
-	// second build quick). Empty: the image must exist or be pullable.
+	// BuildContext, when set, is kong's source tree (images.SourceTree):
+	// Images.Kong is built from the kong executable built there, before
+	// anything starts, when what it holds changed. Empty: the image must
+	// exist or be pullable.
 	BuildContext string
 	// LogDir receives every container's log, followed while this process
 	// runs (the components' Status.Log). Empty: no log files.
@@ -103,9 +105,6 @@ var _ topology.Cluster = (*World)(nil)
 // fillDefaults gives the images, readiness timeout and log that were left
 // unset their defaults.
 func (o *Options) fillDefaults() {
-	if o.Images == (Images{}) {
-		o.Images = DefaultImages()
-	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 5 * time.Minute
 	}
@@ -157,6 +156,12 @@ func Up(ctx context.Context, o Options) (*World, error) {
 	if err != nil {
 		cli.Close()
 		return nil, err
+	}
+	if o.Images == (Images{}) {
+		if o.Images, err = chooseImages(ctx, cli, o.Log); err != nil {
+			cli.Close()
+			return nil, err
+		}
 	}
 	w, err := newWorld(cli, o, slot)
 	if err != nil {
@@ -279,31 +284,52 @@ func (w *World) beginPhase(next string) {
 // Phases reports how long each phase of Up took.
 func (w *World) Phases() []topology.PhaseTime { return w.phases.Done() }
 
-// buildImage builds Images.Kong from the repository's Dockerfile.
+// buildImage builds Images.Kong from the kong executable built in the
+// source tree (images.BuildKong: nothing is built when it is unchanged).
 func (w *World) buildImage(ctx context.Context) error {
-	repo, tag := splitImage(w.opts.Images.Kong)
-	p, err := testcontainers.NewDockerProvider()
+	dir, err := os.MkdirTemp("", "kong-binary-")
 	if err != nil {
-		return fmt.Errorf("build %s: %w", w.opts.Images.Kong, err)
+		return err
 	}
-	defer p.Close()
-	req := &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
-		Context: w.opts.BuildContext, Dockerfile: "Dockerfile", Repo: repo, Tag: tag, KeepImage: true,
-		BuildLogWriter: logWriter{w.log, "image build"},
-	}}
-	if _, err := p.BuildImage(ctx, req); err != nil {
-		return fmt.Errorf("build %s from %s/Dockerfile: %w", w.opts.Images.Kong, w.opts.BuildContext, err)
+	defer os.RemoveAll(dir)
+	bin, err := images.KongBinary(ctx, w.opts.BuildContext, dir)
+	if err != nil {
+		return err
 	}
+	b, err := images.BuildKong(ctx, w.cli, images.Inputs{Kong: bin}, logWriter{w.log, "image build"})
+	if err != nil {
+		return fmt.Errorf("build %s: %w", images.Local[images.RoleKong], err)
+	}
+	w.opts.Images.Kong = b.Image
 	return nil
 }
 
-// splitImage splits "repo:tag" (the tag defaults to "latest").
-func splitImage(image string) (string, string) {
-	i := strings.LastIndexByte(image, ':')
-	if i < 0 || strings.Contains(image[i:], "/") {
-		return image, "latest"
+// chooseImages picks each role's image (images.Choose) and pulls those
+// the engine lacks; where a pull fails, the error names the images and
+// `kong images build`.
+func chooseImages(ctx context.Context, cli *testcontainers.DockerClient, log *slog.Logger) (Images, error) {
+	choices, err := images.Choose(ctx, cli)
+	if err != nil {
+		return Images{}, err
 	}
-	return image[:i], image[i+1:]
+	var failed []images.Choice
+	var why []error
+	for i, c := range choices {
+		log.Info("image chosen", "role", c.Role, "image", c.Image, "source", string(c.Source), "why", c.Why)
+		if c.Present || c.Role == images.RoleKong {
+			continue
+		}
+		if err := images.Pull(ctx, cli, c.Image); err != nil {
+			failed = append(failed, c)
+			why = append(why, err)
+			continue
+		}
+		choices[i].Present = true
+	}
+	if len(failed) > 0 {
+		return Images{}, fmt.Errorf("%w (%v)", images.Missing(failed), errors.Join(why...))
+	}
+	return imagesOf(choices), nil
 }
 
 func (w *World) createNetworks(ctx context.Context) error {

@@ -37,7 +37,7 @@ func TestWorld(t *testing.T) {
 	wd, _ := os.Getwd()
 	uctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
-	w, err := containers.Up(uctx, containers.Options{Name: name, Spec: spec, Images: containers.ImagesFromEnv(), BuildContext: containers.BuildContext(wd), LogDir: t.TempDir()})
+	w, err := containers.Up(uctx, containers.Options{Name: name, Spec: spec, BuildContext: containers.BuildContext(wd), LogDir: t.TempDir()})
 	t.Cleanup(func() {
 		require.NoError(t, w.Down())
 		cli, err := containers.Connect(ctx)

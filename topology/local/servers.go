@@ -11,38 +11,6 @@ import (
 	"github.com/kongchaos/kong/topology/local/assets"
 )
 
-// jvm17Flags are the module flags Cassandra 5.0 lists in its jvm17-server.options;
-// without the java.io and sun.nio.ch opens it does not start.
-var jvm17Flags = []string{
-	"-Djdk.attach.allowAttachSelf=true",
-	"--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-	"--add-exports", "java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED",
-	"--add-exports", "java.rmi/sun.rmi.registry=ALL-UNNAMED",
-	"--add-exports", "java.rmi/sun.rmi.server=ALL-UNNAMED",
-	"--add-exports", "java.sql/java.sql=ALL-UNNAMED",
-	"--add-exports", "java.base/java.lang.ref=ALL-UNNAMED",
-	"--add-exports", "jdk.unsupported/sun.misc=ALL-UNNAMED",
-	"--add-exports", "jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-	"--add-exports", "jdk.attach/sun.tools.attach=ALL-UNNAMED",
-	"--add-opens", "java.base/java.lang.module=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.loader=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.ref=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.reflect=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.math=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.module=ALL-UNNAMED",
-	"--add-opens", "java.base/jdk.internal.util.jar=ALL-UNNAMED",
-	"--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
-	"--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-	"--add-opens", "java.base/java.io=ALL-UNNAMED",
-	"--add-opens", "java.base/java.lang.reflect=ALL-UNNAMED",
-	"--add-opens", "jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
-	"--add-opens", "java.base/java.lang=ALL-UNNAMED",
-	"--add-opens", "java.base/java.util=ALL-UNNAMED",
-	"-Dio.netty.tryReflectionSetAccessible=true",
-	"-Dio.netty.allocator.useCacheForAllThreads=true",
-	"-Dio.netty.allocator.maxOrder=11",
-}
-
 // cassandraCommand writes a node's configuration under dir and returns the
 // command line that starts it.
 func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNode, world, dir string) ([]string, error) {
@@ -63,13 +31,7 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 		}
 	}
 	heap := s.Cassandra.Heap
-	argv := []string{a.Java,
-		"-Xms" + heap, "-Xmx" + heap, "-Xss256k",
-		"-XX:+UseG1GC", "-XX:+ParallelRefProcEnabled", "-XX:MaxTenuringThreshold=1",
-		"-XX:MaxGCPauseMillis=300", "-XX:InitiatingHeapOccupancyPercent=70",
-		"-XX:+PerfDisableSharedMem", "-XX:MaxDirectMemorySize=256M",
-		"-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=64m", "-XX:+ExitOnOutOfMemoryError",
-	}
+	argv := append([]string{a.Java, "-Xms" + heap, "-Xmx" + heap}, topology.CassandraJVMFlags...)
 	argv = append(argv, cfg.Props...)
 	argv = append(argv,
 		"-Dcassandra-foreground=yes",
@@ -82,7 +44,7 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 		"-Dcassandra.jmx.local.port="+strconv.Itoa(n.JMXPort),
 		"-javaagent:"+a.JammAgent,
 	)
-	argv = append(argv, jvm17Flags...)
+	argv = append(argv, topology.CassandraJava17Flags...)
 	argv = append(argv, "-cp", filepath.Join(a.CassandraLib, "*"), "org.apache.cassandra.service.CassandraDaemon")
 	return argv, nil
 }

@@ -43,7 +43,7 @@ func (b *Backend) Nodetool(ctx context.Context, world, target string, args []str
 		return nil, err
 	}
 	argv := []string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-Duser.home=" + home, "-Dcassandra.logdir=" + home}
-	argv = append(argv, jvm17Flags...)
+	argv = append(argv, topology.CassandraJava17Flags...)
 	argv = append(argv, "-cp", filepath.Join(a.CassandraLib, "*"), "org.apache.cassandra.tools.NodeTool", "-h", host, "-p", port)
 	return exec.CommandContext(ctx, a.Java, append(argv, args...)...), nil
 }

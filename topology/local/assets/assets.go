@@ -312,6 +312,21 @@ func EnsureChromium(ctx context.Context, out io.Writer, log *slog.Logger) (strin
 	return exec.LookPath("chromium")
 }
 
+// EnsureDebootstrap returns debootstrap, which makes the Debian base of
+// kong's container images, installing Debian's package when it is missing
+// (a line on out says so first).
+func EnsureDebootstrap(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
+	for _, p := range []string{"debootstrap", "/usr/sbin/debootstrap"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path, nil
+		}
+	}
+	if err := installPackage(ctx, out, "debootstrap", "debootstrap (it makes the Debian base of kong's images)", log); err != nil {
+		return "", err
+	}
+	return exec.LookPath("/usr/sbin/debootstrap")
+}
+
 // aptInstall installs a Debian package (as root, or with sudo -n), running
 // apt-get update once when the install fails (a fresh machine may have no
 // package lists), after a line on out with the command it runs. what says
