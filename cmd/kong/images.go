@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/internal/clilog"
-	"github.com/kongchaos/kong/internal/imagebuild"
+	"github.com/kongchaos/kong/internal/containersetup"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/containers/images"
 )
@@ -46,7 +46,7 @@ to --log. A world uses an official image when the engine has it, else kong's own
 				return fmt.Errorf("%w; start one with `kong setup --engine`", err)
 			}
 			defer cli.Close()
-			in, err := imagebuild.Inputs(ctx, cmd.ErrOrStderr(), log)
+			in, err := containersetup.Inputs(ctx, cmd.ErrOrStderr(), log)
 			if err != nil {
 				return err
 			}

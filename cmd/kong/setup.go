@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/kongchaos/kong/internal/clilog"
+	"github.com/kongchaos/kong/internal/containersetup"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 
 func newSetup() *cobra.Command {
 	var sf specFlags
+	var engine bool
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
@@ -20,10 +22,17 @@ func newSetup() *cobra.Command {
 jars (with Maven, into $KONG_CACHE or ~/.cache/kong), and Debian's memcached and chromium, installed
 system-wide with apt-get (as root, or with sudo -n) when they are missing; a line says so before each
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
-kong up does the same, saying so, before it starts a world; nothing else installs anything.`,
+kong up does the same, saying so, before it starts a world; nothing else installs anything.
+
+With --engine it readies the container backend's engine instead: when no Docker engine answers,
+it installs Debian's docker.io (when dockerd is missing) and starts dockerd in the background
+(as root; its log is dockerd.log in the cache). Then kong images build makes the images.`,
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
 			out := cmd.OutOrStdout()
+			if engine {
+				return containersetup.Engine(cmd.Context(), out, log)
+			}
 			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
 			if err != nil {
 				return err
@@ -39,5 +48,6 @@ kong up does the same, saying so, before it starts a world; nothing else install
 		}),
 	}
 	sf.register(cmd)
+	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
 	return cmd
 }

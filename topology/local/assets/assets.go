@@ -327,6 +327,20 @@ func EnsureDebootstrap(ctx context.Context, out io.Writer, log *slog.Logger) (st
 	return exec.LookPath("/usr/sbin/debootstrap")
 }
 
+// EnsureDockerd returns dockerd, installing Debian's docker.io (the
+// Docker Engine) when it is missing, after a line on out that says so.
+func EnsureDockerd(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
+	for _, p := range []string{"dockerd", "/usr/sbin/dockerd", "/usr/bin/dockerd"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path, nil
+		}
+	}
+	if err := installPackage(ctx, out, "docker.io", "Docker Engine (dockerd)", log); err != nil {
+		return "", err
+	}
+	return exec.LookPath("/usr/sbin/dockerd")
+}
+
 // aptInstall installs a Debian package (as root, or with sudo -n), running
 // apt-get update once when the install fails (a fresh machine may have no
 // package lists), after a line on out with the command it runs. what says

@@ -1,9 +1,11 @@
-// Package imagebuild gathers what kong's container images are made of
+// Package containersetup readies a machine for the container backend: it
+// starts a Docker engine where none answers (Debian's docker.io), and it
+// gathers what kong's container images are made of
 // (topology/containers/images) from the local backend's caches, fetching
 // what is missing: Cassandra's and ElasticMQ's jars from Maven Central,
 // cqlsh from PyPI, debootstrap from Debian, the kong and toxiproxy
 // executables built from the source tree.
-package imagebuild
+package containersetup
 
 import (
 	"context"

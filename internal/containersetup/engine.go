@@ -1,0 +1,99 @@
+package containersetup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/local/assets"
+)
+
+// EngineStartTimeout bounds the wait for a started dockerd to answer.
+const EngineStartTimeout = 90 * time.Second
+
+// Engine makes sure a Docker engine answers. When none does, and
+// DOCKER_HOST names none elsewhere, it installs Debian's docker.io where
+// dockerd is missing and starts dockerd in the background, as a machine's
+// service (it outlives kong, and worlds come and go on it), its output in
+// dockerd.log in kong's cache; then it waits for it to answer. It says on
+// out what it found or did. Starting an engine needs root.
+func Engine(ctx context.Context, out io.Writer, log *slog.Logger) error {
+	if err := containers.CheckEngine(ctx); err == nil {
+		fmt.Fprintf(out, "a Docker engine answers at %s\n", containers.EngineAddress())
+		return nil
+	} else if os.Getenv("DOCKER_HOST") != "" {
+		return fmt.Errorf("%w: DOCKER_HOST names an engine kong does not start; start it, or unset DOCKER_HOST to have kong start the machine's own", err)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("no Docker engine answers, and starting one needs root: run sudo kong setup --engine, or start Docker yourself")
+	}
+	dockerd, err := assets.EnsureDockerd(ctx, out, log)
+	if err != nil {
+		return err
+	}
+	cache, err := assets.CacheDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(cache, "dockerd.log")
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open the engine's log: %w", err)
+	}
+	defer lf.Close()
+	cmd := exec.Command(dockerd)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	// Its own session: a Ctrl-C meant for kong does not stop the engine.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", dockerd, err)
+	}
+	fmt.Fprintf(out, "no Docker engine answered: started %s in the background (pid %d, log %s)\n", dockerd, cmd.Process.Pid, logPath)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(EngineStartTimeout)
+	for {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("dockerd ended before it answered (%v): see %s", err, logPath)
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(500 * time.Millisecond):
+		}
+		if pingSocket(ctx) == nil {
+			fmt.Fprintf(out, "the Docker engine answers at %s\n", containers.EngineAddress())
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("dockerd (pid %d) did not answer within %s: see %s", cmd.Process.Pid, EngineStartTimeout, logPath)
+		}
+	}
+}
+
+// pingSocket asks the engine at the default socket whether it answers,
+// with a client of its own: testcontainers remembers the engine it did not
+// find for the life of the process.
+func pingSocket(ctx context.Context) error {
+	cli, err := client.New(client.WithHost(containers.EngineAddress()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = cli.Ping(ctx, client.PingOptions{})
+	return err
+}
