@@ -40,7 +40,7 @@ func Command() *cobra.Command {
 		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve, (*member.Config).Beside),
 		appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve),
 		appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve),
-		newServeLinkRouter(), newServeWorldSetup())
+		newServeLinkRouter(), newServeWorldSetup(), newServeContainerReaper())
 	return serve
 }
 
@@ -167,6 +167,24 @@ func newServeLinkRouter() *cobra.Command {
 
 // newServeWorldSetup is compose's one-shot setup step: it waits for the
 // Cassandra cluster to be whole and creates the keyspaces and tables.
+func newServeContainerReaper() *cobra.Command {
+	var world string
+	cmd := &cobra.Command{
+		Use:    "container-reaper",
+		Short:  "Remove a container world once standard input ends (its owner ended)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Signals are the owner's business: this process outlives it.
+			signal.Ignore(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			return containers.ReapOnEOF(cmd.InOrStdin(), world)
+		},
+	}
+	cmd.Flags().StringVar(&world, "world", "", "the world to remove")
+	_ = cmd.MarkFlagRequired("world")
+	return cmd
+}
+
 func newServeWorldSetup() *cobra.Command {
 	var configFile string
 	var timeout time.Duration

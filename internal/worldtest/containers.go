@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/internal/kongbin"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 )
@@ -46,11 +47,12 @@ func StartCluster(t *testing.T, name string, spec *topology.Spec) topology.Clust
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	w, err := upContainers(ctx, name, spec, t.TempDir())
+	w, reaper, err := UpContainers(ctx, name, spec, t.TempDir())
 	if errors.Is(err, containers.ErrNoEngine) {
 		t.Skip(err.Error())
 	}
 	t.Cleanup(func() {
+		defer func() { require.NoError(t, reaper.Release(), "the reaper of world %s", name) }()
 		if w == nil {
 			return
 		}
@@ -64,12 +66,23 @@ func StartCluster(t *testing.T, name string, spec *topology.Spec) topology.Clust
 	return w
 }
 
-// upContainers brings a container world up for tests: the kong image built
-// from this repository, every container's log under dir, and the
-// engine's reaper on (a test binary that dies leaves nothing behind).
-func upContainers(ctx context.Context, name string, spec *topology.Spec, dir string) (*containers.World, error) {
+// UpContainers brings a container world up for tests: the kong image built
+// from this repository, every container's log under dir, and kong's
+// reaper watching (a test binary that dies leaves nothing behind), which
+// the caller releases after its Down.
+func UpContainers(ctx context.Context, name string, spec *topology.Spec, dir string) (*containers.World, *containers.Reaper, error) {
+	// The engine's own reaper is an image only a registry serves.
+	containers.KeepWorlds()
 	if err := containers.CheckEngine(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	bin, err := kongbin.Path()
+	if err != nil {
+		return nil, nil, err
+	}
+	reaper, err := containers.StartReaper(bin, name)
+	if err != nil {
+		return nil, nil, err
 	}
 	wd, _ := os.Getwd()
 	build := ""
@@ -77,8 +90,9 @@ func upContainers(ctx context.Context, name string, spec *topology.Spec, dir str
 		build = containers.BuildContext(wd)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return containers.Up(ctx, containers.Options{Name: name, Spec: spec,
+	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec,
 		BuildContext: build, LogDir: dir, Log: log})
+	return w, reaper, err
 }
 
 // runSharedContainers is RunShared on the container backend; it returns the
@@ -91,12 +105,18 @@ func runSharedContainers(m *testing.M, s *Shared, name, profile string) int {
 	}
 	defer os.RemoveAll(dir)
 	var w *containers.World
+	var reaper *containers.Reaper
 	spec, err := topology.Profile(profile)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-		w, err = upContainers(ctx, name, spec, dir)
+		w, reaper, err = UpContainers(ctx, name, spec, dir)
 		cancel()
 	}
+	defer func() {
+		if err := reaper.Release(); err != nil {
+			fmt.Fprintln(os.Stderr, "reaper:", err)
+		}
+	}()
 	switch {
 	case errors.Is(err, containers.ErrNoEngine):
 		s.skip = err.Error()
@@ -121,7 +141,7 @@ func runSharedContainers(m *testing.M, s *Shared, name, profile string) int {
 }
 
 // holdContainers keeps a failed test's container world up until Ctrl-C or
-// SIGTERM (the engine's reaper removes it when the test binary exits).
+// SIGTERM (kong's reaper removes it when the test binary exits).
 func holdContainers(name string) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

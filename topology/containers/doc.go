@@ -6,15 +6,17 @@
 //
 // # The world in containers
 //
-// Every server of the spec is a container of the real program: a
-// cassandra:5.0 container per Cassandra node (its region is its datacenter,
+// Every server of the spec is a container of the real program, from the
+// official image or kong's own (package images: `kong images build` makes
+// them from package registries, for engines that reach no registry): a
+// Cassandra 5.0 container per Cassandra node (its region is its datacenter,
 // its zone its rack, GossipingPropertyFileSnitch with prefer_local=true and
 // the local backend's ring: one token per node, computed, no bootstrap),
-// memcached:1.6 per zone, LocalStack per region for SQS (the region's
-// invalidation queue is created by a LocalStack init script on every start),
-// ghcr.io/shopify/toxiproxy for every cross-region path, and the project's
-// own image (the repository's Dockerfile) for the member services, the
-// gateways, the director and the link routers. Component IDs, tokens, seeds,
+// memcached 1.6 per zone, an SQS endpoint per region (LocalStack, or
+// ElasticMQ behind LocalStack's interface; the region's invalidation queue
+// is created by a LocalStack init script on every start), toxiproxy for
+// every cross-region path, and kong's own image (the kong executable) for
+// the member services, the gateways, the director and the link routers. Component IDs, tokens, seeds,
 // links and proxy names are the topology.Plan's, as on every backend; only
 // the addresses differ.
 //
@@ -97,9 +99,11 @@
 // Everything a world creates carries its kong.world label, and Down (or
 // `kong down --backend containers`) removes every container, network and
 // volume with it, also what a failed or interrupted start left half-made.
-// Tests also keep testcontainers' reaper on, which removes a world whose
-// test binary died; `kong up --backend containers` turns it off so that the
-// world outlives the command.
+// testcontainers' reaper (Ryuk) is off: its image comes only from a
+// registry. Tests start kong's reaper instead (StartReaper: a host process
+// that removes the world once the test binary ends, however it ends);
+// `kong up --backend containers` starts none, so that the world outlives
+// the command.
 //
 // The parts that need no engine are plain functions, unit-tested without
 // one: the layout (NewLayout, ChooseSlot), the containers and their

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -34,12 +33,12 @@ func TestWorld(t *testing.T) {
 	}
 	const name = "test-containers"
 	spec := topologytest.Profile(t, "small")
-	wd, _ := os.Getwd()
 	uctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
-	w, err := containers.Up(uctx, containers.Options{Name: name, Spec: spec, BuildContext: containers.BuildContext(wd), LogDir: t.TempDir()})
+	w, reaper, err := worldtest.UpContainers(uctx, name, spec, t.TempDir())
 	t.Cleanup(func() {
 		require.NoError(t, w.Down())
+		require.NoError(t, reaper.Release())
 		cli, err := containers.Connect(ctx)
 		require.NoError(t, err)
 		defer cli.Close()
