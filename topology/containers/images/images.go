@@ -169,7 +169,11 @@ func Missing(choices []Choice) error {
 	var names []string
 	for _, c := range choices {
 		if !c.Present && c.Role != RoleKong {
-			names = append(names, c.Image)
+			if c.Source == SourceEnv {
+				names = append(names, c.Image+" (named by "+Env[c.Role]+")")
+			} else {
+				names = append(names, c.Image)
+			}
 		}
 	}
 	if len(names) == 0 {

@@ -97,6 +97,8 @@ func TestMissingNamesTheImagesAndTheCommand(t *testing.T) {
 	require.ErrorContains(t, err, "cassandra:5.0; run `kong images build`")
 	require.NotContains(t, err.Error(), "localstack")
 	require.NotContains(t, err.Error(), "kongchaos", "the kong image is built, never missing")
+	err = Missing([]Choice{{Role: RoleSQS, Image: "mine/sqs:1", Source: SourceEnv}})
+	require.ErrorContains(t, err, "mine/sqs:1 (named by KONG_SQS_IMAGE)")
 }
 
 func TestReadStreamReturnsTheEnginesError(t *testing.T) {
