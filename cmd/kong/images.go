@@ -86,7 +86,29 @@ to --log. A world uses an official image when the engine has it, else kong's own
 			return nil
 		},
 	}
-	cmd.AddCommand(build, list)
+	env := &cobra.Command{
+		Use:   "env",
+		Short: "Print the KONG_*_IMAGE variables of the images a container world runs, for docker compose",
+		Long: `Print, as shell exports, the image of each role that kong images list shows, so that the
+committed docker-compose.yml runs the same images: eval "$(kong images env)"; docker compose up -d`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cli, err := containers.Connect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer cli.Close()
+			choices, err := images.Choose(cmd.Context(), cli)
+			if err != nil {
+				return err
+			}
+			for _, c := range choices {
+				fmt.Fprintf(cmd.OutOrStdout(), "export %s=%s\n", images.Env[c.Role], c.Image)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(build, list, env)
 	return cmd
 }
 

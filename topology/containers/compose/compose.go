@@ -17,6 +17,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/containers/images"
 )
 
 // Command is how the committed docker-compose.yml is made again.
@@ -62,12 +63,17 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 		published[g.ID] = fmt.Sprintf("127.0.0.1:%d:%d", p.Spec.Ports.Gateway+r, p.Spec.Ports.Gateway)
 	}
 
+	// Each image can be swapped at up time, as on the container backend:
+	// ${KONG_CASSANDRA_IMAGE:-cassandra:5.0} (kong images env prints
+	// kong's own).
+	imageVar := map[string]string{im.Cassandra: images.Env[images.RoleCassandra], im.Memcached: images.Env[images.RoleMemcached],
+		im.SQS: images.Env[images.RoleSQS], im.Toxiproxy: images.Env[images.RoleToxiproxy], im.Kong: images.Env[images.RoleKong]}
 	services := newMap()
 	configs := newMap()
 	volumes := newMap()
 	for _, c := range all {
 		svc := newMap()
-		svc.add("image", c.Image)
+		svc.add("image", "${"+imageVar[c.Image]+":-"+c.Image+"}")
 		if c.Image == im.Kong {
 			svc.add("build", newMap().add("context", ".").add("dockerfile", "Dockerfile"))
 		}
@@ -161,7 +167,9 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 Make it again with: %s
 The same world as `+"`kong up --backend containers`"+`: docker compose up -d --build (Docker Compose
 2.23 or later, for inline configs); it is ready when the director answers on 127.0.0.1:%d/healthz.
-docker compose down -v removes every container, network and volume of it.`,
+docker compose down -v removes every container, network and volume of it. The KONG_*_IMAGE variables
+swap the images; where no registry answers: kong images build; eval "$(kong images env)"; docker compose
+up -d (no --build: kong images build made kong's image too).`,
 		p.Spec.Source(), l.World, Command, p.Spec.Ports.Director)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

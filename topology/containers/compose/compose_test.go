@@ -95,7 +95,10 @@ func TestComposeFileIsTheSameWorld(t *testing.T) {
 				s, ok := f.Services[c.Service]
 				require.True(t, ok, "no service %s", c.Service)
 				require.Equal(t, c.Name, s.ContainerName)
-				require.Equal(t, c.Image, s.Image)
+				variable, image, ok := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(s.Image, "${"), "}"), ":-")
+				require.True(t, ok, "%s: image %q is not ${VARIABLE:-image}", c.Service, s.Image)
+				require.Equal(t, c.Image, image)
+				require.True(t, strings.HasPrefix(variable, "KONG_") && strings.HasSuffix(variable, "IMAGE"), variable)
 				require.Equal(t, c.Labels, s.Labels)
 				require.Equal(t, c.Cmd, s.Command)
 				if c.Image == containers.DefaultImages().Kong {

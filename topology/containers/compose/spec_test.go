@@ -8,6 +8,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/stretchr/testify/require"
 )
 
@@ -34,6 +35,7 @@ func TestComposeFileLoadsAsDockerComposeReadsIt(t *testing.T) {
 				s, ok := project.Services[c.Service]
 				require.True(t, ok, c.Service)
 				require.Equal(t, c.Name, s.ContainerName)
+				require.Equal(t, c.Image, s.Image, "with no variable set, the default image")
 				for _, a := range c.Networks {
 					n, ok := s.Networks[a.Network.Key]
 					require.True(t, ok, "%s not on %s", c.Service, a.Network.Key)
@@ -58,6 +60,24 @@ func TestComposeFileLoadsAsDockerComposeReadsIt(t *testing.T) {
 				require.Equal(t, n.Subnet.String(), project.Networks[n.Key].Ipam.Config[0].Subnet)
 			}
 			require.Equal(t, "service_completed_successfully", project.Services["us-east-1-member-a"].DependsOn["setup"].Condition)
+
+			// The images' variables swap them, as on the container backend.
+			env := types.Mapping{}
+			for _, role := range images.Roles {
+				env[images.Env[role]] = images.Local[role] + "-x"
+			}
+			swapped, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+				WorkingDir:  t.TempDir(),
+				ConfigFiles: []types.ConfigFile{{Filename: "docker-compose.yml", Content: data}},
+				Environment: env,
+			}, func(o *loader.Options) { o.SetProjectName("kong", true) })
+			require.NoError(t, err)
+			im := containers.DefaultImages()
+			want := map[string]string{im.Cassandra: images.Local[images.RoleCassandra], im.Memcached: images.Local[images.RoleMemcached],
+				im.SQS: images.Local[images.RoleSQS], im.Toxiproxy: images.Local[images.RoleToxiproxy], im.Kong: images.Local[images.RoleKong]}
+			for _, c := range cs {
+				require.Equal(t, want[c.Image]+"-x", swapped.Services[c.Service].Image, c.Service)
+			}
 			require.True(t, strings.HasPrefix(project.Services["setup"].Command[0], "serve"))
 		})
 	}
