@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,12 +74,7 @@ to --log. A world uses an official image when the engine has it, else kong's own
 		Short: "Show the image a container world runs for each role, and why",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cli, err := containers.Connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cli.Close()
-			choices, err := images.Choose(cmd.Context(), cli)
+			choices, err := chosenImages(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -93,12 +89,7 @@ to --log. A world uses an official image when the engine has it, else kong's own
 committed docker-compose.yml runs the same images: eval "$(kong images env)"; docker compose up -d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cli, err := containers.Connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer cli.Close()
-			choices, err := images.Choose(cmd.Context(), cli)
+			choices, err := chosenImages(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -110,6 +101,16 @@ committed docker-compose.yml runs the same images: eval "$(kong images env)"; do
 	}
 	cmd.AddCommand(build, list, env)
 	return cmd
+}
+
+// chosenImages asks the engine which image each role of a world would run.
+func chosenImages(ctx context.Context) ([]images.Choice, error) {
+	cli, err := containers.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return images.Choose(ctx, cli)
 }
 
 func writeChoices(w io.Writer, choices []images.Choice) {

@@ -301,44 +301,43 @@ func EnsureChromium(ctx context.Context, out io.Writer, log *slog.Logger) (strin
 		}
 		return p, nil
 	}
-	for _, p := range []string{"chromium", "/usr/bin/chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path, nil
-		}
-	}
-	if err := installPackage(ctx, out, "chromium", "Chromium (or set KONG_CHROMIUM to a Chromium executable)", log); err != nil {
-		return "", err
-	}
-	return exec.LookPath("chromium")
+	return ensureProgram(ctx, out, log, "chromium", "Chromium (or set KONG_CHROMIUM to a Chromium executable)", "chromium", "/usr/bin/chromium", "chromium-browser")
 }
 
 // EnsureDebootstrap returns debootstrap, which makes the Debian base of
 // kong's container images, installing Debian's package when it is missing
 // (a line on out says so first).
 func EnsureDebootstrap(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
-	for _, p := range []string{"debootstrap", "/usr/sbin/debootstrap"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path, nil
-		}
-	}
-	if err := installPackage(ctx, out, "debootstrap", "debootstrap (it makes the Debian base of kong's images)", log); err != nil {
-		return "", err
-	}
-	return exec.LookPath("/usr/sbin/debootstrap")
+	return ensureProgram(ctx, out, log, "debootstrap", "debootstrap (it makes the Debian base of kong's images)", "debootstrap", "/usr/sbin/debootstrap")
 }
 
 // EnsureDockerd returns dockerd, installing Debian's docker.io (the
 // Docker Engine) when it is missing, after a line on out that says so.
 func EnsureDockerd(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
-	for _, p := range []string{"dockerd", "/usr/sbin/dockerd", "/usr/bin/dockerd"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path, nil
+	return ensureProgram(ctx, out, log, "docker.io", "Docker Engine (dockerd)", "dockerd", "/usr/sbin/dockerd")
+}
+
+// ensureProgram finds the first of names on PATH (or at its path),
+// installing Debian's package pkg when none is there; what names the
+// program for a manual install.
+func ensureProgram(ctx context.Context, out io.Writer, log *slog.Logger, pkg, what string, names ...string) (string, error) {
+	look := func() (string, error) {
+		var err error
+		for _, n := range names {
+			var path string
+			if path, err = exec.LookPath(n); err == nil {
+				return path, nil
+			}
 		}
-	}
-	if err := installPackage(ctx, out, "docker.io", "Docker Engine (dockerd)", log); err != nil {
 		return "", err
 	}
-	return exec.LookPath("/usr/sbin/dockerd")
+	if path, err := look(); err == nil {
+		return path, nil
+	}
+	if err := installPackage(ctx, out, pkg, what, log); err != nil {
+		return "", err
+	}
+	return look()
 }
 
 // aptInstall installs a Debian package (as root, or with sudo -n), running
