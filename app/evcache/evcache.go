@@ -153,15 +153,30 @@ func (c *Client) repairLoop() {
 
 // Get reads a key from the local zone, falling back to the next zone when a
 // server fails (not on a plain miss: every zone holds the same data). It
-// returns the value and the zone that answered.
+// returns the value and the zone that answered. A zone that missed a write
+// of the key and is not yet repaired (owe) is not trusted with it, before
+// or after it answers: once a paused memcached resumes, it would hand a
+// read the value from before the write until the repair deletes it. When
+// no trusted zone holds the key, it is a miss, and the reader goes to the
+// store. Only this client's own failed writes are known here: a zone that
+// missed another client's write serves the older value until that
+// client's repair deletes it.
 func (c *Client) Get(key string) ([]byte, string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, "", err
 	}
 	var errs []string
+	distrusted := false
 	for _, z := range c.zones {
+		if c.owes(z, key) {
+			distrusted = true
+			continue
+		}
 		it, err := c.by[z].Get(key)
 		switch {
+		case c.owes(z, key):
+			// The write it missed failed while this read waited on it.
+			distrusted = true
 		case err == nil:
 			return it.Value, z, nil
 		case errors.Is(err, memcache.ErrCacheMiss):
@@ -170,7 +185,18 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 			errs = append(errs, z+": "+err.Error())
 		}
 	}
+	if distrusted {
+		return nil, "", ErrMiss
+	}
 	return nil, "", fmt.Errorf("evcache get %s: every zone failed: %s", key, strings.Join(errs, "; "))
+}
+
+// owes says whether zone missed a write of key that is not yet repaired.
+func (c *Client) owes(zone, key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pending[zoneKey{zone, key}]
+	return ok
 }
 
 // GetZone reads a key from one zone's memcached only, with no fallback:
