@@ -54,12 +54,10 @@ type Client struct {
 	stop     chan struct{}
 	stopped  chan struct{}
 
-	// lastBad is, per zone, when it last failed or answered late (unix
-	// nanoseconds): a read does not trust a zone until trustAfter has passed
-	// since, and a probe per zone (watchLoop) keeps it current while no
-	// request goes there.
+	// lastBad is, per zone, when it last failed (unix nanoseconds): a read
+	// does not trust a zone until trustAfter has passed since, and a probe
+	// per zone (watchLoop) keeps it current while no request goes there.
 	lastBad map[string]*atomic.Int64
-	late    time.Duration
 	watches sync.WaitGroup
 }
 
@@ -73,10 +71,14 @@ const maxPending = 100_000
 // repairEvery is how often the waiting repairs are tried.
 const repairEvery = 250 * time.Millisecond
 
-// A zone that failed or answered late may have missed writes of other
-// clients (other member services), which hold the repairs for them: it is
-// not read until it has answered well for trustAfter, four of their repair
-// rounds. probeEvery is how often each zone is asked whether it answers.
+// A zone that failed (no answer within the timeout) may have missed writes
+// of other clients (other member services), which hold the repairs for
+// them: it is not read until it has answered for trustAfter, four of their
+// repair rounds. probeEvery is how often each zone is asked whether it
+// answers. Slow answers within the timeout are not held against a zone: on
+// a loaded machine the client's own stalls would look the same. A write
+// waits out the same timeout, so a zone that answers within it took the
+// write.
 const (
 	trustAfter = 4 * repairEvery
 	probeEvery = 100 * time.Millisecond
@@ -92,7 +94,7 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 		timeout = 200 * time.Millisecond
 	}
 	c := &Client{local: localZone, by: map[string]*memcache.Client{}, pending: map[zoneKey]struct{}{},
-		stop: make(chan struct{}), stopped: make(chan struct{}), lastBad: map[string]*atomic.Int64{}, late: timeout / 2}
+		stop: make(chan struct{}), stopped: make(chan struct{}), lastBad: map[string]*atomic.Int64{}}
 	c.zones = append(c.zones, localZone)
 	for _, z := range slices.Sorted(maps.Keys(zones)) {
 		if z != localZone {
@@ -121,16 +123,16 @@ func (c *Client) Close() {
 	c.watches.Wait()
 }
 
-// bad records that zone failed or answered late just now.
+// bad records that zone failed just now.
 func (c *Client) bad(zone string) { c.lastBad[zone].Store(time.Now().UnixNano()) }
 
-// trusted says whether zone has answered well for trustAfter.
+// trusted says whether zone has answered for trustAfter.
 func (c *Client) trusted(zone string) bool {
 	return time.Since(time.Unix(0, c.lastBad[zone].Load())) >= trustAfter
 }
 
-// watchLoop asks zone's servers, every probeEvery, whether they answer in
-// time (memcached's version command).
+// watchLoop asks zone's servers, every probeEvery, whether they answer
+// within the timeout (memcached's version command).
 func (c *Client) watchLoop(zone string) {
 	defer c.watches.Done()
 	tick := time.NewTicker(probeEvery)
@@ -141,8 +143,7 @@ func (c *Client) watchLoop(zone string) {
 			return
 		case <-tick.C:
 		}
-		start := time.Now()
-		if err := c.by[zone].Ping(); err != nil || time.Since(start) > c.late {
+		if err := c.by[zone].Ping(); err != nil {
 			c.bad(zone)
 		}
 	}
@@ -208,10 +209,10 @@ func (c *Client) repairLoop() {
 //   - while it owes this client a repair of the key (owe): a paused
 //     memcached that resumes would hand a read the value from before the
 //     write it missed;
-//   - until it has answered well for trustAfter after it last failed or
-//     answered late (trusted), since it may have missed other clients'
-//     writes, whose repairs those clients hold;
-//   - when its answer comes late: it was stalled, maybe through a write.
+//   - until it has answered for trustAfter since it last failed (trusted),
+//     since it may have missed other clients' writes, whose repairs those
+//     clients hold;
+//   - when it came to owe the repair while the read waited on it.
 //
 // When no trusted zone holds the key, it is a miss, and the reader goes to
 // the store.
@@ -226,15 +227,13 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 			distrusted = true
 			continue
 		}
-		start := time.Now()
 		it, err := c.by[z].Get(key)
-		late := time.Since(start) > c.late
-		if late || (err != nil && !errors.Is(err, memcache.ErrCacheMiss)) {
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 			c.bad(z)
 		}
 		switch {
-		case late || c.owes(z, key):
-			// Stalled, or the write it missed failed while this read waited.
+		case c.owes(z, key):
+			// The write it missed failed while this read waited on it.
 			distrusted = true
 		case err == nil:
 			return it.Value, z, nil
