@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -93,25 +94,50 @@ func Build(ctx context.Context, b Builder, in Inputs, out, buildLog io.Writer) (
 // the image runs the binary that brings the world up).
 func BuildKong(ctx context.Context, b Builder, in Inputs, buildLog io.Writer) (Built, error) {
 	start := time.Now()
+	hasBase := true
 	if in.Debootstrap == "" {
-		if ok, err := Present(ctx, b, Base); err != nil {
+		var err error
+		if hasBase, err = Present(ctx, b, Base); err != nil {
 			return Built{}, err
-		} else if !ok {
-			return Built{}, fmt.Errorf("the kong image starts from %s, which the engine does not have: run `kong images build`", Base)
 		}
 	} else if _, err := buildBase(ctx, b, in, buildLog); err != nil {
 		return Built{}, err
 	}
-	baseID, err := imageID(ctx, b, Base)
-	if err != nil {
-		return Built{}, err
-	}
-	r, err := recipeOf(RoleKong, in)
-	if err != nil {
-		return Built{}, err
+	var r recipe
+	baseID := "scratch"
+	if hasBase {
+		id, err := imageID(ctx, b, Base)
+		if err != nil {
+			return Built{}, err
+		}
+		baseID = id
+		if r, err = recipeOf(RoleKong, in); err != nil {
+			return Built{}, err
+		}
+	} else {
+		// No Debian base: a static kong needs none.
+		if err := static(in.Kong); err != nil {
+			return Built{}, fmt.Errorf("the kong image starts from %s, which the engine does not have, and %w: run `kong images build`", Base, err)
+		}
+		r = scratchKong(in.Kong)
 	}
 	fresh, err := r.build(ctx, b, Local[RoleKong], baseID, buildLog)
 	return Built{Image: Local[RoleKong], Fresh: fresh, Took: time.Since(start)}, err
+}
+
+// static says whether the executable at path needs no dynamic loader.
+func static(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s is not an executable this engine runs: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is linked dynamically (built without CGO_ENABLED=0)", path)
+		}
+	}
+	return nil
 }
 
 func report(out io.Writer, image string, fresh bool, took time.Duration) Built {
@@ -263,6 +289,8 @@ type recipe struct {
 	// (context path -> host path).
 	files  map[string]string
 	copies map[string]string
+	// dirs are empty folders made in the context.
+	dirs []string
 }
 
 // hash covers the Dockerfile, the files, the copied files' names, modes
@@ -274,6 +302,7 @@ func (r recipe) hash(baseID string) (string, error) {
 	for _, k := range sortedKeys(r.files) {
 		fmt.Fprintln(h, k, r.files[k])
 	}
+	fmt.Fprintln(h, r.dirs)
 	for _, k := range sortedKeys(r.copies) {
 		from, err := filepath.EvalSymlinks(r.copies[k])
 		if err != nil {
@@ -333,6 +362,11 @@ func (r recipe) build(ctx context.Context, b Builder, image, baseID string, buil
 			mode = 0o755
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
+			return false, err
+		}
+	}
+	for _, d := range r.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o1777); err != nil {
 			return false, err
 		}
 	}

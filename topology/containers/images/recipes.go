@@ -94,6 +94,17 @@ CMD ["--help"]
 	return recipe{}, fmt.Errorf("no image recipe for role %q", role)
 }
 
+// scratchKong is the kong image of a static kong executable with no
+// base image: the executable and an empty /tmp.
+func scratchKong(kong string) recipe {
+	return recipe{dockerfile: `FROM scratch
+COPY kong /usr/local/bin/kong
+COPY tmp/ /tmp/
+ENTRYPOINT ["/usr/local/bin/kong"]
+CMD ["--help"]
+`, copies: map[string]string{"kong": kong}, dirs: []string{"tmp"}}
+}
+
 // cassandraScript starts Cassandra in the foreground with the flags the
 // local backend uses, then JVM_OPTS (the official image's variable; the
 // container backend puts the node's properties there), heap MAX_HEAP_SIZE.
