@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -94,7 +95,7 @@ committed docker-compose.yml runs the same images: eval "$(kong images env)"; do
 				return err
 			}
 			for _, c := range choices {
-				fmt.Fprintf(cmd.OutOrStdout(), "export %s=%s\n", images.Env[c.Role], c.Image)
+				fmt.Fprintf(cmd.OutOrStdout(), "export %s='%s'\n", images.Env[c.Role], strings.ReplaceAll(c.Image, "'", `'\''`))
 			}
 			return nil
 		},

@@ -22,7 +22,8 @@ func newSetup() *cobra.Command {
 jars (with Maven, into $KONG_CACHE or ~/.cache/kong), and Debian's memcached and chromium, installed
 system-wide with apt-get (as root, or with sudo -n) when they are missing; a line says so before each
 install. With KONG_NO_INSTALL set, nothing is installed: setup names what to install instead.
-kong up does the same, saying so, before it starts a world; nothing else installs anything.
+kong up does the same, saying so, before it starts a world; besides these, only kong images build
+installs anything (Debian's debootstrap, and cqlsh into the cache), saying so too.
 
 With --engine it readies the container backend's engine instead: when no Docker engine answers,
 it installs Debian's docker.io (when dockerd is missing) and starts dockerd in the background

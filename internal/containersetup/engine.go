@@ -78,7 +78,14 @@ func Engine(ctx context.Context, out io.Writer, log *slog.Logger) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("dockerd (pid %d) did not answer within %s: see %s", cmd.Process.Pid, EngineStartTimeout, logPath)
+			// Not left behind holding its pid file: the next try starts afresh.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+			}
+			return fmt.Errorf("dockerd (pid %d) did not answer within %s, and was stopped: see %s", cmd.Process.Pid, EngineStartTimeout, logPath)
 		}
 	}
 }

@@ -41,7 +41,7 @@ func Inputs(ctx context.Context, out io.Writer, log *slog.Logger) (images.Inputs
 	if in.Debootstrap, err = assets.EnsureDebootstrap(ctx, out, log); err != nil {
 		return in, err
 	}
-	a, err := assets.Setup(ctx, images.CassandraVersion, images.ElasticMQVersion, out, log)
+	a, err := assets.Jars(ctx, images.CassandraVersion, images.ElasticMQVersion, out, log)
 	if err != nil {
 		return in, err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func UpContainers(ctx context.Context, name string, spec *topology.Spec, dir str
 	if err != nil {
 		return nil, nil, err
 	}
-	reaper, err := containers.StartReaper(bin, name)
+	reaper, err := containers.StartReaper(bin, name, filepath.Join(os.TempDir(), "kong-reaper-"+name+".log"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,6 +93,12 @@ func UpContainers(ctx context.Context, name string, spec *topology.Spec, dir str
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec,
 		BuildContext: build, LogDir: dir, Log: log})
+	if w == nil {
+		// Up made nothing (a world of that name may be another owner's):
+		// the reaper must leave it alone.
+		_ = reaper.Disarm()
+		return nil, nil, err
+	}
 	return w, reaper, err
 }
 

@@ -20,10 +20,27 @@ import (
 // ReapTimeout bounds the removal after the owner ended.
 const ReapTimeout = 2 * time.Minute
 
+// disarm is the byte an owner writes to let its reaper go without
+// removing anything: its world was never made (another owner's world of
+// that name was already on the engine, say).
+const disarm = 'd'
+
 // ReapOnEOF reads r to its end, then removes world's containers, networks
-// and volumes (DownWorld). A world already down is no error.
+// and volumes (DownWorld), unless the owner disarmed it first. A world
+// already down is no error.
 func ReapOnEOF(r io.Reader, world string) error {
-	_, _ = io.Copy(io.Discard, r)
+	buf := make([]byte, 64)
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b == disarm {
+				return nil
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ReapTimeout)
 	defer cancel()
 	if err := DownWorld(ctx, world); err != nil && !errors.Is(err, ErrNotUp) {
@@ -41,14 +58,22 @@ type Reaper struct {
 // StartReaper starts `kong serve container-reaper --world world` (kong
 // being the executable at bin) in a session of its own, so that a Ctrl-C
 // or a kill of the owner's process group does not end it first.
-func StartReaper(bin, world string) (*Reaper, error) {
+//
+// Its output goes to logFile: not to the owner's, which a test runner
+// would otherwise wait on until the reaper is done.
+func StartReaper(bin, world, logFile string) (*Reaper, error) {
+	log, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("the reaper's log: %w", err)
+	}
+	defer log.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", "container-reaper", "--world", world)
 	cmd.Stdin = r
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		r.Close()
@@ -59,12 +84,24 @@ func StartReaper(bin, world string) (*Reaper, error) {
 	return &Reaper{hold: w, cmd: cmd}, nil
 }
 
-// Release lets the reaper go: it removes what is left of the world (if
-// anything) and ends; Release waits for it.
-func (r *Reaper) Release() error {
+// Disarm lets the reaper go without removing anything, for an owner whose
+// world was never made; Disarm waits for it to end.
+func (r *Reaper) Disarm() error {
 	if r == nil {
 		return nil
 	}
+	_, _ = r.hold.Write([]byte{disarm})
+	return r.Release()
+}
+
+// Release lets the reaper go: it removes what is left of the world (if
+// anything) and ends; Release waits for it.
+func (r *Reaper) Release() error {
+	if r == nil || r.cmd == nil {
+		return nil
+	}
 	r.hold.Close()
-	return r.cmd.Wait()
+	err := r.cmd.Wait()
+	r.cmd = nil
+	return err
 }

@@ -17,7 +17,7 @@ func TestReaperWaitsForItsOwner(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	bin := filepath.Join(dir, "kong")
 	require.NoError(t, os.WriteFile(bin, []byte("#!/bin/sh\necho \"$@\" > "+out+".args\necho $$ $(ps -o sid= -p $$) > "+out+".sid\ncat > /dev/null\necho ended > "+out+"\n"), 0o755))
-	r, err := StartReaper(bin, "w1")
+	r, err := StartReaper(bin, "w1", filepath.Join(dir, "reaper.log"))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { _, err := os.Stat(out + ".sid"); return err == nil }, 10*time.Second, 20*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
@@ -35,4 +35,14 @@ func TestReaperWaitsForItsOwner(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "ended\n", string(ended))
 	require.NoError(t, (*Reaper)(nil).Release())
+}
+
+// A disarmed reaper removes nothing; one whose owner ended goes on to
+// remove the world (here it stops at the world's name, which DownWorld
+// checks before it asks any engine).
+func TestReapOnEOFUnlessDisarmed(t *testing.T) {
+	const bad = "../not a world"
+	require.NoError(t, ReapOnEOF(strings.NewReader(string(disarm)), bad), "a disarmed reaper went on")
+	err := ReapOnEOF(strings.NewReader(""), bad)
+	require.ErrorContains(t, err, "reap world "+bad, "the owner ended: the reaper goes on to remove the world")
 }

@@ -28,8 +28,10 @@ type Images struct {
 	Memcached string
 	SQS       string
 	Toxiproxy string
-	// Kong is the project's own image (the repository's Dockerfile): the
-	// application, the link routers and compose's setup step.
+	// Kong is the project's own image (the kong executable, built into it
+	// by images.BuildKong; the repository's Dockerfile builds the same
+	// where a registry answers): the application, the link routers and
+	// compose's setup step.
 	Kong string
 }
 

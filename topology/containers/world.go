@@ -446,8 +446,11 @@ func kindCustomizers(c Container, deadline time.Duration) []testcontainers.Conta
 			// LocalStack's module mounts the engine's socket for services
 			// that start containers; SQS does not need it.
 			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.Binds = nil }),
+			// The listening port, then the region's queue listed as the
+			// application lists it: the same on LocalStack and on kong's
+			// ElasticMQ image, which has no /_localstack/health.
 			testcontainers.WithWaitStrategyAndDeadline(deadline,
-				wait.ForHTTP("/_localstack/health").WithPort(c.Ports[0]),
+				wait.ForListeningPort(c.Ports[0]),
 				wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0))}
 	case topology.KindToxiproxy:
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,

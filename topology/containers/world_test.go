@@ -37,6 +37,9 @@ func TestWorld(t *testing.T) {
 	defer cancel()
 	w, reaper, err := worldtest.UpContainers(uctx, name, spec, t.TempDir())
 	t.Cleanup(func() {
+		if w == nil {
+			return
+		}
 		require.NoError(t, w.Down())
 		require.NoError(t, reaper.Release())
 		cli, err := containers.Connect(ctx)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/moby/go-archive"
@@ -92,25 +94,50 @@ func Build(ctx context.Context, b Builder, in Inputs, out, buildLog io.Writer) (
 // the image runs the binary that brings the world up).
 func BuildKong(ctx context.Context, b Builder, in Inputs, buildLog io.Writer) (Built, error) {
 	start := time.Now()
+	hasBase := true
 	if in.Debootstrap == "" {
-		if ok, err := Present(ctx, b, Base); err != nil {
+		var err error
+		if hasBase, err = Present(ctx, b, Base); err != nil {
 			return Built{}, err
-		} else if !ok {
-			return Built{}, fmt.Errorf("the kong image starts from %s, which the engine does not have: run `kong images build`", Base)
 		}
 	} else if _, err := buildBase(ctx, b, in, buildLog); err != nil {
 		return Built{}, err
 	}
-	baseID, err := imageID(ctx, b, Base)
-	if err != nil {
-		return Built{}, err
-	}
-	r, err := recipeOf(RoleKong, in)
-	if err != nil {
-		return Built{}, err
+	var r recipe
+	baseID := "scratch"
+	if hasBase {
+		id, err := imageID(ctx, b, Base)
+		if err != nil {
+			return Built{}, err
+		}
+		baseID = id
+		if r, err = recipeOf(RoleKong, in); err != nil {
+			return Built{}, err
+		}
+	} else {
+		// No Debian base: a static kong needs none.
+		if err := static(in.Kong); err != nil {
+			return Built{}, fmt.Errorf("the kong image starts from %s, which the engine does not have, and %w: run `kong images build`", Base, err)
+		}
+		r = scratchKong(in.Kong)
 	}
 	fresh, err := r.build(ctx, b, Local[RoleKong], baseID, buildLog)
 	return Built{Image: Local[RoleKong], Fresh: fresh, Took: time.Since(start)}, err
+}
+
+// static says whether the executable at path needs no dynamic loader.
+func static(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s is not an executable this engine runs: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is linked dynamically (built without CGO_ENABLED=0)", path)
+		}
+	}
+	return nil
 }
 
 func report(out io.Writer, image string, fresh bool, took time.Duration) Built {
@@ -182,12 +209,16 @@ func debootstrap(ctx context.Context, in Inputs, tarball string, buildLog io.Wri
 		return errors.New("debootstrap is needed to make the Debian base image: apt-get install debootstrap")
 	}
 	root := tarball + ".rootfs"
-	if err := os.RemoveAll(root); err != nil {
+	if err := removeRoot(root); err != nil {
 		return err
 	}
-	defer os.RemoveAll(root)
+	defer func() { _ = removeRoot(root) }()
 	cmd := exec.CommandContext(ctx, in.Debootstrap, "--variant=minbase", DebianSuite, root, in.Mirror)
 	cmd.Stdout, cmd.Stderr = buildLog, buildLog
+	// Stopped, debootstrap unmounts what it mounted inside root (its
+	// trap); killed, it would leave them mounted.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("debootstrap --variant=minbase %s from %s: %w (its output is in the build log)", DebianSuite, in.Mirror, err)
 	}
@@ -213,6 +244,44 @@ func debootstrap(ctx context.Context, in Inputs, tarball string, buildLog io.Wri
 	return os.Rename(tmp, tarball)
 }
 
+// removeRoot removes a root file system debootstrap made, after
+// unmounting whatever is still mounted inside it (its /proc, /sys and
+// /dev, when debootstrap did not get to unmount them): removing through a
+// mount would reach the host's own files. It refuses when a mount stays.
+func removeRoot(root string) error {
+	if _, err := os.Lstat(root); os.IsNotExist(err) {
+		return nil
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	mounts := func() []string {
+		data, err := os.ReadFile("/proc/self/mountinfo")
+		if err != nil {
+			return nil
+		}
+		var in []string
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			// The fifth field is the mount point (octal escapes aside).
+			if len(f) > 4 && (f[4] == abs || strings.HasPrefix(f[4], abs+"/")) {
+				in = append(in, f[4])
+			}
+		}
+		// Deepest first.
+		sort.Sort(sort.Reverse(sort.StringSlice(in)))
+		return in
+	}
+	for _, m := range mounts() {
+		_ = syscall.Unmount(m, syscall.MNT_DETACH)
+	}
+	if left := mounts(); len(left) > 0 {
+		return fmt.Errorf("%s still has mounts inside (%s): unmount them, then remove it", root, strings.Join(left, ", "))
+	}
+	return os.RemoveAll(root)
+}
+
 // recipe is one image's Dockerfile and the files beside it.
 type recipe struct {
 	dockerfile string
@@ -220,10 +289,12 @@ type recipe struct {
 	// (context path -> host path).
 	files  map[string]string
 	copies map[string]string
+	// dirs are empty folders made in the context.
+	dirs []string
 }
 
 // hash covers the Dockerfile, the files, the copied files' names, modes
-// and contents, and the base image's ID.
+// and contents (Python's __pycache__ aside), and the base image's ID.
 func (r recipe) hash(baseID string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, baseID)
@@ -231,13 +302,25 @@ func (r recipe) hash(baseID string) (string, error) {
 	for _, k := range sortedKeys(r.files) {
 		fmt.Fprintln(h, k, r.files[k])
 	}
+	fmt.Fprintln(h, r.dirs)
 	for _, k := range sortedKeys(r.copies) {
-		err := filepath.WalkDir(r.copies[k], func(path string, d fs.DirEntry, err error) error {
+		from, err := filepath.EvalSymlinks(r.copies[k])
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", r.copies[k], err)
+		}
+		err = filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			rel, _ := filepath.Rel(r.copies[k], path)
-			fmt.Fprintln(h, k, rel, d.Type())
+			rel, _ := filepath.Rel(from, path)
+			if strings.Contains(rel, "__pycache__") {
+				return nil // Python's own cache, rewritten by every run of cqlsh
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(h, k, rel, info.Mode())
 			if !d.Type().IsRegular() {
 				return nil
 			}
@@ -279,6 +362,11 @@ func (r recipe) build(ctx context.Context, b Builder, image, baseID string, buil
 			mode = 0o755
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), mode); err != nil {
+			return false, err
+		}
+	}
+	for _, d := range r.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o1777); err != nil {
 			return false, err
 		}
 	}
@@ -334,6 +422,10 @@ func readStream(r io.Reader, w io.Writer) error {
 // copyTree copies a file or a folder (hard links where the file system
 // allows, since the jars are large and read-only).
 func copyTree(from, to string) error {
+	from, err := filepath.EvalSymlinks(from)
+	if err != nil {
+		return err
+	}
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -5,12 +5,15 @@
 //
 // kong's images honour the official images' interfaces, so that the
 // container backend has one code path for both:
-//   - Cassandra reads /etc/cassandra/cassandra.yaml and
-//     cassandra-rackdc.properties, keeps its data in /var/lib/cassandra,
-//     takes MAX_HEAP_SIZE and JVM_OPTS, and has cqlsh on PATH;
+//   - Cassandra takes MAX_HEAP_SIZE and JVM_OPTS (where the container
+//     backend's properties name its own cassandra.yaml and
+//     cassandra-rackdc.properties), keeps its data in /var/lib/cassandra,
+//     and has cqlsh on PATH;
 //   - the SQS endpoint (ElasticMQ) listens on LocalStack's port 4566 and runs
 //     the scripts in /etc/localstack/init/ready.d once it answers;
-//   - memcached and toxiproxy take the official images' command lines.
+//   - memcached runs the command it is given (memcached and its flags, as
+//     the container backend gives it), and toxiproxy takes the official
+//     image's flags.
 package images
 
 import (

@@ -173,3 +173,14 @@ func TestScriptsAreValidShell(t *testing.T) {
 	require.Contains(t, cass, "-XX:+UseG1GC")
 	require.Less(t, strings.Index(cass, "-XX:+UseG1GC"), strings.Index(cass, "${JVM_OPTS:-}"), "JVM_OPTS comes last, so that it overrides")
 }
+
+func TestStaticTellsDynamicExecutables(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	require.NoError(t, err)
+	sh, err = filepath.EvalSymlinks(sh)
+	require.NoError(t, err)
+	require.ErrorContains(t, static(sh), "linked dynamically")
+	notELF := filepath.Join(t.TempDir(), "kong")
+	require.NoError(t, os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755))
+	require.ErrorContains(t, static(notELF), "not an executable")
+}

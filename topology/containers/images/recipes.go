@@ -94,6 +94,17 @@ CMD ["--help"]
 	return recipe{}, fmt.Errorf("no image recipe for role %q", role)
 }
 
+// scratchKong is the kong image of a static kong executable with no
+// base image: the executable and an empty /tmp.
+func scratchKong(kong string) recipe {
+	return recipe{dockerfile: `FROM scratch
+COPY kong /usr/local/bin/kong
+COPY tmp/ /tmp/
+ENTRYPOINT ["/usr/local/bin/kong"]
+CMD ["--help"]
+`, copies: map[string]string{"kong": kong}, dirs: []string{"tmp"}}
+}
+
 // cassandraScript starts Cassandra in the foreground with the flags the
 // local backend uses, then JVM_OPTS (the official image's variable; the
 // container backend puts the node's properties there), heap MAX_HEAP_SIZE.
@@ -120,6 +131,7 @@ heap="${MAX_HEAP_SIZE:-1G}"
 lib=/opt/cassandra/lib
 # JVM_OPTS is split into words on purpose: it holds several flags.
 # shellcheck disable=SC2086
+set -f
 exec java -Xms"$heap" -Xmx"$heap" \
   ` + q(topology.CassandraJVMFlags) + ` \
   -Dcassandra-foreground=yes \
@@ -169,17 +181,20 @@ rest-stats { enabled = false }
 generate-node-address = false
 aws { region = "${AWS_DEFAULT_REGION:-us-east-1}", accountId = "000000000000" }
 EOF
+pid=
+stop() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; }
+trap stop TERM INT
 java -Xms"${SQS_HEAP:-64m}" -Xmx"${SQS_HEAP:-64m}" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
   -XX:+PerfDisableSharedMem -Djava.net.preferIPv4Stack=true -Dconfig.file="$conf" \
   -cp "/opt/elasticmq/lib/*" org.elasticmq.server.Main &
 pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
-until curl -s -o /dev/null http://localhost:4566/; do
+until curl -s --max-time 2 -o /dev/null http://localhost:4566/; do
   kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }
   sleep 0.2
 done
 for f in /etc/localstack/init/ready.d/*; do
-  [ -x "$f" ] && "$f"
+  [ -x "$f" ] || continue
+  "$f" || echo "init script $f failed (exit $?)" >&2
 done
 echo "Ready."
 wait "$pid"

@@ -73,18 +73,25 @@ var installPackage installer = aptInstall
 // missing memcached or Java is an error that names it and how to get it.
 // Bringing a world up (kong up, the tests' worlds) goes through here.
 func Ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, log *slog.Logger) (*Paths, error) {
-	return ensure(ctx, cassandraVersion, elasticmqVersion, nil, nil, log)
+	return ensure(ctx, cassandraVersion, elasticmqVersion, nil, nil, log, true)
 }
 
 // Setup is Ensure for `kong setup`: memcached, when missing, is
 // installed with apt-get, after a line on out that says so.
 func Setup(ctx context.Context, cassandraVersion, elasticmqVersion string, out io.Writer, log *slog.Logger) (*Paths, error) {
-	return ensure(ctx, cassandraVersion, elasticmqVersion, installPackage, out, log)
+	return ensure(ctx, cassandraVersion, elasticmqVersion, installPackage, out, log, true)
+}
+
+// Jars fetches the Cassandra and ElasticMQ jars alone (kong's container
+// images hold them): no memcached is looked for or installed. Paths'
+// Memcached stays empty.
+func Jars(ctx context.Context, cassandraVersion, elasticmqVersion string, out io.Writer, log *slog.Logger) (*Paths, error) {
+	return ensure(ctx, cassandraVersion, elasticmqVersion, nil, out, log, false)
 }
 
 // ensure finds or fetches the assets; install, when not nil, installs
 // what is missing from the system.
-func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, install installer, out io.Writer, log *slog.Logger) (*Paths, error) {
+func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, install installer, out io.Writer, log *slog.Logger, withMemcached bool) (*Paths, error) {
 	a := &Paths{CassandraVers: cassandraVersion}
 	var err error
 	if a.Java, err = findJava(ctx); err != nil {
@@ -109,6 +116,9 @@ func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, inst
 		return nil, fmt.Errorf("the jamm agent jar is missing from %s: remove that folder and run again to refetch it", a.CassandraLib)
 	}
 	a.JammAgent = jamm[0]
+	if !withMemcached {
+		return a, nil
+	}
 	if a.Memcached, err = findMemcached(ctx, install, out, log); err != nil {
 		return nil, err
 	}
