@@ -53,6 +53,12 @@ type Client struct {
 	dropped  atomic.Uint64
 	stop     chan struct{}
 	stopped  chan struct{}
+
+	// lastBad is, per zone, when it last failed (unix nanoseconds): a read
+	// does not trust a zone until trustAfter has passed since, and a probe
+	// per zone (watchLoop) keeps it current while no request goes there.
+	lastBad map[string]*atomic.Int64
+	watches sync.WaitGroup
 }
 
 // zoneKey is a key to delete in one zone.
@@ -65,6 +71,19 @@ const maxPending = 100_000
 // repairEvery is how often the waiting repairs are tried.
 const repairEvery = 250 * time.Millisecond
 
+// A zone that failed (no answer within the timeout) may have missed writes
+// of other clients (other member services), which hold the repairs for
+// them: it is not read until it has answered for trustAfter, four of their
+// repair rounds. probeEvery is how often each zone is asked whether it
+// answers. Slow answers within the timeout are not held against a zone: on
+// a loaded machine the client's own stalls would look the same. A write
+// waits out the same timeout, so a zone that answers within it took the
+// write.
+const (
+	trustAfter = 4 * repairEvery
+	probeEvery = 100 * time.Millisecond
+)
+
 // New builds a client for the zone the caller runs in; zones maps each zone
 // of the region to its memcached servers (host:port).
 func New(localZone string, zones map[string][]string, timeout time.Duration) (*Client, error) {
@@ -75,7 +94,7 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 		timeout = 200 * time.Millisecond
 	}
 	c := &Client{local: localZone, by: map[string]*memcache.Client{}, pending: map[zoneKey]struct{}{},
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{}), lastBad: map[string]*atomic.Int64{}}
 	c.zones = append(c.zones, localZone)
 	for _, z := range slices.Sorted(maps.Keys(zones)) {
 		if z != localZone {
@@ -87,15 +106,47 @@ func New(localZone string, zones map[string][]string, timeout time.Duration) (*C
 		mc.Timeout = timeout
 		mc.MaxIdleConns = 64
 		c.by[z] = mc
+		c.lastBad[z] = new(atomic.Int64)
 	}
 	go c.repairLoop()
+	for _, z := range c.zones {
+		c.watches.Add(1)
+		go c.watchLoop(z)
+	}
 	return c, nil
 }
 
-// Close stops the background repairs.
+// Close stops the background repairs and probes.
 func (c *Client) Close() {
 	close(c.stop)
 	<-c.stopped
+	c.watches.Wait()
+}
+
+// bad records that zone failed just now.
+func (c *Client) bad(zone string) { c.lastBad[zone].Store(time.Now().UnixNano()) }
+
+// trusted says whether zone has answered for trustAfter.
+func (c *Client) trusted(zone string) bool {
+	return time.Since(time.Unix(0, c.lastBad[zone].Load())) >= trustAfter
+}
+
+// watchLoop asks zone's servers, every probeEvery, whether they answer
+// within the timeout (memcached's version command).
+func (c *Client) watchLoop(zone string) {
+	defer c.watches.Done()
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		if err := c.by[zone].Ping(); err != nil {
+			c.bad(zone)
+		}
+	}
 }
 
 // Repairs reports the zones' keys waiting to be deleted after a failed
@@ -153,14 +204,18 @@ func (c *Client) repairLoop() {
 
 // Get reads a key from the local zone, falling back to the next zone when a
 // server fails (not on a plain miss: every zone holds the same data). It
-// returns the value and the zone that answered. A zone that missed a write
-// of the key and is not yet repaired (owe) is not trusted with it, before
-// or after it answers: once a paused memcached resumes, it would hand a
-// read the value from before the write until the repair deletes it. When
-// no trusted zone holds the key, it is a miss, and the reader goes to the
-// store. Only this client's own failed writes are known here: a zone that
-// missed another client's write serves the older value until that
-// client's repair deletes it.
+// returns the value and the zone that answered. A zone is not trusted with
+// a key, and is passed over:
+//   - while it owes this client a repair of the key (owe): a paused
+//     memcached that resumes would hand a read the value from before the
+//     write it missed;
+//   - until it has answered for trustAfter since it last failed (trusted),
+//     since it may have missed other clients' writes, whose repairs those
+//     clients hold;
+//   - when it came to owe the repair while the read waited on it.
+//
+// When no trusted zone holds the key, it is a miss, and the reader goes to
+// the store.
 func (c *Client) Get(key string) ([]byte, string, error) {
 	if err := checkKey(key); err != nil {
 		return nil, "", err
@@ -168,11 +223,14 @@ func (c *Client) Get(key string) ([]byte, string, error) {
 	var errs []string
 	distrusted := false
 	for _, z := range c.zones {
-		if c.owes(z, key) {
+		if c.owes(z, key) || !c.trusted(z) {
 			distrusted = true
 			continue
 		}
 		it, err := c.by[z].Get(key)
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			c.bad(z)
+		}
 		switch {
 		case c.owes(z, key):
 			// The write it missed failed while this read waited on it.
@@ -248,6 +306,7 @@ func (c *Client) each(zones []string, key string, f func(*memcache.Client) error
 		if err := f(c.by[z]); err != nil {
 			errs = append(errs, z+": "+err.Error())
 			c.owe(z, key)
+			c.bad(z)
 		}
 	}
 	if len(errs) == len(zones) {
