@@ -2,6 +2,7 @@ package containers
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
@@ -407,26 +409,44 @@ func publishOn(addr netip.Addr) testcontainers.CustomizeRequestOption {
 	}
 }
 
-// withNetworks creates the container on its first network and connects it to
-// the others at creation, each with its fixed address and the service name
-// as alias.
+// withNetworks creates the container on its first network, then connects
+// it to the others before it starts (an engine older than API 1.44 takes
+// one network at creation), each with its fixed address and the service
+// name as alias.
 func withNetworks(c Container) testcontainers.CustomizeRequestOption {
 	return func(req *testcontainers.GenericContainerRequest) error {
-		first := c.Networks[0].Network.Name
-		req.Networks = append(req.Networks[:0:0], first)
-		req.NetworkAliases = map[string][]string{first: {c.Service}}
-		atts := c.Networks
+		first := c.Networks[0]
+		req.Networks = append(req.Networks[:0:0], first.Network.Name)
+		req.NetworkAliases = map[string][]string{first.Network.Name: {c.Service}}
 		req.EndpointSettingsModifier = func(settings map[string]*network.EndpointSettings) {
-			for _, a := range atts {
-				es := settings[a.Network.Name]
-				if es == nil {
-					es = &network.EndpointSettings{}
-					settings[a.Network.Name] = es
-				}
-				es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: a.IP}
-				es.Aliases = []string{c.Service}
+			es := settings[first.Network.Name]
+			if es == nil {
+				es = &network.EndpointSettings{}
+				settings[first.Network.Name] = es
 			}
+			es.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: first.IP}
+			es.Aliases = []string{c.Service}
 		}
+		if len(c.Networks) == 1 {
+			return nil
+		}
+		rest := c.Networks[1:]
+		req.LifecycleHooks = append(req.LifecycleHooks, testcontainers.ContainerLifecycleHooks{
+			PostCreates: []testcontainers.ContainerHook{func(ctx context.Context, ctr testcontainers.Container) error {
+				cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+				if err != nil {
+					return err
+				}
+				defer cli.Close()
+				for _, a := range rest {
+					if _, err := cli.NetworkConnect(ctx, a.Network.Name, client.NetworkConnectOptions{Container: ctr.GetContainerID(),
+						EndpointConfig: &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: a.IP}, Aliases: []string{c.Service}}}); err != nil {
+						return fmt.Errorf("connect %s to network %s at %s: %w", c.Name, a.Network.Name, a.IP, err)
+					}
+				}
+				return nil
+			}},
+		})
 		return nil
 	}
 }

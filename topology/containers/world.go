@@ -42,6 +42,20 @@ import (
 // its first call, so KeepWorlds must come before any (CheckEngine included).
 func KeepWorlds() { os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") }
 
+// Before testcontainers' first call, in every process that uses this
+// package: its reaper is off (Ryuk's image comes only from a registry, and
+// kong watches its test worlds with its own reaper, StartReaper), and it
+// reaches the containers' published ports on 127.0.0.1, where they are
+// published by default. Without that, inside a container of its own (a
+// CI job's, this project's machines: /.dockerenv) it would look for them at
+// the engine's gateway address, where nothing is published.
+func init() {
+	KeepWorlds()
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
+}
+
 // Options say which world to build and how.
 type Options struct {
 	// Name is the world's name (default topology.DefaultWorldName, "kong"): its containers, networks
