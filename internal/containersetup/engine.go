@@ -94,7 +94,7 @@ func Engine(ctx context.Context, out io.Writer, log *slog.Logger) error {
 // with a client of its own: testcontainers remembers the engine it did not
 // find for the life of the process.
 func pingSocket(ctx context.Context) error {
-	cli, err := client.New(client.WithHost(containers.EngineAddress()), client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.WithHost(containers.EngineAddress()))
 	if err != nil {
 		return err
 	}
