@@ -135,16 +135,23 @@ func (c *Client) trusted(zone string) bool {
 // within the timeout (memcached's version command).
 func (c *Client) watchLoop(zone string) {
 	defer c.watches.Done()
-	tick := time.NewTicker(probeEvery)
+	c.every(probeEvery, func() {
+		if err := c.by[zone].Ping(); err != nil {
+			c.bad(zone)
+		}
+	})
+}
+
+// every runs f every d until Close.
+func (c *Client) every(d time.Duration, f func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
-		}
-		if err := c.by[zone].Ping(); err != nil {
-			c.bad(zone)
+			f()
 		}
 	}
 }
@@ -175,14 +182,7 @@ func (c *Client) owe(zone, key string) {
 // only a miss (the next read fills it from Cassandra).
 func (c *Client) repairLoop() {
 	defer close(c.stopped)
-	tick := time.NewTicker(repairEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-tick.C:
-		}
+	c.every(repairEvery, func() {
 		c.mu.Lock()
 		todo := make([]zoneKey, 0, len(c.pending))
 		for zk := range c.pending {
@@ -199,7 +199,7 @@ func (c *Client) repairLoop() {
 			c.mu.Unlock()
 			c.repaired.Add(1)
 		}
-	}
+	})
 }
 
 // Get reads a key from the local zone, falling back to the next zone when a

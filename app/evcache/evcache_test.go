@@ -64,6 +64,27 @@ func pause(t *testing.T, cmd *exec.Cmd) {
 	}, 5*time.Second, 5*time.Millisecond, "memcached did not stop")
 }
 
+// got is what a Get returned.
+type got struct {
+	value []byte
+	zone  string
+	err   error
+}
+
+// readAsItResumes reads p:m1 through c while proc (a paused memcached) is
+// resumed 50 ms into the read.
+func readAsItResumes(t *testing.T, c *Client, proc *exec.Cmd) got {
+	t.Helper()
+	read := make(chan got, 1)
+	go func() {
+		v, z, err := c.Get("p:m1")
+		read <- got{v, z, err}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, proc.Process.Signal(syscall.SIGCONT))
+	return <-read
+}
+
 // twoZones starts a real memcached for each of the zones a and b (the test
 // is skipped with -short) and returns a client of zone a, the servers'
 // addresses and zone b's process.
@@ -126,19 +147,7 @@ func TestAZoneThatMissedAWriteIsNotReadBeforeItsRepair(t *testing.T) {
 
 	pause(t, procA)
 	require.NoError(t, c.Set("p:m1", []byte("v2"), time.Hour), "zone b took the write")
-	type got struct {
-		value []byte
-		zone  string
-		err   error
-	}
-	read := make(chan got, 1)
-	go func() {
-		v, z, err := c.Get("p:m1")
-		read <- got{v, z, err}
-	}()
-	time.Sleep(50 * time.Millisecond) // the read waits on the paused zone a (without the fix)
-	require.NoError(t, procA.Process.Signal(syscall.SIGCONT))
-	r := <-read
+	r := readAsItResumes(t, c, procA) // the read waits on the paused zone a (without the fix)
 	require.NoError(t, r.err)
 	assert.Equal(t, "v2", string(r.value), "a read served the value from before a write its zone missed")
 	assert.Equal(t, "b", r.zone)
@@ -197,19 +206,7 @@ func TestAZoneThatMissedAnotherClientsWriteIsNotRead(t *testing.T) {
 	pause(t, procX)
 	require.NoError(t, w.Set("p:m1", []byte("v2"), time.Hour), "zone y took the write")
 	time.Sleep(2 * probeEvery) // long enough for R's probe of x to go unanswered
-	type got struct {
-		value []byte
-		zone  string
-		err   error
-	}
-	read := make(chan got, 1)
-	go func() {
-		v, z, err := r.Get("p:m1")
-		read <- got{v, z, err}
-	}()
-	time.Sleep(50 * time.Millisecond)
-	require.NoError(t, procX.Process.Signal(syscall.SIGCONT))
-	g := <-read
+	g := readAsItResumes(t, r, procX)
 	require.NoError(t, g.err)
 	assert.Equal(t, "v2", string(g.value), "R read the value from before a write its zone missed")
 	assert.Equal(t, "y", g.zone)

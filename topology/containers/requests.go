@@ -65,16 +65,19 @@ func imagesOf(choices []images.Choice) Images {
 // (kong's own), KONG_CASSANDRA_IMAGE, KONG_MEMCACHED_IMAGE, KONG_SQS_IMAGE
 // and KONG_TOXIPROXY_IMAGE.
 func ImagesFromEnv() Images {
-	im := DefaultImages()
-	for env, field := range map[string]*string{
-		images.Env[images.RoleKong]: &im.Kong, images.Env[images.RoleCassandra]: &im.Cassandra, images.Env[images.RoleMemcached]: &im.Memcached,
-		images.Env[images.RoleSQS]: &im.SQS, images.Env[images.RoleToxiproxy]: &im.Toxiproxy,
-	} {
-		if v := os.Getenv(env); v != "" {
-			*field = v
+	var set []images.Choice
+	for _, role := range images.Roles {
+		if v := os.Getenv(images.Env[role]); v != "" {
+			set = append(set, images.Choice{Role: role, Image: v})
 		}
 	}
-	return im
+	return imagesOf(set)
+}
+
+// Roles maps each role (images.Roles) to its image.
+func (im Images) Roles() map[string]string {
+	return map[string]string{images.RoleCassandra: im.Cassandra, images.RoleMemcached: im.Memcached,
+		images.RoleSQS: im.SQS, images.RoleToxiproxy: im.Toxiproxy, images.RoleKong: im.Kong}
 }
 
 // Container is everything the engine needs to run one container of a

@@ -66,8 +66,10 @@ func File(l *containers.Layout, im containers.Images) ([]byte, error) {
 	// Each image can be swapped at up time, as on the container backend:
 	// ${KONG_CASSANDRA_IMAGE:-cassandra:5.0} (kong images env prints
 	// kong's own).
-	imageVar := map[string]string{im.Cassandra: images.Env[images.RoleCassandra], im.Memcached: images.Env[images.RoleMemcached],
-		im.SQS: images.Env[images.RoleSQS], im.Toxiproxy: images.Env[images.RoleToxiproxy], im.Kong: images.Env[images.RoleKong]}
+	imageVar := map[string]string{}
+	for role, image := range im.Roles() {
+		imageVar[image] = images.Env[role]
+	}
 	services := newMap()
 	configs := newMap()
 	volumes := newMap()
