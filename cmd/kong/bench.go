@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -112,10 +111,17 @@ the verify phase).`,
 				return err
 			}
 			defer unlock()
+			c := bench.ReplicationCommand{Cluster: cluster, Options: o, Seed: f.seed, Out: cmd.OutOrStdout(), Progress: cmd.ErrOrStderr(),
+				Check: func(ctx context.Context, o scenarios.ReplicationOptions) (*run.Outcome, string, error) {
+					if !sw.on {
+						o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
+					}
+					return runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
+				}}
 			if sw.on {
-				return sweepReplication(cmd, cluster, f, o, sw)
+				return c.Sweep(cmd.Context(), sw.rates, sw.batches, sw.step, f.out)
 			}
-			return benchReplication(cmd, cluster, f, o, baselines)
+			return c.Bench(cmd.Context(), baselines)
 		},
 	}
 	f.register(cmd)
@@ -132,60 +138,4 @@ type sweepFlags struct {
 	on             bool
 	rates, batches string
 	step           time.Duration
-}
-
-// sweepReplication runs the sweep (bench.Sweep): each step a replication
-// check paced at its rate for --step, into its own folder under --out;
-// then the table and the knee.
-func sweepReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFlags, o scenarios.ReplicationOptions, sf sweepFlags) error {
-	rates, err := bench.ParseRates(sf.rates)
-	if err != nil {
-		return exitstatus.Usage(fmt.Errorf("--rates: %w", err))
-	}
-	batches, err := bench.ParseBatches(sf.batches)
-	if err != nil {
-		return exitstatus.Usage(fmt.Errorf("--batches: %w", err))
-	}
-	groups, err := bench.WorldGroups(cmd.Context(), cluster)
-	if err != nil {
-		return err
-	}
-	sw := bench.Sweep{Steps: bench.SweepPlan(batches, rates), MinShare: o.MinShare, Progress: cmd.ErrOrStderr(),
-		Run: groups.SweepStepRunner(func(_ context.Context, s bench.SweepStep) (string, error) {
-			step := o
-			step.Rate, step.Batch, step.Records = s.Rate, s.Batch, max(1, int(s.Rate*sf.step.Seconds()))
-			_, dir, err := runReplicationCheck(cmd, cluster, local.BackendName, step, &f)
-			return dir, err
-		})}
-	results := sw.Do(cmd.Context())
-	return errors.Join(bench.ReportSweep(cmd.OutOrStdout(), f.out, results, o.MinShare), cmd.Context().Err())
-}
-
-// benchReplication runs the bench (see bench.Replication) with the check
-// run as kong replication-check runs it, and prints what it measured.
-func benchReplication(cmd *cobra.Command, cluster *local.Remote, f replicationFlags, o scenarios.ReplicationOptions, baselines int) error {
-	ctx, out := cmd.Context(), cmd.OutOrStdout()
-	groups, err := bench.WorldGroups(ctx, cluster)
-	if err != nil {
-		return err
-	}
-	var outcome *run.Outcome
-	var dir string
-	b := bench.Replication{Cluster: cluster, Groups: groups, From: o.From, To: o.To, Records: o.Records, Concurrency: o.Concurrency, Rate: o.Rate,
-		Batch: o.Batch, WriteConsistency: o.WriteConsistency, ReadConsistency: o.ReadConsistency, ReadAfter: o.ReadAfter,
-		Load: o.Load, Seed: f.seed, Baselines: baselines, Progress: cmd.ErrOrStderr(),
-		Check: func(context.Context) (bench.Row, error) {
-			o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
-			var err error
-			if outcome, dir, err = runReplicationCheck(cmd, cluster, local.BackendName, o, &f); err != nil {
-				return bench.Row{}, err
-			}
-			return bench.CheckRow(dir)
-		}}
-	b.WriteHeader(out)
-	res, err := b.Run(ctx, out)
-	if err != nil {
-		return err
-	}
-	return res.Report(out, dir, outcome)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -79,7 +80,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			}
 			view.SetPlanned(scenarios.Planned(chosen))
 			doc := output.NewGameday(world, out)
-			ctx, stop := gameday.InterruptContext(cmd.Context(), cmd.OutOrStdout(), stopSignals...)
+			ctx, stop := gameday.InterruptContext(cmd.Context(), cmd.OutOrStdout(), worldrun.StopSignals...)
 			defer stop()
 			res, err := gameday.Run(ctx, gameday.Options{
 				Scenarios: chosen, Backend: b, World: world,
@@ -98,7 +99,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 						doc.Rounds++
 					}
 					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.Scenario(i)}
-					outcome, dir, err := runScenario(ctx, cmd, s, env, out)
+					outcome, dir, err := runner(cmd, out).Scenario(ctx, s, env)
 					view.End()
 					if asJSON {
 						doc.Runs = append(doc.Runs, output.GamedayRun{Round: doc.Rounds, RunResult: output.ReadRun(dir, s.Name, err)})

@@ -10,6 +10,7 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -120,7 +121,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 				}
 				replcheck.WriteSummaryOf(cmd.OutOrStdout(), dir)
 				fmt.Fprintf(cmd.OutOrStdout(), "replication-check: %s\nartifacts: %s\n", outcome, dir)
-				return outcomeError("replication check", outcome)
+				return worldrun.OutcomeError("replication check", outcome)
 			})
 		},
 	}
@@ -129,12 +130,8 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 }
 
 // runReplicationCheck runs the check with options o on cluster (of the
-// named backend) as kong run runs a scenario (see runInDir): its own
-// artifacts folder under --out, a clean abort on Ctrl-C, SIGTERM and
-// SIGHUP, the scenario's timeout, the preflight (a refusal with
-// --no-reset), and every report written from what the run left.
+// named backend) into its own folder under --out (see worldrun.Runner).
 func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend string, o scenarios.ReplicationOptions, f *replicationFlags) (*run.Outcome, string, error) {
-	env := scenarios.Env{Cluster: cluster, Seed: f.seed, Replay: o.Replay(cluster.Name(), f.seed), NoReset: f.noReset, Backend: backend}
-	fmt.Fprintf(cmd.OutOrStdout(), "replication check on world %s: %d records, seed %d\nreplay: %s\n", cluster.Name(), o.Records, env.Seed, env.Replay)
-	return runInDir(cmd.Context(), cmd, "replication check", scenarios.ReplicationCheckSpec(o), env, f.out)
+	env := scenarios.Env{Cluster: cluster, Seed: f.seed, NoReset: f.noReset, Backend: backend}
+	return runner(cmd, f.out).ReplicationCheck(cmd.Context(), o, env)
 }

@@ -1,29 +1,23 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 func newList() *cobra.Command {
@@ -82,7 +76,7 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 			}
 			return withWorld(cmd, "kong run", spec.Profile, &seed, nil, func(env scenarios.Env) error {
 				env.NoReset, env.Progress = noReset, view.Scenario(0)
-				outcome, dir, err := runScenario(cmd.Context(), cmd, spec, env, out)
+				outcome, dir, err := runner(cmd, out).Scenario(cmd.Context(), spec, env)
 				view.End()
 				if asJSON {
 					if err := output.Encode(stdout, output.Run{Schema: output.RunSchema, RunResult: output.ReadRun(dir, spec.Name, err)}); err != nil {
@@ -93,7 +87,7 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\nartifacts: %s\n", spec.Name, outcome, dir)
-				return outcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
+				return worldrun.OutcomeError(fmt.Sprintf("scenario %s", spec.Name), outcome)
 			})
 		},
 	}
@@ -156,73 +150,15 @@ func registerNoResetFlag(cmd *cobra.Command, noReset *bool) {
 		"refuse to run (exit status 3) on a world that an earlier run left damaged (links cut, toxics, member faults, evacuations, paused or stopped processes), naming each thing, instead of resetting it first")
 }
 
-// stopSignals stop a run cleanly: the scenario in progress is aborted, its
-// faults healed and its reports written before kong exits. SIGHUP is a
-// closed terminal or SSH session, which would otherwise kill kong on the
-// spot and leave the world broken.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
-// stopContext is parent ended by the first of stopSignals.
-func stopContext(parent context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(parent, stopSignals...)
-}
-
-// outcomeError is nil for a run that passed, exit status 1 for one whose
-// verdict found an invariant broken, and 3 for one that could not finish.
-func outcomeError(what string, o *run.Outcome) error {
-	switch o.Status {
-	case history.StatusPassed:
-		return nil
-	case history.StatusFailed:
-		return exitstatus.Failed(errors.New(run.WithReason(what+" failed", o.Reason)))
-	}
-	return errors.New(run.WithReason(fmt.Sprintf("%s %s", what, o.Status), o.Reason))
-}
-
-// runScenario runs a registered scenario as kong run and kong gameday do:
-// it says what runs on which world and the command that replays it, then
-// runs it into a new folder under out (see runInDir).
-func runScenario(ctx context.Context, cmd *cobra.Command, spec scenarios.Spec, env scenarios.Env, out string) (*run.Outcome, string, error) {
-	env.Replay = spec.Replay(env.Cluster.Name(), env.Seed)
-	fmt.Fprintf(cmd.OutOrStdout(), "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, env.Cluster.Name(), env.Seed, env.Replay)
-	return runInDir(ctx, cmd, "scenario "+spec.Name, spec, env, out)
-}
-
-// runInDir runs spec with env into a new folder under out (see
-// scenarios.RunInDir), with Ctrl-C, SIGTERM and SIGHUP wired to a clean
-// abort (the runner heals every fault), and returns the outcome and the
-// folder. A report that could not be written is said on stderr; what names
-// the run in the error.
-func runInDir(ctx context.Context, cmd *cobra.Command, what string, spec scenarios.Spec, env scenarios.Env, out string) (*run.Outcome, string, error) {
-	ctx, stop := stopContext(ctx)
-	defer stop()
-	env.Dir = scenarios.RunDir(out, spec.Name, time.Now())
-	env.LogLevel = clilog.Level(cmd, slog.LevelInfo)
-	res, err := scenarios.RunInDir(ctx, spec, &env)
-	if res.ReportErr != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "report:", res.ReportErr)
-	}
-	if err != nil {
-		return nil, env.Dir, fmt.Errorf("%s: %w (artifacts in %s)", what, err, env.Dir)
-	}
-	return res.Outcome, env.Dir, nil
-}
-
-// lockWorld takes the run lock of a world that is up for the command under
-// way, so that no other run (kong run, kong gameday, kong
-// replication-check) faults it at the same time. A run in progress makes
-// it refuse (exit status 3), naming that run; the lock of a run that was
-// killed is free (the kernel let go of it) and is taken over with a note.
-// The returned function releases the lock.
+// lockWorld takes the run lock of the world the command names (see
+// worldrun.Lock).
 func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
-	l, err := local.LockWorldRun(homeFlag(cmd), b.Name(), world, commandLine())
-	if err != nil {
-		return nil, err
-	}
-	if l.Stale != nil {
-		fmt.Fprintf(cmd.OutOrStdout(), "world %s: the run lock of %s was stale (that run ended without letting go of it: killed?); taken over, and the preflight resets what that run left\n", world, l.Stale)
-	}
-	return func() { _ = l.Release() }, nil
+	return worldrun.Lock(homeFlag(cmd), b, world, commandLine(), cmd.OutOrStdout())
+}
+
+// runner runs into a folder under out as the command says (--log-level).
+func runner(cmd *cobra.Command, out string) worldrun.Runner {
+	return worldrun.Runner{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Reports: out, LogLevel: clilog.Level(cmd, slog.LevelInfo)}
 }
 
 // commandLine is this process's command line, as a person would type it.

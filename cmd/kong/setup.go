@@ -5,11 +5,12 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/containersetup"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
-	"github.com/spf13/cobra"
 )
 
 func newSetup() *cobra.Command {

@@ -18,6 +18,7 @@ import (
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
@@ -288,7 +289,7 @@ func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world 
 		// The container backend logs its progress.
 		level = slog.LevelInfo
 	}
-	ctx, stop := stopContext(ctx)
+	ctx, stop := worldrun.StopContext(ctx)
 	defer stop()
 	started, err := b.Up(ctx, world, spec, topology.UpOptions{Timeout: timeout, Out: out, Publish: publish,
 		Log: clilog.New(cmd, cmd.ErrOrStderr(), level), Progress: progress.Up(out)})

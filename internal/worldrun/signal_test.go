@@ -1,4 +1,4 @@
-package main
+package worldrun
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // replication-check) must take it as SIGTERM, ending its context so that
 // the runner heals and writes its reports, instead of dying on the spot.
 func TestSIGHUPEndsARunsContext(t *testing.T) {
-	ctx, stop := stopContext(context.Background())
+	ctx, stop := StopContext(context.Background())
 	defer stop()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	select {

@@ -1,4 +1,4 @@
-package main
+package worldrun
 
 import (
 	"errors"
@@ -14,14 +14,14 @@ import (
 
 func TestOutcomeExitCodes(t *testing.T) {
 	require.Equal(t, exitstatus.Held, exitstatus.Of(nil))
-	require.Nil(t, outcomeError("scenario x", &run.Outcome{Status: history.StatusPassed}))
+	require.Nil(t, OutcomeError("scenario x", &run.Outcome{Status: history.StatusPassed}))
 	// A verdict that did not hold is 1, wrapped or not.
-	failed := outcomeError("scenario x", &run.Outcome{Status: history.StatusFailed, Reason: "availability 97% < 99%"})
+	failed := OutcomeError("scenario x", &run.Outcome{Status: history.StatusFailed, Reason: "availability 97% < 99%"})
 	require.Equal(t, exitstatus.NotHeld, exitstatus.Of(failed))
 	require.Equal(t, exitstatus.NotHeld, exitstatus.Of(fmt.Errorf("game day: %w", failed)))
 	require.ErrorContains(t, failed, "availability 97% < 99%")
 	// A run that could not finish is 3, as is a world that is not there.
-	require.Equal(t, exitstatus.World, exitstatus.Of(outcomeError("scenario x", &run.Outcome{Status: history.StatusAborted, Reason: "interrupted"})))
+	require.Equal(t, exitstatus.World, exitstatus.Of(OutcomeError("scenario x", &run.Outcome{Status: history.StatusAborted, Reason: "interrupted"})))
 	require.Equal(t, exitstatus.World, exitstatus.Of(errors.New("world kong is not up")))
 	// Bad input is 2 (see exitstatus.TestOf).
 	require.Equal(t, exitstatus.BadInput, exitstatus.Of(exitstatus.Usage(errors.New("unknown scenario"))))
