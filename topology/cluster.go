@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -97,6 +98,20 @@ type Cluster interface {
 	Secret() string
 }
 
+// Repairer is a world that runs Cassandra's anti-entropy repair. A node
+// killed hard takes with it the hints it held for the replicas it could
+// not reach (another region, cut off) and the writes it coordinated whose
+// remote replicas had not answered yet: those writes, acknowledged in its
+// own region, reach the other regions only through a repair. Operators
+// repair a node that died hard (Priam, Cassandra Reaper); so does the heal
+// of a fault that kills Cassandra nodes.
+type Repairer interface {
+	// Repair runs a full repair of tables of keyspace on node id (the
+	// ranges it replicates, with their replicas in every region) and
+	// returns when it is done.
+	Repair(ctx context.Context, id, keyspace string, tables ...string) error
+}
+
 // Director finds the world's director among its components.
 func Director(ctx context.Context, c Cluster) (Component, error) {
 	comps, err := c.Components(ctx)
@@ -137,3 +152,12 @@ func ParseID(id string) (region, kind, zone string, err error) {
 // LogFileName is the file a component's log is copied to (in a run's
 // artifacts): "us-east-1/cassandra/a" becomes "us-east-1_cassandra_a.log".
 func LogFileName(id string) string { return strings.ReplaceAll(id, "/", "_") + ".log" }
+
+// LastLines is the last n lines of a command's output, for an error.
+func LastLines(out []byte, n int) string {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

@@ -277,6 +277,9 @@ type Stats struct {
 // for it past both of the gateway's tries.
 const SpeculativeRetry = "MIN(99p,200ms)"
 
+// Tables are the member service's tables (see Schema).
+var Tables = []string{"profiles", "history"}
+
 // Schema creates the member tables; run it once per world, before members
 // start. (Every world starts from empty data folders, so the tables always
 // get their options here.)

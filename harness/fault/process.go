@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -131,9 +132,39 @@ func (k *Kill) Recover(ctx context.Context) error {
 }
 
 // WaitRecovered implements Fault: every target is running and accepts
-// connections, and every running Cassandra node sees every node UP.
+// connections, and every running Cassandra node sees every node UP; then
+// every killed Cassandra node is repaired (see RepairKilled).
 func (k *Kill) WaitRecovered(ctx context.Context) error {
-	return waitRunning(ctx, k.cluster, k.target, "running and answering again, and every node seen UP")
+	if err := waitRunning(ctx, k.cluster, k.target, "running and answering again, and every node seen UP"); err != nil {
+		return err
+	}
+	return RepairKilled(ctx, k.cluster, k.target.Components)
+}
+
+// RepairKilled runs a full repair of the member service's tables on every
+// Cassandra node of comps, one after the other, when the world can
+// (topology.Repairer): a node killed hard loses the hints it held and the
+// replies it awaited from the other regions, so writes it coordinated and
+// acknowledged in its own region would otherwise be missing in the others
+// for good. A repair that fails is tried again until ctx ends (a node
+// just seen UP may not take part yet).
+func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Component) error {
+	r, ok := c.(topology.Repairer)
+	if !ok {
+		return nil
+	}
+	keyspace := c.Spec().Cassandra.Keyspace
+	for _, comp := range comps {
+		if comp.Kind != topology.KindCassandra {
+			continue
+		}
+		if err := PollUntil(ctx, comp.ID+" repaired", func(ctx context.Context) error {
+			return r.Repair(ctx, comp.ID, keyspace, member.Tables...)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Cleanup implements Fault.

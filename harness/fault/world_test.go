@@ -2,12 +2,14 @@ package fault
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/bradfitz/gomemcache/memcache"
@@ -67,6 +69,45 @@ func TestFaultWorld(t *testing.T) {
 		require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, victim))
 		require.NoError(t, topology.SeesAllUp(ctx, cql(east)), "the us-east-1 node sees the victim UP again")
 		require.NoError(t, topology.SeesAllUp(ctx, cql(west)), "the restarted node sees every node UP")
+	})
+
+	// Writes acknowledged in us-east-1 while us-west-2 is cut off reach
+	// us-west-2 only through the node that coordinated them (its hints, or
+	// its pending replies turned into hints): killed before, it takes them
+	// along, and us-west-2 lacks the writes for good, until a repair. The
+	// heal of a kill repairs (RepairKilled).
+	t.Run("RepairAfterKill", func(t *testing.T) {
+		heal(t)
+		coord := east + "/cassandra/a"
+		keyspace := w.Spec().Cassandra.Keyspace
+		member := fmt.Sprintf("repair-%d", time.Now().UnixNano())
+		count := func(t *testing.T) int {
+			s, err := topology.RegionSession(w, west, keyspace)
+			require.NoError(t, err)
+			defer s.Close()
+			n := 0
+			require.NoError(t, s.Query(`SELECT count(*) FROM history WHERE member = ?`, member).Consistency(gocql.LocalQuorum).Scan(&n))
+			return n
+		}
+		const writes = 20
+		es, err := topology.RegionSession(w, east, keyspace)
+		require.NoError(t, err)
+		defer es.Close()
+		cut := PartitionRegions(w, east, west)
+		require.NoError(t, in.Inject(ctx, cut))
+		for i := range writes {
+			require.NoError(t, es.Query(`INSERT INTO history (member, at, title) VALUES (?, ?, ?)`, member, i, "t").Consistency(gocql.LocalQuorum).Exec())
+		}
+		require.NoError(t, w.Kill(ctx, coord), "killed at once, within the writes' timeout")
+		require.NoError(t, in.Recover(ctx, cut))
+		kill := KillInstance(w, sel(t, Instance(coord)))
+		require.NoError(t, kill.Recover(ctx))
+		require.NoError(t, waitRunning(ctx, w, kill.Target(), "running again"))
+		time.Sleep(15 * time.Second) // time enough for any hint to be delivered
+		require.Less(t, count(t), writes, "without a repair, us-west-2 lacks writes the killed coordinator acknowledged")
+
+		require.NoError(t, RepairKilled(ctx, w, kill.Target().Components))
+		require.Equal(t, writes, count(t), "after the repair, us-west-2 has every acknowledged write")
 	})
 
 	t.Run("PartitionRegions", func(t *testing.T) {

@@ -28,21 +28,26 @@ func (b *Backend) Nodetool(ctx context.Context, world, target string, args []str
 	if err != nil {
 		return nil, err
 	}
+	return nodetool(ctx, b.Home, world, r.Spec(), node, args)
+}
+
+// nodetool returns the command that runs nodetool args against node of
+// world (under home), with the jars of spec's Cassandra.
+func nodetool(ctx context.Context, home, world string, spec *topology.Spec, node topology.Component, args []string) (*exec.Cmd, error) {
 	jmx := node.Extra["jmx"]
 	host, port, err := net.SplitHostPort(jmx)
 	if err != nil {
 		return nil, fmt.Errorf("node %s has no JMX address (%q)", node.ID, jmx)
 	}
-	spec := r.Spec()
 	a, err := assets.Ensure(ctx, spec.Cassandra.Version, spec.SQS.ElasticMQVersion, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
-	home, err := toolHome(b.Home, world)
+	dir, err := toolHome(home, world)
 	if err != nil {
 		return nil, err
 	}
-	argv := []string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-Duser.home=" + home, "-Dcassandra.logdir=" + home}
+	argv := []string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-Duser.home=" + dir, "-Dcassandra.logdir=" + dir}
 	argv = append(argv, topology.CassandraJava17Flags...)
 	argv = append(argv, "-cp", filepath.Join(a.CassandraLib, "*"), "org.apache.cassandra.tools.NodeTool", "-h", host, "-p", port)
 	return exec.CommandContext(ctx, a.Java, append(argv, args...)...), nil

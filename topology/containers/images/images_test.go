@@ -162,7 +162,7 @@ func TestScriptsAreValidShell(t *testing.T) {
 			scripts[name] = body
 		}
 	}
-	require.Len(t, scripts, 3)
+	require.Len(t, scripts, 4)
 	for name, body := range scripts {
 		out, err := exec.Command(sh, "-n", "-c", body).CombinedOutput()
 		require.NoError(t, err, "%s: %s", name, out)

@@ -35,6 +35,7 @@ func recipeOf(role string, in Inputs) (recipe, error) {
 COPY cqlsh/ /opt/cqlsh/
 COPY logback.xml /etc/cassandra/logback.xml
 COPY cqlsh.sh /usr/local/bin/cqlsh
+COPY nodetool.sh /usr/local/bin/nodetool
 COPY cassandra.sh /usr/local/bin/kong-cassandra
 RUN mkdir -p /var/lib/cassandra /var/log/cassandra
 VOLUME /var/lib/cassandra
@@ -45,6 +46,7 @@ ENTRYPOINT ["/usr/local/bin/kong-cassandra"]
 				"cassandra.sh": cassandraScript(filepath.Base(in.JammAgent)),
 				"cqlsh.sh":     "#!/bin/sh\n# cqlsh of Apache Cassandra 5.0, from PyPI, on Debian's Python 3.\nPYTHONPATH=/opt/cqlsh exec python3 -m cqlshlib \"$@\"\n",
 				"logback.xml":  cassandraLogback,
+				"nodetool.sh":  nodetoolScript(),
 			},
 			copies: map[string]string{"lib": in.CassandraLib, "cqlsh": in.CqlshSitePackages},
 		}, nil
@@ -145,6 +147,16 @@ exec java -Xms"$heap" -Xmx"$heap" \
   ` + q(topology.CassandraJava17Flags) + ` \
   ${JVM_OPTS:-} \
   -cp "/etc/cassandra:$lib/*" org.apache.cassandra.service.CassandraDaemon
+`
+}
+
+// nodetoolScript runs Cassandra's nodetool from the image's jars, against
+// the node in the container (JMX on 127.0.0.1:7199) unless told otherwise.
+func nodetoolScript() string {
+	return `#!/bin/sh
+# nodetool of Apache Cassandra 5.0, from the image's jars.
+exec java -Xmx256m -XX:TieredStopAtLevel=1 ` + strings.Join(topology.CassandraJava17Flags, " ") + ` \
+  -cp "/opt/cassandra/lib/*" org.apache.cassandra.tools.NodeTool "$@"
 `
 }
 

@@ -4,7 +4,6 @@
 package assets
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/internal/flock"
+	"github.com/kongchaos/kong/topology"
 )
 
 // Paths are the programs and jars a local world runs, found or fetched once
@@ -207,7 +207,7 @@ func fetchJars(ctx context.Context, dir, group, artifact, version string, out io
 	stop()
 	if err != nil {
 		return fmt.Errorf("could not fetch %s:%s:%s with Maven from Maven Central (check the network and ~/.m2/settings.xml): %w\n%s",
-			group, artifact, version, err, tail(mvnOut, 20))
+			group, artifact, version, err, topology.LastLines(mvnOut, 20))
 	}
 	jars, _ := filepath.Glob(filepath.Join(dir, artifact+"-*.jar"))
 	if len(jars) == 0 {
@@ -391,7 +391,7 @@ func aptInstall(ctx context.Context, out io.Writer, pkg, what string, log *slog.
 	}
 	if err != nil {
 		return fmt.Errorf("%s is not installed and %q failed: %w\n%s\ninstall it by hand: sudo apt-get install -y %s",
-			pkg, strings.Join(argv, " "), err, tail(got, 10), pkg)
+			pkg, strings.Join(argv, " "), err, topology.LastLines(got, 10), pkg)
 	}
 	return nil
 }
@@ -427,12 +427,4 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
-}
-
-func tail(out []byte, n int) string {
-	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 // CqlshVersion is the cqlsh that kong cqlsh runs: Apache Cassandra 5.0's
@@ -46,7 +48,7 @@ func EnsureCqlsh(ctx context.Context, out io.Writer, log *slog.Logger) (string, 
 		}
 		o, err := exec.CommandContext(ctx, "python3", "-m", "venv", dir).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("python3 -m venv %s: %w: %s", dir, err, tail(o, 5))
+			return fmt.Errorf("python3 -m venv %s: %w: %s", dir, err, topology.LastLines(o, 5))
 		}
 		return nil
 	}
@@ -65,7 +67,7 @@ func EnsureCqlsh(ctx context.Context, out io.Writer, log *slog.Logger) (string, 
 	if o, err := pip.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
 		return "", fmt.Errorf("install cqlsh %s from PyPI into %s: %w: %s\ninstall it by hand (pip install cqlsh==%s) and set KONG_CQLSH to it",
-			CqlshVersion, dir, err, tail(o, 10), CqlshVersion)
+			CqlshVersion, dir, err, topology.LastLines(o, 10), CqlshVersion)
 	}
 	return bin, nil
 }
