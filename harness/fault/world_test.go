@@ -75,14 +75,18 @@ func TestFaultWorld(t *testing.T) {
 	// us-west-2 only through the node that coordinated them (its hints, or
 	// its pending replies turned into hints): killed before, it takes them
 	// along, and us-west-2 lacks the writes for good, until a repair. The
-	// heal of a kill repairs (RepairKilled).
+	// heal of a kill repairs (RepairKilled). (The killed node itself keeps
+	// only the writes of its commit log's last sync, every 10 s: in this
+	// world of one replica per region the others are gone everywhere,
+	// which a replication factor of 3 covers. The test compares the regions
+	// with what us-east-1 kept.)
 	t.Run("RepairAfterKill", func(t *testing.T) {
 		heal(t)
 		coord := east + "/cassandra/a"
 		keyspace := w.Spec().Cassandra.Keyspace
 		member := fmt.Sprintf("repair-%d", time.Now().UnixNano())
-		count := func(t *testing.T) int {
-			s, err := topology.RegionSession(w, west, keyspace)
+		count := func(t *testing.T, region string) int {
+			s, err := topology.RegionSession(w, region, keyspace)
 			require.NoError(t, err)
 			defer s.Close()
 			n := 0
@@ -104,10 +108,13 @@ func TestFaultWorld(t *testing.T) {
 		require.NoError(t, kill.Recover(ctx))
 		require.NoError(t, waitRunning(ctx, w, kill.Target(), "running again"))
 		time.Sleep(15 * time.Second) // time enough for any hint to be delivered
-		require.Less(t, count(t), writes, "without a repair, us-west-2 lacks writes the killed coordinator acknowledged")
+		kept, before := count(t, east), count(t, west)
+		t.Logf("after the restart: %d of %d writes in us-east-1, %d in us-west-2", kept, writes, before)
+		require.Positive(t, kept)
+		require.Less(t, before, kept, "without a repair, us-west-2 lacks writes the killed coordinator acknowledged")
 
 		require.NoError(t, RepairKilled(ctx, w, kill.Target().Components))
-		require.Equal(t, writes, count(t), "after the repair, us-west-2 has every acknowledged write")
+		require.Equal(t, kept, count(t, west), "after the repair, us-west-2 has every write us-east-1 has")
 	})
 
 	t.Run("PartitionRegions", func(t *testing.T) {
@@ -351,6 +358,6 @@ func TestFaultWorld(t *testing.T) {
 		}
 	}
 	require.Empty(t, open)
-	require.Equal(t, []string{"kill-instance", "partition", "pause-instance", "dependency-errors", "link-latency",
+	require.Equal(t, []string{"kill-instance", "partition", "partition", "pause-instance", "dependency-errors", "link-latency",
 		"link-reset_peer", "link-timeout", "link-bandwidth", "link-latency", "evacuate-region", "kill-zone"}, faults, "every fault healed, in order")
 }
