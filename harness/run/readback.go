@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/kongchaos/kong/app"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/harness/history"
@@ -100,10 +102,14 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 			}
 		}
 		client := &http.Client{Timeout: 10 * time.Second}
+		paced := gatewayPacers(c.Spec())
 		var seq atomic.Uint64
 		return readBackRounds(ctx, pending, workers, ReadBackDeadline, 500*time.Millisecond, func(j readBackJob) bool {
 			var done history.Op
 			if j.source == "" {
+				if p := paced[j.region]; p != nil && p.Wait(ctx) != nil {
+					return false // ended: the verify step is over
+				}
 				done = readBackOne(ctx, client, rec, gateways[j.region], j.region, j.key, seq.Add(1))
 			} else {
 				done = readSourceOne(ctx, admins[j.region], rec, j, seq.Add(1))
@@ -114,6 +120,21 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 			return done.Type != history.OK || done.Version < newest[j.key] || missingAppend(done, appends[j.key])
 		})
 	}
+}
+
+// gatewayPacers pace the probes through each gateway that admits a
+// region's capacity (Spec's capacity: the gateway's max_rps) at half of it:
+// sixteen workers probing faster would be shed (503), and a key shed in
+// every round until the deadline would go unprobed in that region.
+func gatewayPacers(spec *topology.Spec) map[string]*rate.Limiter {
+	paced := map[string]*rate.Limiter{}
+	for _, r := range spec.Regions {
+		if r.Capacity > 0 {
+			perSecond := max(1, r.Capacity/2)
+			paced[r.Name] = rate.NewLimiter(rate.Limit(perSecond), max(1, perSecond/10))
+		}
+	}
+	return paced
 }
 
 // readBackJob is one key to read back in one region, through its gateway

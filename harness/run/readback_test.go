@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/topology"
 )
 
 // The read-back probes a viewing history again until every acknowledged
@@ -61,4 +62,16 @@ func TestReadBackDeadlineCountsAfterTheFirstRound(t *testing.T) {
 	for _, j := range jobs {
 		assert.Equal(t, 2, probes[j], "key %s was probed again until it converged", j.key)
 	}
+}
+
+func TestGatewayPacersHalveEachRegionsCapacity(t *testing.T) {
+	spec, err := topology.Profile("global")
+	require.NoError(t, err)
+	paced := gatewayPacers(spec)
+	require.Len(t, paced, 3)
+	require.InDelta(t, 100, float64(paced["eu-west-1"].Limit()), 0.001, "eu-west-1 admits 200/s")
+	require.InDelta(t, 200, float64(paced["us-east-1"].Limit()), 0.001)
+	spec, err = topology.Profile("default")
+	require.NoError(t, err)
+	require.Empty(t, gatewayPacers(spec), "a region without a capacity is not paced")
 }
