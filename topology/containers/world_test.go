@@ -20,7 +20,8 @@ import (
 // TestWorld brings a two-region world up as containers and breaks it: a
 // write replicates through the link, a cut link stops replication and
 // makes the other region's node DOWN, the heal delivers the write, and
-// kill, start, pause and resume act on the right containers. Down leaves
+// kill, start, pause and resume act on the right containers, and a node
+// repairs. Down leaves
 // no container, network or volume. It needs a Docker engine and skips,
 // saying why, without one.
 func TestWorld(t *testing.T) {
@@ -93,6 +94,11 @@ func TestWorld(t *testing.T) {
 	healed = true
 	require.Eventually(t, func() bool { return seen("during") }, 2*time.Minute, 500*time.Millisecond, "the heal did not deliver the write")
 	require.Eventually(t, func() bool { return topology.SeesAllUp(ctx, eastNode) == nil }, 2*time.Minute, time.Second)
+
+	// The heal of a Cassandra kill repairs the node (topology.Repairer):
+	// nodetool, in the node's container.
+	require.NoError(t, w.Repair(ctx, east+"/cassandra/a", "kong", "containers_test"))
+	require.ErrorContains(t, w.Repair(ctx, east+"/memcached/a", "kong"), "not a Cassandra node")
 
 	cache := "us-west-2/memcached/a"
 	require.NoError(t, w.Kill(ctx, cache))
