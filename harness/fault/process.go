@@ -132,13 +132,9 @@ func (k *Kill) Recover(ctx context.Context) error {
 }
 
 // WaitRecovered implements Fault: every target is running and accepts
-// connections, and every running Cassandra node sees every node UP; then
-// every killed Cassandra node is repaired (see RepairKilled).
+// connections, and every running Cassandra node sees every node UP.
 func (k *Kill) WaitRecovered(ctx context.Context) error {
-	if err := waitRunning(ctx, k.cluster, k.target, "running and answering again, and every node seen UP"); err != nil {
-		return err
-	}
-	return RepairKilled(ctx, k.cluster, k.target.Components)
+	return waitRunning(ctx, k.cluster, k.target, "running and answering again, and every node seen UP")
 }
 
 // RepairKilled runs a full repair of the member service's tables on every
@@ -167,7 +163,9 @@ func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Comp
 	return nil
 }
 
-// Cleanup implements Fault.
+// Cleanup implements Fault. It repairs nothing: a repair after the heal
+// (RepairKilled) would also close the stale window that chaos-gorilla's
+// broken world weak-reads is caught by, and is not yet part of the heal.
 func (k *Kill) Cleanup(context.Context) error { return nil }
 
 // startOrder ranks kinds for a restart: what others depend on first.
