@@ -85,6 +85,7 @@ func TestFaultWorld(t *testing.T) {
 	t.Run("RepairAfterKill", func(t *testing.T) {
 		heal(t)
 		coord := east + "/cassandra/a"
+		target := sel(t, Instance(coord))
 		keyspace := w.Spec().Cassandra.Keyspace
 		count := func(t *testing.T, region, member string) int {
 			s, err := topology.RegionSession(w, region, keyspace)
@@ -110,8 +111,8 @@ func TestFaultWorld(t *testing.T) {
 			}
 			require.NoError(t, w.Kill(ctx, coord), "killed at once, within the writes' timeout")
 			require.NoError(t, in.Recover(ctx, cut))
-			require.NoError(t, startInOrder(ctx, w, sel(t, Instance(coord)).Components))
-			require.NoError(t, waitRunning(ctx, w, sel(t, Instance(coord)), "running again"))
+			require.NoError(t, startInOrder(ctx, w, target.Components))
+			require.NoError(t, waitRunning(ctx, w, target, "running again"))
 			return member, count(t, east, member)
 		}
 		// The killed node keeps only the writes its commit log had synced
@@ -130,7 +131,7 @@ func TestFaultWorld(t *testing.T) {
 		before := count(t, west, member)
 		require.Less(t, before, kept, "without a repair, us-west-2 lacks writes the killed coordinator acknowledged")
 
-		require.NoError(t, RepairKilled(ctx, w, sel(t, Instance(coord)).Components))
+		require.NoError(t, RepairKilled(ctx, w, target.Components))
 		require.Equal(t, kept, count(t, west, member), "after the repair, us-west-2 has every write us-east-1 has")
 	})
 

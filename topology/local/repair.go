@@ -31,21 +31,11 @@ func (w *World) Repair(ctx context.Context, id, keyspace string, tables ...strin
 // (WorldNice), so that its start does not take the cores from the harness
 // that measures the world.
 func repair(ctx context.Context, c topology.Cluster, home, id, keyspace string, tables []string) error {
-	comps, err := c.Components(ctx)
+	node, err := cassandraNode(ctx, c, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("repair: %w", err)
 	}
-	var node *topology.Component
-	for _, s := range comps {
-		if s.ID == id && s.Kind == topology.KindCassandra {
-			node = &s.Component
-			break
-		}
-	}
-	if node == nil {
-		return fmt.Errorf("repair: world %s has no Cassandra node %s", c.Name(), id)
-	}
-	cmd, err := nodetool(ctx, home, c.Name(), c.Spec(), *node, append([]string{"repair", "--full", keyspace}, tables...))
+	cmd, err := nodetool(ctx, home, c.Name(), c.Spec(), node, append([]string{"repair", "--full", keyspace}, tables...))
 	if err != nil {
 		return err
 	}

@@ -84,19 +84,32 @@ func (b *Backend) toolTarget(ctx context.Context, world, target string) (*Remote
 	if err != nil {
 		return nil, topology.Component{}, err
 	}
-	comps, _ := r.Components(ctx)
+	node, err := cassandraNode(ctx, r, target)
+	if err != nil {
+		return nil, topology.Component{}, err
+	}
+	return r, node, nil
+}
+
+// cassandraNode finds a Cassandra node of c by component ID, or a region's
+// first node by the region's name.
+func cassandraNode(ctx context.Context, c topology.Cluster, target string) (topology.Component, error) {
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return topology.Component{}, err
+	}
 	var ids []string
-	for _, c := range comps {
-		if c.Kind != topology.KindCassandra {
+	for _, s := range comps {
+		if s.Kind != topology.KindCassandra {
 			continue
 		}
-		if c.ID == target || c.Region == target {
-			return r, c.Component, nil
+		if s.ID == target || s.Region == target {
+			return s.Component, nil
 		}
-		ids = append(ids, c.ID)
+		ids = append(ids, s.ID)
 	}
-	return nil, topology.Component{}, fmt.Errorf("world %s has no Cassandra node or region %q: name a region (%s) or a node (%s)",
-		world, target, strings.Join(r.Spec().RegionNames(), ", "), strings.Join(ids, ", "))
+	return topology.Component{}, fmt.Errorf("world %s has no Cassandra node or region %q: name a region (%s) or a node (%s)",
+		c.Name(), target, strings.Join(c.Spec().RegionNames(), ", "), strings.Join(ids, ", "))
 }
 
 // toolHome is the world's folder for the tools' own files.
