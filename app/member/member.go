@@ -807,15 +807,23 @@ func (s *Service) cacheWrite(f *Faults) cacheSet {
 func (s *Service) fill(set cacheSet, key string, version int64, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
-		if err := set(key, data, version, cachedVersion, time.Hour); err != nil {
+		if err := set(key, data, version, cachedVersion, valueTTL); err != nil {
 			s.log.Debug("cache fill failed", "key", key, "err", err)
 		}
 	}
 }
 
+// valueTTL is how long a cached value lives.
+const valueTTL = time.Hour
+
 // tombstoneTTL is how long an invalidation's tombstone guards a key against
-// refills with older data (longer than any read can take).
-const tombstoneTTL = time.Minute
+// refills with older data: as long as a value lives. The write it announces
+// may reach this region's Cassandra long after the invalidation (a hint
+// lost with a coordinator killed hard arrives only with a repair); until
+// then every read of the key goes to Cassandra, and the first that reads
+// the announced version replaces the tombstone. A shorter guard would let
+// a read of the older value refill the cache for a value's whole life.
+const tombstoneTTL = valueTTL
 
 type cachedHead struct {
 	Version   int64 `json:"version"`
@@ -868,7 +876,7 @@ func (s *Service) applyInvalidation(m invalidation.Message) error {
 	var err error
 	if m.Value != nil {
 		// Replication mode: keep the newer of the cached and received values.
-		err = s.cache.SetIfNewer(m.Key, m.Value, m.Version, cachedVersion, time.Hour)
+		err = s.cache.SetIfNewer(m.Key, m.Value, m.Version, cachedVersion, valueTTL)
 	} else {
 		// Invalidation mode: a tombstone, so that a read of the old value that is
 		// still under way cannot put it back.

@@ -20,7 +20,8 @@ import (
 //
 // For each (key, region) the last probe (by invoke time) is the one that
 // counts: earlier probes may run before convergence, and the last one is the
-// final state. A write acknowledged at or after that probe was invoked could
+// final state (in a run, the read-back after the repair of the Cassandra
+// nodes it killed: run.Experiment). A write acknowledged at or after that probe was invoked could
 // not be seen by it, so it is unknown in that region, like a key never probed
 // there. A probe's region is the region that served it (else its entry or
 // home).

@@ -66,6 +66,17 @@ type FaultArgs interface {
 	Args() map[string]string
 }
 
+// Repairs is implemented by faults whose heal leaves a repair to the end of
+// the incident: a Kill, whose killed Cassandra nodes lost the hints and
+// the replies they held, so that writes they coordinated may be missing in
+// the other regions until a repair (as an operator runs after a node died
+// hard). The run repairs after the convergence was watched and the traffic
+// stopped, before the read-back that judges loss. Repair returns what it
+// repaired (none when there was nothing to).
+type Repairs interface {
+	Repair(ctx context.Context) (repaired []string, err error)
+}
+
 // LinkFault is implemented by faults that change toxiproxy links. When their
 // Recover fails, healing falls back to ResetLinks on this API.
 type LinkFault interface {

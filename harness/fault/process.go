@@ -163,10 +163,26 @@ func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Comp
 	return nil
 }
 
-// Cleanup implements Fault. It repairs nothing: a repair after the heal
-// (RepairKilled) would also close the stale window that chaos-gorilla's
-// broken world weak-reads is caught by, and is not yet part of the heal.
+// Cleanup implements Fault. It repairs nothing: the run repairs once the
+// convergence after the heal was watched (Repair), so that a repair does
+// not close a stale window that users meet before an operator's repair
+// would.
 func (k *Kill) Cleanup(context.Context) error { return nil }
+
+// Repair implements Repairs: a full repair of the Cassandra nodes it
+// killed (RepairKilled); nothing when it killed none.
+func (k *Kill) Repair(ctx context.Context) ([]string, error) {
+	var ids []string
+	for _, c := range k.target.Components {
+		if c.Kind == topology.KindCassandra {
+			ids = append(ids, c.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, RepairKilled(ctx, k.cluster, k.target.Components)
+}
 
 // startOrder ranks kinds for a restart: what others depend on first.
 var startOrder = []string{topology.KindToxiproxy, topology.KindCassandra, topology.KindMemcached, topology.KindSQS,

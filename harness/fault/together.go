@@ -115,6 +115,20 @@ func (c *Combined) Cleanup(ctx context.Context) error {
 	return c.each(true, func(f Fault) error { return f.Cleanup(ctx) })
 }
 
+// Repair implements Repairs for each part that does.
+func (c *Combined) Repair(ctx context.Context) ([]string, error) {
+	var repaired []string
+	var errs []error
+	for _, p := range c.parts {
+		if r, ok := p.(Repairs); ok {
+			ids, err := r.Repair(ctx)
+			repaired = append(repaired, ids...)
+			errs = append(errs, err)
+		}
+	}
+	return repaired, errors.Join(errs...)
+}
+
 // Delayed is a fault injected a while after it is asked to be: in a
 // Together after another part, the time for the first to matter (writes
 // that owe invalidations across a cut link, before a kill).
@@ -134,6 +148,14 @@ func (d *Delayed) Inject(ctx context.Context) error {
 	case <-time.After(d.wait):
 	}
 	return d.Fault.Inject(ctx)
+}
+
+// Repair implements Repairs when the delayed fault does.
+func (d *Delayed) Repair(ctx context.Context) ([]string, error) {
+	if r, ok := d.Fault.(Repairs); ok {
+		return r.Repair(ctx)
+	}
+	return nil, nil
 }
 
 // Args implements FaultArgs: the delayed fault's, and the wait.

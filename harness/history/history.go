@@ -125,6 +125,13 @@ const (
 // all did).
 const EventDataTier = "data-tier"
 
+// EventRepair names the Note event of a repair the run ran after the
+// convergence and before the read-back (fault.Repairs): Target is the
+// fault's target; Detail["fault"] the fault, Detail["repaired"] the
+// Cassandra nodes repaired (comma-separated), Detail["took"] how long, and
+// Detail["error"] why it failed, when it did.
+const EventRepair = "repair"
+
 // Names of the Note events a rollout of the member service records (see
 // deploy.Pipeline). Detail["version"] is the version concerned:
 //   - EventDeployStage: a stage begins; Target its region, Detail["stage"]

@@ -47,13 +47,16 @@ type Experiment struct {
 	// observe phase follows with nothing injected.
 	Interval time.Duration
 	Stop     []StopCondition
-	// Verify runs after the traffic stops (read-backs recorded as probes).
+	// Verify runs after the traffic stops (read-backs recorded as probes),
+	// and after the repair that each healed fault leaves to the end of the
+	// incident (fault.Repairs: the Cassandra nodes a kill took down), so
+	// that the last probes judge the world an operator would leave.
 	Verify func(ctx context.Context, rec *history.Recorder) error
 	// ProbeFromHeal runs Verify once more from the start of the converge
 	// phase, under the traffic, so that the probes time the convergence
 	// from the heal (the Convergence checker) instead of from after the
-	// converge phase; the verify phase waits for it, then runs Verify as
-	// usual.
+	// converge phase; the verify phase waits for it, then repairs and runs
+	// Verify as usual.
 	ProbeFromHeal bool
 	// Observer, when set, is the experiment's own measurement: it runs the
 	// observe and converge phases instead of Observe and Converge, and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,4 +253,69 @@ func TestExperimentProbesFromTheHeal(t *testing.T) {
 	plog, err := os.ReadFile(filepath.Join(e.Dir, "phases.log"))
 	require.NoError(t, err)
 	require.Contains(t, string(plog), "read-back from the heal done")
+}
+
+// repairingBreaker is a recordingBreaker that leaves a repair to the end
+// of the incident (fault.Repairs), as a kill of Cassandra nodes does.
+type repairingBreaker struct {
+	recordingBreaker
+	repaired []string
+}
+
+func (b *repairingBreaker) Repair(context.Context) ([]string, error) {
+	return b.repaired, b.step("repair")
+}
+
+func TestExperimentRepairsBetweenTheConvergenceAndTheReadBack(t *testing.T) {
+	for _, tc := range []struct {
+		name, fail string
+		hold       bool
+		want       []string
+	}{
+		{name: "healed", want: []string{"cleanup", "verify", "repair", "verify"}},
+		{name: "repair fails", fail: "repair", want: []string{"cleanup", "verify", "repair", "verify"}},
+		// A fault held through the run brought nothing back to repair.
+		{name: "held", hold: true, want: []string{"wait-injected", "verify", "verify", "recover"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &repairingBreaker{recordingBreaker: recordingBreaker{name: "kill", steps: steps{fail: tc.fail}},
+				repaired: []string{"us-east-1/cassandra/b"}}
+			e := testExperiment(t, &f.recordingBreaker)
+			e.Faults = []fault.Fault{f}
+			e.HoldFaults = tc.hold
+			e.ProbeFromHeal = true
+			e.Verify = func(context.Context, *history.Recorder) error { return f.step("verify") }
+			out, err := e.Run(context.Background())
+			require.NoError(t, err, "a failed repair does not stop the run")
+			require.NotEqual(t, history.StatusAborted, out.Status, out.Reason)
+			calls := f.log()
+			require.GreaterOrEqual(t, len(calls), len(tc.want), calls)
+			i := slices.Index(calls, tc.want[0])
+			require.GreaterOrEqual(t, i, 0, calls)
+			require.Equal(t, tc.want, calls[i:i+len(tc.want)], calls)
+
+			h, err := history.Load(filepath.Join(e.Dir, history.HistoryFile))
+			require.NoError(t, err)
+			var notes []history.Event
+			for _, ev := range h.Events {
+				if ev.Kind == history.Note && ev.Name == history.EventRepair {
+					notes = append(notes, ev)
+				}
+			}
+			if tc.hold {
+				require.Empty(t, notes)
+				return
+			}
+			require.Len(t, notes, 1)
+			require.Equal(t, "kill", notes[0].Detail["fault"])
+			require.Equal(t, "us-east-1/cassandra/b", notes[0].Detail["repaired"])
+			if tc.fail != "" {
+				require.Contains(t, notes[0].Detail["error"], "repair failed")
+				requirePhaseLog(t, e.Dir, "repair after kill failed")
+			} else {
+				require.Empty(t, notes[0].Detail["error"])
+				requirePhaseLog(t, e.Dir, "read-back from the heal done", "repair after kill: us-east-1/cassandra/b repaired")
+			}
+		})
+	}
 }

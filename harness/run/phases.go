@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kongchaos/kong/harness/check"
@@ -122,6 +123,7 @@ func (t *trial) verify(ctx context.Context) (string, error) {
 		}
 		t.plog.Printf("read-back from the heal done")
 	}
+	t.repair(ctx)
 	if e.Verify != nil {
 		if err := e.Verify(ctx, t.rec); err != nil {
 			return "", fmt.Errorf("verify: %w", err)
@@ -151,6 +153,43 @@ func (t *trial) verify(ctx context.Context) (string, error) {
 		t.out.Status, t.out.Reason = history.StatusFailed, t.out.Verdict.Reason
 	}
 	return "", nil
+}
+
+// repairWithin bounds the repair after one fault.
+const repairWithin = 5 * time.Minute
+
+// repair runs the repair that each healed fault leaves to the end of the
+// incident (fault.Repairs: the Cassandra nodes a kill took down), after
+// the convergence was watched and before the read-back that judges loss.
+// Each repair is a note in the history, with what it repaired, how long it
+// took, and its error: a repair that fails does not stop the run, whose
+// read-back then judges the world as the failed repair left it.
+func (t *trial) repair(ctx context.Context) {
+	for i, f := range t.e.Faults {
+		r, ok := f.(fault.Repairs)
+		if !ok {
+			continue
+		}
+		if _, _, active := t.injectors[i].Active(); active {
+			continue // held through the run: nothing came back to repair
+		}
+		rctx, cancel := context.WithTimeout(ctx, repairWithin)
+		start := time.Now()
+		ids, err := r.Repair(rctx)
+		cancel()
+		if len(ids) == 0 && err == nil {
+			continue
+		}
+		took := time.Since(start).Round(time.Millisecond)
+		detail := map[string]string{"fault": f.Name(), "repaired": strings.Join(ids, ","), "took": took.String()}
+		if err != nil {
+			detail["error"] = err.Error()
+			t.plog.Printf("repair after %s failed after %s: %v", f.Name(), took, err)
+		} else {
+			t.plog.Printf("repair after %s: %s repaired in %s", f.Name(), strings.Join(ids, ", "), took)
+		}
+		t.rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: history.EventRepair, Target: f.Target().String(), Detail: detail})
+	}
 }
 
 // observed turns what an Observer's phase returned into the phase's
