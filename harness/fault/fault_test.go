@@ -489,3 +489,39 @@ func TestInjectorActiveAnswersWhileInjectWaits(t *testing.T) {
 	require.NoError(t, in.Heal(context.Background()))
 	require.False(t, f.IsActive())
 }
+
+// repairingFault is a lifecycleFault that leaves a repair of its target's
+// components (Repairs), and fails it when told to.
+type repairingFault struct {
+	*lifecycleFault
+	repairErr error
+}
+
+func (f *repairingFault) Repair(context.Context) ([]string, error) {
+	f.call("repair")
+	var ids []string
+	for _, c := range f.target.Components {
+		ids = append(ids, c.ID)
+	}
+	return ids, f.repairErr
+}
+
+func TestCombinedAndDelayedFaultsPassTheirPartsRepairsOn(t *testing.T) {
+	a := &repairingFault{lifecycleFault: newLifecycleFault("kill-a", "us-east-1/cassandra/a")}
+	b := &repairingFault{lifecycleFault: newLifecycleFault("kill-b", "us-east-1/cassandra/b"), repairErr: errors.New("node b did not answer")}
+	plain := newLifecycleFault("partition")
+	var f Fault = Together("mixed", plain, a, After(time.Millisecond, b))
+	r, ok := f.(Repairs)
+	require.True(t, ok, "a combination passes its parts' repairs on")
+	ids, err := r.Repair(context.Background())
+	require.Equal(t, []string{"us-east-1/cassandra/a", "us-east-1/cassandra/b"}, ids, "every part that repairs did, the failing one too")
+	require.ErrorContains(t, err, "node b did not answer")
+	require.Equal(t, []string{"repair"}, a.Calls())
+	require.Equal(t, []string{"repair"}, b.Calls())
+	require.Empty(t, plain.Calls(), "a part without a repair is not asked")
+
+	// A delayed fault without a repair repairs nothing.
+	ids, err = After(time.Millisecond, plain).Repair(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, ids)
+}

@@ -53,4 +53,16 @@ func TestRepairKilledRepairsEveryKilledCassandraNode(t *testing.T) {
 
 	// A world that cannot repair is left as it is.
 	require.NoError(t, RepairKilled(ctx, &listedWorld{}, comps))
+
+	// A kill repairs the Cassandra nodes it killed, and only when it killed some.
+	w = &repairingWorld{}
+	ids, err := KillZone(w, Target{Components: comps}).Repair(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"us-east-1/cassandra/a", "us-east-1/cassandra/b"}, ids)
+	require.Equal(t, ids, w.repaired)
+	w = &repairingWorld{}
+	ids, err = KillInstance(w, Target{Components: comps[:1]}).Repair(ctx)
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	require.Empty(t, w.repaired, "a kill of no Cassandra node repairs nothing")
 }

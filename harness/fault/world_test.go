@@ -75,8 +75,8 @@ func TestFaultWorld(t *testing.T) {
 	// Writes acknowledged in us-east-1 while us-west-2 is cut off reach
 	// us-west-2 only through the node that coordinated them (its hints, or
 	// its pending replies turned into hints): killed before, it takes them
-	// along, and us-west-2 lacks the writes for good, until a repair. The
-	// heal of a kill repairs (RepairKilled). (The killed node itself keeps
+	// along, and us-west-2 lacks the writes for good, until a repair: the
+	// one a run leaves to the end of the incident (Kill.Repair). (The killed node itself keeps
 	// only the writes of its commit log's last sync, every 10 s: in this
 	// world of one replica per region the others are gone everywhere,
 	// which a replication factor of 3 covers. The test compares the regions
@@ -131,7 +131,9 @@ func TestFaultWorld(t *testing.T) {
 		before := count(t, west, member)
 		require.Less(t, before, kept, "without a repair, us-west-2 lacks writes the killed coordinator acknowledged")
 
-		require.NoError(t, RepairKilled(ctx, w, target.Components))
+		repaired, err := KillInstance(w, target).Repair(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []string{coord}, repaired)
 		require.Equal(t, kept, count(t, west, member), "after the repair, us-west-2 has every write us-east-1 has")
 	})
 
