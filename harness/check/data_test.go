@@ -99,6 +99,20 @@ func TestLostWrites(t *testing.T) {
 			figures: map[string]float64{"lost.eu-west": 1, "lost.us-east": 0, "lost": 1},
 		},
 		{
+			// The headline counts writes, not places: two writes lost in a
+			// region's gateway and in its store are two writes lost.
+			name:    "writes lost in two places are counted once each",
+			checker: &LostWrites{},
+			history: func() *history.History {
+				store := probe("k1", "eu-west", 0, 5000)
+				store.Source = history.SourceStore
+				return writesK1().add(probe("k1", "us-east", 2, 5000), probe("k1", "eu-west", 0, 5000), store).history()
+			},
+			want:    history.VerdictInvalid,
+			reason:  []string{"2 of 2 acknowledged writes lost (missing 2 in region eu-west, 2 in region eu-west store)"},
+			figures: map[string]float64{"lost": 2, "lost_in_places": 4, "lost.eu-west": 2, "lost.eu-west store": 2},
+		},
+		{
 			name:    "key missing in a region",
 			checker: &LostWrites{},
 			history: func() *history.History {

@@ -152,7 +152,8 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 		return r
 	}
 
-	lost := map[string]int{}
+	lost := map[string]int{}            // per place: a write lost in two places counts in each
+	lostWrites := map[keyVersion]bool{} // the writes lost somewhere, each once
 	unprobed := map[string]int{}
 	var lostLines, unprobedLines lines
 	var set appendSet
@@ -172,7 +173,10 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 			}
 			if e, cut := p.Entries(); len(e) > 0 || cut {
 				k := keyRegion{key, region}
-				lost[region] += set.check(kw, n, k, p, shown[k], &lostLines)
+				for _, v := range set.check(kw, n, k, p, shown[k], &lostLines) {
+					lostWrites[keyVersion{key, v}] = true
+					lost[region]++
+				}
 				continue
 			}
 			if n == 0 || kw.Max[n-1] <= p.Version() {
@@ -181,6 +185,7 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 			cnt := 0
 			for i := 0; i < n; i++ {
 				if kw.Version[i] > p.Version() {
+					lostWrites[keyVersion{key, kw.Version[i]}] = true
 					cnt++
 				}
 			}
@@ -197,7 +202,8 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 			r.Figures[figureName("unprobed", region)] = float64(unprobed[region])
 		}
 	}
-	r.Figures["lost"] = float64(totalLost)
+	r.Figures["lost"] = float64(len(lostWrites))
+	r.Figures["lost_in_places"] = float64(totalLost)
 	set.figures(r.Figures)
 	staleCopies, staleLines := staleCached(writes, lastCached)
 	r.Figures["stale_cached_copies"] = float64(staleCopies)
@@ -215,7 +221,7 @@ func (l *LostWrites) Check(x *history.Index) history.Result {
 				per = append(per, fmt.Sprintf("%d in region %s", lost[region], label(region)))
 			}
 		}
-		r.Reason = fmt.Sprintf("%d of %d acknowledged writes lost (%s): %s", totalLost, nacked,
+		r.Reason = fmt.Sprintf("%d of %d acknowledged writes lost (missing %s): %s", len(lostWrites), nacked,
 			strings.Join(per, ", "), strings.Join(lostLines.first(3), "; "))
 		if staleCopies > 0 {
 			r.Reason += fmt.Sprintf("; and %d stale cached copies", staleCopies)
@@ -253,17 +259,23 @@ type appendSet struct {
 	lateMax                                    time.Duration
 }
 
+// keyVersion names one acknowledged write: its key and version.
+type keyVersion struct {
+	key     string
+	version int64
+}
+
 // check judges the first n acknowledged appends of a key (kw) in one
 // region against the probes that showed its entries there (shown), the
-// last one last; it returns how many are absent (lost).
-func (s *appendSet) check(kw *history.KeyWrites, n int, k keyRegion, last history.Operation, shown []history.Operation, lost *lines) int {
+// last one last; it returns the versions of those absent (lost).
+func (s *appendSet) check(kw *history.KeyWrites, n int, k keyRegion, last history.Operation, shown []history.Operation, lost *lines) []int64 {
 	sort.SliceStable(shown, func(i, j int) bool { return shown[i].InvokeTime().Before(shown[j].InvokeTime()) })
 	entries, cut := last.Entries()
 	oldest := int64(math.MinInt64)
 	if cut && len(entries) > 0 {
 		oldest = slices.Min(entries)
 	}
-	absent := 0
+	var absent []int64
 	for i := range n {
 		v, ack := kw.Version[i], time.Unix(0, kw.Ack[i])
 		if v < oldest {
@@ -272,7 +284,7 @@ func (s *appendSet) check(kw *history.KeyWrites, n int, k keyRegion, last histor
 		}
 		s.checked++
 		if !slices.Contains(entries, v) {
-			absent++
+			absent = append(absent, v)
 			lost.add("key %s in region %s: acknowledged append %d is absent from the last probe (%d entries shown)", k.key, label(k.region), v, len(entries))
 			continue
 		}
@@ -293,7 +305,7 @@ func (s *appendSet) check(kw *history.KeyWrites, n int, k keyRegion, last histor
 			first = false
 		}
 	}
-	s.absent += absent
+	s.absent += len(absent)
 	return absent
 }
 
