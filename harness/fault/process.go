@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
@@ -170,7 +171,8 @@ func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Comp
 func (k *Kill) Cleanup(context.Context) error { return nil }
 
 // Repair implements Repairs: a full repair of the Cassandra nodes it
-// killed (RepairKilled); nothing when it killed none.
+// killed (RepairKilled); nothing when it killed none. A world that cannot
+// repair (not a topology.Repairer) repairs nothing, and says so.
 func (k *Kill) Repair(ctx context.Context) ([]string, error) {
 	var ids []string
 	for _, c := range k.target.Components {
@@ -180,6 +182,9 @@ func (k *Kill) Repair(ctx context.Context) ([]string, error) {
 	}
 	if len(ids) == 0 {
 		return nil, nil
+	}
+	if _, ok := k.cluster.(topology.Repairer); !ok {
+		return nil, fmt.Errorf("world %s cannot repair its Cassandra nodes: %s not repaired", k.cluster.Name(), strings.Join(ids, ", "))
 	}
 	return ids, RepairKilled(ctx, k.cluster, k.target.Components)
 }

@@ -65,4 +65,9 @@ func TestRepairKilledRepairsEveryKilledCassandraNode(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, ids)
 	require.Empty(t, w.repaired, "a kill of no Cassandra node repairs nothing")
+
+	// A world that cannot repair: nothing is said to be repaired, and why.
+	ids, err = KillZone(&listedWorld{}, Target{Components: comps}).Repair(ctx)
+	require.ErrorContains(t, err, "cannot repair its Cassandra nodes: us-east-1/cassandra/a, us-east-1/cassandra/b not repaired")
+	require.Empty(t, ids)
 }
