@@ -72,7 +72,8 @@ type FaultArgs interface {
 // the other regions until a repair (as an operator runs after a node died
 // hard). The run repairs after the convergence was watched and the traffic
 // stopped, before the read-back that judges loss. Repair returns what it
-// repaired (none when there was nothing to).
+// repaired (none when there was nothing to), also beside an error, when a
+// part of it failed.
 type Repairs interface {
 	Repair(ctx context.Context) (repaired []string, err error)
 }

@@ -186,7 +186,10 @@ func (k *Kill) Repair(ctx context.Context) ([]string, error) {
 	if _, ok := k.cluster.(topology.Repairer); !ok {
 		return nil, fmt.Errorf("world %s cannot repair its Cassandra nodes: %s not repaired", k.cluster.Name(), strings.Join(ids, ", "))
 	}
-	return ids, RepairKilled(ctx, k.cluster, k.target.Components)
+	if err := RepairKilled(ctx, k.cluster, k.target.Components); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // startOrder ranks kinds for a restart: what others depend on first.

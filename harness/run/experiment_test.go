@@ -263,7 +263,10 @@ type repairingBreaker struct {
 }
 
 func (b *repairingBreaker) Repair(context.Context) ([]string, error) {
-	return b.repaired, b.step("repair")
+	if err := b.step("repair"); err != nil {
+		return nil, err
+	}
+	return b.repaired, nil
 }
 
 func TestExperimentRepairsBetweenTheConvergenceAndTheReadBack(t *testing.T) {
@@ -308,11 +311,12 @@ func TestExperimentRepairsBetweenTheConvergenceAndTheReadBack(t *testing.T) {
 			}
 			require.Len(t, notes, 1)
 			require.Equal(t, "kill", notes[0].Detail["fault"])
-			require.Equal(t, "us-east-1/cassandra/b", notes[0].Detail["repaired"])
 			if tc.fail != "" {
+				require.Empty(t, notes[0].Detail["repaired"])
 				require.Contains(t, notes[0].Detail["error"], "repair failed")
 				requirePhaseLog(t, e.Dir, "repair after kill failed")
 			} else {
+				require.Equal(t, "us-east-1/cassandra/b", notes[0].Detail["repaired"])
 				require.Empty(t, notes[0].Detail["error"])
 				requirePhaseLog(t, e.Dir, "read-back from the heal done", "repair after kill: us-east-1/cassandra/b repaired")
 			}
