@@ -22,7 +22,7 @@ func newFaults() *cobra.Command {
 				if asJSON {
 					return output.Encode(cmd.OutOrStdout(), output.NewFaults(fault.Catalogue()...))
 				}
-				return fault.WriteCatalogue(cmd.OutOrStdout())
+				return output.WriteFaults(cmd.OutOrStdout(), fault.Catalogue()...)
 			}
 			e, err := fault.Lookup(args[0])
 			if err != nil {
@@ -31,7 +31,7 @@ func newFaults() *cobra.Command {
 			if asJSON {
 				return output.Encode(cmd.OutOrStdout(), output.NewFaults(e))
 			}
-			return e.Write(cmd.OutOrStdout())
+			return output.WriteFault(cmd.OutOrStdout(), e)
 		},
 	}
 	registerJSONFlag(cmd, &asJSON, "the catalogue (or the one fault)")

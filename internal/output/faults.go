@@ -1,6 +1,13 @@
 package output
 
-import "github.com/kongchaos/kong/harness/fault"
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kongchaos/kong/harness/fault"
+)
 
 // FaultsSchema names the document of kong faults --json (and of kong
 // faults NAME --json, which lists the one fault).
@@ -43,4 +50,47 @@ func NewFaults(entries ...fault.Entry) Faults {
 		d.Faults = append(d.Faults, f)
 	}
 	return d
+}
+
+// WriteFaults writes fault entries (fault.Catalogue()) as kong faults lists
+// them: a line per fault with its targets, description and parameters
+// (name=default).
+func WriteFaults(w io.Writer, entries ...fault.Entry) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FAULT\tTARGETS\tDESCRIPTION\tPARAMETERS")
+	for _, e := range entries {
+		var params []string
+		for _, p := range e.Params {
+			params = append(params, strings.TrimSuffix(p.Name+"="+p.Default, "="))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Name, scopeList(e.Targets), e.Description, strings.Join(params, " "))
+	}
+	return tw.Flush()
+}
+
+// WriteFault writes one fault entry as kong faults NAME shows it: its
+// description, targets, and a table of its parameters.
+func WriteFault(w io.Writer, e fault.Entry) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s: %s\ntargets: %s\n", e.Name, e.Description, scopeList(e.Targets))
+	if len(e.Params) > 0 {
+		fmt.Fprintln(tw, "\nPARAMETER\tDEFAULT\tMEANING")
+		for _, p := range e.Params {
+			def := p.Default
+			if def == "" {
+				def = "(unchanged)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, def, p.Help)
+		}
+	}
+	return tw.Flush()
+}
+
+// scopeList is ss separated by commas.
+func scopeList(ss []fault.Scope) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = string(s)
+	}
+	return strings.Join(out, ",")
 }
