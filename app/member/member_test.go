@@ -415,3 +415,11 @@ func TestReadConsistencyFollowsTheFault(t *testing.T) {
 	s.faults.Store(&Faults{})
 	assert.Equal(t, gocql.LocalQuorum, s.readConsistency())
 }
+
+// An invalidation's tombstone must guard its key as long as a refill of
+// the older value would live: the announced write may reach this region's
+// Cassandra only with a repair, long after the invalidation, and a shorter
+// guard lets a read put the older value back for a value's whole life.
+func TestTombstoneGuardsAsLongAsAValueLives(t *testing.T) {
+	require.GreaterOrEqual(t, tombstoneTTL, valueTTL)
+}
