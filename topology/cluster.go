@@ -103,8 +103,8 @@ type Cluster interface {
 // not reach (another region, cut off) and the writes it coordinated whose
 // remote replicas had not answered yet: those writes, acknowledged in its
 // own region, reach the other regions only through a repair. Operators
-// repair a node that died hard (Priam, Cassandra Reaper); fault.RepairKilled
-// does it for the nodes a fault killed.
+// repair a node that died hard (Priam, Cassandra Reaper); a run repairs
+// the nodes its faults killed before its last read-back (fault.Repairs).
 type Repairer interface {
 	// Repair runs a full repair of tables of keyspace on node id (the
 	// ranges it replicates, with their replicas in every region) and

@@ -21,9 +21,9 @@ import (
 // For each (key, region) the last probe (by invoke time) is the one that
 // counts: earlier probes may run before convergence, and the last one is the
 // final state (in a run, the read-back after the repair of the Cassandra
-// nodes it killed: run.Experiment). A write acknowledged at or after that probe was invoked could
-// not be seen by it, so it is unknown in that region, like a key never probed
-// there. A probe's region is the region that served it (else its entry or
+// nodes it killed: run.Experiment). A write acknowledged at or after that
+// probe was invoked could not be seen by it, so it is unknown in that
+// region, like a key never probed there. A probe's region is the region that served it (else its entry or
 // home).
 //
 // Appends to a viewing history are checked as a set (Jepsen's set-full)

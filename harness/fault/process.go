@@ -150,18 +150,32 @@ func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Comp
 	if !ok {
 		return nil
 	}
+	return repairNodes(ctx, c, r, cassandraIDs(comps))
+}
+
+// repairNodes repairs the member service's tables on each node of ids,
+// one after the other, each tried again until ctx ends.
+func repairNodes(ctx context.Context, c topology.Cluster, r topology.Repairer, ids []string) error {
 	keyspace := c.Spec().Cassandra.Keyspace
-	for _, comp := range comps {
-		if comp.Kind != topology.KindCassandra {
-			continue
-		}
-		if err := PollUntil(ctx, comp.ID+" repaired", func(ctx context.Context) error {
-			return r.Repair(ctx, comp.ID, keyspace, member.Tables...)
+	for _, id := range ids {
+		if err := PollUntil(ctx, id+" repaired", func(ctx context.Context) error {
+			return r.Repair(ctx, id, keyspace, member.Tables...)
 		}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cassandraIDs are the IDs of the Cassandra nodes among comps.
+func cassandraIDs(comps []topology.Component) []string {
+	var ids []string
+	for _, c := range comps {
+		if c.Kind == topology.KindCassandra {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
 }
 
 // Cleanup implements Fault. It repairs nothing: the run repairs once the
@@ -171,22 +185,18 @@ func RepairKilled(ctx context.Context, c topology.Cluster, comps []topology.Comp
 func (k *Kill) Cleanup(context.Context) error { return nil }
 
 // Repair implements Repairs: a full repair of the Cassandra nodes it
-// killed (RepairKilled); nothing when it killed none. A world that cannot
+// killed (as RepairKilled); nothing when it killed none. A world that cannot
 // repair (not a topology.Repairer) repairs nothing, and says so.
 func (k *Kill) Repair(ctx context.Context) ([]string, error) {
-	var ids []string
-	for _, c := range k.target.Components {
-		if c.Kind == topology.KindCassandra {
-			ids = append(ids, c.ID)
-		}
-	}
+	ids := cassandraIDs(k.target.Components)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	if _, ok := k.cluster.(topology.Repairer); !ok {
+	r, ok := k.cluster.(topology.Repairer)
+	if !ok {
 		return nil, fmt.Errorf("world %s cannot repair its Cassandra nodes: %s not repaired", k.cluster.Name(), strings.Join(ids, ", "))
 	}
-	if err := RepairKilled(ctx, k.cluster, k.target.Components); err != nil {
+	if err := repairNodes(ctx, k.cluster, r, ids); err != nil {
 		return nil, err
 	}
 	return ids, nil

@@ -76,8 +76,9 @@ func TestFaultWorld(t *testing.T) {
 	// us-west-2 only through the node that coordinated them (its hints, or
 	// its pending replies turned into hints): killed before, it takes them
 	// along, and us-west-2 lacks the writes for good, until a repair: the
-	// one a run leaves to the end of the incident (Kill.Repair). (The killed node itself keeps
-	// only the writes of its commit log's last sync, every 10 s: in this
+	// one a run leaves to the end of the incident (Kill.Repair). (The
+	// killed node itself keeps only the writes of its commit log's last
+	// sync, every 10 s: in this
 	// world of one replica per region the others are gone everywhere,
 	// which a replication factor of 3 covers. The test compares the regions
 	// with what us-east-1 kept.)
