@@ -15,7 +15,7 @@ import (
 
 func newSetup() *cobra.Command {
 	var sf specFlags
-	var engine bool
+	var engine, stopEngine bool
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
@@ -28,10 +28,18 @@ installs anything (Debian's debootstrap, and cqlsh into the cache), saying so to
 
 With --engine it readies the container backend's engine instead: when no Docker engine answers,
 it installs Debian's docker.io (when dockerd is missing) and starts dockerd in the background
-(as root; its log is dockerd.log in the cache). Then kong images build makes the images.`,
+(as root; its log is dockerd.log in the cache). Then kong images build makes the images.
+With --stop-engine it stops the engine that --engine started, and no other (make test stops
+the one it started this way once the container tests end).`,
 		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
 			log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
 			out := cmd.OutOrStdout()
+			if engine && stopEngine {
+				return fmt.Errorf("--engine and --stop-engine: choose one")
+			}
+			if stopEngine {
+				return containersetup.StopEngine(cmd.Context(), out)
+			}
 			if engine {
 				return containersetup.Engine(cmd.Context(), out, log)
 			}
@@ -51,5 +59,6 @@ it installs Debian's docker.io (when dockerd is missing) and starts dockerd in t
 	}
 	sf.register(cmd)
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
+	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd
 }
