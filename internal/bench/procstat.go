@@ -132,3 +132,66 @@ func Cores(sec float64, wall time.Duration) string {
 	}
 	return fmt.Sprintf("%.1fs (%.2f)", sec, sec/wall.Seconds())
 }
+
+// Processes is a snapshot of the machine's processes: each one's parent,
+// command name and resident memory, for sums over process trees.
+type Processes struct {
+	children map[int][]int
+	comm     map[int]string
+	rss      map[int]int64
+}
+
+// ReadProcesses reads every process in /proc (an empty snapshot without
+// one).
+func ReadProcesses() Processes {
+	ps := Processes{children: map[int][]int{}, comm: map[int]string{}, rss: map[int]int64{}}
+	fs, ok := proc()
+	if !ok {
+		return ps
+	}
+	all, err := fs.AllProcs()
+	if err != nil {
+		return ps
+	}
+	for _, p := range all {
+		st, err := p.Stat()
+		if err != nil {
+			continue
+		}
+		ps.children[st.PPID] = append(ps.children[st.PPID], p.PID)
+		ps.comm[p.PID] = st.Comm
+		if s, err := p.NewStatus(); err == nil {
+			ps.rss[p.PID] = int64(s.VmRSS)
+		}
+	}
+	return ps
+}
+
+// TreeRSS is the resident memory of process pid and of every process under
+// it (a container's whole process tree, or a local server's one process).
+func (ps Processes) TreeRSS(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	total := ps.rss[pid]
+	for _, c := range ps.children[pid] {
+		total += ps.TreeRSS(c)
+	}
+	return total
+}
+
+// RSSOf is the resident memory of every process whose command name is one
+// of names, with how many there are.
+func (ps Processes) RSSOf(names ...string) (int64, int) {
+	var total int64
+	n := 0
+	for pid, comm := range ps.comm {
+		for _, name := range names {
+			if comm == name {
+				total += ps.rss[pid]
+				n++
+			}
+		}
+	}
+	return total, n
+}

@@ -49,15 +49,27 @@ type Startup struct {
 	RSS map[string]int64
 }
 
-// MeasureStartup reads the start-up of w, which took took: its phases and
-// its processes' resident memory now.
-func MeasureStartup(ctx context.Context, w *local.World, took time.Duration) Startup {
-	comps, _ := w.Components(ctx)
-	s := Startup{Source: w.Spec().Source(), Components: len(comps), Took: took, Phases: w.Phases(), RSS: map[string]int64{}}
-	for _, c := range comps {
-		s.RSS[c.Kind] += RSSBytes(c.PID)
+// MeasureStartup reads the start-up of world c, which took took in
+// phases: the resident memory now of each kind of component, each
+// component's whole process tree (a local server is one process; a
+// container counts every process in it).
+func MeasureStartup(ctx context.Context, c topology.Cluster, took time.Duration, phases []topology.PhaseTime) Startup {
+	comps, _ := c.Components(ctx)
+	ps := ReadProcesses()
+	s := Startup{Source: c.Spec().Source(), Components: len(comps), Took: took, Phases: phases, RSS: map[string]int64{}}
+	for _, comp := range comps {
+		s.RSS[comp.Kind] += ps.TreeRSS(comp.PID)
 	}
 	return s
+}
+
+// Total is the resident memory of every component.
+func (s Startup) Total() int64 {
+	var total int64
+	for _, v := range s.RSS {
+		total += v
+	}
+	return total
 }
 
 // Write prints the start-up time, each phase's, and the memory of each
@@ -92,7 +104,7 @@ func RunWorld(ctx context.Context, out io.Writer, spec *topology.Spec, rounds in
 	if err != nil {
 		return err
 	}
-	MeasureStartup(ctx, w, time.Since(start)).Write(out)
+	MeasureStartup(ctx, w, time.Since(start), w.Phases()).Write(out)
 	fmt.Fprintf(out, "\nlatency added by a toxiproxy link with no toxics (%d round trips each):\n", rounds)
 	echo, err := Echo(w.ToxiproxyAPI(), rounds)
 	if err != nil {
