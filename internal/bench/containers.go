@@ -97,8 +97,10 @@ func containerStartup(ctx context.Context, out io.Writer, name string, spec *top
 			build = containers.BuildContext(wd)
 		}
 	}
+	// No images given: each role's is chosen as kong up chooses it (kong
+	// images list).
 	start := time.Now()
-	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec, Images: containers.ImagesFromEnv(),
+	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec,
 		BuildContext: build, ReadyTimeout: 15 * time.Minute, Log: log})
 	took := time.Since(start)
 	if w != nil {

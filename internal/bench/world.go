@@ -55,6 +55,18 @@ type Startup struct {
 // container counts every process in it).
 func MeasureStartup(ctx context.Context, c topology.Cluster, took time.Duration, phases []topology.PhaseTime) Startup {
 	comps, _ := c.Components(ctx)
+	// A container world names its containers' host PIDs on request.
+	if p, ok := c.(interface {
+		PIDs(context.Context) (map[string]int, error)
+	}); ok {
+		if pids, err := p.PIDs(ctx); err == nil {
+			for i := range comps {
+				if comps[i].PID == 0 {
+					comps[i].PID = pids[comps[i].ID]
+				}
+			}
+		}
+	}
 	ps := ReadProcesses()
 	s := Startup{Source: c.Spec().Source(), Components: len(comps), Took: took, Phases: phases, RSS: map[string]int64{}}
 	for _, comp := range comps {

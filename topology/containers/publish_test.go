@@ -119,7 +119,7 @@ func TestModulePortsAndModifiersUnderThePublishAddress(t *testing.T) {
 					hc.ShmSize = 1 << 20
 				}),
 			}
-			for _, o := range append(module, Customizers(c, netip.Addr{}, nil, kindCustomizers(c, time.Minute)...)...) {
+			for _, o := range append(module, Customizers(c, netip.Addr{}, nil, kindCustomizers(c, topology.Component{}, time.Minute)...)...) {
 				require.NoError(t, o.Customize(&req))
 			}
 			require.Contains(t, req.ExposedPorts, "4510/tcp")

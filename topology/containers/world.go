@@ -421,7 +421,7 @@ func (w *World) run(ctx context.Context, c Container) error {
 	if closing {
 		return fmt.Errorf("world %s is going down: %s not started", w.name, c.Name)
 	}
-	opts := Customizers(c, w.opts.PublishAddress, tcLogger{w.log}, kindCustomizers(c, w.opts.ReadyTimeout)...)
+	opts := Customizers(c, w.opts.PublishAddress, tcLogger{w.log}, kindCustomizers(c, w.component(c.ID), w.opts.ReadyTimeout)...)
 	var err error
 	switch c.Kind {
 	case topology.KindCassandra:
@@ -446,13 +446,17 @@ func (w *World) run(ctx context.Context, c Container) error {
 
 // kindCustomizers are the options of a container's kind, given after its
 // own (Customizers): how the engine tells that it is ready, within
-// deadline, and for SQS no engine socket.
-func kindCustomizers(c Container, deadline time.Duration) []testcontainers.ContainerCustomizer {
+// deadline, and for SQS no engine socket. comp is the component the
+// container runs (none for a link router).
+func kindCustomizers(c Container, comp topology.Component, deadline time.Duration) []testcontainers.ContainerCustomizer {
 	switch c.Kind {
 	case topology.KindCassandra:
+		// Asked from this host, as the local backend asks its nodes and as a
+		// restarted container is asked: a CQL query to the node's address.
+		// Not cqlsh in the container: a Python start per try, on the cores
+		// the starting JVMs need (the start took 1.8x the local one's).
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
-			wait.ForListeningPort(c.Ports[0]),
-			wait.ForExec([]string{"sh", "-c", c.Health}).WithExitCode(0))}
+			&answering{comp: comp, every: time.Second})}
 	case topology.KindMemcached:
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForListeningPort(c.Ports[0]))}
 	case topology.KindSQS:
@@ -476,6 +480,28 @@ func kindCustomizers(c Container, deadline time.Duration) []testcontainers.Conta
 			wait.ForHTTP(app.PathHealth).WithPort(c.Ports[0]))}
 	}
 }
+
+// answering is a wait strategy: ready once the component answers as
+// probe.Answers asks it, from this host at the component's address, tried
+// every so often.
+type answering struct {
+	comp  topology.Component
+	every time.Duration
+}
+
+// WaitUntilReady implements wait.Strategy.
+func (a *answering) WaitUntilReady(ctx context.Context, _ wait.StrategyTarget) error {
+	if a.comp.Address == "" {
+		return fmt.Errorf("%s: no address to ask", a.comp.ID)
+	}
+	if last := probe.Poll(ctx, 10*time.Second, a.every, func(ctx context.Context) error { return probe.Answers(ctx, a.comp) }); last != nil {
+		return fmt.Errorf("%s never answered (%s): %w", a.comp.ID, probe.Asks(a.comp.Kind), last)
+	}
+	return nil
+}
+
+// String names what it waits for, in testcontainers' messages.
+func (a *answering) String() string { return a.comp.ID + " " + probe.Asks(a.comp.Kind) }
 
 // RouterReadyLine is what `kong serve link-router` prints once it listens.
 const RouterReadyLine = "link router listening"
@@ -576,6 +602,30 @@ func (w *World) Components(ctx context.Context) ([]topology.Status, error) {
 		}
 	}
 	return Statuses(w.cs, w.layout.Plan.Components(), states, nil, w.opts.LogDir), nil
+}
+
+// PIDs maps the ID of each component whose container runs to the host
+// PID of the container's first process (the engine's State.Pid), for
+// reading from /proc what the world's processes use (kong bench world).
+// Components leaves Status.PID empty: it asks the engine one list, not an
+// inspection per container.
+func (w *World) PIDs(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, c := range w.cs {
+		if c.ID == "" {
+			continue
+		}
+		res, err := w.cli.ContainerInspect(ctx, c.Name, client.ContainerInspectOptions{})
+		if isNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("inspect %s: %w", c.Name, err)
+		}
+		if st := res.Container.State; st != nil && st.Running && st.Pid > 0 {
+			out[c.ID] = st.Pid
+		}
+	}
+	return out, nil
 }
 
 // state is the state of one container.
