@@ -3,6 +3,7 @@ package containers_test
 import (
 	"context"
 	"errors"
+	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"net/http"
 	"testing"
 	"time"
@@ -19,10 +20,10 @@ import (
 
 // TestWorld brings a two-region world up as containers and breaks it: a
 // write replicates through the link, a cut link stops replication and
-// makes the other region's node DOWN, the heal delivers the write, and
-// kill, start, pause and resume act on the right containers, and a node
-// repairs. Down leaves
-// no container, network or volume. It needs a Docker engine and skips,
+// makes the other region's node DOWN, the heal delivers the write, a node
+// repairs, latency on the links delays replication, and stop, kill, start,
+// pause and resume act on the right containers. Down leaves no container,
+// network or volume. It needs a Docker engine and skips,
 // saying why, without one.
 func TestWorld(t *testing.T) {
 	if testing.Short() {
@@ -100,7 +101,44 @@ func TestWorld(t *testing.T) {
 	require.NoError(t, w.Repair(ctx, east+"/cassandra/a", "kong", "containers_test"))
 	require.ErrorContains(t, w.Repair(ctx, east+"/memcached/a", "kong"), "not a Cassandra node")
 
+	// Latency: 600 ms on every proxy of both links, both ways (under the
+	// 2 s write timeout, past which a replica drops a mutation). A write
+	// in us-east-1 is not in us-west-2 within 500 ms, and is there once
+	// the latency has been crossed.
+	api := toxiclient.NewClient(w.ToxiproxyAPI())
+	var slowed []*toxiclient.Proxy
+	defer func() {
+		for _, p := range slowed {
+			_ = p.RemoveToxic("kong-test-latency-up")
+			_ = p.RemoveToxic("kong-test-latency-down")
+		}
+	}()
+	for _, l := range w.Links() {
+		for _, name := range l.Proxies {
+			p, err := api.Proxy(name)
+			require.NoError(t, err)
+			_, err = p.AddToxic("kong-test-latency-up", "latency", "upstream", 1, toxiclient.Attributes{"latency": 600})
+			require.NoError(t, err)
+			slowed = append(slowed, p)
+			_, err = p.AddToxic("kong-test-latency-down", "latency", "downstream", 1, toxiclient.Attributes{"latency": 600})
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, es.Query("INSERT INTO kong.containers_test (k, v) VALUES ('slow', 'x')").Exec())
+	require.Never(t, func() bool { return seen("slow") }, 500*time.Millisecond, 50*time.Millisecond, "a write crossed a link with 600 ms of latency in under 500 ms")
+	require.Eventually(t, func() bool { return seen("slow") }, time.Minute, 200*time.Millisecond, "a write never crossed the slowed link")
+	for _, p := range slowed {
+		require.NoError(t, p.RemoveToxic("kong-test-latency-up"))
+		require.NoError(t, p.RemoveToxic("kong-test-latency-down"))
+	}
+	slowed = nil
+
 	cache := "us-west-2/memcached/a"
+	// Stop is graceful; the container and its address stay for Start.
+	require.NoError(t, w.Stop(ctx, cache))
+	require.Equal(t, topology.StateStopped, worldtest.StateOf(t, w, cache))
+	require.NoError(t, w.Start(ctx, cache))
+	require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, cache))
 	require.NoError(t, w.Kill(ctx, cache))
 	require.Equal(t, topology.StateStopped, worldtest.StateOf(t, w, cache))
 	require.NoError(t, w.Start(ctx, cache))
