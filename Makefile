@@ -97,8 +97,8 @@ test-unit: build
 # go test ./..., the committed docker-compose.yml comes up with $(COMPOSE),
 # and the fast game days run again on a container world. The engine that
 # make test started is stopped at the end, whatever the outcome (one that
-# answered before is left as it was). Without root and
-# without an engine, the container tests skip, saying why.
+# answered before is left as it was). Without root and without an engine,
+# the container tests skip, saying why.
 test-world: setup $(COMPOSE)
 	@status=0; engine=0; started=0; \
 	trap '[ $$started = 0 ] || $(BIN) setup --stop-engine' EXIT; trap 'exit 130' INT TERM; \
