@@ -91,17 +91,11 @@ func containerStartup(ctx context.Context, out io.Writer, name string, spec *top
 		return Startup{}, EngineRSS{}, err
 	}
 	defer reaper.Release()
-	build := ""
-	if os.Getenv("KONG_IMAGE") == "" {
-		if wd, err := os.Getwd(); err == nil {
-			build = containers.BuildContext(wd)
-		}
-	}
 	// No images given: each role's is chosen as kong up chooses it (kong
 	// images list).
 	start := time.Now()
 	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec,
-		BuildContext: build, ReadyTimeout: 15 * time.Minute, Log: log})
+		BuildContext: containers.KongBuildContext(), ReadyTimeout: 15 * time.Minute, Log: log})
 	took := time.Since(start)
 	if w != nil {
 		defer func() {

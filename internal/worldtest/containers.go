@@ -85,14 +85,9 @@ func UpContainers(ctx context.Context, name string, spec *topology.Spec, dir str
 	if err != nil {
 		return nil, nil, err
 	}
-	wd, _ := os.Getwd()
-	build := ""
-	if os.Getenv("KONG_IMAGE") == "" {
-		build = containers.BuildContext(wd)
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	w, err := containers.Up(ctx, containers.Options{Name: name, Spec: spec,
-		BuildContext: build, LogDir: dir, Log: log})
+		BuildContext: containers.KongBuildContext(), LogDir: dir, Log: log})
 	if w == nil {
 		// Up made nothing (a world of that name may be another owner's):
 		// the reaper must leave it alone.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/kongchaos/kong/topology"
@@ -48,12 +47,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	if err := engine(ctx); err != nil {
 		return topology.Started{}, err
 	}
-	build := ""
-	if os.Getenv("KONG_IMAGE") == "" {
-		if wd, err := os.Getwd(); err == nil {
-			build = BuildContext(wd)
-		}
-	}
+	build := KongBuildContext()
 	publish := o.Publish
 	if !publish.IsValid() {
 		publish = DefaultPublishAddress()

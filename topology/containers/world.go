@@ -456,7 +456,7 @@ func kindCustomizers(c Container, comp topology.Component, deadline time.Duratio
 		// Not cqlsh in the container: a Python start per try, on the cores
 		// the starting JVMs need (the start took 1.8x the local one's).
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline,
-			&answering{comp: comp, every: time.Second})}
+			&answering{comp: comp})}
 	case topology.KindMemcached:
 		return []testcontainers.ContainerCustomizer{testcontainers.WithWaitStrategyAndDeadline(deadline, wait.ForListeningPort(c.Ports[0]))}
 	case topology.KindSQS:
@@ -482,22 +482,16 @@ func kindCustomizers(c Container, comp topology.Component, deadline time.Duratio
 }
 
 // answering is a wait strategy: ready once the component answers as
-// probe.Answers asks it, from this host at the component's address, tried
-// every so often.
-type answering struct {
-	comp  topology.Component
-	every time.Duration
-}
+// probe.Answers asks it, from this host at the component's address,
+// retried as a restarted container is (retry).
+type answering struct{ comp topology.Component }
 
 // WaitUntilReady implements wait.Strategy.
 func (a *answering) WaitUntilReady(ctx context.Context, _ wait.StrategyTarget) error {
 	if a.comp.Address == "" {
 		return fmt.Errorf("%s: no address to ask", a.comp.ID)
 	}
-	if last := probe.Poll(ctx, 10*time.Second, a.every, func(ctx context.Context) error { return probe.Answers(ctx, a.comp) }); last != nil {
-		return fmt.Errorf("%s never answered (%s): %w", a.comp.ID, probe.Asks(a.comp.Kind), last)
-	}
-	return nil
+	return retry(ctx, a.String(), func(ctx context.Context) error { return probe.Answers(ctx, a.comp) })
 }
 
 // String names what it waits for, in testcontainers' messages.
@@ -1002,6 +996,21 @@ type tcLogger struct{ log *slog.Logger }
 
 func (t tcLogger) Printf(format string, v ...any) {
 	t.log.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "testcontainers")
+}
+
+// KongBuildContext is where kong's image is built from on a start: the
+// repository at or above this process's folder (BuildContext), or ""
+// when KONG_IMAGE names the image to run or no repository is there (the
+// image must then exist or be pullable).
+func KongBuildContext() string {
+	if os.Getenv("KONG_IMAGE") != "" {
+		return ""
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	return BuildContext(wd)
 }
 
 // BuildContext finds the repository (its go.mod names this module and a
