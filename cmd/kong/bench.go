@@ -17,19 +17,19 @@ import (
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/local"
 )
 
 func newBench() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure kong against its targets, each beside a baseline from the same run",
 		// The benchmarks read the world's processes from /proc; kong bench
-		// world on containers measures both backends, the local one first.
+		// world on containers measures both backends, the local one first,
+		// and kong bench replication runs on a world of either.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
-			if cmd.Name() == "world" && b.Name() == backends.Containers {
+			if (cmd.Name() == "world" || cmd.Name() == "replication") && b.Name() == backends.Containers {
 				return nil
 			}
 			return backends.LocalOnly(b, cmd.CommandPath())
@@ -112,11 +112,16 @@ the verify phase).`,
 			if baselines < 0 || baselines > 2 {
 				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)
 			}
-			b, world := &local.Backend{Home: homeFlag(cmd)}, worldFlag(cmd)
-			cluster, err := local.Attach(b.Home, world)
+			b, err := backendOf(cmd)
+			if err != nil {
+				return err
+			}
+			world := worldFlag(cmd)
+			cluster, closeWorld, err := b.Attach(cmd.Context(), world)
 			if err != nil {
 				return topology.NeedWorld(err, "kong bench replication", world, b, "default")
 			}
+			defer closeWorld()
 			if err := checkRegions(cluster, o); err != nil {
 				return err
 			}
@@ -134,7 +139,7 @@ the verify phase).`,
 					if !sw.on {
 						o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 					}
-					return runReplicationCheck(cmd, cluster, local.BackendName, o, &f)
+					return runReplicationCheck(cmd, cluster, b.Name(), o, &f)
 				}}
 			if sw.on {
 				return c.Sweep(cmd.Context(), sw.rates, sw.batches, sw.step, f.out)

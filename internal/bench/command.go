@@ -10,14 +10,14 @@ import (
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology"
 )
 
-// ReplicationCommand is kong bench replication on a local world: the
+// ReplicationCommand is kong bench replication on a world of either backend: the
 // bench (see Replication) or the sweep (see Sweep), each around the
 // replication check as kong replication-check runs it.
 type ReplicationCommand struct {
-	Cluster *local.Remote
+	Cluster topology.Cluster
 	// Options are the check's, as its flags give them.
 	Options scenarios.ReplicationOptions
 	Seed    uint64

@@ -15,9 +15,9 @@ import (
 // for each region's nodes, "rest of the world" for the others.
 type Groups map[string][]int
 
-// WorldGroups groups the processes of a world of the local backend.
+// WorldGroups groups the processes of a world of either backend.
 func WorldGroups(ctx context.Context, c topology.Cluster) (Groups, error) {
-	comps, err := c.Components(ctx)
+	comps, err := Components(ctx, c)
 	if err != nil {
 		return nil, err
 	}

@@ -54,19 +54,7 @@ type Startup struct {
 // component's whole process tree (a local server is one process; a
 // container counts every process in it).
 func MeasureStartup(ctx context.Context, c topology.Cluster, took time.Duration, phases []topology.PhaseTime) Startup {
-	comps, _ := c.Components(ctx)
-	// A container world names its containers' host PIDs on request.
-	if p, ok := c.(interface {
-		PIDs(context.Context) (map[string]int, error)
-	}); ok {
-		if pids, err := p.PIDs(ctx); err == nil {
-			for i := range comps {
-				if comps[i].PID == 0 {
-					comps[i].PID = pids[comps[i].ID]
-				}
-			}
-		}
-	}
+	comps, _ := Components(ctx, c)
 	ps := ReadProcesses()
 	s := Startup{Source: c.Spec().Source(), Components: len(comps), Took: took, Phases: phases, RSS: map[string]int64{}}
 	for _, comp := range comps {
@@ -152,4 +140,28 @@ func RunMembers(ctx context.Context, out io.Writer, spec *topology.Spec, members
 	}
 	reads.Write(out)
 	return nil
+}
+
+// Components are world c's components, each with the host PID of its
+// process: a local world's status carries it, and a container world names
+// its containers' host PIDs on request.
+func Components(ctx context.Context, c topology.Cluster) ([]topology.Status, error) {
+	comps, err := c.Components(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := c.(interface {
+		PIDs(context.Context) (map[string]int, error)
+	}); ok {
+		pids, err := p.PIDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for i := range comps {
+			if comps[i].PID == 0 {
+				comps[i].PID = pids[comps[i].ID]
+			}
+		}
+	}
+	return comps, nil
 }

@@ -26,3 +26,16 @@ func TestOutcomeExitCodes(t *testing.T) {
 	// Bad input is 2 (see exitstatus.TestOf).
 	require.Equal(t, exitstatus.BadInput, exitstatus.Of(exitstatus.Usage(errors.New("unknown scenario"))))
 }
+
+func TestReplayNamesTheBackendOfItsWorld(t *testing.T) {
+	const line = "kong run split-brain --seed 7 --world w"
+	for backend, want := range map[string]string{
+		"":           line,
+		"local":      line,
+		"containers": line + " --backend containers",
+	} {
+		if got := onBackend(line, backend); got != want {
+			t.Errorf("onBackend(%q) = %q, want %q", backend, got, want)
+		}
+	}
+}

@@ -77,7 +77,7 @@ type Runner struct {
 // says what runs on which world and the command that replays it, then
 // runs it (see InDir).
 func (r Runner) Scenario(ctx context.Context, spec scenarios.Spec, env scenarios.Env) (*run.Outcome, string, error) {
-	env.Replay = spec.Replay(env.Cluster.Name(), env.Seed)
+	env.Replay = onBackend(spec.Replay(env.Cluster.Name(), env.Seed), env.Backend)
 	fmt.Fprintf(r.Out, "running %s on world %s, seed %d\nreplay: %s\n", spec.Name, env.Cluster.Name(), env.Seed, env.Replay)
 	return r.InDir(ctx, "scenario "+spec.Name, spec, env)
 }
@@ -86,9 +86,19 @@ func (r Runner) Scenario(ctx context.Context, spec scenarios.Spec, env scenarios
 // runs a scenario (see InDir): env carries the world, the seed and
 // NoReset.
 func (r Runner) ReplicationCheck(ctx context.Context, o scenarios.ReplicationOptions, env scenarios.Env) (*run.Outcome, string, error) {
-	env.Replay = o.Replay(env.Cluster.Name(), env.Seed)
+	env.Replay = onBackend(o.Replay(env.Cluster.Name(), env.Seed), env.Backend)
 	fmt.Fprintf(r.Out, "replication check on world %s: %d records, seed %d\nreplay: %s\n", env.Cluster.Name(), o.Records, env.Seed, env.Replay)
 	return r.InDir(ctx, "replication check", scenarios.ReplicationCheckSpec(o), env)
+}
+
+// onBackend adds to a replay command line the backend its world runs on,
+// when that is not the local backend (kong's default without
+// $KONG_BACKEND), so that the line replays on the same world.
+func onBackend(replay, backend string) string {
+	if backend == "" || backend == local.BackendName {
+		return replay
+	}
+	return replay + " --backend " + backend
 }
 
 // InDir runs spec with env into a new folder under Reports (see
