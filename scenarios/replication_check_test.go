@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/harness/run"
 )
 
 // A split brain while the records are written, healed after the last read:
@@ -33,4 +35,33 @@ func loadSummary(t *testing.T, dir string) history.Replication {
 	s, err := history.LoadReplication(dir)
 	require.NoError(t, err)
 	return *s
+}
+
+// The registered check runs at the local pace on a local world, and at
+// the pace GameDayReplicationOn names on a container world, saying so in
+// its description.
+func TestRegisteredReplicationCheckPaceFollowsTheBackend(t *testing.T) {
+	var ran []ReplicationOptions
+	var described []string
+	local := func(_ context.Context, s Spec, _ *Env) (*run.Outcome, error) {
+		ran, described = append(ran, GameDayReplication), append(described, s.Description)
+		return &run.Outcome{}, nil
+	}
+	f := func(o ReplicationOptions) RunFunc {
+		return func(_ context.Context, s Spec, _ *Env) (*run.Outcome, error) {
+			ran, described = append(ran, o), append(described, s.Description)
+			return &run.Outcome{}, nil
+		}
+	}
+	r := onBackend(local, f)
+	s := ReplicationCheckSpec(GameDayReplication)
+	for _, backend := range []string{"", "local", "containers"} {
+		_, err := r(context.Background(), s, &Env{Backend: backend})
+		require.NoError(t, err)
+	}
+	want := GameDayReplicationOn["containers"]
+	require.Equal(t, []ReplicationOptions{GameDayReplication, GameDayReplication, want}, ran)
+	require.Contains(t, described[0], "paced at 1500 records/s, 16 to a write")
+	require.Contains(t, described[2], "paced at 1000 records/s, 64 to a write")
+	require.NotEqual(t, GameDayReplication, want)
 }

@@ -84,22 +84,31 @@ func ReadReleaseBeside(configFile string) (Release, error) {
 // WriteReleaseBeside stores r beside configFile, for the instance's next
 // start.
 func WriteReleaseBeside(configFile string, r Release) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(r, "", "  ")
+	data, err := r.Encode()
 	if err != nil {
 		return err
 	}
 	path := filepath.Join(filepath.Dir(configFile), ReleaseFile)
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("write release: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write release: %w", err)
 	}
 	return nil
+}
+
+// Encode is the release file's content for r, refused when r is not valid.
+func (r Release) Encode() ([]byte, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
 }
 
 // With is f with g on top: rates drawn independently (a request escapes

@@ -11,6 +11,8 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/app/member"
+	"github.com/kongchaos/kong/harness/deploy"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
@@ -21,8 +23,9 @@ import (
 // TestWorld brings a two-region world up as containers and breaks it: a
 // write replicates through the link, a cut link stops replication and
 // makes the other region's node DOWN, the heal delivers the write, a node
-// repairs, latency on the links delays replication, and stop, kill, start,
-// pause and resume act on the right containers. Down leaves no container,
+// repairs, latency on the links delays replication, stop, kill, start,
+// pause and resume act on the right containers, and a member service
+// instance takes a release and gives it back. Down leaves no container,
 // network or volume. It needs a Docker engine and skips,
 // saying why, without one.
 func TestWorld(t *testing.T) {
@@ -150,6 +153,25 @@ func TestWorld(t *testing.T) {
 	require.ErrorContains(t, w.Pause(ctx, "us-east-1/member/z"), "unknown component")
 	require.NoError(t, w.Resume(ctx, m))
 	require.Equal(t, topology.StateRunning, worldtest.StateOf(t, w, m))
+
+	// A release deployed to a member service instance runs after its
+	// restart, and the base release deployed back replaces it.
+	admins, err := deploy.WorldAdmins(ctx, w)
+	require.NoError(t, err)
+	admin, err := admins(m)
+	require.NoError(t, err)
+	version := func() string {
+		st, err := admin.Stats(ctx)
+		require.NoError(t, err)
+		return st.Version
+	}
+	require.Equal(t, member.BaseVersion, version())
+	bad := member.Release{Version: "v2-errors", Defects: member.Faults{ErrorRate: 0.1}}
+	require.NoError(t, w.Deploy(ctx, m, bad))
+	require.Equal(t, bad.Version, version())
+	require.NoError(t, w.Deploy(ctx, m, member.Release{Version: member.BaseVersion}))
+	require.Equal(t, member.BaseVersion, version())
+	require.ErrorContains(t, w.Deploy(ctx, cache, bad), "not a member service instance")
 
 	resp, err := http.Get("http://" + w.Plan().Director.Address + "/healthz")
 	require.NoError(t, err)
