@@ -13,8 +13,8 @@ func init() {
 	Register(Spec{
 		Name: "bad-deploy",
 		Description: "Mimir's staged deploy under the steady workload: a member service release that fails 10 % of its requests " +
-			"(v2-errors) goes to a canary in the first region, whose automated analysis against the rest of the region must fail it " +
-			"and roll it back before it reaches another region; then the good release (v2) is rolled out to every instance, " +
+			"(v2-errors) goes to a canary in the first region, whose automated analysis against the rest of the region (every 2 s " +
+			"of its window) must fail it and roll it back before it reaches another region; then the good release (v2) is rolled out to every instance, " +
 			"region by region",
 		MinRegions: 2,
 		Deploys:    true,
@@ -28,17 +28,23 @@ func init() {
 			Broken:  "the pipeline without its canary analysis (kong deploy --no-analysis): the canary stage only waits, so the defect goes on to every region",
 			Checker: "deploy", Reason: "reached 2 regions",
 			// Every region then serves the defect: its users see the errors.
-			AlsoInvalid: []string{"availability"},
+			// And every instance restarts twice in about a minute under the
+			// load: a zone's cache was once found here holding copies older
+			// than an acknowledged write after it (3 in us-west-2), which
+			// lost-writes reports; never in the healthy run.
+			AlsoInvalid: []string{"availability", "lost-writes"},
 			Short:       true,
-			Run:         with(badDeployQuick, func(p *badDeployPlan) { p.NoAnalysis = true }).run,
+			Run:         with(badDeployBroken, func(p *badDeployPlan) { p.NoAnalysis = true }).run,
 		}, {
 			Name: "blind-canary",
 			Broken: "a defect the canary's metrics cannot see (v2-lost-writes: 5 % of writes acknowledged and not stored): " +
 				"the canary passes its analysis, the release reaches every region, and the read-back finds the writes gone",
 			Checker: "lost-writes", Reason: "acknowledged",
-			// The deploy checker says the canary passed a bad release.
-			AlsoInvalid: []string{"deploy"},
-			Run:         with(badDeployQuick, func(p *badDeployPlan) { p.Bad = "v2-lost-writes" }).run,
+			// The deploy checker says the canary passed a bad release; and
+			// a write acknowledged and lost leaves the reads after it
+			// stale for good.
+			AlsoInvalid: []string{"deploy", "stale-reads"},
+			Run:         with(badDeployBroken, func(p *badDeployPlan) { p.Bad = "v2-lost-writes" }).run,
 		}},
 	})
 }
@@ -52,20 +58,33 @@ type badDeployPlan struct {
 	// MaxExposure bounds how long Bad may serve, from its canary's restart
 	// to the end of its rollback.
 	MaxExposure time.Duration
-	NoAnalysis  bool
+	// Interval judges the canary every Interval of its window as well.
+	Interval   time.Duration
+	NoAnalysis bool
 }
 
 var badDeploy = badDeployPlan{
 	Steady: 15 * time.Second, Converge: 10 * time.Second,
 	Deploy: deploy.Plan{Analysis: 30 * time.Second, Bake: 10 * time.Second},
 	Bad:    "v2-errors", Good: "v2",
-	MaxExposure: 2 * time.Minute,
+	MaxExposure: 2 * time.Minute, Interval: 2 * time.Second,
 }
 
 // badDeployQuick is the plan of the Go tests and the broken worlds.
 var badDeployQuick = with(badDeploy, func(p *badDeployPlan) {
 	p.Steady, p.Converge = 8*time.Second, 5*time.Second
-	p.Deploy = deploy.Plan{Analysis: 15 * time.Second, Bake: 3 * time.Second}
+	// The good release's window and bakes keep the observe phase long
+	// enough that the bad canary's errors before it is failed (a few
+	// seconds of a third of its region's requests) stay within the 1 %
+	// the region may lose in the phase.
+	p.Deploy = deploy.Plan{Analysis: 25 * time.Second, Bake: 5 * time.Second}
+})
+
+// badDeployBroken is the plan of the broken worlds: shorter windows,
+// since their own checkers do not weigh the canary's errors against the
+// phase.
+var badDeployBroken = with(badDeployQuick, func(p *badDeployPlan) {
+	p.Deploy = deploy.Plan{Analysis: 10 * time.Second, Bake: 3 * time.Second}
 })
 
 // Total is the planned time of the run's phases: steady, the rollouts
@@ -90,6 +109,6 @@ func (p badDeployPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		&check.StaleReads{Bound: time.Second},
 	}
 	e.Observer = &deploy.Observer{Cluster: env.Cluster, Plan: p.Deploy, Versions: []string{p.Bad, p.Good},
-		NoAnalysis: p.NoAnalysis, Hold: p.Converge}
+		NoAnalysis: p.NoAnalysis, Interval: p.Interval, Hold: p.Converge}
 	return e.Run(ctx)
 }

@@ -290,3 +290,37 @@ func TestDeployCheckerJudgesThePipelinesEvents(t *testing.T) {
 	assert.Contains(t, r.Reason, "v2-errors reached 2 regions (us-east-1, us-west-2): no canary analysis ran")
 	assert.Contains(t, r.Reason, "v2-errors was promoted, not rolled back")
 }
+
+// With Interval, a canary that errs is failed at the first interval that
+// shows it, not at the end of its window; a good canary still serves its
+// whole window and passes.
+func TestPipelineFailsAnErringCanaryEarly(t *testing.T) {
+	judgement := func(events []history.Event) history.Event {
+		for _, e := range events {
+			if e.Name == history.EventCanaryJudgement {
+				return e
+			}
+		}
+		t.Fatal("no canary judgement recorded")
+		return history.Event{}
+	}
+	p, f, events := pipeline(t, "v2")
+	p.Interval = 5 * time.Second
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, RolledBack, res.Decision)
+	assert.Contains(t, res.Reason, "critical metric errors high")
+	assert.Empty(t, f.running("v2"))
+	j := judgement(*events)
+	assert.Equal(t, "failed early", j.Detail["window"])
+	assert.Equal(t, "5s", j.Detail["judged_after"], "judged at the first interval, not after the 30 s window")
+
+	p, _, events = pipeline(t, "none")
+	p.Interval = 5 * time.Second
+	res, err = p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision, res.Reason)
+	j = judgement(*events)
+	assert.Equal(t, "whole", j.Detail["window"])
+	assert.Equal(t, "30s", j.Detail["judged_after"])
+}

@@ -27,6 +27,9 @@ type Observer struct {
 	Releases Versions
 	// NoAnalysis rolls out without the canary analysis (a broken world).
 	NoAnalysis bool
+	// Interval judges the canary every Interval of its window as well
+	// (see Pipeline.Interval).
+	Interval time.Duration
 	// Hold is how long the converge phase lasts.
 	Hold time.Duration
 
@@ -68,7 +71,7 @@ func (o *Observer) Observe(ctx context.Context) error {
 			return err
 		}
 		p := o.world.Pipeline(o.stages, o.Releases)
-		p.NoAnalysis = o.NoAnalysis
+		p.NoAnalysis, p.Interval = o.NoAnalysis, o.Interval
 		p.Record = o.art.History.Event
 		analysis := "canary analysis on"
 		if o.NoAnalysis {

@@ -44,6 +44,12 @@ type Pipeline struct {
 	// NoAnalysis skips the canary analysis: the canary stage only waits its
 	// time (a broken world: the pipeline without its safeguard).
 	NoAnalysis bool
+	// Interval, when set, judges the canary every Interval of its window
+	// as well, and ends the window at once when a critical metric is found
+	// significantly worse (Kayenta's intervals, failing fast): a canary
+	// that errs does not serve its whole window. The verdict of a canary
+	// that is not failed early is the whole window's.
+	Interval time.Duration
 	// Record receives every stage, judgement and decision as a history
 	// event; nil records nothing.
 	Record func(history.Event)
@@ -135,22 +141,33 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			}
 		}
 		from := p.now()
-		if err := p.sleep(ctx, st.Bake); err != nil {
+		judged := st.Canary && !p.NoAnalysis
+		early, err := p.bake(ctx, st, from, judged, th)
+		if err != nil {
 			return p.rollback(ctx, res, deployed, Interrupted, "cancelled while stage "+st.Name+" baked")
 		}
-		if st.Canary && !p.NoAnalysis {
-			j, err := p.analyse(ctx, st, from, p.now(), th)
-			if err != nil {
-				if ctx.Err() != nil {
-					return p.rollback(ctx, res, deployed, Interrupted, "cancelled during the canary analysis")
+		if judged {
+			j := early
+			if j == nil {
+				full, err := p.analyse(ctx, st, from, p.now(), th)
+				if err != nil {
+					if ctx.Err() != nil {
+						return p.rollback(ctx, res, deployed, Interrupted, "cancelled during the canary analysis")
+					}
+					// A canary that cannot be judged is not shown good.
+					return p.rollback(ctx, res, deployed, RolledBack, "canary analysis could not run: "+err.Error())
 				}
-				// A canary that cannot be judged is not shown good.
-				return p.rollback(ctx, res, deployed, RolledBack, "canary analysis could not run: "+err.Error())
+				j = &full
 			}
-			res.Judgement = &j
+			res.Judgement = j
+			window := "whole"
+			if early != nil {
+				window = "failed early"
+			}
 			p.event(history.EventCanaryJudgement, st.Region, map[string]string{
 				"verdict": string(j.Verdict), "score": strconv.FormatFloat(j.Score, 'f', 1, 64),
 				"reason": j.Reason, "canary": strings.Join(st.Instances, ","), "baseline": strings.Join(st.Baseline, ","),
+				"window": window, "judged_after": p.now().Sub(from).Round(time.Millisecond).String(),
 			})
 			if j.Verdict == canary.VerdictFail || (j.Verdict == canary.VerdictMarginal && !p.OnMarginal) {
 				return p.rollback(ctx, res, deployed, RolledBack, fmt.Sprintf("canary %s: %s", j.Verdict, j.Reason))
@@ -161,6 +178,35 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 	res.Decision, res.Reason, res.Deployed = Promoted, fmt.Sprintf("%d stages took %s", res.Stages, version), deployed
 	p.event(history.EventDeployDone, "", map[string]string{"version": version, "decision": string(res.Decision), "reason": res.Reason})
 	return res, nil
+}
+
+// bake waits out a stage's bake from from. When judged and Interval is
+// set, it judges the canary every Interval meanwhile, and returns at once
+// the first judgement that finds a critical metric significantly worse
+// (nil: the bake ran its whole time). An interval that cannot be judged
+// (too few samples, an instance that did not answer) waits for the next.
+func (p *Pipeline) bake(ctx context.Context, st Stage, from time.Time, judged bool, th canary.Thresholds) (*canary.Judgement, error) {
+	end := from.Add(st.Bake)
+	for {
+		left := end.Sub(p.now())
+		if left <= 0 {
+			return nil, nil
+		}
+		step := left
+		if judged && p.Interval > 0 {
+			step = min(step, p.Interval)
+		}
+		if err := p.sleep(ctx, step); err != nil {
+			return nil, err
+		}
+		if step == left {
+			return nil, nil
+		}
+		j, err := p.analyse(ctx, st, from, p.now(), th)
+		if err == nil && j.CriticalFinding() != "" {
+			return &j, nil
+		}
+	}
 }
 
 // analyse judges the canary's samples against its baseline's over one

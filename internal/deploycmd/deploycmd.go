@@ -34,6 +34,7 @@ type options struct {
 	traffic    float64
 	noAnalysis bool
 	onMarginal bool
+	interval   time.Duration
 	list, json bool
 }
 
@@ -46,7 +47,8 @@ func Command(attach Attach) *cobra.Command {
 		Long: `Deploy rolls VERSION of the member service out through a running world, instance by
 instance, as Netflix's Mimir did: first a canary (one instance of one zone of the first
 region), judged after --analysis against the instances of its region still on the old
-version (errors and latency, each by a Mann-Whitney U test); then the rest of that region;
+version (errors and latency, each by a Mann-Whitney U test), and every --interval meanwhile,
+so that a canary found to err is rolled back at once; then the rest of that region;
 then each next region after --bake. A canary that fails (or is marginal, unless
 --on-marginal) is rolled back with everything deployed, and the command exits 1.
 
@@ -88,6 +90,7 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 	f.DurationVar(&o.plan.Analysis, "analysis", 30*time.Second, "how long the canary serves before it is judged")
 	f.DurationVar(&o.plan.Bake, "bake", 30*time.Second, "how long each region runs the version before the next one takes it")
 	f.Float64Var(&o.traffic, "traffic", 40, "users' requests per second sent while the rollout runs (0: none; the canary then needs real users)")
+	f.DurationVar(&o.interval, "interval", 5*time.Second, "judge the canary every interval of its --analysis window too, and roll it back at once when its error rate is found worse (0: judge once, at the end)")
 	f.BoolVar(&o.noAnalysis, "no-analysis", false, "skip the canary analysis (the pipeline without its safeguard)")
 	f.BoolVar(&o.onMarginal, "on-marginal", false, "go on after a marginal canary instead of rolling it back")
 	f.BoolVar(&o.list, "list", false, "list the versions kong can deploy and their defects")
@@ -128,7 +131,7 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 		defer stopTraffic()
 	}
 	p := w.Pipeline(stages, versions)
-	p.NoAnalysis, p.OnMarginal = o.noAnalysis, o.onMarginal
+	p.NoAnalysis, p.OnMarginal, p.Interval = o.noAnalysis, o.onMarginal, o.interval
 	p.Record = func(e history.Event) { printEvent(out, e) }
 	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, previous, c.Name(), len(stages))
 	res, err := p.Run(ctx, version, previous)

@@ -136,6 +136,18 @@ type Judgement struct {
 	Metrics []Classification `json:"metrics"`
 }
 
+// CriticalFinding names the first critical metric the canary was found
+// significantly worse on ("" when none): a finding that more samples would
+// not undo, unlike a critical metric without enough data yet.
+func (j Judgement) CriticalFinding() string {
+	for _, c := range j.Metrics {
+		if c.Critical && (c.Result == High || c.Result == Low) {
+			return c.Metric
+		}
+	}
+	return ""
+}
+
 // Classify compares one metric's canary samples with its baseline samples.
 func Classify(m Metric, canary, baseline []float64, alpha float64) Classification {
 	c := Classification{

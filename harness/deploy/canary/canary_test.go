@@ -195,3 +195,19 @@ func TestJudge(t *testing.T) {
 	assert.Equal(t, VerdictFail, j.Verdict)
 	assert.Equal(t, "critical metric c nodata", j.Reason)
 }
+
+// A critical metric found worse is a finding; one without enough samples
+// yet, or a non-critical metric found worse, is not.
+func TestCriticalFinding(t *testing.T) {
+	j := Judgement{Metrics: []Classification{
+		{Metric: "latency", Result: High},
+		{Metric: "errors", Result: NoData, Critical: true},
+	}}
+	if got := j.CriticalFinding(); got != "" {
+		t.Fatalf("CriticalFinding() = %q, want none", got)
+	}
+	j.Metrics[1].Result = High
+	if got := j.CriticalFinding(); got != "errors" {
+		t.Fatalf("CriticalFinding() = %q, want errors", got)
+	}
+}
