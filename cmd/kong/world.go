@@ -252,12 +252,19 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 }
 
 // attach finds the world the command names (--backend, --world).
-func attach(cmd *cobra.Command) (topology.Cluster, func(), error) {
+func attach(cmd *cobra.Command) (topology.Cluster, func(), error) { return attachWorld(cmd, "") }
+
+// attachWorld finds world on the command's backend (--backend); "" is the
+// world --world names.
+func attachWorld(cmd *cobra.Command, world string) (topology.Cluster, func(), error) {
 	b, err := backendOf(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
-	return b.Attach(cmd.Context(), worldFlag(cmd))
+	if world == "" {
+		world = worldFlag(cmd)
+	}
+	return b.Attach(cmd.Context(), world)
 }
 
 // backendFlag is the root's --backend: every command that brings up, finds

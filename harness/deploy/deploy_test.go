@@ -324,3 +324,44 @@ func TestPipelineFailsAnErringCanaryEarly(t *testing.T) {
 	assert.Equal(t, "whole", j.Detail["window"])
 	assert.Equal(t, "30s", j.Detail["judged_after"])
 }
+
+// A test environment takes the version on every instance at once, and
+// judges them against what they served before the deploy: a defect is
+// rolled back from all of them, a good version stays.
+func TestPipelineInATestEnvironment(t *testing.T) {
+	_, err := EnvironmentStages(nil, time.Minute)
+	require.ErrorContains(t, err, "no member service instances")
+	_, err = EnvironmentStages(world(), 0)
+	require.ErrorContains(t, err, "give it time")
+	stages, err := EnvironmentStages(world(), 30*time.Second)
+	require.NoError(t, err)
+	require.Len(t, stages, 1)
+	assert.Len(t, stages[0].Instances, 8, "every instance of the world")
+	assert.True(t, stages[0].BaselineBefore)
+
+	judgement := func(events []history.Event) history.Event {
+		for _, e := range events {
+			if e.Name == history.EventCanaryJudgement {
+				return e
+			}
+		}
+		t.Fatal("no judgement recorded")
+		return history.Event{}
+	}
+	p, f, events := pipeline(t, "v2")
+	p.Stages = stages
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, RolledBack, res.Decision)
+	assert.Contains(t, res.Reason, "critical metric errors high")
+	assert.Len(t, f.running("v1"), 8, "rolled back from every instance")
+	assert.Equal(t, "the same instances before the deploy", judgement(*events).Detail["baseline"])
+
+	p, f, _ = pipeline(t, "none")
+	p.Stages = stages
+	res, err = p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision, res.Reason)
+	assert.Len(t, f.running("v2"), 8)
+	assert.Equal(t, []string{"us-east-1", "us-west-2"}, res.Reached, "each instance counted in its own region")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kongchaos/kong/harness/deploy/canary"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/topology"
 )
 
 // Fleet moves member service instances from one version to another.
@@ -117,6 +119,18 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 		p.event(history.EventDeployStage, st.Region, map[string]string{
 			"stage": st.Name, "version": version, "instances": strings.Join(st.Instances, ","),
 		})
+		judged := st.Canary && !p.NoAnalysis
+		var before map[string][]float64
+		if judged && st.BaselineBefore {
+			// Read now: a restart empties an instance's own record of
+			// its requests.
+			start := p.now()
+			b, err := p.Metrics.Samples(ctx, st.Instances, start.Add(-st.Bake), start)
+			if err != nil {
+				return p.rollback(ctx, res, deployed, RolledBack, "the baseline before the deploy could not be read: "+err.Error())
+			}
+			before = b
+		}
 		for _, inst := range st.Instances {
 			if err := ctx.Err(); err != nil {
 				return p.rollback(ctx, res, deployed, Interrupted, "cancelled during stage "+st.Name)
@@ -126,12 +140,16 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			if p.regionOf == nil {
 				p.regionOf = map[string]string{}
 			}
-			p.regionOf[inst] = st.Region
-			if len(res.Reached) == 0 || res.Reached[len(res.Reached)-1] != st.Region {
-				res.Reached = append(res.Reached, st.Region)
+			region := st.Region
+			if r, _, _, err := topology.ParseID(inst); err == nil {
+				region = r // a test environment's one stage spans its regions
+			}
+			p.regionOf[inst] = region
+			if !slices.Contains(res.Reached, region) {
+				res.Reached = append(res.Reached, region)
 			}
 			err := p.Fleet.Deploy(ctx, inst, version)
-			p.event(history.EventDeployInstance, inst, map[string]string{"version": version, "region": st.Region, "stage": st.Name, "error": errText(err)})
+			p.event(history.EventDeployInstance, inst, map[string]string{"version": version, "region": region, "stage": st.Name, "error": errText(err)})
 			if err != nil {
 				if ctx.Err() != nil {
 					return p.rollback(ctx, res, deployed, Interrupted, "cancelled during stage "+st.Name)
@@ -141,15 +159,14 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			}
 		}
 		from := p.now()
-		judged := st.Canary && !p.NoAnalysis
-		early, err := p.bake(ctx, st, from, judged, th)
+		early, err := p.bake(ctx, st, from, judged, before, th)
 		if err != nil {
 			return p.rollback(ctx, res, deployed, Interrupted, "cancelled while stage "+st.Name+" baked")
 		}
 		if judged {
 			j := early
 			if j == nil {
-				full, err := p.analyse(ctx, st, from, p.now(), th)
+				full, err := p.analyse(ctx, st, from, p.now(), before, th)
 				if err != nil {
 					if ctx.Err() != nil {
 						return p.rollback(ctx, res, deployed, Interrupted, "cancelled during the canary analysis")
@@ -164,9 +181,13 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			if early != nil {
 				window = "failed early"
 			}
+			baseline := strings.Join(st.Baseline, ",")
+			if st.BaselineBefore {
+				baseline = "the same instances before the deploy"
+			}
 			p.event(history.EventCanaryJudgement, st.Region, map[string]string{
 				"verdict": string(j.Verdict), "score": strconv.FormatFloat(j.Score, 'f', 1, 64),
-				"reason": j.Reason, "canary": strings.Join(st.Instances, ","), "baseline": strings.Join(st.Baseline, ","),
+				"reason": j.Reason, "canary": strings.Join(st.Instances, ","), "baseline": baseline,
 				"window": window, "judged_after": p.now().Sub(from).Round(time.Millisecond).String(),
 			})
 			if j.Verdict == canary.VerdictFail || (j.Verdict == canary.VerdictMarginal && !p.OnMarginal) {
@@ -185,7 +206,7 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 // the first judgement that finds a critical metric significantly worse
 // (nil: the bake ran its whole time). An interval that cannot be judged
 // (too few samples, an instance that did not answer) waits for the next.
-func (p *Pipeline) bake(ctx context.Context, st Stage, from time.Time, judged bool, th canary.Thresholds) (*canary.Judgement, error) {
+func (p *Pipeline) bake(ctx context.Context, st Stage, from time.Time, judged bool, before map[string][]float64, th canary.Thresholds) (*canary.Judgement, error) {
 	end := from.Add(st.Bake)
 	for {
 		left := end.Sub(p.now())
@@ -202,26 +223,29 @@ func (p *Pipeline) bake(ctx context.Context, st Stage, from time.Time, judged bo
 		if step == left {
 			return nil, nil
 		}
-		j, err := p.analyse(ctx, st, from, p.now(), th)
+		j, err := p.analyse(ctx, st, from, p.now(), before, th)
 		if err == nil && j.CriticalFinding() != "" {
 			return &j, nil
 		}
 	}
 }
 
-// analyse judges the canary's samples against its baseline's over one
-// window.
-func (p *Pipeline) analyse(ctx context.Context, st Stage, from, to time.Time, th canary.Thresholds) (canary.Judgement, error) {
-	if len(st.Baseline) == 0 {
+// analyse judges the canary's samples over one window against its
+// baseline's over the same window, or against before (the samples of a
+// BaselineBefore stage, read before its deploy).
+func (p *Pipeline) analyse(ctx context.Context, st Stage, from, to time.Time, before map[string][]float64, th canary.Thresholds) (canary.Judgement, error) {
+	if len(st.Baseline) == 0 && !st.BaselineBefore {
 		return canary.Judgement{}, fmt.Errorf("stage %s has no baseline instances", st.Name)
 	}
 	c, err := p.Metrics.Samples(ctx, st.Instances, from, to)
 	if err != nil {
 		return canary.Judgement{}, fmt.Errorf("canary samples: %w", err)
 	}
-	b, err := p.Metrics.Samples(ctx, st.Baseline, from, to)
-	if err != nil {
-		return canary.Judgement{}, fmt.Errorf("baseline samples: %w", err)
+	b := before
+	if !st.BaselineBefore {
+		if b, err = p.Metrics.Samples(ctx, st.Baseline, from, to); err != nil {
+			return canary.Judgement{}, fmt.Errorf("baseline samples: %w", err)
+		}
 	}
 	return canary.Judge(p.Judge, c, b, th), nil
 }

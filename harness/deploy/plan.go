@@ -8,6 +8,7 @@
 package deploy
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -26,6 +27,11 @@ type Stage struct {
 	// rollout goes on.
 	Canary   bool     `json:"canary,omitempty"`
 	Baseline []string `json:"baseline,omitempty"`
+	// BaselineBefore judges a canary stage's instances against themselves
+	// over the same length of time just before the stage's first restart,
+	// on the old version: a test environment takes the version on every
+	// instance at once and leaves none on the old one to compare with.
+	BaselineBefore bool `json:"baseline_before,omitempty"`
 	// Bake is how long the rollout waits after the stage, watching, before
 	// the next one.
 	Bake time.Duration `json:"bake,omitempty"`
@@ -112,4 +118,26 @@ func ids(cs []topology.Component) []string {
 		out[i] = c.ID
 	}
 	return out
+}
+
+// EnvironmentStages lays out the rollout of a test environment (Mimir's first
+// step, a world of its own before production): every member service
+// instance of the world in one stage, judged after window against what the
+// same instances served in the window before it.
+func EnvironmentStages(members []topology.Component, window time.Duration) ([]Stage, error) {
+	var all []string
+	region := ""
+	for _, m := range members {
+		if m.Kind == topology.KindMember {
+			all = append(all, m.ID)
+			region = cmp.Or(region, m.Region)
+		}
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("the test world has no member service instances to deploy to")
+	}
+	if window <= 0 {
+		return nil, fmt.Errorf("the test environment's window is %s: give it time to be judged", window)
+	}
+	return []Stage{{Name: "test", Region: region, Instances: all, Canary: true, BaselineBefore: true, Bake: window}}, nil
 }

@@ -26,8 +26,9 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// Attach finds the world the command's flags name; release lets it go.
-type Attach func(cmd *cobra.Command) (c topology.Cluster, release func(), err error)
+// Attach finds world (the one the command's --world names when empty) on
+// the command's backend; release lets it go.
+type Attach func(cmd *cobra.Command, world string) (c topology.Cluster, release func(), err error)
 
 type options struct {
 	plan       deploy.Plan
@@ -35,6 +36,7 @@ type options struct {
 	noAnalysis bool
 	onMarginal bool
 	interval   time.Duration
+	testWorld  string
 	list, json bool
 }
 
@@ -52,6 +54,12 @@ so that a canary found to err is rolled back at once; then the rest of that regi
 then each next region after --bake. A canary that fails (or is marginal, unless
 --on-marginal) is rolled back with everything deployed, and the command exits 1.
 
+With --test-world NAME, VERSION goes first to that world, the test environment (another
+world on the same backend, such as one brought up with kong up --world test --profile
+small): to every instance of it at once, judged after --analysis against what the same
+instances served in the --analysis before the deploy. A version the test environment fails
+is rolled back there, and production is not touched.
+
 While it runs, kong sends users' traffic at --traffic requests per second, so that the
 canary has requests to be judged on. kong deploy --list shows the versions it knows.`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -68,13 +76,27 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 			if _, err := versions.Release(args[0]); err != nil {
 				return exitstatus.Usage(err)
 			}
-			c, release, err := attach(cmd)
+			if o.testWorld != "" && o.testWorld == worldOf(cmd) {
+				return exitstatus.Usage(fmt.Errorf("--test-world %s is the world deployed to: name another world, brought up as the test environment", o.testWorld))
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			if o.testWorld != "" {
+				tc, release, err := attach(cmd, o.testWorld)
+				if err != nil {
+					return err
+				}
+				err = test(ctx, cmd.OutOrStdout(), tc, versions, args[0], o)
+				release()
+				if err != nil {
+					return err
+				}
+			}
+			c, release, err := attach(cmd, "")
 			if err != nil {
 				return err
 			}
 			defer release()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-			defer stop()
 			res, err := run(ctx, cmd.OutOrStdout(), c, versions, args[0], o)
 			if o.json && res != nil {
 				enc := json.NewEncoder(cmd.OutOrStdout())
@@ -91,6 +113,7 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 	f.DurationVar(&o.plan.Bake, "bake", 30*time.Second, "how long each region runs the version before the next one takes it")
 	f.Float64Var(&o.traffic, "traffic", 40, "users' requests per second sent while the rollout runs (0: none; the canary then needs real users)")
 	f.DurationVar(&o.interval, "interval", 5*time.Second, "judge the canary every interval of its --analysis window too, and roll it back at once when its error rate is found worse (0: judge once, at the end)")
+	f.StringVar(&o.testWorld, "test-world", "", "deploy to this world first, the test environment, and go on to production only when it holds there")
 	f.BoolVar(&o.noAnalysis, "no-analysis", false, "skip the canary analysis (the pipeline without its safeguard)")
 	f.BoolVar(&o.onMarginal, "on-marginal", false, "go on after a marginal canary instead of rolling it back")
 	f.BoolVar(&o.list, "list", false, "list the versions kong can deploy and their defects")
@@ -124,7 +147,7 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 		return nil, fmt.Errorf("every member service instance of world %s already runs %s", c.Name(), version)
 	}
 	if o.traffic > 0 {
-		stopTraffic, err := traffic(ctx, c, o.traffic)
+		stopTraffic, err := sendTraffic(ctx, c, o.traffic)
 		if err != nil {
 			return nil, err
 		}
@@ -145,9 +168,66 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 	return &res, nil
 }
 
-// traffic sends users' requests through the world's director until the
+// worldOf is the world the command's --world names ("" when it has none).
+func worldOf(cmd *cobra.Command) string {
+	w, _ := cmd.Flags().GetString("world")
+	return w
+}
+
+// test deploys version to every instance of the test environment c,
+// judged against what the same instances served before it, under
+// traffic: the old version serves --analysis first, for the baseline. A
+// version the test environment fails is rolled back there and is an
+// error (exit status 1).
+func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) error {
+	w, err := deploy.OpenWorld(ctx, c)
+	if err != nil {
+		return err
+	}
+	stages, err := deploy.EnvironmentStages(w.Members, o.plan.Analysis)
+	if err != nil {
+		return exitstatus.Usage(err)
+	}
+	previous, err := w.Current(ctx)
+	if err != nil {
+		return err
+	}
+	if previous == version {
+		fmt.Fprintf(out, "test environment %s already runs %s\n", c.Name(), version)
+		return nil
+	}
+	if o.traffic <= 0 {
+		return exitstatus.Usage(fmt.Errorf("--traffic %g: the test environment has no users of its own; give it traffic to be judged on", o.traffic))
+	}
+	stopTraffic, err := sendTraffic(ctx, c, o.traffic)
+	if err != nil {
+		return err
+	}
+	defer stopTraffic()
+	fmt.Fprintf(out, "test environment %s: %s serves %s of traffic first, the baseline\n", c.Name(), previous, o.plan.Analysis)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(o.plan.Analysis):
+	}
+	p := w.Pipeline(stages, versions)
+	p.NoAnalysis, p.OnMarginal, p.Interval = o.noAnalysis, o.onMarginal, o.interval
+	p.Record = func(e history.Event) { printEvent(out, e) }
+	fmt.Fprintf(out, "deploying %s over %s in the test environment %s\n", version, previous, c.Name())
+	res, err := p.Run(ctx, version, previous)
+	if err != nil {
+		return err
+	}
+	if res.Decision != deploy.Promoted {
+		return exitstatus.Failed(fmt.Errorf("the test environment %s did not take %s (%s: %s): production not touched", c.Name(), version, res.Decision, res.Reason))
+	}
+	fmt.Fprintf(out, "%s holds in the test environment %s; on to production\n", version, c.Name())
+	return nil
+}
+
+// sendTraffic sends users' requests through the world's director until the
 // returned function is called.
-func traffic(ctx context.Context, c topology.Cluster, rate float64) (func(), error) {
+func sendTraffic(ctx context.Context, c topology.Cluster, rate float64) (func(), error) {
 	director, err := topology.DirectorURL(ctx, c)
 	if err != nil {
 		return nil, err
