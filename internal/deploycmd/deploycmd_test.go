@@ -18,13 +18,13 @@ import (
 // execute runs kong deploy with args; attaching a world fails, so a test
 // sees what is refused before any world is touched.
 func execute(args ...string) (string, error, bool) {
-	out, err, worlds := executeAttaching(args...)
+	out, worlds, err := executeAttaching(args...)
 	return out, err, len(worlds) > 0
 }
 
 // executeAttaching is execute, and the worlds it tried to attach, in
 // order ("" for the one --world names). The root's --world is "kong".
-func executeAttaching(args ...string) (string, error, []string) {
+func executeAttaching(args ...string) (string, []string, error) {
 	var worlds []string
 	cmd := Command(func(_ *cobra.Command, world string) (topology.Cluster, func(), error) {
 		worlds = append(worlds, world)
@@ -36,22 +36,22 @@ func executeAttaching(args ...string) (string, error, []string) {
 	cmd.SetErr(&out)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
-	return out.String(), err, worlds
+	return out.String(), worlds, err
 }
 
 // With --test-world, the test environment is attached first, and it must
 // be another world than the one deployed to.
 func TestDeployGoesToTheTestWorldFirst(t *testing.T) {
-	_, err, worlds := executeAttaching("v2", "--test-world", "test")
+	_, worlds, err := executeAttaching("v2", "--test-world", "test")
 	require.EqualError(t, err, "no world here")
 	assert.Equal(t, []string{"test"}, worlds, "the test world first; production not attached when it fails")
 
-	_, err, worlds = executeAttaching("v2", "--test-world", "kong")
+	_, worlds, err = executeAttaching("v2", "--test-world", "kong")
 	require.ErrorContains(t, err, "--test-world kong is the world deployed to")
 	assert.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
 	assert.Empty(t, worlds)
 
-	_, _, worlds = executeAttaching("v2")
+	_, worlds, _ = executeAttaching("v2")
 	assert.Equal(t, []string{""}, worlds, "without a test world, only the world --world names")
 }
 
