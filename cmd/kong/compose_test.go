@@ -70,6 +70,7 @@ func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 		{"kill", "--backend", "containers", "us-east-1/cassandra/a"},
 		{"run", "--backend", "containers", "split-brain"},
 		{"replication-check", "--backend", "containers", "--records", "10"},
+		{"bench", "replication", "--backend", "containers", "--records", "10"},
 		{"gameday", "--backend", "containers", "--scenarios", "split-brain", "--out", filepath.Join(home, "reports")},
 	} {
 		cmd := exec.Command(bin, append([]string{"--home", home}, args...)...)
@@ -87,8 +88,8 @@ func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 		require.Error(t, err, "%v", args)
 		require.Contains(t, string(out), `unknown backend "elsewhere": the backends are local and containers`, "%v", args)
 	}
-	// The benchmarks measure processes on this machine: they say so.
-	out, err := exec.Command(bin, "bench", "replication", "--backend", "containers").CombinedOutput()
+	// The benchmarks of one local world's processes say they need one.
+	out, err := exec.Command(bin, "bench", "member", "--backend", "containers").CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), "runs on the local backend only")
 }
