@@ -365,3 +365,28 @@ func TestPipelineInATestEnvironment(t *testing.T) {
 	assert.Len(t, f.running("v2"), 8)
 	assert.Equal(t, []string{"us-east-1", "us-west-2"}, res.Reached, "each instance counted in its own region")
 }
+
+// ctxMetrics fails a read on a cancelled context, as a real one does.
+type ctxMetrics struct{ Metrics }
+
+func (m ctxMetrics) Samples(ctx context.Context, instances []string, from, to time.Time) (map[string][]float64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return m.Metrics.Samples(ctx, instances, from, to)
+}
+
+// A test environment's rollout cancelled while its baseline is read is
+// interrupted, not a verdict on the version.
+func TestPipelineInterruptedBeforeATestEnvironmentDeploys(t *testing.T) {
+	stages, err := EnvironmentStages(world(), 30*time.Second)
+	require.NoError(t, err)
+	p, f, _ := pipeline(t, "none")
+	p.Stages, p.Metrics = stages, ctxMetrics{p.Metrics}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := p.Run(ctx, "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Interrupted, res.Decision, res.Reason)
+	assert.Empty(t, f.running("v2"))
+}

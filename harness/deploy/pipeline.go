@@ -127,6 +127,9 @@ func (p *Pipeline) Run(ctx context.Context, version, previous string) (Result, e
 			start := p.now()
 			b, err := p.Metrics.Samples(ctx, st.Instances, start.Add(-st.Bake), start)
 			if err != nil {
+				if ctx.Err() != nil {
+					return p.rollback(ctx, res, deployed, Interrupted, "cancelled while the baseline before the deploy was read")
+				}
 				return p.rollback(ctx, res, deployed, RolledBack, "the baseline before the deploy could not be read: "+err.Error())
 			}
 			before = b

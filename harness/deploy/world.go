@@ -15,7 +15,7 @@ import (
 
 // Releaser is a world that deploys member service releases: it restarts an
 // instance on a release and returns once the instance answers
-// (local.World and local.Remote).
+// (local.World, local.Remote and containers.World).
 type Releaser interface {
 	Deploy(ctx context.Context, id string, r member.Release) error
 }
@@ -130,7 +130,7 @@ type World struct {
 func OpenWorld(ctx context.Context, c topology.Cluster) (*World, error) {
 	releaser, ok := c.(Releaser)
 	if !ok {
-		return nil, fmt.Errorf("world %s runs on a backend that cannot deploy releases yet: use a local world (kong up)", c.Name())
+		return nil, fmt.Errorf("world %s runs on a backend that cannot deploy releases: use a local or container world (kong up)", c.Name())
 	}
 	comps, err := c.Components(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ package deploycmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,6 +79,9 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 			}
 			if o.testWorld != "" && o.testWorld == worldOf(cmd) {
 				return exitstatus.Usage(fmt.Errorf("--test-world %s is the world deployed to: name another world, brought up as the test environment", o.testWorld))
+			}
+			if o.testWorld != "" && o.noAnalysis {
+				return exitstatus.Usage(errors.New("--test-world with --no-analysis: the test environment is only its analysis; drop one of them"))
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()

@@ -51,6 +51,11 @@ func TestDeployGoesToTheTestWorldFirst(t *testing.T) {
 	assert.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
 	assert.Empty(t, worlds)
 
+	_, worlds, err = executeAttaching("v2", "--test-world", "test", "--no-analysis")
+	require.ErrorContains(t, err, "the test environment is only its analysis")
+	assert.Equal(t, exitstatus.BadInput, exitstatus.Of(err))
+	assert.Empty(t, worlds)
+
 	_, worlds, _ = executeAttaching("v2")
 	assert.Equal(t, []string{""}, worlds, "without a test world, only the world --world names")
 }
