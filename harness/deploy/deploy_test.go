@@ -295,15 +295,6 @@ func TestDeployCheckerJudgesThePipelinesEvents(t *testing.T) {
 // shows it, not at the end of its window; a good canary still serves its
 // whole window and passes.
 func TestPipelineFailsAnErringCanaryEarly(t *testing.T) {
-	judgement := func(events []history.Event) history.Event {
-		for _, e := range events {
-			if e.Name == history.EventCanaryJudgement {
-				return e
-			}
-		}
-		t.Fatal("no canary judgement recorded")
-		return history.Event{}
-	}
 	p, f, events := pipeline(t, "v2")
 	p.Interval = 5 * time.Second
 	res, err := p.Run(context.Background(), "v2", "v1")
@@ -311,7 +302,7 @@ func TestPipelineFailsAnErringCanaryEarly(t *testing.T) {
 	assert.Equal(t, RolledBack, res.Decision)
 	assert.Contains(t, res.Reason, "critical metric errors high")
 	assert.Empty(t, f.running("v2"))
-	j := judgement(*events)
+	j := judgementOf(t, *events)
 	assert.Equal(t, "failed early", j.Detail["window"])
 	assert.Equal(t, "5s", j.Detail["judged_after"], "judged at the first interval, not after the 30 s window")
 
@@ -320,7 +311,7 @@ func TestPipelineFailsAnErringCanaryEarly(t *testing.T) {
 	res, err = p.Run(context.Background(), "v2", "v1")
 	require.NoError(t, err)
 	assert.Equal(t, Promoted, res.Decision, res.Reason)
-	j = judgement(*events)
+	j = judgementOf(t, *events)
 	assert.Equal(t, "whole", j.Detail["window"])
 	assert.Equal(t, "30s", j.Detail["judged_after"])
 }
@@ -339,15 +330,6 @@ func TestPipelineInATestEnvironment(t *testing.T) {
 	assert.Len(t, stages[0].Instances, 8, "every instance of the world")
 	assert.True(t, stages[0].BaselineBefore)
 
-	judgement := func(events []history.Event) history.Event {
-		for _, e := range events {
-			if e.Name == history.EventCanaryJudgement {
-				return e
-			}
-		}
-		t.Fatal("no judgement recorded")
-		return history.Event{}
-	}
 	p, f, events := pipeline(t, "v2")
 	p.Stages = stages
 	res, err := p.Run(context.Background(), "v2", "v1")
@@ -355,7 +337,7 @@ func TestPipelineInATestEnvironment(t *testing.T) {
 	assert.Equal(t, RolledBack, res.Decision)
 	assert.Contains(t, res.Reason, "critical metric errors high")
 	assert.Len(t, f.running("v1"), 8, "rolled back from every instance")
-	assert.Equal(t, "the same instances before the deploy", judgement(*events).Detail["baseline"])
+	assert.Equal(t, "the same instances before the deploy", judgementOf(t, *events).Detail["baseline"])
 
 	p, f, _ = pipeline(t, "none")
 	p.Stages = stages
@@ -389,4 +371,16 @@ func TestPipelineInterruptedBeforeATestEnvironmentDeploys(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Interrupted, res.Decision, res.Reason)
 	assert.Empty(t, f.running("v2"))
+}
+
+// judgementOf is the canary judgement a rollout recorded.
+func judgementOf(t *testing.T, events []history.Event) history.Event {
+	t.Helper()
+	for _, e := range events {
+		if e.Name == history.EventCanaryJudgement {
+			return e
+		}
+	}
+	t.Fatal("no canary judgement recorded")
+	return history.Event{}
 }
