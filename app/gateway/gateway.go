@@ -210,7 +210,7 @@ func (g *Gateway) serveUser(w http.ResponseWriter, r *http.Request) {
 	sw := getStatusWriter(w)
 	route, obs := -1, g.metrics.latencyRefused
 	defer func() {
-		g.finish(start, route, obs, sw.status)
+		g.finish(start, route, obs, sw.Status)
 		putStatusWriter(sw)
 	}()
 
@@ -295,46 +295,19 @@ func (g *Gateway) plainError(w http.ResponseWriter, status int, format string, a
 	http.Error(w, fmt.Sprintf(format, a...), status)
 }
 
-// statusWriter remembers the final status code of a response.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
+// statusWriters pools the app.StatusWriter of each user request.
+var statusWriters = sync.Pool{New: func() any { return new(app.StatusWriter) }}
 
-var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
-
-func getStatusWriter(w http.ResponseWriter) *statusWriter {
-	sw := statusWriters.Get().(*statusWriter)
-	sw.ResponseWriter, sw.status = w, 0
+func getStatusWriter(w http.ResponseWriter) *app.StatusWriter {
+	sw := statusWriters.Get().(*app.StatusWriter)
+	sw.ResponseWriter, sw.Status = w, 0
 	return sw
 }
 
-func putStatusWriter(sw *statusWriter) {
+func putStatusWriter(sw *app.StatusWriter) {
 	sw.ResponseWriter = nil
 	statusWriters.Put(sw)
 }
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // ---- members ----
 

@@ -571,9 +571,9 @@ func (s *Service) user(o op) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		s.stats.Requests.Add(1)
 		start := time.Now()
-		w := &statusWriter{ResponseWriter: rw}
+		w := &app.StatusWriter{ResponseWriter: rw}
 		defer func() {
-			s.requests.add(RequestSample{At: start, Op: o.String(), Status: w.status,
+			s.requests.add(RequestSample{At: start, Op: o.String(), Status: w.Status,
 				LatencyMS: float64(time.Since(start).Microseconds()) / 1000})
 		}()
 		w.Header().Set(app.HeaderRegion, s.cfg.Region)
@@ -727,11 +727,8 @@ func (s *Service) putProfile(w http.ResponseWriter, r *http.Request, f *Faults, 
 	if f.dropsWrite() {
 		return respond(w, "", p.Version, p)
 	}
-	ctx, cancel := s.cqlCtx(r)
-	defer cancel()
-	s.stats.CassandraOps.Add(1)
-	if err := s.session.Query(`INSERT INTO profiles (member, name, plan) VALUES (?, ?, ?) USING TIMESTAMP ?`,
-		id, p.Name, p.Plan, p.Version).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
+	if err := s.insert(r, `INSERT INTO profiles (member, name, plan) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+		id, p.Name, p.Plan, p.Version); err != nil {
 		return fmt.Errorf("write profile of %s to Cassandra: %w", id, err)
 	}
 	s.fill(s.cacheWrite(f), profileKey(id), p.Version, p)
@@ -769,17 +766,23 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Fault
 	if f.dropsWrite() {
 		return respond(w, "", e.At, e)
 	}
-	ctx, cancel := s.cqlCtx(r)
-	defer cancel()
-	s.stats.CassandraOps.Add(1)
-	if err := s.session.Query(`INSERT INTO history (member, at, title) VALUES (?, ?, ?) USING TIMESTAMP ?`,
-		id, e.At, e.Title, e.At).Consistency(s.writeCL()).ExecContext(ctx); err != nil {
+	if err := s.insert(r, `INSERT INTO history (member, at, title) VALUES (?, ?, ?) USING TIMESTAMP ?`,
+		id, e.At, e.Title, e.At); err != nil {
 		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
 	}
 	// The cached list is now short of this entry: tombstone it here and elsewhere.
 	_ = s.cacheWrite(f)(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
 	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
+}
+
+// insert runs a user write's statement in Cassandra at the write
+// consistency level, within the Cassandra timeout.
+func (s *Service) insert(r *http.Request, stmt string, values ...any) error {
+	ctx, cancel := s.cqlCtx(r)
+	defer cancel()
+	s.stats.CassandraOps.Add(1)
+	return s.session.Query(stmt, values...).Consistency(s.writeCL()).ExecContext(ctx)
 }
 
 // dropsWrite draws whether a user write is dropped (Faults.DropWriteRate).

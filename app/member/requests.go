@@ -80,26 +80,6 @@ func (l *requestLog) since(t time.Time) ([]RequestSample, bool) {
 	return out, overwritten
 }
 
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 // Requests is GET /admin/requests: the requests this instance served since
 // t (all it keeps when t is zero).
 func (a AdminClient) Requests(ctx context.Context, since time.Time) (RequestsReport, error) {
