@@ -405,6 +405,15 @@ func (a *acc) quantiles(ps ...float64) []float64 {
 	return out
 }
 
+// figures are the key figures of a's operations.
+func (a *acc) figures() GroupFigures {
+	f := GroupFigures{Counts: a.Counts, Availability: a.Availability()}
+	if q := a.quantiles(50, 99); q != nil {
+		f.P50Ms, f.P99Ms = &q[0], &q[1]
+	}
+	return f
+}
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func ptr(v float64) *float64 { return &v }
@@ -554,20 +563,16 @@ func (b *builder) phaseFigures(t *tally) {
 	regions := t.perRP.Regions()
 	for _, name := range t.perRP.Phases() {
 		a := accAt(t.perPhase, name)
-		pf := PhaseFigures{Phase: Label(name), Counts: a.Counts, Availability: a.Availability(), Regions: []RegionFigures{}}
-		if q := a.quantiles(50, 99); q != nil {
-			pf.P50Ms, pf.P99Ms = &q[0], &q[1]
-			r.Figures["latency_p99_ms."+pf.Phase] = q[1]
+		pf := PhaseFigures{Phase: Label(name), GroupFigures: a.figures(), Regions: []RegionFigures{}}
+		if p99 := pf.P99Ms; p99 != nil {
+			r.Figures["latency_p99_ms."+pf.Phase] = *p99
 		}
 		for _, reg := range regions {
 			ra := t.perRP.Get(reg, name)
 			if ra == nil {
 				continue
 			}
-			rf := RegionFigures{Region: reg, Counts: ra.Counts, Availability: ra.Availability()}
-			if q := ra.quantiles(50, 99); q != nil {
-				rf.P50Ms, rf.P99Ms = &q[0], &q[1]
-			}
+			rf := RegionFigures{Region: reg, GroupFigures: ra.figures()}
 			if av := rf.Availability; av != nil {
 				r.Figures["availability."+reg+"."+pf.Phase] = *av
 			}

@@ -168,16 +168,19 @@ type GlobalPoint struct {
 // ok, non-shed requests; each is null when there is nothing to measure.
 type PhaseFigures struct {
 	Phase string `json:"phase"`
-	Counts
-	Availability *float64        `json:"availability"`
-	P50Ms        *float64        `json:"p50_ms"`
-	P99Ms        *float64        `json:"p99_ms"`
-	Regions      []RegionFigures `json:"regions"`
+	GroupFigures
+	Regions []RegionFigures `json:"regions"`
 }
 
 // RegionFigures are one region's key figures in a phase.
 type RegionFigures struct {
 	Region string `json:"region"`
+	GroupFigures
+}
+
+// GroupFigures are the key figures of a group of operations (a phase, or a
+// region in it): their counts, availability and latencies.
+type GroupFigures struct {
 	Counts
 	Availability *float64 `json:"availability"`
 	P50Ms        *float64 `json:"p50_ms"`

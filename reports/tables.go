@@ -80,14 +80,14 @@ func figureTable(r *Report) table {
 // all regions and then each region.
 func phaseFigureTable(r *Report) table {
 	t := table{Head: []string{"Phase", "Region", "Requests", "OK", "Fail", "Info", "Shed", "Availability", "p50 ms", "p99 ms"}, Totals: true}
-	row := func(phase, region string, c Counts, av, p50, p99 *float64) []string {
-		return []string{phase, region, fmt.Sprint(c.Requests), fmt.Sprint(c.OK), fmt.Sprint(c.Fail),
-			fmt.Sprint(c.Info), fmt.Sprint(c.Shed), percent(av), msCell(p50), msCell(p99)}
+	row := func(phase, region string, f GroupFigures) []string {
+		return []string{phase, region, fmt.Sprint(f.Requests), fmt.Sprint(f.OK), fmt.Sprint(f.Fail),
+			fmt.Sprint(f.Info), fmt.Sprint(f.Shed), percent(f.Availability), msCell(f.P50Ms), msCell(f.P99Ms)}
 	}
 	for _, pf := range r.PhaseFigures {
-		t.Rows = append(t.Rows, row(pf.Phase, "all", pf.Counts, pf.Availability, pf.P50Ms, pf.P99Ms))
+		t.Rows = append(t.Rows, row(pf.Phase, "all", pf.GroupFigures))
 		for _, rf := range pf.Regions {
-			t.Rows = append(t.Rows, row(pf.Phase, rf.Region, rf.Counts, rf.Availability, rf.P50Ms, rf.P99Ms))
+			t.Rows = append(t.Rows, row(pf.Phase, rf.Region, rf.GroupFigures))
 		}
 	}
 	return t

@@ -43,9 +43,8 @@ func newBench() *cobra.Command {
 func benchLog(cmd *cobra.Command) *slog.Logger { return clilog.New(cmd, os.Stderr, slog.LevelWarn) }
 
 func newBenchWorld() *cobra.Command {
-	var sf specFlags
 	var rounds int
-	cmd := &cobra.Command{
+	cmd := specCommand(&cobra.Command{
 		Use:   "world",
 		Short: "Start-up time per phase, resident memory, and the latency a toxiproxy link adds",
 		Long: `Start-up time per phase, resident memory, and the latency a toxiproxy link adds, on a world
@@ -55,33 +54,28 @@ With --backend containers it measures the container backend against the local on
 run: the world comes up on the local backend (the baseline), then as Docker containers, and the
 two are printed side by side, start-up to ready and resident memory (each container's processes,
 then with the engine's own), with the container world's ratios and their budgets (1.5x, 1.2x).`,
-		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			b, err := backendOf(cmd)
-			if err != nil {
-				return err
-			}
-			if b.Name() == backends.Containers {
-				return bench.RunWorldBackends(cmd.Context(), cmd.OutOrStdout(), spec, benchLog(cmd))
-			}
-			return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog(cmd))
-		}),
-	}
-	sf.register(cmd)
+	}, func(cmd *cobra.Command, spec *topology.Spec) error {
+		b, err := backendOf(cmd)
+		if err != nil {
+			return err
+		}
+		if b.Name() == backends.Containers {
+			return bench.RunWorldBackends(cmd.Context(), cmd.OutOrStdout(), spec, benchLog(cmd))
+		}
+		return bench.RunWorld(cmd.Context(), cmd.OutOrStdout(), spec, rounds, benchLog(cmd))
+	})
 	cmd.Flags().IntVar(&rounds, "rounds", 5000, "round trips per latency measurement")
 	return cmd
 }
 
 func newBenchMember() *cobra.Command {
-	var sf specFlags
 	var keys, workers int
-	cmd := &cobra.Command{
+	cmd := specCommand(&cobra.Command{
 		Use:   "member",
 		Short: "Member service reads served from cache vs from Cassandra: requests per second and p99 of each",
-		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog(cmd))
-		}),
-	}
-	sf.register(cmd)
+	}, func(cmd *cobra.Command, spec *topology.Spec) error {
+		return bench.RunMembers(cmd.Context(), cmd.OutOrStdout(), spec, keys, workers, benchLog(cmd))
+	})
 	cmd.Flags().IntVar(&keys, "members", 5000, "members written, then read twice")
 	cmd.Flags().IntVar(&workers, "clients", 16, "concurrent clients")
 	return cmd
@@ -112,39 +106,24 @@ the verify phase).`,
 			if baselines < 0 || baselines > 2 {
 				return fmt.Errorf("--baselines %d: 0, 1 (before the check) or 2 (before and after)", baselines)
 			}
-			b, err := backendOf(cmd)
-			if err != nil {
-				return err
-			}
-			world := worldFlag(cmd)
-			cluster, closeWorld, err := b.Attach(cmd.Context(), world)
-			if err != nil {
-				return topology.NeedWorld(err, "kong bench replication", world, b, "default")
-			}
-			defer closeWorld()
-			if err := checkRegions(cluster, o); err != nil {
-				return err
-			}
-			o.DefaultRegions(cluster.Spec().RegionNames())
 			if !cmd.Flags().Changed("seed") {
 				f.seed = 1
 			}
-			unlock, err := lockWorld(cmd, b, world)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			c := bench.ReplicationCommand{Cluster: cluster, Options: o, Seed: f.seed, Out: cmd.OutOrStdout(), Progress: cmd.ErrOrStderr(),
-				Check: func(ctx context.Context, o scenarios.ReplicationOptions) (*run.Outcome, string, error) {
-					if !sw.on {
-						o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
-					}
-					return runReplicationCheck(cmd, cluster, b.Name(), o, &f)
-				}}
-			if sw.on {
-				return c.Sweep(cmd.Context(), sw.rates, sw.batches, sw.step, f.out)
-			}
-			return c.Bench(cmd.Context(), baselines)
+			check := func(c topology.Cluster) error { return checkRegions(c, o) }
+			return withWorld(cmd, "kong bench replication", "default", nil, check, func(env scenarios.Env) error {
+				o.DefaultRegions(env.Cluster.Spec().RegionNames())
+				c := bench.ReplicationCommand{Cluster: env.Cluster, Options: o, Seed: f.seed, Out: cmd.OutOrStdout(), Progress: cmd.ErrOrStderr(),
+					Check: func(ctx context.Context, o scenarios.ReplicationOptions) (*run.Outcome, string, error) {
+						if !sw.on {
+							o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
+						}
+						return runReplicationCheck(cmd, env.Cluster, env.Backend, o, &f)
+					}}
+				if sw.on {
+					return c.Sweep(cmd.Context(), sw.rates, sw.batches, sw.step, f.out)
+				}
+				return c.Bench(cmd.Context(), baselines)
+			})
 		},
 	}
 	f.register(cmd)

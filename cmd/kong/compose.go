@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers/compose"
 )
@@ -15,9 +16,8 @@ import (
 var composeFile = compose.WorldFile
 
 func newCompose() *cobra.Command {
-	var sf specFlags
 	var out string
-	cmd := &cobra.Command{
+	cmd := specCommand(&cobra.Command{
 		Use:   "compose",
 		Short: "Write the docker-compose.yml of a topology (the container backend's world, for docker compose)",
 		Long: `Write the docker-compose.yml that brings up the same world as ` + "`kong up --backend containers`" + `:
@@ -28,23 +28,21 @@ the default profile; a test fails when they differ.`,
 		Example: `  kong compose -o docker-compose.yml
   kong compose --profile small | docker compose -f - up -d --wait`,
 		Args: cobra.NoArgs,
-		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			data, err := composeFile(spec, worldFlag(cmd))
-			if err != nil {
-				return err
-			}
-			if out == "" || out == "-" {
-				_, err = cmd.OutOrStdout().Write(data)
-				return err
-			}
-			if err := os.WriteFile(out, data, 0o644); err != nil {
-				return fmt.Errorf("write compose file: %w", err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, world %s)\n", out, spec.Source(), worldFlag(cmd))
-			return nil
-		}),
-	}
-	sf.register(cmd)
+	}, func(cmd *cobra.Command, spec *topology.Spec) error {
+		data, err := composeFile(spec, worldflags.World(cmd))
+		if err != nil {
+			return err
+		}
+		if out == "" || out == "-" {
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		}
+		if err := os.WriteFile(out, data, 0o644); err != nil {
+			return fmt.Errorf("write compose file: %w", err)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s, world %s)\n", out, spec.Source(), worldflags.World(cmd))
+		return nil
+	})
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
 	return cmd
 }

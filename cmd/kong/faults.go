@@ -11,29 +11,25 @@ import (
 
 // newFaults is `kong faults [NAME]`: the fault catalogue, or one fault.
 func newFaults() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return jsonCommand(&cobra.Command{
 		Use:               "faults [NAME]",
 		Short:             "List the faults kong can inject (the catalogue), or show one",
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: complete.Arg(complete.Faults),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				if asJSON {
-					return output.Encode(cmd.OutOrStdout(), output.NewFaults(fault.Catalogue()...))
-				}
-				return output.WriteFaults(cmd.OutOrStdout(), fault.Catalogue()...)
-			}
-			e, err := fault.Lookup(args[0])
-			if err != nil {
-				return exitstatus.Usage(err)
-			}
+	}, "the catalogue (or the one fault)", func(cmd *cobra.Command, args []string, asJSON bool) error {
+		if len(args) == 0 {
 			if asJSON {
-				return output.Encode(cmd.OutOrStdout(), output.NewFaults(e))
+				return output.Encode(cmd.OutOrStdout(), output.NewFaults(fault.Catalogue()...))
 			}
-			return output.WriteFault(cmd.OutOrStdout(), e)
-		},
-	}
-	registerJSONFlag(cmd, &asJSON, "the catalogue (or the one fault)")
-	return cmd
+			return output.WriteFaults(cmd.OutOrStdout(), fault.Catalogue()...)
+		}
+		e, err := fault.Lookup(args[0])
+		if err != nil {
+			return exitstatus.Usage(err)
+		}
+		if asJSON {
+			return output.Encode(cmd.OutOrStdout(), output.NewFaults(e))
+		}
+		return output.WriteFault(cmd.OutOrStdout(), e)
+	})
 }

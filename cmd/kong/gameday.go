@@ -12,6 +12,7 @@ import (
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
@@ -58,7 +59,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			if err != nil {
 				return err
 			}
-			world, stdout := worldFlag(cmd), jsonToStdout(cmd, asJSON)
+			world, stdout := worldflags.World(cmd), jsonToStdout(cmd, asJSON)
 			chosen, err := scenarios.Named(names)
 			if err != nil {
 				return exitstatus.Usage(err)
@@ -124,7 +125,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			return err
 		},
 	}
-	sf.register(cmd)
+	sf.Register(cmd)
 	sf.registerPublish(cmd)
 	cmd.Flags().StringVar(&names, "scenarios", "", "comma-separated scenarios to run (default: all; see kong list)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"os"
 
@@ -41,13 +42,7 @@ to --log. A world uses an official image when the engine has it, else kong's own
 		Use:   "list",
 		Short: "Show the image a container world runs for each role, and why",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			choices, err := containersetup.Chosen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return containersetup.WriteChoices(cmd.OutOrStdout(), choices)
-		},
+		RunE:  writeChosen(containersetup.WriteChoices),
 	}
 	env := &cobra.Command{
 		Use:   "env",
@@ -55,14 +50,20 @@ to --log. A world uses an official image when the engine has it, else kong's own
 		Long: `Print, as shell exports, the image of each role that kong images list shows, so that the
 committed docker-compose.yml runs the same images: eval "$(kong images env)"; docker compose up -d`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			choices, err := containersetup.Chosen(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return containersetup.WriteEnv(cmd.OutOrStdout(), choices)
-		},
+		RunE: writeChosen(containersetup.WriteEnv),
 	}
 	cmd.AddCommand(build, list, env)
 	return cmd
+}
+
+// writeChosen is the RunE of a command that writes, with write, the image a
+// container world runs for each role (containersetup.Chosen).
+func writeChosen(write func(io.Writer, []images.Choice) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		choices, err := containersetup.Chosen(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return write(cmd.OutOrStdout(), choices)
+	}
 }

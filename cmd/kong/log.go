@@ -1,14 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
-	"github.com/kongchaos/kong/internal/exitstatus"
 )
 
 // logLevelFlag is the root's --log-level: the level of every log kong
@@ -19,14 +14,4 @@ func logLevelFlag(root *cobra.Command) {
 	root.PersistentFlags().String("log-level", envOr("KONG_LOG_LEVEL", ""),
 		"level of kong's logs: debug, info, warn or error (default $KONG_LOG_LEVEL, else warn for kong up and bench, info for the others)")
 	_ = root.RegisterFlagCompletionFunc("log-level", complete.Flag(complete.Fixed("debug", "info", "warn", "error")))
-}
-
-// checkLogLevel refuses a --log-level (or $KONG_LOG_LEVEL) that is not a
-// level (exit status 2).
-func checkLogLevel(cmd *cobra.Command) error {
-	v, _ := cmd.Flags().GetString("log-level")
-	if _, ok := clilog.Levels[strings.ToLower(v)]; v != "" && !ok {
-		return exitstatus.Usage(fmt.Errorf("--log-level (or KONG_LOG_LEVEL) %q: give debug, info, warn or error", v))
-	}
-	return nil
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/internal/backends"
+	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/deploycmd"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/serve"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -36,13 +38,14 @@ func newRoot() *cobra.Command {
 	// container label or a process: parents' hooks run before a child's own.
 	cobra.EnableTraverseRunHooks = true
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if err := checkLogLevel(cmd); err != nil {
+		// A --log-level that is not a level is bad input.
+		if err := exitstatus.Usage(clilog.Check(cmd)); err != nil {
 			return err
 		}
 		if !usesWorld(cmd) {
 			return nil
 		}
-		if err := topology.CheckWorldName(worldFlag(cmd)); err != nil {
+		if err := topology.CheckWorldName(worldflags.World(cmd)); err != nil {
 			return exitstatus.Usage(fmt.Errorf("--world (or KONG_WORLD): %w", err))
 		}
 		return nil

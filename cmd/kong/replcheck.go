@@ -112,7 +112,7 @@ and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
 			if err != nil {
 				return exitstatus.Usage(err)
 			}
-			check := func(c topology.Cluster) error { return checkRegions(c, o) }
+			check := func(c topology.Cluster) error { return exitstatus.Usage(checkRegions(c, o)) }
 			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {
 				o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 				outcome, dir, err := runReplicationCheck(cmd, env.Cluster, env.Backend, o, &f)

@@ -85,8 +85,8 @@ that is not a kong reports folder is refused. --dry-run lists what would go.`,
 }
 
 func newDiff() *cobra.Command {
-	var failOnRegression, asJSON bool
-	cmd := &cobra.Command{
+	var failOnRegression bool
+	cmd := jsonCommand(&cobra.Command{
 		Use:   "diff RUN_A RUN_B",
 		Short: "Compare the key figures of two runs side by side, flagging regressions",
 		Long: `Compare two runs' artifacts folders: their key figures (availability, availability during the
@@ -98,26 +98,24 @@ the exit status is non-zero when anything regressed (for CI). With --json the co
 document (schema kong.diff/v1).`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: complete.Dirs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := diff.Folders(args[0], args[1])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				err = output.Encode(cmd.OutOrStdout(), output.NewDiff(d, args[0], args[1]))
-			} else {
-				err = d.Encode(cmd.OutOrStdout(), args[0], args[1])
-			}
-			if err != nil {
-				return err
-			}
-			if n := d.Regressions(); failOnRegression && n > 0 {
-				return fmt.Errorf("%s regressed from %s (%d flagged REGRESSION above)", args[1], args[0], n)
-			}
-			return nil
-		},
-	}
+	}, "the comparison", func(cmd *cobra.Command, args []string, asJSON bool) error {
+		d, err := diff.Folders(args[0], args[1])
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			err = output.Encode(cmd.OutOrStdout(), output.NewDiff(d, args[0], args[1]))
+		} else {
+			err = d.Encode(cmd.OutOrStdout(), args[0], args[1])
+		}
+		if err != nil {
+			return err
+		}
+		if n := d.Regressions(); failOnRegression && n > 0 {
+			return fmt.Errorf("%s regressed from %s (%d flagged REGRESSION above)", args[1], args[0], n)
+		}
+		return nil
+	})
 	cmd.Flags().BoolVar(&failOnRegression, "fail-on-regression", false, "exit non-zero when RUN_B regressed from RUN_A")
-	registerJSONFlag(cmd, &asJSON, "the comparison")
 	return cmd
 }

@@ -15,25 +15,22 @@ import (
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
 
 func newList() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return jsonCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the game-day scenarios",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if asJSON {
-				return output.Encode(cmd.OutOrStdout(), output.NewList(scenarios.All()))
-			}
-			return scenarios.WriteList(cmd.OutOrStdout())
-		},
-	}
-	registerJSONFlag(cmd, &asJSON, "the scenarios")
-	return cmd
+	}, "the scenarios", func(cmd *cobra.Command, _ []string, asJSON bool) error {
+		if asJSON {
+			return output.Encode(cmd.OutOrStdout(), output.NewList(scenarios.All()))
+		}
+		return scenarios.WriteList(cmd.OutOrStdout())
+	})
 }
 
 func newRun() *cobra.Command {
@@ -113,15 +110,16 @@ func jsonToStdout(cmd *cobra.Command, asJSON bool) io.Writer {
 // withWorld runs fn on the world the command names (--backend, --world),
 // as every command that runs on a world does: it attaches the world (a
 // world that is not up names the kong up command, with profile), lets
-// check look at it first (its error is bad input), takes the world's run
-// lock, and draws the seed unless --seed was given. fn gets the world, its
-// backend and the seed in env; the world and the lock are let go after.
+// check look at it first, takes the world's run lock, and draws the seed
+// unless --seed was given (or seed is nil: the command keeps its own). fn
+// gets the world, its backend and the seed in env; the world and the lock
+// are let go after.
 func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check func(topology.Cluster) error, fn func(env scenarios.Env) error) error {
 	b, err := backendOf(cmd)
 	if err != nil {
 		return err
 	}
-	world := worldFlag(cmd)
+	world := worldflags.World(cmd)
 	cluster, release, err := b.Attach(cmd.Context(), world)
 	if err != nil {
 		return topology.NeedWorld(err, command, world, b, profile)
@@ -129,7 +127,7 @@ func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check 
 	defer release()
 	if check != nil {
 		if err := check(cluster); err != nil {
-			return exitstatus.Usage(err)
+			return err
 		}
 	}
 	unlock, err := lockWorld(cmd, b, world)
@@ -137,10 +135,14 @@ func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check 
 		return err
 	}
 	defer unlock()
-	if !cmd.Flags().Changed("seed") {
-		*seed = history.NewSeed()
+	env := scenarios.Env{Cluster: cluster, Backend: b.Name()}
+	if seed != nil {
+		if !cmd.Flags().Changed("seed") {
+			*seed = history.NewSeed()
+		}
+		env.Seed = *seed
 	}
-	return fn(scenarios.Env{Cluster: cluster, Seed: *seed, Backend: b.Name()})
+	return fn(env)
 }
 
 // registerNoResetFlag adds --no-reset, which turns the preflight's reset of
@@ -153,7 +155,7 @@ func registerNoResetFlag(cmd *cobra.Command, noReset *bool) {
 // lockWorld takes the run lock of the world the command names (see
 // worldrun.Lock).
 func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
-	return worldrun.Lock(homeFlag(cmd), b, world, commandLine(), cmd.OutOrStdout())
+	return worldrun.Lock(worldflags.Home(cmd), b, world, commandLine(), cmd.OutOrStdout())
 }
 
 // runner runs into a folder under out as the command says (--log-level).

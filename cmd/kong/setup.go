@@ -14,9 +14,8 @@ import (
 )
 
 func newSetup() *cobra.Command {
-	var sf specFlags
 	var engine, stopEngine bool
-	cmd := &cobra.Command{
+	cmd := specCommand(&cobra.Command{
 		Use:   "setup",
 		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
 		Long: `Fetch what the local backend and the tests need, and say where it is: the Cassandra and ElasticMQ
@@ -31,33 +30,31 @@ it installs Debian's docker.io (when dockerd is missing) and starts dockerd in t
 (as root; its log is dockerd.log in the cache). Then kong images build makes the images.
 With --stop-engine it stops the engine that --engine started, and no other (make test stops
 the one it started this way once the container tests end).`,
-		RunE: sf.run(func(cmd *cobra.Command, spec *topology.Spec) error {
-			log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
-			out := cmd.OutOrStdout()
-			if engine && stopEngine {
-				return fmt.Errorf("--engine and --stop-engine: choose one")
-			}
-			if stopEngine {
-				return containersetup.StopEngine(cmd.Context(), out)
-			}
-			if engine {
-				return containersetup.Engine(cmd.Context(), out, log)
-			}
-			a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
-			if err != nil {
-				return err
-			}
-			a.Write(out)
-			// The report tests draw the HTML reports in headless Chromium.
-			chromium, err := assets.EnsureChromium(cmd.Context(), cmd.ErrOrStderr(), log)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "chromium   %s\n", chromium)
-			return nil
-		}),
-	}
-	sf.register(cmd)
+	}, func(cmd *cobra.Command, spec *topology.Spec) error {
+		log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
+		out := cmd.OutOrStdout()
+		if engine && stopEngine {
+			return fmt.Errorf("--engine and --stop-engine: choose one")
+		}
+		if stopEngine {
+			return containersetup.StopEngine(cmd.Context(), out)
+		}
+		if engine {
+			return containersetup.Engine(cmd.Context(), out, log)
+		}
+		a, err := assets.Setup(cmd.Context(), spec.Cassandra.Version, spec.SQS.ElasticMQVersion, cmd.ErrOrStderr(), log)
+		if err != nil {
+			return err
+		}
+		a.Write(out)
+		// The report tests draw the HTML reports in headless Chromium.
+		chromium, err := assets.EnsureChromium(cmd.Context(), cmd.ErrOrStderr(), log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "chromium   %s\n", chromium)
+		return nil
+	})
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
 	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -18,7 +19,7 @@ import (
 // after REGION|NODE passed through, its exit status kong's.
 func newTool(name, short string) *cobra.Command {
 	cmd := &cobra.Command{Use: name + " REGION|NODE [ARGS...]", Short: short, Args: cobra.MinimumNArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Nodes(backendOf, worldFlag)),
+		ValidArgsFunction: complete.Arg(complete.Nodes(backendOf, worldflags.World)),
 		Example:           "  kong " + name + " us-east-1 " + map[string]string{"nodetool": "status", "cqlsh": `-e "DESCRIBE KEYSPACES"`}[name],
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
@@ -35,7 +36,7 @@ func newTool(name, short string) *cobra.Command {
 					return lb.Cqlsh(ctx, world, target, args, cmd.ErrOrStderr())
 				}
 			}
-			c, err := tool(cmd.Context(), worldFlag(cmd), args[0], args[1:])
+			c, err := tool(cmd.Context(), worldflags.World(cmd), args[0], args[1:])
 			if err != nil {
 				return err
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,23 +17,19 @@ import (
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
 
+// specFlags are a command's --profile and --topology, and --publish-address
+// on the commands that bring a world up.
 type specFlags struct {
-	profile string
-	file    string
+	worldflags.Spec
 	// publish is --publish-address, on the commands that bring a world up.
 	publish string
-}
-
-func (f *specFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
-	cmd.Flags().StringVar(&f.file, "topology", "", "topology YAML file (overrides --profile)")
-	_ = cmd.RegisterFlagCompletionFunc("profile", complete.Flag(complete.Fixed(topology.Profiles()...)))
 }
 
 // registerPublish adds --publish-address to a command that brings a world
@@ -70,39 +65,23 @@ func (f *specFlags) publishOn(cmd *cobra.Command, b topology.Backend) (netip.Add
 
 // load reads the topology; a bad file or profile is bad input (exit 2).
 func (f *specFlags) load() (*topology.Spec, error) {
-	var spec *topology.Spec
-	var err error
-	if f.file != "" {
-		spec, err = topology.Load(f.file)
-	} else {
-		spec, err = topology.Profile(f.profile)
-	}
+	spec, err := f.Load()
 	return spec, exitstatus.Usage(err)
 }
 
-// run is a command's RunE that loads the topology first and hands it to
-// do.
-func (f *specFlags) run(do func(cmd *cobra.Command, spec *topology.Spec) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, _ []string) error {
-		spec, err := f.load()
+// specCommand gives cmd --profile and --topology, and its RunE: it loads
+// the topology they name and hands it to run.
+func specCommand(cmd *cobra.Command, run func(cmd *cobra.Command, spec *topology.Spec) error) *cobra.Command {
+	var sf specFlags
+	sf.Register(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		spec, err := sf.load()
 		if err != nil {
 			return err
 		}
-		return do(cmd, spec)
+		return run(cmd, spec)
 	}
-}
-
-func worldFlag(cmd *cobra.Command) string {
-	v, _ := cmd.Flags().GetString("world")
-	return v
-}
-
-func homeFlag(cmd *cobra.Command) string {
-	v, _ := cmd.Flags().GetString("home")
-	if v == "" {
-		return local.Home()
-	}
-	return v
+	return cmd
 }
 
 func newUp() *cobra.Command {
@@ -127,10 +106,10 @@ With --backend containers (or KONG_BACKEND=containers) the same world runs as Do
 			if err != nil {
 				return err
 			}
-			return upWorld(cmd.Context(), cmd, b, worldFlag(cmd), sf, spec, timeout)
+			return upWorld(cmd.Context(), cmd, b, worldflags.World(cmd), sf, spec, timeout)
 		},
 	}
-	sf.register(cmd)
+	sf.Register(cmd)
 	sf.registerPublish(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
@@ -148,7 +127,7 @@ and volume (containers backend). With --all, every world of the backend.`,
 			if err != nil {
 				return err
 			}
-			worlds := []string{worldFlag(cmd)}
+			worlds := []string{worldflags.World(cmd)}
 			if all {
 				if worlds, err = b.Worlds(cmd.Context()); err != nil {
 					return err
@@ -162,40 +141,36 @@ and volume (containers backend). With --all, every world of the backend.`,
 }
 
 func newStatus() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return jsonCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Show a world: every component (region, zone, address, pid, health) and its fault state",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
-			if err != nil {
+	}, "the world's components and fault state", func(cmd *cobra.Command, _ []string, asJSON bool) error {
+		b, err := backendOf(cmd)
+		if err != nil {
+			return err
+		}
+		ctx, out, world := cmd.Context(), cmd.OutOrStdout(), worldflags.World(cmd)
+		if !asJSON {
+			if err := b.Status(ctx, out, world); err != nil {
 				return err
 			}
-			ctx, out, world := cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd)
-			if !asJSON {
-				if err := b.Status(ctx, out, world); err != nil {
-					return err
-				}
-			}
-			c, release, err := b.Attach(ctx, world)
-			if err != nil {
-				return err
-			}
-			defer release()
-			st, err := preflight.Inspect(ctx, c)
-			if !asJSON {
-				return errors.Join(st.Write(out), err)
-			}
-			comps, cerr := c.Components(ctx)
-			var health func(topology.Status) string
-			if b.Name() == backends.Local {
-				health = func(s topology.Status) string { return local.Health(ctx, s) }
-			}
-			return errors.Join(cerr, output.Encode(out, output.NewStatus(world, b.Name(), c.ToxiproxyAPI(), comps, health, st)), err)
-		},
-	}
-	registerJSONFlag(cmd, &asJSON, "the world's components and fault state")
-	return cmd
+		}
+		c, release, err := b.Attach(ctx, world)
+		if err != nil {
+			return err
+		}
+		defer release()
+		st, err := preflight.Inspect(ctx, c)
+		if !asJSON {
+			return errors.Join(st.Write(out), err)
+		}
+		comps, cerr := c.Components(ctx)
+		var health func(topology.Status) string
+		if b.Name() == backends.Local {
+			health = func(s topology.Status) string { return local.Health(ctx, s) }
+		}
+		return errors.Join(cerr, output.Encode(out, output.NewStatus(world, b.Name(), c.ToxiproxyAPI(), comps, health, st)), err)
+	})
 }
 
 func newLogs() *cobra.Command {
@@ -206,13 +181,13 @@ func newLogs() *cobra.Command {
 		Example: `  kong logs us-east-1/cassandra/a
   kong logs toxiproxy -n 0`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldFlag)),
+		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldflags.World)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := backendOf(cmd)
 			if err != nil {
 				return err
 			}
-			return b.Logs(cmd.Context(), cmd.OutOrStdout(), worldFlag(cmd), args[0], lines)
+			return b.Logs(cmd.Context(), cmd.OutOrStdout(), worldflags.World(cmd), args[0], lines)
 		},
 	}
 	cmd.Flags().IntVarP(&lines, "lines", "n", 200, "print the last N lines (0 for all)")
@@ -232,7 +207,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 		Use:               a.name + " COMPONENT",
 		Short:             a.short,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldFlag)),
+		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldflags.World)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, release, err := attach(cmd)
 			if err != nil {
@@ -262,7 +237,7 @@ func attachWorld(cmd *cobra.Command, world string) (topology.Cluster, func(), er
 		return nil, nil, err
 	}
 	if world == "" {
-		world = worldFlag(cmd)
+		world = worldflags.World(cmd)
 	}
 	return b.Attach(cmd.Context(), world)
 }
@@ -277,7 +252,7 @@ func backendFlag(cmd *cobra.Command) {
 // backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
 func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 	name, _ := cmd.Flags().GetString("backend")
-	b, err := backends.Open(name, homeFlag(cmd))
+	b, err := backends.Open(name, worldflags.Home(cmd))
 	return b, exitstatus.Usage(err)
 }
 

@@ -4,6 +4,7 @@
 package clilog
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -21,6 +22,16 @@ func Level(cmd *cobra.Command, def slog.Level) slog.Level {
 		return l
 	}
 	return def
+}
+
+// Check refuses a --log-level (or $KONG_LOG_LEVEL, its default) that is
+// not one of Levels; none given is no error.
+func Check(cmd *cobra.Command) error {
+	v, _ := cmd.Flags().GetString("log-level")
+	if _, ok := Levels[strings.ToLower(v)]; v != "" && !ok {
+		return fmt.Errorf("--log-level (or KONG_LOG_LEVEL) %q: give debug, info, warn or error", v)
+	}
+	return nil
 }
 
 // New is a text logger on w at the level of --log-level, or def.

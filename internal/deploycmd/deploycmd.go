@@ -10,11 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +21,8 @@ import (
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/workload"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/worldflags"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -77,13 +76,13 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 			if _, err := versions.Release(args[0]); err != nil {
 				return exitstatus.Usage(err)
 			}
-			if o.testWorld != "" && o.testWorld == worldOf(cmd) {
+			if o.testWorld != "" && o.testWorld == worldflags.World(cmd) {
 				return exitstatus.Usage(fmt.Errorf("--test-world %s is the world deployed to: name another world, brought up as the test environment", o.testWorld))
 			}
 			if o.testWorld != "" && o.noAnalysis {
 				return exitstatus.Usage(errors.New("--test-world with --no-analysis: the test environment is only its analysis; drop one of them"))
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			ctx, stop := worldrun.StopContext(cmd.Context())
 			defer stop()
 			if o.testWorld != "" {
 				tc, release, err := attach(cmd, o.testWorld)
@@ -170,12 +169,6 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 	}
 	fmt.Fprintf(out, "%s runs on every member service instance of world %s\n", version, c.Name())
 	return &res, nil
-}
-
-// worldOf is the world the command's --world names ("" when it has none).
-func worldOf(cmd *cobra.Command) string {
-	w, _ := cmd.Flags().GetString("world")
-	return w
 }
 
 // test deploys version to every instance of the test environment c,

@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +23,7 @@ import (
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/clilog"
-	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -75,7 +74,7 @@ func newServeToxiproxy() *cobra.Command {
 // world (they die with it), serves the control API, and tears the world down
 // on SIGTERM or SIGINT.
 func newServeWorld() *cobra.Command {
-	var profile, file string
+	var sf worldflags.Spec
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:    "world",
@@ -84,10 +83,7 @@ func newServeWorld() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := serveContext(context.Background())
 			defer stop()
-			spec, err := topology.Profile(profile)
-			if file != "" {
-				spec, err = topology.Load(file)
-			}
+			spec, err := sf.Load()
 			if err != nil {
 				return err
 			}
@@ -95,16 +91,10 @@ func newServeWorld() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			world, _ := cmd.Flags().GetString("world")
-			home, _ := cmd.Flags().GetString("home")
-			if home == "" {
-				home = local.Home()
-			}
-			return local.Own(ctx, local.Options{Name: world, Home: home, Spec: spec, KongBinary: self, ReadyTimeout: timeout}, os.Stdout)
+			return local.Own(ctx, local.Options{Name: worldflags.World(cmd), Home: worldflags.Home(cmd), Spec: spec, KongBinary: self, ReadyTimeout: timeout}, os.Stdout)
 		},
 	}
-	cmd.Flags().StringVar(&profile, "profile", "default", "embedded topology profile: "+strings.Join(topology.Profiles(), ", "))
-	cmd.Flags().StringVar(&file, "topology", "", "topology YAML file (overrides --profile)")
+	sf.Register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }
@@ -165,8 +155,9 @@ func newServeLinkRouter() *cobra.Command {
 	return cmd
 }
 
-// newServeWorldSetup is compose's one-shot setup step: it waits for the
-// Cassandra cluster to be whole and creates the keyspaces and tables.
+// newServeContainerReaper is the process that outlives the owner of a
+// container world: when its standard input ends (the owner ended), it
+// removes the world, unless the owner disarmed it first.
 func newServeContainerReaper() *cobra.Command {
 	var world string
 	cmd := &cobra.Command{
@@ -185,6 +176,8 @@ func newServeContainerReaper() *cobra.Command {
 	return cmd
 }
 
+// newServeWorldSetup is compose's one-shot setup step: it waits for the
+// Cassandra cluster to be whole and creates the keyspaces and tables.
 func newServeWorldSetup() *cobra.Command {
 	var configFile string
 	var timeout time.Duration
