@@ -102,12 +102,8 @@ func (p badDeployPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		return nil, err
 	}
 	regions := env.Cluster.Spec().RegionNames()
-	e.Checkers = []check.Checker{
-		&check.Deploy{Bad: p.Bad, Good: p.Good, MaxExposure: p.MaxExposure},
-		&check.Availability{SLO: 0.99},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
-	}
+	e.Checkers = append([]check.Checker{&check.Deploy{Bad: p.Bad, Good: p.Good, MaxExposure: p.MaxExposure}},
+		standardCheckers(0.99, regions)...)
 	e.Observer = &deploy.Observer{Cluster: env.Cluster, Plan: p.Deploy, Versions: []string{p.Bad, p.Good},
 		NoAnalysis: p.NoAnalysis, Interval: p.Interval, Hold: p.Converge}
 	return e.Run(ctx)

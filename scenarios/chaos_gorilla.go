@@ -89,15 +89,11 @@ func (p chaosGorillaPlan) run(ctx context.Context, s Spec, env *Env) (out *run.O
 	}
 	e.Faults = []fault.Fault{fault.KillZone(env.Cluster, t)}
 	e.ProbeFromHeal = true
-	e.Checkers = []check.Checker{
-		&check.Availability{SLO: p.SLO},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
+	e.Checkers = append(standardCheckers(p.SLO, regions),
 		// Probed from the heal, in every region's Cassandra and every
 		// zone's cache apart: the zone's nodes and caches come back empty
 		// of what was written without them.
-		&check.Convergence{MaxConvergence: p.Convergence, Grace: time.Second},
-	}
+		&check.Convergence{MaxConvergence: p.Convergence, Grace: time.Second})
 	if p.ReplicationFactor > 0 {
 		if err := setReplication(ctx, env.Cluster, r.Name, p.ReplicationFactor); err != nil {
 			return nil, err

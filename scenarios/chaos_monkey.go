@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/topology"
@@ -94,10 +93,6 @@ func (p chaosMonkeyPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcom
 		e.Faults = append(e.Faults, f)
 	}
 	e.Interval = p.Interval
-	e.Checkers = []check.Checker{
-		&check.Availability{SLO: p.SLO},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
-	}
+	e.Checkers = standardCheckers(p.SLO, regions)
 	return e.Run(ctx)
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
@@ -111,11 +110,7 @@ func (p combinedFaultsPlan) run(ctx context.Context, s Spec, env *Env) (*run.Out
 	}
 	e.Faults = append(e.Faults, schedule...)
 	e.Interval = p.Hold
-	e.Checkers = []check.Checker{
-		&check.Availability{SLO: p.SLO},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
-	}
+	e.Checkers = standardCheckers(p.SLO, regions)
 	return e.Run(ctx)
 }
 

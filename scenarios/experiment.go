@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kongchaos/kong/harness/check"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
@@ -49,6 +50,17 @@ func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*
 		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
 		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
 	}, nil
+}
+
+// standardCheckers are the checkers most scenarios judge a run by:
+// availability at slo in every region and phase, no acknowledged write lost
+// in any of regions, and no read stale for more than a second.
+func standardCheckers(slo float64, regions []string) []check.Checker {
+	return []check.Checker{
+		&check.Availability{SLO: slo},
+		&check.LostWrites{Regions: regions},
+		&check.StaleReads{Bound: time.Second},
+	}
 }
 
 // with is a copy of a scenario's plan p changed by change: a plan for the

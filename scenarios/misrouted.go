@@ -98,12 +98,9 @@ func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 			fault.MisrouteGeo(env.Cluster, regions[1], regions[0])))
 	}
 	e.Interval = p.Interval
-	e.Checkers = []check.Checker{
+	e.Checkers = append([]check.Checker{
 		// Failover answers are the failover round's, and no other's.
 		&check.HomeRouting{MinMisrouted: p.MinMisrouted, FailoverDuring: []string{"misrouted-failover"}},
-		&check.Availability{SLO: 0.99},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
-	}
+	}, standardCheckers(0.99, regions)...)
 	return e.Run(ctx)
 }

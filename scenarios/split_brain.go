@@ -79,13 +79,9 @@ func (p splitBrainPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome
 		_ = watch.WaitConverged(ctx)
 		return readBack(ctx, rec)
 	}
-	e.Checkers = []check.Checker{
-		&check.Availability{SLO: 0.99},
-		&check.LostWrites{Regions: regions},
-		&check.StaleReads{Bound: time.Second},
+	e.Checkers = append(standardCheckers(0.99, regions),
 		// Convergence is measured by the markers, from the heal; the
 		// read-back runs after the converge phase, too late to time it.
-		&check.SplitIsolation{MaxConvergence: 2 * time.Minute},
-	}
+		&check.SplitIsolation{MaxConvergence: 2 * time.Minute})
 	return e.Run(ctx)
 }

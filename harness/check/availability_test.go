@@ -16,6 +16,13 @@ func TestAvailability(t *testing.T) {
 			many(100, 10, op{Home: "us-east", Region: "us-east", Dur: 5}).
 			many(100, 10, op{Home: "eu-west", Region: "eu-west", Dur: 5})
 	}
+	// euWestInject is the steady state, then in the inject phase the given
+	// numbers of eu-west's requests served and failed.
+	euWestInject := func(served, failed int) *hb {
+		return steady(newHB()).
+			many(served, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
+			many(failed, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5})
+	}
 	cases := []checkCase{
 		{
 			name:    "all ok",
@@ -29,11 +36,7 @@ func TestAvailability(t *testing.T) {
 			name:    "eu-west fails during inject",
 			checker: &Availability{SLO: 0.99, MinOps: 50},
 			history: func() *history.History {
-				return steady(newHB()).
-					many(90, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
-					many(10, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
-					many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).
-					history()
+				return euWestInject(90, 10).many(100, 10, op{Home: "us-east", Region: "us-east", At: 10_000, Dur: 5}).history()
 			},
 			want:    history.VerdictInvalid,
 			reason:  []string{"region eu-west phase inject", "0.9000"},
@@ -60,13 +63,8 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "phase override accepts",
 			checker: &Availability{SLO: 0.99, MinOps: 50, PhaseSLO: map[string]float64{"inject": 0.5}},
-			history: func() *history.History {
-				return steady(newHB()).
-					many(90, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
-					many(10, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
-					history()
-			},
-			want: history.VerdictValid,
+			history: func() *history.History { return euWestInject(90, 10).history() },
+			want:    history.VerdictValid,
 			// Nearest its SLO: steady state at 1 against 0.99, not inject
 			// at 0.9 against 0.5.
 			figures: map[string]float64{"availability.eu-west.inject": 0.9, FigJudged: 1, FigJudgedSLO: 0.99},
@@ -74,12 +72,7 @@ func TestAvailability(t *testing.T) {
 		{
 			name:    "a phase with SLO 0 is measured, not judged",
 			checker: &Availability{SLO: 0.99, MinOps: 50, PhaseSLO: map[string]float64{"inject": 0}},
-			history: func() *history.History {
-				return steady(newHB()).
-					many(20, 10, op{Home: "eu-west", Region: "eu-west", At: 10_000, Dur: 5}).
-					many(80, 10, op{Home: "eu-west", Type: history.Fail, At: 11_000, Dur: 5}).
-					history()
-			},
+			history: func() *history.History { return euWestInject(20, 80).history() },
 			want:    history.VerdictValid,
 			figures: map[string]float64{"availability.eu-west.inject": 0.2, FigJudged: 1, FigJudgedSLO: 0.99},
 		},

@@ -91,6 +91,15 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 		"shed": float64(shed.count()),
 	}}
 	var bad, unknown, ok []string
+	// judge puts a part's line among the bad ones when the part fails its
+	// bound, else among the ok ones.
+	judge := func(line string, failed bool) {
+		if failed {
+			bad = append(bad, line)
+		} else {
+			ok = append(ok, line)
+		}
+	}
 	if s.MaxShedLatency > 0 {
 		if shed.count() == 0 {
 			unknown = append(unknown, "no shed operations")
@@ -98,11 +107,7 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 			q := shed.quantile(pct)
 			r.Figures["shed_latency_"+pname+"_ms"] = ms(q)
 			line := fmt.Sprintf("shed latency %s %v (max %v, %d shed)", pname, q, s.MaxShedLatency, shed.count())
-			if q > s.MaxShedLatency {
-				bad = append(bad, line)
-			} else {
-				ok = append(ok, line)
-			}
+			judge(line, q > s.MaxShedLatency)
 		}
 	}
 	if s.MaxDataTierRate > 0 {
@@ -115,11 +120,7 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 			r.Figures[figureName("data_tier_queries", reg)] = float64(t.queries)
 			line := fmt.Sprintf("region %s data tier peak %.0f queries/s at %s (max %g; %d queries in %d samples)", label(reg), t.peak,
 				t.peakAt.UTC().Format(time.RFC3339), s.MaxDataTierRate, t.queries, t.samples)
-			if t.peak > s.MaxDataTierRate {
-				bad = append(bad, line)
-			} else {
-				ok = append(ok, line)
-			}
+			judge(line, t.peak > s.MaxDataTierRate)
 		}
 	}
 	if s.MinGoodput > 0 {
@@ -139,10 +140,9 @@ func (s *Shedding) Check(x *history.Index) history.Result {
 			r.Figures[figureName("goodput_while_shedding", reg)] = rate
 			line := fmt.Sprintf("region %s served %.1f ops/s while it shed (%d admitted in %.1f s; min %g)", label(reg), rate, admitted, secs, s.MinGoodput)
 			if rate < s.MinGoodput {
-				bad = append(bad, line+": goodput too low")
-			} else {
-				ok = append(ok, line)
+				line += ": goodput too low"
 			}
+			judge(line, rate < s.MinGoodput)
 		}
 	}
 	switch {
