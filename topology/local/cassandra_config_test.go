@@ -28,7 +28,7 @@ func TestCassandraConfigOfTheDefaultWorld(t *testing.T) {
 	var b strings.Builder
 	for _, n := range p.Cassandra {
 		dir := filepath.Join(root, fileName(n.ID))
-		argv, err := cassandraCommand(a, p, n, "golden", dir)
+		argv, err := cassandraCommand(a, p, n, "golden", dir, "")
 		require.NoError(t, err)
 		for _, name := range []string{"cassandra.yaml", "cassandra-rackdc.properties"} {
 			data, err := os.ReadFile(filepath.Join(dir, "conf", name))

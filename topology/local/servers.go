@@ -12,8 +12,10 @@ import (
 )
 
 // cassandraCommand writes a node's configuration under dir and returns the
-// command line that starts it.
-func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNode, world, dir string) ([]string, error) {
+// command line that starts it. The node maps the class-data archive when
+// it is built; otherwise, when classList is not "", it records the classes
+// it loads there, for BuildClassArchive.
+func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNode, world, dir, classList string) ([]string, error) {
 	conf := filepath.Join(dir, "conf")
 	for _, d := range []string{conf, filepath.Join(dir, "data"), filepath.Join(dir, "logs"), filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -32,6 +34,11 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 	}
 	heap := s.Cassandra.Heap
 	argv := append([]string{a.Java, "-Xms" + heap, "-Xmx" + heap}, topology.CassandraJVMFlags...)
+	if flag := a.ClassArchiveFlag(); flag != "" {
+		argv = append(argv, flag)
+	} else if classList != "" {
+		argv = append(argv, "-XX:DumpLoadedClassList="+classList)
+	}
 	argv = append(argv, cfg.Props...)
 	argv = append(argv,
 		"-Dcassandra-foreground=yes",
@@ -45,7 +52,7 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 		"-javaagent:"+a.JammAgent,
 	)
 	argv = append(argv, topology.CassandraJava17Flags...)
-	argv = append(argv, "-cp", filepath.Join(a.CassandraLib, "*"), "org.apache.cassandra.service.CassandraDaemon")
+	argv = append(argv, "-cp", a.CassandraClassPath(), "org.apache.cassandra.service.CassandraDaemon")
 	return argv, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -85,6 +86,10 @@ type World struct {
 	control  string
 	lockFile *os.File
 	secret   string // the world's secret (secret.go)
+
+	// classTrainer is the node that records its classes for the
+	// class-data archive into classList ("" when the archive is built).
+	classTrainer, classList string
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -219,12 +224,31 @@ func (w *World) bringUp(ctx context.Context) error {
 	if err := w.eachParallel(ctx, app, w.waitReady); err != nil {
 		return err
 	}
+	w.buildClassArchive(ctx)
 	w.beginPhase("")
 	w.mu.Lock()
 	w.upDone = true
 	w.mu.Unlock()
 	w.progress(Event{Phase: "ready"})
 	return w.saveState("ready", "")
+}
+
+// buildClassArchive builds the Cassandra class-data archive into the cache
+// from the classes the world's first seed recorded, when it had none to
+// map; a later start of that node records nothing. A failure costs only the
+// speed-up: the world is ready, and it is logged.
+func (w *World) buildClassArchive(ctx context.Context) {
+	if w.classTrainer == "" {
+		return
+	}
+	w.beginPhase("class archive")
+	if err := assets.BuildClassArchive(ctx, w.assets, w.classList, w.log); err != nil {
+		w.log.Warn("no Cassandra class-data archive: the nodes start without one", "err", err)
+	}
+	p := w.procs[w.classTrainer]
+	p.mu.Lock()
+	p.argv = slices.DeleteFunc(slices.Clone(p.argv), func(a string) bool { return strings.HasPrefix(a, "-XX:DumpLoadedClassList=") })
+	p.mu.Unlock()
 }
 
 // eachParallel runs f for every id at once and returns the first error.
@@ -307,7 +331,15 @@ func (w *World) defineProcesses() error {
 		add(c, memcachedCommand(w.assets, w.spec, c))
 	}
 	for _, n := range w.Plan().Cassandra {
-		argv, err := cassandraCommand(w.assets, w.Plan(), n, w.name, w.nodeDir(n.ID))
+		// Without a class-data archive, the first seed records the
+		// classes it loads, and the archive is built from them once the
+		// world is ready (buildClassArchive).
+		classList := ""
+		if w.classTrainer == "" && n.Seed && w.assets.CassandraArchive != "" && w.assets.ClassArchiveFlag() == "" {
+			w.classTrainer, classList = n.ID, filepath.Join(w.nodeDir(n.ID), "classes.lst")
+			w.classList = classList
+		}
+		argv, err := cassandraCommand(w.assets, w.Plan(), n, w.name, w.nodeDir(n.ID), classList)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,14 @@ func TestWorldReplicationPartitionAndRestart(t *testing.T) {
 	w := startWorld(t, "test-local", "small")
 	ctx := context.Background()
 	const east, west = "us-east-1", "us-west-2"
+
+	// Once a world is up, the Cassandra class-data archive is in the cache
+	// (this world mapped it, or built it and checked that it maps), and no
+	// node records its classes any more: a restart maps nothing new.
+	require.NotEmpty(t, local.ClassArchiveFlag(w), "the class-data archive was not built")
+	for _, n := range w.Plan().Cassandra {
+		require.NotContains(t, strings.Join(local.CommandLine(w, n.ID), " "), "DumpLoadedClassList", n.ID)
+	}
 	ks := w.Spec().Cassandra.Keyspace
 
 	// The other region's node, and how many CQL clients it serves before

@@ -31,6 +31,10 @@ type Paths struct {
 	Memcached     string // memcached executable
 	JammAgent     string // the jamm javaagent jar Cassandra needs
 	CassandraVers string
+	// CassandraArchive is where the Cassandra JVMs' class-data archive of
+	// this Java and these jars lives, built or not (classdata.go); "" when
+	// it cannot be named.
+	CassandraArchive string
 }
 
 // Write says where each of them is, as kong setup prints them.
@@ -39,6 +43,7 @@ func (p *Paths) Write(w io.Writer) {
 	fmt.Fprintf(w, "cassandra  %s (%s)\n", p.CassandraLib, p.CassandraVers)
 	fmt.Fprintf(w, "elasticmq  %s\n", p.ElasticMQLib)
 	fmt.Fprintf(w, "memcached  %s\n", p.Memcached)
+	p.writeClassArchive(w)
 }
 
 // CacheDir is where fetched jars live: $KONG_CACHE, else kong in the user's
@@ -116,6 +121,7 @@ func ensure(ctx context.Context, cassandraVersion, elasticmqVersion string, inst
 		return nil, fmt.Errorf("the jamm agent jar is missing from %s: remove that folder and run again to refetch it", a.CassandraLib)
 	}
 	a.JammAgent = jamm[0]
+	a.CassandraArchive = classArchivePath(a.Java, a.CassandraLib)
 	if !withMemcached {
 		return a, nil
 	}
