@@ -100,10 +100,26 @@ func CloseSession(s *gocql.Session) {
 // node at addr (host:port), then waits until every node agrees on the
 // schema. The statements must be idempotent (IF NOT EXISTS): a caller
 // retries Apply as a whole.
+//
+// The driver would wait for the whole cluster to agree after each
+// statement, a gossip round or two each. Statements through one
+// coordinator need no agreement between them (it applies them in order),
+// so Apply sends them all and asks for agreement once, at the end.
 func Apply(ctx context.Context, addr string, stmts []string) error {
-	s, err := NodeSession(addr)
+	cfg, err := clusterConfig(addr)
 	if err != nil {
 		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cfg.HostFilter = gocql.WhiteListHostFilter(host)
+	cfg.NumConns = 1
+	// One look at the schema versions per call of the driver's wait; the
+	// warning it logs after a statement, when they differ, is expected.
+	cfg.MaxWaitSchemaAgreement = time.Millisecond
+	cfg.Logger = gocql.NewLogger(gocql.LogLevelError)
+	s, err := cfg.CreateSession()
+	if err != nil {
+		return fmt.Errorf("open CQL session to node %s: %w", addr, err)
 	}
 	defer CloseSession(s)
 	for _, q := range stmts {
@@ -111,5 +127,10 @@ func Apply(ctx context.Context, addr string, stmts []string) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	return s.AwaitSchemaAgreement(ctx)
+	for {
+		err := s.AwaitSchemaAgreement(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/probe"
@@ -67,35 +68,56 @@ func (w *World) waitReady(ctx context.Context, id string) error {
 }
 
 // waitCluster waits until every node sees every other node in its right
-// datacenter and rack and alive, creates the keyspace, and checks that each
-// region's SQS queue answers through every link.
+// datacenter and rack and alive, creates the keyspaces, and checks that each
+// region's SQS queue answers through every link. Nodes are asked at once,
+// and the links beside them: each question is one round trip of its own.
 func (w *World) waitCluster(ctx context.Context) error {
 	p := w.Plan()
 	nodes := probe.Nodes(p)
-	for _, n := range nodes {
-		if err := w.poll(ctx, n.ID, "seeing every node in its datacenter and rack", func(ctx context.Context) error {
-			return probe.CQLPeers(ctx, n, nodes)
-		}); err != nil {
-			return err
-		}
+	byID := map[string]probe.Node{}
+	ids := make([]string, len(nodes))
+	for i, n := range nodes {
+		byID[n.ID], ids[i] = n, n.ID
 	}
+	links := make(chan error, 1)
+	go func() { links <- w.waitLinks(ctx) }()
+	err := w.eachParallel(ctx, ids, func(ctx context.Context, id string) error {
+		return w.poll(ctx, id, "seeing every node in its datacenter and rack", func(ctx context.Context) error {
+			return probe.CQLPeers(ctx, byID[id], nodes)
+		})
+	})
+	if err == nil {
+		err = w.createKeyspaces(ctx, nodes)
+	}
+	if err == nil {
+		err = w.eachParallel(ctx, ids, func(ctx context.Context, id string) error {
+			return w.poll(ctx, id, "seeing every node UP", func(ctx context.Context) error {
+				return topology.SeesAllUp(ctx, byID[id].CQL)
+			})
+		})
+	}
+	return errors.Join(err, <-links)
+}
+
+// createKeyspaces creates the world's keyspaces and the application's
+// tables, in one round of schema changes through the first node.
+func (w *World) createKeyspaces(ctx context.Context, nodes []probe.Node) error {
 	perRegion := map[string]int{}
 	for _, n := range nodes {
 		perRegion[n.Region]++
 	}
-	keyspaces := topology.KeyspaceStatements(w.spec.Cassandra.Keyspace, w.spec.Cassandra.ReplicationFactor, w.spec.RegionNames(), perRegion)
-	if err := w.poll(ctx, nodes[0].ID, "creating the keyspaces", func(ctx context.Context) error {
-		return cql.Apply(ctx, nodes[0].CQL, keyspaces)
-	}); err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if err := w.poll(ctx, n.ID, "seeing every node UP", func(ctx context.Context) error {
-			return topology.SeesAllUp(ctx, n.CQL)
-		}); err != nil {
-			return err
-		}
-	}
+	stmts := topology.KeyspaceStatements(w.spec.Cassandra.Keyspace, w.spec.Cassandra.ReplicationFactor, w.spec.RegionNames(), perRegion)
+	stmts = append(stmts, member.Schema(w.spec.Cassandra.Keyspace)...)
+	return w.poll(ctx, nodes[0].ID, "creating the keyspaces", func(ctx context.Context) error {
+		return cql.Apply(ctx, nodes[0].CQL, stmts)
+	})
+}
+
+// waitLinks checks that each region's SQS queue answers through every link
+// that leads to it.
+func (w *World) waitLinks(ctx context.Context) error {
+	p := w.Plan()
+	var errs []error
 	for _, l := range p.Links() {
 		var sqsID string
 		for _, c := range p.SQS {
@@ -103,11 +125,9 @@ func (w *World) waitCluster(ctx context.Context) error {
 				sqsID = c.ID
 			}
 		}
-		if err := w.poll(ctx, sqsID, "reachable from "+l.From+" through link "+l.Name, func(ctx context.Context) error {
+		errs = append(errs, w.poll(ctx, sqsID, "reachable from "+l.From+" through link "+l.Name, func(ctx context.Context) error {
 			return probe.SQSQueue(ctx, w.SQSEndpoint(l.From, l.To), l.To)
-		}); err != nil {
-			return err
-		}
+		}))
 	}
-	return nil
+	return errors.Join(errs...)
 }

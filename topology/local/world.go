@@ -21,8 +21,6 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
-	"github.com/kongchaos/kong/app/member"
-	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/appconfig"
 	"github.com/kongchaos/kong/topology/linkrouter"
@@ -202,11 +200,6 @@ func (w *World) bringUp(ctx context.Context) error {
 		return err
 	}
 	w.beginPhase("application")
-	if err := w.poll(ctx, w.Plan().Cassandra[0].ID, "creating the application's tables", func(ctx context.Context) error {
-		return cql.Apply(ctx, w.Plan().Cassandra[0].Address, member.Schema(w.spec.Cassandra.Keyspace))
-	}); err != nil {
-		return err
-	}
 	var app []string
 	for _, c := range w.Plan().Components() {
 		if c.Kind == topology.KindMember || c.Kind == topology.KindGateway || c.Kind == topology.KindDirector {
