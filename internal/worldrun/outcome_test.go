@@ -31,7 +31,7 @@ func TestReplayNamesTheBackendOfItsWorld(t *testing.T) {
 	const line = "kong run split-brain --seed 7 --world w"
 	for backend, want := range map[string]string{
 		"":           line,
-		"local":      line,
+		"local":      line + " --backend local", // also right where KONG_BACKEND says containers
 		"containers": line + " --backend containers",
 	} {
 		if got := onBackend(line, backend); got != want {

@@ -92,10 +92,10 @@ func (r Runner) ReplicationCheck(ctx context.Context, o scenarios.ReplicationOpt
 }
 
 // onBackend adds to a replay command line the backend its world runs on,
-// when that is not the local backend (kong's default without
-// $KONG_BACKEND), so that the line replays on the same world.
+// local ones too: with $KONG_BACKEND set to another backend, a line
+// without it would replay on another world.
 func onBackend(replay, backend string) string {
-	if backend == "" || backend == local.BackendName {
+	if backend == "" {
 		return replay
 	}
 	return replay + " --backend " + backend
