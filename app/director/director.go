@@ -23,6 +23,7 @@ const (
 	ChangeEvacuate      ChangeKind = "evacuate"       // a region's evacuated fraction was set
 	ChangeRestore       ChangeKind = "restore"        // one region (or all) back to fraction 0
 	ChangeBounce        ChangeKind = "bounce"         // session bouncing switched on or off
+	ChangeCapacity      ChangeKind = "capacity"       // a region's capacity was set
 )
 
 // Change is one entry of the change log: what changed, when, and the
@@ -391,6 +392,24 @@ func (d *Director) SetBounce(on bool) Change {
 		desc = "bounce sessions: on, each answer to a session another region than its last"
 	}
 	return d.record(ChangeBounce, "", desc)
+}
+
+// SetCapacity sets region's capacity (requests per second, > 0), which
+// decides with the loads where evacuated users go: an operator correcting
+// what the director believes, or a broken world in which it believes every
+// region equal and splits an evacuated region's users evenly.
+func (d *Director) SetCapacity(region string, capacity float64) (Change, error) {
+	r, ok := d.w.region[region]
+	if !ok {
+		return Change{}, d.unknownRegion(region)
+	}
+	if !finite(capacity) || capacity <= 0 {
+		return Change{}, fmt.Errorf("%w: capacity %v for region %q: it must be a number > 0", ErrInvalid, capacity, region)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.w.capacity[r] = capacity
+	return d.record(ChangeCapacity, region, fmt.Sprintf("capacity of %s: %g", region, capacity)), nil
 }
 
 // Table returns the current state and effective table.

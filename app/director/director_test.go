@@ -3,6 +3,7 @@ package director
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -604,5 +605,30 @@ func TestBounceSendsEachSessionElsewhereEveryTime(t *testing.T) {
 	assert.False(t, d.Table().Bounce)
 	for range 3 {
 		assert.Equal(t, east, usual(east, "s1"), "sticky again")
+	}
+}
+
+// A director told that every region has the same capacity splits an
+// evacuated region's users evenly; told the truth again, by spare capacity.
+func TestSetCapacityMovesTheSplit(t *testing.T) {
+	d := mustNew(t, global())
+	mustChange(t)(d.Evacuate(east, 1))
+	requireDist(t, d, east, map[string]float64{west: 0.75, eu: 0.25})
+	for _, r := range []string{east, west, eu} {
+		c := mustChange(t)(d.SetCapacity(r, 300))
+		assert.Equal(t, ChangeCapacity, c.Kind)
+		assert.Equal(t, r, c.Target)
+	}
+	assert.Equal(t, map[string]float64{east: 300, west: 300, eu: 300}, d.Table().Capacity)
+	requireDist(t, d, east, map[string]float64{west: 0.5, eu: 0.5})
+	mustChange(t)(d.SetCapacity(west, 300))
+	mustChange(t)(d.SetCapacity(eu, 200))
+	requireDist(t, d, east, map[string]float64{west: 0.75, eu: 0.25})
+
+	_, err := d.SetCapacity("mars", 1)
+	assert.ErrorIs(t, err, ErrUnknownRegion)
+	for _, bad := range []float64{0, -1, math.Inf(1), math.NaN()} {
+		_, err := d.SetCapacity(west, bad)
+		assert.ErrorIs(t, err, ErrInvalid, "capacity %v", bad)
 	}
 }

@@ -54,6 +54,12 @@ type BounceRequest struct {
 	Bounce *bool `json:"bounce"`
 }
 
+// CapacityRequest is the body of PUT /admin/capacity.
+type CapacityRequest struct {
+	Region   string   `json:"region"`
+	Capacity *float64 `json:"capacity"`
+}
+
 // ChangesResponse answers GET /admin/changes.
 type ChangesResponse struct {
 	Changes []Change `json:"changes"`
@@ -143,6 +149,7 @@ func (d *Director) Handler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /admin/evacuate", h.evacuate)
 	mux.HandleFunc("POST /admin/restore", h.restore)
 	mux.HandleFunc("PUT /admin/bounce", h.bounce)
+	mux.HandleFunc("PUT /admin/capacity", h.capacity)
 	mux.HandleFunc("GET /admin/changes", h.changes)
 	mux.HandleFunc("GET "+app.PathHealth, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -250,6 +257,21 @@ func (h *handler) bounce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.answer(w)(h.d.SetBounce(*req.Bounce), nil)
+}
+
+// capacity answers PUT /admin/capacity.
+func (h *handler) capacity(w http.ResponseWriter, r *http.Request) {
+	var req CapacityRequest
+	const want = `{"region": "<name>", "capacity": <requests per second>}`
+	if err := decode(w, r, &req, want, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Capacity == nil {
+		writeError(w, fmt.Errorf("%w: missing capacity: send %s", ErrInvalid, want))
+		return
+	}
+	h.answer(w)(h.d.SetCapacity(req.Region, *req.Capacity))
 }
 
 // changes answers GET /admin/changes, optionally only the entries after
@@ -384,6 +406,12 @@ func (a AdminClient) Evacuate(ctx context.Context, region string, fraction float
 // table again.
 func (a AdminClient) SetBounce(ctx context.Context, on bool) (Change, error) {
 	return app.Call[Change](ctx, a.c, http.MethodPut, "/admin/bounce", BounceRequest{Bounce: &on})
+}
+
+// SetCapacity is PUT /admin/capacity: region's capacity, as the director
+// weighs spare capacity (Director.SetCapacity).
+func (a AdminClient) SetCapacity(ctx context.Context, region string, capacity float64) (Change, error) {
+	return app.Call[Change](ctx, a.c, http.MethodPut, "/admin/capacity", CapacityRequest{Region: region, Capacity: &capacity})
 }
 
 // Restore is POST /admin/restore: region gets its users back.

@@ -407,3 +407,18 @@ func TestAdminClientBodies(t *testing.T) {
 		`PUT /admin/bounce {"bounce":true}`,
 	}, bodies)
 }
+
+func TestHTTPCapacity(t *testing.T) {
+	d := mustNew(t, global())
+	h := d.Handler(nil)
+	r := call(t, h, "PUT", "/admin/capacity", `{"region": "eu-west-1", "capacity": 300}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	var c Change
+	require.NoError(t, json.Unmarshal([]byte(r.body), &c))
+	assert.Equal(t, ChangeCapacity, c.Kind)
+	assert.Contains(t, call(t, h, "GET", "/admin/table", "").body, `"eu-west-1":300`)
+
+	requireError(t, call(t, h, "PUT", "/admin/capacity", `{"region": "eu-west-1"}`), 400, "missing capacity")
+	requireError(t, call(t, h, "PUT", "/admin/capacity", `{"region": "eu-west-1", "capacity": 0}`), 400, "must be a number > 0")
+	requireError(t, call(t, h, "PUT", "/admin/capacity", `{"region": "mars", "capacity": 10}`), 400, `unknown region "mars"`)
+}

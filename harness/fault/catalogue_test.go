@@ -96,10 +96,6 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	require.Equal(t, map[string]string{"settings": "ignore_geo=true"}, f.(FaultArgs).Args())
 	require.Equal(t, Target{Regions: []string{"us-west-2"}}, f.Target())
 
-	f, err = Build(ctx, w, "bounce-sessions", All(), nil)
-	require.NoError(t, err)
-	require.Equal(t, []string{"director"}, f.Target().IDs())
-
 	f, err = Build(ctx, w, "misroute", Region("us-west-2"), nil)
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"geo": "us-east-1", "to": "us-west-2"}, f.(FaultArgs).Args())
@@ -112,7 +108,7 @@ func TestCatalogueBuildsWhatItIsTold(t *testing.T) {
 	_, err = Build(ctx, w, "evacuate-region", All(), nil)
 	require.ErrorContains(t, err, "needs one region")
 	_, err = Build(ctx, w, "chaos-everything", All(), nil)
-	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has bounce-sessions, cache-one-zone, dependency-errors, dropped-writes, evacuate-region`)
+	require.ErrorContains(t, err, `no fault "chaos-everything" in the catalogue (it has cache-one-zone, dependency-errors, dropped-writes, evacuate-region`)
 }
 
 func TestAToxicKindIsOneRow(t *testing.T) {

@@ -436,7 +436,6 @@ func TestFaultSetupRefusesBadArguments(t *testing.T) {
 		"stall rate above 1": {StallingReads(nil, member, 1.5, 100), "slow rate 1.5"},
 		"drop rate above 1":  {DroppedWrites(nil, member, 1.5), "drop write rate 1.5 must be in [0,1]"},
 		"drop nothing":       {DroppedWrites(nil, member, 0), "inject nothing"},
-		"bounce no director": {BounceSessions(nil, member), "0 directors in"},
 		"decreasing steps":   {EvacuateRegion(nil, "us-east-1", []float64{0.5, 0.25}, 0), "not decreasing"},
 		"step above one":     {EvacuateRegion(nil, "us-east-1", []float64{2}, 0), "(0,1]"},
 		"no steps":           {EvacuateRegion(nil, "us-east-1", []float64{}, 0), "no steps"},

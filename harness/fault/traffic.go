@@ -50,9 +50,6 @@ func init() {
 			}
 			return MisrouteGeo(c, geo, region), err
 		}})
-	Register(Entry{Name: "bounce-sessions", Targets: []Scope{ScopeWorld},
-		Description: "the director answers each request of a session with another region than its last, ignoring stickiness and weights",
-		New:         OnTarget(BounceSessions)})
 }
 
 // GatewayChange sets the runtime settings of the gateways of some regions
@@ -268,74 +265,3 @@ func (m *Misroute) WaitRecovered(ctx context.Context) error { return m.routesTo(
 
 // Cleanup implements Fault.
 func (m *Misroute) Cleanup(context.Context) error { return nil }
-
-// SessionBounce makes the director bounce sessions: each answer to a
-// session is another region than the one it gave it last, round robin over
-// the regions taking traffic, whatever the weights and stickiness say
-// (PUT /admin/bounce). A broken world: a session's reads land in a region
-// its last writes may not have reached. Recover switches it off.
-type SessionBounce struct {
-	cluster topology.Cluster
-	target  Target
-	dir     []topology.Component // the director, when t has it
-}
-
-// BounceSessions builds a SessionBounce of the director of t (All() has
-// it).
-func BounceSessions(c topology.Cluster, t Target) *SessionBounce {
-	b := &SessionBounce{cluster: c, target: t}
-	for _, comp := range t.Components {
-		if comp.Kind == topology.KindDirector {
-			b.dir = append(b.dir, comp)
-		}
-	}
-	return b
-}
-
-// Name implements Fault.
-func (b *SessionBounce) Name() string { return "bounce-sessions" }
-
-// Target implements Fault: the director.
-func (b *SessionBounce) Target() Target { return Target{Components: b.dir} }
-
-// Setup implements Fault: the target has the director.
-func (b *SessionBounce) Setup(context.Context) error {
-	if len(b.dir) != 1 {
-		return fmt.Errorf("bounce-sessions: %d directors in %s, want the one of the world", len(b.dir), b.target)
-	}
-	return nil
-}
-
-func (b *SessionBounce) set(ctx context.Context, on bool) error {
-	_, err := directorAdmin(b.cluster, b.dir[0]).SetBounce(ctx, on)
-	return err
-}
-
-func (b *SessionBounce) wait(ctx context.Context, on bool) error {
-	return PollUntil(ctx, fmt.Sprintf("the director reporting bounce=%v", on), func(ctx context.Context) error {
-		t, err := directorAdmin(b.cluster, b.dir[0]).Table(ctx)
-		if err != nil {
-			return err
-		}
-		if t.Bounce != on {
-			return fmt.Errorf("the director reports bounce=%v", t.Bounce)
-		}
-		return nil
-	})
-}
-
-// Inject implements Fault.
-func (b *SessionBounce) Inject(ctx context.Context) error { return b.set(ctx, true) }
-
-// WaitInjected implements Fault: the director's table says it bounces.
-func (b *SessionBounce) WaitInjected(ctx context.Context) error { return b.wait(ctx, true) }
-
-// Recover implements Fault.
-func (b *SessionBounce) Recover(ctx context.Context) error { return b.set(ctx, false) }
-
-// WaitRecovered implements Fault: the director's table says it does not
-// bounce.
-func (b *SessionBounce) WaitRecovered(ctx context.Context) error { return b.wait(ctx, false) }
-
-// Cleanup implements Fault.
-func (b *SessionBounce) Cleanup(context.Context) error { return nil }
