@@ -425,8 +425,13 @@ func (e *Evacuation) Inject(ctx context.Context) error {
 		if _, err := dir.Evacuate(ctx, e.region, s); err != nil {
 			return fmt.Errorf("evacuate %s to %v at the director: %w", e.region, s, err)
 		}
-		e.emit(history.Event{Kind: history.TrafficShift, Name: history.ShiftEvacuate, Target: e.region,
-			Detail: map[string]string{"fraction": strconv.FormatFloat(s, 'g', -1, 64)}})
+		detail := map[string]string{"fraction": strconv.FormatFloat(s, 'g', -1, 64)}
+		// The capacities the world declares (0: unknown), from which a
+		// checker derives the split by spare capacity on its own.
+		for _, r := range e.cluster.Spec().Regions {
+			detail[history.CapacityDetail+r.Name] = strconv.Itoa(r.Capacity)
+		}
+		e.emit(history.Event{Kind: history.TrafficShift, Name: history.ShiftEvacuate, Target: e.region, Detail: detail})
 	}
 	return nil
 }

@@ -163,6 +163,11 @@ const (
 	ShiftRestore  = "restore"
 )
 
+// CapacityDetail prefixes a region's name in the Detail of a ShiftEvacuate
+// event: the capacity the world declares for it (requests per second, "0"
+// unknown), from which the split by spare capacity follows.
+const CapacityDetail = "capacity."
+
 // Phases of every experiment, in order.
 const (
 	PhaseSteady   = "steady-state"
