@@ -384,3 +384,57 @@ func judgementOf(t *testing.T, events []history.Event) history.Event {
 	t.Fatal("no canary judgement recorded")
 	return history.Event{}
 }
+
+// blipMetrics serve every instance's 100 samples of a window with 1 %
+// errors, as a good version does, except the canary's first window: 5 %,
+// a blip that one look at alpha 0.02 against its three baseline instances
+// calls significant (p = 0.007).
+type blipMetrics struct{ canaryCalls int }
+
+func (m *blipMetrics) Samples(_ context.Context, instances []string, _, _ time.Time) (map[string][]float64, error) {
+	errors := 1
+	if len(instances) == 1 {
+		m.canaryCalls++
+		if m.canaryCalls == 1 {
+			errors = 5
+		}
+	}
+	out := map[string][]float64{}
+	for range instances {
+		for i := range 100 {
+			e := 0.0
+			if i < errors {
+				e = 1
+			}
+			out["errors"] = append(out["errors"], e)
+			out["latency"] = append(out["latency"], 20)
+		}
+	}
+	return out, nil
+}
+
+// Interim looks share alpha: a good canary whose first interval shows a
+// blip that one look at the full alpha would call worse is not rolled
+// back for it, and passes on its whole window.
+func TestPipelineInterimLooksShareAlpha(t *testing.T) {
+	p, _, events := pipeline(t, "none")
+	p.Metrics = &blipMetrics{}
+	p.Interval = 5 * time.Second
+	res, err := p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, Promoted, res.Decision, res.Reason)
+	assert.Equal(t, "whole", judgementOf(t, *events).Detail["window"])
+
+	// The blip is a finding at the full alpha: one look would have failed
+	// the canary (the case the correction is for).
+	th := interimThresholds(canary.DefaultThresholds, 30*time.Second, 5*time.Second)
+	assert.InDelta(t, 0.004, th.Alpha, 1e-12, "five interim looks in a 30 s window")
+	blip := (&blipMetrics{})
+	c, _ := blip.Samples(context.Background(), []string{"canary"}, time.Time{}, time.Time{})
+	b, _ := blip.Samples(context.Background(), []string{"a", "b", "c"}, time.Time{}, time.Time{})
+	errorsMetric := canary.Metric{Name: "errors", Harm: canary.Increase, Floor: 0.01, Critical: true}
+	assert.Equal(t, canary.High, canary.Classify(errorsMetric, c["errors"], b["errors"], canary.DefaultThresholds.Alpha).Result)
+	assert.NotEqual(t, canary.High, canary.Classify(errorsMetric, c["errors"], b["errors"], th.Alpha).Result)
+	assert.Equal(t, canary.DefaultThresholds.Alpha, interimThresholds(canary.DefaultThresholds, 5*time.Second, 5*time.Second).Alpha,
+		"a window of one interval has no interim look to share with")
+}

@@ -50,7 +50,11 @@ type Pipeline struct {
 	// as well, and ends the window at once when a critical metric is found
 	// significantly worse (Kayenta's intervals, failing fast): a canary
 	// that errs does not serve its whole window. The verdict of a canary
-	// that is not failed early is the whole window's.
+	// that is not failed early is the whole window's. Each interim look
+	// tests at the thresholds' Alpha divided by the number of interim
+	// looks the window has (Bonferroni): together they find a good canary
+	// worse with a probability of at most Alpha, as the final judgement
+	// alone does, and not once per look.
 	Interval time.Duration
 	// Record receives every stage, judgement and decision as a history
 	// event; nil records nothing.
@@ -226,11 +230,25 @@ func (p *Pipeline) bake(ctx context.Context, st Stage, from time.Time, judged bo
 		if step == left {
 			return nil, nil
 		}
-		j, err := p.analyse(ctx, st, from, p.now(), before, th)
+		j, err := p.analyse(ctx, st, from, p.now(), before, interimThresholds(th, st.Bake, p.Interval))
 		if err == nil && j.CriticalFinding() != "" {
 			return &j, nil
 		}
 	}
+}
+
+// interimThresholds are th for one of the interim looks of a window of
+// bake judged every interval: Alpha shared among them (see
+// Pipeline.Interval).
+func interimThresholds(th canary.Thresholds, bake, interval time.Duration) canary.Thresholds {
+	if th.Alpha <= 0 {
+		th.Alpha = canary.DefaultThresholds.Alpha
+	}
+	looks := int((bake - 1) / interval) // the looks before the window's end
+	if looks > 1 {
+		th.Alpha /= float64(looks)
+	}
+	return th
 }
 
 // analyse judges the canary's samples over one window against its

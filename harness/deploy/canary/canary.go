@@ -139,9 +139,9 @@ type Judgement struct {
 // CriticalFinding names the first critical metric the canary was found
 // significantly worse on ("" when none), unlike a critical metric without
 // enough data yet. A pipeline that looks at intervals tests the same
-// metric again and again at the same alpha, with no correction for the
-// repeated looks: an early finding on few samples is more likely a false
-// one than the whole window's.
+// metric again and again; it divides alpha among the looks (see
+// deploy.Pipeline.Interval), so that repeated looks do not multiply the
+// chance of failing a good canary.
 func (j Judgement) CriticalFinding() string {
 	for _, c := range j.Metrics {
 		if c.Critical && (c.Result == High || c.Result == Low) {
