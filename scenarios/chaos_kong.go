@@ -69,6 +69,10 @@ type chaosKongPlan struct {
 	// the evacuation (the normal plan sets it): they proxy the evacuated
 	// region's users back to it.
 	NoFailover bool
+	// Capacity adds the capacity-split checker: the evacuated region's
+	// users go to the others by their spare capacity, and none of them
+	// sheds (global-kong, on three regions).
+	Capacity bool
 	// DegradeEmptied, when above 0, makes the evacuated region's member
 	// services answer that share of requests with errors once the region
 	// has been empty for StepWait, until the recovery: only the receiving
@@ -114,6 +118,9 @@ func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		&check.SessionStickiness{Grace: 2 * time.Second, Directed: true, MoveEvents: []history.EventKind{history.TrafficShift}},
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},
+	}
+	if p.Capacity {
+		e.Checkers = append(e.Checkers, &check.CapacitySplit{Region: regions[0], NoShed: true, Settle: 2 * time.Second})
 	}
 	return e.Run(ctx)
 }

@@ -3,9 +3,12 @@ package scenarios
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 // Named returns the scenarios of a comma-separated list of names, in its
@@ -24,6 +27,13 @@ func Named(names string) ([]Spec, error) {
 		specs = append(specs, s)
 	}
 	return specs, nil
+}
+
+// Fitting are the specs that a world of spec has the regions for (see
+// Spec.MinRegions): what a game day runs when no scenario is named.
+func Fitting(specs []Spec, spec *topology.Spec) []Spec {
+	n := len(spec.RegionNames())
+	return slices.DeleteFunc(slices.Clone(specs), func(s Spec) bool { return s.MinRegions > n })
 }
 
 // Names are the specs' names, in their order.

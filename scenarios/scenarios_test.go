@@ -36,9 +36,14 @@ func TestMain(m *testing.M) { worldtest.RunShared(m, &shared, "test-scenarios", 
 
 func env(t *testing.T, name string) *Env {
 	t.Helper()
-	w := shared.Get(t)
+	return envOn(shared.Get(t), t, name)
+}
+
+// envOn is env on the world c.
+func envOn(c topology.Cluster, t *testing.T, name string) *Env {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	return &Env{Cluster: w, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42", Backend: worldtest.Backend(),
+	return &Env{Cluster: c, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42", Backend: worldtest.Backend(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 }
 
@@ -50,15 +55,36 @@ func full(t *testing.T) {
 	}
 }
 
-// TestScenarios runs every registered scenario as the Go tests run it
-// (Spec.Quick): the healthy run must pass, and show what shows (below)
-// asks of it. Then each of its broken worlds runs with the same seed and
-// must be caught by exactly its checker, for its reason, a checker the
-// healthy run found valid (Variant.Judge). -short runs the Short ones.
-// With KONG_RECORD_BROKEN=1 each broken world caught is recorded in
-// CaughtFile, for the README's table.
+// TestScenarios runs every registered scenario written for the default
+// profile as the Go tests run it (Spec.Quick): the healthy run must pass,
+// and show what shows (below) asks of it. Then each of its broken worlds
+// runs with the same seed and must be caught by exactly its checker, for
+// its reason, a checker the healthy run found valid (Variant.Judge).
+// -short runs the Short ones. With KONG_RECORD_BROKEN=1 each broken world
+// caught is recorded in CaughtFile, for the README's table.
 func TestScenarios(t *testing.T) {
-	for _, s := range inRunOrder(All()) {
+	runScenarios(t, ofProfile(All(), "default"), func(t *testing.T, name string) *Env { return env(t, name) })
+}
+
+// TestGlobalScenarios runs the scenarios written for the global profile
+// (three regions) as TestScenarios runs the others, on a global world of
+// their own (the full local run only: it is the largest world).
+func TestGlobalScenarios(t *testing.T) {
+	specs := ofProfile(All(), "global")
+	require.NotEmpty(t, specs)
+	spec, err := topology.Profile("global")
+	require.NoError(t, err)
+	w := worldtest.Start(t, "test-global", spec)
+	runScenarios(t, specs, func(t *testing.T, name string) *Env { return envOn(w, t, name) })
+}
+
+// ofProfile are the specs written for profile (default takes small too).
+func ofProfile(specs []Spec, profile string) []Spec {
+	return slices.DeleteFunc(specs, func(s Spec) bool { return (s.Profile == "global") != (profile == "global") })
+}
+
+func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string) *Env) {
+	for _, s := range inRunOrder(specs) {
 		t.Run(s.Name, func(t *testing.T) {
 			if testing.Short() && !s.Short {
 				t.Skip("not in the -short subset of scenarios")

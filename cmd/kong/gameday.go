@@ -29,7 +29,8 @@ func newGameday() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gameday",
 		Short: "Run a game day: bring the world up if none is running, run the scenarios, write every report",
-		Long: `Run a game day on a world: the named scenarios (default: all of them) one after the other, each
+		Long: `Run a game day on a world: the named scenarios (default: every one the profile's world
+has the regions for; global-kong needs the three of --profile global) one after the other, each
 writing its artifacts and reports (report.json, report.md, report.html, junit.xml) into its own folder
 under --out, and an index.html (and index.md) that lists every run found there with its verdict and
 charts the key figures across runs. When no world is up, one is brought up
@@ -63,6 +64,14 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			chosen, err := scenarios.Named(names)
 			if err != nil {
 				return exitstatus.Usage(err)
+			}
+			if names == "" {
+				// Every scenario the profile's world has the regions for.
+				spec, err := sf.load()
+				if err != nil {
+					return err
+				}
+				chosen = scenarios.Fitting(chosen, spec)
 			}
 			if len(chosen) == 0 {
 				return errors.New("no scenarios to run")

@@ -51,8 +51,12 @@ func table(specs []scenarios.Spec, records []scenarios.Caught) (string, error) {
 			c, ok := byName[name]
 			delete(byName, name)
 			if !ok {
-				errs = append(errs, fmt.Errorf("broken world %s has no recorded run: KONG_RECORD_BROKEN=1 go test -run 'TestScenarios/%s/%s$' ./scenarios",
-					name, s.Name, v.Name))
+				test := "TestScenarios"
+				if s.Profile == "global" {
+					test = "TestGlobalScenarios"
+				}
+				errs = append(errs, fmt.Errorf("broken world %s has no recorded run: KONG_RECORD_BROKEN=1 go test -run '%s/%s/%s$' ./scenarios",
+					name, test, s.Name, v.Name))
 				continue
 			}
 			if err := v.Shows(c); err != nil {
