@@ -49,8 +49,9 @@ func Command(attach Attach) *cobra.Command {
 		Long: `Deploy rolls VERSION of the member service out through a running world, instance by
 instance, as Netflix's Mimir did: first a canary (one instance of one zone of the first
 region), judged after --analysis against the instances of its region still on the old
-version (errors and latency, each by a Mann-Whitney U test), and every --interval meanwhile,
-so that a canary found to err is rolled back at once; then the rest of that region;
+version (errors and latency, each by a Mann-Whitney U test), and every --interval meanwhile
+(the interim looks share the test's alpha), so that a canary found to err is rolled back at
+once; then the rest of that region;
 then each next region after --bake. A canary that fails (or is marginal, unless
 --on-marginal) is rolled back with everything deployed, and the command exits 1.
 
@@ -58,10 +59,15 @@ With --test-world NAME, VERSION goes first to that world, the test environment (
 world on the same backend, such as one brought up with kong up --world test --profile
 small): to every instance of it at once, judged after --analysis against what the same
 instances served in the --analysis before the deploy. A version the test environment fails
-is rolled back there, and production is not touched.
+is rolled back there, and production is not touched. Production's plan (--regions, the
+canary zone) and version are checked before the test environment takes anything.
 
 While it runs, kong sends users' traffic at --traffic requests per second, so that the
-canary has requests to be judged on. kong deploy --list shows the versions it knows.`,
+canary has requests to be judged on. kong deploy --list shows the versions it knows.
+
+With --json, the progress goes to stderr and stdout gets the result as JSON: the production
+rollout's, or with --test-world {"test_environment": ..., "production": ...} (null where a
+rollout did not start).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.list {
 				return cobra.NoArgs(cmd, args)
@@ -84,28 +90,36 @@ canary has requests to be judged on. kong deploy --list shows the versions it kn
 			}
 			ctx, stop := worldrun.StopContext(cmd.Context())
 			defer stop()
-			if o.testWorld != "" {
-				tc, release, err := attach(cmd, o.testWorld)
-				if err != nil {
-					return err
-				}
-				err = test(ctx, cmd.OutOrStdout(), tc, versions, args[0], o)
-				release()
-				if err != nil {
-					return err
-				}
+			out := cmd.OutOrStdout()
+			if o.json {
+				out = cmd.ErrOrStderr() // stdout carries the JSON document alone
 			}
+			// Production is checked first (its plan, its version), so that a
+			// rollout it would refuse does not reach the test environment.
 			c, release, err := attach(cmd, "")
 			if err != nil {
 				return err
 			}
 			defer release()
-			res, err := run(ctx, cmd.OutOrStdout(), c, versions, args[0], o)
-			if o.json && res != nil {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				_ = enc.Encode(res)
+			prod, err := prepare(ctx, c, args[0], o)
+			if err != nil {
+				return err
 			}
+			var doc Document
+			if o.testWorld != "" {
+				tc, release, err := attach(cmd, o.testWorld)
+				if err != nil {
+					return err
+				}
+				doc.TestEnvironment, err = test(ctx, out, tc, versions, args[0], o)
+				release()
+				if err != nil {
+					o.writeJSON(cmd.OutOrStdout(), doc)
+					return err
+				}
+			}
+			doc.Production, err = prod.run(ctx, out, versions, args[0], o)
+			o.writeJSON(cmd.OutOrStdout(), doc)
 			return err
 		},
 	}
@@ -133,7 +147,43 @@ func list(out io.Writer, vs deploy.Versions) error {
 	return tw.Flush()
 }
 
-func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
+// Document is what kong deploy --json prints: the production rollout's
+// result (null when it did not start), and with --test-world, the test
+// environment's.
+type Document struct {
+	TestEnvironment *deploy.Result `json:"test_environment,omitempty"`
+	Production      *deploy.Result `json:"production"`
+}
+
+// writeJSON prints doc with --json: without --test-world the production
+// result alone, as before there was a test environment.
+func (o options) writeJSON(w io.Writer, doc Document) {
+	if !o.json {
+		return
+	}
+	var v any = doc
+	if o.testWorld == "" {
+		if doc.Production == nil {
+			return
+		}
+		v = doc.Production
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// rollout is a production rollout checked and ready to run.
+type rollout struct {
+	c        topology.Cluster
+	w        *deploy.World
+	stages   []deploy.Stage
+	previous string
+}
+
+// prepare checks a production rollout of version: its stages from the plan,
+// and that the world does not run the version already.
+func prepare(ctx context.Context, c topology.Cluster, version string, o options) (*rollout, error) {
 	w, err := deploy.OpenWorld(ctx, c)
 	if err != nil {
 		return nil, err
@@ -149,25 +199,30 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 	if previous == version {
 		return nil, fmt.Errorf("every member service instance of world %s already runs %s", c.Name(), version)
 	}
+	return &rollout{c: c, w: w, stages: stages, previous: previous}, nil
+}
+
+// run rolls version out over production, stage by stage.
+func (r *rollout) run(ctx context.Context, out io.Writer, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
 	if o.traffic > 0 {
-		stopTraffic, err := sendTraffic(ctx, c, o.traffic)
+		stopTraffic, err := sendTraffic(ctx, r.c, o.traffic)
 		if err != nil {
 			return nil, err
 		}
 		defer stopTraffic()
 	}
-	p := w.Pipeline(stages, versions)
+	p := r.w.Pipeline(r.stages, versions)
 	p.NoAnalysis, p.OnMarginal, p.Interval = o.noAnalysis, o.onMarginal, o.interval
 	p.Record = func(e history.Event) { printEvent(out, e) }
-	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, previous, c.Name(), len(stages))
-	res, err := p.Run(ctx, version, previous)
+	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, r.previous, r.c.Name(), len(r.stages))
+	res, err := p.Run(ctx, version, r.previous)
 	if err != nil {
 		return &res, err
 	}
 	if res.Decision != deploy.Promoted {
 		return &res, exitstatus.Failed(fmt.Errorf("deploy of %s %s: %s", version, res.Decision, res.Reason))
 	}
-	fmt.Fprintf(out, "%s runs on every member service instance of world %s\n", version, c.Name())
+	fmt.Fprintf(out, "%s runs on every member service instance of world %s\n", version, r.c.Name())
 	return &res, nil
 }
 
@@ -176,35 +231,35 @@ func run(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy
 // traffic: the old version serves --analysis first, for the baseline. A
 // version the test environment fails is rolled back there and is an
 // error (exit status 1).
-func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) error {
+func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
 	w, err := deploy.OpenWorld(ctx, c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	stages, err := deploy.EnvironmentStages(w.Members, o.plan.Analysis)
 	if err != nil {
-		return exitstatus.Usage(err)
+		return nil, exitstatus.Usage(err)
 	}
 	previous, err := w.Current(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if previous == version {
 		fmt.Fprintf(out, "test environment %s already runs %s\n", c.Name(), version)
-		return nil
+		return nil, nil
 	}
 	if o.traffic <= 0 {
-		return exitstatus.Usage(fmt.Errorf("--traffic %g: the test environment has no users of its own; give it traffic to be judged on", o.traffic))
+		return nil, exitstatus.Usage(fmt.Errorf("--traffic %g: the test environment has no users of its own; give it traffic to be judged on", o.traffic))
 	}
 	stopTraffic, err := sendTraffic(ctx, c, o.traffic)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stopTraffic()
 	fmt.Fprintf(out, "test environment %s: %s serves %s of traffic first, the baseline\n", c.Name(), previous, o.plan.Analysis)
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-time.After(o.plan.Analysis):
 	}
 	p := w.Pipeline(stages, versions)
@@ -213,13 +268,13 @@ func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deplo
 	fmt.Fprintf(out, "deploying %s over %s in the test environment %s\n", version, previous, c.Name())
 	res, err := p.Run(ctx, version, previous)
 	if err != nil {
-		return err
+		return &res, err
 	}
 	if res.Decision != deploy.Promoted {
-		return exitstatus.Failed(fmt.Errorf("the test environment %s did not take %s (%s: %s): production not touched", c.Name(), version, res.Decision, res.Reason))
+		return &res, exitstatus.Failed(fmt.Errorf("the test environment %s did not take %s (%s: %s): production not touched", c.Name(), version, res.Decision, res.Reason))
 	}
 	fmt.Fprintf(out, "%s holds in the test environment %s; on to production\n", version, c.Name())
-	return nil
+	return &res, nil
 }
 
 // sendTraffic sends users' requests through the world's director until the

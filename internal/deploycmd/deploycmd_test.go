@@ -2,6 +2,7 @@ package deploycmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/deploy"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/topology"
@@ -39,12 +41,13 @@ func executeAttaching(args ...string) (string, []string, error) {
 	return out.String(), worlds, err
 }
 
-// With --test-world, the test environment is attached first, and it must
-// be another world than the one deployed to.
-func TestDeployGoesToTheTestWorldFirst(t *testing.T) {
+// With --test-world, production is attached (and checked) first, then the
+// test environment deploys before it; it must be another world than the
+// one deployed to.
+func TestDeployChecksProductionBeforeTheTestWorld(t *testing.T) {
 	_, worlds, err := executeAttaching("v2", "--test-world", "test")
 	require.EqualError(t, err, "no world here")
-	assert.Equal(t, []string{"test"}, worlds, "the test world first; production not attached when it fails")
+	assert.Equal(t, []string{""}, worlds, "production first; the test world not touched when production cannot take the rollout")
 
 	_, worlds, err = executeAttaching("v2", "--test-world", "kong")
 	require.ErrorContains(t, err, "--test-world kong is the world deployed to")
@@ -89,4 +92,42 @@ func TestPrintEvent(t *testing.T) {
 	printEvent(&out, history.Event{Time: time.Date(2026, 12, 5, 1, 2, 3, 0, time.UTC), Name: "canary-judgement", Target: "us-east-1",
 		Detail: map[string]string{"verdict": "fail", "score": "50.0"}})
 	assert.Equal(t, "01:02:03 canary-judgement us-east-1 score=\"50.0\" verdict=\"fail\"\n", out.String())
+}
+
+func TestDeployJSONDocument(t *testing.T) {
+	res := &deploy.Result{Decision: deploy.Promoted, Reason: "3 stages took v2"}
+	var b bytes.Buffer
+	options{json: true}.writeJSON(&b, Document{Production: res})
+	assert.JSONEq(t, `{"decision": "promoted", "reason": "3 stages took v2", "stages": 0}`, onlyKeys(t, b.String(), "decision", "reason", "stages"),
+		"without a test world, the production result alone")
+
+	b.Reset()
+	options{json: true}.writeJSON(&b, Document{})
+	assert.Empty(t, b.String(), "nothing started, nothing to print")
+
+	b.Reset()
+	failed := &deploy.Result{Decision: deploy.RolledBack, Reason: "canary fail"}
+	options{json: true, testWorld: "test"}.writeJSON(&b, Document{TestEnvironment: failed})
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b.Bytes(), &doc))
+	assert.Nil(t, doc["production"], "production did not start")
+	assert.Equal(t, "rolled-back", doc["test_environment"].(map[string]any)["decision"])
+
+	b.Reset()
+	options{}.writeJSON(&b, Document{Production: res})
+	assert.Empty(t, b.String(), "without --json, no JSON")
+}
+
+// onlyKeys is the JSON object s with only keys kept.
+func onlyKeys(t *testing.T, s string, keys ...string) string {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &m))
+	out := map[string]any{}
+	for _, k := range keys {
+		out[k] = m[k]
+	}
+	b, err := json.Marshal(out)
+	require.NoError(t, err)
+	return string(b)
 }
