@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 func TestNamedAndWriteList(t *testing.T) {
@@ -24,4 +26,23 @@ func TestNamedAndWriteList(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	require.Equal(t, []string{"SCENARIO", "PROFILE", "TIMEOUT", "DESCRIPTION"}, strings.Fields(lines[0]))
 	require.Len(t, lines, 1+len(All()))
+}
+
+// A game day without names runs what the profile's world has the regions
+// for: the global scenarios only on the global profile, every other one on
+// both.
+func TestFittingByProfile(t *testing.T) {
+	names := func(profile string) []string {
+		spec, err := topology.Profile(profile)
+		require.NoError(t, err)
+		return Names(Fitting(All(), spec))
+	}
+	def, global := names("default"), names("global")
+	require.NotContains(t, def, "global-kong")
+	require.NotContains(t, def, "global-split-brain")
+	require.Contains(t, def, "chaos-kong")
+	require.Contains(t, global, "global-kong")
+	require.Contains(t, global, "global-split-brain")
+	require.Len(t, global, len(All()), "three regions fit every scenario")
+	require.Len(t, def, len(All())-2)
 }

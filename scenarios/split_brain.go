@@ -48,6 +48,10 @@ type splitBrainPlan struct {
 	// Leaky leaves the Cassandra proxies of the links up (a broken world):
 	// only the SQS and isthmus proxies are cut.
 	Leaky bool
+	// Isolate cuts the world's last region from every other one, which
+	// stay connected to each other (global-split-brain), instead of the
+	// first two regions from each other.
+	Isolate bool
 }
 
 var splitBrain = splitBrainPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second}}
@@ -59,7 +63,10 @@ func (p splitBrainPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome
 	}
 	regions := env.Cluster.Spec().RegionNames()
 	watch := measured.WatchPartition(env.Cluster, regions[0], regions[1])
-	if p.Leaky {
+	switch {
+	case p.Isolate:
+		watch = measured.WatchIsolation(env.Cluster, regions[len(regions)-1])
+	case p.Leaky:
 		watch = measured.WatchLeakyPartition(env.Cluster, regions[0], regions[1])
 	}
 	var cut fault.Fault = watch

@@ -37,6 +37,13 @@ func PartitionRegions(c topology.Cluster, a, b string) *Partition {
 	return &Partition{cluster: c, target: t, err: err}
 }
 
+// IsolateRegion cuts every link between region and the other regions
+// (Isolating): the others keep replicating with each other.
+func IsolateRegion(c topology.Cluster, region string) *Partition {
+	t, err := Isolating(region).Select(context.Background(), c)
+	return &Partition{cluster: c, target: t, err: err}
+}
+
 // PartitionLinks cuts the links of t (from Link, Between or All).
 func PartitionLinks(c topology.Cluster, t Target) *Partition {
 	return &Partition{cluster: c, target: t}

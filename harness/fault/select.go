@@ -41,6 +41,11 @@ func Link(from, to string) Selector { return linkSel{from, to, false} }
 // them is a complete partition between the two and nothing else.
 func Between(a, b string) Selector { return linkSel{a, b, true} }
 
+// Isolating selects every link between region and the other regions, in
+// both directions: cutting them isolates region, and leaves the others
+// connected to each other.
+func Isolating(region string) Selector { return isolateSel{region} }
+
 // All selects every component and every link of the world.
 func All() Selector { return allSel{} }
 
@@ -157,6 +162,23 @@ func (s linkSel) Select(_ context.Context, c topology.Cluster) (Target, error) {
 	}
 	if len(t.Links) != want {
 		return Target{}, fmt.Errorf("select %s: world %s has %d of the %d links (its links are %s)", s, c.Name(), len(t.Links), want, strings.Join(names, ", "))
+	}
+	return t, nil
+}
+
+type isolateSel struct{ region string }
+
+func (s isolateSel) String() string { return "links of " + s.region + " to every other region" }
+
+func (s isolateSel) Select(_ context.Context, c topology.Cluster) (Target, error) {
+	var t Target
+	for _, l := range c.Links() {
+		if (l.From == s.region) != (l.To == s.region) {
+			t.Links = append(t.Links, l)
+		}
+	}
+	if len(t.Links) == 0 {
+		return Target{}, fmt.Errorf("select %s: world %s has no link of %s (its regions are %s)", s, c.Name(), s.region, strings.Join(c.Spec().RegionNames(), ", "))
 	}
 	return t, nil
 }

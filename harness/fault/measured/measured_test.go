@@ -54,3 +54,41 @@ func TestWatchPartitionCutsBothDirections(t *testing.T) {
 	require.Equal(t, "partition", w.Name())
 	require.Equal(t, "us-east-1->us-west-2,us-west-2->us-east-1", w.Target().String())
 }
+
+// threeRegions is the global profile's world as far as its links go.
+type threeRegions struct{ topology.Cluster }
+
+func (threeRegions) Name() string { return "three-regions" }
+
+func (threeRegions) Spec() *topology.Spec {
+	s, err := topology.Profile("global")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func (threeRegions) Links() []topology.Link {
+	var out []topology.Link
+	for _, from := range []string{"us-east-1", "us-west-2", "eu-west-1"} {
+		for _, to := range []string{"us-east-1", "us-west-2", "eu-west-1"} {
+			if from != to {
+				out = append(out, topology.Link{Name: topology.LinkName(from, to), From: from, To: to})
+			}
+		}
+	}
+	return out
+}
+
+// Isolating a region cuts its four links and leaves the other two regions'
+// links up; the markers cross the cut in both directions from each side.
+func TestWatchIsolationCutsOneRegionFromTheOthers(t *testing.T) {
+	w := WatchIsolation(threeRegions{}, "eu-west-1")
+	require.Equal(t, "us-east-1->eu-west-1,us-west-2->eu-west-1,eu-west-1->us-east-1,eu-west-1->us-west-2", w.Target().String())
+	require.Equal(t, []string{"eu-west-1", "us-east-1", "us-west-2"}, w.regions())
+	require.ElementsMatch(t, [][2]string{{"eu-west-1", "us-east-1"}, {"us-east-1", "eu-west-1"}, {"eu-west-1", "us-west-2"}, {"us-west-2", "eu-west-1"}},
+		w.across(), "no pair within a side: us-east-1 and us-west-2 stay connected")
+
+	_, err := fault.Isolating("mars").Select(context.Background(), threeRegions{})
+	require.ErrorContains(t, err, "has no link of mars")
+}

@@ -12,7 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +27,12 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// WatchedPartition is a partition between two regions that measures what
-// it does to the data instead of assuming it: while the links are cut, each
-// region writes a marker row every Every (LOCAL_QUORUM, in its own
-// datacenter) and reads the other region's markers (LOCAL_ONE); after the
-// heal it keeps reading until each region holds every marker of the other.
+// WatchedPartition is a partition between two sides, each one region or
+// more, that measures what it does to the data instead of assuming it:
+// while the links are cut, each region writes a marker row every Every
+// (LOCAL_QUORUM, in its own datacenter) and reads the markers of each
+// region across the cut (LOCAL_ONE); after the heal it keeps reading until
+// each region holds every marker of every region across it.
 // It records, as events of the run, how many markers crossed during the cut
 // (none should: "isolation"), how many reads of the other region's markers
 // answered in each region (an isolation no read measured proves nothing),
@@ -38,7 +42,7 @@ import (
 type WatchedPartition struct {
 	*fault.Partition
 	cluster  topology.Cluster
-	a, b     string
+	a, b     []string // the two sides of the cut
 	keyspace string
 	Every    time.Duration
 	// Deadline bounds the wait for convergence after the heal.
@@ -60,7 +64,14 @@ type WatchedPartition struct {
 
 // WatchPartition cuts the links between a and b and watches the data.
 func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
-	return watch(c, a, b, fault.PartitionRegions(c, a, b))
+	return watch(c, []string{a}, []string{b}, fault.PartitionRegions(c, a, b))
+}
+
+// WatchIsolation cuts every link between region and the other regions,
+// which stay connected to each other, and watches the data across the cut.
+func WatchIsolation(c topology.Cluster, region string) *WatchedPartition {
+	others := slices.DeleteFunc(c.Spec().RegionNames(), func(r string) bool { return r == region })
+	return watch(c, []string{region}, others, fault.IsolateRegion(c, region))
 }
 
 // WatchLeakyPartition cuts the proxies of the links between a and b except
@@ -68,18 +79,19 @@ func WatchPartition(c topology.Cluster, a, b string) *WatchedPartition {
 // leaves the storage links up (a firewall rule that missed a port), so the
 // markers cross it. A broken world for the isolation checker.
 func WatchLeakyPartition(c topology.Cluster, a, b string) *WatchedPartition {
+	sides := func(p *fault.Partition) *WatchedPartition { return watch(c, []string{a}, []string{b}, p) }
 	t, err := fault.Between(a, b).Select(context.Background(), c)
 	if err != nil {
-		return watch(c, a, b, fault.PartitionRegions(c, a, b))
+		return sides(fault.PartitionRegions(c, a, b))
 	}
 	t = fault.OnlyProxies(t, func(p string) bool {
 		return p == topology.SQSProxyName(a, b) || p == topology.SQSProxyName(b, a) ||
 			p == topology.IsthmusProxyName(a, b) || p == topology.IsthmusProxyName(b, a)
 	})
-	return watch(c, a, b, fault.PartitionLinks(c, t))
+	return sides(fault.PartitionLinks(c, t))
 }
 
-func watch(c topology.Cluster, a, b string, p *fault.Partition) *WatchedPartition {
+func watch(c topology.Cluster, a, b []string, p *fault.Partition) *WatchedPartition {
 	return &WatchedPartition{Partition: p, cluster: c, a: a, b: b, keyspace: c.Spec().Cassandra.Keyspace,
 		Every: 500 * time.Millisecond, Deadline: 3 * time.Minute}
 }
@@ -97,7 +109,7 @@ func (w *WatchedPartition) event(name string, detail map[string]string) {
 	rec := w.rec
 	w.mu.Unlock()
 	if rec != nil {
-		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: name, Target: w.a + "," + w.b, Detail: detail})
+		rec.Event(history.Event{Kind: history.Note, Time: time.Now(), Name: name, Target: strings.Join(w.regions(), ","), Detail: detail})
 	}
 }
 
@@ -110,7 +122,7 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sessions = map[string]*gocql.Session{}
-	for _, r := range []string{w.a, w.b} {
+	for _, r := range w.regions() {
 		s, err := topology.RegionSession(w.cluster, r, w.keyspace)
 		if err != nil {
 			w.closeLocked()
@@ -118,7 +130,7 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 		}
 		w.sessions[r] = s
 	}
-	if err := w.sessions[w.a].Query(`CREATE TABLE IF NOT EXISTS split_markers (run text, src text, seq int, PRIMARY KEY ((run, src), seq))`).
+	if err := w.sessions[w.a[0]].Query(`CREATE TABLE IF NOT EXISTS split_markers (run text, src text, seq int, PRIMARY KEY ((run, src), seq))`).
 		ExecContext(ctx); err != nil {
 		w.closeLocked()
 		return fmt.Errorf("watch partition: markers table: %w", err)
@@ -127,6 +139,20 @@ func (w *WatchedPartition) Setup(ctx context.Context) error {
 	w.written, w.read = map[string]int{}, map[string]int{}
 	w.done = make(chan struct{})
 	return nil
+}
+
+// regions are both sides' regions.
+func (w *WatchedPartition) regions() []string { return append(slices.Clone(w.a), w.b...) }
+
+// across are the pairs (src, dst) of regions on either side of the cut.
+func (w *WatchedPartition) across() [][2]string {
+	var out [][2]string
+	for _, x := range w.a {
+		for _, y := range w.b {
+			out = append(out, [2]string{x, y}, [2]string{y, x})
+		}
+	}
+	return out
 }
 
 func (w *WatchedPartition) closeLocked() {
@@ -166,8 +192,7 @@ func (w *WatchedPartition) markers(ctx context.Context) {
 	tick := time.NewTicker(w.Every)
 	defer tick.Stop()
 	for {
-		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
-			src, dst := pair[0], pair[1]
+		for _, src := range w.regions() {
 			w.mu.Lock()
 			s, seq := w.sessions[src], w.written[src]
 			w.mu.Unlock()
@@ -177,6 +202,9 @@ func (w *WatchedPartition) markers(ctx context.Context) {
 				w.written[src]++
 				w.mu.Unlock()
 			}
+		}
+		for _, pair := range w.across() {
+			src, dst := pair[0], pair[1]
 			if n, err := w.seen(ctx, dst, src); err == nil {
 				w.mu.Lock()
 				w.read[dst]++
@@ -202,7 +230,7 @@ func (w *WatchedPartition) Recover(ctx context.Context) error {
 		w.wg.Wait()
 		w.mu.Lock()
 		detail := map[string]string{"crossed": strconv.Itoa(w.crossed)}
-		for _, r := range []string{w.a, w.b} {
+		for _, r := range w.regions() {
 			detail["written_"+r], detail["read_"+r] = strconv.Itoa(w.written[r]), strconv.Itoa(w.read[r])
 		}
 		w.stop = nil
@@ -234,11 +262,11 @@ func (w *WatchedPartition) converge(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, w.Deadline)
 	defer cancel()
 	w.mu.Lock()
-	want := map[string]int{w.a: w.written[w.a], w.b: w.written[w.b]}
+	want := maps.Clone(w.written)
 	healed := w.healed
 	w.mu.Unlock()
 	err := fault.PollUntil(ctx, "every marker written during the cut seen across", func(ctx context.Context) error {
-		for _, pair := range [][2]string{{w.a, w.b}, {w.b, w.a}} {
+		for _, pair := range w.across() {
 			n, err := w.seen(ctx, pair[1], pair[0])
 			if err != nil {
 				return err
