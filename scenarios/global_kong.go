@@ -26,8 +26,8 @@ func init() {
 			Broken: "a director that believes every region has the capacity of the largest, so it splits the evacuated region's users " +
 				"evenly: the smallest region receives half of them",
 			Checker: "capacity-split", Reason: "off capacity",
-			Short:   true,
-			Run:     switched(globalKongQuick.run, Switch{Fault: "flat-capacity", On: fault.All()}),
+			Short: true,
+			Run:   switched(globalKongQuick.run, Switch{Fault: "flat-capacity", On: fault.All()}),
 		}},
 	})
 }
