@@ -44,5 +44,6 @@ func TestFittingByProfile(t *testing.T) {
 	require.Contains(t, global, "global-kong")
 	require.Contains(t, global, "global-split-brain")
 	require.Len(t, global, len(All()), "three regions fit every scenario")
-	require.Len(t, def, len(All())-2)
+	require.Contains(t, global, "global-misrouted")
+	require.Len(t, def, len(All())-len(ofProfile(All(), "global")))
 }

@@ -63,6 +63,8 @@ type misroutedPlan struct {
 	// for the misrouted geo in every round (a broken world): it serves
 	// those members away from their home.
 	WrongHome bool
+	// Geo and To index the world's regions: Geo's members are sent to To.
+	Geo, To int
 }
 
 type misroutedRound struct {
@@ -79,6 +81,7 @@ var misrouted = misroutedPlan{
 		{"failover", gateway.Patch{Failover: new(true)}},
 	},
 	MinMisrouted: 20,
+	Geo:          1,
 }
 
 func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome, error) {
@@ -87,15 +90,15 @@ func (p misroutedPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		return nil, err
 	}
 	regions := env.Cluster.Spec().RegionNames()
-	// regions[1]'s members are sent to regions[0].
+	geo, to := regions[p.Geo], regions[p.To]
 	for _, r := range p.Rounds {
 		settings := r.Settings
 		if p.WrongHome {
-			settings.HomeOverrides = &map[string]string{regions[1]: regions[0]}
+			settings.HomeOverrides = &map[string]string{geo: to}
 		}
 		e.Faults = append(e.Faults, fault.Together("misrouted-"+r.Name,
-			fault.ChangeGateways(env.Cluster, regions[:1], settings),
-			fault.MisrouteGeo(env.Cluster, regions[1], regions[0])))
+			fault.ChangeGateways(env.Cluster, []string{to}, settings),
+			fault.MisrouteGeo(env.Cluster, geo, to)))
 	}
 	e.Interval = p.Interval
 	e.Checkers = append([]check.Checker{
