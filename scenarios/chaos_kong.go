@@ -69,10 +69,11 @@ type chaosKongPlan struct {
 	// the evacuation (the normal plan sets it): they proxy the evacuated
 	// region's users back to it.
 	NoFailover bool
-	// Capacity adds the capacity-split checker: the evacuated region's
-	// users go to the others by their spare capacity, and none of them
-	// sheds (global-kong, on three regions).
-	Capacity bool
+	// Global adds the global profile's checkers (global-kong): the
+	// evacuated region's users go to the others by their spare capacity
+	// and none of them sheds; each data set's cache is replicated or
+	// invalidated across regions as the topology declares.
+	Global bool
 	// DegradeEmptied, when above 0, makes the evacuated region's member
 	// services answer that share of requests with errors once the region
 	// has been empty for StepWait, until the recovery: only the receiving
@@ -119,8 +120,9 @@ func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		&check.LostWrites{Regions: regions},
 		&check.StaleReads{Bound: time.Second},
 	}
-	if p.Capacity {
-		e.Checkers = append(e.Checkers, &check.CapacitySplit{Region: regions[0], NoShed: true, Settle: 2 * time.Second})
+	if p.Global {
+		e.Checkers = append(e.Checkers, &check.CapacitySplit{Region: regions[0], NoShed: true, Settle: 2 * time.Second},
+			&check.CacheModes{Replicated: env.Cluster.Spec().Memcached.Replicate})
 	}
 	return e.Run(ctx)
 }

@@ -13,7 +13,8 @@ func init() {
 	Register(Spec{
 		Name: "global-kong",
 		Description: "Chaos Kong on three regions (the global profile): evacuate us-east-1 gradually; its users go to us-west-2 and eu-west-1 " +
-			"by their spare capacity and neither sheds, users keep being served (99.5%), sessions move only with the shifts, nothing is lost",
+			"by their spare capacity and neither sheds, users keep being served (99.5%), sessions move only with the shifts, nothing is lost; " +
+			"back home, their profiles (replicated) are in the cache, their viewing histories (invalidated) are read from Cassandra",
 		Profile:    "global",
 		MinRegions: 3,
 		Timeout:    20 * time.Minute,
@@ -28,12 +29,18 @@ func init() {
 			Checker: "capacity-split", Reason: "off capacity",
 			Short: true,
 			Run:   switched(globalKongQuick.run, Switch{Fault: "flat-capacity", On: fault.All()}),
+		}, {
+			Name: "no-replication",
+			Broken: "member services that invalidate the profiles the topology declares replicated: back home, the evacuated users' " +
+				"first reads of their profiles miss the cache",
+			Checker: "cache-modes", Reason: "below 90%",
+			Run: switched(globalKongQuick.run, Switch{Fault: "no-replication", On: fault.All()}),
 		}},
 	})
 }
 
-// globalKong is chaos-kong's plan with the split by capacity checked.
-var globalKong = with(chaosKong, func(p *chaosKongPlan) { p.Capacity = true })
+// globalKong is chaos-kong's plan with the global profile's checkers.
+var globalKong = with(chaosKong, func(p *chaosKongPlan) { p.Global = true })
 
 // globalKongQuick is the plan of the Go tests and of the broken world.
-var globalKongQuick = with(chaosKongQuick, func(p *chaosKongPlan) { p.Capacity = true })
+var globalKongQuick = with(chaosKongQuick, func(p *chaosKongPlan) { p.Global = true })

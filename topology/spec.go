@@ -56,7 +56,19 @@ type CassandraSpec struct {
 // MemcachedSpec configures the EVCache-style cache servers.
 type MemcachedSpec struct {
 	MemoryMB int `yaml:"memory_mb"`
+	// Replicate names the data sets whose writes send their new value to
+	// the other regions' caches (EVCache's full replication); the others'
+	// writes invalidate the key there. Only "profiles" can: a viewing
+	// history is cached as a whole list, which an appended entry makes
+	// stale, so it is always invalidated.
+	Replicate []string `yaml:"replicate"`
 }
+
+// DataSets are the application's cached data sets, for MemcachedSpec.
+const (
+	DataSetProfiles = "profiles"
+	DataSetHistory  = "history"
+)
 
 // SQSSpec configures the SQS-compatible endpoint of each region.
 type SQSSpec struct {

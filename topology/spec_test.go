@@ -246,6 +246,8 @@ func TestParseValidationErrors(t *testing.T) {
 			[]problem{{6, `keyspace "Kong-1"`}}},
 		{"zero memcached memory", edit(map[int]string{8: "  memory_mb: 0"}),
 			[]problem{{8, "memcached memory 0 MB: it must be at least 1"}}},
+		{"replicated history", edit(map[int]string{8: "  memory_mb: 64\n  replicate: [profiles, history]"}),
+			[]problem{{9, `memcached replicate "history": only "profiles" can be replicated`}}},
 		{"negative capacity", edit(nil, "    capacity: -5"),
 			[]problem{{29, `capacity -5 of region "us-west-2": it must not be negative`}}},
 		{"several problems", edit(map[int]string{

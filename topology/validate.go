@@ -57,6 +57,11 @@ func (s *Spec) Validate() error {
 	if s.Memcached.MemoryMB < 1 {
 		add("memcached.memory_mb", "memcached memory %d MB: it must be at least 1", s.Memcached.MemoryMB)
 	}
+	for i, d := range s.Memcached.Replicate {
+		if d != DataSetProfiles {
+			add(fmt.Sprintf("memcached.replicate[%d]", i), "memcached replicate %q: only %q can be replicated (a %s is always invalidated)", d, DataSetProfiles, DataSetHistory)
+		}
+	}
 	s.validateCounts("per_zone", s.PerZone, add)
 	s.validatePorts(add)
 

@@ -178,6 +178,10 @@ type Faults struct {
 	// other region about them (no invalidation, no replicated value): the
 	// other regions keep serving what their caches hold.
 	NoInvalidations bool `json:"no_invalidations,omitempty"`
+	// NoReplication, in the replicate cache mode, tells the other regions
+	// of a write with an invalidation instead of its new value: their
+	// caches drop the key, and the next read there goes to Cassandra.
+	NoReplication bool `json:"no_replication,omitempty"`
 	// CacheOneZone sends the cache writes of a user write (the new value,
 	// a history's tombstone) to this member's zone only, not to the other
 	// zones of its region (evcache's SetIfNewerLocal): members of the other
@@ -249,6 +253,9 @@ func (f Faults) String() string {
 	}
 	if f.NoInvalidations {
 		parts = append(parts, "no_invalidations=true")
+	}
+	if f.NoReplication {
+		parts = append(parts, "no_replication=true")
 	}
 	if f.CacheOneZone {
 		parts = append(parts, "cache_one_zone=true")
@@ -517,7 +524,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, what, want string
 
 // faultsWanted is the shape of a faults body, for the errors that refuse one.
 const faultsWanted = `{"error_rate": 0..1, "latency_ms": 0..30000, "slow_rate": 0..1, "slow_ms": 0..30000, "write_consistency": "QUORUM" (optional), ` +
-	`"drop_write_rate": 0..1, "wrong_member_rate": 0..1, "no_invalidations": false, "cache_one_zone": false}`
+	`"drop_write_rate": 0..1, "wrong_member_rate": 0..1, "no_invalidations": false, "no_replication": false, "cache_one_zone": false}`
 
 // parseFaults reads the body of PUT /admin/faults.
 func parseFaults(w http.ResponseWriter, r *http.Request) (Faults, error) {
@@ -864,7 +871,7 @@ func (s *Service) invalidate(f *Faults, key string, version int64, value any) {
 		return
 	}
 	m := invalidation.Message{Key: key, Version: version}
-	if s.cfg.CacheMode == ModeReplicate && value != nil {
+	if s.cfg.CacheMode == ModeReplicate && value != nil && !f.NoReplication {
 		m.Value, _ = json.Marshal(value)
 	}
 	s.pub.Publish(m)

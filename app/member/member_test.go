@@ -127,10 +127,11 @@ func TestMemberAPIRefusesHostileInput(t *testing.T) {
 	// what they name).
 	a := serve(h, "PUT", "/admin/faults", "application/json; charset=utf-8",
 		`{"error_rate": 1, "latency_ms": 30000, "slow_rate": 0.5, "slow_ms": 3000, "write_consistency": "QUORUM", `+
-			`"drop_write_rate": 0.01, "no_invalidations": true, "cache_one_zone": true}`)
+			`"drop_write_rate": 0.01, "no_invalidations": true, "no_replication": true, "cache_one_zone": true}`)
 	require.Equal(t, http.StatusOK, a.status, a.body)
 	assert.Equal(t, Faults{ErrorRate: 1, LatencyMS: 30000, SlowRate: 0.5, SlowMS: 3000, WriteConsistency: "QUORUM",
-		DropWriteRate: 0.01, NoInvalidations: true, CacheOneZone: true}, *s.faults.Load())
+		DropWriteRate: 0.01, NoInvalidations: true, NoReplication: true, CacheOneZone: true}, *s.faults.Load())
+	assert.Contains(t, s.faults.Load().String(), "no_replication=true")
 }
 
 // A bad request is refused before the injected faults: it neither waits

@@ -136,6 +136,7 @@ func (f Faults) With(g Faults) Faults {
 	out.DropWriteRate = either(f.DropWriteRate, g.DropWriteRate)
 	out.WrongMemberRate = either(f.WrongMemberRate, g.WrongMemberRate)
 	out.NoInvalidations = f.NoInvalidations || g.NoInvalidations
+	out.NoReplication = f.NoReplication || g.NoReplication
 	out.CacheOneZone = f.CacheOneZone || g.CacheOneZone
 	out.VolatileOutbox = f.VolatileOutbox || g.VolatileOutbox
 	return out

@@ -37,7 +37,7 @@ func synthHistory(records int) *history.History {
 	// Leave room for a probe of each key (two per member) in each region.
 	probes := min(members*2*len(regions), userOps/5)
 	userOps -= probes
-	const step = 200 * time.Microsecond
+	const step = time.Millisecond
 	const lag = 200 * time.Millisecond
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	runLen := time.Duration(userOps) * step
@@ -85,6 +85,7 @@ func synthHistory(records int) *history.History {
 		return 0
 	}
 
+	readSince := map[string]bool{} // key + " " + region: read there since its last write
 	seq := make([]uint64, members)
 	ops := make([]history.Op, 0, records+16)
 	for i := 0; i < userOps; i++ {
@@ -128,9 +129,18 @@ func synthHistory(records int) *history.History {
 			inv.Version = t.UnixNano()
 			done.Version = inv.Version
 			written[key] = append(written[key], write{ack: t.Add(lat), version: inv.Version, region: region})
+			for _, r := range regions {
+				readSince[key+" "+r] = r == region
+			}
 		default:
 			done.Version = visible(key, region, t)
 			done.CacheHit = rng.IntN(5) != 0
+			// A write in the other region invalidated the key here: the
+			// first read since misses the cache (CacheModes).
+			if ws := written[key]; len(ws) > 0 && ws[len(ws)-1].region != region && !readSince[key+" "+region] {
+				done.CacheHit = false
+			}
+			readSince[key+" "+region] = true
 		}
 		done.Time, done.Latency = t.Add(lat), lat
 		ops = append(ops, inv, done)

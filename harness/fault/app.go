@@ -61,6 +61,9 @@ func init() {
 	Register(Entry{Name: "no-invalidations", Targets: members,
 		Description: "member services send no cross-region invalidation for their writes: other regions keep their cached values",
 		New:         OnTarget(NoInvalidations)})
+	Register(Entry{Name: "no-replication", Targets: members,
+		Description: "member services in the replicate cache mode send the other regions an invalidation instead of the new value: their caches drop it",
+		New:         OnTarget(NoReplication)})
 	Register(Entry{Name: "volatile-outbox", Targets: members,
 		Description: "member services keep the invalidations they owe other regions in memory only: killed while they owe some, they lose them",
 		New:         OnTarget(VolatileOutbox)})
@@ -144,6 +147,14 @@ func DroppedWrites(c topology.Cluster, t Target, rate float64) *DependencyFault 
 // other regions serve what their caches held before the write.
 func NoInvalidations(c topology.Cluster, t Target) *DependencyFault {
 	return newDependencyFault("no-invalidations", c, t, member.Faults{NoInvalidations: true})
+}
+
+// NoReplication makes the member services of t, in the replicate cache
+// mode, send the other regions an invalidation of each write instead of
+// its new value. A broken world for a data set declared replicated: the
+// other regions' caches drop the key, and their next read misses.
+func NoReplication(c topology.Cluster, t Target) *DependencyFault {
+	return newDependencyFault("no-replication", c, t, member.Faults{NoReplication: true})
 }
 
 // VolatileOutbox makes the member services of t keep the invalidations

@@ -6,6 +6,8 @@
 package appconfig
 
 import (
+	"slices"
+
 	"encoding/json"
 	"fmt"
 
@@ -26,6 +28,9 @@ func Member(p *topology.Plan, c topology.Component) member.Config {
 		Memcached: addrs.MemcachedAddrs(c.Region),
 		OwnSQS:    addrs.SQSEndpoint(c.Region, c.Region),
 		Queue:     topology.InvalidationQueue(c.Region),
+	}
+	if slices.Contains(p.Spec.Memcached.Replicate, topology.DataSetProfiles) {
+		cfg.CacheMode = member.ModeReplicate
 	}
 	for _, r := range p.Spec.RegionNames() {
 		if r != c.Region {
