@@ -28,13 +28,7 @@ type SessionBounce struct {
 // BounceSessions builds a SessionBounce of the director of t (All() has
 // it).
 func BounceSessions(c topology.Cluster, t fault.Target) *SessionBounce {
-	b := &SessionBounce{cluster: c, target: t}
-	for _, comp := range t.Components {
-		if comp.Kind == topology.KindDirector {
-			b.dir = append(b.dir, comp)
-		}
-	}
-	return b
+	return &SessionBounce{cluster: c, target: t, dir: directors(t)}
 }
 
 // Name implements fault.Fault.
@@ -45,10 +39,7 @@ func (b *SessionBounce) Target() fault.Target { return fault.Target{Components: 
 
 // Setup implements fault.Fault: the target has the director.
 func (b *SessionBounce) Setup(context.Context) error {
-	if len(b.dir) != 1 {
-		return fmt.Errorf("bounce-sessions: %d directors in %s, want the one of the world", len(b.dir), b.target)
-	}
-	return nil
+	return oneDirector(b.Name(), b.dir, b.target)
 }
 
 func (b *SessionBounce) set(ctx context.Context, on bool) error {

@@ -22,6 +22,7 @@ func init() {
 // gives every region back the capacity the director had for it.
 type FlatCapacity struct {
 	cluster topology.Cluster
+	target  fault.Target
 	dir     []topology.Component // the director, when the target has it
 	before  map[string]float64   // the director's capacities at Setup
 }
@@ -29,13 +30,7 @@ type FlatCapacity struct {
 // FlattenCapacity builds a FlatCapacity of the director of t (All() has
 // it).
 func FlattenCapacity(c topology.Cluster, t fault.Target) *FlatCapacity {
-	f := &FlatCapacity{cluster: c}
-	for _, comp := range t.Components {
-		if comp.Kind == topology.KindDirector {
-			f.dir = append(f.dir, comp)
-		}
-	}
-	return f
+	return &FlatCapacity{cluster: c, target: t, dir: directors(t)}
 }
 
 // Name implements fault.Fault.
@@ -46,8 +41,8 @@ func (f *FlatCapacity) Target() fault.Target { return fault.Target{Components: f
 
 // Setup implements fault.Fault: the director is found and its capacities read.
 func (f *FlatCapacity) Setup(ctx context.Context) error {
-	if len(f.dir) != 1 {
-		return fmt.Errorf("flat-capacity: %d directors in the target, want the one of the world", len(f.dir))
+	if err := oneDirector(f.Name(), f.dir, f.target); err != nil {
+		return err
 	}
 	t, err := admin(f.cluster, f.dir[0]).Table(ctx)
 	if err != nil {
