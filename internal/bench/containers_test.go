@@ -40,6 +40,10 @@ func TestTreeRSSOfARealProcessTree(t *testing.T) {
 	require.Equal(t, ps.rss[sh.Process.Pid]+ps.rss[child], ps.TreeRSS(sh.Process.Pid))
 	require.Greater(t, ps.TreeRSS(sh.Process.Pid), ps.TreeRSS(child))
 	require.Equal(t, RSSBytes(os.Getpid()) > 0, ps.TreeRSS(os.Getpid()) > 0)
+	// The shell and sleep share their libraries' pages: their proportional
+	// shares add up to less than their resident sets.
+	require.Positive(t, ps.TreePSS(sh.Process.Pid))
+	require.Less(t, ps.TreePSS(sh.Process.Pid), ps.TreeRSS(sh.Process.Pid))
 }
 
 func TestWriteBackendsGivesTheRatiosAndBudgets(t *testing.T) {

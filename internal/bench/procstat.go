@@ -139,12 +139,16 @@ type Processes struct {
 	children map[int][]int
 	comm     map[int]string
 	rss      map[int]int64
+	// pss is each process's proportional share of its memory: a page
+	// shared by n processes counts 1/n in each (a class-data archive that
+	// every Cassandra JVM maps), so that sums do not count it n times.
+	pss map[int]int64
 }
 
 // ReadProcesses reads every process in /proc (an empty snapshot without
 // one).
 func ReadProcesses() Processes {
-	ps := Processes{children: map[int][]int{}, comm: map[int]string{}, rss: map[int]int64{}}
+	ps := Processes{children: map[int][]int{}, comm: map[int]string{}, rss: map[int]int64{}, pss: map[int]int64{}}
 	fs, ok := proc()
 	if !ok {
 		return ps
@@ -163,19 +167,27 @@ func ReadProcesses() Processes {
 		if s, err := p.NewStatus(); err == nil {
 			ps.rss[p.PID] = int64(s.VmRSS)
 		}
+		if s, err := p.ProcSMapsRollup(); err == nil {
+			ps.pss[p.PID] = int64(s.Pss)
+		}
 	}
 	return ps
 }
 
 // TreeRSS is the resident memory of process pid and of every process under
 // it (a container's whole process tree, or a local server's one process).
-func (ps Processes) TreeRSS(pid int) int64 {
+func (ps Processes) TreeRSS(pid int) int64 { return ps.tree(ps.rss, pid) }
+
+// TreePSS is TreeRSS in proportional shares (see Processes.pss).
+func (ps Processes) TreePSS(pid int) int64 { return ps.tree(ps.pss, pid) }
+
+func (ps Processes) tree(of map[int]int64, pid int) int64 {
 	if pid <= 0 {
 		return 0
 	}
-	total := ps.rss[pid]
+	total := of[pid]
 	for _, c := range ps.children[pid] {
-		total += ps.TreeRSS(c)
+		total += ps.tree(of, c)
 	}
 	return total
 }

@@ -45,8 +45,10 @@ type Startup struct {
 	Components int
 	Took       time.Duration
 	Phases     []topology.PhaseTime
-	// RSS is the resident memory of each kind of component, in bytes.
-	RSS map[string]int64
+	// RSS is the resident memory of each kind of component, in bytes;
+	// PSS the proportional share of it (a page shared by n processes
+	// counts 1/n in each), the memory they take together.
+	RSS, PSS map[string]int64
 }
 
 // MeasureStartup reads the start-up of world c, which took took in
@@ -56,9 +58,10 @@ type Startup struct {
 func MeasureStartup(ctx context.Context, c topology.Cluster, took time.Duration, phases []topology.PhaseTime) Startup {
 	comps, _ := Components(ctx, c)
 	ps := ReadProcesses()
-	s := Startup{Source: c.Spec().Source(), Components: len(comps), Took: took, Phases: phases, RSS: map[string]int64{}}
+	s := Startup{Source: c.Spec().Source(), Components: len(comps), Took: took, Phases: phases, RSS: map[string]int64{}, PSS: map[string]int64{}}
 	for _, comp := range comps {
 		s.RSS[comp.Kind] += ps.TreeRSS(comp.PID)
+		s.PSS[comp.Kind] += ps.TreePSS(comp.PID)
 	}
 	return s
 }
@@ -77,13 +80,14 @@ func (s Startup) Total() int64 {
 func (s Startup) Write(w io.Writer) {
 	fmt.Fprintf(w, "\nstart-up of %s (%d components, jars cached): %s\n", s.Source, s.Components, s.Took.Round(10*time.Millisecond))
 	topology.WritePhases(w, s.Phases)
-	fmt.Fprintf(w, "\nresident memory right after start-up:\n")
-	var total int64
+	fmt.Fprintf(w, "\nresident memory right after start-up (RSS, and PSS: shared pages counted once):\n")
+	var total, totalPSS int64
 	for _, k := range slices.Sorted(maps.Keys(s.RSS)) {
-		fmt.Fprintf(w, "  %-10s %8.0f MiB\n", k, float64(s.RSS[k])/(1<<20))
+		fmt.Fprintf(w, "  %-10s %8.0f MiB %8.0f MiB\n", k, float64(s.RSS[k])/(1<<20), float64(s.PSS[k])/(1<<20))
 		total += s.RSS[k]
+		totalPSS += s.PSS[k]
 	}
-	fmt.Fprintf(w, "  %-10s %8.0f MiB\n", "total", float64(total)/(1<<20))
+	fmt.Fprintf(w, "  %-10s %8.0f MiB %8.0f MiB\n", "total", float64(total)/(1<<20), float64(totalPSS)/(1<<20))
 }
 
 // RunWorld is kong bench world: it fetches what a local world of spec runs

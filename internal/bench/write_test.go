@@ -18,9 +18,11 @@ func TestResultsWrite(t *testing.T) {
 	var b bytes.Buffer
 	Startup{Source: "profile default", Components: 3, Took: 41234 * time.Millisecond,
 		Phases: []topology.PhaseTime{{Phase: "cassandra", Duration: 30 * time.Second}},
-		RSS:    map[string]int64{"memcached": 8 << 20, "cassandra": 600 << 20}}.Write(&b)
+		RSS:    map[string]int64{"memcached": 8 << 20, "cassandra": 600 << 20},
+		PSS:    map[string]int64{"memcached": 7 << 20, "cassandra": 500 << 20}}.Write(&b)
 	require.Equal(t, "\nstart-up of profile default (3 components, jars cached): 41.23s\n  cassandra        30s\n"+
-		"\nresident memory right after start-up:\n  cassandra       600 MiB\n  memcached         8 MiB\n  total           608 MiB\n", b.String())
+		"\nresident memory right after start-up (RSS, and PSS: shared pages counted once):\n"+
+		"  cassandra       600 MiB      500 MiB\n  memcached         8 MiB        7 MiB\n  total           608 MiB      507 MiB\n", b.String())
 
 	b.Reset()
 	ms := []time.Duration{time.Millisecond, 2 * time.Millisecond}
