@@ -68,13 +68,13 @@ func TestScenarios(t *testing.T) {
 
 // TestGlobalScenarios runs the scenarios written for the global profile
 // (three regions) as TestScenarios runs the others, on a global world of
-// their own (the full local run only: it is the largest world).
+// their own (-short: the Short ones), on the local backend.
 func TestGlobalScenarios(t *testing.T) {
 	specs := ofProfile(All(), "global")
 	require.NotEmpty(t, specs)
 	spec, err := topology.Profile("global")
 	require.NoError(t, err)
-	w := worldtest.Start(t, "test-global", spec)
+	w := worldtest.StartEvenShort(t, "test-global", spec)
 	runScenarios(t, specs, func(t *testing.T, name string) *Env { return envOn(w, t, name) })
 }
 

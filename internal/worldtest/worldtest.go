@@ -30,6 +30,13 @@ func Start(t *testing.T, name string, spec *topology.Spec) *local.World {
 	if testing.Short() {
 		t.Skip("brings up real Cassandra, memcached, ElasticMQ and toxiproxy; skipped with -short")
 	}
+	return StartEvenShort(t, name, spec)
+}
+
+// StartEvenShort is Start under -short too: for tests whose -short subset
+// is a fast selection of real-world tests (Shared.EvenShort's counterpart).
+func StartEvenShort(t *testing.T, name string, spec *topology.Spec) *local.World {
+	t.Helper()
 	if Backend() != BackendLocal {
 		t.Skipf("drives the local backend's processes; KONG_BACKEND=%s", Backend())
 	}
