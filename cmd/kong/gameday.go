@@ -136,7 +136,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 	}
 	sf.Register(cmd)
 	sf.registerPublish(cmd)
-	cmd.Flags().StringVar(&names, "scenarios", "", "comma-separated scenarios to run (default: all; see kong list)")
+	cmd.Flags().StringVar(&names, "scenarios", "", "comma-separated scenarios to run (default: every one the profile has the regions for; see kong list)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep a world this game day brought up")
