@@ -9,6 +9,7 @@ import (
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/harness/workload"
 )
 
 func init() {
@@ -121,6 +122,9 @@ func (p chaosKongPlan) run(ctx context.Context, s Spec, env *Env) (*run.Outcome,
 		&check.StaleReads{Bound: time.Second},
 	}
 	if p.Global {
+		// Viewing histories are read four times as often as by default, so
+		// that their invalidation is measured too (cache-modes).
+		e.Workload.Mix = workload.OpMix{ReadProfile: 50, WriteProfile: 15, AppendHistory: 15, ReadHistory: 20}
 		e.Checkers = append(e.Checkers, &check.CapacitySplit{Region: regions[0], NoShed: true, Settle: 2 * time.Second},
 			&check.CacheModes{Replicated: env.Cluster.Spec().Memcached.Replicate})
 	}
