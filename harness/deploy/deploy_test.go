@@ -413,17 +413,24 @@ func (m *blipMetrics) Samples(_ context.Context, instances []string, _, _ time.T
 	return out, nil
 }
 
-// Interim looks share alpha: a good canary whose first interval shows a
-// blip that one look at the full alpha would call worse is not rolled
-// back for it, and passes on its whole window.
+// With CorrectLooks, interim looks share alpha: a good canary whose first
+// interval shows a blip that one look at the full alpha calls worse is not
+// rolled back for it, and passes on its whole window; without, it is.
 func TestPipelineInterimLooksShareAlpha(t *testing.T) {
 	p, _, events := pipeline(t, "none")
 	p.Metrics = &blipMetrics{}
-	p.Interval = 5 * time.Second
+	p.Interval, p.CorrectLooks = 5*time.Second, true
 	res, err := p.Run(context.Background(), "v2", "v1")
 	require.NoError(t, err)
 	assert.Equal(t, Promoted, res.Decision, res.Reason)
 	assert.Equal(t, "whole", judgementOf(t, *events).Detail["window"])
+
+	p, _, _ = pipeline(t, "none")
+	p.Metrics = &blipMetrics{}
+	p.Interval = 5 * time.Second
+	res, err = p.Run(context.Background(), "v2", "v1")
+	require.NoError(t, err)
+	assert.Equal(t, RolledBack, res.Decision, "each look at the full alpha: the blip fails the good canary")
 
 	// The blip is a finding at the full alpha: one look would have failed
 	// the canary (the case the correction is for).

@@ -35,9 +35,11 @@ type options struct {
 	traffic    float64
 	noAnalysis bool
 	onMarginal bool
-	interval   time.Duration
-	testWorld  string
-	list, json bool
+	// correctLooks divides alpha among the interval looks (deploy.Pipeline.CorrectLooks).
+	correctLooks bool
+	interval     time.Duration
+	testWorld    string
+	list, json   bool
 }
 
 // Command is `kong deploy VERSION`.
@@ -49,9 +51,10 @@ func Command(attach Attach) *cobra.Command {
 		Long: `Deploy rolls VERSION of the member service out through a running world, instance by
 instance, as Netflix's Mimir did: first a canary (one instance of one zone of the first
 region), judged after --analysis against the instances of its region still on the old
-version (errors and latency, each by a Mann-Whitney U test), and every --interval meanwhile
-(the interim looks share the test's alpha), so that a canary found to err is rolled back at
-once; then the rest of that region;
+version (errors and latency, each by a Mann-Whitney U test), and every --interval meanwhile,
+so that a canary found to err is rolled back at once (--correct-looks divides the test's
+alpha among those looks: fewer good canaries failed on an early blip, a bad one exposed
+longer); then the rest of that region;
 then each next region after --bake. A canary that fails (or is marginal, unless
 --on-marginal) is rolled back with everything deployed, and the command exits 1.
 
@@ -131,6 +134,7 @@ rollout did not start).`,
 	f.Float64Var(&o.traffic, "traffic", 40, "users' requests per second sent while the rollout runs (0: none; the canary then needs real users)")
 	f.DurationVar(&o.interval, "interval", 5*time.Second, "judge the canary every interval of its --analysis window too, and roll it back at once when its error rate is found worse (0: judge once, at the end)")
 	f.StringVar(&o.testWorld, "test-world", "", "deploy to this world first, the test environment, and go on to production only when it holds there")
+	f.BoolVar(&o.correctLooks, "correct-looks", false, "divide the test's alpha among the --interval looks (Bonferroni): fewer false rollbacks, longer exposure of a bad canary")
 	f.BoolVar(&o.noAnalysis, "no-analysis", false, "skip the canary analysis (the pipeline without its safeguard)")
 	f.BoolVar(&o.onMarginal, "on-marginal", false, "go on after a marginal canary instead of rolling it back")
 	f.BoolVar(&o.list, "list", false, "list the versions kong can deploy and their defects")
@@ -212,7 +216,7 @@ func (r *rollout) run(ctx context.Context, out io.Writer, versions deploy.Versio
 		defer stopTraffic()
 	}
 	p := r.w.Pipeline(r.stages, versions)
-	p.NoAnalysis, p.OnMarginal, p.Interval = o.noAnalysis, o.onMarginal, o.interval
+	p.NoAnalysis, p.OnMarginal, p.Interval, p.CorrectLooks = o.noAnalysis, o.onMarginal, o.interval, o.correctLooks
 	p.Record = func(e history.Event) { printEvent(out, e) }
 	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, r.previous, r.c.Name(), len(r.stages))
 	res, err := p.Run(ctx, version, r.previous)
@@ -263,7 +267,7 @@ func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deplo
 	case <-time.After(o.plan.Analysis):
 	}
 	p := w.Pipeline(stages, versions)
-	p.NoAnalysis, p.OnMarginal, p.Interval = o.noAnalysis, o.onMarginal, o.interval
+	p.NoAnalysis, p.OnMarginal, p.Interval, p.CorrectLooks = o.noAnalysis, o.onMarginal, o.interval, o.correctLooks
 	p.Record = func(e history.Event) { printEvent(out, e) }
 	fmt.Fprintf(out, "deploying %s over %s in the test environment %s\n", version, previous, c.Name())
 	res, err := p.Run(ctx, version, previous)

@@ -139,9 +139,9 @@ type Judgement struct {
 // CriticalFinding names the first critical metric the canary was found
 // significantly worse on ("" when none), unlike a critical metric without
 // enough data yet. A pipeline that looks at intervals tests the same
-// metric again and again; it divides alpha among the looks (see
-// deploy.Pipeline.Interval), so that repeated looks do not multiply the
-// chance of failing a good canary.
+// metric again and again: unless it divides alpha among the looks
+// (deploy.Pipeline.CorrectLooks), each look adds its chance of failing a
+// good canary.
 func (j Judgement) CriticalFinding() string {
 	for _, c := range j.Metrics {
 		if c.Critical && (c.Result == High || c.Result == Low) {
