@@ -127,6 +127,12 @@ func Apply(ctx context.Context, addr string, stmts []string) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		// As long as the driver itself would wait for agreement.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
 	for {
 		err := s.AwaitSchemaAgreement(ctx)
 		if err == nil || ctx.Err() != nil {
