@@ -47,3 +47,26 @@ func TestFittingByProfile(t *testing.T) {
 	require.Contains(t, global, "global-misrouted")
 	require.Len(t, def, len(All())-len(ofProfile(All(), "global")))
 }
+
+// A world without the regions a scenario needs is refused, saying which
+// profile brings one up.
+func TestFitsNamesTheProfile(t *testing.T) {
+	spec, err := topology.Profile("default")
+	require.NoError(t, err)
+	s, err := Get("global-kong")
+	require.NoError(t, err)
+	err = s.Fits(twoRegionWorld{spec: spec})
+	require.ErrorContains(t, err, "global-kong needs 3 regions; world two has [us-east-1 us-west-2] (bring one up with kong up --profile global)")
+	c, err := Get("chaos-kong")
+	require.NoError(t, err)
+	require.NoError(t, c.Fits(twoRegionWorld{spec: spec}))
+}
+
+// twoRegionWorld is a topology.Cluster that has only a name and a spec.
+type twoRegionWorld struct {
+	topology.Cluster
+	spec *topology.Spec
+}
+
+func (twoRegionWorld) Name() string           { return "two" }
+func (w twoRegionWorld) Spec() *topology.Spec { return w.spec }

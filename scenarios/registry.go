@@ -62,7 +62,11 @@ type RunFunc func(ctx context.Context, s Spec, env *Env) (*run.Outcome, error)
 // MinRegions; a scenario that Deploys on a backend that cannot), or nil.
 func (s Spec) Fits(c topology.Cluster) error {
 	if regions := c.Spec().RegionNames(); len(regions) < s.MinRegions {
-		return fmt.Errorf("%s needs %d regions; world %s has %v (use --profile default)", s.Name, s.MinRegions, c.Name(), regions)
+		profile := s.Profile
+		if profile == "" {
+			profile = "default"
+		}
+		return fmt.Errorf("%s needs %d regions; world %s has %v (bring one up with kong up --profile %s)", s.Name, s.MinRegions, c.Name(), regions, profile)
 	}
 	if _, ok := c.(deploy.Releaser); s.Deploys && !ok {
 		return fmt.Errorf("%s deploys member service releases, which world %s's backend cannot do yet: run it on a local world (kong up)", s.Name, c.Name())
