@@ -36,6 +36,12 @@ func DCSession(points []string, region string, keyspace string) (*gocql.Session,
 // NodeSession opens a CQL session to exactly one node, whatever its
 // datacenter: it is how the harness asks one node what it sees.
 func NodeSession(addr string) (*gocql.Session, error) {
+	return nodeSession(addr, func(*gocql.ClusterConfig) {})
+}
+
+// nodeSession opens a session to the one node at addr, with tune applied
+// to its configuration first.
+func nodeSession(addr string, tune func(*gocql.ClusterConfig)) (*gocql.Session, error) {
 	cfg, err := clusterConfig(addr)
 	if err != nil {
 		return nil, err
@@ -44,6 +50,7 @@ func NodeSession(addr string) (*gocql.Session, error) {
 	cfg.HostFilter = gocql.WhiteListHostFilter(host)
 	cfg.NumConns = 1
 	cfg.Consistency = gocql.One
+	tune(cfg)
 	s, err := cfg.CreateSession()
 	if err != nil {
 		return nil, fmt.Errorf("open CQL session to node %s: %w", addr, err)
@@ -106,20 +113,15 @@ func CloseSession(s *gocql.Session) {
 // coordinator need no agreement between them (it applies them in order),
 // so Apply sends them all and asks for agreement once, at the end.
 func Apply(ctx context.Context, addr string, stmts []string) error {
-	cfg, err := clusterConfig(addr)
+	s, err := nodeSession(addr, func(cfg *gocql.ClusterConfig) {
+		// One look at the schema versions per call of the driver's wait;
+		// the warning it logs after a statement, when they differ, is
+		// expected.
+		cfg.MaxWaitSchemaAgreement = time.Millisecond
+		cfg.Logger = gocql.NewLogger(gocql.LogLevelError)
+	})
 	if err != nil {
 		return err
-	}
-	host, _, _ := net.SplitHostPort(addr)
-	cfg.HostFilter = gocql.WhiteListHostFilter(host)
-	cfg.NumConns = 1
-	// One look at the schema versions per call of the driver's wait; the
-	// warning it logs after a statement, when they differ, is expected.
-	cfg.MaxWaitSchemaAgreement = time.Millisecond
-	cfg.Logger = gocql.NewLogger(gocql.LogLevelError)
-	s, err := cfg.CreateSession()
-	if err != nil {
-		return fmt.Errorf("open CQL session to node %s: %w", addr, err)
 	}
 	defer CloseSession(s)
 	for _, q := range stmts {

@@ -86,8 +86,8 @@ type World struct {
 	secret   string // the world's secret (secret.go)
 
 	// classTrainer is the node that records its classes for the
-	// class-data archive into classList ("" when the archive is built).
-	classTrainer, classList string
+	// class-data archive (classList; "" when the archive is built).
+	classTrainer string
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -235,7 +235,7 @@ func (w *World) buildClassArchive(ctx context.Context) {
 		return
 	}
 	w.beginPhase("class archive")
-	if err := assets.BuildClassArchive(ctx, w.assets, w.classList, w.log); err != nil {
+	if err := assets.BuildClassArchive(ctx, w.assets, w.classList(w.classTrainer), w.log); err != nil {
 		w.log.Warn("no Cassandra class-data archive: the nodes start without one", "err", err)
 	}
 	p := w.procs[w.classTrainer]
@@ -243,6 +243,9 @@ func (w *World) buildClassArchive(ctx context.Context) {
 	p.argv = slices.DeleteFunc(slices.Clone(p.argv), func(a string) bool { return strings.HasPrefix(a, "-XX:DumpLoadedClassList=") })
 	p.mu.Unlock()
 }
+
+// classList is where node id records the classes it loads.
+func (w *World) classList(id string) string { return filepath.Join(w.nodeDir(id), "classes.lst") }
 
 // eachParallel runs f for every id at once and returns the first error.
 func (w *World) eachParallel(ctx context.Context, ids []string, f func(context.Context, string) error) error {
@@ -329,8 +332,7 @@ func (w *World) defineProcesses() error {
 		// world is ready (buildClassArchive).
 		classList := ""
 		if w.classTrainer == "" && n.Seed && w.assets.CassandraArchive != "" && w.assets.ClassArchiveFlag() == "" {
-			w.classTrainer, classList = n.ID, filepath.Join(w.nodeDir(n.ID), "classes.lst")
-			w.classList = classList
+			w.classTrainer, classList = n.ID, w.classList(n.ID)
 		}
 		argv, err := cassandraCommand(w.assets, w.Plan(), n, w.name, w.nodeDir(n.ID), classList)
 		if err != nil {
