@@ -66,18 +66,6 @@ func TestScenarios(t *testing.T) {
 	runScenarios(t, ofProfile(All(), "default"), func(t *testing.T, name string) *Env { return env(t, name) })
 }
 
-// TestGlobalScenarios runs the scenarios written for the global profile
-// (three regions) as TestScenarios runs the others, on a global world of
-// their own (-short: the Short ones), on the local backend.
-func TestGlobalScenarios(t *testing.T) {
-	specs := ofProfile(All(), "global")
-	require.NotEmpty(t, specs)
-	spec, err := topology.Profile("global")
-	require.NoError(t, err)
-	w := worldtest.StartEvenShort(t, "test-global", spec)
-	runScenarios(t, specs, func(t *testing.T, name string) *Env { return envOn(w, t, name) })
-}
-
 // ofProfile are the specs written for profile (default takes small too).
 func ofProfile(specs []Spec, profile string) []Spec {
 	return slices.DeleteFunc(specs, func(s Spec) bool { return (s.Profile == "global") != (profile == "global") })
@@ -365,4 +353,21 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 	harm := requireVerdict(t, out, "expect-harm(availability)", history.VerdictInvalid)
 	require.Len(t, harm.Children, 1)
 	require.Equal(t, history.VerdictValid, harm.Children[0].Valid, "availability on a harmless run: %s", harm.Children[0].Reason)
+}
+
+// TestGlobalScenarios runs the scenarios written for the global profile
+// (three regions) as TestScenarios runs the others, on a global world of
+// their own (-short: the Short ones), on the local backend. It takes the
+// shared default world down first: two worlds on one small machine compete
+// for its cores, and a run's latency and availability would measure the
+// other world's load. It is the binary's last test (a test after it would
+// bring the shared world up again).
+func TestGlobalScenarios(t *testing.T) {
+	specs := ofProfile(All(), "global")
+	require.NotEmpty(t, specs)
+	spec, err := topology.Profile("global")
+	require.NoError(t, err)
+	shared.Release(t)
+	w := worldtest.StartEvenShort(t, "test-global", spec)
+	runScenarios(t, specs, func(t *testing.T, name string) *Env { return envOn(w, t, name) })
 }

@@ -1,6 +1,7 @@
 package worldtest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,7 @@ func TestSharedSkipsWithTheReason(t *testing.T) {
 	})
 	require.True(t, got.Skipped())
 
-	s = &Shared{EvenShort: true, Cluster: (*containers.World)(nil)}
+	s = &Shared{EvenShort: true, cluster: &containers.World{}}
 	t.Run("local", func(t *testing.T) {
 		got = t
 		s.Local(t)
@@ -39,8 +40,28 @@ func TestSharedSkipsWithTheReason(t *testing.T) {
 	require.True(t, got.Skipped())
 
 	w := &local.World{}
-	s = &Shared{EvenShort: true, Cluster: w, World: w}
+	s = &Shared{EvenShort: true, cluster: w, world: w}
 	t.Run("local world", func(t *testing.T) {
 		require.Same(t, w, s.Local(t))
 	})
+}
+
+// The local world comes up when a test first asks for it, once; a world that
+// did not come up fails every test that asks, with the reason.
+func TestSharedComesUpOnFirstUse(t *testing.T) {
+	w := &local.World{}
+	ups := 0
+	s := &Shared{EvenShort: true, up: func() (*local.World, error) { ups++; return w, nil }}
+	require.Equal(t, 0, ups, "nothing asked yet")
+	require.Same(t, w, s.Local(t))
+	require.Same(t, w, s.Local(t))
+	require.Equal(t, 1, ups)
+
+	ups = 0
+	s = &Shared{EvenShort: true, up: func() (*local.World, error) { ups++; return nil, errors.New("port 9042 in use") }}
+	for range 2 {
+		_, err := s.get()
+		require.ErrorContains(t, err, "port 9042 in use")
+	}
+	require.Equal(t, 1, ups, "a world that failed is not brought up again for every test")
 }

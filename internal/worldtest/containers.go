@@ -123,10 +123,10 @@ func runSharedContainers(m *testing.M, s *Shared, name, profile string) int {
 	case errors.Is(err, containers.ErrNoEngine):
 		s.skip = err.Error()
 	case err != nil:
-		s.Err = err
+		s.err = err
 	}
 	if w != nil {
-		s.Cluster = w
+		s.cluster = w
 	}
 	code := m.Run()
 	if w == nil {

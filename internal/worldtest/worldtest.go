@@ -3,12 +3,14 @@ package worldtest
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -107,23 +109,34 @@ func StateOf(t *testing.T, c topology.Cluster, id string) topology.State {
 
 // Shared is one real world for every test of a test binary: TestMain calls
 // RunShared, and each test calls Get (any backend) or Local (the local
-// backend's world, for tests that read its plan or processes).
+// backend's world, for tests that read its plan or processes). On the local
+// backend the world comes up when a test first asks for it, so that a run of
+// the binary's pure tests (or of a test with a world of its own) starts
+// none, and Release takes it down for a test that needs the machine to
+// itself.
 type Shared struct {
-	// Cluster is the world, whatever backend runs it (KONG_BACKEND).
-	Cluster topology.Cluster
-	// World is the local backend's world (nil on the container backend).
-	World *local.World
-	Err   error
 	// EvenShort brings the world up under -short too (a package whose
 	// -short tests are a fast subset of real-world tests).
 	EvenShort bool
+
+	mu      sync.Mutex
+	cluster topology.Cluster
+	world   *local.World
+	err     error
+	// up brings the local world up (set by RunShared); nil on the container
+	// backend, whose world RunShared brings up before the tests.
+	up func() (*local.World, error)
+	// asked says that up ran (successfully or not) since the last Release.
+	asked bool
 	// skip is why the tests cannot have a world here (no Docker engine).
 	skip string
+	// downErr is the first failure of a Release, reported at the end.
+	downErr error
 }
 
-// RunShared brings a world of the profile up (unless -short) on the backend
-// KONG_BACKEND names, runs the tests, takes the world down, fails when
-// anything of it outlived it, and exits.
+// RunShared runs the tests with a world of the profile on the backend
+// KONG_BACKEND names (unless -short without EvenShort), takes the world
+// down, fails when anything of it outlived it, and exits.
 func RunShared(m *testing.M, s *Shared, name, profile string) {
 	flag.Parse()
 	if testing.Short() && !s.EvenShort {
@@ -137,37 +150,62 @@ func RunShared(m *testing.M, s *Shared, name, profile string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin, err := kongbin.Path()
-	if err == nil {
-		var spec *topology.Spec
-		if spec, err = topology.Profile(profile); err == nil {
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			s.World, err = local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
-			cancel()
+	s.up = func() (*local.World, error) {
+		bin, err := kongbin.Path()
+		if err != nil {
+			return nil, err
 		}
+		spec, err := topology.Profile(profile)
+		if err != nil {
+			return nil, err
+		}
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		return local.Up(ctx, local.Options{Name: name, Spec: spec, Home: home, KongBinary: bin, Log: log})
 	}
-	if s.World != nil {
-		s.Cluster = s.World
-	}
-	s.Err = err
 	code := m.Run()
-	if s.World != nil && code != 0 && Keep() {
-		holdForDebugging(s.World, name, home)
+	s.mu.Lock()
+	w := s.world
+	s.mu.Unlock()
+	if w != nil && code != 0 && Keep() {
+		holdForDebugging(w, name, home)
 	}
-	if s.World != nil {
-		dir := s.World.Dir()
-		if err := s.World.Down(); err != nil {
-			fmt.Fprintln(os.Stderr, "down:", err)
-			code = 1
-		}
-		if left := local.WorldProcesses(dir); len(left) > 0 {
-			fmt.Fprintln(os.Stderr, "processes outlived the world:", left)
-			code = 1
-		}
+	if err := s.down(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
 	}
 	os.RemoveAll(home)
 	os.Exit(code)
+}
+
+// Release takes the shared local world down, if it is up, so that a test
+// can bring up a world of its own without two worlds sharing the machine's
+// cores; a later Get brings it up again. It does nothing on the container
+// backend.
+func (s *Shared) Release(t *testing.T) {
+	t.Helper()
+	require.NoError(t, s.down())
+}
+
+// down takes the local world down and checks that nothing of it is left;
+// the next Get brings it up again.
+func (s *Shared) down() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.world
+	s.world, s.cluster, s.err, s.asked = nil, nil, nil, false
+	if w == nil {
+		return nil
+	}
+	dir := w.Dir()
+	if err := w.Down(); err != nil {
+		return fmt.Errorf("taking world %s down: %w", w.Name(), err)
+	}
+	if left := local.WorldProcesses(dir); len(left) > 0 {
+		return fmt.Errorf("processes outlived world %s: %v", w.Name(), left)
+	}
+	return nil
 }
 
 // Keep says whether KONG_KEEP=1 asks to keep a world up after a failure.
@@ -188,9 +226,10 @@ func holdForDebugging(w *local.World, name, home string) {
 	fmt.Fprintf(os.Stderr, "taking world %s down\n", name)
 }
 
-// Get returns the shared world, whatever its backend; it skips with
-// -short (unless EvenShort), skips when the backend cannot run here (no
-// Docker engine), and fails when the world did not come up.
+// Get returns the shared world, whatever its backend, bringing the local
+// one up on first use; it skips with -short (unless EvenShort), skips when
+// the backend cannot run here (no Docker engine), and fails when the world
+// did not come up.
 func (s *Shared) Get(t *testing.T) topology.Cluster {
 	t.Helper()
 	if testing.Short() && !s.EvenShort {
@@ -199,8 +238,28 @@ func (s *Shared) Get(t *testing.T) topology.Cluster {
 	if s.skip != "" {
 		t.Skip(s.skip)
 	}
-	require.NoError(t, s.Err, "the world did not come up")
-	return s.Cluster
+	c, err := s.get()
+	require.NoError(t, err, "the world did not come up")
+	return c
+}
+
+// get is the shared world, brought up on first use (the local backend).
+func (s *Shared) get() (topology.Cluster, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.up != nil && !s.asked {
+		s.asked = true
+		start := time.Now()
+		s.world, s.err = s.up()
+		if s.world != nil {
+			s.cluster = s.world
+			fmt.Fprintf(os.Stderr, "shared world %s ready in %s\n", s.world.Name(), time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if s.err == nil && s.cluster == nil {
+		return nil, errors.New("no shared world: TestMain must call worldtest.RunShared")
+	}
+	return s.cluster, s.err
 }
 
 // Local returns the shared world of the local backend, for tests that read
