@@ -98,10 +98,11 @@ test-unit: build
 # and the fast game days run again on a container world. The engine that
 # make test started is stopped at the end, whatever the outcome (one that
 # answered before is left as it was). Without root and without an engine,
-# the container tests skip, saying why.
+# the container tests skip, saying why. At the end it prints how long each
+# game day and broken world took (bin/test-times.txt).
 test-world: setup $(COMPOSE)
-	@status=0; engine=0; started=0; \
-	trap '[ $$started = 0 ] || $(BIN) setup --stop-engine' EXIT; trap 'exit 130' INT TERM; \
+	@status=0; engine=0; started=0; times=$(CURDIR)/bin/test-times.txt; rm -f $$times; export KONG_TEST_TIMES=$$times; \
+	trap '[ $$started = 0 ] || $(BIN) setup --stop-engine; [ ! -s $$times ] || { echo "where the game days took their time:"; cat $$times; }' EXIT; trap 'exit 130' INT TERM; \
 	if out=$$($(BIN) setup --engine); then echo "$$out"; case "$$out" in *"started "*) started=1;; esac; \
 		$(BIN) images build && engine=1; \
 	else echo "$$out"; fi; \

@@ -48,7 +48,7 @@ func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*
 		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge, Switches: switches,
 		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
-		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16),
+		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16, env.ReadBackDeadline),
 	}, nil
 }
 

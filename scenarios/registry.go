@@ -105,6 +105,10 @@ type Env struct {
 	// Switches break the world for the whole run (see run.Experiment's
 	// Switches): a broken world's switch, from the fault catalogue.
 	Switches []Switch
+	// ReadBackDeadline is how long the verify phase keeps reading back a
+	// write not yet visible everywhere, after every key was read once,
+	// before it counts the write lost (0: run.DefaultReadBackDeadline).
+	ReadBackDeadline time.Duration
 }
 
 // Switch is a fault of the catalogue (kong faults) on what On selects,

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -44,8 +46,16 @@ func envOn(c topology.Cluster, t *testing.T, name string) *Env {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	return &Env{Cluster: c, Dir: dir, Seed: 42, Replay: "kong run " + name + " --seed 42", Backend: worldtest.Backend(),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+		Log:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		ReadBackDeadline: testReadBackDeadline}
 }
+
+// testReadBackDeadline is the read-back's deadline in the tests, healthy
+// runs and broken worlds alike. A healthy run's read-back ends within a few
+// seconds of its converge phase (1 to 3 s on the default world, 8 s on the
+// global one, whose gateways pace it); a broken world that lost a write or
+// left a stale copy waits the whole deadline, and six of them do.
+const testReadBackDeadline = 20 * time.Second
 
 // full skips a test in the -short subset.
 func full(t *testing.T) {
@@ -63,6 +73,7 @@ func full(t *testing.T) {
 // -short runs the Short ones. With KONG_RECORD_BROKEN=1 each broken world
 // caught is recorded in CaughtFile, for the README's table.
 func TestScenarios(t *testing.T) {
+	timed(t)
 	runScenarios(t, ofProfile(All(), "default"), func(t *testing.T, name string) *Env { return env(t, name) })
 }
 
@@ -74,6 +85,7 @@ func ofProfile(specs []Spec, profile string) []Spec {
 func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string) *Env) {
 	for _, s := range inRunOrder(specs) {
 		t.Run(s.Name, func(t *testing.T) {
+			timed(t)
 			if testing.Short() && !s.Short {
 				t.Skip("not in the -short subset of scenarios")
 			}
@@ -87,6 +99,7 @@ func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string
 			after(healthy, r)
 			for _, v := range variantsInRunOrder(s.Broken) {
 				t.Run(v.Name, func(t *testing.T) {
+					timed(t)
 					if testing.Short() && !v.Short {
 						t.Skip("not in the -short subset of broken worlds")
 					}
@@ -108,6 +121,30 @@ func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string
 			}
 		})
 	}
+}
+
+// timed appends the test's outcome and duration, when it ends, to the file
+// KONG_TEST_TIMES names (make test prints it: where the game days' time
+// goes). A file that cannot be written fails the test.
+func timed(t *testing.T) {
+	path := os.Getenv("KONG_TEST_TIMES")
+	if path == "" {
+		return
+	}
+	start := time.Now()
+	t.Cleanup(func() {
+		outcome := "pass"
+		switch {
+		case t.Skipped():
+			outcome = "skip"
+		case t.Failed():
+			outcome = "FAIL"
+		}
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		require.NoError(t, err)
+		_, err = fmt.Fprintf(f, "%-4s %7.1fs  %s (%s)\n", outcome, time.Since(start).Seconds(), t.Name(), worldtest.Backend())
+		require.NoError(t, errors.Join(err, f.Close()))
+	})
 }
 
 // inRunOrder puts the scenarios with a broken world that leaves something
@@ -363,6 +400,7 @@ func TestNoopFaultWithExpectedHarmFails(t *testing.T) {
 // other world's load. It is the binary's last test (a test after it would
 // bring the shared world up again).
 func TestGlobalScenarios(t *testing.T) {
+	timed(t)
 	specs := ofProfile(All(), "global")
 	require.NotEmpty(t, specs)
 	spec, err := topology.Profile("global")

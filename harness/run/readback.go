@@ -22,10 +22,10 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// ReadBackDeadline bounds how long, after every key was probed once,
-// ReadBack keeps probing a key whose acknowledged writes are not yet all
-// visible in a region.
-var ReadBackDeadline = 60 * time.Second
+// DefaultReadBackDeadline bounds how long, after every key was probed
+// once, ReadBack keeps probing a key whose acknowledged writes are not yet
+// all visible in a region, when its caller names no deadline.
+const DefaultReadBackDeadline = 60 * time.Second
 
 // ReadBack is the verify step that checks that no acknowledged write was
 // lost: after the traffic stopped and the world converged, it reads every
@@ -33,8 +33,9 @@ var ReadBackDeadline = 60 * time.Second
 // own gateway as a user at home there would, and records each read as a
 // probe for the checkers (LostWrites, Convergence). A key whose probe shows
 // less than its newest acknowledged version (or fails) is probed again,
-// with growing pauses, until it does or ReadBackDeadline has passed since
-// every key was probed once (see readBackRounds): a write
+// with growing pauses, until it does or deadline (0:
+// DefaultReadBackDeadline) has passed since every key was probed once (see
+// readBackRounds): a write
 // that arrives late is slow, not lost; one still missing at the deadline is
 // lost (LostWrites judges the last probe). A viewing history is read back
 // as a set: its probe records every entry it shows (Op.Entries), and it is
@@ -49,9 +50,12 @@ var ReadBackDeadline = 60 * time.Second
 // again like the others until it shows the newest acknowledged version
 // (a cache: a miss or a tombstone also ends it, as they hold nothing
 // stale); LostWrites and Convergence judge them as places of their own.
-func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.Context, *history.Recorder) error {
+func ReadBack(c topology.Cluster, historyPath string, workers int, deadline time.Duration) func(context.Context, *history.Recorder) error {
 	if workers <= 0 {
 		workers = 16
+	}
+	if deadline <= 0 {
+		deadline = DefaultReadBackDeadline
 	}
 	return func(ctx context.Context, rec *history.Recorder) error {
 		if err := rec.Flush(); err != nil {
@@ -86,17 +90,23 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		if len(gateways) == 0 {
 			return fmt.Errorf("world %s has no gateways to read back through", c.Name())
 		}
-		var pending []readBackJob
+		// Key by key, each region and source in turn: the probes through
+		// the regions' paced gateways then overlap instead of waiting for
+		// one region's to end before the next's begin.
+		sources := map[string][]string{}
 		for region := range gateways {
-			sources := []string{""}
+			sources[region] = []string{""}
 			if _, ok := admins[region]; ok {
-				sources = append(sources, history.SourceStore)
+				sources[region] = append(sources[region], history.SourceStore)
 				for _, z := range zones[region] {
-					sources = append(sources, history.SourceCache+z)
+					sources[region] = append(sources[region], history.SourceCache+z)
 				}
 			}
-			for _, src := range sources {
-				for _, k := range keys {
+		}
+		var pending []readBackJob
+		for _, k := range keys {
+			for region, srcs := range sources {
+				for _, src := range srcs {
 					pending = append(pending, readBackJob{region, k, src})
 				}
 			}
@@ -104,7 +114,7 @@ func ReadBack(c topology.Cluster, historyPath string, workers int) func(context.
 		client := &http.Client{Timeout: 10 * time.Second}
 		paced := gatewayPacers(c.Spec())
 		var seq atomic.Uint64
-		return readBackRounds(ctx, pending, workers, ReadBackDeadline, 500*time.Millisecond, func(j readBackJob) bool {
+		return readBackRounds(ctx, pending, workers, deadline, 500*time.Millisecond, func(j readBackJob) bool {
 			var done history.Op
 			if j.source == "" {
 				if p := paced[j.region]; p != nil && p.Wait(ctx) != nil {

@@ -130,8 +130,6 @@ type Shared struct {
 	asked bool
 	// skip is why the tests cannot have a world here (no Docker engine).
 	skip string
-	// downErr is the first failure of a Release, reported at the end.
-	downErr error
 }
 
 // RunShared runs the tests with a world of the profile on the backend
