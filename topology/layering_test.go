@@ -24,8 +24,9 @@ func deps(t *testing.T, pattern string) []string {
 }
 
 // No arrow runs up or sideways: the application knows nothing of the world
-// model or the harness (only the CQL session policy it shares), and the two
-// backends never borrow from each other.
+// model or the harness (only the CQL session policy it shares), and the
+// backends never borrow from each other (the Kubernetes one runs the images
+// the container backend's images package names and builds).
 func TestLayering(t *testing.T) {
 	for _, dep := range deps(t, "github.com/kongchaos/kong/app/...") {
 		assert.True(t, strings.HasPrefix(dep, "app") || dep == "internal/cql", "the application links %s", dep)
@@ -35,6 +36,11 @@ func TestLayering(t *testing.T) {
 	}
 	for _, dep := range deps(t, "github.com/kongchaos/kong/topology/local/...") {
 		assert.False(t, strings.HasPrefix(dep, "topology/containers"), "the local backend links %s", dep)
+	}
+	for _, dep := range deps(t, "github.com/kongchaos/kong/topology/kube/...") {
+		sideways := strings.HasPrefix(dep, "topology/local") ||
+			strings.HasPrefix(dep, "topology/containers") && dep != "topology/containers/images"
+		assert.False(t, sideways, "the Kubernetes backend links %s (the images package alone is shared)", dep)
 	}
 	for _, dep := range deps(t, "github.com/kongchaos/kong/topology/...") {
 		assert.False(t, strings.HasPrefix(dep, "harness") || strings.HasPrefix(dep, "scenarios"), "the world model links %s", dep)

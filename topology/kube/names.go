@@ -1,0 +1,128 @@
+package kube
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kongchaos/kong/topology"
+)
+
+// Labels on every object of a world. Label values take no slashes, so a
+// component's label is its ID with dots for slashes (LabelValue); its ID
+// itself is the annotation AnnotationID.
+const (
+	LabelWorld     = "kong.io/world"
+	LabelKind      = "kong.io/kind"
+	LabelRegion    = "kong.io/region"
+	LabelZone      = "kong.io/zone"
+	LabelComponent = "kong.io/component"
+	// LabelServes names (as LabelValue) the Cassandra node a link router
+	// serves.
+	LabelServes = "kong.io/serves"
+	// AnnotationID is a component's ID ("us-east-1/cassandra/a").
+	AnnotationID = "kong.io/id"
+	// AnnotationReplicas is the replicas a component runs with when it is
+	// healthy: what a heal scales it back to.
+	AnnotationReplicas = "kong.io/replicas"
+)
+
+// KindLinkRouter labels a Cassandra node's link router, which is not a
+// component of the world.
+const KindLinkRouter = "link-router"
+
+// maxName is the longest name of a namespace or Service (an RFC 1123
+// label).
+const maxName = 63
+
+// ControlNamespace is the world's own namespace: toxiproxy and the
+// director; deleting it removes the world (it owns the region namespaces).
+func ControlNamespace(world string) string { return "kong-" + world }
+
+// RegionNamespace is the namespace of one region of a world.
+func RegionNamespace(world, region string) string { return "kong-" + world + "-" + region }
+
+// Namespace is the namespace component c of world runs in.
+func Namespace(world string, c topology.Component) string {
+	if c.Region == "" {
+		return ControlNamespace(world)
+	}
+	return RegionNamespace(world, c.Region)
+}
+
+// ObjectName is the name of a component's StatefulSet and Service within
+// its namespace: its ID without the region, dashes for slashes
+// ("us-east-1/cassandra/a-2" is cassandra-a-2, "toxiproxy" is toxiproxy).
+func ObjectName(c topology.Component) string {
+	id := c.ID
+	if c.Region != "" {
+		id = strings.TrimPrefix(id, c.Region+"/")
+	}
+	return strings.ReplaceAll(id, "/", "-")
+}
+
+// RouterName is the name of a Cassandra node's link router (Deployment and
+// Service) in the node's namespace.
+func RouterName(n topology.CassandraNode) string { return ObjectName(n.Component) + "-link" }
+
+// LabelValue is a component ID as a label value: dots for slashes.
+func LabelValue(id string) string { return strings.ReplaceAll(id, "/", ".") }
+
+// ServiceHost is the DNS name of Service name in namespace ns, as pods of
+// the cluster resolve it.
+func ServiceHost(name, ns string) string { return name + "." + ns + ".svc" }
+
+// checkNames refuses a world whose namespaces or object names would not
+// be RFC 1123 labels: a long world name with a long region name.
+func checkNames(world string, spec *topology.Spec, p *topology.Plan) error {
+	if err := topology.CheckWorldName(world); err != nil {
+		return err
+	}
+	long := func(what, name string) error {
+		if len(name) > maxName {
+			return fmt.Errorf("%s %q is %d characters long, more than Kubernetes' %d: choose a shorter world name", what, name, len(name), maxName)
+		}
+		return nil
+	}
+	for _, r := range spec.Regions {
+		if err := long("namespace", RegionNamespace(world, r.Name)); err != nil {
+			return err
+		}
+	}
+	for _, c := range p.Components() {
+		if err := long("object name", ObjectName(c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// componentLabels are the labels of a component's objects: world, kind,
+// component and, when it has them, region and zone.
+func componentLabels(world string, c topology.Component) map[string]string {
+	l := map[string]string{LabelWorld: world, LabelKind: c.Kind, LabelComponent: LabelValue(c.ID)}
+	if c.Region != "" {
+		l[LabelRegion] = c.Region
+	}
+	if c.Zone != "" {
+		l[LabelZone] = c.Zone
+	}
+	return l
+}
+
+// routerLabels are a link router's labels: its node's region but no zone
+// (a zone's selector picks exactly the zone's components, and a node's
+// router stays up while the node is down).
+func routerLabels(world string, n topology.CassandraNode) map[string]string {
+	return map[string]string{LabelWorld: world, LabelKind: KindLinkRouter, LabelRegion: n.Region, LabelServes: LabelValue(n.ID)}
+}
+
+// ZoneSelector is the label selector of every component of a zone: its
+// Cassandra nodes, memcached servers and member services.
+func ZoneSelector(world, region, zone string) string {
+	return LabelWorld + "=" + world + "," + LabelRegion + "=" + region + "," + LabelZone + "=" + zone
+}
+
+// ComponentSelector is the label selector of one component's objects.
+func ComponentSelector(world, id string) string {
+	return LabelWorld + "=" + world + "," + LabelComponent + "=" + LabelValue(id)
+}

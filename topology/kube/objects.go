@@ -1,0 +1,337 @@
+package kube
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/appconfig"
+	"github.com/kongchaos/kong/topology/containers/images"
+	"github.com/kongchaos/kong/topology/linkrouter"
+)
+
+// Paths in the pods: kong's files are mounted from the component's
+// ConfigMap at confDir; a Cassandra node's are first rendered (its pod
+// address written in) from templateDir into confDir, an emptyDir.
+const (
+	confDir          = "/etc/kong"
+	templateDir      = "/etc/kong-template"
+	cassandraDataDir = "/var/lib/cassandra"
+	routesFile       = "routes.json"
+	appConfigFile    = "config.json"
+	toxiproxyFile    = "toxiproxy.json"
+)
+
+// Images are the images a world's pods run, by role (images.Roles): the
+// official ones, or those `kong images build` made and the cluster can
+// pull or has loaded.
+type Images map[string]string
+
+// DefaultImages are the official images (images.Official).
+func DefaultImages() Images { return maps.Clone(images.Official) }
+
+// Objects are the objects of a world, each list in the order it is
+// applied: the control namespace first (it owns the others), then the
+// regions'; the ConfigMaps before the pods that mount them; the Services
+// before the workloads behind them.
+type Objects struct {
+	Namespaces   []*corev1.Namespace
+	ConfigMaps   []*corev1.ConfigMap
+	Services     []*corev1.Service
+	StatefulSets []*appsv1.StatefulSet
+	// Deployments are the link routers: not components, never faulted.
+	Deployments []*appsv1.Deployment
+}
+
+// RouterServices are the Services of the Cassandra nodes' link routers,
+// made first: the cluster IP the API server gives each is its node's
+// broadcast address (NewLayout), which the nodes' configurations and
+// the routers' routes are written with.
+func RouterServices(world string, spec *topology.Spec) ([]*corev1.Service, error) {
+	plan, err := topology.NewPlan(spec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNames(world, spec, plan); err != nil {
+		return nil, err
+	}
+	var out []*corev1.Service
+	for _, n := range plan.Cassandra {
+		labels := routerLabels(world, n)
+		out = append(out, &corev1.Service{
+			ObjectMeta: meta(RouterName(n), Namespace(world, n.Component), labels, nil),
+			Spec: corev1.ServiceSpec{
+				Selector: labels,
+				Ports:    []corev1.ServicePort{tcpPort("storage", spec.Ports.Storage)},
+			},
+		})
+	}
+	return out, nil
+}
+
+// Build lays out every object of a world but the routers' Services
+// (RouterServices), running images im.
+func Build(l *Layout, im Images) (*Objects, error) {
+	for _, role := range images.Roles {
+		if im[role] == "" {
+			return nil, fmt.Errorf("no image for %s", role)
+		}
+	}
+	p := l.Plan
+	s := p.Spec
+	o := &Objects{}
+	control := &corev1.Namespace{ObjectMeta: meta(ControlNamespace(l.World), "", map[string]string{LabelWorld: l.World}, nil)}
+	o.Namespaces = append(o.Namespaces, control)
+	for _, r := range s.Regions {
+		o.Namespaces = append(o.Namespaces, &corev1.Namespace{ObjectMeta: meta(RegionNamespace(l.World, r.Name), "",
+			map[string]string{LabelWorld: l.World, LabelRegion: r.Name}, nil)})
+	}
+
+	proxies, err := l.Proxies()
+	if err != nil {
+		return nil, err
+	}
+	toxPorts := []corev1.ServicePort{tcpPort("api", s.Ports.Toxiproxy)}
+	for _, px := range proxies {
+		_, port, _ := net.SplitHostPort(px.Listen)
+		n, _ := strconv.Atoi(port)
+		toxPorts = append(toxPorts, tcpPort("p"+port, n))
+	}
+	o.add(l, p.Toxiproxy, toxPorts, map[string][]byte{toxiproxyFile: mustJSON(proxies)}, corev1.Container{
+		Image: im[images.RoleToxiproxy],
+		Args:  []string{"-host=0.0.0.0", "-port=" + strconv.Itoa(s.Ports.Toxiproxy), "-config=" + confDir + "/" + toxiproxyFile},
+	})
+
+	for _, c := range p.SQS {
+		o.add(l, c, []corev1.ServicePort{tcpPort("sqs", sqsPort)}, nil, corev1.Container{
+			Image: im[images.RoleSQS],
+			Env: env(map[string]string{"SERVICES": "sqs", "EAGER_SERVICE_LOADING": "1", "SQS_ENDPOINT_STRATEGY": "off",
+				"LOCALSTACK_HOST": c.Address}),
+		})
+	}
+	for _, c := range p.Memcached {
+		o.add(l, c, []corev1.ServicePort{tcpPort("memcached", s.Ports.Memcached)}, nil, corev1.Container{
+			Image: im[images.RoleMemcached],
+			Args: []string{"memcached", "-p", strconv.Itoa(s.Ports.Memcached), "-U", "0", "-m", strconv.Itoa(s.Memcached.MemoryMB),
+				"-t", "2", "-c", "1024"},
+		})
+	}
+	for _, n := range p.Cassandra {
+		if err := o.addCassandra(l, n, im); err != nil {
+			return nil, err
+		}
+	}
+	app := func(c topology.Component, port int) error {
+		cfg, err := appconfig.File(p, c, l.Secret)
+		if err != nil {
+			return err
+		}
+		o.add(l, c, []corev1.ServicePort{tcpPort("http", port)}, map[string][]byte{appConfigFile: cfg}, corev1.Container{
+			Image: im[images.RoleKong],
+			Args:  []string{"serve", c.Kind, "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), "--config", confDir + "/" + appConfigFile},
+		})
+		return nil
+	}
+	for _, c := range p.Members {
+		if err := app(c, s.Ports.Member); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range p.Gateways {
+		if err := app(g, s.Ports.Gateway); err != nil {
+			return nil, err
+		}
+	}
+	if err := app(p.Director, s.Ports.Director); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// add lays out component c: a ConfigMap of its files (when it has any)
+// mounted at confDir, a headless Service with ports, and a StatefulSet of
+// one replica running main.
+func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePort, files map[string][]byte, main corev1.Container) *appsv1.StatefulSet {
+	ns, name, labels := Namespace(l.World, c), ObjectName(c), componentLabels(l.World, c)
+	main.Name = c.Kind
+	for _, p := range ports {
+		main.Ports = append(main.Ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.ProtocolTCP})
+	}
+	main.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(ports[0].Port)}},
+		PeriodSeconds: 2}
+	pod := corev1.PodSpec{
+		// The server is not its container's PID 1, so that a pause
+		// (SIGSTOP through exec) reaches it: a namespace's init ignores
+		// the signal.
+		ShareProcessNamespace: ptr(true),
+		Containers:            []corev1.Container{main},
+	}
+	if len(files) > 0 {
+		o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil), BinaryData: files})
+		pod.Volumes = append(pod.Volumes, configVolume("conf", name))
+		pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "conf", MountPath: confDir, ReadOnly: true})
+	}
+	o.Services = append(o.Services, &corev1.Service{
+		ObjectMeta: meta(name, ns, labels, nil),
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  selector(l.World, c),
+			Ports:     ports,
+			// A stopped node keeps its name in DNS: peers and clients see
+			// it down, not gone.
+			PublishNotReadyAddresses: true,
+		},
+	})
+	ss := &appsv1.StatefulSet{
+		ObjectMeta: meta(name, ns, labels, map[string]string{AnnotationID: c.ID, AnnotationReplicas: "1"}),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr[int32](1),
+			ServiceName: name,
+			Selector:    &metav1.LabelSelector{MatchLabels: selector(l.World, c)},
+			// Start and stop at once: kong orders the starts itself.
+			PodManagementPolicy: appsv1.ParallelPodManagement,
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{AnnotationID: c.ID}},
+				Spec:       pod,
+			},
+		},
+	}
+	o.StatefulSets = append(o.StatefulSets, ss)
+	return ss
+}
+
+// addCassandra lays out node n: its StatefulSet (with a volume for its
+// data that outlives its pod), and its link router.
+func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) error {
+	p, s := l.Plan, l.Plan.Spec
+	cfg := p.CassandraConfig(n, topology.CassandraSite{World: l.World, ConfDir: confDir, DataDir: cassandraDataDir, RPCAddress: "0.0.0.0"})
+	files := map[string][]byte{topology.CassandraYAMLFile: []byte(cfg.YAML), topology.CassandraRackDCFile: []byte(cfg.RackDC)}
+	ports := []corev1.ServicePort{tcpPort("cql", s.Ports.CQL), tcpPort("storage", s.Ports.Storage)}
+	ss := o.add(l, n.Component, ports, files, corev1.Container{
+		Image: im[images.RoleCassandra],
+		Env: append(env(map[string]string{
+			"MAX_HEAP_SIZE":  s.Cassandra.Heap,
+			"HEAP_NEWSIZE":   "64M",
+			"JVM_OPTS":       strings.Join(append(cfg.Props, "-Dcassandra.initial_token="+n.Token, "-XX:TieredStopAtLevel=1"), " "),
+			"CASSANDRA_DC":   n.Region,
+			"CASSANDRA_RACK": n.Zone,
+		}), podIPEnv()),
+	})
+	pod := &ss.Spec.Template.Spec
+	// The ConfigMap holds templates: an init container writes the pod's
+	// address into them, into confDir.
+	pod.Volumes[0].Name = "template"
+	main := &pod.Containers[0]
+	main.VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: confDir}, {Name: "data", MountPath: cassandraDataDir}}
+	main.ReadinessProbe.ProbeHandler.TCPSocket.Port = intstr.FromInt32(int32(s.Ports.CQL))
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: "conf", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	pod.InitContainers = []corev1.Container{{
+		Name:  "render",
+		Image: im[images.RoleCassandra],
+		Command: []string{"sh", "-c", fmt.Sprintf(`set -eu; for f in %[1]s %[2]s; do sed "s/%[3]s/$POD_IP/g" %[4]s/$f > %[5]s/$f; done`,
+			topology.CassandraYAMLFile, topology.CassandraRackDCFile, PodIP, templateDir, confDir)},
+		Env:          []corev1.EnvVar{podIPEnv()},
+		VolumeMounts: []corev1.VolumeMount{{Name: "template", MountPath: templateDir, ReadOnly: true}, {Name: "conf", MountPath: confDir}},
+	}}
+	ss.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
+		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: componentLabels(l.World, n.Component)},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}},
+		},
+	}}
+	// A stopped or killed node keeps its data (scaled to 0, its claim
+	// stays); the world's removal takes it.
+	ss.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+		WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
+
+	route, err := l.Route(n)
+	if err != nil {
+		return err
+	}
+	ns, name, labels := Namespace(l.World, n.Component), RouterName(n), routerLabels(l.World, n)
+	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil),
+		BinaryData: map[string][]byte{routesFile: mustJSON([]linkrouter.Route{route})}})
+	o.Deployments = append(o.Deployments, &appsv1.Deployment{
+		ObjectMeta: meta(name, ns, labels, nil),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{
+						Name: KindLinkRouter, Image: im[images.RoleKong],
+						Args:         []string{"serve", "link-router", "--routes", confDir + "/" + routesFile},
+						Ports:        []corev1.ContainerPort{{Name: "storage", ContainerPort: int32(s.Ports.Storage), Protocol: corev1.ProtocolTCP}},
+						VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: confDir, ReadOnly: true}},
+					}},
+					Volumes: []corev1.Volume{configVolume("conf", name)},
+				},
+			},
+		},
+	})
+	return nil
+}
+
+// Owned makes dependent an object of owner: deleting owner (the world's
+// control namespace, which is cluster-scoped) deletes it.
+func Owned(dependent *metav1.ObjectMeta, owner *corev1.Namespace) {
+	dependent.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "v1", Kind: "Namespace", Name: owner.Name, UID: owner.UID,
+		BlockOwnerDeletion: ptr(true),
+	}}
+}
+
+func meta(name, ns string, labels, annotations map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: maps.Clone(labels), Annotations: annotations}
+}
+
+// selector picks the pods of component c.
+func selector(world string, c topology.Component) map[string]string {
+	return map[string]string{LabelWorld: world, LabelComponent: LabelValue(c.ID)}
+}
+
+func tcpPort(name string, port int) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: int32(port), TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP}
+}
+
+func configVolume(name, configMap string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: configMap}}}}
+}
+
+// env is m as environment variables, in name order.
+func env(m map[string]string) []corev1.EnvVar {
+	var out []corev1.EnvVar
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, corev1.EnvVar{Name: k, Value: m[k]})
+	}
+	return out
+}
+
+// podIPEnv is POD_IP, the pod's address.
+func podIPEnv() corev1.EnvVar {
+	return corev1.EnvVar{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	return b
+}
+
+func ptr[T any](v T) *T { return &v }
