@@ -9,12 +9,13 @@ import (
 
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/containersetup"
+	"github.com/kongchaos/kong/internal/kubesetup"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
 )
 
 func newSetup() *cobra.Command {
-	var engine, stopEngine bool
+	var engine, stopEngine, kubernetes bool
 	cmd := specCommand(&cobra.Command{
 		Use:   "setup",
 		Short: "Fetch what the local backend and the tests need: Cassandra and ElasticMQ jars (Maven), memcached and chromium (apt-get)",
@@ -29,12 +30,26 @@ With --engine it readies the container backend's engine instead: when no Docker 
 it installs Debian's docker.io (when dockerd is missing) and starts dockerd in the background
 (as root; its log is dockerd.log in the cache). Then kong images build makes the images.
 With --stop-engine it stops the engine that --engine started, and no other (make test stops
-the one it started this way once the container tests end).`,
+the one it started this way once the container tests end).
+
+With --kubernetes it builds a Kubernetes control plane from Go modules into the cache instead:
+kube-apiserver, kube-controller-manager and kube-scheduler ` + kubesetup.KubernetesVersion + `, etcd ` + kubesetup.EtcdVersion + ` and
+kwok ` + kubesetup.KwokVersion + ` (fake nodes), for the kubernetes backend's tests on a machine with no cluster. The
+first build takes about 20 minutes on 2 cores; a tool already built is kept.`,
 	}, func(cmd *cobra.Command, spec *topology.Spec) error {
 		log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
 		out := cmd.OutOrStdout()
-		if engine && stopEngine {
-			return fmt.Errorf("--engine and --stop-engine: choose one")
+		if n := btoi(engine) + btoi(stopEngine) + btoi(kubernetes); n > 1 {
+			return fmt.Errorf("--engine, --stop-engine and --kubernetes: choose one")
+		}
+		if kubernetes {
+			t, err := kubesetup.Build(cmd.Context(), out, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "kube-apiserver  %s\nkube-controller-manager  %s\nkube-scheduler  %s\netcd  %s\nkwok  %s\n",
+				t.APIServer, t.ControllerManager, t.Scheduler, t.Etcd, t.Kwok)
+			return nil
 		}
 		if stopEngine {
 			return containersetup.StopEngine(cmd.Context(), out)
@@ -56,6 +71,14 @@ the one it started this way once the container tests end).`,
 		return nil
 	})
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
+	cmd.Flags().BoolVar(&kubernetes, "kubernetes", false, "build a Kubernetes control plane (API server, controllers, scheduler, etcd, kwok) from Go modules into the cache")
 	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,257 @@
+// Package kubesetup builds a Kubernetes control plane from Go modules into
+// kong's cache (`kong setup --kubernetes`), for the kubernetes backend's
+// tests against a real API server on a machine without a cluster or a
+// container registry: kube-apiserver, kube-controller-manager and
+// kube-scheduler from k8s.io/kubernetes, etcd from go.etcd.io/etcd/server,
+// and kwok, which stands in for the nodes and their kubelets.
+package kubesetup
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/kongchaos/kong/internal/flock"
+	"github.com/kongchaos/kong/topology/local/assets"
+)
+
+// Versions built. The Kubernetes modules are one release (client-go in
+// go.mod is v0.37.2, so the API server is v1.37.2).
+const (
+	KubernetesVersion = "v1.37.2"
+	EtcdVersion       = "v3.7.3"
+	KwokVersion       = "v0.8.0"
+)
+
+// Tools are the control plane's programs.
+type Tools struct {
+	APIServer, ControllerManager, Scheduler, Etcd, Kwok string
+}
+
+// programs are the Tools' fields by program name, in build order (the
+// small ones first).
+func (t *Tools) programs() []struct {
+	name string
+	path *string
+} {
+	return []struct {
+		name string
+		path *string
+	}{{"etcd", &t.Etcd}, {"kwok", &t.Kwok}, {"kube-scheduler", &t.Scheduler},
+		{"kube-controller-manager", &t.ControllerManager}, {"kube-apiserver", &t.APIServer}}
+}
+
+// Dir is the folder of the tools in the cache.
+func Dir() (string, error) {
+	cache, err := assets.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "kubernetes-"+KubernetesVersion), nil
+}
+
+// Find returns the tools when every one is built, else an error that says
+// how to build them.
+func Find() (*Tools, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	t := toolsIn(dir)
+	var missing []string
+	for _, p := range t.programs() {
+		if _, err := os.Stat(*p.path); err != nil {
+			missing = append(missing, p.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the Kubernetes control plane is not built (%s missing from %s): run `kong setup --kubernetes` (about 20 minutes on 2 cores the first time)",
+			strings.Join(missing, ", "), filepath.Join(dir, "bin"))
+	}
+	return t, nil
+}
+
+func toolsIn(dir string) *Tools {
+	bin := filepath.Join(dir, "bin")
+	return &Tools{APIServer: filepath.Join(bin, "kube-apiserver"), ControllerManager: filepath.Join(bin, "kube-controller-manager"),
+		Scheduler: filepath.Join(bin, "kube-scheduler"), Etcd: filepath.Join(bin, "etcd"), Kwok: filepath.Join(bin, "kwok")}
+}
+
+// Build builds whatever tool is missing from the cache with the go
+// command, saying on out what it builds and how long it took, and returns
+// them all. A tool already built is kept.
+func Build(ctx context.Context, out io.Writer, log *slog.Logger) (*Tools, error) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return nil, errors.New("building the Kubernetes control plane needs the go command (Go 1.26), which is not on PATH")
+	}
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w (set KONG_CACHE to a writable folder)", dir, err)
+	}
+	unlock, err := lock(ctx, filepath.Join(dir, ".lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	t := toolsIn(dir)
+	for _, p := range t.programs() {
+		if _, err := os.Stat(*p.path); err == nil {
+			continue
+		}
+		start := time.Now()
+		fmt.Fprintf(out, "building %s into %s\n", p.name, filepath.Dir(*p.path))
+		if err := build(ctx, goCmd, dir, p.name, *p.path, log); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "built %s in %s\n", p.name, time.Since(start).Round(time.Second))
+	}
+	return t, nil
+}
+
+// build builds one program into path (through a temporary name, so that
+// an interrupted build leaves nothing that Find would take).
+func build(ctx context.Context, goCmd, dir, name, path string, log *slog.Logger) error {
+	tmp := path + ".partial"
+	defer os.Remove(tmp)
+	var args []string
+	var workdir string
+	switch name {
+	case "etcd":
+		args, workdir = []string{"install", "go.etcd.io/etcd/server/v3@" + EtcdVersion}, dir
+	case "kwok":
+		args, workdir = []string{"install", "sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion}, dir
+	default:
+		src := filepath.Join(dir, "src")
+		if err := wrapperModule(ctx, goCmd, src, log); err != nil {
+			return err
+		}
+		ldflags := "-s -w -X k8s.io/component-base/version.gitVersion=" + KubernetesVersion
+		args, workdir = []string{"build", "-trimpath", "-ldflags", ldflags, "-o", tmp, "k8s.io/kubernetes/cmd/" + name}, src
+	}
+	env := []string{"GOFLAGS=-mod=mod"}
+	if args[0] == "install" {
+		// go install names the program after its package: server for
+		// etcd, kwok for kwok; it goes to a folder of its own, then moves.
+		gobin := filepath.Join(dir, "gobin-"+name)
+		defer os.RemoveAll(gobin)
+		env = append(env, "GOBIN="+gobin)
+		if err := run(ctx, goCmd, workdir, env, log, args...); err != nil {
+			return fmt.Errorf("building %s: %w", name, err)
+		}
+		built := filepath.Join(gobin, name)
+		if name == "etcd" {
+			// go.etcd.io/etcd/server/v3: a major version's suffix is not
+			// the program's name.
+			built = filepath.Join(gobin, "server")
+		}
+		return os.Rename(built, path)
+	}
+	if err := run(ctx, goCmd, workdir, env, log, args...); err != nil {
+		return fmt.Errorf("building %s: %w", name, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// stagingRe matches the replace lines of k8s.io/kubernetes's go.mod that
+// point a staging module at its folder in the repository.
+var stagingRe = regexp.MustCompile(`^\s*(k8s\.io/[a-z0-9-]+) => \./staging/src/k8s\.io/[a-z0-9-]+\s*$`)
+
+// wrapperModule writes the module the Kubernetes programs are built in:
+// k8s.io/kubernetes requires its staging modules at v0.0.0 (they live in
+// its repository), so they are replaced by their published release of
+// the same version.
+func wrapperModule(ctx context.Context, goCmd, src string, log *slog.Logger) error {
+	if _, err := os.Stat(filepath.Join(src, "go.sum")); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return err
+	}
+	var info bytes.Buffer
+	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", "k8s.io/kubernetes@"+KubernetesVersion)
+	cmd.Dir, cmd.Stdout = src, &info
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("fetching k8s.io/kubernetes@%s from the Go module proxy: %w", KubernetesVersion, err)
+	}
+	m := regexp.MustCompile(`"GoMod": "([^"]+)"`).FindSubmatch(info.Bytes())
+	if m == nil {
+		return fmt.Errorf("go mod download named no go.mod for k8s.io/kubernetes@%s", KubernetesVersion)
+	}
+	mod, err := os.ReadFile(string(m[1]))
+	if err != nil {
+		return err
+	}
+	minor := "v0." + strings.TrimPrefix(KubernetesVersion, "v1.")
+	var b strings.Builder
+	b.WriteString("// Generated by kong setup --kubernetes: the module the control plane is built in.\nmodule kong.local/kubetools\n\ngo 1.26.0\n\nreplace (\n")
+	staging := 0
+	sc := bufio.NewScanner(bytes.NewReader(mod))
+	for sc.Scan() {
+		if s := stagingRe.FindStringSubmatch(sc.Text()); s != nil {
+			fmt.Fprintf(&b, "\t%s => %s %s\n", s[1], s[1], minor)
+			staging++
+		}
+	}
+	b.WriteString(")\n")
+	if staging == 0 {
+		return fmt.Errorf("k8s.io/kubernetes@%s's go.mod replaces no staging module: kong does not know how to build this release", KubernetesVersion)
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	var pkgs []string
+	for _, p := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		pkgs = append(pkgs, "k8s.io/kubernetes/cmd/"+p+"@"+KubernetesVersion)
+	}
+	if err := run(ctx, goCmd, src, nil, log, append([]string{"get"}, pkgs...)...); err != nil {
+		os.Remove(filepath.Join(src, "go.sum"))
+		return fmt.Errorf("resolving the modules of k8s.io/kubernetes@%s: %w", KubernetesVersion, err)
+	}
+	return nil
+}
+
+// run runs the go command in dir, its output to the log; a failure
+// carries the output's last lines.
+func run(ctx context.Context, goCmd, dir string, env []string, log *slog.Logger, args ...string) error {
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var got bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &got, &got
+	log.Debug("go", "args", args, "dir", dir)
+	if err := cmd.Run(); err != nil {
+		lines := strings.Split(strings.TrimSpace(got.String()), "\n")
+		if len(lines) > 10 {
+			lines = lines[len(lines)-10:]
+		}
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.Join(lines, "\n"))
+	}
+	return nil
+}
+
+// lock takes the tools folder's lock, so that two setups build once.
+func lock(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := flock.Wait(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("waiting for the lock %s (another kong setup --kubernetes holds it): %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

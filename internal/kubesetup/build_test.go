@@ -1,0 +1,42 @@
+package kubesetup
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Find names what is missing and the command that builds it; once every
+// tool is in the cache, it finds them there.
+func TestFindSaysHowToBuild(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("KONG_CACHE", cache)
+	_, err := Find()
+	require.ErrorContains(t, err, "kong setup --kubernetes")
+	require.ErrorContains(t, err, "kube-apiserver")
+
+	dir, err := Dir()
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(cache, "kubernetes-"+KubernetesVersion), dir)
+	tools := toolsIn(dir)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
+	for _, p := range tools.programs()[:4] {
+		require.NoError(t, os.WriteFile(*p.path, []byte("#!/bin/sh\n"), 0o755))
+	}
+	_, err = Find()
+	require.ErrorContains(t, err, "(kube-apiserver missing from")
+	require.NoError(t, os.WriteFile(tools.APIServer, []byte("#!/bin/sh\n"), 0o755))
+	got, err := Find()
+	require.NoError(t, err)
+	require.Equal(t, tools, got)
+}
+
+// The wrapper module replaces exactly the staging modules of
+// k8s.io/kubernetes's go.mod.
+func TestStagingLines(t *testing.T) {
+	require.NotNil(t, stagingRe.FindStringSubmatch("\tk8s.io/client-go => ./staging/src/k8s.io/client-go"))
+	require.Nil(t, stagingRe.FindStringSubmatch("\tk8s.io/klog/v2 v2.130.1 // indirect"))
+	require.Nil(t, stagingRe.FindStringSubmatch("\tgithub.com/x/y => ../y"))
+}
