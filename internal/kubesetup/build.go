@@ -33,9 +33,11 @@ const (
 	KwokVersion       = "v0.8.0"
 )
 
-// Tools are the control plane's programs.
+// Tools are the control plane's programs, and kwok's stages (how its fake
+// nodes and pods move through their lifecycle, from kwok's module).
 type Tools struct {
 	APIServer, ControllerManager, Scheduler, Etcd, Kwok string
+	Stages                                              string
 }
 
 // programs are the Tools' fields by program name, in build order (the
@@ -47,7 +49,7 @@ func (t *Tools) programs() []struct {
 	return []struct {
 		name string
 		path *string
-	}{{"etcd", &t.Etcd}, {"kwok", &t.Kwok}, {"kube-scheduler", &t.Scheduler},
+	}{{"etcd", &t.Etcd}, {"kwok", &t.Kwok}, {"kwok-stages", &t.Stages}, {"kube-scheduler", &t.Scheduler},
 		{"kube-controller-manager", &t.ControllerManager}, {"kube-apiserver", &t.APIServer}}
 }
 
@@ -84,7 +86,8 @@ func Find() (*Tools, error) {
 func toolsIn(dir string) *Tools {
 	bin := filepath.Join(dir, "bin")
 	return &Tools{APIServer: filepath.Join(bin, "kube-apiserver"), ControllerManager: filepath.Join(bin, "kube-controller-manager"),
-		Scheduler: filepath.Join(bin, "kube-scheduler"), Etcd: filepath.Join(bin, "etcd"), Kwok: filepath.Join(bin, "kwok")}
+		Scheduler: filepath.Join(bin, "kube-scheduler"), Etcd: filepath.Join(bin, "etcd"), Kwok: filepath.Join(bin, "kwok"),
+		Stages: filepath.Join(dir, "kwok-stages.yaml")}
 }
 
 // Build builds whatever tool is missing from the cache with the go
@@ -130,6 +133,8 @@ func build(ctx context.Context, goCmd, dir, name, path string, log *slog.Logger)
 	var args []string
 	var workdir string
 	switch name {
+	case "kwok-stages":
+		return stages(ctx, goCmd, dir, path)
 	case "etcd":
 		args, workdir = []string{"install", "go.etcd.io/etcd/server/v3@" + EtcdVersion}, dir
 	case "kwok":
@@ -162,6 +167,40 @@ func build(ctx context.Context, goCmd, dir, name, path string, log *slog.Logger)
 	}
 	if err := run(ctx, goCmd, workdir, env, log, args...); err != nil {
 		return fmt.Errorf("building %s: %w", name, err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// stageFiles are kwok's stages that make its nodes Ready and keep them so,
+// take pods through Ready, completion and deletion, and provision, bind
+// and delete the volumes of its storage class (StorageClass), at once.
+var stageFiles = []string{"node/fast/node-initialize.yaml", "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+	"pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml",
+	"volume/fast/pvc-provision.yaml", "volume/fast/pv-bind.yaml", "volume/fast/pvc-delete.yaml", "volume/fast/pv-delete.yaml"}
+
+// stages writes kwok's stages, from its module, into one file at path.
+func stages(ctx context.Context, goCmd, dir, path string) error {
+	var info bytes.Buffer
+	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", "sigs.k8s.io/kwok@"+KwokVersion)
+	cmd.Dir, cmd.Stdout = dir, &info
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("fetching sigs.k8s.io/kwok@%s from the Go module proxy: %w", KwokVersion, err)
+	}
+	m := regexp.MustCompile(`"Dir": "([^"]+)"`).FindSubmatch(info.Bytes())
+	if m == nil {
+		return fmt.Errorf("go mod download named no folder for sigs.k8s.io/kwok@%s", KwokVersion)
+	}
+	var docs []string
+	for _, f := range stageFiles {
+		b, err := os.ReadFile(filepath.Join(string(m[1]), "kustomize", "stage", f))
+		if err != nil {
+			return fmt.Errorf("kwok's stage %s: %w", f, err)
+		}
+		docs = append(docs, strings.TrimSpace(string(b)))
+	}
+	tmp := path + ".partial"
+	if err := os.WriteFile(tmp, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644); err != nil {
+		return err
 	}
 	return os.Rename(tmp, path)
 }

@@ -1,0 +1,277 @@
+package kubesetup
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// ServiceCIDR is the cluster IP range of the control plane's Services.
+const ServiceCIDR = "10.96.0.0/16"
+
+// StorageClass is the default storage class, whose volumes kwok makes
+// and binds (they hold nothing: nothing runs).
+const StorageClass = "kwok-volume"
+
+// ZoneLabel is the well-known label of a node's zone.
+const ZoneLabel = "topology.kubernetes.io/zone"
+
+// ControlPlane is a Kubernetes control plane running on this machine's
+// loopback: etcd, the API server, the controller manager (with its garbage
+// collector), the scheduler, and kwok, which runs one fake node a zone
+// whose pods become Ready without running anything.
+type ControlPlane struct {
+	// Config reaches the API server as its administrator.
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file with the same.
+	Kubeconfig string
+	Client     kubernetes.Interface
+	dir        string
+	procs      []*exec.Cmd
+}
+
+// Start runs the control plane from tools, its state and logs in dir,
+// with a fake node for each zone. Stop ends it; its processes also die
+// with the process that started them.
+func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *ControlPlane, err error) {
+	cp = &ControlPlane{dir: dir}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, cp.Stop())
+			cp = nil
+		}
+	}()
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	etcdPort, peerPort, apiPort := ports[0], ports[1], ports[2]
+	token, err := secret()
+	if err != nil {
+		return nil, err
+	}
+	key, pub, err := serviceAccountKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
+		return nil, err
+	}
+	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdPort)
+	peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
+	if err := cp.run(t.Etcd, "etcd", "--name=kong", "--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL, "--initial-cluster=kong="+peerURL,
+		"--unsafe-no-fsync"); err != nil {
+		return nil, err
+	}
+	pki := filepath.Join(dir, "pki")
+	if err := cp.run(t.APIServer, "kube-apiserver", "--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(apiPort),
+		"--cert-dir="+pki, "--service-cluster-ip-range="+ServiceCIDR,
+		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file="+pub,
+		"--service-account-signing-key-file="+key, "--token-auth-file="+filepath.Join(dir, "tokens.csv"),
+		"--authorization-mode=RBAC", "--endpoint-reconciler-type=none"); err != nil {
+		return nil, err
+	}
+	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
+	if err := waitReady(ctx, host, token, 2*time.Minute); err != nil {
+		return nil, fmt.Errorf("the API server did not become ready (its log: %s): %w", filepath.Join(dir, "kube-apiserver.log"), err)
+	}
+	// The API server made its own certificate in pki: clients trust it.
+	ca, err := os.ReadFile(filepath.Join(pki, "apiserver.crt"))
+	if err != nil {
+		return nil, err
+	}
+	cp.Config = &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}
+	cp.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(cp.Kubeconfig, []byte(kubeconfig(host, token, ca)), 0o600); err != nil {
+		return nil, err
+	}
+	if cp.Client, err = kubernetes.NewForConfig(cp.Config); err != nil {
+		return nil, err
+	}
+	if err := cp.run(t.ControllerManager, "kube-controller-manager", "--kubeconfig="+cp.Kubeconfig,
+		"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
+		"--service-account-private-key-file="+key, "--root-ca-file="+filepath.Join(pki, "apiserver.crt"),
+		"--service-cluster-ip-range="+ServiceCIDR); err != nil {
+		return nil, err
+	}
+	if err := cp.run(t.Scheduler, "kube-scheduler", "--kubeconfig="+cp.Kubeconfig,
+		"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0"); err != nil {
+		return nil, err
+	}
+	if err := cp.run(t.Kwok, "kwok", "--kubeconfig="+cp.Kubeconfig, "--config="+t.Stages,
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		"--cidr=127.100.0.0/16", "--node-ip=127.0.0.1", "--server-address="); err != nil {
+		return nil, err
+	}
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: StorageClass,
+		Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner: "kwok.x-k8s.io/volume", ReclaimPolicy: ptr(corev1.PersistentVolumeReclaimDelete),
+		VolumeBindingMode: ptr(storagev1.VolumeBindingImmediate)}
+	if _, err := cp.Client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil {
+		return nil, fmt.Errorf("creating storage class %s: %w", StorageClass, err)
+	}
+	for _, z := range zones {
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kwok-" + z,
+			Labels:      map[string]string{"type": "kwok", ZoneLabel: z, "kubernetes.io/hostname": "kwok-" + z},
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}}}
+		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+			return nil, fmt.Errorf("creating node %s: %w", node.Name, err)
+		}
+	}
+	return cp, nil
+}
+
+// run starts one program of the control plane, its output in
+// <name>.log in the control plane's folder, in a process group of its
+// own, killed when the process that started it dies.
+func (cp *ControlPlane) run(path, name string, args ...string) error {
+	log, err := os.OpenFile(filepath.Join(cp.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(path, args...)
+	cmd.Dir = cp.dir
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	cp.procs = append(cp.procs, cmd)
+	return nil
+}
+
+// Stop ends every program of the control plane, the last started first,
+// and waits for each.
+func (cp *ControlPlane) Stop() error {
+	if cp == nil {
+		return nil
+	}
+	for i := len(cp.procs) - 1; i >= 0; i-- {
+		p := cp.procs[i]
+		_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+		_ = p.Wait()
+	}
+	cp.procs = nil
+	return nil
+}
+
+// PIDs are the control plane's processes.
+func (cp *ControlPlane) PIDs() []int {
+	var out []int
+	for _, p := range cp.procs {
+		out = append(out, p.Process.Pid)
+	}
+	return out
+}
+
+// waitReady polls the API server's /readyz until it answers 200.
+func waitReady(ctx context.Context, host, token string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		// Only to learn that it answers: its certificate is read after.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // #nosec G402 -- loopback readiness probe
+	var last error
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, host+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("/readyz: %s", resp.Status)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// freePorts are n ports free on the loopback address now.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+func secret() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// serviceAccountKeys writes the key pair that signs service account
+// tokens.
+func serviceAccountKeys(dir string) (key, pub string, err error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", "", err
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return "", "", err
+	}
+	key, pub = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), 0o600); err != nil {
+		return "", "", err
+	}
+	return key, pub, os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+}
+
+func kubeconfig(host, token string, ca []byte) string {
+	return strings.Join([]string{
+		"apiVersion: v1", "kind: Config", "current-context: kong",
+		"clusters:", "- name: kong", "  cluster:", "    server: " + host,
+		"    certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca),
+		"users:", "- name: admin", "  user:", "    token: " + token,
+		"contexts:", "- name: kong", "  context:", "    cluster: kong", "    user: admin", "",
+	}, "\n")
+}
+
+func ptr[T any](v T) *T { return &v }
