@@ -64,4 +64,10 @@ func TestSharedComesUpOnFirstUse(t *testing.T) {
 		require.ErrorContains(t, err, "port 9042 in use")
 	}
 	require.Equal(t, 1, ups, "a world that failed is not brought up again for every test")
+
+	// The container backend's world is RunShared's: Release leaves it.
+	c := &containers.World{}
+	s = &Shared{EvenShort: true, cluster: c}
+	s.Release(t)
+	require.Same(t, c, s.Get(t))
 }

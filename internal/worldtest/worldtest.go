@@ -191,6 +191,9 @@ func (s *Shared) Release(t *testing.T) {
 func (s *Shared) down() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.up == nil {
+		return nil // the container backend's world: RunShared's to remove
+	}
 	w := s.world
 	s.world, s.cluster, s.err, s.asked = nil, nil, nil, false
 	if w == nil {
