@@ -90,6 +90,11 @@ test-unit: build
 # package at a time (-p 1): two packages' worlds on one small machine would
 # compete for its cores and skew each other's latency and replication figures.
 #
+# The global profile's game days (three regions, nine Cassandra nodes) run in
+# a test binary of their own, after the other tests: their world is the
+# largest this machine holds, and it is measured in a fresh process with no
+# other world up, as a user's kong gameday --profile global runs.
+#
 # The container backend runs for real too, on a Docker engine: where none
 # answers and this is root, kong setup --engine installs Debian's docker.io
 # and starts dockerd; kong images build makes the images from package
@@ -109,7 +114,9 @@ test-world: setup $(COMPOSE)
 	if [ $$engine = 1 ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then echo "make test: the container backend's engine or images could not be readied (above)"; exit 1; \
 	else echo "make test: no Docker engine and not root: the container tests skip"; fi; \
-	KONG_COMPOSE=$(COMPOSE) $(GO) test -p 1 -count=1 -timeout 80m ./... || status=$$?; \
+	KONG_COMPOSE=$(COMPOSE) $(GO) test -p 1 -count=1 -timeout 80m -skip '^TestGlobalScenarios$$' ./... || status=$$?; \
+	echo "go test -run TestGlobalScenarios ./scenarios/: the global profile's game days, in a test binary of their own"; \
+	$(GO) test -count=1 -timeout 30m -run '^TestGlobalScenarios$$' ./scenarios/ || status=$$?; \
 	if [ $$engine = 1 ]; then \
 		echo "KONG_BACKEND=containers go test -short ./scenarios/: the fast game days on a container world"; \
 		KONG_BACKEND=containers $(GO) test -short -count=1 -timeout 30m ./scenarios/ || status=$$?; \

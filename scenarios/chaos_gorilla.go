@@ -52,7 +52,7 @@ func init() {
 // chaosGorillaQuick is the plan of the Go tests, and of the broken worlds
 // that differ from it by a switch only.
 var chaosGorillaQuick = with(chaosGorilla, func(p *chaosGorillaPlan) {
-	p.Times = Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
+	p.Times = Times{Steady: 8 * time.Second, Observe: 20 * time.Second, Converge: 30 * time.Second}
 })
 
 type chaosGorillaPlan struct {

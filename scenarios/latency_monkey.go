@@ -21,7 +21,7 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Planned:    latencyMonkey.Total(),
 		Run:        latencyMonkey.run,
-		Quick:      shorter(latencyMonkey, Times{Steady: 10 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}).run,
+		Quick:      shorter(latencyMonkey, Times{Steady: 8 * time.Second, Observe: 20 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-try-timeout",
 			Broken:  "the gateway's try timeout switched off: stalled reads wait for their instance until the member timeout and fail",

@@ -21,7 +21,7 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Planned:    realLifeFailover.Total(),
 		Run:        realLifeFailover.run,
-		Quick:      shorter(realLifeFailover, Times{Steady: 10 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
+		Quick:      shorter(realLifeFailover, Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-evacuation",
 			Broken:  "the automation that evacuates a degraded region switched off: its users stay on it",

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -123,9 +124,10 @@ func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string
 	}
 }
 
-// timed appends the test's outcome and duration, when it ends, to the file
-// KONG_TEST_TIMES names (make test prints it: where the game days' time
-// goes). A file that cannot be written fails the test.
+// timed appends the test's outcome and duration, when it ends (unless it
+// skipped), to the file KONG_TEST_TIMES names (make test prints it: where
+// the game days' time goes), with the test binary's goroutines and heap
+// then. A file that cannot be written fails the test.
 func timed(t *testing.T) {
 	path := os.Getenv("KONG_TEST_TIMES")
 	if path == "" {
@@ -133,16 +135,22 @@ func timed(t *testing.T) {
 	}
 	start := time.Now()
 	t.Cleanup(func() {
+		if t.Skipped() {
+			return
+		}
 		outcome := "pass"
-		switch {
-		case t.Skipped():
-			outcome = "skip"
-		case t.Failed():
+		if t.Failed() {
 			outcome = "FAIL"
 		}
+		// The test binary's own load, which the traffic it sends shares:
+		// a binary that kept goroutines or memory from every run would
+		// show it here.
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		require.NoError(t, err)
-		_, err = fmt.Fprintf(f, "%-4s %7.1fs  %s (%s)\n", outcome, time.Since(start).Seconds(), t.Name(), worldtest.Backend())
+		_, err = fmt.Fprintf(f, "%-4s %7.1fs  %s (%s; %d goroutines, %d MiB heap)\n", outcome, time.Since(start).Seconds(), t.Name(),
+			worldtest.Backend(), runtime.NumGoroutine(), m.HeapAlloc>>20)
 		require.NoError(t, errors.Join(err, f.Close()))
 	})
 }
