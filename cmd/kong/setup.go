@@ -30,12 +30,7 @@ With --engine it readies the container backend's engine instead: when no Docker 
 it installs Debian's docker.io (when dockerd is missing) and starts dockerd in the background
 (as root; its log is dockerd.log in the cache). Then kong images build makes the images.
 With --stop-engine it stops the engine that --engine started, and no other (make test stops
-the one it started this way once the container tests end).
-
-With --kubernetes it builds a Kubernetes control plane from Go modules into the cache instead:
-kube-apiserver, kube-controller-manager and kube-scheduler ` + kubesetup.KubernetesVersion + `, etcd ` + kubesetup.EtcdVersion + ` and
-kwok ` + kubesetup.KwokVersion + ` (fake nodes), for the kubernetes backend's tests on a machine with no cluster. The
-first build takes about 20 minutes on 2 cores; a tool already built is kept.`,
+the one it started this way once the container tests end).`,
 	}, func(cmd *cobra.Command, spec *topology.Spec) error {
 		log := clilog.New(cmd, os.Stderr, slog.LevelInfo)
 		out := cmd.OutOrStdout()
@@ -72,6 +67,8 @@ first build takes about 20 minutes on 2 cores; a tool already built is kept.`,
 	})
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
 	cmd.Flags().BoolVar(&kubernetes, "kubernetes", false, "build a Kubernetes control plane (API server, controllers, scheduler, etcd, kwok) from Go modules into the cache")
+	// Hidden until the kubernetes backend's tests run on what it builds.
+	_ = cmd.Flags().MarkHidden("kubernetes")
 	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd
 }
