@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -180,19 +181,13 @@ var stageFiles = []string{"node/fast/node-initialize.yaml", "node/heartbeat-with
 
 // stages writes kwok's stages, from its module, into one file at path.
 func stages(ctx context.Context, goCmd, dir, path string) error {
-	var info bytes.Buffer
-	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", "sigs.k8s.io/kwok@"+KwokVersion)
-	cmd.Dir, cmd.Stdout = dir, &info
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("fetching sigs.k8s.io/kwok@%s from the Go module proxy: %w", KwokVersion, err)
-	}
-	m := regexp.MustCompile(`"Dir": "([^"]+)"`).FindSubmatch(info.Bytes())
-	if m == nil {
-		return fmt.Errorf("go mod download named no folder for sigs.k8s.io/kwok@%s", KwokVersion)
+	_, src, err := download(ctx, goCmd, dir, "sigs.k8s.io/kwok@"+KwokVersion)
+	if err != nil {
+		return err
 	}
 	var docs []string
 	for _, f := range stageFiles {
-		b, err := os.ReadFile(filepath.Join(string(m[1]), "kustomize", "stage", f))
+		b, err := os.ReadFile(filepath.Join(src, "kustomize", "stage", f))
 		if err != nil {
 			return fmt.Errorf("kwok's stage %s: %w", f, err)
 		}
@@ -203,6 +198,28 @@ func stages(ctx context.Context, goCmd, dir, path string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// download fetches module (path@version) into the module cache with the go
+// command, and returns its go.mod file and its folder there.
+func download(ctx context.Context, goCmd, dir, module string) (goMod, src string, err error) {
+	var info bytes.Buffer
+	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", module)
+	cmd.Dir, cmd.Stdout = dir, &info
+	runErr := cmd.Run()
+	var m struct{ GoMod, Dir, Error string }
+	if err := json.Unmarshal(info.Bytes(), &m); err != nil && runErr == nil {
+		return "", "", fmt.Errorf("go mod download %s: %w", module, err)
+	}
+	switch {
+	case m.Error != "":
+		return "", "", fmt.Errorf("fetching %s from the Go module proxy: %s", module, m.Error)
+	case runErr != nil:
+		return "", "", fmt.Errorf("fetching %s from the Go module proxy: %w", module, runErr)
+	case m.GoMod == "" || m.Dir == "":
+		return "", "", fmt.Errorf("go mod download named no go.mod or folder for %s", module)
+	}
+	return m.GoMod, m.Dir, nil
 }
 
 // stagingRe matches the replace lines of k8s.io/kubernetes's go.mod that
@@ -220,17 +237,11 @@ func wrapperModule(ctx context.Context, goCmd, src string, log *slog.Logger) err
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return err
 	}
-	var info bytes.Buffer
-	cmd := exec.CommandContext(ctx, goCmd, "mod", "download", "-json", "k8s.io/kubernetes@"+KubernetesVersion)
-	cmd.Dir, cmd.Stdout = src, &info
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("fetching k8s.io/kubernetes@%s from the Go module proxy: %w", KubernetesVersion, err)
+	goMod, _, err := download(ctx, goCmd, src, "k8s.io/kubernetes@"+KubernetesVersion)
+	if err != nil {
+		return err
 	}
-	m := regexp.MustCompile(`"GoMod": "([^"]+)"`).FindSubmatch(info.Bytes())
-	if m == nil {
-		return fmt.Errorf("go mod download named no go.mod for k8s.io/kubernetes@%s", KubernetesVersion)
-	}
-	mod, err := os.ReadFile(string(m[1]))
+	mod, err := os.ReadFile(goMod)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package kubesetup
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -39,4 +41,20 @@ func TestStagingLines(t *testing.T) {
 	require.NotNil(t, stagingRe.FindStringSubmatch("\tk8s.io/client-go => ./staging/src/k8s.io/client-go"))
 	require.Nil(t, stagingRe.FindStringSubmatch("\tk8s.io/klog/v2 v2.130.1 // indirect"))
 	require.Nil(t, stagingRe.FindStringSubmatch("\tgithub.com/x/y => ../y"))
+}
+
+// download names a module's go.mod and folder in the module cache, and says
+// what the go command said when it cannot.
+func TestDownload(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	require.NoError(t, err)
+	goMod, dir, err := download(context.Background(), goCmd, t.TempDir(), "sigs.k8s.io/kwok@"+KwokVersion)
+	require.NoError(t, err)
+	require.FileExists(t, goMod)
+	for _, f := range stageFiles {
+		require.FileExists(t, filepath.Join(dir, "kustomize", "stage", f), "kwok %s has no stage %s", KwokVersion, f)
+	}
+	t.Setenv("GOPROXY", "off")
+	_, _, err = download(context.Background(), goCmd, t.TempDir(), "example.com/no/such/module@v0.0.1")
+	require.ErrorContains(t, err, "fetching example.com/no/such/module@v0.0.1 from the Go module proxy")
 }
