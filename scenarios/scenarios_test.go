@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +128,8 @@ func runScenarios(t *testing.T, specs []Spec, env func(t *testing.T, name string
 // timed appends the test's outcome and duration, when it ends (unless it
 // skipped), to the file KONG_TEST_TIMES names (make test prints it: where
 // the game days' time goes), with the test binary's goroutines and heap
-// then. A file that cannot be written fails the test.
+// then, and the machine's CPU pressure over the last minute. A file that
+// cannot be written fails the test.
 func timed(t *testing.T) {
 	path := os.Getenv("KONG_TEST_TIMES")
 	if path == "" {
@@ -149,10 +151,25 @@ func timed(t *testing.T) {
 		runtime.ReadMemStats(&m)
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		require.NoError(t, err)
-		_, err = fmt.Fprintf(f, "%-4s %7.1fs  %s (%s; %d goroutines, %d MiB heap)\n", outcome, time.Since(start).Seconds(), t.Name(),
-			worldtest.Backend(), runtime.NumGoroutine(), m.HeapAlloc>>20)
+		_, err = fmt.Fprintf(f, "%-4s %7.1fs  %s (%s; %d goroutines, %d MiB heap; cpu pressure %s)\n", outcome, time.Since(start).Seconds(), t.Name(),
+			worldtest.Backend(), runtime.NumGoroutine(), m.HeapAlloc>>20, cpuPressure())
 		require.NoError(t, errors.Join(err, f.Close()))
 	})
+}
+
+// cpuPressure is the share of the last minute in which some task waited
+// for a CPU (Linux's /proc/pressure/cpu, "some avg60"), or "?".
+func cpuPressure() string {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return "?"
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, "avg60="); ok {
+			return v + "%"
+		}
+	}
+	return "?"
 }
 
 // inRunOrder puts the scenarios with a broken world that leaves something
