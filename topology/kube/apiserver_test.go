@@ -1,0 +1,138 @@
+//go:build kubeapi
+
+// This test is not built by default: it needs the control plane that the
+// hidden `kong setup --kubernetes` builds, which has not run yet. Run it
+// with: go test -tags kubeapi -run TestWorldOnAnAPIServer ./topology/kube
+
+package kube
+
+import (
+	"context"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/topology"
+)
+
+// A world on a real API server, with its controllers, scheduler and
+// garbage collector, and kwok's fake nodes (one a zone) standing in for
+// kubelets: pods are scheduled, their volumes bound and they become Ready,
+// but nothing runs in them. It checks what kong asks of the API: the
+// objects are accepted, every component comes up, a kill and a zone
+// outage take pods away and a heal from a fresh Ops (a kong started after
+// the one that died) brings them back with their volumes, and deleting
+// the world's control namespace removes everything. The control plane is
+// built once into the cache by `kong setup --kubernetes` (make test runs
+// it).
+func TestWorldOnAnAPIServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a Kubernetes control plane; skipped with -short")
+	}
+	tools, err := kubesetup.Find()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec, err := topology.Profile("default")
+	require.NoError(t, err)
+	cp, err := kubesetup.Start(ctx, tools, t.TempDir(), spec.Regions[0].Zones)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		pids := cp.PIDs()
+		require.NoError(t, cp.Stop())
+		for _, pid := range pids {
+			require.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "control plane process %d outlived Stop", pid)
+		}
+	})
+	cs := cp.Client
+
+	l, err := Create(ctx, cs, "kt", "s3cret", spec, DefaultImages())
+	require.NoError(t, err)
+	cidr := netip.MustParsePrefix(kubesetup.ServiceCIDR)
+	for _, n := range l.Plan.Cassandra {
+		ip, err := netip.ParseAddr(n.Broadcast)
+		require.NoError(t, err)
+		require.True(t, cidr.Contains(ip), "%s broadcasts at %s, outside the Services' range", n.ID, ip)
+	}
+	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
+
+	ops := &Ops{Client: cs, World: "kt"}
+	node := l.Plan.Cassandra[1]
+	require.NoError(t, ops.Kill(ctx, node.ID))
+	waitFor(ctx, t, "the killed node's pod to go", func() bool { return len(pods(ctx, t, cs, node.ID)) == 0 })
+	claims, err := cs.CoreV1().PersistentVolumeClaims(Namespace("kt", node.Component)).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, claims.Items, "a killed node keeps its data")
+	require.NoError(t, ops.Start(ctx, node.ID))
+	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
+
+	zone, err := ops.ZoneComponents(ctx, "us-west-2", "b")
+	require.NoError(t, err)
+	require.Len(t, zone, 3, "a node, a memcached and a member service")
+	for _, id := range zone {
+		require.NoError(t, ops.Kill(ctx, id))
+	}
+	for _, id := range zone {
+		waitFor(ctx, t, id+"'s pod to go", func() bool { return len(pods(ctx, t, cs, id)) == 0 })
+	}
+	healed, err := (&Ops{Client: cs, World: "kt"}).Heal(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, zone, healed)
+	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
+
+	worlds, err := Worlds(ctx, cs)
+	require.NoError(t, err)
+	require.Equal(t, []string{"kt"}, worlds)
+	// The owner alone: the garbage collector takes the region namespaces.
+	require.NoError(t, cs.CoreV1().Namespaces().Delete(ctx, ControlNamespace("kt"), metav1.DeleteOptions{}))
+	waitFor(ctx, t, "the world's namespaces to go", func() bool {
+		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=kt"})
+		require.NoError(t, err)
+		return len(list.Items) == 0
+	})
+	require.ErrorIs(t, Delete(ctx, cs, "kt"), topology.ErrNotUp)
+}
+
+// waitReady waits until n StatefulSets of world have their replica ready.
+func waitReady(ctx context.Context, t *testing.T, cs kubernetes.Interface, world string, n int) {
+	t.Helper()
+	waitFor(ctx, t, "every component to be ready", func() bool {
+		list, err := cs.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + world})
+		require.NoError(t, err)
+		ready := 0
+		for _, ss := range list.Items {
+			if ss.Status.ReadyReplicas == 1 {
+				ready++
+			}
+		}
+		return len(list.Items) == n && ready == n
+	})
+}
+
+func pods(ctx context.Context, t *testing.T, cs kubernetes.Interface, id string) []string {
+	t.Helper()
+	list, err := cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector("kt", id)})
+	require.NoError(t, err)
+	var out []string
+	for _, p := range list.Items {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
