@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kongchaos/kong/internal/flock"
+	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local/assets"
 )
 
@@ -284,11 +285,7 @@ func run(ctx context.Context, goCmd, dir string, env []string, log *slog.Logger,
 	cmd.Stdout, cmd.Stderr = &got, &got
 	log.Debug("go", "args", args, "dir", dir)
 	if err := cmd.Run(); err != nil {
-		lines := strings.Split(strings.TrimSpace(got.String()), "\n")
-		if len(lines) > 10 {
-			lines = lines[len(lines)-10:]
-		}
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, strings.Join(lines, "\n"))
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, topology.LastLines(got.Bytes(), 10))
 	}
 	return nil
 }

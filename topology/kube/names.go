@@ -19,7 +19,8 @@ const (
 	// LabelServes names (as LabelValue) the Cassandra node a link router
 	// serves.
 	LabelServes = "kong.io/serves"
-	// AnnotationID is a component's ID ("us-east-1/cassandra/a").
+	// AnnotationID is a component's ID ("us-east-1/cassandra/a"); on a link
+	// router's Service, the ID of the node it serves.
 	AnnotationID = "kong.io/id"
 	// AnnotationReplicas is the replicas a component runs with when it is
 	// healthy: what a heal scales it back to.

@@ -70,7 +70,7 @@ func RouterServices(world string, spec *topology.Spec) ([]*corev1.Service, error
 	for _, n := range plan.Cassandra {
 		labels := routerLabels(world, n)
 		out = append(out, &corev1.Service{
-			ObjectMeta: meta(RouterName(n), Namespace(world, n.Component), labels, nil),
+			ObjectMeta: meta(RouterName(n), Namespace(world, n.Component), labels, map[string]string{AnnotationID: n.ID}),
 			Spec: corev1.ServiceSpec{
 				Selector: labels,
 				Ports:    []corev1.ServicePort{tcpPort("storage", spec.Ports.Storage)},

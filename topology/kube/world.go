@@ -63,17 +63,9 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 		if err != nil {
 			return nil, fmt.Errorf("the link router Service %s/%s has no cluster IP (%q): its node's broadcast address needs one", svc.Namespace, svc.Name, made.Spec.ClusterIP)
 		}
-		broadcast[svc.Labels[LabelServes]] = ip
+		broadcast[svc.Annotations[AnnotationID]] = ip
 	}
-	plan, err := topology.NewPlan(spec, 0)
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]netip.Addr{}
-	for _, n := range plan.Cassandra {
-		byID[n.ID] = broadcast[LabelValue(n.ID)]
-	}
-	if l, err = NewLayout(world, secret, spec, byID); err != nil {
+	if l, err = NewLayout(world, secret, spec, broadcast); err != nil {
 		return nil, err
 	}
 	o, err := Build(l, im)
