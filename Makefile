@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin/kong
 export KONG_BIN := $(BIN)
 
-.PHONY: all build setup compose test test-unit test-world lint gameday up down bench clean
+.PHONY: all build setup kube-tools compose test test-unit test-world lint gameday up down bench clean
 
 all: build
 
@@ -16,6 +16,12 @@ build:
 # kong up never installs: the worlds of test-world need this first.
 setup: build
 	$(BIN) setup
+
+# The Kubernetes control plane the kubernetes backend's tests run against
+# (kube-apiserver, controller manager, scheduler, etcd and kwok), built from
+# Go modules into the cache once: about 20 minutes on 2 cores the first time.
+kube-tools: build
+	$(BIN) setup --kubernetes
 
 # Linters, pinned, installed by go install on first use into $(TOOLS), one
 # folder per version. govulncheck reads the Go vulnerability database from
@@ -105,7 +111,7 @@ test-unit: build
 # answered before is left as it was). Without root and without an engine,
 # the container tests skip, saying why. At the end it prints how long each
 # game day and broken world took (bin/test-times.txt).
-test-world: setup $(COMPOSE)
+test-world: setup kube-tools $(COMPOSE)
 	@status=0; engine=0; started=0; times=$(CURDIR)/bin/test-times.txt; rm -f $$times; export KONG_TEST_TIMES=$$times; \
 	trap '[ $$started = 0 ] || $(BIN) setup --stop-engine; [ ! -s $$times ] || { echo "where the game days took their time:"; cat $$times; }' EXIT; trap 'exit 130' INT TERM; \
 	if out=$$($(BIN) setup --engine); then echo "$$out"; case "$$out" in *"started "*) started=1;; esac; \

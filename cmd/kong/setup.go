@@ -67,8 +67,6 @@ the one it started this way once the container tests end).`,
 	})
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
 	cmd.Flags().BoolVar(&kubernetes, "kubernetes", false, "build a Kubernetes control plane (API server, controllers, scheduler, etcd, kwok) from Go modules into the cache")
-	// Hidden until the kubernetes backend's tests run on what it builds.
-	_ = cmd.Flags().MarkHidden("kubernetes")
 	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd
 }

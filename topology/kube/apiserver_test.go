@@ -1,21 +1,22 @@
-//go:build kubeapi
-
-// This test is not built by default: it needs the control plane that the
-// hidden `kong setup --kubernetes` builds, which has not run yet. Run it
-// with: go test -tags kubeapi -run TestWorldOnAnAPIServer ./topology/kube
-
 package kube
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kongchaos/kong/internal/kubesetup"
 	"github.com/kongchaos/kong/topology"
@@ -86,6 +87,56 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	require.ElementsMatch(t, zone, healed)
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
 
+	// The healer's pod is scheduled and Ready (kwok runs nothing in it);
+	// its code runs here, as the healer's service account.
+	waitFor(ctx, t, "the healer's Deployment", func() bool {
+		d, err := cs.AppsV1().Deployments(ControlNamespace("kt")).Get(ctx, HealerName, metav1.GetOptions{})
+		require.NoError(t, err)
+		return d.Status.ReadyReplicas == 1
+	})
+	healerConfig := rest.CopyConfig(cp.Config)
+	healerConfig.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ControlNamespace("kt") + ":" + HealerName}
+	hcs, err := kubernetes.NewForConfig(healerConfig)
+	require.NoError(t, err)
+	victim := l.Plan.Cassandra[4]
+	err = hcs.CoreV1().Pods(Namespace("kt", victim.Component)).Delete(ctx, ObjectName(victim.Component)+"-0", metav1.DeleteOptions{})
+	require.True(t, apierrors.IsForbidden(err), "the healer may not delete pods: %v", err)
+
+	// A kong that holds the run lease kills a node, and is killed with
+	// SIGKILL mid-fault: the lease expires, and the healer heals.
+	holder := exec.Command(os.Args[0], "-test.run=^$")
+	holder.Env = append(os.Environ(), holderEnv+"="+cp.Kubeconfig, "KONG_KUBE_HOLDER_VICTIM="+victim.ID)
+	out, err := holder.StdoutPipe()
+	require.NoError(t, err)
+	holder.Stderr = os.Stderr
+	require.NoError(t, holder.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err, "the lease holder's first line")
+	require.Equal(t, "faulted\n", line)
+	require.NoError(t, holder.Process.Signal(syscall.SIGKILL))
+	_ = holder.Wait()
+	waitFor(ctx, t, "the victim's pod to go", func() bool { return len(pods(ctx, t, cs, victim.ID)) == 0 })
+	_, err = Acquire(ctx, cs, "kt", "next-run", 3*time.Second)
+	require.ErrorIs(t, err, ErrLeaseHeld, "a run does not start on a world whose run is still within its lease")
+
+	hctx, stopHealer := context.WithCancel(ctx)
+	healerDone := make(chan error, 1)
+	go func() {
+		h := &Healer{Ops: &Ops{Client: hcs, World: "kt", Regions: spec.RegionNames()}}
+		healerDone <- h.Run(hctx, 500*time.Millisecond)
+	}()
+	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
+	waitFor(ctx, t, "the lease to be freed", func() bool {
+		lease, err := cs.CoordinationV1().Leases(ControlNamespace("kt")).Get(ctx, LeaseName, metav1.GetOptions{})
+		require.NoError(t, err)
+		return stateOf(lease).Holder == ""
+	})
+	stopHealer()
+	require.NoError(t, <-healerDone)
+	next, err := Acquire(ctx, cs, "kt", "next-run", 3*time.Second)
+	require.NoError(t, err, "the healed world takes a new run")
+	require.NoError(t, next.Release(ctx))
+
 	worlds, err := Worlds(ctx, cs)
 	require.NoError(t, err)
 	require.Equal(t, []string{"kt"}, worlds)
@@ -135,4 +186,41 @@ func waitFor(ctx context.Context, t *testing.T, what string, ok func() bool) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// holderEnv names the kubeconfig of the API server in the process that
+// TestWorldOnAnAPIServer starts as a kong in a run: it takes the run
+// lease of world kt, kills the component KONG_KUBE_HOLDER_VICTIM, says
+// "faulted", and waits to be killed.
+const holderEnv = "KONG_KUBE_HOLDER"
+
+func TestMain(m *testing.M) {
+	if kc := os.Getenv(holderEnv); kc != "" {
+		if err := holdAndFault(kc, os.Getenv("KONG_KUBE_HOLDER_VICTIM")); err != nil {
+			fmt.Fprintln(os.Stderr, "lease holder:", err)
+			os.Exit(1)
+		}
+		select {}
+	}
+	os.Exit(m.Run())
+}
+
+func holdAndFault(kubeconfig, victim string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if _, err := Acquire(ctx, cs, "kt", fmt.Sprintf("holder-%d", os.Getpid()), 3*time.Second); err != nil {
+		return err
+	}
+	if err := (&Ops{Client: cs, World: "kt"}).Kill(ctx, victim); err != nil {
+		return err
+	}
+	_, err = fmt.Println("faulted")
+	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -52,6 +53,12 @@ type Objects struct {
 	StatefulSets []*appsv1.StatefulSet
 	// Deployments are the link routers: not components, never faulted.
 	Deployments []*appsv1.Deployment
+	// The healer (addHealer): its identity, what it may do in each of
+	// the world's namespaces, and its Deployment.
+	ServiceAccounts []*corev1.ServiceAccount
+	Roles           []*rbacv1.Role
+	RoleBindings    []*rbacv1.RoleBinding
+	Healer          *appsv1.Deployment
 }
 
 // RouterServices are the Services of the Cassandra nodes' link routers,
@@ -156,6 +163,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 	if err := app(p.Director, s.Ports.Director); err != nil {
 		return nil, err
 	}
+	o.addHealer(l, im)
 	return o, nil
 }
 

@@ -29,21 +29,45 @@ type Ops struct {
 	World  string
 	// Exec runs the commands of pause and resume (nil: they fail).
 	Exec Execer
+	// Regions, when set, are the world's regions: Ops then reads only the
+	// world's own namespaces, as the healer must (it may read nothing
+	// else), instead of listing across the cluster.
+	Regions []string
+}
+
+// statefulSets lists the world's StatefulSets that match selector.
+func (o *Ops) statefulSets(ctx context.Context, selector string) ([]appsv1.StatefulSet, error) {
+	namespaces := []string{metav1.NamespaceAll}
+	if len(o.Regions) > 0 {
+		namespaces = []string{ControlNamespace(o.World)}
+		for _, r := range o.Regions {
+			namespaces = append(namespaces, RegionNamespace(o.World, r))
+		}
+	}
+	var out []appsv1.StatefulSet
+	for _, ns := range namespaces {
+		list, err := o.Client.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list.Items...)
+	}
+	return out, nil
 }
 
 // component finds the StatefulSet of the component with ID id.
 func (o *Ops) component(ctx context.Context, id string) (*appsv1.StatefulSet, error) {
-	list, err := o.Client.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(o.World, id)})
+	list, err := o.statefulSets(ctx, ComponentSelector(o.World, id))
 	if err != nil {
 		return nil, fmt.Errorf("finding component %s of world %s: %w", id, o.World, err)
 	}
-	switch len(list.Items) {
+	switch len(list) {
 	case 0:
 		return nil, fmt.Errorf("world %s has no component %s", o.World, id)
 	case 1:
-		return &list.Items[0], nil
+		return &list[0], nil
 	default:
-		return nil, fmt.Errorf("world %s has %d StatefulSets labelled as component %s", o.World, len(list.Items), id)
+		return nil, fmt.Errorf("world %s has %d StatefulSets labelled as component %s", o.World, len(list), id)
 	}
 }
 
@@ -168,14 +192,14 @@ func (o *Ops) ZoneComponents(ctx context.Context, region, zone string) ([]string
 // state from the API alone, so that it heals what a kong that died left.
 // It returns the IDs it changed.
 func (o *Ops) Heal(ctx context.Context) ([]string, error) {
-	list, err := o.Client.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + o.World})
+	list, err := o.statefulSets(ctx, LabelWorld+"="+o.World)
 	if err != nil {
 		return nil, fmt.Errorf("listing world %s: %w", o.World, err)
 	}
 	var healed []string
 	var errs []error
-	for i := range list.Items {
-		ss := &list.Items[i]
+	for i := range list {
+		ss := &list[i]
 		id := ss.Annotations[AnnotationID]
 		changed := false
 		if ss.Spec.Replicas == nil || *ss.Spec.Replicas != healthyReplicas(ss) {

@@ -82,7 +82,22 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 			return nil, fmt.Errorf("creating Service %s/%s: %w", svc.Namespace, svc.Name, err)
 		}
 	}
-	for _, d := range o.Deployments {
+	for _, sa := range o.ServiceAccounts {
+		if _, err := cs.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, opts); err != nil {
+			return nil, fmt.Errorf("creating ServiceAccount %s/%s: %w", sa.Namespace, sa.Name, err)
+		}
+	}
+	for _, r := range o.Roles {
+		if _, err := cs.RbacV1().Roles(r.Namespace).Create(ctx, r, opts); err != nil {
+			return nil, fmt.Errorf("creating Role %s/%s: %w", r.Namespace, r.Name, err)
+		}
+	}
+	for _, b := range o.RoleBindings {
+		if _, err := cs.RbacV1().RoleBindings(b.Namespace).Create(ctx, b, opts); err != nil {
+			return nil, fmt.Errorf("creating RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
+		}
+	}
+	for _, d := range append(o.Deployments, o.Healer) {
 		if _, err := cs.AppsV1().Deployments(d.Namespace).Create(ctx, d, opts); err != nil {
 			return nil, fmt.Errorf("creating Deployment %s/%s: %w", d.Namespace, d.Name, err)
 		}

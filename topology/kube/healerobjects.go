@@ -1,0 +1,73 @@
+package kube
+
+import (
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kongchaos/kong/topology/containers/images"
+)
+
+// HealerName names the healer's Deployment, ServiceAccount, Roles and
+// RoleBindings.
+const HealerName = "kong-healer"
+
+// KindHealer labels the healer's objects (LabelKind).
+const KindHealer = "healer"
+
+// healerEvery is how often the healer reads the run lease.
+const healerEvery = "5s"
+
+// HealerRules are what the healer may do in each of its world's
+// namespaces, and nothing more: read and renew nothing but the lease,
+// scale the components back, delete no pod, exec to resume a paused one.
+var HealerRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, Verbs: []string{"get", "list", "patch"}},
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "update"}},
+}
+
+// addHealer lays out the world's healer: its ServiceAccount in the control
+// namespace, a Role and RoleBinding in each namespace of the world, and a
+// Deployment of one pod running `kong heal --watch` inside the cluster.
+func (o *Objects) addHealer(l *Layout, im Images) {
+	control := ControlNamespace(l.World)
+	labels := map[string]string{LabelWorld: l.World, LabelKind: KindHealer}
+	o.ServiceAccounts = append(o.ServiceAccounts, &corev1.ServiceAccount{ObjectMeta: meta(HealerName, control, labels, nil)})
+	namespaces := []string{control}
+	var regions []string
+	for _, r := range l.Plan.Spec.Regions {
+		namespaces = append(namespaces, RegionNamespace(l.World, r.Name))
+		regions = append(regions, r.Name)
+	}
+	for _, ns := range namespaces {
+		o.Roles = append(o.Roles, &rbacv1.Role{ObjectMeta: meta(HealerName, ns, labels, nil), Rules: HealerRules})
+		o.RoleBindings = append(o.RoleBindings, &rbacv1.RoleBinding{
+			ObjectMeta: meta(HealerName, ns, labels, nil),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: HealerName},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: HealerName, Namespace: control}},
+		})
+	}
+	o.Healer = &appsv1.Deployment{
+		ObjectMeta: meta(HealerName, control, labels, nil),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: HealerName,
+					Containers: []corev1.Container{{
+						Name: KindHealer, Image: im[images.RoleKong],
+						Args: []string{"heal", "--backend", "kubernetes", "--in-cluster", "--watch", healerEvery,
+							"--world", l.World, "--regions", strings.Join(regions, ","), "--toxiproxy", l.Plan.Toxiproxy.Address},
+					}},
+				},
+			},
+		},
+	}
+}
