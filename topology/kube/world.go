@@ -72,40 +72,8 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 	if err != nil {
 		return nil, err
 	}
-	for _, cm := range o.ConfigMaps {
-		if _, err := cs.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, cm, opts); err != nil {
-			return nil, fmt.Errorf("creating ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
-		}
-	}
-	for _, svc := range o.Services {
-		if _, err := cs.CoreV1().Services(svc.Namespace).Create(ctx, svc, opts); err != nil {
-			return nil, fmt.Errorf("creating Service %s/%s: %w", svc.Namespace, svc.Name, err)
-		}
-	}
-	for _, sa := range o.ServiceAccounts {
-		if _, err := cs.CoreV1().ServiceAccounts(sa.Namespace).Create(ctx, sa, opts); err != nil {
-			return nil, fmt.Errorf("creating ServiceAccount %s/%s: %w", sa.Namespace, sa.Name, err)
-		}
-	}
-	for _, r := range o.Roles {
-		if _, err := cs.RbacV1().Roles(r.Namespace).Create(ctx, r, opts); err != nil {
-			return nil, fmt.Errorf("creating Role %s/%s: %w", r.Namespace, r.Name, err)
-		}
-	}
-	for _, b := range o.RoleBindings {
-		if _, err := cs.RbacV1().RoleBindings(b.Namespace).Create(ctx, b, opts); err != nil {
-			return nil, fmt.Errorf("creating RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
-		}
-	}
-	for _, d := range append(o.Deployments, o.Healer) {
-		if _, err := cs.AppsV1().Deployments(d.Namespace).Create(ctx, d, opts); err != nil {
-			return nil, fmt.Errorf("creating Deployment %s/%s: %w", d.Namespace, d.Name, err)
-		}
-	}
-	for _, ss := range o.StatefulSets {
-		if _, err := cs.AppsV1().StatefulSets(ss.Namespace).Create(ctx, ss, opts); err != nil {
-			return nil, fmt.Errorf("creating StatefulSet %s/%s: %w", ss.Namespace, ss.Name, err)
-		}
+	if err := o.create(ctx, cs); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -166,4 +134,39 @@ func Worlds(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// create makes the objects on the cluster in order: what a pod mounts,
+// is reached by or runs as before the pods. It stops at the first that
+// fails.
+func (o *Objects) create(ctx context.Context, cs kubernetes.Interface) error {
+	for _, step := range []func() error{
+		func() error { return createAll(ctx, "ConfigMap", o.ConfigMaps, cs.CoreV1().ConfigMaps) },
+		func() error { return createAll(ctx, "Service", o.Services, cs.CoreV1().Services) },
+		func() error { return createAll(ctx, "ServiceAccount", o.ServiceAccounts, cs.CoreV1().ServiceAccounts) },
+		func() error { return createAll(ctx, "Role", o.Roles, cs.RbacV1().Roles) },
+		func() error { return createAll(ctx, "RoleBinding", o.RoleBindings, cs.RbacV1().RoleBindings) },
+		func() error {
+			return createAll(ctx, "Deployment", append(o.Deployments, o.Healer), cs.AppsV1().Deployments)
+		},
+		func() error { return createAll(ctx, "StatefulSet", o.StatefulSets, cs.AppsV1().StatefulSets) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createAll creates objs in order, each through the client of its
+// namespace, and names the first that fails.
+func createAll[T metav1.Object, C interface {
+	Create(context.Context, T, metav1.CreateOptions) (T, error)
+}](ctx context.Context, kind string, objs []T, client func(namespace string) C) error {
+	for _, x := range objs {
+		if _, err := client(x.GetNamespace()).Create(ctx, x, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+			return fmt.Errorf("creating %s %s/%s: %w", kind, x.GetNamespace(), x.GetName(), err)
+		}
+	}
+	return nil
 }
