@@ -57,7 +57,7 @@ func newRoot() *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("backend", complete.Flag(complete.Fixed(backends.Names()...)))
 	logLevelFlag(root)
 	versionFlag(root)
-	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), serve.Command(), newCompose(), newImages(), newFaults(), deploycmd.Command(attachWorld),
+	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newHeal(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), serve.Command(), newCompose(), newImages(), newFaults(), deploycmd.Command(attachWorld),
 		newTool("nodetool", "Run Cassandra's nodetool (from the world's jars) against a node, over its JMX port"),
 		newTool("cqlsh", "Run cqlsh (Cassandra 5.0's, from PyPI into the cache when missing) against a node"))
 	for _, a := range componentActions {

@@ -1,6 +1,7 @@
 // Package backends names the places a world can run and opens the one a
-// command asks for: the local backend (processes on this machine) or the
-// container backend (Docker containers, with testcontainers-go).
+// command asks for: the local backend (processes on this machine), the
+// container backend (Docker containers, with testcontainers-go) or the
+// Kubernetes backend (a cluster the user points kong at).
 package backends
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/kube"
 	"github.com/kongchaos/kong/topology/local"
 )
 
@@ -15,21 +17,32 @@ import (
 const (
 	Local      = local.BackendName
 	Containers = containers.BackendName
+	Kubernetes = kube.BackendName
 )
 
 // Names are the backends' names, the default first.
-func Names() []string { return []string{Local, Containers} }
+func Names() []string { return []string{Local, Containers, Kubernetes} }
 
-// Open is the backend called name ("" is Local); home is the local
-// backend's folder of worlds' state.
-func Open(name, home string) (topology.Backend, error) {
+// Options are what a backend needs to find its worlds.
+type Options struct {
+	// Home is the local backend's folder of worlds' state.
+	Home string
+	// Kubeconfig and Context name the Kubernetes backend's cluster (""
+	// each: $KUBECONFIG or ~/.kube/config, and its current context).
+	Kubeconfig, Context string
+}
+
+// Open is the backend called name ("" is Local).
+func Open(name string, o Options) (topology.Backend, error) {
 	switch name {
 	case "", Local:
-		return &local.Backend{Home: home}, nil
+		return &local.Backend{Home: o.Home}, nil
 	case Containers:
 		return &containers.Backend{}, nil
+	case Kubernetes:
+		return &kube.Backend{Kubeconfig: o.Kubeconfig, Context: o.Context}, nil
 	}
-	return nil, fmt.Errorf("unknown backend %q: the backends are local and containers", name)
+	return nil, fmt.Errorf("unknown backend %q: the backends are local, containers and kubernetes", name)
 }
 
 // LocalOnly refuses a command that measures this machine's processes on

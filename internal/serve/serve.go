@@ -26,6 +26,7 @@ import (
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/local"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // Command is `kong serve` with its subcommands; the root's persistent
@@ -188,7 +189,7 @@ func newServeWorldSetup() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := serveContext(cmd.Context())
 			defer stop()
-			s, err := containers.LoadSetup(configFile)
+			s, err := probe.LoadSetup(configFile)
 			if err != nil {
 				return err
 			}

@@ -8,13 +8,14 @@ import (
 	"strings"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers/images"
 )
 
 // Fixed ports of the container world. The spec's ports are used for every
 // server kong configures itself (Cassandra, memcached, toxiproxy's API, the
 // application); LocalStack keeps its own.
 const (
-	sqsPort = 4566
+	sqsPort = images.SQSPort
 	jmxPort = 7199
 	// firstCassandraProxyPort is the first port of the toxiproxy proxies that
 	// carry one region's internode traffic to one node (on the links network).

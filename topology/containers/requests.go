@@ -22,6 +22,7 @@ import (
 	"github.com/kongchaos/kong/topology/appconfig"
 	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // Images are the images a world runs.
@@ -170,12 +171,12 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 				"SQS_ENDPOINT_STRATEGY": "off",
 				"LOCALSTACK_HOST":       c.Address,
 			},
-			Files:    []File{{Path: localstackInitPath, Mode: 0o755, Content: []byte(localstackInit(c.Region))}},
+			Files:    []File{{Path: localstackInitPath, Mode: 0o755, Content: []byte(images.SQSQueueScript(c.Region, topology.InvalidationQueue(c.Region)))}},
 			Networks: []Attachment{attach(l.Network(c.Region), c.Address)},
 			Labels:   componentLabels(l.World, c),
 			Ports:    []string{port(sqsPort)},
 			Tmpfs:    map[string]string{"/var/lib/localstack": "rw"},
-			Health:   sqsHealthCommand(c.Region),
+			Health:   images.SQSHealthCommand(topology.InvalidationQueue(c.Region)),
 		})
 	}
 	for _, c := range p.Memcached {
@@ -266,7 +267,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 func SetupContainer(l *Layout, im Images) Container {
 	c := Container{Name: l.World + "-setup", Service: "setup", Kind: KindSetup, Image: im.Kong,
 		Cmd:    []string{"serve", "world-setup", "--config", setupConfigPath},
-		Files:  []File{{Path: setupConfigPath, Mode: 0o644, Content: mustJSON(SetupOf(l.Plan))}},
+		Files:  []File{{Path: setupConfigPath, Mode: 0o644, Content: mustJSON(probe.SetupOf(l.Plan))}},
 		Labels: map[string]string{LabelWorld: l.World, LabelKind: KindSetup},
 	}
 	for _, n := range l.Regions {

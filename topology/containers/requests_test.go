@@ -14,6 +14,7 @@ import (
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 func containersOf(t *testing.T, l *Layout) []Container {
@@ -305,7 +306,7 @@ func TestSQSContainer(t *testing.T) {
 
 func TestSetupStatements(t *testing.T) {
 	l := layout(t, "global")
-	s := SetupOf(l.Plan)
+	s := probe.SetupOf(l.Plan)
 	require.Len(t, s.Nodes, len(l.Plan.Cassandra))
 	stmts := s.KeyspaceStatements()
 	require.Equal(t, "CREATE KEYSPACE IF NOT EXISTS kong WITH replication = {'class': 'NetworkTopologyStrategy', 'us-east-1': 3, 'us-west-2': 3, 'eu-west-1': 3}", stmts[0])

@@ -267,7 +267,7 @@ func (w *World) bringUp(ctx context.Context) error {
 	}
 	w.beginPhase("cluster")
 	sctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
-	err := SetupOf(w.layout.Plan).Run(sctx, w.log)
+	err := probe.SetupOf(w.layout.Plan).Run(sctx, w.log)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("world %s: %w", w.name, err)
@@ -491,7 +491,7 @@ func (a *answering) WaitUntilReady(ctx context.Context, _ wait.StrategyTarget) e
 	if a.comp.Address == "" {
 		return fmt.Errorf("%s: no address to ask", a.comp.ID)
 	}
-	return retry(ctx, a.String(), func(ctx context.Context) error { return probe.Answers(ctx, a.comp) })
+	return probe.Retry(ctx, a.String(), func(ctx context.Context) error { return probe.Answers(ctx, a.comp) })
 }
 
 // String names what it waits for, in testcontainers' messages.
@@ -564,7 +564,7 @@ func (w *World) checkSQSLinks(ctx context.Context) error {
 func retryFor(ctx context.Context, d time.Duration, what string, f func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	return retry(ctx, what, f)
+	return probe.Retry(ctx, what, f)
 }
 
 // Name implements topology.Cluster.
@@ -675,7 +675,7 @@ func (w *World) act(ctx context.Context, a Action, c Container) error {
 	case ActionStart:
 		if _, err = w.cli.ContainerStart(ctx, c.Name, client.ContainerStartOptions{}); err == nil {
 			rctx, cancel := context.WithTimeout(ctx, w.opts.ReadyTimeout)
-			err = retry(rctx, c.ID+" "+probe.Asks(c.Kind)+" again", func(ctx context.Context) error { return probe.Answers(ctx, w.component(c.ID)) })
+			err = probe.Retry(rctx, c.ID+" "+probe.Asks(c.Kind)+" again", func(ctx context.Context) error { return probe.Answers(ctx, w.component(c.ID)) })
 			cancel()
 		}
 	case ActionStop:
@@ -698,7 +698,7 @@ func (w *World) act(ctx context.Context, a Action, c Container) error {
 func (w *World) waitState(ctx context.Context, name string, want topology.State) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return retry(ctx, name+" "+string(want), func(ctx context.Context) error {
+	return probe.Retry(ctx, name+" "+string(want), func(ctx context.Context) error {
 		st, err := w.state(ctx, name)
 		if err != nil {
 			return err

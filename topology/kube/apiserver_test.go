@@ -62,6 +62,8 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 		require.True(t, cidr.Contains(ip), "%s broadcasts at %s, outside the Services' range", n.ID, ip)
 	}
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
+	// kwok ends the setup Job's pod at once, as if it succeeded.
+	require.NoError(t, WaitSetup(ctx, cs, "kt"))
 
 	ops := &Ops{Client: cs, World: "kt"}
 	node := l.Plan.Cassandra[1]

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
 )
 
@@ -14,7 +15,7 @@ import (
 // LocalStack answer on 4566), JMX (on the node's loopback), and the first
 // ports of toxiproxy's link listeners.
 const (
-	sqsPort              = 4566
+	sqsPort              = images.SQSPort
 	jmxPort              = 7199
 	firstCassandraLink   = 20000
 	firstSQSLinkPort     = 21000

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -20,6 +21,7 @@ import (
 	"github.com/kongchaos/kong/topology/appconfig"
 	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // Paths in the pods: kong's files are mounted from the component's
@@ -32,6 +34,8 @@ const (
 	routesFile       = "routes.json"
 	appConfigFile    = "config.json"
 	toxiproxyFile    = "toxiproxy.json"
+	sqsQueueFile     = "kong-queue.sh"
+	setupFile        = "setup.json"
 )
 
 // Images are the images a world's pods run, by role (images.Roles): the
@@ -59,6 +63,9 @@ type Objects struct {
 	Roles           []*rbacv1.Role
 	RoleBindings    []*rbacv1.RoleBinding
 	Healer          *appsv1.Deployment
+	// Setup is the Job that readies the Cassandra cluster once every node
+	// runs (probe.Setup, from its ConfigMap): made last, done once.
+	Setup *batchv1.Job
 }
 
 // RouterServices are the Services of the Cassandra nodes' link routers,
@@ -121,11 +128,19 @@ func Build(l *Layout, im Images) (*Objects, error) {
 	})
 
 	for _, c := range p.SQS {
-		o.add(l, c, []corev1.ServicePort{tcpPort("sqs", sqsPort)}, nil, corev1.Container{
+		queue := topology.InvalidationQueue(c.Region)
+		ss := o.add(l, c, []corev1.ServicePort{tcpPort("sqs", sqsPort)}, map[string][]byte{sqsQueueFile: []byte(images.SQSQueueScript(c.Region, queue))}, corev1.Container{
 			Image: im[images.RoleSQS],
 			Env: env(map[string]string{"SERVICES": "sqs", "EAGER_SERVICE_LOADING": "1", "SQS_ENDPOINT_STRATEGY": "off",
 				"LOCALSTACK_HOST": c.Address}),
 		})
+		// The image runs the queue's script once it answers, on every
+		// start; the server is ready once the queue is listed.
+		pod := &ss.Spec.Template.Spec
+		pod.Volumes[0].ConfigMap.DefaultMode = ptr[int32](0o755)
+		pod.Containers[0].VolumeMounts[0].MountPath = images.SQSInitDir
+		pod.Containers[0].ReadinessProbe.ProbeHandler = corev1.ProbeHandler{Exec: &corev1.ExecAction{
+			Command: []string{"sh", "-c", images.SQSHealthCommand(queue)}}}
 	}
 	for _, c := range p.Memcached {
 		o.add(l, c, []corev1.ServicePort{tcpPort("memcached", s.Ports.Memcached)}, nil, corev1.Container{
@@ -164,6 +179,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 		return nil, err
 	}
 	o.addHealer(l, im)
+	o.addSetup(l, im)
 	return o, nil
 }
 
@@ -291,6 +307,43 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 		},
 	})
 	return nil
+}
+
+// SetupName names the setup Job and its ConfigMap.
+const SetupName = "kong-setup"
+
+// KindSetup labels the setup's objects (LabelKind).
+const KindSetup = "setup"
+
+// addSetup lays out the setup Job, in the control namespace: inside the
+// cluster, it waits until every node answers CQL and sees its peers,
+// creates the keyspaces and tables, and ends when every node sees every
+// node UP (`kong serve world-setup`, as the compose file's setup does).
+func (o *Objects) addSetup(l *Layout, im Images) {
+	control := ControlNamespace(l.World)
+	labels := map[string]string{LabelWorld: l.World, LabelKind: KindSetup}
+	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(SetupName, control, labels, nil),
+		BinaryData: map[string][]byte{setupFile: mustJSON(probe.SetupOf(l.Plan))}})
+	o.Setup = &batchv1.Job{
+		ObjectMeta: meta(SetupName, control, labels, nil),
+		Spec: batchv1.JobSpec{
+			// world-setup retries each step itself until its deadline; a
+			// pod that dies (its node was lost) is tried again.
+			BackoffLimit: ptr[int32](3),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers: []corev1.Container{{
+						Name: KindSetup, Image: im[images.RoleKong],
+						Args:         []string{"serve", "world-setup", "--config", confDir + "/" + setupFile},
+						VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: confDir, ReadOnly: true}},
+					}},
+					Volumes: []corev1.Volume{configVolume("conf", SetupName)},
+				},
+			},
+		},
+	}
 }
 
 // Owned makes dependent an object of owner: deleting owner (the world's

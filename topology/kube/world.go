@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -150,6 +151,7 @@ func (o *Objects) create(ctx context.Context, cs kubernetes.Interface) error {
 			return createAll(ctx, "Deployment", append(o.Deployments, o.Healer), cs.AppsV1().Deployments)
 		},
 		func() error { return createAll(ctx, "StatefulSet", o.StatefulSets, cs.AppsV1().StatefulSets) },
+		func() error { return createAll(ctx, "Job", []*batchv1.Job{o.Setup}, cs.BatchV1().Jobs) },
 	} {
 		if err := step(); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package containers
+package probe
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/cql"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/probe"
 )
 
 // Setup readies a world's Cassandra cluster once every node runs: every node
@@ -19,18 +18,18 @@ import (
 // application's, and the probe keyspace that SeesAllUp reads), every node
 // sees every node UP, and the application's tables exist. The container
 // backend runs it from the host; the compose file runs it in a one-shot
-// container (`kong serve world-setup`).
+// container and the Kubernetes backend in a Job (`kong serve world-setup`).
 type Setup struct {
 	Keyspace          string       `json:"keyspace"`
 	ReplicationFactor int          `json:"replication_factor"`
 	Regions           []string     `json:"regions"`
-	Nodes             []probe.Node `json:"nodes"`
+	Nodes             []Node `json:"nodes"`
 }
 
 // SetupOf is the setup of a plan.
 func SetupOf(p *topology.Plan) Setup {
 	return Setup{Keyspace: p.Spec.Cassandra.Keyspace, ReplicationFactor: p.Spec.Cassandra.ReplicationFactor,
-		Regions: p.Spec.RegionNames(), Nodes: probe.Nodes(p)}
+		Regions: p.Spec.RegionNames(), Nodes: Nodes(p)}
 }
 
 // LoadSetup reads a setup file.
@@ -72,7 +71,7 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 	}{
 		{"every node answering CQL and seeing every other node in its datacenter and rack", func(ctx context.Context) error {
 			for _, n := range s.Nodes {
-				if err := probe.CQLPeers(ctx, n, s.Nodes); err != nil {
+				if err := CQLPeers(ctx, n, s.Nodes); err != nil {
 					return err
 				}
 			}
@@ -94,7 +93,7 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 		}},
 	}
 	for _, st := range steps {
-		if err := retry(ctx, st.what, st.do); err != nil {
+		if err := Retry(ctx, st.what, st.do); err != nil {
 			return err
 		}
 		log.Info("setup step done", "step", st.what)
@@ -102,9 +101,10 @@ func (s Setup) Run(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// retry runs f until it succeeds or ctx ends.
-func retry(ctx context.Context, what string, f func(context.Context) error) error {
-	if last := probe.Poll(ctx, 20*time.Second, time.Second, f); last != nil {
+// Retry runs f until it succeeds or ctx ends (Poll, a try at most 20s,
+// a second apart); the error then says what never came, and why.
+func Retry(ctx context.Context, what string, f func(context.Context) error) error {
+	if last := Poll(ctx, 20*time.Second, time.Second, f); last != nil {
 		return fmt.Errorf("never got %s (%v): last try said %v", what, context.Cause(ctx), last)
 	}
 	return nil
