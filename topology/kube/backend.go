@@ -103,7 +103,9 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	uctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var phases []topology.PhaseTime
-	phase := func(name string, since time.Time) { phases = append(phases, topology.PhaseTime{Phase: name, Duration: time.Since(since)}) }
+	phase := func(name string, since time.Time) {
+		phases = append(phases, topology.PhaseTime{Phase: name, Duration: time.Since(since)})
+	}
 	l, err := Create(uctx, cs, world, secret, spec, im)
 	if err == nil {
 		phase("objects", start)

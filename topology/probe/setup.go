@@ -20,10 +20,10 @@ import (
 // backend runs it from the host; the compose file runs it in a one-shot
 // container and the Kubernetes backend in a Job (`kong serve world-setup`).
 type Setup struct {
-	Keyspace          string       `json:"keyspace"`
-	ReplicationFactor int          `json:"replication_factor"`
-	Regions           []string     `json:"regions"`
-	Nodes             []Node `json:"nodes"`
+	Keyspace          string   `json:"keyspace"`
+	ReplicationFactor int      `json:"replication_factor"`
+	Regions           []string `json:"regions"`
+	Nodes             []Node   `json:"nodes"`
 }
 
 // SetupOf is the setup of a plan.
