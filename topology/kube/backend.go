@@ -54,6 +54,7 @@ func (b *Backend) Config() (*rest.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reaching the API server from inside the cluster: %w", err)
 		}
+		cfg.QPS, cfg.Burst = 50, 100
 		return cfg, nil
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -62,6 +63,9 @@ func (b *Backend) Config() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the kubernetes backend needs a cluster: %w (name a kubeconfig with --kubeconfig or $KUBECONFIG, and a context with --context)", err)
 	}
+	// A world is a hundred objects or so: client-go's default of 5
+	// requests a second would take 20 s to make them.
+	cfg.QPS, cfg.Burst = 50, 100
 	return cfg, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
+	"github.com/kongchaos/kong/topology/probe"
 )
 
 // layout lays the profile out as world w, its routers' Services at
@@ -242,4 +244,72 @@ func TestBuildNeedsEveryImage(t *testing.T) {
 	delete(im, images.RoleKong)
 	_, err := Build(l, im)
 	require.ErrorContains(t, err, "no image for kong")
+}
+
+// The objects beyond the components: each zone's component prefers its
+// zone's nodes; each region's SQS server creates its queue and is ready
+// once it lists it; the setup Job reads the plan's Cassandra nodes; the
+// healer may scale and exec in the world's namespaces and nothing more
+// (no pod deletion, no other lease).
+func TestBuildSetupHealerAndZones(t *testing.T) {
+	l := layout(t, "w1", "default")
+	o, err := Build(l, DefaultImages())
+	require.NoError(t, err)
+	for _, ss := range o.StatefulSets {
+		zone := ss.Labels[LabelZone]
+		aff := ss.Spec.Template.Spec.Affinity
+		if zone == "" {
+			require.Nil(t, aff, ss.Name)
+			continue
+		}
+		terms := aff.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution
+		require.Len(t, terms, 1, ss.Name)
+		require.Equal(t, []string{zone}, terms[0].Preference.MatchExpressions[0].Values, ss.Name)
+		require.Equal(t, ZoneLabel, terms[0].Preference.MatchExpressions[0].Key)
+	}
+	sqs := 0
+	for _, ss := range o.StatefulSets {
+		if ss.Labels[LabelKind] != topology.KindSQS {
+			continue
+		}
+		sqs++
+		c := ss.Spec.Template.Spec.Containers[0]
+		require.Equal(t, images.SQSInitDir, c.VolumeMounts[0].MountPath)
+		queue := topology.InvalidationQueue(ss.Labels[LabelRegion])
+		require.Contains(t, strings.Join(c.ReadinessProbe.Exec.Command, " "), queue)
+		var script string
+		for _, cm := range o.ConfigMaps {
+			if cm.Namespace == ss.Namespace && cm.Name == ss.Name {
+				script = string(cm.BinaryData[sqsQueueFile])
+			}
+		}
+		require.Contains(t, script, `"QueueName":"`+queue+`"`)
+	}
+	require.Equal(t, 2, sqs)
+
+	require.Equal(t, ControlNamespace("w1"), o.Setup.Namespace)
+	var setup probe.Setup
+	for _, cm := range o.ConfigMaps {
+		if cm.Name == SetupName {
+			require.NoError(t, json.Unmarshal(cm.BinaryData[setupFile], &setup))
+		}
+	}
+	require.Len(t, setup.Nodes, len(l.Plan.Cassandra))
+	require.Equal(t, l.Plan.Cassandra[0].Address, setup.Nodes[0].CQL)
+
+	require.Len(t, o.Roles, 3, "the control namespace and each region's")
+	require.Len(t, o.RoleBindings, 3)
+	for _, r := range o.Roles {
+		for _, rule := range r.Rules {
+			require.NotContains(t, rule.Verbs, "delete", "the healer deletes nothing")
+			require.NotContains(t, rule.Resources, "*")
+			if slices.Contains(rule.Resources, "leases") {
+				require.Equal(t, []string{LeaseName}, rule.ResourceNames)
+			}
+		}
+	}
+	args := strings.Join(o.Healer.Spec.Template.Spec.Containers[0].Args, " ")
+	require.Contains(t, args, "heal --backend kubernetes --in-cluster --watch")
+	require.Contains(t, args, "--regions us-east-1,us-west-2")
+	require.Equal(t, HealerName, o.Healer.Spec.Template.Spec.ServiceAccountName)
 }

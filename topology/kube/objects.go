@@ -200,6 +200,7 @@ func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePor
 		// the signal.
 		ShareProcessNamespace: ptr(true),
 		Containers:            []corev1.Container{main},
+		Affinity:              zoneAffinity(c.Zone),
 	}
 	if len(files) > 0 {
 		o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil), BinaryData: files})
@@ -344,6 +345,26 @@ func (o *Objects) addSetup(l *Layout, im Images) {
 			},
 		},
 	}
+}
+
+// ZoneLabel is the well-known label of a node's zone.
+const ZoneLabel = "topology.kubernetes.io/zone"
+
+// zoneAffinity asks the scheduler to put a component of zone on a node of
+// the cluster's zone of the same name, when the cluster has one: then a
+// zone outage of the world is one of the cluster too. On a cluster whose
+// zones are named otherwise, the pods go wherever they fit.
+func zoneAffinity(zone string) *corev1.Affinity {
+	if zone == "" {
+		return nil
+	}
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+			Weight: 100,
+			Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
+				Key: ZoneLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}}},
+		}},
+	}}
 }
 
 // Owned makes dependent an object of owner: deleting owner (the world's

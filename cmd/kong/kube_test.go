@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/kube"
+)
+
+// The kubernetes backend through the CLI, on a real API server with its
+// controllers and kwok's fake nodes (built by kong setup --kubernetes;
+// nothing runs in the pods, so the setup Job's pod is ended by kwok as if
+// it succeeded): kong up makes the world and waits for it, status shows
+// it, kill and start act through the API, heal puts back what a run left,
+// a second up of the same world is refused, down leaves nothing, and a
+// game day says clearly that it cannot run there yet.
+func TestKubernetesBackendCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a Kubernetes control plane; skipped with -short")
+	}
+	tools, err := kubesetup.Find()
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec, err := topology.Profile("default")
+	require.NoError(t, err)
+	cp, err := kubesetup.Start(ctx, tools, t.TempDir(), spec.Regions[0].Zones)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cp.Stop()) })
+	k := newKongCLI(t)
+	onKube := func(args ...string) (string, error) {
+		return k.run(append(args, "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)...)
+	}
+
+	out, err := onKube("up", "--world", "kc", "--timeout", "3m")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "kong-kc")
+	out, err = onKube("up", "--world", "kc")
+	require.Error(t, err, "a second world of the same name")
+	require.Contains(t, out, "kong down --world kc --backend kubernetes")
+
+	out, err = onKube("status", "--world", "kc")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "us-west-2/cassandra/b")
+	require.Regexp(t, `us-west-2/cassandra/b\s+us-west-2\s+b\s+kong-kc-us-west-2/cassandra-b-0\s+kwok-b\s+running`, out, "on its zone's node")
+	require.Regexp(t, `us-east-1/memcached/c\s+us-east-1\s+c\s+\S+\s+kwok-c\s+running`, out, "on its zone's node")
+
+	out, err = onKube("kill", "--world", "kc", "us-west-2/cassandra/b")
+	require.NoError(t, err, out)
+	out, err = onKube("status", "--world", "kc")
+	require.NoError(t, err, out)
+	require.Regexp(t, `us-west-2/cassandra/b\s+us-west-2\s+b\s+-\s+-\s+stopped`, out)
+	out, err = onKube("heal", "--world", "kc")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "every component scaled back")
+	ss, err := cp.Client.AppsV1().StatefulSets(kube.RegionNamespace("kc", "us-west-2")).Get(ctx, "cassandra-b", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, *ss.Spec.Replicas, "heal scaled the killed node back")
+
+	out, err = onKube("run", "split-brain", "--world", "kc")
+	require.Error(t, err)
+	require.Contains(t, out, "not built yet")
+
+	out, err = onKube("down", "--world", "kc")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "world kc is down")
+	list, err := cp.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.LabelWorld})
+	require.NoError(t, err)
+	require.Empty(t, list.Items, "kong down leaves no namespace of the world")
+	pods, err := cp.Client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelWorld})
+	require.NoError(t, err)
+	require.Empty(t, pods.Items)
+	out, err = onKube("down", "--world", "kc")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "not up")
+}
