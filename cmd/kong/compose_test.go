@@ -86,7 +86,7 @@ func TestUpContainersWithoutEngineFailsFast(t *testing.T) {
 	for _, args := range [][]string{{"up", "--backend", "elsewhere"}, {"status", "--backend", "elsewhere"}, {"run", "split-brain", "--backend", "elsewhere"}} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		require.Error(t, err, "%v", args)
-		require.Contains(t, string(out), `unknown backend "elsewhere": the backends are local and containers`, "%v", args)
+		require.Contains(t, string(out), `unknown backend "elsewhere": the backends are local, containers and kubernetes`, "%v", args)
 	}
 	// The benchmarks of one local world's processes say they need one.
 	out, err := exec.Command(bin, "bench", "member", "--backend", "containers").CombinedOutput()
