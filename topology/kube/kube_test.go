@@ -312,4 +312,42 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	require.Contains(t, args, "heal --backend kubernetes --in-cluster --watch")
 	require.Contains(t, args, "--regions us-east-1,us-west-2")
 	require.Equal(t, HealerName, o.Healer.Spec.Template.Spec.ServiceAccountName)
+
+	// The world's secret is in Secrets only: the world's own, and the
+	// application's configurations, which the pods mount from them.
+	for _, cm := range o.ConfigMaps {
+		for name, b := range cm.BinaryData {
+			require.NotContains(t, string(b), l.Secret, "ConfigMap %s/%s file %s holds the world's secret", cm.Namespace, cm.Name, name)
+		}
+	}
+	secrets := map[string]bool{}
+	for _, sec := range o.Secrets {
+		secrets[sec.Namespace+"/"+sec.Name] = true
+	}
+	require.True(t, secrets[ControlNamespace("w1")+"/"+SecretName])
+	sealed := 0
+	for _, ss := range o.StatefulSets {
+		for _, v := range ss.Spec.Template.Spec.Volumes {
+			if v.Secret != nil {
+				require.True(t, secrets[ss.Namespace+"/"+v.Secret.SecretName], "%s mounts a Secret that is not made", ss.Name)
+				sealed++
+			}
+		}
+	}
+	require.Equal(t, len(l.Plan.Members)+len(l.Plan.Gateways)+1, sealed, "every member, gateway and the director")
+
+	// The fence: a region admits its own namespace and the control one.
+	require.Len(t, o.NetworkPolicies, 3)
+	for _, np := range o.NetworkPolicies {
+		var from []string
+		for _, peer := range np.Spec.Ingress[0].From {
+			from = append(from, peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
+		}
+		if np.Namespace == ControlNamespace("w1") {
+			require.ElementsMatch(t, []string{"kong-w1", "kong-w1-us-east-1", "kong-w1-us-west-2"}, from)
+		} else {
+			require.ElementsMatch(t, []string{np.Namespace, "kong-w1"}, from)
+		}
+		require.Empty(t, np.Spec.PodSelector.MatchLabels, "every pod of the namespace")
+	}
 }

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,11 @@ type Objects struct {
 	StatefulSets []*appsv1.StatefulSet
 	// Deployments are the link routers: not components, never faulted.
 	Deployments []*appsv1.Deployment
+	// Secrets hold the files that carry the world's secret (the
+	// application's configurations), and the secret itself (SecretName).
+	Secrets []*corev1.Secret
+	// NetworkPolicies fence each namespace of the world (fence).
+	NetworkPolicies []*networkingv1.NetworkPolicy
 	// The healer (addHealer): its identity, what it may do in each of
 	// the world's namespaces, and its Deployment.
 	ServiceAccounts []*corev1.ServiceAccount
@@ -159,10 +165,11 @@ func Build(l *Layout, im Images) (*Objects, error) {
 		if err != nil {
 			return err
 		}
-		o.add(l, c, []corev1.ServicePort{tcpPort("http", port)}, map[string][]byte{appConfigFile: cfg}, corev1.Container{
+		ss := o.add(l, c, []corev1.ServicePort{tcpPort("http", port)}, map[string][]byte{appConfigFile: cfg}, corev1.Container{
 			Image: im[images.RoleKong],
 			Args:  []string{"serve", c.Kind, "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), "--config", confDir + "/" + appConfigFile},
 		})
+		o.seal(ss)
 		return nil
 	}
 	for _, c := range p.Members {
@@ -180,6 +187,9 @@ func Build(l *Layout, im Images) (*Objects, error) {
 	}
 	o.addHealer(l, im)
 	o.addSetup(l, im)
+	o.Secrets = append(o.Secrets, &corev1.Secret{ObjectMeta: meta(SecretName, ControlNamespace(l.World), map[string]string{LabelWorld: l.World}, nil),
+		Data: map[string][]byte{SecretKey: []byte(l.Secret)}})
+	o.fence(l)
 	return o, nil
 }
 
@@ -309,6 +319,66 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 	})
 	return nil
 }
+
+// SecretName names the Secret, in the control namespace, that holds the
+// world's secret (at SecretKey): what steers the world's servers.
+const (
+	SecretName = "kong-world"
+	SecretKey  = "secret"
+)
+
+// seal moves the files of ss's ConfigMap (the last made) into a Secret of
+// the same name: they carry the world's secret, which RBAC then guards as
+// it guards every Secret.
+func (o *Objects) seal(ss *appsv1.StatefulSet) {
+	cm := o.ConfigMaps[len(o.ConfigMaps)-1]
+	o.ConfigMaps = o.ConfigMaps[:len(o.ConfigMaps)-1]
+	o.Secrets = append(o.Secrets, &corev1.Secret{ObjectMeta: cm.ObjectMeta, Data: cm.BinaryData})
+	for i, v := range ss.Spec.Template.Spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == cm.Name {
+			ss.Spec.Template.Spec.Volumes[i].VolumeSource = corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: cm.Name}}
+		}
+	}
+}
+
+// fence gives each namespace of the world a NetworkPolicy that admits
+// traffic from the world's own namespaces only, and a region's from its
+// own namespace and the control namespace (toxiproxy's links, the
+// director, the setup): a region's server reached from another region
+// without crossing a link is refused, where the cluster's network
+// enforces NetworkPolicy. It is a fence, never the partition: the links
+// cut and slow traffic, whatever the network does to open connections.
+func (o *Objects) fence(l *Layout) {
+	control := ControlNamespace(l.World)
+	from := func(namespaces ...string) []networkingv1.NetworkPolicyPeer {
+		var peers []networkingv1.NetworkPolicyPeer
+		for _, ns := range namespaces {
+			peers = append(peers, networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}})
+		}
+		return peers
+	}
+	policy := func(ns string, peers []networkingv1.NetworkPolicyPeer) {
+		o.NetworkPolicies = append(o.NetworkPolicies, &networkingv1.NetworkPolicy{
+			ObjectMeta: meta(FenceName, ns, map[string]string{LabelWorld: l.World}, nil),
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+				Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: peers}},
+			},
+		})
+	}
+	all := []string{control}
+	for _, r := range l.Plan.Spec.Regions {
+		ns := RegionNamespace(l.World, r.Name)
+		all = append(all, ns)
+		policy(ns, from(ns, control))
+	}
+	policy(control, from(all...))
+}
+
+// FenceName names the world's NetworkPolicies.
+const FenceName = "kong-fence"
 
 // SetupName names the setup Job and its ConfigMap.
 const SetupName = "kong-setup"
