@@ -142,7 +142,9 @@ func Worlds(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
 // fails.
 func (o *Objects) create(ctx context.Context, cs kubernetes.Interface) error {
 	for _, step := range []func() error{
-		func() error { return createAll(ctx, "NetworkPolicy", o.NetworkPolicies, cs.NetworkingV1().NetworkPolicies) },
+		func() error {
+			return createAll(ctx, "NetworkPolicy", o.NetworkPolicies, cs.NetworkingV1().NetworkPolicies)
+		},
 		func() error { return createAll(ctx, "ConfigMap", o.ConfigMaps, cs.CoreV1().ConfigMaps) },
 		func() error { return createAll(ctx, "Secret", o.Secrets, cs.CoreV1().Secrets) },
 		func() error { return createAll(ctx, "Service", o.Services, cs.CoreV1().Services) },
