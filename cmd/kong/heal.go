@@ -21,7 +21,7 @@ func newHeal() *cobra.Command {
 	var watch time.Duration
 	var regions []string
 	var toxiproxy string
-	var inCluster, force bool
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "heal",
 		Short: "Heal a world a run left faulted: every component back up and thawed, every link reset",
@@ -43,8 +43,8 @@ does when the kong that ran it was killed.`,
 			ctx, out, world := cmd.Context(), cmd.OutOrStdout(), worldflags.World(cmd)
 			kb, ok := b.(*kube.Backend)
 			if !ok {
-				if inCluster || watch > 0 || force || toxiproxy != "" || len(regions) > 0 {
-					return exitstatus.Usage(errors.New("--in-cluster, --watch, --force, --regions and --toxiproxy are for --backend kubernetes"))
+				if watch > 0 || force || toxiproxy != "" || len(regions) > 0 {
+					return exitstatus.Usage(errors.New("--watch, --force, --regions and --toxiproxy are for --backend kubernetes"))
 				}
 				c, release, err := attach(cmd)
 				if err != nil {
@@ -60,7 +60,6 @@ does when the kong that ran it was killed.`,
 				}
 				return err
 			}
-			kb.InCluster = inCluster
 			cfg, err := kb.Config()
 			if err != nil {
 				return err
@@ -97,7 +96,6 @@ does when the kong that ran it was killed.`,
 	f.DurationVar(&watch, "watch", 0, "with --backend kubernetes: heal whenever the world's run lease expires, checking this often, until stopped (the world's healer)")
 	f.StringSliceVar(&regions, "regions", nil, "with --backend kubernetes: the world's regions, to read its namespaces alone (the healer's permissions)")
 	f.StringVar(&toxiproxy, "toxiproxy", "", "with --backend kubernetes: the world's toxiproxy API (host:port), to reset its links")
-	f.BoolVar(&inCluster, "in-cluster", false, "with --backend kubernetes: reach the API server as the pod kong runs in")
 	f.BoolVar(&force, "force", false, "with --backend kubernetes: heal even while a live run holds the world's lease")
 	return cmd
 }

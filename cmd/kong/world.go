@@ -272,6 +272,7 @@ func backendFlag(cmd *cobra.Command) {
 		"where worlds run: local (processes on this machine), containers (Docker, with testcontainers-go) or kubernetes (a cluster); default $KONG_BACKEND, else local")
 	cmd.PersistentFlags().String("kubeconfig", "", "with --backend kubernetes: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
 	cmd.PersistentFlags().String("context", "", "with --backend kubernetes: the kubeconfig's context (default its current one)")
+	cmd.PersistentFlags().Bool("in-cluster", false, "with --backend kubernetes: reach the API server as the pod kong runs in (its service account)")
 }
 
 // backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
@@ -279,7 +280,8 @@ func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 	name, _ := cmd.Flags().GetString("backend")
 	kubeconfig, _ := cmd.Flags().GetString("kubeconfig")
 	kubeContext, _ := cmd.Flags().GetString("context")
-	b, err := backends.Open(name, backends.Options{Home: worldflags.Home(cmd), Kubeconfig: kubeconfig, Context: kubeContext})
+	inCluster, _ := cmd.Flags().GetBool("in-cluster")
+	b, err := backends.Open(name, backends.Options{Home: worldflags.Home(cmd), Kubeconfig: kubeconfig, Context: kubeContext, InCluster: inCluster})
 	return b, exitstatus.Usage(err)
 }
 

@@ -28,8 +28,10 @@ type Options struct {
 	// Home is the local backend's folder of worlds' state.
 	Home string
 	// Kubeconfig and Context name the Kubernetes backend's cluster (""
-	// each: $KUBECONFIG or ~/.kube/config, and its current context).
+	// each: $KUBECONFIG or ~/.kube/config, and its current context);
+	// InCluster reaches it as the pod kong runs in.
 	Kubeconfig, Context string
+	InCluster           bool
 }
 
 // Open is the backend called name ("" is Local).
@@ -40,7 +42,7 @@ func Open(name string, o Options) (topology.Backend, error) {
 	case Containers:
 		return &containers.Backend{}, nil
 	case Kubernetes:
-		return &kube.Backend{Kubeconfig: o.Kubeconfig, Context: o.Context}, nil
+		return &kube.Backend{Kubeconfig: o.Kubeconfig, Context: o.Context, InCluster: o.InCluster}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q: the backends are local, containers and kubernetes", name)
 }

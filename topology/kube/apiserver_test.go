@@ -65,14 +65,37 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	// kwok ends the setup Job's pod at once, as if it succeeded.
 	require.NoError(t, WaitSetup(ctx, cs, "kt"))
 
+	// The world as a Cluster, found again from the cluster alone, as a
+	// kong inside the cluster would: its plan, addresses and secret.
+	w, err := AttachWorld(ctx, cs, nil, "kt")
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", w.Secret())
+	require.Equal(t, l.Plan.Cassandra[0].Address, w.CQLContactPoints("us-east-1")[0])
+	require.Equal(t, l.Plan.Toxiproxy.Address, w.ToxiproxyAPI())
+	states := func() map[string]topology.State {
+		comps, err := w.Components(ctx)
+		require.NoError(t, err)
+		require.Len(t, comps, len(l.Plan.Components()))
+		out := map[string]topology.State{}
+		for _, c := range comps {
+			out[c.ID] = c.State
+		}
+		return out
+	}
+	for id, st := range states() {
+		require.Equal(t, topology.StateRunning, st, id)
+	}
+
 	ops := &Ops{Client: cs, World: "kt"}
 	node := l.Plan.Cassandra[1]
-	require.NoError(t, ops.Kill(ctx, node.ID))
+	require.NoError(t, w.Kill(ctx, node.ID))
 	waitFor(ctx, t, "the killed node's pod to go", func() bool { return len(pods(ctx, t, cs, node.ID)) == 0 })
+	require.Equal(t, topology.StateStopped, states()[node.ID])
 	claims, err := cs.CoreV1().PersistentVolumeClaims(Namespace("kt", node.Component)).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.NotEmpty(t, claims.Items, "a killed node keeps its data")
-	require.NoError(t, ops.Start(ctx, node.ID))
+	require.NoError(t, w.Start(ctx, node.ID), "Start returns once the pod is Ready")
+	require.Equal(t, topology.StateRunning, states()[node.ID])
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
 
 	zone, err := ops.ZoneComponents(ctx, "us-west-2", "b")

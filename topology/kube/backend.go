@@ -241,14 +241,26 @@ func WaitSetup(ctx context.Context, cs kubernetes.Interface, world string) error
 	}
 }
 
-// ErrNoAttach is Attach's error: game days on this backend need the
-// harness's traffic to reach the world inside the cluster, which is not
-// built yet.
-var ErrNoAttach = errors.New("game days on the kubernetes backend are not built yet: kong up, down, status, logs, heal, and start, stop, kill, pause and resume of a component work on it; run game days on --backend local or containers")
+// ErrNoAttach is Attach's error outside the cluster: a game day's
+// traffic (CQL, memcached, SQS, the application) must reach the world's
+// Services, which resolve inside the cluster only.
+var ErrNoAttach = errors.New("game days on the kubernetes backend run inside the cluster (kong run --backend kubernetes --in-cluster, in a pod); from outside it, not built yet: kong up, down, status, logs, heal, and start, stop, kill, pause and resume of a component work from anywhere")
 
-// Attach is ErrNoAttach.
-func (b *Backend) Attach(context.Context, string) (topology.Cluster, func(), error) {
-	return nil, nil, ErrNoAttach
+// Attach finds the world, from inside the cluster (InCluster); outside
+// it, ErrNoAttach.
+func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, func(), error) {
+	if !b.InCluster {
+		return nil, nil, ErrNoAttach
+	}
+	ops, err := b.Ops(world)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := AttachWorld(ctx, ops.Client, ops.Exec, world)
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, func() {}, nil
 }
 
 // Ops are the faults of world on the cluster, pause and resume through

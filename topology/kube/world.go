@@ -32,8 +32,12 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 		return nil, err
 	}
 	opts := metav1.CreateOptions{FieldManager: FieldManager}
+	annotations, err := specAnnotation(spec)
+	if err != nil {
+		return nil, err
+	}
 	control, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta(ControlNamespace(world), "",
-		map[string]string{LabelWorld: world}, nil)}, opts)
+		map[string]string{LabelWorld: world}, annotations)}, opts)
 	if apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("namespace %s exists: world %s is up, or was not removed (kong down --world %s --backend kubernetes)", ControlNamespace(world), world, world)
 	}
