@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,8 +43,7 @@ the one it started this way once the container tests end).`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "kube-apiserver  %s\nkube-controller-manager  %s\nkube-scheduler  %s\netcd  %s\nkwok  %s\n",
-				t.APIServer, t.ControllerManager, t.Scheduler, t.Etcd, t.Kwok)
+			fmt.Fprintln(out, strings.Join(t.Lines(), "\n"))
 			return nil
 		}
 		if stopEngine {
@@ -66,7 +66,7 @@ the one it started this way once the container tests end).`,
 		return nil
 	})
 	cmd.Flags().BoolVar(&engine, "engine", false, "start a Docker engine for the container backend where none answers (installing Debian's docker.io)")
-	cmd.Flags().BoolVar(&kubernetes, "kubernetes", false, "build a Kubernetes control plane (API server, controllers, scheduler, etcd, kwok) from Go modules into the cache")
+	cmd.Flags().BoolVar(&kubernetes, "kubernetes", false, "build a Kubernetes control plane (API server, controllers, scheduler, etcd, kwok) and a kubelet from Go modules into the cache")
 	cmd.Flags().BoolVar(&stopEngine, "stop-engine", false, "stop the Docker engine that kong setup --engine started (never one kong did not start)")
 	return cmd
 }

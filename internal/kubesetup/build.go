@@ -40,6 +40,10 @@ const (
 type Tools struct {
 	APIServer, ControllerManager, Scheduler, Etcd, Kwok string
 	Stages                                              string
+	// Kubelet runs a real node (StartNode); PauseImage is the image of
+	// its pods' sandboxes (a docker-archive tar, PauseImageRef), built
+	// here since no registry is reachable.
+	Kubelet, PauseImage string
 }
 
 // programs are the Tools' fields by program name, in build order (the
@@ -51,8 +55,18 @@ func (t *Tools) programs() []struct {
 	return []struct {
 		name string
 		path *string
-	}{{"etcd", &t.Etcd}, {"kwok", &t.Kwok}, {"kwok-stages", &t.Stages}, {"kube-scheduler", &t.Scheduler},
-		{"kube-controller-manager", &t.ControllerManager}, {"kube-apiserver", &t.APIServer}}
+	}{{"etcd", &t.Etcd}, {"kwok", &t.Kwok}, {"kwok-stages", &t.Stages}, {"pause-image", &t.PauseImage},
+		{"kube-scheduler", &t.Scheduler}, {"kubelet", &t.Kubelet}, {"kube-controller-manager", &t.ControllerManager},
+		{"kube-apiserver", &t.APIServer}}
+}
+
+// Lines are the tools, one "name  path" line each, in build order.
+func (t *Tools) Lines() []string {
+	var out []string
+	for _, p := range t.programs() {
+		out = append(out, p.name+"  "+*p.path)
+	}
+	return out
 }
 
 // Dir is the folder of the tools in the cache.
@@ -89,7 +103,8 @@ func toolsIn(dir string) *Tools {
 	bin := filepath.Join(dir, "bin")
 	return &Tools{APIServer: filepath.Join(bin, "kube-apiserver"), ControllerManager: filepath.Join(bin, "kube-controller-manager"),
 		Scheduler: filepath.Join(bin, "kube-scheduler"), Etcd: filepath.Join(bin, "etcd"), Kwok: filepath.Join(bin, "kwok"),
-		Stages: filepath.Join(dir, "kwok-stages.yaml")}
+		Stages: filepath.Join(dir, "kwok-stages.yaml"), Kubelet: filepath.Join(bin, "kubelet"),
+		PauseImage: filepath.Join(dir, "pause-image.tar")}
 }
 
 // Build builds whatever tool is missing from the cache with the go
@@ -137,6 +152,8 @@ func build(ctx context.Context, goCmd, dir, name, path string, log *slog.Logger)
 	switch name {
 	case "kwok-stages":
 		return stages(ctx, goCmd, dir, path)
+	case "pause-image":
+		return pauseImage(ctx, goCmd, dir, path, log)
 	case "etcd":
 		// etcd's server module replaces its sibling modules with folders
 		// of its repository, so go install refuses it: it is built in a

@@ -24,7 +24,7 @@ func TestFindSaysHowToBuild(t *testing.T) {
 	require.Equal(t, filepath.Join(cache, "kubernetes-"+KubernetesVersion), dir)
 	tools := toolsIn(dir)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "bin"), 0o755))
-	for _, p := range tools.programs()[:5] {
+	for _, p := range tools.programs()[:len(tools.programs())-1] {
 		require.NoError(t, os.WriteFile(*p.path, []byte("#!/bin/sh\n"), 0o755))
 	}
 	_, err = Find()

@@ -333,6 +333,23 @@ func EnsureDockerd(ctx context.Context, out io.Writer, log *slog.Logger) (string
 	return ensureProgram(ctx, out, log, "docker.io", "Docker Engine (dockerd)", "dockerd", "/usr/sbin/dockerd")
 }
 
+// EnsureContainerd returns containerd (with its CRI plugin and runc, for
+// a real Kubernetes node), installing Debian's containerd when missing.
+func EnsureContainerd(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
+	return ensureProgram(ctx, out, log, "containerd", "containerd (a container runtime with its CRI plugin)", "containerd", "/usr/bin/containerd")
+}
+
+// EnsureCNIPlugins returns the folder of the CNI plugins (bridge,
+// host-local, loopback, portmap), installing Debian's
+// containernetworking-plugins when they are missing.
+func EnsureCNIPlugins(ctx context.Context, out io.Writer, log *slog.Logger) (string, error) {
+	bridge, err := ensureProgram(ctx, out, log, "containernetworking-plugins", "the CNI plugins into /usr/lib/cni", "/usr/lib/cni/bridge")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(bridge), nil
+}
+
 // ensureProgram finds the first of names on PATH (or at its path),
 // installing Debian's package pkg when none is there; what names the
 // program for a manual install.
