@@ -115,3 +115,25 @@ func DownWorlds(ctx context.Context, b Backend, worlds []string, grace time.Dura
 	}
 	return errors.Join(errs...)
 }
+
+// FailedStart is the error of a start of world that failed with err,
+// after removing what it made (remove, when it made anything), saying
+// so on out. ctx is the caller's context (done: the start was
+// interrupted) and uctx the start's own, bounded by timeout (past its
+// deadline: the world was not ready in time).
+func FailedStart(ctx, uctx context.Context, out io.Writer, world string, timeout time.Duration, err error, remove func() error) error {
+	why := err.Error()
+	switch {
+	case ctx.Err() != nil:
+		why = "interrupted"
+	case errors.Is(uctx.Err(), context.DeadlineExceeded):
+		why = fmt.Sprintf("not ready after %s: %v", timeout, err)
+	}
+	if remove != nil {
+		fmt.Fprintf(out, "%s: removing everything world %s made\n", why, world)
+		if derr := remove(); derr != nil {
+			fmt.Fprintln(out, "down:", derr)
+		}
+	}
+	return fmt.Errorf("world %s did not come up: %s", world, why)
+}

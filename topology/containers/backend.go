@@ -63,20 +63,11 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	w, err := Up(uctx, Options{Name: world, Spec: spec, BuildContext: build,
 		ReadyTimeout: o.Timeout, PublishAddress: publish, Keep: true, Log: o.Log})
 	if err != nil {
-		why := err.Error()
-		switch {
-		case ctx.Err() != nil:
-			why = "interrupted"
-		case errors.Is(uctx.Err(), context.DeadlineExceeded):
-			why = fmt.Sprintf("not ready after %s: %v", o.Timeout, err)
-		}
+		var remove func() error
 		if w != nil {
-			fmt.Fprintf(out, "%s: removing everything world %s made\n", why, world)
-			if derr := w.Down(); derr != nil {
-				fmt.Fprintln(out, "down:", derr)
-			}
+			remove = w.Down
 		}
-		return topology.Started{}, fmt.Errorf("world %s did not come up: %s", world, why)
+		return topology.Started{}, topology.FailedStart(ctx, uctx, out, world, o.Timeout, err, remove)
 	}
 	defer w.Close()
 	return topology.Started{Took: time.Since(start), Phases: w.Phases()}, nil

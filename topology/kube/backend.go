@@ -126,20 +126,11 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 		o.Progress(topology.UpProgress{Elapsed: time.Since(start), Done: true})
 	}
 	if err != nil {
-		why := err.Error()
-		switch {
-		case ctx.Err() != nil:
-			why = "interrupted"
-		case errors.Is(uctx.Err(), context.DeadlineExceeded):
-			why = fmt.Sprintf("not ready after %s: %v", o.Timeout, err)
-		}
+		var remove func() error
 		if l != nil {
-			fmt.Fprintf(out, "%s: removing everything world %s made\n", why, world)
-			if derr := b.remove(context.WithoutCancel(ctx), cs, world); derr != nil {
-				fmt.Fprintln(out, "down:", derr)
-			}
+			remove = func() error { return b.remove(context.WithoutCancel(ctx), cs, world) }
 		}
-		return topology.Started{}, fmt.Errorf("world %s did not come up: %s", world, why)
+		return topology.Started{}, topology.FailedStart(ctx, uctx, out, world, o.Timeout, err, remove)
 	}
 	return topology.Started{Took: time.Since(start), Phases: phases}, nil
 }
