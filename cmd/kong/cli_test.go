@@ -165,6 +165,20 @@ func TestUpStatusLogsCrashDown(t *testing.T) {
 	require.Equal(t, topology.StateRunning, state, "the attached world sees the restarted component")
 	require.NotEqual(t, pidBefore, pidAfter)
 
+	// kong heal puts back what a run left: a paused memcached runs again.
+	out, err = k.run("pause", "--world", world, victim)
+	require.NoError(t, err, out)
+	state, _ = stateOf()
+	require.Equal(t, topology.StatePaused, state)
+	out, err = k.run("heal", "--world", world)
+	require.NoError(t, err, out)
+	require.Regexp(t, `healed: .*`+regexpQuote(victim), out)
+	state, _ = stateOf()
+	require.Equal(t, topology.StateRunning, state)
+	out, err = k.run("heal", "--world", world)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "world test-cli is whole: nothing to heal")
+
 	runsOnTheWorld(t, k, world, remote)
 
 	// Kill the world's owner outright: its processes die with it, and
