@@ -2,6 +2,7 @@ package kubesetup
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,4 +58,15 @@ func TestDownload(t *testing.T) {
 	t.Setenv("GOPROXY", "off")
 	_, _, err = download(context.Background(), goCmd, t.TempDir(), "example.com/no/such/module@v0.0.1")
 	require.ErrorContains(t, err, "fetching example.com/no/such/module@v0.0.1 from the Go module proxy")
+}
+
+// A NAT rule as iptables -S prints it splits into the arguments that
+// delete it, its quoted comment whole, and names the chain it jumps to.
+func TestIPTablesArgs(t *testing.T) {
+	rule := `-A POSTROUTING -s 10.244.0.18/32 -m comment --comment "name: \"kong-node\" id: \"e46b\"" -j CNI-c5c3dff4da91cbe6d8c46478`
+	args, jump := iptablesArgs(rule)
+	require.Equal(t, []string{"-A", "POSTROUTING", "-s", "10.244.0.18/32", "-m", "comment", "--comment",
+		`name: "kong-node" id: "e46b"`, "-j", "CNI-c5c3dff4da91cbe6d8c46478"}, args)
+	require.Equal(t, "CNI-c5c3dff4da91cbe6d8c46478", jump)
+	require.Contains(t, rule, fmt.Sprintf(`name: \"%s\"`, cniNetwork), "the tag removeCNIRules looks for")
 }

@@ -2,15 +2,19 @@ package kubesetup
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -76,6 +80,9 @@ func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *Contr
 	if err != nil {
 		return nil, err
 	}
+	if err := kubeletClientCert(dir); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
 		return nil, err
 	}
@@ -93,6 +100,8 @@ func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *Contr
 		"--cert-dir="+pki, "--service-cluster-ip-range="+ServiceCIDR,
 		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file="+pub,
 		"--service-account-signing-key-file="+key, "--token-auth-file="+filepath.Join(dir, "tokens.csv"),
+		"--kubelet-client-certificate="+filepath.Join(dir, kubeletClientCertFile), "--kubelet-client-key="+filepath.Join(dir, kubeletClientKeyFile),
+		"--kubelet-preferred-address-types=InternalIP",
 		"--authorization-mode=RBAC", "--endpoint-reconciler-type=none"); err != nil {
 		return nil, err
 	}
@@ -264,6 +273,57 @@ func serviceAccountKeys(dir string) (key, pub string, err error) {
 		return "", "", err
 	}
 	return key, pub, os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+}
+
+// The files of the API server's client certificate for the kubelets
+// (exec, logs), and of the authority that signed it, which a real node's
+// kubelet trusts, and nothing else.
+const (
+	kubeletCAFile         = "kubelet-client-ca.crt"
+	kubeletClientCertFile = "kubelet-client.crt"
+	kubeletClientKeyFile  = "kubelet-client.key"
+)
+
+// kubeletClientCert makes a certificate authority and, signed by it, the
+// API server's client certificate for the kubelets, into dir.
+func kubeletClientCert(dir string) error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kong kubelet client CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	client := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "kube-apiserver", Organization: []string{"system:masters"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(7 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, client, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	for name, block := range map[string]*pem.Block{
+		kubeletCAFile:         {Type: "CERTIFICATE", Bytes: caDER},
+		kubeletClientCertFile: {Type: "CERTIFICATE", Bytes: der},
+		kubeletClientKeyFile:  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func kubeconfig(host, token string, ca []byte) string {
