@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/kube"
 )
@@ -21,18 +21,11 @@ import (
 // a second up of the same world is refused, down leaves nothing, and a
 // game day says clearly that it cannot run there yet.
 func TestKubernetesBackendCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a Kubernetes control plane; skipped with -short")
-	}
-	tools, err := kubesetup.Find()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	spec, err := topology.Profile("default")
 	require.NoError(t, err)
-	cp, err := kubesetup.Start(ctx, tools, t.TempDir(), spec.Regions[0].Zones)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, cp.Stop()) })
+	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
 	k := newKongCLI(t)
 	onKube := func(args ...string) (string, error) {
 		return k.run(append(args, "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)...)

@@ -157,24 +157,33 @@ func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *Contr
 	return cp, nil
 }
 
-// run starts one program of the control plane, its output in
-// <name>.log in the control plane's folder, in a process group of its
-// own, killed when the process that started it dies.
+// run starts one program of the control plane (startLogged).
 func (cp *ControlPlane) run(path, name string, args ...string) error {
-	log, err := os.OpenFile(filepath.Join(cp.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, err := startLogged(cp.dir, path, name, args...)
 	if err != nil {
 		return err
 	}
+	cp.procs = append(cp.procs, cmd)
+	return nil
+}
+
+// startLogged starts a program in dir, its output in <name>.log there, in
+// a process group of its own, killed when the process that started it
+// dies.
+func startLogged(dir, path, name string, args ...string) (*exec.Cmd, error) {
+	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
 	defer log.Close()
 	cmd := exec.Command(path, args...)
-	cmd.Dir = cp.dir
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	cp.procs = append(cp.procs, cmd)
-	return nil
+	return cmd, nil
 }
 
 // Stop ends every program of the control plane, the last started first,
@@ -190,15 +199,6 @@ func (cp *ControlPlane) Stop() error {
 	}
 	cp.procs = nil
 	return nil
-}
-
-// PIDs are the control plane's processes.
-func (cp *ControlPlane) PIDs() []int {
-	var out []int
-	for _, p := range cp.procs {
-		out = append(out, p.Process.Pid)
-	}
-	return out
 }
 
 // waitReady polls the API server's /readyz until it answers 200.

@@ -186,20 +186,11 @@ serializeImagePulls: false
 `
 }
 
-// run starts one program of the node, its output in <name>.log in the
-// node's folder, killed when the process that started it dies.
+// run starts one program of the node (startLogged).
 func (n *Node) run(path, name string, args ...string) error {
-	log, err := os.OpenFile(filepath.Join(n.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cmd, err := startLogged(n.dir, path, name, args...)
 	if err != nil {
 		return err
-	}
-	defer log.Close()
-	cmd := exec.Command(path, args...)
-	cmd.Dir = n.dir
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
 	}
 	n.procs = append(n.procs, cmd)
 	return nil

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -33,24 +34,11 @@ import (
 // built once into the cache by `kong setup --kubernetes` (make test runs
 // it).
 func TestWorldOnAnAPIServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a Kubernetes control plane; skipped with -short")
-	}
-	tools, err := kubesetup.Find()
-	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	spec, err := topology.Profile("default")
 	require.NoError(t, err)
-	cp, err := kubesetup.Start(ctx, tools, t.TempDir(), spec.Regions[0].Zones)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		pids := cp.PIDs()
-		require.NoError(t, cp.Stop())
-		for _, pid := range pids {
-			require.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "control plane process %d outlived Stop", pid)
-		}
-	})
+	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
 	cs := cp.Client
 
 	l, err := Create(ctx, cs, "kt", "s3cret", spec, DefaultImages())

@@ -6,11 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
 	"github.com/kongchaos/kong/topology/containers/images"
 )
 
@@ -35,8 +33,6 @@ func TestFaultsOnARealNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a Kubernetes control plane and a real node; skipped with -short")
 	}
-	tools, err := kubesetup.Find()
-	require.NoError(t, err)
 	docker, err := exec.LookPath("docker")
 	require.NoError(t, err, "the test runs kong's memcached image from Docker (make test builds it: kong images build)")
 	archive := filepath.Join(t.TempDir(), "memcached.tar")
@@ -45,13 +41,7 @@ func TestFaultsOnARealNode(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	cp, err := kubesetup.Start(ctx, tools, dir, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, cp.Stop())
-		requireNoProcessUnder(t, dir)
-	})
+	tools, cp := kubetest.Start(ctx, t, nil)
 	node, err := cp.StartNode(ctx, tools, "real-a", "a", io.Discard, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, node.Stop(context.Background())) })
@@ -125,28 +115,4 @@ func TestFaultsOnARealNode(t *testing.T) {
 	_, err = c.Get("k")
 	require.ErrorIs(t, err, memcache.ErrCacheMiss, "a started memcached is a fresh one")
 	require.NoError(t, c.Set(&memcache.Item{Key: "k", Value: []byte("v2")}))
-}
-
-// requireNoProcessUnder checks that no process of the machine has dir
-// (the control plane's and node's folder) in its command line.
-func requireNoProcessUnder(t *testing.T, dir string) {
-	t.Helper()
-	self := strconv.Itoa(os.Getpid())
-	var left []string
-	for range 50 {
-		left = nil
-		procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range procs {
-			b, err := os.ReadFile(f)
-			pid := filepath.Base(filepath.Dir(f))
-			if err == nil && pid != self && strings.Contains(string(b), dir) {
-				left = append(left, pid+": "+strings.ReplaceAll(string(b), "\x00", " "))
-			}
-		}
-		if len(left) == 0 {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Errorf("processes of the node outlived it: %v", left)
 }
