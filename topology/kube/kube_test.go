@@ -336,18 +336,26 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	}
 	require.Equal(t, len(l.Plan.Members)+len(l.Plan.Gateways)+1, sealed, "every member, gateway and the director")
 
-	// The fence: a region admits its own namespace and the control one.
-	require.Len(t, o.NetworkPolicies, 3)
+	// The fence: a region admits its own namespace and the control one,
+	// its link routers every namespace of the world.
+	require.Len(t, o.NetworkPolicies, 5)
+	world := []string{"kong-w1", "kong-w1-us-east-1", "kong-w1-us-west-2"}
 	for _, np := range o.NetworkPolicies {
 		var from []string
 		for _, peer := range np.Spec.Ingress[0].From {
 			from = append(from, peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
 		}
-		if np.Namespace == ControlNamespace("w1") {
-			require.ElementsMatch(t, []string{"kong-w1", "kong-w1-us-east-1", "kong-w1-us-west-2"}, from)
-		} else {
+		switch {
+		case np.Namespace == ControlNamespace("w1"):
+			require.ElementsMatch(t, world, from)
+			require.Empty(t, np.Spec.PodSelector.MatchLabels, "every pod of the namespace")
+		case np.Name == FenceName+"-links":
+			require.ElementsMatch(t, world, from)
+			require.Equal(t, map[string]string{LabelKind: KindLinkRouter}, np.Spec.PodSelector.MatchLabels)
+		default:
+			require.Equal(t, FenceName, np.Name)
 			require.ElementsMatch(t, []string{np.Namespace, "kong-w1"}, from)
+			require.Empty(t, np.Spec.PodSelector.MatchLabels, "every pod of the namespace")
 		}
-		require.Empty(t, np.Spec.PodSelector.MatchLabels, "every pod of the namespace")
 	}
 }

@@ -344,9 +344,9 @@ func (o *Objects) seal(ss *appsv1.StatefulSet) {
 // fence gives each namespace of the world a NetworkPolicy that admits
 // traffic from the world's own namespaces only, and a region's from its
 // own namespace and the control namespace (toxiproxy's links, the
-// director, the setup): a region's server reached from another region
-// without crossing a link is refused, where the cluster's network
-// enforces NetworkPolicy. It is a fence, never the partition: the links
+// director, the setup), its link routers from every namespace of the
+// world: a region's server reached from another region without crossing
+// a link is refused, where the cluster's network enforces NetworkPolicy. It is a fence, never the partition: the links
 // cut and slow traffic, whatever the network does to open connections.
 func (o *Objects) fence(l *Layout) {
 	control := ControlNamespace(l.World)
@@ -358,11 +358,11 @@ func (o *Objects) fence(l *Layout) {
 		}
 		return peers
 	}
-	policy := func(ns string, peers []networkingv1.NetworkPolicyPeer) {
+	policy := func(name, ns string, pods map[string]string, peers []networkingv1.NetworkPolicyPeer) {
 		o.NetworkPolicies = append(o.NetworkPolicies, &networkingv1.NetworkPolicy{
-			ObjectMeta: meta(FenceName, ns, map[string]string{LabelWorld: l.World}, nil),
+			ObjectMeta: meta(name, ns, map[string]string{LabelWorld: l.World}, nil),
 			Spec: networkingv1.NetworkPolicySpec{
-				PodSelector: metav1.LabelSelector{},
+				PodSelector: metav1.LabelSelector{MatchLabels: pods},
 				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 				Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: peers}},
 			},
@@ -370,11 +370,16 @@ func (o *Objects) fence(l *Layout) {
 	}
 	all := []string{control}
 	for _, r := range l.Plan.Spec.Regions {
-		ns := RegionNamespace(l.World, r.Name)
-		all = append(all, ns)
-		policy(ns, from(ns, control))
+		all = append(all, RegionNamespace(l.World, r.Name))
 	}
-	policy(control, from(all...))
+	for _, ns := range all[1:] {
+		policy(FenceName, ns, nil, from(ns, control))
+		// The link routers are the links' way in: a node of any region
+		// dials its peer's router, which sends what crosses regions
+		// through toxiproxy (policies add up: this admits more to them).
+		policy(FenceName+"-links", ns, map[string]string{LabelKind: KindLinkRouter}, from(all...))
+	}
+	policy(FenceName, control, nil, from(all...))
 }
 
 // FenceName names the world's NetworkPolicies.
