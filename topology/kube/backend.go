@@ -38,7 +38,7 @@ type Backend struct {
 	// InCluster reaches the API server as the pod kong runs in (its
 	// service account), as the world's healer does.
 	InCluster bool
-	// Images are what the pods run (nil: DefaultImages).
+	// Images are what the pods run (nil: ImagesFromEnv).
 	Images Images
 }
 
@@ -95,7 +95,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	}
 	im := b.Images
 	if im == nil {
-		im = DefaultImages()
+		im = ImagesFromEnv()
 	}
 	secret, err := newSecret()
 	if err != nil {

@@ -359,3 +359,16 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 		}
 	}
 }
+
+// The pods run the official images unless a role's variable names
+// another (kong images build's, pushed to a registry).
+func TestImagesFromEnv(t *testing.T) {
+	for _, name := range images.Env {
+		t.Setenv(name, "")
+	}
+	require.Equal(t, DefaultImages(), ImagesFromEnv())
+	t.Setenv(images.Env[images.RoleMemcached], "registry.example/kong/memcached:1")
+	im := ImagesFromEnv()
+	require.Equal(t, "registry.example/kong/memcached:1", im[images.RoleMemcached])
+	require.Equal(t, images.Official[images.RoleCassandra], im[images.RoleCassandra])
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,21 @@ type Images map[string]string
 
 // DefaultImages are the official images (images.Official).
 func DefaultImages() Images { return maps.Clone(images.Official) }
+
+// ImagesFromEnv are the official images, each replaced by the one its
+// role's variable names (images.Env: KONG_IMAGE, KONG_CASSANDRA_IMAGE and
+// so on), as the container backend reads them: how a user points the
+// pods at the images of kong images build, pushed to a registry the
+// cluster pulls from.
+func ImagesFromEnv() Images {
+	im := DefaultImages()
+	for role, name := range images.Env {
+		if v := os.Getenv(name); v != "" {
+			im[role] = v
+		}
+	}
+	return im
+}
 
 // Objects are the objects of a world, each list in the order it is
 // applied: the control namespace first (it owns the others), then the
