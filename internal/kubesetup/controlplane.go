@@ -39,9 +39,6 @@ const ServiceCIDR = "10.96.0.0/16"
 // and binds (they hold nothing: nothing runs).
 const StorageClass = "kwok-volume"
 
-// ZoneLabel is the well-known label of a node's zone.
-const ZoneLabel = "topology.kubernetes.io/zone"
-
 // ControlPlane is a Kubernetes control plane running on this machine's
 // loopback: etcd, the API server, the controller manager (with its garbage
 // collector), the scheduler, and kwok, which runs one fake node a zone
@@ -148,7 +145,7 @@ func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *Contr
 	}
 	for _, z := range zones {
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kwok-" + z,
-			Labels:      map[string]string{"type": "kwok", ZoneLabel: z, "kubernetes.io/hostname": "kwok-" + z},
+			Labels:      map[string]string{"type": "kwok", corev1.LabelTopologyZone: z, "kubernetes.io/hostname": "kwok-" + z},
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"}}}
 		if _, err := cp.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			return nil, fmt.Errorf("creating node %s: %w", node.Name, err)

@@ -116,7 +116,7 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 	}
 	if err := n.run(t.Kubelet, "kubelet", "--config="+filepath.Join(n.dir, "kubelet.yaml"), "--kubeconfig="+cp.Kubeconfig,
 		"--container-runtime-endpoint=unix://"+n.sock, "--root-dir="+filepath.Join(n.dir, "kubelet"),
-		"--cert-dir="+filepath.Join(n.dir, "kubelet", "pki"), "--hostname-override="+name, "--node-ip="+nodeIP, "--node-labels="+ZoneLabel+"="+zone); err != nil {
+		"--cert-dir="+filepath.Join(n.dir, "kubelet", "pki"), "--hostname-override="+name, "--node-ip="+nodeIP, "--node-labels="+corev1.LabelTopologyZone+"="+zone); err != nil {
 		return nil, err
 	}
 	if err := n.waitReady(ctx, 2*time.Minute); err != nil {

@@ -40,18 +40,22 @@ func (h *Healer) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the run lease of world %s: %w", h.Ops.World, err)
 	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
 	s := stateOf(cur)
-	if !s.expired(now()) {
+	if !s.expired(h.now()) {
 		return false, nil
 	}
 	if err := h.heal(ctx, s.Holder); err != nil {
 		return false, err
 	}
 	return true, free(ctx, h.Ops, cur)
+}
+
+// now is the healer's clock.
+func (h *Healer) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 // heal heals the world's components and links.
@@ -106,15 +110,11 @@ func (h *Healer) HealNow(ctx context.Context, force bool) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("reading the run lease of world %s: %w", h.Ops.World, err)
 	}
-	now := time.Now
-	if h.Now != nil {
-		now = h.Now
-	}
 	var s leaseState
 	if err == nil {
 		s = stateOf(cur)
 	}
-	if s.Holder != "" && !s.expired(now()) && !force {
+	if s.Holder != "" && !s.expired(h.now()) && !force {
 		return fmt.Errorf("%w: world %s is in a run (%s) until at least %s: heal it when that run ends, or force it",
 			ErrLeaseHeld, h.Ops.World, s.Holder, s.Expires.Format(time.RFC3339))
 	}

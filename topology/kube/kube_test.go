@@ -265,7 +265,7 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 		terms := aff.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution
 		require.Len(t, terms, 1, ss.Name)
 		require.Equal(t, []string{zone}, terms[0].Preference.MatchExpressions[0].Values, ss.Name)
-		require.Equal(t, ZoneLabel, terms[0].Preference.MatchExpressions[0].Key)
+		require.Equal(t, corev1.LabelTopologyZone, terms[0].Preference.MatchExpressions[0].Key)
 	}
 	sqs := 0
 	for _, ss := range o.StatefulSets {

@@ -438,9 +438,6 @@ func (o *Objects) addSetup(l *Layout, im Images) {
 	}
 }
 
-// ZoneLabel is the well-known label of a node's zone.
-const ZoneLabel = "topology.kubernetes.io/zone"
-
 // zoneAffinity asks the scheduler to put a component of zone on a node of
 // the cluster's zone of the same name, when the cluster has one: then a
 // zone outage of the world is one of the cluster too. On a cluster whose
@@ -453,7 +450,7 @@ func zoneAffinity(zone string) *corev1.Affinity {
 		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
 			Weight: 100,
 			Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
-				Key: ZoneLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}}},
+				Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}}},
 		}},
 	}}
 }
