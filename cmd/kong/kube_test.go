@@ -18,8 +18,9 @@ import (
 // nothing runs in the pods, so the setup Job's pod is ended by kwok as if
 // it succeeded): kong up makes the world and waits for it, status shows
 // it, kill and start act through the API, heal puts back what a run left,
-// a second up of the same world is refused, down leaves nothing, and a
-// game day says clearly that it cannot run there yet.
+// a second up of the same world is refused (under any namespace prefix),
+// down leaves nothing, and a game day says clearly that it cannot run
+// there yet. The world's namespaces carry the prefix the user chose.
 func TestKubernetesBackendCLI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -28,20 +29,30 @@ func TestKubernetesBackendCLI(t *testing.T) {
 	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
 	k := newKongCLI(t)
 	onKube := func(args ...string) (string, error) {
-		return k.run(append(args, "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)...)
+		return k.run(append(args, "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig, "--namespace-prefix", "team-a-")...)
 	}
 
-	out, err := onKube("up", "--world", "kc", "--timeout", "3m")
+	out, err := k.run("up", "--world", "kc", "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig, "--namespace-prefix", "Team_A")
+	require.Error(t, err)
+	require.Contains(t, out, `namespace prefix "Team_A"`)
+
+	out, err = onKube("up", "--world", "kc", "--timeout", "3m")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "kong-kc")
+	require.Contains(t, out, "team-a-kc")
 	out, err = onKube("up", "--world", "kc")
 	require.Error(t, err, "a second world of the same name")
 	require.Contains(t, out, "kong down --world kc --backend kubernetes")
+	out, err = k.run("up", "--world", "kc", "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)
+	require.Error(t, err, "a world's name is unique on the cluster, whatever the prefix")
+	require.Contains(t, out, "exists on the cluster already (namespace team-a-kc")
+	out, err = k.run("status", "--world", "kc", "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)
+	require.Error(t, err, "under the default prefix there is no world kc")
+	require.Contains(t, out, "no world kc")
 
 	out, err = onKube("status", "--world", "kc")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "us-west-2/cassandra/b")
-	require.Regexp(t, `us-west-2/cassandra/b\s+us-west-2\s+b\s+kong-kc-us-west-2/cassandra-b-0\s+kwok-b\s+running`, out, "on its zone's node")
+	require.Regexp(t, `us-west-2/cassandra/b\s+us-west-2\s+b\s+team-a-kc-us-west-2/cassandra-b-0\s+kwok-b\s+running`, out, "on its zone's node")
 	require.Regexp(t, `us-east-1/memcached/c\s+us-east-1\s+c\s+\S+\s+kwok-c\s+running`, out, "on its zone's node")
 
 	out, err = onKube("kill", "--world", "kc", "us-west-2/cassandra/b")
@@ -52,7 +63,7 @@ func TestKubernetesBackendCLI(t *testing.T) {
 	out, err = onKube("heal", "--world", "kc")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "every component scaled back")
-	ss, err := cp.Client.AppsV1().StatefulSets(kube.RegionNamespace("kc", "us-west-2")).Get(ctx, "cassandra-b", metav1.GetOptions{})
+	ss, err := cp.Client.AppsV1().StatefulSets(kube.Space{Prefix: "team-a-", World: "kc"}.Region("us-west-2")).Get(ctx, "cassandra-b", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, *ss.Spec.Replicas, "heal scaled the killed node back")
 
@@ -60,6 +71,9 @@ func TestKubernetesBackendCLI(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "not built yet")
 
+	out, err = k.run("down", "--world", "kc", "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "not up", "the default prefix's kong down leaves team-a's world alone")
 	out, err = onKube("down", "--world", "kc")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "world kc is down")

@@ -273,6 +273,8 @@ func backendFlag(cmd *cobra.Command) {
 	cmd.PersistentFlags().String("kubeconfig", "", "with --backend kubernetes: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
 	cmd.PersistentFlags().String("context", "", "with --backend kubernetes: the kubeconfig's context (default its current one)")
 	cmd.PersistentFlags().Bool("in-cluster", false, "with --backend kubernetes: reach the API server as the pod kong runs in (its service account)")
+	cmd.PersistentFlags().String("namespace-prefix", envOr("KONG_NAMESPACE_PREFIX", kube.DefaultPrefix),
+		"with --backend kubernetes: what the names of a world's namespaces begin with (<prefix><world> and <prefix><world>-<region>); default $KONG_NAMESPACE_PREFIX, else kong-")
 }
 
 // backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
@@ -281,7 +283,9 @@ func backendOf(cmd *cobra.Command) (topology.Backend, error) {
 	kubeconfig, _ := cmd.Flags().GetString("kubeconfig")
 	kubeContext, _ := cmd.Flags().GetString("context")
 	inCluster, _ := cmd.Flags().GetBool("in-cluster")
-	b, err := backends.Open(name, backends.Options{Home: worldflags.Home(cmd), Kubeconfig: kubeconfig, Context: kubeContext, InCluster: inCluster})
+	prefix, _ := cmd.Flags().GetString("namespace-prefix")
+	b, err := backends.Open(name, backends.Options{Home: worldflags.Home(cmd), Kubeconfig: kubeconfig, Context: kubeContext,
+		InCluster: inCluster, NamespacePrefix: prefix})
 	return b, exitstatus.Usage(err)
 }
 

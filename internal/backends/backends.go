@@ -29,9 +29,11 @@ type Options struct {
 	Home string
 	// Kubeconfig and Context name the Kubernetes backend's cluster (""
 	// each: $KUBECONFIG or ~/.kube/config, and its current context);
-	// InCluster reaches it as the pod kong runs in.
+	// InCluster reaches it as the pod kong runs in; NamespacePrefix
+	// begins the names of a world's namespaces ("": kong-).
 	Kubeconfig, Context string
 	InCluster           bool
+	NamespacePrefix     string
 }
 
 // Open is the backend called name ("" is Local).
@@ -42,7 +44,10 @@ func Open(name string, o Options) (topology.Backend, error) {
 	case Containers:
 		return &containers.Backend{}, nil
 	case Kubernetes:
-		return &kube.Backend{Kubeconfig: o.Kubeconfig, Context: o.Context, InCluster: o.InCluster}, nil
+		if err := kube.CheckPrefix(o.NamespacePrefix); err != nil {
+			return nil, err
+		}
+		return &kube.Backend{Kubeconfig: o.Kubeconfig, Context: o.Context, InCluster: o.InCluster, Prefix: o.NamespacePrefix}, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q: the backends are local, containers and kubernetes", name)
 }

@@ -41,7 +41,7 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
 	cs := cp.Client
 
-	l, err := Create(ctx, cs, "kt", "s3cret", spec, DefaultImages())
+	l, err := Create(ctx, cs, Space{World: "kt"}, "s3cret", spec, DefaultImages())
 	require.NoError(t, err)
 	cidr := netip.MustParsePrefix(kubesetup.ServiceCIDR)
 	for _, n := range l.Plan.Cassandra {
@@ -51,11 +51,11 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	}
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
 	// kwok ends the setup Job's pod at once, as if it succeeded.
-	require.NoError(t, WaitSetup(ctx, cs, "kt"))
+	require.NoError(t, WaitSetup(ctx, cs, Space{World: "kt"}))
 
 	// The world as a Cluster, found again from the cluster alone, as a
 	// kong inside the cluster would: its plan, addresses and secret.
-	w, err := AttachWorld(ctx, cs, nil, "kt")
+	w, err := AttachWorld(ctx, cs, nil, Space{World: "kt"})
 	require.NoError(t, err)
 	require.Equal(t, "s3cret", w.Secret())
 	require.Equal(t, l.Plan.Cassandra[0].Address, w.CQLContactPoints("us-east-1")[0])
@@ -74,12 +74,12 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 		require.Equal(t, topology.StateRunning, st, id)
 	}
 
-	ops := &Ops{Client: cs, World: "kt"}
+	ops := &Ops{Client: cs, Space: Space{World: "kt"}}
 	node := l.Plan.Cassandra[1]
 	require.NoError(t, w.Kill(ctx, node.ID))
 	waitFor(ctx, t, "the killed node's pod to go", func() bool { return len(pods(ctx, t, cs, node.ID)) == 0 })
 	require.Equal(t, topology.StateStopped, states()[node.ID])
-	claims, err := cs.CoreV1().PersistentVolumeClaims(Namespace("kt", node.Component)).List(ctx, metav1.ListOptions{})
+	claims, err := cs.CoreV1().PersistentVolumeClaims(Space{World: "kt"}.Of(node.Component)).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.NotEmpty(t, claims.Items, "a killed node keeps its data")
 	require.NoError(t, w.Start(ctx, node.ID), "Start returns once the pod is Ready")
@@ -95,7 +95,7 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	for _, id := range zone {
 		waitFor(ctx, t, id+"'s pod to go", func() bool { return len(pods(ctx, t, cs, id)) == 0 })
 	}
-	healed, err := (&Ops{Client: cs, World: "kt"}).Heal(ctx)
+	healed, err := (&Ops{Client: cs, Space: Space{World: "kt"}}).Heal(ctx)
 	require.NoError(t, err)
 	require.ElementsMatch(t, zone, healed)
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
@@ -103,16 +103,16 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	// The healer's pod is scheduled and Ready (kwok runs nothing in it);
 	// its code runs here, as the healer's service account.
 	waitFor(ctx, t, "the healer's Deployment", func() bool {
-		d, err := cs.AppsV1().Deployments(ControlNamespace("kt")).Get(ctx, HealerName, metav1.GetOptions{})
+		d, err := cs.AppsV1().Deployments(Space{World: "kt"}.Control()).Get(ctx, HealerName, metav1.GetOptions{})
 		require.NoError(t, err)
 		return d.Status.ReadyReplicas == 1
 	})
 	healerConfig := rest.CopyConfig(cp.Config)
-	healerConfig.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ControlNamespace("kt") + ":" + HealerName}
+	healerConfig.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + Space{World: "kt"}.Control() + ":" + HealerName}
 	hcs, err := kubernetes.NewForConfig(healerConfig)
 	require.NoError(t, err)
 	victim := l.Plan.Cassandra[4]
-	err = hcs.CoreV1().Pods(Namespace("kt", victim.Component)).Delete(ctx, ObjectName(victim.Component)+"-0", metav1.DeleteOptions{})
+	err = hcs.CoreV1().Pods(Space{World: "kt"}.Of(victim.Component)).Delete(ctx, ObjectName(victim.Component)+"-0", metav1.DeleteOptions{})
 	require.True(t, apierrors.IsForbidden(err), "the healer may not delete pods: %v", err)
 
 	// A kong that holds the run lease kills a node, and is killed with
@@ -129,38 +129,38 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	require.NoError(t, holder.Process.Signal(syscall.SIGKILL))
 	_ = holder.Wait()
 	waitFor(ctx, t, "the victim's pod to go", func() bool { return len(pods(ctx, t, cs, victim.ID)) == 0 })
-	_, err = Acquire(ctx, cs, "kt", "next-run", 3*time.Second)
+	_, err = Acquire(ctx, cs, Space{World: "kt"}, "next-run", 3*time.Second)
 	require.ErrorIs(t, err, ErrLeaseHeld, "a run does not start on a world whose run is still within its lease")
 
 	hctx, stopHealer := context.WithCancel(ctx)
 	healerDone := make(chan error, 1)
 	go func() {
-		h := &Healer{Ops: &Ops{Client: hcs, World: "kt", Regions: spec.RegionNames()}}
+		h := &Healer{Ops: &Ops{Client: hcs, Space: Space{World: "kt"}, Regions: spec.RegionNames()}}
 		healerDone <- h.Run(hctx, 500*time.Millisecond)
 	}()
 	waitReady(ctx, t, cs, "kt", len(l.Plan.Components()))
 	waitFor(ctx, t, "the lease to be freed", func() bool {
-		lease, err := cs.CoordinationV1().Leases(ControlNamespace("kt")).Get(ctx, LeaseName, metav1.GetOptions{})
+		lease, err := cs.CoordinationV1().Leases(Space{World: "kt"}.Control()).Get(ctx, LeaseName, metav1.GetOptions{})
 		require.NoError(t, err)
 		return stateOf(lease).Holder == ""
 	})
 	stopHealer()
 	require.NoError(t, <-healerDone)
-	next, err := Acquire(ctx, cs, "kt", "next-run", 3*time.Second)
+	next, err := Acquire(ctx, cs, Space{World: "kt"}, "next-run", 3*time.Second)
 	require.NoError(t, err, "the healed world takes a new run")
 	require.NoError(t, next.Release(ctx))
 
-	worlds, err := Worlds(ctx, cs)
+	worlds, err := Worlds(ctx, cs, "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"kt"}, worlds)
 	// The owner alone: the garbage collector takes the region namespaces.
-	require.NoError(t, cs.CoreV1().Namespaces().Delete(ctx, ControlNamespace("kt"), metav1.DeleteOptions{}))
+	require.NoError(t, cs.CoreV1().Namespaces().Delete(ctx, Space{World: "kt"}.Control(), metav1.DeleteOptions{}))
 	waitFor(ctx, t, "the world's namespaces to go", func() bool {
 		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=kt"})
 		require.NoError(t, err)
 		return len(list.Items) == 0
 	})
-	require.ErrorIs(t, Delete(ctx, cs, "kt"), topology.ErrNotUp)
+	require.ErrorIs(t, Delete(ctx, cs, Space{World: "kt"}), topology.ErrNotUp)
 }
 
 // waitReady waits until n StatefulSets of world have their replica ready.
@@ -228,10 +228,10 @@ func holdAndFault(kubeconfig, victim string) error {
 		return err
 	}
 	ctx := context.Background()
-	if _, err := Acquire(ctx, cs, "kt", fmt.Sprintf("holder-%d", os.Getpid()), 3*time.Second); err != nil {
+	if _, err := Acquire(ctx, cs, Space{World: "kt"}, fmt.Sprintf("holder-%d", os.Getpid()), 3*time.Second); err != nil {
 		return err
 	}
-	if err := (&Ops{Client: cs, World: "kt"}).Kill(ctx, victim); err != nil {
+	if err := (&Ops{Client: cs, Space: Space{World: "kt"}}).Kill(ctx, victim); err != nil {
 		return err
 	}
 	_, err = fmt.Println("faulted")

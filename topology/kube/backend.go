@@ -38,6 +38,9 @@ type Backend struct {
 	// InCluster reaches the API server as the pod kong runs in (its
 	// service account), as the world's healer does.
 	InCluster bool
+	// Prefix begins the names of a world's namespaces ("":
+	// DefaultPrefix).
+	Prefix string
 	// Images are what the pods run (nil: ImagesFromEnv).
 	Images Images
 }
@@ -46,6 +49,12 @@ var _ topology.Backend = (*Backend)(nil)
 
 // Name is BackendName.
 func (*Backend) Name() string { return BackendName }
+
+// Space is where world lives on the backend's cluster, checked.
+func (b *Backend) Space(world string) (Space, error) {
+	s := Space{Prefix: b.Prefix, World: world}
+	return s, s.Check()
+}
 
 // Config is how the backend reaches the API server.
 func (b *Backend) Config() (*rest.Config, error) {
@@ -82,7 +91,8 @@ func (b *Backend) Client() (kubernetes.Interface, error) {
 // the setup Job has readied the Cassandra cluster, and leaves the world
 // running. A failed, timed-out or interrupted start removes the world.
 func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o topology.UpOptions) (topology.Started, error) {
-	if err := topology.CheckWorldName(world); err != nil {
+	space, err := b.Space(world)
+	if err != nil {
 		return topology.Started{}, err
 	}
 	out := o.Out
@@ -102,7 +112,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 		return topology.Started{}, err
 	}
 	fmt.Fprintf(out, "bringing up world %s (%s, %d regions) on Kubernetes, in namespaces %s and %s-<region>\n",
-		world, spec.Source(), len(spec.Regions), ControlNamespace(world), ControlNamespace(world))
+		world, spec.Source(), len(spec.Regions), space.Control(), space.Control())
 	start := time.Now()
 	uctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
@@ -110,14 +120,14 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	phase := func(name string, since time.Time) {
 		phases = append(phases, topology.PhaseTime{Phase: name, Duration: time.Since(since)})
 	}
-	l, err := Create(uctx, cs, world, secret, spec, im)
+	l, err := Create(uctx, cs, space, secret, spec, im)
 	if err == nil {
 		phase("objects", start)
 		pods := time.Now()
-		if err = WaitReady(uctx, cs, world, len(l.Plan.Components()), o.Progress, start); err == nil {
+		if err = WaitReady(uctx, cs, space, len(l.Plan.Components()), o.Progress, start); err == nil {
 			phase("pods ready", pods)
 			setup := time.Now()
-			if err = WaitSetup(uctx, cs, world); err == nil {
+			if err = WaitSetup(uctx, cs, space); err == nil {
 				phase("cassandra setup", setup)
 			}
 		}
@@ -128,7 +138,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 	if err != nil {
 		var remove func() error
 		if l != nil {
-			remove = func() error { return b.remove(context.WithoutCancel(ctx), cs, world) }
+			remove = func() error { return b.remove(context.WithoutCancel(ctx), cs, space) }
 		}
 		return topology.Started{}, topology.FailedStart(ctx, uctx, out, world, o.Timeout, err, remove)
 	}
@@ -146,7 +156,8 @@ func newSecret() (string, error) {
 
 // WaitReady waits until the world's n components and its link routers and
 // healer have their pods Ready, telling progress (when set) how many are.
-func WaitReady(ctx context.Context, cs kubernetes.Interface, world string, n int, progress func(topology.UpProgress), start time.Time) error {
+func WaitReady(ctx context.Context, cs kubernetes.Interface, space Space, n int, progress func(topology.UpProgress), start time.Time) error {
+	world := space.World
 	sel := metav1.ListOptions{LabelSelector: LabelWorld + "=" + world}
 	for {
 		sets, err := cs.AppsV1().StatefulSets(metav1.NamespaceAll).List(ctx, sel)
@@ -157,6 +168,8 @@ func WaitReady(ctx context.Context, cs kubernetes.Interface, world string, n int
 		if err != nil {
 			return fmt.Errorf("listing the link routers of world %s: %w", world, err)
 		}
+		sets.Items = slices.DeleteFunc(sets.Items, func(s appsv1.StatefulSet) bool { return !space.Owns(s.Namespace) })
+		deps.Items = slices.DeleteFunc(deps.Items, func(d appsv1.Deployment) bool { return !space.Owns(d.Namespace) })
 		ready, total, waiting := readyCount(sets.Items, deps.Items)
 		if progress != nil {
 			progress(topology.UpProgress{Elapsed: time.Since(start), Phase: "pods", Ready: ready, Total: total})
@@ -206,9 +219,10 @@ func listSome(names []string) string {
 
 // WaitSetup waits until the world's setup Job has succeeded; one that
 // failed is an error that says where its log is.
-func WaitSetup(ctx context.Context, cs kubernetes.Interface, world string) error {
+func WaitSetup(ctx context.Context, cs kubernetes.Interface, space Space) error {
+	world := space.World
 	for {
-		job, err := cs.BatchV1().Jobs(ControlNamespace(world)).Get(ctx, SetupName, metav1.GetOptions{})
+		job, err := cs.BatchV1().Jobs(space.Control()).Get(ctx, SetupName, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("reading the setup Job of world %s: %w", world, err)
 		}
@@ -221,12 +235,12 @@ func WaitSetup(ctx context.Context, cs kubernetes.Interface, world string) error
 				return nil
 			case batchv1.JobFailed:
 				return fmt.Errorf("the setup of world %s failed (%s: %s): see kubectl logs -n %s job/%s",
-					world, c.Reason, c.Message, ControlNamespace(world), SetupName)
+					world, c.Reason, c.Message, space.Control(), SetupName)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the setup Job of world %s has not succeeded (kubectl logs -n %s job/%s)", world, ControlNamespace(world), SetupName)
+			return fmt.Errorf("the setup Job of world %s has not succeeded (kubectl logs -n %s job/%s)", world, space.Control(), SetupName)
 		case <-time.After(time.Second):
 		}
 	}
@@ -247,7 +261,7 @@ func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, f
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := AttachWorld(ctx, ops.Client, ops.Exec, world)
+	w, err := AttachWorld(ctx, ops.Client, ops.Exec, ops.Space)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -257,7 +271,8 @@ func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, f
 // Ops are the faults of world on the cluster, pause and resume through
 // the API server's exec.
 func (b *Backend) Ops(world string) (*Ops, error) {
-	if err := topology.CheckWorldName(world); err != nil {
+	space, err := b.Space(world)
+	if err != nil {
 		return nil, err
 	}
 	cfg, err := b.Config()
@@ -268,31 +283,39 @@ func (b *Backend) Ops(world string) (*Ops, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ops{Client: cs, World: world, Exec: APIExec{Config: cfg, Client: cs}}, nil
+	return &Ops{Client: cs, Space: space, Exec: APIExec{Config: cfg, Client: cs}}, nil
 }
 
 // Down removes the world's namespaces (and with them everything in them)
 // and waits until they are gone.
 func (b *Backend) Down(ctx context.Context, world string, _ time.Duration) error {
+	space, err := b.Space(world)
+	if err != nil {
+		return err
+	}
 	cs, err := b.Client()
 	if err != nil {
 		return err
 	}
-	return b.remove(ctx, cs, world)
+	return b.remove(ctx, cs, space)
 }
 
 // remove is Delete, then a wait of at most two minutes for the
 // namespaces to go.
-func (b *Backend) remove(ctx context.Context, cs kubernetes.Interface, world string) error {
-	if err := Delete(ctx, cs, world); err != nil {
+func (b *Backend) remove(ctx context.Context, cs kubernetes.Interface, space Space) error {
+	world := space.World
+	if err := Delete(ctx, cs, space); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
 		list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + world})
-		if err == nil && len(list.Items) == 0 {
-			return nil
+		if err == nil {
+			list.Items = slices.DeleteFunc(list.Items, func(ns corev1.Namespace) bool { return !space.Owns(ns.Name) })
+			if len(list.Items) == 0 {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -310,20 +333,24 @@ func (b *Backend) remove(ctx context.Context, cs kubernetes.Interface, world str
 
 // Worlds lists the worlds on the cluster.
 func (b *Backend) Worlds(ctx context.Context) ([]string, error) {
+	if err := CheckPrefix(b.Prefix); err != nil {
+		return nil, err
+	}
 	cs, err := b.Client()
 	if err != nil {
 		return nil, err
 	}
-	return Worlds(ctx, cs)
+	return Worlds(ctx, cs, b.Prefix)
 }
 
 // Logs writes the end (lines; 0: all) of the log of component id's pod.
 func (b *Backend) Logs(ctx context.Context, w io.Writer, world, id string, lines int) error {
-	cs, err := b.Client()
+	ops, err := b.Ops(world)
 	if err != nil {
 		return err
 	}
-	ss, err := (&Ops{Client: cs, World: world}).component(ctx, id)
+	cs := ops.Client
+	ss, err := ops.component(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -344,16 +371,17 @@ func (b *Backend) Logs(ctx context.Context, w io.Writer, world, id string, lines
 // Status writes each component of the world: its region, zone, pod,
 // node, and whether it runs, is stopped (scaled to 0) or paused.
 func (b *Backend) Status(ctx context.Context, w io.Writer, world string) error {
-	cs, err := b.Client()
+	ops, err := b.Ops(world)
 	if err != nil {
 		return err
 	}
-	sets, err := (&Ops{Client: cs, World: world}).statefulSets(ctx, LabelWorld+"="+world)
+	cs := ops.Client
+	sets, err := ops.statefulSets(ctx, LabelWorld+"="+world)
 	if err != nil {
 		return fmt.Errorf("listing world %s: %w", world, err)
 	}
 	if len(sets) == 0 {
-		if _, err := cs.CoreV1().Namespaces().Get(ctx, ControlNamespace(world), metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, ops.Control(), metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			return fmt.Errorf("%w: no world %s on the cluster", topology.ErrNotUp, world)
 		}
 	}

@@ -34,16 +34,17 @@ var _ topology.Cluster = (*World)(nil)
 // AttachWorld finds world on the cluster: its spec on its control
 // namespace, its secret in its Secret, its nodes' broadcast addresses on
 // their link routers' Services.
-func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, world string) (*World, error) {
-	if err := topology.CheckWorldName(world); err != nil {
+func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, space Space) (*World, error) {
+	if err := space.Check(); err != nil {
 		return nil, err
 	}
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, ControlNamespace(world), metav1.GetOptions{})
+	world := space.World
+	ns, err := cs.CoreV1().Namespaces().Get(ctx, space.Control(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no world %s on the cluster (no namespace %s)", topology.ErrNotUp, world, ControlNamespace(world))
+		return nil, fmt.Errorf("%w: no world %s on the cluster (no namespace %s)", topology.ErrNotUp, world, space.Control())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading namespace %s: %w", ControlNamespace(world), err)
+		return nil, fmt.Errorf("reading namespace %s: %w", space.Control(), err)
 	}
 	if ns.Labels[LabelWorld] != world {
 		return nil, fmt.Errorf("namespace %s is not labelled %s=%s: kong did not make it", ns.Name, LabelWorld, world)
@@ -58,7 +59,7 @@ func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, worl
 	}
 	broadcast := map[string]netip.Addr{}
 	for _, r := range spec.Regions {
-		list, err := cs.CoreV1().Services(RegionNamespace(world, r.Name)).List(ctx, metav1.ListOptions{LabelSelector: LabelKind + "=" + KindLinkRouter})
+		list, err := cs.CoreV1().Services(space.Region(r.Name)).List(ctx, metav1.ListOptions{LabelSelector: LabelKind + "=" + KindLinkRouter})
 		if err != nil {
 			return nil, fmt.Errorf("world %s: the link routers of %s: %w", world, r.Name, err)
 		}
@@ -68,11 +69,11 @@ func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, worl
 			}
 		}
 	}
-	l, err := NewLayout(world, string(sec.Data[SecretKey]), &spec, broadcast)
+	l, err := NewLayout(space, string(sec.Data[SecretKey]), &spec, broadcast)
 	if err != nil {
 		return nil, fmt.Errorf("world %s: %w", world, err)
 	}
-	return &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, ops: &Ops{Client: cs, World: world, Exec: exec},
+	return &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, ops: &Ops{Client: cs, Space: space, Exec: exec},
 		spec: &spec, secret: l.Secret}, nil
 }
 

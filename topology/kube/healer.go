@@ -32,7 +32,7 @@ type Healer struct {
 // tells whether it did. A heal that fails leaves the lease held, so that
 // the next Check tries again.
 func (h *Healer) Check(ctx context.Context) (bool, error) {
-	leases := h.Ops.Client.CoordinationV1().Leases(ControlNamespace(h.Ops.World))
+	leases := h.Ops.Client.CoordinationV1().Leases(h.Ops.Control())
 	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -105,7 +105,7 @@ func (h *Healer) Run(ctx context.Context, every time.Duration) error {
 // lease held by a live run is refused unless force is set: healing under
 // a run would end its faults early and make its verdicts lie.
 func (h *Healer) HealNow(ctx context.Context, force bool) error {
-	leases := h.Ops.Client.CoordinationV1().Leases(ControlNamespace(h.Ops.World))
+	leases := h.Ops.Client.CoordinationV1().Leases(h.Ops.Control())
 	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("reading the run lease of world %s: %w", h.Ops.World, err)

@@ -35,13 +35,13 @@ var HealerRules = []rbacv1.PolicyRule{
 // namespace, a Role and RoleBinding in each namespace of the world, and a
 // Deployment of one pod running `kong heal --watch` inside the cluster.
 func (o *Objects) addHealer(l *Layout, im Images) {
-	control := ControlNamespace(l.World)
+	control := l.Control()
 	labels := map[string]string{LabelWorld: l.World, LabelKind: KindHealer}
 	o.ServiceAccounts = append(o.ServiceAccounts, &corev1.ServiceAccount{ObjectMeta: meta(HealerName, control, labels, nil)})
 	namespaces := []string{control}
 	var regions []string
 	for _, r := range l.Plan.Spec.Regions {
-		namespaces = append(namespaces, RegionNamespace(l.World, r.Name))
+		namespaces = append(namespaces, l.Region(r.Name))
 		regions = append(regions, r.Name)
 	}
 	for _, ns := range namespaces {
@@ -64,7 +64,7 @@ func (o *Objects) addHealer(l *Layout, im Images) {
 					Containers: []corev1.Container{{
 						Name: KindHealer, Image: im[images.RoleKong],
 						Args: []string{"heal", "--backend", "kubernetes", "--in-cluster", "--watch", healerEvery,
-							"--world", l.World, "--regions", strings.Join(regions, ","), "--toxiproxy", l.Plan.Toxiproxy.Address},
+							"--world", l.World, "--namespace-prefix", l.prefix(), "--regions", strings.Join(regions, ","), "--toxiproxy", l.Plan.Toxiproxy.Address},
 					}},
 				},
 			},

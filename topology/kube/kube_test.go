@@ -25,7 +25,7 @@ func layout(t *testing.T, w, profile string) *Layout {
 	t.Helper()
 	spec, err := topology.Profile(profile)
 	require.NoError(t, err)
-	svcs, err := RouterServices(w, spec)
+	svcs, err := RouterServices(Space{World: w}, spec)
 	require.NoError(t, err)
 	plan, err := topology.NewPlan(spec, 0)
 	require.NoError(t, err)
@@ -34,7 +34,7 @@ func layout(t *testing.T, w, profile string) *Layout {
 	for i, n := range plan.Cassandra {
 		broadcast[n.ID] = netip.AddrFrom4([4]byte{10, 96, 0, byte(10 + i)})
 	}
-	l, err := NewLayout(w, "s3cret", spec, broadcast)
+	l, err := NewLayout(Space{World: w}, "s3cret", spec, broadcast)
 	require.NoError(t, err)
 	return l
 }
@@ -47,11 +47,11 @@ func TestLayoutAddressesAreTheWorldsServices(t *testing.T) {
 	for _, c := range l.Plan.Components() {
 		host, _, err := net.SplitHostPort(c.Address)
 		require.NoError(t, err, c.ID)
-		require.Equal(t, ObjectName(c)+"."+Namespace("w1", c)+".svc", host, c.ID)
+		require.Equal(t, ObjectName(c)+"."+Space{World: "w1"}.Of(c)+".svc", host, c.ID)
 		if c.Region != "" {
-			require.Equal(t, "kong-w1-"+c.Region, Namespace("w1", c))
+			require.Equal(t, "kong-w1-"+c.Region, Space{World: "w1"}.Of(c))
 		} else {
-			require.Equal(t, "kong-w1", Namespace("w1", c))
+			require.Equal(t, "kong-w1", Space{World: "w1"}.Of(c))
 		}
 		require.Empty(t, validation.IsDNS1123Label(ObjectName(c)), c.ID)
 	}
@@ -77,16 +77,16 @@ func TestLayoutAddressesAreTheWorldsServices(t *testing.T) {
 func TestLayoutRefusesWhatKubernetesCannotName(t *testing.T) {
 	spec, err := topology.Profile("default")
 	require.NoError(t, err)
-	_, err = NewLayout("w1", "", spec, nil)
+	_, err = NewLayout(Space{World: "w1"}, "", spec, nil)
 	require.ErrorContains(t, err, "no broadcast address for Cassandra node")
 
 	long := strings.Repeat("w", topology.MaxWorldName)
-	_, err = RouterServices(long, spec)
+	_, err = RouterServices(Space{World: long}, spec)
 	require.NoError(t, err, "the longest world name fits with the default regions")
 	spec.Regions[0].Name = "ap-southeast-12345"
-	_, err = RouterServices(long, spec)
+	_, err = RouterServices(Space{World: long}, spec)
 	require.ErrorContains(t, err, "choose a shorter world name")
-	_, err = RouterServices("../etc", spec)
+	_, err = RouterServices(Space{World: "../etc"}, spec)
 	require.ErrorIs(t, err, topology.ErrWorldName)
 }
 
@@ -116,7 +116,7 @@ func TestBuildLaysEveryComponentOut(t *testing.T) {
 		require.True(t, ok, "no StatefulSet for %s", c.ID)
 		ss, svc := o.StatefulSets[i], o.Services[i]
 		require.Equal(t, ObjectName(c), ss.Name)
-		require.Equal(t, Namespace("w1", c), ss.Namespace)
+		require.Equal(t, Space{World: "w1"}.Of(c), ss.Namespace)
 		require.Equal(t, ss.Name, svc.Name)
 		require.Equal(t, ss.Namespace, svc.Namespace)
 		require.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP)
@@ -165,9 +165,9 @@ func TestBuildCassandraNodesBroadcastAtTheirRouters(t *testing.T) {
 		var cm, routes *corev1.ConfigMap
 		for _, c := range o.ConfigMaps {
 			switch {
-			case c.Name == ObjectName(n.Component) && c.Namespace == Namespace("w1", n.Component):
+			case c.Name == ObjectName(n.Component) && c.Namespace == Space{World: "w1"}.Of(n.Component):
 				cm = c
-			case c.Name == RouterName(n) && c.Namespace == Namespace("w1", n.Component):
+			case c.Name == RouterName(n) && c.Namespace == Space{World: "w1"}.Of(n.Component):
 				routes = c
 			}
 		}
@@ -287,7 +287,7 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	}
 	require.Equal(t, 2, sqs)
 
-	require.Equal(t, ControlNamespace("w1"), o.Setup.Namespace)
+	require.Equal(t, Space{World: "w1"}.Control(), o.Setup.Namespace)
 	var setup probe.Setup
 	for _, cm := range o.ConfigMaps {
 		if cm.Name == SetupName {
@@ -311,6 +311,7 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	args := strings.Join(o.Healer.Spec.Template.Spec.Containers[0].Args, " ")
 	require.Contains(t, args, "heal --backend kubernetes --in-cluster --watch")
 	require.Contains(t, args, "--regions us-east-1,us-west-2")
+	require.Contains(t, args, "--namespace-prefix kong-", "the healer finds the namespaces of its world")
 	require.Equal(t, HealerName, o.Healer.Spec.Template.Spec.ServiceAccountName)
 
 	// The world's secret is in Secrets only: the world's own, and the
@@ -324,7 +325,7 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	for _, sec := range o.Secrets {
 		secrets[sec.Namespace+"/"+sec.Name] = true
 	}
-	require.True(t, secrets[ControlNamespace("w1")+"/"+SecretName])
+	require.True(t, secrets[Space{World: "w1"}.Control()+"/"+SecretName])
 	sealed := 0
 	for _, ss := range o.StatefulSets {
 		for _, v := range ss.Spec.Template.Spec.Volumes {
@@ -346,7 +347,7 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 			from = append(from, peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
 		}
 		switch {
-		case np.Namespace == ControlNamespace("w1"):
+		case np.Namespace == Space{World: "w1"}.Control():
 			require.ElementsMatch(t, world, from)
 			require.Empty(t, np.Spec.PodSelector.MatchLabels, "every pod of the namespace")
 		case np.Name == FenceName+"-links":

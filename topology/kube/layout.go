@@ -31,7 +31,8 @@ const PodIP = "@POD_IP@"
 // same IDs, ring tokens, seeds and links as on every backend, each behind
 // a Service of its region's namespace.
 type Layout struct {
-	World string
+	// Space is the world's name and namespaces.
+	Space
 	// Secret is the world's secret, written into its servers' configs.
 	Secret string
 	// Plan is the world's plan with the cluster's addresses: Service DNS
@@ -40,24 +41,24 @@ type Layout struct {
 	Plan *topology.Plan
 }
 
-// NewLayout lays world's spec out on Kubernetes. broadcast maps each
+// NewLayout lays the world's spec out on Kubernetes. broadcast maps each
 // Cassandra node's ID to the cluster IP the API server gave its link
 // router's Service (RouterServices): a node's broadcast address must be an
 // IP, and peers route by it.
-func NewLayout(world, secret string, spec *topology.Spec, broadcast map[string]netip.Addr) (*Layout, error) {
+func NewLayout(space Space, secret string, spec *topology.Spec, broadcast map[string]netip.Addr) (*Layout, error) {
 	plan, err := topology.NewPlan(spec, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNames(world, spec, plan); err != nil {
+	if err := checkNames(space, spec, plan); err != nil {
 		return nil, err
 	}
 	ports := spec.Ports
 	at := func(c topology.Component, port int) string {
-		return net.JoinHostPort(ServiceHost(ObjectName(c), Namespace(world, c)), strconv.Itoa(port))
+		return net.JoinHostPort(ServiceHost(ObjectName(c), space.Of(c)), strconv.Itoa(port))
 	}
 	tox := func(port int) string {
-		return net.JoinHostPort(ServiceHost(ObjectName(plan.Toxiproxy), ControlNamespace(world)), strconv.Itoa(port))
+		return net.JoinHostPort(ServiceHost(ObjectName(plan.Toxiproxy), space.Control()), strconv.Itoa(port))
 	}
 	plan.Toxiproxy.Address = at(plan.Toxiproxy, ports.Toxiproxy)
 	plan.Control = ""
@@ -109,7 +110,7 @@ func NewLayout(world, secret string, spec *topology.Spec, broadcast map[string]n
 			link++
 		}
 	}
-	return &Layout{World: world, Secret: secret, Plan: plan}, nil
+	return &Layout{Space: space, Secret: secret, Plan: plan}, nil
 }
 
 // cassandraLinkPort is the port of toxiproxy's listener that carries

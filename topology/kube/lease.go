@@ -30,7 +30,7 @@ var ErrLeaseHeld = errors.New("the world's run lease is held")
 // Release.
 type Lease struct {
 	client   kubernetes.Interface
-	world    string
+	space    Space
 	holder   string
 	duration time.Duration
 	cancel   context.CancelFunc
@@ -59,24 +59,25 @@ func stateOf(l *coordinationv1.Lease) leaseState {
 // expired tells whether a held lease has expired at now.
 func (s leaseState) expired(now time.Time) bool { return s.Holder != "" && !now.Before(s.Expires) }
 
-// Acquire takes world's lease for holder (a name that says which run: the
+// Acquire takes the world's lease for holder (a name that says which run: the
 // host and process), renewing it every third of duration until Release.
 // A lease held by a live run is refused (ErrLeaseHeld); an expired one was
 // left by a run that died, and is refused too until its world is healed
 // (kong heal, or the world's healer), so that no run starts on a world
 // still faulted.
-func Acquire(ctx context.Context, cs kubernetes.Interface, world, holder string, duration time.Duration) (*Lease, error) {
+func Acquire(ctx context.Context, cs kubernetes.Interface, space Space, holder string, duration time.Duration) (*Lease, error) {
+	world := space.World
 	if duration < 3*time.Second {
 		return nil, fmt.Errorf("a run lease of %s is too short: at least 3s", duration)
 	}
-	leases := cs.CoordinationV1().Leases(ControlNamespace(world))
+	leases := cs.CoordinationV1().Leases(space.Control())
 	now := metav1.NowMicro()
 	seconds := int32(duration.Round(time.Second) / time.Second)
 	spec := coordinationv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now}
 	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		l := &coordinationv1.Lease{ObjectMeta: meta(LeaseName, ControlNamespace(world), map[string]string{LabelWorld: world}, nil), Spec: spec}
+		l := &coordinationv1.Lease{ObjectMeta: meta(LeaseName, space.Control(), map[string]string{LabelWorld: world}, nil), Spec: spec}
 		if _, err := leases.Create(ctx, l, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
 			return nil, fmt.Errorf("taking the run lease of world %s: %w", world, err)
 		}
@@ -98,7 +99,7 @@ func Acquire(ctx context.Context, cs kubernetes.Interface, world, holder string,
 		}
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l := &Lease{client: cs, world: world, holder: holder, duration: duration, cancel: cancel, done: make(chan struct{})}
+	l := &Lease{client: cs, space: space, holder: holder, duration: duration, cancel: cancel, done: make(chan struct{})}
 	go l.renew(rctx)
 	return l, nil
 }
@@ -126,17 +127,17 @@ func (l *Lease) renew(ctx context.Context) {
 
 // update changes the lease while this run holds it.
 func (l *Lease) update(ctx context.Context, change func(*coordinationv1.LeaseSpec)) error {
-	leases := l.client.CoordinationV1().Leases(ControlNamespace(l.world))
+	leases := l.client.CoordinationV1().Leases(l.space.Control())
 	cur, err := leases.Get(ctx, LeaseName, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("reading the run lease of world %s: %w", l.world, err)
+		return fmt.Errorf("reading the run lease of world %s: %w", l.space.World, err)
 	}
 	if h := stateOf(cur).Holder; h != l.holder {
-		return fmt.Errorf("the run lease of world %s is no longer this run's (held by %q): its faults may have been healed under it", l.world, h)
+		return fmt.Errorf("the run lease of world %s is no longer this run's (held by %q): its faults may have been healed under it", l.space.World, h)
 	}
 	change(&cur.Spec)
 	if _, err := leases.Update(ctx, cur, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
-		return fmt.Errorf("renewing the run lease of world %s: %w", l.world, err)
+		return fmt.Errorf("renewing the run lease of world %s: %w", l.space.World, err)
 	}
 	return nil
 }

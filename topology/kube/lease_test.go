@@ -14,7 +14,7 @@ import (
 
 func readLease(t *testing.T, cs *fake.Clientset, world string) leaseState {
 	t.Helper()
-	l, err := cs.CoordinationV1().Leases(ControlNamespace(world)).Get(context.Background(), LeaseName, metav1.GetOptions{})
+	l, err := cs.CoordinationV1().Leases(Space{World: world}.Control()).Get(context.Background(), LeaseName, metav1.GetOptions{})
 	require.NoError(t, err)
 	return stateOf(l)
 }
@@ -24,12 +24,12 @@ func readLease(t *testing.T, cs *fake.Clientset, world string) leaseState {
 func TestLeaseAcquireRenewRelease(t *testing.T) {
 	_, cs, _ := world(t)
 	ctx := context.Background()
-	l, err := Acquire(ctx, cs, "w1", "run-a", 3*time.Second)
+	l, err := Acquire(ctx, cs, Space{World: "w1"}, "run-a", 3*time.Second)
 	require.NoError(t, err)
 	first := readLease(t, cs, "w1")
 	require.Equal(t, "run-a", first.Holder)
 
-	_, err = Acquire(ctx, cs, "w1", "run-b", 3*time.Second)
+	_, err = Acquire(ctx, cs, Space{World: "w1"}, "run-b", 3*time.Second)
 	require.ErrorIs(t, err, ErrLeaseHeld)
 	require.ErrorContains(t, err, "run-a")
 
@@ -39,7 +39,7 @@ func TestLeaseAcquireRenewRelease(t *testing.T) {
 	require.NoError(t, l.Release(ctx))
 	require.Empty(t, readLease(t, cs, "w1").Holder)
 
-	l2, err := Acquire(ctx, cs, "w1", "run-b", 3*time.Second)
+	l2, err := Acquire(ctx, cs, Space{World: "w1"}, "run-b", 3*time.Second)
 	require.NoError(t, err)
 	l2.Abandon()
 }
@@ -50,14 +50,14 @@ func TestLeaseAcquireRenewRelease(t *testing.T) {
 func TestHealerHealsWhenTheLeaseExpires(t *testing.T) {
 	ops, cs, ex := world(t)
 	ctx := context.Background()
-	l, err := Acquire(ctx, cs, "w1", "run-a", 3*time.Second)
+	l, err := Acquire(ctx, cs, Space{World: "w1"}, "run-a", 3*time.Second)
 	require.NoError(t, err)
 	require.NoError(t, ops.Kill(ctx, "us-east-1/cassandra/b"))
 	require.NoError(t, ops.Pause(ctx, "us-west-2/memcached/a"))
 	l.Abandon() // kong dies mid-fault
 
 	links := 0
-	h := &Healer{Ops: &Ops{Client: cs, World: "w1", Exec: ex, Regions: []string{"us-east-1", "us-west-2"}},
+	h := &Healer{Ops: &Ops{Client: cs, Space: Space{World: "w1"}, Exec: ex, Regions: []string{"us-east-1", "us-west-2"}},
 		Links: func(context.Context) error { links++; return nil }, Now: time.Now}
 	healed, err := h.Check(ctx)
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestHealerHealsWhenTheLeaseExpires(t *testing.T) {
 
 	// Three seconds on, the lease has expired: a new run is told to heal.
 	require.Eventually(t, func() bool {
-		_, err = Acquire(ctx, cs, "w1", "run-b", 3*time.Second)
+		_, err = Acquire(ctx, cs, Space{World: "w1"}, "run-b", 3*time.Second)
 		return err != nil && strings.Contains(err.Error(), "kong heal")
 	}, 10*time.Second, 100*time.Millisecond)
 	require.ErrorIs(t, err, ErrLeaseHeld)
@@ -85,7 +85,7 @@ func TestHealerHealsWhenTheLeaseExpires(t *testing.T) {
 	healed, err = h.Check(ctx)
 	require.NoError(t, err)
 	require.False(t, healed, "nothing to heal twice")
-	l2, err := Acquire(ctx, cs, "w1", "run-b", 3*time.Second)
+	l2, err := Acquire(ctx, cs, Space{World: "w1"}, "run-b", 3*time.Second)
 	require.NoError(t, err)
 	l2.Abandon()
 }
@@ -95,12 +95,12 @@ func TestHealerHealsWhenTheLeaseExpires(t *testing.T) {
 func TestHealerRetriesAndRefusesALiveRun(t *testing.T) {
 	ops, cs, ex := world(t)
 	ctx := context.Background()
-	l, err := Acquire(ctx, cs, "w1", "run-a", 3*time.Second)
+	l, err := Acquire(ctx, cs, Space{World: "w1"}, "run-a", 3*time.Second)
 	require.NoError(t, err)
 	defer l.Abandon()
 	require.NoError(t, ops.Kill(ctx, "us-east-1/cassandra/b"))
 
-	h := &Healer{Ops: &Ops{Client: cs, World: "w1", Exec: ex}, Links: func(context.Context) error { return errors.New("toxiproxy is down") }}
+	h := &Healer{Ops: &Ops{Client: cs, Space: Space{World: "w1"}, Exec: ex}, Links: func(context.Context) error { return errors.New("toxiproxy is down") }}
 	require.ErrorIs(t, h.HealNow(ctx, false), ErrLeaseHeld)
 	require.EqualValues(t, 0, replicas(t, cs, "kong-w1-us-east-1", "cassandra-b"), "a live run is left alone")
 

@@ -35,19 +35,79 @@ const KindLinkRouter = "link-router"
 // label).
 const maxName = 63
 
-// ControlNamespace is the world's own namespace: toxiproxy and the
-// director; deleting it removes the world (it owns the region namespaces).
-func ControlNamespace(world string) string { return "kong-" + world }
+// DefaultPrefix begins the names of a world's namespaces unless the user
+// chose another prefix (--namespace-prefix).
+const DefaultPrefix = "kong-"
 
-// RegionNamespace is the namespace of one region of a world.
-func RegionNamespace(world, region string) string { return "kong-" + world + "-" + region }
+// Space is where a world lives on a cluster: its name, and the prefix of
+// its namespaces' names (a cluster may let a team make only namespaces
+// named with its own prefix). A world's name is unique on a cluster
+// whatever the prefix: its objects are found by the world's label.
+type Space struct {
+	// Prefix begins the name of every namespace of the world ("":
+	// DefaultPrefix).
+	Prefix string
+	World  string
+}
 
-// Namespace is the namespace component c of world runs in.
-func Namespace(world string, c topology.Component) string {
-	if c.Region == "" {
-		return ControlNamespace(world)
+// prefix is Prefix, or DefaultPrefix.
+func (s Space) prefix() string {
+	if s.Prefix == "" {
+		return DefaultPrefix
 	}
-	return RegionNamespace(world, c.Region)
+	return s.Prefix
+}
+
+// Control is the world's own namespace: toxiproxy and the director;
+// deleting it removes the world (it owns the region namespaces).
+func (s Space) Control() string { return s.prefix() + s.World }
+
+// Region is the namespace of one region of the world.
+func (s Space) Region(region string) string { return s.prefix() + s.World + "-" + region }
+
+// Of is the namespace component c of the world runs in.
+func (s Space) Of(c topology.Component) string {
+	if c.Region == "" {
+		return s.Control()
+	}
+	return s.Region(c.Region)
+}
+
+// Owns tells whether namespace ns may be one of the world's: its control
+// namespace or one named like its regions'.
+func (s Space) Owns(ns string) bool {
+	return ns == s.Control() || strings.HasPrefix(ns, s.Control()+"-")
+}
+
+// Check refuses a world name that is not a valid one and a prefix that
+// could not begin a namespace's name: lower-case letters, digits and
+// dashes, starting with a letter and ending with a dash, at most 20
+// characters.
+func (s Space) Check() error {
+	if err := topology.CheckWorldName(s.World); err != nil {
+		return err
+	}
+	return CheckPrefix(s.Prefix)
+}
+
+// maxPrefix is the longest namespace prefix: a namespace's name holds the
+// prefix, the world's name and a region's.
+const maxPrefix = 20
+
+// CheckPrefix refuses a namespace prefix that could not begin a
+// namespace's name ("" is DefaultPrefix).
+func CheckPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	ok := len(prefix) >= 2 && len(prefix) <= maxPrefix && prefix[0] >= 'a' && prefix[0] <= 'z' && strings.HasSuffix(prefix, "-")
+	for _, r := range prefix {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-')
+	}
+	if !ok {
+		return fmt.Errorf("namespace prefix %q: want lower-case letters, digits and dashes, a letter first and a dash last, at most %d characters (like %q)", prefix, maxPrefix, DefaultPrefix)
+	}
+	return nil
 }
 
 // ObjectName is the name of a component's StatefulSet and Service within
@@ -74,8 +134,8 @@ func ServiceHost(name, ns string) string { return name + "." + ns + ".svc" }
 
 // checkNames refuses a world whose namespaces or object names would not
 // be RFC 1123 labels: a long world name with a long region name.
-func checkNames(world string, spec *topology.Spec, p *topology.Plan) error {
-	if err := topology.CheckWorldName(world); err != nil {
+func checkNames(space Space, spec *topology.Spec, p *topology.Plan) error {
+	if err := space.Check(); err != nil {
 		return err
 	}
 	long := func(what, name string) error {
@@ -85,7 +145,7 @@ func checkNames(world string, spec *topology.Spec, p *topology.Plan) error {
 		return nil
 	}
 	for _, r := range spec.Regions {
-		if err := long("namespace", RegionNamespace(world, r.Name)); err != nil {
+		if err := long("namespace", space.Region(r.Name)); err != nil {
 			return err
 		}
 	}

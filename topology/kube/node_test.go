@@ -54,7 +54,7 @@ func TestFaultsOnARealNode(t *testing.T) {
 	mc := l.Plan.Memcached[0]
 	require.Equal(t, "a", mc.Zone)
 	cs := cp.Client
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace("rn", mc)}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Space{World: "rn"}.Of(mc)}}
 	_, err = cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{})
 	require.NoError(t, err)
 	for _, ss := range o.StatefulSets {
@@ -90,7 +90,7 @@ func TestFaultsOnARealNode(t *testing.T) {
 	mcc := client(first)
 	require.NoError(t, mcc.Set(&memcache.Item{Key: "k", Value: []byte("v1")}))
 
-	ops := &Ops{Client: cs, World: "rn", Exec: APIExec{Config: cp.Config, Client: cs}}
+	ops := &Ops{Client: cs, Space: Space{World: "rn"}, Exec: APIExec{Config: cp.Config, Client: cs}}
 	require.NoError(t, ops.Pause(ctx, mc.ID))
 	_, err = mcc.Get("k")
 	require.Error(t, err, "a paused memcached does not answer")

@@ -94,19 +94,19 @@ type Objects struct {
 // made first: the cluster IP the API server gives each is its node's
 // broadcast address (NewLayout), which the nodes' configurations and
 // the routers' routes are written with.
-func RouterServices(world string, spec *topology.Spec) ([]*corev1.Service, error) {
+func RouterServices(space Space, spec *topology.Spec) ([]*corev1.Service, error) {
 	plan, err := topology.NewPlan(spec, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNames(world, spec, plan); err != nil {
+	if err := checkNames(space, spec, plan); err != nil {
 		return nil, err
 	}
 	var out []*corev1.Service
 	for _, n := range plan.Cassandra {
-		labels := routerLabels(world, n)
+		labels := routerLabels(space.World, n)
 		out = append(out, &corev1.Service{
-			ObjectMeta: meta(RouterName(n), Namespace(world, n.Component), labels, map[string]string{AnnotationID: n.ID}),
+			ObjectMeta: meta(RouterName(n), space.Of(n.Component), labels, map[string]string{AnnotationID: n.ID}),
 			Spec: corev1.ServiceSpec{
 				Selector: labels,
 				Ports:    []corev1.ServicePort{tcpPort("storage", spec.Ports.Storage)},
@@ -127,10 +127,10 @@ func Build(l *Layout, im Images) (*Objects, error) {
 	p := l.Plan
 	s := p.Spec
 	o := &Objects{}
-	control := &corev1.Namespace{ObjectMeta: meta(ControlNamespace(l.World), "", map[string]string{LabelWorld: l.World}, nil)}
+	control := &corev1.Namespace{ObjectMeta: meta(l.Control(), "", map[string]string{LabelWorld: l.World}, nil)}
 	o.Namespaces = append(o.Namespaces, control)
 	for _, r := range s.Regions {
-		o.Namespaces = append(o.Namespaces, &corev1.Namespace{ObjectMeta: meta(RegionNamespace(l.World, r.Name), "",
+		o.Namespaces = append(o.Namespaces, &corev1.Namespace{ObjectMeta: meta(l.Region(r.Name), "",
 			map[string]string{LabelWorld: l.World, LabelRegion: r.Name}, nil)})
 	}
 
@@ -203,7 +203,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 	}
 	o.addHealer(l, im)
 	o.addSetup(l, im)
-	o.Secrets = append(o.Secrets, &corev1.Secret{ObjectMeta: meta(SecretName, ControlNamespace(l.World), map[string]string{LabelWorld: l.World}, nil),
+	o.Secrets = append(o.Secrets, &corev1.Secret{ObjectMeta: meta(SecretName, l.Control(), map[string]string{LabelWorld: l.World}, nil),
 		Data: map[string][]byte{SecretKey: []byte(l.Secret)}})
 	o.fence(l)
 	return o, nil
@@ -213,7 +213,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 // mounted at confDir, a headless Service with ports, and a StatefulSet of
 // one replica running main.
 func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePort, files map[string][]byte, main corev1.Container) *appsv1.StatefulSet {
-	ns, name, labels := Namespace(l.World, c), ObjectName(c), componentLabels(l.World, c)
+	ns, name, labels := l.Of(c), ObjectName(c), componentLabels(l.World, c)
 	main.Name = c.Kind
 	for _, p := range ports {
 		main.Ports = append(main.Ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.ProtocolTCP})
@@ -311,7 +311,7 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 	if err != nil {
 		return err
 	}
-	ns, name, labels := Namespace(l.World, n.Component), RouterName(n), routerLabels(l.World, n)
+	ns, name, labels := l.Of(n.Component), RouterName(n), routerLabels(l.World, n)
 	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil),
 		BinaryData: map[string][]byte{routesFile: mustJSON([]linkrouter.Route{route})}})
 	o.Deployments = append(o.Deployments, &appsv1.Deployment{
@@ -365,7 +365,7 @@ func (o *Objects) seal(ss *appsv1.StatefulSet) {
 // a link is refused, where the cluster's network enforces NetworkPolicy. It is a fence, never the partition: the links
 // cut and slow traffic, whatever the network does to open connections.
 func (o *Objects) fence(l *Layout) {
-	control := ControlNamespace(l.World)
+	control := l.Control()
 	from := func(namespaces ...string) []networkingv1.NetworkPolicyPeer {
 		var peers []networkingv1.NetworkPolicyPeer
 		for _, ns := range namespaces {
@@ -386,7 +386,7 @@ func (o *Objects) fence(l *Layout) {
 	}
 	all := []string{control}
 	for _, r := range l.Plan.Spec.Regions {
-		all = append(all, RegionNamespace(l.World, r.Name))
+		all = append(all, l.Region(r.Name))
 	}
 	for _, ns := range all[1:] {
 		policy(FenceName, ns, nil, from(ns, control))
@@ -412,7 +412,7 @@ const KindSetup = "setup"
 // creates the keyspaces and tables, and ends when every node sees every
 // node UP (`kong serve world-setup`, as the compose file's setup does).
 func (o *Objects) addSetup(l *Layout, im Images) {
-	control := ControlNamespace(l.World)
+	control := l.Control()
 	labels := map[string]string{LabelWorld: l.World, LabelKind: KindSetup}
 	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(SetupName, control, labels, nil),
 		BinaryData: map[string][]byte{setupFile: mustJSON(probe.SetupOf(l.Plan))}})

@@ -27,7 +27,8 @@ type Execer interface {
 // component is found by its labels, never by a name kong remembers.
 type Ops struct {
 	Client kubernetes.Interface
-	World  string
+	// Space is the world's name and namespaces.
+	Space
 	// Exec runs the commands of pause and resume (nil: they fail).
 	Exec Execer
 	// Regions, when set, are the world's regions: Ops then reads only the
@@ -40,9 +41,9 @@ type Ops struct {
 func (o *Ops) statefulSets(ctx context.Context, selector string) ([]appsv1.StatefulSet, error) {
 	namespaces := []string{metav1.NamespaceAll}
 	if len(o.Regions) > 0 {
-		namespaces = []string{ControlNamespace(o.World)}
+		namespaces = []string{o.Control()}
 		for _, r := range o.Regions {
-			namespaces = append(namespaces, RegionNamespace(o.World, r))
+			namespaces = append(namespaces, o.Region(r))
 		}
 	}
 	var out []appsv1.StatefulSet
@@ -53,7 +54,9 @@ func (o *Ops) statefulSets(ctx context.Context, selector string) ([]appsv1.State
 		}
 		out = append(out, list.Items...)
 	}
-	return out, nil
+	// The world's label is unique on a cluster; its namespaces' names
+	// make sure.
+	return slices.DeleteFunc(out, func(ss appsv1.StatefulSet) bool { return !o.Owns(ss.Namespace) }), nil
 }
 
 // component finds the StatefulSet of the component with ID id.
@@ -177,7 +180,7 @@ func (o *Ops) signal(ctx context.Context, id, sig string, paused bool) error {
 // ZoneComponents lists the IDs of every component of a zone: what a zone
 // outage (Chaos Gorilla) kills.
 func (o *Ops) ZoneComponents(ctx context.Context, region, zone string) ([]string, error) {
-	list, err := o.Client.AppsV1().StatefulSets(RegionNamespace(o.World, region)).List(ctx, metav1.ListOptions{LabelSelector: ZoneSelector(o.World, region, zone)})
+	list, err := o.Client.AppsV1().StatefulSets(o.Region(region)).List(ctx, metav1.ListOptions{LabelSelector: ZoneSelector(o.World, region, zone)})
 	if err != nil {
 		return nil, fmt.Errorf("listing zone %s of region %s: %w", zone, region, err)
 	}

@@ -44,7 +44,7 @@ func world(t *testing.T) (*Ops, *fake.Clientset, *execs) {
 	}
 	cs := fake.NewClientset(objs...)
 	ex := &execs{}
-	return &Ops{Client: cs, World: "w1", Exec: ex}, cs, ex
+	return &Ops{Client: cs, Space: Space{World: "w1"}, Exec: ex}, cs, ex
 }
 
 func replicas(t *testing.T, cs *fake.Clientset, ns, name string) int32 {
@@ -136,7 +136,7 @@ func TestOpsHeal(t *testing.T) {
 	require.NoError(t, ops.Stop(ctx, "us-east-1/memcached/b"))
 	require.NoError(t, ops.Pause(ctx, "us-east-1/gateway"))
 	// A fresh Ops, as a kong started after the one that died.
-	again := &Ops{Client: cs, World: "w1", Exec: ex}
+	again := &Ops{Client: cs, Space: Space{World: "w1"}, Exec: ex}
 	healed, err = again.Heal(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"us-east-1/gateway", "us-east-1/memcached/b", "us-west-2/cassandra/c"}, healed)

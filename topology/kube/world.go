@@ -20,39 +20,48 @@ import (
 // FieldManager is the name kong's changes carry on the cluster.
 const FieldManager = "kong"
 
-// Create makes every object of world on the cluster: the control
+// Create makes every object of the world on the cluster: the control
 // namespace, the region namespaces it owns, the routers' Services (whose
 // cluster IPs become the nodes' broadcast addresses), then the
 // ConfigMaps, Services, routers and components. It does not wait for the
 // pods. A failed create removes what it made. A world that exists already
-// is refused: Delete it first.
-func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, spec *topology.Spec, im Images) (l *Layout, err error) {
-	routers, err := RouterServices(world, spec)
+// is refused, whatever its namespaces' prefix: Delete it first.
+func Create(ctx context.Context, cs kubernetes.Interface, space Space, secret string, spec *topology.Spec, im Images) (l *Layout, err error) {
+	world := space.World
+	routers, err := RouterServices(space, spec)
 	if err != nil {
 		return nil, err
+	}
+	have, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + world})
+	if err != nil {
+		return nil, fmt.Errorf("looking for world %s on the cluster: %w", world, err)
+	}
+	if len(have.Items) > 0 {
+		return nil, fmt.Errorf("world %s exists on the cluster already (namespace %s): a world's name is unique on a cluster whatever its namespaces' prefix; remove it (kong down --world %s --backend kubernetes, with its --namespace-prefix) or choose another name",
+			world, have.Items[0].Name, world)
 	}
 	opts := metav1.CreateOptions{FieldManager: FieldManager}
 	annotations, err := specAnnotation(spec)
 	if err != nil {
 		return nil, err
 	}
-	control, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta(ControlNamespace(world), "",
+	control, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta(space.Control(), "",
 		map[string]string{LabelWorld: world}, annotations)}, opts)
 	if apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("namespace %s exists: world %s is up, or was not removed (kong down --world %s --backend kubernetes)", ControlNamespace(world), world, world)
+		return nil, fmt.Errorf("namespace %s exists and kong did not make it for world %s: choose another world name or --namespace-prefix", space.Control(), world)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating namespace %s: %w", ControlNamespace(world), err)
+		return nil, fmt.Errorf("creating namespace %s: %w", space.Control(), err)
 	}
 	defer func() {
 		if err != nil {
-			if derr := Delete(context.WithoutCancel(ctx), cs, world); derr != nil && !errors.Is(derr, topology.ErrNotUp) {
+			if derr := Delete(context.WithoutCancel(ctx), cs, space); derr != nil && !errors.Is(derr, topology.ErrNotUp) {
 				err = errors.Join(err, fmt.Errorf("removing what the failed create made: %w", derr))
 			}
 		}
 	}()
 	for _, r := range spec.Regions {
-		ns := &corev1.Namespace{ObjectMeta: meta(RegionNamespace(world, r.Name), "", map[string]string{LabelWorld: world, LabelRegion: r.Name}, nil)}
+		ns := &corev1.Namespace{ObjectMeta: meta(space.Region(r.Name), "", map[string]string{LabelWorld: world, LabelRegion: r.Name}, nil)}
 		Owned(&ns.ObjectMeta, control)
 		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, opts); err != nil {
 			return nil, fmt.Errorf("creating namespace %s: %w", ns.Name, err)
@@ -70,7 +79,7 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 		}
 		broadcast[svc.Annotations[AnnotationID]] = ip
 	}
-	if l, err = NewLayout(world, secret, spec, broadcast); err != nil {
+	if l, err = NewLayout(space, secret, spec, broadcast); err != nil {
 		return nil, err
 	}
 	o, err := Build(l, im)
@@ -83,24 +92,25 @@ func Create(ctx context.Context, cs kubernetes.Interface, world, secret string, 
 	return l, nil
 }
 
-// Delete removes world from the cluster: its region namespaces and its
+// Delete removes the world from the cluster: its region namespaces and its
 // control namespace, and so everything in them. Only namespaces kong made
 // for this world (labelled with it, and named for it) are touched: a
 // namespace of the same name that kong did not make is refused, not
 // deleted. topology.ErrNotUp when there was nothing to remove.
-func Delete(ctx context.Context, cs kubernetes.Interface, world string) error {
-	if err := topology.CheckWorldName(world); err != nil {
+func Delete(ctx context.Context, cs kubernetes.Interface, space Space) error {
+	if err := space.Check(); err != nil {
 		return err
 	}
+	world := space.World
 	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + world})
 	if err != nil {
 		return fmt.Errorf("listing the namespaces of world %s: %w", world, err)
 	}
-	control := ControlNamespace(world)
+	control := space.Control()
 	var names []string
 	for _, ns := range list.Items {
 		region := ns.Labels[LabelRegion]
-		if ns.Name == control || region != "" && ns.Name == RegionNamespace(world, region) {
+		if ns.Name == control || region != "" && ns.Name == space.Region(region) {
 			names = append(names, ns.Name)
 		}
 	}
@@ -123,9 +133,9 @@ func Delete(ctx context.Context, cs kubernetes.Interface, world string) error {
 	return errors.Join(errs...)
 }
 
-// Worlds lists the worlds on the cluster: the control namespaces kong
-// made.
-func Worlds(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
+// Worlds lists the worlds on the cluster whose namespaces begin with
+// prefix ("": DefaultPrefix): the control namespaces kong made.
+func Worlds(ctx context.Context, cs kubernetes.Interface, prefix string) ([]string, error) {
 	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelWorld})
 	if err != nil {
 		return nil, fmt.Errorf("listing kong's namespaces: %w", err)
@@ -133,7 +143,7 @@ func Worlds(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
 	var out []string
 	for _, ns := range list.Items {
 		w := ns.Labels[LabelWorld]
-		if ns.Name == ControlNamespace(w) && topology.CheckWorldName(w) == nil {
+		if ns.Name == (Space{Prefix: prefix, World: w}).Control() && topology.CheckWorldName(w) == nil {
 			out = append(out, w)
 		}
 	}

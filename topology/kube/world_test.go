@@ -52,7 +52,7 @@ func TestCreateListDelete(t *testing.T) {
 	cs := cluster()
 	spec, err := topology.Profile("default")
 	require.NoError(t, err)
-	l, err := Create(ctx, cs, "w1", "s3cret", spec, DefaultImages())
+	l, err := Create(ctx, cs, Space{World: "w1"}, "s3cret", spec, DefaultImages())
 	require.NoError(t, err)
 	require.ElementsMatch(t, []string{"kong-w1", "kong-w1-us-east-1", "kong-w1-us-west-2"}, namespaces(t, cs))
 	ns, err := cs.CoreV1().Namespaces().Get(ctx, "kong-w1-us-west-2", metav1.GetOptions{})
@@ -61,10 +61,10 @@ func TestCreateListDelete(t *testing.T) {
 	require.Equal(t, "kong-w1", ns.OwnerReferences[0].Name, "the control namespace owns each region's")
 
 	for _, n := range l.Plan.Cassandra {
-		svc, err := cs.CoreV1().Services(Namespace("w1", n.Component)).Get(ctx, RouterName(n), metav1.GetOptions{})
+		svc, err := cs.CoreV1().Services(Space{World: "w1"}.Of(n.Component)).Get(ctx, RouterName(n), metav1.GetOptions{})
 		require.NoError(t, err)
 		require.Equal(t, svc.Spec.ClusterIP, n.Broadcast, n.ID)
-		cm, err := cs.CoreV1().ConfigMaps(Namespace("w1", n.Component)).Get(ctx, ObjectName(n.Component), metav1.GetOptions{})
+		cm, err := cs.CoreV1().ConfigMaps(Space{World: "w1"}.Of(n.Component)).Get(ctx, ObjectName(n.Component), metav1.GetOptions{})
 		require.NoError(t, err)
 		require.Contains(t, string(cm.BinaryData[topology.CassandraYAMLFile]), "broadcast_address: "+svc.Spec.ClusterIP+"\n")
 	}
@@ -72,16 +72,16 @@ func TestCreateListDelete(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, sets.Items, len(l.Plan.Components()))
 
-	_, err = Create(ctx, cs, "w1", "s3cret", spec, DefaultImages())
-	require.ErrorContains(t, err, "world w1 is up")
+	_, err = Create(ctx, cs, Space{World: "w1"}, "s3cret", spec, DefaultImages())
+	require.ErrorContains(t, err, "world w1 exists on the cluster already")
 
-	worlds, err := Worlds(ctx, cs)
+	worlds, err := Worlds(ctx, cs, "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"w1"}, worlds)
 
-	require.NoError(t, Delete(ctx, cs, "w1"))
+	require.NoError(t, Delete(ctx, cs, Space{World: "w1"}))
 	require.Empty(t, namespaces(t, cs))
-	require.ErrorIs(t, Delete(ctx, cs, "w1"), topology.ErrNotUp)
+	require.ErrorIs(t, Delete(ctx, cs, Space{World: "w1"}), topology.ErrNotUp)
 }
 
 // A create that fails halfway removes what it made.
@@ -93,7 +93,7 @@ func TestCreateFailureRemovesWhatItMade(t *testing.T) {
 	})
 	spec, err := topology.Profile("small")
 	require.NoError(t, err)
-	_, err = Create(ctx, cs, "w1", "", spec, DefaultImages())
+	_, err = Create(ctx, cs, Space{World: "w1"}, "", spec, DefaultImages())
 	require.ErrorContains(t, err, "quota exceeded")
 	require.Empty(t, namespaces(t, cs))
 }
@@ -107,14 +107,14 @@ func TestDeleteTouchesOnlyItsWorld(t *testing.T) {
 	cs := cluster(foreign)
 	spec, err := topology.Profile("small")
 	require.NoError(t, err)
-	_, err = Create(ctx, cs, "w1", "", spec, DefaultImages())
+	_, err = Create(ctx, cs, Space{World: "w1"}, "", spec, DefaultImages())
 	require.NoError(t, err)
-	_, err = Create(ctx, cs, "w1-x", "", spec, DefaultImages())
+	_, err = Create(ctx, cs, Space{World: "w1-x"}, "", spec, DefaultImages())
 	require.NoError(t, err)
 
-	err = Delete(ctx, cs, "w2")
+	err = Delete(ctx, cs, Space{World: "w2"})
 	require.ErrorContains(t, err, "kong did not make it")
-	require.NoError(t, Delete(ctx, cs, "w1"))
+	require.NoError(t, Delete(ctx, cs, Space{World: "w1"}))
 	left := namespaces(t, cs)
 	require.Contains(t, left, "kong-w2")
 	for _, ns := range left {
@@ -122,8 +122,57 @@ func TestDeleteTouchesOnlyItsWorld(t *testing.T) {
 	}
 	require.Contains(t, left, "kong-w1-x", "another world was touched")
 
-	require.ErrorIs(t, Delete(ctx, cs, "../w1"), topology.ErrWorldName)
-	worlds, err := Worlds(ctx, cs)
+	require.ErrorIs(t, Delete(ctx, cs, Space{World: "../w1"}), topology.ErrWorldName)
+	worlds, err := Worlds(ctx, cs, "")
 	require.NoError(t, err)
 	require.Equal(t, []string{"w1-x"}, worlds)
+}
+
+// A world under a namespace prefix of the user's: its namespaces carry
+// it, it is listed under that prefix only, its name stays unique on the
+// cluster, and a Delete under another prefix leaves it alone.
+func TestNamespacePrefix(t *testing.T) {
+	ctx := context.Background()
+	cs := cluster()
+	spec, err := topology.Profile("small")
+	require.NoError(t, err)
+	team := Space{Prefix: "team-a-", World: "w1"}
+	l, err := Create(ctx, cs, team, "", spec, DefaultImages())
+	require.NoError(t, err)
+	for _, ns := range namespaces(t, cs) {
+		require.True(t, strings.HasPrefix(ns, "team-a-w1"), ns)
+	}
+	require.Equal(t, "team-a-w1-us-east-1", l.Of(l.Plan.Members[0]))
+	require.Contains(t, l.Plan.Members[0].Address, ".team-a-w1-")
+
+	worlds, err := Worlds(ctx, cs, "team-a-")
+	require.NoError(t, err)
+	require.Equal(t, []string{"w1"}, worlds)
+	worlds, err = Worlds(ctx, cs, "")
+	require.NoError(t, err)
+	require.Empty(t, worlds)
+
+	_, err = Create(ctx, cs, Space{World: "w1"}, "", spec, DefaultImages())
+	require.ErrorContains(t, err, "exists on the cluster already (namespace team-a-w1")
+	require.ErrorIs(t, Delete(ctx, cs, Space{World: "w1"}), topology.ErrNotUp)
+	require.Len(t, namespaces(t, cs), 1+len(spec.Regions), "another prefix's Delete left the world")
+	sets, err := (&Ops{Client: cs, Space: Space{World: "w1"}}).statefulSets(ctx, LabelWorld+"=w1")
+	require.NoError(t, err)
+	require.Empty(t, sets, "under another prefix the world's components are not found")
+
+	require.NoError(t, Delete(ctx, cs, team))
+	require.Empty(t, namespaces(t, cs))
+}
+
+// A prefix that could not begin a namespace's name is refused before
+// anything reaches the API.
+func TestCheckPrefix(t *testing.T) {
+	for _, ok := range []string{"", "kong-", "team-a-", "t1-"} {
+		require.NoError(t, CheckPrefix(ok), ok)
+	}
+	for _, bad := range []string{"Team-", "team", "-a-", "1a-", "a_b-", "a/b-", "a.b-", "-", "a-very-long-prefix-here-"} {
+		require.Error(t, CheckPrefix(bad), bad)
+		require.Error(t, (Space{Prefix: bad, World: "w1"}).Check(), bad)
+	}
+	require.ErrorIs(t, (Space{Prefix: "kong-", World: "../w1"}).Check(), topology.ErrWorldName)
 }
