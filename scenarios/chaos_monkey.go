@@ -25,7 +25,7 @@ func init() {
 			Broken:  "member services that write at ALL while a Cassandra node is killed: one dead replica fails every write",
 			Checker: "availability", Reason: "region us-east-1 phase inject",
 			Run: with(chaosMonkey, func(p *chaosMonkeyPlan) {
-				p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
+				p.Times, p.Kills, p.Interval = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 15 * time.Second}, 1, 15*time.Second
 				p.Kinds, p.AllReplicas = []string{topology.KindCassandra}, true
 			}).run,
 		}, {
@@ -62,7 +62,7 @@ type chaosMonkeyPlan struct {
 
 // chaosMonkeyQuick is the plan of the Go tests.
 var chaosMonkeyQuick = with(chaosMonkey, func(p *chaosMonkeyPlan) {
-	p.Times, p.Kills, p.Interval = Times{Steady: 8 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
+	p.Times, p.Kills, p.Interval = Times{Steady: 6 * time.Second, Observe: 5 * time.Second, Converge: 20 * time.Second}, 2, 12*time.Second
 })
 
 // chaosMonkeySwitched is the plan of the broken worlds that differ from the

@@ -19,7 +19,7 @@ func init() {
 			Broken:  "member services that write at QUORUM of all three regions: the region cut off cannot reach a quorum alone",
 			Checker: "availability", Reason: "region eu-west-1 phase observe",
 			Run: with(globalSplitBrain, func(p *splitBrainPlan) {
-				p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
+				p.Times, p.RemoteWrites = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
 			}).run,
 		}},
 	})

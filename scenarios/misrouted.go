@@ -49,7 +49,7 @@ func init() {
 // misroutedQuick is the plan of the Go tests, and of the broken worlds
 // that differ from it by a switch only.
 var misroutedQuick = with(misrouted, func(p *misroutedPlan) {
-	p.Times, p.Interval = Times{Steady: 8 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
+	p.Times, p.Interval = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
 })
 
 type misroutedPlan struct {

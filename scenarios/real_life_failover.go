@@ -21,13 +21,13 @@ func init() {
 		Timeout:    15 * time.Minute,
 		Planned:    realLifeFailover.Total(),
 		Run:        realLifeFailover.run,
-		Quick:      shorter(realLifeFailover, Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
+		Quick:      shorter(realLifeFailover, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-evacuation",
 			Broken:  "the automation that evacuates a degraded region switched off: its users stay on it",
 			Checker: "availability", Reason: "region us-east-1 phase observe",
 			Run: with(realLifeFailover, func(p *realLifeFailoverPlan) {
-				p.Times, p.NoEvacuate = Times{Steady: 8 * time.Second, Observe: 12 * time.Second, Converge: 8 * time.Second}, true
+				p.Times, p.NoEvacuate = Times{Steady: 6 * time.Second, Observe: 12 * time.Second, Converge: 8 * time.Second}, true
 			}).run,
 		}},
 	})

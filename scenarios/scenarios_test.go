@@ -57,7 +57,7 @@ func envOn(c topology.Cluster, t *testing.T, name string) *Env {
 // seconds of its converge phase (1 to 3 s on the default world, 8 s on the
 // global one, whose gateways pace it); a broken world that lost a write or
 // left a stale copy waits the whole deadline, and six of them do.
-const testReadBackDeadline = 20 * time.Second
+const testReadBackDeadline = 15 * time.Second
 
 // full skips a test in the -short subset.
 func full(t *testing.T) {

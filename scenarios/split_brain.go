@@ -21,13 +21,13 @@ func init() {
 		Planned:    splitBrain.Total(),
 		Short:      true,
 		Run:        splitBrain.run,
-		Quick:      shorter(splitBrain, Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}).run,
+		Quick:      shorter(splitBrain, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "remote-writes",
 			Broken:  "member services that write at QUORUM: every write waits for the region across the cut",
 			Checker: "availability", Reason: "region us-east-1 phase observe",
 			Run: with(splitBrain, func(p *splitBrainPlan) {
-				p.Times, p.RemoteWrites = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
+				p.Times, p.RemoteWrites = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, true
 			}).run,
 		}, {
 			Name:    "leaky-cut",

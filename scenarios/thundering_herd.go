@@ -22,7 +22,7 @@ func init() {
 		Planned:    thunderingHerd.Total(),
 		Short:      true,
 		Run:        thunderingHerd.run,
-		Quick:      shorter(thunderingHerd, Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}).run,
+		Quick:      shorter(thunderingHerd, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-shedding",
 			Broken:  "the gateway's shedding switched off (no maximum rate): the whole surge reaches the data tier",
@@ -31,14 +31,14 @@ func init() {
 			// requests too.
 			AlsoInvalid: []string{"availability"},
 			Run: with(thunderingHerd, func(p *thunderingHerdPlan) {
-				p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
+				p.Times, p.Capacity = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 0
 			}).run,
 		}, {
 			Name:    "over-shedding",
 			Broken:  "the gateway's limiter set far below what the region serves (5 requests/s): it sheds its regular users with the surge",
 			Checker: "shedding", Reason: "goodput too low",
 			Run: with(thunderingHerd, func(p *thunderingHerdPlan) {
-				p.Times, p.Capacity = Times{Steady: 8 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 5
+				p.Times, p.Capacity = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}, 5
 			}).run,
 		}},
 	})
