@@ -16,6 +16,7 @@ import (
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/kube"
 )
 
 func newGameday() *cobra.Command {
@@ -59,6 +60,9 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			b, err := backendOf(cmd)
 			if err != nil {
 				return err
+			}
+			if kb, ok := b.(*kube.Backend); ok && !kb.InCluster {
+				return exitstatus.Usage(errors.New("kong gameday on the kubernetes backend from outside the cluster is not built yet: bring the world up (kong up --backend kubernetes) and run each scenario with kong run SCENARIO --backend kubernetes, which runs it inside the cluster"))
 			}
 			world, stdout := worldflags.World(cmd), jsonToStdout(cmd, asJSON)
 			chosen, err := scenarios.Named(names)

@@ -105,12 +105,16 @@ not, 2 bad input, 3 the world could not be reached or used or the check could no
 
 Like kong run, the check first resets what an earlier run left in the world (or, with --no-reset,
 refuses to run on it), refuses to run while another run is in progress on the world (naming it),
-and stops cleanly on Ctrl-C, SIGTERM or SIGHUP.`,
+and stops cleanly on Ctrl-C, SIGTERM or SIGHUP. On the kubernetes backend, from outside the cluster,
+it runs inside the cluster in a Job of the world, as kong run does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o, err := f.options()
 			if err != nil {
 				return exitstatus.Usage(err)
+			}
+			if done, err := inCluster(cmd, nil, f.out); done {
+				return err
 			}
 			check := func(c topology.Cluster) error { return exitstatus.Usage(checkRegions(c, o)) }
 			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {

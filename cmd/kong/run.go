@@ -50,7 +50,11 @@ was killed) is reset, and written into the run's phases.log; with --no-reset the
 instead, naming each thing it found.
 
 One run at a time per world: while kong run, kong gameday or kong replication-check runs on a world,
-another is refused, naming the run in progress. Ctrl-C, SIGTERM and SIGHUP (a closed terminal or
+another is refused, naming the run in progress.
+
+On the kubernetes backend, from outside the cluster, the run goes inside it: a Job of the world
+runs it there (its traffic must not cross a port-forward), what it says shows here, and its
+folder is copied into --out when it ends. Ctrl-C stops it there as it would here. Ctrl-C, SIGTERM and SIGHUP (a closed terminal or
 SSH session) stop a run cleanly: its faults are healed and its reports written before kong exits.
 
 Exit status: 0 the scenario held, 1 it ran and an invariant did not hold, 2 bad input, 3 the world
@@ -65,6 +69,9 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 			spec, err := scenarios.Get(args[0])
 			if err != nil {
 				return exitstatus.Usage(err)
+			}
+			if done, err := inCluster(cmd, args, out); done {
+				return err
 			}
 			stdout := jsonToStdout(cmd, asJSON)
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, []string{spec.Name}, nil)
@@ -155,7 +162,7 @@ func registerNoResetFlag(cmd *cobra.Command, noReset *bool) {
 // lockWorld takes the run lock of the world the command names (see
 // worldrun.Lock).
 func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
-	return worldrun.Lock(worldflags.Home(cmd), b, world, commandLine(), cmd.OutOrStdout())
+	return worldrun.Lock(cmd.Context(), worldflags.Home(cmd), b, world, commandLine(), cmd.OutOrStdout())
 }
 
 // runner runs into a folder under out as the command says (--log-level).

@@ -66,7 +66,7 @@ func pauseImage(ctx context.Context, goCmd, dir, path string, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	archive, err := dockerArchive(PauseImageRef, "/pause", prog)
+	archive, err := ProgramImage(PauseImageRef, "/pause", prog)
 	if err != nil {
 		return err
 	}
@@ -77,10 +77,10 @@ func pauseImage(ctx context.Context, goCmd, dir, path string, log *slog.Logger) 
 	return os.Rename(tmp, path)
 }
 
-// dockerArchive is an image of one layer holding one program at entry,
+// ProgramImage is an image of one layer holding one program at entry,
 // as `docker save` writes it: the layer, the image's config, and
 // manifest.json naming them and the image's tag.
-func dockerArchive(ref, entry string, prog []byte) ([]byte, error) {
+func ProgramImage(ref, entry string, prog []byte) ([]byte, error) {
 	var layer bytes.Buffer
 	lw := tar.NewWriter(&layer)
 	if err := lw.WriteHeader(&tar.Header{Name: entry[1:], Mode: 0o755, Size: int64(len(prog)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {

@@ -1,14 +1,15 @@
 // Package serve is `kong serve`: the entry points of the servers kong
 // starts as processes of their own (the topology backends run them): the
 // owner of a local world, the embedded toxiproxy, the reference
-// application's member service, gateway and director, and the container
-// backend's link router and world setup. Each runs until SIGTERM or
-// SIGINT.
+// application's member service, gateway and director, the container
+// backend's link router and world setup, and the kubernetes backend's run
+// Jobs. Each runs until SIGTERM or SIGINT.
 package serve
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -23,8 +24,10 @@ import (
 	"github.com/kongchaos/kong/app/gateway"
 	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/clilog"
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology/containers"
+	"github.com/kongchaos/kong/topology/kube"
 	"github.com/kongchaos/kong/topology/local"
 	"github.com/kongchaos/kong/topology/probe"
 )
@@ -40,7 +43,7 @@ func Command() *cobra.Command {
 		appCommand("member", "Run a member service instance (profiles and viewing history)", member.Serve, (*member.Config).Beside),
 		appCommand("gateway", "Run a region's gateway: the Zuul-like edge in front of its member services", gateway.Serve),
 		appCommand("director", "Run the director: the geo-DNS analogue that tells clients which region to use", director.Serve),
-		newServeLinkRouter(), newServeWorldSetup(), newServeContainerReaper())
+		newServeLinkRouter(), newServeWorldSetup(), newServeContainerReaper(), newServeJob(), newServeJobControl())
 	return serve
 }
 
@@ -205,5 +208,74 @@ func newServeWorldSetup() *cobra.Command {
 	cmd.Flags().StringVar(&configFile, "config", "", "setup (JSON), as `kong compose` writes it")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long")
 	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+// newServeJob is what a run Job's pod runs (kubernetes backend): a kong
+// command to its end, then its reports held until fetched.
+func newServeJob() *cobra.Command {
+	var j kube.JobSide
+	cmd := &cobra.Command{
+		Use:   "job [flags] -- COMMAND...",
+		Short: "Run a kong command in a run Job's pod, then keep its reports until they are fetched (kubernetes backend)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			ctx, stop := serveContext(cmd.Context())
+			defer stop()
+			j.Command, j.Out = append([]string{self}, args...), cmd.OutOrStdout()
+			code, err := j.Run(ctx)
+			if err != nil {
+				return err
+			}
+			return exitstatus.With(code, exitCodeError(code))
+		},
+	}
+	cmd.Flags().StringVar(&j.Reports, "reports", kube.JobReports, "the folder the command writes its reports into")
+	cmd.Flags().DurationVar(&j.Hold, "hold", kube.DefaultHold, "how long to keep the reports for the kong that fetches them")
+	cmd.Flags().StringVar(&j.Marker, "marker", "", "what the line that gives the command's exit status begins with")
+	_ = cmd.MarkFlagRequired("marker")
+	return cmd
+}
+
+// exitCodeError is nil for 0, else an error that says the command's exit
+// status.
+func exitCodeError(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return fmt.Errorf("the command exited with status %d", code)
+}
+
+// newServeJobControl is what the kong that started a run Job execs in its
+// pod: ask the run to stop, fetch its reports as a tar stream, or let the
+// pod end.
+func newServeJobControl() *cobra.Command {
+	var reports string
+	var stopRun, asTar, release bool
+	cmd := &cobra.Command{
+		Use:   "job-control",
+		Short: "Stop a run Job's run, write its reports as tar to stdout, or release them (kubernetes backend)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case stopRun:
+				return kube.RequestStop(reports)
+			case asTar:
+				return kube.WriteTar(cmd.OutOrStdout(), reports)
+			case release:
+				return kube.Release(reports)
+			}
+			return exitstatus.Usage(errors.New("give one of --stop, --tar and --release"))
+		},
+	}
+	cmd.Flags().StringVar(&reports, "reports", kube.JobReports, "the run Job's reports folder")
+	cmd.Flags().BoolVar(&stopRun, "stop", false, "ask the run to stop, as Ctrl-C would")
+	cmd.Flags().BoolVar(&asTar, "tar", false, "write the reports to stdout as a tar stream")
+	cmd.Flags().BoolVar(&release, "release", false, "the reports were fetched: let the pod end")
+	cmd.MarkFlagsMutuallyExclusive("stop", "tar", "release")
 	return cmd
 }

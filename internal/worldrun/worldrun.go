@@ -47,13 +47,26 @@ func OutcomeError(what string, o *run.Outcome) error {
 	return errors.New(run.WithReason(fmt.Sprintf("%s %s", what, o.Status), o.Reason))
 }
 
+// RunLocker is a backend whose worlds keep their own run lock (the
+// kubernetes backend's lease), which every kong that reaches the world
+// sees, instead of a lock file on this machine.
+type RunLocker interface {
+	LockRun(ctx context.Context, world, holder string) (func(), error)
+}
+
 // Lock takes the run lock of a world that is up (under home, on backend b)
 // for the command under way (commandLine, as a person would type it), so
 // that no other run faults it at the same time. A run in progress makes it
 // refuse (exit status 3), naming that run; the lock of a run that was
 // killed is free (the kernel let go of it) and is taken over with a note on
-// out. The returned function releases the lock.
-func Lock(home string, b topology.Backend, world, commandLine string, out io.Writer) (func(), error) {
+// out. The returned function releases the lock. A RunLocker backend's
+// world is locked its own way.
+func Lock(ctx context.Context, home string, b topology.Backend, world, commandLine string, out io.Writer) (func(), error) {
+	if rl, ok := b.(RunLocker); ok {
+		host, _ := os.Hostname()
+		unlock, err := rl.LockRun(ctx, world, fmt.Sprintf("%s on %s (pid %d)", commandLine, host, os.Getpid()))
+		return unlock, exitstatus.With(exitstatus.World, err)
+	}
 	l, err := local.LockWorldRun(home, b.Name(), world, commandLine)
 	if err != nil {
 		return nil, err

@@ -2,8 +2,6 @@ package kube
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/containers/images"
 )
 
 // BackendName is the Kubernetes backend's name, as `kong --backend`
@@ -146,13 +145,7 @@ func (b *Backend) Up(ctx context.Context, world string, spec *topology.Spec, o t
 }
 
 // newSecret is a fresh world secret.
-func newSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
+func newSecret() (string, error) { return randomHex(32) }
 
 // WaitReady waits until the world's n components and its link routers and
 // healer have their pods Ready, telling progress (when set) how many are.
@@ -249,7 +242,7 @@ func WaitSetup(ctx context.Context, cs kubernetes.Interface, space Space) error 
 // ErrNoAttach is Attach's error outside the cluster: a game day's
 // traffic (CQL, memcached, SQS, the application) must reach the world's
 // Services, which resolve inside the cluster only.
-var ErrNoAttach = errors.New("game days on the kubernetes backend run inside the cluster (kong run --backend kubernetes --in-cluster, in a pod); from outside it, not built yet: kong up, down, status, logs, heal, and start, stop, kill, pause and resume of a component work from anywhere")
+var ErrNoAttach = errors.New("this command needs the world's traffic, which runs inside the cluster on the kubernetes backend: kong run and kong replication-check go there by themselves (a Job of the world); kong gameday and kong bench do not yet (run them in a pod with --in-cluster)")
 
 // Attach finds the world, from inside the cluster (InCluster); outside
 // it, ErrNoAttach.
@@ -416,4 +409,35 @@ func or(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// Remote is a runner of kong commands inside the cluster, on world, from
+// outside it (see Remote), showing their output on out.
+func (b *Backend) Remote(world string, out io.Writer) (*Remote, error) {
+	ops, err := b.Ops(world)
+	if err != nil {
+		return nil, err
+	}
+	im := b.Images
+	if im == nil {
+		im = ImagesFromEnv()
+	}
+	exec, _ := ops.Exec.(APIExec)
+	return &Remote{Client: ops.Client, Exec: exec, Space: ops.Space, Image: im[images.RoleKong], Out: out}, nil
+}
+
+// LockRun holds world's run lease for holder (which run: the host and
+// process) until the returned function lets go of it: while it holds, no
+// other run starts on the world, and if this kong dies the world's healer
+// heals what it left (see Acquire).
+func (b *Backend) LockRun(ctx context.Context, world, holder string) (func(), error) {
+	ops, err := b.Ops(world)
+	if err != nil {
+		return nil, err
+	}
+	l, err := Acquire(ctx, ops.Client, ops.Space, holder, DefaultLeaseDuration)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = l.Release(context.WithoutCancel(ctx)) }, nil
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/kongchaos/kong/topology"
 )
 
-// AnnotationSpec is set on a world's control namespace: the spec it was
-// built from (JSON), from which any kong rebuilds its plan.
-const AnnotationSpec = "kong.io/spec"
-
 // World is a world on the cluster as a topology.Cluster. Its addresses
 // are the plan's, names of Services that resolve inside the cluster: it
 // serves a kong that runs there (the harness's traffic must not cross a
@@ -31,31 +27,29 @@ type World struct {
 
 var _ topology.Cluster = (*World)(nil)
 
-// AttachWorld finds world on the cluster: its spec on its control
-// namespace, its secret in its Secret, its nodes' broadcast addresses on
-// their link routers' Services.
+// AttachWorld finds the world on the cluster: its spec and its secret in
+// its Secret (which kong made: it carries the world's label), its nodes'
+// broadcast addresses on their link routers' Services. It reads nothing
+// outside the world's namespaces, so that a run inside the cluster needs
+// no permission beyond them.
 func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, space Space) (*World, error) {
 	if err := space.Check(); err != nil {
 		return nil, err
 	}
 	world := space.World
-	ns, err := cs.CoreV1().Namespaces().Get(ctx, space.Control(), metav1.GetOptions{})
+	sec, err := cs.CoreV1().Secrets(space.Control()).Get(ctx, SecretName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no world %s on the cluster (no namespace %s)", topology.ErrNotUp, world, space.Control())
+		return nil, fmt.Errorf("%w: no world %s on the cluster (no Secret %s/%s)", topology.ErrNotUp, world, space.Control(), SecretName)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading namespace %s: %w", space.Control(), err)
+		return nil, fmt.Errorf("world %s: reading its Secret %s/%s: %w", world, space.Control(), SecretName, err)
 	}
-	if ns.Labels[LabelWorld] != world {
-		return nil, fmt.Errorf("namespace %s is not labelled %s=%s: kong did not make it", ns.Name, LabelWorld, world)
+	if sec.Labels[LabelWorld] != world {
+		return nil, fmt.Errorf("the Secret %s/%s is not labelled %s=%s: kong did not make it", sec.Namespace, sec.Name, LabelWorld, world)
 	}
 	var spec topology.Spec
-	if err := json.Unmarshal([]byte(ns.Annotations[AnnotationSpec]), &spec); err != nil {
-		return nil, fmt.Errorf("world %s: the spec on namespace %s: %w", world, ns.Name, err)
-	}
-	sec, err := cs.CoreV1().Secrets(ns.Name).Get(ctx, SecretName, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("world %s: its secret: %w", world, err)
+	if err := json.Unmarshal(sec.Data[SpecKey], &spec); err != nil {
+		return nil, fmt.Errorf("world %s: the spec in its Secret %s/%s: %w", world, sec.Namespace, sec.Name, err)
 	}
 	broadcast := map[string]netip.Addr{}
 	for _, r := range spec.Regions {
@@ -73,7 +67,7 @@ func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, spac
 	if err != nil {
 		return nil, fmt.Errorf("world %s: %w", world, err)
 	}
-	return &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, ops: &Ops{Client: cs, Space: space, Exec: exec},
+	return &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, ops: &Ops{Client: cs, Space: space, Exec: exec, Regions: spec.RegionNames()},
 		spec: &spec, secret: l.Secret}, nil
 }
 
@@ -152,12 +146,3 @@ func (w *World) Pause(ctx context.Context, id string) error { return w.ops.Pause
 
 // Resume thaws component id's server.
 func (w *World) Resume(ctx context.Context, id string) error { return w.ops.Resume(ctx, id) }
-
-// specAnnotation is the spec as AnnotationSpec holds it.
-func specAnnotation(spec *topology.Spec) (map[string]string, error) {
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return nil, fmt.Errorf("the world's spec: %w", err)
-	}
-	return map[string]string{AnnotationSpec: string(b)}, nil
-}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,13 @@ type APIExec struct {
 // Exec implements Execer: the command's output comes back in the error
 // when it fails.
 func (e APIExec) Exec(ctx context.Context, namespace, pod, container string, cmd []string) error {
+	return e.Stream(ctx, namespace, pod, container, cmd, nil)
+}
+
+// Stream runs cmd in a container of a pod, copying its standard output to
+// stdout (nil: kept with its standard error for the error of a command
+// that fails).
+func (e APIExec) Stream(ctx context.Context, namespace, pod, container string, cmd []string, stdout io.Writer) error {
 	req := e.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdout: true, Stderr: true}, scheme.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(e.Config, "GET", req.URL().String())
@@ -41,7 +49,10 @@ func (e APIExec) Exec(ctx context.Context, namespace, pod, container string, cmd
 		return err
 	}
 	var out bytes.Buffer
-	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &out}); err != nil {
+	if stdout == nil {
+		stdout = &out
+	}
+	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: &out}); err != nil {
 		return fmt.Errorf("exec in %s/%s (%s): %w: %s", namespace, pod, container, err, strings.TrimSpace(out.String()))
 	}
 	return nil

@@ -37,21 +37,8 @@ var HealerRules = []rbacv1.PolicyRule{
 func (o *Objects) addHealer(l *Layout, im Images) {
 	control := l.Control()
 	labels := map[string]string{LabelWorld: l.World, LabelKind: KindHealer}
-	o.ServiceAccounts = append(o.ServiceAccounts, &corev1.ServiceAccount{ObjectMeta: meta(HealerName, control, labels, nil)})
-	namespaces := []string{control}
-	var regions []string
-	for _, r := range l.Plan.Spec.Regions {
-		namespaces = append(namespaces, l.Region(r.Name))
-		regions = append(regions, r.Name)
-	}
-	for _, ns := range namespaces {
-		o.Roles = append(o.Roles, &rbacv1.Role{ObjectMeta: meta(HealerName, ns, labels, nil), Rules: HealerRules})
-		o.RoleBindings = append(o.RoleBindings, &rbacv1.RoleBinding{
-			ObjectMeta: meta(HealerName, ns, labels, nil),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: HealerName},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: HealerName, Namespace: control}},
-		})
-	}
+	o.addAccount(l, HealerName, labels, HealerRules)
+	regions := l.Plan.Spec.RegionNames()
 	o.Healer = &appsv1.Deployment{
 		ObjectMeta: meta(HealerName, control, labels, nil),
 		Spec: appsv1.DeploymentSpec{
@@ -69,5 +56,25 @@ func (o *Objects) addHealer(l *Layout, im Images) {
 				},
 			},
 		},
+	}
+}
+
+// addAccount lays out a ServiceAccount called name in the world's control
+// namespace, and in each namespace of the world a Role of rules bound to
+// it: what it may do, in the world alone.
+func (o *Objects) addAccount(l *Layout, name string, labels map[string]string, rules []rbacv1.PolicyRule) {
+	control := l.Control()
+	o.ServiceAccounts = append(o.ServiceAccounts, &corev1.ServiceAccount{ObjectMeta: meta(name, control, labels, nil)})
+	namespaces := []string{control}
+	for _, r := range l.Plan.Spec.Regions {
+		namespaces = append(namespaces, l.Region(r.Name))
+	}
+	for _, ns := range namespaces {
+		o.Roles = append(o.Roles, &rbacv1.Role{ObjectMeta: meta(name, ns, labels, nil), Rules: rules})
+		o.RoleBindings = append(o.RoleBindings, &rbacv1.RoleBinding{
+			ObjectMeta: meta(name, ns, labels, nil),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: control}},
+		})
 	}
 }

@@ -297,9 +297,12 @@ func TestBuildSetupHealerAndZones(t *testing.T) {
 	require.Len(t, setup.Nodes, len(l.Plan.Cassandra))
 	require.Equal(t, l.Plan.Cassandra[0].Address, setup.Nodes[0].CQL)
 
-	require.Len(t, o.Roles, 3, "the control namespace and each region's")
-	require.Len(t, o.RoleBindings, 3)
+	require.Len(t, o.Roles, 6, "the healer's and the runner's, in the control namespace and each region's")
+	require.Len(t, o.RoleBindings, 6)
 	for _, r := range o.Roles {
+		if r.Name != HealerName {
+			continue
+		}
 		for _, rule := range r.Rules {
 			require.NotContains(t, rule.Verbs, "delete", "the healer deletes nothing")
 			require.NotContains(t, rule.Resources, "*")

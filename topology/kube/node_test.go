@@ -6,9 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,34 +19,39 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kongchaos/kong/internal/kubesetup"
 	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
 	"github.com/kongchaos/kong/topology/containers/images"
 )
 
-// A component of a world on a real node: a kubelet and Debian's
-// containerd on this machine, joined to the control plane, running kong's
-// memcached image (from Docker, imported into the node's containerd).
-// Real traffic from this machine to the pod, through each fault as kong
-// maps it onto the API: a pause (SIGSTOP through the API server's exec)
-// silences memcached with its data kept, a resume brings it back, a kill
-// takes the pod away at once, and a start runs a fresh one, empty. After
-// the test no process of the node is left.
-func TestFaultsOnARealNode(t *testing.T) {
+// A real node: a kubelet and Debian's containerd on this machine, joined
+// to the control plane. After the test no process of the node is left.
+func TestOnARealNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a Kubernetes control plane and a real node; skipped with -short")
 	}
-	docker, err := exec.LookPath("docker")
-	require.NoError(t, err, "the test runs kong's memcached image from Docker (make test builds it: kong images build)")
-	archive := filepath.Join(t.TempDir(), "memcached.tar")
-	out, err := exec.Command(docker, "save", "-o", archive, images.Local[images.RoleMemcached]).CombinedOutput()
-	require.NoError(t, err, "docker save %s: %s (make test builds it: kong images build)", images.Local[images.RoleMemcached], out)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	tools, cp := kubetest.Start(ctx, t, nil)
 	node, err := cp.StartNode(ctx, tools, "real-a", "a", io.Discard, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, node.Stop(context.Background())) })
+	t.Run("faults", func(t *testing.T) { faultsOnARealNode(ctx, t, cp, node) })
+	t.Run("run-job", func(t *testing.T) { runJobOnARealNode(ctx, t, cp, node) })
+}
+
+// A component of a world on the real node, running kong's memcached image
+// (from Docker, imported into the node's containerd). Real traffic from
+// this machine to the pod, through each fault as kong maps it onto the
+// API: a pause (SIGSTOP through the API server's exec) silences memcached
+// with its data kept, a resume brings it back, a kill takes the pod away
+// at once, and a start runs a fresh one, empty.
+func faultsOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlPlane, node *kubesetup.Node) {
+	docker, err := exec.LookPath("docker")
+	require.NoError(t, err, "the test runs kong's memcached image from Docker (make test builds it: kong images build)")
+	archive := filepath.Join(t.TempDir(), "memcached.tar")
+	out, err := exec.Command(docker, "save", "-o", archive, images.Local[images.RoleMemcached]).CombinedOutput()
+	require.NoError(t, err, "docker save %s: %s (make test builds it: kong images build)", images.Local[images.RoleMemcached], out)
 	require.NoError(t, node.ImportImage(ctx, archive))
 
 	// us-east-1's memcached of zone a, as Build lays it out.
@@ -115,4 +122,90 @@ func TestFaultsOnARealNode(t *testing.T) {
 	_, err = c.Get("k")
 	require.ErrorIs(t, err, memcache.ErrCacheMiss, "a started memcached is a fresh one")
 	require.NoError(t, c.Set(&memcache.Item{Key: "k", Value: []byte("v2")}))
+}
+
+// kongImage is this source tree's kong, built static and packed as an
+// image of that one program, imported into the node's containerd.
+func kongImage(ctx context.Context, t *testing.T, node *kubesetup.Node) string {
+	dir := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "kong"), "github.com/kongchaos/kong/cmd/kong")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building kong: %s", out)
+	prog, err := os.ReadFile(filepath.Join(dir, "kong"))
+	require.NoError(t, err)
+	const ref = "kong.local/kong-run-test:1"
+	archive, err := kubesetup.ProgramImage(ref, "/usr/local/bin/kong", prog)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "kong.tar")
+	require.NoError(t, os.WriteFile(path, archive, 0o644))
+	require.NoError(t, node.ImportImage(ctx, path))
+	return ref
+}
+
+// kong commands run inside the cluster in a run Job of a world, from
+// here, as kong run does on the kubernetes backend: the run's output
+// shows, its exit status comes back, its reports are copied out, Ctrl-C
+// reaches the command as SIGTERM (and the run still ends with its
+// reports), and no Job or pod is left.
+func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlPlane, node *kubesetup.Node) {
+	image := kongImage(ctx, t, node)
+	space := Space{World: "rj"}
+	cs := cp.Client
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: space.Control()}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	_, err = cs.CoreV1().ServiceAccounts(space.Control()).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: RunnerName}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	remote := func(out io.Writer) *Remote {
+		return &Remote{Client: cs, Exec: APIExec{Config: cp.Config, Client: cs}, Space: space, Image: image, Out: out, Hold: time.Minute}
+	}
+
+	var out syncBuffer
+	local := filepath.Join(t.TempDir(), "kong-reports")
+	code, copied, err := remote(&out).Run(ctx, []string{"compose", "--profile", "small", "--world", "rj", "-o", JobReports + "/docker-compose.yml"}, local)
+	require.NoError(t, err, out.String())
+	require.Equal(t, 0, code, out.String())
+	require.Equal(t, []string{"docker-compose.yml"}, copied)
+	data, err := os.ReadFile(filepath.Join(local, "docker-compose.yml"))
+	require.NoError(t, err)
+	require.Contains(t, string(data), "services:")
+	require.Contains(t, out.String(), "wrote "+JobReports+"/docker-compose.yml", "the run's output shows here")
+
+	out = syncBuffer{}
+	code, _, err = remote(&out).Run(ctx, []string{"run", "no-such-scenario"}, local)
+	require.NoError(t, err, out.String())
+	require.Equal(t, 2, code, "bad input inside is bad input here: %s", out.String())
+	require.Contains(t, out.String(), "no-such-scenario")
+
+	// A command that runs until stopped, stopped as Ctrl-C would.
+	out = syncBuffer{}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, err := remote(&out).Run(rctx, []string{"serve", "toxiproxy", "--listen", "127.0.0.1:18474"}, local)
+		done <- result{code, err}
+	}()
+	waitFor(ctx, t, "the command to run in the cluster", func() bool { return strings.Contains(out.String(), "running in the cluster") })
+	time.Sleep(2 * time.Second)
+	stop()
+	select {
+	case r := <-done:
+		require.NoError(t, r.err, out.String())
+		require.Contains(t, out.String(), "stopping the run in the cluster")
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("a stopped run did not end: %s", out.String())
+	}
+
+	waitFor(ctx, t, "the run Jobs and their pods to go", func() bool {
+		jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		pods, err := cs.CoreV1().Pods(space.Control()).List(ctx, metav1.ListOptions{})
+		require.NoError(t, err)
+		return len(jobs.Items) == 0 && len(pods.Items) == 0
+	})
 }

@@ -202,9 +202,14 @@ func Build(l *Layout, im Images) (*Objects, error) {
 		return nil, err
 	}
 	o.addHealer(l, im)
+	o.addRunner(l)
 	o.addSetup(l, im)
+	spec, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("the world's spec: %w", err)
+	}
 	o.Secrets = append(o.Secrets, &corev1.Secret{ObjectMeta: meta(SecretName, l.Control(), map[string]string{LabelWorld: l.World}, nil),
-		Data: map[string][]byte{SecretKey: []byte(l.Secret)}})
+		Data: map[string][]byte{SecretKey: []byte(l.Secret), SpecKey: spec}})
 	o.fence(l)
 	return o, nil
 }
@@ -337,10 +342,13 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 }
 
 // SecretName names the Secret, in the control namespace, that holds the
-// world's secret (at SecretKey): what steers the world's servers.
+// world's secret (at SecretKey): what steers the world's servers; and the
+// spec it was built from (at SpecKey, JSON), from which any kong rebuilds
+// its plan.
 const (
 	SecretName = "kong-world"
 	SecretKey  = "secret"
+	SpecKey    = "spec.json"
 )
 
 // seal moves the files of ss's ConfigMap (the last made) into a Secret of

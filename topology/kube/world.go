@@ -41,12 +41,8 @@ func Create(ctx context.Context, cs kubernetes.Interface, space Space, secret st
 			world, have.Items[0].Name, world)
 	}
 	opts := metav1.CreateOptions{FieldManager: FieldManager}
-	annotations, err := specAnnotation(spec)
-	if err != nil {
-		return nil, err
-	}
 	control, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: meta(space.Control(), "",
-		map[string]string{LabelWorld: world}, annotations)}, opts)
+		map[string]string{LabelWorld: world}, nil)}, opts)
 	if apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("namespace %s exists and kong did not make it for world %s: choose another world name or --namespace-prefix", space.Control(), world)
 	}

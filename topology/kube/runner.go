@@ -1,0 +1,323 @@
+package kube
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// RunnerName names the ServiceAccount, Roles and RoleBindings of the game
+// days that run inside the cluster (RunJob).
+const RunnerName = "kong-runner"
+
+// KindRunner labels the runner's objects and run Jobs (LabelKind).
+const KindRunner = "runner"
+
+// RunnerRules are what a game day does to its world, in each of the
+// world's namespaces, and nothing more: find the components and the link
+// routers, kill a pod, scale and mark a StatefulSet (stop, start, pause),
+// exec to pause and resume, read the world's Secret (its spec and
+// secret), and hold the run lease.
+var RunnerRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, Verbs: []string{"get", "list", "patch"}},
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "delete"}},
+	{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}},
+	{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{SecretName}, Verbs: []string{"get"}},
+	// A lease that is not there yet is created: create takes no name.
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "update"}},
+}
+
+// addRunner lays out the account the world's run Jobs run as.
+func (o *Objects) addRunner(l *Layout) {
+	o.addAccount(l, RunnerName, map[string]string{LabelWorld: l.World, LabelKind: KindRunner}, RunnerRules)
+}
+
+// JobReports is where a run Job's pod writes its reports.
+const JobReports = "/kong-reports"
+
+// DefaultHold is how long a run Job's pod keeps its reports for the kong
+// that started it to fetch them.
+const DefaultHold = 10 * time.Minute
+
+// RunJob is the Job that runs args (a kong command line, without "kong")
+// inside the cluster as the world's runner: `kong serve job` runs it,
+// prints marker and its exit status, and keeps the reports it wrote under
+// JobReports until they are fetched or hold passes.
+func RunJob(space Space, image, name, marker string, hold time.Duration, args []string) *batchv1.Job {
+	labels := map[string]string{LabelWorld: space.World, LabelKind: KindRunner}
+	return &batchv1.Job{
+		ObjectMeta: meta(name, space.Control(), labels, nil),
+		Spec: batchv1.JobSpec{
+			// A run is not tried again: its faults were healed or the
+			// healer heals them; a second run would be another game day.
+			BackoffLimit:            ptr[int32](0),
+			TTLSecondsAfterFinished: ptr[int32](3600),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: RunnerName,
+					RestartPolicy:      corev1.RestartPolicyNever,
+					// Time for the run to heal its faults and write its
+					// reports when the Job is deleted.
+					TerminationGracePeriodSeconds: ptr[int64](120),
+					Containers: []corev1.Container{{
+						Name: KindRunner, Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
+						Args:         append([]string{"serve", "job", "--reports", JobReports, "--hold", hold.String(), "--marker", marker, "--"}, args...),
+						VolumeMounts: []corev1.VolumeMount{{Name: "reports", MountPath: JobReports}},
+					}},
+					Volumes: []corev1.Volume{{Name: "reports", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+				},
+			},
+		},
+	}
+}
+
+// StopGrace is how long a run inside the cluster has, once asked to stop,
+// to heal its faults and write its reports.
+const StopGrace = 3 * time.Minute
+
+// Streamer runs a command in a container of a pod, copying its standard
+// output (APIExec).
+type Streamer interface {
+	Stream(ctx context.Context, namespace, pod, container string, cmd []string, stdout io.Writer) error
+}
+
+// Remote runs a kong command inside the cluster, in a run Job of the
+// world, from a kong outside it: the game day's traffic then never crosses
+// a port-forward. It shows the run's output as it comes, fetches the
+// reports the run wrote, and returns the run's exit status.
+type Remote struct {
+	Client kubernetes.Interface
+	Exec   Streamer
+	Space  Space
+	// Image is the kong image the Job runs.
+	Image string
+	// Out receives the run's output.
+	Out io.Writer
+	// Hold is how long the pod keeps the reports (0: DefaultHold).
+	Hold time.Duration
+	// Start bounds the wait for the pod to run (0: five minutes).
+	Start time.Duration
+	// Logs follows a pod's log from since on (zero: from its start; nil:
+	// the API's).
+	Logs func(ctx context.Context, namespace, pod string, since time.Time) (io.ReadCloser, error)
+}
+
+// Run runs args (a kong command line, without "kong", that writes its
+// reports under JobReports) in a new run Job, and copies the reports into
+// reports. ctx ending (Ctrl-C) asks the run to stop as Ctrl-C would: it
+// heals its faults and writes its reports, which are still fetched. It
+// returns the run's exit status and the folders and files it copied.
+func (r *Remote) Run(ctx context.Context, args []string, reports string) (code int, copied []string, err error) {
+	token, err := randomHex(4)
+	if err != nil {
+		return 0, nil, err
+	}
+	name, marker := "kong-run-"+token, "kong-job-"+token
+	hold, start := r.Hold, r.Start
+	if hold <= 0 {
+		hold = DefaultHold
+	}
+	if start <= 0 {
+		start = 5 * time.Minute
+	}
+	jobs := r.Client.BatchV1().Jobs(r.Space.Control())
+	job := RunJob(r.Space, r.Image, name, marker, hold, args)
+	if _, err := jobs.Create(ctx, job, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+		return 0, nil, fmt.Errorf("creating the run Job %s/%s: %w", r.Space.Control(), name, err)
+	}
+	bg := context.WithoutCancel(ctx)
+	keep := false
+	defer func() {
+		if keep {
+			return
+		}
+		if derr := jobs.Delete(bg, name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); derr != nil && !apierrors.IsNotFound(derr) {
+			err = errors.Join(err, fmt.Errorf("deleting the run Job %s/%s: %w", r.Space.Control(), name, derr))
+		}
+	}()
+	pod, err := r.waitRunning(ctx, name, start)
+	if err != nil {
+		return 0, nil, err
+	}
+	fmt.Fprintf(r.Out, "running in the cluster: pod %s/%s\n", r.Space.Control(), pod)
+	// Ctrl-C: the run is asked to stop, and its output and reports are
+	// still read; a run that does not answer within the Job's grace is
+	// the Job's deletion's business.
+	fctx, giveUp := context.WithCancel(bg)
+	defer giveUp()
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(r.Out, "stopping the run in the cluster (its faults are healed and its reports written first)")
+			time.AfterFunc(StopGrace, giveUp)
+			sctx, cancel := context.WithTimeout(bg, 30*time.Second)
+			defer cancel()
+			if err := r.control(sctx, pod, "--stop", nil); err != nil {
+				fmt.Fprintf(r.Out, "could not ask the run to stop (%v): deleting its Job\n", err)
+				_ = jobs.Delete(sctx, name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)})
+			}
+		case <-stopped:
+		}
+	}()
+	defer close(stopped)
+	code, err = r.follow(fctx, pod, marker)
+	if err != nil && fctx.Err() != nil && ctx.Err() != nil {
+		return 0, nil, fmt.Errorf("the run in the cluster did not stop within %s of Ctrl-C: its Job is deleted, and the world's healer heals what it left", StopGrace)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(r.control(bg, pod, "--tar", pw)) }()
+	copied, err = ExtractTar(pr, reports)
+	_ = pr.CloseWithError(err)
+	if err != nil {
+		keep = true
+		return code, copied, fmt.Errorf("copying the reports out of pod %s/%s (they stay there for %s: kubectl cp %s/%s:%s .): %w",
+			r.Space.Control(), pod, hold, r.Space.Control(), pod, JobReports, err)
+	}
+	if err := r.control(bg, pod, "--release", nil); err != nil {
+		fmt.Fprintf(r.Out, "could not tell pod %s that its reports were fetched (%v): it ends within %s, or with its Job\n", pod, err, hold)
+	}
+	return code, copied, nil
+}
+
+// control runs `kong serve job-control` in the run's pod with flag.
+func (r *Remote) control(ctx context.Context, pod, flag string, stdout io.Writer) error {
+	return r.Exec.Stream(ctx, r.Space.Control(), pod, KindRunner, []string{"/usr/local/bin/kong", "serve", "job-control", "--reports", JobReports, flag}, stdout)
+}
+
+// waitRunning waits for the pod of Job name to run, and fails early and
+// clearly on one that cannot (its image cannot be pulled, its
+// configuration is wrong) or that ended already.
+func (r *Remote) waitRunning(ctx context.Context, name string, within time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	pods := r.Client.CoreV1().Pods(r.Space.Control())
+	waiting := "no pod yet"
+	for {
+		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
+		if err == nil {
+			for _, p := range list.Items {
+				switch p.Status.Phase {
+				case corev1.PodRunning, corev1.PodSucceeded:
+					return p.Name, nil
+				case corev1.PodFailed:
+					return "", fmt.Errorf("the run's pod %s/%s failed before it ran: %s", p.Namespace, p.Name, podTrouble(&p))
+				}
+				waiting = "pod " + p.Name + " " + podTrouble(&p)
+				for _, s := range p.Status.ContainerStatuses {
+					if w := s.State.Waiting; w != nil && unrecoverable[w.Reason] {
+						return "", fmt.Errorf("the run's pod %s/%s cannot start: %s: %s (is image %s in a registry the cluster pulls from, or loaded into its runtime?)",
+							p.Namespace, p.Name, w.Reason, w.Message, r.Image)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("the run's pod did not start within %s (%s): kubectl describe job -n %s %s", within, waiting, r.Space.Control(), name)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// unrecoverable are the reasons a container waits that waiting longer
+// does not cure.
+var unrecoverable = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+	"ErrImageNeverPull": true, "CreateContainerConfigError": true, "CreateContainerError": true}
+
+// podTrouble says why a pod does not run: its phase and its containers'
+// waiting or terminated reasons.
+func podTrouble(p *corev1.Pod) string {
+	parts := []string{strings.ToLower(string(p.Status.Phase))}
+	for _, s := range p.Status.ContainerStatuses {
+		if w := s.State.Waiting; w != nil && w.Reason != "" {
+			parts = append(parts, w.Reason)
+		}
+		if t := s.State.Terminated; t != nil {
+			parts = append(parts, fmt.Sprintf("%s (exit %d)", t.Reason, t.ExitCode))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// follow copies the pod's log to Out until the marker line gives the
+// run's exit status. A log stream that breaks while the pod runs is
+// opened again (lines in between may be missing from Out, never from the
+// reports); a pod that ends without the marker is an error.
+func (r *Remote) follow(ctx context.Context, pod, marker string) (int, error) {
+	logs := r.Logs
+	if logs == nil {
+		logs = r.apiLogs
+	}
+	var since time.Time
+	for {
+		rc, err := logs(ctx, r.Space.Control(), pod, since)
+		if err != nil {
+			return 0, fmt.Errorf("following the run's log (pod %s/%s): %w", r.Space.Control(), pod, err)
+		}
+		if !since.IsZero() {
+			fmt.Fprintln(r.Out, "(the log stream broke and was opened again: a line may be missing or repeated here, never in the reports)")
+		}
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			if code, ok := MarkerExit(line, marker); ok {
+				rc.Close()
+				return code, nil
+			}
+			fmt.Fprintln(r.Out, line)
+		}
+		rc.Close()
+		since = time.Now()
+		p, err := r.Client.CoreV1().Pods(r.Space.Control()).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return 0, fmt.Errorf("the run's pod %s/%s: %w", r.Space.Control(), pod, err)
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			return 0, fmt.Errorf("the run's pod %s/%s ended before its run did (%s): its faults are the world's healer's to heal (kong heal)", p.Namespace, p.Name, podTrouble(p))
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// apiLogs follows the log of the pod's run container from since on.
+func (r *Remote) apiLogs(ctx context.Context, namespace, pod string, since time.Time) (io.ReadCloser, error) {
+	opts := &corev1.PodLogOptions{Container: KindRunner, Follow: true}
+	if !since.IsZero() {
+		opts.SinceTime = &metav1.Time{Time: since}
+	}
+	return r.Client.CoreV1().Pods(namespace).GetLogs(pod, opts).Stream(ctx)
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,325 @@
+package kube
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The pod side of a run Job: the command's output and exit status come
+// out, marked; the reports are held until released, or until the hold
+// passes.
+func TestJobSideRunsHoldsAndReleases(t *testing.T) {
+	dir := t.TempDir()
+	var out syncBuffer
+	j := JobSide{Command: []string{"sh", "-c", "echo ran; echo x > " + dir + "/r.txt; exit 3"}, Reports: dir, Marker: "M1",
+		Hold: time.Minute, Out: &out, Every: 20 * time.Millisecond}
+	done := make(chan int, 1)
+	go func() {
+		code, err := j.Run(context.Background())
+		require.NoError(t, err)
+		done <- code
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "M1 exit 3") }, 10*time.Second, 10*time.Millisecond)
+	require.Contains(t, out.String(), "ran\n")
+	select {
+	case <-done:
+		t.Fatal("the pod ended before its reports were fetched")
+	case <-time.After(200 * time.Millisecond):
+	}
+	require.NoError(t, Release(dir))
+	select {
+	case code := <-done:
+		require.Equal(t, 3, code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a release did not end the hold")
+	}
+
+	// Nobody fetches: the hold ends it.
+	out = syncBuffer{}
+	j = JobSide{Command: []string{"true"}, Reports: t.TempDir(), Marker: "M2", Hold: 100 * time.Millisecond, Out: &out, Every: 20 * time.Millisecond}
+	code, err := j.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 0, code)
+	require.Contains(t, out.String(), "nobody fetched the reports within 100ms")
+}
+
+// A stop request, and the pod's own SIGTERM, reach the command as
+// SIGTERM; its status says so.
+func TestJobSideStops(t *testing.T) {
+	dir := t.TempDir()
+	var out syncBuffer
+	j := JobSide{Command: []string{"sleep", "30"}, Reports: dir, Marker: "M", Hold: time.Minute, Out: &out, Every: 20 * time.Millisecond}
+	done := make(chan int, 1)
+	go func() {
+		code, err := j.Run(context.Background())
+		require.NoError(t, err)
+		done <- code
+	}()
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, RequestStop(dir))
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "M exit 143") }, 10*time.Second, 10*time.Millisecond, out.String())
+	require.NoError(t, Release(dir))
+	require.Equal(t, 143, <-done)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	j.Reports = t.TempDir()
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start := time.Now()
+	code, err := j.Run(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 143, code)
+	require.Less(t, time.Since(start), 10*time.Second, "SIGTERM ends the hold too")
+
+	_, err = JobSide{Command: []string{filepath.Join(t.TempDir(), "nothing")}, Reports: t.TempDir(), Out: io.Discard}.Run(context.Background())
+	require.ErrorContains(t, err, "starting")
+}
+
+func TestMarkerExit(t *testing.T) {
+	code, ok := MarkerExit("kong-job-ab exit 2\n", "kong-job-ab")
+	require.True(t, ok)
+	require.Equal(t, 2, code)
+	for _, line := range []string{"kong-job-ab exit", "kong-job-ac exit 2", "say kong-job-ab exit 2", "kong-job-ab exit two"} {
+		_, ok := MarkerExit(line, "kong-job-ab")
+		require.False(t, ok, line)
+	}
+	_, ok = MarkerExit(" exit 0", "")
+	require.False(t, ok, "no marker matches nothing")
+}
+
+// The reports go out as tar and come back whole, without the Job's own
+// files.
+func TestReportsTarRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(src, "run-1", "logs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "run-1", "report.md"), []byte("# report"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "run-1", "logs", "a.log"), []byte("log"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "index.html"), []byte("<html>"), 0o644))
+	require.NoError(t, RequestStop(src))
+	require.NoError(t, Release(src))
+	var b bytes.Buffer
+	require.NoError(t, WriteTar(&b, src))
+
+	dst := filepath.Join(t.TempDir(), "kong-reports")
+	top, err := ExtractTar(&b, dst)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"run-1", "index.html"}, top)
+	got, err := os.ReadFile(filepath.Join(dst, "run-1", "logs", "a.log"))
+	require.NoError(t, err)
+	require.Equal(t, "log", string(got))
+	require.NoFileExists(t, filepath.Join(dst, stopFile))
+	require.NoFileExists(t, filepath.Join(dst, fetchedFile))
+}
+
+// Reports from a pod never land outside their folder: names outside it,
+// links, devices and paths through a symbolic link are refused.
+func TestExtractTarRefusesWhatLandsOutside(t *testing.T) {
+	outside := t.TempDir()
+	entry := func(h *tar.Header, body string) []byte {
+		var b bytes.Buffer
+		w := tar.NewWriter(&b)
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(body))
+		}
+		h.Mode = 0o644
+		require.NoError(t, w.WriteHeader(h))
+		if h.Typeflag == tar.TypeReg {
+			_, err := w.Write([]byte(body))
+			require.NoError(t, err)
+		}
+		require.NoError(t, w.Close())
+		return b.Bytes()
+	}
+	dst := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(dst, "link")))
+	for name, h := range map[string]*tar.Header{
+		"dotdot":   {Name: "../escape.txt", Typeflag: tar.TypeReg},
+		"absolute": {Name: filepath.Join(outside, "abs.txt"), Typeflag: tar.TypeReg},
+		"symlink":  {Name: "s", Typeflag: tar.TypeSymlink, Linkname: outside},
+		"device":   {Name: "d", Typeflag: tar.TypeChar},
+		"through":  {Name: "link/x.txt", Typeflag: tar.TypeReg},
+	} {
+		_, err := ExtractTar(bytes.NewReader(entry(h, "x")), dst)
+		require.Error(t, err, name)
+	}
+	left, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	require.Empty(t, left, "nothing was written outside")
+}
+
+// The run Job: the runner's account, no retry, the reports on an
+// emptyDir, and `kong serve job` around the command.
+func TestRunJob(t *testing.T) {
+	j := RunJob(Space{Prefix: "team-", World: "w1"}, "img:1", "kong-run-ab", "kong-job-ab", 2*time.Minute, []string{"run", "split-brain", "--seed=4"})
+	require.Equal(t, "team-w1", j.Namespace)
+	require.EqualValues(t, 0, *j.Spec.BackoffLimit)
+	spec := j.Spec.Template.Spec
+	require.Equal(t, RunnerName, spec.ServiceAccountName)
+	require.Equal(t, corev1.RestartPolicyNever, spec.RestartPolicy)
+	c := spec.Containers[0]
+	require.Equal(t, "img:1", c.Image)
+	require.Equal(t, []string{"serve", "job", "--reports", JobReports, "--hold", "2m0s", "--marker", "kong-job-ab", "--", "run", "split-brain", "--seed=4"}, c.Args)
+	require.Equal(t, JobReports, c.VolumeMounts[0].MountPath)
+	require.NotNil(t, spec.Volumes[0].EmptyDir)
+}
+
+// Every world has the runner's account, bound in each of its namespaces
+// to RunnerRules only.
+func TestBuildHasTheRunnersAccount(t *testing.T) {
+	l := layout(t, "w1", "default")
+	o, err := Build(l, DefaultImages())
+	require.NoError(t, err)
+	var roles, bindings []string
+	for _, r := range o.Roles {
+		if r.Name == RunnerName {
+			roles = append(roles, r.Namespace)
+			require.Equal(t, RunnerRules, r.Rules)
+		}
+	}
+	for _, b := range o.RoleBindings {
+		if b.Name == RunnerName {
+			bindings = append(bindings, b.Namespace)
+			require.Equal(t, RunnerName, b.Subjects[0].Name)
+			require.Equal(t, l.Control(), b.Subjects[0].Namespace)
+		}
+	}
+	want := []string{l.Control(), l.Region("us-east-1"), l.Region("us-west-2")}
+	require.ElementsMatch(t, want, roles)
+	require.ElementsMatch(t, want, bindings)
+	for _, rule := range RunnerRules {
+		for _, v := range rule.Verbs {
+			require.NotContains(t, []string{"*", "deletecollection"}, v)
+		}
+		if rs := rule.Resources; len(rs) == 1 && rs[0] == "secrets" {
+			require.Equal(t, []string{SecretName}, rule.ResourceNames, "the runner reads the world's Secret only")
+		}
+	}
+}
+
+// fakeStreamer plays the run pod's `kong serve job-control`.
+type fakeStreamer struct {
+	reports string
+	mu      sync.Mutex
+	calls   []string
+}
+
+func (f *fakeStreamer) Stream(_ context.Context, namespace, pod, container string, cmd []string, stdout io.Writer) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, cmd[len(cmd)-1])
+	f.mu.Unlock()
+	switch cmd[len(cmd)-1] {
+	case "--tar":
+		return WriteTar(stdout, f.reports)
+	case "--release", "--stop":
+		return nil
+	}
+	return fmt.Errorf("unexpected command %v", cmd)
+}
+
+// Remote end to end against a fake API: the Job is made, its pod's log
+// shows, the marker gives the status, the reports are copied out and
+// released, and the Job is deleted.
+func TestRemoteRun(t *testing.T) {
+	ctx := context.Background()
+	space := Space{World: "w1"}
+	cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: space.Control()}})
+	// The Job controller, played: a running pod for each Job.
+	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+		go func() {
+			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+		}()
+		return false, nil, nil
+	})
+	reports := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(reports, "split-brain-1"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(reports, "split-brain-1", "report.json"), []byte("{}"), 0o644))
+	st := &fakeStreamer{reports: reports}
+	var out syncBuffer
+	var gotArgs []string
+	r := &Remote{Client: cs, Exec: st, Space: space, Image: "kong:1", Out: &out,
+		Logs: func(ctx context.Context, namespace, pod string, _ time.Time) (io.ReadCloser, error) {
+			jobs, err := cs.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
+			require.NoError(t, err)
+			args := jobs.Items[0].Spec.Template.Spec.Containers[0].Args
+			gotArgs = args
+			marker := args[slices.Index(args, "--marker")+1]
+			return io.NopCloser(strings.NewReader("phase steady-state\nchecker availability: invalid\n" + marker + " exit 1\nafter\n")), nil
+		}}
+	local := filepath.Join(t.TempDir(), "kong-reports")
+	code, copied, err := r.Run(ctx, []string{"run", "split-brain"}, local)
+	require.NoError(t, err)
+	require.Equal(t, 1, code)
+	require.Equal(t, []string{"split-brain-1"}, copied)
+	require.FileExists(t, filepath.Join(local, "split-brain-1", "report.json"))
+	require.Contains(t, out.String(), "checker availability: invalid\n")
+	require.NotContains(t, out.String(), "exit 1", "the marker line is kong's, not the run's")
+	require.NotContains(t, out.String(), "after")
+	require.Equal(t, []string{"--tar", "--release"}, st.calls)
+	require.Equal(t, []string{"run", "split-brain"}, gotArgs[len(gotArgs)-2:])
+	jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, jobs.Items, "the Job is deleted once its reports are out")
+}
+
+// A pod that cannot pull its image fails the run at once, naming the
+// image, and its Job is deleted.
+func TestRemoteRunImageNotThere(t *testing.T) {
+	ctx := context.Background()
+	space := Space{World: "w1"}
+	cs := fake.NewClientset()
+	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
+			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: "image not present"}}}}}}
+		go func() {
+			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+		}()
+		return false, nil, nil
+	})
+	r := &Remote{Client: cs, Exec: &fakeStreamer{}, Space: space, Image: "kong:missing", Out: io.Discard}
+	_, _, err := r.Run(ctx, []string{"run", "split-brain"}, t.TempDir())
+	require.ErrorContains(t, err, "ErrImageNeverPull")
+	require.ErrorContains(t, err, "kong:missing")
+	jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, jobs.Items)
+}
