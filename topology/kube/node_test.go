@@ -17,6 +17,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kongchaos/kong/internal/kubesetup"
@@ -37,6 +38,7 @@ func TestOnARealNode(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, node.Stop(context.Background())) })
 	t.Run("faults", func(t *testing.T) { faultsOnARealNode(ctx, t, cp, node) })
+	t.Run("services", func(t *testing.T) { servicesOnARealNode(ctx, t, cp) })
 	t.Run("run-job", func(t *testing.T) { runJobOnARealNode(ctx, t, cp, node) })
 }
 
@@ -208,4 +210,82 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 		require.NoError(t, err)
 		return len(jobs.Items) == 0 && len(pods.Items) == 0
 	})
+}
+
+// The node's Services, names and volumes, as a whole world needs them:
+// kube-proxy routes a Service's cluster IP to its pod, CoreDNS at the
+// node's address answers for Service names (a headless one with its
+// pod's address), and a claim of the default storage class is bound to
+// one of the node's volumes and mounted. It runs on the memcached that
+// faultsOnARealNode left.
+func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlPlane) {
+	cs := cp.Client
+	l := layout(t, "rn", "default")
+	o, err := Build(l, images.Local)
+	require.NoError(t, err)
+	mc := l.Plan.Memcached[0]
+	ns := Space{World: "rn"}.Of(mc)
+	for _, svc := range o.Services {
+		if svc.Name == ObjectName(mc) && svc.Namespace == ns {
+			_, err = cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+			require.NoError(t, err)
+		}
+	}
+	port := l.Plan.Spec.Ports.Memcached
+	vip, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "mc-vip"},
+		Spec: corev1.ServiceSpec{Selector: selector("rn", mc), Ports: []corev1.ServicePort{{Port: int32(port)}}}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	dns := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, net.JoinHostPort("10.244.0.1", "53"))
+	}}
+	lookup := func(name string) []string {
+		var got []string
+		waitFor(ctx, t, name+" to resolve", func() bool {
+			got, err = dns.LookupHost(ctx, name)
+			return err == nil && len(got) > 0
+		})
+		return got
+	}
+	require.Equal(t, []string{vip.Spec.ClusterIP}, lookup("mc-vip."+ns+".svc."+kubesetup.ClusterDomain), "a Service's name is its cluster IP")
+	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector("rn", mc.ID)})
+	require.NoError(t, err)
+	require.Len(t, list.Items, 1)
+	require.Equal(t, []string{list.Items[0].Status.PodIP}, lookup(ServiceHost(ObjectName(mc), ns)+"."+kubesetup.ClusterDomain),
+		"a headless Service's name is its pod's address")
+
+	c := memcache.New(net.JoinHostPort(vip.Spec.ClusterIP, strconv.Itoa(port)))
+	c.Timeout = time.Second
+	waitFor(ctx, t, "memcached to answer at its cluster IP", func() bool {
+		return c.Set(&memcache.Item{Key: "vip", Value: []byte("ok")}) == nil
+	})
+	got, err := c.Get("vip")
+	require.NoError(t, err)
+	require.Equal(t, "ok", string(got.Value))
+
+	// A claim of the default class, bound once a pod that mounts it is
+	// scheduled, to one of the node's volumes.
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}}}}
+	_, err = cs.CoreV1().PersistentVolumeClaims(ns).Create(ctx, claim, metav1.CreateOptions{})
+	require.NoError(t, err)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "mounts"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "m", Image: images.Local[images.RoleMemcached], ImagePullPolicy: corev1.PullNever,
+			Args:         []string{"memcached", "-p", "11311", "-U", "0"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+		Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}},
+	}}
+	_, err = cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	require.NoError(t, err)
+	waitFor(ctx, t, "the pod with a claim to run", func() bool {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, "mounts", metav1.GetOptions{})
+		require.NoError(t, err)
+		return p.Status.Phase == corev1.PodRunning
+	})
+	bound, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "data", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, corev1.ClaimBound, bound.Status.Phase)
+	require.Equal(t, kubesetup.NodeStorageClass, *bound.Spec.StorageClassName)
 }
