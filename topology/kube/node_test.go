@@ -22,6 +22,7 @@ import (
 
 	"github.com/kongchaos/kong/internal/kubesetup"
 	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
+	"github.com/kongchaos/kong/internal/syncbuf"
 	"github.com/kongchaos/kong/topology/containers/images"
 )
 
@@ -162,9 +163,9 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 		return &Remote{Client: cs, Exec: APIExec{Config: cp.Config, Client: cs}, Space: space, Image: image, Out: out, Hold: time.Minute}
 	}
 
-	var out syncBuffer
+	out := &syncbuf.Buffer{}
 	local := filepath.Join(t.TempDir(), "kong-reports")
-	code, copied, err := remote(&out).Run(ctx, []string{"compose", "--profile", "small", "--world", "rj", "-o", JobReports + "/docker-compose.yml"}, local)
+	code, copied, err := remote(out).Run(ctx, []string{"compose", "--profile", "small", "--world", "rj", "-o", JobReports + "/docker-compose.yml"}, local)
 	require.NoError(t, err, out.String())
 	require.Equal(t, 0, code, out.String())
 	require.Equal(t, []string{"docker-compose.yml"}, copied)
@@ -173,14 +174,14 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 	require.Contains(t, string(data), "services:")
 	require.Contains(t, out.String(), "wrote "+JobReports+"/docker-compose.yml", "the run's output shows here")
 
-	out = syncBuffer{}
-	code, _, err = remote(&out).Run(ctx, []string{"run", "no-such-scenario"}, local)
+	out = &syncbuf.Buffer{}
+	code, _, err = remote(out).Run(ctx, []string{"run", "no-such-scenario"}, local)
 	require.NoError(t, err, out.String())
 	require.Equal(t, 2, code, "bad input inside is bad input here: %s", out.String())
 	require.Contains(t, out.String(), "no-such-scenario")
 
 	// A command that runs until stopped, stopped as Ctrl-C would.
-	out = syncBuffer{}
+	out = &syncbuf.Buffer{}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	type result struct {
@@ -189,7 +190,7 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 	}
 	done := make(chan result, 1)
 	go func() {
-		code, _, err := remote(&out).Run(rctx, []string{"serve", "toxiproxy", "--listen", "127.0.0.1:18474"}, local)
+		code, _, err := remote(out).Run(rctx, []string{"serve", "toxiproxy", "--listen", "127.0.0.1:18474"}, local)
 		done <- result{code, err}
 	}()
 	waitFor(ctx, t, "the command to run in the cluster", func() bool { return strings.Contains(out.String(), "running in the cluster") })

@@ -21,34 +21,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kongchaos/kong/internal/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // The pod side of a run Job: the command's output and exit status come
 // out, marked; the reports are held until released, or until the hold
 // passes.
 func TestJobSideRunsHoldsAndReleases(t *testing.T) {
 	dir := t.TempDir()
-	var out syncBuffer
+	out := &syncbuf.Buffer{}
 	j := JobSide{Command: []string{"sh", "-c", "echo ran; echo x > " + dir + "/r.txt; exit 3"}, Reports: dir, Marker: "M1",
-		Hold: time.Minute, Out: &out, Every: 20 * time.Millisecond}
+		Hold: time.Minute, Out: out, Every: 20 * time.Millisecond}
 	done := make(chan int, 1)
 	go func() {
 		code, err := j.Run(context.Background())
@@ -71,8 +55,8 @@ func TestJobSideRunsHoldsAndReleases(t *testing.T) {
 	}
 
 	// Nobody fetches: the hold ends it.
-	out = syncBuffer{}
-	j = JobSide{Command: []string{"true"}, Reports: t.TempDir(), Marker: "M2", Hold: 100 * time.Millisecond, Out: &out, Every: 20 * time.Millisecond}
+	out = &syncbuf.Buffer{}
+	j = JobSide{Command: []string{"true"}, Reports: t.TempDir(), Marker: "M2", Hold: 100 * time.Millisecond, Out: out, Every: 20 * time.Millisecond}
 	code, err := j.Run(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 0, code)
@@ -83,8 +67,8 @@ func TestJobSideRunsHoldsAndReleases(t *testing.T) {
 // SIGTERM; its status says so.
 func TestJobSideStops(t *testing.T) {
 	dir := t.TempDir()
-	var out syncBuffer
-	j := JobSide{Command: []string{"sleep", "30"}, Reports: dir, Marker: "M", Hold: time.Minute, Out: &out, Every: 20 * time.Millisecond}
+	out := &syncbuf.Buffer{}
+	j := JobSide{Command: []string{"sleep", "30"}, Reports: dir, Marker: "M", Hold: time.Minute, Out: out, Every: 20 * time.Millisecond}
 	done := make(chan int, 1)
 	go func() {
 		code, err := j.Run(context.Background())
@@ -272,9 +256,9 @@ func TestRemoteRun(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(reports, "split-brain-1"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(reports, "split-brain-1", "report.json"), []byte("{}"), 0o644))
 	st := &fakeStreamer{reports: reports}
-	var out syncBuffer
+	out := &syncbuf.Buffer{}
 	var gotArgs []string
-	r := &Remote{Client: cs, Exec: st, Space: space, Image: "kong:1", Out: &out,
+	r := &Remote{Client: cs, Exec: st, Space: space, Image: "kong:1", Out: out,
 		Logs: func(ctx context.Context, namespace, pod string, _ time.Time) (io.ReadCloser, error) {
 			jobs, err := cs.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
 			require.NoError(t, err)
