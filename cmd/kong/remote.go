@@ -30,6 +30,9 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 	if !ok || kb.InCluster {
 		return false, nil
 	}
+	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+		return true, exitstatus.Usage(errors.New("--json from outside the cluster is not built yet: the run's report.json is copied into --out"))
+	}
 	world := worldflags.World(cmd)
 	r, err := kb.Remote(world, cmd.OutOrStdout())
 	if err != nil {
@@ -37,6 +40,10 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 	}
 	ctx, stop := worldrun.StopContext(cmd.Context())
 	defer stop()
+	// The first Ctrl-C stops the run in the cluster, which heals and
+	// writes its reports; a second one is the default's: kong ends, and
+	// the run's Job is left to end (or the world's healer to heal).
+	go func() { <-ctx.Done(); stop() }()
 	code, copied, err := r.Run(ctx, inClusterArgs(cmd, args, world, kb.Prefix), out)
 	for _, c := range copied {
 		fmt.Fprintf(cmd.OutOrStdout(), "copied from the cluster: %s\n", filepath.Join(out, c))
@@ -44,10 +51,24 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 	if err != nil {
 		return true, exitstatus.With(exitstatus.World, err)
 	}
-	if code != 0 {
-		return true, exitstatus.With(code, errors.New(cmd.Name()+" in the cluster exited with status "+strconv.Itoa(code)))
+	return true, remoteStatus(cmd.Name(), code)
+}
+
+// remoteStatus is kong's exit status for the status a command exited with
+// in the cluster: the same where it is one of kong's, else World (a
+// command killed by a signal, as by the kernel for memory).
+func remoteStatus(name string, code int) error {
+	switch code {
+	case exitstatus.Held:
+		return nil
+	case exitstatus.NotHeld, exitstatus.BadInput, exitstatus.World:
+		return exitstatus.With(code, errors.New(name+" in the cluster exited with status "+strconv.Itoa(code)))
 	}
-	return true, nil
+	why := "status " + strconv.Itoa(code)
+	if code > 128 {
+		why = "signal " + strconv.Itoa(code-128) + " (killed: out of memory, or its pod was deleted?)"
+	}
+	return exitstatus.With(exitstatus.World, errors.New(name+" in the cluster ended by "+why))
 }
 
 // outsideOnly are the flags that say how this kong reaches the cluster

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/topology/kube"
 )
 
@@ -28,4 +29,17 @@ func TestInClusterArgs(t *testing.T) {
 	require.NoError(t, cmd.ParseFlags([]string{"--records", "1000"}))
 	require.Equal(t, []string{"replication-check", "--records=1000", "--backend", kube.BackendName, "--in-cluster", "--world", "w", "--namespace-prefix", kube.DefaultPrefix,
 		"--out", kube.JobReports}, inClusterArgs(cmd, nil, "w", ""))
+}
+
+// The exit status of the command in the cluster is kong's when it is one
+// of kong's; a command ended by a signal is a world that could not finish.
+func TestRemoteStatus(t *testing.T) {
+	require.NoError(t, remoteStatus("run", 0))
+	for _, code := range []int{exitstatus.NotHeld, exitstatus.BadInput, exitstatus.World} {
+		require.Equal(t, code, exitstatus.Of(remoteStatus("run", code)))
+	}
+	err := remoteStatus("run", 137)
+	require.Equal(t, exitstatus.World, exitstatus.Of(err))
+	require.ErrorContains(t, err, "signal 9")
+	require.Equal(t, exitstatus.World, exitstatus.Of(remoteStatus("run", 42)))
 }

@@ -131,6 +131,9 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 	if err := n.waitReady(ctx, 2*time.Minute); err != nil {
 		return nil, fmt.Errorf("node %s did not become Ready (kubelet's log: %s): %w", name, filepath.Join(n.dir, "kubelet.log"), err)
 	}
+	if err := noKubeProxy(t.KubeProxy); err != nil {
+		return nil, err
+	}
 	n.kubeProxy = t.KubeProxy
 	if err := n.run(t.KubeProxy, "kube-proxy", "--config="+filepath.Join(n.dir, "kube-proxy.yaml")); err != nil {
 		return nil, err
@@ -177,7 +180,7 @@ clusterCIDR: ` + PodCIDR + `
 bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:0
 metricsBindAddress: 127.0.0.1:0
-conntrack: {maxPerCore: 0, min: 0}
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {localhostNodePorts: false}
 nodePortAddresses: [` + nodeIP + `/32]
 `
@@ -198,6 +201,18 @@ func corefile(kubeconfig string) string {
     }
 }
 `
+}
+
+// noKubeProxy refuses a machine where a kube-proxy runs already: the
+// node's kube-proxy would rewrite its rules, and its cleanup remove them.
+func noKubeProxy(kubeProxy string) error {
+	if exec.Command("iptables", "-t", "nat", "-S", "KUBE-SERVICES").Run() == nil {
+		return fmt.Errorf("this machine runs a kube-proxy already, or a killed test node left its rules (the iptables chain KUBE-SERVICES is there): the test node's would take it over; on a machine that is no Kubernetes node, `%s --cleanup` removes them", kubeProxy)
+	}
+	if nft, err := exec.LookPath("nft"); err == nil && exec.Command(nft, "list", "table", "ip", "kube-proxy").Run() == nil {
+		return errors.New("this machine runs a kube-proxy already (its nftables table kube-proxy is there): the test node's would take it over; run the test node on a machine that is no Kubernetes node")
+	}
+	return nil
 }
 
 // waitDNS waits until the node's DNS answers for the API server's
@@ -256,7 +271,7 @@ func (n *Node) volumes(ctx context.Context, count int) error {
 				NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
 					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{n.Name}}}}}}},
 			}}
-		if _, err := n.cp.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
+		if _, err := n.cp.Client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating volume %s: %w", name, err)
 		}
 	}

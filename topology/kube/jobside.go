@@ -72,13 +72,16 @@ func (j JobSide) Run(ctx context.Context) (int, error) {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 		}
 	}
+	// SIGTERM is passed on once; after that the command has its time.
+	ended := ctx.Done()
 	var err error
 wait:
 	for {
 		select {
 		case err = <-done:
 			break wait
-		case <-ctx.Done():
+		case <-ended:
+			ended = nil
 			stop()
 		case <-tick.C:
 			if _, serr := os.Stat(filepath.Join(j.Reports, stopFile)); serr == nil {
@@ -98,7 +101,8 @@ wait:
 	case err != nil:
 		return 0, err
 	}
-	fmt.Fprintf(j.Out, "%s exit %d\n", j.Marker, code)
+	// On a line of its own, whatever the command's last line lacked.
+	fmt.Fprintf(j.Out, "\n%s exit %d\n", j.Marker, code)
 	hold := time.NewTimer(j.Hold)
 	defer hold.Stop()
 	for {
@@ -183,7 +187,12 @@ func WriteTar(w io.Writer, dir string) error {
 		_, err = io.Copy(tw, f)
 		return err
 	})
-	return errors.Join(err, tw.Close())
+	if err != nil {
+		// No end-of-archive: the reader sees a stream cut short, not a
+		// complete one missing files.
+		return err
+	}
+	return tw.Close()
 }
 
 // ExtractTar writes the folders and regular files of the tar stream r

@@ -17,6 +17,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kongchaos/kong/topology"
 )
 
 // RunnerName names the ServiceAccount, Roles and RoleBindings of the game
@@ -124,6 +126,9 @@ type Remote struct {
 // heals its faults and writes its reports, which are still fetched. It
 // returns the run's exit status and the folders and files it copied.
 func (r *Remote) Run(ctx context.Context, args []string, reports string) (code int, copied []string, err error) {
+	if err := r.ready(ctx); err != nil {
+		return 0, nil, err
+	}
 	token, err := randomHex(4)
 	if err != nil {
 		return 0, nil, err
@@ -156,47 +161,96 @@ func (r *Remote) Run(ctx context.Context, args []string, reports string) (code i
 		return 0, nil, err
 	}
 	fmt.Fprintf(r.Out, "running in the cluster: pod %s/%s\n", r.Space.Control(), pod)
-	// Ctrl-C: the run is asked to stop, and its output and reports are
-	// still read; a run that does not answer within the Job's grace is
-	// the Job's deletion's business.
-	fctx, giveUp := context.WithCancel(bg)
-	defer giveUp()
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(r.Out, "stopping the run in the cluster (its faults are healed and its reports written first)")
-			time.AfterFunc(StopGrace, giveUp)
-			sctx, cancel := context.WithTimeout(bg, 30*time.Second)
-			defer cancel()
-			if err := r.control(sctx, pod, "--stop", nil); err != nil {
-				fmt.Fprintf(r.Out, "could not ask the run to stop (%v): deleting its Job\n", err)
-				_ = jobs.Delete(sctx, name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)})
-			}
-		case <-stopped:
-		}
-	}()
-	defer close(stopped)
-	code, err = r.follow(fctx, pod, marker)
-	if err != nil && fctx.Err() != nil && ctx.Err() != nil {
-		return 0, nil, fmt.Errorf("the run in the cluster did not stop within %s of Ctrl-C: its Job is deleted, and the world's healer heals what it left", StopGrace)
-	}
+	code, err = r.followOrStop(ctx, bg, name, pod, marker)
 	if err != nil {
 		return 0, nil, err
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(r.control(bg, pod, "--tar", pw)) }()
-	copied, err = ExtractTar(pr, reports)
-	_ = pr.CloseWithError(err)
+	copied, err = r.fetch(bg, pod, reports)
 	if err != nil {
 		keep = true
 		return code, copied, fmt.Errorf("copying the reports out of pod %s/%s (they stay there for %s: kubectl cp %s/%s:%s .): %w",
 			r.Space.Control(), pod, hold, r.Space.Control(), pod, JobReports, err)
 	}
-	if err := r.control(bg, pod, "--release", nil); err != nil {
+	rctx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	if err := r.control(rctx, pod, "--release", nil); err != nil {
 		fmt.Fprintf(r.Out, "could not tell pod %s that its reports were fetched (%v): it ends within %s, or with its Job\n", pod, err, hold)
 	}
 	return code, copied, nil
+}
+
+// ready refuses a world this kong cannot run in: not there, or made by
+// an older kong (no runner account, or no spec in its Secret).
+func (r *Remote) ready(ctx context.Context) error {
+	sec, err := r.Client.CoreV1().Secrets(r.Space.Control()).Get(ctx, SecretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("%w: no world %s on the cluster (no Secret %s/%s)", topology.ErrNotUp, r.Space.World, r.Space.Control(), SecretName)
+	}
+	if err != nil {
+		return fmt.Errorf("world %s: reading its Secret %s/%s: %w", r.Space.World, r.Space.Control(), SecretName, err)
+	}
+	_, err = r.Client.CoreV1().ServiceAccounts(r.Space.Control()).Get(ctx, RunnerName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || len(sec.Data[SpecKey]) == 0 {
+		return fmt.Errorf("world %s was made by an older kong, which gave it no run account: take it down and up again (kong down, kong up --backend kubernetes)", r.Space.World)
+	}
+	if err != nil {
+		return fmt.Errorf("world %s: reading its service account %s: %w", r.Space.World, RunnerName, err)
+	}
+	return nil
+}
+
+// followOrStop follows the run's log until its exit status (follow). ctx
+// ending (Ctrl-C) asks the run to stop; one that has not ended StopGrace
+// later is given up on.
+func (r *Remote) followOrStop(ctx, bg context.Context, job, pod, marker string) (int, error) {
+	fctx, giveUp := context.WithCancel(bg)
+	defer giveUp()
+	followed := make(chan struct{})
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		select {
+		case <-ctx.Done():
+		case <-followed:
+			return
+		}
+		fmt.Fprintln(r.Out, "stopping the run in the cluster (its faults are healed and its reports written first)")
+		time.AfterFunc(StopGrace, giveUp)
+		sctx, cancel := context.WithTimeout(bg, 30*time.Second)
+		defer cancel()
+		if err := r.control(sctx, pod, "--stop", nil); err != nil {
+			fmt.Fprintf(r.Out, "could not ask the run to stop (%v): deleting its Job\n", err)
+			_ = r.Client.BatchV1().Jobs(r.Space.Control()).Delete(sctx, job, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)})
+		}
+	}()
+	code, err := r.follow(fctx, pod, marker)
+	close(followed)
+	<-asked
+	if err != nil && fctx.Err() != nil && ctx.Err() != nil {
+		return 0, fmt.Errorf("the run in the cluster did not stop within %s of Ctrl-C: its Job is deleted, and the world's healer heals what it left", StopGrace)
+	}
+	return code, err
+}
+
+// fetch copies the run's reports into dir: a stream cut short, or an exec
+// that failed, is an error even when what came was a whole archive.
+func (r *Remote) fetch(ctx context.Context, pod, dir string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	pr, pw := io.Pipe()
+	sent := make(chan error, 1)
+	go func() {
+		err := r.control(ctx, pod, "--tar", pw)
+		pw.CloseWithError(err)
+		sent <- err
+	}()
+	copied, err := ExtractTar(pr, dir)
+	if err == nil {
+		// Whatever follows the archive's end: the exec's own end.
+		_, err = io.Copy(io.Discard, pr)
+	}
+	_ = pr.CloseWithError(err)
+	return copied, errors.Join(err, <-sent)
 }
 
 // control runs `kong serve job-control` in the run's pod with flag.
@@ -206,14 +260,20 @@ func (r *Remote) control(ctx context.Context, pod, flag string, stdout io.Writer
 
 // waitRunning waits for the pod of Job name to run, and fails early and
 // clearly on one that cannot (its image cannot be pulled, its
-// configuration is wrong) or that ended already.
+// configuration is wrong, its Job failed) or that ended already.
 func (r *Remote) waitRunning(ctx context.Context, name string, within time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, within)
+	wctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	pods := r.Client.CoreV1().Pods(r.Space.Control())
 	waiting := "no pod yet"
 	for {
-		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
+		list, err := pods.List(wctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
+		if err != nil {
+			waiting = err.Error()
+			if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+				return "", fmt.Errorf("listing the pods of the run Job %s/%s: %w", r.Space.Control(), name, err)
+			}
+		}
 		if err == nil {
 			for _, p := range list.Items {
 				switch p.Status.Phase {
@@ -231,8 +291,18 @@ func (r *Remote) waitRunning(ctx context.Context, name string, within time.Durat
 				}
 			}
 		}
+		if job, err := r.Client.BatchV1().Jobs(r.Space.Control()).Get(wctx, name, metav1.GetOptions{}); err == nil {
+			for _, c := range job.Status.Conditions {
+				if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+					return "", fmt.Errorf("the run Job %s/%s failed before its pod ran: %s: %s", r.Space.Control(), name, c.Reason, c.Message)
+				}
+			}
+		}
 		select {
-		case <-ctx.Done():
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("stopped while the run's pod was starting (%s): %w", waiting, ctx.Err())
+			}
 			return "", fmt.Errorf("the run's pod did not start within %s (%s): kubectl describe job -n %s %s", within, waiting, r.Space.Control(), name)
 		case <-time.After(time.Second):
 		}
@@ -261,34 +331,40 @@ func podTrouble(p *corev1.Pod) string {
 
 // follow copies the pod's log to Out until the marker line gives the
 // run's exit status. A log stream that breaks while the pod runs is
-// opened again (lines in between may be missing from Out, never from the
-// reports); a pod that ends without the marker is an error.
+// opened again from the start, the lines already shown skipped; a pod
+// that ends without the marker is an error.
 func (r *Remote) follow(ctx context.Context, pod, marker string) (int, error) {
 	logs := r.Logs
 	if logs == nil {
 		logs = r.apiLogs
 	}
-	var since time.Time
+	shown := 0
 	for {
-		rc, err := logs(ctx, r.Space.Control(), pod, since)
+		rc, err := logs(ctx, r.Space.Control(), pod, time.Time{})
 		if err != nil {
 			return 0, fmt.Errorf("following the run's log (pod %s/%s): %w", r.Space.Control(), pod, err)
 		}
-		if !since.IsZero() {
-			fmt.Fprintln(r.Out, "(the log stream broke and was opened again: a line may be missing or repeated here, never in the reports)")
-		}
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if code, ok := MarkerExit(line, marker); ok {
-				rc.Close()
-				return code, nil
+		br := bufio.NewReader(rc)
+		for n := 0; ; n++ {
+			line, rerr := br.ReadString('\n')
+			if line != "" && (rerr == nil || strings.HasSuffix(line, "\n")) {
+				if code, ok := MarkerExit(line, marker); ok {
+					rc.Close()
+					return code, nil
+				}
+				if n >= shown {
+					fmt.Fprint(r.Out, line)
+					shown++
+				}
 			}
-			fmt.Fprintln(r.Out, line)
+			if rerr != nil {
+				break
+			}
 		}
 		rc.Close()
-		since = time.Now()
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
 		p, err := r.Client.CoreV1().Pods(r.Space.Control()).Get(ctx, pod, metav1.GetOptions{})
 		if err != nil {
 			return 0, fmt.Errorf("the run's pod %s/%s: %w", r.Space.Control(), pod, err)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kongchaos/kong/internal/syncbuf"
+	"github.com/kongchaos/kong/topology"
 )
 
 // The pod side of a run Job: the command's output and exit status come
@@ -241,7 +243,7 @@ func (f *fakeStreamer) Stream(_ context.Context, namespace, pod, container strin
 func TestRemoteRun(t *testing.T) {
 	ctx := context.Background()
 	space := Space{World: "w1"}
-	cs := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: space.Control()}})
+	cs := worldOf(space)
 	// The Job controller, played: a running pod for each Job.
 	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
@@ -288,7 +290,7 @@ func TestRemoteRun(t *testing.T) {
 func TestRemoteRunImageNotThere(t *testing.T) {
 	ctx := context.Background()
 	space := Space{World: "w1"}
-	cs := fake.NewClientset()
+	cs := worldOf(space)
 	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
@@ -306,4 +308,111 @@ func TestRemoteRunImageNotThere(t *testing.T) {
 	jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Empty(t, jobs.Items)
+}
+
+// worldOf is a fake cluster with what a world made by this kong has for
+// its runs: its Secret, with its spec, and the runner's account.
+func worldOf(space Space) *fake.Clientset {
+	return fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: space.Control()}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: SecretName, Namespace: space.Control(), Labels: map[string]string{LabelWorld: space.World}},
+			Data: map[string][]byte{SecretKey: []byte("s"), SpecKey: []byte("{}")}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: RunnerName, Namespace: space.Control()}})
+}
+
+// A world that is not there, or that an older kong made (no runner's
+// account), is refused before any Job is made, saying what to do.
+func TestRemoteRunRefusesAWorldItCannotRunIn(t *testing.T) {
+	ctx := context.Background()
+	space := Space{World: "w1"}
+	r := &Remote{Client: fake.NewClientset(), Exec: &fakeStreamer{}, Space: space, Image: "kong:1", Out: io.Discard}
+	_, _, err := r.Run(ctx, []string{"run", "split-brain"}, t.TempDir())
+	require.ErrorIs(t, err, topology.ErrNotUp)
+
+	cs := worldOf(space)
+	require.NoError(t, cs.CoreV1().ServiceAccounts(space.Control()).Delete(ctx, RunnerName, metav1.DeleteOptions{}))
+	r.Client = cs
+	_, _, err = r.Run(ctx, []string{"run", "split-brain"}, t.TempDir())
+	require.ErrorContains(t, err, "older kong")
+	jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, jobs.Items)
+}
+
+// brokenTar plays a pod whose tar stream is cut short: a whole archive of
+// what it sent, then the exec fails.
+type brokenTar struct{ fakeStreamer }
+
+func (b *brokenTar) Stream(ctx context.Context, namespace, pod, container string, cmd []string, stdout io.Writer) error {
+	if cmd[len(cmd)-1] == "--tar" {
+		_ = b.fakeStreamer.Stream(ctx, namespace, pod, container, cmd, stdout)
+		return errors.New("exec: connection reset")
+	}
+	return b.fakeStreamer.Stream(ctx, namespace, pod, container, cmd, stdout)
+}
+
+// Reports whose copy failed are not called copied: the error says where
+// they stay, the pod is not released and its Job is kept.
+func TestRemoteRunCopyFailureKeepsTheReports(t *testing.T) {
+	ctx := context.Background()
+	space := Space{World: "w1"}
+	cs := worldOf(space)
+	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+		go func() {
+			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+		}()
+		return false, nil, nil
+	})
+	st := &brokenTar{fakeStreamer{reports: t.TempDir()}}
+	r := &Remote{Client: cs, Exec: st, Space: space, Image: "kong:1", Out: io.Discard,
+		Logs: func(ctx context.Context, namespace, pod string, _ time.Time) (io.ReadCloser, error) {
+			jobs, err := cs.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
+			require.NoError(t, err)
+			args := jobs.Items[0].Spec.Template.Spec.Containers[0].Args
+			return io.NopCloser(strings.NewReader("\n" + args[slices.Index(args, "--marker")+1] + " exit 0\n")), nil
+		}}
+	_, _, err := r.Run(ctx, []string{"run", "split-brain"}, t.TempDir())
+	require.ErrorContains(t, err, "connection reset")
+	require.ErrorContains(t, err, "they stay there")
+	require.Equal(t, []string{"--tar"}, st.calls, "not released")
+	jobs, err := cs.BatchV1().Jobs(space.Control()).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Len(t, jobs.Items, 1, "the Job is kept with its reports")
+}
+
+// A log stream that breaks is opened again: no line is shown twice, a line
+// cut short is shown whole, and the marker is still found.
+func TestRemoteFollowReopensTheLog(t *testing.T) {
+	ctx := context.Background()
+	space := Space{World: "w1"}
+	cs := worldOf(space)
+	_, err := cs.CoreV1().Pods(space.Control()).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: space.Control()},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	calls := 0
+	out := &syncbuf.Buffer{}
+	r := &Remote{Client: cs, Space: space, Out: out, Logs: func(context.Context, string, string, time.Time) (io.ReadCloser, error) {
+		calls++
+		if calls == 1 {
+			return io.NopCloser(strings.NewReader("a\nb\nhal")), nil
+		}
+		return io.NopCloser(strings.NewReader("a\nb\nhalf done\n\nM exit 1\n")), nil
+	}}
+	code, err := r.follow(ctx, "p", "M")
+	require.NoError(t, err)
+	require.Equal(t, 1, code)
+	require.Equal(t, "a\nb\nhalf done\n\n", out.String())
+	require.Equal(t, 2, calls)
+
+	// A pod that ended without the marker: an error that says so.
+	calls = 0
+	p, err := cs.CoreV1().Pods(space.Control()).Get(ctx, "p", metav1.GetOptions{})
+	require.NoError(t, err)
+	p.Status.Phase = corev1.PodFailed
+	_, err = cs.CoreV1().Pods(space.Control()).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	_, err = r.follow(ctx, "p", "M")
+	require.ErrorContains(t, err, "ended before its run did")
 }
