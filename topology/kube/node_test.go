@@ -131,11 +131,13 @@ func faultsOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 // image of that one program, imported into the node's containerd.
 func kongImage(ctx context.Context, t *testing.T, node *kubesetup.Node) string {
 	dir := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "kong"), "github.com/kongchaos/kong/cmd/kong")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "building kong: %s", out)
-	prog, err := os.ReadFile(filepath.Join(dir, "kong"))
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	// As the container backend builds it for its image (the same build
+	// cache).
+	bin, err := images.KongBinary(ctx, images.SourceTree(wd), dir)
+	require.NoError(t, err)
+	prog, err := os.ReadFile(bin)
 	require.NoError(t, err)
 	const ref = "kong.local/kong-run-test:1"
 	archive, err := kubesetup.ProgramImage(ref, "/usr/local/bin/kong", prog)
