@@ -244,16 +244,7 @@ func TestRemoteRun(t *testing.T) {
 	ctx := context.Background()
 	space := Space{World: "w1"}
 	cs := worldOf(space)
-	// The Job controller, played: a running pod for each Job.
-	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning}}
-		go func() {
-			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
-		}()
-		return false, nil, nil
-	})
+	playJobs(cs, corev1.PodStatus{Phase: corev1.PodRunning})
 	reports := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(reports, "split-brain-1"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(reports, "split-brain-1", "report.json"), []byte("{}"), 0o644))
@@ -291,16 +282,8 @@ func TestRemoteRunImageNotThere(t *testing.T) {
 	ctx := context.Background()
 	space := Space{World: "w1"}
 	cs := worldOf(space)
-	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
-			Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
-				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: "image not present"}}}}}}
-		go func() {
-			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
-		}()
-		return false, nil, nil
-	})
+	playJobs(cs, corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: "image not present"}}}}})
 	r := &Remote{Client: cs, Exec: &fakeStreamer{}, Space: space, Image: "kong:missing", Out: io.Discard}
 	_, _, err := r.Run(ctx, []string{"run", "split-brain"}, t.TempDir())
 	require.ErrorContains(t, err, "ErrImageNeverPull")
@@ -356,15 +339,7 @@ func TestRemoteRunCopyFailureKeepsTheReports(t *testing.T) {
 	ctx := context.Background()
 	space := Space{World: "w1"}
 	cs := worldOf(space)
-	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning}}
-		go func() {
-			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
-		}()
-		return false, nil, nil
-	})
+	playJobs(cs, corev1.PodStatus{Phase: corev1.PodRunning})
 	st := &brokenTar{fakeStreamer{reports: t.TempDir()}}
 	r := &Remote{Client: cs, Exec: st, Space: space, Image: "kong:1", Out: io.Discard,
 		Logs: func(ctx context.Context, namespace, pod string, _ time.Time) (io.ReadCloser, error) {
@@ -415,4 +390,17 @@ func TestRemoteFollowReopensTheLog(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.follow(ctx, "p", "M")
 	require.ErrorContains(t, err, "ended before its run did")
+}
+
+// playJobs plays the Job controller on cs: each Job gets a pod in status.
+func playJobs(cs *fake.Clientset, status corev1.PodStatus) {
+	cs.PrependReactor("create", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		job := a.(k8stesting.CreateAction).GetObject().(*batchv1.Job)
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
+			Status: status}
+		go func() {
+			_, _ = cs.CoreV1().Pods(job.Namespace).Create(context.Background(), pod, metav1.CreateOptions{})
+		}()
+		return false, nil, nil
+	})
 }
