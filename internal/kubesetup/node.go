@@ -59,6 +59,65 @@ type Node struct {
 	unlock func()
 	// kubeProxy is set once kube-proxy ran: Stop has it remove its rules.
 	kubeProxy string
+	// kubeletChains are the iptables chains the kubelet makes that were
+	// not there before it: Stop removes them.
+	kubeletChains []tableChain
+}
+
+// tableChain is a chain of a table of iptables or ip6tables (cmd).
+type tableChain struct{ cmd, table, chain string }
+
+// kubeletMakes are the chains a kubelet makes (its canaries, a hint, and a
+// filter of traffic to loopback from elsewhere), for IPv4 and IPv6, and
+// leaves when it ends.
+var kubeletMakes = func() []tableChain {
+	var out []tableChain
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for _, tc := range [][2]string{{"filter", "KUBE-FIREWALL"}, {"filter", "KUBE-KUBELET-CANARY"}, {"nat", "KUBE-KUBELET-CANARY"},
+			{"mangle", "KUBE-KUBELET-CANARY"}, {"mangle", "KUBE-IPTABLES-HINT"}} {
+			out = append(out, tableChain{cmd, tc[0], tc[1]})
+		}
+	}
+	return out
+}()
+
+// missingChains are those of chains this machine does not have.
+func missingChains(chains []tableChain) []tableChain {
+	var out []tableChain
+	for _, c := range chains {
+		if exec.Command(c.cmd, "-t", c.table, "-S", c.chain).Run() != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// removeChains removes chains, and every rule of their table that jumps
+// to one of them.
+func removeChains(chains []tableChain) error {
+	var errs []error
+	for _, c := range chains {
+		out, err := exec.Command(c.cmd, "-t", c.table, "-S").Output()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing %s table %s: %w", c.cmd, c.table, err))
+			continue
+		}
+		for _, rule := range strings.Split(string(out), "\n") {
+			args, jump := iptablesArgs(rule)
+			if jump != c.chain || len(args) < 2 || args[0] != "-A" {
+				continue
+			}
+			del := append([]string{"-t", c.table, "-D"}, args[1:]...)
+			if out, err := exec.Command(c.cmd, del...).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("%s %s: %w: %s", c.cmd, strings.Join(del, " "), err, strings.TrimSpace(string(out))))
+			}
+		}
+		_ = exec.Command(c.cmd, "-t", c.table, "-F", c.chain).Run()
+		if out, err := exec.Command(c.cmd, "-t", c.table, "-X", c.chain).CombinedOutput(); err != nil && !strings.Contains(string(out), "No chain") {
+			errs = append(errs, fmt.Errorf("removing chain %s of %s table %s: %w: %s", c.chain, c.cmd, c.table, err, strings.TrimSpace(string(out))))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // StartNode starts a real node called name in zone (its
@@ -123,6 +182,7 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 	if err := bridgeUp(); err != nil {
 		return nil, err
 	}
+	n.kubeletChains = missingChains(kubeletMakes)
 	if err := n.run(t.Kubelet, "kubelet", "--config="+filepath.Join(n.dir, "kubelet.yaml"), "--kubeconfig="+cp.Kubeconfig,
 		"--container-runtime-endpoint=unix://"+n.sock, "--root-dir="+filepath.Join(n.dir, "kubelet"),
 		"--cert-dir="+filepath.Join(n.dir, "kubelet", "pki"), "--hostname-override="+name, "--node-ip="+nodeIP, "--node-labels="+corev1.LabelTopologyZone+"="+zone); err != nil {
@@ -137,6 +197,10 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 	n.kubeProxy = t.KubeProxy
 	if err := n.run(t.KubeProxy, "kube-proxy", "--config="+filepath.Join(n.dir, "kube-proxy.yaml")); err != nil {
 		return nil, err
+	}
+	if err := waitKubeProxy(ctx, time.Minute); err != nil {
+		return nil, fmt.Errorf("kube-proxy did not program the node's Services: %w (its log: %s)\n%s", err, filepath.Join(n.dir, "kube-proxy.log"),
+			lastLinesOf(filepath.Join(n.dir, "kube-proxy.log"), 5))
 	}
 	if err := n.run(t.CoreDNS, "coredns", "-conf", filepath.Join(n.dir, "Corefile")); err != nil {
 		return nil, err
@@ -178,8 +242,8 @@ hostnameOverride: ` + node + `
 mode: iptables
 clusterCIDR: ` + PodCIDR + `
 bindAddress: 127.0.0.1
-healthzBindAddress: 127.0.0.1:0
-metricsBindAddress: 127.0.0.1:0
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {localhostNodePorts: false}
 nodePortAddresses: [` + nodeIP + `/32]
@@ -213,6 +277,26 @@ func noKubeProxy(kubeProxy string) error {
 		return errors.New("this machine runs a kube-proxy already (its nftables table kube-proxy is there): the test node's would take it over; run the test node on a machine that is no Kubernetes node")
 	}
 	return nil
+}
+
+// waitKubeProxy waits until kube-proxy has made its chain of Services.
+func waitKubeProxy(ctx context.Context, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for exec.CommandContext(ctx, "iptables", "-t", "nat", "-S", "KUBE-SERVICES").Run() != nil {
+		select {
+		case <-ctx.Done():
+			return errors.New("no KUBE-SERVICES chain")
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// lastLinesOf is the end of a log file, or nothing.
+func lastLinesOf(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	return topology.LastLines(b, n)
 }
 
 // waitDNS waits until the node's DNS answers for the API server's
@@ -414,6 +498,8 @@ func (n *Node) Stop(ctx context.Context) error {
 		}
 		n.kubeProxy = ""
 	}
+	errs = append(errs, removeChains(n.kubeletChains))
+	n.kubeletChains = nil
 	if out, err := exec.Command("ip", "link", "delete", nodeBridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
 		errs = append(errs, fmt.Errorf("removing the bridge %s: %w: %s", nodeBridge, err, strings.TrimSpace(string(out))))
 	}

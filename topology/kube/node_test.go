@@ -34,6 +34,9 @@ func TestOnARealNode(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
+	before := kubeRules(t)
+	// After the node: none of the kubelet's and kube-proxy's rules left.
+	t.Cleanup(func() { require.Equal(t, before, kubeRules(t), "the node's iptables rules outlived it") })
 	tools, cp := kubetest.Start(ctx, t, nil)
 	node, err := cp.StartNode(ctx, tools, "real-a", "a", io.Discard, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -161,6 +164,9 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 	require.NoError(t, err)
 	_, err = cs.CoreV1().ServiceAccounts(space.Control()).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: RunnerName}}, metav1.CreateOptions{})
 	require.NoError(t, err)
+	_, err = cs.CoreV1().Secrets(space.Control()).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: SecretName, Labels: map[string]string{LabelWorld: space.World}},
+		Data: map[string][]byte{SecretKey: []byte("s"), SpecKey: []byte("{}")}}, metav1.CreateOptions{})
+	require.NoError(t, err)
 	remote := func(out io.Writer) *Remote {
 		return &Remote{Client: cs, Exec: APIExec{Config: cp.Config, Client: cs}, Space: space, Image: image, Out: out, Hold: time.Minute}
 	}
@@ -260,7 +266,9 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 
 	c := memcache.New(net.JoinHostPort(vip.Spec.ClusterIP, strconv.Itoa(port)))
 	c.Timeout = time.Second
-	waitFor(ctx, t, "memcached to answer at its cluster IP", func() bool {
+	vctx, vcancel := context.WithTimeout(ctx, time.Minute)
+	defer vcancel()
+	waitFor(vctx, t, "memcached to answer at its cluster IP", func() bool {
 		return c.Set(&memcache.Item{Key: "vip", Value: []byte("ok")}) == nil
 	})
 	got, err := c.Get("vip")
@@ -291,4 +299,22 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 	require.NoError(t, err)
 	require.Equal(t, corev1.ClaimBound, bound.Status.Phase)
 	require.Equal(t, kubesetup.NodeStorageClass, *bound.Spec.StorageClassName)
+}
+
+// kubeRules are this machine's iptables and ip6tables lines that name a
+// chain of Kubernetes' or of the CNI plugins'.
+func kubeRules(t *testing.T) []string {
+	var out []string
+	for _, cmd := range []string{"iptables", "ip6tables"} {
+		for _, table := range []string{"filter", "nat", "mangle"} {
+			b, err := exec.Command(cmd, "-t", table, "-S").Output()
+			require.NoError(t, err)
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") {
+					out = append(out, cmd+" "+table+": "+line)
+				}
+			}
+		}
+	}
+	return out
 }
