@@ -66,11 +66,12 @@ var chaosMonkeyQuick = with(chaosMonkey, func(p *chaosMonkeyPlan) {
 })
 
 // chaosMonkeySwitched is the plan of the broken worlds that differ from the
-// Go tests' by a switch that loses or hides data: one kill, a shorter
+// Go tests' by a switch that loses or hides data: one kill, of a member
+// service (a Cassandra node's takes its peers 20 s to see), a shorter
 // convergence. What they break is caught by the data checkers whatever is
 // killed, and the read-back that catches it waits its whole deadline.
 var chaosMonkeySwitched = with(chaosMonkeyQuick, func(p *chaosMonkeyPlan) {
-	p.Times.Converge, p.Kills = 15*time.Second, 1
+	p.Times.Converge, p.Kills, p.Kinds = 15*time.Second, 1, []string{topology.KindMember}
 })
 
 var chaosMonkey = chaosMonkeyPlan{
