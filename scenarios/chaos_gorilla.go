@@ -33,7 +33,7 @@ func init() {
 			AlsoInvalid: []string{"lost-writes", "convergence"},
 			Leaves:      "the data written at RF 1 has one replica in the region until a repair",
 			Run: with(chaosGorilla, func(p *chaosGorillaPlan) {
-				p.Times, p.ReplicationFactor = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}, 1
+				p.Times, p.ReplicationFactor = Times{Steady: 6 * time.Second, Observe: 10 * time.Second, Converge: 20 * time.Second}, 1
 			}).run,
 		}, {
 			Name: "weak-reads",
@@ -52,7 +52,7 @@ func init() {
 // chaosGorillaQuick is the plan of the Go tests, and of the broken worlds
 // that differ from it by a switch only.
 var chaosGorillaQuick = with(chaosGorilla, func(p *chaosGorillaPlan) {
-	p.Times = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}
+	p.Times = Times{Steady: 6 * time.Second, Observe: 10 * time.Second, Converge: 20 * time.Second}
 })
 
 type chaosGorillaPlan struct {

@@ -58,7 +58,7 @@ func init() {
 // chaosKongQuick is the plan of the Go tests, and of the broken worlds
 // that differ from it by a switch only.
 var chaosKongQuick = with(chaosKong, func(p *chaosKongPlan) {
-	p.Times, p.StepWait = Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}, 5*time.Second
+	p.Times, p.StepWait = Times{Steady: 6 * time.Second, Observe: 10 * time.Second, Converge: 15 * time.Second}, 5*time.Second
 })
 
 type chaosKongPlan struct {

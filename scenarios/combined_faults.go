@@ -55,7 +55,7 @@ var combinedFaults = combinedFaultsPlan{
 
 // combinedFaultsQuick is the plan of the Go tests and of its broken world.
 var combinedFaultsQuick = with(combinedFaults, func(p *combinedFaultsPlan) {
-	p.Times, p.Hold, p.Owing, p.Random = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 20 * time.Second}, 8*time.Second, 8*time.Second, 2
+	p.Times, p.Hold, p.Owing, p.Random = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 12 * time.Second}, 8*time.Second, 8*time.Second, 2
 })
 
 // randomFault is one kind of fault the random schedule draws: a fault of

@@ -26,7 +26,7 @@ func init() {
 			Broken:  "the entry gateway's directional table pointing the misrouted geo at the wrong region (itself), failover off",
 			Checker: "home-routing", Reason: "outside their home region without failover",
 			Run: with(misrouted, func(p *misroutedPlan) {
-				p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 12*time.Second
+				p.Times, p.Interval = Times{Steady: 5 * time.Second, Observe: 3 * time.Second, Converge: 8 * time.Second}, 8*time.Second
 				p.Rounds = []misroutedRound{{"wrong-home", gateway.Patch{Mode: new("isthmus"), Failover: new(false)}}}
 				p.WrongHome = true
 			}).run,
@@ -49,7 +49,7 @@ func init() {
 // misroutedQuick is the plan of the Go tests, and of the broken worlds
 // that differ from it by a switch only.
 var misroutedQuick = with(misrouted, func(p *misroutedPlan) {
-	p.Times, p.Interval = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 12*time.Second
+	p.Times, p.Interval = Times{Steady: 6 * time.Second, Observe: 3 * time.Second, Converge: 10 * time.Second}, 8*time.Second
 })
 
 type misroutedPlan struct {

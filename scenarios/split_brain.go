@@ -21,7 +21,7 @@ func init() {
 		Planned:    splitBrain.Total(),
 		Short:      true,
 		Run:        splitBrain.run,
-		Quick:      shorter(splitBrain, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 30 * time.Second}).run,
+		Quick:      shorter(splitBrain, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 20 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "remote-writes",
 			Broken:  "member services that write at QUORUM: every write waits for the region across the cut",

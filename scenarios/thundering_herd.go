@@ -22,7 +22,7 @@ func init() {
 		Planned:    thunderingHerd.Total(),
 		Short:      true,
 		Run:        thunderingHerd.run,
-		Quick:      shorter(thunderingHerd, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 15 * time.Second}).run,
+		Quick:      shorter(thunderingHerd, Times{Steady: 6 * time.Second, Observe: 15 * time.Second, Converge: 10 * time.Second}).run,
 		Broken: []Variant{{
 			Name:    "no-shedding",
 			Broken:  "the gateway's shedding switched off (no maximum rate): the whole surge reaches the data tier",
