@@ -42,5 +42,9 @@ func init() {
 // globalKong is chaos-kong's plan with the global profile's checkers.
 var globalKong = with(chaosKong, func(p *chaosKongPlan) { p.Global = true })
 
-// globalKongQuick is the plan of the Go tests and of the broken world.
-var globalKongQuick = with(chaosKongQuick, func(p *chaosKongPlan) { p.Global = true })
+// globalKongQuick is the plan of the Go tests and of the broken world. It
+// observes the emptied region 15 s, not chaos-kong's 10: capacity-split
+// judges how the evacuated region's sixty-odd sessions split, and in a run
+// with 10 s the even split of the broken world (41 % and 59 %, 25 and 75
+// expected) fell within its tolerance.
+var globalKongQuick = with(chaosKongQuick, func(p *chaosKongPlan) { p.Global, p.Observe = true, 15*time.Second })
