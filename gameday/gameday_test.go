@@ -50,7 +50,12 @@ func (s *shelf) Down(context.Context, string, time.Duration) error {
 	return nil
 }
 
-func (*shelf) Worlds(context.Context) ([]string, error) { return nil, nil }
+func (s *shelf) Worlds(context.Context) ([]string, error) {
+	if s.up {
+		return []string{"w"}, nil
+	}
+	return nil, nil
+}
 
 func (*shelf) Logs(context.Context, io.Writer, string, string, int) error { return nil }
 func (*shelf) Status(context.Context, io.Writer, string) error            { return nil }

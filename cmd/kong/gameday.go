@@ -61,9 +61,6 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			if err != nil {
 				return err
 			}
-			if kb, ok := b.(*kube.Backend); ok && !kb.InCluster {
-				return exitstatus.Usage(errors.New("kong gameday on the kubernetes backend from outside the cluster is not built yet: bring the world up (kong up --backend kubernetes) and run each scenario with kong run SCENARIO --backend kubernetes, which runs it inside the cluster"))
-			}
 			world, stdout := worldflags.World(cmd), jsonToStdout(cmd, asJSON)
 			chosen, err := scenarios.Named(names)
 			if err != nil {
@@ -88,6 +85,22 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			if err := gameday.CheckKeepRuns(keepRuns, len(chosen)); err != nil {
 				return err
 			}
+			up := func(ctx context.Context) error {
+				spec, err := sf.load()
+				if err != nil {
+					return err
+				}
+				return upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute)
+			}
+			if kb, ok := b.(*kube.Backend); ok && !kb.InCluster {
+				if schedule != nil {
+					return exitstatus.Usage(errors.New("a scheduled game day (--every, --cron) on the kubernetes backend runs inside the cluster, where its rounds' reports would reach you only at its end: schedule kong gameday --backend kubernetes from outside instead (cron, a CI schedule), or run it in a pod with --in-cluster"))
+				}
+				if asJSON {
+					return exitstatus.Usage(errors.New("--json from outside the cluster is not built yet: every run's report.json is copied into --out"))
+				}
+				return gamedayInCluster(cmd, kb, up, keep, out, keepRuns)
+			}
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, scenarios.Names(chosen), nil)
 			if err != nil {
 				return err
@@ -98,13 +111,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 			defer stop()
 			res, err := gameday.Run(ctx, gameday.Options{
 				Scenarios: chosen, Backend: b, World: world,
-				Up: func(ctx context.Context) error {
-					spec, err := sf.load()
-					if err != nil {
-						return err
-					}
-					return upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute)
-				},
+				Up:   up,
 				Keep: keep,
 				Lock: func() (func(), error) { return lockWorld(cmd, b, world) },
 				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {

@@ -67,9 +67,14 @@ func TestKubernetesBackendCLI(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, *ss.Spec.Replicas, "heal scaled the killed node back")
 
-	out, err = onKube("gameday", "--world", "kc")
+	// A game day from outside runs in a run Job (kwok's pods run
+	// nothing): a scheduled one is refused before any Job is made.
+	out, err = onKube("gameday", "--world", "kc", "--every", "1h")
 	require.Error(t, err)
-	require.Contains(t, out, "not built yet")
+	require.Contains(t, out, "schedule kong gameday --backend kubernetes from outside instead")
+	jobs, err := cp.Client.BatchV1().Jobs(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Empty(t, jobs.Items)
 
 	out, err = k.run("down", "--world", "kc", "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig)
 	require.NoError(t, err, out)

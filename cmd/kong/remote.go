@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
@@ -34,24 +36,57 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 		return true, exitstatus.Usage(errors.New("--json from outside the cluster is not built yet: the run's report.json is copied into --out"))
 	}
 	world := worldflags.World(cmd)
-	r, err := kb.Remote(world, cmd.OutOrStdout())
-	if err != nil {
-		return true, err
-	}
-	ctx, stop := worldrun.StopContext(cmd.Context())
+	ctx, stop := stopOnce(cmd)
 	defer stop()
-	// The first Ctrl-C stops the run in the cluster, which heals and
-	// writes its reports; a second one is the default's: kong ends, and
-	// the run's Job is left to end (or the world's healer to heal).
-	go func() { <-ctx.Done(); stop() }()
-	code, copied, err := r.Run(ctx, inClusterArgs(cmd, args, world, kb.Prefix), out)
-	for _, c := range copied {
-		fmt.Fprintf(cmd.OutOrStdout(), "copied from the cluster: %s\n", filepath.Join(out, c))
-	}
+	code, _, err := runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, args, world, kb.Prefix), out)
 	if err != nil {
 		return true, exitstatus.With(exitstatus.World, err)
 	}
 	return true, remoteStatus(cmd.Name(), code)
+}
+
+// stopOnce is the command's context, ended by the first Ctrl-C (SIGTERM,
+// SIGHUP): the run in the cluster is asked to stop, and heals and writes
+// its reports. A second one is the default's: kong ends, and the run's Job
+// is left to end (or the world's healer to heal).
+func stopOnce(cmd *cobra.Command) (context.Context, func()) {
+	ctx, stop := worldrun.StopContext(cmd.Context())
+	go func() { <-ctx.Done(); stop() }()
+	return ctx, stop
+}
+
+// runInCluster runs args in a run Job of world, its output shown here,
+// and copies what it wrote into out, naming each entry copied.
+func runInCluster(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, world string, args []string, out string) (int, []string, error) {
+	r, err := kb.Remote(world, cmd.OutOrStdout())
+	if err != nil {
+		return 0, nil, err
+	}
+	code, copied, err := r.Run(ctx, args, out)
+	for _, c := range copied {
+		fmt.Fprintf(cmd.OutOrStdout(), "copied from the cluster: %s\n", filepath.Join(out, c))
+	}
+	return code, copied, err
+}
+
+// gamedayInCluster runs kong gameday inside the cluster from outside it:
+// the world is brought up from here when there is none (the run account
+// may not make namespaces) and taken down at the end unless kept; the game
+// day runs in a run Job, whose runs are copied into out, indexed and
+// pruned (keepRuns) here with the runs already there.
+func gamedayInCluster(cmd *cobra.Command, kb *kube.Backend, up func(context.Context) error, keep bool, out string, keepRuns int) error {
+	world := worldflags.World(cmd)
+	ctx, stop := stopOnce(cmd)
+	defer stop()
+	code, _, err := gameday.RunElsewhere(ctx, gameday.Elsewhere{Backend: kb, World: world, Up: up, Keep: keep,
+		Run: func(ctx context.Context) (int, []string, error) {
+			return runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, nil, world, kb.Prefix), out)
+		},
+		Out: out, KeepRuns: keepRuns, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()})
+	if err != nil {
+		return exitstatus.With(exitstatus.World, err)
+	}
+	return remoteStatus(cmd.Name(), code)
 }
 
 // remoteStatus is kong's exit status for the status a command exited with
@@ -74,7 +109,10 @@ func remoteStatus(name string, code int) error {
 // outsideOnly are the flags that say how this kong reaches the cluster
 // and where its files go: the run in the cluster is told its own.
 var outsideOnly = map[string]bool{"kubeconfig": true, "context": true, "in-cluster": true, "backend": true,
-	"namespace-prefix": true, "world": true, "home": true, "out": true}
+	"namespace-prefix": true, "world": true, "home": true, "out": true,
+	// kong gameday's: the world and the reports folder are looked after
+	// here (gamedayInCluster).
+	"keep": true, "keep-runs": true}
 
 // inClusterArgs is the command line of cmd with args for the kong inside
 // the cluster: the same command, arguments and flags, on the world in

@@ -29,6 +29,13 @@ func TestInClusterArgs(t *testing.T) {
 	require.NoError(t, cmd.ParseFlags([]string{"--records", "1000"}))
 	require.Equal(t, []string{"replication-check", "--records=1000", "--backend", kube.BackendName, "--in-cluster", "--world", "w", "--namespace-prefix", kube.DefaultPrefix,
 		"--out", kube.JobReports}, inClusterArgs(cmd, nil, "w", ""))
+
+	// A game day's world and reports folder are looked after outside.
+	cmd, _, err = root.Find([]string{"gameday"})
+	require.NoError(t, err)
+	require.NoError(t, cmd.ParseFlags([]string{"--scenarios", "split-brain,chaos-kong", "--keep", "--keep-runs", "20", "--seed", "3"}))
+	require.Equal(t, []string{"gameday", "--scenarios=split-brain,chaos-kong", "--seed=3", "--backend", kube.BackendName, "--in-cluster",
+		"--world", "w", "--namespace-prefix", kube.DefaultPrefix, "--out", kube.JobReports}, inClusterArgs(cmd, nil, "w", ""))
 }
 
 // The exit status of the command in the cluster is kong's when it is one

@@ -1,11 +1,11 @@
 // Package kube lays a world out as Kubernetes objects and maps kong's
-// faults onto the Kubernetes API: the building blocks of the kubernetes
-// backend (issue: "Beyond one machine").
+// faults onto the Kubernetes API: the kubernetes backend (Backend).
 //
 // The world keeps the shape it has on the other backends: the same
 // component IDs, ring tokens, seeds and links. Each region is a namespace
-// (kong-<world>-<region>); toxiproxy and the director live in the world's
-// control namespace (kong-<world>), and every region namespace is owned by
+// (<prefix><world>-<region>, the prefix kong- unless told otherwise, see
+// Space); toxiproxy and the director live in the world's control
+// namespace (<prefix><world>), and every region namespace is owned by
 // it, so that deleting the control namespace removes the whole world.
 // Every component is a StatefulSet of one replica behind a headless
 // Service of the same name, so that it can be stopped (scaled to 0) and
@@ -24,8 +24,11 @@
 // period; pause and resume send SIGSTOP and SIGCONT to the server through
 // exec; partitions and latency stay toxiproxy's, unchanged.
 //
-// What is here is pure: objects from a spec, and API calls against a
-// kubernetes.Interface (tested with client-go's fake clientset). Bringing
-// a world up on a cluster, readiness, healing after kong dies and the
-// command line's --backend kubernetes are not built yet.
+// Backend brings a world up (the objects, then the same CQL readiness as
+// the other backends), finds, heals and takes it down; a lease renewed by
+// the run and a healer Deployment heal a world whose kong died mid-fault
+// (Acquire, healer.go). A game day's traffic runs inside the cluster:
+// Remote runs a kong command in a run Job of the world from outside it,
+// and JobSide is that Job's side. kong setup --kubernetes builds a control
+// plane and a real node of this machine for the tests (internal/kubesetup).
 package kube
