@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/reports/index"
@@ -35,10 +36,24 @@ type Elsewhere struct {
 	Stdout, Stderr io.Writer
 }
 
-// RunElsewhere runs the game day e describes. It returns the game day's
-// exit status there (meaningful when err is nil) and the result read from
-// the runs copied back: which of them did not pass.
-func RunElsewhere(ctx context.Context, e Elsewhere) (code int, res Result, err error) {
+// Away is how a game day run elsewhere ended.
+type Away struct {
+	// Code is the game day's exit status there (when RunElsewhere's error
+	// is nil).
+	Code int
+	// Result says which of the runs copied back did not pass.
+	Result
+	// Runs are the runs copied into Out, in the order they ran.
+	Runs []CopiedRun
+}
+
+// CopiedRun is a run of a game day run elsewhere, copied into Out.
+type CopiedRun struct {
+	Dir, Scenario string
+}
+
+// RunElsewhere runs the game day e describes.
+func RunElsewhere(ctx context.Context, e Elsewhere) (away Away, err error) {
 	if e.Stdout == nil {
 		e.Stdout = io.Discard
 	}
@@ -47,22 +62,22 @@ func RunElsewhere(ctx context.Context, e Elsewhere) (code int, res Result, err e
 	}
 	worlds, err := e.Backend.Worlds(ctx)
 	if err != nil {
-		return 0, res, err
+		return away, err
 	}
 	if !slices.Contains(worlds, e.World) {
 		if err := e.Up(ctx); err != nil {
-			return 0, res, err
+			return away, err
 		}
 		if !e.Keep {
 			g := &gameDay{Options: Options{Backend: e.Backend, World: e.World, Stdout: e.Stdout, Stderr: e.Stderr}}
 			defer func() {
-				g.res = res
+				g.res = away.Result
 				g.takeDown(ctx)
 			}()
 		}
 	}
 	code, copied, err := e.Run(ctx)
-	res = resultOf(e.Out, copied)
+	away = awayOf(e.Out, code, copied)
 	if len(copied) > 0 {
 		if ierr := index.Write(e.Out); ierr != nil {
 			fmt.Fprintln(e.Stderr, "index:", ierr)
@@ -71,27 +86,55 @@ func RunElsewhere(ctx context.Context, e Elsewhere) (code int, res Result, err e
 		}
 		pruneRuns(e.Stdout, e.Stderr, e.Out, e.KeepRuns)
 	}
-	if err == nil && code != 0 && len(res.Failed) == 0 {
+	if err == nil && code != 0 && len(away.Failed) == 0 {
 		// A game day that could not run one scenario wrote no run for it.
-		res.Failed = []string{fmt.Sprintf("the game day (exit status %d)", code)}
+		away.Failed = []string{fmt.Sprintf("the game day (exit status %d)", code)}
 	}
-	return code, res, err
+	return away, err
 }
 
-// resultOf is the result of the runs among copied (entries of out): the
-// scenarios whose run did not pass, and whether one ran to a verdict that
-// did not hold.
-func resultOf(out string, copied []string) Result {
-	res := Result{Rounds: 1}
+// awayOf is how a game day that exited with code ended, from the runs
+// among copied (entries of out): the scenarios whose run did not pass,
+// and whether one ran to a verdict that did not hold.
+func awayOf(out string, code int, copied []string) Away {
+	away := Away{Code: code, Result: Result{Rounds: 1}}
+	for _, r := range copiedRuns(out, copied) {
+		away.Runs = append(away.Runs, r.CopiedRun)
+		if r.Status != history.StatusPassed {
+			away.Failed = append(away.Failed, r.Scenario)
+			away.Broken = away.Broken || r.Status == history.StatusFailed
+		}
+	}
+	return away
+}
+
+// CopiedRuns are the runs among copied (entries of out, copied there from
+// where they ran), in the order they ran.
+func CopiedRuns(out string, copied []string) []CopiedRun {
+	var runs []CopiedRun
+	for _, r := range copiedRuns(out, copied) {
+		runs = append(runs, r.CopiedRun)
+	}
+	return runs
+}
+
+// copiedRun is a copied run and how it ended.
+type copiedRun struct {
+	CopiedRun
+	Status  history.Status
+	Started time.Time
+}
+
+func copiedRuns(out string, copied []string) []copiedRun {
+	var runs []copiedRun
 	for _, c := range copied {
-		ri, err := history.LoadRunInfo(filepath.Join(out, c))
+		dir := filepath.Join(out, c)
+		ri, err := history.LoadRunInfo(dir)
 		if err != nil {
 			continue // the index, or a folder that is not a run
 		}
-		if ri.Status != history.StatusPassed {
-			res.Failed = append(res.Failed, ri.Scenario)
-			res.Broken = res.Broken || ri.Status == history.StatusFailed
-		}
+		runs = append(runs, copiedRun{CopiedRun{Dir: dir, Scenario: ri.Scenario}, ri.Status, ri.Started})
 	}
-	return res
+	slices.SortStableFunc(runs, func(a, b copiedRun) int { return a.Started.Compare(b.Started) })
+	return runs
 }

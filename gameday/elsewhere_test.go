@@ -27,7 +27,8 @@ func elsewhere(t *testing.T, b *shelf, out string, code int, verdicts map[string
 			var copied []string
 			for _, name := range []string{"split-brain", "chaos-kong"} {
 				if st, ok := verdicts[name]; ok {
-					copied = append(copied, filepath.Base(writeRun(t, out, name, time.Now(), st)))
+					// Copied in an order of their names, not of when they ran.
+					copied = append([]string{filepath.Base(writeRun(t, out, name, time.Now(), st))}, copied...)
 				}
 			}
 			return code, copied, nil
@@ -41,11 +42,14 @@ func TestElsewhereOwnsTheWorldItBroughtUp(t *testing.T) {
 	b, out := &shelf{}, filepath.Join(t.TempDir(), "kong-reports")
 	older := filepath.Base(writeRun(t, out, "chaos-monkey", time.Now().Add(-time.Hour), history.StatusPassed))
 	var stdout bytes.Buffer
-	code, res, err := RunElsewhere(context.Background(), elsewhere(t, b, out, 0,
+	away, err := RunElsewhere(context.Background(), elsewhere(t, b, out, 0,
 		map[string]history.Status{"split-brain": history.StatusPassed, "chaos-kong": history.StatusPassed}, &stdout))
 	require.NoError(t, err)
-	assert.Zero(t, code)
-	assert.Empty(t, res.Failed)
+	assert.Zero(t, away.Code)
+	assert.Empty(t, away.Failed)
+	require.Len(t, away.Runs, 2)
+	assert.Equal(t, "split-brain", away.Runs[0].Scenario, "the runs in the order they ran")
+	assert.DirExists(t, away.Runs[1].Dir)
 	assert.Equal(t, 1, b.ups)
 	assert.Equal(t, 1, b.downs, "the world it brought up is taken down")
 	assert.Contains(t, stdout.String(), "world w is down")
@@ -59,12 +63,12 @@ func TestElsewhereOwnsTheWorldItBroughtUp(t *testing.T) {
 	// names what did not hold, from the runs copied.
 	b.up = true
 	stdout.Reset()
-	code, res, err = RunElsewhere(context.Background(), elsewhere(t, b, out, 1,
+	away, err = RunElsewhere(context.Background(), elsewhere(t, b, out, 1,
 		map[string]history.Status{"split-brain": history.StatusFailed, "chaos-kong": history.StatusPassed}, &stdout))
 	require.NoError(t, err)
-	assert.Equal(t, 1, code)
-	assert.Equal(t, []string{"split-brain"}, res.Failed)
-	assert.True(t, res.Broken)
+	assert.Equal(t, 1, away.Code)
+	assert.Equal(t, []string{"split-brain"}, away.Failed)
+	assert.True(t, away.Broken)
 	assert.Equal(t, 1, b.ups, "a world found up is not brought up")
 	assert.True(t, b.up, "nor taken down")
 }
@@ -76,10 +80,10 @@ func TestElsewhereKeepsOrTakesDown(t *testing.T) {
 	b, out := &shelf{}, filepath.Join(t.TempDir(), "kong-reports")
 	var stdout bytes.Buffer
 	t.Setenv("KONG_KEEP", "1")
-	_, res, err := RunElsewhere(context.Background(), elsewhere(t, b, out, 1,
+	away, err := RunElsewhere(context.Background(), elsewhere(t, b, out, 1,
 		map[string]history.Status{"split-brain": history.StatusAborted}, &stdout))
 	require.NoError(t, err)
-	assert.False(t, res.Broken, "an aborted run is not a verdict")
+	assert.False(t, away.Broken, "an aborted run is not a verdict")
 	assert.True(t, b.up, "KONG_KEEP=1 keeps the world")
 	assert.Contains(t, stdout.String(), "KONG_KEEP=1: world w stays up for debugging")
 
@@ -87,16 +91,16 @@ func TestElsewhereKeepsOrTakesDown(t *testing.T) {
 	t.Setenv("KONG_KEEP", "")
 	e := elsewhere(t, b, out, 0, nil, &stdout)
 	e.Run = func(context.Context) (int, []string, error) { return 0, nil, errors.New("the run Job could not start") }
-	_, _, err = RunElsewhere(context.Background(), e)
+	_, err = RunElsewhere(context.Background(), e)
 	require.EqualError(t, err, "the run Job could not start")
 	assert.False(t, b.up, "the world it brought up is taken down")
 
 	e = elsewhere(t, b, out, 3, nil, &stdout)
 	e.Keep = true
-	code, res, err := RunElsewhere(context.Background(), e)
+	away, err = RunElsewhere(context.Background(), e)
 	require.NoError(t, err)
-	assert.Equal(t, 3, code)
-	assert.Equal(t, []string{"the game day (exit status 3)"}, res.Failed, "a game day that wrote no run still did not hold")
+	assert.Equal(t, 3, away.Code)
+	assert.Equal(t, []string{"the game day (exit status 3)"}, away.Failed, "a game day that wrote no run still did not hold")
 	assert.True(t, b.up, "--keep keeps it")
 
 	// A world that cannot come up: nothing runs.
@@ -104,7 +108,7 @@ func TestElsewhereKeepsOrTakesDown(t *testing.T) {
 	e = elsewhere(t, b, out, 0, nil, &stdout)
 	e.Up = func(context.Context) error { return errors.New("port in use") }
 	e.Run = func(context.Context) (int, []string, error) { t.Fatal("ran without a world"); return 0, nil, nil }
-	_, _, err = RunElsewhere(context.Background(), e)
+	_, err = RunElsewhere(context.Background(), e)
 	require.EqualError(t, err, "port in use")
 }
 

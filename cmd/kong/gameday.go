@@ -96,10 +96,11 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 				if schedule != nil {
 					return exitstatus.Usage(errors.New("a scheduled game day (--every, --cron) on the kubernetes backend runs inside the cluster, where its rounds' reports would reach you only at its end: schedule kong gameday --backend kubernetes from outside instead (cron, a CI schedule), or run it in a pod with --in-cluster"))
 				}
+				var doc *output.Gameday
 				if asJSON {
-					return exitstatus.Usage(errors.New("--json from outside the cluster is not built yet: every run's report.json is copied into --out"))
+					doc = output.NewGameday(world, out)
 				}
-				return gamedayInCluster(cmd, kb, up, keep, out, keepRuns)
+				return gamedayInCluster(cmd, kb, up, keep, out, keepRuns, doc, stdout)
 			}
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, scenarios.Names(chosen), nil)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/topology/kube"
@@ -32,17 +34,32 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 	if !ok || kb.InCluster {
 		return false, nil
 	}
-	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
-		return true, exitstatus.Usage(errors.New("--json from outside the cluster is not built yet: the run's report.json is copied into --out"))
-	}
+	asJSON, _ := cmd.Flags().GetBool("json")
+	stdout := jsonToStdout(cmd, asJSON)
 	world := worldflags.World(cmd)
 	ctx, stop := stopOnce(cmd)
 	defer stop()
-	code, _, err := runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, args, world, kb.Prefix), out)
+	code, copied, err := runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, args, world, kb.Prefix), out)
+	if asJSON {
+		if jerr := output.Encode(stdout, remoteRunDoc(out, copied, args[0], err)); jerr != nil {
+			return true, errors.Join(err, jerr)
+		}
+	}
 	if err != nil {
 		return true, exitstatus.With(exitstatus.World, err)
 	}
 	return true, remoteStatus(cmd.Name(), code)
+}
+
+// remoteRunDoc is kong run --json's document of scenario's run in the
+// cluster: of its folder copied into out (among copied), or, when none
+// came, of err.
+func remoteRunDoc(out string, copied []string, scenario string, err error) output.Run {
+	dir := ""
+	if runs := gameday.CopiedRuns(out, copied); len(runs) > 0 {
+		dir = runs[0].Dir
+	}
+	return output.Run{Schema: output.RunSchema, RunResult: output.ReadRun(dir, scenario, err)}
 }
 
 // stopOnce is the command's context, ended by the first Ctrl-C (SIGTERM,
@@ -74,19 +91,34 @@ func runInCluster(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, wor
 // may not make namespaces) and taken down at the end unless kept; the game
 // day runs in a run Job, whose runs are copied into out, indexed and
 // pruned (keepRuns) here with the runs already there.
-func gamedayInCluster(cmd *cobra.Command, kb *kube.Backend, up func(context.Context) error, keep bool, out string, keepRuns int) error {
+//
+// With a JSON document (doc, from --json), it is filled with the runs
+// copied out as kong gameday --json fills it, and written to stdout.
+func gamedayInCluster(cmd *cobra.Command, kb *kube.Backend, up func(context.Context) error, keep bool, out string, keepRuns int,
+	doc *output.Gameday, stdout io.Writer) error {
 	world := worldflags.World(cmd)
 	ctx, stop := stopOnce(cmd)
 	defer stop()
-	code, _, err := gameday.RunElsewhere(ctx, gameday.Elsewhere{Backend: kb, World: world, Up: up, Keep: keep,
+	away, err := gameday.RunElsewhere(ctx, gameday.Elsewhere{Backend: kb, World: world, Up: up, Keep: keep,
 		Run: func(ctx context.Context) (int, []string, error) {
 			return runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, nil, world, kb.Prefix), out)
 		},
 		Out: out, KeepRuns: keepRuns, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()})
-	if err != nil {
-		return exitstatus.With(exitstatus.World, err)
+	if err == nil {
+		err = remoteStatus(cmd.Name(), away.Code)
+	} else {
+		err = exitstatus.With(exitstatus.World, err)
 	}
-	return remoteStatus(cmd.Name(), code)
+	if doc != nil {
+		doc.Rounds = 1
+		for _, r := range away.Runs {
+			doc.Runs = append(doc.Runs, output.GamedayRun{Round: 1, RunResult: output.ReadRun(r.Dir, r.Scenario, nil)})
+		}
+		if jerr := output.Encode(stdout, doc.End(away.Result, err)); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+	}
+	return err
 }
 
 // remoteStatus is kong's exit status for the status a command exited with
@@ -112,7 +144,9 @@ var outsideOnly = map[string]bool{"kubeconfig": true, "context": true, "in-clust
 	"namespace-prefix": true, "world": true, "home": true, "out": true,
 	// kong gameday's: the world and the reports folder are looked after
 	// here (gamedayInCluster).
-	"keep": true, "keep-runs": true}
+	"keep": true, "keep-runs": true,
+	// The JSON document is written here, of the runs copied out.
+	"json": true}
 
 // inClusterArgs is the command line of cmd with args for the kong inside
 // the cluster: the same command, arguments and flags, on the world in

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/topology/kube"
 )
 
@@ -17,7 +22,7 @@ func TestInClusterArgs(t *testing.T) {
 	cmd, args, err := root.Find([]string{"run", "split-brain"})
 	require.NoError(t, err)
 	require.NoError(t, cmd.ParseFlags([]string{"--seed", "7", "--backend", "kubernetes", "--kubeconfig", "/k", "--context", "c",
-		"--world", "w2", "--out", "here", "--no-reset", "--log-level", "debug"}))
+		"--world", "w2", "--out", "here", "--no-reset", "--log-level", "debug", "--json"}))
 	got := inClusterArgs(cmd, args, "w2", "team-")
 	require.Equal(t, []string{"run", "split-brain", "--log-level=debug", "--no-reset=true", "--seed=7",
 		"--backend", kube.BackendName, "--in-cluster", "--world", "w2", "--namespace-prefix", "team-", "--out", kube.JobReports}, got)
@@ -49,4 +54,23 @@ func TestRemoteStatus(t *testing.T) {
 	require.Equal(t, exitstatus.World, exitstatus.Of(err))
 	require.ErrorContains(t, err, "signal 9")
 	require.Equal(t, exitstatus.World, exitstatus.Of(remoteStatus("run", 42)))
+}
+
+// kong run --json from outside the cluster writes the document of the run
+// copied out, as it would of a run here; of the error when none came.
+func TestRemoteRunDoc(t *testing.T) {
+	out := t.TempDir()
+	run := "split-brain-20261204T100000.000Z"
+	require.NoError(t, os.CopyFS(filepath.Join(out, run), os.DirFS(filepath.Join("..", "..", "reports", "testdata", "failed-run"))))
+	require.NoError(t, os.WriteFile(filepath.Join(out, "notes.txt"), nil, 0o644))
+	doc := remoteRunDoc(out, []string{"notes.txt", run}, "split-brain", nil)
+	require.Equal(t, output.RunSchema, doc.Schema)
+	require.Equal(t, filepath.Join(out, run), doc.Dir)
+	require.Equal(t, history.StatusFailed, doc.Status)
+	require.NotEmpty(t, doc.Checkers)
+
+	doc = remoteRunDoc(out, []string{"notes.txt"}, "split-brain", errors.New("the run Job could not start"))
+	require.Equal(t, history.StatusError, doc.Status)
+	require.Contains(t, doc.Reason, "the run Job could not start")
+	require.Equal(t, "split-brain", doc.Scenario)
 }
