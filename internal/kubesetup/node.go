@@ -500,9 +500,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	errs = append(errs, removeChains(n.kubeletChains))
 	n.kubeletChains = nil
-	if out, err := exec.Command("ip", "link", "delete", nodeBridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
-		errs = append(errs, fmt.Errorf("removing the bridge %s: %w: %s", nodeBridge, err, strings.TrimSpace(string(out))))
-	}
+	errs = append(errs, bridgeDown())
 	if n.unlock != nil {
 		n.unlock()
 		n.unlock = nil
@@ -667,7 +665,8 @@ func iptablesArgs(rule string) (args []string, jump string) {
 }
 
 // bridgeUp makes the node's bridge with the node's address, before the
-// kubelet listens there (the CNI plugin then finds it made).
+// kubelet listens there (the CNI plugin then finds it made), and lets its
+// pods reach each other (bridgeForward).
 func bridgeUp() error {
 	for _, args := range [][]string{
 		{"link", "add", "name", nodeBridge, "type", "bridge"},
@@ -678,7 +677,33 @@ func bridgeUp() error {
 			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 	}
+	args := append([]string{"-I", "FORWARD", "1"}, bridgeForward...)
+	if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
 	return nil
+}
+
+// bridgeForward is the rule that forwards traffic between the node's pods
+// (a pod to another, or to a Service whose endpoint is another): with
+// bridge-nf-call-iptables on, bridged frames cross the FORWARD chain,
+// whose policy is DROP on a machine where Docker runs. Only the bridge's
+// own traffic: nothing reaches the pods from other interfaces.
+var bridgeForward = []string{"-i", nodeBridge, "-o", nodeBridge, "-m", "comment", "--comment", "kong test node: pod to pod", "-j", "ACCEPT"}
+
+// bridgeDown removes bridgeForward and the bridge.
+func bridgeDown() error {
+	var errs []error
+	for exec.Command("iptables", append([]string{"-C", "FORWARD"}, bridgeForward...)...).Run() == nil {
+		if out, err := exec.Command("iptables", append([]string{"-D", "FORWARD"}, bridgeForward...)...).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("removing the node's FORWARD rule: %w: %s", err, strings.TrimSpace(string(out))))
+			break
+		}
+	}
+	if out, err := exec.Command("ip", "link", "delete", nodeBridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {
+		errs = append(errs, fmt.Errorf("removing the bridge %s: %w: %s", nodeBridge, err, strings.TrimSpace(string(out))))
+	}
+	return errors.Join(errs...)
 }
 
 // waitFile waits until path exists.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/containers/images"
 	"github.com/kongchaos/kong/topology/linkrouter"
@@ -144,6 +145,24 @@ func TestBuildLaysEveryComponentOut(t *testing.T) {
 			sel, err := labels.Parse(ZoneSelector("w1", c.Region, c.Zone))
 			require.NoError(t, err)
 			require.True(t, sel.Matches(pods), "%s is not in its zone's selector", c.ID)
+		}
+		if c.Kind == topology.KindMember {
+			// The outbox outlives a kill, on a claim of its own (the
+			// configuration's folder is read-only).
+			require.Len(t, ss.Spec.VolumeClaimTemplates, 1, c.ID)
+			require.Equal(t, "outbox", ss.Spec.VolumeClaimTemplates[0].Name)
+			require.Contains(t, ss.Spec.Template.Spec.Containers[0].VolumeMounts, corev1.VolumeMount{Name: "outbox", MountPath: outboxDir})
+			var sec *corev1.Secret
+			for _, s := range o.Secrets {
+				if s.Namespace == ss.Namespace && s.Name == ss.Name {
+					sec = s
+				}
+			}
+			require.NotNil(t, sec, "%s: no Secret with its configuration", c.ID)
+			var cfg member.Config
+			require.NoError(t, json.Unmarshal(sec.Data[appConfigFile], &cfg))
+			require.Equal(t, outboxDir, cfg.OutboxDir)
+			require.Equal(t, l.Secret, cfg.AdminSecret)
 		}
 	}
 }

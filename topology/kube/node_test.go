@@ -302,7 +302,7 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 }
 
 // kubeRules are this machine's iptables and ip6tables lines that name a
-// chain of Kubernetes' or of the CNI plugins'.
+// chain of Kubernetes' or of the CNI plugins', or the node's bridge.
 func kubeRules(t *testing.T) []string {
 	var out []string
 	for _, cmd := range []string{"iptables", "ip6tables"} {
@@ -310,7 +310,7 @@ func kubeRules(t *testing.T) []string {
 			b, err := exec.Command(cmd, "-t", table, "-S").Output()
 			require.NoError(t, err)
 			for _, line := range strings.Split(string(b), "\n") {
-				if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") {
+				if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") || strings.Contains(line, "kongbr0") {
 					out = append(out, cmd+" "+table+": "+line)
 				}
 			}

@@ -33,11 +33,13 @@ const (
 	confDir          = "/etc/kong"
 	templateDir      = "/etc/kong-template"
 	cassandraDataDir = "/var/lib/cassandra"
-	routesFile       = "routes.json"
-	appConfigFile    = "config.json"
-	toxiproxyFile    = "toxiproxy.json"
-	sqsQueueFile     = "kong-queue.sh"
-	setupFile        = "setup.json"
+	// outboxDir is a member service's outbox (member.Config.OutboxDir).
+	outboxDir     = "/var/lib/kong/outbox"
+	routesFile    = "routes.json"
+	appConfigFile = "config.json"
+	toxiproxyFile = "toxiproxy.json"
+	sqsQueueFile  = "kong-queue.sh"
+	setupFile     = "setup.json"
 )
 
 // Images are the images a world's pods run, by role (images.Roles): the
@@ -177,7 +179,18 @@ func Build(l *Layout, im Images) (*Objects, error) {
 		}
 	}
 	app := func(c topology.Component, port int) error {
-		cfg, err := appconfig.File(p, c, l.Secret)
+		var cfg []byte
+		var err error
+		if c.Kind == topology.KindMember {
+			// Its outbox on a volume of its own: the configuration's
+			// folder is read-only, and what it owes other regions must
+			// outlive a kill (the pod's deletion).
+			m := appconfig.Member(p, c)
+			m.AdminSecret, m.OutboxDir = l.Secret, outboxDir
+			cfg, err = json.MarshalIndent(m, "", "  ")
+		} else {
+			cfg, err = appconfig.File(p, c, l.Secret)
+		}
 		if err != nil {
 			return err
 		}
@@ -185,6 +198,9 @@ func Build(l *Layout, im Images) (*Objects, error) {
 			Image: im[images.RoleKong],
 			Args:  []string{"serve", c.Kind, "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), "--config", confDir + "/" + appConfigFile},
 		})
+		if c.Kind == topology.KindMember {
+			keepClaim(ss, "outbox", outboxDir, "64Mi", componentLabels(l.World, c))
+		}
 		o.seal(ss)
 		return nil
 	}
@@ -300,17 +316,7 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 		Env:          []corev1.EnvVar{podIPEnv()},
 		VolumeMounts: []corev1.VolumeMount{{Name: "template", MountPath: templateDir, ReadOnly: true}, {Name: "conf", MountPath: confDir}},
 	}}
-	ss.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{
-		ObjectMeta: metav1.ObjectMeta{Name: "data", Labels: componentLabels(l.World, n.Component)},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}},
-		},
-	}}
-	// A stopped or killed node keeps its data (scaled to 0, its claim
-	// stays); the world's removal takes it.
-	ss.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
-		WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
+	keepClaim(ss, "data", "", "2Gi", componentLabels(l.World, n.Component))
 
 	route, err := l.Route(n)
 	if err != nil {
@@ -483,6 +489,25 @@ func selector(world string, c topology.Component) map[string]string {
 
 func tcpPort(name string, port int) corev1.ServicePort {
 	return corev1.ServicePort{Name: name, Port: int32(port), TargetPort: intstr.FromInt(port), Protocol: corev1.ProtocolTCP}
+}
+
+// keepClaim gives ss a volume claim of size named name, mounted at dir in
+// its first container (unless dir is ""): a stopped or killed component
+// keeps it (scaled to 0, its claim stays); the world's removal takes it.
+func keepClaim(ss *appsv1.StatefulSet, name, dir, size string, labels map[string]string) {
+	ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
+		},
+	})
+	if dir != "" {
+		c := &ss.Spec.Template.Spec.Containers[0]
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: name, MountPath: dir})
+	}
+	ss.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+		WhenScaled: appsv1.RetainPersistentVolumeClaimRetentionPolicyType, WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
 }
 
 func configVolume(name, configMap string) corev1.Volume {
