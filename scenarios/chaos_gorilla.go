@@ -63,12 +63,16 @@ type chaosGorillaPlan struct {
 	// included, and the spec's back after it (a broken world at 1).
 	ReplicationFactor int
 	// Convergence bounds how long after the heal a region's Cassandra or
-	// a zone's cache may still hold less than the acknowledged writes.
+	// a zone's cache may still hold less than the acknowledged writes. A
+	// healthy world here converges in 2 to 4 s (the restarted node's hints,
+	// the zone's emptied cache); weak-reads' stale copies last about 30 s.
+	// The read-back's re-probes come seconds apart, so a bound near the
+	// healthy figure is straddled (unknown): 10 s leaves both sides clear.
 	Convergence time.Duration
 }
 
 var chaosGorilla = chaosGorillaPlan{Times: Times{Steady: 20 * time.Second, Observe: 30 * time.Second, Converge: 45 * time.Second},
-	SLO: 0.99, Convergence: 3 * time.Second}
+	SLO: 0.99, Convergence: 10 * time.Second}
 
 func (p chaosGorillaPlan) run(ctx context.Context, s Spec, env *Env) (out *run.Outcome, err error) {
 	e, err := experiment(ctx, s, env, p.Times, 40)
