@@ -15,6 +15,8 @@ import (
 	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/progress"
+	"github.com/kongchaos/kong/internal/worldflags"
+	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
 	"github.com/kongchaos/kong/topology"
 )
@@ -25,7 +27,7 @@ func newBench() *cobra.Command {
 		// world on containers measures both backends, the local one first,
 		// and kong bench replication runs on a world of either.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -55,7 +57,7 @@ run: the world comes up on the local backend (the baseline), then as Docker cont
 two are printed side by side, start-up to ready and resident memory (each container's processes,
 then with the engine's own), with the container world's ratios and their budgets (1.5x, 1.2x).`,
 	}, func(cmd *cobra.Command, spec *topology.Spec) error {
-		b, err := backendOf(cmd)
+		b, err := worldflags.Backend(cmd)
 		if err != nil {
 			return err
 		}
@@ -110,7 +112,7 @@ the verify phase).`,
 				f.seed = 1
 			}
 			check := func(c topology.Cluster) error { return checkRegions(c, o) }
-			return withWorld(cmd, "kong bench replication", "default", nil, check, func(env scenarios.Env) error {
+			return worldrun.OnWorld(cmd, "kong bench replication", "default", nil, check, func(env scenarios.Env) error {
 				o.DefaultRegions(env.Cluster.Spec().RegionNames())
 				c := bench.ReplicationCommand{Cluster: env.Cluster, Options: o, Seed: f.seed, Out: cmd.OutOrStdout(), Progress: cmd.ErrOrStderr(),
 					Check: func(ctx context.Context, o scenarios.ReplicationOptions) (*run.Outcome, string, error) {

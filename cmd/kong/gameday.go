@@ -10,6 +10,7 @@ import (
 	"github.com/kongchaos/kong/gameday"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/incluster"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/internal/worldflags"
@@ -57,7 +58,7 @@ finish.
 With --json, what kong gameday says goes to stderr, and stdout gets one JSON document when the game
 day ends: each run's folder, status, checkers' verdicts and key figures (schema kong.gameday/v1).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -100,7 +101,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 				if asJSON {
 					doc = output.NewGameday(world, out)
 				}
-				return gamedayInCluster(cmd, kb, up, keep, out, keepRuns, doc, stdout)
+				return incluster.Gameday(cmd, kb, up, keep, out, keepRuns, doc, stdout)
 			}
 			view, err := progress.NewView(cmd.OutOrStdout(), progressMode, scenarios.Names(chosen), nil)
 			if err != nil {
@@ -114,14 +115,14 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 				Scenarios: chosen, Backend: b, World: world,
 				Up:   up,
 				Keep: keep,
-				Lock: func() (func(), error) { return lockWorld(cmd, b, world) },
+				Lock: func() (func(), error) { return worldrun.LockFor(cmd, b, world) },
 				Run: func(ctx context.Context, i int, s scenarios.Spec, cluster topology.Cluster, seed uint64) (gameday.Ran, error) {
 					if i == 0 {
 						view.SetPast(progress.PastDurations(out))
 						doc.Rounds++
 					}
 					env := scenarios.Env{Cluster: cluster, Seed: seed, NoReset: noReset, Backend: b.Name(), Progress: view.Scenario(i)}
-					outcome, dir, err := runner(cmd, out).Scenario(ctx, s, env)
+					outcome, dir, err := worldrun.RunnerFor(cmd, out).Scenario(ctx, s, env)
 					view.End()
 					if asJSON {
 						doc.Runs = append(doc.Runs, output.GamedayRun{Round: doc.Rounds, RunResult: output.ReadRun(dir, s.Name, err)})
@@ -147,7 +148,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 		},
 	}
 	sf.Register(cmd)
-	sf.registerPublish(cmd)
+	sf.publish.Register(cmd)
 	cmd.Flags().StringVar(&names, "scenarios", "", "comma-separated scenarios to run (default: every one the profile has the regions for; see kong list)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of every run (printed when not given)")
 	cmd.Flags().StringVar(&out, "out", "kong-reports", "folder for the runs' artifacts and the index")

@@ -36,7 +36,7 @@ does when the kong that ran it was killed.`,
 		Example: `  kong heal --world w1
   kong heal --backend kubernetes --kubeconfig ~/.kube/config --world w1`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ does when the kong that ran it was killed.`,
 				if watch > 0 || force || toxiproxy != "" || len(regions) > 0 {
 					return exitstatus.Usage(errors.New("--watch, --force, --regions and --toxiproxy are for --backend kubernetes"))
 				}
-				c, release, err := attach(cmd)
+				c, release, err := worldflags.Attach(cmd, "")
 				if err != nil {
 					return err
 				}

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kongchaos/kong/internal/complete"
+	"github.com/kongchaos/kong/internal/worldflags"
 )
 
 // logLevelFlag is the root's --log-level: the level of every log kong
@@ -11,7 +12,7 @@ import (
 // Unset, each keeps its own: warn for kong up and kong bench, info for the
 // others.
 func logLevelFlag(root *cobra.Command) {
-	root.PersistentFlags().String("log-level", envOr("KONG_LOG_LEVEL", ""),
+	root.PersistentFlags().String("log-level", worldflags.EnvOr("KONG_LOG_LEVEL", ""),
 		"level of kong's logs: debug, info, warn or error (default $KONG_LOG_LEVEL, else warn for kong up and bench, info for the others)")
 	_ = root.RegisterFlagCompletionFunc("log-level", complete.Flag(complete.Fixed("debug", "info", "warn", "error")))
 }

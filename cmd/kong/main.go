@@ -9,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/internal/backends"
 	"github.com/kongchaos/kong/internal/clilog"
-	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/deploycmd"
 	"github.com/kongchaos/kong/internal/exitstatus"
 	"github.com/kongchaos/kong/internal/serve"
@@ -50,14 +48,10 @@ func newRoot() *cobra.Command {
 		}
 		return nil
 	}
-	root.PersistentFlags().String("world", envOr("KONG_WORLD", "kong"), "name of the world (its state folder, addresses and ports follow from it)")
-	backendFlag(root)
-	root.PersistentFlags().String("home", "", "folder of worlds' state (default $KONG_HOME or ~/.kong)")
-	_ = root.RegisterFlagCompletionFunc("world", complete.Flag(complete.Worlds(backendOf)))
-	_ = root.RegisterFlagCompletionFunc("backend", complete.Flag(complete.Fixed(backends.Names()...)))
+	worldflags.RegisterRoot(root)
 	logLevelFlag(root)
 	versionFlag(root)
-	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newHeal(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), serve.Command(), newCompose(), newImages(), newFaults(), deploycmd.Command(attachWorld),
+	root.AddCommand(newVersion(), newUp(), newDown(), newStatus(), newHeal(), newLogs(), newSetup(), newBench(), newList(), newRun(), newReport(), newReports(), newDiff(), newGameday(), newReplicationCheck(), serve.Command(), newCompose(), newImages(), newFaults(), deploycmd.Command(worldflags.Attach),
 		newTool("nodetool", "Run Cassandra's nodetool (from the world's jars) against a node, over its JMX port"),
 		newTool("cqlsh", "Run cqlsh (Cassandra 5.0's, from PyPI into the cache when missing) against a node"))
 	for _, a := range componentActions {
@@ -80,11 +74,4 @@ func usesWorld(cmd *cobra.Command) bool {
 		}
 	}
 	return true
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kongchaos/kong/internal/worldflags"
 )
 
 // The commands that bring a world up publish the containers' ports on
@@ -16,28 +17,11 @@ func TestPublishAddressFlag(t *testing.T) {
 	for _, cmd := range []string{"up", "gameday"} {
 		c, _, err := newRoot().Find([]string{cmd})
 		require.NoError(t, err)
-		f := c.Flags().Lookup(publishFlag)
-		require.NotNil(t, f, "kong %s has no --%s", cmd, publishFlag)
+		f := c.Flags().Lookup(worldflags.PublishFlag)
+		require.NotNil(t, f, "kong %s has no --%s", cmd, worldflags.PublishFlag)
 		require.Equal(t, "127.0.0.1", f.DefValue, cmd)
 	}
 
-	for given, want := range map[string]string{
-		"":                 "127.0.0.1",
-		"127.0.0.1":        "127.0.0.1",
-		"0.0.0.0":          "0.0.0.0",
-		"::":               "::",
-		"192.0.2.10":       "192.0.2.10",
-		"::ffff:127.0.0.1": "127.0.0.1",
-	} {
-		a, err := (&specFlags{publish: given}).publishAddress()
-		require.NoError(t, err, given)
-		require.Equal(t, netip.MustParseAddr(want), a, given)
-	}
-	for _, bad := range []string{"localhost", "127.0.0.1:80", "fe80::1%eth0"} {
-		_, err := (&specFlags{publish: bad}).publishAddress()
-		require.Error(t, err, bad)
-		require.Contains(t, err.Error(), "--publish-address", bad)
-	}
 }
 
 // A bad address fails before anything starts (no engine is needed to

@@ -9,6 +9,7 @@ import (
 	"github.com/kongchaos/kong/harness/replcheck"
 	"github.com/kongchaos/kong/harness/run"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/incluster"
 	"github.com/kongchaos/kong/internal/progress"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
@@ -113,11 +114,11 @@ it runs inside the cluster in a Job of the world, as kong run does.`,
 			if err != nil {
 				return exitstatus.Usage(err)
 			}
-			if done, err := inCluster(cmd, nil, f.out); done {
+			if done, err := incluster.FromOutside(cmd, nil, f.out); done {
 				return err
 			}
 			check := func(c topology.Cluster) error { return exitstatus.Usage(checkRegions(c, o)) }
-			return withWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {
+			return worldrun.OnWorld(cmd, "kong replication-check", "", &f.seed, check, func(env scenarios.Env) error {
 				o.Progress = progress.Replication(cmd.ErrOrStderr(), f.progressInterval)
 				outcome, dir, err := runReplicationCheck(cmd, env.Cluster, env.Backend, o, &f)
 				if err != nil {
@@ -137,5 +138,5 @@ it runs inside the cluster in a Job of the world, as kong run does.`,
 // named backend) into its own folder under --out (see worldrun.Runner).
 func runReplicationCheck(cmd *cobra.Command, cluster topology.Cluster, backend string, o scenarios.ReplicationOptions, f *replicationFlags) (*run.Outcome, string, error) {
 	env := scenarios.Env{Cluster: cluster, Seed: f.seed, NoReset: f.noReset, Backend: backend}
-	return runner(cmd, f.out).ReplicationCheck(cmd.Context(), o, env)
+	return worldrun.RunnerFor(cmd, f.out).ReplicationCheck(cmd.Context(), o, env)
 }

@@ -3,22 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kongchaos/kong/harness/history"
-	"github.com/kongchaos/kong/internal/clilog"
 	"github.com/kongchaos/kong/internal/complete"
 	"github.com/kongchaos/kong/internal/exitstatus"
+	"github.com/kongchaos/kong/internal/incluster"
 	"github.com/kongchaos/kong/internal/output"
 	"github.com/kongchaos/kong/internal/progress"
-	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/scenarios"
-	"github.com/kongchaos/kong/topology"
 )
 
 func newList() *cobra.Command {
@@ -70,7 +64,7 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 			if err != nil {
 				return exitstatus.Usage(err)
 			}
-			if done, err := inCluster(cmd, args, out); done {
+			if done, err := incluster.FromOutside(cmd, args, out); done {
 				return err
 			}
 			stdout := jsonToStdout(cmd, asJSON)
@@ -78,9 +72,9 @@ ends: its folder, status, each checker's verdict and the key figures (schema kon
 			if err != nil {
 				return err
 			}
-			return withWorld(cmd, "kong run", spec.Profile, &seed, nil, func(env scenarios.Env) error {
+			return worldrun.OnWorld(cmd, "kong run", spec.Profile, &seed, nil, func(env scenarios.Env) error {
 				env.NoReset, env.Progress = noReset, view.Scenario(0)
-				outcome, dir, err := runner(cmd, out).Scenario(cmd.Context(), spec, env)
+				outcome, dir, err := worldrun.RunnerFor(cmd, out).Scenario(cmd.Context(), spec, env)
 				view.End()
 				if asJSON {
 					if err := output.Encode(stdout, output.Run{Schema: output.RunSchema, RunResult: output.ReadRun(dir, spec.Name, err)}); err != nil {
@@ -114,65 +108,11 @@ func jsonToStdout(cmd *cobra.Command, asJSON bool) io.Writer {
 	return stdout
 }
 
-// withWorld runs fn on the world the command names (--backend, --world),
-// as every command that runs on a world does: it attaches the world (a
-// world that is not up names the kong up command, with profile), lets
-// check look at it first, takes the world's run lock, and draws the seed
-// unless --seed was given (or seed is nil: the command keeps its own). fn
-// gets the world, its backend and the seed in env; the world and the lock
-// are let go after.
-func withWorld(cmd *cobra.Command, command, profile string, seed *uint64, check func(topology.Cluster) error, fn func(env scenarios.Env) error) error {
-	b, err := backendOf(cmd)
-	if err != nil {
-		return err
-	}
-	world := worldflags.World(cmd)
-	cluster, release, err := b.Attach(cmd.Context(), world)
-	if err != nil {
-		return topology.NeedWorld(err, command, world, b, profile)
-	}
-	defer release()
-	if check != nil {
-		if err := check(cluster); err != nil {
-			return err
-		}
-	}
-	unlock, err := lockWorld(cmd, b, world)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	env := scenarios.Env{Cluster: cluster, Backend: b.Name()}
-	if seed != nil {
-		if !cmd.Flags().Changed("seed") {
-			*seed = history.NewSeed()
-		}
-		env.Seed = *seed
-	}
-	return fn(env)
-}
-
 // registerNoResetFlag adds --no-reset, which turns the preflight's reset of
 // what an earlier run left in the world into a refusal.
 func registerNoResetFlag(cmd *cobra.Command, noReset *bool) {
 	cmd.Flags().BoolVar(noReset, "no-reset", false,
 		"refuse to run (exit status 3) on a world that an earlier run left damaged (links cut, toxics, member faults, evacuations, paused or stopped processes), naming each thing, instead of resetting it first")
-}
-
-// lockWorld takes the run lock of the world the command names (see
-// worldrun.Lock).
-func lockWorld(cmd *cobra.Command, b topology.Backend, world string) (func(), error) {
-	return worldrun.Lock(cmd.Context(), worldflags.Home(cmd), b, world, commandLine(), cmd.OutOrStdout())
-}
-
-// runner runs into a folder under out as the command says (--log-level).
-func runner(cmd *cobra.Command, out string) worldrun.Runner {
-	return worldrun.Runner{Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(), Reports: out, LogLevel: clilog.Level(cmd, slog.LevelInfo)}
-}
-
-// commandLine is this process's command line, as a person would type it.
-func commandLine() string {
-	return strings.TrimSpace("kong " + strings.Join(os.Args[1:], " "))
 }
 
 // registerProgressFlag adds --progress to cmd.

@@ -19,10 +19,10 @@ import (
 // after REGION|NODE passed through, its exit status kong's.
 func newTool(name, short string) *cobra.Command {
 	cmd := &cobra.Command{Use: name + " REGION|NODE [ARGS...]", Short: short, Args: cobra.MinimumNArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Nodes(backendOf, worldflags.World)),
+		ValidArgsFunction: complete.Arg(complete.Nodes(worldflags.Backend, worldflags.World)),
 		Example:           "  kong " + name + " us-east-1 " + map[string]string{"nodetool": "status", "cqlsh": `-e "DESCRIBE KEYSPACES"`}[name],
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}

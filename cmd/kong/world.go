@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +19,6 @@ import (
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/internal/worldrun"
 	"github.com/kongchaos/kong/topology"
-	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/kube"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -29,39 +27,7 @@ import (
 // on the commands that bring a world up.
 type specFlags struct {
 	worldflags.Spec
-	// publish is --publish-address, on the commands that bring a world up.
-	publish string
-}
-
-// registerPublish adds --publish-address to a command that brings a world
-// up.
-func (f *specFlags) registerPublish(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.publish, publishFlag, containers.DefaultPublishAddress().String(),
-		"with --backend containers: the host address the containers' ports are published on (0.0.0.0: every interface)")
-}
-
-const publishFlag = "publish-address"
-
-// publishAddress is --publish-address ("" for the default).
-func (f *specFlags) publishAddress() (netip.Addr, error) {
-	a, err := containers.ParsePublishAddress(f.publish)
-	if err != nil {
-		return a, fmt.Errorf("--%s %w", publishFlag, err)
-	}
-	return a, nil
-}
-
-// publishOn is --publish-address for a world that b brings up: the
-// container backend's; the local backend's servers listen on loopback
-// addresses only, and refuse it.
-func (f *specFlags) publishOn(cmd *cobra.Command, b topology.Backend) (netip.Addr, error) {
-	if b.Name() == backends.Containers {
-		return f.publishAddress()
-	}
-	if cmd.Flags().Changed(publishFlag) {
-		return netip.Addr{}, fmt.Errorf("--%s is for the container backend (--backend containers): the local backend's servers listen on loopback addresses only", publishFlag)
-	}
-	return netip.Addr{}, nil
+	publish worldflags.Publish
 }
 
 // load reads the topology; a bad file or profile is bad input (exit 2).
@@ -99,7 +65,7 @@ and stops instead).
 Ctrl-C while it starts stops everything it started.
 With --backend containers (or KONG_BACKEND=containers) the same world runs as Docker containers.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -111,7 +77,7 @@ With --backend containers (or KONG_BACKEND=containers) the same world runs as Do
 		},
 	}
 	sf.Register(cmd)
-	sf.registerPublish(cmd)
+	sf.publish.Register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up when the world is not ready after this long")
 	return cmd
 }
@@ -124,7 +90,7 @@ func newDown() *cobra.Command {
 		Long: `Take a world down: every process it started (local backend), or every container, network
 and volume (containers backend). With --all, every world of the backend.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -146,7 +112,7 @@ func newStatus() *cobra.Command {
 		Use:   "status",
 		Short: "Show a world: every component (region, zone, address, pid, health) and its fault state",
 	}, "the world's components and fault state", func(cmd *cobra.Command, _ []string, asJSON bool) error {
-		b, err := backendOf(cmd)
+		b, err := worldflags.Backend(cmd)
 		if err != nil {
 			return err
 		}
@@ -185,9 +151,9 @@ func newLogs() *cobra.Command {
 		Example: `  kong logs us-east-1/cassandra/a
   kong logs toxiproxy -n 0`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldflags.World)),
+		ValidArgsFunction: complete.Arg(complete.Components(worldflags.Backend, worldflags.World)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -211,7 +177,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 		Use:               a.name + " COMPONENT",
 		Short:             a.short,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: complete.Arg(complete.Components(backendOf, worldflags.World)),
+		ValidArgsFunction: complete.Arg(complete.Components(worldflags.Backend, worldflags.World)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r interface {
 				Start(context.Context, string) error
@@ -220,7 +186,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 				Pause(context.Context, string) error
 				Resume(context.Context, string) error
 			}
-			b, err := backendOf(cmd)
+			b, err := worldflags.Backend(cmd)
 			if err != nil {
 				return err
 			}
@@ -230,7 +196,7 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 					return err
 				}
 			} else {
-				c, release, err := attach(cmd)
+				c, release, err := worldflags.Attach(cmd, "")
 				if err != nil {
 					return err
 				}
@@ -249,55 +215,15 @@ func newComponentAction(a struct{ name, short string }) *cobra.Command {
 	}
 }
 
-// attach finds the world the command names (--backend, --world).
-func attach(cmd *cobra.Command) (topology.Cluster, func(), error) { return attachWorld(cmd, "") }
-
-// attachWorld finds world on the command's backend (--backend); "" is the
-// world --world names.
-func attachWorld(cmd *cobra.Command, world string) (topology.Cluster, func(), error) {
-	b, err := backendOf(cmd)
-	if err != nil {
-		return nil, nil, err
-	}
-	if world == "" {
-		world = worldflags.World(cmd)
-	}
-	return b.Attach(cmd.Context(), world)
-}
-
-// backendFlag is the root's --backend: every command that brings up, finds
-// or takes down a world asks it where.
-func backendFlag(cmd *cobra.Command) {
-	cmd.PersistentFlags().String("backend", envOr("KONG_BACKEND", backends.Local),
-		"where worlds run: local (processes on this machine), containers (Docker, with testcontainers-go) or kubernetes (a cluster); default $KONG_BACKEND, else local")
-	cmd.PersistentFlags().String("kubeconfig", "", "with --backend kubernetes: the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
-	cmd.PersistentFlags().String("context", "", "with --backend kubernetes: the kubeconfig's context (default its current one)")
-	cmd.PersistentFlags().Bool("in-cluster", false, "with --backend kubernetes: reach the API server as the pod kong runs in (its service account)")
-	cmd.PersistentFlags().String("namespace-prefix", envOr("KONG_NAMESPACE_PREFIX", kube.DefaultPrefix),
-		"with --backend kubernetes: what the names of a world's namespaces begin with (<prefix><world> and <prefix><world>-<region>); default $KONG_NAMESPACE_PREFIX, else kong-")
-}
-
-// backendOf is the backend the command's --backend (or $KONG_BACKEND) names.
-func backendOf(cmd *cobra.Command) (topology.Backend, error) {
-	name, _ := cmd.Flags().GetString("backend")
-	kubeconfig, _ := cmd.Flags().GetString("kubeconfig")
-	kubeContext, _ := cmd.Flags().GetString("context")
-	inCluster, _ := cmd.Flags().GetBool("in-cluster")
-	prefix, _ := cmd.Flags().GetString("namespace-prefix")
-	b, err := backends.Open(name, backends.Options{Home: worldflags.Home(cmd), Kubeconfig: kubeconfig, Context: kubeContext,
-		InCluster: inCluster, NamespacePrefix: prefix})
-	return b, exitstatus.Usage(err)
-}
-
 // upWorld brings a world up on b and leaves it running, drawing its start,
 // then prints how long each phase took and the world's components. A
 // failed or interrupted (Ctrl-C, SIGTERM, SIGHUP) start removes everything
 // it made.
 func upWorld(ctx context.Context, cmd *cobra.Command, b topology.Backend, world string, sf specFlags, spec *topology.Spec, timeout time.Duration) error {
 	out := cmd.OutOrStdout()
-	publish, err := sf.publishOn(cmd, b)
+	publish, err := sf.publish.On(cmd, b)
 	if err != nil {
-		return exitstatus.Usage(err)
+		return err
 	}
 	level := slog.LevelWarn
 	if b.Name() == backends.Containers {

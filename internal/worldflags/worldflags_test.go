@@ -1,6 +1,7 @@
 package worldflags
 
 import (
+	"net/netip"
 	"path/filepath"
 	"testing"
 
@@ -29,4 +30,26 @@ func TestHomeFallsBackToKongHome(t *testing.T) {
 	require.NoError(t, cmd.Flags().Set("home", "/given"))
 	require.Equal(t, "/given", Home(cmd))
 	require.Equal(t, "kong", World(cmd))
+}
+
+// --publish-address takes an IP address, a v4-mapped one as its v4 form;
+// anything else is refused, naming the flag.
+func TestPublishAddr(t *testing.T) {
+	for given, want := range map[string]string{
+		"":                 "127.0.0.1",
+		"127.0.0.1":        "127.0.0.1",
+		"0.0.0.0":          "0.0.0.0",
+		"::":               "::",
+		"192.0.2.10":       "192.0.2.10",
+		"::ffff:127.0.0.1": "127.0.0.1",
+	} {
+		a, err := (&Publish{addr: given}).Addr()
+		require.NoError(t, err, given)
+		require.Equal(t, netip.MustParseAddr(want), a, given)
+	}
+	for _, bad := range []string{"localhost", "127.0.0.1:80", "fe80::1%eth0"} {
+		_, err := (&Publish{addr: bad}).Addr()
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "--publish-address", bad)
+	}
 }

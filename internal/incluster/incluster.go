@@ -1,4 +1,8 @@
-package main
+// Package incluster runs a kong command inside the cluster from outside
+// it, for a world on the kubernetes backend: the command line the run Job
+// gets, its output shown here as it comes, its reports copied out, and
+// kong's exit status for how it ended there.
+package incluster
 
 import (
 	"context"
@@ -19,14 +23,14 @@ import (
 	"github.com/kongchaos/kong/topology/kube"
 )
 
-// inCluster runs the command inside the cluster when its world is on the
+// FromOutside runs the command inside the cluster when its world is on the
 // kubernetes backend and this kong runs outside the cluster: a run Job of
 // the world runs it there (the game day's traffic must not cross a
 // port-forward), its output shows here as it comes, and its reports are
 // copied into out. done is false, and nothing happens, for every other
 // case.
-func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err error) {
-	b, err := backendOf(cmd)
+func FromOutside(cmd *cobra.Command, args []string, out string) (done bool, err error) {
+	b, err := worldflags.Backend(cmd)
 	if err != nil {
 		return true, err
 	}
@@ -35,26 +39,30 @@ func inCluster(cmd *cobra.Command, args []string, out string) (done bool, err er
 		return false, nil
 	}
 	asJSON, _ := cmd.Flags().GetBool("json")
-	stdout := jsonToStdout(cmd, asJSON)
-	world := worldflags.World(cmd)
-	ctx, stop := stopOnce(cmd)
-	defer stop()
-	code, copied, err := runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, args, world, kb.Prefix), out)
+	stdout := cmd.OutOrStdout()
 	if asJSON {
-		if jerr := output.Encode(stdout, remoteRunDoc(out, copied, args[0], err)); jerr != nil {
+		// Everything but the JSON document goes to stderr.
+		cmd.SetOut(cmd.ErrOrStderr())
+	}
+	world := worldflags.World(cmd)
+	ctx, stop := StopOnce(cmd)
+	defer stop()
+	code, copied, err := Run(ctx, cmd, kb, world, Args(cmd, args, world, kb.Prefix), out)
+	if asJSON {
+		if jerr := output.Encode(stdout, RunDoc(out, copied, args[0], err)); jerr != nil {
 			return true, errors.Join(err, jerr)
 		}
 	}
 	if err != nil {
 		return true, exitstatus.With(exitstatus.World, err)
 	}
-	return true, remoteStatus(cmd.Name(), code)
+	return true, Status(cmd.Name(), code)
 }
 
-// remoteRunDoc is kong run --json's document of scenario's run in the
+// RunDoc is kong run --json's document of scenario's run in the
 // cluster: of its folder copied into out (among copied), or, when none
 // came, of err.
-func remoteRunDoc(out string, copied []string, scenario string, err error) output.Run {
+func RunDoc(out string, copied []string, scenario string, err error) output.Run {
 	dir := ""
 	if runs := gameday.CopiedRuns(out, copied); len(runs) > 0 {
 		dir = runs[0].Dir
@@ -62,19 +70,19 @@ func remoteRunDoc(out string, copied []string, scenario string, err error) outpu
 	return output.Run{Schema: output.RunSchema, RunResult: output.ReadRun(dir, scenario, err)}
 }
 
-// stopOnce is the command's context, ended by the first Ctrl-C (SIGTERM,
+// StopOnce is the command's context, ended by the first Ctrl-C (SIGTERM,
 // SIGHUP): the run in the cluster is asked to stop, and heals and writes
 // its reports. A second one is the default's: kong ends, and the run's Job
 // is left to end (or the world's healer to heal).
-func stopOnce(cmd *cobra.Command) (context.Context, func()) {
+func StopOnce(cmd *cobra.Command) (context.Context, func()) {
 	ctx, stop := worldrun.StopContext(cmd.Context())
 	go func() { <-ctx.Done(); stop() }()
 	return ctx, stop
 }
 
-// runInCluster runs args in a run Job of world, its output shown here,
+// Run runs args in a run Job of world, its output shown here,
 // and copies what it wrote into out, naming each entry copied.
-func runInCluster(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, world string, args []string, out string) (int, []string, error) {
+func Run(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, world string, args []string, out string) (int, []string, error) {
 	r, err := kb.Remote(world, cmd.OutOrStdout())
 	if err != nil {
 		return 0, nil, err
@@ -86,7 +94,7 @@ func runInCluster(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, wor
 	return code, copied, err
 }
 
-// gamedayInCluster runs kong gameday inside the cluster from outside it:
+// Gameday runs kong gameday inside the cluster from outside it:
 // the world is brought up from here when there is none (the run account
 // may not make namespaces) and taken down at the end unless kept; the game
 // day runs in a run Job, whose runs are copied into out, indexed and
@@ -94,18 +102,18 @@ func runInCluster(ctx context.Context, cmd *cobra.Command, kb *kube.Backend, wor
 //
 // With a JSON document (doc, from --json), it is filled with the runs
 // copied out as kong gameday --json fills it, and written to stdout.
-func gamedayInCluster(cmd *cobra.Command, kb *kube.Backend, up func(context.Context) error, keep bool, out string, keepRuns int,
+func Gameday(cmd *cobra.Command, kb *kube.Backend, up func(context.Context) error, keep bool, out string, keepRuns int,
 	doc *output.Gameday, stdout io.Writer) error {
 	world := worldflags.World(cmd)
-	ctx, stop := stopOnce(cmd)
+	ctx, stop := StopOnce(cmd)
 	defer stop()
 	away, err := gameday.RunElsewhere(ctx, gameday.Elsewhere{Backend: kb, World: world, Up: up, Keep: keep,
 		Run: func(ctx context.Context) (int, []string, error) {
-			return runInCluster(ctx, cmd, kb, world, inClusterArgs(cmd, nil, world, kb.Prefix), out)
+			return Run(ctx, cmd, kb, world, Args(cmd, nil, world, kb.Prefix), out)
 		},
 		Out: out, KeepRuns: keepRuns, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()})
 	if err == nil {
-		err = remoteStatus(cmd.Name(), away.Code)
+		err = Status(cmd.Name(), away.Code)
 	} else {
 		err = exitstatus.With(exitstatus.World, err)
 	}
@@ -121,10 +129,10 @@ func gamedayInCluster(cmd *cobra.Command, kb *kube.Backend, up func(context.Cont
 	return err
 }
 
-// remoteStatus is kong's exit status for the status a command exited with
+// Status is kong's exit status for the status a command exited with
 // in the cluster: the same where it is one of kong's, else World (a
 // command killed by a signal, as by the kernel for memory).
-func remoteStatus(name string, code int) error {
+func Status(name string, code int) error {
 	switch code {
 	case exitstatus.Held:
 		return nil
@@ -143,16 +151,16 @@ func remoteStatus(name string, code int) error {
 var outsideOnly = map[string]bool{"kubeconfig": true, "context": true, "in-cluster": true, "backend": true,
 	"namespace-prefix": true, "world": true, "home": true, "out": true,
 	// kong gameday's: the world and the reports folder are looked after
-	// here (gamedayInCluster).
+	// here (Gameday).
 	"keep": true, "keep-runs": true,
 	// The JSON document is written here, of the runs copied out.
 	"json": true}
 
-// inClusterArgs is the command line of cmd with args for the kong inside
+// Args is the command line of cmd with args for the kong inside
 // the cluster: the same command, arguments and flags, on the world in
 // its namespaces, reaching the API as its pod, writing under
 // kube.JobReports.
-func inClusterArgs(cmd *cobra.Command, args []string, world, prefix string) []string {
+func Args(cmd *cobra.Command, args []string, world, prefix string) []string {
 	line := []string{cmd.Name()}
 	for p := cmd.Parent(); p != nil && p.HasParent(); p = p.Parent() {
 		line = append([]string{p.Name()}, line...)
