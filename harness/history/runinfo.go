@@ -42,7 +42,7 @@ type RunInfo struct {
 	// World names the world the run used (e.g. its directory or name).
 	World   string `json:"world,omitempty"`
 	Profile string `json:"profile,omitempty"`
-	// Backend is "local" or "containers".
+	// Backend is "local", "containers" or "kubernetes".
 	Backend  string    `json:"backend,omitempty"`
 	Seed     uint64    `json:"seed"`
 	Started  time.Time `json:"started,omitzero"`

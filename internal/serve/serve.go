@@ -28,6 +28,7 @@ import (
 	"github.com/kongchaos/kong/internal/worldflags"
 	"github.com/kongchaos/kong/topology/containers"
 	"github.com/kongchaos/kong/topology/kube"
+	"github.com/kongchaos/kong/topology/kube/runjob"
 	"github.com/kongchaos/kong/topology/local"
 	"github.com/kongchaos/kong/topology/probe"
 )
@@ -214,7 +215,7 @@ func newServeWorldSetup() *cobra.Command {
 // newServeJob is what a run Job's pod runs (kubernetes backend): a kong
 // command to its end, then its reports held until fetched.
 func newServeJob() *cobra.Command {
-	var j kube.JobSide
+	var j runjob.Side
 	cmd := &cobra.Command{
 		Use:   "job [flags] -- COMMAND...",
 		Short: "Run a kong command in a run Job's pod, then keep its reports until they are fetched (kubernetes backend)",
@@ -263,11 +264,11 @@ func newServeJobControl() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
 			case stopRun:
-				return kube.RequestStop(reports)
+				return runjob.RequestStop(reports)
 			case asTar:
-				return kube.WriteTar(cmd.OutOrStdout(), reports)
+				return runjob.WriteTar(cmd.OutOrStdout(), reports)
 			case release:
-				return kube.Release(reports)
+				return runjob.Release(reports)
 			}
 			return exitstatus.Usage(errors.New("give one of --stop, --tar and --release"))
 		},

@@ -29,6 +29,6 @@
 // the run and a healer Deployment heal a world whose kong died mid-fault
 // (Acquire, healer.go). A game day's traffic runs inside the cluster:
 // Remote runs a kong command in a run Job of the world from outside it,
-// and JobSide is that Job's side. kong setup --kubernetes builds a control
+// and package runjob is that Job's side. kong setup --kubernetes builds a control
 // plane and a real node of this machine for the tests (internal/kubesetup).
 package kube

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kongchaos/kong/topology"
+	"github.com/kongchaos/kong/topology/kube/runjob"
 )
 
 // RunnerName names the ServiceAccount, Roles and RoleBindings of the game
@@ -244,7 +245,7 @@ func (r *Remote) fetch(ctx context.Context, pod, dir string) ([]string, error) {
 		pw.CloseWithError(err)
 		sent <- err
 	}()
-	copied, err := ExtractTar(pr, dir)
+	copied, err := runjob.ExtractTar(pr, dir)
 	if err == nil {
 		// Whatever follows the archive's end: the exec's own end.
 		_, err = io.Copy(io.Discard, pr)
@@ -348,7 +349,7 @@ func (r *Remote) follow(ctx context.Context, pod, marker string) (int, error) {
 		for n := 0; ; n++ {
 			line, rerr := br.ReadString('\n')
 			if line != "" && (rerr == nil || strings.HasSuffix(line, "\n")) {
-				if code, ok := MarkerExit(line, marker); ok {
+				if code, ok := runjob.MarkerExit(line, marker); ok {
 					rc.Close()
 					return code, nil
 				}

@@ -1,4 +1,9 @@
-package kube
+// Package runjob is the pod side of a kube run Job (kong serve job) and
+// what crosses between it and the kong outside: the command's exit status,
+// marked in its output; a stop request and a release, as files in its
+// reports folder; and the reports, as a tar stream that never lands outside
+// its folder.
+package runjob
 
 import (
 	"archive/tar"
@@ -18,20 +23,20 @@ import (
 
 // The files a run Job keeps beside its reports, in its reports folder.
 const (
-	// stopFile asks the run to stop as Ctrl-C would (kong run heals its
+	// StopFile asks the run to stop as Ctrl-C would (kong run heals its
 	// faults and writes its reports first).
-	stopFile = ".kong-stop"
-	// fetchedFile says the reports were copied out: the pod may end.
-	fetchedFile = ".kong-fetched"
+	StopFile = ".kong-stop"
+	// FetchedFile says the reports were copied out: the pod may end.
+	FetchedFile = ".kong-fetched"
 )
 
-// JobSide is what the pod of a run Job does (`kong serve job`): it runs
+// Side is what the pod of a run Job does (`kong serve job`): it runs
 // a kong command (Command) to its end, forwarding SIGTERM (the Job's
 // deletion) and a stop request (RequestStop, through exec) to it as
 // SIGTERM; prints Marker and the command's exit status on Out; then holds
 // its reports (Reports) until they are fetched (Release) or Hold passes,
 // and exits with the command's status.
-type JobSide struct {
+type Side struct {
 	Command []string
 	Reports string
 	Marker  string
@@ -45,7 +50,7 @@ type JobSide struct {
 // Run runs the command and holds its reports; it returns the command's
 // exit status. ctx ending (SIGTERM) stops the command as a stop request
 // does, and ends the hold.
-func (j JobSide) Run(ctx context.Context) (int, error) {
+func (j Side) Run(ctx context.Context) (int, error) {
 	if len(j.Command) == 0 {
 		return 0, errors.New("no command to run")
 	}
@@ -84,7 +89,7 @@ wait:
 			ended = nil
 			stop()
 		case <-tick.C:
-			if _, serr := os.Stat(filepath.Join(j.Reports, stopFile)); serr == nil {
+			if _, serr := os.Stat(filepath.Join(j.Reports, StopFile)); serr == nil {
 				stop()
 			}
 		}
@@ -106,7 +111,7 @@ wait:
 	hold := time.NewTimer(j.Hold)
 	defer hold.Stop()
 	for {
-		if _, serr := os.Stat(filepath.Join(j.Reports, fetchedFile)); serr == nil {
+		if _, serr := os.Stat(filepath.Join(j.Reports, FetchedFile)); serr == nil {
 			return code, nil
 		}
 		select {
@@ -132,11 +137,11 @@ func MarkerExit(line, marker string) (code int, ok bool) {
 }
 
 // RequestStop asks the run Job whose reports are in dir to stop its run.
-func RequestStop(dir string) error { return touch(filepath.Join(dir, stopFile)) }
+func RequestStop(dir string) error { return touch(filepath.Join(dir, StopFile)) }
 
 // Release lets the run Job whose reports are in dir end: they were
 // fetched.
-func Release(dir string) error { return touch(filepath.Join(dir, fetchedFile)) }
+func Release(dir string) error { return touch(filepath.Join(dir, FetchedFile)) }
 
 func touch(path string) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
@@ -155,7 +160,7 @@ func WriteTar(w io.Writer, dir string) error {
 			return err
 		}
 		rel, err := filepath.Rel(dir, path)
-		if err != nil || rel == "." || rel == stopFile || rel == fetchedFile {
+		if err != nil || rel == "." || rel == StopFile || rel == FetchedFile {
 			return err
 		}
 		info, err := d.Info()
