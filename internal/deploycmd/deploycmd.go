@@ -188,11 +188,24 @@ type rollout struct {
 // prepare checks a production rollout of version: its stages from the plan,
 // and that the world does not run the version already.
 func prepare(ctx context.Context, c topology.Cluster, version string, o options) (*rollout, error) {
+	r, err := open(ctx, c, func(m []topology.Component) ([]deploy.Stage, error) { return deploy.Stages(m, o.plan) })
+	if err != nil {
+		return nil, err
+	}
+	if r.previous == version {
+		return nil, fmt.Errorf("every member service instance of world %s already runs %s", c.Name(), version)
+	}
+	return r, nil
+}
+
+// open reads world c's member services, their stages (stagesOf: a plan
+// that does not fit them is bad input) and the version they run.
+func open(ctx context.Context, c topology.Cluster, stagesOf func([]topology.Component) ([]deploy.Stage, error)) (*rollout, error) {
 	w, err := deploy.OpenWorld(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	stages, err := deploy.Stages(w.Members, o.plan)
+	stages, err := stagesOf(w.Members)
 	if err != nil {
 		return nil, exitstatus.Usage(err)
 	}
@@ -200,10 +213,16 @@ func prepare(ctx context.Context, c topology.Cluster, version string, o options)
 	if err != nil {
 		return nil, err
 	}
-	if previous == version {
-		return nil, fmt.Errorf("every member service instance of world %s already runs %s", c.Name(), version)
-	}
 	return &rollout{c: c, w: w, stages: stages, previous: previous}, nil
+}
+
+// pipeline is the pipeline of r's stages, as the flags say, printing each
+// event on out.
+func (r *rollout) pipeline(out io.Writer, versions deploy.Versions, o options) *deploy.Pipeline {
+	p := r.w.Pipeline(r.stages, versions)
+	p.NoAnalysis, p.OnMarginal, p.Interval, p.CorrectLooks = o.noAnalysis, o.onMarginal, o.interval, o.correctLooks
+	p.Record = func(e history.Event) { printEvent(out, e) }
+	return p
 }
 
 // run rolls version out over production, stage by stage.
@@ -215,9 +234,7 @@ func (r *rollout) run(ctx context.Context, out io.Writer, versions deploy.Versio
 		}
 		defer stopTraffic()
 	}
-	p := r.w.Pipeline(r.stages, versions)
-	p.NoAnalysis, p.OnMarginal, p.Interval, p.CorrectLooks = o.noAnalysis, o.onMarginal, o.interval, o.correctLooks
-	p.Record = func(e history.Event) { printEvent(out, e) }
+	p := r.pipeline(out, versions, o)
 	fmt.Fprintf(out, "deploying %s over %s in world %s: %d stages\n", version, r.previous, r.c.Name(), len(r.stages))
 	res, err := p.Run(ctx, version, r.previous)
 	if err != nil {
@@ -236,18 +253,13 @@ func (r *rollout) run(ctx context.Context, out io.Writer, versions deploy.Versio
 // version the test environment fails is rolled back there and is an
 // error (exit status 1).
 func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deploy.Versions, version string, o options) (*deploy.Result, error) {
-	w, err := deploy.OpenWorld(ctx, c)
+	r, err := open(ctx, c, func(m []topology.Component) ([]deploy.Stage, error) {
+		return deploy.EnvironmentStages(m, o.plan.Analysis)
+	})
 	if err != nil {
 		return nil, err
 	}
-	stages, err := deploy.EnvironmentStages(w.Members, o.plan.Analysis)
-	if err != nil {
-		return nil, exitstatus.Usage(err)
-	}
-	previous, err := w.Current(ctx)
-	if err != nil {
-		return nil, err
-	}
+	previous := r.previous
 	if previous == version {
 		fmt.Fprintf(out, "test environment %s already runs %s\n", c.Name(), version)
 		return nil, nil
@@ -266,9 +278,7 @@ func test(ctx context.Context, out io.Writer, c topology.Cluster, versions deplo
 		return nil, ctx.Err()
 	case <-time.After(o.plan.Analysis):
 	}
-	p := w.Pipeline(stages, versions)
-	p.NoAnalysis, p.OnMarginal, p.Interval, p.CorrectLooks = o.noAnalysis, o.onMarginal, o.interval, o.correctLooks
-	p.Record = func(e history.Event) { printEvent(out, e) }
+	p := r.pipeline(out, versions, o)
 	fmt.Fprintf(out, "deploying %s over %s in the test environment %s\n", version, previous, c.Name())
 	res, err := p.Run(ctx, version, previous)
 	if err != nil {

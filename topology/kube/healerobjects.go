@@ -39,22 +39,25 @@ func (o *Objects) addHealer(l *Layout, im Images) {
 	labels := map[string]string{LabelWorld: l.World, LabelKind: KindHealer}
 	o.addAccount(l, HealerName, labels, HealerRules)
 	regions := l.Plan.Spec.RegionNames()
-	o.Healer = &appsv1.Deployment{
-		ObjectMeta: meta(HealerName, control, labels, nil),
+	o.Healer = deployment(HealerName, control, labels, corev1.PodSpec{
+		ServiceAccountName: HealerName,
+		Containers: []corev1.Container{{
+			Name: KindHealer, Image: im[images.RoleKong],
+			Args: []string{"heal", "--backend", "kubernetes", "--in-cluster", "--watch", healerEvery,
+				"--world", l.World, "--namespace-prefix", l.prefix(), "--regions", strings.Join(regions, ","), "--toxiproxy", l.Plan.Toxiproxy.Address},
+		}},
+	})
+}
+
+// deployment is a Deployment of one pod of spec, called name in namespace
+// ns, its pods labelled (and selected) by labels.
+func deployment(name, ns string, labels map[string]string, spec corev1.PodSpec) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: meta(name, ns, labels, nil),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					ServiceAccountName: HealerName,
-					Containers: []corev1.Container{{
-						Name: KindHealer, Image: im[images.RoleKong],
-						Args: []string{"heal", "--backend", "kubernetes", "--in-cluster", "--watch", healerEvery,
-							"--world", l.World, "--namespace-prefix", l.prefix(), "--regions", strings.Join(regions, ","), "--toxiproxy", l.Plan.Toxiproxy.Address},
-					}},
-				},
-			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
 		},
 	}
 }

@@ -325,25 +325,15 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 	ns, name, labels := l.Of(n.Component), RouterName(n), routerLabels(l.World, n)
 	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil),
 		BinaryData: map[string][]byte{routesFile: mustJSON([]linkrouter.Route{route})}})
-	o.Deployments = append(o.Deployments, &appsv1.Deployment{
-		ObjectMeta: meta(name, ns, labels, nil),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{
-						Name: KindLinkRouter, Image: im[images.RoleKong],
-						Args:         []string{"serve", "link-router", "--routes", confDir + "/" + routesFile},
-						Ports:        []corev1.ContainerPort{{Name: "storage", ContainerPort: int32(s.Ports.Storage), Protocol: corev1.ProtocolTCP}},
-						VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: confDir, ReadOnly: true}},
-					}},
-					Volumes: []corev1.Volume{configVolume("conf", name)},
-				},
-			},
-		},
-	})
+	o.Deployments = append(o.Deployments, deployment(name, ns, labels, corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name: KindLinkRouter, Image: im[images.RoleKong],
+			Args:         []string{"serve", "link-router", "--routes", confDir + "/" + routesFile},
+			Ports:        []corev1.ContainerPort{{Name: "storage", ContainerPort: int32(s.Ports.Storage), Protocol: corev1.ProtocolTCP}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: confDir, ReadOnly: true}},
+		}},
+		Volumes: []corev1.Volume{configVolume("conf", name)},
+	}))
 	return nil
 }
 
