@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin/kong
 export KONG_BIN := $(BIN)
 
-.PHONY: all build setup kube-tools compose test test-unit test-world lint gameday up down bench clean
+.PHONY: all build setup kube-tools compose test test-unit test-world test-kube-scenarios lint gameday up down bench clean
 
 all: build
 
@@ -130,6 +130,16 @@ test-world: setup kube-tools $(COMPOSE)
 	exit $$status
 
 test: lint test-unit test-world
+
+# The fast game days on the kubernetes backend: the control plane and one real
+# node of this machine (kubelet, Debian's containerd, kube-proxy, CoreDNS), kong's
+# images imported from Docker into it, a default world brought up as Kubernetes
+# objects, and the game days run from here through its cluster IPs. About ten
+# minutes; not part of make test, whose budget it does not fit.
+test-kube-scenarios: setup kube-tools
+	@started=0; trap '[ $$started = 0 ] || $(BIN) setup --stop-engine' EXIT; trap 'exit 130' INT TERM; \
+	out=$$($(BIN) setup --engine) || { echo "$$out"; exit 1; }; echo "$$out"; case "$$out" in *"started "*) started=1;; esac; \
+	$(BIN) images build && KONG_BACKEND=kubernetes $(GO) test -short -count=1 -timeout 40m ./scenarios/
 
 # The main job: a game day on the default local topology, with its reports in kong-reports/.
 gameday: build

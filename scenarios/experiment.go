@@ -45,7 +45,7 @@ func experiment(ctx context.Context, s Spec, env *Env, t Times, rate float64) (*
 	return &run.Experiment{
 		Name: s.Name, Description: s.Description, World: env.Cluster.Name(), Profile: env.Cluster.Spec().Name, Backend: env.Backend,
 		Seed: env.Seed, Dir: env.Dir, Replay: env.Replay, Log: env.Log, Cluster: env.Cluster, NoReset: env.NoReset, Progress: env.Progress,
-		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200},
+		Workload: workload.Config{Director: director, Geos: regions, Pacer: workload.Constant(rate), Members: 200, Dial: topology.DialFunc(env.Cluster)},
 		Steady:   t.Steady, Observe: t.Observe, Converge: t.Converge, Switches: switches,
 		Stop:   []run.StopCondition{run.SuccessFloor(0.5, 10)},
 		Verify: run.ReadBack(env.Cluster, filepath.Join(env.Dir, history.HistoryFile), 16, env.ReadBackDeadline),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -96,6 +97,23 @@ type Cluster interface {
 	// Secret is the world's secret: its servers' admin endpoints (faults,
 	// modes, evacuations) want it as "Authorization: Bearer <secret>".
 	Secret() string
+}
+
+// Dialer is a world whose addresses, as its servers hand them out (the
+// gateway the director names to a user), this machine cannot dial as
+// they are: names that resolve inside a cluster only. DialContext dials
+// them. The addresses the world's Components give are dialable as they
+// are.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DialFunc is c's DialContext when c is a Dialer, else nil: dial as is.
+func DialFunc(c Cluster) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d, ok := c.(Dialer); ok {
+		return d.DialContext
+	}
+	return nil
 }
 
 // Repairer is a world that runs Cassandra's anti-entropy repair. A node

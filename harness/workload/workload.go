@@ -130,6 +130,10 @@ type Config struct {
 	// Client overrides the HTTP client (its redirect policy is replaced:
 	// the workload follows redirects itself).
 	Client *http.Client
+	// Dial, when set, dials the director and the gateways it names for
+	// the workload's own client (topology.DialFunc of a world whose
+	// gateways' names this machine cannot resolve).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func (c *Config) setDefaults() error {
@@ -249,7 +253,7 @@ func New(cfg Config) (*Workload, error) {
 		c.CheckRedirect = noRedirects
 		w.client = &c
 	} else {
-		w.client, w.ownClient = newWorkloadClient(cfg.MaxWorkers), true
+		w.client, w.ownClient = newWorkloadClient(cfg.MaxWorkers, cfg.Dial), true
 	}
 	w.stats = newWorkloadStats(cfg.LateThreshold)
 	empty := ""
@@ -261,10 +265,19 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 
 // newWorkloadClient is the workload's HTTP client: keep-alive connections
 // for every worker, no compression, no automatic redirects, no proxy from
-// the environment; per-request deadlines come from contexts.
-func newWorkloadClient(conns int) *http.Client {
+// the environment; per-request deadlines come from contexts. dial, when
+// set, dials (within the same 2 s).
+func newWorkloadClient(conns int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	dialer := (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	if dial != nil {
+		dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			return dial(ctx, network, addr)
+		}
+	}
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dialer,
 		MaxIdleConns:        0, // no global bound
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,

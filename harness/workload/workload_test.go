@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -812,4 +813,47 @@ func TestPopulationIDsAreValidMemberIDs(t *testing.T) {
 	}
 	_, err := NewPopulation(7, 10, []string{"us-east-1"}, nil, "member ")
 	require.ErrorContains(t, err, `member prefix "member " makes ids the member service refuses`)
+}
+
+// With Dial, the workload reaches the director and the gateways it names
+// through it: here names that resolve nowhere (as a cluster's Service
+// names outside the cluster) dialled at the servers' addresses.
+func TestWorkloadDialsThroughDial(t *testing.T) {
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(app.HeaderRegion, "r1")
+	}))
+	defer gw.Close()
+	dir := apptest.NewDirector(t, func(geo, key string) (string, string) { return "r1", "http://gateway.r1.svc.invalid:80" })
+	at := map[string]string{"gateway.r1.svc.invalid:80": gw.Listener.Addr().String(),
+		"director.svc.invalid:80": strings.TrimPrefix(dir.URL, "http://")}
+	var dialled sync.Map
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialled.Store(addr, true)
+		var d net.Dialer
+		if to, ok := at[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	sink := &memSink{}
+	res, err := Run(context.Background(), Config{Director: "http://director.svc.invalid:80", Geos: []string{"r1"}, Members: 10, Seed: 3,
+		Pacer: Constant(50), MaxOps: 20, History: sink, Dial: dial})
+	require.NoError(t, err)
+	require.EqualValues(t, 20, res.Generator.Completed)
+	for _, o := range sink.operations(t) {
+		require.True(t, o.IsOK(), "operation %+v", o)
+	}
+	for addr := range at {
+		_, ok := dialled.Load(addr)
+		require.True(t, ok, "%s was not dialled through Dial", addr)
+	}
+
+	// Without it, the names do not resolve: nothing succeeds.
+	sink = &memSink{}
+	_, err = Run(context.Background(), Config{Director: "http://director.svc.invalid:80", Geos: []string{"r1"}, Members: 10, Seed: 3,
+		Pacer: Constant(50), MaxOps: 5, History: sink})
+	require.NoError(t, err)
+	for _, o := range sink.operations(t) {
+		require.False(t, o.IsOK(), "operation %+v succeeded without Dial", o)
+	}
 }

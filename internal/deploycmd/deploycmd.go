@@ -298,7 +298,8 @@ func sendTraffic(ctx context.Context, c topology.Cluster, rate float64) (func(),
 	if err != nil {
 		return nil, err
 	}
-	w, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(), Pacer: workload.Constant(rate), Seed: uint64(time.Now().UnixNano())})
+	w, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(), Pacer: workload.Constant(rate), Seed: uint64(time.Now().UnixNano()),
+		Dial: topology.DialFunc(c)})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ func TestBackend(t *testing.T) {
 	require.Equal(t, BackendLocal, Backend())
 	t.Setenv("KONG_BACKEND", "containers")
 	require.Equal(t, BackendContainers, Backend())
+	t.Setenv("KONG_BACKEND", "kubernetes")
+	require.Equal(t, BackendKubernetes, Backend())
 	t.Setenv("KONG_BACKEND", "local")
 	require.Equal(t, BackendLocal, Backend())
 }

@@ -140,8 +140,11 @@ func RunShared(m *testing.M, s *Shared, name, profile string) {
 	if testing.Short() && !s.EvenShort {
 		os.Exit(m.Run())
 	}
-	if Backend() == BackendContainers {
+	switch Backend() {
+	case BackendContainers:
 		os.Exit(runSharedContainers(m, s, name, profile))
+	case BackendKubernetes:
+		os.Exit(runSharedKube(m, s, name, profile))
 	}
 	home, err := os.MkdirTemp("", "kong-"+name+"-")
 	if err != nil {

@@ -3,7 +3,9 @@ package kube
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -14,10 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/internal/kubesetup"
 	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
 	"github.com/kongchaos/kong/topology"
@@ -73,6 +77,42 @@ func TestWorldOnAnAPIServer(t *testing.T) {
 	for id, st := range states() {
 		require.Equal(t, topology.StateRunning, st, id)
 	}
+
+	// Through cluster IPs, as a kong on a node's host attaches: every
+	// address a cluster IP, and the Service names the servers hand out
+	// (the gateway the director names) dialled at theirs.
+	via, err := AttachWorld(ctx, cs, nil, Space{World: "kt"})
+	require.NoError(t, err)
+	require.NoError(t, via.ThroughClusterIPs(ctx))
+	comps, err := via.Components(ctx)
+	require.NoError(t, err)
+	for _, c := range comps {
+		host, _, err := net.SplitHostPort(c.Address)
+		require.NoError(t, err)
+		ip, err := netip.ParseAddr(host)
+		require.NoError(t, err, "%s is at %s, not a cluster IP", c.ID, c.Address)
+		require.True(t, cidr.Contains(ip), "%s is at %s, outside the Services' range", c.ID, c.Address)
+	}
+	require.Contains(t, via.ips, l.Plan.Gateways[0].Address)
+
+	// A release deployed to a member service goes into its Secret, where
+	// kong serve member reads it, and a new pod runs.
+	m := l.Plan.Members[0]
+	uid := func() types.UID {
+		list, err := cs.CoreV1().Pods(Space{World: "kt"}.Of(m)).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector("kt", m.ID)})
+		require.NoError(t, err)
+		require.Len(t, list.Items, 1)
+		return list.Items[0].UID
+	}
+	before := uid()
+	require.NoError(t, w.Deploy(ctx, m.ID, member.Release{Version: "v2"}))
+	sec, err := cs.CoreV1().Secrets(Space{World: "kt"}.Of(m)).Get(ctx, ObjectName(m), metav1.GetOptions{})
+	require.NoError(t, err)
+	var rel member.Release
+	require.NoError(t, json.Unmarshal(sec.Data[member.ReleaseFile], &rel))
+	require.Equal(t, "v2", rel.Version)
+	require.NotEqual(t, before, uid(), "the member service runs in a new pod")
+	require.Error(t, w.Deploy(ctx, l.Plan.Cassandra[0].ID, member.Release{Version: "v2"}), "only member services take releases")
 
 	ops := &Ops{Client: cs, Space: Space{World: "kt"}}
 	node := l.Plan.Cassandra[1]

@@ -42,6 +42,11 @@ type Backend struct {
 	Prefix string
 	// Images are what the pods run (nil: ImagesFromEnv).
 	Images Images
+	// ViaClusterIPs attaches worlds from outside the cluster through their
+	// Services' cluster IPs, on a machine that routes them (a node's host,
+	// as in kong's tests on a real node): the game day's traffic then runs
+	// here.
+	ViaClusterIPs bool
 }
 
 var _ topology.Backend = (*Backend)(nil)
@@ -244,10 +249,10 @@ func WaitSetup(ctx context.Context, cs kubernetes.Interface, space Space) error 
 // Services, which resolve inside the cluster only.
 var ErrNoAttach = errors.New("this command needs the world's traffic, which runs inside the cluster on the kubernetes backend: kong run, kong gameday and kong replication-check go there by themselves (a Job of the world); kong bench does not yet (run it in a pod with --in-cluster)")
 
-// Attach finds the world, from inside the cluster (InCluster); outside
-// it, ErrNoAttach.
+// Attach finds the world, from inside the cluster (InCluster) or through
+// its cluster IPs (ViaClusterIPs); otherwise ErrNoAttach.
 func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, func(), error) {
-	if !b.InCluster {
+	if !b.InCluster && !b.ViaClusterIPs {
 		return nil, nil, ErrNoAttach
 	}
 	ops, err := b.Ops(world)
@@ -255,6 +260,9 @@ func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, f
 		return nil, nil, err
 	}
 	w, err := AttachWorld(ctx, ops.Client, ops.Exec, ops.Space)
+	if err == nil && b.ViaClusterIPs && !b.InCluster {
+		err = w.ThroughClusterIPs(ctx)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

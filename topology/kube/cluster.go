@@ -4,13 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kongchaos/kong/app/member"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -23,6 +28,10 @@ type World struct {
 	ops    *Ops
 	spec   *topology.Spec
 	secret string
+	// ips maps each Service's host:port, as the world's servers name
+	// each other, to its cluster IP and port, once the plan's addresses
+	// are cluster IPs (ThroughClusterIPs).
+	ips map[string]string
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -69,6 +78,69 @@ func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, spac
 	}
 	return &World{PlanAddrs: topology.PlanAddrs{Plan: l.Plan}, ops: &Ops{Client: cs, Space: space, Exec: exec, Regions: spec.RegionNames()},
 		spec: &spec, secret: l.Secret}, nil
+}
+
+// ThroughClusterIPs makes the world's addresses its Services' cluster
+// IPs, for a kong outside the cluster on a machine that routes them (a
+// node's host: kube-proxy's rules are its own), and lets DialContext dial
+// the names its servers hand out (the gateway the director names).
+func (w *World) ThroughClusterIPs(ctx context.Context) error {
+	namespaces := []string{w.ops.Control()}
+	for _, r := range w.ops.Regions {
+		namespaces = append(namespaces, w.ops.Region(r))
+	}
+	hosts := map[string]string{}
+	for _, ns := range namespaces {
+		list, err := w.ops.Client.CoreV1().Services(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelWorld + "=" + w.ops.World})
+		if err != nil {
+			return fmt.Errorf("world %s: its Services in %s: %w", w.ops.World, ns, err)
+		}
+		for _, svc := range list.Items {
+			if ip, err := netip.ParseAddr(svc.Spec.ClusterIP); err == nil {
+				hosts[ServiceHost(svc.Name, svc.Namespace)] = ip.String()
+			}
+		}
+	}
+	w.ips = map[string]string{}
+	at := func(addr *string) {
+		host, port, err := net.SplitHostPort(*addr)
+		if ip, ok := hosts[host]; ok && err == nil {
+			w.ips[*addr] = net.JoinHostPort(ip, port)
+			*addr = w.ips[*addr]
+		}
+	}
+	p := w.Plan
+	at(&p.Toxiproxy.Address)
+	at(&p.Director.Address)
+	for _, list := range [][]topology.Component{p.Memcached, p.SQS, p.Gateways, p.Members} {
+		for i := range list {
+			at(&list[i].Address)
+		}
+	}
+	for i := range p.Cassandra {
+		at(&p.Cassandra[i].Address)
+		for r, a := range p.Cassandra[i].LinkProxies {
+			at(&a)
+			p.Cassandra[i].LinkProxies[r] = a
+		}
+	}
+	for _, links := range []map[string]string{p.SQSLinks, p.IsthmusLinks} {
+		for name, a := range links {
+			at(&a)
+			links[name] = a
+		}
+	}
+	return nil
+}
+
+// DialContext dials addr, at its cluster IP when it is one of the world's
+// Services (after ThroughClusterIPs).
+func (w *World) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if ip, ok := w.ips[addr]; ok {
+		addr = ip
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 // Name is the world's name.
@@ -124,7 +196,7 @@ func (w *World) Start(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if ss.Status.ReadyReplicas >= healthyReplicas(ss) && ss.Status.ObservedGeneration >= ss.Generation {
+		if ss.Status.ReadyReplicas >= healthyReplicas(ss) && ss.Status.ObservedGeneration >= ss.Generation && w.answers(ctx, id) {
 			return nil
 		}
 		select {
@@ -135,8 +207,52 @@ func (w *World) Start(ctx context.Context, id string) error {
 	}
 }
 
-// Stop stops component id gracefully.
-func (w *World) Stop(ctx context.Context, id string) error { return w.ops.Stop(ctx, id) }
+// answers says whether component id takes connections at its address:
+// through a cluster IP, once kube-proxy sends it to the new pod (its
+// Ready pod says nothing of that); inside the cluster, Ready is enough.
+func (w *World) answers(ctx context.Context, id string) bool {
+	if w.ips == nil {
+		return true
+	}
+	for _, c := range w.Plan.Components() {
+		if c.ID == id {
+			dctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			conn, err := w.DialContext(dctx, "tcp", c.Address)
+			if err == nil {
+				conn.Close()
+			}
+			return err == nil
+		}
+	}
+	return true
+}
+
+// Stop stops component id gracefully, and returns once its pod is gone:
+// a Start after it runs a new one.
+func (w *World) Stop(ctx context.Context, id string) error {
+	if err := w.ops.Stop(ctx, id); err != nil {
+		return err
+	}
+	ss, err := w.ops.component(ctx, id)
+	if err != nil {
+		return err
+	}
+	for {
+		pods, err := w.ops.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(w.ops.World, id)})
+		if err != nil {
+			return fmt.Errorf("finding the pods of %s: %w", id, err)
+		}
+		if len(pods.Items) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s stopped but its pod is still there: %w", id, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
 
 // Kill kills component id at once.
 func (w *World) Kill(ctx context.Context, id string) error { return w.ops.Kill(ctx, id) }
@@ -146,3 +262,54 @@ func (w *World) Pause(ctx context.Context, id string) error { return w.ops.Pause
 
 // Resume thaws component id's server.
 func (w *World) Resume(ctx context.Context, id string) error { return w.ops.Resume(ctx, id) }
+
+// Repair runs a full repair of keyspace's tables on Cassandra node id,
+// with nodetool in its pod (over JMX on the pod's loopback).
+func (w *World) Repair(ctx context.Context, id, keyspace string, tables ...string) error {
+	if _, kind, _, err := topology.ParseID(id); err != nil || kind != topology.KindCassandra {
+		return fmt.Errorf("repair: %s is not a Cassandra node", id)
+	}
+	ss, err := w.ops.component(ctx, id)
+	if err != nil {
+		return err
+	}
+	pods, err := w.ops.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(w.ops.World, id)})
+	if err != nil || len(pods.Items) == 0 {
+		return fmt.Errorf("repair %s: no pod to run nodetool in (%v)", id, err)
+	}
+	argv := append([]string{"nodetool", "repair", "--full", keyspace}, tables...)
+	if err := w.ops.Exec.Exec(ctx, ss.Namespace, pods.Items[0].Name, ss.Spec.Template.Spec.Containers[0].Name, argv); err != nil {
+		return fmt.Errorf("repair %s (%s in pod %s/%s): %w", id, strings.Join(argv, " "), ss.Namespace, pods.Items[0].Name, err)
+	}
+	return nil
+}
+
+// Deploy restarts member service instance id on release r: the release
+// goes into the instance's Secret (its configuration's folder, where
+// kong serve member reads it), then its pod is replaced.
+func (w *World) Deploy(ctx context.Context, id string, r member.Release) error {
+	i := slices.IndexFunc(w.Plan.Members, func(c topology.Component) bool { return c.ID == id })
+	if i < 0 {
+		return fmt.Errorf("component %s is not a member service instance of world %s: only those take releases", id, w.ops.World)
+	}
+	data, err := r.Encode()
+	if err != nil {
+		return fmt.Errorf("deploy to %s: %w", id, err)
+	}
+	c := w.Plan.Members[i]
+	patch, err := json.Marshal(map[string]any{"data": map[string][]byte{member.ReleaseFile: data}})
+	if err != nil {
+		return err
+	}
+	name, ns := ObjectName(c), w.ops.Of(c)
+	if _, err := w.ops.Client.CoreV1().Secrets(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("deploy %s to %s: the release into Secret %s/%s: %w", r.Version, id, ns, name, err)
+	}
+	if err := w.Stop(ctx, id); err != nil {
+		return fmt.Errorf("deploy %s to %s: stop: %w", r.Version, id, err)
+	}
+	if err := w.Start(ctx, id); err != nil {
+		return fmt.Errorf("deploy %s to %s: start: %w", r.Version, id, err)
+	}
+	return nil
+}

@@ -7,7 +7,7 @@
 // Space); toxiproxy and the director live in the world's control
 // namespace (<prefix><world>), and every region namespace is owned by
 // it, so that deleting the control namespace removes the whole world.
-// Every component is a StatefulSet of one replica behind a headless
+// Every component is a StatefulSet of one replica behind a ClusterIP
 // Service of the same name, so that it can be stopped (scaled to 0) and
 // started (scaled to 1) while its address stays put. Each Cassandra node
 // also has a link router, a Deployment behind a ClusterIP Service whose

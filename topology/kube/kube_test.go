@@ -91,8 +91,8 @@ func TestLayoutRefusesWhatKubernetesCannotName(t *testing.T) {
 	require.ErrorIs(t, err, topology.ErrWorldName)
 }
 
-// Build gives each component a StatefulSet of one replica and a headless
-// Service of the same name in the same namespace, whose selector picks its
+// Build gives each component a StatefulSet of one replica and a Service
+// with a cluster IP (stable across its pod's restarts) of the same name in the same namespace, whose selector picks its
 // pods and no other's; every ConfigMap a pod mounts exists.
 func TestBuildLaysEveryComponentOut(t *testing.T) {
 	l := layout(t, "w1", "default")
@@ -120,7 +120,8 @@ func TestBuildLaysEveryComponentOut(t *testing.T) {
 		require.Equal(t, Space{World: "w1"}.Of(c), ss.Namespace)
 		require.Equal(t, ss.Name, svc.Name)
 		require.Equal(t, ss.Namespace, svc.Namespace)
-		require.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP)
+		require.Empty(t, svc.Spec.ClusterIP, "%s: the API server gives the Service a cluster IP", c.ID)
+		require.True(t, svc.Spec.PublishNotReadyAddresses, "%s: reached before it is Ready", c.ID)
 		require.EqualValues(t, 1, *ss.Spec.Replicas)
 		require.Equal(t, "1", ss.Annotations[AnnotationReplicas])
 		require.True(t, *ss.Spec.Template.Spec.ShareProcessNamespace, "%s: a pause must reach its server", c.ID)

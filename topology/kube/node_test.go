@@ -223,9 +223,9 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 
 // The node's Services, names and volumes, as a whole world needs them:
 // kube-proxy routes a Service's cluster IP to its pod, CoreDNS at the
-// node's address answers for Service names (a headless one with its
-// pod's address), and a claim of the default storage class is bound to
-// one of the node's volumes and mounted. It runs on the memcached that
+// node's address answers for a component's Service name with its cluster
+// IP, which this machine reaches too, and a claim of the default storage
+// class is bound to one of the node's volumes and mounted. It runs on the memcached that
 // faultsOnARealNode left.
 func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlPlane) {
 	cs := cp.Client
@@ -234,35 +234,27 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 	require.NoError(t, err)
 	mc := l.Plan.Memcached[0]
 	ns := Space{World: "rn"}.Of(mc)
+	var vip *corev1.Service
 	for _, svc := range o.Services {
 		if svc.Name == ObjectName(mc) && svc.Namespace == ns {
-			_, err = cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
+			vip, err = cs.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{})
 			require.NoError(t, err)
 		}
 	}
+	require.NotNil(t, vip, "Build made no Service for %s", mc.ID)
+	require.NotEmpty(t, vip.Spec.ClusterIP)
 	port := l.Plan.Spec.Ports.Memcached
-	vip, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "mc-vip"},
-		Spec: corev1.ServiceSpec{Selector: selector("rn", mc), Ports: []corev1.ServicePort{{Port: int32(port)}}}}, metav1.CreateOptions{})
-	require.NoError(t, err)
 
 	dns := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, net.JoinHostPort("10.244.0.1", "53"))
 	}}
-	lookup := func(name string) []string {
-		var got []string
-		waitFor(ctx, t, name+" to resolve", func() bool {
-			got, err = dns.LookupHost(ctx, name)
-			return err == nil && len(got) > 0
-		})
-		return got
-	}
-	require.Equal(t, []string{vip.Spec.ClusterIP}, lookup("mc-vip."+ns+".svc."+kubesetup.ClusterDomain), "a Service's name is its cluster IP")
-	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector("rn", mc.ID)})
-	require.NoError(t, err)
-	require.Len(t, list.Items, 1)
-	require.Equal(t, []string{list.Items[0].Status.PodIP}, lookup(ServiceHost(ObjectName(mc), ns)+"."+kubesetup.ClusterDomain),
-		"a headless Service's name is its pod's address")
+	var got []string
+	waitFor(ctx, t, "the Service's name to resolve", func() bool {
+		got, err = dns.LookupHost(ctx, ServiceHost(ObjectName(mc), ns)+"."+kubesetup.ClusterDomain)
+		return err == nil && len(got) > 0
+	})
+	require.Equal(t, []string{vip.Spec.ClusterIP}, got, "a component's Service name is its cluster IP")
 
 	c := memcache.New(net.JoinHostPort(vip.Spec.ClusterIP, strconv.Itoa(port)))
 	c.Timeout = time.Second
@@ -271,9 +263,9 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 	waitFor(vctx, t, "memcached to answer at its cluster IP", func() bool {
 		return c.Set(&memcache.Item{Key: "vip", Value: []byte("ok")}) == nil
 	})
-	got, err := c.Get("vip")
+	item, err := c.Get("vip")
 	require.NoError(t, err)
-	require.Equal(t, "ok", string(got.Value))
+	require.Equal(t, "ok", string(item.Value))
 
 	// A claim of the default class, bound once a pod that mounts it is
 	// scheduled, to one of the node's volumes.

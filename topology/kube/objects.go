@@ -231,7 +231,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 }
 
 // add lays out component c: a ConfigMap of its files (when it has any)
-// mounted at confDir, a headless Service with ports, and a StatefulSet of
+// mounted at confDir, a Service with ports and a cluster IP, and a StatefulSet of
 // one replica running main.
 func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePort, files map[string][]byte, main corev1.Container) *appsv1.StatefulSet {
 	ns, name, labels := l.Of(c), ObjectName(c), componentLabels(l.World, c)
@@ -256,12 +256,14 @@ func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePor
 	}
 	o.Services = append(o.Services, &corev1.Service{
 		ObjectMeta: meta(name, ns, labels, nil),
+		// A cluster IP, stable across the pod's restarts: the name
+		// resolves to it inside the cluster, and a machine that routes
+		// the cluster's Services (a node's host) reaches it too.
 		Spec: corev1.ServiceSpec{
-			ClusterIP: corev1.ClusterIPNone,
-			Selector:  selector(l.World, c),
-			Ports:     ports,
-			// A stopped node keeps its name in DNS: peers and clients see
-			// it down, not gone.
+			Selector: selector(l.World, c),
+			Ports:    ports,
+			// A starting node is reached before it is Ready (Cassandra's
+			// peers, the setup): readiness only says when it answers.
 			PublishNotReadyAddresses: true,
 		},
 	})

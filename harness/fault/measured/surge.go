@@ -93,6 +93,9 @@ func (s *Surge) Setup(ctx context.Context) error {
 	}
 	cfg := s.cfg
 	cfg.Director, cfg.Geos, cfg.GeoWeights = "http://"+d.Address, []string{s.region}, nil
+	if cfg.Dial == nil {
+		cfg.Dial = topology.DialFunc(s.cluster)
+	}
 	if cfg.MemberPrefix == "" {
 		cfg.MemberPrefix = "herd"
 	}
