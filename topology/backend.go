@@ -14,7 +14,7 @@ import (
 // by a `kong serve world` process; topology/containers as Docker
 // containers. A command picks one by name and needs nothing else of it.
 type Backend interface {
-	// Name is the backend's name: "local" or "containers".
+	// Name is the backend's name: "local", "containers" or "kubernetes".
 	Name() string
 	// Up brings a world up from spec and leaves it running after this
 	// process is gone. A failed or interrupted (ctx) start removes

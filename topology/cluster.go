@@ -63,7 +63,7 @@ type Link struct {
 // LinkName names the link from one region to another.
 func LinkName(from, to string) string { return from + "->" + to }
 
-// Cluster is a running world, whatever runs it (processes or containers).
+// Cluster is a running world, whatever runs it (processes, containers or pods).
 // The harness uses only this interface.
 type Cluster interface {
 	// Name is the world's name; Spec is what it was built from.
