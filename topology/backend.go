@@ -12,7 +12,8 @@ import (
 
 // Backend runs worlds: topology/local as processes on this machine, owned
 // by a `kong serve world` process; topology/containers as Docker
-// containers. A command picks one by name and needs nothing else of it.
+// containers; topology/kube as objects on a Kubernetes cluster. A command
+// picks one by name and needs nothing else of it.
 type Backend interface {
 	// Name is the backend's name: "local", "containers" or "kubernetes".
 	Name() string

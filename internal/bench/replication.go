@@ -90,7 +90,7 @@ func BackgroundLoad(ctx context.Context, c topology.Cluster, rate float64, seed 
 		return nil, fmt.Errorf("world %s runs no director", c.Name())
 	}
 	wl, err := workload.New(workload.Config{Director: director, Geos: c.Spec().RegionNames(),
-		Pacer: workload.Constant(rate), Members: 200, Seed: seed})
+		Pacer: workload.Constant(rate), Members: 200, Seed: seed, Dial: topology.DialFunc(c)})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -22,7 +23,8 @@ import (
 // World is a world on the cluster as a topology.Cluster. Its addresses
 // are the plan's, names of Services that resolve inside the cluster: it
 // serves a kong that runs there (the harness's traffic must not cross a
-// port-forward). Its faults go through the API (Ops).
+// port-forward), or, after ThroughClusterIPs, a kong on a machine that
+// routes the Services' cluster IPs. Its faults go through the API (Ops).
 type World struct {
 	topology.PlanAddrs
 	ops    *Ops
@@ -85,6 +87,9 @@ func AttachWorld(ctx context.Context, cs kubernetes.Interface, exec Execer, spac
 // node's host: kube-proxy's rules are its own), and lets DialContext dial
 // the names its servers hand out (the gateway the director names).
 func (w *World) ThroughClusterIPs(ctx context.Context) error {
+	if w.ips != nil {
+		return nil // done: the addresses are cluster IPs already
+	}
 	namespaces := []string{w.ops.Control()}
 	for _, r := range w.ops.Regions {
 		namespaces = append(namespaces, w.ops.Region(r))
@@ -201,7 +206,7 @@ func (w *World) Start(ctx context.Context, id string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s started but its pod is not Ready: %w", id, ctx.Err())
+			return fmt.Errorf("%s started but does not answer yet (its pod not Ready, or not yet reached at its cluster IP): %w", id, ctx.Err())
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -234,6 +239,9 @@ func (w *World) Stop(ctx context.Context, id string) error {
 	if err := w.ops.Stop(ctx, id); err != nil {
 		return err
 	}
+	// A pod stuck terminating ends the wait, not the command.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	ss, err := w.ops.component(ctx, id)
 	if err != nil {
 		return err
@@ -269,17 +277,25 @@ func (w *World) Repair(ctx context.Context, id, keyspace string, tables ...strin
 	if _, kind, _, err := topology.ParseID(id); err != nil || kind != topology.KindCassandra {
 		return fmt.Errorf("repair: %s is not a Cassandra node", id)
 	}
+	if w.ops.Exec == nil {
+		return fmt.Errorf("repair %s: no way to exec into its pod", id)
+	}
 	ss, err := w.ops.component(ctx, id)
 	if err != nil {
 		return err
 	}
 	pods, err := w.ops.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(w.ops.World, id)})
-	if err != nil || len(pods.Items) == 0 {
-		return fmt.Errorf("repair %s: no pod to run nodetool in (%v)", id, err)
+	if err != nil {
+		return fmt.Errorf("repair %s: finding its pod: %w", id, err)
 	}
+	i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning })
+	if i < 0 {
+		return fmt.Errorf("repair %s: no running pod to run nodetool in", id)
+	}
+	pod := pods.Items[i].Name
 	argv := append([]string{"nodetool", "repair", "--full", keyspace}, tables...)
-	if err := w.ops.Exec.Exec(ctx, ss.Namespace, pods.Items[0].Name, ss.Spec.Template.Spec.Containers[0].Name, argv); err != nil {
-		return fmt.Errorf("repair %s (%s in pod %s/%s): %w", id, strings.Join(argv, " "), ss.Namespace, pods.Items[0].Name, err)
+	if err := w.ops.Exec.Exec(ctx, ss.Namespace, pod, ss.Spec.Template.Spec.Containers[0].Name, argv); err != nil {
+		return fmt.Errorf("repair %s (%s in pod %s/%s): %w", id, strings.Join(argv, " "), ss.Namespace, pod, err)
 	}
 	return nil
 }
