@@ -33,7 +33,7 @@ const DefaultReadBackDeadline = 60 * time.Second
 // own gateway as a user at home there would, and records each read as a
 // probe for the checkers (LostWrites, Convergence). A key whose probe shows
 // less than its newest acknowledged version (or fails) is probed again,
-// with growing pauses, until it does or deadline (0:
+// every half second, until it does or deadline (0:
 // DefaultReadBackDeadline) has passed since every key was probed once (see
 // readBackRounds): a write
 // that arrives late is slow, not lost; one still missing at the deadline is
@@ -152,9 +152,11 @@ func gatewayPacers(spec *topology.Spec) map[string]*rate.Limiter {
 type readBackJob struct{ region, key, source string }
 
 // readBackRounds probes every job once with workers in parallel, then, in
-// rounds with growing pauses (from pause, doubling, at most 8 s), again
-// those whose probe asked for it (again), until none does or deadline has
-// passed since the first round ended. The deadline counts from there, not
+// rounds pause apart, again those whose probe asked for it (again), until
+// none does or deadline has passed since the first round ended. The pause
+// stays short: a probe from the heal times when a place converged, and
+// probes seconds apart leave the moment unknown within seconds (those
+// probed again are few). The deadline counts from there, not
 // from the start: the first round of thousands of keys can take a good
 // part of a minute, and every key is owed the same time to converge.
 func readBackRounds(ctx context.Context, pending []readBackJob, workers int, deadline, pause time.Duration, again func(readBackJob) bool) error {
@@ -200,7 +202,6 @@ func readBackRounds(ctx context.Context, pending []readBackJob, workers int, dea
 			return ctx.Err()
 		case <-time.After(pause):
 		}
-		pause = min(2*pause, 8*time.Second)
 	}
 	return nil
 }
