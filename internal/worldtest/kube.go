@@ -84,6 +84,9 @@ func upKube(dir, name, profile string) (topology.Cluster, func() error, error) {
 	if err != nil {
 		return nil, stop, fmt.Errorf("the node runs kong's images from Docker (kong setup --engine, then kong images build): %w", err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "cluster"), 0o700); err != nil {
+		return nil, stop, err
+	}
 	cp, err := kubesetup.Start(ctx, tools, filepath.Join(dir, "cluster"), nil)
 	if err != nil {
 		return nil, stop, err
