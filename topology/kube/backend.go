@@ -247,7 +247,7 @@ func WaitSetup(ctx context.Context, cs kubernetes.Interface, space Space) error 
 // ErrNoAttach is Attach's error outside the cluster: a game day's
 // traffic (CQL, memcached, SQS, the application) must reach the world's
 // Services, which resolve inside the cluster only.
-var ErrNoAttach = errors.New("this command needs the world's traffic, which runs inside the cluster on the kubernetes backend: kong run, kong gameday and kong replication-check go there by themselves (a Job of the world); kong bench does not yet (run it in a pod with --in-cluster)")
+var ErrNoAttach = errors.New("this command needs the world's traffic, which runs inside the cluster on the kubernetes backend: kong run, kong gameday and kong replication-check go there by themselves (a Job of the world); kong deploy does not yet (run it in a pod of the cluster with --in-cluster)")
 
 // Attach finds the world, from inside the cluster (InCluster) or through
 // its cluster IPs (ViaClusterIPs); otherwise ErrNoAttach.

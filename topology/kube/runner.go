@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,9 +46,22 @@ var RunnerRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "update"}},
 }
 
-// addRunner lays out the account the world's run Jobs run as.
+// addRunner lays out the account the world's run Jobs run as: RunnerRules
+// in every namespace of the world, and in each region's, the patch of its
+// member services' Secrets, where a deploy puts a release (World.Deploy: a
+// bad deploy's game day), and of no other Secret.
 func (o *Objects) addRunner(l *Layout) {
 	o.addAccount(l, RunnerName, map[string]string{LabelWorld: l.World, LabelKind: KindRunner}, RunnerRules)
+	members := map[string][]string{}
+	for _, m := range l.Plan.Members {
+		members[l.Of(m)] = append(members[l.Of(m)], ObjectName(m))
+	}
+	for _, r := range o.Roles {
+		if r.Name == RunnerName && len(members[r.Namespace]) > 0 {
+			r.Rules = append(slices.Clone(r.Rules), rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"},
+				ResourceNames: members[r.Namespace], Verbs: []string{"patch"}})
+		}
+	}
 }
 
 // JobReports is where a run Job's pod writes its reports.

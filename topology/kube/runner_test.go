@@ -43,7 +43,8 @@ func TestRunJob(t *testing.T) {
 }
 
 // Every world has the runner's account, bound in each of its namespaces
-// to RunnerRules only.
+// to RunnerRules, and in each region's to the patch of its member
+// services' Secrets (a deploy's release) too, and nothing more.
 func TestBuildHasTheRunnersAccount(t *testing.T) {
 	l := layout(t, "w1", "default")
 	o, err := Build(l, DefaultImages())
@@ -52,7 +53,22 @@ func TestBuildHasTheRunnersAccount(t *testing.T) {
 	for _, r := range o.Roles {
 		if r.Name == RunnerName {
 			roles = append(roles, r.Namespace)
-			require.Equal(t, RunnerRules, r.Rules)
+			require.Equal(t, RunnerRules, r.Rules[:len(RunnerRules)])
+			if r.Namespace == l.Control() {
+				require.Len(t, r.Rules, len(RunnerRules))
+				continue
+			}
+			require.Len(t, r.Rules, len(RunnerRules)+1)
+			extra := r.Rules[len(RunnerRules)]
+			require.Equal(t, []string{"secrets"}, extra.Resources)
+			require.Equal(t, []string{"patch"}, extra.Verbs)
+			var want []string
+			for _, m := range l.Plan.Members {
+				if l.Of(m) == r.Namespace {
+					want = append(want, ObjectName(m))
+				}
+			}
+			require.ElementsMatch(t, want, extra.ResourceNames, "the member services' Secrets of %s, and no other", r.Namespace)
 		}
 	}
 	for _, b := range o.RoleBindings {
