@@ -122,17 +122,15 @@ func (w *World) ThroughClusterIPs(ctx context.Context) error {
 			at(&list[i].Address)
 		}
 	}
+	links := []map[string]string{p.SQSLinks, p.IsthmusLinks}
 	for i := range p.Cassandra {
 		at(&p.Cassandra[i].Address)
-		for r, a := range p.Cassandra[i].LinkProxies {
-			at(&a)
-			p.Cassandra[i].LinkProxies[r] = a
-		}
+		links = append(links, p.Cassandra[i].LinkProxies)
 	}
-	for _, links := range []map[string]string{p.SQSLinks, p.IsthmusLinks} {
-		for name, a := range links {
+	for _, m := range links {
+		for name, a := range m {
 			at(&a)
-			links[name] = a
+			m[name] = a
 		}
 	}
 	return nil
@@ -247,11 +245,11 @@ func (w *World) Stop(ctx context.Context, id string) error {
 		return err
 	}
 	for {
-		pods, err := w.ops.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(w.ops.World, id)})
+		pods, err := w.ops.pods(ctx, ss, id)
 		if err != nil {
-			return fmt.Errorf("finding the pods of %s: %w", id, err)
+			return err
 		}
-		if len(pods.Items) == 0 {
+		if len(pods) == 0 {
 			return nil
 		}
 		select {
@@ -284,15 +282,15 @@ func (w *World) Repair(ctx context.Context, id, keyspace string, tables ...strin
 	if err != nil {
 		return err
 	}
-	pods, err := w.ops.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(w.ops.World, id)})
+	pods, err := w.ops.pods(ctx, ss, id)
 	if err != nil {
-		return fmt.Errorf("repair %s: finding its pod: %w", id, err)
+		return fmt.Errorf("repair %s: %w", id, err)
 	}
-	i := slices.IndexFunc(pods.Items, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning })
+	i := slices.IndexFunc(pods, func(p corev1.Pod) bool { return p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning })
 	if i < 0 {
 		return fmt.Errorf("repair %s: no running pod to run nodetool in", id)
 	}
-	pod := pods.Items[i].Name
+	pod := pods[i].Name
 	argv := append([]string{"nodetool", "repair", "--full", keyspace}, tables...)
 	if err := w.ops.Exec.Exec(ctx, ss.Namespace, pod, ss.Spec.Template.Spec.Containers[0].Name, argv); err != nil {
 		return fmt.Errorf("repair %s (%s in pod %s/%s): %w", id, strings.Join(argv, " "), ss.Namespace, pod, err)

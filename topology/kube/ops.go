@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -75,6 +76,15 @@ func (o *Ops) component(ctx context.Context, id string) (*appsv1.StatefulSet, er
 	}
 }
 
+// pods lists the pods of component id, whose StatefulSet is ss.
+func (o *Ops) pods(ctx context.Context, ss *appsv1.StatefulSet, id string) ([]corev1.Pod, error) {
+	list, err := o.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(o.World, id)})
+	if err != nil {
+		return nil, fmt.Errorf("finding the pods of %s: %w", id, err)
+	}
+	return list.Items, nil
+}
+
 // scale sets the replicas of a component's StatefulSet.
 func (o *Ops) scale(ctx context.Context, ss *appsv1.StatefulSet, replicas int32) error {
 	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, replicas)
@@ -116,12 +126,12 @@ func (o *Ops) Kill(ctx context.Context, id string) error {
 	if err := o.scale(ctx, ss, 0); err != nil {
 		return err
 	}
-	pods, err := o.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(o.World, id)})
+	pods, err := o.pods(ctx, ss, id)
 	if err != nil {
-		return fmt.Errorf("finding the pods of %s: %w", id, err)
+		return err
 	}
 	var errs []error
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		err := o.Client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](0)})
 		// The controller, told to scale to 0, may have deleted it first.
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -157,16 +167,16 @@ func (o *Ops) signal(ctx context.Context, id, sig string, paused bool) error {
 	if _, err := o.Client.AppsV1().StatefulSets(ss.Namespace).Patch(ctx, ss.Name, types.MergePatchType, []byte(mark), metav1.PatchOptions{FieldManager: "kong"}); err != nil {
 		return fmt.Errorf("marking %s: %w", id, err)
 	}
-	pods, err := o.Client.CoreV1().Pods(ss.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ComponentSelector(o.World, id)})
+	pods, err := o.pods(ctx, ss, id)
 	if err != nil {
-		return fmt.Errorf("finding the pods of %s: %w", id, err)
+		return err
 	}
-	if len(pods.Items) == 0 {
+	if len(pods) == 0 {
 		return fmt.Errorf("component %s has no pod to %s", id, map[bool]string{true: "pause", false: "resume"}[paused])
 	}
 	container := ss.Spec.Template.Spec.Containers[0].Name
 	var errs []error
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		// Every process but PID 1 (the pod's pause process) and the shell
 		// that sends the signal.
 		cmd := []string{"sh", "-c", `for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = 1 ] || [ "$p" = $$ ] || kill -` + sig + ` "$p" 2>/dev/null || true; done`}
