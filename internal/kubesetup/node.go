@@ -448,6 +448,22 @@ func (n *Node) ImportImage(ctx context.Context, archive string) error {
 	return nil
 }
 
+// ImportFromDocker copies image from the machine's Docker engine into the
+// node's containerd (docker save into a file under n's folder, then
+// ImportImage), for images built here that no registry serves.
+func (n *Node) ImportFromDocker(ctx context.Context, image string) error {
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		return fmt.Errorf("importing %s into the node: it comes from Docker, which is not on PATH (kong setup --engine): %w", image, err)
+	}
+	archive := filepath.Join(n.dir, "image.tar")
+	defer os.Remove(archive)
+	if out, err := exec.CommandContext(ctx, docker, "save", "-o", archive, image).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker save %s: %w: %s (kong images build makes kong's images)", image, err, strings.TrimSpace(string(out)))
+	}
+	return n.ImportImage(ctx, archive)
+}
+
 func (n *Node) waitReady(ctx context.Context, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()

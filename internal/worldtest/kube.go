@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -80,10 +79,6 @@ func upKube(dir, name, profile string) (topology.Cluster, func() error, error) {
 	if err != nil {
 		return nil, stop, err
 	}
-	docker, err := exec.LookPath("docker")
-	if err != nil {
-		return nil, stop, fmt.Errorf("the node runs kong's images from Docker (kong setup --engine, then kong images build): %w", err)
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "cluster"), 0o700); err != nil {
 		return nil, stop, err
 	}
@@ -98,13 +93,7 @@ func upKube(dir, name, profile string) (topology.Cluster, func() error, error) {
 	}
 	steps = append(steps, func() error { return node.Stop(context.Background()) })
 	for _, role := range images.Roles {
-		archive := filepath.Join(dir, role+".tar")
-		if out, err := exec.CommandContext(ctx, docker, "save", "-o", archive, images.Local[role]).CombinedOutput(); err != nil {
-			return nil, stop, fmt.Errorf("docker save %s: %w: %s (kong images build makes it)", images.Local[role], err, out)
-		}
-		err := node.ImportImage(ctx, archive)
-		os.Remove(archive)
-		if err != nil {
+		if err := node.ImportFromDocker(ctx, images.Local[role]); err != nil {
 			return nil, stop, err
 		}
 	}

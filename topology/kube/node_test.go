@@ -53,12 +53,7 @@ func TestOnARealNode(t *testing.T) {
 // with its data kept, a resume brings it back, a kill takes the pod away
 // at once, and a start runs a fresh one, empty.
 func faultsOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlPlane, node *kubesetup.Node) {
-	docker, err := exec.LookPath("docker")
-	require.NoError(t, err, "the test runs kong's memcached image from Docker (make test builds it: kong images build)")
-	archive := filepath.Join(t.TempDir(), "memcached.tar")
-	out, err := exec.Command(docker, "save", "-o", archive, images.Local[images.RoleMemcached]).CombinedOutput()
-	require.NoError(t, err, "docker save %s: %s (make test builds it: kong images build)", images.Local[images.RoleMemcached], out)
-	require.NoError(t, node.ImportImage(ctx, archive))
+	require.NoError(t, node.ImportFromDocker(ctx, images.Local[images.RoleMemcached]), "make test builds it: kong images build")
 
 	// us-east-1's memcached of zone a, as Build lays it out.
 	l := layout(t, "rn", "default")
