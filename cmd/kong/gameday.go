@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,6 +93,14 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 					return err
 				}
 				return upWorld(ctx, cmd, b, world, sf, spec, 15*time.Minute)
+			}
+			if kb, ok := b.(*kube.Backend); ok && kb.InCluster {
+				// Its account may not make namespaces: the world comes
+				// from outside.
+				up = func(context.Context) error {
+					return fmt.Errorf("world %s is not up in this cluster, and a game day inside the cluster does not bring one up: "+
+						"run kong gameday --backend kubernetes from outside the cluster (it brings the world up), or kong up --backend kubernetes --world %s first", world, world)
+				}
 			}
 			if kb, ok := b.(*kube.Backend); ok && !kb.InCluster {
 				if schedule != nil {

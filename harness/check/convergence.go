@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +19,10 @@ import (
 // name. The probes considered are those (OpProbe, completed ok) invoked at
 // or after the heal. A probe of a key is fresh when it returns at least the
 // newest version of that key acknowledged before it was invoked (a key never
-// written is always fresh), else stale.
+// written is always fresh), else stale. A probe of a viewing history that
+// shows its entries is judged as a set, as LostWrites does: it is stale
+// too when an append acknowledged before it was invoked is not among them,
+// although a newer one is.
 //
 // Probes are followed per (key, region), in invoke order; a probe of one
 // source of a region (its Cassandra, one zone's cache: history.Op.Source)
@@ -67,6 +71,28 @@ func (c *Convergence) Name() string { return "convergence" }
 func init() {
 	Register(Entry{Description: "after the heal every region returns the latest acknowledged data within two minutes",
 		New: func() Checker { return &Convergence{MaxConvergence: 2 * time.Minute} }})
+}
+
+// missingAppend returns the first of a key's n oldest acknowledged writes
+// (appends to a viewing history) that a probe showing the key's entries
+// (Op.Entries) did not show, and whether there is one; a probe without
+// entries is judged by its version alone. An append older than every entry
+// of a cut page cannot be seen, and is not missing (as in LostWrites).
+func missingAppend(kw *history.KeyWrites, n int, p history.Operation) (int64, bool) {
+	entries, cut := p.Entries()
+	if len(entries) == 0 && !cut {
+		return 0, false
+	}
+	oldest := int64(math.MinInt64)
+	if cut && len(entries) > 0 {
+		oldest = slices.Min(entries)
+	}
+	for i := range n {
+		if v := kw.Version[i]; v >= oldest && !slices.Contains(entries, v) {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 func (c *Convergence) heal(h *history.History) (history.Event, bool) {
@@ -132,11 +158,21 @@ func (c *Convergence) Check(x *history.Index) history.Result {
 		}
 		stale := false
 		if kw := writes[k.key]; kw != nil {
-			if want, ok := kw.NewestBefore(p.InvokeTime().Add(-c.Grace).UnixNano()); ok && p.Version() < want {
+			owedBy := p.InvokeTime().Add(-c.Grace).UnixNano()
+			want, ok := kw.NewestBefore(owedBy)
+			missing, absent := missingAppend(kw, kw.AckedBefore(owedBy), p)
+			var why string
+			switch {
+			case ok && p.Version() < want:
+				why = fmt.Sprintf("saw version %d < acknowledged %d", p.Version(), want)
+			case absent:
+				why = fmt.Sprintf("did not show acknowledged append %d", missing)
+			}
+			if why != "" {
 				stale = true
 				staleCount++
-				st.staleLine = fmt.Sprintf("probe of key %s in region %s at %s saw version %d < acknowledged %d",
-					k.key, label(k.region), p.InvokeTime().UTC().Format(time.RFC3339Nano), p.Version(), want)
+				st.staleLine = fmt.Sprintf("probe of key %s in region %s at %s %s",
+					k.key, label(k.region), p.InvokeTime().UTC().Format(time.RFC3339Nano), why)
 				st.staleInv = p.InvokeTime()
 				if st.staleInv.After(lowerAt) || lowerLine == "" {
 					lowerAt, lowerLine = st.staleInv, st.staleLine

@@ -414,6 +414,38 @@ func TestConvergence(t *testing.T) {
 	runCases(t, cases)
 }
 
+// Convergence judges a viewing history's probes as a set: an acknowledged
+// append missing under a newer one is stale, until a probe shows it.
+func TestConvergenceOfAppends(t *testing.T) {
+	appends := func() *hb {
+		return newHB().add(
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 10, At: 100, Dur: 10},
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 20, At: 200, Dur: 10},
+			op{Name: history.OpAppendHistory, Key: "history/m1", Region: "us-east", Version: 30, At: 300, Dur: 10}).
+			event(history.FaultInject, "kill-zone", 1000).event(history.FaultHealed, "kill-zone", 10_000)
+	}
+	c := &Convergence{MaxConvergence: 5 * time.Second}
+	// The newest is shown, the middle one only 9 s after the heal.
+	b := shows(appends().add(probe("history/m1", "us-east", 0, 11_000)), false, 30, 10)
+	b = shows(b.add(probe("history/m1", "us-east", 0, 16_000)), false, 30, 10)
+	b = shows(b.add(probe("history/m1", "us-east", 0, 19_000)), false, 30, 20, 10)
+	r := c.Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictInvalid, r.Valid, r.Reason)
+	assert.Contains(t, r.Reason, "did not show acknowledged append 20")
+	assert.InDelta(t, 9.0, r.Figures[FigConvergence], 0.01)
+
+	// Shown from the first probe: converged at once.
+	b = shows(appends().add(probe("history/m1", "us-east", 0, 11_000)), false, 30, 20, 10)
+	r = c.Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+	assert.Zero(t, r.Figures["stale_probes_after_heal"])
+
+	// A cut page that cannot show the oldest does not owe it.
+	b = shows(appends().add(probe("history/m1", "us-east", 0, 11_000)), true, 30, 20)
+	r = c.Check(history.NewIndex(b.history()))
+	assert.Equal(t, history.VerdictValid, r.Valid, r.Reason)
+}
+
 // shows makes the last operation added a probe of a viewing history that
 // showed these entries.
 func shows(b *hb, cut bool, entries ...int64) *hb {

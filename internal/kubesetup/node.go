@@ -62,6 +62,8 @@ type Node struct {
 	// kubeletChains are the iptables chains the kubelet makes that were
 	// not there before it: Stop removes them.
 	kubeletChains []tableChain
+	// relay carries the node's pods' traffic to the API server (relayAPI).
+	relay *apiRelay
 }
 
 // tableChain is a chain of a table of iptables or ip6tables (cmd).
@@ -180,6 +182,9 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 		return nil, err
 	}
 	if err := bridgeUp(); err != nil {
+		return nil, err
+	}
+	if err := n.relayAPI(ctx, cp.Config.Host); err != nil {
 		return nil, err
 	}
 	n.kubeletChains = missingChains(kubeletMakes)
@@ -516,6 +521,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	errs = append(errs, removeChains(n.kubeletChains))
 	n.kubeletChains = nil
+	unrelayCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	errs = append(errs, n.unrelayAPI(unrelayCtx))
+	cancel()
 	errs = append(errs, bridgeDown())
 	if n.unlock != nil {
 		n.unlock()

@@ -130,6 +130,9 @@ type Shared struct {
 	asked bool
 	// skip is why the tests cannot have a world here (no Docker engine).
 	skip string
+	// kubeconfig reaches the control plane of the kubernetes backend's
+	// world as its administrator.
+	kubeconfig string
 }
 
 // RunShared runs the tests with a world of the profile on the backend

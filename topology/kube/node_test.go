@@ -177,6 +177,15 @@ func runJobOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.ControlP
 	require.Contains(t, string(data), "services:")
 	require.Contains(t, out.String(), "wrote "+JobReports+"/docker-compose.yml", "the run's output shows here")
 
+	// kong inside reaches the API server at the kubernetes Service, as on
+	// any cluster; this runner's account may do nothing there, so the API
+	// server's answer is a refusal.
+	out = &syncbuf.Buffer{}
+	code, _, err = remote(out).Run(ctx, []string{"status", "--backend", "kubernetes", "--in-cluster", "--world", "rj"}, local)
+	require.NoError(t, err, out.String())
+	require.NotEqual(t, 0, code, out.String())
+	require.Contains(t, out.String(), "forbidden", "the API server answered the pod")
+
 	out = &syncbuf.Buffer{}
 	code, _, err = remote(out).Run(ctx, []string{"run", "no-such-scenario"}, local)
 	require.NoError(t, err, out.String())
