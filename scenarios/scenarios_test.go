@@ -213,6 +213,11 @@ func runInDir(t *testing.T, s Spec, f RunFunc, e *Env) (*run.Outcome, *reports.R
 	out := res.Outcome
 	for _, r := range out.Verdict.Children {
 		t.Logf("%s: %s: %s", r.Checker, r.Valid, r.Reason)
+		if r.Valid != history.VerdictValid {
+			for _, d := range r.Details[:min(len(r.Details), 5)] {
+				t.Logf("  %s", d)
+			}
+		}
 	}
 	requireHealed(t, e.Cluster)
 	if out.Status != history.StatusPassed {

@@ -320,7 +320,7 @@ func (c *Client) each(zones []string, key string, f func(*memcache.Client) error
 // uses memcached's add and compare-and-swap, so a slow read that refills
 // the cache can never overwrite a newer value or an invalidation's tombstone.
 func (c *Client) SetIfNewer(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
-	return c.setIfNewer(c.zones, key, value, version, versionOf, ttl)
+	return c.Update(key, ifNewer(value, version, versionOf), ttl)
 }
 
 // SetIfNewerLocal is SetIfNewer in the local zone only: the other zones
@@ -328,24 +328,55 @@ func (c *Client) SetIfNewer(key string, value []byte, version int64, versionOf f
 // world (member.Faults.CacheOneZone): EVCache writes every zone so that a
 // reader in any zone sees the write.
 func (c *Client) SetIfNewerLocal(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
-	return c.setIfNewer(c.zones[:1], key, value, version, versionOf, ttl)
+	return c.UpdateLocal(key, ifNewer(value, version, versionOf), ttl)
 }
 
-func (c *Client) setIfNewer(zones []string, key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
+// ifNewer is the Merge of SetIfNewer.
+func ifNewer(value []byte, version int64, versionOf func([]byte) int64) Merge {
+	return func(old []byte, found bool) ([]byte, bool) {
+		if found && versionOf(old) >= version {
+			return nil, false
+		}
+		return value, true
+	}
+}
+
+// Merge says what a zone should hold of a key given what it holds (found
+// false: nothing): the new value, or false to leave it as it is.
+type Merge func(old []byte, found bool) ([]byte, bool)
+
+// Update writes in every zone what merge makes of what the zone holds,
+// with memcached's add and compare-and-swap: a value written meanwhile is
+// merged again, never overwritten unseen.
+func (c *Client) Update(key string, merge Merge, ttl time.Duration) error {
+	return c.update(c.zones, key, merge, ttl)
+}
+
+// UpdateLocal is Update in the local zone only (as SetIfNewerLocal).
+func (c *Client) UpdateLocal(key string, merge Merge, ttl time.Duration) error {
+	return c.update(c.zones[:1], key, merge, ttl)
+}
+
+func (c *Client) update(zones []string, key string, merge Merge, ttl time.Duration) error {
 	return c.each(zones, key, func(mc *memcache.Client) error {
 		for try := 0; try < 5; try++ {
 			it, err := mc.Get(key)
 			switch {
 			case errors.Is(err, memcache.ErrCacheMiss):
+				value, ok := merge(nil, false)
+				if !ok {
+					return nil
+				}
 				err = mc.Add(&memcache.Item{Key: key, Value: value, Expiration: int32(ttl / time.Second)})
 				if errors.Is(err, memcache.ErrNotStored) {
-					continue // someone else added it first: compare again
+					continue // someone else added it first: merge again
 				}
 				return err
 			case err != nil:
 				return err
 			}
-			if versionOf(it.Value) >= version {
+			value, ok := merge(it.Value, true)
+			if !ok {
 				return nil
 			}
 			it.Value, it.Expiration = value, int32(ttl/time.Second)

@@ -764,7 +764,9 @@ func (s *Service) getHistory(w http.ResponseWriter, r *http.Request, id string) 
 	if err := iter.Close(); err != nil {
 		return fmt.Errorf("read history of %s from Cassandra: %w", id, err)
 	}
-	s.fill(s.cache.SetIfNewer, historyKey(id), h.Version, h)
+	if err := s.cache.Update(historyKey(id), fillHistory(h), valueTTL); err != nil {
+		s.log.Debug("cache fill failed", "key", historyKey(id), "err", err)
+	}
 	return respond(w, "miss", h.Version, h)
 }
 
@@ -777,8 +779,13 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Fault
 		id, e.At, e.Title, e.At); err != nil {
 		return fmt.Errorf("append history of %s to Cassandra: %w", id, err)
 	}
-	// The cached list is now short of this entry: tombstone it here and elsewhere.
-	_ = s.cacheWrite(f)(historyKey(id), tombstone(e.At), e.At, cachedVersion, tombstoneTTL)
+	// The cached list is now short of this entry: tombstone it here and
+	// elsewhere, until a page that shows it is read.
+	update := s.cache.Update
+	if f.CacheOneZone {
+		update = s.cache.UpdateLocal
+	}
+	_ = update(historyKey(id), announceAppend(e.At), tombstoneTTL)
 	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
 }
@@ -838,6 +845,9 @@ const tombstoneTTL = valueTTL
 type cachedHead struct {
 	Version   int64 `json:"version"`
 	Tombstone bool  `json:"tombstone,omitempty"`
+	// Pending are the appends a viewing history's tombstone waits for
+	// (historycache.go).
+	Pending []int64 `json:"pending,omitempty"`
 }
 
 func tombstone(version int64) []byte {
@@ -890,7 +900,11 @@ func (s *Service) applyInvalidation(m invalidation.Message) error {
 	} else {
 		// Invalidation mode: a tombstone, so that a read of the old value that is
 		// still under way cannot put it back.
-		err = s.cache.SetIfNewer(m.Key, tombstone(m.Version), m.Version, cachedVersion, tombstoneTTL)
+		if isHistoryKey(m.Key) {
+			err = s.cache.Update(m.Key, announceAppend(m.Version), tombstoneTTL)
+		} else {
+			err = s.cache.SetIfNewer(m.Key, tombstone(m.Version), m.Version, cachedVersion, tombstoneTTL)
+		}
 	}
 	if errors.Is(err, evcache.ErrBadKey) {
 		return fmt.Errorf("%w: %w", invalidation.ErrUnusable, err)

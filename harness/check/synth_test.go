@@ -159,11 +159,16 @@ func synthHistory(records int) *history.History {
 			}
 			n++
 			pt = pt.Add(50 * time.Microsecond)
-			inv := history.Op{Type: history.Invoke, Time: pt, Process: 1_000_000 + n%64, Seq: uint64(n), Op: history.OpProbe, Key: k, Phase: "verify"}
-			done := inv
-			done.Type, done.Region, done.Version = history.OK, region, visible(k, region, pt)
-			done.Time, done.Latency = pt.Add(2*time.Millisecond), 2*time.Millisecond
-			ops = append(ops, inv, done)
+			// The region's Cassandra, then its gateway, as the read-back
+			// probes them.
+			for _, src := range []string{history.SourceStore, ""} {
+				inv := history.Op{Type: history.Invoke, Time: pt, Process: 1_000_000 + n%64, Seq: uint64(2*n) + uint64(len(src)), Op: history.OpProbe, Key: k, Phase: "verify"}
+				done := inv
+				done.Type, done.Region, done.Version, done.Source = history.OK, region, visible(k, region, pt), src
+				done.Time, done.Latency = pt.Add(2*time.Millisecond), 2*time.Millisecond
+				ops = append(ops, inv, done)
+				pt = pt.Add(3 * time.Millisecond)
+			}
 		}
 	}
 	rollouts := &hb{t0: phaseAt(2)}
