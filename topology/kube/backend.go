@@ -260,8 +260,11 @@ func (b *Backend) Attach(ctx context.Context, world string) (topology.Cluster, f
 		return nil, nil, err
 	}
 	w, err := AttachWorld(ctx, ops.Client, ops.Exec, ops.Space)
-	if err == nil && b.ViaClusterIPs && !b.InCluster {
-		err = w.ThroughClusterIPs(ctx)
+	if err == nil {
+		w.inCluster = b.InCluster
+		if b.ViaClusterIPs && !b.InCluster {
+			err = w.ThroughClusterIPs(ctx)
+		}
 	}
 	if err != nil {
 		return nil, nil, err

@@ -34,6 +34,9 @@ type World struct {
 	// each other, to its cluster IP and port, once the plan's addresses
 	// are cluster IPs (ThroughClusterIPs).
 	ips map[string]string
+	// inCluster says that kong runs in a pod of the cluster, where the
+	// world's Service names lead to their cluster IPs.
+	inCluster bool
 }
 
 var _ topology.Cluster = (*World)(nil)
@@ -210,11 +213,14 @@ func (w *World) Start(ctx context.Context, id string) error {
 	}
 }
 
-// answers says whether component id takes connections at its address:
-// through a cluster IP, once kube-proxy sends it to the new pod (its
-// Ready pod says nothing of that); inside the cluster, Ready is enough.
+// answers says whether component id takes connections at its address,
+// where kong runs inside the cluster or through its cluster IPs: a
+// Service's cluster IP leads to the new pod only once kube-proxy (or the
+// cluster's network) has its endpoint, which its Ready pod says nothing
+// of. Elsewhere the addresses do not lead anywhere from here, and Ready
+// is all there is to wait for.
 func (w *World) answers(ctx context.Context, id string) bool {
-	if w.ips == nil {
+	if w.ips == nil && !w.inCluster {
 		return true
 	}
 	for _, c := range w.Plan.Components() {
