@@ -320,7 +320,7 @@ func (c *Client) each(zones []string, key string, f func(*memcache.Client) error
 // uses memcached's add and compare-and-swap, so a slow read that refills
 // the cache can never overwrite a newer value or an invalidation's tombstone.
 func (c *Client) SetIfNewer(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
-	return c.Update(key, ifNewer(value, version, versionOf), ttl)
+	return c.Update(key, IfNewer(value, version, versionOf), ttl)
 }
 
 // SetIfNewerLocal is SetIfNewer in the local zone only: the other zones
@@ -328,11 +328,12 @@ func (c *Client) SetIfNewer(key string, value []byte, version int64, versionOf f
 // world (member.Faults.CacheOneZone): EVCache writes every zone so that a
 // reader in any zone sees the write.
 func (c *Client) SetIfNewerLocal(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error {
-	return c.UpdateLocal(key, ifNewer(value, version, versionOf), ttl)
+	return c.UpdateLocal(key, IfNewer(value, version, versionOf), ttl)
 }
 
-// ifNewer is the Merge of SetIfNewer.
-func ifNewer(value []byte, version int64, versionOf func([]byte) int64) Merge {
+// IfNewer is the Merge of SetIfNewer: value, unless the zone holds a
+// version at least as new (versionOf reads a cached value's version).
+func IfNewer(value []byte, version int64, versionOf func([]byte) int64) Merge {
 	return func(old []byte, found bool) ([]byte, bool) {
 		if found && versionOf(old) >= version {
 			return nil, false

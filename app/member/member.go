@@ -184,7 +184,7 @@ type Faults struct {
 	NoReplication bool `json:"no_replication,omitempty"`
 	// CacheOneZone sends the cache writes of a user write (the new value,
 	// a history's tombstone) to this member's zone only, not to the other
-	// zones of its region (evcache's SetIfNewerLocal): members of the other
+	// zones of its region (evcache's UpdateLocal): members of the other
 	// zones keep serving the value cached before the write.
 	CacheOneZone bool `json:"cache_one_zone,omitempty"`
 	// VolatileOutbox keeps the invalidations this member owes the other
@@ -724,7 +724,7 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request, f *Faults, 
 	if err != nil {
 		return fmt.Errorf("read profile of %s from Cassandra: %w", id, err)
 	}
-	s.fill(s.cache.SetIfNewer, profileKey(id), p.Version, p)
+	s.fill(s.cache.Update, profileKey(id), p.Version, p)
 	s.lastProfile.Store(&p)
 	return respond(w, "miss", p.Version, p)
 }
@@ -781,11 +781,7 @@ func (s *Service) appendHistory(w http.ResponseWriter, r *http.Request, f *Fault
 	}
 	// The cached list is now short of this entry: tombstone it here and
 	// elsewhere, until a page that shows it is read.
-	update := s.cache.Update
-	if f.CacheOneZone {
-		update = s.cache.UpdateLocal
-	}
-	_ = update(historyKey(id), announceAppend(e.At), tombstoneTTL)
+	_ = s.cacheWrite(f)(historyKey(id), announceAppend(e.At), tombstoneTTL)
 	s.invalidate(f, historyKey(id), e.At, nil)
 	return respond(w, "", e.At, e)
 }
@@ -804,27 +800,27 @@ func (f *Faults) dropsWrite() bool {
 	return f.DropWriteRate > 0 && rand.Float64() < f.DropWriteRate
 }
 
-// cacheSet writes a cache key unless the cache holds a version at least as
-// new: evcache's SetIfNewer (every zone) or SetIfNewerLocal (this zone).
-type cacheSet func(key string, value []byte, version int64, versionOf func([]byte) int64, ttl time.Duration) error
+// cacheUpdate writes a cache key as a merge with what it holds
+// (evcache.Client.Update).
+type cacheUpdate func(key string, merge evcache.Merge, ttl time.Duration) error
 
 // cacheWrite is how the cache writes of a user write go out: to every zone
 // of the region, or to this zone only under Faults.CacheOneZone.
-func (s *Service) cacheWrite(f *Faults) cacheSet {
+func (s *Service) cacheWrite(f *Faults) cacheUpdate {
 	if f.CacheOneZone {
-		return s.cache.SetIfNewerLocal
+		return s.cache.UpdateLocal
 	}
-	return s.cache.SetIfNewer
+	return s.cache.Update
 }
 
-// fill caches a value read or written here, through set, unless the cache
-// holds something newer (a later write, or the tombstone of an
+// fill caches a value read or written here, through update, unless the
+// cache holds something newer (a later write, or the tombstone of an
 // invalidation that overtook a slow read); a cache failure is not the
 // user's problem.
-func (s *Service) fill(set cacheSet, key string, version int64, v any) {
+func (s *Service) fill(update cacheUpdate, key string, version int64, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
-		if err := set(key, data, version, cachedVersion, valueTTL); err != nil {
+		if err := update(key, evcache.IfNewer(data, version, cachedVersion), valueTTL); err != nil {
 			s.log.Debug("cache fill failed", "key", key, "err", err)
 		}
 	}

@@ -397,7 +397,7 @@ func TestCacheOneZoneWritesTheLocalZoneOnly(t *testing.T) {
 	s.cache = cache
 	zonesTried := func(f *Faults, key string) int {
 		before, _, _ := cache.Repairs()
-		require.Error(t, s.cacheWrite(f)(key, tombstone(1), 1, cachedVersion, tombstoneTTL), "no zone answers")
+		require.Error(t, s.cacheWrite(f)(key, evcache.IfNewer(tombstone(1), 1, cachedVersion), tombstoneTTL), "no zone answers")
 		after, _, _ := cache.Repairs()
 		return after - before
 	}

@@ -101,8 +101,7 @@ day ends: each run's folder, status, checkers' verdicts and key figures (schema 
 					return fmt.Errorf("world %s is not up in this cluster, and a game day inside the cluster does not bring one up: "+
 						"run kong gameday --backend kubernetes from outside the cluster (it brings the world up), or kong up --backend kubernetes --world %s first", world, world)
 				}
-			}
-			if kb, ok := b.(*kube.Backend); ok && !kb.InCluster {
+			} else if ok {
 				if schedule != nil {
 					return exitstatus.Usage(errors.New("a scheduled game day (--every, --cron) on the kubernetes backend runs inside the cluster, where its rounds' reports would reach you only at its end: schedule kong gameday --backend kubernetes from outside instead (cron, a CI schedule), or run it in a pod with --in-cluster"))
 				}

@@ -59,8 +59,7 @@ func (b *BehindStore) Check(x *history.Index) history.Result {
 		}
 		switch o.Source() {
 		case history.SourceStore:
-			k := keyRegion{o.Key(), probeRegion(o)}
-			k.region = strings.TrimSuffix(k.region, " "+history.SourceStore)
+			k := keyRegion{o.Key(), servedIn(o)}
 			stores[k] = append(stores[k], seen{o.Version(), o.CompleteTime()})
 		case "":
 			gateways = append(gateways, o)
@@ -71,7 +70,7 @@ func (b *BehindStore) Check(x *history.Index) history.Result {
 	var worst time.Duration
 	var offenders lines
 	for _, g := range gateways {
-		k := keyRegion{g.Key(), probeRegion(g)}
+		k := keyRegion{g.Key(), servedIn(g)}
 		t := g.InvokeTime()
 		var s int64
 		found := false

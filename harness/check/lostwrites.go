@@ -73,14 +73,19 @@ type keyRegion struct{ key, region string }
 // served by that zone reads it), and a miss or a tombstone holds nothing
 // to judge.
 func probeRegion(o history.Operation) string {
-	r := o.Region()
-	if r == "" {
-		r = o.UserRegion()
-	}
+	r := servedIn(o)
 	if src := o.Source(); src != "" {
 		return r + " " + src
 	}
 	return r
+}
+
+// servedIn is the region that served an operation, else its user's.
+func servedIn(o history.Operation) string {
+	if r := o.Region(); r != "" {
+		return r
+	}
+	return o.UserRegion()
 }
 
 // Check implements Checker.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strconv"
 	"sync"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -60,18 +59,16 @@ func (n *Node) relayAPI(ctx context.Context, host string) error {
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr("https"), Port: &port}},
 	}
 	slices := n.cp.Client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault)
-	if _, err := slices.Create(ctx, slice, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
-		old, gerr := slices.Get(ctx, apiSlice, metav1.GetOptions{})
-		if gerr != nil {
-			return gerr
+	_, err = slices.Create(ctx, slice, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		var old *discoveryv1.EndpointSlice
+		if old, err = slices.Get(ctx, apiSlice, metav1.GetOptions{}); err == nil {
+			slice.ResourceVersion = old.ResourceVersion
+			_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
 		}
-		slice.ResourceVersion = old.ResourceVersion
-		_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
-		if err != nil {
-			return fmt.Errorf("pointing the kubernetes Service at the node's relay (port %s): %w", strconv.Itoa(int(port)), err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("pointing the kubernetes Service at the node's relay (port %s): %w", strconv.Itoa(int(port)), err)
+	}
+	if err != nil {
+		return fmt.Errorf("pointing the kubernetes Service at the node's relay (port %d): %w", port, err)
 	}
 	return nil
 }
