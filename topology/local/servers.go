@@ -57,35 +57,10 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 }
 
 // cassandraLogback is a node's logback configuration: system.log in
-// logDir, capped like the console logs: past maxBytes it becomes
-// system.log.1 (the .1 before it .2, and so on up to keep). logback-core,
-// which Cassandra ships, rolls it; it checks the size at most once a
-// second, so the file may run past the cap by a second of logging. The
-// same lines (INFO and up) also fill the node's system_views.system_logs
-// (Cassandra's VirtualTableAppender, which keeps the newest 50,000), where
-// the replication check reads the GC pauses the node logged.
+// logDir, capped like the console logs (maxBytes, keep rolled files), and
+// system_views.system_logs.
 func cassandraLogback(logDir string, maxBytes int64, keep int) string {
-	log := filepath.Join(logDir, "system.log")
-	return fmt.Sprintf(`<configuration scan="false">
-  <appender name="SYSTEMLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
-    <file>%[1]s</file>
-    <rollingPolicy class="ch.qos.logback.core.rolling.FixedWindowRollingPolicy">
-      <fileNamePattern>%[1]s.%%i</fileNamePattern>
-      <minIndex>1</minIndex>
-      <maxIndex>%[2]d</maxIndex>
-    </rollingPolicy>
-    <triggeringPolicy class="ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy">
-      <maxFileSize>%[3]d</maxFileSize>
-      <checkIncrement>1 second</checkIncrement>
-    </triggeringPolicy>
-    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>
-  </appender>
-  <appender name="CQLLOG" class="org.apache.cassandra.utils.logging.VirtualTableAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
-  </appender>
-  <root level="INFO"><appender-ref ref="SYSTEMLOG"/><appender-ref ref="CQLLOG"/></root>
-</configuration>
-`, log, max(keep, 1), maxBytes)
+	return topology.CassandraLogback("SYSTEMLOG", topology.CassandraRollingLog(filepath.Join(logDir, "system.log"), maxBytes, keep))
 }
 
 // elasticMQCommand writes a region's ElasticMQ configuration (its own

@@ -160,19 +160,9 @@ exec java -Xmx256m -XX:TieredStopAtLevel=1 ` + strings.Join(topology.CassandraJa
 `
 }
 
-// cassandraLogback logs INFO and up to the console (the engine keeps it)
-// and to system_views.system_logs, where the replication check reads the
-// GC pauses a node logged.
-const cassandraLogback = `<configuration scan="false">
-  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <encoder><pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern></encoder>
-  </appender>
-  <appender name="CQLLOG" class="org.apache.cassandra.utils.logging.VirtualTableAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>INFO</level></filter>
-  </appender>
-  <root level="INFO"><appender-ref ref="STDOUT"/><appender-ref ref="CQLLOG"/></root>
-</configuration>
-`
+// cassandraLogback logs to the console (the engine keeps it) and to
+// system_views.system_logs.
+var cassandraLogback = topology.CassandraLogback("STDOUT", topology.CassandraConsoleLog)
 
 // elasticMQScript runs ElasticMQ behind LocalStack's interface: port 4566
 // on every address, queue URLs at LOCALSTACK_HOST, and every executable
