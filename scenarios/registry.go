@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kongchaos/kong/harness/deploy"
 	"github.com/kongchaos/kong/harness/fault"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/registry"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -128,16 +127,11 @@ func switched(f RunFunc, sw ...Switch) RunFunc {
 	}
 }
 
-var (
-	mu       sync.Mutex
-	registry = map[string]Spec{}
-)
+var registered = &registry.Of[Spec]{}
 
 // Register adds a scenario; a duplicate or malformed spec (or variant) is
 // a programming error and panics at init.
 func Register(s Spec) {
-	mu.Lock()
-	defer mu.Unlock()
 	switch {
 	case !wellNamed(s.Name):
 		panic(fmt.Sprintf("scenario name %q: use lower-case words joined by dashes", s.Name))
@@ -154,9 +148,6 @@ func Register(s Spec) {
 		}
 		seen[v.Name] = true
 	}
-	if _, dup := registry[s.Name]; dup {
-		panic(fmt.Sprintf("scenario %s registered twice", s.Name))
-	}
 	if s.Profile == "" {
 		s.Profile = "default"
 	}
@@ -166,7 +157,9 @@ func Register(s Spec) {
 	if s.Quick == nil {
 		s.Quick = s.Run
 	}
-	registry[s.Name] = s
+	if !registered.Add(s.Name, s) {
+		panic(fmt.Sprintf("scenario %s registered twice", s.Name))
+	}
 }
 
 // wellNamed says whether a scenario's or a variant's name is lower-case
@@ -176,26 +169,14 @@ func wellNamed(name string) bool {
 }
 
 // All lists the scenarios by name.
-func All() []Spec {
-	mu.Lock()
-	defer mu.Unlock()
-	out := make([]Spec, 0, len(registry))
-	for _, s := range registry {
-		out = append(out, s)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
+func All() []Spec { return registered.All() }
 
 // Get finds a scenario by name; the error lists the known ones.
 func Get(name string) (Spec, error) {
-	mu.Lock()
-	s, ok := registry[name]
-	mu.Unlock()
-	if ok {
+	if s, ok := registered.Get(name); ok {
 		return s, nil
 	}
-	names := Names(All())
+	names := registered.Names()
 	if len(names) == 0 {
 		return Spec{}, fmt.Errorf("unknown scenario %q: no scenarios are registered in this build", name)
 	}

@@ -10,12 +10,13 @@ import (
 
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/registry"
 )
 
 func withRegistry(t *testing.T) {
-	saved := registry
-	registry = map[string]Spec{}
-	t.Cleanup(func() { registry = saved })
+	saved := registered
+	registered = &registry.Of[Spec]{}
+	t.Cleanup(func() { registered = saved })
 }
 
 func TestRegisterGetAll(t *testing.T) {

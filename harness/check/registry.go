@@ -2,9 +2,9 @@ package check
 
 import (
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
+
+	"github.com/kongchaos/kong/internal/registry"
 )
 
 // The registry lists every checker with what it judges and how to build it
@@ -23,10 +23,7 @@ type Entry struct {
 	New func() Checker
 }
 
-var registry struct {
-	sync.Mutex
-	entries map[string]Entry
-}
+var registered = &registry.Of[Entry]{}
 
 // Register adds a checker to the registry under the name its checker gives
 // itself. An entry without a description or New, whose checker has no name,
@@ -40,25 +37,10 @@ func Register(e Entry) {
 	if e.Name == "" || strings.ContainsAny(e.Name, " \t") {
 		panic(fmt.Sprintf("check.Register: checker name %q: use lower-case words joined by dashes", e.Name))
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.entries[e.Name]; dup {
+	if !registered.Add(e.Name, e) {
 		panic(fmt.Sprintf("check.Register(%q): registered twice", e.Name))
 	}
-	if registry.entries == nil {
-		registry.entries = map[string]Entry{}
-	}
-	registry.entries[e.Name] = e
 }
 
 // Registered lists every registered checker, by name.
-func Registered() []Entry {
-	registry.Lock()
-	defer registry.Unlock()
-	out := make([]Entry, 0, len(registry.entries))
-	for _, e := range registry.entries {
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func Registered() []Entry { return registered.All() }

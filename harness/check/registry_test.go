@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/history"
+	"github.com/kongchaos/kong/internal/registry"
 )
 
 // Every registered checker builds a checker of the name it is registered
@@ -33,15 +34,9 @@ func (n named) Check(*history.Index) history.Result {
 }
 
 func TestRegisterRefusesBadEntries(t *testing.T) {
-	registry.Lock()
-	saved := registry.entries
-	registry.entries = nil
-	registry.Unlock()
-	t.Cleanup(func() {
-		registry.Lock()
-		registry.entries = saved
-		registry.Unlock()
-	})
+	saved := registered
+	registered = &registry.Of[Entry]{}
+	t.Cleanup(func() { registered = saved })
 	entry := func(name string) Entry {
 		return Entry{Description: "judges " + name, New: func() Checker { return named(name) }}
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/kongchaos/kong/internal/registry"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -52,52 +51,28 @@ type Entry struct {
 	New func(c topology.Cluster, t Target, a *Args) (Fault, error)
 }
 
-var catalogue struct {
-	sync.Mutex
-	entries map[string]Entry
-}
+var catalogue = &registry.Of[Entry]{}
 
 // Register adds e to the catalogue. An entry without a name, a scope or
 // New, or with a name already registered, is a programming error: Register
 // panics.
 func Register(e Entry) {
-	catalogue.Lock()
-	defer catalogue.Unlock()
 	if e.Name == "" || e.Description == "" || len(e.Targets) == 0 || e.New == nil {
 		panic(fmt.Sprintf("fault.Register(%q): an entry needs a name, a description, targets and New", e.Name))
 	}
-	if _, ok := catalogue.entries[e.Name]; ok {
+	if !catalogue.Add(e.Name, e) {
 		panic(fmt.Sprintf("fault.Register(%q): registered twice", e.Name))
 	}
-	if catalogue.entries == nil {
-		catalogue.entries = map[string]Entry{}
-	}
-	catalogue.entries[e.Name] = e
 }
 
 // Catalogue lists every registered fault, by name.
-func Catalogue() []Entry {
-	catalogue.Lock()
-	defer catalogue.Unlock()
-	out := make([]Entry, 0, len(catalogue.entries))
-	for _, e := range catalogue.entries {
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func Catalogue() []Entry { return catalogue.All() }
 
 // Lookup finds a registered fault by name.
 func Lookup(name string) (Entry, error) {
-	catalogue.Lock()
-	e, ok := catalogue.entries[name]
-	catalogue.Unlock()
+	e, ok := catalogue.Get(name)
 	if !ok {
-		names := make([]string, 0)
-		for _, e := range Catalogue() {
-			names = append(names, e.Name)
-		}
-		return Entry{}, fmt.Errorf("no fault %q in the catalogue (it has %s)", name, strings.Join(names, ", "))
+		return Entry{}, fmt.Errorf("no fault %q in the catalogue (it has %s)", name, strings.Join(catalogue.Names(), ", "))
 	}
 	return e, nil
 }
