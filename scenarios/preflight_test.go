@@ -20,6 +20,7 @@ import (
 	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/harness/history"
 	"github.com/kongchaos/kong/harness/run"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 )
 
@@ -39,22 +40,8 @@ func leaveLeftovers(t *testing.T, c topology.Cluster) leftovers {
 	regions := c.Spec().RegionNames()
 	require.GreaterOrEqual(t, len(regions), 2, "the test needs two regions")
 	cut, toxic := topology.LinkName(regions[0], regions[1]), topology.LinkName(regions[1], regions[0])
-	client := toxiclient.NewClient(c.ToxiproxyAPI())
-	for _, l := range c.Links() {
-		for _, name := range l.Proxies {
-			switch l.Name {
-			case cut:
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				require.NoError(t, p.Disable())
-			case toxic:
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				_, err = p.AddToxic("left-latency", "latency", "upstream", 1, toxiclient.Attributes{"latency": 200})
-				require.NoError(t, err)
-			}
-		}
-	}
+	worldtest.OnLink(t, c, cut, (*toxiclient.Proxy).Disable)
+	worldtest.LeaveLatency(t, c, toxic, 200)
 	st, err := c.Components(ctx)
 	require.NoError(t, err)
 	var member, memcached, director topology.Component

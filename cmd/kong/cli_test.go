@@ -14,10 +14,12 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/fault/preflight"
 	"github.com/kongchaos/kong/internal/kongbin"
+	"github.com/kongchaos/kong/internal/worldtest"
 	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/local"
 )
@@ -332,17 +334,7 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 
 	// The damage a killed run leaves: a toxic on a link, a member fault.
 	link := topology.LinkName(regions[0], regions[1])
-	client := toxiclient.NewClient(remote.ToxiproxyAPI())
-	for _, l := range remote.Links() {
-		if l.Name == link {
-			for _, name := range l.Proxies {
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				_, err = p.AddToxic("left-latency", "latency", "upstream", 1, toxiclient.Attributes{"latency": 100})
-				require.NoError(t, err)
-			}
-		}
-	}
+	worldtest.LeaveLatency(t, remote, link, 100)
 	comps, err := remote.Components(ctx)
 	require.NoError(t, err)
 	member := ""
@@ -362,15 +354,7 @@ func runsOnTheWorld(t *testing.T, k *kongCLI, world string, remote topology.Clus
 
 	// And a link cut the other way. kong status shows the three.
 	back := topology.LinkName(regions[1], regions[0])
-	for _, l := range remote.Links() {
-		if l.Name == back {
-			for _, name := range l.Proxies {
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				require.NoError(t, p.Disable())
-			}
-		}
-	}
+	worldtest.OnLink(t, remote, back, (*toxiclient.Proxy).Disable)
 	out, err := k.run("status", "--world", world)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "fault state: NOT clean, ")

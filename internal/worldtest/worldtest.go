@@ -76,20 +76,40 @@ func StartEvenShort(t *testing.T, name string, spec *topology.Spec) *local.World
 // and b, in both directions: a complete partition when disabled.
 func SetLinks(t *testing.T, c topology.Cluster, a, b string, enabled bool) {
 	t.Helper()
+	set := (*toxiclient.Proxy).Disable
+	if enabled {
+		set = (*toxiclient.Proxy).Enable
+	}
+	OnLink(t, c, topology.LinkName(a, b), set)
+	OnLink(t, c, topology.LinkName(b, a), set)
+}
+
+// OnLink calls do on every toxiproxy proxy of link (a LinkName) of world
+// c; the test fails on the first error.
+func OnLink(t *testing.T, c topology.Cluster, link string, do func(*toxiclient.Proxy) error) {
+	t.Helper()
 	client := toxiclient.NewClient(c.ToxiproxyAPI())
 	for _, l := range c.Links() {
-		if (l.From == a && l.To == b) || (l.From == b && l.To == a) {
-			for _, name := range l.Proxies {
-				p, err := client.Proxy(name)
-				require.NoError(t, err)
-				if enabled {
-					require.NoError(t, p.Enable())
-				} else {
-					require.NoError(t, p.Disable())
-				}
-			}
+		if l.Name != link {
+			continue
+		}
+		for _, name := range l.Proxies {
+			p, err := client.Proxy(name)
+			require.NoError(t, err)
+			require.NoError(t, do(p), "proxy %s of link %s", name, link)
 		}
 	}
+}
+
+// LeaveLatency leaves on link what a run killed in the middle of a
+// latency fault leaves: a toxic (left-latency) of ms on each of its
+// proxies.
+func LeaveLatency(t *testing.T, c topology.Cluster, link string, ms int) {
+	t.Helper()
+	OnLink(t, c, link, func(p *toxiclient.Proxy) error {
+		_, err := p.AddToxic("left-latency", "latency", "upstream", 1, toxiclient.Attributes{"latency": ms})
+		return err
+	})
 }
 
 // StateOf is the state c reports for its component id; the test fails
