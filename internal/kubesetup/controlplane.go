@@ -49,15 +49,14 @@ type ControlPlane struct {
 	// Kubeconfig is the path of a kubeconfig file with the same.
 	Kubeconfig string
 	Client     kubernetes.Interface
-	dir        string
-	procs      []*exec.Cmd
+	programs
 }
 
 // Start runs the control plane from tools, its state and logs in dir,
 // with a fake node for each zone. Stop ends it; its processes also die
 // with the process that started them.
 func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *ControlPlane, err error) {
-	cp = &ControlPlane{dir: dir}
+	cp = &ControlPlane{programs: programs{dir: dir}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, cp.Stop())
@@ -154,14 +153,35 @@ func Start(ctx context.Context, t *Tools, dir string, zones []string) (cp *Contr
 	return cp, nil
 }
 
-// run starts one program of the control plane (startLogged).
-func (cp *ControlPlane) run(path, name string, args ...string) error {
-	cmd, err := startLogged(cp.dir, path, name, args...)
+// programs are the processes that one part of the test cluster (its
+// control plane, a node) runs, with their state and logs in dir.
+type programs struct {
+	dir   string
+	procs []*exec.Cmd
+}
+
+// run starts one program in p.dir (startLogged).
+func (p *programs) run(path, name string, args ...string) error {
+	cmd, err := startLogged(p.dir, path, name, args...)
 	if err != nil {
 		return err
 	}
-	cp.procs = append(cp.procs, cmd)
+	p.procs = append(p.procs, cmd)
 	return nil
+}
+
+// kill kills every program with its process group, the last started
+// first, and waits for each; before(i), when not nil, runs before the
+// program started i-th is killed.
+func (p *programs) kill(before func(i int)) {
+	for i := len(p.procs) - 1; i >= 0; i-- {
+		if before != nil {
+			before(i)
+		}
+		_ = syscall.Kill(-p.procs[i].Process.Pid, syscall.SIGKILL)
+		_ = p.procs[i].Wait()
+	}
+	p.procs = nil
 }
 
 // startLogged starts a program in dir, its output in <name>.log there, in
@@ -189,12 +209,7 @@ func (cp *ControlPlane) Stop() error {
 	if cp == nil {
 		return nil
 	}
-	for i := len(cp.procs) - 1; i >= 0; i-- {
-		p := cp.procs[i]
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-		_ = p.Wait()
-	}
-	cp.procs = nil
+	cp.kill(nil)
 	return nil
 }
 

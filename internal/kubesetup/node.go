@@ -52,11 +52,10 @@ const (
 type Node struct {
 	Name   string
 	cp     *ControlPlane
-	dir    string
 	sock   string
 	ctr    string
-	procs  []*exec.Cmd
 	unlock func()
+	programs
 	// kubeProxy is set once kube-proxy ran: Stop has it remove its rules.
 	kubeProxy string
 	// kubeletChains are the iptables chains the kubelet makes that were
@@ -147,7 +146,7 @@ func (cp *ControlPlane) StartNode(ctx context.Context, t *Tools, name, zone stri
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{Name: name, cp: cp, dir: filepath.Join(cp.dir, "node-"+name), ctr: ctr, unlock: unlock}
+	n = &Node{Name: name, cp: cp, programs: programs{dir: filepath.Join(cp.dir, "node-"+name)}, ctr: ctr, unlock: unlock}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, n.Stop(context.WithoutCancel(ctx)))
@@ -433,16 +432,6 @@ serializeImagePulls: false
 `
 }
 
-// run starts one program of the node (startLogged).
-func (n *Node) run(path, name string, args ...string) error {
-	cmd, err := startLogged(n.dir, path, name, args...)
-	if err != nil {
-		return err
-	}
-	n.procs = append(n.procs, cmd)
-	return nil
-}
-
 // ImportImage loads an image archive (as docker save writes it) into the
 // node's containerd, where its pods find it without a pull.
 func (n *Node) ImportImage(ctx context.Context, archive string) error {
@@ -501,16 +490,12 @@ func (n *Node) Stop(ctx context.Context) error {
 	if len(n.procs) > 1 { // the kubelet runs: let it take its pods down
 		errs = append(errs, n.drain(ctx))
 	}
-	for i := len(n.procs) - 1; i >= 0; i-- {
-		p := n.procs[i]
+	n.kill(func(i int) {
 		if i == 0 && n.sock != "" {
 			// containerd: first every container it runs.
 			n.killTasks(ctx)
 		}
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-		_ = p.Wait()
-	}
-	n.procs = nil
+	})
 	errs = append(errs, killShims(n.sock), unmountUnder(n.dir), removeCNIRules())
 	if n.kubeProxy != "" {
 		// kube-proxy's chains and rules, which outlive it by design.
