@@ -103,7 +103,14 @@ func (c Client) Do(ctx context.Context, method, path string, body, out any) erro
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(data)))
+		text := strings.TrimSpace(string(data))
+		if text == "" {
+			// Every server of the application says why; an empty answer
+			// comes from something else at that address: say what it is.
+			text = fmt.Sprintf("an empty answer (Content-Type %q, Server %q): not one of the application's servers",
+				resp.Header.Get("Content-Type"), resp.Header.Get("Server"))
+		}
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, text)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -72,3 +72,15 @@ func TestClientSendsTheSecretAndJSON(t *testing.T) {
 	err := NewClient(srv.URL, "wrong").Do(ctx, http.MethodGet, "/admin/x", nil, nil)
 	require.ErrorContains(t, err, "GET "+srv.URL+"/admin/x: 401 Unauthorized: this needs the world's secret")
 }
+
+// An answer without a body is not one of the application's servers: the
+// error says what did answer.
+func TestClientNamesAnEmptyAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "elsewhere/1.0")
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer srv.Close()
+	err := NewClient(srv.URL, "").Do(context.Background(), http.MethodGet, "/admin/stats", nil, nil)
+	require.ErrorContains(t, err, `404 Not Found: an empty answer (Content-Type "", Server "elsewhere/1.0"): not one of the application's servers`)
+}
