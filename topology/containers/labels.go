@@ -28,31 +28,15 @@ const (
 
 // Kinds of container that are not components of the world.
 const (
-	KindLinkRouter = "link-router"
+	KindLinkRouter = topology.KindLinkRouter
 	KindSetup      = "setup"
 	KindNetwork    = "network"
 	KindVolume     = "volume"
 )
 
-// componentLabels are the labels of a component's container: world, kind,
-// region and zone (the last two only when the component has them).
-func componentLabels(world string, c topology.Component) map[string]string {
-	l := map[string]string{LabelWorld: world, LabelKind: c.Kind, LabelComponent: c.ID}
-	if c.Region != "" {
-		l[LabelRegion] = c.Region
-	}
-	if c.Zone != "" {
-		l[LabelZone] = c.Zone
-	}
-	return l
-}
-
-// routerLabels are a link router's labels. A router carries its node's
-// region but no zone: a zone's label selects exactly the zone's
-// components, and a node's router stays up while the node is down.
-func routerLabels(world string, node topology.CassandraNode) map[string]string {
-	return map[string]string{LabelWorld: world, LabelKind: KindLinkRouter, LabelRegion: node.Region, LabelServes: node.ID}
-}
+// worldLabels are the keys of the labels of a world's containers.
+var worldLabels = topology.Labels{World: LabelWorld, Kind: LabelKind, Component: LabelComponent,
+	Region: LabelRegion, Zone: LabelZone, Serves: LabelServes}
 
 // WorldFilter is the label filter ("key=value") that selects everything of
 // a world.

@@ -142,7 +142,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 	tox := Container{Name: ContainerName(l.World, p.Toxiproxy.ID), Service: p.Toxiproxy.ID, Kind: topology.KindToxiproxy, ID: p.Toxiproxy.ID,
 		Image: im.Toxiproxy, Cmd: []string{"-host=0.0.0.0", "-port=" + strconv.Itoa(s.Ports.Toxiproxy), "-config=" + toxiproxyConfigPath},
 		Files:  []File{{Path: toxiproxyConfigPath, Mode: 0o644, Content: mustJSON(p.Proxies())}},
-		Labels: componentLabels(l.World, p.Toxiproxy),
+		Labels: worldLabels.Of(l.World, p.Toxiproxy),
 		Ports:  []string{port(s.Ports.Toxiproxy)},
 	}
 	for _, n := range l.Networks() {
@@ -159,7 +159,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 			Image: im.Kong, Cmd: []string{"serve", "link-router", "--routes", routesPath},
 			Files:    []File{{Path: routesPath, Mode: 0o644, Content: mustJSON([]linkrouter.Route{route})}},
 			Networks: []Attachment{{l.Links, netip.MustParseAddr(n.Broadcast)}, {l.Network(n.Region), l.RouterRegionIP[n.ID]}},
-			Labels:   routerLabels(l.World, n),
+			Labels:   worldLabels.OfRouter(l.World, n),
 		})
 	}
 	for _, c := range p.SQS {
@@ -173,7 +173,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 			},
 			Files:    []File{{Path: localstackInitPath, Mode: 0o755, Content: []byte(images.SQSQueueScript(c.Region, topology.InvalidationQueue(c.Region)))}},
 			Networks: []Attachment{attach(l.Network(c.Region), c.Address)},
-			Labels:   componentLabels(l.World, c),
+			Labels:   worldLabels.Of(l.World, c),
 			Ports:    []string{port(sqsPort)},
 			Tmpfs:    map[string]string{"/var/lib/localstack": "rw"},
 			Health:   images.SQSHealthCommand(topology.InvalidationQueue(c.Region)),
@@ -184,7 +184,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 			Image:    im.Memcached,
 			Cmd:      []string{"memcached", "-p", strconv.Itoa(s.Ports.Memcached), "-U", "0", "-m", strconv.Itoa(s.Memcached.MemoryMB), "-t", "2", "-c", "1024"},
 			Networks: []Attachment{attach(l.Network(c.Region), c.Address)},
-			Labels:   componentLabels(l.World, c),
+			Labels:   worldLabels.Of(l.World, c),
 			Ports:    []string{port(s.Ports.Memcached)},
 		})
 	}
@@ -209,7 +209,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 				{Path: cassandraRackDCPath, Mode: 0o644, Content: []byte(cfg.RackDC)},
 			},
 			Networks: []Attachment{{l.Network(n.Region), netip.MustParseAddr(n.Listen)}, {l.Links, l.Outbound[n.ID]}},
-			Labels:   componentLabels(l.World, n.Component),
+			Labels:   worldLabels.Of(l.World, n.Component),
 			Ports:    []string{port(s.Ports.CQL)},
 			Volumes: []Volume{{Name: VolumeName(l.World, n.ID), Target: cassandraDataDir,
 				Labels: map[string]string{LabelWorld: l.World, LabelKind: KindVolume, LabelComponent: n.ID}}},
@@ -234,7 +234,7 @@ func Containers(l *Layout, im Images) ([]Container, error) {
 			Cmd:      []string{"serve", c.Kind, "--listen", c.Address, "--config", appConfigPath},
 			Files:    []File{{Path: appConfigPath, Mode: 0o644, Content: cfg}},
 			Networks: []Attachment{attach(nw, c.Address)},
-			Labels:   componentLabels(l.World, c),
+			Labels:   worldLabels.Of(l.World, c),
 			Ports:    []string{port(portNum)},
 		})
 		return nil

@@ -29,7 +29,7 @@ const (
 
 // KindLinkRouter labels a Cassandra node's link router, which is not a
 // component of the world.
-const KindLinkRouter = "link-router"
+const KindLinkRouter = topology.KindLinkRouter
 
 // maxName is the longest name of a namespace or Service (an RFC 1123
 // label).
@@ -157,25 +157,9 @@ func checkNames(space Space, spec *topology.Spec, p *topology.Plan) error {
 	return nil
 }
 
-// componentLabels are the labels of a component's objects: world, kind,
-// component and, when it has them, region and zone.
-func componentLabels(world string, c topology.Component) map[string]string {
-	l := map[string]string{LabelWorld: world, LabelKind: c.Kind, LabelComponent: LabelValue(c.ID)}
-	if c.Region != "" {
-		l[LabelRegion] = c.Region
-	}
-	if c.Zone != "" {
-		l[LabelZone] = c.Zone
-	}
-	return l
-}
-
-// routerLabels are a link router's labels: its node's region but no zone
-// (a zone's selector picks exactly the zone's components, and a node's
-// router stays up while the node is down).
-func routerLabels(world string, n topology.CassandraNode) map[string]string {
-	return map[string]string{LabelWorld: world, LabelKind: KindLinkRouter, LabelRegion: n.Region, LabelServes: LabelValue(n.ID)}
-}
+// worldLabels are the keys of the labels of a world's objects.
+var worldLabels = topology.Labels{World: LabelWorld, Kind: LabelKind, Component: LabelComponent,
+	Region: LabelRegion, Zone: LabelZone, Serves: LabelServes, Value: LabelValue}
 
 // ZoneSelector is the label selector of every component of a zone: its
 // Cassandra nodes, memcached servers and member services.

@@ -106,7 +106,7 @@ func RouterServices(space Space, spec *topology.Spec) ([]*corev1.Service, error)
 	}
 	var out []*corev1.Service
 	for _, n := range plan.Cassandra {
-		labels := routerLabels(space.World, n)
+		labels := worldLabels.OfRouter(space.World, n)
 		out = append(out, &corev1.Service{
 			ObjectMeta: meta(RouterName(n), space.Of(n.Component), labels, map[string]string{AnnotationID: n.ID}),
 			Spec: corev1.ServiceSpec{
@@ -199,7 +199,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 			Args:  []string{"serve", c.Kind, "--listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), "--config", confDir + "/" + appConfigFile},
 		})
 		if c.Kind == topology.KindMember {
-			keepClaim(ss, "outbox", outboxDir, "64Mi", componentLabels(l.World, c))
+			keepClaim(ss, "outbox", outboxDir, "64Mi", worldLabels.Of(l.World, c))
 		}
 		o.seal(ss)
 		return nil
@@ -234,7 +234,7 @@ func Build(l *Layout, im Images) (*Objects, error) {
 // mounted at confDir, a Service with ports and a cluster IP, and a StatefulSet of
 // one replica running main.
 func (o *Objects) add(l *Layout, c topology.Component, ports []corev1.ServicePort, files map[string][]byte, main corev1.Container) *appsv1.StatefulSet {
-	ns, name, labels := l.Of(c), ObjectName(c), componentLabels(l.World, c)
+	ns, name, labels := l.Of(c), ObjectName(c), worldLabels.Of(l.World, c)
 	main.Name = c.Kind
 	for _, p := range ports {
 		main.Ports = append(main.Ports, corev1.ContainerPort{Name: p.Name, ContainerPort: p.Port, Protocol: corev1.ProtocolTCP})
@@ -318,13 +318,13 @@ func (o *Objects) addCassandra(l *Layout, n topology.CassandraNode, im Images) e
 		Env:          []corev1.EnvVar{podIPEnv()},
 		VolumeMounts: []corev1.VolumeMount{{Name: "template", MountPath: templateDir, ReadOnly: true}, {Name: "conf", MountPath: confDir}},
 	}}
-	keepClaim(ss, "data", "", "2Gi", componentLabels(l.World, n.Component))
+	keepClaim(ss, "data", "", "2Gi", worldLabels.Of(l.World, n.Component))
 
 	route, err := l.Route(n)
 	if err != nil {
 		return err
 	}
-	ns, name, labels := l.Of(n.Component), RouterName(n), routerLabels(l.World, n)
+	ns, name, labels := l.Of(n.Component), RouterName(n), worldLabels.OfRouter(l.World, n)
 	o.ConfigMaps = append(o.ConfigMaps, &corev1.ConfigMap{ObjectMeta: meta(name, ns, labels, nil),
 		BinaryData: map[string][]byte{routesFile: mustJSON([]linkrouter.Route{route})}})
 	o.Deployments = append(o.Deployments, deployment(name, ns, labels, corev1.PodSpec{
