@@ -674,8 +674,8 @@ func iptablesArgs(rule string) (args []string, jump string) {
 }
 
 // bridgeUp makes the node's bridge with the node's address, before the
-// kubelet listens there (the CNI plugin then finds it made), and lets its
-// pods reach each other (bridgeForward).
+// kubelet listens there (the CNI plugin then finds it made), and puts the
+// node's rules (nodeRules) first in their chains.
 func bridgeUp() error {
 	for _, args := range [][]string{
 		{"link", "add", "name", nodeBridge, "type", "bridge"},
@@ -686,27 +686,48 @@ func bridgeUp() error {
 			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 		}
 	}
-	args := append([]string{"-I", "FORWARD", "1"}, bridgeForward...)
-	if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	for _, r := range nodeRules {
+		args := append([]string{"-I", r.chain, "1"}, r.rule...)
+		if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
 	}
 	return nil
 }
 
-// bridgeForward is the rule that forwards traffic between the node's pods
-// (a pod to another, or to a Service whose endpoint is another): with
-// bridge-nf-call-iptables on, bridged frames cross the FORWARD chain,
-// whose policy is DROP on a machine where Docker runs. Only the bridge's
-// own traffic: nothing reaches the pods from other interfaces.
-var bridgeForward = []string{"-i", nodeBridge, "-o", nodeBridge, "-m", "comment", "--comment", "kong test node: pod to pod", "-j", "ACCEPT"}
+// nodeRules are the node's own rules in iptables' filter table:
+//   - pod to pod: forward traffic between the node's pods (a pod to
+//     another, or to a Service whose endpoint is another). With
+//     bridge-nf-call-iptables on, bridged frames cross the FORWARD chain,
+//     whose policy is DROP on a machine where Docker runs. Only the
+//     bridge's own traffic: nothing reaches the pods from other interfaces.
+//   - cluster IPs stay here: a connection to a cluster IP that kube-proxy
+//     has not rewritten to an endpoint (a Service with none yet, or rules
+//     not yet synced after a pod was replaced) is refused, from this
+//     machine (OUTPUT, after kube-proxy's rewriting) and from the pods
+//     (FORWARD), instead of leaving by the default route for whatever
+//     answers there: a network that intercepts HTTP answered such a
+//     connection with its own 404s, and a client kept it alive.
+var nodeRules = []struct {
+	chain string
+	rule  []string
+}{
+	{"FORWARD", []string{"-i", nodeBridge, "-o", nodeBridge, "-m", "comment", "--comment", "kong test node: pod to pod", "-j", "ACCEPT"}},
+	{"OUTPUT", clusterIPsStay},
+	{"FORWARD", clusterIPsStay},
+}
 
-// bridgeDown removes bridgeForward and the bridge.
+var clusterIPsStay = []string{"-d", ServiceCIDR, "-m", "comment", "--comment", "kong test node: cluster IPs stay here", "-j", "REJECT"}
+
+// bridgeDown removes nodeRules and the bridge.
 func bridgeDown() error {
 	var errs []error
-	for exec.Command("iptables", append([]string{"-C", "FORWARD"}, bridgeForward...)...).Run() == nil {
-		if out, err := exec.Command("iptables", append([]string{"-D", "FORWARD"}, bridgeForward...)...).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("removing the node's FORWARD rule: %w: %s", err, strings.TrimSpace(string(out))))
-			break
+	for _, r := range nodeRules {
+		for exec.Command("iptables", append([]string{"-C", r.chain}, r.rule...)...).Run() == nil {
+			if out, err := exec.Command("iptables", append([]string{"-D", r.chain}, r.rule...)...).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("removing the node's %s rule: %w: %s", r.chain, err, strings.TrimSpace(string(out))))
+				break
+			}
 		}
 	}
 	if out, err := exec.Command("ip", "link", "delete", nodeBridge).CombinedOutput(); err != nil && !strings.Contains(string(out), "Cannot find device") {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -271,6 +272,17 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 	require.NoError(t, err)
 	require.Equal(t, "ok", string(item.Value))
 
+	// A cluster IP that leads to no endpoint is refused here at once: it
+	// never leaves the machine for whatever answers on its default route.
+	var d net.Dialer
+	dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer dcancel()
+	conn, err := d.DialContext(dctx, "tcp", "10.96.255.254:8080")
+	if err == nil {
+		conn.Close()
+	}
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "a cluster IP of no Service")
+
 	// A claim of the default class, bound once a pod that mounts it is
 	// scheduled, to one of the node's volumes.
 	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data"},
@@ -298,7 +310,7 @@ func servicesOnARealNode(ctx context.Context, t *testing.T, cp *kubesetup.Contro
 }
 
 // kubeRules are this machine's iptables and ip6tables lines that name a
-// chain of Kubernetes' or of the CNI plugins', or the node's bridge.
+// chain of Kubernetes' or of the CNI plugins', or the node's bridge or own rules.
 func kubeRules(t *testing.T) []string {
 	var out []string
 	for _, cmd := range []string{"iptables", "ip6tables"} {
@@ -306,7 +318,7 @@ func kubeRules(t *testing.T) []string {
 			b, err := exec.Command(cmd, "-t", table, "-S").Output()
 			require.NoError(t, err)
 			for _, line := range strings.Split(string(b), "\n") {
-				if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") || strings.Contains(line, "kongbr0") {
+				if strings.Contains(line, "KUBE-") || strings.Contains(line, "CNI-") || strings.Contains(line, "kongbr0") || strings.Contains(line, "kong test node") {
 					out = append(out, cmd+" "+table+": "+line)
 				}
 			}
