@@ -134,8 +134,9 @@ test: lint test-unit test-world
 # The fast game days on the kubernetes backend: the control plane and one real
 # node of this machine (kubelet, Debian's containerd, kube-proxy, CoreDNS), kong's
 # images imported from Docker into it, a default world brought up as Kubernetes
-# objects, and the game days run from here through its cluster IPs. About ten
-# minutes; not part of make test, whose budget it does not fit.
+# objects; a game day and a replication check sent into the cluster as a user
+# sends them (run Jobs), then the game days run from here through its cluster
+# IPs. About 15 minutes; not part of make test, whose budget it does not fit.
 test-kube-scenarios: setup kube-tools
 	@started=0; trap '[ $$started = 0 ] || $(BIN) setup --stop-engine' EXIT; trap 'exit 130' INT TERM; \
 	out=$$($(BIN) setup --engine) || { echo "$$out"; exit 1; }; echo "$$out"; case "$$out" in *"started "*) started=1;; esac; \
