@@ -14,7 +14,6 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
-
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/harness/fault/preflight"

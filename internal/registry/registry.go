@@ -41,22 +41,26 @@ func (r *Of[E]) Get(name string) (E, bool) {
 func (r *Of[E]) Names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.names()
+}
+
+// All lists the entries in the order of their names.
+func (r *Of[E]) All() []E {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]E, 0, len(r.entries))
+	for _, name := range r.names() {
+		out = append(out, r.entries[name])
+	}
+	return out
+}
+
+// names are the entries' names, sorted; r.mu is held.
+func (r *Of[E]) names() []string {
 	names := make([]string, 0, len(r.entries))
 	for name := range r.entries {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
-}
-
-// All lists the entries in the order of their names.
-func (r *Of[E]) All() []E {
-	names := r.Names()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]E, 0, len(names))
-	for _, name := range names {
-		out = append(out, r.entries[name])
-	}
-	return out
 }

@@ -60,7 +60,7 @@ func cassandraCommand(a *assets.Paths, p *topology.Plan, n topology.CassandraNod
 // logDir, capped like the console logs (maxBytes, keep rolled files), and
 // system_views.system_logs.
 func cassandraLogback(logDir string, maxBytes int64, keep int) string {
-	return topology.CassandraLogback("SYSTEMLOG", topology.CassandraRollingLog(filepath.Join(logDir, "system.log"), maxBytes, keep))
+	return topology.CassandraLogback(topology.CassandraRollingLog(filepath.Join(logDir, "system.log"), maxBytes, keep))
 }
 
 // elasticMQCommand writes a region's ElasticMQ configuration (its own

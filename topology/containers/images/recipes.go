@@ -162,7 +162,7 @@ exec java -Xmx256m -XX:TieredStopAtLevel=1 ` + strings.Join(topology.CassandraJa
 
 // cassandraLogback logs to the console (the engine keeps it) and to
 // system_views.system_logs.
-var cassandraLogback = topology.CassandraLogback("STDOUT", topology.CassandraConsoleLog)
+var cassandraLogback = topology.CassandraLogback(topology.CassandraConsoleLog)
 
 // elasticMQScript runs ElasticMQ behind LocalStack's interface: port 4566
 // on every address, queue URLs at LOCALSTACK_HOST, and every executable
