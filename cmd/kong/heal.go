@@ -60,22 +60,12 @@ does when the kong that ran it was killed.`,
 				}
 				return err
 			}
-			space, err := kb.Space(world)
+			ops, err := kb.Ops(world)
 			if err != nil {
 				return err
 			}
-			cfg, err := kb.Config()
-			if err != nil {
-				return err
-			}
-			cs, err := kb.Client()
-			if err != nil {
-				return err
-			}
-			h := &kube.Healer{
-				Ops: &kube.Ops{Client: cs, Space: space, Exec: kube.APIExec{Config: cfg, Client: cs}, Regions: regions},
-				Log: clilog.New(cmd, cmd.ErrOrStderr(), slog.LevelInfo),
-			}
+			ops.Regions = regions
+			h := &kube.Healer{Ops: ops, Log: clilog.New(cmd, cmd.ErrOrStderr(), slog.LevelInfo)}
 			if toxiproxy != "" {
 				h.Links = func(context.Context) error { return fault.ResetLinks(toxiproxy) }
 			}
@@ -91,7 +81,7 @@ does when the kong that ran it was killed.`,
 			fmt.Fprintf(out, "world %s: every component scaled back and resumed\n", world)
 			if toxiproxy == "" {
 				fmt.Fprintf(out, "its links were not reset: toxiproxy's API is inside the cluster (the world's healer resets them; from here: kubectl port-forward -n %s svc/toxiproxy 8474, then --toxiproxy 127.0.0.1:8474)\n",
-					space.Control())
+					ops.Space.Control())
 			}
 			return nil
 		},

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kongchaos/kong/internal/kubesetup/kubetest"
-	"github.com/kongchaos/kong/topology"
 	"github.com/kongchaos/kong/topology/kube"
 )
 
@@ -24,9 +23,7 @@ import (
 func TestKubernetesBackendCLI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
-	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
+	_, cp := kubetest.ForProfile(ctx, t, "default")
 	k := newKongCLI(t)
 	onKube := func(args ...string) (string, error) {
 		return k.run(append(args, "--backend", "kubernetes", "--kubeconfig", cp.Kubeconfig, "--namespace-prefix", "team-a-")...)

@@ -40,9 +40,7 @@ import (
 func TestWorldOnAnAPIServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	spec, err := topology.Profile("default")
-	require.NoError(t, err)
-	_, cp := kubetest.Start(ctx, t, spec.Regions[0].Zones)
+	spec, cp := kubetest.ForProfile(ctx, t, "default")
 	cs := cp.Client
 
 	l, err := Create(ctx, cs, Space{World: "kt"}, "s3cret", spec, DefaultImages())

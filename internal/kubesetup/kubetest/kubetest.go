@@ -14,7 +14,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kongchaos/kong/internal/kubesetup"
+	"github.com/kongchaos/kong/topology"
 )
+
+// ForProfile loads the named profile and starts the control plane with a
+// kwok node for each zone of its first region, as Start does.
+func ForProfile(ctx context.Context, t *testing.T, profile string) (*topology.Spec, *kubesetup.ControlPlane) {
+	t.Helper()
+	spec, err := topology.Profile(profile)
+	require.NoError(t, err)
+	_, cp := Start(ctx, t, spec.Regions[0].Zones)
+	return spec, cp
+}
 
 // Start starts the control plane with a kwok node for each of zones, its
 // state in a folder of the test's, and after the test stops it and checks
